@@ -1,0 +1,2 @@
+# smtp_data, proxy_proto
+libproxy_a_SOURCES += proxy/smtp_data.h proxy/proxy_proto.h

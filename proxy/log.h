@@ -1,0 +1,85 @@
+/*
+ * log.h: the one logging path of moatd (STYLE.md 6).
+ *
+ * Events go out as one line each: logfmt (key=value) or JSON by config, to
+ * stderr or syslog.  Client-supplied values are escaped (control bytes and
+ * non-printables become \xNN, quotes and backslashes escaped) and capped at
+ * LOG_VALUE_MAX bytes before they are written.  Thread-safe: each line is
+ * built in the caller's buffer and written with a single write(2)/syslog(3).
+ */
+#ifndef MOAT_LOG_H
+#define MOAT_LOG_H
+
+#include <stdarg.h>
+#include <stddef.h>
+
+#define LOG_VALUE_MAX	256
+#define LOG_LINE_MAX	8192
+
+enum log_format { LOG_FMT_LOGFMT, LOG_FMT_JSON };
+
+/* Trace subsystems for -T (off by default). */
+#define LOG_T_IO	0x01
+#define LOG_T_SMTP	0x02
+#define LOG_T_BACKEND	0x04
+#define LOG_T_CONFIG	0x08
+#define LOG_T_RULES	0x10
+
+/*
+ * log_init: to_syslog 0 writes to stderr, 1 to syslog with facility (e.g.
+ * LOG_MAIL) and ident.  May be called again (reload) to change the target
+ * or format.
+ */
+void	log_init(int to_syslog, int facility, const char *ident,
+	    enum log_format fmt);
+void	log_set_trace(unsigned mask);
+unsigned log_trace_mask(void);
+/* Parse "io,smtp,backend,config,rules,all" into a mask; -1 if unknown. */
+int	log_trace_parse(const char *);
+
+/*
+ * Free-text events: "level=info msg=..." (logfmt) or {"level":...,"msg":..}
+ * The text is escaped too.  fatal() logs and exit(1)s.
+ */
+void	log_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void	log_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void	fatal(const char *fmt, ...)
+	    __attribute__((format(printf, 1, 2), noreturn));
+void	log_trace(unsigned sub, const char *fmt, ...)
+	    __attribute__((format(printf, 2, 3)));
+
+/*
+ * Structured lines: begin, add keys in a fixed order, emit.
+ *   struct logline l;
+ *   logline_begin(&l, "session");   -> event=session
+ *   logline_str(&l, "client", ip);  -> client=1.2.3.4 (escaped, quoted if
+ *                                      it has spaces, '=' or '"')
+ *   logline_int(&l, "ms", 12);
+ *   logline_emit(&l);
+ * A value that would overflow LOG_LINE_MAX is dropped with "truncated=1".
+ * NULL values are written as empty ("key=" / "key":"").
+ */
+struct logline {
+	char	buf[LOG_LINE_MAX];
+	size_t	len;
+	int	json;
+	int	truncated;
+};
+
+void	logline_begin(struct logline *, const char *event);
+void	logline_str(struct logline *, const char *key, const char *val);
+void	logline_strn(struct logline *, const char *key, const char *val,
+	    size_t n);
+void	logline_int(struct logline *, const char *key, long long val);
+void	logline_dbl(struct logline *, const char *key, double val);
+void	logline_emit(struct logline *);
+
+/*
+ * log_escape: the escaping used above, exposed for tests and for the
+ * Received: header: at most cap input bytes of s[0..n) into out (NUL-
+ * terminated, always fits in 4 * cap + 1 bytes).
+ */
+size_t	log_escape(char *out, size_t outsz, const char *s, size_t n,
+	    size_t cap);
+
+#endif

@@ -1,0 +1,2 @@
+# smtp_line, smtp_cmd, smtp_reply
+libproxy_a_SOURCES += proxy/smtp_line.h proxy/smtp_cmd.h proxy/smtp_reply.h

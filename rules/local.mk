@@ -1,0 +1,1 @@
+# rules: see ../Makefile.am

@@ -1,0 +1,1 @@
+# scoring: see ../Makefile.am

@@ -1,0 +1,13 @@
+# Unit tests (cmocka), no sockets, no clock.  Each fragment adds programs to
+# UNIT_TESTS; they link the pure libraries only.
+UNIT_TESTS =
+UNIT_LIBS = libproxy.a libcommon.a $(CMOCKA_LIBS) $(PTHREAD_LIBS)
+TEST_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS)
+include tests/unit/smtp.mk
+include tests/unit/data.mk
+include tests/unit/config.mk
+include tests/unit/rules.mk
+if HAVE_CMOCKA
+check_PROGRAMS += $(UNIT_TESTS)
+TESTS += $(UNIT_TESTS)
+endif
