@@ -1,1 +1,8 @@
-# rules: see ../Makefile.am
+# rules/: librules.a, the rule language and the message model.  Pure: no
+# sockets, no event loop, no clock, no logging (DESIGN.md, Layout).
+noinst_LIBRARIES += librules.a
+librules_a_SOURCES =
+librules_a_CFLAGS = $(AM_CFLAGS) $(PCRE2_CFLAGS)
+RULES_LIBS = librules.a libcommon.a $(PCRE2_LIBS)
+include rules/msg.mk
+include rules/engine.mk

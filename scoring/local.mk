@@ -1,1 +1,1 @@
-# scoring: see ../Makefile.am
+# scoring/: libscoring.a, the score card and verdicts.  Pure.

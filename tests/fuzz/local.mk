@@ -4,7 +4,8 @@ FUZZ_TARGETS =
 FUZZ_LIBS = libproxy.a libcommon.a
 include tests/fuzz/smtp.mk
 include tests/fuzz/data.mk
-include tests/fuzz/rules.mk
+include tests/fuzz/msg.mk
+include tests/fuzz/engine.mk
 if ENABLE_FUZZING
 noinst_PROGRAMS += $(FUZZ_TARGETS)
 endif

@@ -1,1 +1,2 @@
-# tests/integration: see ../Makefile.am
+# Integration tests: real Postfix, real moatd, on loopback.  See
+# tests/integration/README.md.

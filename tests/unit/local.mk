@@ -6,7 +6,8 @@ TEST_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS)
 include tests/unit/smtp.mk
 include tests/unit/data.mk
 include tests/unit/config.mk
-include tests/unit/rules.mk
+include tests/unit/msg.mk
+include tests/unit/engine.mk
 if HAVE_CMOCKA
 check_PROGRAMS += $(UNIT_TESTS)
 TESTS += $(UNIT_TESTS)

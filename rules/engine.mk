@@ -1,0 +1,1 @@
+# rule language: loader, evaluator

@@ -1,0 +1,1 @@
+# message model: MIME, RFC 2047, HTML to text, URIs
