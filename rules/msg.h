@@ -1,0 +1,189 @@
+/*
+ * msg.h: the message model the rules see.
+ *
+ * One received message, parsed once into the views SpamAssassin 4.0.1 gives
+ * its rule types (see /work/shared/corpus/SA-RULES.md):
+ *
+ *   header    msg_get()            Mail::SpamAssassin::PerMsgStatus::get()
+ *   body      msg_body()           get_decoded_stripped_body_text_array()
+ *   rawbody   msg_rawbody()        get_decoded_body_text_array()
+ *   full      msg_full()           get_pristine()
+ *   uri       msg_uris()           get_uri_list()
+ *   mimeheader msg_part_get()      Plugin::MIMEHeader (headers of each part)
+ *
+ * Everything is computed in msg_parse(); afterwards a struct msg is
+ * immutable, so any number of threads may read one concurrently and every
+ * pointer returned by an accessor stays valid until msg_free().  Text is
+ * bytes: UTF-8 where SpamAssassin converts to Unicode (decoded headers, body),
+ * raw octets elsewhere (rawbody, full, :raw).  None of it is NUL-terminated by
+ * contract (lengths are given), but every buffer does carry a NUL one byte past
+ * its length, so it can be handed to pcre2_match() or printf("%s").
+ *
+ * The module is pure: no I/O, no clock, no logging.  Hostile input is bounded
+ * by struct msg_limits and reported through MSG_F_* flags; it never crashes,
+ * never loops, and never makes msg_parse() fail.
+ */
+#ifndef MOAT_MSG_H
+#define MOAT_MSG_H
+
+#include <stddef.h>
+
+#include "sbuf.h"
+
+/*
+ * Bounds on the work one message may cause.  A limit of 0 means "use the
+ * default" (the *_DEFAULT values).  Exceeding any of them is not an error:
+ * the excess is dropped and a MSG_F_*_LIMIT flag is set.
+ */
+struct msg_limits {
+	size_t	max_depth;	/* MIME nesting (multipart/message levels) */
+	size_t	max_parts;	/* MIME parts in total, containers included */
+	size_t	max_headers;	/* header fields per header block */
+	size_t	max_decoded;	/* bytes of decoded part content, in total */
+};
+
+#define MSG_DEPTH_DEFAULT	20
+#define MSG_PARTS_DEFAULT	1000
+#define MSG_HEADERS_DEFAULT	1000
+#define MSG_DECODED_DEFAULT	(32u * 1024 * 1024)
+
+/* Anomalies seen while parsing; msg_flags() returns their OR. */
+#define MSG_F_MBOX_FROM		0x00000001u /* leading "From " line removed */
+#define MSG_F_CRLF		0x00000002u /* CRLF line ends were squashed */
+#define MSG_F_NO_BODY		0x00000004u /* no empty line ending the header */
+#define MSG_F_HDR_GARBAGE	0x00000008u /* header line without a colon */
+#define MSG_F_HDR_TRUNC		0x00000010u /* name > 256 or value > 8192 bytes */
+#define MSG_F_HDR_8BIT		0x00000020u /* raw 8-bit bytes in a header */
+#define MSG_F_DEPTH_LIMIT	0x00000040u
+#define MSG_F_PARTS_LIMIT	0x00000080u
+#define MSG_F_HEADERS_LIMIT	0x00000100u
+#define MSG_F_DECODED_LIMIT	0x00000200u
+#define MSG_F_NO_BOUNDARY	0x00000400u /* multipart without boundary= */
+#define MSG_F_BOUNDARY_OPEN	0x00000800u /* closing --boundary-- missing */
+#define MSG_F_BAD_BASE64	0x00001000u /* junk or bad length in base64 */
+#define MSG_F_BAD_QP		0x00002000u /* invalid =XX in quoted-printable */
+#define MSG_F_BAD_CHARSET	0x00004000u /* unknown charset or bad bytes */
+#define MSG_F_BAD_2047		0x00008000u /* malformed RFC 2047 encoded-word */
+#define MSG_F_NUL		0x00010000u /* NUL byte in the message */
+
+/* One header field of the top-level header, in message order. */
+struct msg_header {
+	const char	*name;	   /* as written, e.g. "Content-type" */
+	size_t		 name_len;
+	const char	*raw;	   /* everything after the colon, folds kept,
+				      with the trailing "\n" (SA's :raw) */
+	size_t		 raw_len;
+	const char	*value;	   /* unfolded, trimmed, RFC 2047-decoded,
+				      UTF-8; no trailing "\n" */
+	size_t		 value_len;
+};
+
+/* A string in one of the list views (body lines, rawbody chunks, URIs). */
+struct msg_str {
+	const char	*p;
+	size_t		 len;
+};
+
+struct msg;
+
+/*
+ * Fill *l with the default limits.
+ */
+void	msg_limits_default(struct msg_limits *l);
+
+/*
+ * Parse the message raw[0..len) (RFC 5322 + MIME, RFC 2045-2047), as
+ * Mail::SpamAssassin::Message->new does: a leading mbox "From " line is
+ * dropped (MSG_F_MBOX_FROM), CRLF becomes LF, headers are unfolded and
+ * decoded, MIME parts are decoded, and the body, rawbody and URI views are
+ * built.  raw is copied; the caller keeps ownership of it.  lim may be NULL
+ * for the defaults.  Never fails: any byte string gives a message (perhaps
+ * one with no headers and everything in the body).  Returns a new message
+ * owned by the caller, to be released with msg_free().
+ */
+struct msg	*msg_parse(const char *raw, size_t len,
+		    const struct msg_limits *lim);
+
+/*
+ * Release m and everything the accessors returned.  msg_free(NULL) is a no-op.
+ */
+void	msg_free(struct msg *m);
+
+/*
+ * The MSG_F_* anomaly flags of m.
+ */
+unsigned int	msg_flags(const struct msg *m);
+
+/*
+ * The top-level header fields, in message order: *n receives the count.
+ * The array and its strings belong to m.
+ */
+const struct msg_header *msg_headers(const struct msg *m, size_t *n);
+
+/*
+ * SpamAssassin's header lookup for `header RULE NAME =~ /re/` (PerMsgStatus
+ * get(), :2237-2473).  spec is the operand exactly as written in the rule,
+ * without "exists:" and without "[if-unset: ...]", e.g. "Subject",
+ * "From:addr", "From:name:raw", "ALL", "ALL:raw", "ToCc", "MESSAGEID",
+ * "EnvelopeFrom".  Header names are case-insensitive.
+ *
+ * On return out holds (after sbuf_reset) the text the regex must see:
+ *   NAME        every instance's decoded value + "\n", concatenated
+ *   NAME:raw    every instance's raw value (folds kept) + "\n"
+ *   NAME:addr   one address per line, "\n"-joined, no trailing "\n"
+ *               (only the first instance of the header, as SA does)
+ *   NAME:name   one display name per line, same layout
+ *   ALL         "Name: decoded-value\n" for every field, in order
+ *   ALL:raw     the pristine header block
+ *   ToCc        To and Cc, MESSAGEID the four Message-Id fields, each
+ *               joined as SA joins them
+ *   EnvelopeFrom  as get_envelope_from() without a configured
+ *               envelope_sender_header (Return-Path / X-Envelope-From ...)
+ * Returns 1 if the header is defined (exists: is true), 0 if undefined (out
+ * is then empty: SA matches undef as ""; the caller applies [if-unset:]),
+ * and -1 if spec names something this model cannot derive (e.g.
+ * X-Spam-Relays-External, which needs SA's Received parser and trust path):
+ * the caller should treat the rule as not evaluable.
+ */
+int	msg_get(const struct msg *m, const char *spec, struct sbuf *out);
+
+/*
+ * Body lines as `body` rules see them: v[0] is the decoded Subject + "\n"
+ * (skip it for tflags nosubject), then the rendered text of every text/plain
+ * and text/html leaf, one paragraph per element (at most 2048 bytes, broken
+ * at a space), whitespace collapsed, UTF-8.  A rule hits if any element
+ * matches.  *n receives the count; the array belongs to m.
+ */
+const struct msg_str *msg_body(const struct msg *m, size_t *n);
+
+/*
+ * Decoded (QP/base64) text/* and message/* leaves, without rendering or
+ * charset conversion, cut into chunks at line ends, as `rawbody` rules see
+ * them.  *n receives the count; the array belongs to m.
+ */
+const struct msg_str *msg_rawbody(const struct msg *m, size_t *n);
+
+/*
+ * The pristine message (headers and body) as `full` rules see it: the mbox
+ * From line removed, nothing else changed.  *len receives its length.
+ */
+const char	*msg_full(const struct msg *m, size_t *len);
+
+/*
+ * The de-duplicated URI list `uri` rules run over (raw and canonicalised
+ * variants, from the rendered text and from HTML attributes), in the order
+ * first seen.  *n receives the count; the array belongs to m.
+ */
+const struct msg_str *msg_uris(const struct msg *m, size_t *n);
+
+/*
+ * MIME parts, for `mimeheader` rules: the number of parts (leaves and
+ * containers, in depth-first order, the top level being part 0), and the
+ * header lookup of part idx with msg_get()'s return convention.  spec is a
+ * header name with an optional ":raw".
+ */
+size_t	msg_part_count(const struct msg *m);
+int	msg_part_get(const struct msg *m, size_t idx, const char *spec,
+	    struct sbuf *out);
+
+#endif
