@@ -1,12 +1,14 @@
 # proxy/: moatd.  libproxy.a holds the pure modules (parsers, config, log,
 # address sets) so unit tests, fuzzers and tools link them without the daemon.
 noinst_LIBRARIES += libproxy.a
-libproxy_a_SOURCES =
+libproxy_a_SOURCES = proxy/smtp_fsm.c proxy/smtp_fsm.h
 include proxy/parsers.mk
 include proxy/data.mk
 include proxy/config.mk
 
 sbin_PROGRAMS += moatd
-moatd_SOURCES = proxy/main.c
+moatd_SOURCES = proxy/main.c proxy/daemon.h proxy/worker.c \
+	proxy/session.c proxy/upstream.c proxy/upstream.h \
+	proxy/msgstore.c proxy/msgstore.h
 moatd_LDADD = libproxy.a libcommon.a $(LIBEVENT_LIBS) $(PTHREAD_LIBS)
 moatd_CFLAGS = $(AM_CFLAGS) $(LIBEVENT_CFLAGS)

@@ -1,2 +1,549 @@
-/* moatd entry point: written next (see proxy/local.mk). */
-int main(void) { return 0; }
+/*
+ * main.c: moatd's process: options, config, listeners, privileges, worker
+ * threads, signals (SIGHUP reload, SIGTERM drain), and the startup check of
+ * the backend's capabilities.
+ *
+ * The main thread accepts connections and hands them to workers; it never
+ * serves a session.  It does not parse SMTP.  Invariants: listeners are
+ * bound before privileges are dropped and nothing from the network is read
+ * before that; the config in force is swapped only whole (cfg_install), and
+ * only after the new one loaded and validated completely.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <grp.h>
+#include <netinet/in.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <syslog.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+#include <event2/listener.h>
+#include <event2/thread.h>
+
+#include "daemon.h"
+#include "log.h"
+#include "smtp_reply.h"
+#include "upstream.h"
+#include "xmalloc.h"
+
+atomic_int		 moat_sessions;
+atomic_int		 moat_draining;
+
+static pthread_mutex_t	 cfg_mu = PTHREAD_MUTEX_INITIALIZER;
+static struct config	*cfg_cur;
+
+static struct event_base *main_base;
+static struct evconnlistener *listeners[CFG_LISTEN_MAX];
+static int		 nlisteners;
+static const char	*cfg_path = SYSCONFDIR "/moat/moat.conf";
+static struct event	*drain_timer, *drain_poll;
+
+/* ---- config in force ---------------------------------------------------- */
+
+struct config *
+cfg_current(void)
+{
+	struct config *c;
+
+	pthread_mutex_lock(&cfg_mu);
+	c = cfg_ref(cfg_cur);
+	pthread_mutex_unlock(&cfg_mu);
+	return c;
+}
+
+void
+cfg_install(struct config *c)
+{
+	struct config *old;
+
+	pthread_mutex_lock(&cfg_mu);
+	old = cfg_cur;
+	cfg_cur = c;
+	pthread_mutex_unlock(&cfg_mu);
+	cfg_unref(old);
+}
+
+/* ---- sessions per client address ---------------------------------------- */
+
+#define IPC_BUCKETS	4096
+
+struct ipc_ent {
+	struct netaddr	 a;
+	int		 n;
+	struct ipc_ent	*next;
+};
+
+static pthread_mutex_t	 ipc_mu = PTHREAD_MUTEX_INITIALIZER;
+static struct ipc_ent	*ipc_tab[IPC_BUCKETS];
+
+static unsigned
+ipc_hash(const struct netaddr *a)
+{
+	unsigned h = 2166136261u;
+	int i, n = a->family == AF_INET ? 4 : 16;
+
+	for (i = 0; i < n; i++)
+		h = (h ^ a->a[i]) * 16777619u;
+	return h % IPC_BUCKETS;
+}
+
+static int
+ipc_same(const struct netaddr *x, const struct netaddr *y)
+{
+	return x->family == y->family &&
+	    memcmp(x->a, y->a, x->family == AF_INET ? 4 : 16) == 0;
+}
+
+int
+ipcount_inc(const struct netaddr *a)
+{
+	unsigned h = ipc_hash(a);
+	struct ipc_ent *e;
+	int n;
+
+	pthread_mutex_lock(&ipc_mu);
+	for (e = ipc_tab[h]; e; e = e->next)
+		if (ipc_same(&e->a, a))
+			break;
+	if (e == NULL) {
+		e = xcalloc(1, sizeof(*e));
+		e->a = *a;
+		e->next = ipc_tab[h];
+		ipc_tab[h] = e;
+	}
+	n = ++e->n;
+	pthread_mutex_unlock(&ipc_mu);
+	return n;
+}
+
+void
+ipcount_dec(const struct netaddr *a)
+{
+	unsigned h = ipc_hash(a);
+	struct ipc_ent *e, **pp;
+
+	pthread_mutex_lock(&ipc_mu);
+	for (pp = &ipc_tab[h]; (e = *pp) != NULL; pp = &e->next)
+		if (ipc_same(&e->a, a)) {
+			if (--e->n <= 0) {
+				*pp = e->next;
+				free(e);
+			}
+			break;
+		}
+	pthread_mutex_unlock(&ipc_mu);
+}
+
+/* ---- listeners -------------------------------------------------------- */
+
+static int
+listen_bind(const struct cfg_listen *l, int backlog)
+{
+	int fd, one = 1;
+
+	fd = socket(l->addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK |
+	    SOCK_CLOEXEC, 0);
+	if (fd == -1)
+		fatal("listen %s: socket: %s", l->text, strerror(errno));
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (l->addr.ss_family == AF_INET6)
+		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
+	if (bind(fd, (const struct sockaddr *)&l->addr, l->addrlen) == -1)
+		fatal("listen %s: bind: %s", l->text, strerror(errno));
+	if (listen(fd, backlog) == -1)
+		fatal("listen %s: listen: %s", l->text, strerror(errno));
+	return fd;
+}
+
+static void
+accept_cb(struct evconnlistener *lev, evutil_socket_t fd,
+    struct sockaddr *sa, int salen, void *arg)
+{
+	struct handoff *h;
+
+	(void)lev;
+	if (atomic_load(&moat_draining)) {
+		close(fd);
+		return;
+	}
+	h = xcalloc(1, sizeof(*h));
+	h->fd = fd;
+	h->listen_idx = (int)(intptr_t)arg;
+	if (salen > 0 && (size_t)salen <= sizeof(h->peer))
+		memcpy(&h->peer, sa, (size_t)salen);
+	h->peerlen = (socklen_t)salen;
+	atomic_fetch_add(&moat_sessions, 1);
+	workers_dispatch(h);
+}
+
+static void
+accept_error_cb(struct evconnlistener *lev, void *arg)
+{
+	int err = EVUTIL_SOCKET_ERROR();
+
+	(void)lev;
+	(void)arg;
+	/* EMFILE and friends: log and go on; the listener stays up. */
+	log_warn("accept: %s", evutil_socket_error_to_string(err));
+}
+
+/* ---- backend capability check -------------------------------------------- */
+
+struct probe {
+	struct upstream	*up;
+	struct config	*cfg;
+	struct event	*done;
+};
+
+static void
+probe_free_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct probe *p = arg;
+
+	(void)fd;
+	(void)what;
+	up_free(p->up);
+	event_free(p->done);
+	cfg_unref(p->cfg);
+	free(p);
+}
+
+static void
+probe_cb(void *arg, enum up_event ev, const struct smtp_reply *r,
+    const char *why)
+{
+	struct probe *p = arg;
+	const struct config *cfg = p->cfg;
+	struct timeval tv = { 0, 0 };
+	struct logline l;
+
+	(void)r;
+	logline_begin(&l, "backend_check");
+	logline_str(&l, "backend", cfg->backend);
+	if (ev != UP_READY) {
+		logline_str(&l, "result", "unreachable");
+		logline_str(&l, "error", why);
+	} else {
+		const struct smtp_ehlo *e = up_ehlo(p->up);
+		struct sbuf miss = SBUF_INIT;
+
+		if (cfg->ext_smtputf8 && !(e->exts & SMTP_EXT_SMTPUTF8))
+			sbuf_adds(&miss, "SMTPUTF8,");
+		if (cfg->ext_8bitmime && !(e->exts & SMTP_EXT_8BITMIME))
+			sbuf_adds(&miss, "8BITMIME,");
+		if (e->size && e->size < cfg->message_size_limit)
+			sbuf_adds(&miss, "SIZE,");
+		if (cfg->backend_identity == CFG_ID_XCLIENT &&
+		    !(e->exts & SMTP_EXT_XCLIENT))
+			sbuf_adds(&miss, "XCLIENT,");
+		if (cfg->backend_identity == CFG_ID_XFORWARD &&
+		    !(e->exts & SMTP_EXT_XFORWARD))
+			sbuf_adds(&miss, "XFORWARD,");
+		if (miss.len)
+			miss.p[--miss.len] = '\0';
+		logline_str(&l, "result", miss.len ? "mismatch" : "ok");
+		logline_str(&l, "missing", miss.len ? miss.p : "");
+		if (miss.len)
+			log_warn("backend %s lacks what moatd offers or needs: "
+			    "%s; transactions needing it are refused",
+			    cfg->backend, miss.p);
+		sbuf_free(&miss);
+	}
+	logline_emit(&l);
+	evtimer_add(p->done, &tv);
+}
+
+static void
+probe_backend(void)
+{
+	struct probe *p = xcalloc(1, sizeof(*p));
+
+	p->cfg = cfg_current();
+	if (!p->cfg->backend_check) {
+		cfg_unref(p->cfg);
+		free(p);
+		return;
+	}
+	p->done = evtimer_new(main_base, probe_free_cb, p);
+	p->up = up_new(main_base, p->cfg, probe_cb, p, "probe");
+	up_connect(p->up, NULL);
+}
+
+/* ---- signals ---------------------------------------------------------- */
+
+static void
+log_setup(const struct config *cfg)
+{
+	log_init(cfg->log_syslog, cfg->log_facility, "moatd",
+	    cfg->log_json ? LOG_FMT_JSON : LOG_FMT_LOGFMT);
+}
+
+static void
+reload_cb(evutil_socket_t sig, short what, void *arg)
+{
+	char err[1024], diff[512];
+	struct config *nc, *old;
+
+	(void)sig;
+	(void)what;
+	(void)arg;
+	nc = cfg_load(cfg_path, err, sizeof(err));
+	if (nc == NULL) {
+		log_warn("reload refused, the old configuration stays in "
+		    "force: %s", err);
+		return;
+	}
+	old = cfg_current();
+	cfg_restart_diff(old, nc, diff, sizeof(diff));
+	if (diff[0])
+		log_warn("reload: %s changed; that takes a restart, the "
+		    "running value stays", diff);
+	cfg_unref(old);
+	cfg_install(nc);
+	log_setup(nc);
+	log_info("reload: configuration %s in force", cfg_path);
+	probe_backend();
+}
+
+static void
+drain_poll_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	(void)arg;
+	if (atomic_load(&moat_sessions) == 0)
+		event_base_loopexit(main_base, NULL);
+}
+
+static void
+drain_deadline_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	(void)arg;
+	log_info("drain deadline reached: closing %d session(s)",
+	    atomic_load(&moat_sessions));
+	workers_stop(2);
+	event_base_loopexit(main_base, NULL);
+}
+
+static void
+term_cb(evutil_socket_t sig, short what, void *arg)
+{
+	struct config *cfg = cfg_current();
+	struct timeval tv, poll = { 0, 100000 };
+	int i;
+
+	(void)what;
+	(void)arg;
+	if (atomic_exchange(&moat_draining, 1)) {
+		cfg_unref(cfg);
+		return;
+	}
+	for (i = 0; i < nlisteners; i++) {
+		evconnlistener_free(listeners[i]);
+		listeners[i] = NULL;
+	}
+	log_info("signal %d: no longer accepting; draining %d session(s) "
+	    "for up to %ld ms", (int)sig, atomic_load(&moat_sessions),
+	    cfg->drain_timeout_ms);
+	workers_stop(1);
+	tv.tv_sec = cfg->drain_timeout_ms / 1000;
+	tv.tv_usec = (cfg->drain_timeout_ms % 1000) * 1000;
+	drain_timer = evtimer_new(main_base, drain_deadline_cb, NULL);
+	evtimer_add(drain_timer, &tv);
+	drain_poll = event_new(main_base, -1, EV_PERSIST, drain_poll_cb, NULL);
+	event_add(drain_poll, &poll);
+	cfg_unref(cfg);
+}
+
+/* ---- privileges --------------------------------------------------------- */
+
+static void
+drop_privileges(const char *user)
+{
+	struct passwd *pw;
+
+	if (user == NULL)
+		return;
+	if ((pw = getpwnam(user)) == NULL)
+		fatal("user %s: no such user", user);
+	if (setgroups(1, &pw->pw_gid) == -1 ||
+	    setresgid(pw->pw_gid, pw->pw_gid, pw->pw_gid) == -1 ||
+	    setresuid(pw->pw_uid, pw->pw_uid, pw->pw_uid) == -1)
+		fatal("dropping privileges to %s: %s", user, strerror(errno));
+	/* A way back would defeat the point: make sure there is none. */
+	if (pw->pw_uid != 0 && (setuid(0) != -1 || seteuid(0) != -1))
+		fatal("dropping privileges to %s: could regain root", user);
+}
+
+static void
+write_pidfile(const char *path)
+{
+	FILE *f;
+
+	if (path == NULL)
+		return;
+	if ((f = fopen(path, "w")) == NULL)
+		fatal("pidfile %s: %s", path, strerror(errno));
+	fprintf(f, "%ld\n", (long)getpid());
+	fclose(f);
+}
+
+static void
+usage(void)
+{
+	fprintf(stderr, "usage: moatd [-t] [-c config] [-T trace] "
+	    "[--dump-config] [-V]\n"
+	    "  -c FILE        configuration file (default %s)\n"
+	    "  -t             check the configuration and exit\n"
+	    "  -T LIST        trace subsystems: io,smtp,backend,config,rules,"
+	    "all\n"
+	    "  --dump-config  print the effective configuration and exit\n"
+	    "  -V             print the version and exit\n", cfg_path);
+	exit(2);
+}
+
+int
+main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "dump-config", no_argument, NULL, 'D' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct config *cfg;
+	char err[1024];
+	int ch, test = 0, dump = 0, trace = 0, i, nw;
+	struct event *ev_hup, *ev_term, *ev_int;
+	struct stat st;
+
+	while ((ch = getopt_long(argc, argv, "c:tT:Vh", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'c':
+			cfg_path = optarg;
+			break;
+		case 't':
+			test = 1;
+			break;
+		case 'T':
+			if ((trace = log_trace_parse(optarg)) == -1)
+				usage();
+			break;
+		case 'D':
+			dump = 1;
+			break;
+		case 'V':
+			printf("moatd %s\n", PACKAGE_VERSION);
+			return 0;
+		default:
+			usage();
+		}
+	}
+	if (optind != argc)
+		usage();
+
+	log_init(0, LOG_MAIL, "moatd", LOG_FMT_LOGFMT);
+	log_set_trace((unsigned)trace);
+	if ((cfg = cfg_load(cfg_path, err, sizeof(err))) == NULL) {
+		fprintf(stderr, "moatd: %s\n", err);
+		return 1;
+	}
+	if (stat(cfg->spool_dir, &st) == -1 || !S_ISDIR(st.st_mode)) {
+		fprintf(stderr, "moatd: %s: spool_dir %s: %s\n", cfg_path,
+		    cfg->spool_dir, errno ? strerror(errno) :
+		    "not a directory");
+		cfg_unref(cfg);
+		return 1;
+	}
+	if (test) {
+		printf("moatd: configuration %s is valid\n", cfg_path);
+		cfg_unref(cfg);
+		return 0;
+	}
+	if (dump) {
+		cfg_dump(cfg, STDOUT_FILENO);
+		cfg_unref(cfg);
+		return 0;
+	}
+	log_setup(cfg);
+	signal(SIGPIPE, SIG_IGN);
+	if (evthread_use_pthreads() == -1)
+		fatal("libevent: no thread support");
+
+	/* Bind while still privileged (ports < 1024), then drop. */
+	{
+		int fds[CFG_LISTEN_MAX];
+
+		for (i = 0; i < cfg->nlisten; i++)
+			fds[i] = listen_bind(&cfg->listen[i],
+			    cfg->listen_backlog);
+		write_pidfile(cfg->pidfile);
+		drop_privileges(cfg->user);
+
+		cfg_install(cfg_ref(cfg));
+		nw = cfg->workers > 0 ? cfg->workers :
+		    (int)sysconf(_SC_NPROCESSORS_ONLN);
+		if (nw < 1)
+			nw = 1;
+		workers_start(nw);
+
+		if ((main_base = event_base_new()) == NULL)
+			fatal("event_base_new failed");
+		for (i = 0; i < cfg->nlisten; i++) {
+			listeners[i] = evconnlistener_new(main_base, accept_cb,
+			    (void *)(intptr_t)i, LEV_OPT_CLOSE_ON_FREE, -1,
+			    fds[i]);
+			if (listeners[i] == NULL)
+				fatal("listen %s: evconnlistener failed",
+				    cfg->listen[i].text);
+			evconnlistener_set_error_cb(listeners[i],
+			    accept_error_cb);
+			log_info("listening on %s (%s)%s", cfg->listen[i].text,
+			    cfg->listen[i].name,
+			    cfg->listen[i].proxy_accept ? " with PROXY" : "");
+		}
+		nlisteners = cfg->nlisten;
+	}
+	log_info("moatd %s started: %d worker(s), backend %s",
+	    PACKAGE_VERSION, nw, cfg->backend);
+	cfg_unref(cfg);
+
+	ev_hup = evsignal_new(main_base, SIGHUP, reload_cb, NULL);
+	ev_term = evsignal_new(main_base, SIGTERM, term_cb, NULL);
+	ev_int = evsignal_new(main_base, SIGINT, term_cb, NULL);
+	evsignal_add(ev_hup, NULL);
+	evsignal_add(ev_term, NULL);
+	evsignal_add(ev_int, NULL);
+	probe_backend();
+
+	event_base_dispatch(main_base);
+
+	workers_stop(atomic_load(&moat_sessions) ? 2 : 1);
+	workers_join();
+	for (i = 0; i < nlisteners; i++)
+		if (listeners[i])
+			evconnlistener_free(listeners[i]);
+	event_free(ev_hup);
+	event_free(ev_term);
+	event_free(ev_int);
+	if (drain_timer)
+		event_free(drain_timer);
+	if (drain_poll)
+		event_free(drain_poll);
+	event_base_free(main_base);
+	cfg = cfg_current();
+	if (cfg->pidfile)
+		unlink(cfg->pidfile);
+	cfg_unref(cfg);
+	cfg_install(NULL);
+	log_info("moatd stopped");
+	return 0;
+}

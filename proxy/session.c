@@ -1,0 +1,1414 @@
+/*
+ * session.c: one client SMTP session in moatd (DESIGN.md, "One SMTP session").
+ *
+ * It owns the client socket (a bufferevent), the session state and the
+ * current transaction, and carries out what the pure modules decide:
+ * smtp_line finds lines, smtp_cmd parses them, smtp_fsm judges their order,
+ * smtp_data reads the message; the backend is driven through upstream.c.
+ *
+ * It does not parse bytes itself, and it never says 250 to the end of DATA
+ * on its own: the client gets the backend's reply to the message or a 4xx.
+ * Invariants: only sess_enter_state() writes s->state; while SF_WAIT is set
+ * no client input is processed (replies stay in order, RFC 2920); a session
+ * is freed only from the loop (sess_free_cb), never inside a callback of its
+ * own bufferevent or upstream; an open transaction is always logged once,
+ * at commit or rollback.
+ */
+#include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/random.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+
+#include "daemon.h"
+#include "log.h"
+#include "msgstore.h"
+#include "proxy_proto.h"
+#include "smtp_cmd.h"
+#include "smtp_data.h"
+#include "smtp_fsm.h"
+#include "smtp_line.h"
+#include "smtp_reply.h"
+#include "upstream.h"
+#include "xmalloc.h"
+
+/* Session flags. */
+#define SF_CLOSING	0x01	/* reply flushed, then freed; no more input */
+#define SF_WAIT		0x02	/* a command awaits the backend */
+#define SF_FREEING	0x04	/* free scheduled */
+#define SF_PREGREET	0x08	/* the client talked before the banner */
+
+/* What a session waits for when SF_WAIT is set. */
+enum sess_wait {
+	W_NONE, W_CONNECT, W_RSET, W_MAIL, W_RCPT, W_DATA,
+};
+
+/* Input pulled up at once while reading the message. */
+#define SESS_HIGH_WATER	(256 * 1024)
+
+struct smtp_tx {
+	int		 n;		/* 1-based, within the session */
+	char		*from;		/* reverse-path, "" for <> */
+	char		*mail_line;	/* what goes to the backend */
+	int		 smtputf8;
+	int		 body8;
+	unsigned long long size_decl;	/* SIZE=, 0 if none */
+	char		**rcpt;		/* accepted by the backend */
+	int		 nrcpt;
+	int		 nrcpt_refused;
+	char		*rcpt_pending;	/* awaiting the backend's answer */
+	struct smtp_data reader;
+	struct msgstore	 ms;
+	struct sbuf	 hdr;		/* our Received: header */
+	struct timespec	 start;
+	int		 backend_open;	/* backend has MAIL for it */
+};
+
+struct session {
+	char			 id[17];
+	struct worker		*w;
+	struct session		*next, *prev;
+	struct config		*cfg;		/* a reference, for life */
+	const struct cfg_listen	*lst;
+	struct bufferevent	*bev;
+	struct sockaddr_storage	 peer;		/* the real client */
+	struct sockaddr_storage	 local;
+	struct netaddr		 client;
+	char			 client_str[64];
+	int			 client_port;
+	int			 ipcounted;
+	int			 trusted;
+	enum smtp_state		 state;
+	unsigned		 flags;
+	enum sess_wait		 wait;
+	char			 helo[256];
+	int			 esmtp;
+	int			 ncmds;
+	int			 nerrors;
+	int			 ntx;
+	struct smtp_tx		*tx;
+	struct upstream		*up;
+	int			 up_rset;	/* backend needs RSET first */
+	struct upstream		*up_dead;	/* failed; free from loop */
+	struct event		*timer;		/* command / DATA deadline */
+	struct event		*greet_timer;
+	struct event		*free_ev;
+	unsigned long long	 bytes_in, bytes_out;
+	struct timespec		 start;
+	const char		*reason;
+};
+
+static void sess_read_cb(struct bufferevent *, void *);
+static void sess_write_cb(struct bufferevent *, void *);
+static void sess_event_cb(struct bufferevent *, short, void *);
+static void sess_process(struct session *);
+static void sess_up_cb(void *, enum up_event, const struct smtp_reply *,
+    const char *);
+static void sess_timeout_cb(evutil_socket_t, short, void *);
+
+/* ---- small helpers ---------------------------------------------------- */
+
+static long
+ms_since(const struct timespec *t0)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (now.tv_sec - t0->tv_sec) * 1000 +
+	    (now.tv_nsec - t0->tv_nsec) / 1000000;
+}
+
+void
+sess_id_new(char out[17])
+{
+	unsigned char r[8];
+	size_t i;
+
+	if (getrandom(r, sizeof(r), 0) != (ssize_t)sizeof(r)) {
+		/* Uniqueness, not secrecy, is what a log id needs. */
+		struct timespec ts;
+		static atomic_uint ctr;
+		unsigned long long v;
+
+		clock_gettime(CLOCK_REALTIME, &ts);
+		v = (unsigned long long)ts.tv_nsec ^
+		    ((unsigned long long)ts.tv_sec << 20) ^
+		    ((unsigned long long)atomic_fetch_add(&ctr, 1) << 40);
+		memcpy(r, &v, sizeof(r));
+	}
+	for (i = 0; i < sizeof(r); i++)
+		snprintf(out + 2 * i, 3, "%02x", r[i]);
+}
+
+static void
+sess_enter_state(struct session *s, enum smtp_state st)
+{
+	log_trace(LOG_T_SMTP, "session=%s %s -> %s", s->id,
+	    smtp_state_name(s->state), smtp_state_name(st));
+	s->state = st;
+}
+
+/*
+ * sess_reply: queue one reply; error replies count toward max_errors
+ * (Postfix's hard error limit), checked before the next command.
+ */
+static void
+sess_reply(struct session *s, int code, const char *enh, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+static void
+sess_reply(struct session *s, int code, const char *enh, const char *fmt, ...)
+{
+	struct sbuf out = SBUF_INIT;
+	char text[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(text, sizeof(text), fmt, ap);
+	va_end(ap);
+	smtp_reply_add(&out, code, enh, text);
+	evbuffer_add(bufferevent_get_output(s->bev), out.p, out.len);
+	s->bytes_out += out.len;
+	log_trace(LOG_T_SMTP, "session=%s <- %d %s", s->id, code, text);
+	sbuf_free(&out);
+	if (code >= 400)
+		s->nerrors++;
+}
+
+/* Pass a backend reply on as it is (multi-line, enhanced codes and all). */
+static void
+sess_reply_raw(struct session *s, const struct smtp_reply *r)
+{
+	evbuffer_add(bufferevent_get_output(s->bev), r->text.p, r->text.len);
+	s->bytes_out += r->text.len;
+	if (r->code >= 400)
+		s->nerrors++;
+}
+
+/* The first line of a reply, for logs. */
+static void
+reply_first_line(const struct smtp_reply *r, char *buf, size_t bufsz)
+{
+	size_t n = 0;
+
+	if (r == NULL || r->text.p == NULL) {
+		snprintf(buf, bufsz, "%s", "");
+		return;
+	}
+	while (n < r->text.len && r->text.p[n] != '\r' && r->text.p[n] != '\n')
+		n++;
+	if (n >= bufsz)
+		n = bufsz - 1;
+	memcpy(buf, r->text.p, n);
+	buf[n] = '\0';
+}
+
+static void
+sess_timer_set(struct session *s, long ms)
+{
+	struct timeval tv = { ms / 1000, (ms % 1000) * 1000 };
+
+	evtimer_add(s->timer, &tv);
+}
+
+/* ---- freeing ---------------------------------------------------------- */
+
+static void
+sess_free_cb(evutil_socket_t fd, short what, void *arg);
+
+static void
+sess_schedule_free(struct session *s)
+{
+	struct timeval tv = { 0, 0 };
+
+	if (s->flags & SF_FREEING)
+		return;
+	s->flags |= SF_FREEING | SF_CLOSING;
+	bufferevent_disable(s->bev, EV_READ | EV_WRITE);
+	evtimer_add(s->free_ev, &tv);
+}
+
+/*
+ * sess_close: stop reading; free once what is queued has been written
+ * (the 221/421 the client should see).
+ */
+static void
+sess_close(struct session *s, const char *reason)
+{
+	if (s->flags & SF_CLOSING)
+		return;
+	s->flags |= SF_CLOSING;
+	if (s->reason == NULL)
+		s->reason = reason;
+	evtimer_del(s->timer);
+	bufferevent_disable(s->bev, EV_READ);
+	if (evbuffer_get_length(bufferevent_get_output(s->bev)) == 0)
+		sess_schedule_free(s);
+	else
+		bufferevent_setcb(s->bev, NULL, sess_write_cb, sess_event_cb,
+		    s);
+}
+
+static void
+sess_write_cb(struct bufferevent *bev, void *arg)
+{
+	struct session *s = arg;
+
+	if (evbuffer_get_length(bufferevent_get_output(bev)) == 0)
+		sess_schedule_free(s);
+}
+
+static void
+tx_log(struct session *s, struct smtp_tx *tx, const char *verdict,
+    const char *status, const char *backend_reply)
+{
+	struct logline l;
+	struct sbuf rc = SBUF_INIT;
+	int i;
+
+	for (i = 0; i < tx->nrcpt; i++) {
+		if (i)
+			sbuf_addc(&rc, ',');
+		sbuf_adds(&rc, tx->rcpt[i]);
+	}
+	logline_begin(&l, "tx");
+	logline_str(&l, "session", s->id);
+	logline_int(&l, "tx", tx->n);
+	logline_str(&l, "client", s->client_str);
+	logline_str(&l, "helo", s->helo);
+	logline_str(&l, "tls", "no");
+	logline_str(&l, "auth", "");
+	logline_str(&l, "from", tx->from);
+	logline_str(&l, "rcpt", rc.p ? rc.p : "");
+	logline_int(&l, "nrcpt", tx->nrcpt);
+	logline_int(&l, "rcpt_refused", tx->nrcpt_refused);
+	logline_int(&l, "size", (long long)tx->ms.size);
+	logline_dbl(&l, "score", 0.0);
+	logline_str(&l, "rules", "");
+	logline_str(&l, "verdict", verdict);
+	logline_str(&l, "status", status);
+	logline_str(&l, "backend_reply", backend_reply);
+	logline_int(&l, "ms", ms_since(&tx->start));
+	logline_emit(&l);
+	sbuf_free(&rc);
+}
+
+static void
+tx_free(struct smtp_tx *tx)
+{
+	int i;
+
+	if (tx == NULL)
+		return;
+	free(tx->from);
+	free(tx->mail_line);
+	for (i = 0; i < tx->nrcpt; i++)
+		free(tx->rcpt[i]);
+	free(tx->rcpt);
+	free(tx->rcpt_pending);
+	ms_free(&tx->ms);
+	sbuf_free(&tx->hdr);
+	free(tx);
+}
+
+/*
+ * sess_tx_end: end the open transaction (commit logged by the caller, or
+ * rollback here), and note that the backend needs RSET if it saw MAIL.
+ */
+static void
+sess_tx_rollback(struct session *s, const char *status)
+{
+	struct smtp_tx *tx = s->tx;
+
+	if (tx == NULL)
+		return;
+	tx_log(s, tx, "none", status, "");
+	if (tx->backend_open)
+		s->up_rset = 1;
+	tx_free(tx);
+	s->tx = NULL;
+}
+
+static void
+sess_tx_done(struct session *s)
+{
+	tx_free(s->tx);
+	s->tx = NULL;
+}
+
+static void
+sess_log(struct session *s)
+{
+	struct logline l;
+
+	logline_begin(&l, "session");
+	logline_str(&l, "session", s->id);
+	logline_str(&l, "client", s->client_str);
+	logline_int(&l, "port", s->client_port);
+	logline_str(&l, "listener", s->lst ? s->lst->name : "");
+	logline_str(&l, "helo", s->helo);
+	logline_str(&l, "tls", "no");
+	logline_str(&l, "auth", "");
+	logline_int(&l, "txs", s->ntx);
+	logline_int(&l, "cmds", s->ncmds);
+	logline_int(&l, "errors", s->nerrors);
+	logline_int(&l, "bytes_in", (long long)s->bytes_in);
+	logline_int(&l, "bytes_out", (long long)s->bytes_out);
+	logline_str(&l, "reason", s->reason ? s->reason : "unknown");
+	logline_int(&l, "ms", ms_since(&s->start));
+	logline_emit(&l);
+}
+
+static void
+sess_free(struct session *s)
+{
+	struct worker *w = s->w;
+
+	if (s->tx)
+		sess_tx_rollback(s, s->state == SMTP_ST_DATA ?
+		    "aborted-in-data" : "aborted");
+	sess_log(s);
+	up_free(s->up);
+	up_free(s->up_dead);
+	bufferevent_free(s->bev);
+	event_free(s->timer);
+	event_free(s->greet_timer);
+	event_free(s->free_ev);
+	if (s->ipcounted)
+		ipcount_dec(&s->client);
+	atomic_fetch_sub(&moat_sessions, 1);
+	if (s->prev)
+		s->prev->next = s->next;
+	else
+		w->sessions = s->next;
+	if (s->next)
+		s->next->prev = s->prev;
+	w->nsessions--;
+	cfg_unref(s->cfg);
+	free(s);
+	worker_session_gone(w);
+}
+
+static void
+sess_free_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	sess_free(arg);
+}
+
+/* ---- greeting --------------------------------------------------------- */
+
+static void
+sess_log_event(struct session *s, const char *event, const char *k1,
+    const char *v1, const char *reply)
+{
+	struct logline l;
+
+	logline_begin(&l, event);
+	logline_str(&l, "session", s->id);
+	logline_str(&l, "client", s->client_str);
+	if (k1)
+		logline_str(&l, k1, v1);
+	if (reply)
+		logline_str(&l, "reply", reply);
+	logline_emit(&l);
+}
+
+static void
+sess_greet_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct session *s = arg;
+
+	(void)fd;
+	(void)what;
+	if (s->flags & SF_CLOSING)
+		return;
+	sess_reply(s, 220, NULL, "%s %s", s->cfg->hostname, s->cfg->banner);
+	sess_enter_state(s, SMTP_ST_CONNECTED);
+	sess_process(s);
+}
+
+/* After the PROXY header (if any): limits, then the banner. */
+static void
+sess_start(struct session *s)
+{
+	const struct config *cfg = s->cfg;
+	struct timeval tv;
+
+	if (netaddr_from_sockaddr(&s->client, (struct sockaddr *)&s->peer) ==
+	    0) {
+		netaddr_str(&s->client, s->client_str, sizeof(s->client_str));
+		s->trusted = cidr_list_match(&cfg->trusted_networks,
+		    &s->client);
+		if (s->peer.ss_family == AF_INET)
+			s->client_port = ntohs(
+			    ((struct sockaddr_in *)&s->peer)->sin_port);
+		else
+			s->client_port = ntohs(
+			    ((struct sockaddr_in6 *)&s->peer)->sin6_port);
+		s->ipcounted = 1;
+		if (ipcount_inc(&s->client) > cfg->max_sessions_per_ip) {
+			sess_reply(s, 421, "4.7.0", "%s Error: too many "
+			    "connections from %s", cfg->hostname,
+			    s->client_str);
+			sess_log_event(s, "reject", "stage", "connect",
+			    "421 4.7.0 too many connections from this address");
+			sess_close(s, "too-many-sessions-per-ip");
+			return;
+		}
+	} else
+		snprintf(s->client_str, sizeof(s->client_str), "unknown");
+
+	if (atomic_load(&moat_sessions) > cfg->max_sessions) {
+		sess_reply(s, 421, "4.3.2", "%s Error: too many sessions, "
+		    "try again later", cfg->hostname);
+		sess_log_event(s, "reject", "stage", "connect",
+		    "421 4.3.2 too many sessions");
+		sess_close(s, "too-many-sessions");
+		return;
+	}
+
+	if (cfg->greet_wait_ms > 0) {
+		/*
+		 * postscreen's pregreet test: a bot that does not wait for
+		 * the end of a multi-line banner betrays itself.
+		 */
+		struct sbuf b = SBUF_INIT;
+
+		sbuf_printf(&b, "220-%s %s\r\n", cfg->hostname, cfg->banner);
+		evbuffer_add(bufferevent_get_output(s->bev), b.p, b.len);
+		s->bytes_out += b.len;
+		sbuf_free(&b);
+		sess_enter_state(s, SMTP_ST_GREET);
+		tv.tv_sec = cfg->greet_wait_ms / 1000;
+		tv.tv_usec = (cfg->greet_wait_ms % 1000) * 1000;
+		evtimer_add(s->greet_timer, &tv);
+		return;
+	}
+	sess_reply(s, 220, NULL, "%s %s", cfg->hostname, cfg->banner);
+	sess_enter_state(s, SMTP_ST_CONNECTED);
+}
+
+void
+sess_new(struct worker *w, struct handoff *h)
+{
+	struct session *s = xcalloc(1, sizeof(*s));
+	socklen_t len = sizeof(s->local);
+	int one = 1;
+
+	s->w = w;
+	s->cfg = cfg_current();
+	sess_id_new(s->id);
+	clock_gettime(CLOCK_MONOTONIC, &s->start);
+	if (h->listen_idx >= 0 && h->listen_idx < s->cfg->nlisten)
+		s->lst = &s->cfg->listen[h->listen_idx];
+	memcpy(&s->peer, &h->peer, sizeof(s->peer));
+	getsockname(h->fd, (struct sockaddr *)&s->local, &len);
+	setsockopt(h->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+
+	s->bev = bufferevent_socket_new(w->base, h->fd, BEV_OPT_CLOSE_ON_FREE);
+	s->timer = evtimer_new(w->base, sess_timeout_cb, s);
+	s->greet_timer = evtimer_new(w->base, sess_greet_cb, s);
+	s->free_ev = evtimer_new(w->base, sess_free_cb, s);
+	bufferevent_setcb(s->bev, sess_read_cb, NULL, sess_event_cb, s);
+	/* Backpressure: stop reading a client far ahead of us. */
+	bufferevent_setwatermark(s->bev, EV_READ, 0, SESS_HIGH_WATER);
+	bufferevent_enable(s->bev, EV_READ | EV_WRITE);
+
+	s->next = w->sessions;
+	if (s->next)
+		s->next->prev = s;
+	w->sessions = s;
+	w->nsessions++;
+
+	if (s->lst && s->lst->proxy_accept) {
+		sess_enter_state(s, SMTP_ST_PROXY);
+		snprintf(s->client_str, sizeof(s->client_str), "unknown");
+		sess_timer_set(s, s->cfg->timeout_command_ms);
+		return;
+	}
+	sess_start(s);
+}
+
+static void
+sess_timeout_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct session *s = arg;
+
+	(void)fd;
+	(void)what;
+	if (s->flags & SF_CLOSING)
+		return;
+	sess_reply(s, 421, "4.4.2", "%s Error: timeout exceeded",
+	    s->cfg->hostname);
+	sess_close(s, s->state == SMTP_ST_DATA ? "timeout-in-data" :
+	    "timeout");
+}
+
+/* Close every session now (the SIGTERM deadline passed). */
+void
+sess_close_all(struct worker *w)
+{
+	struct session *s;
+
+	for (s = w->sessions; s; s = s->next) {
+		if (s->flags & SF_CLOSING)
+			continue;
+		sess_reply(s, 421, "4.3.2", "%s Service shutting down",
+		    s->cfg->hostname);
+		sess_close(s, "shutdown");
+	}
+}
+
+/* ---- the backend -------------------------------------------------------- */
+
+static void
+sess_drop_backend(struct session *s)
+{
+	/* Freed from the loop later: we may be inside its callback. */
+	if (s->up_dead == NULL) {
+		s->up_dead = s->up;
+	} else {
+		up_free(s->up_dead);
+		s->up_dead = s->up;
+	}
+	s->up = NULL;
+	s->up_rset = 0;
+}
+
+static void
+sess_resume(struct session *s)
+{
+	s->flags &= ~SF_WAIT;
+	s->wait = W_NONE;
+	sess_process(s);
+}
+
+static void
+sess_wait(struct session *s, enum sess_wait w)
+{
+	s->flags |= SF_WAIT;
+	s->wait = w;
+	evtimer_del(s->timer);
+}
+
+static void
+sess_send_mail(struct session *s)
+{
+	const struct smtp_ehlo *e = up_ehlo(s->up);
+	struct smtp_tx *tx = s->tx;
+
+	/*
+	 * What we advertised comes from our config; the backend opened
+	 * later.  A transaction that needs what the backend lacks is refused
+	 * cleanly rather than downgraded silently.
+	 */
+	if (tx->smtputf8 && !(e->exts & SMTP_EXT_SMTPUTF8)) {
+		sess_reply(s, 555, "5.6.7", "Error: SMTPUTF8 is not available "
+		    "for this destination");
+		sess_tx_done(s);
+		sess_resume(s);
+		return;
+	}
+	if (tx->body8 && !(e->exts & SMTP_EXT_8BITMIME)) {
+		sess_reply(s, 554, "5.6.3", "Error: 8-bit content is not "
+		    "available for this destination");
+		sess_tx_done(s);
+		sess_resume(s);
+		return;
+	}
+	if (s->up_rset) {
+		sess_wait(s, W_RSET);
+		up_command(s->up, "RSET", 0);
+		return;
+	}
+	sess_wait(s, W_MAIL);
+	up_command(s->up, tx->mail_line, 1);
+}
+
+static void
+sess_backend_failed(struct session *s, const char *why)
+{
+	struct logline l;
+
+	logline_begin(&l, "backend");
+	logline_str(&l, "session", s->id);
+	logline_str(&l, "client", s->client_str);
+	logline_str(&l, "error", why);
+	logline_emit(&l);
+}
+
+static void
+sess_data_reply(struct session *s, const struct smtp_reply *r)
+{
+	char first[512];
+
+	reply_first_line(r, first, sizeof(first));
+	sess_reply_raw(s, r);
+	tx_log(s, s->tx, "accept", r->code < 300 ? "sent" :
+	    r->code < 500 ? "deferred-by-backend" : "refused-by-backend",
+	    first);
+	if (r->code < 300)
+		s->ntx++;
+	sess_tx_done(s);
+	sess_enter_state(s, SMTP_ST_HELO);
+}
+
+static void
+sess_up_cb(void *arg, enum up_event ev, const struct smtp_reply *r,
+    const char *why)
+{
+	struct session *s = arg;
+	struct smtp_tx *tx = s->tx;
+	char first[512];
+
+	if (s->flags & SF_CLOSING)
+		return;
+	if (ev == UP_FAIL) {
+		enum sess_wait w = s->wait;
+
+		sess_backend_failed(s, why);
+		sess_drop_backend(s);
+		if (!(s->flags & SF_WAIT))
+			return;		/* idle: the next MAIL reconnects */
+		switch (w) {
+		case W_CONNECT:
+		case W_RSET:
+		case W_MAIL:
+			sess_reply(s, 451, "4.4.1", "Error: the mail system "
+			    "is unavailable, try again later");
+			sess_tx_done(s);
+			break;
+		case W_RCPT:
+		case W_DATA:
+			sess_reply(s, 451, "4.4.2", "Error: connection to "
+			    "the mail system lost, try again later");
+			reply_first_line(r, first, sizeof(first));
+			tx_log(s, tx, w == W_DATA ? "accept" : "none",
+			    "backend-failed", first[0] ? first : why);
+			sess_tx_done(s);
+			sess_enter_state(s, SMTP_ST_HELO);
+			break;
+		default:
+			break;
+		}
+		sess_resume(s);
+		return;
+	}
+
+	switch (s->wait) {
+	case W_CONNECT:
+		if (ev != UP_READY)
+			break;
+		sess_send_mail(s);
+		return;
+	case W_RSET:
+		s->up_rset = 0;
+		if (r->code != 250) {
+			sess_backend_failed(s, "backend refused RSET");
+			sess_drop_backend(s);
+			sess_reply(s, 451, "4.4.1", "Error: the mail system "
+			    "is unavailable, try again later");
+			sess_tx_done(s);
+			sess_resume(s);
+			return;
+		}
+		sess_wait(s, W_MAIL);
+		up_command(s->up, tx->mail_line, 1);
+		return;
+	case W_MAIL:
+		sess_reply_raw(s, r);
+		if (r->code >= 200 && r->code < 300) {
+			tx->backend_open = 1;
+			sess_enter_state(s, SMTP_ST_MAIL);
+		} else
+			sess_tx_done(s);
+		sess_resume(s);
+		return;
+	case W_RCPT:
+		sess_reply_raw(s, r);
+		if (r->code >= 200 && r->code < 300) {
+			tx->rcpt = xreallocarray(tx->rcpt,
+			    (size_t)tx->nrcpt + 1, sizeof(*tx->rcpt));
+			tx->rcpt[tx->nrcpt++] = tx->rcpt_pending;
+			tx->rcpt_pending = NULL;
+			sess_enter_state(s, SMTP_ST_RCPT);
+		} else {
+			tx->nrcpt_refused++;
+			free(tx->rcpt_pending);
+			tx->rcpt_pending = NULL;
+		}
+		sess_resume(s);
+		return;
+	case W_DATA:
+		sess_data_reply(s, r);
+		sess_resume(s);
+		return;
+	default:
+		break;
+	}
+	log_warn("session=%s unexpected backend event %d in wait %d", s->id,
+	    (int)ev, (int)s->wait);
+}
+
+/* ---- commands ----------------------------------------------------------- */
+
+static void
+cmd_helo(struct session *s, struct smtp_cmd *c)
+{
+	const struct config *cfg = s->cfg;
+	const char *p;
+	size_t n;
+
+	/* The name is kept as given (first word) for logs and XCLIENT. */
+	for (p = c->arg; *p == ' '; p++)
+		;
+	n = strcspn(p, " ");
+	if (n == 0) {
+		sess_reply(s, 501, "5.5.4", "Syntax: %s hostname",
+		    smtp_verb_name(c->verb));
+		return;
+	}
+	if (n >= sizeof(s->helo))
+		n = sizeof(s->helo) - 1;
+	memcpy(s->helo, p, n);
+	s->helo[n] = '\0';
+	if (s->tx)
+		sess_tx_rollback(s, "reset-by-helo");
+	s->esmtp = c->verb == SMTP_CMD_EHLO;
+	sess_enter_state(s, SMTP_ST_HELO);
+	if (!s->esmtp) {
+		sess_reply(s, 250, NULL, "%s", cfg->hostname);
+		return;
+	}
+	{
+		struct sbuf t = SBUF_INIT;
+
+		sbuf_printf(&t, "%s", cfg->hostname);
+		if (cfg->ext_pipelining)
+			sbuf_adds(&t, "\nPIPELINING");
+		sbuf_printf(&t, "\nSIZE %llu", cfg->message_size_limit);
+		if (cfg->ext_8bitmime)
+			sbuf_adds(&t, "\n8BITMIME");
+		sbuf_adds(&t, "\nENHANCEDSTATUSCODES");
+		if (cfg->ext_smtputf8)
+			sbuf_adds(&t, "\nSMTPUTF8");
+		sess_reply(s, 250, NULL, "%s", t.p);
+		sbuf_free(&t);
+	}
+}
+
+/* RFC 1870: SIZE=1*20DIGIT. */
+static int
+parse_size_param(const char *v, unsigned long long *out)
+{
+	unsigned long long n = 0;
+	size_t i;
+
+	if (v == NULL || *v == '\0' || strlen(v) > 20)
+		return -1;
+	for (i = 0; v[i]; i++) {
+		if (v[i] < '0' || v[i] > '9')
+			return -1;
+		if (n > (~0ULL - 9) / 10)
+			return -1;
+		n = n * 10 + (unsigned)(v[i] - '0');
+	}
+	*out = n;
+	return 0;
+}
+
+static void
+cmd_mail(struct session *s, struct smtp_cmd *c)
+{
+	const struct config *cfg = s->cfg;
+	struct smtp_tx *tx;
+	struct sbuf line = SBUF_INIT;
+	unsigned long long size = 0;
+	int utf8 = 0, body8 = 0;
+	size_t i;
+
+	for (i = 0; i < c->nparams; i++) {
+		const struct smtp_param *p = &c->params[i];
+
+		if (strcasecmp(p->keyword, "SIZE") == 0) {
+			if (parse_size_param(p->value, &size) == -1) {
+				sess_reply(s, 501, "5.5.4", "Error: bad SIZE "
+				    "parameter");
+				return;
+			}
+		} else if (strcasecmp(p->keyword, "BODY") == 0 &&
+		    cfg->ext_8bitmime && p->value &&
+		    (strcasecmp(p->value, "8BITMIME") == 0 ||
+		    strcasecmp(p->value, "7BIT") == 0)) {
+			body8 = strcasecmp(p->value, "8BITMIME") == 0;
+		} else if (strcasecmp(p->keyword, "SMTPUTF8") == 0 &&
+		    cfg->ext_smtputf8 && p->value == NULL) {
+			utf8 = 1;
+		} else {
+			sess_reply(s, 555, "5.5.4", "Error: unsupported "
+			    "parameter %s", p->keyword);
+			return;
+		}
+	}
+	if (c->path.utf8 && !utf8) {
+		sess_reply(s, 553, "5.6.7", "Error: a non-ASCII address "
+		    "needs SMTPUTF8");
+		return;
+	}
+	if (size > cfg->message_size_limit) {
+		sess_reply(s, 552, "5.3.4", "Error: message size exceeds "
+		    "fixed limit");
+		return;
+	}
+
+	tx = xcalloc(1, sizeof(*tx));
+	tx->n = s->ntx + 1;
+	tx->from = xstrdup(c->path.addr);
+	tx->smtputf8 = utf8;
+	tx->body8 = body8;
+	tx->size_decl = size;
+	clock_gettime(CLOCK_MONOTONIC, &tx->start);
+	ms_init(&tx->ms, cfg->message_memory_max, cfg->spool_dir);
+	sbuf_printf(&line, "MAIL FROM:<%s>", c->path.addr);
+	if (size)
+		sbuf_printf(&line, " SIZE=%llu", size);
+	if (body8)
+		sbuf_adds(&line, " BODY=8BITMIME");
+	if (utf8)
+		sbuf_adds(&line, " SMTPUTF8");
+	tx->mail_line = xstrdup(line.p);
+	sbuf_free(&line);
+	s->tx = tx;
+
+	if (s->up && up_is_ready(s->up)) {
+		sess_send_mail(s);
+		return;
+	}
+	if (s->up == NULL) {
+		struct up_identity id;
+
+		memset(&id, 0, sizeof(id));
+		id.client = s->peer;
+		id.local = s->local;
+		id.name = NULL;
+		id.helo = s->helo;
+		id.esmtp = s->esmtp;
+		s->up = up_new(s->w->base, s->cfg, sess_up_cb, s, s->id);
+		up_connect(s->up, &id);
+	}
+	sess_wait(s, W_CONNECT);
+}
+
+/*
+ * Relay control (DESIGN.md, Safety rules): mail for a non-local domain only
+ * from a trusted network; the classic tricks (% hack, bang paths, source
+ * routes, quoted local parts) are refused outright for untrusted clients,
+ * because the MTA behind us may interpret them as routing.
+ */
+static int
+rcpt_allowed(struct session *s, const struct smtp_path *p)
+{
+	char dom[SMTP_DOMAIN_MAX + 1];
+	size_t i;
+
+	if (s->trusted)
+		return 1;
+	if (smtp_path_relay_suspect(p))
+		return 0;
+	if (p->domain == NULL)
+		return 1;	/* <postmaster>, RFC 5321 4.5.1 */
+	if (p->literal)
+		return 0;
+	for (i = 0; p->domain[i] && i < SMTP_DOMAIN_MAX; i++)
+		dom[i] = (char)((p->domain[i] >= 'A' && p->domain[i] <= 'Z') ?
+		    p->domain[i] + 32 : p->domain[i]);
+	dom[i] = '\0';
+	return domain_set_match(s->cfg->local_domains, dom);
+}
+
+static void
+cmd_rcpt(struct session *s, struct smtp_cmd *c)
+{
+	struct smtp_tx *tx = s->tx;
+	struct sbuf line = SBUF_INIT;
+	char reply[600];
+
+	if (c->nparams > 0) {
+		sess_reply(s, 555, "5.5.4", "Error: unsupported parameter %s",
+		    c->params[0].keyword);
+		return;
+	}
+	if (c->path.null) {
+		sess_reply(s, 501, "5.1.3", "Error: bad recipient address "
+		    "syntax");
+		return;
+	}
+	if (tx->nrcpt >= s->cfg->max_recipients) {
+		sess_reply(s, 452, "4.5.3", "Error: too many recipients");
+		return;
+	}
+	if (c->path.utf8 && !tx->smtputf8) {
+		sess_reply(s, 553, "5.6.7", "Error: a non-ASCII address "
+		    "needs SMTPUTF8");
+		return;
+	}
+	if (!rcpt_allowed(s, &c->path)) {
+		sess_reply(s, 554, "5.7.1", "<%s>: Relay access denied",
+		    c->path.addr);
+		snprintf(reply, sizeof(reply), "554 5.7.1 <%s>: Relay access "
+		    "denied", c->path.addr);
+		sess_log_event(s, "reject", "rcpt", c->path.addr, reply);
+		tx->nrcpt_refused++;
+		return;
+	}
+	free(tx->rcpt_pending);
+	tx->rcpt_pending = xstrdup(c->path.addr);
+	sbuf_printf(&line, "RCPT TO:<%s>", c->path.addr);
+	sess_wait(s, W_RCPT);
+	up_command(s->up, line.p, 0);
+	sbuf_free(&line);
+}
+
+static void
+cmd_data(struct session *s, struct smtp_cmd *c)
+{
+	const struct config *cfg = s->cfg;
+	struct smtp_tx *tx = s->tx;
+
+	(void)c;
+	smtp_data_init(&tx->reader, cfg->data_line_max,
+	    cfg->message_size_limit, cfg->bare_newline == CFG_BARE_REJECT ?
+	    SMTP_DATA_BARE_REJECT : SMTP_DATA_BARE_NORMALIZE);
+	sess_reply(s, 354, NULL, "End data with <CR><LF>.<CR><LF>");
+	sess_enter_state(s, SMTP_ST_DATA);
+	/* A whole-phase deadline: a client dripping bytes is still cut. */
+	sess_timer_set(s, cfg->timeout_data_ms);
+}
+
+static void
+cmd_rset(struct session *s, struct smtp_cmd *c)
+{
+	(void)c;
+	if (s->tx)
+		sess_tx_rollback(s, "reset");
+	if (s->state == SMTP_ST_MAIL || s->state == SMTP_ST_RCPT)
+		sess_enter_state(s, SMTP_ST_HELO);
+	sess_reply(s, 250, "2.0.0", "Ok");
+}
+
+static void
+cmd_noop(struct session *s, struct smtp_cmd *c)
+{
+	(void)c;
+	sess_reply(s, 250, "2.0.0", "Ok");
+}
+
+static void
+cmd_quit(struct session *s, struct smtp_cmd *c)
+{
+	(void)c;
+	sess_reply(s, 221, "2.0.0", "Bye");
+	sess_enter_state(s, SMTP_ST_QUIT);
+	sess_close(s, "quit");
+}
+
+static void
+cmd_vrfy(struct session *s, struct smtp_cmd *c)
+{
+	(void)c;
+	/* RFC 5321 3.5.3: 252 neither confirms nor denies. */
+	sess_reply(s, 252, "2.0.0", "Cannot VRFY user, but will accept "
+	    "message and attempt delivery");
+}
+
+static void
+cmd_help(struct session *s, struct smtp_cmd *c)
+{
+	(void)c;
+	sess_reply(s, 214, "2.0.0", "Commands: HELO EHLO MAIL RCPT DATA "
+	    "RSET NOOP QUIT VRFY HELP\nSee RFC 5321");
+}
+
+typedef void cmd_fn(struct session *, struct smtp_cmd *);
+
+static cmd_fn *const cmd_handlers[SMTP_CMD__COUNT] = {
+	[SMTP_CMD_HELO] = cmd_helo,
+	[SMTP_CMD_EHLO] = cmd_helo,
+	[SMTP_CMD_MAIL] = cmd_mail,
+	[SMTP_CMD_RCPT] = cmd_rcpt,
+	[SMTP_CMD_DATA] = cmd_data,
+	[SMTP_CMD_RSET] = cmd_rset,
+	[SMTP_CMD_NOOP] = cmd_noop,
+	[SMTP_CMD_QUIT] = cmd_quit,
+	[SMTP_CMD_VRFY] = cmd_vrfy,
+	[SMTP_CMD_HELP] = cmd_help,
+};
+
+static void
+sess_parse_error(struct session *s, enum smtp_verb verb,
+    enum smtp_cmd_err err)
+{
+	switch (err) {
+	case SMTP_CMD_ERR_PATH:
+		if (verb == SMTP_CMD_MAIL)
+			sess_reply(s, 501, "5.1.7", "Error: bad sender "
+			    "address syntax");
+		else
+			sess_reply(s, 501, "5.1.3", "Error: bad recipient "
+			    "address syntax");
+		break;
+	case SMTP_CMD_ERR_PARAM:
+	case SMTP_CMD_ERR_TOO_MANY:
+		sess_reply(s, 555, "5.5.4", "Error: bad parameters");
+		break;
+	case SMTP_CMD_ERR_NUL:
+		sess_reply(s, 500, "5.5.2", "Error: NUL character in command");
+		break;
+	case SMTP_CMD_ERR_UNKNOWN:
+	case SMTP_CMD_ERR_8BIT:
+		sess_reply(s, 500, "5.5.2", "Error: command not recognized");
+		break;
+	case SMTP_CMD_ERR_SYNTAX:
+	default:
+		sess_reply(s, 501, "5.5.4", "Error: syntax error in "
+		    "parameters or arguments");
+		break;
+	}
+}
+
+/* One complete command line (content without its line end). */
+static void
+sess_command(struct session *s, const char *p, size_t len, unsigned flags)
+{
+	const struct config *cfg = s->cfg;
+	struct smtp_cmd *c;
+	enum smtp_cmd_err err;
+	const char *enh, *text;
+	int code;
+
+	evtimer_del(s->timer);
+	log_trace(LOG_T_SMTP, "session=%s -> %.*s", s->id, (int)len, p);
+	if (s->nerrors >= cfg->max_errors) {
+		sess_reply(s, 421, "4.7.0", "%s Error: too many errors",
+		    cfg->hostname);
+		sess_log_event(s, "reject", "stage", "session",
+		    "421 4.7.0 too many errors");
+		sess_close(s, "too-many-errors");
+		return;
+	}
+	if (++s->ncmds > cfg->max_commands) {
+		sess_reply(s, 421, "4.7.0", "%s Error: too many commands",
+		    cfg->hostname);
+		sess_close(s, "too-many-commands");
+		return;
+	}
+	if (flags & SMTP_LINE_NUL) {
+		sess_reply(s, 500, "5.5.2", "Error: NUL character in command");
+		return;
+	}
+	if ((flags & SMTP_LINE_BARE_CR) || ((flags & SMTP_LINE_BARE_LF) &&
+	    cfg->bare_newline == CFG_BARE_REJECT)) {
+		sess_reply(s, 500, "5.5.2", "Error: bare CR or LF in command; "
+		    "lines must end in CRLF");
+		return;
+	}
+
+	/* struct smtp_cmd is a few KB: heap, only while the command runs. */
+	c = xmalloc(sizeof(*c));
+	err = smtp_cmd_parse(p, len, c);
+	if (c->verb == SMTP_CMD_UNKNOWN || err == SMTP_CMD_ERR_UNKNOWN) {
+		sess_reply(s, 500, "5.5.2", "Error: command not recognized");
+		goto done;
+	}
+	if (smtp_fsm_check(s->state, c->verb, &code, &enh, &text) != 0) {
+		sess_reply(s, code, enh, "%s", text);
+		goto done;
+	}
+	if (err != SMTP_CMD_OK) {
+		sess_parse_error(s, c->verb, err);
+		goto done;
+	}
+	if (cmd_handlers[c->verb] == NULL) {
+		/* The FSM table lets through only verbs with a handler. */
+		log_warn("session=%s no handler for %s", s->id,
+		    smtp_verb_name(c->verb));
+		sess_reply(s, 502, "5.5.1", "Error: command not implemented");
+		goto done;
+	}
+	cmd_handlers[c->verb](s, c);
+done:
+	free(c);
+}
+
+/* ---- input ------------------------------------------------------------ */
+
+static void
+sess_emit(void *arg, const char *p, size_t n)
+{
+	struct smtp_tx *tx = arg;
+
+	ms_write(&tx->ms, p, n);
+}
+
+static void
+sess_build_received(struct session *s)
+{
+	const struct config *cfg = s->cfg;
+	struct smtp_tx *tx = s->tx;
+	char helo[300], date[64];
+	time_t now = time(NULL);
+	struct tm tm;
+	size_t i;
+
+	/* Only printable ASCII from the client goes into a header. */
+	for (i = 0; s->helo[i] && i < sizeof(helo) - 1; i++)
+		helo[i] = (s->helo[i] > ' ' && s->helo[i] < 127 &&
+		    s->helo[i] != '(' && s->helo[i] != ')') ? s->helo[i] : '?';
+	helo[i] = '\0';
+	localtime_r(&now, &tm);
+	strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S %z", &tm);
+	sbuf_printf(&tx->hdr, "Received: from %s (unknown [%s%s])\r\n"
+	    "\tby %s (moat) with %s%s id %s.%d",
+	    helo[0] ? helo : "unknown",
+	    s->client.family == AF_INET6 ? "IPv6:" : "", s->client_str,
+	    cfg->hostname, tx->smtputf8 ? "UTF8" : "",
+	    s->esmtp ? "ESMTP" : "SMTP", s->id, tx->n);
+	if (tx->nrcpt == 1 && !tx->smtputf8)
+		sbuf_printf(&tx->hdr, "\r\n\tfor <%s>", tx->rcpt[0]);
+	sbuf_printf(&tx->hdr, "; %s\r\n", date);
+}
+
+static void
+sess_data_end(struct session *s)
+{
+	struct smtp_tx *tx = s->tx;
+	const char *verdict = "reject";
+	char reply[256];
+
+	evtimer_del(s->timer);
+	if (tx->reader.err) {
+		switch (tx->reader.first_err) {
+		case SMTP_DATA_E_SIZE:
+			snprintf(reply, sizeof(reply), "552 5.3.4 Error: "
+			    "message size exceeds fixed limit");
+			sess_reply(s, 552, "5.3.4", "Error: message size "
+			    "exceeds fixed limit");
+			break;
+		case SMTP_DATA_E_LINE:
+			snprintf(reply, sizeof(reply), "554 5.6.0 Error: "
+			    "line longer than %zu bytes",
+			    s->cfg->data_line_max);
+			sess_reply(s, 554, "5.6.0", "Error: message has a "
+			    "line longer than %zu bytes",
+			    s->cfg->data_line_max);
+			break;
+		case SMTP_DATA_E_BARE:
+			snprintf(reply, sizeof(reply), "554 5.6.0 Error: bare "
+			    "CR or LF");
+			sess_reply(s, 554, "5.6.0", "Error: bare CR or LF in "
+			    "message; lines must end in CRLF");
+			break;
+		default:
+			snprintf(reply, sizeof(reply), "554 5.6.0 Error: NUL");
+			sess_reply(s, 554, "5.6.0", "Error: NUL character in "
+			    "message");
+			break;
+		}
+		sess_log_event(s, "reject", "stage", "data", reply);
+		tx_log(s, tx, verdict, "refused", "");
+		s->up_rset = tx->backend_open;
+		sess_tx_done(s);
+		sess_enter_state(s, SMTP_ST_HELO);
+		return;
+	}
+	if (tx->ms.err) {
+		log_warn("session=%s spool write failed: %s", s->id,
+		    strerror(tx->ms.err));
+		sess_reply(s, 451, "4.3.0", "Error: local storage problem, "
+		    "try again later");
+		tx_log(s, tx, "tempfail", "spool-failed", "");
+		s->up_rset = tx->backend_open;
+		sess_tx_done(s);
+		sess_enter_state(s, SMTP_ST_HELO);
+		return;
+	}
+	if (s->up == NULL || !up_is_ready(s->up)) {
+		sess_reply(s, 451, "4.4.2", "Error: connection to the mail "
+		    "system lost, try again later");
+		tx_log(s, tx, "accept", "backend-failed", "");
+		sess_tx_done(s);
+		sess_enter_state(s, SMTP_ST_HELO);
+		return;
+	}
+	if (s->cfg->received_header)
+		sess_build_received(s);
+	sess_wait(s, W_DATA);
+	up_data(s->up, tx->hdr.p ? tx->hdr.p : "", tx->hdr.len, &tx->ms);
+}
+
+/* Feed buffered input to the DATA reader; 1 at the end of data. */
+static int
+sess_read_data(struct session *s, struct evbuffer *in)
+{
+	struct smtp_tx *tx = s->tx;
+	struct evbuffer_iovec v[8];
+	size_t used, total = 0;
+	int i, n;
+	enum smtp_data_status st = SMTP_DATA_MORE;
+
+	n = evbuffer_peek(in, -1, NULL, v, 8);
+	if (n > 8)
+		n = 8;
+	for (i = 0; i < n; i++) {
+		st = smtp_data_feed(&tx->reader, v[i].iov_base, v[i].iov_len,
+		    &used, sess_emit, tx);
+		total += used;
+		if (st == SMTP_DATA_END)
+			break;
+	}
+	evbuffer_drain(in, total);
+	s->bytes_in += total;
+	return st == SMTP_DATA_END;
+}
+
+static void
+sess_read_proxy(struct session *s, struct evbuffer *in)
+{
+	struct proxy_hdr ph;
+	size_t avail = evbuffer_get_length(in), consumed = 0;
+	size_t want = avail < PROXY_V2_MAX ? avail : PROXY_V2_MAX;
+	unsigned char *p = evbuffer_pullup(in, (ev_ssize_t)want);
+	enum proxy_status st;
+
+	st = proxy_parse(p, want, s->lst->proxy_accept, &ph, &consumed);
+	if (st == PROXY_MORE)
+		return;
+	if (st == PROXY_BAD) {
+		/* No banner yet: a load balancer misconfigured, or a probe. */
+		log_warn("session=%s listener=%s: bad or missing PROXY header",
+		    s->id, s->lst->name);
+		sess_close(s, "bad-proxy-header");
+		return;
+	}
+	evbuffer_drain(in, consumed);
+	s->bytes_in += consumed;
+	if (!ph.local)
+		memcpy(&s->peer, &ph.src, sizeof(s->peer));
+	evtimer_del(s->timer);
+	sess_start(s);
+}
+
+static void
+sess_process(struct session *s)
+{
+	const struct config *cfg = s->cfg;
+	struct evbuffer *in = bufferevent_get_input(s->bev);
+	struct smtp_line ln;
+	enum smtp_line_status st;
+	size_t avail, want;
+	char *p;
+
+	while (!(s->flags & (SF_CLOSING | SF_WAIT)) &&
+	    (avail = evbuffer_get_length(in)) > 0) {
+		switch (s->state) {
+		case SMTP_ST_PROXY:
+			sess_read_proxy(s, in);
+			if (s->state == SMTP_ST_PROXY)
+				return;
+			continue;
+		case SMTP_ST_GREET:
+			/* Commands sent before the banner are never run. */
+			s->flags |= SF_PREGREET;
+			evbuffer_drain(in, avail);
+			s->bytes_in += avail;
+			if (cfg->pregreet == CFG_PREGREET_REJECT) {
+				evtimer_del(s->greet_timer);
+				sess_log_event(s, "reject", "stage", "pregreet",
+				    "554 5.5.1 talked before the greeting");
+				sess_reply(s, 554, "5.5.1", "%s Error: "
+				    "protocol error, you talked before my "
+				    "greeting", cfg->hostname);
+				sess_close(s, "pregreet");
+			} else
+				sess_log_event(s, "pregreet", "action",
+				    "ignore", NULL);
+			return;
+		case SMTP_ST_QUIT:
+			evbuffer_drain(in, avail);
+			return;
+		case SMTP_ST_DATA:
+			if (sess_read_data(s, in))
+				sess_data_end(s);
+			continue;
+		default:
+			break;
+		}
+
+		want = avail < cfg->command_line_max + 2 ? avail :
+		    cfg->command_line_max + 2;
+		p = (char *)evbuffer_pullup(in, (ev_ssize_t)want);
+		st = smtp_line_scan(p, want, cfg->command_line_max, &ln);
+		if (st == SMTP_LINE_PARTIAL)
+			break;
+		if (st == SMTP_LINE_TOO_LONG) {
+			/*
+			 * Refused, never truncated and run: a cut line could
+			 * turn its tail into a command of its own.
+			 */
+			sess_reply(s, 500, "5.5.0", "Error: line too long");
+			sess_log_event(s, "reject", "stage", "command",
+			    "500 5.5.0 line too long");
+			sess_close(s, "line-too-long");
+			return;
+		}
+		{
+			/* The line must outlive the drain: copy it. */
+			char line[SMTP_CMD_LINE_MAX + 1];
+			size_t len = ln.len;
+
+			memcpy(line, p, len);
+			line[len] = '\0';
+			evbuffer_drain(in, ln.consumed);
+			s->bytes_in += ln.consumed;
+			sess_command(s, line, len, ln.flags);
+		}
+	}
+	if (!(s->flags & (SF_CLOSING | SF_WAIT)) &&
+	    s->state != SMTP_ST_DATA && s->state != SMTP_ST_GREET &&
+	    !evtimer_pending(s->timer, NULL))
+		sess_timer_set(s, cfg->timeout_command_ms);
+}
+
+static void
+sess_read_cb(struct bufferevent *bev, void *arg)
+{
+	struct session *s = arg;
+
+	(void)bev;
+	sess_process(s);
+}
+
+static void
+sess_event_cb(struct bufferevent *bev, short what, void *arg)
+{
+	struct session *s = arg;
+
+	(void)bev;
+	(void)what;
+	if (s->reason == NULL)
+		s->reason = s->state == SMTP_ST_DATA ? "lost-in-data" :
+		    "disconnect";
+	/* The peer is gone: nothing more can be written. */
+	sess_schedule_free(s);
+}

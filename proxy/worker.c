@@ -1,0 +1,191 @@
+/*
+ * worker.c: the worker threads of moatd and the hand-off of accepted
+ * connections to them (memcached's model: one event_base per thread, a
+ * queue plus a notify pipe per worker).
+ *
+ * It does not accept connections (main.c does) and does not speak SMTP
+ * (session.c does).  Invariants: a session is created, served and freed on
+ * one worker's thread; the queue is the only thing other threads touch, and
+ * only under the worker's mutex.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+#include <event2/thread.h>
+
+#include "daemon.h"
+#include "log.h"
+#include "xmalloc.h"
+
+static struct worker	*workers;
+static int		 nworkers;
+static unsigned		 next_worker;	/* acceptor thread only */
+
+static void
+worker_notify_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct worker *w = arg;
+	struct handoff *q, *h;
+	char buf[64];
+	int stop;
+
+	(void)what;
+	while (read(fd, buf, sizeof(buf)) > 0)
+		;
+	pthread_mutex_lock(&w->mu);
+	q = w->queue;
+	w->queue = NULL;
+	stop = w->stop;
+	pthread_mutex_unlock(&w->mu);
+
+	/* The queue is LIFO; serve in arrival order. */
+	{
+		struct handoff *rev = NULL;
+
+		while (q) {
+			h = q->next;
+			q->next = rev;
+			rev = q;
+			q = h;
+		}
+		q = rev;
+	}
+	while (q) {
+		h = q;
+		q = q->next;
+		if (stop) {
+			close(h->fd);
+			atomic_fetch_sub(&moat_sessions, 1);
+			free(h);
+			continue;
+		}
+		sess_new(w, h);
+		free(h);
+	}
+	if (stop == 2)
+		sess_close_all(w);
+	if (stop && w->nsessions == 0)
+		event_base_loopexit(w->base, NULL);
+}
+
+static void *
+worker_main(void *arg)
+{
+	struct worker *w = arg;
+
+	event_base_dispatch(w->base);
+	return NULL;
+}
+
+/*
+ * workers_start: create n workers (n >= 1) and start their threads.  Called
+ * once, after privileges are dropped and before any connection is accepted.
+ */
+void
+workers_start(int n)
+{
+	int i;
+
+	nworkers = n;
+	workers = xcalloc((size_t)n, sizeof(*workers));
+	for (i = 0; i < n; i++) {
+		struct worker *w = &workers[i];
+
+		w->id = i;
+		if ((w->base = event_base_new()) == NULL)
+			fatal("worker %d: event_base_new failed", i);
+		if (pipe2(w->notify, O_NONBLOCK | O_CLOEXEC) == -1)
+			fatal("worker %d: pipe: %s", i, strerror(errno));
+		pthread_mutex_init(&w->mu, NULL);
+		w->notify_ev = event_new(w->base, w->notify[0],
+		    EV_READ | EV_PERSIST, worker_notify_cb, w);
+		event_add(w->notify_ev, NULL);
+		if (pthread_create(&w->thread, NULL, worker_main, w) != 0)
+			fatal("worker %d: pthread_create failed", i);
+	}
+}
+
+static void
+worker_kick(struct worker *w)
+{
+	/* A full pipe already means a wake-up is pending: EAGAIN is fine. */
+	while (write(w->notify[1], "x", 1) == -1 && errno == EINTR)
+		;
+}
+
+/*
+ * workers_dispatch: hand h (ownership passes) to the next worker, round
+ * robin.  Called on the acceptor thread only.
+ */
+void
+workers_dispatch(struct handoff *h)
+{
+	struct worker *w = &workers[next_worker++ % (unsigned)nworkers];
+
+	pthread_mutex_lock(&w->mu);
+	h->next = w->queue;
+	w->queue = h;
+	pthread_mutex_unlock(&w->mu);
+	worker_kick(w);
+}
+
+/*
+ * workers_stop: how 1: stop once the worker's sessions have ended; how 2:
+ * close every session now.  Safe to call more than once.
+ */
+void
+workers_stop(int how)
+{
+	int i;
+
+	for (i = 0; i < nworkers; i++) {
+		struct worker *w = &workers[i];
+
+		pthread_mutex_lock(&w->mu);
+		if (w->stop < how)
+			w->stop = how;
+		pthread_mutex_unlock(&w->mu);
+		worker_kick(w);
+	}
+}
+
+/* workers_join: wait for every worker thread to end, then free them. */
+void
+workers_join(void)
+{
+	int i;
+
+	for (i = 0; i < nworkers; i++) {
+		struct worker *w = &workers[i];
+
+		pthread_join(w->thread, NULL);
+		event_free(w->notify_ev);
+		event_base_free(w->base);
+		close(w->notify[0]);
+		close(w->notify[1]);
+		pthread_mutex_destroy(&w->mu);
+	}
+	free(workers);
+	workers = NULL;
+	nworkers = 0;
+}
+
+/*
+ * worker_session_gone: called by session.c on w's thread after a session
+ * was freed; ends the loop when draining and nothing is left.
+ */
+void
+worker_session_gone(struct worker *w)
+{
+	int stop;
+
+	pthread_mutex_lock(&w->mu);
+	stop = w->stop;
+	pthread_mutex_unlock(&w->mu);
+	if (stop && w->nsessions == 0)
+		event_base_loopexit(w->base, NULL);
+}
