@@ -1,0 +1,23 @@
+# contrib/ and CI files owned by the integration: quick start, demo, unit,
+# guides.
+EXTRA_DIST += contrib/quickstart.sh contrib/demo.py contrib/moatd.service \
+	contrib/postfix.md contrib/exchange.md .ci/run
+dist_man_MANS += doc/moatd.8
+
+# make install: the example config (never over an existing one) and the
+# spool directory for messages larger than message_memory_max.
+install-data-local:
+	$(MKDIR_P) $(DESTDIR)$(sysconfdir)/moat $(DESTDIR)$(localstatedir)/spool/moat
+	chmod 700 $(DESTDIR)$(localstatedir)/spool/moat
+	test -f $(DESTDIR)$(sysconfdir)/moat/moat.conf || \
+	  $(INSTALL_DATA) $(srcdir)/contrib/moat.conf $(DESTDIR)$(sysconfdir)/moat/moat.conf
+	$(MKDIR_P) $(DESTDIR)$(docdir)
+	$(INSTALL_DATA) $(srcdir)/contrib/moatd.service $(srcdir)/contrib/postfix.md \
+	  $(srcdir)/contrib/exchange.md $(DESTDIR)$(docdir)/
+
+uninstall-local:
+	rm -f $(DESTDIR)$(sysconfdir)/moat/moat.conf
+	rm -f $(DESTDIR)$(docdir)/moatd.service $(DESTDIR)$(docdir)/postfix.md \
+	  $(DESTDIR)$(docdir)/exchange.md
+	-rmdir $(DESTDIR)$(sysconfdir)/moat $(DESTDIR)$(localstatedir)/spool/moat \
+	  $(DESTDIR)$(localstatedir)/spool 2>/dev/null
