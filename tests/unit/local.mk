@@ -3,6 +3,7 @@
 UNIT_TESTS =
 UNIT_LIBS = libproxy.a libcommon.a $(CMOCKA_LIBS) $(PTHREAD_LIBS)
 TEST_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS)
+include tests/unit/fsm.mk
 include tests/unit/smtp.mk
 include tests/unit/data.mk
 include tests/unit/config.mk
