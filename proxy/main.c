@@ -487,6 +487,10 @@ main(int argc, char **argv)
 			    cfg->listen_backlog);
 		write_pidfile(cfg->pidfile);
 		drop_privileges(cfg->user);
+		if (access(cfg->spool_dir, W_OK | X_OK) == -1)
+			fatal("spool_dir %s: not writable%s%s: %s",
+			    cfg->spool_dir, cfg->user ? " by user " : "",
+			    cfg->user ? cfg->user : "", strerror(errno));
 
 		cfg_install(cfg_ref(cfg));
 		nw = cfg->workers > 0 ? cfg->workers :

@@ -53,8 +53,10 @@ enum sess_wait {
 	W_NONE, W_CONNECT, W_RSET, W_MAIL, W_RCPT, W_DATA,
 };
 
-/* Input pulled up at once while reading the message. */
+/* Input buffered before reading from the client pauses (backpressure). */
 #define SESS_HIGH_WATER	(256 * 1024)
+/* How long a closing session may take to flush its last reply. */
+#define SESS_CLOSE_WAIT_MS	10000
 
 struct smtp_tx {
 	int		 n;		/* 1-based, within the session */
@@ -251,11 +253,13 @@ sess_close(struct session *s, const char *reason)
 		s->reason = reason;
 	evtimer_del(s->timer);
 	bufferevent_disable(s->bev, EV_READ);
-	if (evbuffer_get_length(bufferevent_get_output(s->bev)) == 0)
+	if (evbuffer_get_length(bufferevent_get_output(s->bev)) == 0) {
 		sess_schedule_free(s);
-	else
-		bufferevent_setcb(s->bev, NULL, sess_write_cb, sess_event_cb,
-		    s);
+		return;
+	}
+	bufferevent_setcb(s->bev, NULL, sess_write_cb, sess_event_cb, s);
+	/* A client that never reads must not keep the session forever. */
+	sess_timer_set(s, SESS_CLOSE_WAIT_MS);
 }
 
 static void
@@ -547,8 +551,10 @@ sess_timeout_cb(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
-	if (s->flags & SF_CLOSING)
+	if (s->flags & SF_CLOSING) {
+		sess_schedule_free(s);
 		return;
+	}
 	sess_reply(s, 421, "4.4.2", "%s Error: timeout exceeded",
 	    s->cfg->hostname);
 	sess_close(s, s->state == SMTP_ST_DATA ? "timeout-in-data" :
