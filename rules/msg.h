@@ -157,7 +157,7 @@ int	msg_get(const struct msg *m, const char *spec, struct sbuf *out);
 const struct msg_str *msg_body(const struct msg *m, size_t *n);
 
 /*
- * Decoded (QP/base64) text/* and message/* leaves, without rendering or
+ * Decoded (QP/base64) text and message leaves, without rendering or
  * charset conversion, cut into chunks at line ends, as `rawbody` rules see
  * them.  *n receives the count; the array belongs to m.
  */

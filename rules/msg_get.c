@@ -1,0 +1,447 @@
+/*
+ * msg_get.c: SpamAssassin's header lookup for `header` rules
+ * (PerMsgStatus.pm get()/_get(), Check.pm do_head_tests), over the header
+ * fields msg.c parsed: NAME, NAME:raw, NAME:addr, NAME:name, :first, :last,
+ * ALL, ALL:raw, ToCc, MESSAGEID, and the same lookup on MIME part headers
+ * for `mimeheader` rules.
+ *
+ * Deliberately not done: the pseudo-headers SA builds from its Received
+ * parser and trust path (X-Spam-Relays-*, ALL-TRUSTED/-INTERNAL/-EXTERNAL/
+ * -UNTRUSTED, EnvelopeFrom), and :host/:domain/:ip/:revip, which need the
+ * TLD registry; msg_get() returns -1 for them so the caller can tell.
+ * Address parsing is a simplification of Util.pm parse_header_addresses
+ * that handles the common forms (name <addr>, addr (comment), lists,
+ * groups).
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "msg.h"
+#include "msg_impl.h"
+#include "xmalloc.h"
+
+const struct msg_header *msg_part_headers(const struct msg *, size_t,
+    size_t *);
+const char *msg_pristine_header(const struct msg *, size_t *);
+
+struct vals {
+	struct sbuf	buf;	/* values, each NUL-terminated */
+	size_t		n;
+};
+
+static void
+vals_add(struct vals *v, const char *p, size_t n)
+{
+	sbuf_add(&v->buf, p, n);
+	sbuf_addc(&v->buf, '\0');
+	v->n++;
+}
+
+static int
+is_sp(int c)
+{
+	return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' ||
+	    c == '\v';
+}
+
+/* get_header($name, $raw) in list context (raw: folds become one space). */
+static void
+get_header(const struct msg_header *h, size_t nh, const char *name,
+    size_t namel, int raw, int exact_raw, struct vals *out)
+{
+	size_t		i, j;
+	struct sbuf	t = SBUF_INIT;
+
+	for (i = 0; i < nh; i++) {
+		if (h[i].name_len != namel ||
+		    strncasecmp(h[i].name, name, namel) != 0)
+			continue;
+		if (exact_raw)
+			vals_add(out, h[i].raw, h[i].raw_len);
+		else if (raw) {
+			/* s/\015?\012\s+/ /gs */
+			sbuf_reset(&t);
+			for (j = 0; j < h[i].raw_len; j++) {
+				size_t k = j;
+
+				if (h[i].raw[k] == '\r' && k + 1 <
+				    h[i].raw_len && h[i].raw[k + 1] == '\n')
+					k++;
+				if (h[i].raw[k] == '\n' && k + 1 <
+				    h[i].raw_len && is_sp((unsigned char)
+				    h[i].raw[k + 1])) {
+					k++;
+					while (k < h[i].raw_len && is_sp(
+					    (unsigned char)h[i].raw[k]))
+						k++;
+					sbuf_addc(&t, ' ');
+					j = k - 1;
+					continue;
+				}
+				sbuf_addc(&t, h[i].raw[j]);
+			}
+			vals_add(out, t.p ? t.p : "", t.len);
+		} else {
+			sbuf_reset(&t);
+			sbuf_add(&t, h[i].value, h[i].value_len);
+			sbuf_addc(&t, '\n');
+			vals_add(out, t.p, t.len);
+		}
+	}
+	sbuf_free(&t);
+}
+
+/* Remove (comments), honouring nesting and backslashes. */
+static void
+strip_comments(const char *p, size_t n, struct sbuf *o, struct sbuf *comment)
+{
+	size_t	i;
+	int	depth = 0;
+
+	for (i = 0; i < n; i++) {
+		if (p[i] == '\\' && i + 1 < n && depth > 0) {
+			i++;
+			continue;
+		}
+		if (p[i] == '(') {
+			depth++;
+			continue;
+		}
+		if (p[i] == ')' && depth > 0) {
+			depth--;
+			continue;
+		}
+		if (depth > 0) {
+			if (comment != NULL)
+				sbuf_addc(comment, p[i]);
+			continue;
+		}
+		sbuf_addc(o, p[i]);
+	}
+}
+
+static void
+trim(const char **p, size_t *n)
+{
+	while (*n > 0 && is_sp((unsigned char)**p)) {
+		(*p)++;
+		(*n)--;
+	}
+	while (*n > 0 && is_sp((unsigned char)(*p)[*n - 1]))
+		(*n)--;
+}
+
+static int
+looks_like_addr(const char *p, size_t n)
+{
+	const char	*at = memchr(p, '@', n);
+	size_t		 i;
+
+	if (at == NULL || at == p || at == p + n - 1)
+		return 0;
+	for (i = 0; i < n; i++)
+		if (is_sp((unsigned char)p[i]) || p[i] == '<' || p[i] == '>')
+			return 0;
+	return 1;
+}
+
+/*
+ * One header value -> addresses or display names, appended to out.
+ */
+static void
+parse_addresses(const char *s, size_t n, int want_name, int raw,
+    struct vals *out)
+{
+	size_t		 i, st, e;
+	int		 q = 0, ang = 0, par = 0;
+	struct sbuf	 item = SBUF_INIT;
+	const char	*p;
+
+	trim(&s, &n);
+	/* Group syntax "name: a, b;" -> "a, b" */
+	for (i = 0; i < n && !strchr("\"()<>:", s[i]); i++)
+		;
+	if (i < n && s[i] == ':' && i > 0) {
+		s += i + 1;
+		n -= i + 1;
+		for (i = 0; i < n && s[i] != ';'; i++)
+			;
+		n = i;
+		trim(&s, &n);
+	}
+	for (st = 0, i = 0; i <= n; i++) {
+		if (i < n) {
+			if (s[i] == '\\' && i + 1 < n) {
+				i++;
+				continue;
+			}
+			if (s[i] == '"' && !par)
+				q = !q;
+			else if (!q && s[i] == '(')
+				par++;
+			else if (!q && s[i] == ')' && par > 0)
+				par--;
+			else if (!q && !par && s[i] == '<')
+				ang = 1;
+			else if (!q && !par && s[i] == '>')
+				ang = 0;
+			if (q || par || ang || s[i] != ',')
+				continue;
+		}
+		p = s + st;
+		e = i - st;
+		st = i + 1;
+		trim(&p, &e);
+		if (e == 0)
+			continue;
+		{
+			const char	*lt = NULL, *gt = NULL;
+			struct sbuf	 addr = SBUF_INIT, ph = SBUF_INIT;
+			struct sbuf	 com = SBUF_INIT;
+			size_t		 k;
+			int		 qq = 0;
+
+			for (k = 0; k < e; k++) {
+				if (p[k] == '"')
+					qq = !qq;
+				if (!qq && p[k] == '<' && lt == NULL)
+					lt = p + k;
+				if (!qq && p[k] == '>' && lt != NULL &&
+				    gt == NULL)
+					gt = p + k;
+			}
+			if (lt != NULL && gt != NULL) {
+				strip_comments(lt + 1, gt - lt - 1, &addr,
+				    NULL);
+				sbuf_add(&ph, p, lt - p);
+			} else {
+				strip_comments(p, e, &addr, &com);
+			}
+			{
+				const char *a = addr.p ? addr.p : "";
+				size_t al = addr.len;
+
+				trim(&a, &al);
+				if (!want_name) {
+					if (looks_like_addr(a, al))
+						vals_add(out, a, al);
+				} else {
+					/* phrase: unquote; else comment */
+					const char *x = ph.p ? ph.p : "";
+					size_t xl = ph.len;
+					struct sbuf un = SBUF_INIT;
+					struct sbuf dec = SBUF_INIT;
+
+					trim(&x, &xl);
+					if (xl == 0) {
+						x = com.p ? com.p : "";
+						xl = com.len;
+						trim(&x, &xl);
+						if (xl > 0)
+							sbuf_add(&un, x, xl);
+					} else {
+						for (k = 0; k < xl; k++) {
+							if (x[k] == '"')
+								continue;
+							if (x[k] == '\\' &&
+							    k + 1 < xl)
+								k++;
+							sbuf_addc(&un, x[k]);
+						}
+					}
+					if (un.len > 0 && raw)
+						vals_add(out, un.p, un.len);
+					else if (un.len > 0) {
+						msg_decode_header(un.p, un.len,
+						    NULL, &dec, NULL);
+						/* collapse, trim, unquote '' */
+						sbuf_reset(&un);
+						for (k = 0; k < dec.len; k++) {
+							if (is_sp((unsigned char)
+							    dec.p[k])) {
+								if (un.len > 0 &&
+								    un.p[un.len - 1]
+								    != ' ')
+									sbuf_addc(&un,
+									    ' ');
+								continue;
+							}
+							sbuf_addc(&un, dec.p[k]);
+						}
+						x = un.p ? un.p : "";
+						xl = un.len;
+						trim(&x, &xl);
+						if (xl >= 2 && x[0] == '\'' &&
+						    memchr(x + 1, '\'', xl - 1)
+						    == x + xl - 1) {
+							x++;
+							xl -= 2;
+						}
+						vals_add(out, x, xl);
+					}
+					sbuf_free(&un);
+					sbuf_free(&dec);
+				}
+			}
+			sbuf_free(&addr);
+			sbuf_free(&ph);
+			sbuf_free(&com);
+		}
+	}
+	sbuf_free(&item);
+}
+
+static int
+lookup(const struct msg *m, const struct msg_header *h, size_t nh,
+    const char *spec, int top, struct sbuf *out)
+{
+	struct vals	 v = { SBUF_INIT, 0 }, r = { SBUF_INIT, 0 };
+	char		 name[300];
+	const char	*c, *x;
+	size_t		 nl, i, l;
+	int		 raw = 0, addr = 0, nm = 0, first = 0, last = 0;
+	int		 ret;
+
+	sbuf_reset(out);
+	c = strchr(spec, ':');
+	nl = c ? (size_t)(c - spec) : strlen(spec);
+	if (nl >= sizeof(name))
+		return -1;
+	memcpy(name, spec, nl);
+	name[nl] = '\0';
+	while (c != NULL) {
+		const char *mod = c + 1, *e = strchr(mod, ':');
+		size_t ml = e ? (size_t)(e - mod) : strlen(mod);
+
+		if (ml == 3 && strncmp(mod, "raw", 3) == 0)
+			raw = 1;
+		else if (ml == 4 && strncmp(mod, "addr", 4) == 0)
+			addr = 1;
+		else if (ml == 4 && strncmp(mod, "name", 4) == 0)
+			nm = 1;
+		else if (ml == 5 && strncmp(mod, "first", 5) == 0)
+			first = 1;
+		else if (ml == 4 && strncmp(mod, "last", 4) == 0)
+			last = 1;
+		else if ((ml == 4 && strncmp(mod, "host", 4) == 0) ||
+		    (ml == 6 && strncmp(mod, "domain", 6) == 0) ||
+		    (ml == 2 && strncmp(mod, "ip", 2) == 0) ||
+		    (ml == 5 && strncmp(mod, "revip", 5) == 0))
+			return -1;
+		c = e;
+	}
+	if (top && strcmp(name, "ALL") == 0) {
+		if (raw) {
+			x = msg_pristine_header(m, &l);
+			/* Field lines; the empty line ending the header is
+			 * not one. */
+			if (l >= 1 && x[l - 1] == '\n' && (l == 1 ||
+			    x[l - 2] == '\n'))
+				l--;
+			sbuf_add(out, x, l);
+		} else {
+			size_t size = 0;
+
+			for (i = 0; i < nh; i++) {
+				size += h[i].name_len + h[i].value_len + 3;
+				if (size > MSG_MAX_HDR_LENGTH)
+					break;
+				sbuf_add(out, h[i].name, h[i].name_len);
+				sbuf_add(out, ": ", 2);
+				sbuf_add(out, h[i].value, h[i].value_len);
+				sbuf_addc(out, '\n');
+			}
+		}
+		return 1;
+	}
+	if (top && (strncmp(name, "ALL-", 4) == 0 ||
+	    strcasecmp(name, "EnvelopeFrom") == 0 ||
+	    strncasecmp(name, "X-Spam-Relays-", 14) == 0))
+		return -1;
+	if (top && strcasecmp(name, "ToCc") == 0) {
+		get_header(h, nh, "To", 2, raw, 0, &v);
+		get_header(h, nh, "Cc", 2, raw, 0, &v);
+	} else if (top && strcmp(name, "MESSAGEID") == 0) {
+		static const char *const ids[] = { "X-Message-Id",
+		    "Resent-Message-Id", "X-Original-Message-ID",
+		    "Message-Id" };
+		struct vals t = { SBUF_INIT, 0 };
+
+		for (i = 0; i < 4; i++)
+			get_header(h, nh, ids[i], strlen(ids[i]), raw, 0, &t);
+		for (i = 0, x = t.buf.p; i < t.n; i++, x += l + 1) {
+			l = strlen(x);
+			if (l > 0)
+				vals_add(&v, x, l);
+		}
+		sbuf_free(&t.buf);
+	} else
+		get_header(h, nh, name, nl, raw, raw || addr || nm, &v);
+	if (v.n == 0) {
+		sbuf_free(&v.buf);
+		return 0;
+	}
+	if (first || last) {
+		for (i = 0, x = v.buf.p; i < v.n; i++, x += l + 1) {
+			l = strlen(x);
+			if ((first && i == 0) || (last && i == v.n - 1)) {
+				vals_add(&r, x, l);
+				break;
+			}
+		}
+		sbuf_free(&v.buf);
+		v = r;
+		r.buf = (struct sbuf)SBUF_INIT;
+		r.n = 0;
+	}
+	if (addr || nm) {
+		for (i = 0, x = v.buf.p; i < v.n; i++, x += l + 1) {
+			l = strlen(x);
+			parse_addresses(x, l, nm, raw, &r);
+		}
+		sbuf_free(&v.buf);
+		v = r;
+	}
+	/* join($harr[0] =~ /\n\z/ ? "" : "\n", @harr) */
+	ret = v.n > 0 ? 1 : 0;
+	{
+		int sep = 0;
+
+		for (i = 0, x = v.buf.p; i < v.n; i++, x += l + 1) {
+			l = strlen(x);
+			if (i == 0)
+				sep = !(l > 0 && x[l - 1] == '\n');
+			else if (sep)
+				sbuf_addc(out, '\n');
+			sbuf_add(out, x, l);
+		}
+	}
+	sbuf_free(&v.buf);
+	return ret;
+}
+
+int
+msg_get(const struct msg *m, const char *spec, struct sbuf *out)
+{
+	const struct msg_header *h;
+	size_t			 nh;
+
+	h = msg_headers(m, &nh);
+	return lookup(m, h, nh, spec, 1, out);
+}
+
+int
+msg_part_get(const struct msg *m, size_t idx, const char *spec,
+    struct sbuf *out)
+{
+	const struct msg_header *h;
+	size_t			 nh;
+
+	h = msg_part_headers(m, idx, &nh);
+	if (h == NULL && idx >= msg_part_count(m)) {
+		sbuf_reset(out);
+		return 0;
+	}
+	return lookup(m, h, nh, spec, 0, out);
+}

@@ -1,0 +1,873 @@
+/*
+ * msg_html.c: HTML to text, as SpamAssassin 4.0.1 renders a text/html part
+ * for `body` rules (Mail::SpamAssassin::HTML on top of HTML::Parser 3), and
+ * the URIs its tags carry (HTML.pm html_uri, push_uri, target_uri).
+ *
+ * The tokenizer follows HTML::Parser's observable behaviour: tag and
+ * attribute names are case-folded, entities are decoded in text and
+ * attribute values (HTML 4 names, decimal and hex references), script,
+ * style, xmp, plaintext, title and textarea hold literal text, and an
+ * unterminated tag or comment at the end swallows the rest.  The renderer
+ * follows HTML.pm: block tags add "\n", "\n\n" or " " (trimming one space
+ * around them), script and style text is dropped, everything else is kept.
+ *
+ * Deliberately not done: font colour and size tracking (it decides only
+ * which text SA calls invisible, and `body` sees invisible text too), the
+ * statistics HTML.pm keeps for eval rules, and anchor text.
+ *
+ * Invariant: input is UTF-8 (the part was normalised first), output is
+ * UTF-8; bounded work, linear in the input.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "msg.h"
+#include "msg_impl.h"
+#include "xmalloc.h"
+
+static const struct entity {
+	const char	*name;
+	unsigned int	 cp;
+} entities[] = {
+#include "msg_entities.inc"
+};
+
+struct render {
+	struct sbuf	*text;
+	struct sbuf	*uris;		/* NUL-separated */
+	size_t		 last_start;	/* start of the last chunk in text */
+	int		 have_chunk;
+	int		 last_ws;	/* last chunk was tag whitespace */
+	int		 in_script;
+	int		 in_style;
+	char		*base_href;
+};
+
+static int
+entity_cmp(const void *k, const void *e)
+{
+	return strcmp(k, ((const struct entity *)e)->name);
+}
+
+/*
+ * Decode HTML entities as HTML::Parser does: a named reference must be a
+ * whole known name (the ";" is optional), &#N and &#xH need not end in ";"
+ * and must give a code point 1..0x10FFFF.
+ */
+static void
+decode_entities(const char *p, size_t n, struct sbuf *out)
+{
+	char		 name[16];
+	size_t		 i, j, k;
+	unsigned long	 cp;
+	const struct entity *e;
+	int		 hex;
+
+	for (i = 0; i < n; i++) {
+		if (p[i] != '&') {
+			sbuf_addc(out, p[i]);
+			continue;
+		}
+		j = i + 1;
+		if (j < n && p[j] == '#') {
+			j++;
+			hex = 0;
+			if (j < n && (p[j] == 'x' || p[j] == 'X')) {
+				hex = 1;
+				j++;
+			}
+			cp = 0;
+			for (k = j; k < n; k++) {
+				int d;
+
+				if (p[k] >= '0' && p[k] <= '9')
+					d = p[k] - '0';
+				else if (hex && (p[k] | 0x20) >= 'a' &&
+				    (p[k] | 0x20) <= 'f')
+					d = (p[k] | 0x20) - 'a' + 10;
+				else
+					break;
+				if (cp <= 0x10ffff)
+					cp = cp * (hex ? 16 : 10) + d;
+			}
+			if (k == j || cp == 0 || cp > 0x10ffff) {
+				sbuf_addc(out, '&');
+				continue;
+			}
+			if (k < n && p[k] == ';')
+				k++;
+			msg_put_utf8(out, cp);
+			i = k - 1;
+			continue;
+		}
+		for (k = j; k < n && k - j < sizeof(name) - 1 &&
+		    (((p[k] | 0x20) >= 'a' && (p[k] | 0x20) <= 'z') ||
+		    (p[k] >= '0' && p[k] <= '9')); k++)
+			name[k - j] = p[k];
+		name[k - j] = '\0';
+		if (k == j || (k < n && k - j == sizeof(name) - 1) ||
+		    (e = bsearch(name, entities, sizeof(entities) /
+		    sizeof(entities[0]), sizeof(entities[0]),
+		    entity_cmp)) == NULL) {
+			sbuf_addc(out, '&');
+			continue;
+		}
+		if (k < n && p[k] == ';')
+			k++;
+		msg_put_utf8(out, e->cp);
+		i = k - 1;
+	}
+}
+
+/* HTML.pm display_text. */
+static void
+display_text(struct render *r, const char *t, size_t n, int ws)
+{
+	size_t	i, start;
+
+	if (ws) {
+		if (r->have_chunk && !r->last_ws &&
+		    r->text->len > r->last_start &&
+		    r->text->p[r->text->len - 1] == ' ') {
+			r->text->len--;
+			r->text->p[r->text->len] = '\0';
+		}
+		r->last_start = r->text->len;
+		sbuf_add(r->text, t, n);
+		r->have_chunk = 1;
+		r->last_ws = 1;
+		return;
+	}
+	start = r->text->len;
+	for (i = 0; i < n; i++) {
+		if (t[i] == ' ' || t[i] == '\t' || t[i] == '\n' ||
+		    t[i] == '\r' || t[i] == '\f' || t[i] == '\v') {
+			while (i + 1 < n && (t[i + 1] == ' ' ||
+			    t[i + 1] == '\t' || t[i + 1] == '\n' ||
+			    t[i + 1] == '\r' || t[i + 1] == '\f' ||
+			    t[i + 1] == '\v'))
+				i++;
+			if (!(i == 0 || r->text->len == start) ||
+			    !(r->have_chunk && r->last_ws))
+				sbuf_addc(r->text, ' ');
+			continue;
+		}
+		sbuf_addc(r->text, t[i]);
+	}
+	r->last_start = start;
+	r->have_chunk = 1;
+	r->last_ws = 0;
+}
+
+static void
+html_text(struct render *r, const char *p, size_t n, int decode)
+{
+	struct sbuf	d = SBUF_INIT;
+
+	if (n == 0 || r->in_script > 0 || r->in_style > 0)
+		return;
+	if (decode) {
+		decode_entities(p, n, &d);
+		display_text(r, d.p, d.len, 0);
+	} else
+		display_text(r, p, n, 0);
+	sbuf_free(&d);
+}
+
+struct attr {
+	char	*name;
+	char	*value;
+};
+
+static const char *
+attr_get(struct attr *a, size_t na, const char *name)
+{
+	size_t	i;
+
+	/* HTML::Parser keeps the first of repeated attributes. */
+	for (i = 0; i < na; i++)
+		if (strcmp(a[i].name, name) == 0)
+			return a[i].value;
+	return NULL;
+}
+
+/* _parse_uri: ^(?:([^:/?#]+):)?(?://([^/?#]*))?([^?#]*)(?:\?([^#]*))?(?:#(.*))? */
+struct puri {
+	const char	*s[5];
+	size_t		 l[5];	/* s[k] == NULL: undefined */
+};
+
+static void
+parse_uri(const char *u, struct puri *pu)
+{
+	size_t	i = 0, j;
+
+	memset(pu, 0, sizeof(*pu));
+	for (j = 0; u[j] && !strchr(":/?#", u[j]); j++)
+		;
+	if (j > 0 && u[j] == ':') {
+		pu->s[0] = u;
+		pu->l[0] = j;
+		i = j + 1;
+	}
+	if (u[i] == '/' && u[i + 1] == '/') {
+		i += 2;
+		for (j = i; u[j] && !strchr("/?#", u[j]); j++)
+			;
+		pu->s[1] = u + i;
+		pu->l[1] = j - i;
+		i = j;
+	}
+	for (j = i; u[j] && u[j] != '?' && u[j] != '#'; j++)
+		;
+	pu->s[2] = u + i;
+	pu->l[2] = j - i;
+	i = j;
+	if (u[i] == '?') {
+		i++;
+		for (j = i; u[j] && u[j] != '#'; j++)
+			;
+		pu->s[3] = u + i;
+		pu->l[3] = j - i;
+		i = j;
+	}
+	if (u[i] == '#') {
+		pu->s[4] = u + i + 1;
+		pu->l[4] = strlen(u + i + 1);
+	}
+}
+
+static void
+remove_dot_segments(const char *in, size_t n, struct sbuf *out)
+{
+	struct sbuf	 o = SBUF_INIT;
+	char		*buf, *s;
+	size_t		 k;
+
+	buf = xmalloc(n + 2);
+	memcpy(buf, in, n);
+	buf[n] = '\0';
+	s = buf;
+	if ((s[0] == '.' && s[1] == '/') ||
+	    (s[0] == '.' && s[1] == '.' && s[2] == '/')) {
+		s += s[1] == '/' ? 1 : 2;
+		*s = '/';
+	}
+	while (*s != '\0' && strcmp(s, "0") != 0) {
+		if (s[0] == '/' && s[1] == '.' && (s[2] == '\0' ||
+		    s[2] == '/')) {
+			s += s[2] == '/' ? 2 : 1;
+			*s = '/';
+		} else if (s[0] == '/' && s[1] == '.' && s[2] == '.' &&
+		    (s[3] == '\0' || s[3] == '/')) {
+			s += s[3] == '/' ? 3 : 2;
+			*s = '/';
+			while (o.len > 0 && o.p[o.len - 1] != '/')
+				o.len--;
+			if (o.len > 0)
+				o.len--;
+			if (o.p)
+				o.p[o.len] = '\0';
+		} else {
+			k = (*s == '/') ? 1 : 0;
+			while (s[k] != '\0' && s[k] != '/')
+				k++;
+			sbuf_add(&o, s, k);
+			s += k;
+		}
+	}
+	sbuf_add(out, o.p ? o.p : "", o.len);
+	sbuf_free(&o);
+	free(buf);
+}
+
+/* HTML.pm target_uri (RFC 3986 5.2, with SA's lenient twists). */
+static void
+target_uri(const char *base, const char *rel, struct sbuf *out)
+{
+	struct puri	 r, b;
+	struct sbuf	 t = SBUF_INIT;
+	const char	*sch = NULL, *auth = NULL, *query = NULL;
+	size_t		 schl = 0, authl = 0, queryl = 0, k;
+
+	parse_uri(rel, &r);
+	parse_uri(base, &b);
+	if (r.s[0] && b.s[0] && r.l[0] == b.l[0] &&
+	    memcmp(r.s[0], b.s[0], r.l[0]) == 0)
+		r.s[0] = NULL;
+	if (r.s[0]) {
+		sch = r.s[0]; schl = r.l[0];
+		auth = r.s[1]; authl = r.l[1];
+		remove_dot_segments(r.s[2], r.l[2], &t);
+		query = r.s[3]; queryl = r.l[3];
+	} else {
+		if (r.s[1]) {
+			auth = r.s[1]; authl = r.l[1];
+			remove_dot_segments(r.s[2], r.l[2], &t);
+			query = r.s[3]; queryl = r.l[3];
+		} else {
+			if (r.l[2] == 0) {
+				sbuf_add(&t, b.s[2], b.l[2]);
+				if (r.s[3]) {
+					query = r.s[3]; queryl = r.l[3];
+				} else {
+					query = b.s[3]; queryl = b.l[3];
+				}
+			} else {
+				if (r.s[2][0] == '/')
+					remove_dot_segments(r.s[2], r.l[2],
+					    &t);
+				else {
+					struct sbuf m = SBUF_INIT;
+
+					if (b.s[1] && b.l[2] == 0) {
+						sbuf_addc(&m, '/');
+					} else {
+						for (k = b.l[2]; k > 0 &&
+						    b.s[2][k - 1] != '/'; k--)
+							;
+						sbuf_add(&m, b.s[2], k);
+					}
+					sbuf_add(&m, r.s[2], r.l[2]);
+					remove_dot_segments(m.p, m.len, &t);
+					sbuf_free(&m);
+				}
+				query = r.s[3]; queryl = r.l[3];
+			}
+			auth = b.s[1]; authl = b.l[1];
+		}
+		sch = b.s[0]; schl = b.l[0];
+	}
+	if (sch && schl > 0 && !(schl == 1 && sch[0] == '0')) {
+		sbuf_add(out, sch, schl);
+		sbuf_addc(out, ':');
+	} else if (auth) {
+		if (authl >= 4 && strncasecmp(auth, "www", 3) == 0) {
+			for (k = 3; k < authl && auth[k] >= '0' &&
+			    auth[k] <= '9'; k++)
+				;
+			if (k < authl && auth[k] == '.')
+				sbuf_add(out, "http:", 5);
+		} else if (authl >= 4 && strncasecmp(auth, "ftp", 3) == 0) {
+			for (k = 3; k < authl && auth[k] >= '0' &&
+			    auth[k] <= '9'; k++)
+				;
+			if (k < authl && auth[k] == '.')
+				sbuf_add(out, "ftp:", 4);
+		}
+	}
+	if (auth) {
+		sbuf_add(out, "//", 2);
+		sbuf_add(out, auth, authl);
+	}
+	sbuf_add(out, t.p ? t.p : "", t.len);
+	if (query) {
+		sbuf_addc(out, '?');
+		sbuf_add(out, query, queryl);
+	}
+	if (r.s[4]) {
+		sbuf_addc(out, '#');
+		sbuf_add(out, r.s[4], r.l[4]);
+	}
+	sbuf_free(&t);
+}
+
+/* canon_uri: trim [\s\xA0] (Unicode \s on characters), cap the length. */
+static void
+canon_uri(const char *u, size_t *off, size_t *len)
+{
+	size_t	s = 0, e = strlen(u), w;
+
+	while (s < e && (w = msg_utf8_ws(u + s, e - s)) > 0)
+		s += w;
+	for (;;) {
+		size_t k, found = 0;
+
+		/* find a whitespace char ending exactly at e */
+		for (k = e > 3 ? e - 3 : s; k < e; k++)
+			if (k >= s && (w = msg_utf8_ws(u + k, e - k)) > 0 &&
+			    k + w == e) {
+				found = 1;
+				break;
+			}
+		if (!found)
+			break;
+		e = k;
+	}
+	if (e - s > MSG_MAX_URI_LENGTH)
+		e = s + MSG_MAX_URI_LENGTH;
+	*off = s;
+	*len = e - s;
+}
+
+static void
+push_uri(struct render *r, const char *u)
+{
+	struct sbuf	 t = SBUF_INIT;
+	size_t		 off, len;
+	char		*c;
+
+	canon_uri(u, &off, &len);
+	if (len == 0)
+		return;
+	c = xstrndup(u + off, len);
+	if (strncasecmp(c, "data:", 5) == 0 ||
+	    strncasecmp(c, "mailto:", 7) == 0 ||
+	    strncasecmp(c, "file:", 5) == 0 ||
+	    strncasecmp(c, "cid:", 4) == 0 ||
+	    strncasecmp(c, "tel:", 4) == 0) {
+		sbuf_add(r->uris, c, len);
+		sbuf_addc(r->uris, '\0');
+	} else {
+		target_uri(r->base_href ? r->base_href : "", c, &t);
+		if (t.len > 0) {
+			sbuf_add(r->uris, t.p, t.len);
+			sbuf_addc(r->uris, '\0');
+		}
+	}
+	sbuf_free(&t);
+	free(c);
+}
+
+static int
+in_list(const char *tag, const char *const *list)
+{
+	for (; *list != NULL; list++)
+		if (strcmp(tag, *list) == 0)
+			return 1;
+	return 0;
+}
+
+static const char *const elements[] = { "a", "abbr", "acronym", "address",
+	"area", "b", "base", "bdo", "big", "blockquote", "body", "br",
+	"button", "caption", "cite", "code", "col", "colgroup", "dd", "del",
+	"dfn", "div", "dl", "dt", "em", "fieldset", "form", "h1", "h2", "h3",
+	"h4", "h5", "h6", "head", "hr", "html", "i", "img", "input", "ins",
+	"kbd", "label", "legend", "li", "link", "map", "meta", "noscript",
+	"object", "ol", "optgroup", "option", "p", "param", "pre", "q",
+	"samp", "script", "select", "small", "span", "strong", "style",
+	"sub", "sup", "table", "tbody", "td", "textarea", "tfoot", "th",
+	"thead", "title", "tr", "tt", "ul", "var", "applet", "basefont",
+	"center", "dir", "font", "frame", "frameset", "iframe", "isindex",
+	"menu", "noframes", "s", "strike", "u", "nobr", "x-sigsep", "x-tab",
+	"bgsound", "embed", "listing", "plaintext", "xmp", NULL };
+
+static void
+html_uri(struct render *r, const char *tag, struct attr *a, size_t na)
+{
+	const char	*v, *c;
+	size_t		 i;
+
+	if (in_list(tag, (const char *const[]){ "body", "table", "tr", "td",
+	    NULL })) {
+		if ((v = attr_get(a, na, "background")) != NULL)
+			push_uri(r, v);
+	} else if (in_list(tag, (const char *const[]){ "a", "area", "link",
+	    NULL })) {
+		if ((v = attr_get(a, na, "href")) != NULL) {
+			struct sbuf s = SBUF_INIT;
+
+			/* U+FEFF is dropped from href. */
+			for (i = 0; v[i]; i++) {
+				if ((unsigned char)v[i] == 0xef &&
+				    (unsigned char)v[i + 1] == 0xbb &&
+				    (unsigned char)v[i + 2] == 0xbf) {
+					i += 2;
+					continue;
+				}
+				sbuf_addc(&s, v[i]);
+			}
+			push_uri(r, s.p ? s.p : "");
+			sbuf_free(&s);
+		}
+		if ((v = attr_get(a, na, "data-saferedirecturl")) != NULL)
+			push_uri(r, v);
+	} else if (in_list(tag, (const char *const[]){ "img", "frame",
+	    "iframe", "embed", "script", "bgsound", NULL })) {
+		if ((v = attr_get(a, na, "src")) != NULL)
+			push_uri(r, v);
+	} else if (strcmp(tag, "form") == 0) {
+		if ((v = attr_get(a, na, "action")) != NULL)
+			push_uri(r, v);
+	} else if (strcmp(tag, "base") == 0) {
+		size_t off, len, k;
+		char *u;
+
+		if ((v = attr_get(a, na, "href")) == NULL || *v == '\0' ||
+		    strcmp(v, "0") == 0)
+			return;
+		canon_uri(v, &off, &len);
+		u = xstrndup(v + off, len);
+		push_uri(r, u);
+		if (strncasecmp(u, "http:", 5) == 0 ||
+		    strncasecmp(u, "https:", 6) == 0 ||
+		    strncasecmp(u, "ftp:", 4) == 0) {
+			/* s@^([a-z]+:/{0,2}[^/]+/.*?)[^/\.]+\.[^/\.]{2,4}$@$1@ */
+			char *sl = strchr(u, ':') + 1;
+			int ns = 0;
+
+			while (*sl == '/' && ns < 2) {
+				sl++;
+				ns++;
+			}
+			if (*sl != '/' && (sl = strchr(sl, '/')) != NULL) {
+				char *last = strrchr(u, '/');
+				char *dot = strrchr(last, '.');
+				size_t ext;
+
+				if (last >= sl && dot != NULL && dot > last + 1
+				    && (ext = strlen(dot + 1)) >= 2 && ext <= 4)
+					last[1] = '\0';
+			}
+			len = strlen(u);
+			free(r->base_href);
+			r->base_href = xmalloc(len + 2);
+			memcpy(r->base_href, u, len + 1);
+			if (len == 0 || u[len - 1] != '/') {
+				r->base_href[len] = '/';
+				r->base_href[len + 1] = '\0';
+			}
+			k = 0;
+			(void)k;
+		}
+		free(u);
+	} else if (strcmp(tag, "meta") == 0) {
+		const char *he = attr_get(a, na, "http-equiv");
+		const char *p, *q;
+		struct sbuf s = SBUF_INIT;
+
+		c = attr_get(a, na, "content");
+		if (he == NULL || c == NULL || strcasestr(he, "refresh") ==
+		    NULL)
+			return;
+		/* The text after the last "url=" up to a ";" (HTML.pm html_uri). */
+		q = NULL;
+		for (p = c; (p = strcasestr(p, "url")) != NULL; p++) {
+			const char *e = p + 3;
+
+			if (p > c && (((p[-1] | 0x20) >= 'a' &&
+			    (p[-1] | 0x20) <= 'z') || (p[-1] >= '0' &&
+			    p[-1] <= '9') || p[-1] == '_'))
+				continue;
+			while (*e == ' ' || *e == '\t' || *e == '\n' ||
+			    *e == '\r' || *e == '\f')
+				e++;
+			if (*e == '=')
+				q = e + 1;
+		}
+		if (q == NULL)
+			return;
+		while (*q == ' ' || *q == '\t' || *q == '\n' || *q == '\r' ||
+		    *q == '\f')
+			q++;
+		for (p = q; *p && *p != ';'; p++)
+			;
+		while (p > q && (p[-1] == ' ' || p[-1] == '\t' ||
+		    p[-1] == '\n' || p[-1] == '\r' || p[-1] == '\f') &&
+		    *p == ';')
+			p--;
+		sbuf_add(&s, q, p - q);
+		push_uri(r, s.p ? s.p : "");
+		sbuf_free(&s);
+	}
+}
+
+static void
+html_tag(struct render *r, const char *tag, struct attr *a, size_t na,
+    int start)
+{
+	if (strcmp(tag, "script") == 0) {
+		r->in_script += start ? 1 : -1;
+		if (r->in_script < 0)
+			r->in_script = 0;
+	} else if (strcmp(tag, "style") == 0) {
+		r->in_style += start ? 1 : -1;
+		if (r->in_style < 0)
+			r->in_style = 0;
+	}
+	/* Office namespaces: ^(?:o|st\d):[\w-]+/?$ */
+	if ((tag[0] == 'o' && tag[1] == ':') || (tag[0] == 's' &&
+	    tag[1] == 't' && tag[2] >= '0' && tag[2] <= '9' && tag[3] == ':'))
+		return;
+	if (!in_list(tag, elements))
+		return;
+	if (strcmp(tag, "br") == 0 || strcmp(tag, "div") == 0)
+		display_text(r, "\n", 1, 1);
+	else if (in_list(tag, (const char *const[]){ "li", "th", "td", "dd",
+	    "dt", "embed", "h1", "h2", "h3", "h4", "h5", "h6", NULL }))
+		display_text(r, " ", 1, 1);
+	else if (in_list(tag, (const char *const[]){ "p", "hr", "blockquote",
+	    "pre", "listing", "plaintext", "xmp", "title", NULL }))
+		display_text(r, "\n\n", 2, 1);
+	if (start)
+		html_uri(r, tag, a, na);
+}
+
+static int
+is_space(int c)
+{
+	return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f';
+}
+
+/* Find "</name" (case-insensitive) from p; returns its offset or n. */
+static size_t
+find_end_tag(const char *p, size_t n, const char *name)
+{
+	size_t	i, l = strlen(name);
+
+	for (i = 0; i + 2 + l <= n; i++)
+		if (p[i] == '<' && p[i + 1] == '/' &&
+		    strncasecmp(p + i + 2, name, l) == 0)
+			return i;
+	return n;
+}
+
+/*
+ * Parse one start tag at p[0] == '<'.  Returns its length, or 0 if it does
+ * not end before n (the caller then drops the rest, as HTML::Parser does).
+ */
+static size_t
+parse_start_tag(const char *p, size_t n, char **tagp, struct attr **ap,
+    size_t *nap)
+{
+	size_t		 i = 1, s, ns, vs;
+	struct attr	*a = NULL;
+	size_t		 na = 0;
+	char		*tag;
+	char		 q;
+	struct sbuf	 v = SBUF_INIT;
+
+	for (s = i; i < n && !is_space(p[i]) && p[i] != '>'; i++)
+		;
+	tag = xstrndup(p + s, i - s);
+	for (s = 0; tag[s]; s++)
+		if (tag[s] >= 'A' && tag[s] <= 'Z')
+			tag[s] += 32;
+	for (;;) {
+		while (i < n && (is_space(p[i]) || p[i] == '/'))
+			i++;
+		if (i >= n)
+			goto incomplete;
+		if (p[i] == '>')
+			break;
+		for (ns = i; i < n && !is_space(p[i]) && p[i] != '>' &&
+		    p[i] != '=' && !(p[i] == '/' && i > ns); i++)
+			;
+		if (i == ns)
+			i++;	/* a lone "=": skip it */
+		{
+			size_t nl = i - ns;
+
+			a = xreallocarray(a, na + 1, sizeof(*a));
+			a[na].name = xstrndup(p + ns, nl);
+			for (s = 0; a[na].name[s]; s++)
+				if (a[na].name[s] >= 'A' &&
+				    a[na].name[s] <= 'Z')
+					a[na].name[s] += 32;
+			a[na].value = NULL;
+			na++;
+		}
+		vs = i;
+		while (vs < n && is_space(p[vs]))
+			vs++;
+		if (vs < n && p[vs] == '=') {
+			i = vs + 1;
+			while (i < n && is_space(p[i]))
+				i++;
+			if (i >= n)
+				goto incomplete;
+			sbuf_reset(&v);
+			if (p[i] == '"' || p[i] == '\'') {
+				q = p[i++];
+				for (s = i; i < n && p[i] != q; i++)
+					;
+				if (i >= n)
+					goto incomplete;
+				decode_entities(p + s, i - s, &v);
+				i++;
+			} else {
+				for (s = i; i < n && !is_space(p[i]) &&
+				    p[i] != '>'; i++)
+					;
+				decode_entities(p + s, i - s, &v);
+			}
+			a[na - 1].value = xstrndup(v.p ? v.p : "", v.len);
+		} else
+			a[na - 1].value = xstrdup(a[na - 1].name);
+	}
+	sbuf_free(&v);
+	*tagp = tag;
+	*ap = a;
+	*nap = na;
+	return i + 1;
+incomplete:
+	sbuf_free(&v);
+	free(tag);
+	for (s = 0; s < na; s++) {
+		free(a[s].name);
+		free(a[s].value);
+	}
+	free(a);
+	return 0;
+}
+
+static void
+free_attrs(char *tag, struct attr *a, size_t na)
+{
+	size_t	i;
+
+	for (i = 0; i < na; i++) {
+		free(a[i].name);
+		free(a[i].value);
+	}
+	free(a);
+	free(tag);
+}
+
+static int
+is_alpha(int c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+}
+
+/* HTML.pm parse()'s rewrites before HTML::Parser sees the text. */
+static void
+prepare(const char *p, size_t n, struct sbuf *o)
+{
+	size_t	i, j, k;
+
+	for (i = 0; i < n; i++) {
+		if (p[i] == '&' && n - i >= 6 && memcmp(p + i, "&nbsp;", 6)
+		    == 0) {
+			sbuf_addc(o, ' ');
+			i += 5;
+			continue;
+		}
+		if (p[i] == '<') {
+			/* <(\w+)\s*\/> -> <$1> */
+			for (j = i + 1; j < n && (is_alpha(p[j]) || p[j] == '_'
+			    || (p[j] >= '0' && p[j] <= '9')); j++)
+				;
+			k = j;
+			while (k < n && (is_space(p[k]) || p[k] == '\v'))
+				k++;
+			if (j > i + 1 && k + 1 < n && p[k] == '/' &&
+			    p[k + 1] == '>') {
+				sbuf_add(o, p + i, j - i);
+				sbuf_addc(o, '>');
+				i = k + 1;
+				continue;
+			}
+		}
+		if ((unsigned char)p[i] == 0xe2 && i + 2 < n &&
+		    (unsigned char)p[i + 1] == 0x80 &&
+		    ((unsigned char)p[i + 2] == 0x9c ||
+		    (unsigned char)p[i + 2] == 0x9d)) {
+			sbuf_addc(o, '"');
+			i += 2;
+			continue;
+		}
+		sbuf_addc(o, p[i]);
+	}
+}
+
+/*
+ * Render the UTF-8 HTML in[0..n) to text (appended to text) and collect
+ * the URIs of its tags, resolved against <base href>, each followed by a
+ * NUL, in uris.
+ */
+void
+msg_html_render(const char *in, size_t n, struct sbuf *text,
+    struct sbuf *uris)
+{
+	struct render	 r;
+	struct sbuf	 src = SBUF_INIT;
+	const char	*p;
+	size_t		 i, t, l, na, e;
+	char		*tag;
+	struct attr	*a;
+	static const char *const literal[] = { "script", "style", "xmp",
+	    "plaintext", "title", "textarea", NULL };
+
+	memset(&r, 0, sizeof(r));
+	r.text = text;
+	r.uris = uris;
+	prepare(in, n, &src);
+	p = src.p ? src.p : "";
+	n = src.len;
+	t = 0;
+	for (i = 0; i < n; ) {
+		if (p[i] != '<') {
+			i++;
+			continue;
+		}
+		if (i + 1 < n && is_alpha(p[i + 1])) {
+			html_text(&r, p + t, i - t, 1);
+			if ((l = parse_start_tag(p + i, n - i, &tag, &a,
+			    &na)) == 0) {
+				t = i = n;
+				break;
+			}
+			html_tag(&r, tag, a, na, 1);
+			i += l;
+			t = i;
+			if (in_list(tag, literal)) {
+				e = find_end_tag(p + i, n - i, tag);
+				html_text(&r, p + i, e, strcmp(tag, "title") ==
+				    0 || strcmp(tag, "textarea") == 0);
+				i += e;
+				t = i;
+			}
+			free_attrs(tag, a, na);
+			continue;
+		}
+		if (i + 2 < n && p[i + 1] == '/' && is_alpha(p[i + 2])) {
+			size_t s = i + 2;
+
+			html_text(&r, p + t, i - t, 1);
+			for (e = s; e < n && !is_space(p[e]) && p[e] != '>';
+			    e++)
+				;
+			tag = xstrndup(p + s, e - s);
+			for (s = 0; tag[s]; s++)
+				if (tag[s] >= 'A' && tag[s] <= 'Z')
+					tag[s] += 32;
+			while (e < n && p[e] != '>')
+				e++;
+			if (e >= n) {
+				free(tag);
+				t = i = n;
+				break;
+			}
+			html_tag(&r, tag, NULL, 0, 0);
+			free(tag);
+			i = t = e + 1;
+			continue;
+		}
+		if (i + 1 < n && (p[i + 1] == '!' || p[i + 1] == '?' ||
+		    p[i + 1] == '/')) {
+			html_text(&r, p + t, i - t, 1);
+			if (i + 3 < n && p[i + 1] == '!' && p[i + 2] == '-' &&
+			    p[i + 3] == '-') {
+				const char *c = memmem(p + i + 4, n - i - 4,
+				    "-->", 3);
+
+				i = c ? (size_t)(c - p) + 3 : n;
+			} else {
+				const char *c = memchr(p + i, '>', n - i);
+
+				i = c ? (size_t)(c - p) + 1 : n;
+			}
+			t = i;
+			continue;
+		}
+		/* A "<" that starts no markup is text, in a chunk of its own. */
+		html_text(&r, p + t, i - t, 1);
+		t = i;
+		i++;
+	}
+	html_text(&r, p + t, n - t, 1);
+	free(r.base_href);
+	sbuf_free(&src);
+}
