@@ -1,1 +1,2 @@
 # contrib: see ../Makefile.am
+EXTRA_DIST += contrib/moat.conf

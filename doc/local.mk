@@ -1,1 +1,2 @@
 # doc: see ../Makefile.am
+dist_doc_DATA += doc/config.md

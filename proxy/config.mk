@@ -1,2 +1,3 @@
 # config, log, netaddr
 libproxy_a_SOURCES += proxy/config.h proxy/log.h proxy/netaddr.h
+libproxy_a_SOURCES += proxy/config.c proxy/log.c proxy/netaddr.c

@@ -15,6 +15,7 @@
 #include "netaddr.h"
 
 struct event_base;
+struct evdns_base;
 struct event;
 struct session;
 
@@ -36,6 +37,7 @@ struct worker {
 	int			 id;
 	pthread_t		 thread;
 	struct event_base	*base;
+	struct evdns_base	*dns;		/* NULL: reverse_dns off */
 	int			 notify[2];
 	struct event		*notify_ev;
 	pthread_mutex_t		 mu;		/* guards queue, stop */

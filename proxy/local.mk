@@ -9,6 +9,6 @@ include proxy/config.mk
 sbin_PROGRAMS += moatd
 moatd_SOURCES = proxy/main.c proxy/daemon.h proxy/worker.c \
 	proxy/session.c proxy/upstream.c proxy/upstream.h \
-	proxy/msgstore.c proxy/msgstore.h
+	proxy/msgstore.c proxy/msgstore.h proxy/dns.c proxy/dns.h
 moatd_LDADD = libproxy.a libcommon.a $(LIBEVENT_LIBS) $(PTHREAD_LIBS)
 moatd_CFLAGS = $(AM_CFLAGS) $(LIBEVENT_CFLAGS)

@@ -12,9 +12,15 @@
 
 #include <stdarg.h>
 #include <stddef.h>
+#include <time.h>
 
-#define LOG_VALUE_MAX	256
-#define LOG_LINE_MAX	8192
+#define LOG_VALUE_MAX	256	/* input bytes of one logged value */
+#define LOG_MSG_MAX	1024	/* input bytes of a free-text message */
+#define LOG_LINE_MAX	8192	/* the fields of one line */
+/* A rendered line: the fields plus ts, braces and the truncation marker. */
+#define LOG_RENDER_MAX	(LOG_LINE_MAX + 64)
+/* log_escape output for cap input bytes: \xNN each, "...", NUL. */
+#define LOG_ESCAPE_SIZE(cap)	(4 * (cap) + 4)
 
 enum log_format { LOG_FMT_LOGFMT, LOG_FMT_JSON };
 
@@ -39,7 +45,9 @@ int	log_trace_parse(const char *);
 
 /*
  * Free-text events: "level=info msg=..." (logfmt) or {"level":...,"msg":..}
- * The text is escaped too.  fatal() logs and exit(1)s.
+ * The text is escaped too (capped at LOG_MSG_MAX).  fatal() logs and
+ * exit(1)s.  On stderr every line starts with ts=2026-11-24T00:05:21.123Z
+ * (JSON: "ts" first); syslog stamps its own time, so no ts there.
  */
 void	log_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void	log_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -53,11 +61,12 @@ void	log_trace(unsigned sub, const char *fmt, ...)
  *   struct logline l;
  *   logline_begin(&l, "session");   -> event=session
  *   logline_str(&l, "client", ip);  -> client=1.2.3.4 (escaped, quoted if
- *                                      it has spaces, '=' or '"')
+ *                                      it has spaces, '=' or '"' or is
+ *                                      empty)
  *   logline_int(&l, "ms", 12);
  *   logline_emit(&l);
  * A value that would overflow LOG_LINE_MAX is dropped with "truncated=1".
- * NULL values are written as empty ("key=" / "key":"").
+ * NULL values are written as empty (key="" / "key":"").
  */
 struct logline {
 	char	buf[LOG_LINE_MAX];
@@ -75,9 +84,19 @@ void	logline_dbl(struct logline *, const char *key, double val);
 void	logline_emit(struct logline *);
 
 /*
- * log_escape: the escaping used above, exposed for tests and for the
- * Received: header: at most cap input bytes of s[0..n) into out (NUL-
- * terminated, always fits in 4 * cap + 1 bytes).
+ * log_render: the line logline_emit would write, without the newline, with
+ * ts (if not NULL) first.  For tests, which have no clock.  Returns the
+ * length; out is NUL-terminated (LOG_RENDER_MAX bytes suffice).
+ */
+size_t	log_render(char *out, size_t outsz, const struct logline *,
+	    const struct timespec *ts);
+
+/*
+ * log_escape: the logfmt escaping used above (without the quotes), exposed
+ * for tests and for the Received: header: at most cap input bytes of
+ * s[0..n) into out, then "..." if n > cap; NUL-terminated; always fits in
+ * LOG_ESCAPE_SIZE(cap) bytes (a smaller out ends at the last whole escape).
+ * Returns the length written.
  */
 size_t	log_escape(char *out, size_t outsz, const char *s, size_t n,
 	    size_t cap);

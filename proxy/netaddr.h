@@ -54,6 +54,8 @@ struct domain_set *domain_set_new(void);
 void	domain_set_add(struct domain_set *, const char *domain);
 int	domain_set_match(const struct domain_set *, const char *domain);
 size_t	domain_set_count(const struct domain_set *);
+/* Iterate, in no particular order: *iter = 0 first; NULL at the end. */
+const char *domain_set_next(const struct domain_set *, size_t *iter);
 void	domain_set_free(struct domain_set *);
 
 #endif

@@ -31,6 +31,7 @@
 #include <event2/event.h>
 
 #include "daemon.h"
+#include "dns.h"
 #include "log.h"
 #include "msgstore.h"
 #include "proxy_proto.h"
@@ -50,7 +51,7 @@
 
 /* What a session waits for when SF_WAIT is set. */
 enum sess_wait {
-	W_NONE, W_CONNECT, W_RSET, W_MAIL, W_RCPT, W_DATA,
+	W_NONE, W_DNS, W_CONNECT, W_RSET, W_MAIL, W_RCPT, W_DATA,
 };
 
 /* Input buffered before reading from the client pauses (backpressure). */
@@ -90,6 +91,9 @@ struct session {
 	int			 client_port;
 	int			 ipcounted;
 	int			 trusted;
+	struct dns_lookup	*dnsq;		/* pending FCrDNS lookup */
+	char			*client_name;	/* verified reverse name */
+	const char		*dns_status;	/* see dns.h; "off" */
 	enum smtp_state		 state;
 	unsigned		 flags;
 	enum sess_wait		 wait;
@@ -117,6 +121,8 @@ static void sess_process(struct session *);
 static void sess_up_cb(void *, enum up_event, const struct smtp_reply *,
     const char *);
 static void sess_timeout_cb(evutil_socket_t, short, void *);
+static void sess_dns_cb(void *, const char *, const char *);
+static void sess_open_backend(struct session *);
 
 /* ---- small helpers ---------------------------------------------------- */
 
@@ -357,6 +363,8 @@ sess_log(struct session *s)
 	logline_begin(&l, "session");
 	logline_str(&l, "session", s->id);
 	logline_str(&l, "client", s->client_str);
+	logline_str(&l, "name", s->client_name ? s->client_name : "unknown");
+	logline_str(&l, "dns", s->dns_status);
 	logline_int(&l, "port", s->client_port);
 	logline_str(&l, "listener", s->lst ? s->lst->name : "");
 	logline_str(&l, "helo", s->helo);
@@ -381,6 +389,8 @@ sess_free(struct session *s)
 		sess_tx_rollback(s, s->state == SMTP_ST_DATA ?
 		    "aborted-in-data" : "aborted");
 	sess_log(s);
+	dns_cancel(s->dnsq);
+	free(s->client_name);
 	up_free(s->up);
 	up_free(s->up_dead);
 	bufferevent_free(s->bev);
@@ -461,6 +471,13 @@ sess_start(struct session *s)
 			s->client_port = ntohs(
 			    ((struct sockaddr_in6 *)&s->peer)->sin6_port);
 		s->ipcounted = 1;
+		if (s->w->dns) {
+			s->dns_status = "pending";
+			s->dnsq = dns_client_name(s->w->dns, &s->client,
+			    sess_dns_cb, s);
+			if (s->dnsq == NULL)
+				s->dns_status = "error";
+		}
 		if (ipcount_inc(&s->client) > cfg->max_sessions_per_ip) {
 			sess_reply(s, 421, "4.7.0", "%s Error: too many "
 			    "connections from %s", cfg->hostname,
@@ -512,6 +529,7 @@ sess_new(struct worker *w, struct handoff *h)
 
 	s->w = w;
 	s->cfg = cfg_current();
+	s->dns_status = "off";
 	sess_id_new(s->id);
 	clock_gettime(CLOCK_MONOTONIC, &s->start);
 	if (h->listen_idx >= 0 && h->listen_idx < s->cfg->nlisten)
@@ -553,6 +571,14 @@ sess_timeout_cb(evutil_socket_t fd, short what, void *arg)
 	(void)what;
 	if (s->flags & SF_CLOSING) {
 		sess_schedule_free(s);
+		return;
+	}
+	if ((s->flags & SF_WAIT) && s->wait == W_DNS) {
+		/* The name is a nicety: go on without it. */
+		dns_cancel(s->dnsq);
+		s->dnsq = NULL;
+		s->dns_status = "timeout";
+		sess_open_backend(s);
 		return;
 	}
 	sess_reply(s, 421, "4.4.2", "%s Error: timeout exceeded",
@@ -640,6 +666,37 @@ sess_send_mail(struct session *s)
 	}
 	sess_wait(s, W_MAIL);
 	up_command(s->up, tx->mail_line, 1);
+}
+
+/* Connect to the backend for the transaction in s->tx. */
+static void
+sess_open_backend(struct session *s)
+{
+	struct up_identity id;
+
+	evtimer_del(s->timer);
+	memset(&id, 0, sizeof(id));
+	id.client = s->peer;
+	id.local = s->local;
+	id.name = s->client_name;
+	id.helo = s->helo;
+	id.esmtp = s->esmtp;
+	s->up = up_new(s->w->base, s->cfg, sess_up_cb, s, s->id);
+	up_connect(s->up, &id);
+	sess_wait(s, W_CONNECT);
+}
+
+static void
+sess_dns_cb(void *arg, const char *name, const char *status)
+{
+	struct session *s = arg;
+
+	s->dnsq = NULL;
+	s->dns_status = status;
+	if (name)
+		s->client_name = xstrdup(name);
+	if ((s->flags & SF_WAIT) && s->wait == W_DNS && !(s->flags & SF_CLOSING))
+		sess_open_backend(s);
 }
 
 static void
@@ -901,19 +958,13 @@ cmd_mail(struct session *s, struct smtp_cmd *c)
 		sess_send_mail(s);
 		return;
 	}
-	if (s->up == NULL) {
-		struct up_identity id;
-
-		memset(&id, 0, sizeof(id));
-		id.client = s->peer;
-		id.local = s->local;
-		id.name = NULL;
-		id.helo = s->helo;
-		id.esmtp = s->esmtp;
-		s->up = up_new(s->w->base, s->cfg, sess_up_cb, s, s->id);
-		up_connect(s->up, &id);
+	if (s->dnsq) {
+		/* The backend hears the client's name: wait for it, briefly. */
+		sess_wait(s, W_DNS);
+		sess_timer_set(s, s->cfg->dns_timeout_ms);
+		return;
 	}
-	sess_wait(s, W_CONNECT);
+	sess_open_backend(s);
 }
 
 /*
@@ -1184,9 +1235,10 @@ sess_build_received(struct session *s)
 	helo[i] = '\0';
 	localtime_r(&now, &tm);
 	strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S %z", &tm);
-	sbuf_printf(&tx->hdr, "Received: from %s (unknown [%s%s])\r\n"
+	sbuf_printf(&tx->hdr, "Received: from %s (%s [%s%s])\r\n"
 	    "\tby %s (moat) with %s%s id %s.%d",
 	    helo[0] ? helo : "unknown",
+	    s->client_name ? s->client_name : "unknown",
 	    s->client.family == AF_INET6 ? "IPv6:" : "", s->client_str,
 	    cfg->hostname, tx->smtputf8 ? "UTF8" : "",
 	    s->esmtp ? "ESMTP" : "SMTP", s->id, tx->n);

@@ -14,6 +14,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <event2/dns.h>
 #include <event2/event.h>
 #include <event2/thread.h>
 
@@ -85,9 +86,33 @@ worker_main(void *arg)
  * workers_start: create n workers (n >= 1) and start their threads.  Called
  * once, after privileges are dropped and before any connection is accepted.
  */
+/*
+ * One resolver per worker, so lookups complete on the session's own loop.
+ * The resolver address is read once: changing it takes a restart.
+ */
+static struct evdns_base *
+dns_base_new(struct event_base *base, const struct config *cfg)
+{
+	struct evdns_base *dns;
+
+	if (!cfg->reverse_dns)
+		return NULL;
+	dns = evdns_base_new(base, EVDNS_BASE_DISABLE_WHEN_INACTIVE |
+	    (cfg->dns_resolver ? 0 : EVDNS_BASE_INITIALIZE_NAMESERVERS));
+	if (dns == NULL)
+		fatal("resolver: evdns_base_new failed");
+	if (cfg->dns_resolver &&
+	    evdns_base_nameserver_ip_add(dns, cfg->dns_resolver) != 0)
+		fatal("dns_resolver %s: not usable", cfg->dns_resolver);
+	evdns_base_set_option(dns, "timeout", "2");
+	evdns_base_set_option(dns, "attempts", "2");
+	return dns;
+}
+
 void
 workers_start(int n)
 {
+	struct config *cfg = cfg_current();
 	int i;
 
 	nworkers = n;
@@ -101,12 +126,14 @@ workers_start(int n)
 		if (pipe2(w->notify, O_NONBLOCK | O_CLOEXEC) == -1)
 			fatal("worker %d: pipe: %s", i, strerror(errno));
 		pthread_mutex_init(&w->mu, NULL);
+		w->dns = dns_base_new(w->base, cfg);
 		w->notify_ev = event_new(w->base, w->notify[0],
 		    EV_READ | EV_PERSIST, worker_notify_cb, w);
 		event_add(w->notify_ev, NULL);
 		if (pthread_create(&w->thread, NULL, worker_main, w) != 0)
 			fatal("worker %d: pthread_create failed", i);
 	}
+	cfg_unref(cfg);
 }
 
 static void
@@ -163,6 +190,8 @@ workers_join(void)
 		struct worker *w = &workers[i];
 
 		pthread_join(w->thread, NULL);
+		if (w->dns)
+			evdns_base_free(w->dns, 0);
 		event_free(w->notify_ev);
 		event_base_free(w->base);
 		close(w->notify[0]);

@@ -1,0 +1,152 @@
+/*
+ * config.h: moat.conf, parsed into an immutable, refcounted struct config.
+ *
+ * Every key is declared once in the table in config.c (name, type, default,
+ * bounds, RELOADABLE/RESTART, offset, help); the parser, --dump-config,
+ * validation and doc/config.md come from it (STYLE.md 7).  A struct config
+ * is never changed after cfg_load() returns it: a reload builds a new one and
+ * the daemon swaps a pointer; sessions keep the one they started with
+ * (cfg_ref/cfg_unref).
+ */
+#ifndef MOAT_CONFIG_H
+#define MOAT_CONFIG_H
+
+#include <stddef.h>
+#include <sys/socket.h>
+
+#include "netaddr.h"
+
+#define CFG_LISTEN_MAX	32
+
+enum cfg_identity {
+	CFG_ID_XCLIENT, CFG_ID_XFORWARD, CFG_ID_PROXY_V1, CFG_ID_PROXY_V2,
+	CFG_ID_NONE,
+};
+
+enum cfg_bare { CFG_BARE_NORMALIZE, CFG_BARE_REJECT };
+enum cfg_pregreet { CFG_PREGREET_REJECT, CFG_PREGREET_IGNORE };
+
+/*
+ * One "listen ADDR:PORT [option...]" line.  Options:
+ *   proxy=v1|v2|any   expect a PROXY header first (else: none expected)
+ *   name=WORD         a name for logs (default "smtp")
+ * Later issues add tls= and auth= here.
+ */
+struct cfg_listen {
+	char		name[32];
+	char		text[128];	/* as written, for logs */
+	struct sockaddr_storage addr;
+	socklen_t	addrlen;
+	unsigned	proxy_accept;	/* PROXY_ACCEPT_* mask, 0 = none */
+};
+
+struct config {
+	int		refs;		/* managed by cfg_ref/cfg_unref */
+	char		*path;		/* the file it was read from */
+
+	/* process (RESTART keys) */
+	int		workers;	/* 0 = number of online CPUs */
+	char		*user;		/* drop to this user; NULL = stay */
+	char		*pidfile;	/* NULL = none */
+	struct cfg_listen listen[CFG_LISTEN_MAX];
+	int		nlisten;
+	int		listen_backlog;
+
+	/* logging */
+	int		log_syslog;	/* 0 stderr, 1 syslog */
+	int		log_facility;	/* LOG_MAIL etc. */
+	int		log_json;	/* log_format json */
+
+	/* identity and greeting */
+	char		*hostname;	/* our name in banner/EHLO/Received */
+	char		*banner;	/* text after "220 hostname " */
+	long		greet_wait_ms;	/* pregreet wait, 0 = off */
+	enum cfg_pregreet pregreet;
+
+	/* advertised extensions (checked against the backend's EHLO) */
+	int		ext_pipelining, ext_8bitmime, ext_smtputf8;
+	unsigned long long message_size_limit;	/* SIZE; also enforced */
+
+	/* relay control */
+	struct domain_set *local_domains;	/* local_domains + _file */
+	char		*local_domains_file;
+	struct cidr_list trusted_networks;
+
+	/* trace header */
+	int		received_header;
+
+	/* the client's forward-confirmed reverse name (FCrDNS) */
+	int		reverse_dns;		/* look it up at all */
+	char		*dns_resolver;	/* "ip[:port]"; NULL = resolv.conf */
+	long		dns_timeout_ms;	/* how long MAIL may wait for it */
+
+	/* backend */
+	char		*backend;	/* "host:port" as written */
+	struct sockaddr_storage backend_addr;
+	socklen_t	backend_addrlen;
+	enum cfg_identity backend_identity;
+	char		*backend_helo;	/* NULL = hostname */
+	long		backend_connect_timeout_ms;
+	long		backend_reply_timeout_ms;	/* MAIL/RCPT/DATA */
+	long		backend_data_timeout_ms;	/* sending + final reply */
+	int		backend_check;	/* probe the backend's EHLO at start */
+
+	/* DATA */
+	enum cfg_bare	bare_newline;
+	size_t		data_line_max;
+	size_t		message_memory_max;	/* then spill to spool_dir */
+	char		*spool_dir;
+
+	/* bounds */
+	size_t		command_line_max;
+	int		max_recipients;		/* per transaction */
+	int		max_commands;		/* per session */
+	int		max_errors;		/* per session, then 421 */
+	int		max_sessions;		/* whole daemon */
+	int		max_sessions_per_ip;
+
+	/* client timeouts (a whole command or DATA phase, not per byte) */
+	long		timeout_command_ms;	/* RFC 5321 4.5.3.2.7: 5 min */
+	long		timeout_data_ms;	/* whole DATA phase */
+	long		drain_timeout_ms;	/* SIGTERM: sessions may finish */
+};
+
+/*
+ * cfg_load: read and validate path.  On success returns a new config with
+ * one reference.  On failure returns NULL and writes to err (NUL-terminated,
+ * at most errsz bytes) "FILE:LINE: what is wrong" for the first error.
+ * Reads local_domains_file too (errors name that file and line).
+ * Does not bind, resolve names over the network, or log.
+ */
+struct config *cfg_load(const char *path, char *err, size_t errsz);
+
+/* A config with every default and no file; for tests and tools. */
+struct config *cfg_defaults(void);
+
+struct config *cfg_ref(struct config *);
+void	cfg_unref(struct config *);	/* frees at zero; NULL ok */
+
+/*
+ * cfg_restart_diff: names of RESTART keys whose values differ between old
+ * and new, comma-separated into buf ("" if none), for the reload warning.
+ */
+void	cfg_restart_diff(const struct config *old, const struct config *new,
+	    char *buf, size_t bufsz);
+
+/* cfg_dump: the effective configuration, one "key value" line each. */
+void	cfg_dump(const struct config *, int fd);
+
+/* cfg_doc: the key reference (Markdown table) that doc/config.md holds. */
+void	cfg_doc(int fd);
+
+/* Parse helpers, exposed for tests: "30s", "5m", "250ms", "2h", "1d";
+ * "10k", "25M", "1G" (powers of 1024); on/off/yes/no/true/false/1/0.
+ * Return 0 or -1. */
+int	cfg_parse_duration_ms(const char *, long *);
+int	cfg_parse_size(const char *, unsigned long long *);
+int	cfg_parse_bool(const char *, int *);
+/* "1.2.3.4:25", "[::1]:25", "*:25" (all v4), "[::]:25"; 0 or -1. */
+int	cfg_parse_hostport(const char *, struct sockaddr_storage *,
+	    socklen_t *);
+
+#endif
