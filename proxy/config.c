@@ -156,7 +156,7 @@ static cfg_dump_fn dump_listen, dump_local_domains, dump_trusted,
 	    dump_backend;
 static cfg_eq_fn eq_listen;
 static cfg_check_fn check_domain, check_text, check_abspath, check_path,
-	    check_user;
+	    check_user, check_resolver;
 static void reset_trusted(struct config *);
 
 static const struct cfg_key cfg_keys[] = {
@@ -231,6 +231,17 @@ static const struct cfg_key cfg_keys[] = {
 
 	{ "received_header", CT_BOOL, 0, F(received_header), "on", NULL, 0,
 	    1, .help = "add our Received: header (RFC 5321 4.4)" },
+
+	/* the client's name (the resolvers are made when workers start) */
+	{ "reverse_dns", CT_BOOL, CF_RESTART, F(reverse_dns), "on", NULL, 0,
+	    1, .help = "look up the client's forward-confirmed reverse name "
+	    "(FCrDNS)" },
+	{ "dns_resolver", CT_STRING, CF_RESTART, F(dns_resolver), NULL,
+	    "(resolv.conf)", 0, 0, .check = check_resolver,
+	    .help = "nameserver to ask: IP, IPV4:PORT or [IPV6]:PORT; unset = "
+	    "/etc/resolv.conf" },
+	{ "dns_timeout", CT_DURATION, 0, F(dns_timeout_ms), "5s", NULL, 100,
+	    60 * SEC, .help = "how long MAIL may wait for the client's name" },
 
 	/* backend */
 	{ "backend", CT_SPECIAL, 0, FS(backend), NULL, "(required)", 0, 0,
@@ -769,6 +780,23 @@ check_user(const char *s, char *msg, size_t msgsz)
 		return 0;
 	snprintf(msg, msgsz, "\"%s\" is not a user name", tok(s, t,
 	    sizeof(t)));
+	return -1;
+}
+
+/* What evdns_base_nameserver_ip_add() takes, numeric only. */
+static int
+check_resolver(const char *s, char *msg, size_t msgsz)
+{
+	struct sockaddr_storage ss;
+	struct netaddr na;
+	socklen_t len;
+	char t[TOKBUF];
+
+	if (netaddr_parse(&na, s) == 0 || (s[0] != '*' &&
+	    cfg_parse_hostport(s, &ss, &len) == 0))
+		return 0;
+	snprintf(msg, msgsz, "\"%s\" is not IP, IPV4:PORT or [IPV6]:PORT",
+	    tok(s, t, sizeof(t)));
 	return -1;
 }
 

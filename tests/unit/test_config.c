@@ -185,6 +185,9 @@ test_defaults(void **state)
 	assert_false(trusted(c, "128.0.0.1"));
 	assert_false(trusted(c, "::2"));
 	assert_int_equal(c->received_header, 1);
+	assert_int_equal(c->reverse_dns, 1);
+	assert_null(c->dns_resolver);
+	assert_int_equal(c->dns_timeout_ms, 5000);
 	assert_null(c->backend);
 	assert_int_equal(c->backend_identity, CFG_ID_XCLIENT);
 	assert_string_equal(c->backend_helo, host);
@@ -262,6 +265,9 @@ static const char full_conf[] =
 	"local_domains example.org .example.org\n"
 	"trusted_networks 10.0.0.0/8\n"
 	"received_header 0\n"
+	"reverse_dns off\n"
+	"dns_resolver [::1]:5353\n"
+	"dns_timeout 250ms\n"
 	"backend [2001:db8::25]:10025\n"
 	"backend_identity proxy-v2\n"
 	"backend_helo gw.example.org\n"
@@ -327,6 +333,9 @@ test_full(void **state)
 	assert_false(trusted(c, "127.0.0.1"));
 	assert_false(trusted(c, "::1"));
 	assert_int_equal(c->received_header, 0);
+	assert_int_equal(c->reverse_dns, 0);
+	assert_string_equal(c->dns_resolver, "[::1]:5353");
+	assert_int_equal(c->dns_timeout_ms, 250);
 	assert_string_equal(c->backend, "[2001:db8::25]:10025");
 	assert_int_equal(c->backend_addrlen, sizeof(struct sockaddr_in6));
 	assert_string_equal(sa_str(&c->backend_addr, buf, sizeof(buf)),
@@ -507,6 +516,12 @@ test_errors(void **state)
 	line_err("spool_dir spool", "spool_dir: \"spool\" is not an absolute "
 	    "path");
 	line_err("user a:b", "user: \"a:b\" is not a user name");
+	line_err("dns_resolver ns.example", "dns_resolver: \"ns.example\" is "
+	    "not IP, IPV4:PORT or [IPV6]:PORT");
+	line_err("dns_resolver *:53", "dns_resolver: \"*:53\" is not IP, "
+	    "IPV4:PORT or [IPV6]:PORT");
+	line_err("dns_timeout 61s", "dns_timeout: 61s is out of range "
+	    "(100ms..1m)");
 	line_err("user -rf", "user: \"-rf\" is not a user name");
 	/* garbage in a message is shown printable and short */
 	line_err("\x01\x02\xff 1", "unknown key \"???\"");
@@ -876,6 +891,11 @@ test_bounds_edges(void **state)
 	assert_int_equal(c->message_memory_max, 4096);
 	assert_int_equal(c->max_recipients, 1);
 	cfg_unref(c);
+	c = load_ok(BASE "dns_resolver ::1\n");
+	assert_string_equal(c->dns_resolver, "::1");
+	cfg_unref(c);
+	c = load_ok(BASE "dns_resolver 192.0.2.53:5353\n");
+	cfg_unref(c);
 	c = load_ok(BASE "greet_wait 0\ndata_line_max 1k\n");
 	assert_int_equal(c->greet_wait_ms, 0);
 	assert_int_equal(c->data_line_max, 1024);
@@ -1034,9 +1054,11 @@ test_restart_diff(void **state)
 	cfg_unref(b);
 
 	/* a listen option is a restart too; so are pidfile and backlog */
-	b = load_ok(BASE "pidfile /run/x.pid\nlisten_backlog 5\n");
+	b = load_ok(BASE "pidfile /run/x.pid\nlisten_backlog 5\n"
+	    "reverse_dns off\ndns_resolver 127.0.0.53\n");
 	cfg_restart_diff(a, b, buf, sizeof(buf));
-	assert_string_equal(buf, "pidfile, listen_backlog");
+	assert_string_equal(buf, "pidfile, listen_backlog, reverse_dns, "
+	    "dns_resolver");
 	cfg_unref(b);
 	b = load_ok("listen 127.0.0.1:2525 proxy=v1\n"
 	    "backend 127.0.0.1:10025\n");
@@ -1108,6 +1130,7 @@ test_dump(void **state)
 	    "local_domains .example.org example.org\n"
 	    "# local_domains_file (not set)\n"
 	    "trusted_networks 10.0.0.0/8\nreceived_header off\n"
+	    "reverse_dns off\ndns_resolver [::1]:5353\ndns_timeout 250ms\n"
 	    "backend [2001:db8::25]:10025\nbackend_identity proxy-v2\n"
 	    "backend_helo gw.example.org\nbackend_connect_timeout 5s\n"
 	    "backend_reply_timeout 2m\nbackend_data_timeout 1h\n"
