@@ -1,2 +1,3 @@
 # smtp_line, smtp_cmd, smtp_reply
 libproxy_a_SOURCES += proxy/smtp_line.h proxy/smtp_cmd.h proxy/smtp_reply.h
+libproxy_a_SOURCES += proxy/smtp_line.c proxy/smtp_cmd.c proxy/smtp_reply.c

@@ -70,11 +70,12 @@ struct smtp_path {
 
 struct smtp_cmd {
 	enum smtp_verb	 verb;
-	char		*arg;		/* text after the verb and one SP, or "" */
+	char		*arg;		/* text after the verb and its SP(s), or "" */
 	struct smtp_path path;		/* MAIL and RCPT only */
 	size_t		 nparams;	/* MAIL and RCPT only */
 	struct smtp_param params[SMTP_PARAMS_MAX];
-	char		 store[2 * SMTP_CMD_LINE_MAX + 8];
+	/* arg, then the path's strings, then the parameters cut in place. */
+	char		 store[3 * SMTP_CMD_LINE_MAX + 8];
 };
 
 /*
@@ -88,8 +89,14 @@ struct smtp_cmd {
  * the name itself is not judged here).  DATA, RSET, QUIT, STARTTLS take no
  * argument (SYNTAX if given one); NOOP, HELP, VRFY, EXPN, AUTH, BDAT, ETRN,
  * XCLIENT, XFORWARD keep their argument in arg unparsed.
+ * Trailing SP/HTAB are ignored (real clients send them).  The verb must be
+ * followed by SP or end of line ("MAILFROM:" is UNKNOWN).  Lines longer
+ * than SMTP_CMD_LINE_MAX are SYNTAX; a NUL anywhere is NUL.  RCPT TO:<> and
+ * MAIL FROM:<postmaster> are PATH errors; a relay-suspect path is not an
+ * error here (see smtp_path_relay_suspect()).
  * Returns SMTP_CMD_OK or an error; on error, out->verb is still set when the
- * verb was recognised (so the session can count per-verb errors).
+ * verb was recognised (so the session can count per-verb errors), and
+ * path/params are zeroed.
  */
 enum smtp_cmd_err smtp_cmd_parse(const char *line, size_t len,
     struct smtp_cmd *out);

@@ -32,7 +32,8 @@ struct smtp_line {
  * smtp_line_scan: look for the first line in buf[0..n).
  * limit is the largest content length (without the line end) accepted.
  * Returns SMTP_LINE_OK and fills *out; SMTP_LINE_PARTIAL when no LF is
- * present and n <= limit + 1 (a CR at the end may still be followed by LF);
+ * present and n <= limit, or n == limit + 1 and the last byte is CR (it may
+ * still be followed by LF);
  * SMTP_LINE_TOO_LONG when the content is, or must become, longer than limit.
  * On TOO_LONG with an LF present, out->consumed tells how much to drop to
  * skip that line; without an LF, out->consumed is 0.

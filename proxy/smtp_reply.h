@@ -50,7 +50,8 @@ void	smtp_reply_reset(struct smtp_reply *);	/* for the next reply */
  * A reply line is 3 digits (first 2..5) followed by '-' (more follow), ' ',
  * or end of line (RFC 5321 4.2); all lines of one reply share the code.
  * The line is stored in r->text with CRLF appended (a bare-LF backend is
- * thus normalised).  Returns DONE at the last line.
+ * thus normalised).  Returns DONE at the last line.  A NUL or CR inside the
+ * line is BAD; BAD leaves r unchanged.  Reset r after DONE or BAD.
  */
 enum smtp_reply_status smtp_reply_feed(struct smtp_reply *r, const char *line,
 	    size_t len);
@@ -79,7 +80,8 @@ void	smtp_reply_line_text(const struct smtp_reply *r, int i, char *buf,
 struct smtp_ehlo {
 	unsigned	exts;		/* SMTP_EXT_* */
 	unsigned long long size;	/* SIZE value; 0 = none or unlimited */
-	char		auth[256];	/* AUTH mechanisms, space-separated */
+	char		auth[256];	/* AUTH mechanisms, space-separated,
+					   upper-cased, deduplicated */
 	char		xclient[256];	/* XCLIENT attribute names */
 	char		xforward[256];	/* XFORWARD attribute names */
 };
