@@ -4,7 +4,14 @@
 # (make -j2 check).  They SKIP (77) unless run as root with postfix
 # installed and moatd built.
 INTEGRATION_TESTS = \
-	tests/integration/test_postfix.py
+	tests/integration/test_postfix.py \
+	tests/integration/test_delivery.py \
+	tests/integration/test_backend.py \
+	tests/integration/test_smuggling.py \
+	tests/integration/test_relay.py \
+	tests/integration/test_limits.py \
+	tests/integration/test_session.py \
+	tests/integration/test_control.py
 
 TESTS += $(INTEGRATION_TESTS)
 TEST_EXTENSIONS = .py

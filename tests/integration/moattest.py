@@ -590,6 +590,14 @@ class Moatd:
         rx = re.compile(pattern)
         return poll(lambda: rx.search(self.log()), timeout)
 
+    def wait_tx(self, sender, timeout=10.0):
+        """The event=tx lines whose from= holds sender (waits for one)."""
+        return poll(lambda: [t for t in self.txs()
+                             if sender in t.get("from", "")], timeout) or []
+
+    def alive(self):
+        return self.proc is not None and self.proc.poll() is None
+
 
 # ---------------------------------------------------------------- clients
 
@@ -626,7 +634,11 @@ class Client:
         if src:
             self.sock.bind((src, 0))
         self.sock.settimeout(timeout)
-        self.sock.connect((host, port))
+        try:
+            self.sock.connect((host, port))
+        except OSError:
+            self.sock.close()
+            raise
         self.local_port = self.sock.getsockname()[1]
         self.buf = b""
         self.timeout = timeout

@@ -1,0 +1,181 @@
+#!/usr/bin/env python3
+"""The SMTP session: pipelining (all commands in one write, replies in
+order), several transactions per session over one backend connection,
+RSET, command sequencing, unknown commands, and client XCLIENT/XFORWARD
+refused (RFC 5321, RFC 2920)."""
+
+import os
+import re
+import smtplib
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import moattest as mt  # noqa: E402
+
+
+class Session(mt.MoatTestCase):
+
+    def test_pipelined_one_write(self):
+        tok2 = mt.token()
+        msg1 = mt.make_message(self.tok)
+        msg2 = mt.make_message(tok2, to="carol@example.test")
+        c = self.client()
+        ehlo = c.greet()
+        self.assertEqual(ehlo.code, 250)
+        self.assertIn("PIPELINING", [l.split()[0].upper() for l in ehlo.lines
+                                     if l.split()])
+        c.send("MAIL FROM:<p@sender.test>\r\nRCPT TO:<alice@example.test>\r\n"
+               "RCPT TO:<bob@example.test>\r\nDATA\r\n")
+        rs = c.replies(4)
+        self.assertEqual([r.code for r in rs], [250, 250, 250, 354], rs)
+        c.send(mt.dot_stuff(msg1))
+        self.assertReply(c.reply(), 250)
+        # Second batch: a refused recipient in the middle keeps its place.
+        c.send("MAIL FROM:<p@sender.test>\r\nRCPT TO:<nobody@example.test>\r\n"
+               "RCPT TO:<carol@example.test>\r\nDATA\r\n")
+        rs = c.replies(4)
+        self.assertEqual([r.code for r in rs], [250, 550, 250, 354], rs)
+        self.assertIn("nobody@example.test", rs[1].text)
+        c.send(mt.dot_stuff(msg2))
+        self.assertReply(c.reply(), 250)
+        # Third batch: no valid recipient at all; DATA must fail and the
+        # message lines that follow must not be taken as commands.
+        c.send("MAIL FROM:<p@sender.test>\r\nRCPT TO:<nobody@example.test>\r\n"
+               "DATA\r\nNOOP\r\n")
+        rs = c.replies(4)
+        self.assertEqual([r.code for r in rs[:2]], [250, 550], rs)
+        self.assertEqual(rs[2].code // 100, 5, rs)     # 554 or 503
+        self.assertEqual(rs[3].code, 250, rs)          # the NOOP
+        self.assertReply(c.cmd("QUIT"), 221)
+        self.assertEqual(len(self.postfix.wait_messages("alice", self.tok)), 1)
+        self.assertEqual(len(self.postfix.wait_messages("bob", self.tok)), 1)
+        self.assertEqual(len(self.postfix.wait_messages("carol", tok2)), 1)
+
+    def test_pipelined_with_quit(self):
+        # RFC 2920: QUIT may follow the end of data in the same write.
+        msg = mt.make_message(self.tok)
+        c = self.client()
+        c.greet()
+        c.send("MAIL FROM:<p@sender.test>\r\nRCPT TO:<alice@example.test>\r\n"
+               "DATA\r\n")
+        rs = c.replies(3)
+        self.assertEqual([r.code for r in rs], [250, 250, 354], rs)
+        c.send(mt.dot_stuff(msg) + b"QUIT\r\n")
+        self.assertReply(c.reply(), 250)
+        self.assertReply(c.reply(), 221)
+        c.wait_closed(5)
+        self.assertEqual(len(self.postfix.wait_messages("alice", self.tok)), 1)
+
+    def test_several_transactions_one_backend_connection(self):
+        sender = self.tok.lower() + "@sender.test"
+        s = smtplib.SMTP("127.0.0.1", self.moatd.port,
+                         source_address=(mt.CLIENT_IP, 0), timeout=20)
+        self.addCleanup(s.close)
+        s.ehlo("client.test")
+        toks = [mt.token() for _ in range(4)]
+        rcpts = [["alice@example.test"], ["bob@example.test"],
+                 ["alice@example.test", "carol@example.test"],
+                 ["bob@example.test"]]
+        for i, (t, r) in enumerate(zip(toks, rcpts)):
+            if i == 2:
+                self.assertEqual(s.rset()[0], 250)
+            self.assertEqual(s.sendmail(sender, r, mt.make_message(t)), {})
+        s.quit()
+        for t, r in zip(toks, rcpts):
+            for addr in r:
+                got = self.postfix.wait_messages(addr.split("@")[0], t)
+                self.assertEqual(len(got), 1, (t, addr))
+        txs = mt.poll(lambda: [x for x in self.moatd.txs()
+                               if sender in x.get("from", "")]
+                      if len([x for x in self.moatd.txs()
+                              if sender in x.get("from", "")]) >= 4
+                      else None)
+        self.assertTrue(txs, self.moatd.log())
+        self.assertEqual(len(txs), 4, txs)
+        self.assertEqual(len({t["session"] for t in txs}), 1, txs)
+        self.assertEqual(len({t.get("tx") for t in txs}), 4, txs)
+        # One backend connection served the whole session.
+        log = self.postfix.log_since(self.pf_mark)
+        self.assertEqual(len(re.findall(r"postfix/smtpd\[\d+\]: connect from",
+                                        log)), 1, log)
+
+    def test_sequence_errors(self):
+        c = self.client()
+        c.greet()
+        self.assertReply(c.cmd("RCPT TO:<alice@example.test>"), 503, "5.5.1")
+        self.assertReply(c.cmd("DATA"), 503, "5.5.1")
+        self.assertReply(c.cmd("MAIL FROM:<s@sender.test>"), 250)
+        self.assertReply(c.cmd("MAIL FROM:<s@sender.test>"), 503, "5.5.1")
+        # RFC 5321 3.3: no recipient yet, 503 or 554 "no valid recipients".
+        r = c.cmd("DATA")
+        self.assertIn(r.code, (503, 554), r)
+        self.assertReply(c.cmd("RSET"), 250)
+        self.assertReply(c.cmd("RCPT TO:<alice@example.test>"), 503, "5.5.1")
+        self.assertReply(c.cmd("NOOP"), 250)
+        # Still usable.
+        rs = self.send_mail(c, ["alice@example.test"],
+                            mt.make_message(self.tok))
+        self.assertEqual([r.code for r in rs], [250, 250, 354, 250], rs)
+        self.assertEqual(len(self.postfix.wait_messages("alice", self.tok)), 1)
+
+    def test_unknown_and_syntax(self):
+        c = self.client()
+        c.greet()
+        self.assertReply(c.cmd("FOO bar"), 500, "5.5.2")
+        self.assertReply(c.cmd("MAIL FROM:alice"), 501)
+        self.assertReply(c.cmd("MAIL TO:<a@sender.test>"), 501)
+        self.assertReply(c.cmd("MAIL FROM:<s@sender.test> NOSUCHPARAM=1"), 5)
+        self.assertReply(c.cmd("NOOP"), 250)
+        self.assertReply(c.cmd("QUIT"), 221)
+        c.wait_closed(5)
+
+    def test_helo_and_rset(self):
+        c = self.client()
+        self.assertReply(c.reply(), 220)
+        self.assertReply(c.cmd("HELO client.test"), 250)
+        self.assertReply(c.cmd("MAIL FROM:<s@sender.test>"), 250)
+        self.assertReply(c.cmd("RCPT TO:<bob@example.test>"), 250)
+        self.assertReply(c.cmd("RSET"), 250)
+        # The reset transaction must not deliver anything.
+        rs = self.send_mail(c, ["carol@example.test"],
+                            mt.make_message(self.tok))
+        self.assertEqual([r.code for r in rs], [250, 250, 354, 250], rs)
+        self.assertReply(c.cmd("QUIT"), 221)
+        self.assertEqual(len(self.postfix.wait_messages("carol", self.tok)), 1)
+        self.postfix.settle()
+        self.assertEqual(self.postfix.messages("bob", self.tok), [])
+
+    def test_client_xclient_xforward_refused(self):
+        c = self.client()
+        ehlo = c.greet()
+        words = [l.split()[0].upper() for l in ehlo.lines if l.split()]
+        self.assertNotIn("XCLIENT", words)
+        self.assertNotIn("XFORWARD", words)
+        self.assertReply(c.cmd("XCLIENT ADDR=10.9.8.7 NAME=spoofed.test"), 5)
+        self.assertReply(c.cmd("XFORWARD ADDR=10.9.8.7 NAME=spoofed.test"), 5)
+        # Also in the middle of a transaction and before EHLO elsewhere.
+        self.assertReply(c.cmd("MAIL FROM:<s@sender.test>"), 250)
+        self.assertReply(c.cmd("XCLIENT ADDR=10.9.8.6"), 5)
+        self.assertReply(c.cmd("RCPT TO:<alice@example.test>"), 250)
+        self.assertReply(c.cmd("DATA"), 354)
+        c.send(mt.dot_stuff(mt.make_message(self.tok)))
+        self.assertReply(c.reply(), 250)
+        self.assertReply(c.cmd("QUIT"), 221)
+        got = self.postfix.wait_messages("alice", self.tok)
+        self.assertEqual(len(got), 1)
+        rec, _ = mt.strip_trace(got[0], 2)
+        self.assertIn("[%s]" % mt.CLIENT_IP, rec[0])
+        log = self.postfix.log_since(self.pf_mark)
+        self.assertNotIn("10.9.8.", log)
+        self.assertNotIn("10.9.8.", got[0].decode(errors="replace"))
+
+    def test_xclient_before_ehlo_refused(self):
+        c = self.client()
+        self.assertReply(c.reply(), 220)
+        self.assertReply(c.cmd("XCLIENT ADDR=10.9.8.5"), 5)
+        self.assertReply(c.cmd("EHLO client.test"), 250)
+        self.assertReply(c.cmd("QUIT"), 221)
+
+
+if __name__ == "__main__":
+    mt.main()
