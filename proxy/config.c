@@ -180,7 +180,7 @@ static const struct cfg_key cfg_keys[] = {
 	    NULL, 1, 65535, .help = "listen(2) backlog of each socket" },
 
 	/* logging */
-	{ "log", CT_ENUM, 0, F(log_syslog), "syslog", NULL, 0, 0,
+	{ "log", CT_ENUM, 0, F(log_syslog), "stderr", NULL, 0, 0,
 	    .words = w_log, .help = "where log lines go" },
 	{ "log_facility", CT_ENUM, 0, F(log_facility), "mail", NULL, 0, 0,
 	    .words = w_facility, .help = "syslog facility" },

@@ -163,7 +163,7 @@ test_defaults(void **state)
 	assert_null(c->pidfile);
 	assert_int_equal(c->nlisten, 0);
 	assert_int_equal(c->listen_backlog, 1024);
-	assert_int_equal(c->log_syslog, 1);
+	assert_int_equal(c->log_syslog, 0);
 	assert_int_equal(c->log_facility, LOG_MAIL);
 	assert_int_equal(c->log_json, 0);
 	assert_string_equal(c->hostname, host);
@@ -1157,7 +1157,7 @@ test_dump(void **state)
 	cfg_unref(c);
 	assert_non_null(strstr(first, "\n# user (not set)\n# pidfile (not "
 	    "set)\nlisten 127.0.0.1:2525 name=smtp\nlisten_backlog 1024\n"
-	    "log syslog\nlog_facility mail\nlog_format logfmt\n"));
+	    "log stderr\nlog_facility mail\nlog_format logfmt\n"));
 	assert_non_null(strstr(first, "\ngreet_wait 3s\n"));
 	assert_non_null(strstr(first, "\nmessage_size_limit 25M\n"));
 	assert_non_null(strstr(first, "\ntrusted_networks 127.0.0.0/8 "
