@@ -641,6 +641,18 @@ dispatch(struct msg *m, size_t pi, const char *boundary, const char *body,
 	}
 }
 
+/* ^\s*$ (a line of whitespace only, its newline included). */
+static int
+blank_line(const char *l, size_t n)
+{
+	size_t	i;
+
+	for (i = 0; i < n; i++)
+		if (!is_sp((unsigned char)l[i]))
+			return 0;
+	return 1;
+}
+
 /*
  * Message.pm new(): headers of a (sub)message, then its body.  For the top
  * level (pi == 0) the pristine text is recorded too.
@@ -651,7 +663,7 @@ parse_message(struct msg *m, size_t pi, const char *raw, size_t len,
 {
 	struct sbuf	 hdr = SBUF_INIT, body = SBUF_INIT, b2 = SBUF_INIT;
 	const char	*l, *last;
-	size_t		 off, ll, lastl, i, k, hdr_errors = 0, nblank;
+	size_t		 off, ll, lastl, i, k, hdr_errors = 0;
 	int		 squash = 0, have = 0, top = pi == 0;
 	char		*t, *bnd, *cs, *nm;
 	int		 missing;
@@ -769,31 +781,52 @@ parse_message(struct msg *m, size_t pi, const char *raw, size_t len,
 	if (top)
 		m->hdr_len = (off < len ? off : len) - (len - m->full_len);
 
-	/* Body lines: CRLF squashed, runs of blank lines capped at 20. */
-	nblank = 0;
-	for (i = off; i < len; i += ll) {
-		l = raw + i;
-		ll = line_len(l, len - i);
-		k = ll;
-		if (squash && k >= 2 && l[k - 2] == '\r' && l[k - 1] == '\n')
-			k--;
-		{
-			size_t j;
+	/*
+	 * Body lines, CRLF squashed.  A run of more than 20 blank lines keeps
+	 * its first line and its last 19 (Message.pm walks the lines backwards
+	 * and splices out the middle); a run that starts the body keeps two.
+	 */
+	{
+		size_t	*ls = NULL, nl = 0, a, b, j;
+		char	*keep;
 
-			for (j = 0; j < k && is_sp((unsigned char)l[j]); j++)
-				;
-			if (j == k) {
-				/* Blank: keep at most 20 in a row. */
-				if (++nblank > 20 && i + ll < len)
-					continue;
-			} else
-				nblank = 0;
+		for (i = off; i < len; i += ll) {
+			ll = line_len(raw + i, len - i);
+			ls = xreallocarray(ls, nl + 1, sizeof(*ls));
+			ls[nl++] = i;
 		}
-		if (k < ll) {
-			sbuf_add(&body, l, k - 1);
-			sbuf_addc(&body, '\n');
-		} else
-			sbuf_add(&body, l, ll);
+		keep = xmalloc(nl + 1);
+		memset(keep, 1, nl + 1);
+		for (a = 0; a < nl; a = b + 1) {
+			b = a;
+			if (!blank_line(raw + ls[a], line_len(raw + ls[a],
+			    len - ls[a])))
+				continue;
+			while (b + 1 < nl && blank_line(raw + ls[b + 1],
+			    line_len(raw + ls[b + 1], len - ls[b + 1])))
+				b++;
+			k = b - a + 1;
+			if (a > 0 && k > 20)
+				for (j = a + 1; j < b - 18; j++)
+					keep[j] = 0;
+			else if (a == 0 && k - 1 > 20)
+				for (j = 2; j < b - 18; j++)
+					keep[j] = 0;
+		}
+		for (j = 0; j < nl; j++) {
+			if (!keep[j])
+				continue;
+			l = raw + ls[j];
+			ll = line_len(l, len - ls[j]);
+			if (squash && ll >= 2 && l[ll - 2] == '\r' &&
+			    l[ll - 1] == '\n') {
+				sbuf_add(&body, l, ll - 2);
+				sbuf_addc(&body, '\n');
+			} else
+				sbuf_add(&body, l, ll);
+		}
+		free(ls);
+		free(keep);
 	}
 	ct = last_header(&m->parts[pi], "content-type");
 	t = parse_ct(ct ? ct->value : NULL, &bnd, &cs, &nm, &missing);
@@ -904,6 +937,15 @@ effective_type(const struct mpart *p)
 	return p->type;
 }
 
+/* Perl's \s on a character string (chars) or on a byte string. */
+static size_t
+ws(const char *p, size_t n, int chars)
+{
+	if (chars)
+		return msg_utf8_ws(p, n);
+	return is_sp((unsigned char)*p) ? 1 : 0;
+}
+
 /* get_body_text_array_common('rendered') and the text URI scan. */
 static void
 build_body(struct msg *m, struct sbuf *htmluris)
@@ -915,7 +957,7 @@ build_body(struct msg *m, struct sbuf *htmluris)
 	size_t		 noffs = 0;
 	struct mpart	*p;
 	const char	*et;
-	int		 bad;
+	int		 bad, dec, chars = 0;
 
 	for (pi = 0; pi < m->nparts; pi++) {
 		p = &m->parts[pi];
@@ -930,16 +972,20 @@ build_body(struct msg *m, struct sbuf *htmluris)
 		decode_part(m, p);
 		sbuf_reset(&rnd);
 		bad = 0;
+		dec = 0;
 		if (p->decoded_len > 0 && strcmp(et, "text/html") == 0) {
 			struct sbuf u = SBUF_INIT;
 
 			msg_normalize(p->decoded, p->decoded_len, p->charset,
-			    0, &u, &bad);
-			msg_html_render(u.p ? u.p : "", u.len, &rnd, htmluris);
+			    0, &u, &bad, &dec);
+			dec = msg_html_render(u.p ? u.p : "", u.len, dec, &rnd,
+			    htmluris);
 			sbuf_free(&u);
 		} else
 			msg_normalize(p->decoded, p->decoded_len, p->charset,
-			    0, &rnd, &bad);
+			    0, &rnd, &bad, &dec);
+		if (dec)
+			chars = 1;
 		if (bad)
 			m->flags |= MSG_F_BAD_CHARSET;
 		if (rnd.len > MSG_BODY_SCAN_SIZE &&
@@ -960,9 +1006,27 @@ build_body(struct msg *m, struct sbuf *htmluris)
 		}
 		sbuf_add(&text, rnd.p ? rnd.p : "", rnd.len);
 	}
+	/*
+	 * Perl held the text as bytes if no part was decoded to characters:
+	 * then the Latin-1 characters entities gave are single bytes, and \s
+	 * is ASCII whitespace only.
+	 */
+	if (!chars) {
+		for (i = 0, j = 0; i < text.len; i++, j++) {
+			unsigned char c = text.p[i];
+
+			if ((c == 0xc2 || c == 0xc3) && i + 1 < text.len) {
+				text.p[j] = (char)(((c & 3) << 6) |
+				    (text.p[i + 1] & 0x3f));
+				i++;
+			} else
+				text.p[j] = text.p[i];
+		}
+		text.len = j;
+	}
 	/* s/\n+\s*\n+/\x00/g: in each whitespace run, first..last "\n". */
 	for (i = 0; i < text.len; ) {
-		if ((w = msg_utf8_ws(text.p + i, text.len - i)) == 0) {
+		if ((w = ws(text.p + i, text.len - i, chars)) == 0) {
 			sbuf_addc(&z, text.p[i]);
 			i++;
 			continue;
@@ -970,7 +1034,7 @@ build_body(struct msg *m, struct sbuf *htmluris)
 		nl = 0;
 		first_nl = last_nl = SIZE_MAX;
 		for (j = i; j < text.len &&
-		    (w = msg_utf8_ws(text.p + j, text.len - j)) > 0; j += w)
+		    (w = ws(text.p + j, text.len - j, chars)) > 0; j += w)
 			if (text.p[j] == '\n') {
 				if (first_nl == SIZE_MAX)
 					first_nl = j;
@@ -987,9 +1051,9 @@ build_body(struct msg *m, struct sbuf *htmluris)
 	}
 	/* s/\s+/ /g; tr/\x00/\n/ */
 	for (i = 0; i < z.len; ) {
-		if ((w = msg_utf8_ws(z.p + i, z.len - i)) > 0) {
-			while (i < z.len && (w = msg_utf8_ws(z.p + i,
-			    z.len - i)) > 0)
+		if ((w = ws(z.p + i, z.len - i, chars)) > 0) {
+			while (i < z.len && (w = ws(z.p + i, z.len - i,
+			    chars)) > 0)
 				i += w;
 			sbuf_addc(&out, ' ');
 			continue;

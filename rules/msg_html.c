@@ -11,14 +11,18 @@
  * follows HTML.pm: block tags add "\n", "\n\n" or " " (trimming one space
  * around them), script and style text is dropped, everything else is kept.
  *
- * Deliberately not done: font colour and size tracking (it decides only
- * which text SA calls invisible, and `body` sees invisible text too), the
- * statistics HTML.pm keeps for eval rules, and anchor text.
+ * Font colour, size and CSS display/visibility are tracked as HTML.pm's
+ * text_style does, because whether a text chunk is "invisible" changes how
+ * spaces around block tags are trimmed, even though `body` sees all text.
+ *
+ * Deliberately not done: the statistics HTML.pm keeps for eval rules, and
+ * anchor text.
  *
  * Invariant: input is UTF-8 (the part was normalised first), output is
  * UTF-8; bounded work, linear in the input.
  */
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
 #include <strings.h>
 
@@ -33,7 +37,30 @@ static const struct entity {
 #include "msg_entities.inc"
 };
 
+static const struct color {
+	const char	*name;
+	unsigned long	 rgb;
+} colors[] = {
+#include "msg_colors.inc"
+};
+
+/* One entry of HTML.pm's text_style stack. */
+struct style {
+	char	tag[12];
+	char	fg[12];		/* "#rrggbb", "invalid" or "transparent" */
+	char	bg[12];
+	long	size;
+	int	display_none;
+	int	hidden;
+};
+
+#define STYLE_MAX	512
+
 struct render {
+	struct style	*st;
+	size_t		 nst;
+	long		 basefont;
+	int		 last_invisible;
 	struct sbuf	*text;
 	struct sbuf	*uris;		/* NUL-separated */
 	size_t		 last_start;	/* start of the last chunk in text */
@@ -41,6 +68,7 @@ struct render {
 	int		 last_ws;	/* last chunk was tag whitespace */
 	int		 in_script;
 	int		 in_style;
+	int		 wide;		/* a chunk holds a code point > 0xff */
 	char		*base_href;
 };
 
@@ -120,14 +148,163 @@ decode_entities(const char *p, size_t n, struct sbuf *out)
 	}
 }
 
+/* Copy a string, truncating to the destination (no strlcpy in glibc 2.36). */
+static void
+scpy(char *d, const char *s, size_t sz)
+{
+	size_t	n = strlen(s);
+
+	if (n >= sz)
+		n = sz - 1;
+	memmove(d, s, n);
+	d[n] = '\0';
+}
+
+static int
+color_cmp(const void *k, const void *e)
+{
+	return strcmp(k, ((const struct color *)e)->name);
+}
+
+/* HTML.pm name_to_rgb: a colour name, #hex, hex or rgb() to "#rrggbb". */
+static void
+name_to_rgb(const char *in, char out[12])
+{
+	char		 c[64], h[8];
+	size_t		 i, n, k;
+	const struct color *e;
+	unsigned int	 a, b, d;
+	const char	*p;
+
+	while (*in == ' ' || *in == '\t' || *in == '\n' || *in == '\r' ||
+	    *in == '\f')
+		in++;
+	for (n = 0; in[n] && n < sizeof(c) - 1; n++)
+		c[n] = (in[n] >= 'A' && in[n] <= 'Z') ? in[n] + 32 : in[n];
+	while (n > 0 && (c[n - 1] == ' ' || c[n - 1] == '\t' ||
+	    c[n - 1] == '\n' || c[n - 1] == '\r' || c[n - 1] == '\f'))
+		n--;
+	c[n] = '\0';
+	if ((e = bsearch(c, colors, sizeof(colors) / sizeof(colors[0]),
+	    sizeof(colors[0]), color_cmp)) != NULL) {
+		snprintf(out, 12, "#%06lx", e->rgb);
+		return;
+	}
+	for (i = 0; i < n && (c[i] == '#' || (c[i] >= '0' && c[i] <= '9') ||
+	    (c[i] >= 'a' && c[i] <= 'f')); i++)
+		;
+	if (i < n) {
+		if ((p = strstr(c, "rgb(")) != NULL &&
+		    (sscanf(p, "rgb(%u%%,%u%%,%u%%", &a, &b, &d) == 3 ||
+		    sscanf(p, "rgb(%u,%u,%u", &a, &b, &d) == 3)) {
+			if (strchr(p, '%') != NULL && sscanf(p,
+			    "rgb(%u%%,%u%%,%u%%", &a, &b, &d) == 3) {
+				a = a * 255 / 100;
+				b = b * 255 / 100;
+				d = d * 255 / 100;
+			}
+			snprintf(c, sizeof(c), "#%02x%02x%02x", a & 0xfff,
+			    b & 0xfff, d & 0xfff);
+			n = strlen(c);
+		} else {
+			scpy(out, "invalid", 12);
+			return;
+		}
+	}
+	if (c[0] != '#') {
+		scpy(out, "invalid", 12);
+		return;
+	}
+	for (i = 0, k = 0; i < n && k < 7; i++)
+		if ((c[i] >= '0' && c[i] <= '9') || (c[i] >= 'a' &&
+		    c[i] <= 'f'))
+			h[k++] = c[i];
+	if (k > 6)
+		k = 6;
+	if (k > 3 && k < 6)
+		k = 3;
+	while (k % 3 != 0)
+		h[k++] = '0';
+	h[k] = '\0';
+	if (k == 3)
+		snprintf(out, 12, "#%c%c%c%c%c%c", h[0], h[0], h[1], h[1],
+		    h[2], h[2]);
+	else
+		snprintf(out, 12, "#%s", h);
+}
+
+static int
+hexval_l(int c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	return -1;
+}
+
+static struct style *
+top(struct render *r)
+{
+	return &r->st[r->nst - 1];
+}
+
+static int
+hexpair(const char *s, unsigned int *v)
+{
+	int	a, b;
+
+	if ((a = hexval_l(s[0])) < 0 || (b = hexval_l(s[1])) < 0)
+		return 0;
+	*v = (unsigned int)(a * 16 + b);
+	return 1;
+}
+
+/* ^#?([0-9a-f]{2})([0-9a-f]{2})([0-9a-f]{2})$ */
+static int
+parse_rgb(const char *c, unsigned int v[3])
+{
+	if (*c == '#')
+		c++;
+	return strlen(c) == 6 && hexpair(c, &v[0]) && hexpair(c + 2, &v[1])
+	    && hexpair(c + 4, &v[2]);
+}
+
+/* HTML.pm html_font_invisible */
+static int
+font_invisible(struct render *r)
+{
+	struct style	*s = top(r);
+	size_t		 fl = strlen(s->fg), bl = strlen(s->bg);
+	unsigned int	 f[3], b[3];
+	double		 dr, dg, db;
+
+	if (strcmp(s->fg + (fl > 6 ? fl - 6 : 0),
+	    s->bg + (bl > 6 ? bl - 6 : 0)) == 0)
+		return 1;
+	if (parse_rgb(s->fg, f) && parse_rgb(s->bg, b)) {
+		dr = 0.2126 * ((double)f[0] - b[0]);
+		dg = 0.7152 * ((double)f[1] - b[1]);
+		db = 0.0722 * ((double)f[2] - b[2]);
+		if (dr * dr + dg * dg + db * db < 144.0)
+			return 1;
+	}
+	if (strcmp(s->fg, "invalid") == 0 || strcmp(s->bg, "invalid") == 0)
+		return 1;
+	if (s->size <= 1)
+		return 1;
+	return s->display_none || s->hidden;
+}
+
 /* HTML.pm display_text. */
 static void
-display_text(struct render *r, const char *t, size_t n, int ws)
+display_text(struct render *r, const char *t, size_t n, int ws,
+    int invisible)
 {
 	size_t	i, start;
 
 	if (ws) {
-		if (r->have_chunk && !r->last_ws &&
+		if (r->have_chunk && !r->last_ws && !r->last_invisible &&
 		    r->text->len > r->last_start &&
 		    r->text->p[r->text->len - 1] == ' ') {
 			r->text->len--;
@@ -137,6 +314,7 @@ display_text(struct render *r, const char *t, size_t n, int ws)
 		sbuf_add(r->text, t, n);
 		r->have_chunk = 1;
 		r->last_ws = 1;
+		r->last_invisible = 0;
 		return;
 	}
 	start = r->text->len;
@@ -149,7 +327,7 @@ display_text(struct render *r, const char *t, size_t n, int ws)
 			    t[i + 1] == '\v'))
 				i++;
 			if (!(i == 0 || r->text->len == start) ||
-			    !(r->have_chunk && r->last_ws))
+			    !(r->have_chunk && r->last_ws && !invisible))
 				sbuf_addc(r->text, ' ');
 			continue;
 		}
@@ -158,20 +336,31 @@ display_text(struct render *r, const char *t, size_t n, int ws)
 	r->last_start = start;
 	r->have_chunk = 1;
 	r->last_ws = 0;
+	r->last_invisible = invisible;
 }
 
 static void
 html_text(struct render *r, const char *p, size_t n, int decode)
 {
 	struct sbuf	d = SBUF_INIT;
+	size_t		i;
+	int		vis = 0;
 
 	if (n == 0 || r->in_script > 0 || r->in_style > 0)
 		return;
 	if (decode) {
 		decode_entities(p, n, &d);
-		display_text(r, d.p, d.len, 0);
-	} else
-		display_text(r, p, n, 0);
+		p = d.p ? d.p : "";
+		n = d.len;
+	}
+	for (i = 0; i < n; i++) {
+		if ((unsigned char)p[i] >= 0xc4)
+			r->wide = 1;
+		if (!(p[i] == ' ' || p[i] == '\t' || p[i] == '\n' ||
+		    p[i] == '\r' || p[i] == '\f' || p[i] == '\v'))
+			vis = 1;
+	}
+	display_text(r, p, n, 0, vis ? font_invisible(r) : 0);
 	sbuf_free(&d);
 }
 
@@ -573,6 +762,252 @@ html_uri(struct render *r, const char *tag, struct attr *a, size_t na)
 	}
 }
 
+static int
+ok_attribute(const char *tag, const char *name)
+{
+	if (strcmp(tag, "basefont") == 0 || strcmp(tag, "font") == 0)
+		return strcmp(name, "color") == 0 || strcmp(name, "face") == 0
+		    || strcmp(name, "size") == 0;
+	if (strcmp(tag, "body") == 0)
+		return strcmp(name, "text") == 0 ||
+		    strcmp(name, "bgcolor") == 0 || strcmp(name, "link") == 0 ||
+		    strcmp(name, "alink") == 0 || strcmp(name, "vlink") == 0 ||
+		    strcmp(name, "background") == 0;
+	if (strcmp(tag, "marquee") == 0)
+		return strcmp(name, "bgcolor") == 0 ||
+		    strcmp(name, "background") == 0;
+	if (strcmp(tag, "table") == 0 || strcmp(tag, "td") == 0 ||
+	    strcmp(tag, "th") == 0 || strcmp(tag, "tr") == 0)
+		return strcmp(name, "bgcolor") == 0 ||
+		    strcmp(name, "style") == 0;
+	if (strcmp(tag, "span") == 0 || strcmp(tag, "p") == 0 ||
+	    strcmp(tag, "div") == 0 || strcmp(tag, "a") == 0)
+		return strcmp(name, "style") == 0;
+	return 0;
+}
+
+static int
+stack_has(struct render *r, const char *tag)
+{
+	size_t	i;
+
+	for (i = 0; i < r->nst; i++)
+		if (strcmp(r->st[i].tag, tag) == 0)
+			return 1;
+	return 0;
+}
+
+/* ^\s*([+-]?)(\d+) */
+static int
+leading_int(const char *v, int *sign, long *n)
+{
+	while (*v == ' ' || *v == '\t' || *v == '\n' || *v == '\r' ||
+	    *v == '\f')
+		v++;
+	*sign = 0;
+	if (*v == '+' || *v == '-')
+		*sign = *v++ == '+' ? 1 : -1;
+	if (*v < '0' || *v > '9')
+		return 0;
+	for (*n = 0; *v >= '0' && *v <= '9'; v++)
+		if (*n < 100000)
+			*n = *n * 10 + (*v - '0');
+	return 1;
+}
+
+static void
+trim_copy(const char *s, size_t n, char *out, size_t outsz)
+{
+	while (n > 0 && (*s == ' ' || *s == '\t' || *s == '\n' ||
+	    *s == '\r' || *s == '\f')) {
+		s++;
+		n--;
+	}
+	while (n > 0 && (s[n - 1] == ' ' || s[n - 1] == '\t' ||
+	    s[n - 1] == '\n' || s[n - 1] == '\r' || s[n - 1] == '\f'))
+		n--;
+	if (n >= outsz)
+		n = outsz - 1;
+	memcpy(out, s, n);
+	out[n] = '\0';
+}
+
+/* One declaration of a style attribute (HTML.pm text_style). */
+static void
+style_decl(struct render *r, struct style *nw, const char *d, size_t n)
+{
+	char		 name[32], val[128], *v;
+	const char	*colon = memchr(d, ':', n);
+	size_t		 i, vl;
+	int		 bg = 0;
+	unsigned int	 rgb[3] = { 0, 0, 0 };
+
+	if (colon == NULL)
+		return;
+	trim_copy(d, colon - d, name, sizeof(name));
+	trim_copy(colon + 1, n - (colon + 1 - d), val, sizeof(val));
+	for (i = 0; name[i]; i++)
+		if (!(((name[i] | 0x20) >= 'a' && (name[i] | 0x20) <= 'z') ||
+		    name[i] == '_' || name[i] == '-'))
+			return;
+	if (name[0] == '\0' || val[0] == '\0')
+		return;
+	if (strcasecmp(name, "color") == 0 ||
+	    strcasecmp(name, "background-color") == 0) {
+		bg = name[0] == 'b' || name[0] == 'B';
+		for (v = val; *v; v++)
+			if (*v >= 'A' && *v <= 'Z')
+				*v += 32;
+		/* s/\s*!\s*important$// */
+		vl = strlen(val);
+		if (vl >= 9 && strcmp(val + vl - 9, "important") == 0) {
+			i = vl - 9;
+			while (i > 0 && (val[i - 1] == ' ' ||
+			    val[i - 1] == '\t'))
+				i--;
+			if (i > 0 && val[i - 1] == '!') {
+				i--;
+				while (i > 0 && (val[i - 1] == ' ' ||
+				    val[i - 1] == '\t'))
+					i--;
+				val[i] = '\0';
+			}
+		}
+		if (strstr(val, "rgb") != NULL) {
+			size_t k = 0;
+			char *q;
+
+			for (q = val; *q && k < 3; q++) {
+				if (*q >= '0' && *q <= '9') {
+					if (rgb[k] < 1000)
+						rgb[k] = rgb[k] * 10 + (*q - '0');
+				} else if (*q == ',')
+					k++;
+			}
+			for (k = 0; k < 3; k++)
+				if (rgb[k] > 255)
+					rgb[k] = 255;
+			snprintf(bg ? nw->bg : nw->fg, 12, "#%02x%02x%02x",
+			    rgb[0], rgb[1], rgb[2]);
+		} else if (strcmp(val, "inherit") == 0)
+			;
+		else if (strcmp(val, "transparent") == 0)
+			scpy(bg ? nw->bg : nw->fg, "transparent", 12);
+		else
+			name_to_rgb(val, bg ? nw->bg : nw->fg);
+		return;
+	}
+	if (strcmp(name, "background") == 0) {
+		/* The first valid colour of the last layer. */
+		char *layer = strrchr(val, ','), *tok, *save;
+		char tmp[12];
+
+		layer = layer ? layer + 1 : val;
+		for (v = layer; *v; v++)
+			if (*v >= 'A' && *v <= 'Z')
+				*v += 32;
+		for (tok = strtok_r(layer, " ", &save); tok != NULL;
+		    tok = strtok_r(NULL, " ", &save)) {
+			name_to_rgb(tok, tmp);
+			if (strcmp(tmp, "invalid") != 0) {
+				scpy(nw->bg, tmp, 12);
+				break;
+			}
+		}
+		return;
+	}
+	if (strcmp(name, "display") == 0)
+		nw->display_none = strcasecmp(val, "none") == 0;
+	else if (strcmp(name, "visibility") == 0)
+		nw->hidden = strcasecmp(val, "hidden") == 0;
+	(void)r;
+}
+
+/* HTML.pm text_style. */
+static void
+text_style(struct render *r, const char *tag0, struct attr *a, size_t na,
+    int start)
+{
+	const char	*tag = strcmp(tag0, "th") == 0 ? "td" : tag0;
+	struct style	 nw;
+	size_t		 i;
+	int		 sign;
+	long		 n;
+
+	if (!start) {
+		if (strcmp(tag, "body") != 0 && stack_has(r, tag))
+			while (r->nst > 0 && strcmp(r->st[--r->nst].tag,
+			    tag) != 0)
+				;
+		if (r->nst == 0) {
+			/* HTML.pm would now crash; keep a default. */
+			r->nst = 1;
+		}
+		return;
+	}
+	if (strcmp(tag, "basefont") == 0) {
+		const char *v = attr_get(a, na, "size");
+
+		if (v != NULL && leading_int(v, &sign, &n) && sign == 0) {
+			r->basefont = n;
+			return;
+		}
+	}
+	if ((strcmp(tag, "td") == 0 || strcmp(tag, "tr") == 0) &&
+	    stack_has(r, tag)) {
+		while (r->nst > 1) {
+			const char *t = top(r)->tag;
+
+			if ((strcmp(tag, "td") == 0 && (strcmp(t, "font") ==
+			    0 || strcmp(t, "td") == 0)) || (strcmp(tag, "tr") ==
+			    0 && (strcmp(t, "font") == 0 || strcmp(t, "td") ==
+			    0 || strcmp(t, "tr") == 0)))
+				r->nst--;
+			else
+				break;
+		}
+	}
+	nw = *top(r);
+	scpy(nw.tag, tag, sizeof(nw.tag));
+	if (strcmp(tag, "big") == 0)
+		nw.size++;
+	else if (strcmp(tag, "small") == 0)
+		nw.size--;
+	else {
+		for (i = 0; i < na; i++) {
+			const char *nm = a[i].name, *v = a[i].value;
+
+			if (!ok_attribute(tag, nm))
+				continue;
+			if (strcmp(nm, "text") == 0 || strcmp(nm, "color") == 0)
+				name_to_rgb(v, nw.fg);
+			else if (strcmp(nm, "size") == 0) {
+				if (leading_int(v, &sign, &n))
+					nw.size = sign ? r->basefont + sign * n
+					    : n;
+			} else if (strcmp(nm, "style") == 0) {
+				const char *p = v, *e;
+
+				/* split(/;/) */
+				for (;;) {
+					e = strchr(p, ';');
+					style_decl(r, &nw, p, e ? (size_t)(e -
+					    p) : strlen(p));
+					if (e == NULL)
+						break;
+					p = e + 1;
+				}
+				if (strcmp(nw.bg, "transparent") == 0)
+					scpy(nw.bg, top(r)->bg, 12);
+				if (strcmp(nw.fg, "transparent") == 0)
+					scpy(nw.fg, nw.bg, 12);
+			}
+		}
+	}
+	if (r->nst < STYLE_MAX)
+		r->st[r->nst++] = nw;
+}
+
 static void
 html_tag(struct render *r, const char *tag, struct attr *a, size_t na,
     int start)
@@ -592,14 +1027,18 @@ html_tag(struct render *r, const char *tag, struct attr *a, size_t na,
 		return;
 	if (!in_list(tag, elements))
 		return;
+	if (in_list(tag, (const char *const[]){ "body", "font", "table", "tr",
+	    "th", "td", "big", "small", "basefont", "marquee", "span", "p",
+	    "div", "a", NULL }))
+		text_style(r, tag, a, na, start);
 	if (strcmp(tag, "br") == 0 || strcmp(tag, "div") == 0)
-		display_text(r, "\n", 1, 1);
+		display_text(r, "\n", 1, 1, 0);
 	else if (in_list(tag, (const char *const[]){ "li", "th", "td", "dd",
 	    "dt", "embed", "h1", "h2", "h3", "h4", "h5", "h6", NULL }))
-		display_text(r, " ", 1, 1);
+		display_text(r, " ", 1, 1, 0);
 	else if (in_list(tag, (const char *const[]){ "p", "hr", "blockquote",
 	    "pre", "listing", "plaintext", "xmp", "title", NULL }))
-		display_text(r, "\n\n", 2, 1);
+		display_text(r, "\n\n", 2, 1, 0);
 	if (start)
 		html_uri(r, tag, a, na);
 }
@@ -775,10 +1214,12 @@ prepare(const char *p, size_t n, struct sbuf *o)
 /*
  * Render the UTF-8 HTML in[0..n) to text (appended to text) and collect
  * the URIs of its tags, resolved against <base href>, each followed by a
- * NUL, in uris.
+ * NUL, in uris.  decoded says whether SA holds the input as characters
+ * (see msg_normalize); returns whether it holds the output as characters,
+ * which it also does when an entity gave a code point above U+00FF.
  */
-void
-msg_html_render(const char *in, size_t n, struct sbuf *text,
+int
+msg_html_render(const char *in, size_t n, int decoded, struct sbuf *text,
     struct sbuf *uris)
 {
 	struct render	 r;
@@ -788,11 +1229,18 @@ msg_html_render(const char *in, size_t n, struct sbuf *text,
 	char		*tag;
 	struct attr	*a;
 	static const char *const literal[] = { "script", "style", "xmp",
-	    "plaintext", "title", "textarea", NULL };
+	    "plaintext", "title", "textarea", "iframe", NULL };
 
 	memset(&r, 0, sizeof(r));
 	r.text = text;
 	r.uris = uris;
+	r.basefont = 3;
+	r.st = xcalloc(STYLE_MAX, sizeof(*r.st));
+	r.nst = 1;
+	scpy(r.st[0].tag, "default", sizeof(r.st[0].tag));
+	scpy(r.st[0].fg, "#000000", sizeof(r.st[0].fg));
+	scpy(r.st[0].bg, "#ffffff", sizeof(r.st[0].bg));
+	r.st[0].size = 3;
 	prepare(in, n, &src);
 	p = src.p ? src.p : "";
 	n = src.len;
@@ -813,7 +1261,8 @@ msg_html_render(const char *in, size_t n, struct sbuf *text,
 			i += l;
 			t = i;
 			if (in_list(tag, literal)) {
-				e = find_end_tag(p + i, n - i, tag);
+				e = strcmp(tag, "plaintext") == 0 ? n - i :
+				    find_end_tag(p + i, n - i, tag);
 				html_text(&r, p + i, e, strcmp(tag, "title") ==
 				    0 || strcmp(tag, "textarea") == 0);
 				i += e;
@@ -869,5 +1318,7 @@ msg_html_render(const char *in, size_t n, struct sbuf *text,
 	}
 	html_text(&r, p + t, n - t, 1);
 	free(r.base_href);
+	free(r.st);
 	sbuf_free(&src);
+	return decoded || r.wide;
 }

@@ -24,13 +24,13 @@ void	msg_b64_decode(const char *, size_t, struct sbuf *, int *);
 int	msg_utf8_valid(const char *, size_t);
 size_t	msg_utf8_ws(const char *, size_t);
 void	msg_normalize(const char *, size_t, const char *, int, struct sbuf *,
-	    int *);
+	    int *, int *);
 void	msg_decode_header(const char *, size_t, const char *, struct sbuf *,
 	    int *);
 void	msg_put_utf8(struct sbuf *, unsigned long);
 
 /* msg_html.c */
-void	msg_html_render(const char *, size_t, struct sbuf *, struct sbuf *);
+int	msg_html_render(const char *, size_t, int, struct sbuf *, struct sbuf *);
 
 /* msg_uri.c */
 struct msg_uriset;

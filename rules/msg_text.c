@@ -49,7 +49,7 @@ msg_qp_decode(const char *p, size_t n, struct sbuf *out, int *bad)
 			/* [ \t]+(?=\r?\n) */
 			for (j = i; j < n && (p[j] == ' ' || p[j] == '\t'); j++)
 				;
-			if (j == n || p[j] == '\n' ||
+			if ((j < n && p[j] == '\n') ||
 			    (p[j] == '\r' && j + 1 < n && p[j + 1] == '\n')) {
 				i = j - 1;
 				continue;
@@ -485,26 +485,6 @@ cs_is_extascii(const char *cs)
 	return 0;
 }
 
-/* Bytes of the "ASCII + NBSP + SHY + some punctuation" test. */
-static int
-cp1252_subset(const char *p, size_t n)
-{
-	size_t		i;
-	unsigned int	c;
-
-	for (i = 0; i < n; i++) {
-		c = (unsigned char)p[i];
-		if (c < 0x80 || c == 0xa0 || c == 0xa9 || c == 0xad ||
-		    c == 0x82 || c == 0x84 || c == 0x85 ||
-		    (c >= 0x91 && c <= 0x97) || c == 0x99 ||
-		    (c >= 0xc0 && c <= 0xd6) || (c >= 0xd8 && c <= 0xde) ||
-		    (c >= 0xe0 && c <= 0xf6) || (c >= 0xf8 && c <= 0xfe))
-			continue;
-		return 0;
-	}
-	return 1;
-}
-
 /* Node.pm detect_utf16: which byte order the text looks like. */
 static const char *
 detect_utf16(const char *p, size_t n)
@@ -541,11 +521,14 @@ detect_utf16(const char *p, size_t n)
  * UTF-8 is taken as such first (unless insist), then the declared charset
  * strictly (leniently if insist; ISO-8859-1 is read as Windows-1252), and
  * Windows-1252 as the last resort.  *bad is set when the declared charset
- * was unknown or did not fit the bytes.
+ * was unknown or did not fit the bytes.  *decoded (if not NULL) is set to
+ * 1 when Perl would hold the result as a character string (it was decoded)
+ * and to 0 when the octets were passed through: SA then treats them as
+ * Latin-1 bytes, which matters for entities and whitespace later.
  */
 void
 msg_normalize(const char *p, size_t n, const char *cs, int insist,
-    struct sbuf *out, int *bad)
+    struct sbuf *out, int *bad, int *decoded)
 {
 	size_t		 i, cnt8 = 0;
 	int		 tried_utf8 = 0, r;
@@ -556,8 +539,12 @@ msg_normalize(const char *p, size_t n, const char *cs, int insist,
 	for (i = 0; i < n; i++)
 		if ((unsigned char)p[i] >= 0x80)
 			cnt8++;
+	if (decoded != NULL)
+		*decoded = 1;
 	if (cnt8 == 0 && (cs_is_ascii(cs) || cs_is_extascii(cs))) {
 		sbuf_add(out, p, n);
+		if (decoded != NULL)
+			*decoded = 0;
 		return;
 	}
 	if (cnt8 > 0 && !insist) {
@@ -598,9 +585,10 @@ msg_normalize(const char *p, size_t n, const char *cs, int insist,
 		*bad = 1;
 	if (cnt8 == 0) {
 		sbuf_add(out, p, n);
+		if (decoded != NULL)
+			*decoded = 0;
 		return;
 	}
-	(void)cp1252_subset;
 	cp1252_decode(p, n, 0, out);
 }
 
@@ -682,7 +670,7 @@ msg_decode_header(const char *v, size_t n, const char *name,
 		if ((unsigned char)a.p[i] >= 0x80)
 			break;
 	if (i < a.len) {
-		msg_normalize(a.p, a.len, "UTF-8", 0, &b, bad);
+		msg_normalize(a.p, a.len, "UTF-8", 0, &b, bad, NULL);
 		sbuf_reset(&a);
 		sbuf_add(&a, b.p, b.len);
 		sbuf_reset(&b);
@@ -733,7 +721,7 @@ msg_decode_header(const char *v, size_t n, const char *name,
 					if ((star = strchr(last_cs, '*')))
 						*star = '\0';
 					msg_normalize(sect.p, sect.len,
-					    last_cs, 1, out, bad);
+					    last_cs, 1, out, bad, NULL);
 				}
 			}
 			sbuf_reset(&sect);
@@ -774,7 +762,7 @@ msg_decode_header(const char *v, size_t n, const char *name,
 			if ((star = strchr(last_cs, '*')))
 				*star = '\0';
 			msg_normalize(sect.p ? sect.p : "", sect.len, last_cs,
-			    1, out, bad);
+			    1, out, bad, NULL);
 		}
 	}
 done:

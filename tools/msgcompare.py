@@ -42,9 +42,24 @@ def main():
             if ok:
                 same[s] += 1
             elif verbose == s:
-                print('==', m)
-                print('  SA  :', b' | '.join(v)[:600])
-                print('  moat:', b' | '.join(w or [])[:600])
+                w = w or []
+                print('==', m, len(v), len(w))
+                if s == 'uri':
+                    print('  SA only  :', sorted(set(v) - set(w))[:8])
+                    print('  moat only:', sorted(set(w) - set(v))[:8])
+                    continue
+                i = 0
+                while i < min(len(v), len(w)) and v[i] == w[i]:
+                    i += 1
+                a = v[i] if i < len(v) else b'<none>'
+                b = w[i] if i < len(w) else b'<none>'
+                j = 0
+                while j < min(len(a), len(b)) and a[j] == b[j]:
+                    j += 1
+                k = max(0, j - 80)
+                print('  line %d col %d' % (i, j))
+                print('  SA  :', a[k:j + 160])
+                print('  moat:', b[k:j + 160])
     for s in total:
         print('%-22s %4d/%4d identical (%5.1f%%)%s' % (s, same[s], total[s],
               100.0 * same[s] / total[s],

@@ -25,7 +25,9 @@ esc(const char *p, size_t n)
 
 	for (i = 0; i < n; i++) {
 		c = (unsigned char)p[i];
-		if (c == '\\')
+		if (i == 0 && (c == '@' || c == '#'))
+			printf("\\x%02x", c);
+		else if (c == '\\')
 			fputs("\\\\", stdout);
 		else if (c == '\n')
 			fputs("\\n", stdout);

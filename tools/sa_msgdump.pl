@@ -21,6 +21,7 @@ sub esc {
 	$s =~ s/\n/\\n/g;
 	$s =~ s/\t/\\t/g;
 	$s =~ s/([\x00-\x1f\x7f])/sprintf("\\x%02x", ord($1))/ge;
+	$s =~ s/^([\@#])/sprintf("\\x%02x", ord($1))/e;
 	return $s;
 }
 
@@ -30,7 +31,8 @@ my $sa = Mail::SpamAssassin->new({ local_tests_only => 1,
 $sa->init(1);
 for my $f (@ARGV) {
 	open(my $fh, '<', $f) or die "$f: $!";
-	local $/; my $raw = <$fh>; close $fh;
+	# Read with $/ undefined only here: Message.pm chomp()s part lines.
+	my $raw = do { local $/; <$fh> }; close $fh;
 	my $msg = $sa->parse($raw, 1);
 	my $pms = Mail::SpamAssassin::PerMsgStatus->new($sa, $msg);
 	$pms->extract_message_metadata();
