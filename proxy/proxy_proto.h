@@ -33,11 +33,14 @@ struct proxy_hdr {
  * proxy_parse: parse a PROXY header at buf[0..n).  accept is a mask of
  * PROXY_ACCEPT_*.  Returns PROXY_MORE while the bytes so far are a valid
  * prefix of an accepted header (and fewer than the maximum), PROXY_OK with
- * *consumed set (v2 TLVs are skipped), or PROXY_BAD.  v1: "PROXY TCP4|TCP6|
- * UNKNOWN src dst sport dport\r\n", strict (decimal ports 0..65535 without
- * leading zeros, addresses valid for the family).  v2: the 12-byte
- * signature, version 2, command LOCAL or PROXY, families INET/INET6 over
- * STREAM (UNSPEC taken as local); other families are BAD.
+ * *consumed set (v2 TLVs are skipped), or PROXY_BAD.  v1: "PROXY TCP4|TCP6
+ * src dst sport dport\r\n", strict (decimal ports 0..65535 without leading
+ * zeros, addresses valid for the family), or "PROXY UNKNOWN" followed by
+ * CRLF or by a space and anything without CR or LF up to the CRLF (local).
+ * v2: the 12-byte signature, version 2, command LOCAL (local, family and
+ * addresses ignored as the spec says) or PROXY with INET/INET6 over STREAM
+ * (UNSPEC taken as local); other families are BAD.  buf is borrowed; *out
+ * is cleared on every call, *consumed is 0 unless PROXY_OK.
  */
 enum proxy_status proxy_parse(const unsigned char *buf, size_t n,
 	    unsigned accept, struct proxy_hdr *out, size_t *consumed);
@@ -45,7 +48,9 @@ enum proxy_status proxy_parse(const unsigned char *buf, size_t n,
 /*
  * proxy_build_v1 / proxy_build_v2: write a header for src -> dst (both of one
  * family, AF_INET or AF_INET6) into out.  Return the length written, or -1
- * if outsz is too small or the families are unusable.
+ * if outsz is too small or the families are unusable.  v1 also writes a NUL
+ * after the CRLF (not counted; PROXY_V1_MAX + 1 bytes always suffice); v2
+ * writes the PROXY command without TLVs (28 or 52 bytes).
  */
 int	proxy_build_v1(char *out, size_t outsz, const struct sockaddr *src,
 	    const struct sockaddr *dst);

@@ -28,6 +28,7 @@
  *    line longer than line_max, and it ends in CRLF unless it is empty.
  */
 #include <stddef.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "smtp_data.h"
@@ -120,9 +121,7 @@ data_text(struct smtp_data *d, struct data_out *o, size_t off, size_t len)
 	sroom = d->size >= d->size_max ? 0 : d->size_max - d->size;
 	lerr = len > lroom;
 	serr = len > sroom;
-	ok = len;
-	if (lerr && ok > lroom)
-		ok = lroom;
+	ok = lerr ? lroom : len;
 	if (serr && ok > sroom)
 		ok = (size_t)sroom;
 
@@ -296,9 +295,9 @@ smtp_data_feed(struct smtp_data *d, const char *in, size_t n,
 			}
 			break;
 		default:
-			/* DS_END is handled above; nothing else exists. */
-			*consumed = i;
-			return SMTP_DATA_END;
+			/* DS_END returned above; anything else is memory
+			 * corruption, and guessing would be smuggling. */
+			abort();
 		}
 	}
 	out_flush(&o);

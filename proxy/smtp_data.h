@@ -22,6 +22,15 @@
  * emitting nothing more) until the real end of data, so that the session can
  * give its reply in step with the client (RFC 5321 4.1.1.4: the reply comes
  * after the end of data).
+ *
+ * Limits are checked per output piece (a text byte, or a CRLF): a line whose
+ * content passes line_max, or a piece that takes the output past size_max,
+ * sets the error before it is emitted, so the output is cut there.  With no
+ * error the output is canonical (CRLF only, no NUL, lines within line_max)
+ * and ends in CRLF unless it is empty.  The counters (size, lines, bare_*,
+ * longest) always describe the canonical message, errors or not; bytes
+ * whose meaning waits on the next byte (a trailing CR, a dot at the start of
+ * a line) are counted once that byte arrives.
  */
 #ifndef MOAT_SMTP_DATA_H
 #define MOAT_SMTP_DATA_H
@@ -66,17 +75,24 @@ struct smtp_data {
 	size_t		 linelen;
 };
 
+/*
+ * smtp_data_init: reset d for one message.  line_max: longest line content
+ * (without CRLF); size_max: largest output (CRLFs counted, the final ".\r\n"
+ * not).  A limit of 0 allows nothing; pass SIZE_MAX / ULLONG_MAX for none.
+ */
 void	smtp_data_init(struct smtp_data *d, size_t line_max,
 	    unsigned long long size_max, enum smtp_data_bare bare);
 
 /*
  * smtp_data_feed: consume input in[0..n).  Message bytes are handed to
- * emit(arg, p, len) in order (possibly in many small pieces); no bytes are
- * emitted once an error bit is set.  Returns SMTP_DATA_END when the end of
- * data has been consumed, with *consumed telling how many bytes of in were
- * used (the rest belongs to the next command: PIPELINING); otherwise
- * SMTP_DATA_MORE with *consumed == n.  The input may be split anywhere: the
- * result does not depend on how the stream is cut into calls.
+ * emit(arg, p, len) in order (possibly in many small pieces, len > 0, the
+ * pointer valid only during that call); no emit call happens once an error
+ * bit is set.  Returns SMTP_DATA_END when the end of data has been consumed,
+ * with *consumed telling how many bytes of in were used (the rest belongs to
+ * the next command: PIPELINING); otherwise SMTP_DATA_MORE with *consumed ==
+ * n.  The input may be split anywhere: the result does not depend on how the
+ * stream is cut into calls.  After SMTP_DATA_END, further calls return
+ * SMTP_DATA_END with *consumed == 0 until smtp_data_init().
  */
 enum smtp_data_status smtp_data_feed(struct smtp_data *d, const char *in,
 	    size_t n, size_t *consumed, smtp_data_emit_fn *emit, void *arg);

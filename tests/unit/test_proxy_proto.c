@@ -35,10 +35,16 @@ parse(const void *buf, size_t n, unsigned accept, struct proxy_hdr *h,
 	return proxy_parse(buf, n, accept, h, c);
 }
 
-/* Every proper prefix of buf[0..n) is MORE, and buf[0..n) is BAD. */
+/*
+ * Every proper prefix of buf[0..n) is MORE, and buf[0..n) is BAD, and stays
+ * BAD with any of a few continuations.
+ */
 static void
 expect_bad_at(const void *buf, size_t n, unsigned accept)
 {
+	static const char *const tails[] = {
+		":", "::", ".", "0", "1", "f", " ", "\r", "\r\n", "\n", "P",
+	};
 	struct proxy_hdr	h;
 	size_t			c, k;
 	enum proxy_status	st;
@@ -58,14 +64,18 @@ expect_bad_at(const void *buf, size_t n, unsigned accept)
 	}
 	assert_int_equal(c, 0);
 	/* A BAD header stays BAD whatever follows. */
-	{
+	for (k = 0; k < sizeof(tails) / sizeof(tails[0]); k++) {
 		unsigned char *more = xmalloc(n + 4);
 
 		memcpy(more, buf, n);
-		memcpy(more + n, "\r\n\r\n", 4);
-		assert_int_equal(parse(more, n + 4, accept, &h, &c),
-		    PROXY_BAD);
+		memcpy(more + n, tails[k], strlen(tails[k]));
+		st = parse(more, n + strlen(tails[k]), accept, &h, &c);
 		free(more);
+		if (st != PROXY_BAD) {
+			print_error("%zu bytes + \"%s\": %d, want BAD\n", n,
+			    tails[k], st);
+			fail();
+		}
 	}
 }
 
@@ -290,6 +300,15 @@ test_v1_bad(void **state)
 	expect_bad_str("PROXY TCP6 g");
 	expect_bad_str("PROXY TCP6 fe80::1%");
 	expect_bad_str("PROXY TCP6 1:2:3:4:5:6:7:8:");
+	{
+		/* Nine groups, scanned as one token when it all arrives. */
+		static const char nine[] = "PROXY TCP6 1:2:3:4:5:6:7:8:9:";
+		struct proxy_hdr h;
+		size_t c;
+
+		assert_int_equal(parse(nine, sizeof(nine) - 1, BOTH, &h, &c),
+		    PROXY_BAD);
+	}
 	expect_bad_str("PROXY TCP6 1: ");
 	expect_bad_str("PROXY TCP6 1:2:3:4:5:6:7 ");
 	expect_bad_str("PROXY TCP6 1:2:3:4:5:1.");
@@ -801,7 +820,7 @@ mark(struct oracle *o, size_t len, size_t idx)
 
 /* Pass 2: compare the parser with what pass 1 found. */
 static void
-compare(struct oracle *o, size_t len, size_t idx)
+compare(struct oracle *o, size_t len, size_t idx, int parent_bad)
 {
 	char			 buf[64];
 	struct proxy_hdr	 h;
@@ -823,6 +842,11 @@ compare(struct oracle *o, size_t len, size_t idx)
 		print_error("\"%s\": no completion, got %d\n", o->s, st);
 		fail();
 	}
+	if (parent_bad && st != PROXY_BAD) {
+		print_error("\"%s\": BAD prefix, got %d\n", o->s, st);
+		fail();
+	}
+	parent_bad = st == PROXY_BAD;
 	buf[hl + len] = ' ';
 	st = parse(buf, hl + len + 1, BOTH, &h, &c);
 	if (st != (len > 0 && pton_ok(o->af, o->s) ? PROXY_MORE : PROXY_BAD)) {
@@ -833,7 +857,7 @@ compare(struct oracle *o, size_t len, size_t idx)
 		return;
 	for (k = 0; k < 5; k++) {
 		o->s[len] = o->alpha[k];
-		compare(o, len + 1, idx * 6 + (size_t)k + 1);
+		compare(o, len + 1, idx * 6 + (size_t)k + 1, parent_bad);
 	}
 }
 
@@ -854,7 +878,7 @@ oracle_run(int af, const char *alpha, const char *head)
 	o.viable = xcalloc(nidx / 8 + 1, 1);
 	mark(&o, 0, 0);
 	assert_true(o.nvalid > 100);
-	compare(&o, 0, 0);
+	compare(&o, 0, 0, 0);
 	free(o.viable);
 }
 
