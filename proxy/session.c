@@ -518,6 +518,8 @@ sess_start(struct session *s)
 	}
 	sess_reply(s, 220, NULL, "%s %s", cfg->hostname, cfg->banner);
 	sess_enter_state(s, SMTP_ST_CONNECTED);
+	/* A client that connects and says nothing is timed out too. */
+	sess_timer_set(s, cfg->timeout_command_ms);
 }
 
 void
