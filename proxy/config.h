@@ -41,7 +41,7 @@ struct cfg_listen {
 };
 
 struct config {
-	int		refs;		/* managed by cfg_ref/cfg_unref */
+	int		refs;		/* cfg_ref/cfg_unref, atomically */
 	char		*path;		/* the file it was read from */
 
 	/* process (RESTART keys) */
@@ -85,7 +85,7 @@ struct config {
 	struct sockaddr_storage backend_addr;
 	socklen_t	backend_addrlen;
 	enum cfg_identity backend_identity;
-	char		*backend_helo;	/* NULL = hostname */
+	char		*backend_helo;	/* set; = hostname if not given */
 	long		backend_connect_timeout_ms;
 	long		backend_reply_timeout_ms;	/* MAIL/RCPT/DATA */
 	long		backend_data_timeout_ms;	/* sending + final reply */
@@ -114,7 +114,8 @@ struct config {
 /*
  * cfg_load: read and validate path.  On success returns a new config with
  * one reference.  On failure returns NULL and writes to err (NUL-terminated,
- * at most errsz bytes) "FILE:LINE: what is wrong" for the first error.
+ * at most errsz bytes) "FILE:LINE: key: what is wrong" for the first error
+ * ("FILE: key: ..." for a missing required key or an unreadable file).
  * Reads local_domains_file too (errors name that file and line).
  * Does not bind, resolve names over the network, or log.
  */
