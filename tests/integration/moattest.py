@@ -245,6 +245,7 @@ postlog   unix-dgram n  -       n       -       1       postlogd
 # End-of-DATA rejects for the pass-through tests.
 HEADER_CHECKS = """\
 /^Subject: .*REJECTME/ REJECT 5.7.1 rejected by test
+/^Subject: .*DEFERME/ REJECT 4.7.1 deferred by test
 /^Subject: .*DISCARDME/ DISCARD discarded by test
 """
 
@@ -252,6 +253,7 @@ HEADER_CHECKS = """\
 # ... sender-seen"/"rcpt-seen"), so a test can tell exactly what moatd
 # forwarded.  A few recipients give fixed temporary/permanent failures.
 SENDER_WARN = """\
+/^badsender@sender\\.test$/ 553 5.7.8 sender refused by test
 /^/ WARN sender-seen
 """
 
@@ -456,6 +458,9 @@ class Moatd:
         "listen": None,          # filled in with the free port
         "backend": None,
         "backend_identity": "xclient",
+        "log": "stderr",
+        # No DNS in the test environment: do not make MAIL wait for it.
+        "reverse_dns": "off",
         "hostname": MOAT_NAME,
         "local_domains": DOMAIN,
         # The test client connects from 127.0.0.2: not trusted, so relay
@@ -580,8 +585,8 @@ class Moatd:
         (matched in client=...), waiting for it up to 10 s."""
         def find():
             for s in self.sessions():
-                if re.search(r"[:\]]%d\b" % port, s.get("client", "")) \
-                        or s.get("client_port") == str(port):
+                if s.get("port") == str(port) or \
+                        re.search(r"[:\]]%d\b" % port, s.get("client", "")):
                     return s
             return None
         return poll(find, 10)

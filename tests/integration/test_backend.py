@@ -87,6 +87,44 @@ class BackendReplies(mt.MoatTestCase):
             and t.get("backend_reply", "").startswith("550")])
         self.assertTrue(txs, self.moatd.log())
         self.assertIn("5.7.1 rejected by test", txs[0]["backend_reply"])
+        # Both transactions of the session are logged, each with its own
+        # number.
+        both = mt.poll(lambda: len([t for t in self.moatd.txs()
+                                    if sender in t.get("from", "")]) == 2)
+        self.assertTrue(both, self.moatd.log())
+        txs = [t for t in self.moatd.txs() if sender in t.get("from", "")]
+        self.assertEqual(txs[0]["session"], txs[1]["session"])
+        self.assertNotEqual(txs[0].get("tx"), txs[1].get("tx"),
+                            "two transactions logged with one number")
+
+    def test_mail_reject_passes_through(self):
+        d = mt.Client(self.postfix.port, src="127.0.0.1")
+        self.addCleanup(d.close)
+        d.greet()
+        direct = d.cmd("MAIL FROM:<badsender@sender.test>")
+        self.assertEqual((direct.code, direct.enhanced), (553, "5.7.8"))
+        c = self.client()
+        c.greet()
+        got = c.cmd("MAIL FROM:<badsender@sender.test>")
+        self.assertEqual((got.code, got.lines), (direct.code, direct.lines))
+        # No transaction was opened.
+        self.assertReply(c.cmd("RCPT TO:<alice@example.test>"), 503)
+        self.assertReply(c.cmd("MAIL FROM:<good@sender.test>"), 250)
+        self.assertReply(c.cmd("QUIT"), 221)
+
+    def test_end_of_data_tempfail_passes_through(self):
+        msg = mt.make_message(self.tok, subject="DEFERME %s" % self.tok)
+        _, direct = self.postfix_says("bob@example.test", msg)
+        self.assertEqual((direct.code, direct.lines),
+                         (451, ["4.7.1 deferred by test"]))
+        c = self.client()
+        c.greet()
+        rs = self.send_mail(c, ["alice@example.test"], msg)
+        self.assertEqual([r.code for r in rs[:3]], [250, 250, 354], rs)
+        self.assertEqual((rs[3].code, rs[3].lines),
+                         (direct.code, direct.lines))
+        self.assertReply(c.cmd("QUIT"), 221)
+        self.assertNothingDelivered(self.tok)
 
     def test_smtplib_sees_rejects(self):
         s = smtplib.SMTP("127.0.0.1", self.moatd.port,
@@ -193,10 +231,11 @@ class BackendTrouble(mt.MoatTestCase):
         m = self.start_moatd(self.CONF, backend_port=fb.port)
         self.walk_to_trouble(m, REPLY_TIMEOUT + SLACK)
         self.assertTrue(m.alive())
-        # moatd did talk to it: XCLIENT with the real client address.
-        self.assertTrue(fb.received)
-        self.assertIn(b"XCLIENT", fb.received[0])
-        self.assertIn(b"ADDR=" + mt.CLIENT_IP.encode(), fb.received[0])
+        # moatd did talk to it: XCLIENT with the real client address (the
+        # first connection may be moatd's startup probe, EHLO and QUIT).
+        xc = [r for r in fb.received if b"XCLIENT" in r]
+        self.assertEqual(len(xc), 1, fb.received)
+        self.assertIn(b"ADDR=" + mt.CLIENT_IP.encode(), xc[0])
 
     def data_trouble(self, mode):
         fb = self.fake_backend(mode)

@@ -36,30 +36,52 @@ class Limits(mt.MoatTestCase):
 
     # -- command lines
 
+    def after_too_long(self, c):
+        """After a 500 5.5.0 for a long line moatd may go on or close the
+        session (moatd closes: a client that sends such lines is not an
+        MTA); either way nothing else may come back, and if it goes on the
+        session must still work."""
+        extra = c.pending(0.5)
+        self.assertEqual(mt.parse_replies(extra), [],
+                         "more replies after 500 5.5.0: %r" % extra)
+        if c.eof:
+            return False
+        self.assertReply(c.cmd("NOOP"), 250)
+        return True
+
     def test_command_line_too_long(self):
         c = self.greeted()
         c.send("NOOP " + "a" * (CMD_MAX * 3) + "\r\n")
         self.assertReply(c.reply(), 500, "5.5.0")
-        self.assertReply(c.cmd("NOOP"), 250)
+        self.after_too_long(c)
+        c = self.greeted()
+        mark = self.postfix.log_mark()
         long_mail = "MAIL FROM:<%s@sender.test>" % ("b" * (CMD_MAX * 2))
         self.assertReply(c.cmd(long_mail), 500, "5.5.0")
-        # Nothing of it took effect: no transaction is open.
-        self.assertReply(c.cmd("RCPT TO:<alice@example.test>"), 503, "5.5.1")
-        self.assertReply(c.cmd("QUIT"), 221)
+        if self.after_too_long(c):
+            # Nothing of it took effect: no transaction is open.
+            self.assertReply(c.cmd("RCPT TO:<alice@example.test>"), 503,
+                             "5.5.1")
+        self.postfix.settle()
+        self.assertEqual(self.postfix.seen_senders(mark), [])
+
+    def test_command_line_at_limit(self):
+        # A line of exactly command_line_max octets before the CRLF is
+        # accepted (NOOP takes a string, RFC 5321 4.1.1.9).
+        c = self.greeted()
+        self.assertReply(c.cmd("NOOP " + "n" * (CMD_MAX - 5)), 250)
+        self.assertReply(c.cmd("NOOP"), 250)
 
     def test_command_line_tail_not_executed(self):
         # Whether the limit counts the CRLF or not, the bytes just past it
         # spell QUIT: a reader that cuts long lines into pieces would run
-        # it.  Exactly one error reply, and the session stays open.
+        # it.  Exactly one error reply, never a 221.
         for pad in (CMD_MAX - 5, CMD_MAX - 5 - 2, CMD_MAX - 5 + 1):
             with self.subTest(pad=pad):
                 c = self.greeted()
                 c.send("NOOP " + "a" * pad + "QUIT\r\n")
-                r = c.reply()
-                self.assertReply(r, 500, "5.5.0")
-                self.assertEqual(c.pending(0.5), b"")
-                self.assertReply(c.cmd("NOOP"), 250)
-                self.assertFalse(c.eof)
+                self.assertReply(c.reply(), 500, "5.5.0")
+                self.after_too_long(c)
                 c.close()
 
     def test_endless_line_without_newline(self):
@@ -70,11 +92,18 @@ class Limits(mt.MoatTestCase):
             c.send("\r\n")
         except OSError:
             pass
-        r = c.reply(10)
-        self.assertReply(r, 500, "5.5.0")
+        try:
+            r = c.reply(10)
+        except (mt.Closed, ConnectionResetError) as e:
+            # A reset may discard the reply; the session must be gone
+            # then, and moatd still serving.
+            r = None
+            self.assertTrue(c.eof or isinstance(e, ConnectionResetError))
+        if r is not None:
+            self.assertReply(r, 500, "5.5.0")
         self.assertLess(time.monotonic() - t0, 10)
-        if not c.eof:
-            self.assertReply(c.cmd("NOOP"), 250)
+        c2 = self.greeted()
+        self.assertReply(c2.cmd("NOOP"), 250)
 
     def test_nul_in_commands(self):
         c = self.greeted()
