@@ -1080,8 +1080,14 @@ build_body(struct msg *m, struct sbuf *htmluris)
 		m->nbody = noffs;
 	}
 	/* URIs in the rendered text. */
-	for (i = 0; i < m->nbody; i++)
-		msg_uri_from_text(m->uriset, m->body[i].p, m->body[i].len);
+	{
+		struct msg_uriset *seen = msg_uriset_new();
+
+		for (i = 0; i < m->nbody; i++)
+			msg_uri_from_text(m->uriset, seen, m->body[i].p,
+			    m->body[i].len);
+		msg_uriset_free(seen);
+	}
 	free(offs);
 	sbuf_free(&text);
 	sbuf_free(&rnd);

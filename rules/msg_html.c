@@ -672,6 +672,34 @@ html_uri(struct render *r, const char *tag, struct attr *a, size_t na)
 		}
 		if ((v = attr_get(a, na, "data-saferedirecturl")) != NULL)
 			push_uri(r, v);
+		/*
+		 * html_tests keys the anchor text by the unresolved href ("" if
+		 * there is none), and that key ends up in the URI list too.
+		 */
+		if (strcmp(tag, "a") == 0) {
+			size_t off, len;
+
+			v = attr_get(a, na, "href");
+			if (v == NULL)
+				v = "";
+			{
+				struct sbuf s = SBUF_INIT;
+
+				for (i = 0; v[i]; i++) {
+					if ((unsigned char)v[i] == 0xef &&
+					    (unsigned char)v[i + 1] == 0xbb &&
+					    (unsigned char)v[i + 2] == 0xbf) {
+						i += 2;
+						continue;
+					}
+					sbuf_addc(&s, v[i]);
+				}
+				canon_uri(s.p ? s.p : "", &off, &len);
+				sbuf_add(r->uris, s.p ? s.p + off : "", len);
+				sbuf_addc(r->uris, '\0');
+				sbuf_free(&s);
+			}
+		}
 	} else if (in_list(tag, (const char *const[]){ "img", "frame",
 	    "iframe", "embed", "script", "bgsound", NULL })) {
 		if ((v = attr_get(a, na, "src")) != NULL)
