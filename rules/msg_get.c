@@ -13,7 +13,9 @@
  * that handles the common forms (name <addr>, addr (comment), lists,
  * groups).
  */
+#include <stdint.h>
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
 #include <strings.h>
 
@@ -132,18 +134,47 @@ trim(const char **p, size_t *n)
 		(*n)--;
 }
 
+/* Util.pm $header_address_mailre, anchored, and _valid_parsed_address. */
 static int
 looks_like_addr(const char *p, size_t n)
 {
-	const char	*at = memchr(p, '@', n);
-	size_t		 i;
+	size_t	i = 0, j;
 
-	if (at == NULL || at == p || at == p + n - 1)
+	if (n == 0)
 		return 0;
-	for (i = 0; i < n; i++)
-		if (is_sp((unsigned char)p[i]) || p[i] == '<' || p[i] == '>')
+	if (p[0] == '"') {
+		for (i = 1; i < n && p[i] != '"'; i++)
+			if (p[i] == '\\')
+				i++;
+		if (i >= n || i == 1)
+			return 0;	/* unterminated, or ""@ */
+		i++;
+	} else {
+		for (; i < n && p[i] != '@' && !is_sp((unsigned char)p[i]) &&
+		    strchr("<>()[],:;", p[i]) == NULL; i++)
+			;
+		if (i == 0)
 			return 0;
-	return 1;
+	}
+	if (i >= n || p[i] != '@')
+		return 0;
+	j = ++i;
+	if (i < n && p[i] == '[') {
+		for (i++; i < n && ((p[i] >= '0' && p[i] <= '9') ||
+		    p[i] == ':' || p[i] == '.'); i++)
+			;
+		return i + 1 == n && p[i] == ']' && i > j + 1;
+	}
+	for (; i < n && !is_sp((unsigned char)p[i]) &&
+	    strchr("\"<>()[],:;", p[i]) == NULL; i++)
+		;
+	if (i != n || i == j)
+		return 0;
+	/* exactly one double quote is refused */
+	for (i = 0, j = 0; i < n; i++)
+		if (p[i] == '"')
+			j++;
+	return j != 1;
 }
 
 /*
@@ -159,16 +190,25 @@ parse_addresses(const char *s, size_t n, int want_name, int raw,
 	const char	*p;
 
 	trim(&s, &n);
-	/* Group syntax "name: a, b;" -> "a, b" */
-	for (i = 0; i < n && !strchr("\"()<>:", s[i]); i++)
-		;
-	if (i < n && s[i] == ':' && i > 0) {
-		s += i + 1;
-		n -= i + 1;
-		for (i = 0; i < n && s[i] != ';'; i++)
-			;
-		n = i;
-		trim(&s, &n);
+	/*
+	 * s/^[^"()<>]+:\s*(.*?)\s*(?:;.*)?/$1/: a group name (up to the last
+	 * colon before any of "()<>) goes; if a ";" follows, all of it does.
+	 */
+	{
+		size_t last = SIZE_MAX;
+
+		for (i = 0; i < n && !strchr("\"()<>", s[i]); i++)
+			if (s[i] == ':')
+				last = i;
+		if (last != SIZE_MAX && last > 0) {
+			i = last + 1;
+			while (i < n && is_sp((unsigned char)s[i]))
+				i++;
+			if (i < n && s[i] == ';')
+				i = n;
+			s += i;
+			n -= i;
+		}
 	}
 	for (st = 0, i = 0; i <= n; i++) {
 		if (i < n) {
@@ -292,6 +332,79 @@ parse_addresses(const char *s, size_t n, int want_name, int raw,
 	sbuf_free(&item);
 }
 
+static int lookup(const struct msg *, const struct msg_header *, size_t,
+    const char *, int, struct sbuf *);
+
+/* Does a Received field come before the first field named name? */
+static int
+received_before(const struct msg_header *h, size_t nh, const char *name)
+{
+	size_t	i, nl = strlen(name);
+
+	for (i = 0; i < nh; i++) {
+		if (h[i].name_len == nl && strncasecmp(h[i].name, name, nl) == 0)
+			return 0;
+		if (h[i].name_len == 8 && strncasecmp(h[i].name, "Received",
+		    8) == 0) {
+			size_t j;
+
+			for (j = i + 1; j < nh; j++)
+				if (h[j].name_len == nl &&
+				    strncasecmp(h[j].name, name, nl) == 0)
+					return 1;
+			return 0;
+		}
+	}
+	return 0;
+}
+
+/*
+ * PerMsgStatus get_envelope_from without envelope_sender_header, minus its
+ * first step (the envfrom SA's Received parser found for the last untrusted
+ * relay, which this model does not have): X-Sender from fetchmail means
+ * unknown, then X-Envelope-From, Envelope-Sender, Return-Path, each only if
+ * no Received field precedes it.
+ */
+static int
+envelope_from(const struct msg *m, const struct msg_header *h, size_t nh,
+    struct sbuf *out)
+{
+	static const char *const hdrs[] = { "X-Envelope-From",
+	    "Envelope-Sender", "Return-Path" };
+	struct sbuf	 t = SBUF_INIT;
+	size_t		 i;
+	char		 spec[64];
+	int		 r = 0;
+
+	if (lookup(m, h, nh, "X-Sender:first:addr", 1, &t) == 1 &&
+	    t.len > 0 && memchr(t.p, '@', t.len) != NULL) {
+		for (i = 0; i < nh; i++)
+			if (h[i].name_len == 8 && strncasecmp(h[i].name,
+			    "Received", 8) == 0 && strstr(h[i].value,
+			    "(fetchmail") != NULL)
+				goto out;
+	}
+	for (i = 0; i < 3; i++) {
+		snprintf(spec, sizeof(spec), "%s:first:addr", hdrs[i]);
+		if (lookup(m, h, nh, spec, 1, &t) != 1)
+			continue;
+		if (received_before(h, nh, hdrs[i])) {
+			if (i == 0)
+				goto out;
+			continue;
+		}
+		sbuf_reset(out);
+		sbuf_add(out, t.p, t.len);
+		r = 1;
+		break;
+	}
+out:
+	sbuf_free(&t);
+	if (r == 0)
+		sbuf_reset(out);
+	return r;
+}
+
 static int
 lookup(const struct msg *m, const struct msg_header *h, size_t nh,
     const char *spec, int top, struct sbuf *out)
@@ -355,8 +468,9 @@ lookup(const struct msg *m, const struct msg_header *h, size_t nh,
 		}
 		return 1;
 	}
+	if (top && strcasecmp(name, "EnvelopeFrom") == 0)
+		return envelope_from(m, h, nh, out);
 	if (top && (strncmp(name, "ALL-", 4) == 0 ||
-	    strcasecmp(name, "EnvelopeFrom") == 0 ||
 	    strncasecmp(name, "X-Spam-Relays-", 14) == 0))
 		return -1;
 	if (top && strcasecmp(name, "ToCc") == 0) {
