@@ -265,41 +265,72 @@ class Limits(mt.MoatTestCase):
     # -- time
 
     def test_command_timeout_dripping_client(self):
-        timeout = 2.0
+        # timeout_command 2s bounds a whole command line: one byte every
+        # 0.3 s never completes a line, and must be cut near 2 s.
         m = self.start_moatd({"timeout_command": "2s"})
         c = self.client(m)
         self.assertReply(c.reply(), 220)
-        drip = b"EHLO " + b"d" * 200
-        t0 = time.monotonic()
-        got = b""
-        i = 0
-        closed = False
-        while time.monotonic() - t0 < timeout + 6:
-            try:
-                c.send(drip[i:i + 1])
-            except OSError:
-                closed = True
-                break
-            i = (i + 1) % len(drip)
-            data = c.pending(0.3)
-            got += data
-            if c.eof:
-                closed = True
-                break
-        took = time.monotonic() - t0
-        if not closed:
-            try:
-                got += c.wait_closed(1)
-                closed = True
-            except socket.timeout:
-                pass
+        closed, took, got = self.drip_until_closed(c, b"EHLO " + b"d" * 200,
+                                                   2 + 6)
         self.assertTrue(closed, "a dripping client was never cut (%.1fs)" %
                         took)
-        self.assertLess(took, timeout + 2.5, "cut after %.1fs" % took)
+        self.assertLess(took, 2 + 2.5, "cut after %.1fs" % took)
         rs = mt.parse_replies(got)
         self.assertTrue(rs, "cut without a reply")
         self.assertEqual(rs[-1].code, 421, rs)
         self.assertTrue(m.alive())
+
+    def test_command_timeout_dripping_after_ehlo(self):
+        m = self.start_moatd({"timeout_command": "2s"})
+        c = self.client(m)
+        c.greet()
+        closed, took, got = self.drip_until_closed(
+            c, b"MAIL FROM:<" + b"d" * 200, 2 + 6)
+        self.assertTrue(closed, "a dripping client was never cut")
+        self.assertLess(took, 2 + 2.5, "cut after %.1fs" % took)
+        rs = mt.parse_replies(got)
+        self.assertTrue(rs and rs[-1].code == 421, got)
+
+    def drip_until_closed(self, c, data, limit):
+        """Send data one byte every 0.3 s until the server closes or
+        limit seconds pass; returns (closed, seconds, bytes received)."""
+        t0 = time.monotonic()
+        got = b""
+        i = 0
+        while time.monotonic() - t0 < limit:
+            try:
+                c.send(data[i:i + 1])
+            except OSError:
+                break
+            i = (i + 1) % len(data)
+            got += c.pending(0.3)
+            if c.eof:
+                break
+        took = time.monotonic() - t0
+        if not c.eof:
+            try:
+                got += c.wait_closed(1)
+            except (socket.timeout, OSError):
+                pass
+        return c.eof, took, got
+
+    def test_data_timeout_dripping_client(self):
+        # timeout_data bounds the whole DATA phase, not the gap between
+        # two bytes.
+        m = self.start_moatd({"timeout_data": "2s",
+                              "timeout_command": "20s"})
+        c = self.client(m)
+        c.greet()
+        self.assertReply(c.cmd("MAIL FROM:<drip@sender.test>"), 250)
+        self.assertReply(c.cmd("RCPT TO:<alice@example.test>"), 250)
+        self.assertReply(c.cmd("DATA"), 354)
+        closed, took, got = self.drip_until_closed(
+            c, mt.make_message(self.tok, body="d" * 500), 2 + 6)
+        self.assertTrue(closed, "a dripping DATA phase was never cut")
+        self.assertLess(took, 2 + 2.5, "cut after %.1fs" % took)
+        rs = mt.parse_replies(got)
+        self.assertTrue(rs and rs[-1].code == 421, got)
+        self.assertNothingDelivered(self.tok, settle=0.5)
 
     def test_idle_timeout(self):
         m = self.start_moatd({"timeout_command": "2s"})

@@ -169,6 +169,70 @@ class Session(mt.MoatTestCase):
         self.assertNotIn("10.9.8.", log)
         self.assertNotIn("10.9.8.", got[0].decode(errors="replace"))
 
+    def test_helo_cannot_inject_xclient_attributes(self):
+        # The HELO name goes to the backend inside XCLIENT (HELO=...); if it
+        # were not xtext-encoded, spaces and "=" would set other attributes.
+        c = self.client()
+        self.assertReply(c.reply(), 220)
+        r = c.cmd("EHLO client.test ADDR=6.6.6.6 NAME=spoof.test")
+        if r.code != 250:
+            self.assertEqual(r.code // 100, 5, r)
+            self.assertReply(c.cmd("EHLO client.test+ADDR=6.6.6.6"), 5)
+            r = c.cmd("EHLO client.test")
+        self.assertReply(r, 250)
+        rs = self.send_mail(c, ["alice@example.test"],
+                            mt.make_message(self.tok))
+        self.assertEqual([x.code for x in rs], [250, 250, 354, 250], rs)
+        c.cmd("QUIT")
+        got = self.postfix.wait_messages("alice", self.tok)
+        self.assertEqual(len(got), 1)
+        rec, _ = mt.strip_trace(got[0], 2)
+        self.assertIn("[%s]" % mt.CLIENT_IP, rec[0])
+        log = self.postfix.log_since(self.pf_mark)
+        self.assertNotIn("6.6.6.6]", log)
+        self.assertNotIn("spoof.test[", log)
+        self.assertNotIn("6.6.6.6]", rec[0])
+
+    def test_helo_bare_cr_no_header_injection(self):
+        # A bare CR inside the HELO name must not split moatd's Received:
+        # header into a header of the client's choosing.
+        c = self.client()
+        self.assertReply(c.reply(), 220)
+        r = c.cmd("EHLO evil.test\rX-Injected: %s" % self.tok)
+        if r.code != 250:
+            self.assertEqual(r.code // 100, 5, r)
+            r = c.cmd("EHLO client.test")
+        self.assertReply(r, 250)
+        rs = self.send_mail(c, ["alice@example.test"],
+                            mt.make_message(self.tok))
+        self.assertEqual([x.code for x in rs], [250, 250, 354, 250], rs)
+        c.cmd("QUIT")
+        got = self.postfix.wait_messages("alice", self.tok)
+        self.assertEqual(len(got), 1)
+        hdrs, _ = mt.split_headers(got[0])
+        self.assertNotIn("x-injected", [n for n, _ in hdrs])
+        self.assertNotIn(b"\r", got[0])
+
+    def test_smtputf8_sender(self):
+        # RFC 6531: advertised because Postfix has it; a UTF-8 address
+        # with the SMTPUTF8 parameter is passed on and delivered.
+        sender = "j\u00f6rg.%s@sender.test" % self.tok.lower()
+        c = self.client()
+        ehlo = c.greet()
+        self.assertIn("SMTPUTF8", [l.split()[0].upper() for l in ehlo.lines
+                                   if l.split()])
+        self.assertReply(c.cmd("MAIL FROM:<%s> SMTPUTF8" % sender), 250)
+        self.assertReply(c.cmd("RCPT TO:<alice@example.test>"), 250)
+        self.assertReply(c.cmd("DATA"), 354)
+        msg = mt.make_message(self.tok, sender=sender)
+        c.send(mt.dot_stuff(msg))
+        self.assertReply(c.reply(), 250)
+        self.assertReply(c.cmd("QUIT"), 221)
+        got = self.postfix.wait_messages("alice", self.tok)
+        self.assertEqual(len(got), 1)
+        self.assertIn(("Return-Path: <%s>" % sender).encode(), got[0])
+        self.assertEqual(mt.strip_trace(got[0])[1], mt.lf(msg))
+
     def test_xclient_before_ehlo_refused(self):
         c = self.client()
         self.assertReply(c.reply(), 220)

@@ -6,7 +6,9 @@ must never be answered.  Only <CRLF>.<CRLF> ends the data; bare CR/LF are
 normalized (never passed on raw) or the message is refused."""
 
 import os
+import socket
 import sys
+import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import moattest as mt  # noqa: E402
@@ -49,7 +51,7 @@ def smuggling_message(tok, seq):
 class SmugglingNormalize(mt.MoatTestCase):
     MOATD_CONF = {"bare_newline": "normalize"}
 
-    def run_variant(self, name, seq):
+    def run_variant(self, name, seq, split=False):
         tok = mt.token()
         mark = self.postfix.log_mark()
         c = self.client()
@@ -59,7 +61,23 @@ class SmugglingNormalize(mt.MoatTestCase):
         self.assertReply(c.cmd("DATA"), 354)
         data = smuggling_message(tok, seq)
         # Sent raw: no dot-stuffing of our own, the real end at last.
-        c.send(data + b"\r\n.\r\n")
+        data += b"\r\n.\r\n"
+        if split:
+            # Every byte around the fake and the real ends in a segment of
+            # its own: the reader must not depend on how input is cut.
+            c.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            cut = data.index(seq) - 2
+            c.send(data[:cut])
+            for i in range(cut, cut + len(seq) + 6):
+                c.send(data[i:i + 1])
+                time.sleep(0.01)
+            rest = data[cut + len(seq) + 6:]
+            c.send(rest[:-5])
+            for i in range(len(rest) - 5, len(rest)):
+                time.sleep(0.01)
+                c.send(rest[i:i + 1])
+        else:
+            c.send(data)
         final = c.reply()
         # The next reply must be the QUIT's: nothing smuggled was answered.
         c.send(b"QUIT\r\n")
@@ -97,6 +115,20 @@ class SmugglingNormalize(mt.MoatTestCase):
                         "message-id=<%s@sender.test>" % tok), 1)
 
 
+    def test_variants_split_writes(self):
+        for name, seq in VARIANTS[:6]:
+            with self.subTest(variant=name):
+                tok, mark, final = self.run_variant(name, seq, split=True)
+                self.assertReply(final, 250, msg=name)
+                got = self.postfix.wait_messages("alice", tok)
+                self.assertEqual(len(got), 1, name)
+                self.postfix.settle()
+                self.assertEqual(len(self.postfix.messages("alice", tok)), 1)
+                self.assertEqual(self.postfix.messages("bob", tok), [])
+                self.assertIn(b"SMUGGLED " + tok.encode(), got[0])
+                self.assertNotIn(b"\r", got[0])
+
+
 class SmugglingReject(SmugglingNormalize):
     MOATD_CONF = {"bare_newline": "reject"}
 
@@ -111,6 +143,13 @@ class SmugglingReject(SmugglingNormalize):
                                  self.postfix.seen_senders(mark))
                 self.assertNotIn("bob@example.test",
                                  self.postfix.seen_rcpts(mark))
+
+    def test_variants_split_writes(self):
+        for name, seq in VARIANTS[:6]:
+            with self.subTest(variant=name):
+                tok, mark, final = self.run_variant(name, seq, split=True)
+                self.assertEqual(final.code // 100, 5, final)
+                self.assertNothingDelivered(tok, settle=0.2)
 
     def test_clean_message_still_accepted(self):
         tok = mt.token()
