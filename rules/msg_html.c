@@ -78,16 +78,30 @@ entity_cmp(const void *k, const void *e)
 	return strcmp(k, ((const struct entity *)e)->name);
 }
 
+static const struct entity *
+entity_find(const char *name, size_t n)
+{
+	char	buf[16];
+
+	if (n == 0 || n >= sizeof(buf))
+		return NULL;
+	memcpy(buf, name, n);
+	buf[n] = '\0';
+	return bsearch(buf, entities, sizeof(entities) / sizeof(entities[0]),
+	    sizeof(entities[0]), entity_cmp);
+}
+
 /*
- * Decode HTML entities as HTML::Parser does: a named reference must be a
- * whole known name (the ";" is optional), &#N and &#xH need not end in ";"
- * and must give a code point 1..0x10FFFF.
+ * Decode HTML entities as HTML::Parser does: &#N and &#xH (";" optional,
+ * code point 1..0x10FFFF); a named reference decodes when its whole name is
+ * known and either ends in ";" or names a Latin-1 character.  In text
+ * (prefix set) the longest Latin-1 entity name that starts the run also
+ * decodes: "&ampx" is "&x", "&copy2" is "(c)2".
  */
 static void
-decode_entities(const char *p, size_t n, struct sbuf *out)
+decode_entities(const char *p, size_t n, struct sbuf *out, int prefix)
 {
-	char		 name[16];
-	size_t		 i, j, k;
+	size_t		 i, j, k, l;
 	unsigned long	 cp;
 	const struct entity *e;
 	int		 hex;
@@ -129,22 +143,29 @@ decode_entities(const char *p, size_t n, struct sbuf *out)
 			i = k - 1;
 			continue;
 		}
-		for (k = j; k < n && k - j < sizeof(name) - 1 &&
-		    (((p[k] | 0x20) >= 'a' && (p[k] | 0x20) <= 'z') ||
-		    (p[k] >= '0' && p[k] <= '9')); k++)
-			name[k - j] = p[k];
-		name[k - j] = '\0';
-		if (k == j || (k < n && k - j == sizeof(name) - 1) ||
-		    (e = bsearch(name, entities, sizeof(entities) /
-		    sizeof(entities[0]), sizeof(entities[0]),
-		    entity_cmp)) == NULL) {
-			sbuf_addc(out, '&');
+		for (k = j; k < n && (((p[k] | 0x20) >= 'a' &&
+		    (p[k] | 0x20) <= 'z') || (p[k] >= '0' && p[k] <= '9')); k++)
+			;
+		e = entity_find(p + j, k - j);
+		if (e != NULL && ((k < n && p[k] == ';') || e->cp <= 0xff)) {
+			if (k < n && p[k] == ';')
+				k++;
+			msg_put_utf8(out, e->cp);
+			i = k - 1;
 			continue;
 		}
-		if (k < n && p[k] == ';')
-			k++;
-		msg_put_utf8(out, e->cp);
-		i = k - 1;
+		if (prefix) {
+			for (l = k - j; l > 1; l--)
+				if ((e = entity_find(p + j, l)) != NULL &&
+				    e->cp <= 0xff)
+					break;
+			if (l > 1) {
+				msg_put_utf8(out, e->cp);
+				i = j + l - 1;
+				continue;
+			}
+		}
+		sbuf_addc(out, '&');
 	}
 }
 
@@ -349,7 +370,7 @@ html_text(struct render *r, const char *p, size_t n, int decode)
 	if (n == 0 || r->in_script > 0 || r->in_style > 0)
 		return;
 	if (decode) {
-		decode_entities(p, n, &d);
+		decode_entities(p, n, &d, 1);
 		p = d.p ? d.p : "";
 		n = d.len;
 	}
@@ -1151,13 +1172,13 @@ parse_start_tag(const char *p, size_t n, char **tagp, struct attr **ap,
 					;
 				if (i >= n)
 					goto incomplete;
-				decode_entities(p + s, i - s, &v);
+				decode_entities(p + s, i - s, &v, 0);
 				i++;
 			} else {
 				for (s = i; i < n && !is_space(p[i]) &&
 				    p[i] != '>'; i++)
 					;
-				decode_entities(p + s, i - s, &v);
+				decode_entities(p + s, i - s, &v, 0);
 			}
 			a[na - 1].value = xstrndup(v.p ? v.p : "", v.len);
 		} else
