@@ -1,1 +1,12 @@
-# rule language: loader, evaluator
+# rule language: loader, evaluator (rules/rule.h)
+librules_a_SOURCES += rules/rule.h rules/rule_int.h rules/rule_load.c \
+	rules/rule_eval.c
+dist_pkgdata_DATA = rules/default.rules
+
+# The SpamAssassin agreement figure (doc/rules.md).  Not part of `make
+# check`: it needs the corpus and Debian's spamassassin package.
+#   make sa-agreement CORPUS=/work/shared/corpus
+CORPUS ?= ../shared/corpus
+sa-agreement: moatctl$(EXEEXT)
+	./moatctl$(EXEEXT) agree --sa-stock $(CORPUS)
+.PHONY: sa-agreement

@@ -1,1 +1,3 @@
 # scoring/: libscoring.a, the score card and verdicts.  Pure.
+noinst_LIBRARIES += libscoring.a
+libscoring_a_SOURCES = scoring/score.h scoring/score.c

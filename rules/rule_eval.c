@@ -1,0 +1,547 @@
+/*
+ * rule_eval.c: run a compiled rule set against one transaction.
+ *
+ * Each stage's rules see the text SpamAssassin 4.0.1 gives that rule type
+ * (Plugin/Check.pm): a header rule matches the value msg_get() builds once
+ * per distinct operand; body, uri and rawbody rules match element by
+ * element and hit if any element matches; full rules match the pristine
+ * message.  A "multiple" (per-hit) rule counts every match, as Perl's
+ * while (/re/g) does, up to maxhits.  Metas then run in dependency order on
+ * the hit counts, with Perl's values for && || ! and arithmetic.
+ *
+ * It does not decide anything from the hits (scoring/ does), does not log,
+ * and never allocates per match: the caller's struct rule_scratch holds the
+ * match data, JIT stack and counters, so one scratch per thread serves any
+ * number of messages.  A pattern that reaches the match or depth limit
+ * counts as no hit; the first time it happens for a rule, the hit list says
+ * so (RULE_HIT_LIMIT) so the caller can log it once.
+ *
+ * Invariant: after rule_eval() the counters describe exactly this
+ * evaluation; nothing carries over from an earlier one.
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "rule_int.h"
+#include "msg.h"
+#include "sbuf.h"
+#include "xmalloc.h"
+
+#define SCRATCH_OVECTOR	64
+
+struct tagval {
+	char		*name;
+	char		*val;
+};
+
+struct rule_scratch {
+	pcre2_match_data	*md;
+	pcre2_match_context	*mc;
+	pcre2_jit_stack		*js;
+	double			*val;		/* per rule: count or meta value */
+	unsigned char		*limit;		/* per rule: hit a limit */
+	size_t			 nval;
+	struct sbuf		*spec;		/* per header operand */
+	signed char		*spec_state;	/* 2 = not fetched yet */
+	size_t			 nspec;
+	struct rule_hit		*hits;
+	size_t			 nhits, caphits;
+	struct tagval		*tags;
+	size_t			 ntags;
+	struct sbuf		 tmp;
+};
+
+struct rule_scratch *
+rule_scratch_new(void)
+{
+	struct rule_scratch *sc = xcalloc(1, sizeof(*sc));
+
+	sc->md = pcre2_match_data_create(SCRATCH_OVECTOR, NULL);
+	sc->mc = pcre2_match_context_create(NULL);
+	if (sc->md == NULL || sc->mc == NULL)
+		abort();
+	pcre2_set_match_limit(sc->mc, RULE_MATCH_LIMIT);
+	pcre2_set_depth_limit(sc->mc, RULE_DEPTH_LIMIT);
+	sc->js = pcre2_jit_stack_create(32 * 1024, RULE_JIT_STACK_MAX, NULL);
+	if (sc->js != NULL)
+		pcre2_jit_stack_assign(sc->mc, NULL, sc->js);
+	return sc;
+}
+
+static void
+tags_clear(struct rule_scratch *sc)
+{
+	size_t i;
+
+	for (i = 0; i < sc->ntags; i++) {
+		free(sc->tags[i].name);
+		free(sc->tags[i].val);
+	}
+	free(sc->tags);
+	sc->tags = NULL;
+	sc->ntags = 0;
+}
+
+void
+rule_scratch_free(struct rule_scratch *sc)
+{
+	size_t i;
+
+	if (sc == NULL)
+		return;
+	pcre2_match_data_free(sc->md);
+	pcre2_match_context_free(sc->mc);
+	if (sc->js != NULL)
+		pcre2_jit_stack_free(sc->js);
+	free(sc->val);
+	free(sc->limit);
+	for (i = 0; i < sc->nspec; i++)
+		sbuf_free(&sc->spec[i]);
+	free(sc->spec);
+	free(sc->spec_state);
+	free(sc->hits);
+	tags_clear(sc);
+	sbuf_free(&sc->tmp);
+	free(sc);
+}
+
+static void
+scratch_prepare(struct rule_scratch *sc, const struct rule_set *rs)
+{
+	size_t i;
+
+	if (sc->nval < rs->nrules) {
+		free(sc->val);
+		free(sc->limit);
+		sc->val = xreallocarray(NULL, rs->nrules, sizeof(double));
+		sc->limit = xmalloc(rs->nrules);
+		sc->nval = rs->nrules;
+	}
+	memset(sc->val, 0, rs->nrules * sizeof(double));
+	memset(sc->limit, 0, rs->nrules);
+	if (sc->nspec < rs->nspecs) {
+		sc->spec = xreallocarray(sc->spec, rs->nspecs,
+		    sizeof(struct sbuf));
+		sc->spec_state = xrealloc(sc->spec_state, rs->nspecs);
+		for (i = sc->nspec; i < rs->nspecs; i++)
+			memset(&sc->spec[i], 0, sizeof(struct sbuf));
+		sc->nspec = rs->nspecs;
+	}
+	if (rs->nspecs > 0)
+		memset(sc->spec_state, 2, rs->nspecs);
+	sc->nhits = 0;
+	tags_clear(sc);
+}
+
+/* Remember the named groups of a hit (SpamAssassin captured tags). */
+static void
+save_captures(struct rule_scratch *sc, const pcre2_code *re,
+    const char *subj)
+{
+	uint32_t count = 0, esize = 0, k;
+	PCRE2_SPTR table;
+	PCRE2_SIZE *ov = pcre2_get_ovector_pointer(sc->md);
+	uint32_t ovn = pcre2_get_ovector_count(sc->md);
+
+	if (pcre2_pattern_info(re, PCRE2_INFO_NAMECOUNT, &count) != 0 ||
+	    count == 0)
+		return;
+	pcre2_pattern_info(re, PCRE2_INFO_NAMEENTRYSIZE, &esize);
+	pcre2_pattern_info(re, PCRE2_INFO_NAMETABLE, &table);
+	for (k = 0; k < count; k++) {
+		const unsigned char *e = table + (size_t)k * esize;
+		uint32_t g = ((uint32_t)e[0] << 8) | e[1];
+
+		if (g >= ovn || ov[2 * g] == PCRE2_UNSET ||
+		    ov[2 * g + 1] <= ov[2 * g] || sc->ntags >= 1000)
+			continue;
+		sc->tags = xreallocarray(sc->tags, sc->ntags + 1,
+		    sizeof(*sc->tags));
+		sc->tags[sc->ntags].name = xstrdup((const char *)e + 2);
+		sc->tags[sc->ntags].val = xstrndup(subj + ov[2 * g],
+		    ov[2 * g + 1] - ov[2 * g]);
+		sc->ntags++;
+	}
+}
+
+/*
+ * Count the matches of re in s[0..len): 1 at most unless max != 1; max 0
+ * means no limit.  Perl's //g: after an empty match the next one may not be
+ * empty at the same place.  Sets *limited when a limit stopped the match.
+ */
+static unsigned
+match_count(struct rule_scratch *sc, const struct rule *r,
+    const pcre2_code *re, const char *s, size_t len, unsigned max,
+    int *limited)
+{
+	PCRE2_SIZE start = 0, *ov;
+	uint32_t opts = 0;
+	unsigned n = 0;
+	int rc;
+
+	for (;;) {
+		rc = pcre2_match(re, (PCRE2_SPTR)s, len, start, opts, sc->md,
+		    sc->mc);
+		if (rc == PCRE2_ERROR_NOMATCH)
+			break;
+		if (rc < 0) {
+			if (rc == PCRE2_ERROR_MATCHLIMIT ||
+			    rc == PCRE2_ERROR_DEPTHLIMIT ||
+			    rc == PCRE2_ERROR_HEAPLIMIT ||
+			    rc == PCRE2_ERROR_JIT_STACKLIMIT ||
+			    rc == PCRE2_ERROR_NOMEMORY)
+				*limited = 1;
+			break;
+		}
+		n++;
+		if (r->flags & RF_NAMED)
+			save_captures(sc, re, s);
+		if (max == 1 || (max != 0 && n >= max))
+			break;
+		ov = pcre2_get_ovector_pointer(sc->md);
+		if (ov[1] < ov[0])	/* \K tricks: give up counting */
+			break;
+		opts = ov[1] == ov[0] ? PCRE2_NOTEMPTY_ATSTART : 0;
+		start = ov[1];
+		if (start > len)
+			break;
+	}
+	return n;
+}
+
+static int
+is_word(unsigned char c)
+{
+	return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
+	    (c >= '0' && c <= '9') || c == '_';
+}
+
+/*
+ * A %{TAG} template rule: the pattern with every template replaced by
+ * (?:v1|v2...) of the quoted captured values, compiled for this message.
+ * NULL when a tag has no value (SpamAssassin then does not run the rule).
+ */
+static pcre2_code *
+template_compile(struct rule_scratch *sc, const struct rule_set *rs,
+    const struct rule *r)
+{
+	struct sbuf *o = &sc->tmp;
+	const char *p = r->src, *q, *v;
+	pcre2_compile_context *cc;
+	pcre2_code *re;
+	size_t i, nl;
+	int ec, any;
+	PCRE2_SIZE off;
+
+	sbuf_reset(o);
+	while (*p != '\0') {
+		if (p[0] != '%' || p[1] != '{' || (p > r->src && p[-1] ==
+		    '\\') || (q = strchr(p + 2, '}')) == NULL) {
+			sbuf_addc(o, *p++);
+			continue;
+		}
+		nl = (size_t)(q - (p + 2));
+		any = 0;
+		sbuf_adds(o, "(?:");
+		for (i = 0; i < sc->ntags; i++) {
+			if (strlen(sc->tags[i].name) != nl ||
+			    strncmp(sc->tags[i].name, p + 2, nl) != 0)
+				continue;
+			if (any)
+				sbuf_addc(o, '|');
+			for (v = sc->tags[i].val; *v != '\0'; v++) {
+				if (!is_word((unsigned char)*v))
+					sbuf_addc(o, '\\');
+				sbuf_addc(o, *v);
+			}
+			any = 1;
+		}
+		if (!any)
+			return NULL;
+		sbuf_addc(o, ')');
+		p = q + 1;
+	}
+	cc = pcre2_compile_context_create(NULL);
+	pcre2_set_character_tables(cc, rs->tables);
+	re = pcre2_compile((PCRE2_SPTR)o->p, o->len, r->copts, &ec, &off, cc);
+	pcre2_compile_context_free(cc);
+	return re;
+}
+
+/* Match a list of elements; returns the count (see match_count). */
+static unsigned
+match_list(struct rule_scratch *sc, const struct rule *r,
+    const pcre2_code *re, const struct msg_str *v, size_t n, int *limited)
+{
+	unsigned max = (r->flags & RF_MULTIPLE) ? r->maxhits : 1, total = 0;
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		unsigned left = max == 0 ? 0 : max - total;
+
+		total += match_count(sc, r, re, v[i].p, v[i].len, left,
+		    limited);
+		if (max != 0 && total >= max)
+			break;
+	}
+	return total;
+}
+
+static const char *
+env_target(const struct rule_env *env, const struct rule *r)
+{
+	if (env == NULL)
+		return NULL;
+	switch (r->stage) {
+	case RULE_ST_CONNECT:
+		return r->target == RT_ADDR ? env->client_addr :
+		    r->target == RT_NAME ? env->client_name : env->facts;
+	case RULE_ST_HELO:
+		return env->helo;
+	case RULE_ST_MAIL:
+		return env->mail_from;
+	default:
+		return NULL;
+	}
+}
+
+/* Evaluate one pattern rule; returns its count (0: no hit or not run). */
+static unsigned
+eval_rule(const struct rule_set *rs, struct rule_scratch *sc,
+    const struct rule *r, const struct rule_env *env, const struct msg *m,
+    int *limited)
+{
+	unsigned max = (r->flags & RF_MULTIPLE) ? r->maxhits : 1, c = 0;
+	const pcre2_code *re = r->re;
+	pcre2_code *tre = NULL;
+	const struct msg_str *v;
+	const char *s;
+	size_t n, i;
+	int st;
+
+	if (r->flags & RF_TEMPLATE) {
+		if ((tre = template_compile(sc, rs, r)) == NULL)
+			return 0;
+		re = tre;
+	}
+	switch (r->stage) {
+	case RULE_ST_CONNECT:
+	case RULE_ST_HELO:
+	case RULE_ST_MAIL:
+		if ((s = env_target(env, r)) == NULL)
+			goto out;
+		c = match_count(sc, r, re, s, strlen(s), max, limited);
+		break;
+	case RULE_ST_RCPT:
+		if (env == NULL || env->rcpt == NULL)
+			goto out;
+		for (i = 0; i < env->nrcpt; i++) {
+			c += match_count(sc, r, re, env->rcpt[i],
+			    strlen(env->rcpt[i]), max == 0 ? 0 : max - c,
+			    limited);
+			if (max != 0 && c >= max)
+				break;
+		}
+		break;
+	case RULE_ST_HEADER:
+		st = sc->spec_state[r->spec];
+		if (st == 2) {
+			st = msg_get(m, r->hdr, &sc->spec[r->spec]);
+			sc->spec_state[r->spec] = (signed char)st;
+		}
+		if (st < 0)
+			goto out;
+		if (r->flags & RF_EXISTS) {
+			c = st == 1;
+			if (r->flags & RF_NEG)
+				c = !c;
+			tre != NULL ? pcre2_code_free(tre) : (void)0;
+			return c;
+		}
+		if (st == 1)
+			c = match_count(sc, r, re, sc->spec[r->spec].p,
+			    sc->spec[r->spec].len, max, limited);
+		else if (r->unset != NULL)
+			c = match_count(sc, r, re, r->unset, strlen(r->unset),
+			    max, limited);
+		else
+			c = match_count(sc, r, re, "", 0, max, limited);
+		break;
+	case RULE_ST_BODY:
+		v = msg_body(m, &n);
+		if ((r->flags & RF_NOSUBJECT) && n > 0) {
+			v++;
+			n--;
+		}
+		c = match_list(sc, r, re, v, n, limited);
+		break;
+	case RULE_ST_URI:
+		v = msg_uris(m, &n);
+		c = match_list(sc, r, re, v, n, limited);
+		break;
+	case RULE_ST_RAWBODY:
+		v = msg_rawbody(m, &n);
+		c = match_list(sc, r, re, v, n, limited);
+		break;
+	case RULE_ST_FULL:
+		s = msg_full(m, &n);
+		c = match_count(sc, r, re, s, n, max, limited);
+		break;
+	case RULE_ST_MIMEHEADER:
+		n = msg_part_count(m);
+		for (i = 0; i < n; i++) {
+			st = msg_part_get(m, i, r->hdr, &sc->tmp);
+			if (st < 0)
+				continue;
+			if (st == 0 && r->unset != NULL) {
+				sbuf_reset(&sc->tmp);
+				sbuf_adds(&sc->tmp, r->unset);
+			}
+			c = match_count(sc, r, re, sc->tmp.p ? sc->tmp.p : "",
+			    sc->tmp.len, (r->flags & RF_MULTIPLE) ?
+			    (r->maxhits ? r->maxhits : 1000) : 1, limited);
+			if (c > 0)
+				break;
+		}
+		break;
+	default:
+		break;
+	}
+	if (r->flags & RF_NEG)
+		c = c == 0;
+out:
+	if (tre != NULL)
+		pcre2_code_free(tre);
+	return c;
+}
+
+/* Perl's truth: 0 is false (the empty string never reaches us). */
+static double
+eval_meta(const struct rule *r, const double *val)
+{
+	double st[64], a, b;
+	size_t sp = 0, k;
+
+	for (k = 0; k < r->ncode; k++) {
+		const struct meta_op *o = &r->code[k];
+
+		switch (o->op) {
+		case MOP_NUM:
+			if (sp == 64)
+				return 0;
+			st[sp++] = o->num;
+			continue;
+		case MOP_RULE:
+			if (sp == 64)
+				return 0;
+			st[sp++] = val[o->rule];
+			continue;
+		case MOP_NOT:
+			if (sp < 1)
+				return 0;
+			st[sp - 1] = st[sp - 1] == 0;
+			continue;
+		case MOP_NEG:
+			if (sp < 1)
+				return 0;
+			st[sp - 1] = -st[sp - 1];
+			continue;
+		case MOP_COND:
+			if (sp < 3)
+				return 0;
+			sp -= 2;
+			st[sp - 1] = st[sp - 1] != 0 ? st[sp] : st[sp + 1];
+			continue;
+		default:
+			break;
+		}
+		if (sp < 2)
+			return 0;
+		b = st[--sp];
+		a = st[sp - 1];
+		switch (o->op) {
+		case MOP_ADD: a = a + b; break;
+		case MOP_SUB: a = a - b; break;
+		case MOP_MUL: a = a * b; break;
+		case MOP_DIV: a = b == 0 ? 0 : a / b; break;
+		case MOP_LT: a = a < b; break;
+		case MOP_LE: a = a <= b; break;
+		case MOP_GT: a = a > b; break;
+		case MOP_GE: a = a >= b; break;
+		case MOP_EQ: a = a == b; break;
+		case MOP_NE: a = a != b; break;
+		/* Perl returns the deciding operand, not a boolean */
+		case MOP_AND: a = a == 0 ? a : b; break;
+		case MOP_OR: a = a != 0 ? a : b; break;
+		case MOP_XOR: a = (double)((long long)a ^ (long long)b); break;
+		default: return 0;
+		}
+		st[sp - 1] = a;
+	}
+	return sp == 1 && isfinite(st[0]) ? st[0] : 0;
+}
+
+static void
+add_hit(struct rule_scratch *sc, const struct rule *r, unsigned count,
+    unsigned flags)
+{
+	struct rule_hit *h;
+
+	if (sc->nhits == sc->caphits) {
+		sc->caphits = sc->caphits ? sc->caphits * 2 : 64;
+		sc->hits = xreallocarray(sc->hits, sc->caphits,
+		    sizeof(*sc->hits));
+	}
+	h = &sc->hits[sc->nhits++];
+	h->name = r->name;
+	h->desc = r->desc;
+	h->score = r->score;
+	h->count = count;
+	h->flags = flags | ((r->flags & RF_SUB) ? RULE_HIT_SUB : 0);
+}
+
+const struct rule_hit *
+rule_eval(const struct rule_set *rs, struct rule_scratch *sc,
+    const struct rule_env *env, const struct msg *m, size_t *n)
+{
+	struct rule *rules = rs->rules;
+	size_t st, k;
+	long i;
+	int limited;
+
+	scratch_prepare(sc, rs);
+	for (st = 0; st < RULE_ST_META; st++) {
+		if (m == NULL && st >= RULE_ST_HEADER)
+			break;
+		for (k = 0; k < rs->norder[st]; k++) {
+			i = rs->order[st][k];
+			limited = 0;
+			sc->val[i] = eval_rule(rs, sc, &rules[i], env, m,
+			    &limited);
+			if (limited)
+				sc->limit[i] = 1;
+		}
+	}
+	for (k = 0; k < rs->norder[RULE_ST_META]; k++) {
+		double v;
+
+		i = rs->order[RULE_ST_META][k];
+		v = eval_meta(&rules[i], sc->val);
+		/* got_hit(): a value <= 0 still counts as one hit */
+		sc->val[i] = v == 0 ? 0 : v < 0 ? 1 : v;
+	}
+	for (k = 0; k < rs->nrules; k++) {
+		struct rule *r = &rules[k];
+
+		if (sc->val[k] > 0)
+			add_hit(sc, r, (r->flags & RF_MULTIPLE) &&
+			    r->stage != RULE_ST_META ? (unsigned)sc->val[k] :
+			    1, 0);
+		else if (sc->limit[k] && atomic_exchange(
+		    &((struct rule *)r)->limit_seen, 1) == 0)
+			add_hit(sc, r, 0, RULE_HIT_LIMIT);
+	}
+	*n = sc->nhits;
+	return sc->hits;
+}

@@ -1,0 +1,98 @@
+/*
+ * rule_int.h: the inside of a compiled rule set, shared by rule_load.c
+ * (which builds it) and rule_eval.c (which runs it).  Nothing outside rules/
+ * includes this file; the public interface is rule.h.
+ */
+#ifndef MOAT_RULE_INT_H
+#define MOAT_RULE_INT_H
+
+#define PCRE2_CODE_UNIT_WIDTH 8
+#include <pcre2.h>
+#include <stdatomic.h>
+
+#include "rule.h"
+
+/* struct rule.flags */
+#define RF_NEG		0x0001	/* !~: hits when the pattern does not match */
+#define RF_MULTIPLE	0x0002	/* counts every match (tflags multiple) */
+#define RF_NOSUBJECT	0x0004	/* body: skip the Subject line */
+#define RF_EXISTS	0x0008	/* header exists:NAME */
+#define RF_NICE		0x0010	/* tflags nice: default score negative */
+#define RF_SA		0x0020	/* defined in a SpamAssassin file */
+#define RF_TEMPLATE	0x0040	/* pattern holds %{TAG} capture templates */
+#define RF_NAMED	0x0080	/* pattern has named groups (capture tags) */
+#define RF_SCORED	0x0100	/* a score was given (builder only) */
+#define RF_SUB		0x0200	/* "__" rule */
+
+/* Why a rule does not run. */
+enum rule_skip {
+	RSKIP_NONE,		/* it runs */
+	RSKIP_ZERO,		/* score 0 */
+	RSKIP_EVAL,		/* eval: Perl code */
+	RSKIP_PLUGIN,		/* a plugin moat does not have */
+	RSKIP_BADRE,		/* pattern not translatable/compilable */
+	RSKIP_UNSUPP,		/* header operand the message model lacks */
+	RSKIP_BADMETA		/* bad expression or dependency cycle */
+};
+
+/* Connect-stage operands. */
+enum rule_target { RT_NONE, RT_ADDR, RT_NAME, RT_FACTS };
+
+/* Meta expression, compiled to postfix. */
+enum meta_opc {
+	MOP_NUM, MOP_RULE, MOP_NOT, MOP_NEG, MOP_ADD, MOP_SUB, MOP_MUL,
+	MOP_DIV, MOP_LT, MOP_LE, MOP_GT, MOP_GE, MOP_EQ, MOP_NE, MOP_AND,
+	MOP_OR, MOP_XOR, MOP_COND
+};
+
+struct meta_op {
+	enum meta_opc	 op;
+	long		 rule;	/* MOP_RULE */
+	double		 num;	/* MOP_NUM */
+};
+
+struct rule {
+	char		*name;
+	char		*desc;
+	const char	*file;		/* interned in the set */
+	int		 line;
+	enum rule_stage	 stage;
+	unsigned	 flags;
+	unsigned	 maxhits;	/* 0: no limit */
+	double		 score;
+	enum rule_skip	 skip;
+	char		*src;		/* pattern, or meta expression */
+	char		*mods;		/* Perl modifiers */
+	char		*hdr;		/* header operand, e.g. "From:addr" */
+	char		*unset;		/* [if-unset: STR], NULL if none */
+	int		 spec;		/* index into rule_set.specs */
+	enum rule_target target;
+	pcre2_code	*re;
+	uint32_t	 copts;		/* compile options (for templates) */
+	struct meta_op	*code;
+	size_t		 ncode;
+	char		*err;		/* why the pattern was refused */
+	atomic_int	 limit_seen;
+};
+
+struct rule_set {
+	atomic_int	 refs;
+	struct rule	*rules;
+	size_t		 nrules;
+	char		**files;	/* interned file names */
+	size_t		 nfiles;
+	char		**specs;	/* distinct header operands */
+	size_t		 nspecs;
+	long		*order[RULE_ST_COUNT];	/* running rules per stage;
+						   metas in dependency order */
+	size_t		 norder[RULE_ST_COUNT];
+	struct rule_stats stats;
+	const uint8_t	*tables;	/* PCRE2 character tables, Latin-1 /i */
+	long		*hash;		/* name -> index, open addressing */
+	size_t		 hashcap;
+};
+
+/* Shared helper (rule_load.c): compile options for Perl modifiers. */
+int	rule_mods_options(const char *mods, uint32_t *opts);
+
+#endif
