@@ -870,6 +870,10 @@ class FakeBackend:
       "stall-data"  everything answered until the end of DATA; no final reply
       "close-data"  like stall-data, but closes the connection at the end
                     of DATA without a reply
+      "ok"          answers everything: mail_reply, rcpt_reply and
+                    final_reply (bytes, may be multi-line; a 421 to MAIL
+                    closes), closing after the final reply if
+                    close_after_final
     The thread is a daemon; close() shuts the listener and every accepted
     socket.
     """
@@ -879,8 +883,13 @@ class FakeBackend:
             b"250-XCLIENT NAME ADDR PROTO HELO REVERSE_NAME PORT LOGIN "
             b"DESTADDR DESTPORT\r\n250 SMTPUTF8\r\n")
 
-    def __init__(self, mode):
+    def __init__(self, mode, mail_reply=None, rcpt_reply=None,
+                 final_reply=None, close_after_final=False):
         self.mode = mode
+        self.mail_reply = mail_reply or b"250 2.1.0 ok\r\n"
+        self.rcpt_reply = rcpt_reply or b"250 2.1.5 ok\r\n"
+        self.final_reply = final_reply or b"250 2.0.0 queued\r\n"
+        self.close_after_final = close_after_final
         self.lsock = socket.socket()
         self.lsock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self.lsock.bind(("127.0.0.1", 0))
@@ -929,7 +938,12 @@ class FakeBackend:
                         if self.mode == "close-data":
                             c.close()
                             return
-                        # stall-data: say nothing, keep reading
+                        if self.mode == "stall-data":
+                            continue        # say nothing, keep reading
+                        c.sendall(self.final_reply)
+                        if self.close_after_final:
+                            c.close()
+                            return
                         continue
                     if b"\r\n" not in buf:
                         break
@@ -941,7 +955,14 @@ class FakeBackend:
                         c.sendall(b"220 backend.fake ESMTP\r\n")
                     elif verb == b"MAIL" and self.mode == "stall-mail":
                         pass
-                    elif verb in (b"MAIL", b"RCPT", b"RSET", b"NOOP"):
+                    elif verb == b"MAIL":
+                        c.sendall(self.mail_reply)
+                        if self.mail_reply.startswith(b"421"):
+                            c.close()
+                            return
+                    elif verb == b"RCPT":
+                        c.sendall(self.rcpt_reply)
+                    elif verb in (b"RSET", b"NOOP"):
                         c.sendall(b"250 2.0.0 ok\r\n")
                     elif verb == b"DATA":
                         c.sendall(b"354 go ahead\r\n")

@@ -187,6 +187,11 @@ class BackendTrouble(mt.MoatTestCase):
             "backend_reply_timeout": "%ds" % REPLY_TIMEOUT,
             "backend_data_timeout": "%ds" % DATA_TIMEOUT}
 
+    def fake_backend_with(self, **kw):
+        fb = mt.FakeBackend("ok", **kw)
+        self.addCleanup(fb.close)
+        return fb
+
     def assertBackendTrouble(self, r, what):
         self.assertIn(r.code, (421, 451), "%s: %r" % (what, r))
         self.assertTrue(r.enhanced.startswith("4.4."), "%s: %r" % (what, r))
@@ -255,6 +260,73 @@ class BackendTrouble(mt.MoatTestCase):
         tx = mt.poll(lambda: m.txs())
         self.assertTrue(tx, m.log())
         self.assertNotEqual(tx[0].get("verdict"), None)
+
+    def test_multiline_replies_pass_through(self):
+        rcpt = (b"550-5.1.1 first line of a long refusal\r\n"
+                b"550-5.1.1 second line\r\n"
+                b"550 5.1.1 last line\r\n")
+        final = (b"554-5.7.1 message refused\r\n"
+                 b"554 5.7.1 see you never\r\n")
+        fb = self.fake_backend_with(rcpt_reply=rcpt, final_reply=final)
+        m = self.start_moatd(self.CONF, backend_port=fb.port)
+        c = self.client(m)
+        c.greet()
+        self.assertReply(c.cmd("MAIL FROM:<s@sender.test>"), 250)
+        r = c.cmd("RCPT TO:<alice@example.test>")
+        self.assertEqual((r.code, r.lines),
+                         (550, ["5.1.1 first line of a long refusal",
+                                "5.1.1 second line", "5.1.1 last line"]))
+        fb.rcpt_reply = b"250 2.1.5 ok\r\n"
+        self.assertReply(c.cmd("RCPT TO:<bob@example.test>"), 250)
+        self.assertReply(c.cmd("DATA"), 354)
+        c.send(mt.dot_stuff(mt.make_message(mt.token())))
+        r = c.reply()
+        self.assertEqual((r.code, r.lines),
+                         (554, ["5.7.1 message refused",
+                                "5.7.1 see you never"]))
+
+    def test_backend_gone_between_transactions(self):
+        # The backend closes its connection after the first message (as a
+        # restarting MTA would).  The next transaction must get a 250
+        # (moatd reconnected) or a 4xx, promptly; never a hang.
+        fb = self.fake_backend_with(close_after_final=True)
+        m = self.start_moatd(self.CONF, backend_port=fb.port)
+        c = self.client(m, timeout=REPLY_TIMEOUT + SLACK + 5)
+        c.greet()
+        rs = self.send_mail(c, ["alice@example.test"],
+                            mt.make_message(mt.token()))
+        self.assertEqual([r.code for r in rs], [250, 250, 354, 250], rs)
+        time.sleep(0.3)
+        t0 = time.monotonic()
+        r = c.cmd("MAIL FROM:<s2@sender.test>")
+        self.assertLess(time.monotonic() - t0, REPLY_TIMEOUT + SLACK)
+        if r.code == 250:
+            self.assertReply(c.cmd("RCPT TO:<alice@example.test>"), 250)
+            self.assertReply(c.cmd("DATA"), 354)
+            c.send(mt.dot_stuff(mt.make_message(mt.token())))
+            self.assertReply(c.reply(), 250)
+        else:
+            self.assertBackendTrouble(r, "MAIL after the backend left")
+        self.assertTrue(m.alive())
+
+    def test_backend_421_at_mail(self):
+        fb = self.fake_backend_with(
+            mail_reply=b"421 4.3.2 backend shutting down\r\n")
+        m = self.start_moatd(self.CONF, backend_port=fb.port)
+        c = self.client(m, timeout=REPLY_TIMEOUT + SLACK + 5)
+        c.greet()
+        r = c.cmd("MAIL FROM:<s@sender.test>")
+        self.assertEqual(r.code // 100, 4, r)
+        self.assertNotEqual(r.code, 250)
+        if not c.eof:
+            # Whatever comes next is answered, 4xx, not a hang.
+            try:
+                r2 = c.cmd("MAIL FROM:<s@sender.test>",
+                           timeout=REPLY_TIMEOUT + SLACK)
+                self.assertNotEqual(r2.code // 100, 2, r2)
+            except mt.Closed:
+                pass
+        self.assertTrue(m.alive())
 
     def test_backend_stalls_after_data(self):
         self.data_trouble("stall-data")
