@@ -52,6 +52,9 @@ class Delivery(mt.MoatTestCase):
         """rec[0] is Postfix's Received (client via XCLIENT), rec[1]
         moatd's (client address and the logged session id)."""
         self.assertIn("by %s (Postfix)" % mt.BACKEND_NAME, rec[0])
+        # The client's HELO name reached Postfix too (XCLIENT HELO=).
+        self.assertTrue(rec[0].startswith("Received: from client.test ("),
+                        rec[0])
         self.assertIn("[%s]" % client_ip, rec[0],
                       "Postfix did not get the client address via XCLIENT")
         self.assertNotIn("[127.0.0.1]", rec[0])

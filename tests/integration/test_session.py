@@ -8,6 +8,7 @@ import os
 import re
 import smtplib
 import sys
+import threading
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import moattest as mt  # noqa: E402
@@ -98,6 +99,71 @@ class Session(mt.MoatTestCase):
         log = self.postfix.log_since(self.pf_mark)
         self.assertEqual(len(re.findall(r"postfix/smtpd\[\d+\]: connect from",
                                         log)), 1, log)
+
+    def test_long_pipeline_replies_in_order(self):
+        # 30 RCPTs in one write, good and unknown interleaved: each reply
+        # must be the one for its own command.
+        rcpts = []
+        # Fewer refusals than max_errors (default 20): refused RCPTs count.
+        for i in range(30):
+            rcpts.append(("%s@example.test" % mt.USERS[i % 3]) if i % 2 == 0
+                         else "nobody%d@example.test" % i)
+        c = self.client()
+        c.greet()
+        c.send("MAIL FROM:<p@sender.test>\r\n" +
+               "".join("RCPT TO:<%s>\r\n" % r for r in rcpts) +
+               "RSET\r\nNOOP\r\n")
+        rs = c.replies(len(rcpts) + 3)
+        self.assertEqual(rs[0].code, 250)
+        for r, rcpt in zip(rs[1:], rcpts):
+            if rcpt.startswith("nobody"):
+                self.assertEqual(r.code, 550, (rcpt, r))
+                self.assertIn(rcpt, r.text)
+            else:
+                self.assertEqual(r.code, 250, (rcpt, r))
+        self.assertEqual([r.code for r in rs[-2:]], [250, 250])
+        self.assertReply(c.cmd("QUIT"), 221)
+
+    def test_concurrent_sessions(self):
+        # Many clients at once over 2 workers: every message arrives once,
+        # intact, at its own recipient; nothing crosses between sessions.
+        n = 16
+        jobs = []
+        for i in range(n):
+            t = mt.token()
+            user = mt.USERS[i % 3]
+            body = ("session %d %s\r\n" % (i, t)) * (50 + 200 * i)
+            jobs.append((t, user, mt.make_message(
+                t, to="%s@example.test" % user, body=body)))
+        errors = []
+
+        def run(job):
+            t, user, msg = job
+            try:
+                s = smtplib.SMTP("127.0.0.1", self.moatd.port,
+                                 source_address=(mt.CLIENT_IP, 0),
+                                 timeout=30)
+                try:
+                    s.ehlo("client.test")
+                    for _ in range(2):
+                        s.sendmail("c@sender.test",
+                                   ["%s@example.test" % user], msg)
+                    s.quit()
+                finally:
+                    s.close()
+            except Exception as e:      # reported below
+                errors.append((t, repr(e)))
+        threads = [threading.Thread(target=run, args=(j,)) for j in jobs]
+        for th in threads:
+            th.start()
+        for th in threads:
+            th.join(60)
+        self.assertEqual(errors, [])
+        for t, user, msg in jobs:
+            got = self.postfix.wait_messages(user, t, 2)
+            self.assertEqual(len(got), 2, (t, user))
+            for g in got:
+                self.assertEqual(mt.strip_trace(g)[1], mt.lf(msg))
 
     def test_sequence_errors(self):
         c = self.client()
