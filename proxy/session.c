@@ -23,6 +23,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/random.h>
+#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -58,6 +59,8 @@ enum sess_wait {
 #define SESS_HIGH_WATER	(256 * 1024)
 /* How long a closing session may take to flush its last reply. */
 #define SESS_CLOSE_WAIT_MS	10000
+/* How long a closed session reads and drops what the client still sends. */
+#define SESS_LINGER_MS		2000
 
 struct smtp_tx {
 	int		 n;		/* 1-based, within the session */
@@ -259,22 +262,50 @@ sess_close(struct session *s, const char *reason)
 		s->reason = reason;
 	evtimer_del(s->timer);
 	bufferevent_disable(s->bev, EV_READ);
-	if (evbuffer_get_length(bufferevent_get_output(s->bev)) == 0) {
-		sess_schedule_free(s);
-		return;
-	}
 	bufferevent_setcb(s->bev, NULL, sess_write_cb, sess_event_cb, s);
 	/* A client that never reads must not keep the session forever. */
 	sess_timer_set(s, SESS_CLOSE_WAIT_MS);
+	if (evbuffer_get_length(bufferevent_get_output(s->bev)) == 0)
+		sess_write_cb(s->bev, s);
 }
 
+/* While closing: whatever the client still sends is read and dropped. */
+static void
+sess_discard_cb(struct bufferevent *bev, void *arg)
+{
+	struct evbuffer *in = bufferevent_get_input(bev);
+
+	(void)arg;
+	evbuffer_drain(in, evbuffer_get_length(in));
+}
+
+/*
+ * The last reply is out.  Closing now, with unread client input in the
+ * socket, would make the kernel send a RST that can destroy that reply
+ * before the client reads it; so half-close, and drop input until the
+ * client closes too or SESS_LINGER_MS pass (Postfix and Apache linger the
+ * same way).
+ */
 static void
 sess_write_cb(struct bufferevent *bev, void *arg)
 {
 	struct session *s = arg;
 
-	if (evbuffer_get_length(bufferevent_get_output(bev)) == 0)
+	if (evbuffer_get_length(bufferevent_get_output(bev)) != 0)
+		return;
+	if (evbuffer_get_length(bufferevent_get_input(bev)) == 0 &&
+	    s->state == SMTP_ST_QUIT) {
 		sess_schedule_free(s);
+		return;
+	}
+	shutdown(bufferevent_getfd(bev), SHUT_WR);
+	evbuffer_drain(bufferevent_get_input(bev),
+	    evbuffer_get_length(bufferevent_get_input(bev)));
+	bufferevent_setcb(bev, sess_discard_cb, NULL, sess_event_cb, s);
+	bufferevent_setwatermark(bev, EV_READ, 0, 0);
+	bufferevent_disable(bev, EV_WRITE);
+	bufferevent_enable(bev, EV_READ);
+	sess_timer_set(s, SESS_LINGER_MS);
 }
 
 static void
