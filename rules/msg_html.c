@@ -69,6 +69,7 @@ struct render {
 	int		 in_script;
 	int		 in_style;
 	int		 wide;		/* a chunk holds a code point > 0xff */
+	int		 decoded;	/* the input is a character string */
 	char		*base_href;
 };
 
@@ -443,8 +444,9 @@ parse_uri(const char *u, struct puri *pu)
 		i = j;
 	}
 	if (u[i] == '#') {
+		/* (.*) stops at a newline */
 		pu->s[4] = u + i + 1;
-		pu->l[4] = strlen(u + i + 1);
+		pu->l[4] = strcspn(u + i + 1, "\n");
 	}
 }
 
@@ -611,6 +613,31 @@ canon_uri(const char *u, size_t *off, size_t *len)
 	*len = e - s;
 }
 
+/*
+ * In a byte-string part HTML::Parser gives entity characters up to U+00FF
+ * as single bytes; turn such UTF-8 back into Latin-1 in place (a string
+ * holding anything above U+00FF is a character string and stays UTF-8).
+ */
+static void
+latin1(char *s)
+{
+	size_t	i, j;
+
+	for (i = 0; s[i]; i++)
+		if ((unsigned char)s[i] >= 0xc4)
+			return;
+	for (i = 0, j = 0; s[i]; i++, j++) {
+		if (((unsigned char)s[i] == 0xc2 || (unsigned char)s[i] ==
+		    0xc3) && ((unsigned char)s[i + 1] & 0xc0) == 0x80) {
+			s[j] = (char)((((unsigned char)s[i] & 3) << 6) |
+			    ((unsigned char)s[i + 1] & 0x3f));
+			i++;
+		} else
+			s[j] = s[i];
+	}
+	s[j] = '\0';
+}
+
 static void
 push_uri(struct render *r, const char *u)
 {
@@ -622,6 +649,8 @@ push_uri(struct render *r, const char *u)
 	if (len == 0)
 		return;
 	c = xstrndup(u + off, len);
+	if (!r->decoded)
+		latin1(c);
 	if (strncasecmp(c, "data:", 5) == 0 ||
 	    strncasecmp(c, "mailto:", 7) == 0 ||
 	    strncasecmp(c, "file:", 5) == 0 ||
@@ -1283,6 +1312,7 @@ msg_html_render(const char *in, size_t n, int decoded, struct sbuf *text,
 	memset(&r, 0, sizeof(r));
 	r.text = text;
 	r.uris = uris;
+	r.decoded = decoded;
 	r.basefont = 3;
 	r.st = xcalloc(STYLE_MAX, sizeof(*r.st));
 	r.nst = 1;

@@ -89,8 +89,10 @@ set_add(struct msg_uriset *s, const char *p, size_t n)
 	s->n++;
 }
 
-static void canonicalize(struct msg_uriset *, const char *, size_t, int);
+static void canonicalize(struct msg_uriset *, const char *, size_t, int,
+    int);
 static int is_word(int);
+static size_t utf8_len(const char *, size_t);
 
 static int
 hexv(int c)
@@ -108,9 +110,9 @@ hexv(int c)
  * '>' bytes are %-encoded.
  */
 static void
-url_decode(const char *p, size_t n, struct sbuf *o)
+url_decode(const char *p, size_t n, struct sbuf *o, int chars)
 {
-	size_t		i;
+	size_t		i, l;
 	int		c;
 	unsigned char	b;
 
@@ -127,6 +129,23 @@ url_decode(const char *p, size_t n, struct sbuf *o)
 			continue;
 		}
 		b = (unsigned char)p[i];
+		/*
+		 * A character string (a URI from HTML) encodes characters up to
+		 * U+00FF as one %XX and keeps wider ones; a byte string (from
+		 * the rendered text) encodes every byte.
+		 */
+		if (chars && b >= 0xc2 && (l = utf8_len(p + i, n - i)) > 0) {
+			if (b <= 0xc3) {
+				char e[4];
+
+				snprintf(e, sizeof(e), "%%%02x",
+				    ((b & 3) << 6) | (p[i + 1] & 0x3f));
+				sbuf_add(o, e, 3);
+			} else
+				sbuf_add(o, p + i, l);
+			i += l - 1;
+			continue;
+		}
 		if (b <= 0x20 || b >= 0x7f || b == '"' || b == '%' ||
 		    b == '<' || b == '>') {
 			char e[4];
@@ -136,6 +155,21 @@ url_decode(const char *p, size_t n, struct sbuf *o)
 		} else
 			sbuf_addc(o, b);
 	}
+}
+
+/* Length of a well-formed UTF-8 sequence at p, or 0. */
+static size_t
+utf8_len(const char *p, size_t n)
+{
+	size_t	l;
+
+	if ((unsigned char)p[0] < 0xc2)
+		return 0;
+	l = (unsigned char)p[0] < 0xe0 ? 2 : (unsigned char)p[0] < 0xf0 ? 3 :
+	    4;
+	if (l > n || !msg_utf8_valid(p, l))
+		return 0;
+	return l;
 }
 
 static int
@@ -192,7 +226,8 @@ ulong_ip(unsigned long long v, char *out, size_t sz)
 
 /* The host-based variants of uri_list_canonicalize. */
 static void
-host_variants(struct msg_uriset *s, const char *nu, size_t nl, int depth)
+host_variants(struct msg_uriset *s, const char *nu, size_t nl, int depth,
+    int chars)
 {
 	size_t		 pl, hs, he, i, k, rl;
 	const char	*host, *rest, *auth_at = NULL, *q;
@@ -226,9 +261,8 @@ host_variants(struct msg_uriset *s, const char *nu, size_t nl, int depth)
 		return;
 	rest = nu + he;
 	rl = nl - he;
-	if (rl > 0 && rest[0] == ':') {
-		for (k = 1; k < rl && rest[k] >= '0' && rest[k] <= '9'; k++)
-			;
+	if (rl > 1 && rest[0] == ':' && rest[1] >= '0' && rest[1] <= '9') {
+		/* (?::(\d*))? with no digits counts as no port at all */
 		port_given = 1;
 		/* :80\b / :443\b removal */
 		if (is_http && rl >= 3 && strncmp(rest, ":80", 3) == 0 &&
@@ -240,6 +274,28 @@ host_variants(struct msg_uriset *s, const char *nu, size_t nl, int depth)
 	}
 	memcpy(hb, host, hl);
 	hb[hl] = '\0';
+	/*
+	 * SA turns a non-ASCII host into its IDNA (punycode) form first; we do
+	 * not, and offer no host variants for it rather than wrong ones.
+	 */
+	for (i = 0; i < hl; i++)
+		if ((unsigned char)hb[i] >= 0x80)
+			break;
+	if (i < hl) {
+		/* idn_to_ascii leaves what is neither UTF-8 nor Latin-1 */
+		int lat = 1;
+
+		for (i = 0; i < hl; i++) {
+			unsigned char c = hb[i];
+
+			if (c >= 0x80 && !((c >= 0xc0 && c <= 0xd6) ||
+			    (c >= 0xd8 && c <= 0xde) || (c >= 0xe0 &&
+			    c <= 0xf6) || (c >= 0xf8 && c <= 0xfe)))
+				lat = 0;
+		}
+		if (lat || msg_utf8_valid(hb, hl))
+			return;
+	}
 	for (i = 0; i <= hl; i++)
 		nhost[i] = (hb[i] >= 'A' && hb[i] <= 'Z') ? hb[i] + 32 : hb[i];
 	/* tr/\x00-\x20//d */
@@ -270,7 +326,8 @@ host_variants(struct msg_uriset *s, const char *nu, size_t nl, int depth)
 				    *e2 != '#')
 					e2++;
 				if (e2 > st && memchr(q, '.', e2 - q) != NULL)
-					canonicalize(s, q, e2 - q, depth + 1);
+					canonicalize(s, q, e2 - q, depth + 1,
+					    chars);
 				else if (e2 == st)
 					continue;
 			}
@@ -390,7 +447,8 @@ host_variants(struct msg_uriset *s, const char *nu, size_t nl, int depth)
 
 /* uri_list_canonicalize for one URI; adds it and its variants. */
 static void
-canonicalize(struct msg_uriset *s, const char *u0, size_t n0, int depth)
+canonicalize(struct msg_uriset *s, const char *u0, size_t n0, int depth,
+    int chars)
 {
 	struct sbuf	 u = SBUF_INIT, nu = SBUF_INIT, t = SBUF_INIT;
 	size_t		 i, hs, he;
@@ -479,7 +537,7 @@ canonicalize(struct msg_uriset *s, const char *u0, size_t n0, int depth)
 		sbuf_reset(&t);
 	}
 	if (has_pct(nu.p, nu.len)) {
-		url_decode(nu.p, nu.len, &t);
+		url_decode(nu.p, nu.len, &t, chars);
 		sbuf_reset(&nu);
 		sbuf_add(&nu, t.p, t.len);
 		sbuf_reset(&t);
@@ -561,7 +619,7 @@ canonicalize(struct msg_uriset *s, const char *u0, size_t n0, int depth)
 	}
 	if (nu.len != n0 || memcmp(nu.p, p, n0) != 0)
 		set_add(s, nu.p, nu.len);
-	host_variants(s, nu.p, nu.len, depth);
+	host_variants(s, nu.p, nu.len, depth, chars);
 done:
 	sbuf_free(&u);
 	sbuf_free(&nu);
@@ -574,8 +632,7 @@ done:
 void
 msg_uri_add(struct msg_uriset *s, const char *p, size_t n, int from_text)
 {
-	(void)from_text;
-	canonicalize(s, p, n, 0);
+	canonicalize(s, p, n, 0, !from_text);
 }
 
 
@@ -901,7 +958,7 @@ add_valid(struct msg_uriset *s, const char *u, size_t n)
 	size_t			 i;
 	int			 ok = 0;
 
-	canonicalize(tmp, u, n, 0);
+	canonicalize(tmp, u, n, 0, 0);
 	for (i = 0; i < tmp->n && !ok; i++)
 		ok = uri_has_domain(tmp->v[i], tmp->len[i]);
 	if (ok)
@@ -1000,7 +1057,7 @@ text_uri(struct msg_uriset *s, struct msg_uriset *seen, const char *raw,
 		const char *h, *e;
 
 		if (has_pct(u.p, u.len)) {
-			url_decode(u.p, u.len, &t);
+			url_decode(u.p, u.len, &t, 0);
 			sbuf_reset(&u);
 			sbuf_add(&u, t.p, t.len);
 		}
