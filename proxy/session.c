@@ -104,7 +104,8 @@ struct session {
 	int			 esmtp;
 	int			 ncmds;
 	int			 nerrors;
-	int			 ntx;
+	int			 ntx;		/* messages the backend took */
+	int			 txseq;		/* transactions begun */
 	struct smtp_tx		*tx;
 	struct upstream		*up;
 	int			 up_rset;	/* backend needs RSET first */
@@ -969,7 +970,7 @@ cmd_mail(struct session *s, struct smtp_cmd *c)
 	}
 
 	tx = xcalloc(1, sizeof(*tx));
-	tx->n = s->ntx + 1;
+	tx->n = ++s->txseq;
 	tx->from = xstrdup(c->path.addr);
 	tx->smtputf8 = utf8;
 	tx->body8 = body8;
