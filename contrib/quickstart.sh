@@ -15,7 +15,8 @@ cd "$(dirname "$0")/.."
 top=$(pwd)
 
 PKGS="build-essential autoconf automake pkg-config libevent-dev libssl-dev
-libpcre2-dev libcmocka-dev python3 postfix swaks"
+libpcre2-dev libcmocka-dev libhiredis-dev libcrypt-dev python3 postfix swaks
+redis-server openssl"
 
 need_root() {
 	if [ "$(id -u)" != 0 ]; then
