@@ -94,12 +94,15 @@ get_header(const struct msg_header *h, size_t nh, const char *name,
 	sbuf_free(&t);
 }
 
-/* Remove (comments), honouring nesting and backslashes. */
-static void
+/*
+ * Remove (comments), honouring nesting and backslashes; the text of the
+ * comments goes to comment.  Returns how many comments there were.
+ */
+static int
 strip_comments(const char *p, size_t n, struct sbuf *o, struct sbuf *comment)
 {
 	size_t	i;
-	int	depth = 0;
+	int	depth = 0, cnt = 0;
 
 	for (i = 0; i < n; i++) {
 		if (p[i] == '\\' && i + 1 < n && depth > 0) {
@@ -107,7 +110,8 @@ strip_comments(const char *p, size_t n, struct sbuf *o, struct sbuf *comment)
 			continue;
 		}
 		if (p[i] == '(') {
-			depth++;
+			if (depth++ == 0)
+				cnt++;
 			continue;
 		}
 		if (p[i] == ')' && depth > 0) {
@@ -121,6 +125,7 @@ strip_comments(const char *p, size_t n, struct sbuf *o, struct sbuf *comment)
 		}
 		sbuf_addc(o, p[i]);
 	}
+	return cnt;
 }
 
 static void
@@ -240,7 +245,7 @@ parse_addresses(const char *s, size_t n, int want_name, int raw,
 			struct sbuf	 addr = SBUF_INIT, ph = SBUF_INIT;
 			struct sbuf	 com = SBUF_INIT;
 			size_t		 k;
-			int		 qq = 0;
+			int		 qq = 0, ncom = 0;
 
 			for (k = 0; k < e; k++) {
 				if (p[k] == '"')
@@ -256,7 +261,7 @@ parse_addresses(const char *s, size_t n, int want_name, int raw,
 				    NULL);
 				sbuf_add(&ph, p, lt - p);
 			} else {
-				strip_comments(p, e, &addr, &com);
+				ncom = strip_comments(p, e, &addr, &com);
 			}
 			{
 				const char *a = addr.p ? addr.p : "";
@@ -267,34 +272,65 @@ parse_addresses(const char *s, size_t n, int want_name, int raw,
 					if (looks_like_addr(a, al))
 						vals_add(out, a, al);
 				} else {
-					/* phrase: unquote; else comment */
+					/*
+					 * The phrase before <addr>, quotes
+					 * and comments removed; failing that
+					 * the comment after a bare address,
+					 * even an empty one.
+					 */
 					const char *x = ph.p ? ph.p : "";
 					size_t xl = ph.len;
 					struct sbuf un = SBUF_INIT;
 					struct sbuf dec = SBUF_INIT;
+					int have = 0, inq = 0;
 
-					trim(&x, &xl);
-					if (xl == 0) {
-						x = com.p ? com.p : "";
-						xl = com.len;
-						trim(&x, &xl);
-						if (xl > 0)
-							sbuf_add(&un, x, xl);
-					} else {
-						for (k = 0; k < xl; k++) {
-							if (x[k] == '"')
-								continue;
-							if (x[k] == '\\' &&
-							    k + 1 < xl)
-								k++;
-							sbuf_addc(&un, x[k]);
+					for (k = 0; k < xl; k++) {
+						if (x[k] == '"') {
+							inq = !inq;
+							continue;
 						}
+						if (inq && x[k] == '\\' &&
+						    k + 1 < xl) {
+							sbuf_addc(&un, x[++k]);
+							continue;
+						}
+						if (!inq && x[k] == '(') {
+							int d = 0;
+
+							for (; k < xl; k++) {
+								if (x[k] == '(')
+									d++;
+								else if (x[k] ==
+								    ')' && --d
+								    == 0)
+									break;
+							}
+							continue;
+						}
+						sbuf_addc(&un, x[k]);
 					}
-					if (un.len > 0 && raw)
-						vals_add(out, un.p, un.len);
-					else if (un.len > 0) {
-						msg_decode_header(un.p, un.len,
-						    NULL, &dec, NULL);
+					have = un.len > 0;
+					if (!have && ncom > 0) {
+						sbuf_add(&un, com.p ? com.p :
+						    "", com.len);
+						have = 1;
+					}
+					if (have && raw)
+						vals_add(out, un.p ? un.p : "",
+						    un.len);
+					else if (have) {
+						msg_decode_header(un.p ? un.p :
+						    "", un.len, NULL, &dec, NULL);
+						for (k = 0; k < dec.len &&
+						    is_sp((unsigned char)
+						    dec.p[k]); k++)
+							;
+						if (k == dec.len) {
+							/* no \S: as it is */
+							vals_add(out, dec.p ?
+							    dec.p : "", dec.len);
+							goto named;
+						}
 						/* collapse, trim, unquote '' */
 						sbuf_reset(&un);
 						for (k = 0; k < dec.len; k++) {
@@ -313,13 +349,13 @@ parse_addresses(const char *s, size_t n, int want_name, int raw,
 						xl = un.len;
 						trim(&x, &xl);
 						if (xl >= 2 && x[0] == '\'' &&
-						    memchr(x + 1, '\'', xl - 1)
-						    == x + xl - 1) {
+						    x[xl - 1] == '\'') {
 							x++;
 							xl -= 2;
 						}
 						vals_add(out, x, xl);
 					}
+named:
 					sbuf_free(&un);
 					sbuf_free(&dec);
 				}

@@ -61,7 +61,7 @@ def main():
                 print('  SA  :', a[k:j + 160])
                 print('  moat:', b[k:j + 160])
     for s in total:
-        print('%-22s %4d/%4d identical (%5.1f%%)%s' % (s, same[s], total[s],
+        print('%-22s %4d/%4d identical (%6.2f%%)%s' % (s, same[s], total[s],
               100.0 * same[s] / total[s],
               '  (%d unsupported)' % unsup[s] if unsup[s] else ''))
     for s in unsup:
