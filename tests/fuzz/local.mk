@@ -6,6 +6,7 @@ include tests/fuzz/smtp.mk
 include tests/fuzz/data.mk
 include tests/fuzz/msg.mk
 include tests/fuzz/engine.mk
+include tests/fuzz/auth.mk
 if ENABLE_FUZZING
 noinst_PROGRAMS += $(FUZZ_TARGETS)
 endif

@@ -9,6 +9,8 @@ include tests/unit/data.mk
 include tests/unit/config.mk
 include tests/unit/msg.mk
 include tests/unit/engine.mk
+include tests/unit/grey.mk
+include tests/unit/auth.mk
 if HAVE_CMOCKA
 check_PROGRAMS += $(UNIT_TESTS)
 TESTS += $(UNIT_TESTS)
