@@ -553,8 +553,19 @@ class Moatd:
         self._err.close()
         return self.proc.returncode
 
+    SANITIZER_RX = re.compile(r"ERROR: (?:Address|Leak|Thread|Memory)"
+                              r"Sanitizer|runtime error:")
+
     def cleanup(self):
+        """Stop, and fail if a sanitizer build reported anything (the
+        directory is then kept for a post-mortem)."""
         self.stop()
+        m = self.SANITIZER_RX.search(self.log())
+        if m:
+            text = self.log()
+            raise AssertionError("sanitizer report in %s:\n%s" % (
+                self.stderr_path, text[max(0, m.start() - 200):
+                                       m.start() + 3000]))
         rmtree(self.dir)
 
     # -- the log
@@ -1021,10 +1032,12 @@ class MoatTestCase(unittest.TestCase):
 
     @classmethod
     def _class_cleanup(cls):
-        if cls.moatd:
-            cls.moatd.cleanup()
-        if cls.postfix:
-            cls.postfix.cleanup()
+        try:
+            if cls.moatd:
+                cls.moatd.cleanup()
+        finally:
+            if cls.postfix:
+                cls.postfix.cleanup()
 
     @classmethod
     def tearDownClass(cls):

@@ -99,6 +99,29 @@ class Session(mt.MoatTestCase):
         log = self.postfix.log_since(self.pf_mark)
         self.assertEqual(len(re.findall(r"postfix/smtpd\[\d+\]: connect from",
                                         log)), 1, log)
+        # ... and was closed when the session ended.
+        self.assertTrue(self.postfix.wait_log(
+            r"disconnect from unknown\[%s\]" % re.escape(mt.CLIENT_IP),
+            self.pf_mark, 5), self.postfix.log_since(self.pf_mark))
+
+    def test_quit_or_disconnect_mid_transaction(self):
+        for how in ("quit", "close"):
+            with self.subTest(how=how):
+                mark = self.postfix.log_mark()
+                c = self.client()
+                c.greet()
+                self.assertReply(c.cmd("MAIL FROM:<mid@sender.test>"), 250)
+                self.assertReply(c.cmd("RCPT TO:<alice@example.test>"), 250)
+                if how == "quit":
+                    self.assertReply(c.cmd("QUIT"), 221)
+                    c.wait_closed(5)
+                c.close()
+                # The backend connection goes too, without a message.
+                self.assertTrue(self.postfix.wait_log(
+                    r"disconnect from unknown\[%s\]" %
+                    re.escape(mt.CLIENT_IP), mark, 5),
+                    self.postfix.log_since(mark))
+                self.assertNotIn("message-id=", self.postfix.log_since(mark))
 
     def test_long_pipeline_replies_in_order(self):
         # 30 RCPTs in one write, good and unknown interleaved: each reply
