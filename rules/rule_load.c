@@ -525,6 +525,7 @@ split_pattern(const char *s, char **pat, char **mods, const char **why)
 	if (strstr(*pat, "(?{") != NULL || strstr(*pat, "(??{") != NULL) {
 		free(*pat);
 		free(*mods);
+		*pat = *mods = NULL;
 		*why = "eval (?{}) found";
 		return -1;
 	}
@@ -688,10 +689,13 @@ cond_primary(struct cond_parser *cp)
 		cp->i++;
 		if (fn == 1) {
 			/* the Dmarc plugin was renamed (Conf/Parser.pm) */
-			if (t.n == 32 && strncmp(t.p,
-			    "Mail::SpamAssassin::Plugin::Dmarc", 32) == 0)
+			static const char dmarc[] =
+			    "Mail::SpamAssassin::Plugin::Dmarc";
+
+			if (t.n == sizeof(dmarc) - 1 &&
+			    strncmp(t.p, dmarc, t.n) == 0)
 				return plugin_loaded(cp->b,
-				    "Mail::SpamAssassin::Plugin::DMARC", 32);
+				    "Mail::SpamAssassin::Plugin::DMARC", t.n);
 			return plugin_loaded(cp->b, t.p, t.n);
 		}
 		return fn == 2 ? sa_can(cp->b, t.p, t.n) : 0;
@@ -1321,6 +1325,7 @@ pattern_end(char *s)
 {
 	char open, close;
 	char *p = s;
+	int depth = 0;
 
 	if (*p == 'm')
 		p++;
@@ -1335,9 +1340,15 @@ pattern_end(char *s)
 	if (open == '\0' || isalnum((unsigned char)open) ||
 	    isspace((unsigned char)open))
 		return NULL;
-	for (p++; *p != '\0' && *p != close; p++)
+	/* bracketing delimiters nest, as in Perl: m{a{3}} */
+	for (p++; *p != '\0'; p++) {
 		if (*p == '\\' && p[1] != '\0')
 			p++;
+		else if (*p == close && depth-- == 0)
+			break;
+		else if (*p == open && open != close)
+			depth++;
+	}
 	if (*p != close)
 		return NULL;
 	p++;

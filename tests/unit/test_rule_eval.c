@@ -1,0 +1,410 @@
+/*
+ * test_rule_eval.c: evaluation of a rule set against a message and the
+ * session facts: per stage, counts, metas with Perl's values, limits,
+ * capture templates, and the shipped default rules on SpamAssassin's
+ * sample-spam.txt (GTUBE) and sample-nonspam.txt.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "msg.h"
+#include "rule.h"
+#include "sbuf.h"
+#include "score.h"
+
+#ifndef TOP_SRCDIR
+#define TOP_SRCDIR "."
+#endif
+
+static struct rule_set *
+load(const char *name, const char *text)
+{
+	struct rule_builder *b = rule_builder_new();
+	struct rule_error err;
+	struct rule_set *rs;
+
+	if (rule_builder_add_text(b, name, text, strlen(text), RULE_FMT_AUTO,
+	    &err) != 0)
+		fail_msg("%s:%d: %s", err.file, err.line, err.msg);
+	if ((rs = rule_builder_finish(b, NULL, &err)) == NULL)
+		fail_msg("%s:%d: %s", err.file, err.line, err.msg);
+	return rs;
+}
+
+static const struct rule_hit *
+find(const struct rule_hit *h, size_t n, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (strcmp(h[i].name, name) == 0)
+			return &h[i];
+	return NULL;
+}
+
+static const struct rule_hit *
+run(const struct rule_set *rs, struct rule_scratch *sc, const char *raw,
+    const struct rule_env *env, size_t *n, struct msg **mp)
+{
+	*mp = raw ? msg_parse(raw, strlen(raw), NULL) : NULL;
+	return rule_eval(rs, sc, env, *mp, n);
+}
+
+static void
+test_body_and_counts(void **state)
+{
+	struct rule_set *rs = load("t.rules",
+	    "body CAPS /FOO/ score 0.5 per-hit max 3 \"caps\"\n"
+	    "body ALL_FOO /FOO/ score 0.5 per-hit\n"
+	    "body ONCE /FOO/ score 1\n"
+	    "body SUBJ /caps test/ score 1\n"
+	    "body SUBJ_NO /caps test/ score 1 nosubject\n"
+	    "body NEG !/absent/ score 1\n"
+	    "body NEG2 !~ /FOO/ score 1\n"
+	    "body __SUB /bar/ score 1\n"
+	    "body OFF /FOO/ score 0\n");
+	struct rule_scratch *sc = rule_scratch_new();
+	const struct rule_hit *h;
+	struct msg *m;
+	size_t n;
+
+	(void)state;
+	h = run(rs, sc, "Subject: caps test\n\nfoo FOO bar FOO baz FOO qux "
+	    "FOO\n", NULL, &n, &m);
+	assert_int_equal(find(h, n, "CAPS")->count, 3);
+	assert_true(find(h, n, "CAPS")->score == 0.5);
+	assert_string_equal(find(h, n, "CAPS")->desc, "caps");
+	assert_int_equal(find(h, n, "ALL_FOO")->count, 4);
+	assert_int_equal(find(h, n, "ONCE")->count, 1);
+	assert_non_null(find(h, n, "SUBJ"));
+	assert_null(find(h, n, "SUBJ_NO"));
+	assert_non_null(find(h, n, "NEG"));
+	assert_null(find(h, n, "NEG2"));
+	assert_int_equal(find(h, n, "__SUB")->flags, RULE_HIT_SUB);
+	assert_int_equal(find(h, n, "CAPS")->flags, 0);
+	assert_null(find(h, n, "OFF"));
+	assert_int_equal(n, 6);
+	msg_free(m);
+	/* a second evaluation starts from nothing */
+	h = run(rs, sc, "Subject: x\n\nnothing here\n", NULL, &n, &m);
+	assert_int_equal(n, 2);		/* NEG, NEG2 */
+	assert_non_null(find(h, n, "NEG2"));
+	msg_free(m);
+	rule_scratch_free(sc);
+	rule_scratch_free(NULL);
+	rule_set_unref(rs);
+}
+
+static void
+test_headers(void **state)
+{
+	struct rule_set *rs = load("t.cf",
+	    "header SUBJ_FREE   Subject =~ /^free\\b/i\n"
+	    "header SUBJ_END    Subject =~ /stuff$/\n"
+	    "header NO_FOO      X-Foo !~ /./\n"
+	    "header UNSET_DEF   X-Foo =~ /^dflt$/ [if-unset: dflt]\n"
+	    "header EMPTY_MATCH X-Foo =~ /^$/\n"
+	    "header HAS_DATE    exists:Date\n"
+	    "header HAS_BAR     exists:X-Bar\n"
+	    "header TO_ADDR     To:addr =~ /^b\\@c\\.d$/m\n"
+	    "header RCVD_TWO    Received =~ /one\\nby two/\n"
+	    "header ALL_X       ALL =~ /^X-Mailer: Mutt/m\n"
+	    "header MULTI       Received =~ /by/\n"
+	    "tflags MULTI       multiple\n"
+	    "mimeheader MIME_CT Content-Type =~ /text\\/html/\n");
+	struct rule_scratch *sc = rule_scratch_new();
+	const struct rule_hit *h;
+	struct msg *m;
+	size_t n;
+
+	(void)state;
+	h = run(rs, sc,
+	    "Received: by one\nReceived: by two\n"
+	    "Subject: Free =?iso-8859-1?q?stuff?=\n"
+	    "Date: Mon, 1 Jan 2024 00:00:00 +0000\n"
+	    "To: \"A\" <b@c.d>\nX-Mailer: Mutt 1.0\n"
+	    "Content-Type: text/html\n\n<p>hi</p>\n", NULL, &n, &m);
+	assert_non_null(find(h, n, "SUBJ_FREE"));
+	assert_non_null(find(h, n, "SUBJ_END"));
+	assert_non_null(find(h, n, "NO_FOO"));
+	assert_non_null(find(h, n, "UNSET_DEF"));
+	assert_non_null(find(h, n, "EMPTY_MATCH"));
+	assert_non_null(find(h, n, "HAS_DATE"));
+	assert_null(find(h, n, "HAS_BAR"));
+	assert_non_null(find(h, n, "TO_ADDR"));
+	assert_non_null(find(h, n, "RCVD_TWO"));
+	assert_non_null(find(h, n, "ALL_X"));
+	assert_int_equal(find(h, n, "MULTI")->count, 2);
+	assert_non_null(find(h, n, "MIME_CT"));
+	msg_free(m);
+	rule_scratch_free(sc);
+	rule_set_unref(rs);
+}
+
+static void
+test_meta_values(void **state)
+{
+	struct rule_set *rs = load("t.cf",
+	    "body __A /a/\n"
+	    "body __B /b/\n"
+	    "tflags __B multiple\n"
+	    "body __NONE /zzz/\n"
+	    "meta AND_VALUE __A && __B\n"
+	    "meta COUNT3 __B == 3\n"
+	    "meta SUM (__A + __B) > 3\n"
+	    "meta NOT_NONE !__NONE\n"
+	    "meta OR_NONE __NONE || __NONE\n"
+	    "meta NEG_VAL __A - 5\n"
+	    "meta TERN __NONE ? 0 : 2\n"
+	    "meta CHAIN AND_VALUE && COUNT3\n"
+	    "meta UNDEF __A && NO_SUCH_RULE\n"
+	    "meta PREC 1 + 2 * 3 == 7\n"
+	    "meta DIV0 __A / __NONE\n"
+	    "score CHAIN 2.5\n");
+	struct rule_scratch *sc = rule_scratch_new();
+	const struct rule_hit *h;
+	struct msg *m;
+	size_t n;
+
+	(void)state;
+	h = run(rs, sc, "Subject: s\n\na b b b\n", NULL, &n, &m);
+	assert_non_null(find(h, n, "AND_VALUE"));
+	assert_int_equal(find(h, n, "AND_VALUE")->count, 1);
+	assert_non_null(find(h, n, "COUNT3"));
+	assert_non_null(find(h, n, "SUM"));
+	assert_non_null(find(h, n, "NOT_NONE"));
+	assert_null(find(h, n, "OR_NONE"));
+	assert_non_null(find(h, n, "NEG_VAL"));
+	assert_non_null(find(h, n, "TERN"));
+	assert_true(find(h, n, "CHAIN")->score == 2.5);
+	assert_null(find(h, n, "UNDEF"));
+	assert_non_null(find(h, n, "PREC"));
+	assert_null(find(h, n, "DIV0"));
+	msg_free(m);
+	rule_scratch_free(sc);
+	rule_set_unref(rs);
+}
+
+static void
+test_stages(void **state)
+{
+	struct rule_set *rs = load("t.rules",
+	    "connect PRE facts =~ /\\bpregreet\\b/ score 5\n"
+	    "connect LOCAL addr =~ /^127\\./ score 1\n"
+	    "connect DYN name =~ /dyn/ score 1\n"
+	    "helo HELO_IP =~ /^[0-9.]+$/ score 2\n"
+	    "mail MAIL_NUM =~ /^[0-9]+@/ score 1\n"
+	    "rcpt RCPT_X /^x@/ score 1 per-hit\n"
+	    "body B /b/ score 1\n"
+	    "meta EARLY PRE && HELO_IP score 1\n");
+	struct rule_scratch *sc = rule_scratch_new();
+	const char *rcpt[] = { "x@a", "y@a", "x@b" };
+	struct rule_env env;
+	const struct rule_hit *h;
+	struct msg *m;
+	size_t n;
+
+	(void)state;
+	memset(&env, 0, sizeof(env));
+	env.client_addr = "127.0.0.1";
+	env.client_name = "host.dyn.example";
+	env.facts = "no-rdns pregreet";
+	h = run(rs, sc, NULL, &env, &n, &m);
+	assert_int_equal(n, 3);
+	assert_non_null(find(h, n, "PRE"));
+	assert_null(find(h, n, "EARLY"));
+	env.helo = "192.0.2.1";
+	env.mail_from = "12345@example.com";
+	env.rcpt = rcpt;
+	env.nrcpt = 3;
+	h = run(rs, sc, NULL, &env, &n, &m);
+	assert_non_null(find(h, n, "EARLY"));
+	assert_non_null(find(h, n, "MAIL_NUM"));
+	assert_int_equal(find(h, n, "RCPT_X")->count, 2);
+	assert_null(find(h, n, "B"));
+	h = run(rs, sc, "Subject: b\n\nb\n", NULL, &n, &m);
+	assert_int_equal(n, 1);
+	assert_non_null(find(h, n, "B"));
+	msg_free(m);
+	rule_scratch_free(sc);
+	rule_set_unref(rs);
+}
+
+static void
+test_latin1_fold(void **state)
+{
+	struct rule_set *rs = load("t.cf",
+	    "full LATIN1 /caf\\xc9/i\n"
+	    "full LATIN1_CS /caf\\xc9/\n"
+	    "full ASCII_W /caf\\w/\n");
+	struct rule_scratch *sc = rule_scratch_new();
+	const struct rule_hit *h;
+	struct msg *m;
+	size_t n;
+
+	(void)state;
+	h = run(rs, sc, "Subject: x\n\ncaf\xe9\n", NULL, &n, &m);
+	assert_non_null(find(h, n, "LATIN1"));
+	assert_null(find(h, n, "LATIN1_CS"));
+	assert_null(find(h, n, "ASCII_W"));	/* /aa: \w is ASCII */
+	msg_free(m);
+	rule_scratch_free(sc);
+	rule_set_unref(rs);
+}
+
+static void
+test_limit(void **state)
+{
+	struct rule_set *rs = load("t.rules",
+	    "full SLOW /^(?:a|a)+$/m score 1\n"
+	    "full FAST /a/ score 1\n");
+	struct rule_scratch *sc = rule_scratch_new();
+	const struct rule_hit *h;
+	struct msg *m;
+	char raw[200];
+	size_t n;
+
+	(void)state;
+	snprintf(raw, sizeof(raw), "Subject: x\n\n%s\n",
+	    "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaab");
+	h = run(rs, sc, raw, NULL, &n, &m);
+	assert_int_equal(n, 2);
+	assert_int_equal(find(h, n, "SLOW")->flags, RULE_HIT_LIMIT);
+	assert_int_equal(find(h, n, "SLOW")->count, 0);
+	msg_free(m);
+	/* reported once per rule set */
+	h = run(rs, sc, raw, NULL, &n, &m);
+	assert_int_equal(n, 1);
+	assert_non_null(find(h, n, "FAST"));
+	msg_free(m);
+	rule_scratch_free(sc);
+	rule_set_unref(rs);
+}
+
+static void
+test_capture_template(void **state)
+{
+	struct rule_set *rs = load("t.cf",
+	    "header __TO_ADDR To:addr =~ /(?<TO_ADDR>.*)/\n"
+	    "body   GREETS_ME  /hello %{TO_ADDR}/i\n"
+	    "body   NO_TAG     /x %{NO_SUCH_TAG}/\n");
+	struct rule_scratch *sc = rule_scratch_new();
+	const struct rule_hit *h;
+	struct msg *m;
+	size_t n;
+
+	(void)state;
+	h = run(rs, sc, "To: Bob <bob.x@example.com>\nSubject: s\n\n"
+	    "Hello bob.x@example.com\n", NULL, &n, &m);
+	assert_non_null(find(h, n, "GREETS_ME"));
+	assert_null(find(h, n, "NO_TAG"));
+	msg_free(m);
+	/* the dot is quoted: bobXx does not match bob.x */
+	h = run(rs, sc, "To: bob.x@example.com\nSubject: s\n\n"
+	    "Hello bobXx@example.com\n", NULL, &n, &m);
+	assert_null(find(h, n, "GREETS_ME"));
+	msg_free(m);
+	rule_scratch_free(sc);
+	rule_set_unref(rs);
+}
+
+static char *
+slurp(const char *path, size_t *len)
+{
+	FILE *fp = fopen(path, "r");
+	struct sbuf b = SBUF_INIT;
+	char buf[4096];
+	size_t k;
+
+	if (fp == NULL)
+		fail_msg("%s: cannot open", path);
+	while ((k = fread(buf, 1, sizeof(buf), fp)) > 0)
+		sbuf_add(&b, buf, k);
+	fclose(fp);
+	*len = b.len;
+	return b.p;
+}
+
+static double
+score_file(const struct rule_set *rs, struct rule_scratch *sc,
+    const char *path, enum score_verdict *v, int *gtube)
+{
+	struct score_thresholds th;
+	struct score_card card;
+	const struct rule_hit *h;
+	struct msg *m;
+	size_t n, i, len;
+	char *raw = slurp(path, &len);
+	double s;
+
+	m = msg_parse(raw, len, NULL);
+	h = rule_eval(rs, sc, NULL, m, &n);
+	score_card_init(&card);
+	for (i = 0; i < n; i++)
+		if (!(h[i].flags & (RULE_HIT_SUB | RULE_HIT_LIMIT)))
+			score_card_add(&card, h[i].name, h[i].score *
+			    h[i].count, h[i].count, h[i].desc, "rules");
+	*gtube = find(h, n, "GTUBE") != NULL;
+	score_thresholds_default(&th);
+	*v = score_verdict(&card, &th);
+	s = score_card_total(&card);
+	score_card_free(&card);
+	msg_free(m);
+	free(raw);
+	return s;
+}
+
+static void
+test_default_rules_samples(void **state)
+{
+	struct rule_builder *b = rule_builder_new();
+	struct rule_error err;
+	struct rule_set *rs;
+	struct rule_scratch *sc = rule_scratch_new();
+	enum score_verdict v;
+	int gtube;
+	double s;
+
+	(void)state;
+	if (rule_builder_add_file(b, TOP_SRCDIR "/rules/default.rules",
+	    RULE_FMT_AUTO, &err) != 0)
+		fail_msg("%s:%d: %s", err.file, err.line, err.msg);
+	rs = rule_builder_finish(b, NULL, &err);
+	assert_non_null(rs);
+	s = score_file(rs, sc, TOP_SRCDIR
+	    "/tests/unit/data/engine/sample-spam.txt", &v, &gtube);
+	assert_true(gtube);
+	assert_true(s >= 1000);
+	assert_int_equal(v, SCORE_REJECT);
+	s = score_file(rs, sc, TOP_SRCDIR
+	    "/tests/unit/data/engine/sample-nonspam.txt", &v, &gtube);
+	assert_false(gtube);
+	assert_true(s < 5.0);
+	assert_int_equal(v, SCORE_ACCEPT);
+	rule_scratch_free(sc);
+	rule_set_unref(rs);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_body_and_counts),
+		cmocka_unit_test(test_headers),
+		cmocka_unit_test(test_meta_values),
+		cmocka_unit_test(test_stages),
+		cmocka_unit_test(test_latin1_fold),
+		cmocka_unit_test(test_limit),
+		cmocka_unit_test(test_capture_template),
+		cmocka_unit_test(test_default_rules_samples),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
