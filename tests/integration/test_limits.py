@@ -10,6 +10,7 @@ import socket
 import sys
 import time
 
+sys.dont_write_bytecode = True     # no __pycache__ in the source tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import moattest as mt  # noqa: E402
 
@@ -274,7 +275,7 @@ class Limits(mt.MoatTestCase):
                                                    2 + 6)
         self.assertTrue(closed, "a dripping client was never cut (%.1fs)" %
                         took)
-        self.assertLess(took, 2 + 2.5, "cut after %.1fs" % took)
+        self.assertLess(took, 2 + 3, "cut after %.1fs" % took)
         rs = mt.parse_replies(got)
         self.assertTrue(rs, "cut without a reply")
         self.assertEqual(rs[-1].code, 421, rs)
@@ -287,7 +288,7 @@ class Limits(mt.MoatTestCase):
         closed, took, got = self.drip_until_closed(
             c, b"MAIL FROM:<" + b"d" * 200, 2 + 6)
         self.assertTrue(closed, "a dripping client was never cut")
-        self.assertLess(took, 2 + 2.5, "cut after %.1fs" % took)
+        self.assertLess(took, 2 + 3, "cut after %.1fs" % took)
         rs = mt.parse_replies(got)
         self.assertTrue(rs and rs[-1].code == 421, got)
 
@@ -327,7 +328,7 @@ class Limits(mt.MoatTestCase):
         closed, took, got = self.drip_until_closed(
             c, mt.make_message(self.tok, body="d" * 500), 2 + 6)
         self.assertTrue(closed, "a dripping DATA phase was never cut")
-        self.assertLess(took, 2 + 2.5, "cut after %.1fs" % took)
+        self.assertLess(took, 2 + 3, "cut after %.1fs" % took)
         rs = mt.parse_replies(got)
         self.assertTrue(rs and rs[-1].code == 421, got)
         self.assertNothingDelivered(self.tok, settle=0.5)
@@ -360,6 +361,7 @@ class Limits(mt.MoatTestCase):
         self.assertNotIn("pregreet@sender.test",
                          self.postfix.seen_senders(mark))
         self.assertNotIn("pregreet", self.postfix.log_since(mark))
+        self.assertEqual(m.txs(), [])
         # A client that waits gets the banner after greet_wait.
         c2 = self.client(m)
         t0 = time.monotonic()
