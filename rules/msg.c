@@ -93,6 +93,17 @@ new_part(struct msg *m)
 	return m->nparts++;
 }
 
+/* A NUL-terminated copy of p[0..n), NULs inside kept (Perl keeps them). */
+static char *
+memdup(const char *p, size_t n)
+{
+	char	*d = xmalloc(n + 1);
+
+	memcpy(d, p, n);
+	d[n] = '\0';
+	return d;
+}
+
 /* Node.pm header($key, $value): store raw and decoded. */
 static void
 add_header(struct msg *m, size_t pi, const char *k, size_t kl, const char *v,
@@ -111,10 +122,10 @@ add_header(struct msg *m, size_t pi, const char *k, size_t kl, const char *v,
 	}
 	p->hdr = xreallocarray(p->hdr, p->nhdr + 1, sizeof(*p->hdr));
 	h = &p->hdr[p->nhdr++];
-	name = xstrndup(k, kl);
+	name = memdup(k, kl);
 	h->name = name;
 	h->name_len = kl;
-	h->raw = xstrndup(v, vl);
+	h->raw = memdup(v, vl);
 	h->raw_len = vl;
 	/* s/\n[ \t]+/ /g; s/\s+$//; s/^\s+// */
 	for (i = 0; i < vl; i++) {
@@ -137,7 +148,7 @@ add_header(struct msg *m, size_t pi, const char *k, size_t kl, const char *v,
 	msg_decode_header(un.p ? un.p + s : "", e - s, name, &dec, &bad);
 	if (bad)
 		m->flags |= MSG_F_BAD_CHARSET;
-	h->value = xstrndup(dec.p ? dec.p : "", dec.len);
+	h->value = memdup(dec.p ? dec.p : "", dec.len);
 	h->value_len = dec.len;
 	for (i = 0; i < vl; i++)
 		if ((unsigned char)v[i] >= 0x80) {
@@ -880,6 +891,7 @@ short_lines(const char *p, size_t n, struct sbuf *buf, size_t **offs,
 			*offs = xreallocarray(*offs, *noffs + 2,
 			    sizeof(**offs));
 			(*offs)[(*noffs)++] = buf->len;
+			(*offs)[(*noffs)++] = take;
 			sbuf_add(buf, p + i, take);
 			sbuf_addc(buf, '\0');
 			i += take;
@@ -887,6 +899,7 @@ short_lines(const char *p, size_t n, struct sbuf *buf, size_t **offs,
 		}
 		*offs = xreallocarray(*offs, *noffs + 2, sizeof(**offs));
 		(*offs)[(*noffs)++] = buf->len;
+		(*offs)[(*noffs)++] = ll;
 		sbuf_add(buf, p + i, ll);
 		sbuf_addc(buf, '\0');
 	}
@@ -1072,12 +1085,12 @@ build_body(struct msg *m, struct sbuf *htmluris)
 
 		short_lines(text.p, text.len, &buf, &offs, &noffs);
 		m->bodybuf = buf.p;
-		m->body = xcalloc(noffs + 1, sizeof(*m->body));
-		for (i = 0; i < noffs; i++) {
-			m->body[i].p = m->bodybuf + offs[i];
-			m->body[i].len = strlen(m->bodybuf + offs[i]);
+		m->nbody = noffs / 2;
+		m->body = xcalloc(m->nbody + 1, sizeof(*m->body));
+		for (i = 0; i < m->nbody; i++) {
+			m->body[i].p = m->bodybuf + offs[2 * i];
+			m->body[i].len = offs[2 * i + 1];
 		}
-		m->nbody = noffs;
 	}
 	/* URIs in the rendered text. */
 	{

@@ -28,16 +28,37 @@ const struct msg_header *msg_part_headers(const struct msg *, size_t,
 const char *msg_pristine_header(const struct msg *, size_t *);
 
 struct vals {
-	struct sbuf	buf;	/* values, each NUL-terminated */
-	size_t		n;
+	struct sbuf	 buf;	/* the values back to back */
+	size_t		*off;	/* value i is buf.p[off[2i]], off[2i+1] long */
+	size_t		 n;
 };
+
+#define VALS_INIT { SBUF_INIT, NULL, 0 }
 
 static void
 vals_add(struct vals *v, const char *p, size_t n)
 {
+	v->off = xreallocarray(v->off, 2 * (v->n + 1), sizeof(*v->off));
+	v->off[2 * v->n] = v->buf.len;
+	v->off[2 * v->n + 1] = n;
 	sbuf_add(&v->buf, p, n);
-	sbuf_addc(&v->buf, '\0');
 	v->n++;
+}
+
+static const char *
+vals_get(const struct vals *v, size_t i, size_t *len)
+{
+	*len = v->off[2 * i + 1];
+	return v->buf.p + v->off[2 * i];
+}
+
+static void
+vals_free(struct vals *v)
+{
+	sbuf_free(&v->buf);
+	free(v->off);
+	v->off = NULL;
+	v->n = 0;
 }
 
 static int
@@ -445,7 +466,7 @@ static int
 lookup(const struct msg *m, const struct msg_header *h, size_t nh,
     const char *spec, int top, struct sbuf *out)
 {
-	struct vals	 v = { SBUF_INIT, 0 }, r = { SBUF_INIT, 0 };
+	struct vals	 v = VALS_INIT, r = VALS_INIT;
 	char		 name[300];
 	const char	*c, *x;
 	size_t		 nl, i, l;
@@ -516,41 +537,35 @@ lookup(const struct msg *m, const struct msg_header *h, size_t nh,
 		static const char *const ids[] = { "X-Message-Id",
 		    "Resent-Message-Id", "X-Original-Message-ID",
 		    "Message-Id" };
-		struct vals t = { SBUF_INIT, 0 };
+		struct vals t = VALS_INIT;
 
 		for (i = 0; i < 4; i++)
 			get_header(h, nh, ids[i], strlen(ids[i]), raw, 0, &t);
-		for (i = 0, x = t.buf.p; i < t.n; i++, x += l + 1) {
-			l = strlen(x);
+		for (i = 0; i < t.n; i++) {
+			x = vals_get(&t, i, &l);
 			if (l > 0)
 				vals_add(&v, x, l);
 		}
-		sbuf_free(&t.buf);
+		vals_free(&t);
 	} else
 		get_header(h, nh, name, nl, raw, raw || addr || nm, &v);
 	if (v.n == 0) {
-		sbuf_free(&v.buf);
+		vals_free(&v);
 		return 0;
 	}
 	if (first || last) {
-		for (i = 0, x = v.buf.p; i < v.n; i++, x += l + 1) {
-			l = strlen(x);
-			if ((first && i == 0) || (last && i == v.n - 1)) {
-				vals_add(&r, x, l);
-				break;
-			}
-		}
-		sbuf_free(&v.buf);
+		x = vals_get(&v, first ? 0 : v.n - 1, &l);
+		vals_add(&r, x, l);
+		vals_free(&v);
 		v = r;
-		r.buf = (struct sbuf)SBUF_INIT;
-		r.n = 0;
+		r = (struct vals)VALS_INIT;
 	}
 	if (addr || nm) {
-		for (i = 0, x = v.buf.p; i < v.n; i++, x += l + 1) {
-			l = strlen(x);
+		for (i = 0; i < v.n; i++) {
+			x = vals_get(&v, i, &l);
 			parse_addresses(x, l, nm, raw, &r);
 		}
-		sbuf_free(&v.buf);
+		vals_free(&v);
 		v = r;
 	}
 	/* join($harr[0] =~ /\n\z/ ? "" : "\n", @harr) */
@@ -558,8 +573,8 @@ lookup(const struct msg *m, const struct msg_header *h, size_t nh,
 	{
 		int sep = 0;
 
-		for (i = 0, x = v.buf.p; i < v.n; i++, x += l + 1) {
-			l = strlen(x);
+		for (i = 0; i < v.n; i++) {
+			x = vals_get(&v, i, &l);
 			if (i == 0)
 				sep = !(l > 0 && x[l - 1] == '\n');
 			else if (sep)
@@ -567,7 +582,7 @@ lookup(const struct msg *m, const struct msg_header *h, size_t nh,
 			sbuf_add(out, x, l);
 		}
 	}
-	sbuf_free(&v.buf);
+	vals_free(&v);
 	return ret;
 }
 
