@@ -519,9 +519,9 @@ def main():
 
     lat = None
     if "latency" in parts:
-        log("\n== latency: %d sequential transactions per mode over one "
-            "session, 4 KiB, interleaved ==" % args.latency_tx)
-        lat, n = latency(ports, args.latency_tx, 4, 4096)
+        log("\n== latency: %d sequential transactions per mode, 4 KiB, "
+            "20 interleaved blocks, one session each ==" % args.latency_tx)
+        lat, n = latency(ports, args.latency_tx, 20, 4096)
         sent += 3 * n
 
     if args.perf:
