@@ -122,28 +122,35 @@ const struct msg_header *msg_headers(const struct msg *m, size_t *n);
 
 /*
  * SpamAssassin's header lookup for `header RULE NAME =~ /re/` (PerMsgStatus
- * get(), :2237-2473).  spec is the operand exactly as written in the rule,
- * without "exists:" and without "[if-unset: ...]", e.g. "Subject",
- * "From:addr", "From:name:raw", "ALL", "ALL:raw", "ToCc", "MESSAGEID",
- * "EnvelopeFrom".  Header names are case-insensitive.
+ * get()/_get(), joined as Check.pm do_head_tests joins the list).  spec is
+ * the operand exactly as written in the rule, without "exists:" and without
+ * "[if-unset: ...]", e.g. "Subject", "From:addr", "From:name:raw", "ALL",
+ * "ALL:raw", "ToCc", "MESSAGEID", "EnvelopeFrom".  Header names are
+ * case-insensitive; only the top-level header is searched (SA's `header`
+ * never sees MIME part headers; see msg_part_get()).
  *
  * On return out holds (after sbuf_reset) the text the regex must see:
  *   NAME        every instance's decoded value + "\n", concatenated
  *   NAME:raw    every instance's raw value (folds kept) + "\n"
- *   NAME:addr   one address per line, "\n"-joined, no trailing "\n"
- *               (only the first instance of the header, as SA does)
- *   NAME:name   one display name per line, same layout
+ *   NAME:addr   the addresses of every instance, "\n"-joined, no final "\n"
+ *   NAME:name   the display names, same layout (:name:raw: undecoded)
+ *   :first :last  only the first / last instance
  *   ALL         "Name: decoded-value\n" for every field, in order
- *   ALL:raw     the pristine header block
- *   ToCc        To and Cc, MESSAGEID the four Message-Id fields, each
- *               joined as SA joins them
- *   EnvelopeFrom  as get_envelope_from() without a configured
- *               envelope_sender_header (Return-Path / X-Envelope-From ...)
- * Returns 1 if the header is defined (exists: is true), 0 if undefined (out
- * is then empty: SA matches undef as ""; the caller applies [if-unset:]),
- * and -1 if spec names something this model cannot derive (e.g.
- * X-Spam-Relays-External, which needs SA's Received parser and trust path):
- * the caller should treat the rule as not evaluable.
+ *   ALL:raw     the pristine header lines
+ *   ToCc        the To then the Cc instances; MESSAGEID the non-empty
+ *               X-Message-Id, Resent-Message-Id, X-Original-Message-ID and
+ *               Message-Id instances
+ *   EnvelopeFrom  get_envelope_from()'s header fallbacks (X-Envelope-From,
+ *               Envelope-Sender, Return-Path unless a Received field is
+ *               above them); the envfrom SA's Received parser would take
+ *               first is not derived, so SA may find one where we do not
+ * Values may hold NUL bytes (use out->len).  Returns 1 if the header is
+ * defined (exists: is true), 0 if undefined (out is then empty: SA matches
+ * undef as "", so /^$/ and !~ hit; the caller applies [if-unset:]), and -1
+ * if spec names something this model cannot derive: X-Spam-Relays-*,
+ * ALL-TRUSTED/-INTERNAL/-UNTRUSTED/-EXTERNAL (SA's Received parser and
+ * trust path) and the :host :domain :ip :revip modifiers.  The caller should
+ * then treat the rule as not evaluable (or as SA with no Received data).
  */
 int	msg_get(const struct msg *m, const char *spec, struct sbuf *out);
 
@@ -178,9 +185,11 @@ const struct msg_str *msg_uris(const struct msg *m, size_t *n);
 
 /*
  * MIME parts, for `mimeheader` rules: the number of parts (leaves and
- * containers, in depth-first order, the top level being part 0), and the
- * header lookup of part idx with msg_get()'s return convention.  spec is a
- * header name with an optional ":raw".
+ * containers, in depth-first order, the top level being part 0; a
+ * message/rfc822 part is followed by the part holding the inner message),
+ * and the header lookup of part idx with msg_get()'s layout and return
+ * convention (NAME, NAME:raw, :addr, :name, :first, :last; no pseudo-
+ * headers).  idx out of range gives 0.
  */
 size_t	msg_part_count(const struct msg *m);
 int	msg_part_get(const struct msg *m, size_t idx, const char *spec,

@@ -84,7 +84,10 @@ set_add(struct msg_uriset *s, const char *p, size_t n)
 		s->v = xreallocarray(s->v, s->cap, sizeof(*s->v));
 		s->len = xreallocarray(s->len, s->cap, sizeof(*s->len));
 	}
-	s->v[s->n] = xstrndup(p, n);
+	/* not xstrndup: a URI from text may hold a NUL */
+	s->v[s->n] = xmalloc(n + 1);
+	memcpy(s->v[s->n], p, n);
+	s->v[s->n][n] = '\0';
 	s->len[s->n] = n;
 	s->n++;
 }
