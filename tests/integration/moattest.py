@@ -17,6 +17,7 @@ run as root, or when postfix or the moatd binary ($MOATD) is missing.
 Set MOAT_KEEP=1 to keep the temporary directories for a post-mortem.
 """
 
+import atexit
 import os
 import pwd
 import re
@@ -62,12 +63,33 @@ def skip_reason(need_moatd=True):
     return None
 
 
+# Everything started and not yet stopped, so that an interrupted run
+# (SIGTERM from make, ^C) still stops its Postfix and moatd by pid.
+_live = set()
+
+
+def _stop_all():
+    for obj in list(_live):
+        try:
+            obj.stop()
+        except Exception:           # best effort on the way out
+            pass
+        rmtree(obj.dir)
+
+
+def _interrupted(signum, frame):
+    raise KeyboardInterrupt("signal %d" % signum)
+
+
 def main(need_moatd=True):
     """Entry point of every test file: SKIP (77) or run unittest."""
     reason = skip_reason(need_moatd)
     if reason:
         print("SKIP: " + reason)
         sys.exit(SKIP)
+    atexit.register(_stop_all)
+    signal.signal(signal.SIGTERM, _interrupted)
+    signal.signal(signal.SIGHUP, _interrupted)
     unittest.main(verbosity=2)
 
 
@@ -319,10 +341,12 @@ class Postfix:
                 self.log()))
         with open(pidfile) as f:
             self.pid = int(f.read().split()[0])
+        _live.add(self)
         wait_port(self.port, 20)
         return self
 
     def stop(self):
+        _live.discard(self)
         if self.pid is None:
             return
         pid, self.pid = self.pid, None
@@ -360,7 +384,40 @@ class Postfix:
         except FileNotFoundError:
             return 0
 
-    def log_since(self, mark):
+    def log_sync(self, timeout=10.0):
+        """A barrier: every line Postfix's processes have sent to postlogd
+        so far is in the log file when this returns.  postlogd reads one
+        datagram queue in order and can lag behind a loaded machine (the
+        maildir file may appear before the smtpd lines are written), so a
+        marker sent now and seen in the file proves the earlier lines are
+        there.  Raises on timeout."""
+        marker = "moattest-sync %s" % token()
+        line = "%s %s moattest[%d]: %s" % (
+            time.strftime("%b %d %H:%M:%S"), BACKEND_NAME, os.getpid(),
+            marker)
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        try:
+            s.settimeout(timeout)
+            s.sendto(line.encode(), os.path.join(self.dir, "queue",
+                                                 "public", "postlog"))
+        finally:
+            s.close()
+        if not poll(lambda: marker in self.log_tail(), timeout):
+            raise TimeoutError("postlogd did not write the sync marker")
+
+    def log_tail(self, n=65536):
+        try:
+            with open(self.maillog, "rb") as f:
+                f.seek(max(0, os.path.getsize(self.maillog) - n))
+                return f.read().decode("utf-8", errors="replace")
+        except FileNotFoundError:
+            return ""
+
+    def log_since(self, mark, sync=True):
+        """The log from byte offset mark on; by default after log_sync(),
+        so that it holds everything Postfix did until now."""
+        if sync and self.pid is not None:
+            self.log_sync()
         try:
             with open(self.maillog, "rb") as f:
                 f.seek(mark)
@@ -371,7 +428,8 @@ class Postfix:
     def wait_log(self, pattern, mark=0, timeout=10.0):
         """Wait until the log since mark matches the regex; return match."""
         rx = re.compile(pattern)
-        return poll(lambda: rx.search(self.log_since(mark)), timeout)
+        return poll(lambda: rx.search(self.log_since(mark, sync=False)),
+                    timeout)
 
     def seen_rcpts(self, mark=0):
         """Recipients that reached Postfix's RCPT stage since mark."""
@@ -519,6 +577,7 @@ class Moatd:
         self.proc = subprocess.Popen([moatd_path(), "-c", self.conf_path],
                                      stdin=subprocess.DEVNULL,
                                      stdout=self._err, stderr=self._err)
+        _live.add(self)
         if wait:
             deadline = time.monotonic() + 10
             while True:
@@ -541,6 +600,7 @@ class Moatd:
 
     def stop(self, timeout=10.0):
         """SIGTERM, then SIGKILL after timeout.  Returns the exit status."""
+        _live.discard(self)
         if self.proc is None:
             return None
         if self.proc.poll() is None:
@@ -846,7 +906,10 @@ def lf(msg):
 def swaks(port, to="alice@example.test", sender="sender@sender.test",
           data=None, extra=(), src=CLIENT_IP, timeout=30):
     """Run swaks against 127.0.0.1:port; returns CompletedProcess (text).
-    data: bytes of a complete message (CRLF), given to swaks on a file."""
+    data: bytes of a complete message (CRLF), given to swaks on a file.
+    Skips the calling test when swaks is not installed."""
+    if not os.access(SWAKS, os.X_OK):
+        raise unittest.SkipTest("swaks not installed")
     args = [SWAKS, "--server", "127.0.0.1", "--port", str(port),
             "--local-interface", src, "--to", to, "--from", sender,
             "--helo", "client.test", "--timeout", "20", "--hide-informational"]
