@@ -139,7 +139,7 @@ static const struct cfg_word w_format[] = {
 };
 static const struct cfg_word w_pregreet[] = {
 	{ "reject", CFG_PREGREET_REJECT }, { "ignore", CFG_PREGREET_IGNORE },
-	{ NULL, 0 }
+	{ "score", CFG_PREGREET_SCORE }, { NULL, 0 }
 };
 static const struct cfg_word w_identity[] = {
 	{ "xclient", CFG_ID_XCLIENT }, { "xforward", CFG_ID_XFORWARD },
@@ -151,12 +151,13 @@ static const struct cfg_word w_bare[] = {
 	{ NULL, 0 }
 };
 
-static cfg_set_fn set_listen, set_local_domains, set_trusted, set_backend;
+static cfg_set_fn set_listen, set_local_domains, set_trusted, set_backend,
+	    set_rules;
 static cfg_dump_fn dump_listen, dump_local_domains, dump_trusted,
-	    dump_backend;
+	    dump_backend, dump_rules;
 static cfg_eq_fn eq_listen;
 static cfg_check_fn check_domain, check_text, check_abspath, check_path,
-	    check_user, check_resolver;
+	    check_user, check_resolver, check_threshold;
 static void reset_trusted(struct config *);
 
 static const struct cfg_key cfg_keys[] = {
@@ -242,6 +243,37 @@ static const struct cfg_key cfg_keys[] = {
 	    "/etc/resolv.conf" },
 	{ "dns_timeout", CT_DURATION, 0, F(dns_timeout_ms), "5s", NULL, 100,
 	    60 * SEC, .help = "how long MAIL may wait for the client's name" },
+
+	/* rules and scoring (doc/rules.md) */
+	{ "rules", CT_SPECIAL, CF_REPEAT | CF_WORDS, FS(rules_files), NULL,
+	    "(none)", 0, 0, .set = set_rules, .dump = dump_rules,
+	    .help = "rule files to load, in order (native, or SpamAssassin "
+	    "for *.cf); relative to the config file; repeatable" },
+	{ "sa_rules", CT_BOOL, 0, F(sa_rules), "off", NULL, 0, 1,
+	    .help = "also load SpamAssassin's configuration as spamd does" },
+	{ "sa_rules_dir", CT_STRING, 0, F(sa_rules_dir), NULL,
+	    "/usr/share/spamassassin", 0, 0, .check = check_abspath,
+	    .help = "SpamAssassin's rules directory (its *.cf)" },
+	{ "sa_site_dir", CT_STRING, 0, F(sa_site_dir), NULL,
+	    "/etc/spamassassin", 0, 0, .check = check_abspath,
+	    .help = "SpamAssassin's site directory (*.pre, local.cf)" },
+	{ "score_tag", CT_STRING, 0, F(score_tag), "5", NULL, 0, 0,
+	    .check = check_threshold,
+	    .help = "score from which X-Spam-Flag: YES is added; a number "
+	    "or off" },
+	{ "score_tempfail", CT_STRING, 0, F(score_tempfail), "off", NULL, 0,
+	    0, .check = check_threshold,
+	    .help = "score from which the message gets 451 4.7.1; a number "
+	    "or off" },
+	{ "score_reject", CT_STRING, 0, F(score_reject), "10", NULL, 0, 0,
+	    .check = check_threshold,
+	    .help = "score from which the message gets 550 5.7.1 (554 at "
+	    "connect); a number or off" },
+	{ "subject_prefix", CT_STRING, CF_REST, F(subject_prefix), NULL, NULL,
+	    0, 0, .check = check_text,
+	    .help = "put before the Subject of tagged mail; unset = none" },
+	{ "reply_show_rules", CT_BOOL, 0, F(reply_show_rules), "off", NULL,
+	    0, 1, .help = "name the rules hit in policy refusals" },
 
 	/* backend */
 	{ "backend", CT_SPECIAL, 0, FS(backend), NULL, "(required)", 0, 0,
@@ -717,6 +749,24 @@ check_domain(const char *s, char *msg, size_t msgsz)
 	return -1;
 }
 
+/* A score threshold: a decimal number (may be negative) or "off". */
+static int
+check_threshold(const char *s, char *msg, size_t msgsz)
+{
+	char t[TOKBUF], *end;
+
+	if (strcmp(s, "off") == 0)
+		return 0;
+	errno = 0;
+	(void)strtod(s, &end);
+	if (end == s || *end != '\0' || errno != 0) {
+		snprintf(msg, msgsz, "\"%s\" is not a number or \"off\"",
+		    tok(s, t, sizeof(t)));
+		return -1;
+	}
+	return 0;
+}
+
 /* Reply text: printable ASCII only, since it goes out in SMTP replies. */
 static int
 check_text(const char *s, char *msg, size_t msgsz)
@@ -947,6 +997,41 @@ set_local_domains(struct config *c, const struct cfg_key *k,
 		if (add_domain(c, argv[i], msg, msgsz) == -1)
 			return -1;
 	return 0;
+}
+
+static char *resolve_relative(const char *, const char *);
+
+/* rules FILE...: kept in order, relative paths against the config's. */
+static int
+set_rules(struct config *c, const struct cfg_key *k, struct cfg_parse *ps,
+    int argc, char **argv, char *msg, size_t msgsz)
+{
+	int i;
+
+	(void)k;
+	for (i = 0; i < argc; i++) {
+		if (check_path(argv[i], msg, msgsz) == -1)
+			return -1;
+		c->rules_files = xreallocarray(c->rules_files,
+		    (size_t)c->nrules_files + 1, sizeof(*c->rules_files));
+		c->rules_files[c->nrules_files++] = argv[i][0] == '/' ||
+		    ps->file == NULL ? xstrdup(argv[i]) :
+		    resolve_relative(ps->file, argv[i]);
+	}
+	return 0;
+}
+
+static void
+dump_rules(const struct config *c, const struct cfg_key *k, struct sbuf *b)
+{
+	int i;
+
+	if (c->nrules_files == 0) {
+		sbuf_printf(b, "# %s (none)\n", k->name);
+		return;
+	}
+	for (i = 0; i < c->nrules_files; i++)
+		sbuf_printf(b, "%s %s\n", k->name, c->rules_files[i]);
 }
 
 static int
@@ -1394,6 +1479,11 @@ cfg_free(struct config *c)
 	free(c->path);
 	domain_set_free(c->local_domains);
 	cidr_list_free(&c->trusted_networks);
+	for (i = 0; i < (size_t)c->nrules_files; i++)
+		free(c->rules_files[i]);
+	free(c->rules_files);
+	if (c->rules && c->rules_release)
+		c->rules_release(c->rules);
 	free(c);
 }
 

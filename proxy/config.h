@@ -16,6 +16,8 @@
 
 #include "netaddr.h"
 
+struct rule_set;
+
 #define CFG_LISTEN_MAX	32
 
 enum cfg_identity {
@@ -24,7 +26,7 @@ enum cfg_identity {
 };
 
 enum cfg_bare { CFG_BARE_NORMALIZE, CFG_BARE_REJECT };
-enum cfg_pregreet { CFG_PREGREET_REJECT, CFG_PREGREET_IGNORE };
+enum cfg_pregreet { CFG_PREGREET_REJECT, CFG_PREGREET_IGNORE, CFG_PREGREET_SCORE };
 
 /*
  * One "listen ADDR:PORT [option...]" line.  Options:
@@ -104,6 +106,20 @@ struct config {
 	int		max_errors;		/* per session, then 421 */
 	int		max_sessions;		/* whole daemon */
 	int		max_sessions_per_ip;
+
+	/* rules and scoring (compiled by policy_load(), not by cfg_load()) */
+	char		**rules_files;		/* "rules FILE", in order */
+	int		nrules_files;
+	int		sa_rules;		/* load SpamAssassin's config */
+	char		*sa_rules_dir;		/* its rules (datadir) */
+	char		*sa_site_dir;		/* its site config (sitedir) */
+	char		*score_tag;		/* a number or "off" */
+	char		*score_tempfail;
+	char		*score_reject;
+	char		*subject_prefix;	/* for tagged mail; NULL = none */
+	int		reply_show_rules;	/* name rules in refusals */
+	struct rule_set	*rules;			/* NULL: no rules configured */
+	void		(*rules_release)(struct rule_set *);
 
 	/* client timeouts (a whole command or DATA phase, not per byte) */
 	long		timeout_command_ms;	/* RFC 5321 4.5.3.2.7: 5 min */

@@ -16,6 +16,7 @@
 
 struct event_base;
 struct evdns_base;
+struct rule_scratch;
 struct event;
 struct session;
 
@@ -38,6 +39,7 @@ struct worker {
 	pthread_t		 thread;
 	struct event_base	*base;
 	struct evdns_base	*dns;		/* NULL: reverse_dns off */
+	struct rule_scratch	*scratch;	/* PCRE2 match state */
 	int			 notify[2];
 	struct event		*notify_ev;
 	pthread_mutex_t		 mu;		/* guards queue, stop */

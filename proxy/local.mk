@@ -9,6 +9,8 @@ include proxy/config.mk
 sbin_PROGRAMS += moatd
 moatd_SOURCES = proxy/main.c proxy/daemon.h proxy/worker.c \
 	proxy/session.c proxy/upstream.c proxy/upstream.h \
-	proxy/msgstore.c proxy/msgstore.h proxy/dns.c proxy/dns.h
-moatd_LDADD = libproxy.a libcommon.a $(LIBEVENT_LIBS) $(PTHREAD_LIBS)
-moatd_CFLAGS = $(AM_CFLAGS) $(LIBEVENT_CFLAGS)
+	proxy/msgstore.c proxy/msgstore.h proxy/dns.c proxy/dns.h \
+	proxy/policy.c proxy/policy.h
+moatd_LDADD = libproxy.a librules.a libscoring.a libcommon.a \
+	$(PCRE2_LIBS) $(LIBEVENT_LIBS) $(PTHREAD_LIBS)
+moatd_CFLAGS = $(AM_CFLAGS) $(LIBEVENT_CFLAGS) $(PCRE2_CFLAGS)

@@ -29,6 +29,7 @@
 
 #include "daemon.h"
 #include "log.h"
+#include "policy.h"
 #include "smtp_reply.h"
 #include "upstream.h"
 #include "xmalloc.h"
@@ -295,9 +296,10 @@ reload_cb(evutil_socket_t sig, short what, void *arg)
 	(void)what;
 	(void)arg;
 	nc = cfg_load(cfg_path, err, sizeof(err));
-	if (nc == NULL) {
-		log_warn("reload refused, the old configuration stays in "
-		    "force: %s", err);
+	if (nc == NULL || policy_load(nc, err, sizeof(err)) == -1) {
+		log_warn("reload refused, the old configuration and rules stay "
+		    "in force: %s", err);
+		cfg_unref(nc);
 		return;
 	}
 	old = cfg_current();
@@ -309,6 +311,7 @@ reload_cb(evutil_socket_t sig, short what, void *arg)
 	cfg_install(nc);
 	log_setup(nc);
 	log_info("reload: configuration %s in force", cfg_path);
+	policy_log_stats(nc);
 	probe_backend();
 }
 
@@ -452,8 +455,10 @@ main(int argc, char **argv)
 
 	log_init(0, LOG_MAIL, "moatd", LOG_FMT_LOGFMT);
 	log_set_trace((unsigned)trace);
-	if ((cfg = cfg_load(cfg_path, err, sizeof(err))) == NULL) {
+	if ((cfg = cfg_load(cfg_path, err, sizeof(err))) == NULL ||
+	    policy_load(cfg, err, sizeof(err)) == -1) {
 		fprintf(stderr, "moatd: %s\n", err);
+		cfg_unref(cfg);
 		return 1;
 	}
 	if (stat(cfg->spool_dir, &st) == -1 || !S_ISDIR(st.st_mode)) {
@@ -464,7 +469,10 @@ main(int argc, char **argv)
 		return 1;
 	}
 	if (test) {
-		printf("moatd: configuration %s is valid\n", cfg_path);
+		printf("moatd: configuration %s is valid", cfg_path);
+		if (cfg->rules)
+			printf(" (%zu rules)", rule_set_count(cfg->rules));
+		printf("\n");
 		cfg_unref(cfg);
 		return 0;
 	}
@@ -518,6 +526,7 @@ main(int argc, char **argv)
 	}
 	log_info("moatd %s started: %d worker(s), backend %s",
 	    PACKAGE_VERSION, nw, cfg->backend);
+	policy_log_stats(cfg);
 	cfg_unref(cfg);
 
 	ev_hup = evsignal_new(main_base, SIGHUP, reload_cb, NULL);

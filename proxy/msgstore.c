@@ -10,9 +10,11 @@
  * cheap, and only messages over message_memory_max ever touch the disk.
  */
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include "msgstore.h"
@@ -109,6 +111,27 @@ const char *
 ms_mem(const struct msgstore *ms)
 {
 	return ms->fd == -1 ? (ms->mem.p ? ms->mem.p : "") : NULL;
+}
+
+const char *
+ms_map(struct msgstore *ms, size_t *len)
+{
+	void *p;
+
+	*len = (size_t)ms->size;
+	if (ms->fd == -1)
+		return ms->mem.p ? ms->mem.p : "";
+	if (ms->size == 0)
+		return "";
+	p = mmap(NULL, (size_t)ms->size, PROT_READ, MAP_PRIVATE, ms->fd, 0);
+	return p == MAP_FAILED ? NULL : p;
+}
+
+void
+ms_unmap(struct msgstore *ms, const char *p, size_t len)
+{
+	if (ms->fd != -1 && len > 0 && p != NULL)
+		munmap((void *)(uintptr_t)p, len);
 }
 
 void

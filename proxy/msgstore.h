@@ -29,6 +29,13 @@ ssize_t	ms_read(struct msgstore *, unsigned long long off, void *buf,
 	    size_t n);
 /* A pointer to the bytes when in memory (NULL when spilled). */
 const char *ms_mem(const struct msgstore *);
+/*
+ * ms_map: the whole message as one read-only span (the memory buffer, or
+ * an mmap of the spool file); NULL on failure.  ms_unmap releases a span
+ * ms_map returned (a no-op for memory).
+ */
+const char *ms_map(struct msgstore *, size_t *len);
+void	ms_unmap(struct msgstore *, const char *p, size_t len);
 void	ms_free(struct msgstore *);
 
 #endif

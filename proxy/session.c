@@ -34,7 +34,9 @@
 #include "daemon.h"
 #include "dns.h"
 #include "log.h"
+#include "msg.h"
 #include "msgstore.h"
+#include "policy.h"
 #include "proxy_proto.h"
 #include "smtp_cmd.h"
 #include "smtp_data.h"
@@ -49,6 +51,7 @@
 #define SF_WAIT		0x02	/* a command awaits the backend */
 #define SF_FREEING	0x04	/* free scheduled */
 #define SF_PREGREET	0x08	/* the client talked before the banner */
+#define SF_INPROC	0x10	/* sess_process() is on the stack */
 
 /* What a session waits for when SF_WAIT is set. */
 enum sess_wait {
@@ -78,6 +81,10 @@ struct smtp_tx {
 	struct sbuf	 hdr;		/* our Received: header */
 	struct timespec	 start;
 	int		 backend_open;	/* backend has MAIL for it */
+	struct score_card card;		/* every check's hits */
+	const char	*verdict;	/* for the log line */
+	struct sbuf	 tag;		/* X-Spam-* and the rewritten header */
+	unsigned long long body_off;	/* where the message body starts */
 };
 
 struct session {
@@ -127,6 +134,7 @@ static void sess_up_cb(void *, enum up_event, const struct smtp_reply *,
 static void sess_timeout_cb(evutil_socket_t, short, void *);
 static void sess_dns_cb(void *, const char *, const char *);
 static void sess_open_backend(struct session *);
+static void sess_mail_continue(struct session *);
 
 /* ---- small helpers ---------------------------------------------------- */
 
@@ -334,8 +342,14 @@ tx_log(struct session *s, struct smtp_tx *tx, const char *verdict,
 	logline_int(&l, "nrcpt", tx->nrcpt);
 	logline_int(&l, "rcpt_refused", tx->nrcpt_refused);
 	logline_int(&l, "size", (long long)tx->ms.size);
-	logline_dbl(&l, "score", 0.0);
-	logline_str(&l, "rules", "");
+	{
+		struct sbuf rl = SBUF_INIT;
+
+		score_card_log(&tx->card, &rl);
+		logline_dbl(&l, "score", score_card_total(&tx->card));
+		logline_str(&l, "rules", rl.p ? rl.p : "");
+		sbuf_free(&rl);
+	}
 	logline_str(&l, "verdict", verdict);
 	logline_str(&l, "status", status);
 	logline_str(&l, "backend_reply", backend_reply);
@@ -359,6 +373,8 @@ tx_free(struct smtp_tx *tx)
 	free(tx->rcpt_pending);
 	ms_free(&tx->ms);
 	sbuf_free(&tx->hdr);
+	score_card_free(&tx->card);
+	sbuf_free(&tx->tag);
 	free(tx);
 }
 
@@ -452,6 +468,78 @@ sess_free_cb(evutil_socket_t fd, short what, void *arg)
 	sess_free(arg);
 }
 
+/* ---- rules -------------------------------------------------------------- */
+
+/* Words the rules see as connect-stage facts (rules/default.rules). */
+static void
+sess_facts(const struct session *s, struct sbuf *out)
+{
+	if ((s->flags & SF_PREGREET) && s->cfg->pregreet == CFG_PREGREET_SCORE)
+		sbuf_adds(out, "pregreet ");
+	if (s->dns_status && strcmp(s->dns_status, "none") == 0)
+		sbuf_adds(out, "no-rdns ");
+	if (s->dns_status && strcmp(s->dns_status, "unverified") == 0)
+		sbuf_adds(out, "rdns-mismatch ");
+	if (s->trusted)
+		sbuf_adds(out, "trusted ");
+	if (out->len)
+		out->p[--out->len] = '\0';
+}
+
+/*
+ * sess_eval: run the rules over what the session knows so far (and m after
+ * DATA); hits go on card.  extra_rcpt, when not NULL, is a recipient being
+ * judged now, seen along with those already accepted.
+ */
+static enum score_verdict
+sess_eval(struct session *s, struct score_card *card, const char *extra_rcpt,
+    const struct msg *m)
+{
+	struct smtp_tx *tx = s->tx;
+	struct rule_env env;
+	struct sbuf facts = SBUF_INIT;
+	const char **rc = NULL;
+	enum score_verdict v;
+	size_t n = 0;
+	int i;
+
+	memset(&env, 0, sizeof(env));
+	sess_facts(s, &facts);
+	env.client_addr = s->client_str;
+	env.client_name = s->dnsq ? NULL :
+	    (s->client_name ? s->client_name : "");
+	env.facts = facts.p ? facts.p : "";
+	env.helo = s->helo[0] ? s->helo : NULL;
+	if (tx) {
+		env.mail_from = tx->from;
+		rc = xcalloc((size_t)tx->nrcpt + 1, sizeof(*rc));
+		for (i = 0; i < tx->nrcpt; i++)
+			rc[n++] = tx->rcpt[i];
+		if (extra_rcpt)
+			rc[n++] = extra_rcpt;
+		env.rcpt = n ? rc : NULL;
+		env.nrcpt = n;
+	}
+	v = policy_eval(s->cfg, s->w->scratch, &env, m, card, s->id);
+	free(rc);
+	sbuf_free(&facts);
+	return v;
+}
+
+/* The text of a policy refusal; rule names only if the config says so. */
+static void
+sess_policy_text(struct session *s, const struct score_card *card,
+    const char *what, char *buf, size_t bufsz)
+{
+	struct sbuf t = SBUF_INIT;
+
+	if (s->cfg->reply_show_rules)
+		score_card_tests(card, &t);
+	snprintf(buf, bufsz, "Error: %s refused by policy%s%s%s", what,
+	    t.len ? " (" : "", t.len ? t.p : "", t.len ? ")" : "");
+	sbuf_free(&t);
+}
+
 /* ---- greeting --------------------------------------------------------- */
 
 static void
@@ -470,6 +558,38 @@ sess_log_event(struct session *s, const char *event, const char *k1,
 	logline_emit(&l);
 }
 
+/*
+ * The final banner line, unless the connect-stage rules refuse the client
+ * (then 554, RFC 5321 3.1, and close).
+ */
+static int
+sess_banner(struct session *s)
+{
+	const struct config *cfg = s->cfg;
+	struct score_card card;
+	char text[512];
+
+	if (cfg->rules) {
+		score_card_init(&card);
+		if (sess_eval(s, &card, NULL, NULL) == SCORE_REJECT) {
+			sess_policy_text(s, &card, "connection", text,
+			    sizeof(text));
+			sess_reply(s, 554, "5.7.1", "%s %s", cfg->hostname,
+			    text);
+			sess_log_event(s, "reject", "stage", "connect", "554 5.7.1");
+			score_card_free(&card);
+			sess_close(s, "policy");
+			return -1;
+		}
+		score_card_free(&card);
+	}
+	sess_reply(s, 220, NULL, "%s %s", cfg->hostname, cfg->banner);
+	sess_enter_state(s, SMTP_ST_CONNECTED);
+	/* A client that connects and says nothing is timed out too. */
+	sess_timer_set(s, cfg->timeout_command_ms);
+	return 0;
+}
+
 static void
 sess_greet_cb(evutil_socket_t fd, short what, void *arg)
 {
@@ -479,9 +599,8 @@ sess_greet_cb(evutil_socket_t fd, short what, void *arg)
 	(void)what;
 	if (s->flags & SF_CLOSING)
 		return;
-	sess_reply(s, 220, NULL, "%s %s", s->cfg->hostname, s->cfg->banner);
-	sess_enter_state(s, SMTP_ST_CONNECTED);
-	sess_process(s);
+	if (sess_banner(s) == 0)
+		sess_process(s);
 }
 
 /* After the PROXY header (if any): limits, then the banner. */
@@ -548,10 +667,7 @@ sess_start(struct session *s)
 		evtimer_add(s->greet_timer, &tv);
 		return;
 	}
-	sess_reply(s, 220, NULL, "%s %s", cfg->hostname, cfg->banner);
-	sess_enter_state(s, SMTP_ST_CONNECTED);
-	/* A client that connects and says nothing is timed out too. */
-	sess_timer_set(s, cfg->timeout_command_ms);
+	sess_banner(s);
 }
 
 void
@@ -612,7 +728,7 @@ sess_timeout_cb(evutil_socket_t fd, short what, void *arg)
 		dns_cancel(s->dnsq);
 		s->dnsq = NULL;
 		s->dns_status = "timeout";
-		sess_open_backend(s);
+		sess_mail_continue(s);
 		return;
 	}
 	sess_reply(s, 421, "4.4.2", "%s Error: timeout exceeded",
@@ -652,12 +768,18 @@ sess_drop_backend(struct session *s)
 	s->up_rset = 0;
 }
 
+/*
+ * The awaited answer came: go on with buffered input.  When that answer came
+ * synchronously, from inside sess_process(), its loop goes on by itself;
+ * calling it again would nest once per pipelined command.
+ */
 static void
 sess_resume(struct session *s)
 {
 	s->flags &= ~SF_WAIT;
 	s->wait = W_NONE;
-	sess_process(s);
+	if (!(s->flags & SF_INPROC))
+		sess_process(s);
 }
 
 static void
@@ -702,6 +824,37 @@ sess_send_mail(struct session *s)
 	up_command(s->up, tx->mail_line, 1);
 }
 
+/*
+ * MAIL, once the client's name is known: the rules up to this stage, then
+ * the backend (opened now if it is not yet).
+ */
+static void
+sess_mail_continue(struct session *s)
+{
+	struct smtp_tx *tx = s->tx;
+	char text[512];
+
+	evtimer_del(s->timer);
+	if (s->cfg->rules &&
+	    sess_eval(s, &tx->card, NULL, NULL) == SCORE_REJECT) {
+		/* Refused before the backend ever hears of it. */
+		sess_policy_text(s, &tx->card, "sender", text, sizeof(text));
+		sess_reply(s, 550, "5.7.1", "%s", text);
+		sess_log_event(s, "reject", "from", tx->from, "550 5.7.1");
+		tx_log(s, tx, "reject", "refused", "");
+		sess_tx_done(s);
+		sess_resume(s);
+		return;
+	}
+	if (s->up && up_is_ready(s->up)) {
+		if (!(s->flags & SF_WAIT))
+			sess_wait(s, W_MAIL);
+		sess_send_mail(s);
+		return;
+	}
+	sess_open_backend(s);
+}
+
 /* Connect to the backend for the transaction in s->tx. */
 static void
 sess_open_backend(struct session *s)
@@ -730,7 +883,7 @@ sess_dns_cb(void *arg, const char *name, const char *status)
 	if (name)
 		s->client_name = xstrdup(name);
 	if ((s->flags & SF_WAIT) && s->wait == W_DNS && !(s->flags & SF_CLOSING))
-		sess_open_backend(s);
+		sess_mail_continue(s);
 }
 
 static void
@@ -752,7 +905,7 @@ sess_data_reply(struct session *s, const struct smtp_reply *r)
 
 	reply_first_line(r, first, sizeof(first));
 	sess_reply_raw(s, r);
-	tx_log(s, s->tx, "accept", r->code < 300 ? "sent" :
+	tx_log(s, s->tx, s->tx->verdict, r->code < 300 ? "sent" :
 	    r->code < 500 ? "deferred-by-backend" : "refused-by-backend",
 	    first);
 	if (r->code < 300)
@@ -882,6 +1035,23 @@ cmd_helo(struct session *s, struct smtp_cmd *c)
 	s->helo[n] = '\0';
 	if (s->tx)
 		sess_tx_rollback(s, "reset-by-helo");
+	if (cfg->rules) {
+		struct score_card card;
+		char text[512];
+
+		score_card_init(&card);
+		if (sess_eval(s, &card, NULL, NULL) == SCORE_REJECT) {
+			sess_policy_text(s, &card, "HELO", text, sizeof(text));
+			sess_reply(s, 550, "5.7.1", "%s", text);
+			sess_log_event(s, "reject", "helo", s->helo, "550 5.7.1");
+			s->helo[0] = '\0';
+			if (s->state != SMTP_ST_CONNECTED)
+				sess_enter_state(s, SMTP_ST_CONNECTED);
+			score_card_free(&card);
+			return;
+		}
+		score_card_free(&card);
+	}
 	s->esmtp = c->verb == SMTP_CMD_EHLO;
 	sess_enter_state(s, SMTP_ST_HELO);
 	if (!s->esmtp) {
@@ -972,6 +1142,7 @@ cmd_mail(struct session *s, struct smtp_cmd *c)
 	tx = xcalloc(1, sizeof(*tx));
 	tx->n = ++s->txseq;
 	tx->from = xstrdup(c->path.addr);
+	tx->verdict = "accept";
 	tx->smtputf8 = utf8;
 	tx->body8 = body8;
 	tx->size_decl = size;
@@ -988,17 +1159,17 @@ cmd_mail(struct session *s, struct smtp_cmd *c)
 	sbuf_free(&line);
 	s->tx = tx;
 
-	if (s->up && up_is_ready(s->up)) {
-		sess_send_mail(s);
-		return;
-	}
+	score_card_init(&tx->card);
 	if (s->dnsq) {
-		/* The backend hears the client's name: wait for it, briefly. */
+		/*
+		 * The rules and the backend hear the client's name: wait for
+		 * it, briefly.
+		 */
 		sess_wait(s, W_DNS);
 		sess_timer_set(s, s->cfg->dns_timeout_ms);
 		return;
 	}
-	sess_open_backend(s);
+	sess_mail_continue(s);
 }
 
 /*
@@ -1061,6 +1232,17 @@ cmd_rcpt(struct session *s, struct smtp_cmd *c)
 		    "denied", c->path.addr);
 		sess_log_event(s, "reject", "rcpt", c->path.addr, reply);
 		tx->nrcpt_refused++;
+		return;
+	}
+	if (s->cfg->rules &&
+	    sess_eval(s, &tx->card, c->path.addr, NULL) == SCORE_REJECT) {
+		sess_policy_text(s, &tx->card, "recipient", reply,
+		    sizeof(reply));
+		sess_reply(s, 550, "5.7.1", "<%s>: %s", c->path.addr, reply);
+		sess_log_event(s, "reject", "rcpt", c->path.addr, "550 5.7.1");
+		tx->nrcpt_refused++;
+		/* The recipient's own rules must not stick to the card. */
+		sess_eval(s, &tx->card, NULL, NULL);
 		return;
 	}
 	free(tx->rcpt_pending);
@@ -1281,6 +1463,65 @@ sess_build_received(struct session *s)
 	sbuf_printf(&tx->hdr, "; %s\r\n", date);
 }
 
+/*
+ * The message's own verdict (DESIGN.md, Verdicts).  Returns 0 when it goes
+ * on to the backend (tx->tag then holds our X-Spam-* fields followed by the
+ * message's header section, and tx->body_off where the rest begins), or -1
+ * when the client has been answered (reject, tempfail).
+ */
+static int
+sess_data_verdict(struct session *s)
+{
+	const struct config *cfg = s->cfg;
+	struct smtp_tx *tx = s->tx;
+	struct score_thresholds t;
+	enum score_verdict v;
+	struct msg *m;
+	const char *raw;
+	size_t len, hlen;
+	char text[512];
+
+	if ((raw = ms_map(&tx->ms, &len)) == NULL) {
+		log_warn("session=%s cannot map the spooled message: %s",
+		    s->id, strerror(errno));
+		sess_reply(s, 451, "4.3.0", "Error: local storage problem, "
+		    "try again later");
+		tx_log(s, tx, "tempfail", "spool-failed", "");
+		s->up_rset = tx->backend_open;
+		sess_tx_done(s);
+		sess_enter_state(s, SMTP_ST_HELO);
+		return -1;
+	}
+	m = msg_parse(raw, len, NULL);
+	v = sess_eval(s, &tx->card, NULL, m);
+	msg_free(m);
+	tx->verdict = score_verdict_name(v);
+	if (v == SCORE_REJECT || v == SCORE_TEMPFAIL) {
+		ms_unmap(&tx->ms, raw, len);
+		sess_policy_text(s, &tx->card, "message", text, sizeof(text));
+		if (v == SCORE_REJECT)
+			sess_reply(s, 550, "5.7.1", "%s", text);
+		else
+			sess_reply(s, 451, "4.7.1", "%s, try again later",
+			    text);
+		sess_log_event(s, "reject", "stage", "data", v == SCORE_REJECT ?
+		    "550 5.7.1" : "451 4.7.1");
+		tx_log(s, tx, tx->verdict, "refused", "");
+		s->up_rset = tx->backend_open;
+		sess_tx_done(s);
+		sess_enter_state(s, SMTP_ST_HELO);
+		return -1;
+	}
+	policy_thresholds(cfg, &t);
+	score_headers(&tx->card, &t, "\r\n", &tx->tag);
+	hlen = policy_header_end(raw, len);
+	policy_rewrite_headers(raw, hlen, v == SCORE_TAG ?
+	    cfg->subject_prefix : NULL, &tx->tag);
+	tx->body_off = hlen;
+	ms_unmap(&tx->ms, raw, len);
+	return 0;
+}
+
 static void
 sess_data_end(struct session *s)
 {
@@ -1335,10 +1576,12 @@ sess_data_end(struct session *s)
 		sess_enter_state(s, SMTP_ST_HELO);
 		return;
 	}
+	if (s->cfg->rules && sess_data_verdict(s) == -1)
+		return;
 	if (s->up == NULL || !up_is_ready(s->up)) {
 		sess_reply(s, 451, "4.4.2", "Error: connection to the mail "
 		    "system lost, try again later");
-		tx_log(s, tx, "accept", "backend-failed", "");
+		tx_log(s, tx, tx->verdict, "backend-failed", "");
 		sess_tx_done(s);
 		sess_enter_state(s, SMTP_ST_HELO);
 		return;
@@ -1346,7 +1589,14 @@ sess_data_end(struct session *s)
 	if (s->cfg->received_header)
 		sess_build_received(s);
 	sess_wait(s, W_DATA);
-	up_data(s->up, tx->hdr.p ? tx->hdr.p : "", tx->hdr.len, &tx->ms);
+	if (s->cfg->rules) {
+		/* Our Received:, our X-Spam-*, then the sender's headers. */
+		sbuf_add(&tx->hdr, tx->tag.p ? tx->tag.p : "", tx->tag.len);
+		up_data(s->up, tx->hdr.p ? tx->hdr.p : "", tx->hdr.len,
+		    &tx->ms, tx->body_off);
+	} else
+		up_data(s->up, tx->hdr.p ? tx->hdr.p : "", tx->hdr.len,
+		    &tx->ms, 0);
 }
 
 /* Feed buffered input to the DATA reader; 1 at the end of data. */
@@ -1401,8 +1651,20 @@ sess_read_proxy(struct session *s, struct evbuffer *in)
 	sess_start(s);
 }
 
+static void sess_process_input(struct session *);
+
 static void
 sess_process(struct session *s)
+{
+	if (s->flags & SF_INPROC)
+		return;
+	s->flags |= SF_INPROC;
+	sess_process_input(s);
+	s->flags &= ~SF_INPROC;
+}
+
+static void
+sess_process_input(struct session *s)
 {
 	const struct config *cfg = s->cfg;
 	struct evbuffer *in = bufferevent_get_input(s->bev);
@@ -1419,8 +1681,10 @@ sess_process(struct session *s)
 			if (s->state == SMTP_ST_PROXY)
 				return;
 			continue;
-		case SMTP_ST_GREET:
+		case SMTP_ST_GREET: {
 			/* Commands sent before the banner are never run. */
+			int first = !(s->flags & SF_PREGREET);
+
 			s->flags |= SF_PREGREET;
 			evbuffer_drain(in, avail);
 			s->bytes_in += avail;
@@ -1432,10 +1696,12 @@ sess_process(struct session *s)
 				    "protocol error, you talked before my "
 				    "greeting", cfg->hostname);
 				sess_close(s, "pregreet");
-			} else
+			} else if (first)
 				sess_log_event(s, "pregreet", "action",
-				    "ignore", NULL);
+				    cfg->pregreet == CFG_PREGREET_SCORE ?
+				    "score" : "ignore", NULL);
 			return;
+		}
 		case SMTP_ST_QUIT:
 			evbuffer_drain(in, avail);
 			return;

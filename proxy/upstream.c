@@ -81,6 +81,7 @@ struct upstream {
 	size_t			 hdrlen;
 	struct msgstore		*ms;
 	unsigned long long	 ms_off;
+	unsigned long long	 ms_start;	/* first message byte to send */
 	int			 bol;
 };
 
@@ -463,7 +464,7 @@ up_got_reply(struct upstream *up)
 			return;
 		}
 		up_enter_state(up, UP_ST_BODY);
-		up->ms_off = 0;
+		up->ms_off = up->ms_start;
 		up->bol = 1;
 		up_timer_set(up, up->cfg->backend_data_timeout_ms);
 		bufferevent_setwatermark(up->bev, EV_WRITE, UP_PUMP_LOW, 0);
@@ -620,7 +621,7 @@ up_command(struct upstream *up, const char *line, int xforward)
 
 void
 up_data(struct upstream *up, const char *hdr, size_t hdrlen,
-    struct msgstore *ms)
+    struct msgstore *ms, unsigned long long off)
 {
 	if (up->state != UP_ST_READY) {
 		up_fail_later(up, "backend not ready");
@@ -629,6 +630,7 @@ up_data(struct upstream *up, const char *hdr, size_t hdrlen,
 	up->hdr = hdr;
 	up->hdrlen = hdrlen;
 	up->ms = ms;
+	up->ms_start = off;
 	up_enter_state(up, UP_ST_DATA);
 	up_send(up, "DATA");
 }

@@ -56,12 +56,13 @@ const struct smtp_ehlo *up_ehlo(const struct upstream *);
 void	up_command(struct upstream *, const char *line, int xforward);
 /*
  * up_data: DATA; on 354 the header bytes hdr[0..hdrlen) and then the
- * message in ms (canonical, unstuffed) go out dot-stuffed, then ".";
+ * message in ms from byte off (canonical, unstuffed) go out dot-stuffed,
+ * then ".";
  * UP_REPLY carries the final reply (or the refusal of DATA itself).
  * ms and hdr must stay valid until the callback.
  */
 void	up_data(struct upstream *, const char *hdr, size_t hdrlen,
-	    struct msgstore *ms);
+	    struct msgstore *ms, unsigned long long off);
 /* up_free: say QUIT if idle and close; NULL is a no-op. */
 void	up_free(struct upstream *);
 

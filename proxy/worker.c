@@ -20,6 +20,7 @@
 
 #include "daemon.h"
 #include "log.h"
+#include "rule.h"
 #include "xmalloc.h"
 
 static struct worker	*workers;
@@ -127,6 +128,7 @@ workers_start(int n)
 			fatal("worker %d: pipe: %s", i, strerror(errno));
 		pthread_mutex_init(&w->mu, NULL);
 		w->dns = dns_base_new(w->base, cfg);
+		w->scratch = rule_scratch_new();
 		w->notify_ev = event_new(w->base, w->notify[0],
 		    EV_READ | EV_PERSIST, worker_notify_cb, w);
 		event_add(w->notify_ev, NULL);
@@ -192,6 +194,7 @@ workers_join(void)
 		pthread_join(w->thread, NULL);
 		if (w->dns)
 			evdns_base_free(w->dns, 0);
+		rule_scratch_free(w->scratch);
 		event_free(w->notify_ev);
 		event_base_free(w->base);
 		close(w->notify[0]);

@@ -1,0 +1,225 @@
+/*
+ * policy.c: the glue between moatd and the pure rule and scoring libraries.
+ *
+ * It loads and compiles rule files (once per config, shared read-only by
+ * every worker), turns an evaluation into hits on a transaction's score card
+ * and a verdict, and edits the header section of a message that is tagged.
+ * It does not decide replies or talk to sockets; session.c does.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "log.h"
+#include "msg.h"
+#include "policy.h"
+
+static void
+rules_release(struct rule_set *rs)
+{
+	rule_set_unref(rs);
+}
+
+static int
+threshold(const char *v, double *out, int *on)
+{
+	char *end;
+
+	if (v == NULL || strcmp(v, "off") == 0) {
+		*on = 0;
+		return 0;
+	}
+	*out = strtod(v, &end);
+	if (end == v || *end != '\0')
+		return -1;
+	*on = 1;
+	return 0;
+}
+
+void
+policy_thresholds(const struct config *cfg, struct score_thresholds *t)
+{
+	score_thresholds_default(t);
+	if (cfg->score_tag)
+		threshold(cfg->score_tag, &t->tag, &t->tag_on);
+	if (cfg->score_tempfail)
+		threshold(cfg->score_tempfail, &t->tempfail, &t->tempfail_on);
+	if (cfg->score_reject)
+		threshold(cfg->score_reject, &t->reject, &t->reject_on);
+}
+
+int
+policy_load(struct config *cfg, char *err, size_t errsz)
+{
+	struct rule_builder *b;
+	struct rule_error re;
+	struct rule_set *rs;
+	double d;
+	int i, on;
+
+	if ((cfg->score_tag && threshold(cfg->score_tag, &d, &on) == -1) ||
+	    (cfg->score_tempfail &&
+	    threshold(cfg->score_tempfail, &d, &on) == -1) ||
+	    (cfg->score_reject &&
+	    threshold(cfg->score_reject, &d, &on) == -1)) {
+		snprintf(err, errsz, "%s: score_tag, score_tempfail and "
+		    "score_reject take a number or \"off\"", cfg->path ?
+		    cfg->path : "config");
+		return -1;
+	}
+	if (cfg->nrules_files == 0 && !cfg->sa_rules)
+		return 0;
+	b = rule_builder_new();
+	memset(&re, 0, sizeof(re));
+	if (cfg->sa_rules && rule_builder_add_sa_dirs(b, cfg->sa_rules_dir,
+	    cfg->sa_site_dir, &re) == -1)
+		goto fail;
+	for (i = 0; i < cfg->nrules_files; i++)
+		if (rule_builder_add_file(b, cfg->rules_files[i],
+		    RULE_FMT_AUTO, &re) == -1)
+			goto fail;
+	if ((rs = rule_builder_finish(b, NULL, &re)) == NULL) {
+		b = NULL;
+		goto fail;
+	}
+	cfg->rules = rs;
+	cfg->rules_release = rules_release;
+	return 0;
+fail:
+	rule_builder_free(b);
+	if (re.offset >= 0 && re.line > 0)
+		snprintf(err, errsz, "%s:%d: %s (at offset %ld of the pattern)",
+		    re.file, re.line, re.msg, re.offset);
+	else if (re.line > 0)
+		snprintf(err, errsz, "%s:%d: %s", re.file, re.line, re.msg);
+	else
+		snprintf(err, errsz, "%s: %s", re.file[0] ? re.file : "rules",
+		    re.msg);
+	return -1;
+}
+
+void
+policy_log_stats(const struct config *cfg)
+{
+	const struct rule_stats *st;
+	struct logline l;
+	unsigned loaded = 0, zero = 0, eval = 0, badre = 0;
+	int i;
+
+	if (cfg->rules == NULL)
+		return;
+	st = rule_set_stats(cfg->rules);
+	for (i = 0; i < RULE_ST_COUNT; i++) {
+		loaded += st->loaded[i];
+		zero += st->zero[i];
+		eval += st->eval[i];
+		badre += st->badre[i];
+	}
+	logline_begin(&l, "rules");
+	logline_int(&l, "files", st->files);
+	logline_int(&l, "rules", (long long)rule_set_count(cfg->rules));
+	logline_int(&l, "run", loaded);
+	logline_int(&l, "score0", zero);
+	logline_int(&l, "skipped_eval", eval);
+	logline_int(&l, "skipped_plugin", st->plugin);
+	logline_int(&l, "bad_pattern", badre);
+	logline_int(&l, "bad_meta", st->meta_bad);
+	logline_int(&l, "jit", st->jit);
+	logline_emit(&l);
+}
+
+enum score_verdict
+policy_eval(const struct config *cfg, struct rule_scratch *sc,
+    const struct rule_env *env, const struct msg *m, struct score_card *card,
+    const char *sid)
+{
+	struct score_thresholds t;
+	const struct rule_hit *h;
+	size_t n = 0, i;
+
+	policy_thresholds(cfg, &t);
+	if (cfg->rules != NULL) {
+		h = rule_eval(cfg->rules, sc, env, m, &n);
+		score_card_drop_source(card, "rules");
+		for (i = 0; i < n; i++) {
+			if (h[i].flags & RULE_HIT_LIMIT) {
+				/* Counted as no hit; said once per rule set. */
+				log_warn("session=%s rule %s hit the PCRE2 match "
+				    "limit and counts as no hit", sid,
+				    h[i].name);
+				continue;
+			}
+			if (h[i].flags & RULE_HIT_SUB)
+				continue;
+			score_card_add(card, h[i].name,
+			    h[i].score * h[i].count, h[i].count, h[i].desc,
+			    "rules");
+		}
+	}
+	return score_verdict(card, &t);
+}
+
+size_t
+policy_header_end(const char *msg, size_t len)
+{
+	size_t i = 0;
+
+	/* The canonical message has CRLF line ends only. */
+	if (len >= 2 && msg[0] == '\r' && msg[1] == '\n')
+		return 2;
+	while (i + 3 < len) {
+		const char *p = memchr(msg + i, '\r', len - i - 3);
+
+		if (p == NULL)
+			break;
+		i = (size_t)(p - msg);
+		if (msg[i + 1] == '\n' && msg[i + 2] == '\r' &&
+		    msg[i + 3] == '\n')
+			return i + 4;
+		i++;
+	}
+	return len;
+}
+
+void
+policy_rewrite_headers(const char *hdr, size_t len, const char *prefix,
+    struct sbuf *out)
+{
+	size_t i = 0, eol, name;
+	int drop = 0, subject;
+
+	while (i < len) {
+		const char *nl = memchr(hdr + i, '\n', len - i);
+
+		eol = nl ? (size_t)(nl - hdr) + 1 : len;
+		if (hdr[i] == ' ' || hdr[i] == '\t') {
+			/* A continuation belongs to the field before it. */
+			if (!drop)
+				sbuf_add(out, hdr + i, eol - i);
+			i = eol;
+			continue;
+		}
+		for (name = i; name < eol && hdr[name] != ':' &&
+		    hdr[name] != '\r'; name++)
+			;
+		drop = name < eol && hdr[name] == ':' &&
+		    score_header_is_ours(hdr + i, name - i);
+		subject = name - i == 7 && strncasecmp(hdr + i, "Subject", 7) ==
+		    0 && name < eol && hdr[name] == ':';
+		if (!drop && subject && prefix) {
+			size_t v = name + 1;
+
+			while (v < eol && (hdr[v] == ' ' || hdr[v] == '\t'))
+				v++;
+			sbuf_add(out, hdr + i, name + 1 - i);
+			sbuf_addc(out, ' ');
+			sbuf_adds(out, prefix);
+			if (v < eol && hdr[v] != '\r')
+				sbuf_addc(out, ' ');
+			sbuf_add(out, hdr + v, eol - v);
+		} else if (!drop)
+			sbuf_add(out, hdr + i, eol - i);
+		i = eol;
+	}
+}

@@ -1,0 +1,56 @@
+/*
+ * policy.h: moatd's use of the rule engine (rules/) and the score card
+ * (scoring/): compiling the rules a config names, evaluating a stage, and
+ * rewriting a message's header section for forwarding.
+ */
+#ifndef MOAT_POLICY_H
+#define MOAT_POLICY_H
+
+#include <stddef.h>
+
+#include "config.h"
+#include "rule.h"
+#include "sbuf.h"
+#include "score.h"
+
+/*
+ * policy_load: compile the rules cfg names (rules FILE..., sa_rules) into
+ * cfg->rules and check the score thresholds.  Returns 0, or -1 with
+ * "FILE:LINE: reason" (and the PCRE2 offset) in err.  With no rules
+ * configured cfg->rules stays NULL and nothing is evaluated.
+ */
+int	policy_load(struct config *cfg, char *err, size_t errsz);
+
+/* One log line with the load statistics of cfg's rule set. */
+void	policy_log_stats(const struct config *cfg);
+
+/* The thresholds of cfg (score_tag, score_tempfail, score_reject). */
+void	policy_thresholds(const struct config *cfg, struct score_thresholds *t);
+
+/*
+ * policy_eval: run cfg's rules over what env and m (NULL before DATA) tell;
+ * the rule hits replace earlier rule hits on card.  Returns the verdict.
+ * sc is the calling thread's scratch.  sid names the session in the one
+ * warning logged when a rule hits its PCRE2 match limit.
+ */
+enum score_verdict policy_eval(const struct config *cfg,
+	    struct rule_scratch *sc, const struct rule_env *env,
+	    const struct msg *m, struct score_card *card, const char *sid);
+
+/*
+ * policy_header_end: the length of the header section of msg[0..len),
+ * including the empty line that ends it (or len if there is none).
+ */
+size_t	policy_header_end(const char *msg, size_t len);
+
+/*
+ * policy_rewrite_headers: append to out the header section hdr[0..len)
+ * without the fields moat writes itself (X-Spam-*: a sender must not be
+ * able to pre-label its own mail), with prefix put before the Subject's
+ * value when prefix is not NULL.  Folded continuation lines go with their
+ * field.
+ */
+void	policy_rewrite_headers(const char *hdr, size_t len, const char *prefix,
+	    struct sbuf *out);
+
+#endif
