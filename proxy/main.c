@@ -23,6 +23,7 @@
 #include <syslog.h>
 #include <unistd.h>
 
+#include <event2/dns.h>
 #include <event2/event.h>
 #include <event2/listener.h>
 #include <event2/thread.h>
@@ -367,6 +368,27 @@ term_cb(evutil_socket_t sig, short what, void *arg)
 	cfg_unref(cfg);
 }
 
+/* ---- libevent's own messages ---------------------------------------------- */
+
+/* libevent and evdns print to stderr unless told; keep one log format. */
+static void
+libevent_log_cb(int severity, const char *msg)
+{
+	if (severity >= EVENT_LOG_WARN)
+		log_warn("libevent: %s", msg);
+	else
+		log_trace(LOG_T_IO, "libevent: %s", msg);
+}
+
+static void
+evdns_log_cb(int is_warn, const char *msg)
+{
+	if (is_warn)
+		log_warn("resolver: %s", msg);
+	else
+		log_trace(LOG_T_IO, "resolver: %s", msg);
+}
+
 /* ---- privileges --------------------------------------------------------- */
 
 static void
@@ -482,6 +504,8 @@ main(int argc, char **argv)
 		return 0;
 	}
 	log_setup(cfg);
+	event_set_log_callback(libevent_log_cb);
+	evdns_set_log_fn(evdns_log_cb);
 	signal(SIGPIPE, SIG_IGN);
 	if (evthread_use_pthreads() == -1)
 		fatal("libevent: no thread support");
