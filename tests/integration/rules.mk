@@ -1,0 +1,2 @@
+# Rules and scoring through moatd.
+INTEGRATION_TESTS += tests/integration/test_rules.py
