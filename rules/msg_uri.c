@@ -32,7 +32,12 @@ struct msg_uriset {
 	size_t	 *len;
 	size_t	  n;
 	size_t	  cap;
+	size_t	 *tab;		/* open addressing: index + 1, 0 = empty */
+	size_t	  tabsz;	/* a power of two, at least 2 * n */
 };
+
+/* At most this many distinct URIs per message; more are dropped. */
+#define URISET_MAX	20000
 
 struct msg_uriset *
 msg_uriset_new(void)
@@ -51,6 +56,7 @@ msg_uriset_free(struct msg_uriset *s)
 		free(s->v[i]);
 	free(s->v);
 	free(s->len);
+	free(s->tab);
 	free(s);
 }
 
@@ -67,17 +73,46 @@ msg_uriset_get(const struct msg_uriset *s, size_t i, size_t *len)
 	return s->v[i];
 }
 
+static size_t
+fnv(const char *p, size_t n)
+{
+	size_t	h = 2166136261u, i;
+
+	for (i = 0; i < n; i++)
+		h = (h ^ (unsigned char)p[i]) * 16777619u;
+	return h;
+}
+
+static void
+set_rehash(struct msg_uriset *s)
+{
+	size_t	i, j, sz = s->tabsz ? s->tabsz * 2 : 64;
+
+	free(s->tab);
+	s->tab = xcalloc(sz, sizeof(*s->tab));
+	s->tabsz = sz;
+	for (i = 0; i < s->n; i++) {
+		for (j = fnv(s->v[i], s->len[i]) & (sz - 1); s->tab[j] != 0;
+		    j = (j + 1) & (sz - 1))
+			;
+		s->tab[j] = i + 1;
+	}
+}
+
 static void
 set_add(struct msg_uriset *s, const char *p, size_t n)
 {
-	size_t	i;
+	size_t	j, k;
 
 	if (n > MSG_MAX_URI_LENGTH)
 		n = MSG_MAX_URI_LENGTH;
-	for (i = 0; i < s->n; i++)
-		if (s->len[i] == n && memcmp(s->v[i], p, n) == 0)
+	if (s->tabsz == 0 || 2 * (s->n + 1) > s->tabsz)
+		set_rehash(s);
+	for (j = fnv(p, n) & (s->tabsz - 1); (k = s->tab[j]) != 0;
+	    j = (j + 1) & (s->tabsz - 1))
+		if (s->len[k - 1] == n && memcmp(s->v[k - 1], p, n) == 0)
 			return;
-	if (s->n >= 10000)
+	if (s->n >= URISET_MAX)
 		return;
 	if (s->n == s->cap) {
 		s->cap = s->cap ? s->cap * 2 : 16;
@@ -89,7 +124,7 @@ set_add(struct msg_uriset *s, const char *p, size_t n)
 	memcpy(s->v[s->n], p, n);
 	s->v[s->n][n] = '\0';
 	s->len[s->n] = n;
-	s->n++;
+	s->tab[j] = ++s->n;
 }
 
 static void canonicalize(struct msg_uriset *, const char *, size_t, int,
@@ -980,10 +1015,10 @@ text_uri(struct msg_uriset *s, struct msg_uriset *seen, const char *raw,
 	size_t		 i, j;
 
 	n = tb_trim(raw, n);
-	for (i = 0; i < seen->n; i++)
-		if (seen->len[i] == n && memcmp(seen->v[i], raw, n) == 0)
-			return;
+	i = seen->n;
 	set_add(seen, raw, n);
+	if (seen->n == i)
+		return;		/* seen before (or the set is full) */
 	at = memchr(raw, '@', n);
 	if (type == 'm' && at == NULL)
 		return;
