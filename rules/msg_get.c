@@ -290,8 +290,16 @@ parse_addresses(const char *s, size_t n, int want_name, int raw,
 
 				trim(&a, &al);
 				if (!want_name) {
-					if (looks_like_addr(a, al))
-						vals_add(out, a, al);
+					if (looks_like_addr(a, al)) {
+						/* s/^([^@]*@[^@]*).*$/$1/ */
+						const char *a2 = memchr(a, '@',
+						    al);
+
+						a2 = memchr(a2 + 1, '@',
+						    al - (a2 + 1 - a));
+						vals_add(out, a, a2 ? (size_t)
+						    (a2 - a) : al);
+					}
 				} else {
 					/*
 					 * The phrase before <addr>, quotes
