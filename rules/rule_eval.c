@@ -348,6 +348,9 @@ eval_rule(const struct rule_set *rs, struct rule_scratch *sc,
 		st = sc->spec_state[r->spec];
 		if (st == 2) {
 			st = msg_get(m, r->hdr, &sc->spec[r->spec]);
+			if (st < 0 && rs->relays != NULL)
+				st = rule_relays_get(rs->relays, m, r->hdr,
+				    sc->md, &sc->spec[r->spec]);
 			sc->spec_state[r->spec] = (signed char)st;
 		}
 		if (st < 0)

@@ -90,7 +90,21 @@ struct rule_set {
 	const uint8_t	*tables;	/* PCRE2 character tables, Latin-1 /i */
 	long		*hash;		/* name -> index, open addressing */
 	size_t		 hashcap;
+	struct relays	*relays;	/* X-Spam-Relays-* parser, or NULL */
 };
+
+/*
+ * rule_relays.c: SpamAssassin's X-Spam-Relays-{Trusted,Untrusted,Internal,
+ * External} from the Received fields.  rule_relays_get() returns -1 when
+ * spec is not one of those, else 1 with the text in out.
+ */
+struct relays;
+struct msg;
+struct sbuf;
+struct relays	*rule_relays_new(void);
+void		 rule_relays_free(struct relays *);
+int		 rule_relays_get(const struct relays *, const struct msg *,
+		    const char *spec, pcre2_match_data *, struct sbuf *out);
 
 /* Shared helper (rule_load.c): compile options for Perl modifiers. */
 int	rule_mods_options(const char *mods, uint32_t *opts);

@@ -38,6 +38,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "rule_int.h"
 #include "msg.h"
@@ -2064,6 +2065,7 @@ rule_builder_finish(struct rule_builder *b, struct rule_stats *stp,
 	struct rule_stats *st = &b->stats;
 	struct msg *empty;
 	struct sbuf tmp = SBUF_INIT;
+	pcre2_match_data *md = NULL;
 	unsigned char *state;
 	size_t i, k;
 	long idx;
@@ -2125,12 +2127,26 @@ rule_builder_finish(struct rule_builder *b, struct rule_stats *stp,
 		}
 		if (r->stage == RULE_ST_HEADER) {
 			r->spec = intern_spec(rs, r->hdr);
-			if (msg_get(empty, r->hdr, &tmp) < 0)
-				r->skip = RSKIP_UNSUPP;
+			if (msg_get(empty, r->hdr, &tmp) >= 0)
+				continue;
+			if ((strncasecmp(r->hdr, "X-Spam-Relays-", 14) == 0 ||
+			    strncasecmp(r->hdr, "ALL-", 4) == 0) &&
+			    strchr(r->hdr, ':') == NULL) {
+				if (rs->relays == NULL)
+					rs->relays = rule_relays_new();
+				if (md == NULL)
+					md = pcre2_match_data_create(16, NULL);
+				if (rule_relays_get(rs->relays, empty, r->hdr,
+				    md, &tmp) >= 0)
+					continue;
+			}
+			r->skip = RSKIP_UNSUPP;
 		}
 	}
 	msg_free(empty);
 	sbuf_free(&tmp);
+	if (md != NULL)
+		pcre2_match_data_free(md);
 	/* metas */
 	for (i = 0; i < b->nrules && !failed; i++) {
 		struct rule *r = &b->rules[i];
@@ -2243,6 +2259,7 @@ rule_set_unref(struct rule_set *rs)
 	for (i = 0; i < RULE_ST_COUNT; i++)
 		free(rs->order[i]);
 	pcre2_maketables_free(NULL, rs->tables);
+	rule_relays_free(rs->relays);
 	free(rs);
 }
 

@@ -315,6 +315,48 @@ test_capture_template(void **state)
 	rule_set_unref(rs);
 }
 
+static void
+test_relays(void **state)
+{
+	struct rule_set *rs = load("t.cf",
+	    "header R_FIRST X-Spam-Relays-Untrusted =~ /^\\[ ip=192\\.0\\.2\\.7 "
+	    "rdns=mx\\.example\\.com helo=helo\\.example\\.net by=mail\\.example"
+	    "\\.org ident= envfrom= intl=0 id=ABC123 auth= msa=0 \\]/\n"
+	    "header R_TRUSTED X-Spam-Relays-Trusted =~ /ip=10\\.1\\.2\\.3 /\n"
+	    "header R_TWO X-Spam-Relays-External =~ /\\] \\[ ip=198\\.51\\.100\\.9 "
+	    "rdns= helo=pc1 /\n"
+	    "header R_AUTH X-Spam-Relays-Untrusted =~ / auth=ESMTPA /\n"
+	    "header ALL_EXT ALL-EXTERNAL =~ /^Received: from helo\\.example\\.net/\n"
+	    "header ALL_EXT_NOT_TOP ALL-EXTERNAL =~ /^Received: from inner/m\n"
+	    "header ALL_TRUST ALL-TRUSTED =~ /^Received: from inner/\n");
+	struct rule_scratch *sc = rule_scratch_new();
+	const struct rule_hit *h;
+	struct msg *m;
+	size_t n;
+
+	(void)state;
+	h = run(rs, sc,
+	    "Received: from inner (inner.example.org [10.1.2.3]) by\n"
+	    "\tlocal.example.org (Postfix) with ESMTP id X1; Mon, 1 Jan 2024 "
+	    "00:00:00 +0000\n"
+	    "Received: from helo.example.net (mx.example.com [192.0.2.7])\n"
+	    "\tby mail.example.org (8.12.0/8.12.0) with ESMTP id ABC123;\n"
+	    "\tMon, 1 Jan 2024 00:00:00 +0000\n"
+	    "Received: from pc1 ([198.51.100.9]) by helo.example.net with "
+	    "ESMTPA id Q; Mon, 1 Jan 2024 00:00:00 +0000\n"
+	    "Subject: relays\n\nbody\n", NULL, &n, &m);
+	assert_non_null(find(h, n, "R_FIRST"));
+	assert_non_null(find(h, n, "R_TRUSTED"));
+	assert_non_null(find(h, n, "R_TWO"));
+	assert_non_null(find(h, n, "R_AUTH"));
+	assert_non_null(find(h, n, "ALL_EXT"));
+	assert_null(find(h, n, "ALL_EXT_NOT_TOP"));
+	assert_non_null(find(h, n, "ALL_TRUST"));
+	msg_free(m);
+	rule_scratch_free(sc);
+	rule_set_unref(rs);
+}
+
 static char *
 slurp(const char *path, size_t *len)
 {
@@ -403,6 +445,7 @@ main(void)
 		cmocka_unit_test(test_latin1_fold),
 		cmocka_unit_test(test_limit),
 		cmocka_unit_test(test_capture_template),
+		cmocka_unit_test(test_relays),
 		cmocka_unit_test(test_default_rules_samples),
 	};
 

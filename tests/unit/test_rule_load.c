@@ -257,7 +257,8 @@ test_sa_basic(void **state)
 	    "body     BADRE    /(unclosed/\n"
 	    "body     NODELIM  plain\n"
 	    "body     UNQUOTED /a/b/\n"
-	    "header   RELAYS   X-Spam-Relays-External =~ /x/\n"
+	    "header   RELAYS   X-Spam-Relays-Bogus =~ /x/\n"
+	    "header   RELAYS_OK X-Spam-Relays-External =~ /x/\n"
 	    "report_safe 0\n", &err, &st);
 	assert_non_null(rs);
 	info(rs, "FROM_X", &ri);
@@ -287,7 +288,7 @@ test_sa_basic(void **state)
 	assert_int_equal(rule_set_find(rs, "GERMAN"), -1);
 	assert_true(rule_set_find(rs, "ENGLISH") >= 0);
 	assert_int_equal(st.eval[RULE_ST_HEADER], 1);
-	assert_int_equal(st.loaded[RULE_ST_HEADER], 3);
+	assert_int_equal(st.loaded[RULE_ST_HEADER], 4);
 	assert_int_equal(st.badre[RULE_ST_BODY], 3);
 	assert_int_equal(st.zero[RULE_ST_BODY], 1);
 	assert_int_equal(st.plugin, 2);	/* askdns + the relay header */

@@ -1,0 +1,675 @@
+/*
+ * rule_relays.c: SpamAssassin's X-Spam-Relays-* pseudo-headers, built from
+ * the Received fields of a message.
+ *
+ * The message model (msg.h) does not derive these (msg_get() returns -1),
+ * so the rule engine does: each Received field is parsed into a relay
+ * (ip, rdns, helo, by, ident, envfrom, id, auth) by an ordered table of the
+ * patterns Mail::SpamAssassin::Message::Metadata::Received 4.0.1 tries
+ * (parse_received_line, :319-1420), and the relays are split into trusted and
+ * untrusted as SA does when trusted_networks is not configured: a relay
+ * from a private address or with authentication is trusted, and the first
+ * one that is neither ends the trusted part (:169-200).  Internal/external
+ * follow trusted/untrusted in that mode.
+ *
+ * It covers the MTA formats that carry most mail (sendmail, Postfix, qmail,
+ * Exim, Microsoft, the generic fallbacks); SA's rarer special cases (XMail,
+ * ecelerity, Lotus, CommuniGate, Yahoo, ...) are absent and such lines fall
+ * through to the generic rules.  doc/rules.md lists the difference.
+ *
+ * Pure: no I/O.  The compiled patterns belong to the rule set.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "rule_int.h"
+#include "msg.h"
+#include "sbuf.h"
+#include "xmalloc.h"
+
+#define IP4 "(?:(?:25[0-5]|2[0-4]\\d|1\\d\\d|\\d\\d|\\d)\\.){3}" \
+	    "(?:25[0-5]|2[0-4]\\d|1\\d\\d|\\d\\d|\\d)"
+#define IP "(?:" IP4 "|(?:IPv6:)?[0-9A-Fa-f]*:[0-9A-Fa-f:.]*[0-9A-Fa-f])"
+#define LH "(?:localhost(?:\\.localdomain)?|127\\.0\\.0\\.1|::1)"
+
+/* what a pattern's groups mean: one letter per group */
+/* h helo, r rdns, i ip, b by, d ident, R rdns and helo, s exim sub, x - */
+#define RL_RET0		0x01	/* a match means: not a relay, skip it */
+#define RL_IDENT	0x02	/* strip IDENT:x@ / x@ from rdns */
+#define RL_UNKNOWN	0x04	/* rdns "unknown" means none */
+#define RL_SOFTDNS	0x08	/* rdns "softdnserr" means none */
+#define RL_SUBHELO	0x10	/* exim: helo defaults to rdns */
+#define RL_POPFETCH	0x20	/* fetchmail: skip */
+#define RL_IDENTAT	0x40	/* ident group ends in "@": strip it */
+#define RL_NOID		0x80	/* no id for this form */
+
+struct rl_pat {
+	const char	*guard;		/* must match first (NULL: none) */
+	int		 notguard;	/* guard must NOT match */
+	const char	*re;
+	const char	*groups;
+	unsigned	 flags;
+};
+
+/* Received.pm parse_received_line() branches, in its order. */
+static const struct rl_pat rl_table[] = {
+	{ " SMTPSVC", 0, "^(\\S*) \\(\\[(" IP ")\\][^\\)]{0,40}\\) by (\\S+) with "
+	    "Microsoft SMTPSVC", "hib", 0 },
+	{ " SMTPSVC", 0, "^mail pickup service by (\\S+) with Microsoft SMTPSVC$",
+	    "", RL_RET0 },
+	{ " with (?:Microsoft SMTP Server|mapi id) (?:\\([^\\)]+\\) )?\\d+\\.\\d+"
+	    "\\.\\d+\\.\\d+(?:$| )", 0, "^(\\S+) \\(\\[?(" IP ")(?:%[A-Z0-9._~-]*)?"
+	    "\\]?\\) by (\\S+) ", "hib", RL_NOID },
+	{ "Exim", 0, "\\bwith local(?:-\\S+)? ", "", RL_RET0 },
+	{ "Exim", 0, "^\\[(" IP ")\\] \\((.*?)\\) by (\\S+) ", "isb", 0 },
+	{ "Exim", 0, "^(\\S+) \\(\\[(" IP ")\\](.*?)\\) by (\\S+) ", "risb",
+	    RL_SUBHELO },
+	{ "Exim", 0, "^(\\S+) \\[(" IP ")\\](:\\d+)? by (\\S+) ", "Rixb", 0 },
+	{ " \\(Postfix\\) with", 0,
+	    "^(\\S+) \\((\\S+) \\[(" IP ")\\]\\) by (\\S+) ", "hrib",
+	    RL_UNKNOWN },
+	{ " \\(Postfix\\) with", 0,
+	    "^(\\S+) \\((\\S+)\\[(" IP ")\\]\\) by (\\S+) ", "hrib",
+	    RL_UNKNOWN },
+	{ "\\bwith HTTP\\b", 0, "^(" IP ") \\(\\[" IP "\\]\\) by (\\S+)",
+	    "ib", 0 },
+	{ " by \\S+ \\(qmail-\\S+\\) with ", 1,
+	    "^(\\S+) \\((\\S+) \\[(" IP ")\\].*\\) by (\\S+) \\(", "hrib",
+	    RL_IDENT },
+	{ NULL, 0, "^(\\S+) \\((\\S+) \\[(" IP ")\\]\\) by (\\S+) with \\S+ \\(",
+	    "hrib", 0 },
+	{ NULL, 0, "^(\\S+) \\(\\[(" IP ")\\] helo=(\\S+)\\) by (\\S+) with ",
+	    "rihb", 0 },
+	{ NULL, 0, "^(\\S+) \\(<unknown\\S*>\\[(" IP ")\\]\\) by (\\S+) ",
+	    "hib", 0 },
+	{ NULL, 0, "^(\\S+) \\((\\S+\\.\\S+)\\[(" IP ")\\]\\) by (\\S+) ",
+	    "hrib", 0 },
+	{ NULL, 0, "^(\\S+) \\((\\S*)\\@\\[(" IP ")\\].*\\) by (\\S+) \\(",
+	    "hdib", 0 },
+	{ NULL, 0, "^(\\S+) \\((?:HELO|EHLO) (\\S*)\\) \\((" IP ")\\) by "
+	    "(\\S+) \\(qpsmtpd/\\S+\\) with (?:ESMTP|SMTP)", "rhib", 0 },
+	{ NULL, 0, "^(\\S+) \\((?:HELO|EHLO) (\\S*)\\) \\[(" IP ")\\] by "
+	    "(\\S+) \\([^\\)]+\\) with (?:ESMTP|SMTP)", "rhib", 0 },
+	{ NULL, 0, "^(\\S+) \\(\\[(" IP ")\\]\\) by (\\S+) via smtpd \\(for "
+	    "\\S+\\) with SMTP\\(", "hib", 0 },
+	/* qmail */
+	{ "^\\S+( \\((?:HELO|EHLO) \\S*\\))? \\((\\S+\\@)?\\[?" IP "\\]?\\)"
+	    "( \\(envelope-sender <\\S+>\\))? by \\S+( \\(.+\\))* with "
+	    "(.* )?(SMTP|QMQP)(?! id )", 0,
+	    "^(\\S+) \\((?:HELO|EHLO) ([^ \\(\\)]*)\\) \\((\\S*)\\@\\[?(" IP
+	    ")\\]?\\)(?: \\(envelope-sender <\\S+>\\))? by (\\S+)", "rhdib",
+	    RL_UNKNOWN },
+	{ "^\\S+( \\((?:HELO|EHLO) \\S*\\))? \\((\\S+\\@)?\\[?" IP "\\]?\\)"
+	    "( \\(envelope-sender <\\S+>\\))? by \\S+( \\(.+\\))* with "
+	    "(.* )?(SMTP|QMQP)(?! id )", 0,
+	    "^(\\S+) \\((?:HELO|EHLO) ([^ \\(\\)]*)\\) \\(\\[?(" IP
+	    ")\\]?\\)(?: \\(envelope-sender <\\S+>\\))? by (\\S+)", "rhib",
+	    RL_UNKNOWN },
+	{ "^\\S+( \\((?:HELO|EHLO) \\S*\\))? \\((\\S+\\@)?\\[?" IP "\\]?\\)"
+	    "( \\(envelope-sender <\\S+>\\))? by \\S+( \\(.+\\))* with "
+	    "(.* )?(SMTP|QMQP)(?! id )", 0,
+	    "^(\\S+) \\((\\S*)\\@\\[?(" IP ")\\]?\\)(?: \\(envelope-sender "
+	    "<\\S+>\\))? by (\\S+)", "Rdib", RL_UNKNOWN },
+	{ "^\\S+( \\((?:HELO|EHLO) \\S*\\))? \\((\\S+\\@)?\\[?" IP "\\]?\\)"
+	    "( \\(envelope-sender <\\S+>\\))? by \\S+( \\(.+\\))* with "
+	    "(.* )?(SMTP|QMQP)(?! id )", 0,
+	    "^(\\S+) \\(\\[?(" IP ")\\]?\\)(?: \\(envelope-sender <\\S+>\\))? "
+	    "by (\\S+)", "Rib", RL_UNKNOWN },
+	{ NULL, 0, "^\\[(" IP ")\\] by (\\S+) via HTTP$", "ib", 0 },
+	{ NULL, 0, "^(\\S+) \\( \\[(" IP ")\\]\\).*? by (\\S+) ", "xib", 0 },
+	{ NULL, 0, "^\\((\\S+) \\[(" IP ")\\]\\) by (\\S+) ", "hib", 0 },
+	{ NULL, 0, "^\\[(" IP ")\\] by (\\S+) ", "ib", 0 },
+	{ NULL, 0, "^\\(\\[?(" IP ")\\]?\\) by (\\S+) ", "ib", 0 },
+	{ NULL, 0, "^(\\S+) \\[(" IP ")\\] by (\\S+) \\[" IP "\\] with ",
+	    "hib", 0 },
+	{ NULL, 0, "^(\\S+) \\[\\((" IP ")\\)\\] by (\\S+) \\(" IP "\\) ",
+	    "hib", 0 },
+	{ NULL, 0, "^(\\S+) \\(\\[(" IP ")\\]\\) by (\\S+) \\(", "hib", 0 },
+	{ NULL, 0, "^(\\S+) \\((\\S+) \\[(" IP ")\\]\\).*? by (\\S+)\\b",
+	    "hrib", RL_SOFTDNS },
+	{ NULL, 0, "^(\\S+) \\(\\[(" IP ")(?:[.:]\\d+)?\\]\\).*? by (\\S+) ",
+	    "hib", 0 },
+	{ NULL, 0, "^(\\S+) \\((\\S+) \\[(" IP ")\\]\\)(?: \\(authenticated "
+	    "bits=\\d+\\))? by (\\S+) \\(", "hrib", 0 },
+	{ NULL, 0, "with (?:POP3|IMAP)", "", RL_RET0 | RL_POPFETCH },
+	{ NULL, 0, "^(\\S+) \\((?:HELO|EHLO) ([^\\)]*)\\) \\((\\S*@)?\\[?(" IP
+	    ")\\]?\\).* by (\\S+) ", "rhdib", RL_IDENTAT },
+	{ NULL, 0, "^(\\S+) \\((\\S*@)?\\[?(" IP ")\\]?\\).* by (\\S+) ",
+	    "Rdib", RL_IDENTAT },
+	{ " with http for ", 0, "^\\[(" IP ")\\] by (\\S+) with http for ",
+	    "ib", 0 },
+	{ " via smap ", 0, "^(\\S+)\\((" IP ")\\) by (\\S+) via smap ", "rib",
+	    0 },
+	{ NULL, 0, "^(\\S+)\\((" IP "), (?:HELO|EHLO) (\\S*)\\) by (\\S+) via "
+	    "smap ", "rihb", 0 },
+	{ " \\(Post", 0, "^\\[(" IP ")\\] by (\\S+) \\(Post", "ib", 0 },
+	{ NULL, 0, "^(" IP ") by (\\S+) \\((?:SMTPL|InterScan)\\b", "ib", 0 },
+	{ " with BSMTP", 0, "^\\S+ by \\S+ with BSMTP", "", RL_RET0 },
+	{ NULL, 0, "^(\\S+) \\((\\S+) \\[(" IP ")\\]\\) by (\\S+) with ",
+	    "hrib", 0 },
+	{ NULL, 0, "^(\\S+) \\((?:HELO|EHLO) (\\S*)\\) \\((?:(\\S+)\\@)?(" IP
+	    ").*?\\) by (\\S+) with ", "rhdib", 0 },
+	{ NULL, 0, "^\\[(" IP ")\\] \\((?:account \\S+ )?(?:HELO|EHLO) "
+	    "(\\S*)\\) by (\\S+) \\(", "ihb", 0 },
+	{ " \\(CommuniGate Pro", 0, "^(\\S+) \\(\\[(" IP ")\\] verified\\) by "
+	    "(\\S+) \\(", "Rib", 0 },
+	{ NULL, 0, "^\\(\\[(" IP ")\\]\\) by (\\S+) with ", "ib", 0 },
+	{ NULL, 0, "^([^\\d]\\S+) \\((" IP ")\\) by (\\S+) ", "hib", 0 },
+	{ NULL, 0, "^\\S+ \\(\\S+\\) by \\S+ \\(Content Technologies ", "",
+	    RL_RET0 },
+	{ NULL, 0, "^(\\S+) \\(\\[(" IP ")\\] \\[(\\S+)\\]\\) by (\\S+) with ",
+	    "hixb", 0 },
+	{ NULL, 0, "^(" IP ") by (\\S+) with ", "ib", 0 },
+	{ NULL, 0, "^(\\S+) \\((\\S+)\\[(" IP ")\\]\\) by (\\S+) ", "hrib", 0 },
+	{ NULL, 0, "^\\[(" IP ")\\]\\S+ \\((?:HELO|EHLO) (\\S*)\\) by (\\S+) ",
+	    "ihb", 0 },
+	{ NULL, 0, "^(" IP ") \\((?:HELO|EHLO) (\\S*)\\) by (\\S+) ", "ihb", 0 },
+	{ NULL, 0, "^(\\S+) \\[(" IP ")\\] by (\\S+) ", "hib", 0 },
+	{ NULL, 0, "^(\\S+)\\((" IP ")\\) by (\\S+) ", "rib", 0 },
+	{ NULL, 0, "^\\[(" IP ")\\] by (\\S+) \\(MailGate ", "ib", 0 },
+	{ NULL, 0, "^(\\S+) \\(unverified \\[(" IP ")\\]\\) by (\\S+) ", "hib",
+	    0 },
+	{ NULL, 0, "^(" IP ") \\([A-Za-z][^\\)]+\\) by (\\S+) with ", "ib", 0 },
+	{ NULL, 0, "^\\[(" IP ")\\] \\(([^\\)]+)\\) by (\\S+) ", "isb", 0 },
+	{ NULL, 0, "^(\\S+) \\((?:\\S+\\@)?(" IP ")\\) by (\\S+) with ", "rib",
+	    0 },
+	/* not relays */
+	{ NULL, 0, "^\\S+ \\([^\\s\\@]+\\@" LH "\\) by \\S+ \\(", "", RL_RET0 },
+	{ NULL, 0, "^\\S+ \\S+ by \\S+ with local-e?smtp ", "", RL_RET0 },
+	{ NULL, 0, "^\\S+\\@\\S+ by \\S+ ", "", RL_RET0 },
+	{ NULL, 0, "^Unknown/Local \\(", "", RL_RET0 },
+	{ NULL, 0, "^" LH " \\((?:\\S+\\@)?" LH "[\\)\\[]", "", RL_RET0 },
+	{ NULL, 0, "^\\S+ \\((?:\\S+\\@)?" LH "\\) ", "", RL_RET0 },
+	{ NULL, 0, "^\\S+ \\(\\S+\\@\\S+ \\[" LH "\\]\\) ", "", RL_RET0 },
+	{ NULL, 0, "^\\S+ by \\S+ with local", "", RL_RET0 },
+	{ NULL, 0, "^\\S+ by \\S+ (?:with|via|for|\\()", "", RL_RET0 },
+	{ NULL, 0, "^\\S+ (?:(?:with|via|for) \\S+|\\(unverified\\)) by\\b", "",
+	    RL_RET0 },
+	{ NULL, 0, "\\(LSMTP for", "", RL_RET0 },
+	{ NULL, 0, "^\\S+ id \\S+$", "", RL_RET0 },
+};
+
+#define RL_N	(sizeof(rl_table) / sizeof(rl_table[0]))
+
+/* Patterns used around the table. */
+enum {
+	RP_DATE, RP_ID, RP_HELO1, RP_HELO2, RP_BY, RP_AUTH1, RP_AUTH2,
+	RP_AUTH3, RP_AUTH4, RP_ENVFROM, RP_ANYIP, RP_PRIV, RP_ONLYBY,
+	RP_BAREIP, RP_COUNT
+};
+
+static const char *const rp_src[RP_COUNT] = {
+	"[\\s;]+(?:(?:Mon|T(?:ue|hu)|Wed|Fri|S(?:at|un)), )?\\d+ "
+	    "(?:J(?:an|u[nl])|Feb|Ma[ry]|A(?:pr|ug)|Sep|Oct|Nov|Dec) \\d+ "
+	    "\\d+:\\d+(?::\\d+)? \\S+$",
+	" id <?([^\\s<>;]{3,})",
+	"\\bhelo=([-A-Za-z0-9\\.\\^+_&:=?!@%*\\$\\\\/]+)(?:[^-A-Za-z0-9\\.\\^+_"
+	    "&:=?!@%*\\$\\\\/]|$)",
+	"\\b(?:HELO|EHLO) ([-A-Za-z0-9\\.\\^+_&:=?!@%*\\$\\\\/]+)(?:[^-A-Za-z0-9"
+	    "\\.\\^+_&:=?!@%*\\$\\\\/]|$)",
+	" by (\\S+)(?:[^-A-Za-z0-9\\;\\.]|$)",
+	" by .* with ((?:ES|L|UTF8S|UTF8L)MTPS?A|ASMTP|HTTP[SU]?)(?: |;|$)",
+	"^from .*?(?:\\]\\)|\\)\\]) \\(AUTH: (LOGIN|PLAIN|DIGEST-MD5|CRAM-MD5) "
+	    "\\S+(?:, .*?)?\\) by ",
+	"^from .*?(?:\\](?: \\([^)]*\\))?\\)|\\)\\]) .*?\\(.*?authenticated"
+	    ".*?\\).*? by",
+	"\\) \\(Authenticated sender: \\S+\\) by \\S+ \\(([^\\)]+)\\) with ",
+	"(?:return-path:? |envelope-(?:sender|from)[ =])(\\S+)\\b",
+	"\\[(" IP ")\\]",
+	"^(?:(?:10|127|169\\.254|172\\.(?:1[6-9]|2[0-9]|3[01])|192\\.168|"
+	    "100\\.(?:6[4-9]|[7-9][0-9]|1[01][0-9]|12[0-7]))\\..*|"
+	    "(?:IPv6:)?(?:::1|f[cd][0-9a-f]*:.*|fe[89ab][0-9a-f]*:.*))$",
+	"^from (\\S+) by [^\\s;]+ ?;",
+	"(" IP ")",
+};
+
+struct relays {
+	pcre2_code	*tab[RL_N];
+	pcre2_code	*guard[RL_N];
+	pcre2_code	*rp[RP_COUNT];
+};
+
+static pcre2_code *
+rcomp(const char *src, uint32_t opts)
+{
+	int ec;
+	PCRE2_SIZE off;
+	pcre2_code *re = pcre2_compile((PCRE2_SPTR)src, PCRE2_ZERO_TERMINATED,
+	    opts, &ec, &off, NULL);
+
+	if (re == NULL)
+		abort();	/* a bug in the table above */
+	(void)pcre2_jit_compile(re, PCRE2_JIT_COMPLETE);
+	return re;
+}
+
+struct relays *
+rule_relays_new(void)
+{
+	struct relays *r = xcalloc(1, sizeof(*r));
+	size_t i;
+
+	for (i = 0; i < RL_N; i++) {
+		r->tab[i] = rcomp(rl_table[i].re, 0);
+		if (rl_table[i].guard != NULL)
+			r->guard[i] = rcomp(rl_table[i].guard, 0);
+	}
+	for (i = 0; i < RP_COUNT; i++)
+		r->rp[i] = rcomp(rp_src[i], i == RP_ENVFROM || i == RP_AUTH1 ||
+		    i == RP_ONLYBY ? PCRE2_CASELESS : 0);
+	return r;
+}
+
+void
+rule_relays_free(struct relays *r)
+{
+	size_t i;
+
+	if (r == NULL)
+		return;
+	for (i = 0; i < RL_N; i++) {
+		pcre2_code_free(r->tab[i]);
+		pcre2_code_free(r->guard[i]);
+	}
+	for (i = 0; i < RP_COUNT; i++)
+		pcre2_code_free(r->rp[i]);
+	free(r);
+}
+
+struct relay {
+	char	ip[64], rdns[256], helo[256], by[256], ident[128], envfrom[256],
+		id[128], auth[64];
+	int	private;
+};
+
+static int
+rmatch(const pcre2_code *re, const char *s, size_t len, pcre2_match_data *md)
+{
+	return pcre2_match(re, (PCRE2_SPTR)s, len, 0, 0, md, NULL) > 0;
+}
+
+static void
+grp(pcre2_match_data *md, const char *s, int g, char *out, size_t size)
+{
+	PCRE2_SIZE *ov = pcre2_get_ovector_pointer(md);
+	size_t n;
+
+	out[0] = '\0';
+	if ((uint32_t)g >= pcre2_get_ovector_count(md) ||
+	    ov[2 * g] == PCRE2_UNSET)
+		return;
+	n = ov[2 * g + 1] - ov[2 * g];
+	if (n >= size)
+		n = size - 1;
+	memcpy(out, s + ov[2 * g], n);
+	out[n] = '\0';
+}
+
+/* exim's "([ip] helo=x ident=y)" tail */
+static void
+exim_sub(const char *sub, struct relay *rl)
+{
+	const char *p;
+	size_t n;
+
+	if ((p = strstr(sub, "helo=")) != NULL) {
+		n = strcspn(p + 5, " \t");
+		if (n >= sizeof(rl->helo))
+			n = sizeof(rl->helo) - 1;
+		memcpy(rl->helo, p + 5, n);
+		rl->helo[n] = '\0';
+	}
+	if ((p = strstr(sub, "ident=")) != NULL) {
+		n = strcspn(p + 6, " \t");
+		if (n >= sizeof(rl->ident))
+			n = sizeof(rl->ident) - 1;
+		memcpy(rl->ident, p + 6, n);
+		rl->ident[n] = '\0';
+	}
+}
+
+static void
+strip_chars(char *s)
+{
+	for (; *s != '\0'; s++)
+		if (strchr(" \t\n#[]()<>|", *s) != NULL)
+			*s = '!';
+}
+
+/*
+ * Parse one Received value (unfolded).  Returns 1 and fills *rl, 0 for a
+ * header that is not a relay, -1 for one that cannot be parsed.
+ */
+static int
+parse_line(const struct relays *R, pcre2_match_data *md, char *l,
+    struct relay *rl)
+{
+	char *s, *p, sub[512];
+	size_t len, i, g;
+	const struct rl_pat *t;
+
+	memset(rl, 0, sizeof(*rl));
+	/* s/\s+/ /g; trim; s/\s?;$// */
+	for (p = s = l; *p != '\0'; p++) {
+		if (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r') {
+			if (s > l && s[-1] != ' ')
+				*s++ = ' ';
+		} else
+			*s++ = *p;
+	}
+	*s = '\0';
+	len = (size_t)(s - l);
+	while (len > 0 && (l[len - 1] == ' ' || l[len - 1] == ';'))
+		l[--len] = '\0';
+	if (strncasecmp(l, "from ", 5) != 0 && strncasecmp(l, "(from ", 6) != 0)
+		return 0;
+	if (strstr(l, "with local for") != NULL)
+		return 0;
+	if (rmatch(R->rp[RP_ONLYBY], l, len, md)) {
+		grp(md, l, 1, sub, sizeof(sub));
+		if (!(sub[0] == '[' && strspn(sub + 1, "0123456789.") ==
+		    strlen(sub) - 2 && sub[strlen(sub) - 1] == ']'))
+			return 0;
+	}
+	if (pcre2_match(R->rp[RP_DATE], (PCRE2_SPTR)l, len, 0, 0, md,
+	    NULL) > 0) {
+		len = pcre2_get_ovector_pointer(md)[0];
+		l[len] = '\0';
+	}
+	if ((p = strstr(l, ")by ")) != NULL) {
+		memmove(p + 2, p + 1, strlen(p + 1) + 1);
+		p[1] = ' ';
+		len++;
+	}
+	if (rmatch(R->rp[RP_ID], l, len, md))
+		grp(md, l, 1, rl->id, sizeof(rl->id));
+	if (rmatch(R->rp[RP_HELO1], l, len, md) ||
+	    rmatch(R->rp[RP_HELO2], l, len, md))
+		grp(md, l, 1, rl->helo, sizeof(rl->helo));
+	if (rmatch(R->rp[RP_BY], l, len, md))
+		grp(md, l, 1, rl->by, sizeof(rl->by));
+	if (rmatch(R->rp[RP_AUTH1], l, len, md) ||
+	    rmatch(R->rp[RP_AUTH2], l, len, md))
+		grp(md, l, 1, rl->auth, sizeof(rl->auth));
+	else if (strstr(l, "authenticated") != NULL &&
+	    rmatch(R->rp[RP_AUTH3], l, len, md))
+		strcpy(rl->auth, "Sendmail");
+	else if (rmatch(R->rp[RP_AUTH4], l, len, md)) {
+		grp(md, l, 1, sub, sizeof(sub));
+		snprintf(rl->auth, sizeof(rl->auth), strcmp(sub, "Postfix") ==
+		    0 ? "%s" : "Postfix (%s)", sub);
+	}
+	if (strncmp(l, "from ", 5) != 0) {
+		/* "FROM " and "(from " forms: only the generic fallback */
+		s = l;
+		goto fallback;
+	}
+	s = l + 5;
+	len -= 5;
+	if (rmatch(R->rp[RP_ENVFROM], s, len, md))
+		grp(md, s, 1, rl->envfrom, sizeof(rl->envfrom));
+	for (i = 0; i < RL_N; i++) {
+		t = &rl_table[i];
+		if (R->guard[i] != NULL &&
+		    rmatch(R->guard[i], s, len, md) == t->notguard)
+			continue;
+		if (!rmatch(R->tab[i], s, len, md))
+			continue;
+		if (t->flags & RL_RET0)
+			return 0;
+		for (g = 0; t->groups[g] != '\0'; g++) {
+			int k = (int)g + 1;
+
+			switch (t->groups[g]) {
+			case 'h': grp(md, s, k, rl->helo, sizeof(rl->helo));
+				break;
+			case 'r': grp(md, s, k, rl->rdns, sizeof(rl->rdns));
+				break;
+			case 'R': grp(md, s, k, rl->rdns, sizeof(rl->rdns));
+				grp(md, s, k, rl->helo, sizeof(rl->helo));
+				break;
+			case 'i': grp(md, s, k, rl->ip, sizeof(rl->ip));
+				break;
+			case 'b': grp(md, s, k, rl->by, sizeof(rl->by));
+				break;
+			case 'd': grp(md, s, k, rl->ident, sizeof(rl->ident));
+				break;
+			case 's': grp(md, s, k, sub, sizeof(sub));
+				if (t->flags & RL_SUBHELO)
+					snprintf(rl->helo, sizeof(rl->helo),
+					    "%s", rl->rdns);
+				exim_sub(sub, rl);
+				break;
+			default:
+				break;
+			}
+		}
+		if ((t->flags & RL_IDENT) && (p = strchr(rl->rdns, '@')) !=
+		    NULL) {
+			char *id = rl->rdns;
+
+			if (strncmp(id, "IDENT:", 6) == 0)
+				id += 6;
+			snprintf(rl->ident, sizeof(rl->ident), "%.*s",
+			    (int)(p - id), id);
+			memmove(rl->rdns, p + 1, strlen(p + 1) + 1);
+		}
+		if (t->flags & RL_NOID)
+			rl->id[0] = '\0';
+		if ((t->flags & RL_IDENTAT) && (p = strrchr(rl->ident, '@')) !=
+		    NULL && p[1] == '\0')
+			*p = '\0';
+		if ((t->flags & RL_SOFTDNS) && strcmp(rl->rdns, "softdnserr") ==
+		    0)
+			rl->rdns[0] = '\0';
+		if ((t->flags & RL_UNKNOWN) && strcmp(rl->rdns, "unknown") == 0)
+			rl->rdns[0] = '\0';
+		goto enough;
+	}
+	if (rl->helo[0] == '\0') {
+		size_t n = strcspn(s, " ([");
+
+		if (n > 0 && s[n] != '\0' && n < sizeof(rl->helo)) {
+			memcpy(rl->helo, s, n);
+			rl->helo[n] = '\0';
+		}
+	}
+fallback:
+	if (rl->ip[0] == '\0' && rmatch(R->rp[RP_ANYIP], s, strlen(s), md))
+		grp(md, s, 1, rl->ip, sizeof(rl->ip));
+	if (rl->ip[0] != '\0' && rl->by[0] != '\0')
+		goto enough;
+	return -1;
+enough:
+	len = strlen(rl->rdns);
+	while (len > 0 && rl->rdns[len - 1] == '.')
+		rl->rdns[--len] = '\0';
+	if (strcasecmp(rl->rdns, "unknown") == 0 || rl->rdns[0] == '[')
+		rl->rdns[0] = '\0';
+	if (strncasecmp(rl->ip, "ipv6:", 5) == 0)
+		memmove(rl->ip, rl->ip + 5, strlen(rl->ip + 5) + 1);
+	len = strlen(rl->by);
+	if (len > 0 && rl->by[len - 1] == ';')
+		rl->by[len - 1] = '\0';
+	if (rl->envfrom[0] != '\0') {
+		p = rl->envfrom;
+		while (*p == '<' || *p == ' ')
+			p++;
+		memmove(rl->envfrom, p, strlen(p) + 1);
+		len = strlen(rl->envfrom);
+		while (len > 0 && (rl->envfrom[len - 1] == '>' ||
+		    rl->envfrom[len - 1] == ' '))
+			rl->envfrom[--len] = '\0';
+	}
+	strip_chars(rl->ip);
+	strip_chars(rl->rdns);
+	strip_chars(rl->helo);
+	strip_chars(rl->by);
+	strip_chars(rl->ident);
+	strip_chars(rl->envfrom);
+	rl->private = rmatch(R->rp[RP_PRIV], rl->ip, strlen(rl->ip), md);
+	return 1;
+}
+
+/*
+ * The index (among Received fields, from the top, counting those that are
+ * not relays) of the last trusted relay, or -1 (Received.pm
+ * last_trusted_relay_index; internal is the same here).
+ */
+static long
+last_trusted(const struct relays *R, const struct msg *m,
+    pcre2_match_data *md)
+{
+	const struct msg_header *h;
+	struct relay rl;
+	size_t n, i;
+	long last = -1;
+	char *line;
+	int rc;
+
+	h = msg_headers(m, &n);
+	for (i = 0; i < n; i++) {
+		if (h[i].name_len != 8 || strncasecmp(h[i].name, "Received",
+		    8) != 0)
+			continue;
+		line = xstrndup(h[i].raw, h[i].raw_len);
+		rc = parse_line(R, md, line, &rl);
+		free(line);
+		if (rc == 1 && !rl.private && rl.auth[0] == '\0')
+			break;
+		last++;
+	}
+	return last;
+}
+
+/*
+ * ALL-TRUSTED, ALL-INTERNAL, ALL-UNTRUSTED, ALL-EXTERNAL (PerMsgStatus
+ * get_all_hdrs_in_rcvd_index_range): the "Name: value" lines of ALL from,
+ * or up to and including, the Received field after the last trusted one.
+ */
+static int
+all_range(const struct relays *R, const struct msg *m, const char *which,
+    pcre2_match_data *md, struct sbuf *out)
+{
+	struct sbuf all = SBUF_INIT;
+	long cut, cur = -1;
+	int upto;
+	const char *p, *e;
+
+	if (strcasecmp(which, "TRUSTED") == 0 ||
+	    strcasecmp(which, "INTERNAL") == 0)
+		upto = 1;
+	else if (strcasecmp(which, "UNTRUSTED") == 0 ||
+	    strcasecmp(which, "EXTERNAL") == 0)
+		upto = 0;
+	else
+		return -1;
+	sbuf_reset(out);
+	cut = last_trusted(R, m, md) + 1;
+	if (msg_get(m, "ALL", &all) < 0 || all.p == NULL) {
+		sbuf_free(&all);
+		return 0;
+	}
+	for (p = all.p; p < all.p + all.len; p = e) {
+		e = memchr(p, '\n', (size_t)(all.p + all.len - p));
+		e = e == NULL ? all.p + all.len : e + 1;
+		if ((size_t)(e - p) >= 9 && strncasecmp(p, "Received:", 9) == 0)
+			cur++;
+		if (upto) {
+			if (cur < cut)
+				sbuf_add(out, p, (size_t)(e - p));
+			else if (cur == cut) {
+				sbuf_add(out, p, (size_t)(e - p));
+				break;
+			}
+		} else if (cut <= cur)
+			sbuf_add(out, p, (size_t)(e - p));
+	}
+	sbuf_free(&all);
+	if (out->len == 0)
+		return 0;	/* SA: undef */
+	return 1;
+}
+
+int
+rule_relays_get(const struct relays *R, const struct msg *m,
+    const char *spec, pcre2_match_data *md, struct sbuf *out)
+{
+	const struct msg_header *h;
+	struct relay rl;
+	size_t n, i;
+	int trusted = 1, want_trusted, any = 0;
+	char *line;
+	size_t k;
+	static const char *const orig_hdrs[] = { "X-Yahoo-Post-IP",
+	    "X-Originating-IP", "X-Apparently-From", "X-SenderIP", "X-AOL-IP",
+	    "X-MS-Exchange-CrossTenant-OriginalAttributedTenantConnectingIp",
+	    NULL };
+
+	if (strncasecmp(spec, "ALL-", 4) == 0)
+		return all_range(R, m, spec + 4, md, out);
+	if (strncasecmp(spec, "X-Spam-Relays-", 14) != 0)
+		return -1;
+	spec += 14;
+	if (strcasecmp(spec, "Trusted") == 0 || strcasecmp(spec, "Internal") ==
+	    0)
+		want_trusted = 1;
+	else if (strcasecmp(spec, "Untrusted") == 0 ||
+	    strcasecmp(spec, "External") == 0)
+		want_trusted = 0;
+	else
+		return -1;
+	sbuf_reset(out);
+	h = msg_headers(m, &n);
+	for (i = 0; i < n; i++) {
+		if (h[i].name_len != 8 || strncasecmp(h[i].name, "Received",
+		    8) != 0)
+			continue;
+		line = xstrndup(h[i].raw, h[i].raw_len);
+		if (parse_line(R, md, line, &rl) == 1) {
+			if (trusted && !rl.private && rl.auth[0] == '\0')
+				trusted = 0;
+			if (trusted == want_trusted) {
+				sbuf_printf(out, "%s[ ip=%s rdns=%s helo=%s "
+				    "by=%s ident=%s envfrom=%s intl=%d id=%s "
+				    "auth=%s msa=0 ]", any ? " " : "", rl.ip,
+				    rl.rdns, rl.helo, rl.by, rl.ident,
+				    rl.envfrom, trusted, rl.id, rl.auth);
+				any = 1;
+			}
+		}
+		free(line);
+	}
+	/* originating_ip_headers (10_default_prefs.cf): one relay each */
+	for (k = 0; orig_hdrs[k] != NULL; k++) {
+		size_t kl = strlen(orig_hdrs[k]);
+
+		for (i = 0; i < n; i++) {
+			if (h[i].name_len != kl || strncasecmp(h[i].name,
+			    orig_hdrs[k], kl) != 0)
+				continue;
+			if (pcre2_match(R->rp[RP_BAREIP], (PCRE2_SPTR)h[i].value,
+			    h[i].value_len, 0, 0, md, NULL) > 0) {
+				memset(&rl, 0, sizeof(rl));
+				grp(md, h[i].value, 1, rl.ip, sizeof(rl.ip));
+				rl.private = rmatch(R->rp[RP_PRIV], rl.ip,
+				    strlen(rl.ip), md);
+				if (trusted && !rl.private)
+					trusted = 0;
+				if (trusted == want_trusted) {
+					sbuf_printf(out, "%s[ ip=%s rdns= helo= "
+					    "by= ident= envfrom= intl=%d id= "
+					    "auth= msa=0 ]", any ? " " : "",
+					    rl.ip, trusted);
+					any = 1;
+				}
+			}
+			break;
+		}
+	}
+	if (out->p == NULL)
+		sbuf_adds(out, "");
+	return 1;
+}
