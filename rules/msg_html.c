@@ -56,9 +56,27 @@ struct style {
 
 #define STYLE_MAX	512
 
+/* The tags text_style keeps a stack entry for ("th" is stored as "td"). */
+static const char *const style_tags[] = { "a", "basefont", "big", "body",
+	"default", "div", "font", "marquee", "p", "small", "span", "table",
+	"td", "tr" };
+#define STYLE_TAGS	(sizeof(style_tags) / sizeof(style_tags[0]))
+
+static size_t
+style_idx(const char *tag)
+{
+	size_t	i;
+
+	for (i = 0; i < STYLE_TAGS; i++)
+		if (strcmp(tag, style_tags[i]) == 0)
+			return i;
+	return 0;
+}
+
 struct render {
 	struct style	*st;
 	size_t		 nst;
+	size_t		 cnt[STYLE_TAGS];	/* entries per style tag */
 	long		 basefont;
 	int		 last_invisible;
 	struct sbuf	*text;
@@ -678,19 +696,35 @@ in_list(const char *tag, const char *const *list)
 	return 0;
 }
 
-static const char *const elements[] = { "a", "abbr", "acronym", "address",
-	"area", "b", "base", "bdo", "big", "blockquote", "body", "br",
-	"button", "caption", "cite", "code", "col", "colgroup", "dd", "del",
-	"dfn", "div", "dl", "dt", "em", "fieldset", "form", "h1", "h2", "h3",
-	"h4", "h5", "h6", "head", "hr", "html", "i", "img", "input", "ins",
-	"kbd", "label", "legend", "li", "link", "map", "meta", "noscript",
-	"object", "ol", "optgroup", "option", "p", "param", "pre", "q",
-	"samp", "script", "select", "small", "span", "strong", "style",
-	"sub", "sup", "table", "tbody", "td", "textarea", "tfoot", "th",
-	"thead", "title", "tr", "tt", "ul", "var", "applet", "basefont",
-	"center", "dir", "font", "frame", "frameset", "iframe", "isindex",
-	"menu", "noframes", "s", "strike", "u", "nobr", "x-sigsep", "x-tab",
-	"bgsound", "embed", "listing", "plaintext", "xmp", NULL };
+/* HTML.pm %elements and %tricks, sorted for bsearch. */
+static const char *const elements[] = {
+	"a", "abbr", "acronym", "address", "applet", "area", "b", "base",
+	"basefont", "bdo", "bgsound", "big", "blockquote", "body", "br",
+	"button", "caption", "center", "cite", "code", "col", "colgroup",
+	"dd", "del", "dfn", "dir", "div", "dl", "dt", "em", "embed",
+	"fieldset", "font", "form", "frame", "frameset", "h1", "h2", "h3",
+	"h4", "h5", "h6", "head", "hr", "html", "i", "iframe", "img",
+	"input", "ins", "isindex", "kbd", "label", "legend", "li", "link",
+	"listing", "map", "menu", "meta", "nobr", "noframes", "noscript",
+	"object", "ol", "optgroup", "option", "p", "param", "plaintext",
+	"pre", "q", "s", "samp", "script", "select", "small", "span",
+	"strike", "strong", "style", "sub", "sup", "table", "tbody", "td",
+	"textarea", "tfoot", "th", "thead", "title", "tr", "tt", "u", "ul",
+	"var", "x-sigsep", "x-tab", "xmp",
+};
+
+static int
+str_cmp(const void *k, const void *e)
+{
+	return strcmp(k, *(const char *const *)e);
+}
+
+static int
+is_element(const char *tag)
+{
+	return bsearch(tag, elements, sizeof(elements) / sizeof(elements[0]),
+	    sizeof(elements[0]), str_cmp) != NULL;
+}
 
 static void
 html_uri(struct render *r, const char *tag, struct attr *a, size_t na)
@@ -867,12 +901,22 @@ ok_attribute(const char *tag, const char *name)
 static int
 stack_has(struct render *r, const char *tag)
 {
-	size_t	i;
+	return r->cnt[style_idx(tag)] > 0;
+}
 
-	for (i = 0; i < r->nst; i++)
-		if (strcmp(r->st[i].tag, tag) == 0)
-			return 1;
-	return 0;
+static void
+style_push(struct render *r, const struct style *st)
+{
+	if (r->nst >= STYLE_MAX)
+		return;
+	r->st[r->nst++] = *st;
+	r->cnt[style_idx(st->tag)]++;
+}
+
+static void
+style_pop(struct render *r)
+{
+	r->cnt[style_idx(r->st[--r->nst].tag)]--;
 }
 
 /* ^\s*([+-]?)(\d+) */
@@ -1014,13 +1058,13 @@ text_style(struct render *r, const char *tag0, struct attr *a, size_t na,
 
 	if (!start) {
 		if (strcmp(tag, "body") != 0 && stack_has(r, tag))
-			while (r->nst > 0 && strcmp(r->st[--r->nst].tag,
-			    tag) != 0)
-				;
-		if (r->nst == 0) {
-			/* HTML.pm would now crash; keep a default. */
-			r->nst = 1;
-		}
+			while (r->nst > 1) {
+				int last = strcmp(top(r)->tag, tag) == 0;
+
+				style_pop(r);
+				if (last)
+					break;
+			}
 		return;
 	}
 	if (strcmp(tag, "basefont") == 0) {
@@ -1040,7 +1084,7 @@ text_style(struct render *r, const char *tag0, struct attr *a, size_t na,
 			    0 || strcmp(t, "td") == 0)) || (strcmp(tag, "tr") ==
 			    0 && (strcmp(t, "font") == 0 || strcmp(t, "td") ==
 			    0 || strcmp(t, "tr") == 0)))
-				r->nst--;
+				style_pop(r);
 			else
 				break;
 		}
@@ -1082,8 +1126,7 @@ text_style(struct render *r, const char *tag0, struct attr *a, size_t na,
 			}
 		}
 	}
-	if (r->nst < STYLE_MAX)
-		r->st[r->nst++] = nw;
+	style_push(r, &nw);
 }
 
 static void
@@ -1103,7 +1146,7 @@ html_tag(struct render *r, const char *tag, struct attr *a, size_t na,
 	if ((tag[0] == 'o' && tag[1] == ':') || (tag[0] == 's' &&
 	    tag[1] == 't' && tag[2] >= '0' && tag[2] <= '9' && tag[3] == ':'))
 		return;
-	if (!in_list(tag, elements))
+	if (!is_element(tag))
 		return;
 	if (in_list(tag, (const char *const[]){ "body", "font", "table", "tr",
 	    "th", "td", "big", "small", "basefont", "marquee", "span", "p",
@@ -1316,6 +1359,7 @@ msg_html_render(const char *in, size_t n, int decoded, struct sbuf *text,
 	r.basefont = 3;
 	r.st = xcalloc(STYLE_MAX, sizeof(*r.st));
 	r.nst = 1;
+	r.cnt[style_idx("default")] = 1;
 	scpy(r.st[0].tag, "default", sizeof(r.st[0].tag));
 	scpy(r.st[0].fg, "#000000", sizeof(r.st[0].fg));
 	scpy(r.st[0].bg, "#ffffff", sizeof(r.st[0].bg));
