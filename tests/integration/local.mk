@@ -11,7 +11,8 @@ INTEGRATION_TESTS = \
 	tests/integration/test_relay.py \
 	tests/integration/test_limits.py \
 	tests/integration/test_session.py \
-	tests/integration/test_control.py
+	tests/integration/test_control.py \
+	tests/integration/test_identity.py
 
 TESTS += $(INTEGRATION_TESTS)
 TEST_EXTENSIONS = .py

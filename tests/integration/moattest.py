@@ -241,6 +241,9 @@ notify_classes =
 MASTER_CF = """\
 # service type  private unpriv  chroot  wakeup  maxproc command
 127.0.0.1:{port} inet n -       n       -       -       smtpd
+127.0.0.1:{proxy_port} inet n - n       -       -       smtpd
+  -o smtpd_upstream_proxy_protocol=haproxy
+  -o syslog_name=postfix/proxied
 pickup    unix  n       -       n       60      1       pickup
 cleanup   unix  n       -       n       -       0       cleanup
 qmgr      unix  n       -       n       300     1       qmgr
@@ -299,6 +302,9 @@ class Postfix:
         self.conf = os.path.join(self.dir, "etc")
         self.maillog = os.path.join(self.dir, "maillog")
         self.port = free_port()
+        # A second smtpd that expects an HAProxy PROXY header (v1 or v2),
+        # for backend_identity proxy-v1/proxy-v2.
+        self.proxy_port = free_port()
         self.pid = None
 
     # -- lifecycle
@@ -312,7 +318,8 @@ class Postfix:
         mail = os.path.join(self.dir, "mail")
         os.makedirs(mail, exist_ok=True)
         os.chown(mail, pw.pw_uid, pw.pw_gid)
-        fmt = dict(dir=self.dir, port=self.port, domain=DOMAIN,
+        fmt = dict(dir=self.dir, port=self.port, proxy_port=self.proxy_port,
+                   domain=DOMAIN,
                    uid=pw.pw_uid, gid=pw.pw_gid, backend_name=BACKEND_NAME)
         files = {
             "main.cf": MAIN_CF.format(**fmt),
@@ -534,7 +541,7 @@ class Moatd:
         "drain_timeout": "10s",
     }
 
-    def __init__(self, backend_port, conf=None, extra=()):
+    def __init__(self, backend_port, conf=None, extra=(), listen_opts=""):
         self.dir = mkdtemp("moat-d-")
         self.spool = os.path.join(self.dir, "spool")
         os.makedirs(self.spool)
@@ -544,7 +551,8 @@ class Moatd:
         self.stderr_path = os.path.join(self.dir, "moatd.log")
         self.proc = None
         self.conf = dict(self.DEFAULTS)
-        self.conf["listen"] = "127.0.0.1:%d" % self.port
+        self.conf["listen"] = ("127.0.0.1:%d %s" % (self.port,
+                                                     listen_opts)).strip()
         self.conf["backend"] = "127.0.0.1:%d" % backend_port
         self.conf["spool_dir"] = self.spool
         self.conf.update(conf or {})
@@ -1110,11 +1118,12 @@ class MoatTestCase(unittest.TestCase):
         self.tok = token()
         self.pf_mark = self.postfix.log_mark() if self.postfix else 0
 
-    def start_moatd(self, conf=None, extra=(), backend_port=None, wait=True):
+    def start_moatd(self, conf=None, extra=(), backend_port=None, wait=True,
+                    listen_opts=""):
         """A moatd for this test only; stopped by the test's cleanup."""
         if backend_port is None:
             backend_port = self.postfix.port
-        m = Moatd(backend_port, conf, extra)
+        m = Moatd(backend_port, conf, extra, listen_opts)
         self.addCleanup(m.cleanup)
         m.start(wait)
         return m
