@@ -75,6 +75,12 @@ main(int argc, char **argv)
 		v = msg_rawbody(m, &n);
 		for (i = 0; i < n; i++)
 			esc(v[i].p, v[i].len);
+		printf("@full\n");
+		{
+			const char *full = msg_full(m, &n);
+
+			esc(full, n);
+		}
 		printf("@uri\n");
 		v = msg_uris(m, &n);
 		for (i = 0; i < n; i++)

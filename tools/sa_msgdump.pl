@@ -41,6 +41,7 @@ for my $f (@ARGV) {
 	print esc($_), "\n" for @{ $pms->get_decoded_stripped_body_text_array() };
 	print "\@rawbody\n";
 	print esc($_), "\n" for @{ $pms->get_decoded_body_text_array() };
+	print "\@full\n", esc($msg->get_pristine()), "\n";
 	print "\@uri\n";
 	print esc($_), "\n" for $pms->get_uri_list();
 	for my $h (@specs) {
