@@ -20,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <event2/buffer.h>
@@ -168,14 +169,30 @@ up_new(struct event_base *base, const struct config *cfg, up_cb *cb,
 	return up;
 }
 
+/*
+ * One command line.  Written at once when nothing is queued (as the session
+ * does with its replies: a bufferevent write costs two epoll_ctl calls and
+ * a loop turn); the rest, if any, through the bufferevent.
+ */
 static void
 up_send(struct upstream *up, const char *line)
 {
 	struct evbuffer *out = bufferevent_get_output(up->bev);
+	struct sbuf b = SBUF_INIT;
+	ssize_t n = 0;
 
 	log_trace(LOG_T_BACKEND, "session=%s backend <- %s", up->sid, line);
-	evbuffer_add(out, line, strlen(line));
-	evbuffer_add(out, "\r\n", 2);
+	sbuf_adds(&b, line);
+	sbuf_add(&b, "\r\n", 2);
+	if (evbuffer_get_length(out) == 0 && up->state != UP_ST_CONNECTING) {
+		n = send(bufferevent_getfd(up->bev), b.p, b.len,
+		    MSG_NOSIGNAL | MSG_DONTWAIT);
+		if (n < 0)
+			n = 0;
+	}
+	if ((size_t)n < b.len)
+		evbuffer_add(out, b.p + n, b.len - (size_t)n);
+	sbuf_free(&b);
 	smtp_reply_reset(&up->reply);
 	up_timer_set(up, up->cfg->backend_reply_timeout_ms);
 }
