@@ -216,7 +216,9 @@ smtpd_peername_lookup = no
 smtpd_banner = $myhostname ESMTP backend
 smtpd_delay_reject = no
 smtpd_sender_restrictions = check_sender_access regexp:{dir}/etc/sender_warn
-smtpd_relay_restrictions = check_recipient_access regexp:{dir}/etc/rcpt_access, permit_mynetworks, reject_unauth_destination
+smtpd_relay_restrictions =
+    check_recipient_access regexp:{dir}/etc/rcpt_access,
+    permit_mynetworks, reject_unauth_destination
 smtpd_recipient_restrictions =
 smtpd_error_sleep_time = 0
 smtpd_soft_error_limit = 100
@@ -941,7 +943,7 @@ def swaks(port, to="alice@example.test", sender="sender@sender.test",
             os.unlink(tmp)
 
 
-# ---------------------------------------------------------------- fake backends
+# ------------------------------------------------------------ fake backends
 
 class FakeBackend:
     """A scripted SMTP "server" on loopback for backend trouble tests.

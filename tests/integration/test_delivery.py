@@ -102,7 +102,8 @@ class Delivery(mt.MoatTestCase):
     def test_swaks_two_recipients_pipelined(self):
         sender = self.tok.lower() + "@sender.test"
         msg = mt.make_message(self.tok, sender=sender)
-        r = mt.swaks(self.moatd.port, to="alice@example.test,carol@example.test",
+        r = mt.swaks(self.moatd.port,
+                     to="alice@example.test,carol@example.test",
                      sender=sender, data=msg, extra=["--pipeline"])
         self.assertEqual(r.returncode, 0, r.stdout)
         self.delivered_one("alice", msg)

@@ -120,8 +120,8 @@ class Relay(mt.MoatTestCase):
         self.assertEqual(r.code, 554, r)
         self.assertIn("Relay access denied", r.text)
         self.assertReply(c.cmd("QUIT"), 221)
-        self.assertTrue(self.postfix.wait_log("rcpt-seen.*to=<user@other.test>",
-                                              mark, 5))
+        self.assertTrue(self.postfix.wait_log(
+            "rcpt-seen.*to=<user@other.test>", mark, 5))
 
 
 if __name__ == "__main__":
