@@ -50,6 +50,12 @@ class Identity(mt.MoatTestCase):
     def check_identity(self, identity, port, expect):
         m = self.start_moatd({"backend_identity": identity},
                              backend_port=port)
+        # moatd's startup probe of the backend must speak the same way
+        # (a PROXY header first for proxy-v1/v2), or it reports a working
+        # backend as unreachable.
+        check = m.wait_log(r"event=backend_check[^\n]*", 5)
+        self.assertTrue(check, m.log())
+        self.assertIn("result=ok", check.group(0))
         rec = self.deliver_and_trace(m)
         self.assertIn("by %s (Postfix)" % mt.BACKEND_NAME, rec[0])
         self.assertIn("[%s]" % expect, rec[0])
