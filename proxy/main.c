@@ -204,17 +204,28 @@ struct probe {
 	struct event	*done;
 };
 
-static void
-probe_free_cb(evutil_socket_t fd, short what, void *arg)
-{
-	struct probe *p = arg;
+/* The probe under way, if any: a reload's replaces it, exit frees it. */
+static struct probe	*probe_cur;
 
-	(void)fd;
-	(void)what;
+static void
+probe_free(struct probe *p)
+{
+	if (p == NULL)
+		return;
+	if (probe_cur == p)
+		probe_cur = NULL;
 	up_free(p->up);
 	event_free(p->done);
 	cfg_unref(p->cfg);
 	free(p);
+}
+
+static void
+probe_free_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	probe_free(arg);
 }
 
 static void
@@ -267,8 +278,11 @@ probe_backend(void)
 {
 	struct probe *p = xcalloc(1, sizeof(*p));
 
+	probe_free(probe_cur);
+	probe_cur = p;
 	p->cfg = cfg_current();
 	if (!p->cfg->backend_check) {
+		probe_cur = NULL;
 		cfg_unref(p->cfg);
 		free(p);
 		return;
@@ -563,6 +577,7 @@ main(int argc, char **argv)
 
 	event_base_dispatch(main_base);
 
+	probe_free(probe_cur);
 	workers_stop(atomic_load(&moat_sessions) ? 2 : 1);
 	workers_join();
 	for (i = 0; i < nlisteners; i++)

@@ -595,10 +595,23 @@ up_event_cb(struct bufferevent *bev, short what, void *arg)
 	(void)bev;
 	if (what & BEV_EVENT_CONNECTED) {
 		up_enter_state(up, UP_ST_BANNER);
-		if (up->identify &&
-		    (up->cfg->backend_identity == CFG_ID_PROXY_V1 ||
-		    up->cfg->backend_identity == CFG_ID_PROXY_V2))
+		if (up->cfg->backend_identity == CFG_ID_PROXY_V1 ||
+		    up->cfg->backend_identity == CFG_ID_PROXY_V2) {
+			/*
+			 * A backend that expects the header gets one on every
+			 * connection, the anonymous probe's too: then it
+			 * names moatd itself.
+			 */
+			if (!up->identify) {
+				socklen_t len = sizeof(up->client);
+
+				getsockname(bufferevent_getfd(up->bev),
+				    (struct sockaddr *)&up->client, &len);
+				memcpy(&up->local, &up->cfg->backend_addr,
+				    sizeof(up->local));
+			}
 			up_send_proxy_header(up);
+		}
 		up_timer_set(up, up->cfg->backend_reply_timeout_ms);
 		return;
 	}
