@@ -445,6 +445,20 @@ test_uri(void **state)
 	assert_false(has_uri(m, "http://foo.invalidtld"));
 	msg_free(m);
 
+	/* A NUL inside a URI is kept (fuzz_mime found the set truncating it
+	 * while reporting the full length). */
+	m = msg_parse("Subject: see http://a.com/x\0y ok\n\nbody\n", 38, NULL);
+	{
+		const struct msg_str *v;
+		size_t n;
+
+		v = msg_uris(m, &n);
+		assert_int_equal(n, 1);
+		assert_int_equal(v[0].len, 16);
+		assert_memory_equal(v[0].p, "http://a.com/x\0y", 16);
+	}
+	msg_free(m);
+
 	m = parse("Subject: h\nContent-Type: text/html\n\n"
 	    "<base href=\"http://b.org/dir/page.html\"><a href=\"x/y.html\">"
 	    "l</a><a name=\"top\"></a><img src=\"/i.gif\">"
