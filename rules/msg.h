@@ -184,12 +184,17 @@ const char	*msg_full(const struct msg *m, size_t *len);
 const struct msg_str *msg_uris(const struct msg *m, size_t *n);
 
 /*
- * MIME parts, for `mimeheader` rules: the number of parts (leaves and
- * containers, in depth-first order, the top level being part 0; a
- * message/rfc822 part is followed by the part holding the inner message),
- * and the header lookup of part idx with msg_get()'s layout and return
- * convention (NAME, NAME:raw, :addr, :name, :first, :last; no pseudo-
- * headers).  idx out of range gives 0.
+ * MIME parts, for `mimeheader` rules (Plugin/MIMEHeader.pm): the number of
+ * parts, leaves and containers, in SA's find_parts order (depth first, the
+ * top level being part 0, a message/rfc822 part followed by the part that
+ * holds the inner message); and the lookup MIMEHeader does on part idx:
+ *   NAME      the LAST instance's decoded value + "\n" (scalar get_header);
+ *             0 if there is none
+ *   NAME:raw  the last instance's raw value (for a MIME part, what follows
+ *             "Name:" and blanks; folds kept); "" and 1 if there is none,
+ *             since raw_header gives a defined ''
+ *   ALL, ALL:raw  "Name: value\n" per field (raw: folds unfolded to " ")
+ * idx out of range gives 0.  No pseudo-headers, no other modifiers.
  */
 size_t	msg_part_count(const struct msg *m);
 int	msg_part_get(const struct msg *m, size_t idx, const char *spec,

@@ -608,13 +608,46 @@ int
 msg_part_get(const struct msg *m, size_t idx, const char *spec,
     struct sbuf *out)
 {
-	const struct msg_header *h;
-	size_t			 nh;
+	const struct msg_header	*h;
+	size_t			 nh, i, nl, j;
+	int			 raw = 0;
+	struct vals		 v = VALS_INIT;
+	const char		*x;
 
+	sbuf_reset(out);
 	h = msg_part_headers(m, idx, &nh);
-	if (h == NULL && idx >= msg_part_count(m)) {
-		sbuf_reset(out);
+	if (h == NULL && idx >= msg_part_count(m))
 		return 0;
+	nl = strlen(spec);
+	if (nl > 4 && strcmp(spec + nl - 4, ":raw") == 0) {
+		raw = 1;
+		nl -= 4;
 	}
-	return lookup(m, h, nh, spec, 0, out);
+	if (nl == 3 && strncmp(spec, "ALL", 3) == 0) {
+		/* get_all_headers($raw): "Name: value\n" per field */
+		for (i = 0; i < nh; i++) {
+			sbuf_add(out, h[i].name, h[i].name_len);
+			sbuf_add(out, ": ", 2);
+			get_header(&h[i], 1, h[i].name, h[i].name_len, raw, 0,
+			    &v);
+			x = vals_get(&v, v.n - 1, &j);
+			sbuf_add(out, x, j);
+		}
+		vals_free(&v);
+		return 1;
+	}
+	/* Scalar get_header / raw_header: the last instance only. */
+	for (i = nh; i > 0; i--)
+		if (h[i - 1].name_len == nl &&
+		    strncasecmp(h[i - 1].name, spec, nl) == 0)
+			break;
+	if (i == 0)
+		return raw;	/* raw_header gives '' (defined), header undef */
+	if (raw)
+		sbuf_add(out, h[i - 1].raw, h[i - 1].raw_len);
+	else {
+		sbuf_add(out, h[i - 1].value, h[i - 1].value_len);
+		sbuf_addc(out, '\n');
+	}
+	return 1;
 }

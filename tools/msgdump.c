@@ -81,6 +81,18 @@ main(int argc, char **argv)
 
 			esc(full, n);
 		}
+		printf("@parts\n");
+		for (i = 0; i < msg_part_count(m); i++) {
+			static const char *const ps[] = { "Content-Type",
+			    "Content-Type:raw", "ALL", "ALL:raw" };
+
+			for (k = 0; k < 4; k++) {
+				if (msg_part_get(m, i, ps[k], &out) == 1)
+					esc(out.p ? out.p : "", out.len);
+				else
+					printf("UNDEF\n");
+			}
+		}
 		printf("@uri\n");
 		v = msg_uris(m, &n);
 		for (i = 0; i < n; i++)

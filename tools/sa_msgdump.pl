@@ -42,6 +42,13 @@ for my $f (@ARGV) {
 	print "\@rawbody\n";
 	print esc($_), "\n" for @{ $pms->get_decoded_body_text_array() };
 	print "\@full\n", esc($msg->get_pristine()), "\n";
+	print "\@parts\n";
+	for my $p ($msg->find_parts(qr/./)) {
+		print esc(scalar $p->get_header('Content-Type')), "\n",
+		    esc(scalar $p->raw_header('Content-Type')), "\n",
+		    esc(scalar $p->get_all_headers(0, 0)), "\n",
+		    esc(scalar $p->get_all_headers(1, 0)), "\n";
+	}
 	print "\@uri\n";
 	print esc($_), "\n" for $pms->get_uri_list();
 	for my $h (@specs) {
