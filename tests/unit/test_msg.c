@@ -184,6 +184,27 @@ test_headers(void **state)
 	assert_get(m, "To:addr", 0, "");
 	assert_get(m, "Cc:addr", 0, "");
 	assert_get(m, "EnvelopeFrom", 1, "bounce@ex.org");
+
+	/* mimeheader sees the last instance only */
+	{
+		struct sbuf o = SBUF_INIT;
+
+		assert_int_equal(msg_part_get(m, 0, "Return-Path", &o), 1);
+		assert_string_equal(o.p, "<bounce@ex.org>\n");
+		sbuf_free(&o);
+	}
+	msg_free(m);
+	m = parse("X-A: one\nX-A: two\n\nx\n");
+	{
+		struct sbuf o = SBUF_INIT;
+
+		assert_int_equal(msg_part_get(m, 0, "X-A", &o), 1);
+		assert_string_equal(o.p, "two\n");
+		assert_int_equal(msg_part_get(m, 0, "X-A:raw", &o), 1);
+		assert_string_equal(o.p, " two\n");
+		sbuf_free(&o);
+	}
+	assert_get(m, "X-A", 1, "one\ntwo\n");
 	msg_free(m);
 
 	/* A Received field above Return-Path: not an envelope sender. */
@@ -306,6 +327,13 @@ test_multipart(void **state)
 	assert_int_equal(msg_part_get(m, 6, "Subject", &o), 1);
 	assert_string_equal(o.p, "inner\n");
 	assert_int_equal(msg_part_get(m, 6, "X-None", &o), 0);
+	/* MIMEHeader: raw_header of a missing field is a defined '' */
+	assert_int_equal(msg_part_get(m, 6, "X-None:raw", &o), 1);
+	assert_int_equal(o.len, 0);
+	assert_int_equal(msg_part_get(m, 1, "Content-Type:raw", &o), 1);
+	assert_string_equal(o.p, "text/plain\n");
+	assert_int_equal(msg_part_get(m, 1, "ALL", &o), 1);
+	assert_string_equal(o.p, "Content-Type: text/plain\n");
 	assert_int_equal(msg_part_get(m, 99, "Subject", &o), 0);
 	/* header rules see only the top header */
 	assert_get(m, "Content-Transfer-Encoding", 0, "");
