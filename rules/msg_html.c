@@ -792,7 +792,7 @@ html_uri(struct render *r, const char *tag, struct attr *a, size_t na)
 		if ((v = attr_get(a, na, "action")) != NULL)
 			push_uri(r, v);
 	} else if (strcmp(tag, "base") == 0) {
-		size_t off, len, k;
+		size_t off, len;
 		char *u;
 
 		if ((v = attr_get(a, na, "href")) == NULL || *v == '\0' ||
@@ -829,8 +829,6 @@ html_uri(struct render *r, const char *tag, struct attr *a, size_t na)
 				r->base_href[len] = '/';
 				r->base_href[len + 1] = '\0';
 			}
-			k = 0;
-			(void)k;
 		}
 		free(u);
 	} else if (strcmp(tag, "meta") == 0) {

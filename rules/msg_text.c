@@ -265,6 +265,9 @@ msg_utf8_ws(const char *s, size_t n)
 	return 0;
 }
 
+/*
+ * Append code point c (at most U+10FFFF; the caller checks) as UTF-8.
+ */
 void
 msg_put_utf8(struct sbuf *out, unsigned long c)
 {

@@ -39,12 +39,17 @@ struct msg_uriset {
 /* At most this many distinct URIs per message; more are dropped. */
 #define URISET_MAX	20000
 
+/*
+ * A new, empty URI set (owner: the caller, msg_uriset_free()).  It keeps
+ * each string once, in the order first added, up to URISET_MAX strings.
+ */
 struct msg_uriset *
 msg_uriset_new(void)
 {
 	return xcalloc(1, sizeof(struct msg_uriset));
 }
 
+/* Free s and its strings; NULL is a no-op. */
 void
 msg_uriset_free(struct msg_uriset *s)
 {
@@ -60,12 +65,14 @@ msg_uriset_free(struct msg_uriset *s)
 	free(s);
 }
 
+/* The number of strings in s. */
 size_t
 msg_uriset_count(const struct msg_uriset *s)
 {
 	return s->n;
 }
 
+/* String i of s (i < count; it belongs to s), its length in *len. */
 const char *
 msg_uriset_get(const struct msg_uriset *s, size_t i, size_t *len)
 {
@@ -665,7 +672,10 @@ done:
 }
 
 /*
- * Add a URI found in HTML (or elsewhere) with its canonical variants.
+ * Add URI p[0..n) and its uri_list_canonicalize variants to s, whether or
+ * not its host is valid (HTML URIs: add_uri_detail_list(..., 'html', 0)).
+ * from_text 0 means Perl held the URI as characters (URIs from HTML), so a
+ * character up to U+00FF is %-encoded as one byte; 1 means bytes.
  */
 void
 msg_uri_add(struct msg_uriset *s, const char *p, size_t n, int from_text)
