@@ -62,6 +62,8 @@ enum sess_wait {
 #define SESS_HIGH_WATER	(256 * 1024)
 /* How long a closing session may take to flush its last reply. */
 #define SESS_CLOSE_WAIT_MS	10000
+/* The most memory reserved for a message before its bytes arrive. */
+#define SESS_PRESIZE_MAX	(64 * 1024)
 /* How long a closed session reads and drops what the client still sends. */
 #define SESS_LINGER_MS		2000
 
@@ -1307,6 +1309,20 @@ cmd_data(struct session *s, struct smtp_cmd *c)
 	smtp_data_init(&tx->reader, cfg->data_line_max,
 	    cfg->message_size_limit, cfg->bare_newline == CFG_BARE_REJECT ?
 	    SMTP_DATA_BARE_REJECT : SMTP_DATA_BARE_NORMALIZE);
+	/*
+	 * Size the buffer from SIZE= rather than grow it by doubling, but
+	 * only up to SESS_PRESIZE_MAX: a client must not make us reserve
+	 * memory it never sends.
+	 */
+	if (tx->size_decl > 0) {
+		unsigned long long want = tx->size_decl + 1024;
+
+		if (want > SESS_PRESIZE_MAX)
+			want = SESS_PRESIZE_MAX;
+		if (want > cfg->message_memory_max)
+			want = cfg->message_memory_max;
+		sbuf_reserve(&tx->ms.mem, (size_t)want);
+	}
 	sess_reply(s, 354, NULL, "End data with <CR><LF>.<CR><LF>");
 	sess_enter_state(s, SMTP_ST_DATA);
 	/* A whole-phase deadline: a client dripping bytes is still cut. */

@@ -568,6 +568,18 @@ up_write_cb(struct bufferevent *bev, void *arg)
 	}
 	while (evbuffer_get_length(out) < UP_PUMP_HIGH &&
 	    up->ms_off < up->ms->size) {
+		const char *mem = ms_mem(up->ms);
+
+		if (mem != NULL) {
+			/* In memory: stuff straight from it, no extra copy. */
+			n = (ssize_t)(up->ms->size - up->ms_off);
+			if (n > UP_CHUNK)
+				n = UP_CHUNK;
+			smtp_data_stuff(mem + up->ms_off, (size_t)n, &up->bol,
+			    up_emit, out);
+			up->ms_off += (unsigned long long)n;
+			continue;
+		}
 		n = ms_read(up->ms, up->ms_off, chunk, sizeof(chunk));
 		if (n <= 0) {
 			up_fail(up, NULL, "reading the spooled message failed");
