@@ -1,3 +1,5 @@
 # scoring/: libscoring.a, the score card and verdicts.  Pure.
 noinst_LIBRARIES += libscoring.a
 libscoring_a_SOURCES = scoring/score.h scoring/score.c
+# greylisting: triplets, keys, the policy (owned by the greylist module)
+libscoring_a_SOURCES += scoring/greylist.h scoring/greylist.c

@@ -1,1 +1,18 @@
-# see the owning module
+# unit tests: greylisting (scoring/greylist.c) and the memory store
+# (proxy/store_mem.c); the store driver for tests/integration/test_store_redis.py.
+# XXX the include moves to proxy/local.mk when the store is wired into moatd
+# (issue 4); it must not be included twice.
+include proxy/store.mk
+STORE_LIBS = libstore.a libscoring.a libproxy.a libcommon.a \
+	$(LIBEVENT_LIBS) $(HIREDIS_LIBS) $(PTHREAD_LIBS)
+UNIT_TESTS += test_greylist test_store_mem
+test_greylist_SOURCES = tests/unit/test_greylist.c
+test_greylist_CFLAGS = $(TEST_CFLAGS)
+test_greylist_LDADD = libscoring.a $(CMOCKA_LIBS)
+test_store_mem_SOURCES = tests/unit/test_store_mem.c
+test_store_mem_CFLAGS = $(TEST_CFLAGS) $(LIBEVENT_CFLAGS)
+test_store_mem_LDADD = $(STORE_LIBS) $(CMOCKA_LIBS)
+check_PROGRAMS += store_driver
+store_driver_SOURCES = tests/store_driver.c
+store_driver_CFLAGS = $(AM_CFLAGS) $(LIBEVENT_CFLAGS) $(HIREDIS_CFLAGS)
+store_driver_LDADD = $(STORE_LIBS)

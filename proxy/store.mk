@@ -1,0 +1,7 @@
+# proxy/: libstore.a, the greylist and rate-limit stores (store.h): the
+# memory store and the Redis store (hiredis async, libevent adapter).
+# Links against libscoring.a (greylist.c), libproxy.a (log.c), libcommon.a.
+noinst_LIBRARIES += libstore.a
+libstore_a_SOURCES = proxy/store.h proxy/store_int.h proxy/store.c \
+	proxy/store_mem.c proxy/store_redis.c
+libstore_a_CFLAGS = $(AM_CFLAGS) $(LIBEVENT_CFLAGS) $(HIREDIS_CFLAGS)
