@@ -57,6 +57,7 @@ enum rule_format {
 #define RULE_MATCH_LIMIT	1000000	/* pcre2_set_match_limit() */
 #define RULE_DEPTH_LIMIT	10000	/* pcre2_set_depth_limit() */
 #define RULE_JIT_STACK_MAX	(1024 * 1024)
+#define RULE_REPLACE_MAX	(1024 * 1024)	/* replace_tags result, bytes */
 
 /* A load or compile error: where, and why. */
 struct rule_error {
@@ -88,6 +89,7 @@ struct rule_stats {
 	unsigned	templates;	/* rules using %{TAG} capture templates */
 	unsigned	meta_bad;	/* metas with a bad expression or a cycle */
 	unsigned	jit;		/* patterns JIT-compiled */
+	unsigned	prefiltered;	/* patterns with a literal prefilter */
 };
 
 struct rule_builder;

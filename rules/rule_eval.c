@@ -50,6 +50,7 @@ struct rule_scratch {
 	struct tagval		*tags;
 	size_t			 ntags;
 	struct sbuf		 tmp;
+	struct rule_bitmap	 bm[RULE_ST_COUNT];	/* prefilter */
 };
 
 struct rule_scratch *
@@ -103,6 +104,8 @@ rule_scratch_free(struct rule_scratch *sc)
 	free(sc->hits);
 	tags_clear(sc);
 	sbuf_free(&sc->tmp);
+	for (i = 0; i < RULE_ST_COUNT; i++)
+		free(sc->bm[i].map);
 	free(sc);
 }
 
@@ -132,6 +135,8 @@ scratch_prepare(struct rule_scratch *sc, const struct rule_set *rs)
 		memset(sc->spec_state, 2, rs->nspecs);
 	sc->nhits = 0;
 	tags_clear(sc);
+	for (i = 0; i < RULE_ST_COUNT; i++)
+		sc->bm[i].ready = 0;
 }
 
 /* Remember the named groups of a hit (SpamAssassin captured tags). */
@@ -320,6 +325,27 @@ eval_rule(const struct rule_set *rs, struct rule_scratch *sc,
 	size_t n, i;
 	int st;
 
+	if (r->nlits > 0) {
+		/* the literal prefilter: a sure "cannot match" skips the run */
+		struct rule_bitmap *bm = &sc->bm[r->stage];
+		struct msg_str one;
+
+		if (!bm->ready) {
+			switch (r->stage) {
+			case RULE_ST_BODY: v = msg_body(m, &n); break;
+			case RULE_ST_URI: v = msg_uris(m, &n); break;
+			case RULE_ST_RAWBODY: v = msg_rawbody(m, &n); break;
+			default:
+				one.p = msg_full(m, &one.len);
+				v = &one;
+				n = 1;
+				break;
+			}
+			rule_prefilter_build(bm, v, n);
+		}
+		if (!rule_prefilter_may_match(bm, r))
+			return (r->flags & RF_NEG) ? 1 : 0;
+	}
 	if (r->flags & RF_TEMPLATE) {
 		if ((tre = template_compile(sc, rs, r)) == NULL)
 			return 0;

@@ -72,6 +72,8 @@ struct rule {
 	struct meta_op	*code;
 	size_t		 ncode;
 	char		*err;		/* why the pattern was refused */
+	char		**lits;		/* prefilter: one of these must occur */
+	size_t		 nlits;		/* 0: no prefilter, always run */
 	atomic_int	 limit_seen;
 };
 
@@ -105,6 +107,23 @@ struct relays	*rule_relays_new(void);
 void		 rule_relays_free(struct relays *);
 int		 rule_relays_get(const struct relays *, const struct msg *,
 		    const char *spec, pcre2_match_data *, struct sbuf *out);
+
+/*
+ * rule_prefilter.c: required literals of a pattern, and a per-message
+ * trigram bitmap of a stage's text that rules them out cheaply.
+ */
+struct msg_str;
+struct rule_bitmap {
+	unsigned char	*map;
+	size_t		 cap;
+	uint32_t	 mask;
+	int		 ready;
+};
+int	rule_prefilter_compile(struct rule *);
+void	rule_prefilter_build(struct rule_bitmap *, const struct msg_str *,
+	    size_t);
+int	rule_prefilter_may_match(const struct rule_bitmap *,
+	    const struct rule *);
 
 /* Shared helper (rule_load.c): compile options for Perl modifiers. */
 int	rule_mods_options(const char *mods, uint32_t *opts);

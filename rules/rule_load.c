@@ -347,6 +347,9 @@ rule_clear(struct rule *r)
 	free(r->unset);
 	free(r->code);
 	free(r->err);
+	for (size_t k = 0; k < r->nlits; k++)
+		free(r->lits[k]);
+	free(r->lits);
 	if (r->re != NULL)
 		pcre2_code_free(r->re);
 	memset(r, 0, sizeof(*r));
@@ -1683,26 +1686,27 @@ tag_value(const struct rule_builder *b, int kind, const char *name, size_t n)
 	return NULL;
 }
 
-/* Cut "<KIND NAME>" out of s, returning NAME (new string) or NULL. */
+/*
+ * Cut the first "<KIND NAME>" out of s, returning NAME (new string) or
+ * NULL.  One left-to-right scan: expansions can be large.
+ */
 static char *
 cut_modifier(struct rule_builder *b, struct sbuf *s, const char *kind)
 {
-	char *p, *q, *name;
-	size_t sl = strlen(b->rstart), kl = strlen(kind);
+	char needle[64], *p, *q, *name;
+	size_t nl, el = strlen(b->rend);
 
-	for (p = s->p; (p = strstr(p, b->rstart)) != NULL; p++) {
-		if (strncmp(p + sl, kind, kl) != 0 || p[sl + kl] != ' ')
-			continue;
-		if ((q = strstr(p + sl + kl + 1, b->rend)) == NULL ||
-		    q == p + sl + kl + 1)
-			continue;
-		name = xstrndup(p + sl + kl + 1, (size_t)(q - (p + sl + kl + 1)));
-		q += strlen(b->rend);
-		memmove(p, q, strlen(q) + 1);
-		s->len = strlen(s->p);
-		return name;
-	}
-	return NULL;
+	snprintf(needle, sizeof(needle), "%s%s ", b->rstart, kind);
+	nl = strlen(needle);
+	if (s->p == NULL || (p = strstr(s->p, needle)) == NULL)
+		return NULL;
+	if ((q = strstr(p + nl, b->rend)) == NULL || q == p + nl)
+		return NULL;
+	name = xstrndup(p + nl, (size_t)(q - (p + nl)));
+	q += el;
+	memmove(p, q, strlen(q) + 1);
+	s->len = strlen(s->p);
+	return name;
 }
 
 /*
@@ -1733,7 +1737,7 @@ replace_tags(struct rule_builder *b, struct rule *r)
 
 		again = 0;
 		sbuf_reset(&o);
-		while (*p != '\0') {
+		while (*p != '\0' && o.len <= RULE_REPLACE_MAX) {
 			lt = strchr(p, '<');
 			gt = lt ? strpbrk(lt + 1, "<>") : NULL;
 			if (lt == NULL || gt == NULL) {
@@ -1774,6 +1778,14 @@ replace_tags(struct rule_builder *b, struct rule *r)
 		sbuf_reset(&s);
 		sbuf_add(&s, o.p ? o.p : "", o.len);
 		passes++;
+		/* tags that contain tags grow geometrically: bound it */
+		if (o.len > RULE_REPLACE_MAX) {
+			r->skip = RSKIP_BADRE;
+			free(r->err);
+			r->err = xasprintf("replace_tags expansion longer than "
+			    "%d bytes", RULE_REPLACE_MAX);
+			break;
+		}
 	} while (again && passes <= 5);
 	if (strcmp(s.p, r->src) != 0) {
 		free(r->src);
@@ -2125,6 +2137,10 @@ rule_builder_finish(struct rule_builder *b, struct rule_stats *stp,
 			r->skip = RSKIP_BADRE;
 			continue;
 		}
+		if ((r->stage == RULE_ST_BODY || r->stage == RULE_ST_RAWBODY ||
+		    r->stage == RULE_ST_URI || r->stage == RULE_ST_FULL) &&
+		    rule_prefilter_compile(r))
+			st->prefiltered++;
 		if (r->stage == RULE_ST_HEADER) {
 			r->spec = intern_spec(rs, r->hdr);
 			if (msg_get(empty, r->hdr, &tmp) >= 0)

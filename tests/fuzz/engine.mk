@@ -7,4 +7,5 @@ fuzz_rule_load_LDADD = $(RULES_LIBS) $(FUZZ_LIBS)
 EXTRA_DIST += tests/fuzz/seeds/fuzz_rule_load/native \
 	tests/fuzz/seeds/fuzz_rule_load/sa \
 	tests/fuzz/seeds/fuzz_rule_load/replace \
-	tests/fuzz/seeds/fuzz_rule_load/meta
+	tests/fuzz/seeds/fuzz_rule_load/meta \
+	tests/fuzz/seeds/fuzz_rule_load/replace-blowup

@@ -316,6 +316,48 @@ test_capture_template(void **state)
 }
 
 static void
+test_prefilter(void **state)
+{
+	struct rule_set *rs = load("t.rules",
+	    "body LIT /\\bviagra\\s+now\\b/i score 1\n"
+	    "body LIT_CS /ViAgRa/ score 1\n"
+	    "body NEG_LIT !/zebra/ score 1\n"
+	    "body ALT /(?:foo|bar)baz/ score 1\n"
+	    "body QUANT /ab+cde/ score 1\n"
+	    "body HEX /\\x41\\x42\\x43D/ score 1\n"
+	    "body LOOK /(?<=x)yzzy(?!q)/ score 1\n"
+	    "body CLASSY /[a-z]+q/ score 1\n"
+	    "body OPT /colou?r/ score 1\n"
+	    "full FULL_LIT /^X-Thing: yes/m score 1\n");
+	struct rule_scratch *sc = rule_scratch_new();
+	const struct rule_hit *h;
+	struct msg *m;
+	size_t n;
+
+	(void)state;
+	assert_true(rule_set_stats(rs)->prefiltered >= 7);
+	h = run(rs, sc, "X-Thing: yes\nSubject: s\n\nVIAGRA   now abbbcde "
+	    "barbaz ABCD xyzzy color\n", NULL, &n, &m);
+	assert_non_null(find(h, n, "LIT"));
+	assert_null(find(h, n, "LIT_CS"));
+	assert_non_null(find(h, n, "NEG_LIT"));
+	assert_non_null(find(h, n, "ALT"));
+	assert_non_null(find(h, n, "QUANT"));
+	assert_non_null(find(h, n, "HEX"));
+	assert_non_null(find(h, n, "LOOK"));
+	assert_null(find(h, n, "CLASSY"));
+	assert_non_null(find(h, n, "OPT"));
+	assert_non_null(find(h, n, "FULL_LIT"));
+	msg_free(m);
+	/* and with none of the literals, nothing but the negation */
+	h = run(rs, sc, "Subject: s\n\nzebra\n", NULL, &n, &m);
+	assert_int_equal(n, 0);
+	msg_free(m);
+	rule_scratch_free(sc);
+	rule_set_unref(rs);
+}
+
+static void
 test_relays(void **state)
 {
 	struct rule_set *rs = load("t.cf",
@@ -446,6 +488,7 @@ main(void)
 		cmocka_unit_test(test_limit),
 		cmocka_unit_test(test_capture_template),
 		cmocka_unit_test(test_relays),
+		cmocka_unit_test(test_prefilter),
 		cmocka_unit_test(test_default_rules_samples),
 	};
 

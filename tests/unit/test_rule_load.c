@@ -382,6 +382,24 @@ test_sa_replace_tags(void **state)
 	assert_non_null(rs);
 	assert_int_equal(st.replaced, 2);
 	rule_set_unref(rs);
+	/* tags made of tags grow geometrically: the expansion is bounded */
+	rs = load("t.cf",
+	    "replace_tag A <B><B><B><B><B><B><B><B><B><B><B><B><B><B><B><B>\n"
+	    "replace_tag B <C><C><C><C><C><C><C><C><C><C><C><C><C><C><C><C>\n"
+	    "replace_tag C <D><D><D><D><D><D><D><D><D><D><D><D><D><D><D><D>\n"
+	    "replace_tag D <E><E><E><E><E><E><E><E><E><E><E><E><E><E><E><E>\n"
+	    "replace_tag E <A><A><A><A><A><A><A><A><A><A><A><A><A><A><A><A>\n"
+	    "body BOOM /<A>/\n"
+	    "replace_rules BOOM\n", &err, &st);
+	assert_non_null(rs);
+	{
+		struct rule_info ri;
+
+		info(rs, "BOOM", &ri);
+		assert_false(ri.runs);
+		assert_non_null(strstr(ri.why, "replace_tags"));
+	}
+	rule_set_unref(rs);
 }
 
 static void

@@ -1,0 +1,443 @@
+/*
+ * rule_prefilter.c: a literal prefilter so most patterns never run on a
+ * message that cannot match them.
+ *
+ * At load time each body/rawbody/uri/full pattern is scanned (conservatively)
+ * for literal strings of which at least one must occur in any match: "a set
+ * of required literals".  At match time the text of a stage is summarised
+ * once in a bitmap of its case-folded 3-byte sequences (trigrams); a rule
+ * whose every required literal has a trigram missing from the bitmap cannot
+ * match, and is skipped.  The test only ever says "cannot match" when that
+ * is certain; a "may match" runs the real pattern, so results are exactly
+ * those of running every pattern.
+ *
+ * Folding is ASCII and Latin-1 case folding, applied to literals and text
+ * alike, so one literal set serves case-sensitive and /i patterns.
+ *
+ * What it does not do: no multi-pattern automaton; patterns it cannot
+ * reason about (classes only, /x, \Q, backreferences at the heart of a
+ * match...) simply have no literal set and always run.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "rule_int.h"
+#include "msg.h"
+#include "xmalloc.h"
+
+#define LIT_MAX		16	/* strings in one set */
+#define LIT_LEN_MAX	64	/* bytes kept of one literal */
+#define LIT_MIN		3	/* shorter literals are useless for trigrams */
+
+struct lits {
+	int	 top;		/* 1: no requirement known */
+	size_t	 n;
+	char	 s[LIT_MAX][LIT_LEN_MAX + 1];
+};
+
+struct lparser {
+	const char	*p;
+	int		 bad;	/* give up on the whole pattern */
+	int		 depth;
+};
+
+static unsigned char
+fold(unsigned char c)
+{
+	if ((c >= 'A' && c <= 'Z') || (c >= 0xC0 && c <= 0xDE && c != 0xD7))
+		return (unsigned char)(c + 32);
+	return c;
+}
+
+static size_t
+minlen(const struct lits *l)
+{
+	size_t i, m = (size_t)-1;
+
+	if (l->top || l->n == 0)
+		return 0;
+	for (i = 0; i < l->n; i++)
+		if (strlen(l->s[i]) < m)
+			m = strlen(l->s[i]);
+	return m;
+}
+
+/* Keep the better of two candidate requirements in *best. */
+static void
+consider(struct lits *best, const struct lits *c)
+{
+	size_t a = minlen(best), b = minlen(c);
+
+	if (c->top || b == 0)
+		return;
+	if (best->top || b > a || (b == a && c->n < best->n))
+		*best = *c;
+}
+
+static void
+run_flush(struct lits *best, char *run, size_t *rn)
+{
+	struct lits c;
+
+	if (*rn > 0) {
+		memset(&c, 0, sizeof(c));
+		c.n = 1;
+		memcpy(c.s[0], run, *rn);
+		c.s[0][*rn] = '\0';
+		consider(best, &c);
+	}
+	*rn = 0;
+}
+
+static int
+hexval(int c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/*
+ * A quantifier after an atom: returns its minimum (1 when there is none),
+ * advancing past it; -1 on a syntax this parser does not follow.
+ */
+static long
+quantifier(struct lparser *lp)
+{
+	const char *p = lp->p;
+	long min = 1;
+
+	if (*p == '*' || *p == '?') {
+		min = 0;
+		p++;
+	} else if (*p == '+')
+		p++;
+	else if (*p == '{' && p[1] >= '0' && p[1] <= '9') {
+		const char *q = p + 1;
+
+		min = strtol(q, (char **)&q, 10);
+		if (*q == ',') {
+			q++;
+			while (*q >= '0' && *q <= '9')
+				q++;
+		}
+		if (*q != '}')
+			return 1;	/* a literal "{" */
+		p = q + 1;
+	} else
+		return 1;
+	if (*p == '?' || *p == '+')
+		p++;
+	lp->p = p;
+	return min;
+}
+
+static struct lits parse_alt(struct lparser *);
+
+/* Skip a character class; p is just past "[". */
+static void
+skip_class(struct lparser *lp)
+{
+	const char *p = lp->p;
+
+	if (*p == '^')
+		p++;
+	if (*p == ']')
+		p++;
+	while (*p != '\0' && *p != ']') {
+		if (*p == '\\' && p[1] != '\0')
+			p += 2;
+		else if (*p == '[' && p[1] == ':') {
+			const char *e = strstr(p + 2, ":]");
+
+			p = e ? e + 2 : p + 1;
+		} else
+			p++;
+	}
+	if (*p != ']')
+		lp->bad = 1;
+	else
+		p++;
+	lp->p = p;
+}
+
+static struct lits
+parse_seq(struct lparser *lp)
+{
+	struct lits best, sub;
+	char run[LIT_LEN_MAX + 1];
+	size_t rn = 0;
+	int lit, c;
+	long min;
+	const char *before;
+
+	memset(&best, 0, sizeof(best));
+	best.top = 1;
+	while (!lp->bad && *lp->p != '\0' && *lp->p != '|' && *lp->p != ')') {
+		const char *p = lp->p;
+
+		lit = -1;
+		memset(&sub, 0, sizeof(sub));
+		sub.top = 1;
+		if (*p == '(') {
+			p++;
+			if (*p == '?') {
+				p++;
+				if (*p == ':' || *p == '>' || *p == '|')
+					p += *p == '|' ? (lp->bad = 1) : 1;
+				else if (*p == '=' || *p == '!' || (*p == '<' &&
+				    (p[1] == '=' || p[1] == '!'))) {
+					/* lookaround: parse, then forget */
+					p += *p == '<' ? 2 : 1;
+					lp->p = p;
+					(void)parse_alt(lp);
+					if (*lp->p != ')') {
+						lp->bad = 1;
+						break;
+					}
+					lp->p++;
+					run_flush(&best, run, &rn);
+					continue;
+				} else if (*p == '<' || *p == '\'' || *p == 'P') {
+					/* named group */
+					if (*p == 'P')
+						p++;
+					while (*p != '\0' && *p != '>' &&
+					    *p != '\'')
+						p++;
+					if (*p == '\0') {
+						lp->bad = 1;
+						break;
+					}
+					p++;
+				} else if (*p == '#') {
+					while (*p != '\0' && *p != ')')
+						p++;
+					lp->p = *p ? p + 1 : p;
+					continue;
+				} else {
+					/* inline options: (?i) or (?i-s:...) */
+					while (*p == '-' || *p == '^' ||
+					    (*p >= 'a' && *p <= 'z')) {
+						if (*p == 'x')
+							lp->bad = 1;
+						p++;
+					}
+					if (*p == ')') {
+						lp->p = p + 1;
+						run_flush(&best, run, &rn);
+						continue;
+					}
+					if (*p != ':') {
+						lp->bad = 1;
+						break;
+					}
+					p++;
+				}
+			}
+			if (++lp->depth > 100) {
+				lp->bad = 1;
+				break;
+			}
+			lp->p = p;
+			sub = parse_alt(lp);
+			lp->depth--;
+			if (*lp->p != ')') {
+				lp->bad = 1;
+				break;
+			}
+			lp->p++;
+		} else if (*p == '[') {
+			lp->p = p + 1;
+			skip_class(lp);
+		} else if (*p == '\\') {
+			c = (unsigned char)p[1];
+			lp->p = p + 2;
+			if (c == '\0') {
+				lp->bad = 1;
+				break;
+			}
+			if (c == 'Q') {
+				lp->bad = 1;
+				break;
+			}
+			if (c == 'x') {
+				if (p[2] == '{') {
+					int v = 0, k = 3;
+
+					while (hexval(p[k]) >= 0)
+						v = v * 16 + hexval(p[k++]);
+					if (p[k] != '}' || v > 255) {
+						lp->bad = 1;
+						break;
+					}
+					lit = v;
+					lp->p = p + k + 1;
+				} else if (hexval(p[2]) >= 0) {
+					lit = hexval(p[2]);
+					lp->p = p + 3;
+					if (hexval(p[3]) >= 0) {
+						lit = lit * 16 + hexval(p[3]);
+						lp->p = p + 4;
+					}
+				} else
+					lit = 0;
+			} else if (c == 't')
+				lit = '\t';
+			else if (c == 'n')
+				lit = '\n';
+			else if (c == 'r')
+				lit = '\r';
+			else if (c == 'f')
+				lit = '\f';
+			else if (c == 'e')
+				lit = 27;
+			else if (c == 'a')
+				lit = 7;
+			else if (c == 'c' || c == 'o' || c == 'N' || c == 'p' ||
+			    c == 'P' || c == 'g' || c == 'k') {
+				lp->bad = 1;
+				break;
+			} else if (!((c >= 'a' && c <= 'z') ||
+			    (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')))
+				lit = c;
+			/* else \d \w \s \b \1 ...: no literal */
+		} else if (*p == '.' || *p == '^' || *p == '$') {
+			lp->p = p + 1;
+		} else if (*p == '*' || *p == '+' || *p == '?' ||
+		    (*p == '{' && p[1] >= '0' && p[1] <= '9')) {
+			/* a quantifier with nothing to repeat */
+			lp->bad = 1;
+			break;
+		} else {
+			lit = (unsigned char)*p;
+			lp->p = p + 1;
+		}
+		before = lp->p;
+		min = quantifier(lp);
+		if (lit >= 0 && min >= 1) {
+			if (rn < LIT_LEN_MAX)
+				run[rn++] = (char)fold((unsigned char)lit);
+			else
+				run_flush(&best, run, &rn);
+			/* "ab+c": "ab" is certain, "abc" is not */
+			if (lp->p != before)
+				run_flush(&best, run, &rn);
+			continue;
+		}
+		run_flush(&best, run, &rn);
+		if (min >= 1)
+			consider(&best, &sub);
+	}
+	run_flush(&best, run, &rn);
+	return best;
+}
+
+static struct lits
+parse_alt(struct lparser *lp)
+{
+	struct lits all, one;
+	size_t i;
+
+	all = parse_seq(lp);
+	while (!lp->bad && *lp->p == '|') {
+		lp->p++;
+		one = parse_seq(lp);
+		if (all.top || one.top || all.n + one.n > LIT_MAX) {
+			all.top = 1;
+			all.n = 0;
+			continue;
+		}
+		for (i = 0; i < one.n; i++)
+			memcpy(all.s[all.n++], one.s[i], sizeof(one.s[i]));
+	}
+	return all;
+}
+
+int
+rule_prefilter_compile(struct rule *r)
+{
+	struct lparser lp;
+	struct lits l;
+	size_t i;
+
+	if (r->src == NULL || (r->copts & PCRE2_EXTENDED) ||
+	    (r->flags & RF_TEMPLATE))
+		return 0;
+	memset(&lp, 0, sizeof(lp));
+	lp.p = r->src;
+	l = parse_alt(&lp);
+	if (lp.bad || *lp.p != '\0' || l.top || minlen(&l) < LIT_MIN)
+		return 0;
+	r->lits = xreallocarray(NULL, l.n, sizeof(char *));
+	for (i = 0; i < l.n; i++)
+		r->lits[i] = xstrdup(l.s[i]);
+	r->nlits = l.n;
+	return 1;
+}
+
+static uint32_t
+tri(unsigned char a, unsigned char b, unsigned char c)
+{
+	uint32_t h = ((uint32_t)a << 16) | ((uint32_t)b << 8) | c;
+
+	h *= 2654435761u;
+	return h >> 8;
+}
+
+void
+rule_prefilter_build(struct rule_bitmap *bm, const struct msg_str *v,
+    size_t n)
+{
+	size_t i, k, total = 0, bits;
+
+	for (i = 0; i < n; i++)
+		total += v[i].len;
+	for (bits = 1u << 12; bits < total * 16 && bits < (1u << 22); bits <<= 1)
+		;
+	if (bm->cap < bits / 8) {
+		free(bm->map);
+		bm->map = xmalloc(bits / 8);
+		bm->cap = bits / 8;
+	}
+	bm->mask = (uint32_t)bits - 1;
+	memset(bm->map, 0, bits / 8);
+	for (i = 0; i < n; i++) {
+		const unsigned char *p = (const unsigned char *)v[i].p;
+
+		for (k = 0; k + 2 < v[i].len; k++) {
+			uint32_t h = tri(fold(p[k]), fold(p[k + 1]),
+			    fold(p[k + 2])) & bm->mask;
+
+			bm->map[h >> 3] |= (unsigned char)(1u << (h & 7));
+		}
+	}
+	bm->ready = 1;
+}
+
+int
+rule_prefilter_may_match(const struct rule_bitmap *bm, const struct rule *r)
+{
+	size_t i, k, n;
+
+	if (r->nlits == 0)
+		return 1;
+	for (i = 0; i < r->nlits; i++) {
+		const unsigned char *s = (const unsigned char *)r->lits[i];
+
+		n = strlen(r->lits[i]);
+		for (k = 0; k + 2 < n; k++) {
+			uint32_t h = tri(s[k], s[k + 1], s[k + 2]) & bm->mask;
+
+			if (!(bm->map[h >> 3] & (1u << (h & 7))))
+				break;
+		}
+		if (k + 2 >= n)
+			return 1;	/* every trigram present */
+	}
+	return 0;
+}
