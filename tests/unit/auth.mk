@@ -1,1 +1,12 @@
-# see the owning module
+# unit tests: TLS/AUTH (issue 5)
+include proxy/auth.mk
+UNIT_TESTS += test_sasl test_passwd test_sender_map
+test_sasl_SOURCES = tests/unit/test_sasl.c
+test_sasl_CFLAGS = $(TEST_CFLAGS)
+test_sasl_LDADD = libauth.a $(UNIT_LIBS)
+test_passwd_SOURCES = tests/unit/test_passwd.c
+test_passwd_CFLAGS = $(TEST_CFLAGS) $(LIBEVENT_CFLAGS)
+test_passwd_LDADD = $(AUTH_LIBS) $(CMOCKA_LIBS)
+test_sender_map_SOURCES = tests/unit/test_sender_map.c
+test_sender_map_CFLAGS = $(TEST_CFLAGS)
+test_sender_map_LDADD = libauth.a $(UNIT_LIBS)
