@@ -3,6 +3,7 @@ librules_a_SOURCES += rules/rule.h rules/rule_int.h rules/rule_load.c \
 	rules/rule_eval.c rules/rule_relays.c \
 	rules/rule_prefilter.c
 dist_pkgdata_DATA = rules/default.rules
+EXTRA_DIST += doc/rules.md bench/rules-scan.sh
 
 # The SpamAssassin agreement figure (doc/rules.md).  Not part of `make
 # check`: it needs the corpus and Debian's spamassassin package.

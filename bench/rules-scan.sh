@@ -1,0 +1,57 @@
+#!/bin/sh
+# bench/rules-scan.sh: moatctl scan with Debian's stock SpamAssassin rules
+# against SpamAssassin itself (local tests only, as spamassassin -L) on the
+# same messages, one after the other in one run.  Prints messages/s for each
+# (wall clock and per CPU-second), ms per 50 KiB and the ratio.
+#
+#   bench/rules-scan.sh [CORPUS] [N]
+#
+# CORPUS: a directory with ham/ and spam/ (default ../shared/corpus); N: how
+# many messages (default 300, every k-th file so ham and spam both appear).
+# MOATCTL: the moatctl binary (default ./moatctl, i.e. run it from the build
+# directory).  Needs the spamassassin package.  It prints figures; it is not
+# a test and asserts nothing.
+set -eu
+CORPUS=${1:-../shared/corpus}
+N=${2:-300}
+MOATCTL=${MOATCTL:-./moatctl}
+LIST=$(mktemp)
+trap 'rm -f "$LIST"' EXIT
+find "$CORPUS/ham" "$CORPUS/spam" -type f | sort > "$LIST.all"
+total=$(wc -l < "$LIST.all")
+step=$(( total / N )); [ "$step" -ge 1 ] || step=1
+awk -v s="$step" -v n="$N" 'NR % s == 0 && c < n { print; c++ }' \
+    "$LIST.all" > "$LIST"
+rm -f "$LIST.all"
+count=$(wc -l < "$LIST")
+bytes=$(xargs cat < "$LIST" | wc -c)
+echo "messages: $count, $bytes bytes (mean $((bytes / count)) bytes)"
+
+echo "== moat: $MOATCTL scan --sa-stock (1 thread)"
+# shellcheck disable=SC2046
+"$MOATCTL" scan -q --sa-stock $(cat "$LIST") | tail -2 | tee "$LIST.moat"
+moat_rate=$(awk '/^cpu:/ { print $4 }' "$LIST.moat")
+
+echo "== SpamAssassin $(spamassassin -V | head -1 | awk '{print $3}'): local tests only, 1 process"
+perl -MTime::HiRes=time -MMail::SpamAssassin -e '
+  my $sa = Mail::SpamAssassin->new({ local_tests_only => 1,
+      dont_copy_prefs => 1, userprefs_filename => "/dev/null" });
+  $sa->init(1);
+  my ($n, $bytes) = (0, 0);
+  my @files = map { chomp; $_ } <STDIN>;
+  my ($t0, $c0) = (time, (times)[0]);
+  for my $f (@files) {
+    open(my $fh, "<", $f) or next; local $/; my $raw = <$fh>; close $fh;
+    my $msg = $sa->parse($raw); my $st = $sa->check($msg);
+    $st->finish; $msg->finish; $n++; $bytes += length $raw;
+  }
+  my ($wall, $cpu) = (time - $t0, (times)[0] - $c0);
+  printf "speed: %.3f s for %d messages: %.1f messages/s, %.3f ms per 50 KiB\n",
+    $wall, $n, $n / $wall, $wall * 1000 * 51200 / $bytes;
+  printf "cpu: %.3f s: %.1f messages per CPU-second, %.3f CPU-ms per 50 KiB\n",
+    $cpu, $n / $cpu, $cpu * 1000 * 51200 / $bytes;
+' < "$LIST" | tee "$LIST.sa"
+sa_rate=$(awk '/^cpu:/ { print $4 }' "$LIST.sa")
+awk -v m="$moat_rate" -v s="$sa_rate" 'BEGIN {
+  printf "ratio (messages per CPU-second, moat / SpamAssassin): %.1f\n", m / s }'
+rm -f "$LIST.moat" "$LIST.sa"
