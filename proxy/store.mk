@@ -5,3 +5,4 @@ noinst_LIBRARIES += libstore.a
 libstore_a_SOURCES = proxy/store.h proxy/store_int.h proxy/store.c \
 	proxy/store_mem.c proxy/store_redis.c
 libstore_a_CFLAGS = $(AM_CFLAGS) $(LIBEVENT_CFLAGS) $(HIREDIS_CFLAGS)
+EXTRA_DIST += doc/greylisting.md
