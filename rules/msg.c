@@ -54,6 +54,7 @@ struct msg {
 	struct mpart	*parts;
 	size_t		 nparts;
 	size_t		 decoded_total;
+	size_t		 copied_total;	/* bytes copied into MIME part bodies */
 	struct msg_str	*body;
 	size_t		 nbody;
 	struct msg_str	*rawbody;
@@ -559,6 +560,17 @@ parse_multipart(struct msg *m, size_t pi, const char *boundary,
 				free(m->parts[child].type);
 				m->parts[child].type =
 				    xstrdup("message/rfc822");
+			}
+			/*
+			 * Each nesting level copies its parts, as SA's line
+			 * arrays do; bound the total so that deep nesting
+			 * cannot multiply a big message in memory.
+			 */
+			m->copied_total += pa.len;
+			if (m->copied_total / 4 > m->lim.max_decoded) {
+				m->flags |= MSG_F_DECODED_LIMIT;
+				free(pb);
+				break;
 			}
 			pbound = pb ? pb : xstrdup(boundary);
 			dispatch(m, child, pbound, pa.p ? pa.p : "", pa.len,

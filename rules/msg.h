@@ -39,7 +39,9 @@ struct msg_limits {
 	size_t	max_depth;	/* MIME nesting (multipart/message levels) */
 	size_t	max_parts;	/* MIME parts in total, containers included */
 	size_t	max_headers;	/* header fields per header block */
-	size_t	max_decoded;	/* bytes of decoded part content, in total */
+	size_t	max_decoded;	/* bytes of decoded part content, in total
+				   (and a quarter of the bytes copied into
+				   nested MIME parts) */
 };
 
 #define MSG_DEPTH_DEFAULT	20

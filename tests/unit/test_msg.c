@@ -415,6 +415,22 @@ test_limits(void **state)
 	assert_get(m, "X-H5", 0, "");
 	msg_free(m);
 
+	/* bytes copied into nested parts */
+	sbuf_reset(&s);
+	sbuf_adds(&s, "Subject: n\nContent-Type: multipart/mixed; boundary=a\n\n"
+	    "--a\nContent-Type: multipart/mixed; boundary=b\n\n--b\n\n");
+	for (i = 0; i < 100; i++)
+		sbuf_adds(&s, "0123456789\n");
+	msg_limits_default(&lim);
+	lim.max_decoded = 200;
+	m = msg_parse(s.p, s.len, &lim);
+	assert_true(msg_flags(m) & MSG_F_DECODED_LIMIT);
+	msg_free(m);
+	lim.max_decoded = 0;
+	m = msg_parse(s.p, s.len, &lim);
+	assert_false(msg_flags(m) & MSG_F_DECODED_LIMIT);
+	msg_free(m);
+
 	/* decoded bytes */
 	msg_limits_default(&lim);
 	lim.max_decoded = 4;
