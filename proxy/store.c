@@ -161,7 +161,8 @@ uint64_t
 store_grey_check(struct store_conn *c, const struct grey_triplet *t,
     const struct grey_params *p, store_grey_cb *cb, void *arg)
 {
-	struct store_args a = { .op = STORE_OP_GREY, .cb.grey = cb, .t = t, .p = *p };
+	struct store_args a = { .op = STORE_OP_GREY, .cb.grey = cb, .t = t,
+	    .p = *p };
 
 	return submit(c, &a, arg);
 }
@@ -170,8 +171,9 @@ uint64_t
 store_count(struct store_conn *c, const char *name, long window_ms,
     int sliding, unsigned incr, store_count_cb *cb, void *arg)
 {
-	struct store_args a = { .op = STORE_OP_COUNT, .cb.count = cb, .name = name,
-	    .window_ms = window_ms, .sliding = sliding, .incr = incr };
+	struct store_args a = { .op = STORE_OP_COUNT, .cb.count = cb,
+	    .name = name, .window_ms = window_ms, .sliding = sliding,
+	    .incr = incr };
 
 	return submit(c, &a, arg);
 }
@@ -180,8 +182,8 @@ uint64_t
 store_white_add(struct store_conn *c, const char *client, int64_t ttl_ms,
     store_void_cb *cb, void *arg)
 {
-	struct store_args a = { .op = STORE_OP_WHITE_ADD, .cb.v = cb, .name = client,
-	    .ttl_ms = ttl_ms };
+	struct store_args a = { .op = STORE_OP_WHITE_ADD, .cb.v = cb,
+	    .name = client, .ttl_ms = ttl_ms };
 
 	return submit(c, &a, arg);
 }
@@ -190,7 +192,8 @@ uint64_t
 store_admin_lookup(struct store_conn *c, const char *key, store_entry_cb *cb,
     void *arg)
 {
-	struct store_args a = { .op = STORE_OP_LOOKUP, .cb.entry = cb, .name = key };
+	struct store_args a = { .op = STORE_OP_LOOKUP, .cb.entry = cb,
+	    .name = key };
 
 	return submit(c, &a, arg);
 }
@@ -199,7 +202,8 @@ uint64_t
 store_admin_pass(struct store_conn *c, const struct grey_triplet *t,
     const struct grey_params *p, store_void_cb *cb, void *arg)
 {
-	struct store_args a = { .op = STORE_OP_PASS, .cb.v = cb, .t = t, .p = *p };
+	struct store_args a = { .op = STORE_OP_PASS, .cb.v = cb, .t = t,
+	    .p = *p };
 
 	return submit(c, &a, arg);
 }
@@ -208,7 +212,8 @@ uint64_t
 store_admin_delete(struct store_conn *c, const char *key, store_void_cb *cb,
     void *arg)
 {
-	struct store_args a = { .op = STORE_OP_DELETE, .cb.v = cb, .name = key };
+	struct store_args a = { .op = STORE_OP_DELETE, .cb.v = cb,
+	    .name = key };
 
 	return submit(c, &a, arg);
 }
@@ -217,8 +222,8 @@ uint64_t
 store_admin_list(struct store_conn *c, enum store_kind_entry kind,
     uint64_t cursor, size_t max, store_list_cb *cb, void *arg)
 {
-	struct store_args a = { .op = STORE_OP_LIST, .cb.list = cb, .kind = kind,
-	    .cursor = cursor, .max = max };
+	struct store_args a = { .op = STORE_OP_LIST, .cb.list = cb,
+	    .kind = kind, .cursor = cursor, .max = max };
 
 	return submit(c, &a, arg);
 }

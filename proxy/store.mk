@@ -6,3 +6,4 @@ libstore_a_SOURCES = proxy/store.h proxy/store_int.h proxy/store.c \
 	proxy/store_mem.c proxy/store_redis.c
 libstore_a_CFLAGS = $(AM_CFLAGS) $(LIBEVENT_CFLAGS) $(HIREDIS_CFLAGS)
 EXTRA_DIST += doc/greylisting.md
+EXTRA_DIST += bench/grey-bench.sh

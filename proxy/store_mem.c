@@ -403,6 +403,7 @@ req_fire(evutil_socket_t fd, short what, void *arg)
 	uint64_t id = q->id;
 	int err = q->err;
 	struct store_res res = q->res;
+	size_t i;
 
 	(void)fd;
 	(void)what;
@@ -412,7 +413,7 @@ req_fire(evutil_socket_t fd, short what, void *arg)
 	q->res.entry.key = NULL;
 	req_free(q);
 	store_deliver(&a, id, err, &res);
-	for (size_t i = 0; i < res.nlist; i++)
+	for (i = 0; i < res.nlist; i++)
 		free((char *)res.list[i].key);
 	free(res.list);
 	free((char *)res.entry.key);

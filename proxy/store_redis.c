@@ -295,9 +295,13 @@ req_finish(struct rreq *q)
 		req_free(q);
 }
 
-/* Deliver err/r to the user, then finish.  The callback may free conn. */
+/*
+ * Deliver err/r to the user, then finish.  why names the failure for the
+ * outage log line (NULL: a default for err).  The callback may free conn.
+ */
 static void
-req_complete(struct rreq *q, int err, const struct store_res *r)
+req_complete(struct rreq *q, int err, const struct store_res *r,
+    const char *why)
 {
 	struct store_args a = q->args;
 	uint64_t id = q->id;
@@ -305,15 +309,16 @@ req_complete(struct rreq *q, int err, const struct store_res *r)
 
 	if (q->done)
 		return;
+	if (why == NULL)
+		why = err == STORE_ERR_TIMEOUT ? "no answer within the deadline" :
+		    err == STORE_ERR_BUSY ? "too many requests in flight" :
+		    err == STORE_ERR_ARG ? "bad argument" : "not connected";
 	if (c != NULL) {
 		if (err == STORE_OK) {
 			c->timeouts = 0;
 			store_succeeded(c->base.st);
-		} else
-			store_failed(c->base.st, err, err == STORE_ERR_TIMEOUT ?
-			    "no answer within the deadline" :
-			    c->ac != NULL && c->ac->errstr[0] != '\0' ?
-			    c->ac->errstr : "not connected");
+		} else if (err != STORE_ERR_ARG)
+			store_failed(c->base.st, err, why);
 	}
 	/* r may point into q (a key): free q only after the callback. */
 	q->done = 1;
@@ -340,7 +345,7 @@ req_timer_cb(evutil_socket_t fd, short what, void *arg)
 	conn_enter(c);
 	if (err == STORE_ERR_TIMEOUT)
 		c->timeouts++;
-	req_complete(q, err, NULL);
+	req_complete(q, err, NULL, NULL);
 	if (!c->dead && c->timeouts >= REDIS_TIMEOUTS_MAX &&
 	    c->state == RC_UP) {
 		c->timeouts = 0;
@@ -579,7 +584,7 @@ reply_user(struct rreq *q, redisReply *r)
 
 	memset(&res, 0, sizeof(res));
 	if (r == NULL) {
-		req_complete(q, STORE_ERR_DOWN, NULL);
+		req_complete(q, STORE_ERR_DOWN, NULL, NULL);
 		return;
 	}
 	if (r->type == REDIS_REPLY_ERROR) {
@@ -590,8 +595,9 @@ reply_user(struct rreq *q, redisReply *r)
 			if (req_send(q) == 0)
 				return;
 		}
-		log_warn("redis: %s", r->str);
-		req_complete(q, STORE_ERR_PROTO, NULL);
+		/* OOM, READONLY (a replica), a script error: logged once per
+		 * outage like a lost connection, not once per request. */
+		req_complete(q, STORE_ERR_PROTO, NULL, r->str);
 		return;
 	}
 	if (q->args.op == STORE_OP_TOTAL) {
@@ -601,14 +607,11 @@ reply_user(struct rreq *q, redisReply *r)
 			err = STORE_ERR_DOWN;
 		}
 		memcpy(res.total, q->total, sizeof(res.total));
-		req_complete(q, err, &res);
+		req_complete(q, err, &res, "unexpected SCAN reply");
 		return;
 	}
 	err = parse_reply(q, r, &res);
-	if (err == STORE_ERR_PROTO)
-		log_warn("redis: unexpected reply (type %d) to a %s request",
-		    r->type, q->args.op == STORE_OP_GREY ? "greylist" : "store");
-	req_complete(q, err, &res);
+	req_complete(q, err, &res, "unexpected reply");
 	free(res.list);
 }
 

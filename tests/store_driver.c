@@ -19,6 +19,10 @@
  *   waitup MS                    -> "up ms=T" or "down"
  *   bench N CONC                 -> "bench n=N conc=C secs=.. rate=..
  *                                    p50_us=.. p99_us=.. errors=E"
+ *   churn                        -> "churn calls=1": five checks in flight;
+ *                                   the first callback frees the conn and
+ *                                   makes a new one; the other four must
+ *                                   never call back (checked 300 ms later)
  * Any failed request answers "err NAME ms=T".  SENDER "<>" is the null
  * sender.  The client is used as the client part as it is (no network
  * derivation), so tests can name it.
@@ -258,6 +262,27 @@ bench_next(void)
 	    (void *)(intptr_t)now_us());
 }
 
+static struct store *store;
+static int churn_calls, churning;
+
+static void
+churn_cb(void *arg, uint64_t id, int err, const struct store_grey_result *r)
+{
+	struct timeval tv = { 0, 300000 };
+
+	(void)arg;
+	(void)id;
+	(void)err;
+	(void)r;
+	if (churn_calls++ > 0)
+		return;
+	/* Inside the store's own callback: must be safe. */
+	store_conn_free(conn);
+	conn = store_conn_new(store, base);
+	churning = 1;
+	evtimer_add(timer_ev, &tv);
+}
+
 static void
 timer_cb(evutil_socket_t fd, short what, void *arg)
 {
@@ -266,6 +291,12 @@ timer_cb(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	(void)arg;
+	if (churning) {
+		churning = 0;
+		printf("churn calls=%d\n", churn_calls);
+		done();
+		return;
+	}
 	if (wait_until_us != 0) {
 		if (store_conn_up(conn)) {
 			wait_until_us = 0;
@@ -338,6 +369,15 @@ command(char *line)
 		tv.tv_sec = 0;
 		tv.tv_usec = 0;
 		evtimer_add(timer_ev, &tv);
+	} else if (strcmp(w[0], "churn") == 0) {
+		churn_calls = 0;
+		for (i = 0; i < 5; i++) {
+			char snd[32];
+
+			snprintf(snd, sizeof(snd), "churn%d@x.example", i);
+			triplet(&t, "192.0.2.0/24", snd, "r@x.example");
+			store_grey_check(conn, &t, &params, churn_cb, NULL);
+		}
 	} else if (strcmp(w[0], "bench") == 0 && n == 3) {
 		bench_n = atol(w[1]);
 		bench_sent = bench_done = bench_errors = 0;
@@ -413,6 +453,7 @@ main(int argc, char **argv)
 	struct store_redis_params rp;
 	struct store *st;
 	char err[256];
+
 	int c, mem = 0;
 
 	store_redis_params_default(&rp);
@@ -452,6 +493,7 @@ main(int argc, char **argv)
 		return 2;
 	}
 	base = event_base_new();
+	store = st;
 	conn = store_conn_new(st, base);
 	in = evbuffer_new();
 	timer_ev = evtimer_new(base, timer_cb, NULL);

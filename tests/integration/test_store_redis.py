@@ -437,6 +437,31 @@ class StoreRedisTest(unittest.TestCase):
         self.assertEqual(word(d.grey(*a)[0]), "pending")
         r.close()
 
+    def test_script_error_and_churn(self):
+        d = self.driver()
+        a = ("192.0.2.0/24", "a@b.example", "c@d.example")
+        r = self.redis.client()
+        r.cmd("SET", "moat:t:192.0.2.0/24 a@b.example c@d.example", "x")
+        for _ in range(3):
+            rep = d.grey(*a)[0]
+            self.assertEqual(rep.split()[:2], ["err", "protocol"], rep)
+        log = d.log()
+        self.assertEqual(log.count("unavailable"), 1, log)
+        self.assertIn("WRONGTYPE", log)
+        r.cmd("DEL", "moat:t:192.0.2.0/24 a@b.example c@d.example")
+        self.assertEqual(word(d.grey(*a)[0]), "new")
+        self.assertEqual(d.log().count("recovered"), 1, d.log())
+        # A conn freed from inside its own callback, four requests still
+        # in flight: none of them calls back, nothing crashes, and the new
+        # conn works.
+        self.assertEqual(d.cmd("churn")[0], "churn calls=1")
+        self.assertTrue(d.cmd("waitup 5000")[0].startswith("up"))
+        self.assertEqual(word(d.grey(*a)[0]), "pending")
+        r.close()
+        m = Driver(self.tmp, self.redis.sock, "--mem", name="mem")
+        self.drivers.append(m)
+        self.assertEqual(m.cmd("churn")[0], "churn calls=1")
+
     def test_auth_db_prefix(self):
         r = self.redis.client()
         r.cmd("CONFIG", "SET", "requirepass", "s3cret")
