@@ -10,3 +10,4 @@ libauth_a_SOURCES = proxy/sasl.c proxy/sasl.h \
 libauth_a_CFLAGS = $(AM_CFLAGS) $(LIBEVENT_CFLAGS) $(OPENSSL_CFLAGS)
 AUTH_LIBS = libauth.a libproxy.a libcommon.a $(OPENSSL_LIBS) \
 	$(LIBEVENT_LIBS) -levent_pthreads $(CRYPT_LIBS) $(PTHREAD_LIBS)
+EXTRA_DIST += doc/tls-auth.md

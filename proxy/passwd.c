@@ -292,7 +292,8 @@ passwd_db_load(const char *path, struct passwd_db **out, char *err,
 		seterr(err, errlen, path, 0, strerror(errno));
 		goto fail;
 	}
-	qsort(db->e, db->n, sizeof(*db->e), entry_cmp);
+	if (db->n > 0)
+		qsort(db->e, db->n, sizeof(*db->e), entry_cmp);
 	for (i = 1; i < db->n; i++)
 		if (strcmp(db->e[i - 1].login, db->e[i].login) == 0) {
 			int a = db->e[i - 1].line, b = db->e[i].line;
@@ -350,6 +351,8 @@ db_find(const struct passwd_db *db, const char *login)
 {
 	struct pw_entry key;
 
+	if (db->n == 0)
+		return NULL;
 	key.login = (char *)login;
 	return bsearch(&key, db->e, db->n, sizeof(*db->e), entry_cmp);
 }

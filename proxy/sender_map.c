@@ -177,7 +177,8 @@ sender_map_parse(const char *text, size_t len, const char *name,
 		free(line);
 		p = nl ? nl + 1 : end;
 	}
-	qsort(m->l, m->n, sizeof(*m->l), login_cmp);
+	if (m->n > 0)
+		qsort(m->l, m->n, sizeof(*m->l), login_cmp);
 	*out = m;
 	return 0;
 fail:
@@ -259,7 +260,7 @@ sender_map_allowed(const struct sender_map *m, const char *login,
 	if (sat != NULL && sat != sender && strcasecmp(login, sender) == 0 &&
 	    strchr(login, '@') != NULL)
 		return 1;
-	if (m == NULL)
+	if (m == NULL || m->n == 0)
 		return 0;
 	key.login = (char *)login;
 	l = bsearch(&key, m->l, m->n, sizeof(*m->l), login_cmp);

@@ -231,6 +231,15 @@ hup_cb(evutil_socket_t fd, short what, void *arg)
 	say("reload ok %s", desc);
 }
 
+static void
+term_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	(void)arg;
+	event_base_loopbreak(base);
+}
+
 static struct evconnlistener *
 listen_any(int implicit, int *port)
 {
@@ -369,7 +378,7 @@ main(int argc, char **argv)
 {
 	const char *portfile = NULL, *ca = NULL, *name = NULL;
 	struct evconnlistener *l1, *l2;
-	struct event *hup;
+	struct event *hup, *term;
 	char err[512];
 	int ch, p1, p2, cport = 0;
 	FILE *fp;
@@ -421,6 +430,9 @@ main(int argc, char **argv)
 	l2 = listen_any(1, &p2);
 	hup = evsignal_new(base, SIGHUP, hup_cb, NULL);
 	event_add(hup, NULL);
+	/* A clean exit, so that LeakSanitizer looks at us. */
+	term = evsignal_new(base, SIGTERM, term_cb, NULL);
+	event_add(term, NULL);
 	if ((fp = fopen(portfile, "w")) == NULL) {
 		perror(portfile);
 		return 1;
@@ -432,6 +444,7 @@ main(int argc, char **argv)
 	evconnlistener_free(l1);
 	evconnlistener_free(l2);
 	event_free(hup);
+	event_free(term);
 	tls_server_unref(srv);
 	event_base_free(base);
 	return 0;

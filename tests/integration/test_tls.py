@@ -106,9 +106,14 @@ class Driver:
         self.proc.send_signal(signal.SIGHUP)
 
     def stop(self):
+        """SIGTERM is a clean exit: LeakSanitizer runs in a sanitizer
+        build, and any report in the log fails the test."""
         self.proc.terminate()
-        self.proc.wait(timeout=10)
+        rc = self.proc.wait(timeout=10)
         self.logf.close()
+        text = open(self.log).read()
+        if "Sanitizer" in text or "runtime error" in text or rc != 0:
+            raise AssertionError(f"tls_driver exit {rc}:\n{text}")
 
 
 class TLS(unittest.TestCase):
