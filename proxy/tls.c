@@ -280,7 +280,10 @@ wrap(SSL *ssl, struct bufferevent *bev, enum bufferevent_ssl_state state,
 	bufferevent_setcb(tb, readcb, writecb, eventcb, arg);
 	bufferevent_enable(tb, EV_READ | EV_WRITE);
 	if (keep) {
+		/* libevent freezes the end of an input buffer; we refill. */
+		evbuffer_unfreeze(in, 0);
 		evbuffer_add_buffer(in, keep);
+		evbuffer_freeze(in, 0);
 		evbuffer_free(keep);
 		/* Deferred: the handshake step runs from the loop. */
 		bufferevent_trigger(bev, EV_READ, BEV_TRIG_IGNORE_WATERMARKS |

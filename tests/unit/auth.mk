@@ -1,6 +1,6 @@
 # unit tests: TLS/AUTH (issue 5)
 include proxy/auth.mk
-UNIT_TESTS += test_sasl test_passwd test_sender_map
+UNIT_TESTS += test_sasl test_passwd test_sender_map test_tls
 test_sasl_SOURCES = tests/unit/test_sasl.c
 test_sasl_CFLAGS = $(TEST_CFLAGS)
 test_sasl_LDADD = libauth.a $(UNIT_LIBS)
@@ -10,3 +10,6 @@ test_passwd_LDADD = $(AUTH_LIBS) $(CMOCKA_LIBS)
 test_sender_map_SOURCES = tests/unit/test_sender_map.c
 test_sender_map_CFLAGS = $(TEST_CFLAGS)
 test_sender_map_LDADD = libauth.a $(UNIT_LIBS)
+test_tls_SOURCES = tests/unit/test_tls.c
+test_tls_CFLAGS = $(TEST_CFLAGS) $(LIBEVENT_CFLAGS) $(OPENSSL_CFLAGS)
+test_tls_LDADD = $(AUTH_LIBS) $(CMOCKA_LIBS)
