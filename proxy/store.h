@@ -64,7 +64,9 @@ struct store_mem_params {
 };
 
 struct store_redis_params {
-	const char *host;	/* TCP host (default "127.0.0.1") */
+	const char *host;	/* TCP: an IP address (default "127.0.0.1");
+				   names are refused (hiredis would resolve
+				   them with a blocking getaddrinfo) */
 	int	port;		/* default 6379 */
 	const char *unix_path;	/* a unix socket; wins over host/port */
 	const char *user;	/* ACL user (AUTH user pass); NULL: AUTH pass */

@@ -29,6 +29,7 @@
  *   - a conn freed from inside one of its callbacks is freed when that
  *     callback unwinds (conn->depth), never under it.
  */
+#include <arpa/inet.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -1119,6 +1120,7 @@ store_redis_new(const struct store_redis_params *p, char *err, size_t errsz)
 {
 	struct redis_store *rs;
 	const char *prefix = p->key_prefix ? p->key_prefix : "moat:";
+	unsigned char addr[16];
 
 	if (strlen(prefix) > GREY_PREFIX_MAX || strchr(prefix, ' ') ||
 	    strpbrk(prefix, "*?[]\\") != NULL) {
@@ -1129,6 +1131,14 @@ store_redis_new(const struct store_redis_params *p, char *err, size_t errsz)
 	if (p->unix_path == NULL && (p->host == NULL || p->port <= 0 ||
 	    p->port > 65535)) {
 		snprintf(err, errsz, "redis: no unix socket and no host:port");
+		return NULL;
+	}
+	/* hiredis resolves a name with a blocking getaddrinfo(): never on a
+	 * worker's loop. */
+	if (p->unix_path == NULL && inet_pton(AF_INET, p->host, addr) != 1 &&
+	    inet_pton(AF_INET6, p->host, addr) != 1) {
+		snprintf(err, errsz, "redis: host must be an IP address or a "
+		    "unix socket, not a name");
 		return NULL;
 	}
 	if (p->deadline_ms <= 0 || p->connect_timeout_ms <= 0 ||

@@ -179,8 +179,9 @@ class Driver:
     def __init__(self, tmp, sock, *args, name="driver"):
         self.errpath = os.path.join(tmp, name + ".log")
         self.err = open(self.errpath, "wb")
+        where = ["--unix", sock] if sock else []
         self.proc = subprocess.Popen(
-            [driver_path(), "--unix", sock] + [str(a) for a in args],
+            [driver_path()] + where + [str(a) for a in args],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self.err)
         self.buf = b""
 
@@ -461,6 +462,24 @@ class StoreRedisTest(unittest.TestCase):
         m = Driver(self.tmp, self.redis.sock, "--mem", name="mem")
         self.drivers.append(m)
         self.assertEqual(m.cmd("churn")[0], "churn calls=1")
+
+    def test_tcp(self):
+        port = moattest.free_port()
+        tcp = Redis(self.tmp, "tcp", ["--port", str(port),
+                                      "--bind", "127.0.0.1"])
+        tcp.start()
+        try:
+            d = Driver(self.tmp, None, "--host", "127.0.0.1", "--port", port,
+                       "--delay-ms", DELAY_MS, name="tcp")
+            self.drivers.append(d)
+            a = ("192.0.2.0/24", "a@b.example", "c@d.example")
+            self.assertEqual(word(d.grey(*a)[0]), "new")
+            self.assertEqual(word(d.grey(*a)[0]), "pending")
+            r = tcp.client()
+            self.assertEqual(len(self.all_keys_have_ttl(r)), 1)
+            r.close()
+        finally:
+            tcp.stop()
 
     def test_auth_db_prefix(self):
         r = self.redis.client()
