@@ -463,6 +463,28 @@ class StoreRedisTest(unittest.TestCase):
         self.drivers.append(m)
         self.assertEqual(m.cmd("churn")[0], "churn calls=1")
 
+    def test_same_policy_as_memory(self):
+        """The Lua script and grey_decide() (the memory store) agree."""
+        args = ("--delay-ms", 400, "--retry-ms", 1200, "--life-ms", 1000,
+                "--awl", 2, "--awl-interval-ms", 0)
+        rd = Driver(self.tmp, self.redis.sock, *args, name="r")
+        md = Driver(self.tmp, None, "--mem", *args, name="m")
+        self.drivers += [rd, md]
+        steps = ["grey n1 a@x c@y", "grey n1 a@x c@y", "sleep 500",
+                 "grey n1 a@x c@y", "grey n1 b@x c@y", "sleep 1300",
+                 "grey n1 b@x c@y", "grey n2 a@x c@y", "grey n1 a@x c@y",
+                 "sleep 450", "grey n2 a@x c@y", "grey n2 a@x c@y",
+                 "grey n2 z@x c@y", "white n3 300", "grey n3 a@x c@y",
+                 "sleep 350", "grey n3 a@x c@y", "count k 100000 0 2",
+                 "count k 100000 0 0"]
+        for st in steps:
+            out = []
+            for d in (rd, md):
+                rep = d.cmd(st)[0]
+                out.append(" ".join(w for w in rep.split()
+                                    if not w.startswith("ms=")))
+            self.assertEqual(out[0], out[1], st)
+
     def test_tcp(self):
         port = moattest.free_port()
         tcp = Redis(self.tmp, "tcp", ["--port", str(port),
