@@ -80,8 +80,9 @@ passwd_hash_ok(const char *h, const char **why)
 		}
 		goto check;
 	}
+	/* Not $5$: libcrypt itself calls sha256-crypt legacy. */
 	if (strncmp(h, "$y$", 3) == 0 || strncmp(h, "$gy$", 4) == 0 ||
-	    strncmp(h, "$7$", 3) == 0 || strncmp(h, "$5$", 3) == 0)
+	    strncmp(h, "$7$", 3) == 0)
 		want = 43;
 	else if (strncmp(h, "$6$", 3) == 0)
 		want = 86;
@@ -116,7 +117,7 @@ cost_key_len(const char *h)
 
 	if (h[1] == '2')
 		return 7;
-	if (strncmp(h, "$6$", 3) == 0 || strncmp(h, "$5$", 3) == 0) {
+	if (strncmp(h, "$6$", 3) == 0) {
 		if (strncmp(h + 3, "rounds=", 7) == 0 &&
 		    (p = strchr(h + 3, '$')) != NULL)
 			return (size_t)(p - h) + 1;

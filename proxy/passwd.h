@@ -5,10 +5,10 @@
  *
  * The file: one "login:hash" per line; '#' comments and blank lines;
  * surrounding blanks ignored.  hash is a crypt(3) string from libcrypt:
- * yescrypt ($y$, $gy$), scrypt ($7$), bcrypt ($2b$, $2y$), sha512-crypt
- * ($6$) or sha256-crypt ($5$).  A hash starting with '!' or '*' locks the
- * login (it exists, and never authenticates).  Weak and legacy methods
- * (DES, MD5-crypt $1$, $2a$, NT) are refused at load time.  Logins are
+ * yescrypt ($y$, $gy$), scrypt ($7$), bcrypt ($2b$, $2y$) or
+ * sha512-crypt ($6$).  A hash starting with '!' or '*' locks the login (it
+ * exists, and never authenticates).  Weak and legacy methods (DES,
+ * MD5-crypt $1$, sha256-crypt $5$, $2a$, NT) are refused at load time.  Logins are
  * compared byte for byte (case-sensitive), as crypt(3) and Dovecot do.
  *
  * Ownership: a struct passwd_db is immutable once loaded; the config that

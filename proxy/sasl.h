@@ -77,9 +77,10 @@ enum sasl_fail {
 /*
  * The result of one call.  Strings point into the struct sasl or into
  * static storage; they are valid until the next sasl_* call on the same
- * struct.  login/pass are set for SASL_ACT_VERIFY only: pass is NOT
- * NUL-free-checked by the caller (sasl guarantees no NUL in either, and
- * both are NUL-terminated); the session must never log pass.
+ * struct.  login/pass are set for SASL_ACT_VERIFY only; both are
+ * non-empty, NUL-terminated and free of NUL bytes (so strlen(pass) ==
+ * pass_len), within SASL_LOGIN_MAX / SASL_PASS_MAX.  The session must
+ * never log pass.
  */
 struct sasl_action {
 	enum sasl_act_kind	 kind;

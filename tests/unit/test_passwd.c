@@ -178,6 +178,8 @@ test_dummy(void **state)
 {
 	char *b1 = mkhash("$2b$", 4, "a"), *b2 = mkhash("$2b$", 4, "b");
 	char *b3 = mkhash("$2b$", 5, "c"), *s1 = mkhash("$6$", 1000, "d");
+	char *f1 = mkhash("$6$", 0, "e"), *f2 = mkhash("$6$", 0, "f");
+	char *f3 = mkhash("$6$", 0, "g");
 	char *text;
 	struct passwd_db *db;
 
@@ -188,6 +190,18 @@ test_dummy(void **state)
 	assert_int_equal(strncmp(passwd_db_dummy(db), "$2b$04$", 7), 0);
 	passwd_db_free(db);
 	free(text);
+	/* Three sha512-crypt at the default cost outnumber them. */
+	assert_true(asprintf(&text, "a:%s\nb:%s\nc:%s\nd:%s\ne:%s\nf:%s\n",
+	    b1, f1, b2, f2, s1, f3) > 0);
+	db = load_ok(text);
+	assert_int_equal(strncmp(passwd_db_dummy(db), "$6$", 3), 0);
+	assert_null(strstr(passwd_db_dummy(db), "rounds="));
+	check(db, "b", "e", PASSWD_OK);
+	passwd_db_free(db);
+	free(text);
+	free(f1);
+	free(f2);
+	free(f3);
 
 	/* Only locked logins, or none: libcrypt's preferred method. */
 	db = load_ok("x:!\n");
@@ -228,6 +242,9 @@ test_load_errors(void **state)
 	    "$y$, bcrypt $2b$ or sha512-crypt $6$)");
 	load_err("alice:$1$abcdefgh$abcdefghijklmnopqrstuv\n", 1,
 	    "unsupported hash method (use yescrypt $y$, bcrypt $2b$ or "
+	    "sha512-crypt $6$)");
+	load_err("alice:$5$abcdefgh$abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG\n",
+	    1, "unsupported hash method (use yescrypt $y$, bcrypt $2b$ or "
 	    "sha512-crypt $6$)");
 	load_err("alice:$2a$04$abcdefghijklmnopqrstuuabcdefghijklmnopqrstuvwxyz"
 	    "01234\n", 1, "unsupported hash method (use yescrypt $y$, bcrypt "
@@ -313,12 +330,12 @@ test_pool_results(void **state)
 	struct event_base *base = event_base_new();
 	struct passwd_pool *pool = passwd_pool_new(2, 16);
 	struct passwd_db *db = pool_db();
-	struct got g[4];
-	int pending = 4, i;
+	struct got g[5];
+	int pending = 5, i;
 
 	(void)state;
 	memset(g, 0, sizeof(g));
-	for (i = 0; i < 4; i++) {
+	for (i = 0; i < 5; i++) {
 		g[i].base = base;
 		g[i].pending = &pending;
 	}
@@ -330,15 +347,19 @@ test_pool_results(void **state)
 	    got_cb, &g[2]));
 	assert_non_null(passwd_verify(pool, base, db, "locked", "pw", 2,
 	    got_cb, &g[3]));
+	/* A NUL after the right password is not the right password. */
+	assert_non_null(passwd_verify(pool, base, db, "alice", "pw\0x", 4,
+	    got_cb, &g[4]));
 	/* Everything was copied: the db may go now (a reload). */
 	passwd_db_free(db);
 	/* Never delivered synchronously. */
-	for (i = 0; i < 4; i++)
+	for (i = 0; i < 5; i++)
 		assert_int_equal(g[i].calls, 0);
 	event_base_loop(base, EVLOOP_NO_EXIT_ON_EMPTY);
 	assert_int_equal(pending, 0);
-	for (i = 0; i < 4; i++)
+	for (i = 0; i < 5; i++)
 		assert_int_equal(g[i].calls, 1);
+	assert_int_equal(g[4].res, PASSWD_BAD);
 	assert_int_equal(g[0].res, PASSWD_OK);
 	assert_int_equal(g[1].res, PASSWD_BAD);
 	assert_int_equal(g[2].res, PASSWD_UNKNOWN);
@@ -354,22 +375,25 @@ test_pool_cancel(void **state)
 	struct event_base *base = event_base_new(), *idle = event_base_new();
 	struct passwd_pool *pool = passwd_pool_new(1, 16);
 	struct passwd_db *db = pool_db();
-	struct passwd_req *a, *b, *d;
-	struct got g[4];
+	struct passwd_req *a, *b, *d, *e;
+	struct got g[5];
 	int pending = 1, i;
 
 	(void)state;
 	memset(g, 0, sizeof(g));
-	for (i = 0; i < 4; i++) {
+	for (i = 0; i < 5; i++) {
 		g[i].base = base;
 		g[i].pending = &pending;
 	}
 	/* a: queued or running; b: queued behind it.  Both cancelled. */
 	a = passwd_verify(pool, base, db, "alice", "pw", 2, got_cb, &g[0]);
 	b = passwd_verify(pool, base, db, "alice", "pw", 2, got_cb, &g[1]);
+	e = passwd_verify(pool, base, db, "alice", "pw", 2, got_cb, &g[4]);
 	assert_non_null(a);
 	assert_non_null(b);
-	passwd_cancel(b);
+	assert_non_null(e);
+	passwd_cancel(b);	/* between a and e */
+	passwd_cancel(e);
 	passwd_cancel(a);
 	passwd_cancel(NULL);
 	/*
@@ -389,6 +413,7 @@ test_pool_cancel(void **state)
 	assert_int_equal(g[0].calls, 0);
 	assert_int_equal(g[1].calls, 0);
 	assert_int_equal(g[3].calls, 0);
+	assert_int_equal(g[4].calls, 0);
 	passwd_pool_free(pool);
 	passwd_db_free(db);
 	event_base_free(base);
@@ -419,9 +444,9 @@ test_pool_full(void **state)
 	 */
 	assert_non_null(r[0]);
 	assert_true(r[1] == NULL || r[2] == NULL);
-	for (i = 0; i < 3; i++)
-		passwd_cancel(r[i]);
-	/* Freeing the pool joins the thread and drops what is queued. */
+	/* The running one is cancelled; the queued one is left to... */
+	passwd_cancel(r[0]);
+	/* ...freeing the pool, which joins the thread and drops it. */
 	passwd_pool_free(pool);
 	event_base_loop(base, EVLOOP_NONBLOCK);
 	for (i = 0; i < 3; i++)
@@ -430,6 +455,14 @@ test_pool_full(void **state)
 	event_base_free(base);
 	free(t);
 	free(y);
+
+	/* Out-of-range sizes are clamped, not refused. */
+	pool = passwd_pool_new(0, 0);
+	assert_non_null(pool);
+	passwd_pool_free(pool);
+	pool = passwd_pool_new(PASSWD_THREADS_MAX + 1, PASSWD_QUEUE_MAX + 1);
+	assert_non_null(pool);
+	passwd_pool_free(pool);
 }
 
 int
