@@ -556,6 +556,8 @@ rule_eval(const struct rule_set *rs, struct rule_scratch *sc,
 		double v;
 
 		i = rs->order[RULE_ST_META][k];
+		if (m == NULL && (rules[i].flags & RF_NEEDMSG))
+			continue;
 		v = eval_meta(&rules[i], sc->val);
 		/* got_hit(): a value <= 0 still counts as one hit */
 		sc->val[i] = v == 0 ? 0 : v < 0 ? 1 : v;

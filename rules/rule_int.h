@@ -23,6 +23,7 @@
 #define RF_NAMED	0x0080	/* pattern has named groups (capture tags) */
 #define RF_SCORED	0x0100	/* a score was given (builder only) */
 #define RF_SUB		0x0200	/* "__" rule */
+#define RF_NEEDMSG	0x0400	/* meta: depends on a message-stage rule */
 
 /* Why a rule does not run. */
 enum rule_skip {

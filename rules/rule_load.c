@@ -2223,6 +2223,25 @@ rule_builder_finish(struct rule_builder *b, struct rule_stats *stp,
 			rs->order[RULE_ST_META][k++] = idx;
 	}
 	rs->norder[RULE_ST_META] = k;
+	/*
+	 * A meta over message rules must not run before the message is in:
+	 * "A && !BODY_RULE" would otherwise hit at RCPT and refuse early.
+	 * The order is topological, so dependencies are marked first.
+	 */
+	for (i = 0; i < rs->norder[RULE_ST_META]; i++) {
+		struct rule *r = &rs->rules[rs->order[RULE_ST_META][i]];
+
+		for (k = 0; k < r->ncode; k++) {
+			const struct rule *d;
+
+			if (r->code[k].op != MOP_RULE)
+				continue;
+			d = &rs->rules[r->code[k].rule];
+			if (d->stage >= RULE_ST_HEADER && (d->stage !=
+			    RULE_ST_META || (d->flags & RF_NEEDMSG)))
+				r->flags |= RF_NEEDMSG;
+		}
+	}
 	/* statistics */
 	for (i = 0; i < rs->nrules; i++) {
 		struct rule *r = &rs->rules[i];

@@ -203,7 +203,9 @@ test_stages(void **state)
 	    "mail MAIL_NUM =~ /^[0-9]+@/ score 1\n"
 	    "rcpt RCPT_X /^x@/ score 1 per-hit\n"
 	    "body B /b/ score 1\n"
-	    "meta EARLY PRE && HELO_IP score 1\n");
+	    "meta EARLY PRE && HELO_IP score 1\n"
+	    "meta __NOT_B !B score 1\n"
+	    "meta WAITS PRE && __NOT_B score 1\n");
 	struct rule_scratch *sc = rule_scratch_new();
 	const char *rcpt[] = { "x@a", "y@a", "x@b" };
 	struct rule_env env;
@@ -220,6 +222,8 @@ test_stages(void **state)
 	assert_int_equal(n, 3);
 	assert_non_null(find(h, n, "PRE"));
 	assert_null(find(h, n, "EARLY"));
+	/* a meta over a body rule waits for the message */
+	assert_null(find(h, n, "WAITS"));
 	env.helo = "192.0.2.1";
 	env.mail_from = "12345@example.com";
 	env.rcpt = rcpt;
@@ -232,6 +236,10 @@ test_stages(void **state)
 	h = run(rs, sc, "Subject: b\n\nb\n", NULL, &n, &m);
 	assert_int_equal(n, 1);
 	assert_non_null(find(h, n, "B"));
+	msg_free(m);
+	h = run(rs, sc, "Subject: x\n\nx\n", &env, &n, &m);
+	assert_non_null(find(h, n, "WAITS"));
+	assert_non_null(find(h, n, "EARLY"));
 	msg_free(m);
 	rule_scratch_free(sc);
 	rule_set_unref(rs);
