@@ -141,6 +141,12 @@ static const struct cfg_word w_pregreet[] = {
 	{ "reject", CFG_PREGREET_REJECT }, { "ignore", CFG_PREGREET_IGNORE },
 	{ "score", CFG_PREGREET_SCORE }, { NULL, 0 }
 };
+static const struct cfg_word w_failure[] = {
+	{ "pass", 0 }, { "tempfail", 1 }, { NULL, 0 }
+};
+static const struct cfg_word w_store[] = {
+	{ "memory", 0 }, { "redis", 1 }, { NULL, 0 }
+};
 static const struct cfg_word w_identity[] = {
 	{ "xclient", CFG_ID_XCLIENT }, { "xforward", CFG_ID_XFORWARD },
 	{ "proxy-v1", CFG_ID_PROXY_V1 }, { "proxy-v2", CFG_ID_PROXY_V2 },
@@ -274,6 +280,63 @@ static const struct cfg_key cfg_keys[] = {
 	    .help = "put before the Subject of tagged mail; unset = none" },
 	{ "reply_show_rules", CT_BOOL, 0, F(reply_show_rules), "off", NULL,
 	    0, 1, .help = "name the rules hit in policy refusals" },
+
+	/* greylisting and its store (doc/greylisting.md) */
+	{ "greylist", CT_BOOL, 0, F(greylist), "off", NULL, 0, 1,
+	    .help = "greylist new (client, sender, recipient) triplets" },
+	{ "greylist_delay", CT_DURATION, 0, F(greylist_delay_ms), "5m", NULL,
+	    0, 24 * HOUR, .help = "a retry passes after this" },
+	{ "greylist_retry_window", CT_DURATION, 0,
+	    F(greylist_retry_window_ms), "2d", NULL, SEC, 30 * 24 * HOUR,
+	    .help = "how long a pending triplet waits for its retry" },
+	{ "greylist_pass_lifetime", CT_DURATION, 0,
+	    F(greylist_pass_lifetime_ms), "35d", NULL, SEC, 365 * 24 * HOUR,
+	    .help = "how long a passed triplet stays passed (refreshed on "
+	    "use)" },
+	{ "greylist_awl_passes", CT_INT, 0, F(greylist_awl_passes), "5", NULL,
+	    0, 1000000, .help = "whitelist a client network after this many "
+	    "passed deliveries; 0 = never" },
+	{ "greylist_awl_interval", CT_DURATION, 0,
+	    F(greylist_awl_interval_ms), "1h", NULL, 0, 30 * 24 * HOUR,
+	    .help = "at most one counted pass per client network per this" },
+	{ "greylist_ipv4_prefix", CT_INT, 0, F(greylist_ipv4_prefix), "24",
+	    NULL, 8, 32, .help = "the client part of an IPv4 client" },
+	{ "greylist_ipv6_prefix", CT_INT, 0, F(greylist_ipv6_prefix), "64",
+	    NULL, 16, 128, .help = "the client part of an IPv6 client" },
+	{ "greylist_fcrdns", CT_BOOL, 0, F(greylist_fcrdns), "on", NULL, 0, 1,
+	    .help = "key by the forward-confirmed reverse name minus its "
+	    "first label, where sound" },
+	{ "greylist_min_score", CT_STRING, 0, F(greylist_min_score), "0",
+	    NULL, 0, 0, .check = check_threshold,
+	    .help = "greylist only transactions whose score before DATA "
+	    "reaches this; 0 = every one" },
+	{ "greylist_on_store_failure", CT_ENUM, 0,
+	    F(greylist_on_store_failure), "pass", NULL, 0, 0,
+	    .words = w_failure,
+	    .help = "when the store cannot answer in time: let the "
+	    "recipient pass, or 451 4.7.1" },
+	{ "store", CT_ENUM, CF_RESTART, F(store_redis), "memory", NULL, 0, 0,
+	    .words = w_store,
+	    .help = "where greylist state lives: this process, or Redis "
+	    "(shared by every moatd)" },
+	{ "store_memory_max_entries", CT_INT, CF_RESTART,
+	    F(store_memory_max_entries), "1000000", NULL, 1000, 100000000,
+	    .help = "bound of the memory store" },
+	{ "redis_server", CT_STRING, CF_RESTART, F(redis_server),
+	    "127.0.0.1:6379", NULL, 0, 0, .check = check_path,
+	    .help = "IPV4:PORT, [IPV6]:PORT or unix:/path" },
+	{ "redis_user", CT_STRING, CF_RESTART, F(redis_user), NULL, NULL, 0, 0,
+	    .help = "ACL user (AUTH user password); unset = AUTH password" },
+	{ "redis_password_file", CT_STRING, CF_RESTART, F(redis_password_file),
+	    NULL, NULL, 0, 0, .check = check_abspath,
+	    .help = "file holding the Redis password, read at start" },
+	{ "redis_db", CT_INT, CF_RESTART, F(redis_db), "0", NULL, 0, 1000,
+	    .help = "database number (SELECT)" },
+	{ "redis_prefix", CT_STRING, CF_RESTART, F(redis_prefix), "moat:",
+	    NULL, 0, 0, .help = "prefix of every key moat writes" },
+	{ "redis_timeout", CT_DURATION, CF_RESTART, F(redis_timeout_ms),
+	    "250ms", NULL, 10, 60 * SEC,
+	    .help = "deadline of one store request" },
 
 	/* backend */
 	{ "backend", CT_SPECIAL, 0, FS(backend), NULL, "(required)", 0, 0,

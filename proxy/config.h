@@ -121,6 +121,27 @@ struct config {
 	struct rule_set	*rules;			/* NULL: no rules configured */
 	void		(*rules_release)(struct rule_set *);
 
+	/* greylisting and its store (doc/greylisting.md) */
+	int		greylist;
+	long		greylist_delay_ms;
+	long		greylist_retry_window_ms;
+	long		greylist_pass_lifetime_ms;
+	int		greylist_awl_passes;
+	long		greylist_awl_interval_ms;
+	int		greylist_ipv4_prefix;
+	int		greylist_ipv6_prefix;
+	int		greylist_fcrdns;
+	char		*greylist_min_score;	/* a number */
+	int		greylist_on_store_failure;	/* 0 pass, 1 tempfail */
+	int		store_redis;		/* store memory (0) | redis (1) */
+	int		store_memory_max_entries;
+	char		*redis_server;		/* host:port, [v6]:port, unix:/p */
+	char		*redis_user;
+	char		*redis_password_file;
+	int		redis_db;
+	char		*redis_prefix;
+	long		redis_timeout_ms;
+
 	/* client timeouts (a whole command or DATA phase, not per byte) */
 	long		timeout_command_ms;	/* RFC 5321 4.5.3.2.7: 5 min */
 	long		timeout_data_ms;	/* whole DATA phase */

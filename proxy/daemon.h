@@ -17,6 +17,8 @@
 struct event_base;
 struct evdns_base;
 struct rule_scratch;
+struct store;
+struct store_conn;
 struct event;
 struct session;
 
@@ -40,6 +42,7 @@ struct worker {
 	struct event_base	*base;
 	struct evdns_base	*dns;		/* NULL: reverse_dns off */
 	struct rule_scratch	*scratch;	/* PCRE2 match state */
+	struct store_conn	*store;		/* greylist/rate-limit store */
 	int			 notify[2];
 	struct event		*notify_ev;
 	pthread_mutex_t		 mu;		/* guards queue, stop */
@@ -51,6 +54,7 @@ struct worker {
 
 /* Daemon-wide state. */
 extern atomic_int	 moat_sessions;		/* sessions open now */
+extern struct store	*moat_store;		/* made once, at start */
 extern atomic_int	 moat_draining;		/* SIGTERM received */
 
 /*

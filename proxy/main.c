@@ -32,11 +32,13 @@
 #include "log.h"
 #include "policy.h"
 #include "smtp_reply.h"
+#include "store.h"
 #include "upstream.h"
 #include "xmalloc.h"
 
 atomic_int		 moat_sessions;
 atomic_int		 moat_draining;
+struct store		*moat_store;
 
 static pthread_mutex_t	 cfg_mu = PTHREAD_MUTEX_INITIALIZER;
 static struct config	*cfg_cur;
@@ -403,6 +405,77 @@ evdns_log_cb(int is_warn, const char *msg)
 		log_trace(LOG_T_IO, "resolver: %s", msg);
 }
 
+/* ---- the greylist store ------------------------------------------------- */
+
+/* The Redis password: the first line of a file, read once, as root. */
+static char *
+read_secret(const char *path)
+{
+	char buf[1024];
+	FILE *f;
+	size_t n;
+
+	if ((f = fopen(path, "r")) == NULL)
+		fatal("redis_password_file %s: %s", path, strerror(errno));
+	if (fgets(buf, sizeof(buf), f) == NULL)
+		buf[0] = '\0';
+	fclose(f);
+	n = strcspn(buf, "\r\n");
+	buf[n] = '\0';
+	return xstrdup(buf);
+}
+
+/*
+ * store_setup: the store greylisting uses, made once (store, redis_* are
+ * RESTART keys); NULL when greylisting is off.
+ */
+static struct store *
+store_setup(const struct config *cfg)
+{
+	struct store_redis_params rp;
+	struct store_mem_params mp;
+	struct store *st;
+	char err[256], *host = NULL, *pass = NULL, *colon;
+
+	if (!cfg->greylist)
+		return NULL;
+	if (!cfg->store_redis) {
+		memset(&mp, 0, sizeof(mp));
+		mp.max_entries = (size_t)cfg->store_memory_max_entries;
+		return store_mem_new(&mp);
+	}
+	store_redis_params_default(&rp);
+	if (strncmp(cfg->redis_server, "unix:", 5) == 0)
+		rp.unix_path = cfg->redis_server + 5;
+	else {
+		host = xstrdup(cfg->redis_server);
+		if ((colon = strrchr(host, ':')) == NULL)
+			fatal("redis_server %s: want IP:PORT, [IPV6]:PORT or "
+			    "unix:/path", cfg->redis_server);
+		*colon = '\0';
+		rp.port = atoi(colon + 1);
+		if (host[0] == '[' && colon > host && colon[-1] == ']') {
+			colon[-1] = '\0';
+			memmove(host, host + 1, strlen(host));
+		}
+		rp.host = host;
+	}
+	if (cfg->redis_password_file)
+		rp.password = pass = read_secret(cfg->redis_password_file);
+	rp.user = cfg->redis_user;
+	rp.db = cfg->redis_db;
+	rp.key_prefix = cfg->redis_prefix;
+	rp.deadline_ms = cfg->redis_timeout_ms;
+	if ((st = store_redis_new(&rp, err, sizeof(err))) == NULL)
+		fatal("store redis: %s", err);
+	if (pass) {
+		explicit_bzero(pass, strlen(pass));
+		free(pass);
+	}
+	free(host);
+	return st;
+}
+
 /* ---- privileges --------------------------------------------------------- */
 
 static void
@@ -532,6 +605,7 @@ main(int argc, char **argv)
 			fds[i] = listen_bind(&cfg->listen[i],
 			    cfg->listen_backlog);
 		write_pidfile(cfg->pidfile);
+		moat_store = store_setup(cfg);
 		drop_privileges(cfg->user);
 		if (access(cfg->spool_dir, W_OK | X_OK) == -1)
 			fatal("spool_dir %s: not writable%s%s: %s",
@@ -580,6 +654,7 @@ main(int argc, char **argv)
 	probe_free(probe_cur);
 	workers_stop(atomic_load(&moat_sessions) ? 2 : 1);
 	workers_join();
+	store_free(moat_store);
 	for (i = 0; i < nlisteners; i++)
 		if (listeners[i])
 			evconnlistener_free(listeners[i]);

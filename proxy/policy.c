@@ -38,6 +38,20 @@ threshold(const char *v, double *out, int *on)
 }
 
 void
+policy_grey_params(const struct config *cfg, struct grey_params *p)
+{
+	grey_params_default(p);
+	p->v4_prefix = cfg->greylist_ipv4_prefix;
+	p->v6_prefix = cfg->greylist_ipv6_prefix;
+	p->use_fcrdns = cfg->greylist_fcrdns;
+	p->delay_ms = cfg->greylist_delay_ms;
+	p->retry_window_ms = cfg->greylist_retry_window_ms;
+	p->pass_lifetime_ms = cfg->greylist_pass_lifetime_ms;
+	p->awl_passes = cfg->greylist_awl_passes;
+	p->awl_interval_ms = cfg->greylist_awl_interval_ms;
+}
+
+void
 policy_thresholds(const struct config *cfg, struct score_thresholds *t)
 {
 	score_thresholds_default(t);
@@ -67,6 +81,17 @@ policy_load(struct config *cfg, char *err, size_t errsz)
 		    "score_reject take a number or \"off\"", cfg->path ?
 		    cfg->path : "config");
 		return -1;
+	}
+	if (cfg->greylist) {
+		struct grey_params gp;
+		char gerr[256];
+
+		policy_grey_params(cfg, &gp);
+		if (grey_params_check(&gp, gerr, sizeof(gerr)) == -1) {
+			snprintf(err, errsz, "%s: greylist: %s", cfg->path ?
+			    cfg->path : "config", gerr);
+			return -1;
+		}
 	}
 	if (cfg->nrules_files == 0 && !cfg->sa_rules)
 		return 0;

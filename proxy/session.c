@@ -43,6 +43,7 @@
 #include "smtp_fsm.h"
 #include "smtp_line.h"
 #include "smtp_reply.h"
+#include "store.h"
 #include "upstream.h"
 #include "xmalloc.h"
 
@@ -55,7 +56,8 @@
 
 /* What a session waits for when SF_WAIT is set. */
 enum sess_wait {
-	W_NONE, W_DNS, W_CONNECT, W_RSET, W_MAIL, W_RCPT, W_DATA,
+	W_NONE, W_DNS, W_CONNECT, W_RSET, W_MAIL, W_RCPT, W_GREY, W_REPLAY,
+	W_DATA,
 };
 
 /* Input buffered before reading from the client pauses (backpressure). */
@@ -87,6 +89,10 @@ struct smtp_tx {
 	const char	*verdict;	/* for the log line */
 	struct sbuf	 tag;		/* X-Spam-* and the rewritten header */
 	unsigned long long body_off;	/* where the message body starts */
+	const char	*grey;		/* greylist= for the log line */
+	int		 tainted;	/* the backend holds a greylisted rcpt */
+	struct smtp_reply grey_reply;	/* the backend's RCPT reply, held */
+	int		 replay;	/* replay step (W_REPLAY) */
 };
 
 struct session {
@@ -118,6 +124,7 @@ struct session {
 	struct smtp_tx		*tx;
 	struct upstream		*up;
 	int			 up_rset;	/* backend needs RSET first */
+	uint64_t		 grey_req;	/* pending store request, 0 none */
 	struct upstream		*up_dead;	/* failed; free from loop */
 	struct event		*timer;		/* command / DATA deadline */
 	struct event		*greet_timer;
@@ -138,6 +145,8 @@ static void sess_timeout_cb(evutil_socket_t, short, void *);
 static void sess_dns_cb(void *, const char *, const char *);
 static void sess_open_backend(struct session *);
 static void sess_mail_continue(struct session *);
+static int sess_grey_start(struct session *, const struct smtp_reply *);
+static void sess_replay_step(struct session *, const struct smtp_reply *);
 
 /* ---- small helpers ---------------------------------------------------- */
 
@@ -397,6 +406,7 @@ tx_log(struct session *s, struct smtp_tx *tx, const char *verdict,
 		sbuf_free(&rl);
 	}
 	logline_str(&l, "verdict", verdict);
+	logline_str(&l, "greylist", tx->grey ? tx->grey : "off");
 	logline_str(&l, "status", status);
 	logline_str(&l, "backend_reply", backend_reply);
 	logline_int(&l, "ms", ms_since(&tx->start));
@@ -421,6 +431,7 @@ tx_free(struct smtp_tx *tx)
 	sbuf_free(&tx->hdr);
 	score_card_free(&tx->card);
 	sbuf_free(&tx->tag);
+	smtp_reply_free(&tx->grey_reply);
 	free(tx);
 }
 
@@ -483,6 +494,8 @@ sess_free(struct session *s)
 		sess_tx_rollback(s, s->state == SMTP_ST_DATA ?
 		    "aborted-in-data" : "aborted");
 	sess_log(s);
+	if (s->grey_req)
+		store_cancel(s->w->store, s->grey_req);
 	dns_cancel(s->dnsq);
 	free(s->client_name);
 	up_free(s->up);
@@ -961,6 +974,180 @@ sess_data_reply(struct session *s, const struct smtp_reply *r)
 }
 
 static void
+sess_rcpt_accepted(struct session *s)
+{
+	struct smtp_tx *tx = s->tx;
+
+	tx->rcpt = xreallocarray(tx->rcpt, (size_t)tx->nrcpt + 1,
+	    sizeof(*tx->rcpt));
+	tx->rcpt[tx->nrcpt++] = tx->rcpt_pending;
+	tx->rcpt_pending = NULL;
+	sess_enter_state(s, SMTP_ST_RCPT);
+}
+
+/* Rank of a greylist outcome, so the log line shows the one that mattered. */
+static int
+grey_rank(const char *g)
+{
+	static const char *const order[] = { "off", "skipped", "whitelisted",
+	    "passed", "store-failure", "pending", "new", NULL };
+	int i;
+
+	for (i = 0; g && order[i]; i++)
+		if (strcmp(order[i], g) == 0)
+			return i;
+	return 0;
+}
+
+static void
+tx_grey(struct smtp_tx *tx, const char *g)
+{
+	if (grey_rank(g) >= grey_rank(tx->grey))
+		tx->grey = g;
+}
+
+static void
+sess_grey_cb(void *arg, uint64_t id, int err,
+    const struct store_grey_result *res)
+{
+	struct session *s = arg;
+	struct smtp_tx *tx = s->tx;
+	const char *what = NULL;
+	long wait_s = 0;
+	int defer;
+
+	(void)id;
+	s->grey_req = 0;
+	if (err != STORE_OK) {
+		/* The store logs the outage once; this is the policy. */
+		what = "store-failure";
+		defer = s->cfg->greylist_on_store_failure == 1;
+	} else {
+		switch (res->decision) {
+		case GREY_NEW:
+			what = "new";
+			break;
+		case GREY_PENDING:
+			what = "pending";
+			break;
+		case GREY_PASSED:
+			what = "passed";
+			break;
+		case GREY_WHITELISTED:
+		default:
+			what = "whitelisted";
+			break;
+		}
+		defer = res->decision == GREY_NEW ||
+		    res->decision == GREY_PENDING;
+		wait_s = res->wait_s;
+	}
+	tx_grey(tx, what);
+	if (!defer) {
+		sess_reply_raw(s, &tx->grey_reply);
+		sess_rcpt_accepted(s);
+	} else {
+		/*
+		 * The backend already took this recipient: the transaction
+		 * there is replayed without it before the message goes out.
+		 */
+		tx->tainted = 1;
+		if (err != STORE_OK)
+			sess_reply(s, 451, "4.7.1", "Error: greylisting is "
+			    "unavailable, try again later");
+		else
+			sess_reply(s, 451, "4.7.1", "<%s>: Greylisted, please "
+			    "try again in %ld seconds", tx->rcpt_pending,
+			    wait_s > 0 ? wait_s : 1);
+		free(tx->rcpt_pending);
+		tx->rcpt_pending = NULL;
+	}
+	smtp_reply_reset(&tx->grey_reply);
+	sess_resume(s);
+}
+
+/*
+ * sess_grey_start: after the backend accepted the pending recipient, ask
+ * the store about the triplet.  Returns 1 if a check is under way (the
+ * backend's reply is held until it answers), 0 if greylisting does not
+ * apply (off, trusted client, score under greylist_min_score).
+ */
+static int
+sess_grey_start(struct session *s, const struct smtp_reply *r)
+{
+	const struct config *cfg = s->cfg;
+	struct smtp_tx *tx = s->tx;
+	struct grey_params p;
+	struct grey_triplet t;
+	double min = strtod(cfg->greylist_min_score, NULL);
+
+	if (!cfg->greylist || s->w->store == NULL)
+		return 0;
+	if (s->trusted || (min != 0 && score_card_total(&tx->card) < min)) {
+		tx_grey(tx, "skipped");
+		return 0;
+	}
+	policy_grey_params(cfg, &p);
+	if (grey_triplet_make(&t, &p, s->client.a, s->client.family ==
+	    AF_INET6, s->client_name, tx->from, tx->rcpt_pending) == -1) {
+		tx_grey(tx, "skipped");
+		return 0;
+	}
+	smtp_reply_reset(&tx->grey_reply);
+	sbuf_add(&tx->grey_reply.text, r->text.p, r->text.len);
+	tx->grey_reply.code = r->code;
+	s->wait = W_GREY;
+	s->grey_req = store_grey_check(s->w->store, &t, &p, sess_grey_cb, s);
+	return 1;
+}
+
+/*
+ * Replay of the backend transaction without the greylisted recipients:
+ * RSET, MAIL, then every accepted RCPT, then the message.  Each must be
+ * accepted again; if the backend changed its mind the client gets a 4xx
+ * and keeps the message.
+ */
+static void sess_data_send(struct session *);
+
+static void
+sess_replay_step(struct session *s, const struct smtp_reply *r)
+{
+	struct smtp_tx *tx = s->tx;
+	struct sbuf line = SBUF_INIT;
+	int step = tx->replay++;
+
+	if (r != NULL && !(r->code >= 200 && r->code < 300)) {
+		char first[512];
+
+		reply_first_line(r, first, sizeof(first));
+		sess_reply(s, 451, "4.4.2", "Error: the mail system refused "
+		    "the transaction on replay, try again later");
+		tx_log(s, tx, tx->verdict, "replay-refused", first);
+		s->up_rset = 1;
+		sess_tx_done(s);
+		sess_enter_state(s, SMTP_ST_HELO);
+		sess_resume(s);
+		return;
+	}
+	if (step == 0) {
+		up_command(s->up, "RSET", 0);
+		return;
+	}
+	if (step == 1) {
+		up_command(s->up, tx->mail_line, 1);
+		return;
+	}
+	if (step - 2 < tx->nrcpt) {
+		sbuf_printf(&line, "RCPT TO:<%s>", tx->rcpt[step - 2]);
+		up_command(s->up, line.p, 0);
+		sbuf_free(&line);
+		return;
+	}
+	tx->tainted = 0;
+	sess_data_send(s);
+}
+
+static void
 sess_up_cb(void *arg, enum up_event ev, const struct smtp_reply *r,
     const char *why)
 {
@@ -975,8 +1162,8 @@ sess_up_cb(void *arg, enum up_event ev, const struct smtp_reply *r,
 
 		sess_backend_failed(s, why);
 		sess_drop_backend(s);
-		if (!(s->flags & SF_WAIT))
-			return;		/* idle: the next MAIL reconnects */
+		if (!(s->flags & SF_WAIT) || w == W_GREY || w == W_DNS)
+			return;	/* not waiting for it: the next use notices */
 		switch (w) {
 		case W_CONNECT:
 		case W_RSET:
@@ -986,11 +1173,12 @@ sess_up_cb(void *arg, enum up_event ev, const struct smtp_reply *r,
 			sess_tx_done(s);
 			break;
 		case W_RCPT:
+		case W_REPLAY:
 		case W_DATA:
 			sess_reply(s, 451, "4.4.2", "Error: connection to "
 			    "the mail system lost, try again later");
 			reply_first_line(r, first, sizeof(first));
-			tx_log(s, tx, w == W_DATA ? "accept" : "none",
+			tx_log(s, tx, w == W_RCPT ? "none" : tx->verdict,
 			    "backend-failed", first[0] ? first : why);
 			sess_tx_done(s);
 			sess_enter_state(s, SMTP_ST_HELO);
@@ -1032,19 +1220,21 @@ sess_up_cb(void *arg, enum up_event ev, const struct smtp_reply *r,
 		sess_resume(s);
 		return;
 	case W_RCPT:
+		/* Only recipients the backend accepted are greylisted. */
+		if (r->code >= 200 && r->code < 300 && sess_grey_start(s, r))
+			return;
 		sess_reply_raw(s, r);
-		if (r->code >= 200 && r->code < 300) {
-			tx->rcpt = xreallocarray(tx->rcpt,
-			    (size_t)tx->nrcpt + 1, sizeof(*tx->rcpt));
-			tx->rcpt[tx->nrcpt++] = tx->rcpt_pending;
-			tx->rcpt_pending = NULL;
-			sess_enter_state(s, SMTP_ST_RCPT);
-		} else {
+		if (r->code >= 200 && r->code < 300)
+			sess_rcpt_accepted(s);
+		else {
 			tx->nrcpt_refused++;
 			free(tx->rcpt_pending);
 			tx->rcpt_pending = NULL;
 		}
 		sess_resume(s);
+		return;
+	case W_REPLAY:
+		sess_replay_step(s, r);
 		return;
 	case W_DATA:
 		sess_data_reply(s, r);
@@ -1206,6 +1396,7 @@ cmd_mail(struct session *s, struct smtp_cmd *c)
 	s->tx = tx;
 
 	score_card_init(&tx->card);
+	smtp_reply_init(&tx->grey_reply);
 	if (s->dnsq) {
 		/*
 		 * The rules and the backend hear the client's name: wait for
@@ -1638,17 +1829,37 @@ sess_data_end(struct session *s)
 	}
 	if (s->cfg->rules && sess_data_verdict(s) == -1)
 		return;
+	if (tx->tainted && s->up && up_is_ready(s->up)) {
+		sess_wait(s, W_REPLAY);
+		tx->replay = 0;
+		sess_replay_step(s, NULL);
+		return;
+	}
+	sess_data_send(s);
+}
+
+/* The message goes to the backend (DATA, our header lines, the message). */
+static void
+sess_data_send(struct session *s)
+{
+	struct smtp_tx *tx = s->tx;
+
 	if (s->up == NULL || !up_is_ready(s->up)) {
 		sess_reply(s, 451, "4.4.2", "Error: connection to the mail "
 		    "system lost, try again later");
 		tx_log(s, tx, tx->verdict, "backend-failed", "");
 		sess_tx_done(s);
 		sess_enter_state(s, SMTP_ST_HELO);
+		if (s->flags & SF_WAIT)
+			sess_resume(s);
 		return;
 	}
 	if (s->cfg->received_header)
 		sess_build_received(s);
-	sess_wait(s, W_DATA);
+	if (s->flags & SF_WAIT)
+		s->wait = W_DATA;
+	else
+		sess_wait(s, W_DATA);
 	if (s->cfg->rules) {
 		/* Our Received:, our X-Spam-*, then the sender's headers. */
 		sbuf_add(&tx->hdr, tx->tag.p ? tx->tag.p : "", tx->tag.len);

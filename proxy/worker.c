@@ -21,6 +21,7 @@
 #include "daemon.h"
 #include "log.h"
 #include "rule.h"
+#include "store.h"
 #include "xmalloc.h"
 
 static struct worker	*workers;
@@ -129,6 +130,8 @@ workers_start(int n)
 		pthread_mutex_init(&w->mu, NULL);
 		w->dns = dns_base_new(w->base, cfg);
 		w->scratch = rule_scratch_new();
+		w->store = moat_store ? store_conn_new(moat_store, w->base) :
+		    NULL;
 		w->notify_ev = event_new(w->base, w->notify[0],
 		    EV_READ | EV_PERSIST, worker_notify_cb, w);
 		event_add(w->notify_ev, NULL);
@@ -195,6 +198,7 @@ workers_join(void)
 		if (w->dns)
 			evdns_base_free(w->dns, 0);
 		rule_scratch_free(w->scratch);
+		store_conn_free(w->store);
 		event_free(w->notify_ev);
 		event_base_free(w->base);
 		close(w->notify[0]);

@@ -1,2 +1,4 @@
 # Rules and scoring through moatd.
 INTEGRATION_TESTS += tests/integration/test_rules.py
+# Greylisting through moatd.
+INTEGRATION_TESTS += tests/integration/test_greylist.py

@@ -1,8 +1,5 @@
 # unit tests: greylisting (scoring/greylist.c) and the memory store
 # (proxy/store_mem.c); the store driver for tests/integration/test_store_redis.py.
-# XXX the include moves to proxy/local.mk when the store is wired into moatd
-# (issue 4); it must not be included twice.
-include proxy/store.mk
 STORE_LIBS = libstore.a libscoring.a libproxy.a libcommon.a \
 	$(LIBEVENT_LIBS) $(HIREDIS_LIBS) $(PTHREAD_LIBS)
 UNIT_TESTS += test_greylist test_store_mem

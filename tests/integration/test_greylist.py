@@ -1,0 +1,157 @@
+#!/usr/bin/env python3
+"""Greylisting through moatd (issue 4): a new triplet gets 451 4.7.1, a
+retry before the delay too, a retry after it reaches Postfix; a recipient
+greylisted after the backend accepted it is left out of the message the
+backend gets; trusted clients skip greylisting; two moatd share one Redis,
+and a Redis outage degrades to the configured policy and recovers by
+itself."""
+
+import os
+import sys
+import tempfile
+import time
+
+sys.dont_write_bytecode = True     # no __pycache__ in the source tree
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import moattest as mt  # noqa: E402
+from test_store_redis import Redis, REDIS  # noqa: E402
+
+DELAY = 2.0
+
+
+class Greylist(mt.MoatTestCase):
+    SHARED_MOATD = False
+
+    def grey_moatd(self, extra=(), conf=None):
+        c = {"greylist": "on", "greylist_delay": "2s",
+             "reverse_dns": "off"}
+        c.update(conf or {})
+        return self.start_moatd(c, list(extra))
+
+    def attempt(self, m, rcpts, sender="s@sender.test", src=mt.CLIENT_IP):
+        """One transaction; returns (RCPT replies, final reply or None)."""
+        c = self.client(m, src=src)
+        c.greet()
+        self.assertReply(c.cmd("MAIL FROM:<%s>" % sender), 250)
+        rr = [c.cmd("RCPT TO:<%s>" % r) for r in rcpts]
+        final = None
+        if any(r.code == 250 for r in rr):
+            self.assertReply(c.cmd("DATA"), 354)
+            c.send(mt.dot_stuff(mt.make_message(self.tok)))
+            final = c.reply()
+        else:
+            self.assertReply(c.cmd("DATA"), 554)
+        c.cmd("QUIT")
+        return rr, final
+
+    def test_first_attempt_retry_and_pass(self):
+        m = self.grey_moatd()
+        rr, _ = self.attempt(m, ["alice@example.test"])
+        self.assertReply(rr[0], 451, "4.7.1")
+        self.assertIn("try again in", rr[0].text)
+        rr, _ = self.attempt(m, ["alice@example.test"])
+        self.assertReply(rr[0], 451, "4.7.1")   # before the delay
+        time.sleep(DELAY + 0.3)
+        rr, final = self.attempt(m, ["alice@example.test"])
+        self.assertReply(rr[0], 250)
+        self.assertReply(final, 250)
+        self.assertEqual(len(self.postfix.wait_messages("alice", self.tok)),
+                         1)
+        grey = [t.get("greylist") for t in m.txs()]
+        self.assertEqual(grey[:3], ["new", "pending", "passed"], m.log())
+
+    def test_greylisted_recipient_left_out_of_the_message(self):
+        m = self.grey_moatd()
+        self.attempt(m, ["alice@example.test"])
+        time.sleep(DELAY + 0.3)
+        # alice has passed; bob is new: the message reaches alice only,
+        # although Postfix had accepted bob before moatd deferred him.
+        rr, final = self.attempt(m, ["alice@example.test",
+                                     "bob@example.test"])
+        self.assertReply(rr[0], 250)
+        self.assertReply(rr[1], 451, "4.7.1")
+        self.assertReply(final, 250)
+        self.assertEqual(len(self.postfix.wait_messages("alice", self.tok)),
+                         1)
+        self.assertNothingDeliveredTo("bob")
+
+    def assertNothingDeliveredTo(self, user):
+        self.postfix.settle()
+        time.sleep(0.5)
+        self.assertEqual(self.postfix.messages(user, self.tok), [])
+
+    def test_trusted_client_skips(self):
+        m = self.grey_moatd()
+        rr, final = self.attempt(m, ["carol@example.test"], src="127.0.0.1")
+        self.assertReply(rr[0], 250)
+        self.assertReply(final, 250)
+        self.assertEqual(m.txs()[-1].get("greylist"), "skipped")
+
+    def test_min_score_spares_clean_senders(self):
+        m = self.grey_moatd(conf={"greylist_min_score": "100"})
+        rr, final = self.attempt(m, ["carol@example.test"])
+        self.assertReply(rr[0], 250)
+        self.assertEqual(m.txs()[-1].get("greylist"), "skipped")
+
+
+class GreylistRedis(mt.MoatTestCase):
+    SHARED_MOATD = False
+
+    def setUp(self):
+        super().setUp()
+        if not os.path.exists(REDIS):
+            self.skipTest("redis-server not installed")
+        self.tmp = tempfile.mkdtemp(prefix="moat-gr-")
+        self.redis = Redis(self.tmp)
+        self.redis.start()
+        self.addCleanup(mt.rmtree, self.tmp)
+        self.addCleanup(self.redis.stop)
+
+    def grey_moatd(self):
+        return self.start_moatd(
+            {"greylist": "on", "greylist_delay": "2s", "reverse_dns": "off",
+             "store": "redis", "redis_server": "unix:" + self.redis.sock,
+             "redis_timeout": "250ms"})
+
+    def attempt(self, m):
+        c = self.client(m)
+        c.greet()
+        self.assertReply(c.cmd("MAIL FROM:<s@sender.test>"), 250)
+        r = c.cmd("RCPT TO:<alice@example.test>")
+        if r.code == 250:
+            self.assertReply(c.cmd("DATA"), 354)
+            c.send(mt.dot_stuff(mt.make_message(self.tok)))
+            self.assertReply(c.reply(), 250)
+        c.cmd("QUIT")
+        return r
+
+    def test_two_moatd_share_one_redis(self):
+        a, b = self.grey_moatd(), self.grey_moatd()
+        self.assertReply(self.attempt(a), 451, "4.7.1")
+        self.assertReply(self.attempt(b), 451, "4.7.1")   # pending there
+        time.sleep(DELAY + 0.3)
+        self.assertReply(self.attempt(b), 250)
+        self.assertEqual(len(self.postfix.wait_messages("alice", self.tok)),
+                         1)
+
+    def test_outage_passes_then_recovers(self):
+        m = self.grey_moatd()
+        self.assertReply(self.attempt(m), 451, "4.7.1")
+        self.redis.kill()
+        t0 = time.monotonic()
+        # greylist_on_store_failure pass (the default): the mail goes on.
+        self.assertReply(self.attempt(m), 250)
+        self.assertLess(time.monotonic() - t0, 5)
+        self.assertEqual(m.txs()[-1].get("greylist"), "store-failure")
+        self.redis = Redis(self.tmp)
+        self.redis.start()
+        self.addCleanup(self.redis.stop)
+        # The same moatd reconnects by itself (backoff) and greylists
+        # again: the restarted Redis knows nothing of the triplet.
+        ok = mt.poll(lambda: self.attempt(m).code == 451, timeout=15,
+                     interval=0.5)
+        self.assertTrue(ok, m.log())
+
+
+if __name__ == "__main__":
+    mt.main()
