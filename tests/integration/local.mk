@@ -18,6 +18,7 @@ TESTS += $(INTEGRATION_TESTS)
 TEST_EXTENSIONS = .py
 PY_LOG_COMPILER = $(SHELL) $(top_srcdir)/tests/integration/run.sh
 AM_TESTS_ENVIRONMENT = MOATD=$(abs_top_builddir)/moatd; export MOATD; \
+	MOATCTL=$(abs_top_builddir)/moatctl; export MOATCTL; \
 	PYTHON3='$(PYTHON3)'; export PYTHON3;
 EXTRA_DIST += $(INTEGRATION_TESTS) \
 	tests/integration/moattest.py \
