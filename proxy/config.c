@@ -40,6 +40,7 @@
 #include "netaddr.h"
 #include "proxy_proto.h"
 #include "sbuf.h"
+#include "smtp_cmd.h"
 #include "xmalloc.h"
 
 #ifndef LOCALSTATEDIR
@@ -315,6 +316,11 @@ static const struct cfg_key cfg_keys[] = {
 	    .words = w_failure,
 	    .help = "when the store cannot answer in time: let the "
 	    "recipient pass, or 451 4.7.1" },
+	{ "greylist_whitelist", CT_STRING, 0, F(greylist_whitelist), NULL,
+	    NULL, 0, 0, .check = check_path,
+	    .help = "file of clients, names, senders and recipients that "
+	    "skip greylisting (doc/greylisting.md); relative to the config "
+	    "file; re-read on reload" },
 	{ "store", CT_ENUM, CF_RESTART, F(store_redis), "memory", NULL, 0, 0,
 	    .words = w_store,
 	    .help = "where greylist state lives: this process, or Redis "
@@ -1517,6 +1523,67 @@ domains_line(void *arg, char *line, int lineno, char *msg, size_t msgsz)
 	return rc;
 }
 
+/*
+ * One line of the greylist whitelist file:
+ *   client 192.0.2.0/24      name mail.example.com (that name, or below it)
+ *   sender example.org        rcpt postmaster@example.com | @example.net
+ */
+static int
+whitelist_line(void *arg, char *line, int lineno, char *msg, size_t msgsz)
+{
+	struct config *c = arg;
+	char **argv = NULL, t[TOKBUF], *v;
+	struct cidr cidr;
+	int argc, rc = -1;
+	size_t i;
+
+	(void)lineno;
+	argc = split_words(line, &argv);
+	if (argc != 2) {
+		snprintf(msg, msgsz, "want \"client|name|sender|rcpt VALUE\", "
+		    "got %d words", argc);
+		goto done;
+	}
+	v = argv[1];
+	for (i = 0; v[i]; i++)
+		if (v[i] >= 'A' && v[i] <= 'Z')
+			v[i] = (char)(v[i] + 32);
+	if (strcmp(argv[0], "client") == 0) {
+		if (cidr_parse(&cidr, v) == -1) {
+			snprintf(msg, msgsz, "client: \"%s\" is not an address "
+			    "or network", tok(v, t, sizeof(t)));
+			goto done;
+		}
+		cidr_list_add(&c->grey_wl_clients, &cidr);
+	} else if (strcmp(argv[0], "name") == 0 ||
+	    strcmp(argv[0], "sender") == 0) {
+		if (*v == '.')
+			v++;
+		if (!smtp_domain_valid(v, 1) || *v == '[') {
+			snprintf(msg, msgsz, "%s: \"%s\" is not a domain",
+			    argv[0], tok(v, t, sizeof(t)));
+			goto done;
+		}
+		domain_set_add(argv[0][0] == 'n' ? c->grey_wl_names :
+		    c->grey_wl_senders, v);
+	} else if (strcmp(argv[0], "rcpt") == 0) {
+		if (strchr(v, '@') == NULL) {
+			snprintf(msg, msgsz, "rcpt: \"%s\" is neither an "
+			    "address nor @domain", tok(v, t, sizeof(t)));
+			goto done;
+		}
+		domain_set_add(c->grey_wl_rcpts, v);
+	} else {
+		snprintf(msg, msgsz, "unknown kind \"%s\" (client, name, "
+		    "sender, rcpt)", tok(argv[0], t, sizeof(t)));
+		goto done;
+	}
+	rc = 0;
+done:
+	free(argv);
+	return rc;
+}
+
 /* local_domains_file relative to the directory of the config file. */
 static char *
 resolve_relative(const char *cfgpath, const char *p)
@@ -1542,6 +1609,10 @@ cfg_free(struct config *c)
 	free(c->path);
 	domain_set_free(c->local_domains);
 	cidr_list_free(&c->trusted_networks);
+	cidr_list_free(&c->grey_wl_clients);
+	domain_set_free(c->grey_wl_names);
+	domain_set_free(c->grey_wl_senders);
+	domain_set_free(c->grey_wl_rcpts);
 	for (i = 0; i < (size_t)c->nrules_files; i++)
 		free(c->rules_files[i]);
 	free(c->rules_files);
@@ -1567,6 +1638,9 @@ cfg_defaults(void)
 	c = xcalloc(1, sizeof(*c));
 	c->refs = 1;
 	c->local_domains = domain_set_new();
+	c->grey_wl_names = domain_set_new();
+	c->grey_wl_senders = domain_set_new();
+	c->grey_wl_rcpts = domain_set_new();
 	memset(&ps, 0, sizeof(ps));
 	ps.file = "(defaults)";
 	for (i = 0; i < NKEYS; i++) {
@@ -1652,6 +1726,13 @@ cfg_load(const char *path, char *err, size_t errsz)
 	if (c->local_domains_file != NULL) {
 		dpath = resolve_relative(path, c->local_domains_file);
 		rc = read_lines(dpath, domains_line, c, err, errsz);
+		free(dpath);
+		if (rc == -1)
+			goto fail;
+	}
+	if (c->greylist_whitelist != NULL) {
+		dpath = resolve_relative(path, c->greylist_whitelist);
+		rc = read_lines(dpath, whitelist_line, c, err, errsz);
 		free(dpath);
 		if (rc == -1)
 			goto fail;

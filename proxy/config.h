@@ -133,6 +133,11 @@ struct config {
 	int		greylist_fcrdns;
 	char		*greylist_min_score;	/* a number */
 	int		greylist_on_store_failure;	/* 0 pass, 1 tempfail */
+	char		*greylist_whitelist;	/* the file, as written */
+	struct cidr_list grey_wl_clients;	/* "client CIDR" lines */
+	struct domain_set *grey_wl_names;	/* "name SUFFIX" */
+	struct domain_set *grey_wl_senders;	/* "sender DOMAIN" */
+	struct domain_set *grey_wl_rcpts;	/* "rcpt ADDRESS|@DOMAIN" */
 	int		store_redis;		/* store memory (0) | redis (1) */
 	int		store_memory_max_entries;
 	char		*redis_server;		/* host:port, [v6]:port, unix:/p */

@@ -1066,6 +1066,42 @@ sess_grey_cb(void *arg, uint64_t id, int err,
 	sess_resume(s);
 }
 
+/* name or one of its parent domains is in set. */
+static int
+suffix_match(const struct domain_set *set, const char *name)
+{
+	const char *p = name;
+
+	while (p && *p) {
+		if (domain_set_match(set, p))
+			return 1;
+		if ((p = strchr(p, '.')) != NULL)
+			p++;
+	}
+	return 0;
+}
+
+/* The greylist_whitelist file: does this recipient skip greylisting? */
+static int
+grey_whitelisted(const struct session *s, const char *rcpt)
+{
+	const struct config *cfg = s->cfg;
+	const char *at;
+
+	if (cidr_list_match(&cfg->grey_wl_clients, &s->client))
+		return 1;
+	if (s->client_name && suffix_match(cfg->grey_wl_names,
+	    s->client_name))
+		return 1;
+	if ((at = strrchr(s->tx->from, '@')) != NULL &&
+	    suffix_match(cfg->grey_wl_senders, at + 1))
+		return 1;
+	if (domain_set_match(cfg->grey_wl_rcpts, rcpt))
+		return 1;
+	return (at = strrchr(rcpt, '@')) != NULL &&
+	    domain_set_match(cfg->grey_wl_rcpts, at);
+}
+
 /*
  * sess_grey_start: after the backend accepted the pending recipient, ask
  * the store about the triplet.  Returns 1 if a check is under way (the
@@ -1085,6 +1121,10 @@ sess_grey_start(struct session *s, const struct smtp_reply *r)
 		return 0;
 	if (s->trusted || (min != 0 && score_card_total(&tx->card) < min)) {
 		tx_grey(tx, "skipped");
+		return 0;
+	}
+	if (grey_whitelisted(s, tx->rcpt_pending)) {
+		tx_grey(tx, "whitelisted");
 		return 0;
 	}
 	policy_grey_params(cfg, &p);

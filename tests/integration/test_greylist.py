@@ -7,6 +7,7 @@ and a Redis outage degrades to the configured policy and recovers by
 itself."""
 
 import os
+import signal
 import sys
 import tempfile
 import time
@@ -19,7 +20,7 @@ from test_store_redis import Redis, REDIS  # noqa: E402
 DELAY = 2.0
 
 
-class Greylist(mt.MoatTestCase):
+class GreyBase(mt.MoatTestCase):
     SHARED_MOATD = False
 
     def grey_moatd(self, extra=(), conf=None):
@@ -44,6 +45,8 @@ class Greylist(mt.MoatTestCase):
         c.cmd("QUIT")
         return rr, final
 
+
+class Greylist(GreyBase):
     def test_first_attempt_retry_and_pass(self):
         m = self.grey_moatd()
         rr, _ = self.attempt(m, ["alice@example.test"])
@@ -92,6 +95,44 @@ class Greylist(mt.MoatTestCase):
         rr, final = self.attempt(m, ["carol@example.test"])
         self.assertReply(rr[0], 250)
         self.assertEqual(m.txs()[-1].get("greylist"), "skipped")
+
+
+class GreylistWhitelist(GreyBase):
+    """The greylist_whitelist file, and its reload on SIGHUP."""
+
+    def test_whitelist_file_and_reload(self):
+        wl = os.path.join(tempfile.mkdtemp(prefix="moat-wl-"), "wl")
+        self.addCleanup(mt.rmtree, os.path.dirname(wl))
+        with open(wl, "w") as f:
+            f.write("rcpt carol@example.test\nsender friend.test\n")
+        m = self.grey_moatd(conf={"greylist_whitelist": wl})
+        # An opted-out recipient, and a whitelisted sender domain (and its
+        # subdomains), pass at once.
+        rr, final = self.attempt(m, ["carol@example.test"])
+        self.assertReply(rr[0], 250)
+        self.assertEqual(m.txs()[-1].get("greylist"), "whitelisted")
+        rr, _ = self.attempt(m, ["alice@example.test"],
+                             sender="x@mx.friend.test")
+        self.assertReply(rr[0], 250)
+        rr, _ = self.attempt(m, ["alice@example.test"],
+                             sender="x@unfriend.test")
+        self.assertReply(rr[0], 451, "4.7.1")
+        # The client network joins on reload, without a restart.
+        with open(wl, "a") as f:
+            f.write("client 127.0.0.0/24\n")
+        m.signal(signal.SIGHUP)
+        m.wait_log("reload: configuration")
+        rr, _ = self.attempt(m, ["bob@example.test"], sender="y@other.test")
+        self.assertReply(rr[0], 250)
+        # A broken file is refused on reload, naming file and line; the
+        # entries in force stay.
+        with open(wl, "a") as f:
+            f.write("clinet 10.0.0.0/8\n")
+        m.signal(signal.SIGHUP)
+        m.wait_log("reload refused")
+        self.assertIn("%s:4:" % wl, m.log())
+        rr, _ = self.attempt(m, ["bob@example.test"], sender="z@other.test")
+        self.assertReply(rr[0], 250)
 
 
 class GreylistRedis(mt.MoatTestCase):

@@ -107,7 +107,7 @@ static int
 teardown(void **state)
 {
 	static const char *files[] = { "moat.conf", "domains", "dump",
-	    "dump.conf", "big" };
+	    "dump.conf", "big", "wl", "c.conf" };
 	char path[PATH_MAX];
 	size_t i;
 
@@ -1140,6 +1140,7 @@ test_dump(void **state)
 	    "greylist_awl_interval 1h\ngreylist_ipv4_prefix 24\n"
 	    "greylist_ipv6_prefix 64\ngreylist_fcrdns on\n"
 	    "greylist_min_score 0\ngreylist_on_store_failure pass\n"
+	    "# greylist_whitelist (not set)\n"
 	    "store memory\nstore_memory_max_entries 1000000\n"
 	    "redis_server 127.0.0.1:6379\n# redis_user (not set)\n"
 	    "# redis_password_file (not set)\nredis_db 0\n"
@@ -1188,6 +1189,55 @@ test_dump(void **state)
 	assert_non_null(strstr(first, "\n# listen (none)\n"));
 	assert_non_null(strstr(first, "\n# local_domains (none)\n"));
 	assert_non_null(strstr(first, "\n# backend (not set)\n"));
+}
+
+/* The greylist whitelist file: every kind of line, and its errors. */
+static void
+test_greylist_whitelist(void **state)
+{
+	struct config *c;
+	struct netaddr a;
+	char path[PATH_MAX];
+
+	(void)state;
+	write_file("wl", "# clients, names, senders, recipients\n"
+	    "client 192.0.2.0/24\nclient 2001:db8::1\n"
+	    "name .Mail.Example.COM\nsender example.org\n"
+	    "rcpt Postmaster@example.test\nrcpt @opt-out.test\n",
+	    strlen("# clients, names, senders, recipients\n"
+	    "client 192.0.2.0/24\nclient 2001:db8::1\n"
+	    "name .Mail.Example.COM\nsender example.org\n"
+	    "rcpt Postmaster@example.test\nrcpt @opt-out.test\n"));
+	c = load_ok(BASE "greylist_whitelist wl\n");
+	assert_int_equal(netaddr_parse(&a, "192.0.2.77"), 0);
+	assert_true(cidr_list_match(&c->grey_wl_clients, &a));
+	assert_int_equal(netaddr_parse(&a, "192.0.3.1"), 0);
+	assert_false(cidr_list_match(&c->grey_wl_clients, &a));
+	assert_true(domain_set_match(c->grey_wl_names, "mail.example.com"));
+	assert_true(domain_set_match(c->grey_wl_senders, "example.org"));
+	assert_true(domain_set_match(c->grey_wl_rcpts,
+	    "postmaster@example.test"));
+	assert_true(domain_set_match(c->grey_wl_rcpts, "@opt-out.test"));
+	cfg_unref(c);
+
+	write_file("wl", "client 192.0.2.0/24\nhost foo\n",
+	    strlen("client 192.0.2.0/24\nhost foo\n"));
+	snprintf(path, sizeof(path), "%s/c.conf", tmpdir);
+	write_file("c.conf", BASE "greylist_whitelist wl\n",
+	    strlen(BASE "greylist_whitelist wl\n"));
+	assert_null(cfg_load(path, err, sizeof(err)));
+	assert_non_null(strstr(err, "/wl:2: unknown kind"));
+
+	write_file("wl", "rcpt nobody\n", strlen("rcpt nobody\n"));
+	snprintf(path, sizeof(path), "%s/c.conf", tmpdir);
+	assert_null(cfg_load(path, err, sizeof(err)));
+	assert_non_null(strstr(err, "/wl:1: rcpt:"));
+
+	write_file("wl", "client 10.1.2.3/8\n",
+	    strlen("client 10.1.2.3/8\n"));
+	snprintf(path, sizeof(path), "%s/c.conf", tmpdir);
+	assert_null(cfg_load(path, err, sizeof(err)));
+	assert_non_null(strstr(err, "/wl:1: client:"));
 }
 
 /* doc/config.md carries cfg_doc()'s table verbatim: the docs cannot drift. */
@@ -1280,6 +1330,7 @@ main(void)
 		cmocka_unit_test(test_domains_file_errors),
 		cmocka_unit_test(test_restart_diff),
 		cmocka_unit_test(test_dump),
+		cmocka_unit_test(test_greylist_whitelist),
 		cmocka_unit_test(test_doc),
 		cmocka_unit_test(test_contrib_example),
 	};
