@@ -145,6 +145,9 @@ static const struct cfg_word w_pregreet[] = {
 static const struct cfg_word w_failure[] = {
 	{ "pass", 0 }, { "tempfail", 1 }, { NULL, 0 }
 };
+static const struct cfg_word w_window[] = {
+	{ "fixed", 0 }, { "sliding", 1 }, { NULL, 0 }
+};
 static const struct cfg_word w_store[] = {
 	{ "memory", 0 }, { "redis", 1 }, { NULL, 0 }
 };
@@ -159,9 +162,9 @@ static const struct cfg_word w_bare[] = {
 };
 
 static cfg_set_fn set_listen, set_local_domains, set_trusted, set_backend,
-	    set_rules;
+	    set_rules, set_rate;
 static cfg_dump_fn dump_listen, dump_local_domains, dump_trusted,
-	    dump_backend, dump_rules;
+	    dump_backend, dump_rules, dump_rate;
 static cfg_eq_fn eq_listen;
 static cfg_check_fn check_domain, check_text, check_abspath, check_path,
 	    check_user, check_resolver, check_threshold;
@@ -343,6 +346,29 @@ static const struct cfg_key cfg_keys[] = {
 	{ "redis_timeout", CT_DURATION, CF_RESTART, F(redis_timeout_ms),
 	    "250ms", NULL, 10, 60 * SEC,
 	    .help = "deadline of one store request" },
+
+	/* rate limits (counted in the store) */
+	{ "ratelimit_conn_per_ip", CT_SPECIAL, 0, FS(ratelimit_conn_per_ip),
+	    NULL, "off", 0, 0, .set = set_rate, .dump = dump_rate,
+	    .help = "N/DURATION: connections per client address; past it "
+	    "421 4.7.0" },
+	{ "ratelimit_msg_per_ip", CT_SPECIAL, 0, FS(ratelimit_msg_per_ip),
+	    NULL, "off", 0, 0, .set = set_rate, .dump = dump_rate,
+	    .help = "N/DURATION: transactions (MAIL) per client address; past "
+	    "it 451 4.7.0" },
+	{ "ratelimit_rcpt_per_sender", CT_SPECIAL, 0,
+	    FS(ratelimit_rcpt_per_sender), NULL, "off", 0, 0, .set = set_rate,
+	    .dump = dump_rate,
+	    .help = "N/DURATION: recipients per envelope sender; past it "
+	    "451 4.7.0" },
+	{ "ratelimit_window", CT_ENUM, 0, F(ratelimit_sliding), "sliding", NULL,
+	    0, 0, .words = w_window,
+	    .help = "sliding (two-window estimate) or fixed windows" },
+	{ "ratelimit_on_store_failure", CT_ENUM, 0,
+	    F(ratelimit_on_store_failure), "pass", NULL, 0, 0,
+	    .words = w_failure,
+	    .help = "when the store cannot answer in time: let it pass, or "
+	    "refuse with 4xx" },
 
 	/* backend */
 	{ "backend", CT_SPECIAL, 0, FS(backend), NULL, "(required)", 0, 0,
@@ -1069,6 +1095,56 @@ set_local_domains(struct config *c, const struct cfg_key *k,
 }
 
 static char *resolve_relative(const char *, const char *);
+
+/* "N/DURATION" (e.g. 100/1h), or "off". */
+static int
+set_rate(struct config *c, const struct cfg_key *k, struct cfg_parse *ps,
+    int argc, char **argv, char *msg, size_t msgsz)
+{
+	struct cfg_rate *r = (struct cfg_rate *)((char *)c + k->off);
+	char t[TOKBUF], *slash, *end;
+	long n, ms;
+
+	(void)ps;
+	if (argc != 1) {
+		snprintf(msg, msgsz, "want N/DURATION or off");
+		return -1;
+	}
+	if (strcmp(argv[0], "off") == 0) {
+		r->n = 0;
+		r->window_ms = 0;
+		return 0;
+	}
+	slash = strchr(argv[0], '/');
+	errno = 0;
+	n = slash ? strtol(argv[0], &end, 10) : 0;
+	if (slash == NULL || end != slash || n < 1 || n > 100000000 ||
+	    errno != 0 || parse_duration(slash + 1, &ms) != 0 || ms < 1000 ||
+	    ms > 30L * 86400 * 1000) {
+		snprintf(msg, msgsz, "\"%s\" is not N/DURATION (e.g. 100/1h; "
+		    "N 1..100000000, DURATION 1s..30d) or off",
+		    tok(argv[0], t, sizeof(t)));
+		return -1;
+	}
+	r->n = (int)n;
+	r->window_ms = ms;
+	return 0;
+}
+
+static void
+dump_rate(const struct config *c, const struct cfg_key *k, struct sbuf *b)
+{
+	const struct cfg_rate *r =
+	    (const struct cfg_rate *)((const char *)c + k->off);
+	char d[64];
+
+	if (r->n == 0) {
+		sbuf_printf(b, "%s off\n", k->name);
+		return;
+	}
+	fmt_duration(d, sizeof(d), r->window_ms);
+	sbuf_printf(b, "%s %d/%s\n", k->name, r->n, d);
+}
 
 /* rules FILE...: kept in order, relative paths against the config's. */
 static int

@@ -26,6 +26,12 @@ enum cfg_identity {
 };
 
 enum cfg_bare { CFG_BARE_NORMALIZE, CFG_BARE_REJECT };
+
+/* A rate limit "N/DURATION": at most n events per window_ms; n 0 = off. */
+struct cfg_rate {
+	int	n;
+	long	window_ms;
+};
 enum cfg_pregreet { CFG_PREGREET_REJECT, CFG_PREGREET_IGNORE, CFG_PREGREET_SCORE };
 
 /*
@@ -146,6 +152,13 @@ struct config {
 	int		redis_db;
 	char		*redis_prefix;
 	long		redis_timeout_ms;
+
+	/* rate limits, counted in the store (doc/greylisting.md) */
+	struct cfg_rate	ratelimit_conn_per_ip;
+	struct cfg_rate	ratelimit_msg_per_ip;
+	struct cfg_rate	ratelimit_rcpt_per_sender;
+	int		ratelimit_sliding;	/* sliding (1) or fixed windows */
+	int		ratelimit_on_store_failure;	/* 0 pass, 1 tempfail */
 
 	/* client timeouts (a whole command or DATA phase, not per byte) */
 	long		timeout_command_ms;	/* RFC 5321 4.5.3.2.7: 5 min */

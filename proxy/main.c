@@ -437,7 +437,9 @@ store_setup(const struct config *cfg)
 	struct store *st;
 	char err[256], *host = NULL, *pass = NULL, *colon;
 
-	if (!cfg->greylist)
+	if (!cfg->greylist && cfg->ratelimit_conn_per_ip.n == 0 &&
+	    cfg->ratelimit_msg_per_ip.n == 0 &&
+	    cfg->ratelimit_rcpt_per_sender.n == 0)
 		return NULL;
 	if (!cfg->store_redis) {
 		memset(&mp, 0, sizeof(mp));

@@ -56,9 +56,12 @@
 
 /* What a session waits for when SF_WAIT is set. */
 enum sess_wait {
-	W_NONE, W_DNS, W_CONNECT, W_RSET, W_MAIL, W_RCPT, W_GREY, W_REPLAY,
-	W_DATA,
+	W_NONE, W_DNS, W_RATE, W_CONNECT, W_RSET, W_MAIL, W_RCPT, W_GREY,
+	W_REPLAY, W_DATA,
 };
+
+/* Rate limits (config ratelimit_*), counted in the store. */
+enum rate_kind { RATE_CONN, RATE_MSG, RATE_RCPT };
 
 /* Input buffered before reading from the client pauses (backpressure). */
 #define SESS_HIGH_WATER	(256 * 1024)
@@ -125,6 +128,7 @@ struct session {
 	struct upstream		*up;
 	int			 up_rset;	/* backend needs RSET first */
 	uint64_t		 grey_req;	/* pending store request, 0 none */
+	enum rate_kind		 rate_kind;	/* of the pending rate check */
 	struct upstream		*up_dead;	/* failed; free from loop */
 	struct event		*timer;		/* command / DATA deadline */
 	struct event		*greet_timer;
@@ -145,6 +149,10 @@ static void sess_timeout_cb(evutil_socket_t, short, void *);
 static void sess_dns_cb(void *, const char *, const char *);
 static void sess_open_backend(struct session *);
 static void sess_mail_continue(struct session *);
+static void sess_mail_backend(struct session *);
+static void sess_rcpt_forward(struct session *);
+static void sess_greet(struct session *);
+static int sess_rate_start(struct session *, enum rate_kind);
 static int sess_grey_start(struct session *, const struct smtp_reply *);
 static void sess_replay_step(struct session *, const struct smtp_reply *);
 
@@ -668,7 +676,6 @@ static void
 sess_start(struct session *s)
 {
 	const struct config *cfg = s->cfg;
-	struct timeval tv;
 
 	if (netaddr_from_sockaddr(&s->client, (struct sockaddr *)&s->peer) ==
 	    0) {
@@ -709,6 +716,17 @@ sess_start(struct session *s)
 		sess_close(s, "too-many-sessions");
 		return;
 	}
+	if (sess_rate_start(s, RATE_CONN))
+		return;
+	sess_greet(s);
+}
+
+/* The banner (or its first line, while greet_wait runs). */
+static void
+sess_greet(struct session *s)
+{
+	const struct config *cfg = s->cfg;
+	struct timeval tv;
 
 	if (cfg->greet_wait_ms > 0) {
 		/*
@@ -905,9 +923,20 @@ sess_mail_continue(struct session *s)
 		sess_resume(s);
 		return;
 	}
+	if (sess_rate_start(s, RATE_MSG))
+		return;
+	sess_mail_backend(s);
+}
+
+/* MAIL goes to the backend (connected first if need be). */
+static void
+sess_mail_backend(struct session *s)
+{
 	if (s->up && up_is_ready(s->up)) {
 		if (!(s->flags & SF_WAIT))
 			sess_wait(s, W_MAIL);
+		else
+			s->wait = W_MAIL;
 		sess_send_mail(s);
 		return;
 	}
@@ -1066,6 +1095,112 @@ sess_grey_cb(void *arg, uint64_t id, int err,
 	sess_resume(s);
 }
 
+static const struct cfg_rate *
+rate_of(const struct config *cfg, enum rate_kind k)
+{
+	return k == RATE_CONN ? &cfg->ratelimit_conn_per_ip :
+	    k == RATE_MSG ? &cfg->ratelimit_msg_per_ip :
+	    &cfg->ratelimit_rcpt_per_sender;
+}
+
+static void
+sess_rate_cb(void *arg, uint64_t id, int err, long long count)
+{
+	struct session *s = arg;
+	const struct config *cfg = s->cfg;
+	enum rate_kind k = s->rate_kind;
+	const struct cfg_rate *r = rate_of(cfg, k);
+	static const char *const kinds[] = { "conn_per_ip", "msg_per_ip",
+	    "rcpt_per_sender" };
+	struct logline l;
+	int over;
+
+	(void)id;
+	s->grey_req = 0;
+	over = err != STORE_OK ? cfg->ratelimit_on_store_failure == 1 :
+	    count > r->n;
+	if (over) {
+		logline_begin(&l, "ratelimit");
+		logline_str(&l, "session", s->id);
+		logline_str(&l, "client", s->client_str);
+		logline_str(&l, "limit", kinds[k]);
+		logline_int(&l, "count", count);
+		logline_int(&l, "max", r->n);
+		if (err != STORE_OK)
+			logline_str(&l, "store", store_err_name(err));
+		logline_emit(&l);
+	}
+	switch (k) {
+	case RATE_CONN:
+		s->flags &= ~SF_WAIT;
+		s->wait = W_NONE;
+		if (over) {
+			sess_reply(s, 421, "4.7.0", "%s Error: too many "
+			    "connections from %s, try again later",
+			    cfg->hostname, s->client_str);
+			sess_close(s, "ratelimit");
+			return;
+		}
+		sess_greet(s);
+		if (s->state == SMTP_ST_CONNECTED)
+			sess_process(s);
+		return;
+	case RATE_MSG:
+		if (over) {
+			sess_reply(s, 451, "4.7.0", "Error: too many messages "
+			    "from your address, try again later");
+			tx_log(s, s->tx, "tempfail", "ratelimit", "");
+			sess_tx_done(s);
+			sess_resume(s);
+			return;
+		}
+		sess_mail_backend(s);
+		return;
+	case RATE_RCPT:
+		if (over) {
+			sess_reply(s, 451, "4.7.0", "Error: too many "
+			    "recipients from this sender, try again later");
+			s->tx->nrcpt_refused++;
+			free(s->tx->rcpt_pending);
+			s->tx->rcpt_pending = NULL;
+			sess_resume(s);
+			return;
+		}
+		sess_rcpt_forward(s);
+		return;
+	}
+}
+
+/*
+ * sess_rate_start: count one event of kind k in the store; 1 if the
+ * check is under way (the session waits for it), 0 if no limit applies
+ * (off, no store, trusted or whitelisted client).
+ */
+static int
+sess_rate_start(struct session *s, enum rate_kind k)
+{
+	const struct config *cfg = s->cfg;
+	const struct cfg_rate *r = rate_of(cfg, k);
+	char name[STORE_NAME_MAX];
+
+	if (r->n == 0 || s->w->store == NULL || s->trusted ||
+	    cidr_list_match(&cfg->grey_wl_clients, &s->client))
+		return 0;
+	if (k == RATE_RCPT)
+		snprintf(name, sizeof(name), "rcpt:%s", s->tx->from);
+	else
+		snprintf(name, sizeof(name), "%s:%s", k == RATE_CONN ?
+		    "conn" : "msg", s->client_str);
+	s->rate_kind = k;
+	if (s->flags & SF_WAIT)
+		s->wait = W_RATE;
+	else
+		sess_wait(s, W_RATE);
+	s->grey_req = store_count(s->w->store, name, r->window_ms,
+	    cfg->ratelimit_sliding, 1, sess_rate_cb, s);
+	return 1;
+}
+
 /* name or one of its parent domains is in set. */
 static int
 suffix_match(const struct domain_set *set, const char *name)
@@ -1202,7 +1337,8 @@ sess_up_cb(void *arg, enum up_event ev, const struct smtp_reply *r,
 
 		sess_backend_failed(s, why);
 		sess_drop_backend(s);
-		if (!(s->flags & SF_WAIT) || w == W_GREY || w == W_DNS)
+		if (!(s->flags & SF_WAIT) || w == W_GREY || w == W_DNS ||
+		    w == W_RATE)
 			return;	/* not waiting for it: the next use notices */
 		switch (w) {
 		case W_CONNECT:
@@ -1524,8 +1660,23 @@ cmd_rcpt(struct session *s, struct smtp_cmd *c)
 	}
 	free(tx->rcpt_pending);
 	tx->rcpt_pending = xstrdup(c->path.addr);
-	sbuf_printf(&line, "RCPT TO:<%s>", c->path.addr);
-	sess_wait(s, W_RCPT);
+	sbuf_free(&line);
+	if (sess_rate_start(s, RATE_RCPT))
+		return;
+	sess_rcpt_forward(s);
+}
+
+/* The pending recipient goes to the backend. */
+static void
+sess_rcpt_forward(struct session *s)
+{
+	struct sbuf line = SBUF_INIT;
+
+	sbuf_printf(&line, "RCPT TO:<%s>", s->tx->rcpt_pending);
+	if (s->flags & SF_WAIT)
+		s->wait = W_RCPT;
+	else
+		sess_wait(s, W_RCPT);
 	up_command(s->up, line.p, 0);
 	sbuf_free(&line);
 }

@@ -135,6 +135,49 @@ class GreylistWhitelist(GreyBase):
         self.assertReply(rr[0], 250)
 
 
+class RateLimits(GreyBase):
+    """Rate limits hold, answer 421/451 4.7.0, and recover after the
+    window; trusted clients are exempt."""
+
+    def test_connections_per_ip(self):
+        m = self.start_moatd({"ratelimit_conn_per_ip": "2/2s",
+                              "ratelimit_window": "fixed",
+                              "reverse_dns": "off"})
+        for _ in range(2):
+            c = self.client(m)
+            self.assertReply(c.reply(), 220)
+            c.cmd("QUIT")
+        c = self.client(m)
+        self.assertReply(c.reply(), 421, "4.7.0")
+        self.assertIn("limit=conn_per_ip", m.log())
+        # Trusted clients are not counted.
+        c = self.client(m, src="127.0.0.1")
+        self.assertReply(c.reply(), 220)
+        c.cmd("QUIT")
+        # A fixed window of 2 s: at most 4 s until the next one is empty.
+        ok = mt.poll(lambda: self.client(m).reply().code == 220,
+                     timeout=6, interval=0.5)
+        self.assertTrue(ok)
+
+    def test_messages_per_ip_and_recipients_per_sender(self):
+        m = self.start_moatd({"ratelimit_msg_per_ip": "2/3s",
+                              "ratelimit_rcpt_per_sender": "3/3s",
+                              "ratelimit_window": "fixed",
+                              "reverse_dns": "off"})
+        c = self.client(m)
+        c.greet()
+        self.assertReply(c.cmd("MAIL FROM:<r@sender.test>"), 250)
+        for u in ("alice", "bob", "carol"):
+            self.assertReply(c.cmd("RCPT TO:<%s@example.test>" % u), 250)
+        self.assertReply(c.cmd("RCPT TO:<alice@example.test>"), 451,
+                         "4.7.0")
+        self.assertReply(c.cmd("RSET"), 250)
+        self.assertReply(c.cmd("MAIL FROM:<q@sender.test>"), 250)
+        self.assertReply(c.cmd("RSET"), 250)
+        self.assertReply(c.cmd("MAIL FROM:<q@sender.test>"), 451, "4.7.0")
+        c.cmd("QUIT")
+
+
 class GreylistRedis(mt.MoatTestCase):
     SHARED_MOATD = False
 

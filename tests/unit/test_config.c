@@ -1145,6 +1145,9 @@ test_dump(void **state)
 	    "redis_server 127.0.0.1:6379\n# redis_user (not set)\n"
 	    "# redis_password_file (not set)\nredis_db 0\n"
 	    "redis_prefix moat:\nredis_timeout 250ms\n"
+	    "ratelimit_conn_per_ip off\nratelimit_msg_per_ip off\n"
+	    "ratelimit_rcpt_per_sender off\nratelimit_window sliding\n"
+	    "ratelimit_on_store_failure pass\n"
 	    "backend [2001:db8::25]:10025\nbackend_identity proxy-v2\n"
 	    "backend_helo gw.example.org\nbackend_connect_timeout 5s\n"
 	    "backend_reply_timeout 2m\nbackend_data_timeout 1h\n"
@@ -1240,6 +1243,36 @@ test_greylist_whitelist(void **state)
 	assert_non_null(strstr(err, "/wl:1: client:"));
 }
 
+/* Rate limits: N/DURATION or off, bounded. */
+static void
+test_rates(void **state)
+{
+	struct config *c;
+
+	(void)state;
+	c = load_ok(BASE "ratelimit_conn_per_ip 30/1m\n"
+	    "ratelimit_rcpt_per_sender off\n");
+	assert_int_equal(c->ratelimit_conn_per_ip.n, 30);
+	assert_int_equal(c->ratelimit_conn_per_ip.window_ms, 60000);
+	assert_int_equal(c->ratelimit_rcpt_per_sender.n, 0);
+	assert_int_equal(c->ratelimit_msg_per_ip.n, 0);
+	cfg_unref(c);
+	load_err(BASE "ratelimit_msg_per_ip 30\n", 4,
+	    "ratelimit_msg_per_ip: \"30\" is not N/DURATION"
+	    " (e.g. 100/1h; N 1..100000000, DURATION 1s..30d) or off");
+	load_err(BASE "ratelimit_msg_per_ip 0/1m\n", 4,
+	    "ratelimit_msg_per_ip: \"0/1m\" is not N/DURATION"
+	    " (e.g. 100/1h; N 1..100000000, DURATION 1s..30d) or off");
+	load_err(BASE "ratelimit_msg_per_ip 5/100ms\n", 4,
+	    "ratelimit_msg_per_ip: \"5/100ms\" is not N/DURATION"
+	    " (e.g. 100/1h; N 1..100000000, DURATION 1s..30d) or off");
+	load_err(BASE "ratelimit_msg_per_ip x/1m\n", 4,
+	    "ratelimit_msg_per_ip: \"x/1m\" is not N/DURATION"
+	    " (e.g. 100/1h; N 1..100000000, DURATION 1s..30d) or off");
+	load_err(BASE "ratelimit_msg_per_ip 5/1m 6/1m\n", 4,
+	    "ratelimit_msg_per_ip: want N/DURATION or off");
+}
+
 /* doc/config.md carries cfg_doc()'s table verbatim: the docs cannot drift. */
 static void
 test_doc(void **state)
@@ -1331,6 +1364,7 @@ main(void)
 		cmocka_unit_test(test_restart_diff),
 		cmocka_unit_test(test_dump),
 		cmocka_unit_test(test_greylist_whitelist),
+		cmocka_unit_test(test_rates),
 		cmocka_unit_test(test_doc),
 		cmocka_unit_test(test_contrib_example),
 	};
