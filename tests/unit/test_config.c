@@ -1270,7 +1270,7 @@ test_rates(void **state)
 	    "ratelimit_msg_per_ip: \"x/1m\" is not N/DURATION"
 	    " (e.g. 100/1h; N 1..100000000, DURATION 1s..30d) or off");
 	load_err(BASE "ratelimit_msg_per_ip 5/1m 6/1m\n", 4,
-	    "ratelimit_msg_per_ip: want N/DURATION or off");
+	    "ratelimit_msg_per_ip: takes one value, got 2");
 }
 
 /* doc/config.md carries cfg_doc()'s table verbatim: the docs cannot drift. */
