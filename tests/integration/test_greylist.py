@@ -83,6 +83,23 @@ class Greylist(GreyBase):
         time.sleep(0.5)
         self.assertEqual(self.postfix.messages(user, self.tok), [])
 
+    def test_auto_whitelist_after_passes(self):
+        m = self.grey_moatd(conf={"greylist_awl_passes": "2",
+                                  "greylist_awl_interval": "0"})
+        for u in ("alice", "bob"):
+            rr, _ = self.attempt(m, ["%s@example.test" % u])
+            self.assertReply(rr[0], 451, "4.7.1")
+        time.sleep(DELAY + 0.3)
+        for u in ("alice", "bob"):        # two passed deliveries
+            rr, final = self.attempt(m, ["%s@example.test" % u])
+            self.assertReply(rr[0], 250)
+        # The client network is now auto-whitelisted: a new triplet passes.
+        rr, final = self.attempt(m, ["carol@example.test"],
+                                 sender="new@sender.test")
+        self.assertReply(rr[0], 250)
+        self.assertReply(final, 250)
+        self.assertEqual(m.txs()[-1].get("greylist"), "whitelisted")
+
     def test_trusted_client_skips(self):
         m = self.grey_moatd()
         rr, final = self.attempt(m, ["carol@example.test"], src="127.0.0.1")
