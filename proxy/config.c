@@ -109,7 +109,7 @@ struct cfg_key {
 	int: CS_INT, long: CS_LONG, size_t: CS_SIZE,			\
 	unsigned long long: CS_ULL, char *: CS_STR,			\
 	enum cfg_identity: CS_INT, enum cfg_bare: CS_INT,		\
-	enum cfg_pregreet: CS_INT)
+	enum cfg_pregreet: CS_INT, enum cfg_tls: CS_INT)
 #define F(f)	.off = offsetof(struct config, f), .store = STORE_OF(f)
 #define FS(f)	.off = offsetof(struct config, f), .store = CS_NONE
 
@@ -369,6 +369,22 @@ static const struct cfg_key cfg_keys[] = {
 	    .words = w_failure,
 	    .help = "when the store cannot answer in time: let it pass, or "
 	    "refuse with 4xx" },
+
+	/* TLS toward clients (listen ... tls=) */
+	{ "tls_cert", CT_STRING, 0, F(tls_cert), NULL, NULL, 0, 0,
+	    .check = check_abspath,
+	    .help = "PEM certificate chain (server first); reloaded on "
+	    "SIGHUP" },
+	{ "tls_key", CT_STRING, 0, F(tls_key), NULL, NULL, 0, 0,
+	    .check = check_abspath, .help = "PEM private key" },
+	{ "tls_min_version", CT_STRING, 0, F(tls_min_version), "TLSv1.2",
+	    NULL, 0, 0, .help = "TLSv1.2 or TLSv1.3" },
+	{ "tls_ciphers", CT_STRING, 0, F(tls_ciphers), NULL,
+	    "(forward-secret AEAD)", 0, 0,
+	    .help = "OpenSSL cipher list for TLS 1.2" },
+	{ "tls_handshake_timeout", CT_DURATION, 0,
+	    F(tls_handshake_timeout_ms), "30s", NULL, SEC, 10 * MIN,
+	    .help = "a TLS handshake must finish within this" },
 
 	/* backend */
 	{ "backend", CT_SPECIAL, 0, FS(backend), NULL, "(required)", 0, 0,
@@ -967,7 +983,7 @@ set_listen(struct config *c, const struct cfg_key *k, struct cfg_parse *ps,
 {
 	struct cfg_listen l;
 	char t[TOKBUF];
-	int i, have_proxy = 0, have_name = 0;
+	int i, have_proxy = 0, have_name = 0, have_tls = 0;
 
 	(void)k;
 	(void)ps;
@@ -1012,14 +1028,31 @@ set_listen(struct config *c, const struct cfg_key *k, struct cfg_parse *ps,
 				return -1;
 			}
 			strcpy(l.name, argv[i] + 5);
+		} else if (strncmp(argv[i], "tls=", 4) == 0 && !have_tls) {
+			static const char *const modes[] = { "off", "starttls",
+			    "required", "implicit" };
+			size_t m;
+
+			have_tls = 1;
+			for (m = 0; m < 4; m++)
+				if (strcmp(argv[i] + 4, modes[m]) == 0)
+					break;
+			if (m == 4) {
+				snprintf(msg, msgsz, "\"%s\": tls= takes off, "
+				    "starttls, required or implicit",
+				    tok(argv[i], t, sizeof(t)));
+				return -1;
+			}
+			l.tls = (enum cfg_tls)m;
 		} else if (strncmp(argv[i], "proxy=", 6) == 0 ||
-		    strncmp(argv[i], "name=", 5) == 0) {
+		    strncmp(argv[i], "name=", 5) == 0 ||
+		    strncmp(argv[i], "tls=", 4) == 0) {
 			snprintf(msg, msgsz, "\"%s\": option given twice",
 			    tok(argv[i], t, sizeof(t)));
 			return -1;
 		} else {
 			snprintf(msg, msgsz, "unknown option \"%s\" (proxy=, "
-			    "name=)", tok(argv[i], t, sizeof(t)));
+			    "name=, tls=)", tok(argv[i], t, sizeof(t)));
 			return -1;
 		}
 	}
@@ -1039,11 +1072,14 @@ dump_listen(const struct config *c, const struct cfg_key *k, struct sbuf *b)
 {
 	static const char *proxy[] = { "", " proxy=v1", " proxy=v2",
 	    " proxy=any" };
+	static const char *tls[] = { "", " tls=starttls", " tls=required",
+	    " tls=implicit" };
 	int i;
 
 	for (i = 0; i < c->nlisten; i++)
-		sbuf_printf(b, "%s %s%s name=%s\n", k->name, c->listen[i].text,
-		    proxy[c->listen[i].proxy_accept & 3], c->listen[i].name);
+		sbuf_printf(b, "%s %s%s name=%s%s\n", k->name, c->listen[i].text,
+		    proxy[c->listen[i].proxy_accept & 3], c->listen[i].name,
+		    tls[c->listen[i].tls & 3]);
 	if (c->nlisten == 0)
 		sbuf_printf(b, "# %s (none)\n", k->name);
 }
@@ -1060,6 +1096,7 @@ eq_listen(const struct config *a, const struct config *b)
 		    memcmp(&a->listen[i].addr, &b->listen[i].addr,
 		    a->listen[i].addrlen) != 0 ||
 		    a->listen[i].proxy_accept != b->listen[i].proxy_accept ||
+		    a->listen[i].tls != b->listen[i].tls ||
 		    strcmp(a->listen[i].name, b->listen[i].name) != 0)
 			return 0;
 	return 1;
@@ -1694,6 +1731,8 @@ cfg_free(struct config *c)
 	free(c->rules_files);
 	if (c->rules && c->rules_release)
 		c->rules_release(c->rules);
+	if (c->tls && c->tls_release)
+		c->tls_release(c->tls);
 	free(c);
 }
 

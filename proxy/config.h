@@ -17,6 +17,7 @@
 #include "netaddr.h"
 
 struct rule_set;
+struct tls_server;
 
 #define CFG_LISTEN_MAX	32
 
@@ -38,9 +39,14 @@ enum cfg_pregreet { CFG_PREGREET_REJECT, CFG_PREGREET_IGNORE, CFG_PREGREET_SCORE
  * One "listen ADDR:PORT [option...]" line.  Options:
  *   proxy=v1|v2|any   expect a PROXY header first (else: none expected)
  *   name=WORD         a name for logs (default "smtp")
- * Later issues add tls= and auth= here.
+ *   tls=off|starttls|required|implicit   STARTTLS offered, required
+ *                     before MAIL, or TLS from the first byte (port 465)
  */
+enum cfg_tls { CFG_TLS_OFF, CFG_TLS_STARTTLS, CFG_TLS_REQUIRED,
+	CFG_TLS_IMPLICIT };
+
 struct cfg_listen {
+	enum cfg_tls	tls;		/* tls=off|starttls|required|implicit */
 	char		name[32];
 	char		text[128];	/* as written, for logs */
 	struct sockaddr_storage addr;
@@ -159,6 +165,15 @@ struct config {
 	struct cfg_rate	ratelimit_rcpt_per_sender;
 	int		ratelimit_sliding;	/* sliding (1) or fixed windows */
 	int		ratelimit_on_store_failure;	/* 0 pass, 1 tempfail */
+
+	/* TLS toward clients (listen ... tls=); contexts made by main.c */
+	char		*tls_cert;		/* PEM chain */
+	char		*tls_key;
+	char		*tls_min_version;
+	char		*tls_ciphers;
+	long		tls_handshake_timeout_ms;
+	struct tls_server *tls;			/* NULL: no listener uses TLS */
+	void		(*tls_release)(struct tls_server *);
 
 	/* client timeouts (a whole command or DATA phase, not per byte) */
 	long		timeout_command_ms;	/* RFC 5321 4.5.3.2.7: 5 min */

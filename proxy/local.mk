@@ -6,12 +6,15 @@ include proxy/parsers.mk
 include proxy/data.mk
 include proxy/config.mk
 include proxy/store.mk
+include proxy/auth.mk
 
 sbin_PROGRAMS += moatd
 moatd_SOURCES = proxy/main.c proxy/daemon.h proxy/worker.c \
 	proxy/session.c proxy/upstream.c proxy/upstream.h \
 	proxy/msgstore.c proxy/msgstore.h proxy/dns.c proxy/dns.h \
 	proxy/policy.c proxy/policy.h
-moatd_LDADD = libstore.a libproxy.a librules.a libscoring.a libcommon.a \
-	$(PCRE2_LIBS) $(HIREDIS_LIBS) $(LIBEVENT_LIBS) $(PTHREAD_LIBS)
-moatd_CFLAGS = $(AM_CFLAGS) $(LIBEVENT_CFLAGS) $(PCRE2_CFLAGS)
+moatd_LDADD = libauth.a libstore.a libproxy.a librules.a libscoring.a \
+	libcommon.a $(PCRE2_LIBS) $(HIREDIS_LIBS) $(OPENSSL_LIBS) \
+	$(LIBEVENT_LIBS) $(CRYPT_LIBS) $(PTHREAD_LIBS)
+moatd_CFLAGS = $(AM_CFLAGS) $(LIBEVENT_CFLAGS) $(PCRE2_CFLAGS) \
+	$(OPENSSL_CFLAGS)

@@ -33,6 +33,7 @@
 #include "policy.h"
 #include "smtp_reply.h"
 #include "store.h"
+#include "tls.h"
 #include "upstream.h"
 #include "xmalloc.h"
 
@@ -48,6 +49,8 @@ static struct evconnlistener *listeners[CFG_LISTEN_MAX];
 static int		 nlisteners;
 static const char	*cfg_path = SYSCONFDIR "/moat/moat.conf";
 static struct event	*drain_timer, *drain_poll;
+
+static int	tls_load(struct config *, char *, size_t);
 
 /* ---- config in force ---------------------------------------------------- */
 
@@ -313,7 +316,8 @@ reload_cb(evutil_socket_t sig, short what, void *arg)
 	(void)what;
 	(void)arg;
 	nc = cfg_load(cfg_path, err, sizeof(err));
-	if (nc == NULL || policy_load(nc, err, sizeof(err)) == -1) {
+	if (nc == NULL || policy_load(nc, err, sizeof(err)) == -1 ||
+	    tls_load(nc, err, sizeof(err)) == -1) {
 		log_warn("reload refused, the old configuration and rules stay "
 		    "in force: %s", err);
 		cfg_unref(nc);
@@ -403,6 +407,49 @@ evdns_log_cb(int is_warn, const char *msg)
 		log_warn("resolver: %s", msg);
 	else
 		log_trace(LOG_T_IO, "resolver: %s", msg);
+}
+
+/* ---- TLS ------------------------------------------------------------------ */
+
+static void
+tls_release(struct tls_server *t)
+{
+	tls_server_unref(t);
+}
+
+/*
+ * tls_load: the server context for the listeners that use TLS, built into
+ * cfg (so a reload swaps certificates with everything else, and a bad one
+ * refuses the whole reload).  0, or -1 with the reason in err.
+ */
+static int
+tls_load(struct config *cfg, char *err, size_t errsz)
+{
+	struct tls_server_params p;
+	char e[512];
+	int i, need = 0;
+
+	for (i = 0; i < cfg->nlisten; i++)
+		if (cfg->listen[i].tls != CFG_TLS_OFF)
+			need = 1;
+	if (!need)
+		return 0;
+	if (cfg->tls_cert == NULL || cfg->tls_key == NULL) {
+		snprintf(err, errsz, "%s: a listener has tls= but tls_cert and "
+		    "tls_key are not both set", cfg->path);
+		return -1;
+	}
+	memset(&p, 0, sizeof(p));
+	p.cert_file = cfg->tls_cert;
+	p.key_file = cfg->tls_key;
+	p.min_version = cfg->tls_min_version;
+	p.ciphers = cfg->tls_ciphers;
+	if ((cfg->tls = tls_server_new(&p, e, sizeof(e))) == NULL) {
+		snprintf(err, errsz, "%s: tls: %s", cfg->path, e);
+		return -1;
+	}
+	cfg->tls_release = tls_release;
+	return 0;
 }
 
 /* ---- the greylist store ------------------------------------------------- */
@@ -567,7 +614,8 @@ main(int argc, char **argv)
 	log_init(0, LOG_MAIL, "moatd", LOG_FMT_LOGFMT);
 	log_set_trace((unsigned)trace);
 	if ((cfg = cfg_load(cfg_path, err, sizeof(err))) == NULL ||
-	    policy_load(cfg, err, sizeof(err)) == -1) {
+	    policy_load(cfg, err, sizeof(err)) == -1 ||
+	    tls_load(cfg, err, sizeof(err)) == -1) {
 		fprintf(stderr, "moatd: %s\n", err);
 		cfg_unref(cfg);
 		return 1;

@@ -44,6 +44,7 @@
 #include "smtp_line.h"
 #include "smtp_reply.h"
 #include "store.h"
+#include "tls.h"
 #include "upstream.h"
 #include "xmalloc.h"
 
@@ -56,7 +57,7 @@
 
 /* What a session waits for when SF_WAIT is set. */
 enum sess_wait {
-	W_NONE, W_DNS, W_RATE, W_CONNECT, W_RSET, W_MAIL, W_RCPT, W_GREY,
+	W_NONE, W_TLS, W_DNS, W_RATE, W_CONNECT, W_RSET, W_MAIL, W_RCPT, W_GREY,
 	W_REPLAY, W_DATA,
 };
 
@@ -135,6 +136,9 @@ struct session {
 	struct event		*free_ev;
 	unsigned long long	 bytes_in, bytes_out;
 	struct sbuf		 obuf;		/* replies not yet written */
+	int			 tls;		/* 0 plain, 1 handshake, 2 up */
+	char			 tls_version[16];
+	char			 tls_cipher[64];
 	struct timespec		 start;
 	const char		*reason;
 };
@@ -152,6 +156,10 @@ static void sess_mail_continue(struct session *);
 static void sess_mail_backend(struct session *);
 static void sess_rcpt_forward(struct session *);
 static void sess_greet(struct session *);
+static int sess_starttls_offered(const struct session *);
+static void sess_start(struct session *);
+static void sess_tls_start(struct session *, enum tls_plaintext);
+static void sess_read_cb(struct bufferevent *, void *);
 static int sess_rate_start(struct session *, enum rate_kind);
 static int sess_grey_start(struct session *, const struct smtp_reply *);
 static void sess_replay_step(struct session *, const struct smtp_reply *);
@@ -213,7 +221,8 @@ sess_flush(struct session *s)
 
 	if (s->obuf.len == 0 || (s->flags & SF_FREEING))
 		return;
-	if (evbuffer_get_length(out) == 0) {
+	/* Under TLS every byte goes through the TLS bufferevent. */
+	if (s->tls == 0 && evbuffer_get_length(out) == 0) {
 		n = send(bufferevent_getfd(s->bev), s->obuf.p, s->obuf.len,
 		    MSG_NOSIGNAL | MSG_DONTWAIT);
 		if (n < 0)
@@ -315,7 +324,7 @@ sess_schedule_free(struct session *s)
 	if (s->flags & SF_FREEING)
 		return;
 	s->flags |= SF_FREEING | SF_CLOSING;
-	bufferevent_disable(s->bev, EV_READ | EV_WRITE);
+	bufferevent_disable(s->bev, s->tls ? EV_READ : EV_READ | EV_WRITE);
 	evtimer_add(s->free_ev, &tv);
 }
 
@@ -333,6 +342,11 @@ sess_close(struct session *s, const char *reason)
 		s->reason = reason;
 	evtimer_del(s->timer);
 	sess_flush(s);
+	if (s->tls) {
+		/* sess_free hands the bufferevent to tls_free_after_flush. */
+		sess_schedule_free(s);
+		return;
+	}
 	bufferevent_disable(s->bev, EV_READ);
 	bufferevent_setcb(s->bev, NULL, sess_write_cb, sess_event_cb, s);
 	/* A client that never reads must not keep the session forever. */
@@ -398,7 +412,7 @@ tx_log(struct session *s, struct smtp_tx *tx, const char *verdict,
 	logline_int(&l, "tx", tx->n);
 	logline_str(&l, "client", s->client_str);
 	logline_str(&l, "helo", s->helo);
-	logline_str(&l, "tls", "no");
+	logline_str(&l, "tls", s->tls == 2 ? s->tls_version : "no");
 	logline_str(&l, "auth", "");
 	logline_str(&l, "from", tx->from);
 	logline_str(&l, "rcpt", rc.p ? rc.p : "");
@@ -481,7 +495,9 @@ sess_log(struct session *s)
 	logline_int(&l, "port", s->client_port);
 	logline_str(&l, "listener", s->lst ? s->lst->name : "");
 	logline_str(&l, "helo", s->helo);
-	logline_str(&l, "tls", "no");
+	logline_str(&l, "tls", s->tls == 2 ? s->tls_version : "no");
+	if (s->tls == 2)
+		logline_str(&l, "cipher", s->tls_cipher);
 	logline_str(&l, "auth", "");
 	logline_int(&l, "txs", s->ntx);
 	logline_int(&l, "cmds", s->ncmds);
@@ -508,7 +524,10 @@ sess_free(struct session *s)
 	free(s->client_name);
 	up_free(s->up);
 	up_free(s->up_dead);
-	bufferevent_free(s->bev);
+	if (s->tls)
+		tls_free_after_flush(s->bev, SESS_CLOSE_WAIT_MS);
+	else
+		bufferevent_free(s->bev);
 	event_free(s->timer);
 	event_free(s->greet_timer);
 	event_free(s->free_ev);
@@ -747,6 +766,22 @@ sess_greet(struct session *s)
 	sess_banner(s);
 }
 
+/*
+ * After accept (and the PROXY header): on an implicit-TLS listener the
+ * handshake comes first, and the banner only over TLS.
+ */
+static void
+sess_begin(struct session *s)
+{
+	if (s->lst && s->lst->tls == CFG_TLS_IMPLICIT && s->cfg->tls) {
+		netaddr_from_sockaddr(&s->client, (struct sockaddr *)&s->peer);
+		netaddr_str(&s->client, s->client_str, sizeof(s->client_str));
+		sess_tls_start(s, TLS_KEEP_BUFFERED);
+		return;
+	}
+	sess_start(s);
+}
+
 void
 sess_new(struct worker *w, struct handoff *h)
 {
@@ -786,7 +821,7 @@ sess_new(struct worker *w, struct handoff *h)
 		sess_timer_set(s, s->cfg->timeout_command_ms);
 		return;
 	}
-	sess_start(s);
+	sess_begin(s);
 }
 
 static void
@@ -797,6 +832,13 @@ sess_timeout_cb(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	if (s->flags & SF_CLOSING) {
+		sess_schedule_free(s);
+		return;
+	}
+	if ((s->flags & SF_WAIT) && s->wait == W_TLS) {
+		log_warn("session=%s client=%s: TLS handshake timed out",
+		    s->id, s->client_str);
+		s->reason = "tls-handshake-timeout";
 		sess_schedule_free(s);
 		return;
 	}
@@ -1425,6 +1467,98 @@ sess_up_cb(void *arg, enum up_event ev, const struct smtp_reply *r,
 
 /* ---- commands ----------------------------------------------------------- */
 
+/* STARTTLS is offered on a starttls/required listener until TLS is up. */
+static int
+sess_starttls_offered(const struct session *s)
+{
+	return s->lst != NULL && s->cfg->tls != NULL && s->tls == 0 &&
+	    (s->lst->tls == CFG_TLS_STARTTLS ||
+	    s->lst->tls == CFG_TLS_REQUIRED);
+}
+
+/*
+ * sess_tls_start: put TLS over the client socket.  For STARTTLS whatever
+ * the client pipelined after the command is thrown away (RFC 3207 4.2,
+ * CVE-2011-0411): it was sent in clear and must not run under TLS.
+ */
+static void
+sess_tls_start(struct session *s, enum tls_plaintext what)
+{
+	struct bufferevent *bev;
+	size_t discarded = 0;
+
+	bev = tls_server_wrap(s->cfg->tls, s->bev, what, &discarded,
+	    sess_read_cb, NULL, sess_event_cb, s);
+	if (bev == NULL) {
+		log_warn("session=%s client=%s: cannot start TLS", s->id,
+		    s->client_str);
+		sess_close(s, "tls-failed");
+		return;
+	}
+	s->bev = bev;
+	s->tls = 1;
+	bufferevent_setwatermark(s->bev, EV_READ, 0, SESS_HIGH_WATER);
+	if (discarded > 0) {
+		struct logline l;
+
+		logline_begin(&l, "starttls");
+		logline_str(&l, "session", s->id);
+		logline_str(&l, "client", s->client_str);
+		logline_int(&l, "discarded", (long long)discarded);
+		logline_emit(&l);
+	}
+	sess_wait(s, W_TLS);
+	sess_timer_set(s, s->cfg->tls_handshake_timeout_ms);
+}
+
+/* The handshake is done: RFC 3207 4.2, the client starts over. */
+static void
+sess_tls_up(struct session *s)
+{
+	struct tls_info ti;
+
+	s->tls = 2;
+	evtimer_del(s->timer);
+	if (tls_get_info(s->bev, &ti) == 0) {
+		snprintf(s->tls_version, sizeof(s->tls_version), "%s",
+		    ti.version);
+		snprintf(s->tls_cipher, sizeof(s->tls_cipher), "%s", ti.cipher);
+	}
+	s->flags &= ~SF_WAIT;
+	s->wait = W_NONE;
+	if (s->lst && s->lst->tls == CFG_TLS_IMPLICIT &&
+	    s->state != SMTP_ST_HELO && s->state != SMTP_ST_CONNECTED) {
+		sess_start(s);
+		return;
+	}
+	s->helo[0] = '\0';
+	s->esmtp = 0;
+	sess_enter_state(s, SMTP_ST_CONNECTED);
+	sess_process(s);
+}
+
+static void
+cmd_starttls(struct session *s, struct smtp_cmd *c)
+{
+	(void)c;
+	if (s->tls) {
+		sess_reply(s, 503, "5.5.1", "Error: TLS already active");
+		return;
+	}
+	if (!sess_starttls_offered(s)) {
+		sess_reply(s, 502, "5.5.1", "Error: command not implemented");
+		return;
+	}
+	if (s->tx)
+		sess_tx_rollback(s, "reset-by-starttls");
+	sess_reply(s, 220, "2.0.0", "Ready to start TLS");
+	/* The 220 goes out in clear, before the handshake. */
+	s->flags &= ~SF_INPROC;
+	sess_flush(s);
+	s->flags |= SF_INPROC;
+	sess_tls_start(s, TLS_DISCARD_PLAINTEXT);
+}
+
 static void
 cmd_helo(struct session *s, struct smtp_cmd *c)
 {
@@ -1482,6 +1616,8 @@ cmd_helo(struct session *s, struct smtp_cmd *c)
 		sbuf_adds(&t, "\nENHANCEDSTATUSCODES");
 		if (cfg->ext_smtputf8)
 			sbuf_adds(&t, "\nSMTPUTF8");
+		if (sess_starttls_offered(s))
+			sbuf_adds(&t, "\nSTARTTLS");
 		sess_reply(s, 250, NULL, "%s", t.p);
 		sbuf_free(&t);
 	}
@@ -1516,6 +1652,12 @@ cmd_mail(struct session *s, struct smtp_cmd *c)
 	unsigned long long size = 0;
 	int utf8 = 0, body8 = 0;
 	size_t i;
+
+	if (s->lst && s->lst->tls == CFG_TLS_REQUIRED && s->tls != 2) {
+		sess_reply(s, 530, "5.7.0", "Error: must issue a STARTTLS "
+		    "command first");
+		return;
+	}
 
 	for (i = 0; i < c->nparams; i++) {
 		const struct smtp_param *p = &c->params[i];
@@ -1768,6 +1910,7 @@ static cmd_fn *const cmd_handlers[SMTP_CMD__COUNT] = {
 	[SMTP_CMD_QUIT] = cmd_quit,
 	[SMTP_CMD_VRFY] = cmd_vrfy,
 	[SMTP_CMD_HELP] = cmd_help,
+	[SMTP_CMD_STARTTLS] = cmd_starttls,
 };
 
 static void
@@ -1899,7 +2042,8 @@ sess_build_received(struct session *s)
 	    s->client_name ? s->client_name : "unknown",
 	    s->client.family == AF_INET6 ? "IPv6:" : "", s->client_str,
 	    cfg->hostname, tx->smtputf8 ? "UTF8" : "",
-	    s->esmtp ? "ESMTP" : "SMTP", s->id, tx->n);
+	    s->esmtp ? (s->tls == 2 ? "ESMTPS" : "ESMTP") : "SMTP", s->id,
+	    tx->n);
 	if (tx->nrcpt == 1 && !tx->smtputf8)
 		sbuf_printf(&tx->hdr, "\r\n\tfor <%s>", tx->rcpt[0]);
 	sbuf_printf(&tx->hdr, "; %s\r\n", date);
@@ -2110,7 +2254,7 @@ sess_read_proxy(struct session *s, struct evbuffer *in)
 	if (!ph.local)
 		memcpy(&s->peer, &ph.src, sizeof(s->peer));
 	evtimer_del(s->timer);
-	sess_start(s);
+	sess_begin(s);
 }
 
 static void sess_process_input(struct session *);
@@ -2226,7 +2370,18 @@ sess_event_cb(struct bufferevent *bev, short what, void *arg)
 	struct session *s = arg;
 
 	(void)bev;
-	(void)what;
+	if (s->tls == 1 && (what & BEV_EVENT_CONNECTED)) {
+		sess_tls_up(s);
+		return;
+	}
+	if (s->tls == 1 && (what & BEV_EVENT_ERROR)) {
+		char why[256];
+
+		tls_error_string(s->bev, why, sizeof(why));
+		log_warn("session=%s client=%s: TLS handshake failed: %s",
+		    s->id, s->client_str, why);
+		s->reason = "tls-handshake-failed";
+	}
 	if (s->reason == NULL)
 		s->reason = s->state == SMTP_ST_DATA ? "lost-in-data" :
 		    "disconnect";

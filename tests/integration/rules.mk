@@ -2,3 +2,5 @@
 INTEGRATION_TESTS += tests/integration/test_rules.py
 # Greylisting through moatd.
 INTEGRATION_TESTS += tests/integration/test_greylist.py
+# TLS toward clients through moatd.
+INTEGRATION_TESTS += tests/integration/test_starttls.py

@@ -1,5 +1,4 @@
 # unit tests: TLS/AUTH (issue 5)
-include proxy/auth.mk
 UNIT_TESTS += test_sasl test_passwd test_sender_map test_tls
 test_sasl_SOURCES = tests/unit/test_sasl.c
 test_sasl_CFLAGS = $(TEST_CFLAGS)

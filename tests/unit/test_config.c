@@ -679,8 +679,11 @@ test_listen(void **state)
 	    "already listed");
 	line_err("listen [::ffff:127.0.0.1]:2525", "listen: "
 	    "[::ffff:127.0.0.1]:2525: address already listed");
-	line_err("listen 127.0.0.1:26 tls=on", "listen: unknown option "
-	    "\"tls=on\" (proxy=, name=)");
+	line_err("listen 127.0.0.1:26 tls=on",
+	    "listen: \"tls=on\": tls= takes off, starttls, required or "
+	    "implicit");
+	line_err("listen 127.0.0.1:26 foo=1",
+	    "listen: unknown option \"foo=1\" (proxy=, name=, tls=)");
 	line_err("listen 127.0.0.1:26 proxy=v3", "listen: \"proxy=v3\": "
 	    "proxy= takes v1, v2 or any");
 	line_err("listen 127.0.0.1:26 proxy=", "listen: \"proxy=\": proxy= "
@@ -1148,6 +1151,9 @@ test_dump(void **state)
 	    "ratelimit_conn_per_ip off\nratelimit_msg_per_ip off\n"
 	    "ratelimit_rcpt_per_sender off\nratelimit_window sliding\n"
 	    "ratelimit_on_store_failure pass\n"
+	    "# tls_cert (not set)\n# tls_key (not set)\n"
+	    "tls_min_version TLSv1.2\n# tls_ciphers (not set)\n"
+	    "tls_handshake_timeout 30s\n"
 	    "backend [2001:db8::25]:10025\nbackend_identity proxy-v2\n"
 	    "backend_helo gw.example.org\nbackend_connect_timeout 5s\n"
 	    "backend_reply_timeout 2m\nbackend_data_timeout 1h\n"

@@ -49,7 +49,9 @@ static const struct want table[] = {
 	{ SMTP_ST_CONNECTED, SMTP_CMD_XFORWARD, 550, "5.7.0" },
 	{ SMTP_ST_RCPT, SMTP_CMD_XCLIENT, 550, "5.7.0" },
 	/* Not offered in EHLO, so not implemented here. */
-	{ SMTP_ST_HELO, SMTP_CMD_STARTTLS, 502, "5.5.1" },
+	{ SMTP_ST_HELO, SMTP_CMD_STARTTLS, 0, NULL },
+	{ SMTP_ST_CONNECTED, SMTP_CMD_STARTTLS, 0, NULL },
+	{ SMTP_ST_DATA, SMTP_CMD_STARTTLS, 503, "5.5.1" },
 	{ SMTP_ST_HELO, SMTP_CMD_AUTH, 502, "5.5.1" },
 	{ SMTP_ST_RCPT, SMTP_CMD_BDAT, 502, "5.5.1" },
 	{ SMTP_ST_HELO, SMTP_CMD_ETRN, 502, "5.5.1" },
