@@ -1,5 +1,8 @@
-# tools: moatctl, the offline scanner and rule checker (tools/moatctl.c).
+# tools: moatctl (tools/moatctl.c): the offline scanner and rule checker,
+# and `moatctl greylist`, which reads moatd's config and administers the
+# greylist state in Redis through the same store code (libstore.a).
 bin_PROGRAMS += moatctl
 moatctl_SOURCES = tools/moatctl.c
-moatctl_CFLAGS = $(AM_CFLAGS) $(PCRE2_CFLAGS)
-moatctl_LDADD = libscoring.a $(RULES_LIBS) $(PTHREAD_LIBS)
+moatctl_CFLAGS = $(AM_CFLAGS) $(PCRE2_CFLAGS) $(LIBEVENT_CFLAGS)
+moatctl_LDADD = libstore.a libproxy.a libscoring.a $(RULES_LIBS) \
+	$(HIREDIS_LIBS) $(LIBEVENT_LIBS) $(PTHREAD_LIBS)

@@ -1,35 +1,60 @@
 /*
- * moatctl: offline tools over the moat engine.
+ * moatctl: offline tools over the moat engine, and greylist administration.
  *
  *   moatctl scan [options] FILE|DIR...    score messages, like spamassassin -t
  *   moatctl agree [options] CORPUSDIR     agreement with SpamAssassin's hits
  *   moatctl rules [options]               load rule files, print statistics
+ *   moatctl greylist [-c CONFIG] SUBCOMMAND ...
+ *                                         list, look up, pass, whitelist,
+ *                                         delete and count greylist state
  *
- * Options shared by all: -r FILE (a rule file, repeatable; *.cf is read as
- * SpamAssassin), --sa-stock (Debian's stock SpamAssassin rules),
- * --tag N|off, --reject N|off, --tempfail N|off.
+ * Options shared by scan, agree and rules: -r FILE (a rule file,
+ * repeatable; *.cf is read as SpamAssassin), --sa-stock (Debian's stock
+ * SpamAssassin rules), --tag N|off, --reject N|off, --tempfail N|off.
  *
  * It links the same pure libraries moatd does (librules, libscoring), so a
  * score here is the score moatd gives at end of DATA with the same rules and
- * no session facts.  It does not talk SMTP, touch Redis or greylist.
+ * no session facts.  scan, agree and rules do not talk SMTP or touch Redis.
+ *
+ * greylist reads moatd's config (cfg_load) and talks to the same Redis
+ * through the same store code (libstore.a), deriving triplets with the
+ * same grey_triplet_make() and greylist_* parameters, so what it shows and
+ * changes is exactly what moatd sees.  It deliberately does not administer
+ * the memory store (that state lives inside the moatd process and has no
+ * outside interface) and does not resolve names: a triplet keyed by an
+ * FCrDNS name needs --name.  Invariant: every greylist output line is one
+ * item in logfmt (key=value, values escaped as moatd's log does), and
+ * every failure is one line on stderr and exit status 1 (2: usage, or a
+ * memory store).
  */
 #include <sys/stat.h>
 #include <sys/types.h>
 
+#include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
+#include <fnmatch.h>
 #include <math.h>
 #include <pthread.h>
+#include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
 
+#include <event2/event.h>
+
+#include "proxy/config.h"	/* not the autoconf config.h */
+#include "greylist.h"
+#include "log.h"
 #include "msg.h"
+#include "netaddr.h"
 #include "rule.h"
 #include "sbuf.h"
 #include "score.h"
+#include "store.h"
 #include "xmalloc.h"
 
 struct opts {
@@ -76,7 +101,9 @@ usage(void)
 	    "[--reject N|off] FILE|DIR...\n"
 	    "       moatctl agree [-r RULEFILE]... [--sa-stock] [-v] "
 	    "CORPUSDIR\n"
-	    "       moatctl rules [-r RULEFILE]... [--sa-stock] [-v]\n");
+	    "       moatctl rules [-r RULEFILE]... [--sa-stock] [-v]\n"
+	    "       moatctl greylist [-c CONFIG] list|lookup|pass|whitelist|"
+	    "delete|count ...\n");
 	exit(2);
 }
 
@@ -782,6 +809,865 @@ cmd_agree(int argc, char **argv)
 	return 0;
 }
 
+/* ---------------------------------------------------------------------- */
+/* greylist: administration of the greylist state in Redis */
+
+#define GC_PAGE		200	/* entries asked for per SCAN page */
+/* whitelist: a network may stand for at most 2^8 client parts (a /16 of
+ * /24s); wider ones belong in the greylist_whitelist file. */
+#define GC_EXPAND_BITS	8
+
+/* One looked-up entry with its own copy of the key. */
+struct gc_item {
+	int		 found;
+	struct store_entry e;
+	char		 key[GREY_KEY_MAX + 1];
+};
+
+struct gctl {
+	struct config	*cfg;
+	struct grey_params gp;
+	struct store	*st;
+	struct event_base *base;
+	struct store_conn *conn;
+	const char	*what;	/* the subcommand, for messages */
+	int64_t		 now;	/* ms, this host's clock, for states */
+
+	/* the request in flight (one at a time) */
+	int		 done;
+	int		 err;
+	struct gc_item	*out;		/* lookup */
+	uint64_t	 cursor;	/* list: the next page */
+	void		(*page)(struct gctl *, const struct store_entry *);
+
+	/* list and count */
+	const char	*pattern;
+	long		 limit, shown;
+	long long	 n_pending, n_passed, n_expired;
+	long long	 n_awl_on, n_awl_counting, n_white;
+};
+
+static const char *const gc_type_name[] = {
+	[STORE_E_TRIPLET] = "triplet",
+	[STORE_E_AWL] = "awl",
+	[STORE_E_WHITE] = "whitelist",
+};
+
+static void
+gc_usage(void)
+{
+	fprintf(stderr,
+	    "usage: moatctl greylist [-c CONFIG] list [PATTERN] [--limit N]\n"
+	    "       moatctl greylist [-c CONFIG] lookup CLIENT_IP SENDER RCPT "
+	    "[--name NAME]\n"
+	    "       moatctl greylist [-c CONFIG] pass CLIENT_IP SENDER RCPT "
+	    "[--name NAME]\n"
+	    "       moatctl greylist [-c CONFIG] whitelist NETWORK|IP|NAME... "
+	    "[--ttl DURATION]\n"
+	    "       moatctl greylist [-c CONFIG] delete KEY|CLIENT_IP SENDER "
+	    "RCPT...\n"
+	    "       moatctl greylist [-c CONFIG] count\n"
+	    "CONFIG defaults to %s (moatd's).\n", SYSCONFDIR "/moat/moat.conf");
+	exit(2);
+}
+
+static const char *
+gc_err_text(int err)
+{
+	switch (err) {
+	case STORE_ERR_DOWN:
+		return "cannot reach Redis (is redis-server running, and are "
+		    "redis_server, redis_user and redis_password_file right?)";
+	case STORE_ERR_TIMEOUT:
+		return "no answer from Redis within the deadline (timeout)";
+	case STORE_ERR_BUSY:
+		return "too many requests in flight (busy)";
+	case STORE_ERR_PROTO:
+		return "unexpected reply from Redis (protocol error)";
+	case STORE_ERR_ARG:
+		return "the store refused the argument (a key too long or "
+		    "malformed)";
+	}
+	return store_err_name(err);
+}
+
+static void __attribute__((noreturn))
+gc_fail(const struct gctl *g, int err)
+{
+	fprintf(stderr, "moatctl: greylist %s: redis %s: %s\n", g->what,
+	    g->cfg->redis_server, gc_err_text(err));
+	exit(1);
+}
+
+/*
+ * Run the loop until the request in flight has called back.  The store
+ * always calls back (an answer, an error, or its deadline), and its
+ * deadline timer keeps the loop from running dry meanwhile.
+ */
+static int
+gc_wait(struct gctl *g)
+{
+	while (!g->done)
+		if (event_base_loop(g->base, EVLOOP_ONCE) != 0) {
+			g->err = STORE_ERR_DOWN;
+			break;
+		}
+	g->done = 0;
+	return g->err;
+}
+
+static void
+gc_void_cb(void *arg, uint64_t id, int err)
+{
+	struct gctl *g = arg;
+
+	(void)id;
+	g->err = err;
+	g->done = 1;
+}
+
+/* e and its key are valid during the call only: copy both. */
+static void
+gc_entry_cb(void *arg, uint64_t id, int err, int found,
+    const struct store_entry *e)
+{
+	struct gctl *g = arg;
+	struct gc_item *it = g->out;
+
+	(void)id;
+	g->err = err;
+	g->done = 1;
+	it->found = err == STORE_OK && found;
+	if (!it->found)
+		return;
+	it->e = *e;
+	snprintf(it->key, sizeof(it->key), "%s", e->key);
+	it->e.key = it->key;
+}
+
+static void
+gc_list_cb(void *arg, uint64_t id, int err, const struct store_entry *v,
+    size_t n, uint64_t next_cursor)
+{
+	struct gctl *g = arg;
+	size_t i;
+
+	(void)id;
+	g->err = err;
+	g->done = 1;
+	g->cursor = next_cursor;
+	if (err != STORE_OK)
+		return;
+	for (i = 0; i < n; i++)
+		g->page(g, &v[i]);
+}
+
+static void
+gc_lookup(struct gctl *g, const char *key, struct gc_item *it)
+{
+	memset(it, 0, sizeof(*it));
+	g->out = it;
+	store_admin_lookup(g->conn, key, gc_entry_cb, g);
+	if (gc_wait(g) != STORE_OK)
+		gc_fail(g, g->err);
+}
+
+/* Every entry of kind, page by page, through fn (which may stop early by
+ * reaching g->limit). */
+static void
+gc_walk(struct gctl *g, enum store_kind_entry kind,
+    void (*fn)(struct gctl *, const struct store_entry *))
+{
+	uint64_t cursor = 0;
+
+	do {
+		if (g->limit > 0 && g->shown >= g->limit)
+			return;
+		g->page = fn;
+		store_admin_list(g->conn, kind, cursor, GC_PAGE, gc_list_cb, g);
+		if (gc_wait(g) != STORE_OK)
+			gc_fail(g, g->err);
+		cursor = g->cursor;
+	} while (cursor != 0);
+}
+
+/* ---- output: one logfmt line per item */
+
+/* key=value; the value escaped as moatd's log escapes client data, and
+ * quoted when it is empty or holds a space, '=' or '"'. */
+static void
+gc_kv(struct sbuf *b, const char *key, const char *val)
+{
+	char esc[LOG_ESCAPE_SIZE(GREY_KEY_MAX)];
+	int quote = val[0] == '\0' || strpbrk(val, " =\"") != NULL;
+
+	log_escape(esc, sizeof(esc), val, strlen(val), GREY_KEY_MAX);
+	sbuf_printf(b, "%s%s=%s%s%s", b->len ? " " : "", key,
+	    quote ? "\"" : "", esc, quote ? "\"" : "");
+}
+
+static void
+gc_kv_int(struct sbuf *b, const char *key, long long v)
+{
+	sbuf_printf(b, " %s=%lld", key, v);
+}
+
+/* RFC 3339 UTC to the second; "-" for 0 (never). */
+static void
+gc_kv_time(struct sbuf *b, const char *key, int64_t ms)
+{
+	struct tm tm;
+	time_t t = (time_t)(ms / 1000);
+
+	if (ms <= 0) {
+		sbuf_printf(b, " %s=-", key);
+		return;
+	}
+	gmtime_r(&t, &tm);
+	sbuf_printf(b, " %s=%04d-%02d-%02dT%02d:%02d:%02dZ", key,
+	    tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
+	    tm.tm_min, tm.tm_sec);
+}
+
+/* Whole seconds, rounded up, in the config's duration syntax ("300s"). */
+static void
+gc_kv_secs(struct sbuf *b, const char *key, int64_t ms)
+{
+	if (ms < 0) {
+		sbuf_printf(b, " %s=-", key);
+		return;
+	}
+	sbuf_printf(b, " %s=%llds", key, (long long)((ms + 999) / 1000));
+}
+
+/* This host's clock, in ms since the epoch: the states and waits shown are
+ * computed with it, moatd's decisions with Redis's (the same on one host). */
+static int64_t
+gc_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static const char *
+gc_triplet_state(const struct gctl *g, const struct grey_record *r)
+{
+	if (r->passed_until != 0)
+		return r->passed_until > g->now ? "passed" : "expired";
+	return g->now < r->first_seen + g->gp.retry_window_ms ? "pending" :
+	    "expired";
+}
+
+static int
+gc_awl_on(const struct gctl *g, const struct grey_awl *a)
+{
+	return g->gp.awl_passes > 0 && a->count >= g->gp.awl_passes;
+}
+
+/*
+ * One item: kind and key always; state (derived, or given: "none",
+ * "deleted"); the record's fields unless state is "none"; next= (what a
+ * delivery attempt would get now) when next is not NULL.
+ */
+static void
+gc_print(const struct gctl *g, enum store_kind_entry kind, const char *key,
+    const struct store_entry *e, const char *state, const char *next)
+{
+	struct sbuf b = SBUF_INIT;
+	struct grey_triplet t;
+	int none = state != NULL && strcmp(state, "none") == 0;
+
+	gc_kv(&b, "type", gc_type_name[kind]);
+	gc_kv(&b, "key", key);
+	if (kind == STORE_E_TRIPLET && grey_key_split(&t, key) == 0) {
+		gc_kv(&b, "client", t.client);
+		gc_kv(&b, "sender", t.sender);
+		gc_kv(&b, "rcpt", t.rcpt);
+	} else if (kind != STORE_E_TRIPLET)
+		gc_kv(&b, "client", key + 2);
+	switch (kind) {
+	case STORE_E_TRIPLET:
+		gc_kv(&b, "state", state ? state :
+		    gc_triplet_state(g, &e->rec));
+		if (none)
+			break;
+		gc_kv_time(&b, "first_seen", e->rec.first_seen);
+		gc_kv_time(&b, "last_seen", e->rec.last_seen);
+		gc_kv_time(&b, "passed_until", e->rec.passed_until);
+		gc_kv_int(&b, "pass_count", e->rec.pass_count);
+		/* Until a retry passes; only a pending triplet has one. */
+		gc_kv_secs(&b, "wait", e->rec.passed_until == 0 &&
+		    g->now < e->rec.first_seen + g->gp.retry_window_ms ?
+		    (e->rec.first_seen + g->gp.delay_ms > g->now ?
+		    e->rec.first_seen + g->gp.delay_ms - g->now : 0) : -1);
+		gc_kv_secs(&b, "ttl", e->ttl_ms);
+		break;
+	case STORE_E_AWL:
+		gc_kv(&b, "state", state ? state : gc_awl_on(g, &e->awl) ?
+		    "whitelisted" : "counting");
+		if (none)
+			break;
+		gc_kv_int(&b, "passes", e->awl.count);
+		gc_kv_int(&b, "needed", g->gp.awl_passes);
+		gc_kv_time(&b, "last_counted", e->awl.last_counted);
+		gc_kv_secs(&b, "ttl", e->ttl_ms);
+		break;
+	case STORE_E_WHITE:
+		gc_kv(&b, "state", state ? state : "whitelisted");
+		if (none)
+			break;
+		gc_kv_secs(&b, "ttl", e->ttl_ms);
+		break;
+	}
+	if (next != NULL)
+		gc_kv(&b, "next", next);
+	printf("%s\n", b.p);
+	sbuf_free(&b);
+}
+
+static void
+gc_print_item(const struct gctl *g, const struct store_entry *e)
+{
+	gc_print(g, e->kind, e->key, e, NULL, NULL);
+}
+
+/* ---- arguments */
+
+/* "<a@b>" -> "a@b", "<>" -> "" (the null sender), as moatd sees them. */
+static void
+gc_unangle(char *out, size_t outsz, const char *s)
+{
+	size_t n = strlen(s);
+
+	if (n >= 2 && s[0] == '<' && s[n - 1] == '>')
+		snprintf(out, outsz, "%.*s", (int)(n - 2), s + 1);
+	else
+		snprintf(out, outsz, "%s", s);
+}
+
+/* The triplet moatd derives for this attempt (session.c, sess_grey_start):
+ * the same function and the config's parameters. */
+static void
+gc_triplet(const struct gctl *g, const char *ip, const char *sender,
+    const char *rcpt, const char *name, struct grey_triplet *t)
+{
+	char s[GREY_ADDR_MAX * 4], r[GREY_ADDR_MAX * 4];
+	struct netaddr a;
+
+	if (netaddr_parse(&a, ip) == -1) {
+		fprintf(stderr, "moatctl: greylist %s: %s: not an IP address "
+		    "(want CLIENT_IP SENDER RCPT)\n", g->what, ip);
+		exit(1);
+	}
+	gc_unangle(s, sizeof(s), sender);
+	gc_unangle(r, sizeof(r), rcpt);
+	if (r[0] == '\0') {
+		fprintf(stderr, "moatctl: greylist %s: empty recipient\n",
+		    g->what);
+		exit(1);
+	}
+	if (grey_triplet_make(t, &g->gp, a.a, a.family == AF_INET6, name, s,
+	    r) == -1) {
+		fprintf(stderr, "moatctl: greylist %s: cannot make a triplet "
+		    "(greylist_ipv4_prefix/greylist_ipv6_prefix)\n", g->what);
+		exit(1);
+	}
+}
+
+/* Add 1 at bit position bit (0 = the top bit of a[0]), carrying left. */
+static void
+gc_addr_step(unsigned char *a, int bit)
+{
+	int i = bit / 8;
+	unsigned v = (unsigned)a[i] + (1u << (7 - bit % 8));
+
+	a[i] = (unsigned char)v;
+	while (v > 0xff && i > 0) {
+		v = (unsigned)a[--i] + 1;
+		a[i] = (unsigned char)v;
+	}
+}
+
+/* A client part keyed by an FCrDNS name: a domain of at least two labels
+ * whose last label is not all digits (that is a mistyped address). */
+static int
+gc_name_ok(const char *s)
+{
+	size_t n = strlen(s), i;
+	const char *last;
+
+	if (n == 0 || n > GREY_CLIENT_MAX || s[0] == '.' || s[n - 1] == '.' ||
+	    strchr(s, '.') == NULL || strstr(s, "..") != NULL)
+		return 0;
+	for (i = 0; i < n; i++)
+		if (!isalnum((unsigned char)s[i]) && s[i] != '-' &&
+		    s[i] != '.')
+			return 0;
+	last = strrchr(s, '.') + 1;
+	return last[strspn(last, "0123456789")] != '\0';
+}
+
+/*
+ * The client parts arg stands for, as moatd keys them: an address is its
+ * network (greylist_ipv4_prefix/ipv6_prefix); a network of exactly that
+ * length is itself; a wider one is every client part in it (at most
+ * 2^GC_EXPAND_BITS); a name is an FCrDNS client part ("sg.example").
+ * Appends xstrdup'ed strings to *v; exits 1 with the reason on a bad arg.
+ */
+static void
+gc_client_parts(const struct gctl *g, const char *arg, char ***v, size_t *n)
+{
+	char buf[GREY_CLIENT_MAX + 1];
+	struct netaddr a;
+	struct cidr c;
+	size_t i, k, count;
+	int plen, v6;
+
+	if (netaddr_parse(&a, arg) == 0) {
+		v6 = a.family == AF_INET6;
+		grey_client_net(buf, sizeof(buf), a.a, v6, v6 ?
+		    g->gp.v6_prefix : g->gp.v4_prefix);
+		add_path(v, n, xstrdup(buf));
+		return;
+	}
+	if (strchr(arg, '/') != NULL) {
+		if (cidr_parse(&c, arg) == -1) {
+			fprintf(stderr, "moatctl: greylist whitelist: %s: not "
+			    "a network (bits set past the prefix length?)\n",
+			    arg);
+			exit(1);
+		}
+		v6 = c.net.family == AF_INET6;
+		plen = v6 ? g->gp.v6_prefix : g->gp.v4_prefix;
+		if (c.bits > plen) {
+			fprintf(stderr, "moatctl: greylist whitelist: %s is "
+			    "narrower than a client part: moatd keys "
+			    "greylisting by /%d (greylist_ipv%d_prefix); "
+			    "whitelist the whole /%d, or put \"client %s\" "
+			    "in the greylist_whitelist file\n", arg, plen,
+			    v6 ? 6 : 4, plen, arg);
+			exit(1);
+		}
+		if (plen - c.bits > GC_EXPAND_BITS) {
+			fprintf(stderr, "moatctl: greylist whitelist: %s holds "
+			    "more than %d client parts of /%d; put \"client "
+			    "%s\" in the greylist_whitelist file instead\n",
+			    arg, 1 << GC_EXPAND_BITS, plen, arg);
+			exit(1);
+		}
+		count = (size_t)1 << (plen - c.bits);
+		for (k = 0; k < count; k++) {
+			grey_client_net(buf, sizeof(buf), c.net.a, v6, plen);
+			add_path(v, n, xstrdup(buf));
+			if (k + 1 < count)
+				gc_addr_step(c.net.a, plen - 1);
+		}
+		return;
+	}
+	snprintf(buf, sizeof(buf), "%s", arg);
+	for (i = 0; buf[i] != '\0'; i++)
+		buf[i] = (char)tolower((unsigned char)buf[i]);
+	if (strlen(arg) > GREY_CLIENT_MAX || !gc_name_ok(buf)) {
+		fprintf(stderr, "moatctl: greylist whitelist: %s: not an IP "
+		    "address, a network or a host name\n", arg);
+		exit(1);
+	}
+	add_path(v, n, xstrdup(buf));
+}
+
+/* Is arg a store key ("t:...", "a:...", "w:...")? */
+static int
+gc_is_key(const char *arg, enum store_kind_entry *kind)
+{
+	if (arg[0] == '\0' || arg[1] != ':')
+		return 0;
+	switch (arg[0]) {
+	case 't':
+		*kind = STORE_E_TRIPLET;
+		return 1;
+	case 'a':
+		*kind = STORE_E_AWL;
+		return 1;
+	case 'w':
+		*kind = STORE_E_WHITE;
+		return 1;
+	}
+	return 0;
+}
+
+/* ---- the store, made from the config as moatd makes it (main.c) */
+
+/* The Redis password: the first line of a file, as moatd reads it. */
+static char *
+gc_read_secret(const char *path)
+{
+	char buf[1024];
+	FILE *f;
+	size_t n;
+
+	if ((f = fopen(path, "r")) == NULL) {
+		fprintf(stderr, "moatctl: greylist: redis_password_file %s: "
+		    "%s\n", path, strerror(errno));
+		exit(1);
+	}
+	if (fgets(buf, sizeof(buf), f) == NULL)
+		buf[0] = '\0';
+	fclose(f);
+	n = strcspn(buf, "\r\n");
+	buf[n] = '\0';
+	return xstrdup(buf);
+}
+
+/*
+ * The config, the greylist parameters and a connection to the Redis store
+ * of cfg_path.  Exits 1 on a config error, 2 for the memory store.
+ */
+static void
+gc_open(struct gctl *g, const char *cfg_path)
+{
+	struct store_redis_params rp;
+	struct config *cfg;
+	char err[1024], *host = NULL, *pass = NULL, *colon;
+
+	if ((cfg = cfg_load(cfg_path, err, sizeof(err))) == NULL) {
+		fprintf(stderr, "moatctl: %s\n", err);
+		exit(1);
+	}
+	g->cfg = cfg;
+	if (!cfg->store_redis) {
+		fprintf(stderr, "moatctl: greylist: %s has \"store memory\"%s: "
+		    "the memory store lives inside the moatd process and "
+		    "cannot be administered from outside (restarting moatd "
+		    "empties it); use \"store redis\" to share and "
+		    "administer greylisting state\n", cfg->path ? cfg->path :
+		    cfg_path, cfg->greylist ? "" : " (and greylist off)");
+		exit(2);
+	}
+	/* policy_grey_params() in moatd (proxy/policy.c), key for key. */
+	grey_params_default(&g->gp);
+	g->gp.v4_prefix = cfg->greylist_ipv4_prefix;
+	g->gp.v6_prefix = cfg->greylist_ipv6_prefix;
+	g->gp.use_fcrdns = cfg->greylist_fcrdns;
+	g->gp.delay_ms = cfg->greylist_delay_ms;
+	g->gp.retry_window_ms = cfg->greylist_retry_window_ms;
+	g->gp.pass_lifetime_ms = cfg->greylist_pass_lifetime_ms;
+	g->gp.awl_passes = cfg->greylist_awl_passes;
+	g->gp.awl_interval_ms = cfg->greylist_awl_interval_ms;
+	if (grey_params_check(&g->gp, err, sizeof(err)) == -1) {
+		fprintf(stderr, "moatctl: %s: greylist: %s\n", cfg_path, err);
+		exit(1);
+	}
+
+	store_redis_params_default(&rp);
+	if (strncmp(cfg->redis_server, "unix:", 5) == 0)
+		rp.unix_path = cfg->redis_server + 5;
+	else {
+		host = xstrdup(cfg->redis_server);
+		if ((colon = strrchr(host, ':')) == NULL) {
+			fprintf(stderr, "moatctl: %s: redis_server %s: want "
+			    "IP:PORT, [IPV6]:PORT or unix:/path\n", cfg_path,
+			    cfg->redis_server);
+			exit(1);
+		}
+		*colon = '\0';
+		rp.port = atoi(colon + 1);
+		if (host[0] == '[' && colon > host && colon[-1] == ']') {
+			colon[-1] = '\0';
+			memmove(host, host + 1, strlen(host));
+		}
+		rp.host = host;
+	}
+	if (cfg->redis_password_file)
+		rp.password = pass = gc_read_secret(cfg->redis_password_file);
+	rp.user = cfg->redis_user;
+	rp.db = cfg->redis_db;
+	rp.key_prefix = cfg->redis_prefix;
+	rp.deadline_ms = cfg->redis_timeout_ms;
+	if ((g->st = store_redis_new(&rp, err, sizeof(err))) == NULL) {
+		fprintf(stderr, "moatctl: %s: store redis: %s\n", cfg_path,
+		    err);
+		exit(1);
+	}
+	if (pass) {
+		explicit_bzero(pass, strlen(pass));
+		free(pass);
+	}
+	free(host);
+	if ((g->base = event_base_new()) == NULL) {
+		fprintf(stderr, "moatctl: event_base_new failed\n");
+		exit(1);
+	}
+	g->conn = store_conn_new(g->st, g->base);
+}
+
+static void
+gc_close(struct gctl *g)
+{
+	store_conn_free(g->conn);
+	store_free(g->st);
+	event_base_free(g->base);
+	cfg_unref(g->cfg);
+}
+
+/* ---- subcommands */
+
+static int
+gc_match(const char *pattern, const char *key)
+{
+	if (pattern == NULL)
+		return 1;
+	if (strpbrk(pattern, "*?[") != NULL)
+		return fnmatch(pattern, key, 0) == 0;
+	return strstr(key, pattern) != NULL;
+}
+
+static void
+gc_list_one(struct gctl *g, const struct store_entry *e)
+{
+	if (!gc_match(g->pattern, e->key) ||
+	    (g->limit > 0 && g->shown >= g->limit))
+		return;
+	gc_print_item(g, e);
+	g->shown++;
+}
+
+static void
+gc_count_one(struct gctl *g, const struct store_entry *e)
+{
+	const char *st;
+
+	switch (e->kind) {
+	case STORE_E_TRIPLET:
+		st = gc_triplet_state(g, &e->rec);
+		if (strcmp(st, "pending") == 0)
+			g->n_pending++;
+		else if (strcmp(st, "passed") == 0)
+			g->n_passed++;
+		else
+			g->n_expired++;
+		break;
+	case STORE_E_AWL:
+		if (gc_awl_on(g, &e->awl))
+			g->n_awl_on++;
+		else
+			g->n_awl_counting++;
+		break;
+	case STORE_E_WHITE:
+		g->n_white++;
+		break;
+	}
+}
+
+/* lookup and pass: the triplet's line with next=, then the client part's
+ * whitelist entries, if any. */
+static void
+gc_show_triplet(struct gctl *g, const struct grey_triplet *t)
+{
+	char key[GREY_KEY_MAX + 1];
+	struct gc_item *ti = xcalloc(3, sizeof(*ti));
+	struct gc_item *ai = ti + 1, *wi = ti + 2;
+	struct grey_outcome o;
+
+	grey_key_triplet(key, sizeof(key), "", t);
+	gc_lookup(g, key, ti);
+	grey_key_client(key, sizeof(key), "", 'a', t->client);
+	gc_lookup(g, key, ai);
+	grey_key_client(key, sizeof(key), "", 'w', t->client);
+	gc_lookup(g, key, wi);
+	/* What the store's check would decide now (grey_decide, as the Lua
+	 * script does), a manual entry first. */
+	grey_decide(&g->gp, g->now, ti->found ? &ti->e.rec : NULL,
+	    ai->found ? &ai->e.awl : NULL, &o);
+	grey_key_triplet(key, sizeof(key), "", t);
+	gc_print(g, STORE_E_TRIPLET, key, &ti->e, ti->found ? NULL : "none",
+	    wi->found ? "whitelisted" : grey_decision_name(o.decision));
+	if (ai->found)
+		gc_print_item(g, &ai->e);
+	if (wi->found)
+		gc_print_item(g, &wi->e);
+	free(ti);
+}
+
+struct gc_args {
+	char		**pos;		/* positional arguments */
+	size_t		 npos;
+	long		 limit;		/* --limit; -1 if not given */
+	const char	*ttl;		/* --ttl */
+	const char	*name;		/* --name */
+};
+
+static void
+gc_parse_args(int argc, char **argv, struct gc_args *a)
+{
+	char *end;
+	int i;
+
+	memset(a, 0, sizeof(*a));
+	a->limit = -1;
+	a->pos = xcalloc((size_t)argc + 1, sizeof(char *));
+	for (i = 0; i < argc; i++) {
+		if (strcmp(argv[i], "--limit") == 0 && i + 1 < argc) {
+			a->limit = strtol(argv[++i], &end, 10);
+			if (*argv[i] == '\0' || *end != '\0' || a->limit < 1)
+				gc_usage();
+		} else if (strcmp(argv[i], "--ttl") == 0 && i + 1 < argc)
+			a->ttl = argv[++i];
+		else if (strcmp(argv[i], "--name") == 0 && i + 1 < argc)
+			a->name = argv[++i];
+		else if (strcmp(argv[i], "--") == 0) {
+			while (++i < argc)
+				a->pos[a->npos++] = argv[i];
+		} else if (argv[i][0] == '-' && argv[i][1] == '-')
+			gc_usage();
+		else
+			a->pos[a->npos++] = argv[i];
+	}
+}
+
+static int
+cmd_greylist(int argc, char **argv)
+{
+	struct gctl g;
+	struct gc_args a;
+	struct grey_triplet t;
+	struct gc_item *it;
+	const char *cfg_path = SYSCONFDIR "/moat/moat.conf", *sub;
+	char key[GREY_KEY_MAX + 1], **clients = NULL;
+	enum store_kind_entry kind;
+	size_t nclients = 0, i;
+	long ttl_ms = 0;
+	int k = 0;
+
+	while (k < argc && argv[k][0] == '-') {
+		if (strcmp(argv[k], "-c") == 0 && k + 1 < argc)
+			cfg_path = argv[k + 1];
+		else
+			gc_usage();
+		k += 2;
+	}
+	if (k >= argc)
+		gc_usage();
+	sub = argv[k++];
+	gc_parse_args(argc - k, argv + k, &a);
+	/* Check the words before the config and the network are touched. */
+	if ((a.limit >= 0 && strcmp(sub, "list") != 0) ||
+	    (a.ttl != NULL && strcmp(sub, "whitelist") != 0) ||
+	    (a.name != NULL && strcmp(sub, "lookup") != 0 &&
+	    strcmp(sub, "pass") != 0))
+		gc_usage();
+	if (strcmp(sub, "list") == 0) {
+		if (a.npos > 1)
+			gc_usage();
+	} else if (strcmp(sub, "lookup") == 0 || strcmp(sub, "pass") == 0) {
+		if (a.npos != 3)
+			gc_usage();
+	} else if (strcmp(sub, "whitelist") == 0 ||
+	    strcmp(sub, "delete") == 0) {
+		if (a.npos == 0)
+			gc_usage();
+	} else if (strcmp(sub, "count") == 0) {
+		if (a.npos != 0)
+			gc_usage();
+	} else
+		gc_usage();
+	if (a.ttl != NULL && (cfg_parse_duration_ms(a.ttl, &ttl_ms) == -1 ||
+	    ttl_ms <= 0)) {
+		fprintf(stderr, "moatctl: greylist whitelist: --ttl %s: want a "
+		    "duration such as 30m, 12h, 7d\n", a.ttl);
+		return 1;
+	}
+
+	memset(&g, 0, sizeof(g));
+	g.what = sub;
+	log_init(0, 0, "moatctl", LOG_FMT_LOGFMT);
+	/* A Redis that goes away mid-write must give an error, not kill us. */
+	signal(SIGPIPE, SIG_IGN);
+	gc_open(&g, cfg_path);
+	g.now = gc_now_ms();
+
+	if (strcmp(sub, "list") == 0) {
+		g.pattern = a.npos ? a.pos[0] : NULL;
+		g.limit = a.limit > 0 ? a.limit : 0;
+		gc_walk(&g, STORE_E_TRIPLET, gc_list_one);
+		gc_walk(&g, STORE_E_AWL, gc_list_one);
+		gc_walk(&g, STORE_E_WHITE, gc_list_one);
+	} else if (strcmp(sub, "count") == 0) {
+		gc_walk(&g, STORE_E_TRIPLET, gc_count_one);
+		gc_walk(&g, STORE_E_AWL, gc_count_one);
+		gc_walk(&g, STORE_E_WHITE, gc_count_one);
+		printf("triplets=%lld pending=%lld passed=%lld expired=%lld "
+		    "whitelisted=%lld auto_whitelisted=%lld "
+		    "awl_counting=%lld\n", g.n_pending + g.n_passed +
+		    g.n_expired, g.n_pending, g.n_passed, g.n_expired,
+		    g.n_white, g.n_awl_on, g.n_awl_counting);
+	} else if (strcmp(sub, "lookup") == 0) {
+		gc_triplet(&g, a.pos[0], a.pos[1], a.pos[2], a.name, &t);
+		gc_show_triplet(&g, &t);
+	} else if (strcmp(sub, "pass") == 0) {
+		gc_triplet(&g, a.pos[0], a.pos[1], a.pos[2], a.name, &t);
+		store_admin_pass(g.conn, &t, &g.gp, gc_void_cb, &g);
+		if (gc_wait(&g) != STORE_OK)
+			gc_fail(&g, g.err);
+		g.now = gc_now_ms();
+		gc_show_triplet(&g, &t);
+	} else if (strcmp(sub, "whitelist") == 0) {
+		if (ttl_ms == 0)
+			ttl_ms = (long)g.gp.pass_lifetime_ms;
+		for (i = 0; i < a.npos; i++)
+			gc_client_parts(&g, a.pos[i], &clients, &nclients);
+		it = xcalloc(1, sizeof(*it));
+		for (i = 0; i < nclients; i++) {
+			store_white_add(g.conn, clients[i], ttl_ms, gc_void_cb,
+			    &g);
+			if (gc_wait(&g) != STORE_OK)
+				gc_fail(&g, g.err);
+			grey_key_client(key, sizeof(key), "", 'w', clients[i]);
+			gc_lookup(&g, key, it);
+			if (it->found)
+				gc_print_item(&g, &it->e);
+			else
+				gc_print(&g, STORE_E_WHITE, key, NULL, "none",
+				    NULL);
+			free(clients[i]);
+		}
+		free(it);
+		free(clients);
+	} else {	/* delete */
+		it = xcalloc(1, sizeof(*it));
+		for (i = 0; i < a.npos; i++) {
+			if (gc_is_key(a.pos[i], &kind))
+				snprintf(key, sizeof(key), "%s", a.pos[i]);
+			else if (i + 2 < a.npos) {
+				gc_triplet(&g, a.pos[i], a.pos[i + 1],
+				    a.pos[i + 2], NULL, &t);
+				grey_key_triplet(key, sizeof(key), "", &t);
+				kind = STORE_E_TRIPLET;
+				i += 2;
+			} else {
+				fprintf(stderr, "moatctl: greylist delete: %s: "
+				    "not a key (t:..., a:..., w:...) or "
+				    "CLIENT_IP SENDER RCPT\n", a.pos[i]);
+				return 1;
+			}
+			gc_lookup(&g, key, it);
+			if (!it->found) {
+				gc_print(&g, kind, key, NULL, "none", NULL);
+				continue;
+			}
+			store_admin_delete(g.conn, key, gc_void_cb, &g);
+			if (gc_wait(&g) != STORE_OK)
+				gc_fail(&g, g.err);
+			gc_print(&g, kind, key, &it->e, "deleted", NULL);
+		}
+		free(it);
+	}
+	free(a.pos);
+	gc_close(&g);
+	return 0;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -793,6 +1679,8 @@ main(int argc, char **argv)
 		return cmd_agree(argc - 2, argv + 2);
 	if (strcmp(argv[1], "rules") == 0)
 		return cmd_rules(argc - 2, argv + 2);
+	if (strcmp(argv[1], "greylist") == 0)
+		return cmd_greylist(argc - 2, argv + 2);
 	usage();
 	return 2;
 }

@@ -1,1 +1,5 @@
-# see the test it lists
+# moatctl greylist against the Redis a real moatd greylists through
+# (tests/integration/test_moatctl_grey.py: redis-server, Postfix, moatd,
+# and $(MOATCTL), exported by AM_TESTS_ENVIRONMENT in local.mk).  The file
+# reaches the tarball through EXTRA_DIST += $(INTEGRATION_TESTS).
+INTEGRATION_TESTS += tests/integration/test_moatctl_grey.py
