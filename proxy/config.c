@@ -386,6 +386,25 @@ static const struct cfg_key cfg_keys[] = {
 	    F(tls_handshake_timeout_ms), "30s", NULL, SEC, 10 * MIN,
 	    .help = "a TLS handshake must finish within this" },
 
+	/* SMTP AUTH (listen ... auth=) */
+	{ "passwd", CT_STRING, 0, F(passwd), NULL, NULL, 0, 0,
+	    .check = check_abspath,
+	    .help = "login:crypt-hash file (yescrypt, bcrypt, sha512-crypt); "
+	    "read at start and on reload" },
+	{ "sender_login_map", CT_STRING, 0, F(sender_login_map), NULL, NULL,
+	    0, 0, .check = check_abspath,
+	    .help = "login: addresses and @domains it may send as; unset = "
+	    "any sender" },
+	{ "auth_threads", CT_INT, CF_RESTART, F(auth_threads), "2", NULL, 1,
+	    16, .help = "password hashing threads (off the event loop)" },
+	{ "auth_fail_limit", CT_SPECIAL, 0, FS(auth_fail_limit), "10/10m",
+	    NULL, 0, 0, .set = set_rate, .dump = dump_rate,
+	    .help = "N/DURATION: failed AUTH per client address; past it "
+	    "421 4.7.0 and new connections refused until the window passes" },
+	{ "auth_fail_net_limit", CT_SPECIAL, 0, FS(auth_fail_net_limit),
+	    "30/10m", NULL, 0, 0, .set = set_rate, .dump = dump_rate,
+	    .help = "N/DURATION: failed AUTH per client network (/24, /64)" },
+
 	/* backend */
 	{ "backend", CT_SPECIAL, 0, FS(backend), NULL, "(required)", 0, 0,
 	    .set = set_backend, .dump = dump_backend,
@@ -983,7 +1002,7 @@ set_listen(struct config *c, const struct cfg_key *k, struct cfg_parse *ps,
 {
 	struct cfg_listen l;
 	char t[TOKBUF];
-	int i, have_proxy = 0, have_name = 0, have_tls = 0;
+	int i, have_proxy = 0, have_name = 0, have_tls = 0, have_auth = 0;
 
 	(void)k;
 	(void)ps;
@@ -1044,15 +1063,39 @@ set_listen(struct config *c, const struct cfg_key *k, struct cfg_parse *ps,
 				return -1;
 			}
 			l.tls = (enum cfg_tls)m;
+		} else if (strncmp(argv[i], "auth=", 5) == 0 && !have_auth) {
+			have_auth = 1;
+			if (strcmp(argv[i] + 5, "off") == 0)
+				l.auth = 0;
+			else if (strcmp(argv[i] + 5, "optional") == 0)
+				l.auth = 1;
+			else if (strcmp(argv[i] + 5, "required") == 0)
+				l.auth = 2;
+			else {
+				snprintf(msg, msgsz, "\"%s\": auth= takes off, "
+				    "optional or required", tok(argv[i], t,
+				    sizeof(t)));
+				return -1;
+			}
+		} else if (strncmp(argv[i], "auth_plaintext=", 15) == 0) {
+			if (cfg_parse_bool(argv[i] + 15, &l.auth_plaintext)
+			    == -1) {
+				snprintf(msg, msgsz, "\"%s\": auth_plaintext= "
+				    "takes on or off", tok(argv[i], t,
+				    sizeof(t)));
+				return -1;
+			}
 		} else if (strncmp(argv[i], "proxy=", 6) == 0 ||
 		    strncmp(argv[i], "name=", 5) == 0 ||
-		    strncmp(argv[i], "tls=", 4) == 0) {
+		    strncmp(argv[i], "tls=", 4) == 0 ||
+		    strncmp(argv[i], "auth=", 5) == 0) {
 			snprintf(msg, msgsz, "\"%s\": option given twice",
 			    tok(argv[i], t, sizeof(t)));
 			return -1;
 		} else {
 			snprintf(msg, msgsz, "unknown option \"%s\" (proxy=, "
-			    "name=, tls=)", tok(argv[i], t, sizeof(t)));
+			    "name=, tls=, auth=, auth_plaintext=)",
+			    tok(argv[i], t, sizeof(t)));
 			return -1;
 		}
 	}
@@ -1074,12 +1117,16 @@ dump_listen(const struct config *c, const struct cfg_key *k, struct sbuf *b)
 	    " proxy=any" };
 	static const char *tls[] = { "", " tls=starttls", " tls=required",
 	    " tls=implicit" };
+	static const char *auth[] = { "", " auth=optional", " auth=required",
+	    "" };
 	int i;
 
 	for (i = 0; i < c->nlisten; i++)
-		sbuf_printf(b, "%s %s%s name=%s%s\n", k->name, c->listen[i].text,
-		    proxy[c->listen[i].proxy_accept & 3], c->listen[i].name,
-		    tls[c->listen[i].tls & 3]);
+		sbuf_printf(b, "%s %s%s name=%s%s%s%s\n", k->name,
+		    c->listen[i].text, proxy[c->listen[i].proxy_accept & 3],
+		    c->listen[i].name, tls[c->listen[i].tls & 3],
+		    auth[c->listen[i].auth & 3],
+		    c->listen[i].auth_plaintext ? " auth_plaintext=on" : "");
 	if (c->nlisten == 0)
 		sbuf_printf(b, "# %s (none)\n", k->name);
 }
@@ -1097,6 +1144,8 @@ eq_listen(const struct config *a, const struct config *b)
 		    a->listen[i].addrlen) != 0 ||
 		    a->listen[i].proxy_accept != b->listen[i].proxy_accept ||
 		    a->listen[i].tls != b->listen[i].tls ||
+		    a->listen[i].auth != b->listen[i].auth ||
+		    a->listen[i].auth_plaintext != b->listen[i].auth_plaintext ||
 		    strcmp(a->listen[i].name, b->listen[i].name) != 0)
 			return 0;
 	return 1;
@@ -1733,6 +1782,10 @@ cfg_free(struct config *c)
 		c->rules_release(c->rules);
 	if (c->tls && c->tls_release)
 		c->tls_release(c->tls);
+	if (c->passwd_db && c->passwd_release)
+		c->passwd_release(c->passwd_db);
+	if (c->sender_map && c->sender_map_release)
+		c->sender_map_release(c->sender_map);
 	free(c);
 }
 

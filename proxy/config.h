@@ -18,6 +18,8 @@
 
 struct rule_set;
 struct tls_server;
+struct passwd_db;
+struct sender_map;
 
 #define CFG_LISTEN_MAX	32
 
@@ -41,12 +43,17 @@ enum cfg_pregreet { CFG_PREGREET_REJECT, CFG_PREGREET_IGNORE, CFG_PREGREET_SCORE
  *   name=WORD         a name for logs (default "smtp")
  *   tls=off|starttls|required|implicit   STARTTLS offered, required
  *                     before MAIL, or TLS from the first byte (port 465)
+ *   auth=off|optional|required   SMTP AUTH offered (after TLS), or
+ *                     required before MAIL (a submission port)
+ *   auth_plaintext=on  offer AUTH without TLS too (not recommended)
  */
 enum cfg_tls { CFG_TLS_OFF, CFG_TLS_STARTTLS, CFG_TLS_REQUIRED,
 	CFG_TLS_IMPLICIT };
 
 struct cfg_listen {
 	enum cfg_tls	tls;		/* tls=off|starttls|required|implicit */
+	int		auth;		/* auth=off (0)|optional (1)|required */
+	int		auth_plaintext;	/* offer AUTH before TLS too */
 	char		name[32];
 	char		text[128];	/* as written, for logs */
 	struct sockaddr_storage addr;
@@ -174,6 +181,17 @@ struct config {
 	long		tls_handshake_timeout_ms;
 	struct tls_server *tls;			/* NULL: no listener uses TLS */
 	void		(*tls_release)(struct tls_server *);
+
+	/* SMTP AUTH (listen ... auth=); loaded by main.c */
+	char		*passwd;		/* login:crypt-hash file */
+	char		*sender_login_map;	/* login -> senders file */
+	int		auth_threads;		/* hashing threads (RESTART) */
+	struct cfg_rate	auth_fail_limit;	/* per client address */
+	struct cfg_rate	auth_fail_net_limit;	/* per /24 or /64 */
+	struct passwd_db *passwd_db;
+	void		(*passwd_release)(struct passwd_db *);
+	struct sender_map *sender_map;
+	void		(*sender_map_release)(struct sender_map *);
 
 	/* client timeouts (a whole command or DATA phase, not per byte) */
 	long		timeout_command_ms;	/* RFC 5321 4.5.3.2.7: 5 min */

@@ -18,6 +18,7 @@ struct event_base;
 struct evdns_base;
 struct rule_scratch;
 struct store;
+struct passwd_pool;
 struct store_conn;
 struct event;
 struct session;
@@ -55,6 +56,7 @@ struct worker {
 /* Daemon-wide state. */
 extern atomic_int	 moat_sessions;		/* sessions open now */
 extern struct store	*moat_store;		/* made once, at start */
+extern struct passwd_pool *moat_passwd_pool;	/* password hashing */
 extern atomic_int	 moat_draining;		/* SIGTERM received */
 
 /*

@@ -33,6 +33,8 @@
 #include "policy.h"
 #include "smtp_reply.h"
 #include "store.h"
+#include "passwd.h"
+#include "sender_map.h"
 #include "tls.h"
 #include "upstream.h"
 #include "xmalloc.h"
@@ -40,6 +42,7 @@
 atomic_int		 moat_sessions;
 atomic_int		 moat_draining;
 struct store		*moat_store;
+struct passwd_pool	*moat_passwd_pool;
 
 static pthread_mutex_t	 cfg_mu = PTHREAD_MUTEX_INITIALIZER;
 static struct config	*cfg_cur;
@@ -51,6 +54,7 @@ static const char	*cfg_path = SYSCONFDIR "/moat/moat.conf";
 static struct event	*drain_timer, *drain_poll;
 
 static int	tls_load(struct config *, char *, size_t);
+static int	auth_load(struct config *, char *, size_t);
 
 /* ---- config in force ---------------------------------------------------- */
 
@@ -317,7 +321,8 @@ reload_cb(evutil_socket_t sig, short what, void *arg)
 	(void)arg;
 	nc = cfg_load(cfg_path, err, sizeof(err));
 	if (nc == NULL || policy_load(nc, err, sizeof(err)) == -1 ||
-	    tls_load(nc, err, sizeof(err)) == -1) {
+	    tls_load(nc, err, sizeof(err)) == -1 ||
+	    auth_load(nc, err, sizeof(err)) == -1) {
 		log_warn("reload refused, the old configuration and rules stay "
 		    "in force: %s", err);
 		cfg_unref(nc);
@@ -452,6 +457,52 @@ tls_load(struct config *cfg, char *err, size_t errsz)
 	return 0;
 }
 
+/* ---- AUTH ------------------------------------------------------------------ */
+
+static void
+passwd_release(struct passwd_db *db)
+{
+	passwd_db_free(db);
+}
+
+static void
+sender_map_release(struct sender_map *m)
+{
+	sender_map_free(m);
+}
+
+/*
+ * auth_load: the credential file and the sender map, read into cfg (at
+ * start and on reload, never per session).  0, or -1 with err set.
+ */
+static int
+auth_load(struct config *cfg, char *err, size_t errsz)
+{
+	int i, need = 0;
+
+	for (i = 0; i < cfg->nlisten; i++)
+		if (cfg->listen[i].auth != 0)
+			need = 1;
+	if (need && cfg->passwd == NULL) {
+		snprintf(err, errsz, "%s: a listener has auth= but passwd is "
+		    "not set", cfg->path);
+		return -1;
+	}
+	if (cfg->passwd) {
+		if (passwd_db_load(cfg->passwd, &cfg->passwd_db, err,
+		    errsz) == -1)
+			return -1;
+		cfg->passwd_release = passwd_release;
+	}
+	if (cfg->sender_login_map) {
+		if (sender_map_load(cfg->sender_login_map, &cfg->sender_map,
+		    err, errsz) == -1)
+			return -1;
+		cfg->sender_map_release = sender_map_release;
+	}
+	return 0;
+}
+
 /* ---- the greylist store ------------------------------------------------- */
 
 /* The Redis password: the first line of a file, read once, as root. */
@@ -484,9 +535,14 @@ store_setup(const struct config *cfg)
 	struct store *st;
 	char err[256], *host = NULL, *pass = NULL, *colon;
 
+	int i, auth = 0;
+
+	for (i = 0; i < cfg->nlisten; i++)
+		if (cfg->listen[i].auth != 0)
+			auth = 1;
 	if (!cfg->greylist && cfg->ratelimit_conn_per_ip.n == 0 &&
 	    cfg->ratelimit_msg_per_ip.n == 0 &&
-	    cfg->ratelimit_rcpt_per_sender.n == 0)
+	    cfg->ratelimit_rcpt_per_sender.n == 0 && !auth)
 		return NULL;
 	if (!cfg->store_redis) {
 		memset(&mp, 0, sizeof(mp));
@@ -615,7 +671,8 @@ main(int argc, char **argv)
 	log_set_trace((unsigned)trace);
 	if ((cfg = cfg_load(cfg_path, err, sizeof(err))) == NULL ||
 	    policy_load(cfg, err, sizeof(err)) == -1 ||
-	    tls_load(cfg, err, sizeof(err)) == -1) {
+	    tls_load(cfg, err, sizeof(err)) == -1 ||
+	    auth_load(cfg, err, sizeof(err)) == -1) {
 		fprintf(stderr, "moatd: %s\n", err);
 		cfg_unref(cfg);
 		return 1;
@@ -646,6 +703,10 @@ main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	if (evthread_use_pthreads() == -1)
 		fatal("libevent: no thread support");
+	/* Password hashes run here, never on a worker's loop. */
+	if ((moat_passwd_pool = passwd_pool_new(cfg->auth_threads, 1024)) ==
+	    NULL)
+		fatal("auth: cannot start the hashing threads");
 
 	/* Bind while still privileged (ports < 1024), then drop. */
 	{
@@ -704,6 +765,7 @@ main(int argc, char **argv)
 	probe_free(probe_cur);
 	workers_stop(atomic_load(&moat_sessions) ? 2 : 1);
 	workers_join();
+	passwd_pool_free(moat_passwd_pool);
 	store_free(moat_store);
 	for (i = 0; i < nlisteners; i++)
 		if (listeners[i])

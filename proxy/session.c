@@ -45,6 +45,9 @@
 #include "smtp_reply.h"
 #include "store.h"
 #include "tls.h"
+#include "passwd.h"
+#include "sasl.h"
+#include "sender_map.h"
 #include "upstream.h"
 #include "xmalloc.h"
 
@@ -57,12 +60,13 @@
 
 /* What a session waits for when SF_WAIT is set. */
 enum sess_wait {
-	W_NONE, W_TLS, W_DNS, W_RATE, W_CONNECT, W_RSET, W_MAIL, W_RCPT, W_GREY,
+	W_NONE, W_TLS, W_AUTH, W_DNS, W_RATE, W_CONNECT, W_RSET, W_MAIL, W_RCPT, W_GREY,
 	W_REPLAY, W_DATA,
 };
 
 /* Rate limits (config ratelimit_*), counted in the store. */
-enum rate_kind { RATE_CONN, RATE_MSG, RATE_RCPT };
+enum rate_kind { RATE_CONN, RATE_MSG, RATE_RCPT, RATE_AUTHBLOCK,
+	RATE_AUTHFAIL, RATE_AUTHFAIL_NET };
 
 /* Input buffered before reading from the client pauses (backpressure). */
 #define SESS_HIGH_WATER	(256 * 1024)
@@ -137,6 +141,11 @@ struct session {
 	unsigned long long	 bytes_in, bytes_out;
 	struct sbuf		 obuf;		/* replies not yet written */
 	int			 tls;		/* 0 plain, 1 handshake, 2 up */
+	struct sasl		*sasl;		/* an AUTH exchange, or NULL */
+	int			 in_auth;	/* lines go to the exchange */
+	struct passwd_req	*pwreq;		/* a password being checked */
+	char			*auth_try;	/* the login being checked */
+	char			*auth_login;	/* authenticated as */
 	char			 tls_version[16];
 	char			 tls_cipher[64];
 	struct timespec		 start;
@@ -157,7 +166,9 @@ static void sess_mail_backend(struct session *);
 static void sess_rcpt_forward(struct session *);
 static void sess_greet(struct session *);
 static int sess_starttls_offered(const struct session *);
+static int sess_auth_offered(const struct session *);
 static void sess_start(struct session *);
+static int sess_read_sasl(struct session *, struct evbuffer *);
 static void sess_tls_start(struct session *, enum tls_plaintext);
 static void sess_read_cb(struct bufferevent *, void *);
 static int sess_rate_start(struct session *, enum rate_kind);
@@ -413,7 +424,7 @@ tx_log(struct session *s, struct smtp_tx *tx, const char *verdict,
 	logline_str(&l, "client", s->client_str);
 	logline_str(&l, "helo", s->helo);
 	logline_str(&l, "tls", s->tls == 2 ? s->tls_version : "no");
-	logline_str(&l, "auth", "");
+	logline_str(&l, "auth", s->auth_login ? s->auth_login : "");
 	logline_str(&l, "from", tx->from);
 	logline_str(&l, "rcpt", rc.p ? rc.p : "");
 	logline_int(&l, "nrcpt", tx->nrcpt);
@@ -498,7 +509,7 @@ sess_log(struct session *s)
 	logline_str(&l, "tls", s->tls == 2 ? s->tls_version : "no");
 	if (s->tls == 2)
 		logline_str(&l, "cipher", s->tls_cipher);
-	logline_str(&l, "auth", "");
+	logline_str(&l, "auth", s->auth_login ? s->auth_login : "");
 	logline_int(&l, "txs", s->ntx);
 	logline_int(&l, "cmds", s->ncmds);
 	logline_int(&l, "errors", s->nerrors);
@@ -520,6 +531,10 @@ sess_free(struct session *s)
 	sess_log(s);
 	if (s->grey_req)
 		store_cancel(s->w->store, s->grey_req);
+	passwd_cancel(s->pwreq);
+	sasl_free(s->sasl);
+	free(s->auth_try);
+	free(s->auth_login);
 	dns_cancel(s->dnsq);
 	free(s->client_name);
 	up_free(s->up);
@@ -735,7 +750,8 @@ sess_start(struct session *s)
 		sess_close(s, "too-many-sessions");
 		return;
 	}
-	if (sess_rate_start(s, RATE_CONN))
+	if (sess_rate_start(s, RATE_CONN) ||
+	    sess_rate_start(s, RATE_AUTHBLOCK))
 		return;
 	sess_greet(s);
 }
@@ -998,6 +1014,7 @@ sess_open_backend(struct session *s)
 	id.name = s->client_name;
 	id.helo = s->helo;
 	id.esmtp = s->esmtp;
+	id.login = s->auth_login;
 	s->up = up_new(s->w->base, s->cfg, sess_up_cb, s, s->id);
 	up_connect(s->up, &id);
 	sess_wait(s, W_CONNECT);
@@ -1140,9 +1157,20 @@ sess_grey_cb(void *arg, uint64_t id, int err,
 static const struct cfg_rate *
 rate_of(const struct config *cfg, enum rate_kind k)
 {
-	return k == RATE_CONN ? &cfg->ratelimit_conn_per_ip :
-	    k == RATE_MSG ? &cfg->ratelimit_msg_per_ip :
-	    &cfg->ratelimit_rcpt_per_sender;
+	switch (k) {
+	case RATE_CONN:
+		return &cfg->ratelimit_conn_per_ip;
+	case RATE_MSG:
+		return &cfg->ratelimit_msg_per_ip;
+	case RATE_RCPT:
+		return &cfg->ratelimit_rcpt_per_sender;
+	case RATE_AUTHFAIL_NET:
+		return &cfg->auth_fail_net_limit;
+	case RATE_AUTHBLOCK:
+	case RATE_AUTHFAIL:
+	default:
+		return &cfg->auth_fail_limit;
+	}
 }
 
 static void
@@ -1153,14 +1181,16 @@ sess_rate_cb(void *arg, uint64_t id, int err, long long count)
 	enum rate_kind k = s->rate_kind;
 	const struct cfg_rate *r = rate_of(cfg, k);
 	static const char *const kinds[] = { "conn_per_ip", "msg_per_ip",
-	    "rcpt_per_sender" };
+	    "rcpt_per_sender", "auth_fail_per_ip", "auth_fail_per_ip",
+	    "auth_fail_per_net" };
 	struct logline l;
 	int over;
 
 	(void)id;
 	s->grey_req = 0;
+	/* The AUTH counters count failures: at the limit, no more tries. */
 	over = err != STORE_OK ? cfg->ratelimit_on_store_failure == 1 :
-	    count > r->n;
+	    k >= RATE_AUTHBLOCK ? count >= r->n : count > r->n;
 	if (over) {
 		logline_begin(&l, "ratelimit");
 		logline_str(&l, "session", s->id);
@@ -1183,9 +1213,36 @@ sess_rate_cb(void *arg, uint64_t id, int err, long long count)
 			sess_close(s, "ratelimit");
 			return;
 		}
+		/* FALLTHROUGH */
+	case RATE_AUTHBLOCK:
+		if (k == RATE_AUTHBLOCK) {
+			s->flags &= ~SF_WAIT;
+			s->wait = W_NONE;
+		}
+		if (k == RATE_AUTHBLOCK && over) {
+			sess_reply(s, 421, "4.7.0", "%s Error: too many failed "
+			    "authentications from %s, try again later",
+			    cfg->hostname, s->client_str);
+			sess_close(s, "auth-blocked");
+			return;
+		}
+		if (k == RATE_CONN && sess_rate_start(s, RATE_AUTHBLOCK))
+			return;
 		sess_greet(s);
 		if (s->state == SMTP_ST_CONNECTED)
 			sess_process(s);
+		return;
+	case RATE_AUTHFAIL:
+	case RATE_AUTHFAIL_NET:
+		if (over) {
+			sess_reply(s, 421, "4.7.0", "%s Error: too many failed "
+			    "authentications, try again later", cfg->hostname);
+			sess_close(s, "auth-blocked");
+			return;
+		}
+		if (k == RATE_AUTHFAIL && sess_rate_start(s, RATE_AUTHFAIL_NET))
+			return;
+		sess_resume(s);
 		return;
 	case RATE_MSG:
 		if (over) {
@@ -1226,10 +1283,21 @@ sess_rate_start(struct session *s, enum rate_kind k)
 	char name[STORE_NAME_MAX];
 
 	if (r->n == 0 || s->w->store == NULL || s->trusted ||
+	    (s->auth_login && k != RATE_AUTHFAIL && k != RATE_AUTHFAIL_NET) ||
 	    cidr_list_match(&cfg->grey_wl_clients, &s->client))
 		return 0;
 	if (k == RATE_RCPT)
 		snprintf(name, sizeof(name), "rcpt:%s", s->tx->from);
+	else if (k == RATE_AUTHFAIL_NET) {
+		char net[128];
+
+		if (grey_client_net(net, sizeof(net), s->client.a,
+		    s->client.family == AF_INET6,
+		    s->client.family == AF_INET6 ? 64 : 24) == -1)
+			return 0;
+		snprintf(name, sizeof(name), "authfail-net:%s", net);
+	} else if (k == RATE_AUTHBLOCK || k == RATE_AUTHFAIL)
+		snprintf(name, sizeof(name), "authfail:%s", s->client_str);
 	else
 		snprintf(name, sizeof(name), "%s:%s", k == RATE_CONN ?
 		    "conn" : "msg", s->client_str);
@@ -1238,8 +1306,10 @@ sess_rate_start(struct session *s, enum rate_kind k)
 		s->wait = W_RATE;
 	else
 		sess_wait(s, W_RATE);
+	/* Looking (AUTHBLOCK) does not count; a failure does. */
 	s->grey_req = store_count(s->w->store, name, r->window_ms,
-	    cfg->ratelimit_sliding, 1, sess_rate_cb, s);
+	    cfg->ratelimit_sliding, k == RATE_AUTHBLOCK ? 0 : 1, sess_rate_cb,
+	    s);
 	return 1;
 }
 
@@ -1296,7 +1366,8 @@ sess_grey_start(struct session *s, const struct smtp_reply *r)
 
 	if (!cfg->greylist || s->w->store == NULL)
 		return 0;
-	if (s->trusted || (min != 0 && score_card_total(&tx->card) < min)) {
+	if (s->trusted || s->auth_login ||
+	    (min != 0 && score_card_total(&tx->card) < min)) {
 		tx_grey(tx, "skipped");
 		return 0;
 	}
@@ -1533,8 +1604,114 @@ sess_tls_up(struct session *s)
 	}
 	s->helo[0] = '\0';
 	s->esmtp = 0;
+	free(s->auth_login);
+	s->auth_login = NULL;
 	sess_enter_state(s, SMTP_ST_CONNECTED);
 	sess_process(s);
+}
+
+/*
+ * AUTH is offered on an auth= listener once TLS is up (or without TLS where
+ * auth_plaintext says so), until the client has authenticated.
+ */
+static int
+sess_auth_offered(const struct session *s)
+{
+	return s->lst != NULL && s->lst->auth != 0 &&
+	    s->cfg->passwd_db != NULL && s->auth_login == NULL &&
+	    (s->tls == 2 || s->lst->auth_plaintext);
+}
+
+static void
+sess_auth_cb(void *arg, enum passwd_result res)
+{
+	struct session *s = arg;
+	struct logline l;
+
+	s->pwreq = NULL;
+	logline_begin(&l, res == PASSWD_OK ? "auth" : "auth_failed");
+	logline_str(&l, "session", s->id);
+	logline_str(&l, "client", s->client_str);
+	logline_str(&l, "login", s->auth_try);
+	logline_str(&l, "result", passwd_result_name(res));
+	logline_emit(&l);
+	if (res == PASSWD_OK) {
+		s->auth_login = s->auth_try;
+		s->auth_try = NULL;
+		sess_reply(s, 235, "2.7.0", "Authentication successful");
+		sess_resume(s);
+		return;
+	}
+	free(s->auth_try);
+	s->auth_try = NULL;
+	/* RFC 4954 6: one reply for every failure; no user enumeration. */
+	sess_reply(s, 535, "5.7.8", "Error: authentication failed");
+	if (sess_rate_start(s, RATE_AUTHFAIL))
+		return;
+	sess_resume(s);
+}
+
+/* Carry out what the SASL exchange asks for. */
+static void
+sess_sasl_act(struct session *s, const struct sasl_action *a)
+{
+	struct sbuf t = SBUF_INIT;
+
+	s->in_auth = 0;
+	switch (a->kind) {
+	case SASL_ACT_CHALLENGE:
+		/* RFC 4954 4: "334" SP [base64] CRLF, the space always. */
+		sbuf_printf(&t, "334 %s\r\n", a->challenge ? a->challenge : "");
+		sess_out(s, t.p, t.len);
+		sbuf_free(&t);
+		s->in_auth = 1;
+		return;
+	case SASL_ACT_VERIFY:
+		free(s->auth_try);
+		s->auth_try = xstrdup(a->login);
+		s->pwreq = passwd_verify(moat_passwd_pool, s->w->base,
+		    s->cfg->passwd_db, a->login, a->pass, a->pass_len,
+		    sess_auth_cb, s);
+		sasl_clear(s->sasl);
+		if (s->pwreq == NULL) {
+			sess_reply(s, 454, "4.7.0", "Error: temporary "
+			    "authentication failure");
+			return;
+		}
+		sess_wait(s, W_AUTH);
+		return;
+	case SASL_ACT_FAIL:
+	default:
+		sess_reply(s, a->code, a->enh, "%s", a->text);
+		if (a->why == SASL_FAIL_AUTHZ)
+			sess_rate_start(s, RATE_AUTHFAIL);
+		return;
+	}
+}
+
+static void
+cmd_auth(struct session *s, struct smtp_cmd *c)
+{
+	struct sasl_action a;
+
+	if (s->auth_login) {
+		sess_reply(s, 503, "5.5.1", "Error: already authenticated");
+		return;
+	}
+	if (s->lst == NULL || s->lst->auth == 0 || s->cfg->passwd_db == NULL) {
+		sess_reply(s, 502, "5.5.1", "Error: command not implemented");
+		return;
+	}
+	if (!sess_auth_offered(s)) {
+		/* RFC 4954 6: offered only under TLS here. */
+		sess_reply(s, 538, "5.7.11", "Error: encryption required for "
+		    "requested authentication mechanism");
+		return;
+	}
+	if (s->sasl == NULL)
+		s->sasl = sasl_new();
+	sasl_start(s->sasl, c->arg, strlen(c->arg), &a);
+	sess_sasl_act(s, &a);
 }
 
 static void
@@ -1618,6 +1795,8 @@ cmd_helo(struct session *s, struct smtp_cmd *c)
 			sbuf_adds(&t, "\nSMTPUTF8");
 		if (sess_starttls_offered(s))
 			sbuf_adds(&t, "\nSTARTTLS");
+		if (sess_auth_offered(s))
+			sbuf_adds(&t, "\nAUTH " SASL_EHLO_MECHS);
 		sess_reply(s, 250, NULL, "%s", t.p);
 		sbuf_free(&t);
 	}
@@ -1656,6 +1835,20 @@ cmd_mail(struct session *s, struct smtp_cmd *c)
 	if (s->lst && s->lst->tls == CFG_TLS_REQUIRED && s->tls != 2) {
 		sess_reply(s, 530, "5.7.0", "Error: must issue a STARTTLS "
 		    "command first");
+		return;
+	}
+	if (s->lst && s->lst->auth == 2 && s->auth_login == NULL) {
+		sess_reply(s, 530, "5.7.0", "Error: authentication required");
+		return;
+	}
+	/* RFC 4954 4: the login may only send as the addresses it owns. */
+	if (s->auth_login && cfg->sender_map &&
+	    !sender_map_allowed(cfg->sender_map, s->auth_login,
+	    c->path.addr)) {
+		sess_reply(s, 553, "5.7.1", "<%s>: Sender address rejected: "
+		    "not owned by user %s", c->path.addr, s->auth_login);
+		sess_log_event(s, "reject", "from", c->path.addr,
+		    "553 5.7.1 sender not owned by the login");
 		return;
 	}
 
@@ -1743,6 +1936,8 @@ rcpt_allowed(struct session *s, const struct smtp_path *p)
 		return 1;
 	if (smtp_path_relay_suspect(p))
 		return 0;
+	if (s->auth_login)
+		return 1;	/* RFC 4954 5: authenticated clients relay */
 	if (p->domain == NULL)
 		return 1;	/* <postmaster>, RFC 5321 4.5.1 */
 	if (p->literal)
@@ -1911,6 +2106,7 @@ static cmd_fn *const cmd_handlers[SMTP_CMD__COUNT] = {
 	[SMTP_CMD_VRFY] = cmd_vrfy,
 	[SMTP_CMD_HELP] = cmd_help,
 	[SMTP_CMD_STARTTLS] = cmd_starttls,
+	[SMTP_CMD_AUTH] = cmd_auth,
 };
 
 static void
@@ -2042,8 +2238,8 @@ sess_build_received(struct session *s)
 	    s->client_name ? s->client_name : "unknown",
 	    s->client.family == AF_INET6 ? "IPv6:" : "", s->client_str,
 	    cfg->hostname, tx->smtputf8 ? "UTF8" : "",
-	    s->esmtp ? (s->tls == 2 ? "ESMTPS" : "ESMTP") : "SMTP", s->id,
-	    tx->n);
+	    s->esmtp ? (s->tls == 2 ? (s->auth_login ? "ESMTPSA" : "ESMTPS") :
+	    (s->auth_login ? "ESMTPA" : "ESMTP")) : "SMTP", s->id, tx->n);
 	if (tx->nrcpt == 1 && !tx->smtputf8)
 		sbuf_printf(&tx->hdr, "\r\n\tfor <%s>", tx->rcpt[0]);
 	sbuf_printf(&tx->hdr, "; %s\r\n", date);
@@ -2230,6 +2426,39 @@ sess_read_data(struct session *s, struct evbuffer *in)
 	return st == SMTP_DATA_END;
 }
 
+/*
+ * One line of an AUTH exchange (RFC 4954: up to 12288 bytes); 0 when no
+ * whole line is there yet.  The line (a password, encoded) is wiped after
+ * use and never logged.
+ */
+static int
+sess_read_sasl(struct session *s, struct evbuffer *in)
+{
+	struct sasl_action a;
+	struct smtp_line ln;
+	enum smtp_line_status st;
+	size_t avail = evbuffer_get_length(in);
+	size_t want = avail < SASL_LINE_MAX + 2 ? avail : SASL_LINE_MAX + 2;
+	char *p = (char *)evbuffer_pullup(in, (ev_ssize_t)want);
+
+	st = smtp_line_scan(p, want, SASL_LINE_MAX, &ln);
+	if (st == SMTP_LINE_PARTIAL)
+		return 0;
+	if (st == SMTP_LINE_TOO_LONG) {
+		sasl_too_long(s->sasl, &a);
+		sess_sasl_act(s, &a);
+		sess_close(s, "auth-line-too-long");
+		return 1;
+	}
+	evtimer_del(s->timer);
+	sasl_step(s->sasl, p, ln.len, &a);
+	explicit_bzero(p, ln.len);
+	evbuffer_drain(in, ln.consumed);
+	s->bytes_in += ln.consumed;
+	sess_sasl_act(s, &a);
+	return 1;
+}
+
 static void
 sess_read_proxy(struct session *s, struct evbuffer *in)
 {
@@ -2320,6 +2549,11 @@ sess_process_input(struct session *s)
 			break;
 		}
 
+		if (s->in_auth) {
+			if (sess_read_sasl(s, in) == 0)
+				break;
+			continue;
+		}
 		want = avail < cfg->command_line_max + 2 ? avail :
 		    cfg->command_line_max + 2;
 		p = (char *)evbuffer_pullup(in, (ev_ssize_t)want);

@@ -35,8 +35,8 @@ static const struct smtp_fsm_row rows[] = {
 	{ SMTP_CMD_HELP,	ANY_CMD, 0 },
 	/* STARTTLS: the session says 502 where it is not offered. */
 	{ SMTP_CMD_STARTTLS,	ANY_CMD, SMTP_CF_RESETS_TX | SMTP_CF_COUNTS_ERR },
-	/* AUTH arrives with the AUTH part of issue 5; not advertised. */
-	{ SMTP_CMD_AUTH,	ANY_CMD, SMTP_CF_UNIMPL | SMTP_CF_COUNTS_ERR },
+	/* RFC 4954 4: after EHLO, not during a transaction. */
+	{ SMTP_CMD_AUTH,	ST(HELO), SMTP_CF_COUNTS_ERR },
 	{ SMTP_CMD_BDAT,	ANY_CMD, SMTP_CF_UNIMPL | SMTP_CF_COUNTS_ERR },
 	{ SMTP_CMD_ETRN,	ANY_CMD, SMTP_CF_UNIMPL | SMTP_CF_COUNTS_ERR },
 	/*

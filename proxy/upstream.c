@@ -74,6 +74,7 @@ struct upstream {
 	struct sockaddr_storage	 client, local;
 	char			*name;
 	char			*helo;
+	char			*login;
 	int			 esmtp;
 	char			*pending;	/* command behind XFORWARD */
 
@@ -231,6 +232,7 @@ up_connect(struct upstream *up, const struct up_identity *id)
 		up->local = id->local;
 		up->name = id->name ? xstrdup(id->name) : NULL;
 		up->helo = id->helo ? xstrdup(id->helo) : NULL;
+		up->login = id->login ? xstrdup(id->login) : NULL;
 		up->esmtp = id->esmtp;
 	}
 	up_enter_state(up, UP_ST_CONNECTING);
@@ -303,6 +305,10 @@ up_send_xclient(struct upstream *up)
 	if (up->helo && strstr(attrs, "HELO")) {
 		sbuf_adds(&line, " HELO=");
 		smtp_xtext_encode(&line, up->helo);
+	}
+	if (up->login && strstr(attrs, "LOGIN")) {
+		sbuf_adds(&line, " LOGIN=");
+		smtp_xtext_encode(&line, up->login);
 	}
 	up_send(up, line.p);
 	sbuf_free(&line);
@@ -697,6 +703,7 @@ up_free(struct upstream *up)
 	smtp_reply_free(&up->reply);
 	free(up->name);
 	free(up->helo);
+	free(up->login);
 	free(up->pending);
 	free(up);
 }

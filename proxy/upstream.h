@@ -40,6 +40,7 @@ struct up_identity {
 	const char		*name;	/* verified reverse name or NULL */
 	const char		*helo;	/* client's HELO/EHLO argument or NULL */
 	int			 esmtp;	/* EHLO (1) or HELO (0) */
+	const char		*login;	/* SMTP AUTH login or NULL */
 };
 
 struct upstream *up_new(struct event_base *, const struct config *, up_cb *,

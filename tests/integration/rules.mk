@@ -4,3 +4,5 @@ INTEGRATION_TESTS += tests/integration/test_rules.py
 INTEGRATION_TESTS += tests/integration/test_greylist.py
 # TLS toward clients through moatd.
 INTEGRATION_TESTS += tests/integration/test_starttls.py
+# SMTP AUTH through moatd.
+INTEGRATION_TESTS += tests/integration/test_auth.py

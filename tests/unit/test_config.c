@@ -683,7 +683,10 @@ test_listen(void **state)
 	    "listen: \"tls=on\": tls= takes off, starttls, required or "
 	    "implicit");
 	line_err("listen 127.0.0.1:26 foo=1",
-	    "listen: unknown option \"foo=1\" (proxy=, name=, tls=)");
+	    "listen: unknown option \"foo=1\" (proxy=, name=, tls=, auth=, "
+	    "auth_plaintext=)");
+	line_err("listen 127.0.0.1:26 auth=yes",
+	    "listen: \"auth=yes\": auth= takes off, optional or required");
 	line_err("listen 127.0.0.1:26 proxy=v3", "listen: \"proxy=v3\": "
 	    "proxy= takes v1, v2 or any");
 	line_err("listen 127.0.0.1:26 proxy=", "listen: \"proxy=\": proxy= "
@@ -1154,6 +1157,9 @@ test_dump(void **state)
 	    "# tls_cert (not set)\n# tls_key (not set)\n"
 	    "tls_min_version TLSv1.2\n# tls_ciphers (not set)\n"
 	    "tls_handshake_timeout 30s\n"
+	    "# passwd (not set)\n# sender_login_map (not set)\n"
+	    "auth_threads 2\nauth_fail_limit 10/10m\n"
+	    "auth_fail_net_limit 30/10m\n"
 	    "backend [2001:db8::25]:10025\nbackend_identity proxy-v2\n"
 	    "backend_helo gw.example.org\nbackend_connect_timeout 5s\n"
 	    "backend_reply_timeout 2m\nbackend_data_timeout 1h\n"
