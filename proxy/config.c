@@ -361,6 +361,10 @@ static const struct cfg_key cfg_keys[] = {
 	    .dump = dump_rate,
 	    .help = "N/DURATION: recipients per envelope sender; past it "
 	    "451 4.7.0" },
+	{ "ratelimit_msg_per_user", CT_SPECIAL, 0, FS(ratelimit_msg_per_user),
+	    NULL, "off", 0, 0, .set = set_rate, .dump = dump_rate,
+	    .help = "N/DURATION: transactions per authenticated login; past "
+	    "it 451 4.7.0" },
 	{ "ratelimit_window", CT_ENUM, 0, F(ratelimit_sliding), "sliding", NULL,
 	    0, 0, .words = w_window,
 	    .help = "sliding (two-window estimate) or fixed windows" },

@@ -170,6 +170,7 @@ struct config {
 	struct cfg_rate	ratelimit_conn_per_ip;
 	struct cfg_rate	ratelimit_msg_per_ip;
 	struct cfg_rate	ratelimit_rcpt_per_sender;
+	struct cfg_rate	ratelimit_msg_per_user;	/* per AUTH login */
 	int		ratelimit_sliding;	/* sliding (1) or fixed windows */
 	int		ratelimit_on_store_failure;	/* 0 pass, 1 tempfail */
 

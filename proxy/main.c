@@ -542,7 +542,8 @@ store_setup(const struct config *cfg)
 			auth = 1;
 	if (!cfg->greylist && cfg->ratelimit_conn_per_ip.n == 0 &&
 	    cfg->ratelimit_msg_per_ip.n == 0 &&
-	    cfg->ratelimit_rcpt_per_sender.n == 0 && !auth)
+	    cfg->ratelimit_rcpt_per_sender.n == 0 &&
+	    cfg->ratelimit_msg_per_user.n == 0 && !auth)
 		return NULL;
 	if (!cfg->store_redis) {
 		memset(&mp, 0, sizeof(mp));

@@ -66,7 +66,7 @@ enum sess_wait {
 
 /* Rate limits (config ratelimit_*), counted in the store. */
 enum rate_kind { RATE_CONN, RATE_MSG, RATE_RCPT, RATE_AUTHBLOCK,
-	RATE_AUTHFAIL, RATE_AUTHFAIL_NET };
+	RATE_AUTHFAIL, RATE_AUTHFAIL_NET, RATE_USER };
 
 /* Input buffered before reading from the client pauses (backpressure). */
 #define SESS_HIGH_WATER	(256 * 1024)
@@ -981,7 +981,7 @@ sess_mail_continue(struct session *s)
 		sess_resume(s);
 		return;
 	}
-	if (sess_rate_start(s, RATE_MSG))
+	if (sess_rate_start(s, RATE_MSG) || sess_rate_start(s, RATE_USER))
 		return;
 	sess_mail_backend(s);
 }
@@ -1166,6 +1166,8 @@ rate_of(const struct config *cfg, enum rate_kind k)
 		return &cfg->ratelimit_rcpt_per_sender;
 	case RATE_AUTHFAIL_NET:
 		return &cfg->auth_fail_net_limit;
+	case RATE_USER:
+		return &cfg->ratelimit_msg_per_user;
 	case RATE_AUTHBLOCK:
 	case RATE_AUTHFAIL:
 	default:
@@ -1182,7 +1184,7 @@ sess_rate_cb(void *arg, uint64_t id, int err, long long count)
 	const struct cfg_rate *r = rate_of(cfg, k);
 	static const char *const kinds[] = { "conn_per_ip", "msg_per_ip",
 	    "rcpt_per_sender", "auth_fail_per_ip", "auth_fail_per_ip",
-	    "auth_fail_per_net" };
+	    "auth_fail_per_net", "msg_per_user" };
 	struct logline l;
 	int over;
 
@@ -1190,7 +1192,8 @@ sess_rate_cb(void *arg, uint64_t id, int err, long long count)
 	s->grey_req = 0;
 	/* The AUTH counters count failures: at the limit, no more tries. */
 	over = err != STORE_OK ? cfg->ratelimit_on_store_failure == 1 :
-	    k >= RATE_AUTHBLOCK ? count >= r->n : count > r->n;
+	    (k >= RATE_AUTHBLOCK && k <= RATE_AUTHFAIL_NET) ? count >= r->n :
+	    count > r->n;
 	if (over) {
 		logline_begin(&l, "ratelimit");
 		logline_str(&l, "session", s->id);
@@ -1244,15 +1247,20 @@ sess_rate_cb(void *arg, uint64_t id, int err, long long count)
 			return;
 		sess_resume(s);
 		return;
+	case RATE_USER:
 	case RATE_MSG:
 		if (over) {
 			sess_reply(s, 451, "4.7.0", "Error: too many messages "
-			    "from your address, try again later");
+			    "from your %s, try again later", k == RATE_USER ?
+			    "login" : "address");
 			tx_log(s, s->tx, "tempfail", "ratelimit", "");
 			sess_tx_done(s);
 			sess_resume(s);
 			return;
 		}
+		/* Per address for everyone; per login as well once authenticated. */
+		if (k == RATE_MSG && sess_rate_start(s, RATE_USER))
+			return;
 		sess_mail_backend(s);
 		return;
 	case RATE_RCPT:
@@ -1282,7 +1290,11 @@ sess_rate_start(struct session *s, enum rate_kind k)
 	const struct cfg_rate *r = rate_of(cfg, k);
 	char name[STORE_NAME_MAX];
 
-	if (r->n == 0 || s->w->store == NULL || s->trusted ||
+	if (k == RATE_USER) {
+		/* Logins are limited whatever network they come from. */
+		if (r->n == 0 || s->w->store == NULL || s->auth_login == NULL)
+			return 0;
+	} else if (r->n == 0 || s->w->store == NULL || s->trusted ||
 	    (s->auth_login && k != RATE_AUTHFAIL && k != RATE_AUTHFAIL_NET) ||
 	    cidr_list_match(&cfg->grey_wl_clients, &s->client))
 		return 0;
@@ -1298,6 +1310,8 @@ sess_rate_start(struct session *s, enum rate_kind k)
 		snprintf(name, sizeof(name), "authfail-net:%s", net);
 	} else if (k == RATE_AUTHBLOCK || k == RATE_AUTHFAIL)
 		snprintf(name, sizeof(name), "authfail:%s", s->client_str);
+	else if (k == RATE_USER)
+		snprintf(name, sizeof(name), "user:%s", s->auth_login);
 	else
 		snprintf(name, sizeof(name), "%s:%s", k == RATE_CONN ?
 		    "conn" : "msg", s->client_str);

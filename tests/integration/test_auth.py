@@ -107,6 +107,18 @@ class Auth(mt.MoatTestCase):
         code, _ = c2.docmd(base64.b64encode(b"bob-secret").decode())
         self.assertEqual(code, 235)
 
+    def test_messages_per_login(self):
+        m = self.start({"ratelimit_msg_per_user": "2/1m"})
+        c = self.smtp(m)
+        c.login("bob", "bob-secret")
+        for _ in range(2):
+            self.assertEqual(c.docmd("MAIL", "FROM:<bob@example.test>")[0],
+                             250)
+            c.rset()
+        code, msg = c.docmd("MAIL", "FROM:<bob@example.test>")
+        self.assertEqual((code, msg[:5]), (451, b"4.7.0"))
+        self.assertIn("limit=msg_per_user", m.log())
+
     def test_sender_not_owned_refused(self):
         m = self.start()
         c = self.smtp(m)
