@@ -1,6 +1,6 @@
 # bench: benchmarks.  They print figures; they are not tests, and nothing
 # here runs under `make check`.  See bench/README.md.
-EXTRA_DIST += bench/README.md bench/proxy.py
+EXTRA_DIST += bench/README.md bench/proxy.py bench/proxy-grey.py
 
 # moatd against a plain TCP relay (HAProxy) and against no proxy at all,
 # with Postfix's smtp-source and smtp-sink.  Needs root (smtp-sink -u root,
@@ -10,3 +10,14 @@ EXTRA_DIST += bench/README.md bench/proxy.py
 bench: moatd$(EXEEXT)
 	$(PYTHON3) $(top_srcdir)/bench/proxy.py \
 	    --moatd $(abs_top_builddir)/moatd$(EXEEXT) $(BENCH_ARGS)
+
+# moatd with greylisting off, on with the memory store and on with Redis
+# (passed triplets), and the RCPT latency greylisting adds.  Needs root,
+# postfix and redis-server; about 1.5 minutes.  proxy-grey.py imports
+# proxy.py from its own directory.
+.PHONY: bench-grey
+bench-grey: moatd$(EXEEXT) store_driver$(EXEEXT)
+	$(PYTHON3) $(top_srcdir)/bench/proxy-grey.py \
+	    --moatd $(abs_top_builddir)/moatd$(EXEEXT) \
+	    --store-driver $(abs_top_builddir)/store_driver$(EXEEXT) \
+	    $(BENCH_ARGS)
