@@ -50,7 +50,9 @@ import tempfile
 import time
 
 # bench/proxy.py: process table and cleanup by pid, ports, SMTP client,
-# CPU from /proc.  It sits next to this file.
+# CPU from /proc.  It sits next to this file; no __pycache__ is left in
+# the source tree (which may be read-only, as in make distcheck).
+sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import proxy as pb      # noqa: E402
 
