@@ -279,6 +279,16 @@ static const struct cfg_key cfg_keys[] = {
 	    .check = check_threshold,
 	    .help = "score from which the message gets 550 5.7.1 (554 at "
 	    "connect); a number or off" },
+	{ "auth_score_tag", CT_STRING, 0, F(auth_score_tag), "5", NULL, 0, 0,
+	    .check = check_threshold,
+	    .help = "score_tag for authenticated sessions" },
+	{ "auth_score_tempfail", CT_STRING, 0, F(auth_score_tempfail), "off",
+	    NULL, 0, 0, .check = check_threshold,
+	    .help = "score_tempfail for authenticated sessions" },
+	{ "auth_score_reject", CT_STRING, 0, F(auth_score_reject), "off", NULL,
+	    0, 0, .check = check_threshold,
+	    .help = "score_reject for authenticated sessions (your own users: "
+	    "tag rather than refuse, by default)" },
 	{ "subject_prefix", CT_STRING, CF_REST, F(subject_prefix), NULL, NULL,
 	    0, 0, .check = check_text,
 	    .help = "put before the Subject of tagged mail; unset = none" },

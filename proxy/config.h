@@ -135,6 +135,9 @@ struct config {
 	char		*score_tag;		/* a number or "off" */
 	char		*score_tempfail;
 	char		*score_reject;
+	char		*auth_score_tag;	/* the same, for AUTH sessions */
+	char		*auth_score_tempfail;
+	char		*auth_score_reject;
 	char		*subject_prefix;	/* for tagged mail; NULL = none */
 	int		reply_show_rules;	/* name rules in refusals */
 	struct rule_set	*rules;			/* NULL: no rules configured */

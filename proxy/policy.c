@@ -52,15 +52,20 @@ policy_grey_params(const struct config *cfg, struct grey_params *p)
 }
 
 void
-policy_thresholds(const struct config *cfg, struct score_thresholds *t)
+policy_thresholds(const struct config *cfg, int auth,
+    struct score_thresholds *t)
 {
+	const char *tag = auth ? cfg->auth_score_tag : cfg->score_tag;
+	const char *tf = auth ? cfg->auth_score_tempfail : cfg->score_tempfail;
+	const char *rej = auth ? cfg->auth_score_reject : cfg->score_reject;
+
 	score_thresholds_default(t);
-	if (cfg->score_tag)
-		threshold(cfg->score_tag, &t->tag, &t->tag_on);
-	if (cfg->score_tempfail)
-		threshold(cfg->score_tempfail, &t->tempfail, &t->tempfail_on);
-	if (cfg->score_reject)
-		threshold(cfg->score_reject, &t->reject, &t->reject_on);
+	if (tag)
+		threshold(tag, &t->tag, &t->tag_on);
+	if (tf)
+		threshold(tf, &t->tempfail, &t->tempfail_on);
+	if (rej)
+		threshold(rej, &t->reject, &t->reject_on);
 }
 
 int
@@ -157,13 +162,13 @@ policy_log_stats(const struct config *cfg)
 enum score_verdict
 policy_eval(const struct config *cfg, struct rule_scratch *sc,
     const struct rule_env *env, const struct msg *m, struct score_card *card,
-    const char *sid)
+    const char *sid, int auth)
 {
 	struct score_thresholds t;
 	const struct rule_hit *h;
 	size_t n = 0, i;
 
-	policy_thresholds(cfg, &t);
+	policy_thresholds(cfg, auth, &t);
 	if (cfg->rules != NULL) {
 		h = rule_eval(cfg->rules, sc, env, m, &n);
 		score_card_drop_source(card, "rules");

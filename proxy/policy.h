@@ -28,8 +28,12 @@ void	policy_log_stats(const struct config *cfg);
 /* The greylisting policy of cfg (greylist_* keys). */
 void	policy_grey_params(const struct config *cfg, struct grey_params *p);
 
-/* The thresholds of cfg (score_tag, score_tempfail, score_reject). */
-void	policy_thresholds(const struct config *cfg, struct score_thresholds *t);
+/*
+ * The thresholds of cfg: score_tag, score_tempfail, score_reject, or with
+ * auth the auth_score_* ones (authenticated sessions).
+ */
+void	policy_thresholds(const struct config *cfg, int auth,
+	    struct score_thresholds *t);
 
 /*
  * policy_eval: run cfg's rules over what env and m (NULL before DATA) tell;
@@ -39,7 +43,8 @@ void	policy_thresholds(const struct config *cfg, struct score_thresholds *t);
  */
 enum score_verdict policy_eval(const struct config *cfg,
 	    struct rule_scratch *sc, const struct rule_env *env,
-	    const struct msg *m, struct score_card *card, const char *sid);
+	    const struct msg *m, struct score_card *card, const char *sid,
+	    int auth);
 
 /*
  * policy_header_end: the length of the header section of msg[0..len),

@@ -622,7 +622,8 @@ sess_eval(struct session *s, struct score_card *card, const char *extra_rcpt,
 		env.rcpt = n ? rc : NULL;
 		env.nrcpt = n;
 	}
-	v = policy_eval(s->cfg, s->w->scratch, &env, m, card, s->id);
+	v = policy_eval(s->cfg, s->w->scratch, &env, m, card, s->id,
+	    s->auth_login != NULL);
 	free(rc);
 	sbuf_free(&facts);
 	return v;
@@ -2308,7 +2309,7 @@ sess_data_verdict(struct session *s)
 		sess_enter_state(s, SMTP_ST_HELO);
 		return -1;
 	}
-	policy_thresholds(cfg, &t);
+	policy_thresholds(cfg, s->auth_login != NULL, &t);
 	score_headers(&tx->card, &t, "\r\n", &tx->tag);
 	hlen = policy_header_end(raw, len);
 	policy_rewrite_headers(raw, hlen, v == SCORE_TAG ?

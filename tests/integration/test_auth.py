@@ -119,6 +119,38 @@ class Auth(mt.MoatTestCase):
         self.assertEqual((code, msg[:5]), (451, b"4.7.0"))
         self.assertIn("limit=msg_per_user", m.log())
 
+    def test_own_thresholds_tag_rather_than_refuse(self):
+        rules = os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                             "..", "..", "rules", "default.rules")
+        m = self.start({"rules": os.path.abspath(rules)})
+        c = self.smtp(m)
+        c.login("alice", "alice-secret")
+        gtube = ("XJS*C4JDBQADN1.NSBN3*2IDNEN*GTUBE-STANDARD-ANTI-UBE-TEST-"
+                 "EMAIL*C.34X")
+        c.sendmail("alice@example.test", ["bob@example.test"],
+                   mt.make_message(self.tok, body=gtube + "\r\n"))
+        got = self.postfix.wait_messages("bob", self.tok)
+        self.assertEqual(len(got), 1)
+        self.assertIn(b"X-Spam-Flag: YES", got[0])
+
+    def test_relay_tricks_refused_even_authenticated(self):
+        from test_relay import TRICKS
+        m = self.start()
+        c = self.smtp(m)
+        c.login("alice", "alice-secret")
+        mark = self.postfix.log_mark()
+        c.mail("alice@example.test")
+        for trick in TRICKS:
+            if "%" in trick or "!" in trick or trick.startswith("@") or \
+                    trick.startswith('"'):
+                code, _ = c.docmd("RCPT", "TO:<%s>" % trick)
+                self.assertEqual(code // 100, 5, trick)
+        c.rset()
+        self.postfix.settle()
+        seen = self.postfix.seen_rcpts(mark)
+        self.assertFalse([r for r in seen if "%" in r or "!" in r or
+                          '"' in r], seen)
+
     def test_sender_not_owned_refused(self):
         m = self.start()
         c = self.smtp(m)

@@ -83,7 +83,7 @@ test_thresholds(void **state)
 	char err[256];
 
 	(void)state;
-	policy_thresholds(c, &t);
+	policy_thresholds(c, 0, &t);
 	assert_true(t.tag_on);
 	assert_true(t.reject_on);
 	assert_false(t.tempfail_on);
@@ -96,10 +96,16 @@ test_thresholds(void **state)
 	c->score_reject = strdup("off");
 	free(c->score_tag);
 	c->score_tag = strdup("-2.5");
-	policy_thresholds(c, &t);
+	policy_thresholds(c, 0, &t);
 	assert_false(t.reject_on);
 	assert_true(t.tag_on);
 	assert_true(t.tag == -2.5);
+	/* Authenticated sessions: their own set (tag only, by default). */
+	policy_thresholds(c, 1, &t);
+	assert_true(t.tag_on);
+	assert_true(t.tag == 5.0);
+	assert_false(t.reject_on);
+	assert_false(t.tempfail_on);
 	cfg_unref(c);
 }
 
