@@ -32,6 +32,8 @@ The zones (dnsmasq --host-record gives A and PTR; the rest by hand):
   127.0.0.12 PTR host.broken.test  (dnsmasq REFUSES the A query)
   127.0.0.13 PTR h.slow.test    (one test: its A query goes nowhere)
   ::1        PTR v6.sg.example   AAAA ::1       confirmed, IPv6
+  127.0.0.8  PTR 127-0-0-8.dyn.example  A 127.0.0.8   confirmed, generic
+  127.0.2.8  PTR 127-0-2-8.dyn.example  A 127.0.2.8   same pool, other /24
 
 Linux routes all of 127.0.0.0/8 to lo, so the test clients bind these
 addresses.  dnsmasq is stopped by its pid; the test SKIPs (77) when it is
@@ -62,6 +64,7 @@ LIAR, NOPTR, GHOST = "127.0.0.4", "127.0.0.5", "127.0.0.6"
 MIXED, MULTI, ALIAS, BROKEN = ("127.0.0.7", "127.0.0.9", "127.0.0.10",
                                "127.0.0.12")
 SLOW = "127.0.0.13"     # PTR h.slow.test, whose A query is never answered
+DYN1, DYN2 = "127.0.0.8", "127.0.2.8"   # generic pool names, two /24s
 
 ZONE_ARGS = [
     "--host-record=o1.sg.example,%s" % O1,
@@ -81,6 +84,10 @@ ZONE_ARGS = [
     # No upstream and not --local: dnsmasq answers REFUSED.
     "--ptr-record=12.0.0.127.in-addr.arpa,host.broken.test",
     "--host-record=v6.sg.example,::1",
+    # Generic names of a dynamic pool (the address in the first label):
+    # confirmed, but greylisting must not key them by "dyn.example".
+    "--host-record=127-0-0-8.dyn.example,%s" % DYN1,
+    "--host-record=127-0-2-8.dyn.example,%s" % DYN2,
     # Authoritative-like: names under these we do not list are NXDOMAIN
     # (127.0.0.5, ghost.example), not REFUSED for want of an upstream.
     "--local=/127.in-addr.arpa/",
@@ -527,6 +534,38 @@ class GreylistByName(DnsBase):
         self.assertEqual(
             len(self.postfix.wait_messages("alice", self.tok, 2)), 2)
 
+    def test_generic_names_key_by_network(self):
+        # 127-0-0-8.dyn.example and 127-0-2-8.dyn.example are confirmed,
+        # but a pool's generic names would give every host in it one key
+        # (dyn.example): the /24s are used, and they differ.
+        m = self.grey_moatd("on")
+        r, g, s = self.attempt(m, DYN1)
+        self.assertEqual((r.code, g, s.get("dns")), (451, "new", "ok"),
+                         m.log())
+        r, g, s = self.attempt(m, DYN2)
+        self.assertEqual((r.code, g, s.get("name")),
+                         (451, "new", "127-0-2-8.dyn.example"), m.log())
+        # A nameless client in DYN1's /24 (127.0.0.0/24) is the same
+        # client part as DYN1.
+        r, g, _ = self.attempt(m, NOPTR)
+        self.assertEqual((r.code, g), (451, "pending"), m.log())
+
+    def test_whitelist_by_name(self):
+        # "name SUFFIX" in greylist_whitelist trusts confirmed names only:
+        # whoever runs a reverse zone can make its PTR say anything.
+        wl = os.path.join(tempfile.mkdtemp(prefix="moat-dnswl-"), "wl")
+        self.addCleanup(mt.rmtree, os.path.dirname(wl))
+        with open(wl, "w") as f:
+            f.write("name sg.example\nname liar.example\n")
+        m = self.grey_moatd("on", {"greylist_whitelist": wl})
+        for src in (O1, O3, MIXED):
+            r, g, _ = self.attempt(m, src)
+            self.assertEqual((r.code, g), (250, "whitelisted"),
+                             "%s\n%s" % (src, m.log()))
+        r, g, s = self.attempt(m, LIAR)
+        self.assertEqual((r.code, g, s.get("dns")),
+                         (451, "new", "unverified"), m.log())
+
     def test_fcrdns_off_keys_by_network(self):
         m = self.grey_moatd("off")
         r, g, s = self.attempt(m, O1)
@@ -561,6 +600,8 @@ class GreylistByName(DnsBase):
         for fcrdns, src, client, sender in (
                 ("on", O1, "sg.example", "a@sender.test"),
                 ("on", NOPTR, "127.0.0.0/24", "b@sender.test"),
+                ("on", MIXED, "sg.example", "d@sender.test"),
+                ("on", DYN2, "127.0.2.0/24", "e@sender.test"),
                 ("off", O3, "127.0.1.0/24", "c@sender.test")):
             m = self.grey_moatd(fcrdns, conf)
             self.assertEqual(self.attempt(m, src, sender=sender)[1], "new")
