@@ -148,6 +148,9 @@ static const struct cfg_word w_failure[] = {
 static const struct cfg_word w_window[] = {
 	{ "fixed", 0 }, { "sliding", 1 }, { NULL, 0 }
 };
+static const struct cfg_word w_btls[] = {
+	{ "off", 0 }, { "opportunistic", 1 }, { "required", 2 }, { NULL, 0 }
+};
 static const struct cfg_word w_store[] = {
 	{ "memory", 0 }, { "redis", 1 }, { NULL, 0 }
 };
@@ -440,6 +443,17 @@ static const struct cfg_key cfg_keys[] = {
 	    .help = "sending a message and its final reply" },
 	{ "backend_check", CT_BOOL, 0, F(backend_check), "on", NULL, 0, 1,
 	    .help = "probe the backend's EHLO at start and on reload" },
+	{ "backend_tls", CT_ENUM, 0, F(backend_tls), "off", NULL, 0, 0,
+	    .words = w_btls,
+	    .help = "STARTTLS toward the backend: off, opportunistic (if "
+	    "offered) or required (else 4xx)" },
+	{ "backend_tls_ca", CT_STRING, 0, F(backend_tls_ca), NULL, NULL, 0, 0,
+	    .check = check_abspath,
+	    .help = "CA file to verify the backend with; unset = encrypt "
+	    "without verifying" },
+	{ "backend_tls_name", CT_STRING, 0, F(backend_tls_name), NULL,
+	    "(the backend address)", 0, 0,
+	    .help = "name the backend's certificate must carry" },
 
 	/* DATA */
 	{ "bare_newline", CT_ENUM, 0, F(bare_newline), "normalize", NULL, 0,
@@ -1796,6 +1810,8 @@ cfg_free(struct config *c)
 		c->rules_release(c->rules);
 	if (c->tls && c->tls_release)
 		c->tls_release(c->tls);
+	if (c->backend_tls_ctx && c->backend_tls_release)
+		c->backend_tls_release(c->backend_tls_ctx);
 	if (c->passwd_db && c->passwd_release)
 		c->passwd_release(c->passwd_db);
 	if (c->sender_map && c->sender_map_release)

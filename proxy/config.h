@@ -18,6 +18,7 @@
 
 struct rule_set;
 struct tls_server;
+struct tls_client;
 struct passwd_db;
 struct sender_map;
 
@@ -111,6 +112,11 @@ struct config {
 	long		backend_reply_timeout_ms;	/* MAIL/RCPT/DATA */
 	long		backend_data_timeout_ms;	/* sending + final reply */
 	int		backend_check;	/* probe the backend's EHLO at start */
+	int		backend_tls;	/* 0 off, 1 opportunistic, 2 required */
+	char		*backend_tls_ca;
+	char		*backend_tls_name;
+	struct tls_client *backend_tls_ctx;	/* made by main.c */
+	void		(*backend_tls_release)(struct tls_client *);
 
 	/* DATA */
 	enum cfg_bare	bare_newline;

@@ -422,6 +422,12 @@ tls_release(struct tls_server *t)
 	tls_server_unref(t);
 }
 
+static void
+tls_client_release(struct tls_client *t)
+{
+	tls_client_unref(t);
+}
+
 /*
  * tls_load: the server context for the listeners that use TLS, built into
  * cfg (so a reload swaps certificates with everything else, and a bad one
@@ -434,6 +440,20 @@ tls_load(struct config *cfg, char *err, size_t errsz)
 	char e[512];
 	int i, need = 0;
 
+	if (cfg->backend_tls != 0) {
+		struct tls_client_params cp;
+
+		memset(&cp, 0, sizeof(cp));
+		cp.ca_file = cfg->backend_tls_ca;
+		cp.verify_name = cfg->backend_tls_name;
+		if ((cfg->backend_tls_ctx = tls_client_new(&cp, e,
+		    sizeof(e))) == NULL) {
+			snprintf(err, errsz, "%s: backend_tls: %s", cfg->path,
+			    e);
+			return -1;
+		}
+		cfg->backend_tls_release = tls_client_release;
+	}
 	for (i = 0; i < cfg->nlisten; i++)
 		if (cfg->listen[i].tls != CFG_TLS_OFF)
 			need = 1;

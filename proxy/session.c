@@ -1291,6 +1291,10 @@ sess_rate_start(struct session *s, enum rate_kind k)
 	const struct cfg_rate *r = rate_of(cfg, k);
 	char name[STORE_NAME_MAX];
 
+	/* Failed-AUTH counters matter only where AUTH is offered. */
+	if ((k == RATE_AUTHBLOCK || k == RATE_AUTHFAIL ||
+	    k == RATE_AUTHFAIL_NET) && (s->lst == NULL || s->lst->auth == 0))
+		return 0;
 	if (k == RATE_USER) {
 		/* Logins are limited whatever network they come from. */
 		if (r->n == 0 || s->w->store == NULL || s->auth_login == NULL)

@@ -32,11 +32,13 @@
 #include "proxy_proto.h"
 #include "smtp_data.h"
 #include "smtp_line.h"
+#include "tls.h"
 #include "upstream.h"
 #include "xmalloc.h"
 
 #define UP_STATES(X)							\
-	X(NEW) X(CONNECTING) X(BANNER) X(EHLO) X(HELO) X(XCLIENT)	\
+	X(NEW) X(CONNECTING) X(BANNER) X(EHLO) X(HELO) X(STARTTLS)	\
+	X(TLSHS) X(XCLIENT)						\
 	X(EHLO2) X(READY) X(XFORWARD) X(CMD) X(DATA) X(BODY) X(DOT)	\
 	X(DEAD)
 
@@ -70,6 +72,7 @@ struct upstream {
 	char			 defer_why[128];
 	struct smtp_reply	 reply;
 	struct smtp_ehlo	 ehlo;
+	int			 tls;		/* 0 clear, 1 handshake, 2 up */
 	int			 identify;	/* send identity */
 	struct sockaddr_storage	 client, local;
 	char			*name;
@@ -90,6 +93,7 @@ struct upstream {
 static void up_read_cb(struct bufferevent *, void *);
 static void up_write_cb(struct bufferevent *, void *);
 static void up_event_cb(struct bufferevent *, short, void *);
+static void up_start_tls(struct upstream *);
 
 static void
 up_enter_state(struct upstream *up, enum up_state st)
@@ -185,7 +189,8 @@ up_send(struct upstream *up, const char *line)
 	log_trace(LOG_T_BACKEND, "session=%s backend <- %s", up->sid, line);
 	sbuf_adds(&b, line);
 	sbuf_add(&b, "\r\n", 2);
-	if (evbuffer_get_length(out) == 0 && up->state != UP_ST_CONNECTING) {
+	if (evbuffer_get_length(out) == 0 && up->state != UP_ST_CONNECTING &&
+	    up->tls == 0) {
 		n = send(bufferevent_getfd(up->bev), b.p, b.len,
 		    MSG_NOSIGNAL | MSG_DONTWAIT);
 		if (n < 0)
@@ -378,11 +383,26 @@ up_ready(struct upstream *up)
 	up->cb(up->arg, UP_READY, &up->reply, NULL);
 }
 
-/* What to do after the backend's EHLO (the first one). */
+/*
+ * What to do after the backend's EHLO (the first one, or the one after
+ * STARTTLS): STARTTLS if configured and not done yet, then the identity.
+ */
 static void
 up_after_ehlo(struct upstream *up)
 {
-	smtp_ehlo_parse(&up->reply, &up->ehlo);
+	if (up->cfg->backend_tls != 0 && up->tls == 0 &&
+	    up->cfg->backend_tls_ctx != NULL) {
+		if (up->ehlo.exts & SMTP_EXT_STARTTLS) {
+			up_enter_state(up, UP_ST_STARTTLS);
+			up_send(up, "STARTTLS");
+			return;
+		}
+		if (up->cfg->backend_tls == 2) {
+			up_fail(up, NULL, "backend does not offer STARTTLS "
+			    "(backend_tls required)");
+			return;
+		}
+	}
 	if (up->identify && up->cfg->backend_identity == CFG_ID_XCLIENT) {
 		if (up->ehlo.exts & SMTP_EXT_XCLIENT) {
 			up_enter_state(up, UP_ST_XCLIENT);
@@ -398,6 +418,29 @@ up_after_ehlo(struct upstream *up)
 		log_warn("session=%s backend does not offer XFORWARD (check "
 		    "smtpd_authorized_xforward_hosts)", up->sid);
 	up_ready(up);
+}
+
+/* After the backend's 220 to STARTTLS (RFC 3207 4). */
+static void
+up_start_tls(struct upstream *up)
+{
+	struct netaddr na;
+	struct bufferevent *bev;
+	char host[64] = "";
+
+	if (netaddr_from_sockaddr(&na,
+	    (const struct sockaddr *)&up->cfg->backend_addr) == 0)
+		netaddr_str(&na, host, sizeof(host));
+	bev = tls_client_wrap(up->cfg->backend_tls_ctx, up->bev, host, NULL,
+	    up_read_cb, NULL, up_event_cb, up);
+	if (bev == NULL) {
+		up_fail(up, NULL, "cannot start TLS toward the backend");
+		return;
+	}
+	up->bev = bev;
+	up->tls = 1;
+	up_enter_state(up, UP_ST_TLSHS);
+	up_timer_set(up, up->cfg->backend_reply_timeout_ms);
 }
 
 static void
@@ -418,6 +461,7 @@ up_got_reply(struct upstream *up)
 		return;
 	case UP_ST_EHLO:
 		if (r->code == 250) {
+			smtp_ehlo_parse(r, &up->ehlo);
 			up_after_ehlo(up);
 			return;
 		}
@@ -438,6 +482,19 @@ up_got_reply(struct upstream *up)
 		}
 		memset(&up->ehlo, 0, sizeof(up->ehlo));
 		up_ready(up);
+		return;
+	case UP_ST_STARTTLS:
+		if (r->code != 220) {
+			if (up->cfg->backend_tls == 2) {
+				up_fail(up, r, "backend refused STARTTLS");
+				return;
+			}
+			/* Opportunistic: go on in clear. */
+			up->tls = -1;
+			up_after_ehlo(up);
+			return;
+		}
+		up_start_tls(up);
 		return;
 	case UP_ST_XCLIENT:
 		/*
@@ -611,6 +668,18 @@ up_event_cb(struct bufferevent *bev, short what, void *arg)
 	char why[128];
 
 	(void)bev;
+	if (up->state == UP_ST_TLSHS) {
+		if (what & BEV_EVENT_CONNECTED) {
+			/* RFC 3207 4.2: start over with EHLO. */
+			up->tls = 2;
+			up_enter_state(up, UP_ST_EHLO);
+			up_send_ehlo(up, up_our_helo(up));
+			return;
+		}
+		tls_error_string(up->bev, why, sizeof(why));
+		up_fail(up, NULL, why);
+		return;
+	}
 	if (what & BEV_EVENT_CONNECTED) {
 		up_enter_state(up, UP_ST_BANNER);
 		if (up->cfg->backend_identity == CFG_ID_PROXY_V1 ||
@@ -688,7 +757,13 @@ up_free(struct upstream *up)
 {
 	if (up == NULL)
 		return;
-	if (up->bev && up->state == UP_ST_READY) {
+	if (up->bev && up->tls > 0) {
+		if (up->state == UP_ST_READY)
+			evbuffer_add(bufferevent_get_output(up->bev),
+			    "QUIT\r\n", 6);
+		tls_free_after_flush(up->bev, 1000);
+		up->bev = NULL;
+	} else if (up->bev && up->state == UP_ST_READY) {
 		/*
 		 * A polite QUIT, without waiting: the output is empty when
 		 * idle, so one non-blocking send either goes or does not.

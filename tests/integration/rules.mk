@@ -6,3 +6,5 @@ INTEGRATION_TESTS += tests/integration/test_greylist.py
 INTEGRATION_TESTS += tests/integration/test_starttls.py
 # SMTP AUTH through moatd.
 INTEGRATION_TESTS += tests/integration/test_auth.py
+# STARTTLS toward the backend.
+INTEGRATION_TESTS += tests/integration/test_backend_tls.py
