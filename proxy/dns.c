@@ -37,24 +37,27 @@ dns_name_sane(const char *name)
 		return 0;
 	for (p = name; *p; p++) {
 		if (*p == '.') {
-			if (label == 0)
+			/* RFC 952/1123: no empty label, no '-' at its end. */
+			if (label == 0 || p[-1] == '-')
 				return 0;
 			label = 0;
 			continue;
 		}
+		if (*p == '-' && label == 0)
+			return 0;	/* nor at its start */
 		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
 		    (*p >= '0' && *p <= '9') || *p == '-' || *p == '_'))
 			return 0;
 		if (++label > 63)
 			return 0;
 	}
-	return 1;
+	return p[-1] != '-';
 }
 
 static void
 dns_finish(struct dns_lookup *l, const char *name, const char *status)
 {
-	l->cb(l->arg, name, status);
+	l->cb(l->arg, name, l->ptr, status);
 	free(l->ptr);
 	free(l);
 }
@@ -108,6 +111,7 @@ dns_ptr_cb(int result, char type, int count, int ttl, void *addrs, void *arg)
 	}
 	name = *(const char **)addrs;
 	if (name == NULL || !dns_name_sane(name)) {
+		/* A PTR that is no host name is reported as none at all. */
 		dns_finish(l, NULL, "unverified");
 		return;
 	}

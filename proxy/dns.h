@@ -13,10 +13,12 @@ struct dns_lookup;
 
 /*
  * name: the verified name (valid during the call only) or NULL.
+ * ptr: the PTR name as found (a sane host name), verified or not, or NULL.
  * status: "ok" (verified), "unverified" (PTR without a matching A/AAAA),
  * "none" (no PTR), "error" (temporary failure or timeout).
  */
-typedef void dns_name_cb(void *arg, const char *name, const char *status);
+typedef void dns_name_cb(void *arg, const char *name, const char *ptr,
+    const char *status);
 
 /*
  * dns_client_name: start the lookup; cb is called once, later, from the

@@ -119,6 +119,7 @@ struct session {
 	int			 trusted;
 	struct dns_lookup	*dnsq;		/* pending FCrDNS lookup */
 	char			*client_name;	/* verified reverse name */
+	char			*client_ptr;	/* the PTR name, verified or not */
 	const char		*dns_status;	/* see dns.h; "off" */
 	enum smtp_state		 state;
 	unsigned		 flags;
@@ -159,7 +160,7 @@ static void sess_process(struct session *);
 static void sess_up_cb(void *, enum up_event, const struct smtp_reply *,
     const char *);
 static void sess_timeout_cb(evutil_socket_t, short, void *);
-static void sess_dns_cb(void *, const char *, const char *);
+static void sess_dns_cb(void *, const char *, const char *, const char *);
 static void sess_open_backend(struct session *);
 static void sess_mail_continue(struct session *);
 static void sess_mail_backend(struct session *);
@@ -537,6 +538,7 @@ sess_free(struct session *s)
 	free(s->auth_login);
 	dns_cancel(s->dnsq);
 	free(s->client_name);
+	free(s->client_ptr);
 	up_free(s->up);
 	up_free(s->up_dead);
 	if (s->tls)
@@ -1013,6 +1015,12 @@ sess_open_backend(struct session *s)
 	id.client = s->peer;
 	id.local = s->local;
 	id.name = s->client_name;
+	id.ptr = s->client_ptr;
+	/* A lookup that failed or timed out may work next time. */
+	id.dns_temp = s->dns_status != NULL &&
+	    (strcmp(s->dns_status, "error") == 0 ||
+	    strcmp(s->dns_status, "timeout") == 0 ||
+	    strcmp(s->dns_status, "pending") == 0);
 	id.helo = s->helo;
 	id.esmtp = s->esmtp;
 	id.login = s->auth_login;
@@ -1022,7 +1030,7 @@ sess_open_backend(struct session *s)
 }
 
 static void
-sess_dns_cb(void *arg, const char *name, const char *status)
+sess_dns_cb(void *arg, const char *name, const char *ptr, const char *status)
 {
 	struct session *s = arg;
 
@@ -1030,6 +1038,8 @@ sess_dns_cb(void *arg, const char *name, const char *status)
 	s->dns_status = status;
 	if (name)
 		s->client_name = xstrdup(name);
+	if (ptr)
+		s->client_ptr = xstrdup(ptr);
 	if ((s->flags & SF_WAIT) && s->wait == W_DNS && !(s->flags & SF_CLOSING))
 		sess_mail_continue(s);
 }
@@ -1663,6 +1673,13 @@ sess_auth_cb(void *arg, enum passwd_result res)
 	}
 	free(s->auth_try);
 	s->auth_try = NULL;
+	if (res == PASSWD_ERROR) {
+		/* crypt(3) failed: not the client's fault, nothing counted. */
+		sess_reply(s, 454, "4.7.0", "Error: temporary authentication "
+		    "failure");
+		sess_resume(s);
+		return;
+	}
 	/* RFC 4954 6: one reply for every failure; no user enumeration. */
 	sess_reply(s, 535, "5.7.8", "Error: authentication failed");
 	if (sess_rate_start(s, RATE_AUTHFAIL))

@@ -76,6 +76,8 @@ struct upstream {
 	int			 identify;	/* send identity */
 	struct sockaddr_storage	 client, local;
 	char			*name;
+	char			*ptr;
+	int			 dns_temp;
 	char			*helo;
 	char			*login;
 	int			 esmtp;
@@ -236,6 +238,8 @@ up_connect(struct upstream *up, const struct up_identity *id)
 		up->client = id->client;
 		up->local = id->local;
 		up->name = id->name ? xstrdup(id->name) : NULL;
+		up->ptr = id->ptr ? xstrdup(id->ptr) : NULL;
+		up->dns_temp = id->dns_temp;
 		up->helo = id->helo ? xstrdup(id->helo) : NULL;
 		up->login = id->login ? xstrdup(id->login) : NULL;
 		up->esmtp = id->esmtp;
@@ -289,9 +293,20 @@ up_send_xclient(struct upstream *up)
 	int port = 0;
 
 	sbuf_adds(&line, "XCLIENT");
-	if (strstr(attrs, "NAME")) {
+	/*
+	 * Postfix's own words for what its lookups found: the verified name,
+	 * [UNAVAILABLE] for none, [TEMPUNAVAIL] for a failure that may pass
+	 * (so reject_unknown_* rules answer 4xx, as they would themselves).
+	 */
+	if (strstr(attrs, " NAME") || strncmp(attrs, "NAME", 4) == 0) {
 		sbuf_adds(&line, " NAME=");
-		smtp_xtext_encode(&line, up->name ? up->name : "[UNAVAILABLE]");
+		smtp_xtext_encode(&line, up->name ? up->name : up->dns_temp ?
+		    "[TEMPUNAVAIL]" : "[UNAVAILABLE]");
+	}
+	if (strstr(attrs, "REVERSE_NAME")) {
+		sbuf_adds(&line, " REVERSE_NAME=");
+		smtp_xtext_encode(&line, up->ptr ? up->ptr : up->dns_temp ?
+		    "[TEMPUNAVAIL]" : "[UNAVAILABLE]");
 	}
 	if (netaddr_from_sockaddr(&na, (struct sockaddr *)&up->client) == 0 &&
 	    strstr(attrs, "ADDR")) {
@@ -329,7 +344,8 @@ up_xforward_line(struct upstream *up, struct sbuf *line)
 	sbuf_adds(line, "XFORWARD");
 	if (strstr(attrs, "NAME")) {
 		sbuf_adds(line, " NAME=");
-		smtp_xtext_encode(line, up->name ? up->name : "[UNAVAILABLE]");
+		smtp_xtext_encode(line, up->name ? up->name : up->dns_temp ?
+		    "[TEMPUNAVAIL]" : "[UNAVAILABLE]");
 	}
 	if (netaddr_from_sockaddr(&na, (struct sockaddr *)&up->client) == 0 &&
 	    strstr(attrs, "ADDR")) {
@@ -777,6 +793,7 @@ up_free(struct upstream *up)
 	event_free(up->defer);
 	smtp_reply_free(&up->reply);
 	free(up->name);
+	free(up->ptr);
 	free(up->helo);
 	free(up->login);
 	free(up->pending);

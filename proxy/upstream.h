@@ -38,6 +38,8 @@ struct up_identity {
 	struct sockaddr_storage	client;
 	struct sockaddr_storage	local;	/* where the client connected to */
 	const char		*name;	/* verified reverse name or NULL */
+	const char		*ptr;	/* PTR name, verified or not, or NULL */
+	int			 dns_temp; /* the lookup failed temporarily */
 	const char		*helo;	/* client's HELO/EHLO argument or NULL */
 	int			 esmtp;	/* EHLO (1) or HELO (0) */
 	const char		*login;	/* SMTP AUTH login or NULL */

@@ -15,8 +15,9 @@ and 4): a private dnsmasq on loopback serves the test zones, and moatd
     (closed port), refuses, never answers, or answers only half the
     lookup, and let the mail through; recover when the resolver does;
   * tell a Postfix backend what its own restrictions need to know
-    (reject_unknown_client_hostname, reject_unknown_reverse_client_hostname;
-    two known moatd bugs are pinned there with expectedFailure).
+    (reject_unknown_client_hostname, reject_unknown_reverse_client_hostname:
+    NAME, REVERSE_NAME, [UNAVAILABLE] and [TEMPUNAVAIL] as Postfix means
+    them).
 
 The zones (dnsmasq --host-record gives A and PTR; the rest by hand):
 
@@ -387,7 +388,8 @@ class ReverseName(DnsBase):
         self.assertEqual((sess.get("name"), sess.get("dns")),
                          ("v6.sg.example", "ok"), sess)
         seen = b"".join(fb.received)
-        self.assertRegex(seen, rb"XCLIENT NAME=v6\.sg\.example ADDR=IPV6:::1 ")
+        self.assertRegex(seen, rb"XCLIENT NAME=v6\.sg\.example "
+                         rb"REVERSE_NAME=v6\.sg\.example ADDR=IPV6:::1 ")
         self.assertIn(b"from client.test (v6.sg.example [IPv6:::1])", seen)
 
     def check_unnamed(self, src, status, rule, hidden=None):
@@ -468,7 +470,6 @@ class ReverseName(DnsBase):
     # from this client with 451 4.4.1: its mail never gets through.
     # Postfix itself would call the client unknown and take the mail.
     # Remove the decorator once such a name is refused (dns=unverified).
-    @unittest.expectedFailure
     def test_name_that_is_not_a_host_name(self):
         c = self.client(self.m, src=HYPHEN)
         c.greet()
@@ -881,7 +882,6 @@ class StrictClientHostname(StrictBackendBase):
     # client has no name for good: 550 5.7.25 here, where Postfix after
     # its own failed lookup says 450.  Remove the decorator once moatd
     # sends [TEMPUNAVAIL] (Postfix XCLIENT_README) for a failed lookup.
-    @unittest.expectedFailure
     def test_lookup_timeout_is_temporary(self):
         # moatd did not learn the name (dns=timeout): the backend must
         # hear "temporarily unavailable" (XCLIENT NAME=[TEMPUNAVAIL]) and
@@ -900,7 +900,6 @@ class StrictReverseHostname(StrictBackendBase):
     # backend like no PTR at all (550 5.7.1 here).  Remove the decorator
     # once moatd sends REVERSE_NAME=<the PTR name> for dns=unverified (and
     # dns=ok), [UNAVAILABLE] for dns=none, [TEMPUNAVAIL] for a failure.
-    @unittest.expectedFailure
     def test_unconfirmed_ptr_is_a_reverse_name(self):
         # 127.0.0.4 has a PTR (liar.example), only not confirmed: Postfix
         # alone would accept it here (the reverse name exists); behind
