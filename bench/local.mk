@@ -21,3 +21,12 @@ bench-grey: moatd$(EXEEXT) store_driver$(EXEEXT)
 	    --moatd $(abs_top_builddir)/moatd$(EXEEXT) \
 	    --store-driver $(abs_top_builddir)/store_driver$(EXEEXT) \
 	    $(BENCH_ARGS)
+
+# TLS handshakes/s, messages over STARTTLS vs plain at 50 sessions, AUTH
+# verifications/s (yescrypt) and other sessions' latency under AUTH load.
+# Needs root, postfix, openssl, cc and libcrypt-dev; about 3 minutes.
+EXTRA_DIST += bench/proxy-tls.py bench/proxy-tls-hash.c
+.PHONY: bench-tls
+bench-tls: moatd$(EXEEXT)
+	$(PYTHON3) $(top_srcdir)/bench/proxy-tls.py \
+	    --moatd $(abs_top_builddir)/moatd$(EXEEXT) $(BENCH_ARGS)
