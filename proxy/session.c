@@ -60,18 +60,21 @@
 
 /* What a session waits for when SF_WAIT is set. */
 enum sess_wait {
-	W_NONE, W_TLS, W_AUTH, W_DNS, W_RATE, W_CONNECT, W_RSET, W_MAIL, W_RCPT, W_GREY,
+	W_NONE, W_TLS, W_AUTH, W_AUTHDELAY, W_DNS, W_RATE, W_CONNECT, W_RSET, W_MAIL, W_RCPT, W_GREY,
 	W_REPLAY, W_DATA,
 };
 
 /* Rate limits (config ratelimit_*), counted in the store. */
 enum rate_kind { RATE_CONN, RATE_MSG, RATE_RCPT, RATE_AUTHBLOCK,
-	RATE_AUTHFAIL, RATE_AUTHFAIL_NET, RATE_USER };
+	RATE_AUTHFAIL, RATE_AUTHFAIL_NET, RATE_USER, RATE_AUTHLOGIN };
 
 /* Input buffered before reading from the client pauses (backpressure). */
 #define SESS_HIGH_WATER	(256 * 1024)
 /* How long a closing session may take to flush its last reply. */
 #define SESS_CLOSE_WAIT_MS	10000
+/* Per earlier failure of a login, its next failure replies wait this long. */
+#define SESS_AUTH_PENALTY_MS		1000
+#define SESS_AUTH_PENALTY_MAX_MS	10000
 /* The most memory reserved for a message before its bytes arrive. */
 #define SESS_PRESIZE_MAX	(64 * 1024)
 /* How long a closed session reads and drops what the client still sends. */
@@ -170,6 +173,8 @@ static int sess_starttls_offered(const struct session *);
 static int sess_auth_offered(const struct session *);
 static void sess_start(struct session *);
 static int sess_read_sasl(struct session *, struct evbuffer *);
+static void sess_auth_delay(struct session *, long long);
+static void sess_auth_refuse(struct session *);
 static void sess_tls_start(struct session *, enum tls_plaintext);
 static void sess_read_cb(struct bufferevent *, void *);
 static int sess_rate_start(struct session *, enum rate_kind);
@@ -854,6 +859,10 @@ sess_timeout_cb(evutil_socket_t fd, short what, void *arg)
 		sess_schedule_free(s);
 		return;
 	}
+	if ((s->flags & SF_WAIT) && s->wait == W_AUTHDELAY) {
+		sess_auth_refuse(s);
+		return;
+	}
 	if ((s->flags & SF_WAIT) && s->wait == W_TLS) {
 		log_warn("session=%s client=%s: TLS handshake timed out",
 		    s->id, s->client_str);
@@ -1179,6 +1188,7 @@ rate_of(const struct config *cfg, enum rate_kind k)
 		return &cfg->auth_fail_net_limit;
 	case RATE_USER:
 		return &cfg->ratelimit_msg_per_user;
+	case RATE_AUTHLOGIN:
 	case RATE_AUTHBLOCK:
 	case RATE_AUTHFAIL:
 	default:
@@ -1195,13 +1205,17 @@ sess_rate_cb(void *arg, uint64_t id, int err, long long count)
 	const struct cfg_rate *r = rate_of(cfg, k);
 	static const char *const kinds[] = { "conn_per_ip", "msg_per_ip",
 	    "rcpt_per_sender", "auth_fail_per_ip", "auth_fail_per_ip",
-	    "auth_fail_per_net", "msg_per_user" };
+	    "auth_fail_per_net", "msg_per_user", "auth_fail_per_login" };
 	struct logline l;
 	int over;
 
 	(void)id;
 	s->grey_req = 0;
 	/* The AUTH counters count failures: at the limit, no more tries. */
+	if (k == RATE_AUTHLOGIN) {
+		sess_auth_delay(s, err == STORE_OK ? count : 0);
+		return;
+	}
 	over = err != STORE_OK ? cfg->ratelimit_on_store_failure == 1 :
 	    (k >= RATE_AUTHBLOCK && k <= RATE_AUTHFAIL_NET) ? count >= r->n :
 	    count > r->n;
@@ -1246,6 +1260,8 @@ sess_rate_cb(void *arg, uint64_t id, int err, long long count)
 		if (s->state == SMTP_ST_CONNECTED)
 			sess_process(s);
 		return;
+	case RATE_AUTHLOGIN:
+		return;		/* answered by sess_auth_delay() above */
 	case RATE_AUTHFAIL:
 	case RATE_AUTHFAIL_NET:
 		if (over) {
@@ -1303,7 +1319,11 @@ sess_rate_start(struct session *s, enum rate_kind k)
 
 	/* Failed-AUTH counters matter only where AUTH is offered. */
 	if ((k == RATE_AUTHBLOCK || k == RATE_AUTHFAIL ||
-	    k == RATE_AUTHFAIL_NET) && (s->lst == NULL || s->lst->auth == 0))
+	    k == RATE_AUTHFAIL_NET || k == RATE_AUTHLOGIN) &&
+	    (s->lst == NULL || s->lst->auth == 0))
+		return 0;
+	if (k == RATE_AUTHLOGIN && (r->n == 0 || s->w->store == NULL ||
+	    s->auth_try == NULL))
 		return 0;
 	if (k == RATE_USER) {
 		/* Logins are limited whatever network they come from. */
@@ -1327,6 +1347,8 @@ sess_rate_start(struct session *s, enum rate_kind k)
 		snprintf(name, sizeof(name), "authfail:%s", s->client_str);
 	else if (k == RATE_USER)
 		snprintf(name, sizeof(name), "user:%s", s->auth_login);
+	else if (k == RATE_AUTHLOGIN)
+		snprintf(name, sizeof(name), "authlogin:%s", s->auth_try);
 	else
 		snprintf(name, sizeof(name), "%s:%s", k == RATE_CONN ?
 		    "conn" : "msg", s->client_str);
@@ -1671,15 +1693,49 @@ sess_auth_cb(void *arg, enum passwd_result res)
 		sess_resume(s);
 		return;
 	}
-	free(s->auth_try);
-	s->auth_try = NULL;
 	if (res == PASSWD_ERROR) {
 		/* crypt(3) failed: not the client's fault, nothing counted. */
+		free(s->auth_try);
+		s->auth_try = NULL;
 		sess_reply(s, 454, "4.7.0", "Error: temporary authentication "
 		    "failure");
 		sess_resume(s);
 		return;
 	}
+	/*
+	 * Failures on one login, from anywhere, make its next failure
+	 * replies slower (a distributed guesser slows down); a right password
+	 * is never delayed, so the real user is never locked out.
+	 */
+	if (sess_rate_start(s, RATE_AUTHLOGIN))
+		return;
+	sess_auth_delay(s, 0);
+}
+
+/* Answer a failed AUTH after the login's penalty (count: its failures). */
+static void
+sess_auth_delay(struct session *s, long long count)
+{
+	long ms = count > 1 ? (long)(count - 1) * SESS_AUTH_PENALTY_MS : 0;
+
+	if (ms > SESS_AUTH_PENALTY_MAX_MS)
+		ms = SESS_AUTH_PENALTY_MAX_MS;
+	if (ms > 0) {
+		if (s->flags & SF_WAIT)
+			s->wait = W_AUTHDELAY;
+		else
+			sess_wait(s, W_AUTHDELAY);
+		sess_timer_set(s, ms);
+		return;
+	}
+	sess_auth_refuse(s);
+}
+
+static void
+sess_auth_refuse(struct session *s)
+{
+	free(s->auth_try);
+	s->auth_try = NULL;
 	/* RFC 4954 6: one reply for every failure; no user enumeration. */
 	sess_reply(s, 535, "5.7.8", "Error: authentication failed");
 	if (sess_rate_start(s, RATE_AUTHFAIL))

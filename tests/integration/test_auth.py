@@ -13,6 +13,7 @@ import ssl
 import subprocess
 import sys
 import tempfile
+import time
 
 sys.dont_write_bytecode = True     # no __pycache__ in the source tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -150,6 +151,37 @@ class Auth(mt.MoatTestCase):
         seen = self.postfix.seen_rcpts(mark)
         self.assertFalse([r for r in seen if "%" in r or "!" in r or
                           '"' in r], seen)
+
+    def test_failures_slow_the_login_down_not_the_right_password(self):
+        m = self.start()
+
+        def plain(c, user, pw):
+            t0 = time.monotonic()
+            r = c.docmd("AUTH", "PLAIN " + base64.b64encode(
+                ("\0%s\0%s" % (user, pw)).encode()).decode())
+            return r[0], time.monotonic() - t0
+
+        # Failures from different clients (a distributed guesser).
+        waits = []
+        for i, src in enumerate(("127.0.0.11", "127.0.0.12", "127.0.0.13")):
+            c = smtplib.SMTP("127.0.0.1", m.port, timeout=30,
+                             source_address=(src, 0))
+            self.addCleanup(c.close)
+            c.ehlo("x.test")
+            c.starttls(context=client_ctx())
+            c.ehlo("x.test")
+            code, took = plain(c, "bob", "guess-%d" % i)
+            self.assertEqual(code, 535)
+            waits.append(took)
+        # The third failure waited about two penalty seconds; the first
+        # did not wait.
+        self.assertLess(waits[0], 1.0, waits)
+        self.assertGreater(waits[2], 1.5, waits)
+        # The right password, from a client that has not failed, at once.
+        c = self.smtp(m)
+        code, took = plain(c, "bob", "bob-secret")
+        self.assertEqual(code, 235)
+        self.assertLess(took, 1.0)
 
     def test_sender_not_owned_refused(self):
         m = self.start()
