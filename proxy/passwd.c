@@ -23,6 +23,8 @@
 #include <ctype.h>
 #include <errno.h>
 #include <pthread.h>
+#include <sys/resource.h>
+#include <unistd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -518,6 +520,9 @@ req_deliver_cb(evutil_socket_t fd, short what, void *arg)
 	req_free(rq);
 }
 
+/* How much lower than the event loops the hashing threads run. */
+#define PASSWD_THREAD_NICE	10
+
 static void *
 pool_thread(void *arg)
 {
@@ -526,6 +531,13 @@ pool_thread(void *arg)
 	struct passwd_req *rq;
 	enum passwd_result r;
 
+	/*
+	 * Below the event loops: under mail load a hash waits, a session
+	 * does not (bench/README.md, proxy-tls.py).  Linux nice is per
+	 * thread; failure only costs that preference.
+	 */
+	(void)setpriority(PRIO_PROCESS, (id_t)gettid(),
+	    PASSWD_THREAD_NICE);
 	pthread_mutex_lock(&pool->mu);
 	for (;;) {
 		while (!pool->stop && pool->head == NULL)
