@@ -332,6 +332,10 @@ static const struct cfg_key cfg_keys[] = {
 	    .words = w_failure,
 	    .help = "when the store cannot answer in time: let the "
 	    "recipient pass, or 451 4.7.1" },
+	{ "greylist_cache_ttl", CT_DURATION, 0, F(greylist_cache_ttl_ms), "60s",
+	    NULL, 0, HOUR,
+	    .help = "each worker remembers passed triplets this long and "
+	    "asks the store less; 0 = ask every time" },
 	{ "greylist_whitelist", CT_STRING, 0, F(greylist_whitelist), NULL,
 	    NULL, 0, 0, .check = check_path,
 	    .help = "file of clients, names, senders and recipients that "

@@ -162,6 +162,7 @@ struct config {
 	char		*greylist_min_score;	/* a number */
 	int		greylist_on_store_failure;	/* 0 pass, 1 tempfail */
 	char		*greylist_whitelist;	/* the file, as written */
+	long		greylist_cache_ttl_ms;	/* passed triplets kept locally */
 	struct cidr_list grey_wl_clients;	/* "client CIDR" lines */
 	struct domain_set *grey_wl_names;	/* "name SUFFIX" */
 	struct domain_set *grey_wl_senders;	/* "sender DOMAIN" */

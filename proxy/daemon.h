@@ -44,6 +44,8 @@ struct worker {
 	struct evdns_base	*dns;		/* NULL: reverse_dns off */
 	struct rule_scratch	*scratch;	/* PCRE2 match state */
 	struct store_conn	*store;		/* greylist/rate-limit store */
+	uint64_t		*gcache_key;	/* passed triplets (hashes) */
+	int64_t			*gcache_exp;	/* ... and when they expire */
 	int			 notify[2];
 	struct event		*notify_ev;
 	pthread_mutex_t		 mu;		/* guards queue, stop */
@@ -52,6 +54,9 @@ struct worker {
 	struct session		*sessions;	/* list, owned by this thread */
 	int			 nsessions;
 };
+
+/* Slots of a worker's cache of passed greylist triplets (a power of 2). */
+#define GREY_CACHE_SLOTS	8192
 
 /* Daemon-wide state. */
 extern atomic_int	 moat_sessions;		/* sessions open now */

@@ -104,6 +104,7 @@ struct smtp_tx {
 	int		 tainted;	/* the backend holds a greylisted rcpt */
 	struct smtp_reply grey_reply;	/* the backend's RCPT reply, held */
 	int		 replay;	/* replay step (W_REPLAY) */
+	uint64_t	 grey_hash;	/* of the triplet being checked */
 };
 
 struct session {
@@ -173,6 +174,7 @@ static int sess_starttls_offered(const struct session *);
 static int sess_auth_offered(const struct session *);
 static void sess_start(struct session *);
 static int sess_read_sasl(struct session *, struct evbuffer *);
+static void grey_cache_put(struct worker *, uint64_t, long);
 static void sess_auth_delay(struct session *, long long);
 static void sess_auth_refuse(struct session *);
 static void sess_tls_start(struct session *, enum tls_plaintext);
@@ -1151,6 +1153,9 @@ sess_grey_cb(void *arg, uint64_t id, int err,
 		wait_s = res->wait_s;
 	}
 	tx_grey(tx, what);
+	if (err == STORE_OK && !defer)
+		grey_cache_put(s->w, tx->grey_hash,
+		    s->cfg->greylist_cache_ttl_ms);
 	if (!defer) {
 		sess_reply_raw(s, &tx->grey_reply);
 		sess_rcpt_accepted(s);
@@ -1364,6 +1369,57 @@ sess_rate_start(struct session *s, enum rate_kind k)
 	return 1;
 }
 
+/*
+ * A worker's cache of passed triplets: a hash of the triplet and an
+ * expiry, in a direct-mapped table (a collision just forgets the older
+ * entry).  Only PASSED/WHITELISTED answers go in, for greylist_cache_ttl,
+ * so a cached answer is one the store would give too, give or take that
+ * long after `moatctl greylist delete`.
+ */
+static uint64_t
+grey_hash(const struct grey_triplet *t)
+{
+	const char *parts[3] = { t->client, t->sender, t->rcpt };
+	uint64_t h = 14695981039346656037ULL;
+	const unsigned char *p;
+	int i;
+
+	for (i = 0; i < 3; i++) {
+		for (p = (const unsigned char *)parts[i]; *p; p++)
+			h = (h ^ *p) * 1099511628211ULL;
+		h = (h ^ 0xff) * 1099511628211ULL;
+	}
+	return h | 1;	/* 0 marks an empty slot */
+}
+
+static int64_t
+mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int
+grey_cache_hit(struct worker *w, uint64_t h)
+{
+	size_t i = h & (GREY_CACHE_SLOTS - 1);
+
+	return w->gcache_key[i] == h && w->gcache_exp[i] > mono_ms();
+}
+
+static void
+grey_cache_put(struct worker *w, uint64_t h, long ttl_ms)
+{
+	size_t i = h & (GREY_CACHE_SLOTS - 1);
+
+	if (ttl_ms <= 0)
+		return;
+	w->gcache_key[i] = h;
+	w->gcache_exp[i] = mono_ms() + ttl_ms;
+}
+
 /* name or one of its parent domains is in set. */
 static int
 suffix_match(const struct domain_set *set, const char *name)
@@ -1430,6 +1486,12 @@ sess_grey_start(struct session *s, const struct smtp_reply *r)
 	if (grey_triplet_make(&t, &p, s->client.a, s->client.family ==
 	    AF_INET6, s->client_name, tx->from, tx->rcpt_pending) == -1) {
 		tx_grey(tx, "skipped");
+		return 0;
+	}
+	tx->grey_hash = grey_hash(&t);
+	if (cfg->greylist_cache_ttl_ms > 0 &&
+	    grey_cache_hit(s->w, tx->grey_hash)) {
+		tx_grey(tx, "passed");
 		return 0;
 	}
 	smtp_reply_reset(&tx->grey_reply);

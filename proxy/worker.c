@@ -130,6 +130,8 @@ workers_start(int n)
 		pthread_mutex_init(&w->mu, NULL);
 		w->dns = dns_base_new(w->base, cfg);
 		w->scratch = rule_scratch_new();
+		w->gcache_key = xcalloc(GREY_CACHE_SLOTS, sizeof(uint64_t));
+		w->gcache_exp = xcalloc(GREY_CACHE_SLOTS, sizeof(int64_t));
 		w->store = moat_store ? store_conn_new(moat_store, w->base) :
 		    NULL;
 		w->notify_ev = event_new(w->base, w->notify[0],
@@ -198,6 +200,8 @@ workers_join(void)
 		if (w->dns)
 			evdns_base_free(w->dns, 0);
 		rule_scratch_free(w->scratch);
+		free(w->gcache_key);
+		free(w->gcache_exp);
 		store_conn_free(w->store);
 		event_free(w->notify_ev);
 		event_base_free(w->base);

@@ -235,6 +235,20 @@ class GreylistRedis(mt.MoatTestCase):
         self.assertEqual(len(self.postfix.wait_messages("alice", self.tok)),
                          1)
 
+    def test_passed_triplets_are_cached_by_the_worker(self):
+        m = self.start_moatd(
+            {"greylist": "on", "greylist_delay": "2s", "reverse_dns": "off",
+             "store": "redis", "redis_server": "unix:" + self.redis.sock,
+             "workers": "1", "greylist_cache_ttl": "30s"})
+        self.assertReply(self.attempt(m), 451, "4.7.1")
+        time.sleep(DELAY + 0.3)
+        self.assertReply(self.attempt(m), 250)      # from Redis, cached
+        # Redis gone: a cached triplet still passes as passed (not as a
+        # store failure), the worker did not ask.
+        self.redis.kill()
+        self.assertReply(self.attempt(m), 250)
+        self.assertEqual(m.txs()[-1].get("greylist"), "passed")
+
     def test_outage_passes_then_recovers(self):
         m = self.grey_moatd()
         self.assertReply(self.attempt(m), 451, "4.7.1")

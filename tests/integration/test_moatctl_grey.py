@@ -95,6 +95,8 @@ class MoatctlGreylist(CtlMixin, mt.MoatTestCase):
         self.addCleanup(self.redis.stop)
         self.m = self.start_moatd(
             {"greylist": "on", "greylist_delay": "1m", "reverse_dns": "off",
+             # What moatctl changes must show at once: no local cache.
+             "greylist_cache_ttl": "0",
              "store": "redis", "redis_server": "unix:" + self.redis.sock})
         self.conf = self.m.conf_path
 

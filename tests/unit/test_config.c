@@ -1147,7 +1147,7 @@ test_dump(void **state)
 	    "greylist_awl_interval 1h\ngreylist_ipv4_prefix 24\n"
 	    "greylist_ipv6_prefix 64\ngreylist_fcrdns on\n"
 	    "greylist_min_score 0\ngreylist_on_store_failure pass\n"
-	    "# greylist_whitelist (not set)\n"
+	    "greylist_cache_ttl 1m\n# greylist_whitelist (not set)\n"
 	    "store memory\nstore_memory_max_entries 1000000\n"
 	    "redis_server 127.0.0.1:6379\n# redis_user (not set)\n"
 	    "# redis_password_file (not set)\nredis_db 0\n"
