@@ -16,7 +16,7 @@ top=$(pwd)
 
 PKGS="build-essential autoconf automake pkg-config libevent-dev libssl-dev
 libpcre2-dev libcmocka-dev libhiredis-dev libcrypt-dev python3 postfix swaks
-redis-server openssl dnsmasq-base"
+redis-server openssl dnsmasq-base dovecot-core"
 
 need_root() {
 	if [ "$(id -u)" != 0 ]; then

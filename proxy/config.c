@@ -151,6 +151,9 @@ static const struct cfg_word w_window[] = {
 static const struct cfg_word w_btls[] = {
 	{ "off", 0 }, { "opportunistic", 1 }, { "required", 2 }, { NULL, 0 }
 };
+static const struct cfg_word w_authbe[] = {
+	{ "passwd", 0 }, { "backend", 1 }, { NULL, 0 }
+};
 static const struct cfg_word w_store[] = {
 	{ "memory", 0 }, { "redis", 1 }, { NULL, 0 }
 };
@@ -408,6 +411,10 @@ static const struct cfg_key cfg_keys[] = {
 	    .help = "a TLS handshake must finish within this" },
 
 	/* SMTP AUTH (listen ... auth=) */
+	{ "auth_backend", CT_ENUM, 0, F(auth_backend), "passwd", NULL, 0, 0,
+	    .words = w_authbe,
+	    .help = "who checks passwords: the passwd file, or the MTA behind "
+	    "us (one AUTH PLAIN there; success only on its 235)" },
 	{ "passwd", CT_STRING, 0, F(passwd), NULL, NULL, 0, 0,
 	    .check = check_abspath,
 	    .help = "login:crypt-hash file (yescrypt, bcrypt, sha512-crypt); "

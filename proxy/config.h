@@ -194,6 +194,7 @@ struct config {
 	void		(*tls_release)(struct tls_server *);
 
 	/* SMTP AUTH (listen ... auth=); loaded by main.c */
+	int		auth_backend;		/* 0 passwd file, 1 the MTA */
 	char		*passwd;		/* login:crypt-hash file */
 	char		*sender_login_map;	/* login -> senders file */
 	int		auth_threads;		/* hashing threads (RESTART) */

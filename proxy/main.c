@@ -503,7 +503,7 @@ auth_load(struct config *cfg, char *err, size_t errsz)
 	for (i = 0; i < cfg->nlisten; i++)
 		if (cfg->listen[i].auth != 0)
 			need = 1;
-	if (need && cfg->passwd == NULL) {
+	if (need && cfg->passwd == NULL && cfg->auth_backend == 0) {
 		snprintf(err, errsz, "%s: a listener has auth= but passwd is "
 		    "not set", cfg->path);
 		return -1;

@@ -60,7 +60,7 @@
 
 /* What a session waits for when SF_WAIT is set. */
 enum sess_wait {
-	W_NONE, W_TLS, W_AUTH, W_AUTHDELAY, W_DNS, W_RATE, W_CONNECT, W_RSET, W_MAIL, W_RCPT, W_GREY,
+	W_NONE, W_TLS, W_AUTH, W_AUTHDELAY, W_AUTHBE, W_DNS, W_RATE, W_CONNECT, W_RSET, W_MAIL, W_RCPT, W_GREY,
 	W_REPLAY, W_DATA,
 };
 
@@ -150,6 +150,7 @@ struct session {
 	int			 in_auth;	/* lines go to the exchange */
 	struct passwd_req	*pwreq;		/* a password being checked */
 	char			*auth_try;	/* the login being checked */
+	char			*auth_line;	/* AUTH PLAIN for the backend */
 	char			*auth_login;	/* authenticated as */
 	char			 tls_version[16];
 	char			 tls_cipher[64];
@@ -166,6 +167,11 @@ static void sess_up_cb(void *, enum up_event, const struct smtp_reply *,
 static void sess_timeout_cb(evutil_socket_t, short, void *);
 static void sess_dns_cb(void *, const char *, const char *, const char *);
 static void sess_open_backend(struct session *);
+static void sess_auth_backend(struct session *, const struct sasl_action *);
+static void sess_auth_backend_reply(struct session *,
+    const struct smtp_reply *);
+static void sess_auth_line_free(struct session *);
+static void sess_auth_cb(void *, enum passwd_result);
 static void sess_mail_continue(struct session *);
 static void sess_mail_backend(struct session *);
 static void sess_rcpt_forward(struct session *);
@@ -542,6 +548,7 @@ sess_free(struct session *s)
 	passwd_cancel(s->pwreq);
 	sasl_free(s->sasl);
 	free(s->auth_try);
+	sess_auth_line_free(s);
 	free(s->auth_login);
 	dns_cancel(s->dnsq);
 	free(s->client_name);
@@ -1567,7 +1574,17 @@ sess_up_cb(void *arg, enum up_event ev, const struct smtp_reply *r,
 		    w == W_RATE)
 			return;	/* not waiting for it: the next use notices */
 		switch (w) {
+		case W_AUTHBE:
 		case W_CONNECT:
+			if (s->auth_line) {
+				sess_auth_line_free(s);
+				free(s->auth_try);
+				s->auth_try = NULL;
+				sess_reply(s, 454, "4.7.0", "Error: temporary "
+				    "authentication failure");
+				break;
+			}
+			/* FALLTHROUGH */
 		case W_RSET:
 		case W_MAIL:
 			sess_reply(s, 451, "4.4.1", "Error: the mail system "
@@ -1596,7 +1613,15 @@ sess_up_cb(void *arg, enum up_event ev, const struct smtp_reply *r,
 	case W_CONNECT:
 		if (ev != UP_READY)
 			break;
+		if (s->auth_line) {
+			s->wait = W_AUTHBE;
+			up_command(s->up, s->auth_line, 0);
+			return;
+		}
 		sess_send_mail(s);
+		return;
+	case W_AUTHBE:
+		sess_auth_backend_reply(s, r);
 		return;
 	case W_RSET:
 		s->up_rset = 0;
@@ -1731,8 +1756,8 @@ static int
 sess_auth_offered(const struct session *s)
 {
 	return s->lst != NULL && s->lst->auth != 0 &&
-	    s->cfg->passwd_db != NULL && s->auth_login == NULL &&
-	    (s->tls == 2 || s->lst->auth_plaintext);
+	    (s->cfg->passwd_db != NULL || s->cfg->auth_backend == 1) &&
+	    s->auth_login == NULL && (s->tls == 2 || s->lst->auth_plaintext);
 }
 
 static void
@@ -1805,6 +1830,70 @@ sess_auth_refuse(struct session *s)
 	sess_resume(s);
 }
 
+static void
+sess_auth_line_free(struct session *s)
+{
+	if (s->auth_line == NULL)
+		return;
+	explicit_bzero(s->auth_line, strlen(s->auth_line));
+	free(s->auth_line);
+	s->auth_line = NULL;
+}
+
+/*
+ * auth_backend backend: the MTA judges the credentials.  Whatever the
+ * client used (PLAIN, LOGIN, initial response or not), the backend gets
+ * one AUTH PLAIN (RFC 4616) on the session's backend connection, which
+ * then carries the mail as authenticated.
+ */
+static void
+sess_auth_backend(struct session *s, const struct sasl_action *a)
+{
+	static const char b64[] =
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	struct sbuf raw = SBUF_INIT, line = SBUF_INIT;
+	size_t i;
+
+	sbuf_addc(&raw, '\0');
+	sbuf_adds(&raw, a->login);
+	sbuf_addc(&raw, '\0');
+	sbuf_add(&raw, a->pass, a->pass_len);
+	sbuf_adds(&line, "AUTH PLAIN ");
+	for (i = 0; i < raw.len; i += 3) {
+		unsigned v = (unsigned)(unsigned char)raw.p[i] << 16;
+
+		if (i + 1 < raw.len)
+			v |= (unsigned)(unsigned char)raw.p[i + 1] << 8;
+		if (i + 2 < raw.len)
+			v |= (unsigned char)raw.p[i + 2];
+		sbuf_addc(&line, b64[(v >> 18) & 63]);
+		sbuf_addc(&line, b64[(v >> 12) & 63]);
+		sbuf_addc(&line, i + 1 < raw.len ? b64[(v >> 6) & 63] : '=');
+		sbuf_addc(&line, i + 2 < raw.len ? b64[v & 63] : '=');
+	}
+	explicit_bzero(raw.p, raw.len);
+	sbuf_free(&raw);
+	sess_auth_line_free(s);
+	s->auth_line = xstrdup(line.p);
+	explicit_bzero(line.p, line.len);
+	sbuf_free(&line);
+	if (s->up && up_is_ready(s->up)) {
+		sess_wait(s, W_AUTHBE);
+		up_command(s->up, s->auth_line, 0);
+		return;
+	}
+	sess_open_backend(s);
+}
+
+/* The backend's answer to our AUTH PLAIN: 235 or nothing. */
+static void
+sess_auth_backend_reply(struct session *s, const struct smtp_reply *r)
+{
+	sess_auth_line_free(s);
+	sess_auth_cb(s, r->code == 235 ? PASSWD_OK : r->code / 100 == 5 ?
+	    PASSWD_BAD : PASSWD_ERROR);
+}
+
 /* Carry out what the SASL exchange asks for. */
 static void
 sess_sasl_act(struct session *s, const struct sasl_action *a)
@@ -1823,6 +1912,11 @@ sess_sasl_act(struct session *s, const struct sasl_action *a)
 	case SASL_ACT_VERIFY:
 		free(s->auth_try);
 		s->auth_try = xstrdup(a->login);
+		if (s->cfg->auth_backend == 1) {
+			sess_auth_backend(s, a);
+			sasl_clear(s->sasl);
+			return;
+		}
 		s->pwreq = passwd_verify(moat_passwd_pool, s->w->base,
 		    s->cfg->passwd_db, a->login, a->pass, a->pass_len,
 		    sess_auth_cb, s);
@@ -1852,7 +1946,8 @@ cmd_auth(struct session *s, struct smtp_cmd *c)
 		sess_reply(s, 503, "5.5.1", "Error: already authenticated");
 		return;
 	}
-	if (s->lst == NULL || s->lst->auth == 0 || s->cfg->passwd_db == NULL) {
+	if (s->lst == NULL || s->lst->auth == 0 ||
+	    (s->cfg->passwd_db == NULL && s->cfg->auth_backend == 0)) {
 		sess_reply(s, 502, "5.5.1", "Error: command not implemented");
 		return;
 	}

@@ -8,3 +8,5 @@ INTEGRATION_TESTS += tests/integration/test_starttls.py
 INTEGRATION_TESTS += tests/integration/test_auth.py
 # STARTTLS toward the backend.
 INTEGRATION_TESTS += tests/integration/test_backend_tls.py
+# AUTH checked by the MTA (Postfix with a private Dovecot SASL).
+INTEGRATION_TESTS += tests/integration/test_auth_backend.py

@@ -1159,6 +1159,7 @@ test_dump(void **state)
 	    "# tls_cert (not set)\n# tls_key (not set)\n"
 	    "tls_min_version TLSv1.2\n# tls_ciphers (not set)\n"
 	    "tls_handshake_timeout 30s\n"
+	    "auth_backend passwd\n"
 	    "# passwd (not set)\n# sender_login_map (not set)\n"
 	    "auth_threads 2\nauth_fail_limit 10/10m\n"
 	    "auth_fail_net_limit 30/10m\n"
