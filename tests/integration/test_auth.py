@@ -183,6 +183,62 @@ class Auth(mt.MoatTestCase):
         self.assertEqual(code, 235)
         self.assertLess(took, 1.0)
 
+    def swaks(self, m, *args):
+        import subprocess
+        r = subprocess.run([mt.SWAKS, "--server", "127.0.0.1:%d" % m.port,
+                            "--local-interface", mt.CLIENT_IP,
+                            "--helo", "swaks.client.test",
+                            "--header", "Subject: swaks %s" % self.tok] +
+                           list(args), stdout=subprocess.PIPE,
+                           stderr=subprocess.STDOUT, timeout=60)
+        return r.returncode, r.stdout.decode(errors="replace")
+
+    def test_swaks_starttls_auth_plain_and_login(self):
+        if not os.path.exists(mt.SWAKS):
+            self.skipTest("swaks not installed")
+        m = self.start()
+        for mech, rcpt in (("PLAIN", "bob@example.test"),
+                           ("LOGIN", "carol@example.test")):
+            rc, out = self.swaks(m, "--tls", "--auth", mech,
+                                 "--auth-user", "alice",
+                                 "--auth-password", "alice-secret",
+                                 "--from", "alice@example.test",
+                                 "--to", rcpt)
+            self.assertEqual(rc, 0, out)
+            self.assertIn("235 2.7.0", out)
+            user = rcpt.split("@")[0]
+            self.assertEqual(
+                len(self.postfix.wait_messages(user, "swaks " + self.tok)),
+                1, out)
+        # Wrong password: 535, swaks fails.
+        rc, out = self.swaks(m, "--tls", "--auth", "PLAIN",
+                             "--auth-user", "alice",
+                             "--auth-password", "nope",
+                             "--from", "alice@example.test",
+                             "--to", "bob@example.test")
+        self.assertNotEqual(rc, 0)
+        self.assertIn("535 5.7.8", out)
+
+    def test_swaks_tls_on_connect(self):
+        if not os.path.exists(mt.SWAKS):
+            self.skipTest("swaks not installed")
+        m = mt.Moatd(self.postfix.port, {
+            "reverse_dns": "off", "tls_cert": self.crt, "tls_key": self.key,
+            "passwd": self.passwd})
+        m.conf["listen"] = "127.0.0.1:%d tls=implicit auth=required" % \
+            m.port
+        self.addCleanup(m.cleanup)
+        m.start(wait=False)
+        self.assertTrue(mt.poll(lambda: "listening on" in m.log(), 10))
+        rc, out = self.swaks(m, "--tls-on-connect", "--auth", "LOGIN",
+                             "--auth-user", "bob",
+                             "--auth-password", "bob-secret",
+                             "--from", "bob@example.test",
+                             "--to", "alice@example.test")
+        self.assertEqual(rc, 0, out)
+        self.assertEqual(
+            len(self.postfix.wait_messages("alice", "swaks " + self.tok)), 1)
+
     def test_sender_not_owned_refused(self):
         m = self.start()
         c = self.smtp(m)
