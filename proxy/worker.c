@@ -75,11 +75,22 @@ worker_notify_cb(evutil_socket_t fd, short what, void *arg)
 		event_base_loopexit(w->base, NULL);
 }
 
+/* After the last session: time for closing TLS connections to flush. */
+#define WORKER_LINGER_MS	300
+
 static void *
 worker_main(void *arg)
 {
 	struct worker *w = arg;
+	struct timeval tv = { 0, WORKER_LINGER_MS * 1000 };
 
+	event_base_dispatch(w->base);
+	/*
+	 * Connections given to tls_free_after_flush() finish on this loop
+	 * (their close_notify, a last reply); a peer that is gone makes that
+	 * immediate, one that does not read is cut here.
+	 */
+	event_base_loopexit(w->base, &tv);
 	event_base_dispatch(w->base);
 	return NULL;
 }
