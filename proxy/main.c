@@ -33,6 +33,7 @@
 #include "policy.h"
 #include "smtp_reply.h"
 #include "store.h"
+#include "store_cfg.h"
 #include "passwd.h"
 #include "sender_map.h"
 #include "tls.h"
@@ -525,36 +526,16 @@ auth_load(struct config *cfg, char *err, size_t errsz)
 
 /* ---- the greylist store ------------------------------------------------- */
 
-/* The Redis password: the first line of a file, read once, as root. */
-static char *
-read_secret(const char *path)
-{
-	char buf[1024];
-	FILE *f;
-	size_t n;
-
-	if ((f = fopen(path, "r")) == NULL)
-		fatal("redis_password_file %s: %s", path, strerror(errno));
-	if (fgets(buf, sizeof(buf), f) == NULL)
-		buf[0] = '\0';
-	fclose(f);
-	n = strcspn(buf, "\r\n");
-	buf[n] = '\0';
-	return xstrdup(buf);
-}
-
 /*
- * store_setup: the store greylisting uses, made once (store, redis_* are
- * RESTART keys); NULL when greylisting is off.
+ * store_setup: the store greylisting, rate limits and AUTH failure counts
+ * use, made once (store, redis_* are RESTART keys); NULL when none of
+ * them is on.
  */
 static struct store *
 store_setup(const struct config *cfg)
 {
-	struct store_redis_params rp;
-	struct store_mem_params mp;
 	struct store *st;
-	char err[256], *host = NULL, *pass = NULL, *colon;
-
+	char err[512];
 	int i, auth = 0;
 
 	for (i = 0; i < cfg->nlisten; i++)
@@ -565,40 +546,9 @@ store_setup(const struct config *cfg)
 	    cfg->ratelimit_rcpt_per_sender.n == 0 &&
 	    cfg->ratelimit_msg_per_user.n == 0 && !auth)
 		return NULL;
-	if (!cfg->store_redis) {
-		memset(&mp, 0, sizeof(mp));
-		mp.max_entries = (size_t)cfg->store_memory_max_entries;
-		return store_mem_new(&mp);
-	}
-	store_redis_params_default(&rp);
-	if (strncmp(cfg->redis_server, "unix:", 5) == 0)
-		rp.unix_path = cfg->redis_server + 5;
-	else {
-		host = xstrdup(cfg->redis_server);
-		if ((colon = strrchr(host, ':')) == NULL)
-			fatal("redis_server %s: want IP:PORT, [IPV6]:PORT or "
-			    "unix:/path", cfg->redis_server);
-		*colon = '\0';
-		rp.port = atoi(colon + 1);
-		if (host[0] == '[' && colon > host && colon[-1] == ']') {
-			colon[-1] = '\0';
-			memmove(host, host + 1, strlen(host));
-		}
-		rp.host = host;
-	}
-	if (cfg->redis_password_file)
-		rp.password = pass = read_secret(cfg->redis_password_file);
-	rp.user = cfg->redis_user;
-	rp.db = cfg->redis_db;
-	rp.key_prefix = cfg->redis_prefix;
-	rp.deadline_ms = cfg->redis_timeout_ms;
-	if ((st = store_redis_new(&rp, err, sizeof(err))) == NULL)
-		fatal("store redis: %s", err);
-	if (pass) {
-		explicit_bzero(pass, strlen(pass));
-		free(pass);
-	}
-	free(host);
+	/* The password file is read here, before dropping privileges. */
+	if (store_cfg_open(cfg, &st, err, sizeof(err)) == -1)
+		fatal("store: %s", err);
 	return st;
 }
 

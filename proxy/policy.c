@@ -14,6 +14,7 @@
 #include "log.h"
 #include "msg.h"
 #include "policy.h"
+#include "store_cfg.h"
 
 static void
 rules_release(struct rule_set *rs)
@@ -35,20 +36,6 @@ threshold(const char *v, double *out, int *on)
 		return -1;
 	*on = 1;
 	return 0;
-}
-
-void
-policy_grey_params(const struct config *cfg, struct grey_params *p)
-{
-	grey_params_default(p);
-	p->v4_prefix = cfg->greylist_ipv4_prefix;
-	p->v6_prefix = cfg->greylist_ipv6_prefix;
-	p->use_fcrdns = cfg->greylist_fcrdns;
-	p->delay_ms = cfg->greylist_delay_ms;
-	p->retry_window_ms = cfg->greylist_retry_window_ms;
-	p->pass_lifetime_ms = cfg->greylist_pass_lifetime_ms;
-	p->awl_passes = cfg->greylist_awl_passes;
-	p->awl_interval_ms = cfg->greylist_awl_interval_ms;
 }
 
 void
@@ -91,7 +78,7 @@ policy_load(struct config *cfg, char *err, size_t errsz)
 		struct grey_params gp;
 		char gerr[256];
 
-		policy_grey_params(cfg, &gp);
+		store_cfg_grey_params(cfg, &gp);
 		if (grey_params_check(&gp, gerr, sizeof(gerr)) == -1) {
 			snprintf(err, errsz, "%s: greylist: %s", cfg->path ?
 			    cfg->path : "config", gerr);

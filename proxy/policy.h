@@ -25,9 +25,6 @@ int	policy_load(struct config *cfg, char *err, size_t errsz);
 /* One log line with the load statistics of cfg's rule set. */
 void	policy_log_stats(const struct config *cfg);
 
-/* The greylisting policy of cfg (greylist_* keys). */
-void	policy_grey_params(const struct config *cfg, struct grey_params *p);
-
 /*
  * The thresholds of cfg: score_tag, score_tempfail, score_reject, or with
  * auth the auth_score_* ones (authenticated sessions).

@@ -44,6 +44,7 @@
 #include "smtp_line.h"
 #include "smtp_reply.h"
 #include "store.h"
+#include "store_cfg.h"
 #include "tls.h"
 #include "passwd.h"
 #include "sasl.h"
@@ -1489,7 +1490,7 @@ sess_grey_start(struct session *s, const struct smtp_reply *r)
 		tx_grey(tx, "whitelisted");
 		return 0;
 	}
-	policy_grey_params(cfg, &p);
+	store_cfg_grey_params(cfg, &p);
 	if (grey_triplet_make(&t, &p, s->client.a, s->client.family ==
 	    AF_INET6, s->client_name, tx->from, tx->rcpt_pending) == -1) {
 		tx_grey(tx, "skipped");

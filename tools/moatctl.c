@@ -55,6 +55,7 @@
 #include "sbuf.h"
 #include "score.h"
 #include "store.h"
+#include "store_cfg.h"
 #include "xmalloc.h"
 
 struct opts {
@@ -1299,27 +1300,6 @@ gc_is_key(const char *arg, enum store_kind_entry *kind)
 
 /* ---- the store, made from the config as moatd makes it (main.c) */
 
-/* The Redis password: the first line of a file, as moatd reads it. */
-static char *
-gc_read_secret(const char *path)
-{
-	char buf[1024];
-	FILE *f;
-	size_t n;
-
-	if ((f = fopen(path, "r")) == NULL) {
-		fprintf(stderr, "moatctl: greylist: redis_password_file %s: "
-		    "%s\n", path, strerror(errno));
-		exit(1);
-	}
-	if (fgets(buf, sizeof(buf), f) == NULL)
-		buf[0] = '\0';
-	fclose(f);
-	n = strcspn(buf, "\r\n");
-	buf[n] = '\0';
-	return xstrdup(buf);
-}
-
 /*
  * The config, the greylist parameters and a connection to the Redis store
  * of cfg_path.  Exits 1 on a config error, 2 for the memory store.
@@ -1327,9 +1307,8 @@ gc_read_secret(const char *path)
 static void
 gc_open(struct gctl *g, const char *cfg_path)
 {
-	struct store_redis_params rp;
 	struct config *cfg;
-	char err[1024], *host = NULL, *pass = NULL, *colon;
+	char err[1024];
 
 	if ((cfg = cfg_load(cfg_path, err, sizeof(err))) == NULL) {
 		fprintf(stderr, "moatctl: %s\n", err);
@@ -1345,56 +1324,16 @@ gc_open(struct gctl *g, const char *cfg_path)
 		    cfg_path, cfg->greylist ? "" : " (and greylist off)");
 		exit(2);
 	}
-	/* policy_grey_params() in moatd (proxy/policy.c), key for key. */
-	grey_params_default(&g->gp);
-	g->gp.v4_prefix = cfg->greylist_ipv4_prefix;
-	g->gp.v6_prefix = cfg->greylist_ipv6_prefix;
-	g->gp.use_fcrdns = cfg->greylist_fcrdns;
-	g->gp.delay_ms = cfg->greylist_delay_ms;
-	g->gp.retry_window_ms = cfg->greylist_retry_window_ms;
-	g->gp.pass_lifetime_ms = cfg->greylist_pass_lifetime_ms;
-	g->gp.awl_passes = cfg->greylist_awl_passes;
-	g->gp.awl_interval_ms = cfg->greylist_awl_interval_ms;
+	/* Exactly as moatd reads them (proxy/store_cfg.c). */
+	store_cfg_grey_params(cfg, &g->gp);
 	if (grey_params_check(&g->gp, err, sizeof(err)) == -1) {
 		fprintf(stderr, "moatctl: %s: greylist: %s\n", cfg_path, err);
 		exit(1);
 	}
-
-	store_redis_params_default(&rp);
-	if (strncmp(cfg->redis_server, "unix:", 5) == 0)
-		rp.unix_path = cfg->redis_server + 5;
-	else {
-		host = xstrdup(cfg->redis_server);
-		if ((colon = strrchr(host, ':')) == NULL) {
-			fprintf(stderr, "moatctl: %s: redis_server %s: want "
-			    "IP:PORT, [IPV6]:PORT or unix:/path\n", cfg_path,
-			    cfg->redis_server);
-			exit(1);
-		}
-		*colon = '\0';
-		rp.port = atoi(colon + 1);
-		if (host[0] == '[' && colon > host && colon[-1] == ']') {
-			colon[-1] = '\0';
-			memmove(host, host + 1, strlen(host));
-		}
-		rp.host = host;
-	}
-	if (cfg->redis_password_file)
-		rp.password = pass = gc_read_secret(cfg->redis_password_file);
-	rp.user = cfg->redis_user;
-	rp.db = cfg->redis_db;
-	rp.key_prefix = cfg->redis_prefix;
-	rp.deadline_ms = cfg->redis_timeout_ms;
-	if ((g->st = store_redis_new(&rp, err, sizeof(err))) == NULL) {
-		fprintf(stderr, "moatctl: %s: store redis: %s\n", cfg_path,
-		    err);
+	if (store_cfg_open(cfg, &g->st, err, sizeof(err)) == -1) {
+		fprintf(stderr, "moatctl: %s: store: %s\n", cfg_path, err);
 		exit(1);
 	}
-	if (pass) {
-		explicit_bzero(pass, strlen(pass));
-		free(pass);
-	}
-	free(host);
 	if ((g->base = event_base_new()) == NULL) {
 		fprintf(stderr, "moatctl: event_base_new failed\n");
 		exit(1);

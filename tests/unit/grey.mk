@@ -13,3 +13,7 @@ check_PROGRAMS += store_driver
 store_driver_SOURCES = tests/store_driver.c
 store_driver_CFLAGS = $(AM_CFLAGS) $(LIBEVENT_CFLAGS) $(HIREDIS_CFLAGS)
 store_driver_LDADD = $(STORE_LIBS)
+UNIT_TESTS += test_store_cfg
+test_store_cfg_SOURCES = tests/unit/test_store_cfg.c
+test_store_cfg_CFLAGS = $(TEST_CFLAGS)
+test_store_cfg_LDADD = $(STORE_LIBS) $(CMOCKA_LIBS)
