@@ -333,6 +333,45 @@ class Limits(mt.MoatTestCase):
         self.assertTrue(rs and rs[-1].code == 421, got)
         self.assertNothingDelivered(self.tok, settle=0.5)
 
+    def test_total_sessions(self):
+        # max_sessions counts every session of the daemon, whatever the
+        # address: the third client from another address gets 421 4.3.2.
+        m = self.start_moatd({"max_sessions": "2",
+                              "max_sessions_per_ip": "100"})
+        # The harness's own start-up connection must be gone first.
+        self.assertTrue(mt.poll(lambda: len(m.sessions()) >= 1, 5))
+        held = []
+        for src in ("127.0.0.2", "127.0.0.3"):
+            c = self.client(m, src=src)
+            self.assertReply(c.reply(), 220)
+            held.append(c)
+        c = self.client(m, src="127.0.0.4")
+        self.assertReply(c.reply(), 421, "4.3.2")
+        c.close()
+        for c in held:
+            c.cmd("QUIT")
+            c.close()
+
+        def room():
+            # A refused session counts until its lingering close ends:
+            # close each try at once.
+            t = mt.Client(m.port, src="127.0.0.4")
+            try:
+                return t.reply().code == 220
+            finally:
+                t.close()
+        # Once they are gone, there is room again.
+        self.assertTrue(mt.poll(room, 10, interval=0.3))
+
+    def test_commands_per_session(self):
+        m = self.start_moatd({"max_commands": "10", "max_errors": "100"})
+        c = self.client(m)
+        c.greet()                          # command 1
+        for _ in range(9):
+            self.assertReply(c.cmd("NOOP"), 250)
+        self.assertReply(c.cmd("NOOP"), 421, "4.7.0")
+        c.wait_closed(5)
+
     def test_idle_timeout(self):
         m = self.start_moatd({"timeout_command": "2s"})
         c = self.client(m)

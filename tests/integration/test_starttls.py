@@ -104,6 +104,22 @@ class StartTLS(mt.MoatTestCase):
         self.assertTrue(t.recv(4096).startswith(b"503 5.5.1"))
         t.close()
 
+    def test_handshake_timeout(self):
+        m = mt.Moatd(self.postfix.port, {"reverse_dns": "off",
+                                         "tls_cert": self.crt,
+                                         "tls_key": self.key,
+                                         "tls_handshake_timeout": "1s"})
+        m.conf["listen"] = "127.0.0.1:%d tls=starttls" % m.port
+        self.addCleanup(m.cleanup)
+        m.start()
+        c = self.client(m)
+        c.greet()
+        self.assertReply(c.cmd("STARTTLS"), 220)
+        # No ClientHello: the session is cut at the deadline.
+        c.wait_closed(5)
+        self.assertTrue(mt.poll(
+            lambda: "TLS handshake timed out" in m.log(), 5), m.log())
+
     def test_required_refuses_mail_in_clear(self):
         m = self.start("required")
         c = self.client(m)
