@@ -29,8 +29,13 @@ enum smtp_state {
 const char	*smtp_state_name(enum smtp_state);
 
 /* Row flags of the command table. */
-#define SMTP_CF_RESETS_TX	0x01	/* ends any open transaction */
-#define SMTP_CF_COUNTS_ERR	0x02	/* an error reply counts to max_errors */
+/*
+ * SMTP_CF_RESETS_TX: a successful command ends any open transaction
+ * (RFC 5321 4.1.1.1, 4.1.1.5, RFC 3207 4.2); the handler does it, this
+ * table is the record of which do.  Every 4xx/5xx reply counts toward
+ * max_errors, whatever the verb (sess_reply).
+ */
+#define SMTP_CF_RESETS_TX	0x01
 #define SMTP_CF_REFUSED		0x04	/* never honoured from a client */
 #define SMTP_CF_UNIMPL		0x08	/* recognised, not implemented here */
 
