@@ -8,5 +8,6 @@ test_smtp_fsm_LDADD = $(UNIT_LIBS)
 UNIT_TESTS += test_policy
 test_policy_SOURCES = tests/unit/test_policy.c proxy/policy.c
 test_policy_CFLAGS = $(TEST_CFLAGS) $(PCRE2_CFLAGS)
-test_policy_LDADD = libproxy.a librules.a libscoring.a libcommon.a \
-	$(PCRE2_LIBS) $(CMOCKA_LIBS) $(PTHREAD_LIBS)
+test_policy_LDADD = libstore.a libproxy.a librules.a libscoring.a \
+	libcommon.a $(PCRE2_LIBS) $(HIREDIS_LIBS) $(LIBEVENT_LIBS) \
+	$(CMOCKA_LIBS) $(PTHREAD_LIBS)
