@@ -258,7 +258,9 @@ do_count(struct mem_store *m, const struct store_args *a, int64_t now,
 		    (long long)idx - 1);
 		if ((e = mem_get(m, key, now)) != NULL)
 			prev = e->count;
-		cur += prev * (w - (now - idx * w)) / w;
+		/* rounded up: a limit must not lapse the moment a window
+		   ends (3 failures weighted 2.99 are still 3) */
+		cur += (prev * (w - (now - idx * w)) + w - 1) / w;
 	}
 	r->count = cur;
 	return STORE_OK;

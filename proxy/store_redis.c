@@ -124,7 +124,7 @@ static const char *const scripts[SC_N] = {
 	"if sl then\n"
 	"  local prev = tonumber(redis.call('GET', KEYS[1] .. ':' .. "
 	"s(idx - 1)) or '0')\n"
-	"  c = c + math.floor(prev * (w - (now - idx * w)) / w)\n"
+	"  c = c + math.ceil(prev * (w - (now - idx * w)) / w)\n"
 	"end\n"
 	"return c\n",
 
