@@ -141,6 +141,8 @@ workers_start(int n)
 		pthread_mutex_init(&w->mu, NULL);
 		w->dns = dns_base_new(w->base, cfg);
 		w->scratch = rule_scratch_new();
+		/* only scores count here: skip sub-rules no meta needs */
+		rule_scratch_lazy(w->scratch, 1);
 		w->gcache_key = xcalloc(GREY_CACHE_SLOTS, sizeof(uint64_t));
 		w->gcache_exp = xcalloc(GREY_CACHE_SLOTS, sizeof(int64_t));
 		w->store = moat_store ? store_conn_new(moat_store, w->base) :

@@ -221,4 +221,32 @@ const struct rule_hit *rule_eval(const struct rule_set *rs,
 		    struct rule_scratch *sc, const struct rule_env *env,
 		    const struct msg *m, size_t *n);
 
+/*
+ * Lazy evaluation (off by default): only what can change the score runs.
+ * Every scored rule runs; a "__" sub-rule runs only when a meta reads it,
+ * and && || ?: short-circuit as Perl's do, so "__A && __B" never runs __B
+ * when __A did not hit.  Scores, verdicts and scored hits are those of a
+ * full evaluation; the hit list simply lacks the sub-rules that were not
+ * needed.  Sub-rules with named captures, and %{TAG} templates, always run.
+ * moatd evaluates this way; `moatctl agree` and `scan --sub`, which report
+ * sub-rules, do not.
+ */
+void	rule_scratch_lazy(struct rule_scratch *sc, int on);
+
+/*
+ * Rule profiling, for tuning (moatctl scan --profile): once switched on,
+ * every rule_eval() on sc adds, per rule index, the wall-clock nanoseconds
+ * its pattern took, how often it ran and how often the literal prefilter
+ * skipped it.  Costs two clock reads per rule run, so it is off by default.
+ * rule_scratch_profile_get() returns 0, or -1 when idx was never seen.
+ */
+struct rule_prof {
+	unsigned long long	ns;
+	unsigned long		runs;
+	unsigned long		skipped;	/* by the prefilter */
+};
+void	rule_scratch_profile(struct rule_scratch *sc, int on);
+int	rule_scratch_profile_get(const struct rule_scratch *sc, size_t idx,
+	    struct rule_prof *out);
+
 #endif

@@ -22,6 +22,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "rule_int.h"
 #include "msg.h"
@@ -51,6 +52,13 @@ struct rule_scratch {
 	size_t			 ntags;
 	struct sbuf		 tmp;
 	struct rule_bitmap	 bm[RULE_ST_COUNT];	/* prefilter */
+	int			 pf_skip;	/* last eval_rule: skipped */
+	unsigned char		*done;		/* lazy: per rule, computed */
+	struct relays_cache	*relays;
+	int			 lazy;
+	struct rule_prof	*prof;		/* NULL: not profiling */
+	size_t			 nprof;
+	int			 profiling;
 };
 
 struct rule_scratch *
@@ -64,6 +72,7 @@ rule_scratch_new(void)
 		abort();
 	pcre2_set_match_limit(sc->mc, RULE_MATCH_LIMIT);
 	pcre2_set_depth_limit(sc->mc, RULE_DEPTH_LIMIT);
+	sc->relays = rule_relays_cache_new();
 	sc->js = pcre2_jit_stack_create(32 * 1024, RULE_JIT_STACK_MAX, NULL);
 	if (sc->js != NULL)
 		pcre2_jit_stack_assign(sc->mc, NULL, sc->js);
@@ -97,6 +106,7 @@ rule_scratch_free(struct rule_scratch *sc)
 		pcre2_jit_stack_free(sc->js);
 	free(sc->val);
 	free(sc->limit);
+	free(sc->done);
 	for (i = 0; i < sc->nspec; i++)
 		sbuf_free(&sc->spec[i]);
 	free(sc->spec);
@@ -106,6 +116,8 @@ rule_scratch_free(struct rule_scratch *sc)
 	sbuf_free(&sc->tmp);
 	for (i = 0; i < RULE_ST_COUNT; i++)
 		free(sc->bm[i].map);
+	free(sc->prof);
+	rule_relays_cache_free(sc->relays);
 	free(sc);
 }
 
@@ -117,12 +129,15 @@ scratch_prepare(struct rule_scratch *sc, const struct rule_set *rs)
 	if (sc->nval < rs->nrules) {
 		free(sc->val);
 		free(sc->limit);
+		free(sc->done);
 		sc->val = xreallocarray(NULL, rs->nrules, sizeof(double));
 		sc->limit = xmalloc(rs->nrules);
+		sc->done = xmalloc(rs->nrules);
 		sc->nval = rs->nrules;
 	}
 	memset(sc->val, 0, rs->nrules * sizeof(double));
 	memset(sc->limit, 0, rs->nrules);
+	memset(sc->done, 0, rs->nrules);
 	if (sc->nspec < rs->nspecs) {
 		sc->spec = xreallocarray(sc->spec, rs->nspecs,
 		    sizeof(struct sbuf));
@@ -133,8 +148,16 @@ scratch_prepare(struct rule_scratch *sc, const struct rule_set *rs)
 	}
 	if (rs->nspecs > 0)
 		memset(sc->spec_state, 2, rs->nspecs);
+	if (sc->profiling && sc->nprof < rs->nrules) {
+		sc->prof = xreallocarray(sc->prof, rs->nrules,
+		    sizeof(*sc->prof));
+		memset(sc->prof + sc->nprof, 0,
+		    (rs->nrules - sc->nprof) * sizeof(*sc->prof));
+		sc->nprof = rs->nrules;
+	}
 	sc->nhits = 0;
 	tags_clear(sc);
+	rule_relays_cache_reset(sc->relays);
 	for (i = 0; i < RULE_ST_COUNT; i++)
 		sc->bm[i].ready = 0;
 }
@@ -343,8 +366,10 @@ eval_rule(const struct rule_set *rs, struct rule_scratch *sc,
 			}
 			rule_prefilter_build(bm, v, n);
 		}
-		if (!rule_prefilter_may_match(bm, r))
+		if (!rule_prefilter_may_match(bm, r)) {
+			sc->pf_skip = 1;
 			return (r->flags & RF_NEG) ? 1 : 0;
+		}
 	}
 	if (r->flags & RF_TEMPLATE) {
 		if ((tre = template_compile(sc, rs, r)) == NULL)
@@ -376,7 +401,7 @@ eval_rule(const struct rule_set *rs, struct rule_scratch *sc,
 			st = msg_get(m, r->hdr, &sc->spec[r->spec]);
 			if (st < 0 && rs->relays != NULL)
 				st = rule_relays_get(rs->relays, m, r->hdr,
-				    sc->md, &sc->spec[r->spec]);
+				    sc->md, sc->relays, &sc->spec[r->spec]);
 			sc->spec_state[r->spec] = (signed char)st;
 		}
 		if (st < 0)
@@ -445,10 +470,25 @@ out:
 	return c;
 }
 
-/* Perl's truth: 0 is false (the empty string never reaches us). */
+struct evalctx {
+	const struct rule_set	*rs;
+	struct rule_scratch	*sc;
+	const struct rule_env	*env;
+	const struct msg	*m;
+	int			 lazy;
+};
+
+static double rule_value(const struct evalctx *, long, unsigned);
+
+/*
+ * Perl's truth: 0 is false (the empty string never reaches us).  Lazily,
+ * an operand is computed the first time it is read, so what a short-circuit
+ * jumps over never runs.
+ */
 static double
-eval_meta(const struct rule *r, const double *val)
+eval_meta(const struct evalctx *cx, const struct rule *r, unsigned depth)
 {
+	const double *val = cx->sc->val;
 	double st[64], a, b;
 	size_t sp = 0, k;
 
@@ -464,7 +504,8 @@ eval_meta(const struct rule *r, const double *val)
 		case MOP_RULE:
 			if (sp == 64)
 				return 0;
-			st[sp++] = val[o->rule];
+			st[sp++] = cx->lazy ? rule_value(cx, o->rule,
+			    depth + 1) : val[o->rule];
 			continue;
 		case MOP_NOT:
 			if (sp < 1)
@@ -476,11 +517,26 @@ eval_meta(const struct rule *r, const double *val)
 				return 0;
 			st[sp - 1] = -st[sp - 1];
 			continue;
-		case MOP_COND:
-			if (sp < 3)
+		/* Perl returns the deciding operand, not a boolean */
+		case MOP_ANDJ:
+		case MOP_ORJ:
+		case MOP_CONDJ:
+		case MOP_JMP:
+			if ((size_t)o->rule <= k || (size_t)o->rule > r->ncode)
+				return 0;	/* the compiler jumps forward */
+			if (o->op == MOP_JMP) {
+				k = (size_t)o->rule - 1;
+				continue;
+			}
+			if (sp < 1)
 				return 0;
-			sp -= 2;
-			st[sp - 1] = st[sp - 1] != 0 ? st[sp] : st[sp + 1];
+			if (o->op == MOP_CONDJ) {
+				if (st[--sp] == 0)
+					k = (size_t)o->rule - 1;
+			} else if ((st[sp - 1] != 0) == (o->op == MOP_ORJ))
+				k = (size_t)o->rule - 1;
+			else
+				sp--;
 			continue;
 		default:
 			break;
@@ -500,15 +556,77 @@ eval_meta(const struct rule *r, const double *val)
 		case MOP_GE: a = a >= b; break;
 		case MOP_EQ: a = a == b; break;
 		case MOP_NE: a = a != b; break;
-		/* Perl returns the deciding operand, not a boolean */
-		case MOP_AND: a = a == 0 ? a : b; break;
-		case MOP_OR: a = a != 0 ? a : b; break;
 		case MOP_XOR: a = (double)((long long)a ^ (long long)b); break;
 		default: return 0;
 		}
 		st[sp - 1] = a;
 	}
 	return sp == 1 && isfinite(st[0]) ? st[0] : 0;
+}
+
+/* got_hit(): a value <= 0 still counts as one hit */
+static double
+meta_value(const struct evalctx *cx, const struct rule *r, unsigned depth)
+{
+	double v;
+
+	if (cx->m == NULL && (r->flags & RF_NEEDMSG))
+		return 0;
+	v = eval_meta(cx, r, depth);
+	return v == 0 ? 0 : v < 0 ? 1 : v;
+}
+
+static unsigned long long nsecs(void);
+
+/* Run pattern rule i, profiling it if asked, and note a limit reached. */
+static void
+run_pattern(const struct evalctx *cx, long i)
+{
+	struct rule_scratch *sc = cx->sc;
+	struct rule_prof *p;
+	unsigned long long t0 = 0;
+	int limited = 0;
+
+	if (sc->profiling) {
+		t0 = nsecs();
+		sc->pf_skip = 0;
+	}
+	sc->val[i] = eval_rule(cx->rs, sc, &cx->rs->rules[i], cx->env, cx->m,
+	    &limited);
+	if (sc->profiling) {
+		p = &sc->prof[i];
+		p->ns += nsecs() - t0;
+		if (sc->pf_skip)
+			p->skipped++;
+		else
+			p->runs++;
+	}
+	if (limited)
+		sc->limit[i] = 1;
+}
+
+/*
+ * Lazy mode: the value of rule i, computed on first use.  Rules that never
+ * run (score 0, eval:, bad metas...) are 0, as are message rules before
+ * there is a message.  depth is bounded by rs->meta_depth, which rule_eval
+ * checked against RULE_LAZY_DEPTH_MAX.
+ */
+static double
+rule_value(const struct evalctx *cx, long i, unsigned depth)
+{
+	struct rule_scratch *sc = cx->sc;
+	const struct rule *r = &cx->rs->rules[i];
+
+	if (sc->done[i])
+		return sc->val[i];
+	sc->done[i] = 1;
+	if (r->skip != RSKIP_NONE || depth > RULE_LAZY_DEPTH_MAX + 1)
+		return 0;
+	if (r->stage == RULE_ST_META)
+		sc->val[i] = meta_value(cx, r, depth);
+	else if (cx->m != NULL || r->stage < RULE_ST_HEADER)
+		run_pattern(cx, i);
+	return sc->val[i];
 }
 
 static void
@@ -530,37 +648,75 @@ add_hit(struct rule_scratch *sc, const struct rule *r, unsigned count,
 	h->flags = flags | ((r->flags & RF_SUB) ? RULE_HIT_SUB : 0);
 }
 
+static unsigned long long
+nsecs(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (unsigned long long)ts.tv_sec * 1000000000ull +
+	    (unsigned long long)ts.tv_nsec;
+}
+
+void
+rule_scratch_lazy(struct rule_scratch *sc, int on)
+{
+	sc->lazy = on;
+}
+
+void
+rule_scratch_profile(struct rule_scratch *sc, int on)
+{
+	sc->profiling = on;
+}
+
+int
+rule_scratch_profile_get(const struct rule_scratch *sc, size_t idx,
+    struct rule_prof *out)
+{
+	if (sc->prof == NULL || idx >= sc->nprof)
+		return -1;
+	*out = sc->prof[idx];
+	return 0;
+}
+
 const struct rule_hit *
 rule_eval(const struct rule_set *rs, struct rule_scratch *sc,
     const struct rule_env *env, const struct msg *m, size_t *n)
 {
 	struct rule *rules = rs->rules;
+	struct evalctx cx;
 	size_t st, k;
 	long i;
-	int limited;
 
 	scratch_prepare(sc, rs);
+	cx.rs = rs;
+	cx.sc = sc;
+	cx.env = env;
+	cx.m = m;
+	cx.lazy = sc->lazy && rs->meta_depth <= RULE_LAZY_DEPTH_MAX;
 	for (st = 0; st < RULE_ST_META; st++) {
 		if (m == NULL && st >= RULE_ST_HEADER)
 			break;
 		for (k = 0; k < rs->norder[st]; k++) {
 			i = rs->order[st][k];
-			limited = 0;
-			sc->val[i] = eval_rule(rs, sc, &rules[i], env, m,
-			    &limited);
-			if (limited)
-				sc->limit[i] = 1;
+			/*
+			 * Lazily, a sub-rule waits until a meta asks for it;
+			 * captures and templates keep SpamAssassin's order.
+			 */
+			if (cx.lazy && (rules[i].flags & (RF_SUB | RF_NAMED |
+			    RF_TEMPLATE)) == RF_SUB)
+				continue;
+			run_pattern(&cx, i);
+			sc->done[i] = 1;
 		}
 	}
 	for (k = 0; k < rs->norder[RULE_ST_META]; k++) {
-		double v;
-
 		i = rs->order[RULE_ST_META][k];
-		if (m == NULL && (rules[i].flags & RF_NEEDMSG))
-			continue;
-		v = eval_meta(&rules[i], sc->val);
-		/* got_hit(): a value <= 0 still counts as one hit */
-		sc->val[i] = v == 0 ? 0 : v < 0 ? 1 : v;
+		if (!cx.lazy)
+			sc->val[i] = meta_value(&cx, &rules[i], 0);
+		else if (!(rules[i].flags & RF_SUB))
+			(void)rule_value(&cx, i, 0);
 	}
 	for (k = 0; k < rs->nrules; k++) {
 		struct rule *r = &rules[k];

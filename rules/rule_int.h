@@ -39,16 +39,23 @@ enum rule_skip {
 /* Connect-stage operands. */
 enum rule_target { RT_NONE, RT_ADDR, RT_NAME, RT_FACTS };
 
-/* Meta expression, compiled to postfix. */
+/*
+ * Meta expression, compiled to postfix.  && || and ?: short-circuit as
+ * Perl's do, through forward jumps, so a lazy evaluation never computes an
+ * operand whose value cannot matter:
+ *   A && B   [A] ANDJ->end [B] end:   (A false: A stays as the value)
+ *   A || B   [A] ORJ->end  [B] end:   (A true: A stays)
+ *   C ? X : Y   [C] CONDJ->else [X] JMP->end else: [Y] end:
+ */
 enum meta_opc {
 	MOP_NUM, MOP_RULE, MOP_NOT, MOP_NEG, MOP_ADD, MOP_SUB, MOP_MUL,
-	MOP_DIV, MOP_LT, MOP_LE, MOP_GT, MOP_GE, MOP_EQ, MOP_NE, MOP_AND,
-	MOP_OR, MOP_XOR, MOP_COND
+	MOP_DIV, MOP_LT, MOP_LE, MOP_GT, MOP_GE, MOP_EQ, MOP_NE, MOP_XOR,
+	MOP_ANDJ, MOP_ORJ, MOP_CONDJ, MOP_JMP
 };
 
 struct meta_op {
 	enum meta_opc	 op;
-	long		 rule;	/* MOP_RULE */
+	long		 rule;	/* MOP_RULE: the operand; jumps: the target */
 	double		 num;	/* MOP_NUM */
 };
 
@@ -72,9 +79,14 @@ struct rule {
 	uint32_t	 copts;		/* compile options (for templates) */
 	struct meta_op	*code;
 	size_t		 ncode;
+	unsigned	 mdepth;	/* meta: longest chain of metas below */
 	char		*err;		/* why the pattern was refused */
-	char		**lits;		/* prefilter: one of these must occur */
+	char		**lits;		/* prefilter: literal sets, one after
+					   the other; every set must have
+					   one member in the text */
 	size_t		 nlits;		/* 0: no prefilter, always run */
+	size_t		*setend;	/* set k ends before lits[setend[k]] */
+	size_t		 nsets;
 	atomic_int	 limit_seen;
 };
 
@@ -94,7 +106,15 @@ struct rule_set {
 	long		*hash;		/* name -> index, open addressing */
 	size_t		 hashcap;
 	struct relays	*relays;	/* X-Spam-Relays-* parser, or NULL */
+	unsigned	 meta_depth;	/* deepest meta chain */
 };
+
+/*
+ * Lazy evaluation recurses once per meta level; a set with deeper chains
+ * (none in practice: SpamAssassin's stock set has fewer than 10) is
+ * evaluated eagerly instead, so the stack stays small.
+ */
+#define RULE_LAZY_DEPTH_MAX	64
 
 /*
  * rule_relays.c: SpamAssassin's X-Spam-Relays-{Trusted,Untrusted,Internal,
@@ -102,12 +122,18 @@ struct rule_set {
  * spec is not one of those, else 1 with the text in out.
  */
 struct relays;
+struct relays_cache;
 struct msg;
 struct sbuf;
 struct relays	*rule_relays_new(void);
 void		 rule_relays_free(struct relays *);
 int		 rule_relays_get(const struct relays *, const struct msg *,
-		    const char *spec, pcre2_match_data *, struct sbuf *out);
+		    const char *spec, pcre2_match_data *,
+		    struct relays_cache *, struct sbuf *out);
+/* Per-thread memo of parsed Received fields; reset for every message. */
+struct relays_cache *rule_relays_cache_new(void);
+void		 rule_relays_cache_reset(struct relays_cache *);
+void		 rule_relays_cache_free(struct relays_cache *);
 
 /*
  * rule_prefilter.c: required literals of a pattern, and a per-message

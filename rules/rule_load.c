@@ -350,6 +350,7 @@ rule_clear(struct rule *r)
 	for (size_t k = 0; k < r->nlits; k++)
 		free(r->lits[k]);
 	free(r->lits);
+	free(r->setend);
 	if (r->re != NULL)
 		pcre2_code_free(r->re);
 	memset(r, 0, sizeof(*r));
@@ -1930,7 +1931,7 @@ binop(const struct meta_parser *mp, enum meta_opc *op)
 		int		 prec;
 		enum meta_opc	 op;
 	} ops[] = {
-		{ "||", 2, MOP_OR }, { "&&", 3, MOP_AND }, { "^", 4, MOP_XOR },
+		{ "||", 2, MOP_ORJ }, { "&&", 3, MOP_ANDJ }, { "^", 4, MOP_XOR },
 		{ "==", 5, MOP_EQ }, { "!=", 5, MOP_NE }, { "<", 6, MOP_LT },
 		{ "<=", 6, MOP_LE }, { ">", 6, MOP_GT }, { ">=", 6, MOP_GE },
 		{ "+", 7, MOP_ADD }, { "-", 7, MOP_SUB }, { "*", 8, MOP_MUL },
@@ -1951,6 +1952,7 @@ meta_expr(struct meta_parser *mp, int minprec)
 {
 	enum meta_opc op;
 	int prec;
+	size_t j1, j2;
 
 	if (++mp->depth > 200) {
 		mp->bad = 1;
@@ -1961,20 +1963,32 @@ meta_expr(struct meta_parser *mp, int minprec)
 		if (minprec <= 1 && mtok(mp, "?")) {
 			/* cond ? a : b, right associative, loosest */
 			mp->i++;
+			j1 = mp->ncode;
+			emit(mp, MOP_CONDJ, 0, 0);
 			meta_expr(mp, 1);
 			if (!mtok(mp, ":")) {
 				mp->bad = 1;
 				break;
 			}
 			mp->i++;
+			j2 = mp->ncode;
+			emit(mp, MOP_JMP, 0, 0);
+			mp->code[j1].rule = (long)mp->ncode;
 			meta_expr(mp, 1);
-			emit(mp, MOP_COND, 0, 0);
+			mp->code[j2].rule = (long)mp->ncode;
 			continue;
 		}
 		prec = binop(mp, &op);
 		if (prec < 0 || prec < minprec || mp->bad)
 			break;
 		mp->i++;
+		if (op == MOP_ANDJ || op == MOP_ORJ) {
+			j1 = mp->ncode;
+			emit(mp, op, 0, 0);
+			meta_expr(mp, prec + 1);
+			mp->code[j1].rule = (long)mp->ncode;
+			continue;
+		}
 		meta_expr(mp, prec + 1);
 		emit(mp, op, 0, 0);
 	}
@@ -2153,7 +2167,7 @@ rule_builder_finish(struct rule_builder *b, struct rule_stats *stp,
 				if (md == NULL)
 					md = pcre2_match_data_create(16, NULL);
 				if (rule_relays_get(rs->relays, empty, r->hdr,
-				    md, &tmp) >= 0)
+				    md, NULL, &tmp) >= 0)
 					continue;
 			}
 			r->skip = RSKIP_UNSUPP;
@@ -2240,7 +2254,11 @@ rule_builder_finish(struct rule_builder *b, struct rule_stats *stp,
 			if (d->stage >= RULE_ST_HEADER && (d->stage !=
 			    RULE_ST_META || (d->flags & RF_NEEDMSG)))
 				r->flags |= RF_NEEDMSG;
+			if (d->stage == RULE_ST_META && d->mdepth >= r->mdepth)
+				r->mdepth = d->mdepth + 1;
 		}
+		if (r->mdepth > rs->meta_depth)
+			rs->meta_depth = r->mdepth;
 	}
 	/* statistics */
 	for (i = 0; i < rs->nrules; i++) {

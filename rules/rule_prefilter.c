@@ -4,7 +4,10 @@
  *
  * At load time each body/rawbody/uri/full pattern is scanned (conservatively)
  * for literal strings of which at least one must occur in any match: "a set
- * of required literals".  At match time the text of a stage is summarised
+ * of required literals".  A pattern that is one sequence at its top level
+ * ("\bwin\w+ .{0,20}lottery") yields several sets, all required (the best
+ * SETS_MAX of them, longest shortest-member first): one common word alone
+ * lets most messages through, two rarely do.  At match time the text of a stage is summarised
  * once in a bitmap of its case-folded 3-byte sequences (trigrams); a rule
  * whose every required literal has a trigram missing from the bitmap cannot
  * match, and is skipped.  The test only ever says "cannot match" when that
@@ -28,6 +31,7 @@
 #define LIT_MAX		16	/* strings in one set */
 #define LIT_LEN_MAX	64	/* bytes kept of one literal */
 #define LIT_MIN		3	/* shorter literals are useless for trigrams */
+#define SETS_MAX	4	/* required sets kept of one pattern */
 
 struct lits {
 	int	 top;		/* 1: no requirement known */
@@ -39,6 +43,10 @@ struct lparser {
 	const char	*p;
 	int		 bad;	/* give up on the whole pattern */
 	int		 depth;
+	/* every set the top-level sequence requires (depth 0) */
+	struct lits	 top[SETS_MAX];
+	size_t		 ntop;
+	int		 topalt;	/* a "|" at the top level: no AND */
 };
 
 static unsigned char
@@ -74,8 +82,49 @@ consider(struct lits *best, const struct lits *c)
 		*best = *c;
 }
 
+static int
+same_set(const struct lits *a, const struct lits *b)
+{
+	size_t i;
+
+	if (a->n != b->n)
+		return 0;
+	for (i = 0; i < a->n; i++)
+		if (strcmp(a->s[i], b->s[i]) != 0)
+			return 0;
+	return 1;
+}
+
+/*
+ * A required set met in the top-level sequence: keep the SETS_MAX best,
+ * best first (what consider() would pick comes first).
+ */
 static void
-run_flush(struct lits *best, char *run, size_t *rn)
+collect_top(struct lparser *lp, const struct lits *c)
+{
+	size_t i, k, m = minlen(c);
+
+	if (lp->depth != 0 || c->top || m < LIT_MIN)
+		return;
+	for (i = 0; i < lp->ntop; i++)
+		if (same_set(&lp->top[i], c))
+			return;
+	for (i = 0; i < lp->ntop; i++) {
+		size_t mi = minlen(&lp->top[i]);
+
+		if (m > mi || (m == mi && c->n < lp->top[i].n))
+			break;
+	}
+	if (i == SETS_MAX)
+		return;
+	k = lp->ntop < SETS_MAX ? lp->ntop++ : SETS_MAX - 1;
+	for (; k > i; k--)
+		lp->top[k] = lp->top[k - 1];
+	lp->top[i] = *c;
+}
+
+static void
+run_flush(struct lparser *lp, struct lits *best, char *run, size_t *rn)
 {
 	struct lits c;
 
@@ -85,6 +134,7 @@ run_flush(struct lits *best, char *run, size_t *rn)
 		memcpy(c.s[0], run, *rn);
 		c.s[0][*rn] = '\0';
 		consider(best, &c);
+		collect_top(lp, &c);
 	}
 	*rn = 0;
 }
@@ -194,13 +244,15 @@ parse_seq(struct lparser *lp)
 					/* lookaround: parse, then forget */
 					p += *p == '<' ? 2 : 1;
 					lp->p = p;
+					lp->depth++;
 					(void)parse_alt(lp);
+					lp->depth--;
 					if (*lp->p != ')') {
 						lp->bad = 1;
 						break;
 					}
 					lp->p++;
-					run_flush(&best, run, &rn);
+					run_flush(lp, &best, run, &rn);
 					continue;
 				} else if (*p == '<' || *p == '\'' || *p == 'P') {
 					/* named group */
@@ -229,7 +281,7 @@ parse_seq(struct lparser *lp)
 					}
 					if (*p == ')') {
 						lp->p = p + 1;
-						run_flush(&best, run, &rn);
+						run_flush(lp, &best, run, &rn);
 						continue;
 					}
 					if (*p != ':') {
@@ -323,17 +375,19 @@ parse_seq(struct lparser *lp)
 			if (rn < LIT_LEN_MAX)
 				run[rn++] = (char)fold((unsigned char)lit);
 			else
-				run_flush(&best, run, &rn);
+				run_flush(lp, &best, run, &rn);
 			/* "ab+c": "ab" is certain, "abc" is not */
 			if (lp->p != before)
-				run_flush(&best, run, &rn);
+				run_flush(lp, &best, run, &rn);
 			continue;
 		}
-		run_flush(&best, run, &rn);
-		if (min >= 1)
+		run_flush(lp, &best, run, &rn);
+		if (min >= 1) {
 			consider(&best, &sub);
+			collect_top(lp, &sub);
+		}
 	}
-	run_flush(&best, run, &rn);
+	run_flush(lp, &best, run, &rn);
 	return best;
 }
 
@@ -345,6 +399,8 @@ parse_alt(struct lparser *lp)
 
 	all = parse_seq(lp);
 	while (!lp->bad && *lp->p == '|') {
+		if (lp->depth == 0)
+			lp->topalt = 1;
 		lp->p++;
 		one = parse_seq(lp);
 		if (all.top || one.top || all.n + one.n > LIT_MAX) {
@@ -363,7 +419,7 @@ rule_prefilter_compile(struct rule *r)
 {
 	struct lparser lp;
 	struct lits l;
-	size_t i;
+	size_t i, k;
 
 	if (r->src == NULL || (r->copts & PCRE2_EXTENDED) ||
 	    (r->flags & RF_TEMPLATE))
@@ -373,10 +429,21 @@ rule_prefilter_compile(struct rule *r)
 	l = parse_alt(&lp);
 	if (lp.bad || *lp.p != '\0' || l.top || minlen(&l) < LIT_MIN)
 		return 0;
-	r->lits = xreallocarray(NULL, l.n, sizeof(char *));
-	for (i = 0; i < l.n; i++)
-		r->lits[i] = xstrdup(l.s[i]);
-	r->nlits = l.n;
+	if (lp.topalt || lp.ntop == 0) {
+		lp.top[0] = l;
+		lp.ntop = 1;
+	}
+	r->setend = xreallocarray(NULL, lp.ntop, sizeof(size_t));
+	for (k = 0; k < lp.ntop; k++) {
+		const struct lits *t = &lp.top[k];
+
+		r->lits = xreallocarray(r->lits, r->nlits + t->n,
+		    sizeof(char *));
+		for (i = 0; i < t->n; i++)
+			r->lits[r->nlits++] = xstrdup(t->s[i]);
+		r->setend[k] = r->nlits;
+	}
+	r->nsets = lp.ntop;
 	return 1;
 }
 
@@ -419,25 +486,34 @@ rule_prefilter_build(struct rule_bitmap *bm, const struct msg_str *v,
 	bm->ready = 1;
 }
 
+/* Is every trigram of s in the bitmap? */
+static int
+lit_present(const struct rule_bitmap *bm, const char *lit)
+{
+	const unsigned char *s = (const unsigned char *)lit;
+	size_t k, n = strlen(lit);
+
+	for (k = 0; k + 2 < n; k++) {
+		uint32_t h = tri(s[k], s[k + 1], s[k + 2]) & bm->mask;
+
+		if (!(bm->map[h >> 3] & (1u << (h & 7))))
+			return 0;
+	}
+	return 1;
+}
+
 int
 rule_prefilter_may_match(const struct rule_bitmap *bm, const struct rule *r)
 {
-	size_t i, k, n;
+	size_t i = 0, k;
 
-	if (r->nlits == 0)
-		return 1;
-	for (i = 0; i < r->nlits; i++) {
-		const unsigned char *s = (const unsigned char *)r->lits[i];
-
-		n = strlen(r->lits[i]);
-		for (k = 0; k + 2 < n; k++) {
-			uint32_t h = tri(s[k], s[k + 1], s[k + 2]) & bm->mask;
-
-			if (!(bm->map[h >> 3] & (1u << (h & 7))))
+	for (k = 0; k < r->nsets; k++) {
+		for (; i < r->setend[k]; i++)
+			if (lit_present(bm, r->lits[i]))
 				break;
-		}
-		if (k + 2 >= n)
-			return 1;	/* every trigram present */
+		if (i == r->setend[k])
+			return 0;	/* no member of set k occurs */
+		i = r->setend[k];
 	}
-	return 0;
+	return 1;
 }

@@ -284,6 +284,77 @@ struct relay {
 	int	private;
 };
 
+/*
+ * The parsed Received fields of one message, by header index, so the eight
+ * pseudo-headers (and ALL-*) parse each field once, not once each.
+ */
+struct relays_cache {
+	const struct msg *m;		/* NULL: empty */
+	size_t		 cap;
+	struct relay	*rl;
+	signed char	*rc;		/* parse_line()'s result; 2: not yet */
+};
+
+struct relays_cache *
+rule_relays_cache_new(void)
+{
+	return xcalloc(1, sizeof(struct relays_cache));
+}
+
+void
+rule_relays_cache_reset(struct relays_cache *c)
+{
+	if (c != NULL)
+		c->m = NULL;
+}
+
+void
+rule_relays_cache_free(struct relays_cache *c)
+{
+	if (c == NULL)
+		return;
+	free(c->rl);
+	free(c->rc);
+	free(c);
+}
+
+static int parse_line(const struct relays *, pcre2_match_data *, char *,
+    struct relay *);
+
+/* Header i of m (a Received field) parsed, through the cache if any. */
+static int
+relay_at(const struct relays *R, const struct msg *m, size_t i,
+    pcre2_match_data *md, struct relays_cache *c, struct relay *rl)
+{
+	const struct msg_header *h;
+	size_t n;
+	char *line;
+	int rc;
+
+	h = msg_headers(m, &n);
+	if (c != NULL && c->m != m) {
+		if (c->cap < n) {
+			c->rl = xreallocarray(c->rl, n, sizeof(*c->rl));
+			c->rc = xrealloc(c->rc, n);
+			c->cap = n;
+		}
+		memset(c->rc, 2, n);
+		c->m = m;
+	}
+	if (c != NULL && c->rc[i] != 2) {
+		*rl = c->rl[i];
+		return c->rc[i];
+	}
+	line = xstrndup(h[i].raw, h[i].raw_len);
+	rc = parse_line(R, md, line, rl);
+	free(line);
+	if (c != NULL) {
+		c->rl[i] = *rl;
+		c->rc[i] = (signed char)rc;
+	}
+	return rc;
+}
+
 static int
 rmatch(const pcre2_code *re, const char *s, size_t len, pcre2_match_data *md)
 {
@@ -520,13 +591,12 @@ enough:
  */
 static long
 last_trusted(const struct relays *R, const struct msg *m,
-    pcre2_match_data *md)
+    pcre2_match_data *md, struct relays_cache *c)
 {
 	const struct msg_header *h;
 	struct relay rl;
 	size_t n, i;
 	long last = -1;
-	char *line;
 	int rc;
 
 	h = msg_headers(m, &n);
@@ -534,9 +604,7 @@ last_trusted(const struct relays *R, const struct msg *m,
 		if (h[i].name_len != 8 || strncasecmp(h[i].name, "Received",
 		    8) != 0)
 			continue;
-		line = xstrndup(h[i].raw, h[i].raw_len);
-		rc = parse_line(R, md, line, &rl);
-		free(line);
+		rc = relay_at(R, m, i, md, c, &rl);
 		if (rc == 1 && !rl.private && rl.auth[0] == '\0')
 			break;
 		last++;
@@ -551,7 +619,7 @@ last_trusted(const struct relays *R, const struct msg *m,
  */
 static int
 all_range(const struct relays *R, const struct msg *m, const char *which,
-    pcre2_match_data *md, struct sbuf *out)
+    pcre2_match_data *md, struct relays_cache *c, struct sbuf *out)
 {
 	struct sbuf all = SBUF_INIT;
 	long cut, cur = -1;
@@ -567,7 +635,7 @@ all_range(const struct relays *R, const struct msg *m, const char *which,
 	else
 		return -1;
 	sbuf_reset(out);
-	cut = last_trusted(R, m, md) + 1;
+	cut = last_trusted(R, m, md, c) + 1;
 	if (msg_get(m, "ALL", &all) < 0 || all.p == NULL) {
 		sbuf_free(&all);
 		return 0;
@@ -595,13 +663,13 @@ all_range(const struct relays *R, const struct msg *m, const char *which,
 
 int
 rule_relays_get(const struct relays *R, const struct msg *m,
-    const char *spec, pcre2_match_data *md, struct sbuf *out)
+    const char *spec, pcre2_match_data *md, struct relays_cache *c,
+    struct sbuf *out)
 {
 	const struct msg_header *h;
 	struct relay rl;
 	size_t n, i;
 	int trusted = 1, want_trusted, any = 0;
-	char *line;
 	size_t k;
 	static const char *const orig_hdrs[] = { "X-Yahoo-Post-IP",
 	    "X-Originating-IP", "X-Apparently-From", "X-SenderIP", "X-AOL-IP",
@@ -609,7 +677,7 @@ rule_relays_get(const struct relays *R, const struct msg *m,
 	    NULL };
 
 	if (strncasecmp(spec, "ALL-", 4) == 0)
-		return all_range(R, m, spec + 4, md, out);
+		return all_range(R, m, spec + 4, md, c, out);
 	if (strncasecmp(spec, "X-Spam-Relays-", 14) != 0)
 		return -1;
 	spec += 14;
@@ -627,8 +695,7 @@ rule_relays_get(const struct relays *R, const struct msg *m,
 		if (h[i].name_len != 8 || strncasecmp(h[i].name, "Received",
 		    8) != 0)
 			continue;
-		line = xstrndup(h[i].raw, h[i].raw_len);
-		if (parse_line(R, md, line, &rl) == 1) {
+		if (relay_at(R, m, i, md, c, &rl) == 1) {
 			if (trusted && !rl.private && rl.auth[0] == '\0')
 				trusted = 0;
 			if (trusted == want_trusted) {
@@ -640,7 +707,6 @@ rule_relays_get(const struct relays *R, const struct msg *m,
 				any = 1;
 			}
 		}
-		free(line);
 	}
 	/* originating_ip_headers (10_default_prefs.cf): one relay each */
 	for (k = 0; orig_hdrs[k] != NULL; k++) {

@@ -66,6 +66,8 @@ struct opts {
 	int		 quiet;
 	int		 jobs;
 	int		 sub;		/* print __ rules too */
+	int		 profile;	/* scan: print the N costliest rules */
+	int		 all;		/* scan: run sub-rules nobody needs */
 	struct score_thresholds th;
 };
 
@@ -90,6 +92,9 @@ struct job {
 	int		 collect_all;
 	char		***names;	/* per item: hit names incl. __ */
 	size_t		*nnames;
+	/* scan --profile: sums over the workers */
+	struct rule_prof *prof;
+	double		 parse_s;
 };
 
 static void
@@ -99,7 +104,8 @@ usage(void)
 	    "usage: moatctl scan [-r RULEFILE]... [--sa-stock] [-v] [-q] "
 	    "[-j N]\n"
 	    "                    [--tag N|off] [--tempfail N|off] "
-	    "[--reject N|off] FILE|DIR...\n"
+	    "[--reject N|off]\n"
+	    "                    [--all] [--profile N] FILE|DIR...\n"
 	    "       moatctl agree [-r RULEFILE]... [--sa-stock] [-v] "
 	    "CORPUSDIR\n"
 	    "       moatctl rules [-r RULEFILE]... [--sa-stock] [-v]\n"
@@ -146,8 +152,14 @@ parse_opts(int argc, char **argv, struct opts *o)
 		else if (strcmp(a, "-q") == 0)
 			o->quiet = 1;
 		else if (strcmp(a, "--sub") == 0)
-			o->sub = 1;
-		else if (strcmp(a, "-j") == 0 && i + 1 < argc) {
+			o->sub = o->all = 1;
+		else if (strcmp(a, "--all") == 0)
+			o->all = 1;
+		else if (strcmp(a, "--profile") == 0 && i + 1 < argc) {
+			o->profile = atoi(argv[++i]);
+			if (o->profile < 1)
+				usage();
+		} else if (strcmp(a, "-j") == 0 && i + 1 < argc) {
 			o->jobs = atoi(argv[++i]);
 			if (o->jobs < 1 || o->jobs > 64)
 				usage();
@@ -308,10 +320,13 @@ collect(const char *path, char ***v, size_t *n)
 	qsort(*v + first, *n - first, sizeof(char *), cmp_str);
 }
 
+static double now(void);
+
 static void
 scan_one(struct job *j, size_t idx, struct rule_scratch *sc,
-    struct sbuf *raw)
+    struct sbuf *raw, double *parse_s)
 {
+	double t0;
 	struct item *it = &j->items[idx];
 	const struct rule_hit *h;
 	struct score_card card;
@@ -324,7 +339,10 @@ scan_one(struct job *j, size_t idx, struct rule_scratch *sc,
 		return;
 	}
 	it->size = raw->len;
+	t0 = j->o->profile ? now() : 0;
 	m = msg_parse(raw->p ? raw->p : "", raw->len, NULL);
+	if (j->o->profile)
+		*parse_s += now() - t0;
 	h = rule_eval(j->rs, sc, NULL, m, &n);
 	score_card_init(&card);
 	if (j->collect_all) {
@@ -369,15 +387,32 @@ worker(void *arg)
 	struct job *j = arg;
 	struct rule_scratch *sc = rule_scratch_new();
 	struct sbuf raw = SBUF_INIT;
+	struct rule_prof p;
+	double parse_s = 0;
 	size_t idx;
 
+	if (j->o->profile)
+		rule_scratch_profile(sc, 1);
+	/* agree compares sub-rule hits too, so it needs them all */
+	rule_scratch_lazy(sc, !j->o->all && !j->collect_all);
 	for (;;) {
 		pthread_mutex_lock(&j->lock);
 		idx = j->next++;
 		pthread_mutex_unlock(&j->lock);
 		if (idx >= j->nitems)
 			break;
-		scan_one(j, idx, sc, &raw);
+		scan_one(j, idx, sc, &raw, &parse_s);
+	}
+	if (j->o->profile) {
+		pthread_mutex_lock(&j->lock);
+		j->parse_s += parse_s;
+		for (idx = 0; idx < rule_set_count(j->rs); idx++)
+			if (rule_scratch_profile_get(sc, idx, &p) == 0) {
+				j->prof[idx].ns += p.ns;
+				j->prof[idx].runs += p.runs;
+				j->prof[idx].skipped += p.skipped;
+			}
+		pthread_mutex_unlock(&j->lock);
 	}
 	sbuf_free(&raw);
 	rule_scratch_free(sc);
@@ -430,6 +465,65 @@ run_job(struct job *j)
 	return now() - t0;
 }
 
+static const struct job *prof_job;	/* for the qsort comparator */
+
+static int
+cmp_prof(const void *a, const void *b)
+{
+	unsigned long long x = prof_job->prof[*(const size_t *)a].ns;
+	unsigned long long y = prof_job->prof[*(const size_t *)b].ns;
+
+	return x < y ? 1 : x > y ? -1 : 0;
+}
+
+/*
+ * scan --profile: where the time went, per stage and for the costliest
+ * rules, in milliseconds summed over the messages (wall clock per thread).
+ */
+static void
+print_profile(const struct job *j, size_t nmsg)
+{
+	static const char *stname[RULE_ST_COUNT] = { "connect", "helo",
+	    "mail", "rcpt", "header", "body", "uri", "rawbody", "full",
+	    "mimeheader", "meta" };
+	unsigned long long stage[RULE_ST_COUNT] = { 0 }, total = 0;
+	size_t n = rule_set_count(j->rs), i, *idx;
+	struct rule_info ri;
+	int k;
+
+	idx = xreallocarray(NULL, n + 1, sizeof(size_t));
+	for (i = 0; i < n; i++) {
+		idx[i] = i;
+		rule_set_info(j->rs, i, &ri);
+		stage[ri.stage] += j->prof[i].ns;
+		total += j->prof[i].ns;
+	}
+	printf("profile: %zu messages; parsing %.1f ms, rules %.1f ms "
+	    "(%.3f ms per message)\n", nmsg, j->parse_s * 1e3,
+	    (double)total / 1e6, nmsg ? (double)total / 1e6 / (double)nmsg :
+	    0.0);
+	printf("profile: by stage:");
+	for (k = 0; k < RULE_ST_COUNT; k++)
+		if (stage[k] > 0)
+			printf(" %s %.1f ms", stname[k], (double)stage[k] / 1e6);
+	printf("\nprofile: %-8s %6s %8s %8s  %-10s %s\n", "ms", "%", "runs",
+	    "skipped", "stage", "rule");
+	prof_job = j;
+	qsort(idx, n, sizeof(size_t), cmp_prof);
+	for (i = 0; i < n && i < (size_t)j->o->profile; i++) {
+		const struct rule_prof *p = &j->prof[idx[i]];
+
+		if (p->ns == 0)
+			break;
+		rule_set_info(j->rs, idx[i], &ri);
+		printf("profile: %-8.2f %6.2f %8lu %8lu  %-10s %s\n",
+		    (double)p->ns / 1e6, total ? 100.0 * (double)p->ns /
+		    (double)total : 0.0, p->runs, p->skipped, stname[ri.stage],
+		    ri.name);
+	}
+	free(idx);
+}
+
 static int
 cmd_scan(int argc, char **argv)
 {
@@ -458,6 +552,8 @@ cmd_scan(int argc, char **argv)
 	j.items = xcalloc(np + 1, sizeof(struct item));
 	for (i = 0; i < np; i++)
 		j.items[i].path = paths[i];
+	if (o.profile)
+		j.prof = xcalloc(rule_set_count(rs) + 1, sizeof(*j.prof));
 	secs = run_job(&j);
 	cpu0 = cpu() - cpu0;
 	for (i = 0; i < np; i++) {
@@ -495,6 +591,9 @@ cmd_scan(int argc, char **argv)
 	printf("cpu: %.3f s: %.1f messages per CPU-second, %.3f CPU-ms per "
 	    "50 KiB\n", cpu0, cpu0 > 0 ? (double)np / cpu0 : 0.0,
 	    bytes ? cpu0 * 1000.0 * 51200.0 / (double)bytes : 0.0);
+	if (o.profile)
+		print_profile(&j, np);
+	free(j.prof);
 	free(paths);
 	free(j.items);
 	free(o.rules);

@@ -149,7 +149,7 @@ test_headers(void **state)
 }
 
 static void
-test_meta_values(void **state)
+meta_values(int lazy)
 {
 	struct rule_set *rs = load("t.cf",
 	    "body __A /a/\n"
@@ -173,7 +173,7 @@ test_meta_values(void **state)
 	struct msg *m;
 	size_t n;
 
-	(void)state;
+	rule_scratch_lazy(sc, lazy);
 	h = run(rs, sc, "Subject: s\n\na b b b\n", NULL, &n, &m);
 	assert_non_null(find(h, n, "AND_VALUE"));
 	assert_int_equal(find(h, n, "AND_VALUE")->count, 1);
@@ -189,6 +189,112 @@ test_meta_values(void **state)
 	assert_null(find(h, n, "DIV0"));
 	msg_free(m);
 	rule_scratch_free(sc);
+	rule_set_unref(rs);
+}
+
+/* Perl's values, evaluated fully and lazily (short-circuit jumps) */
+static void
+test_meta_values(void **state)
+{
+	(void)state;
+	meta_values(0);
+	meta_values(1);
+}
+
+static unsigned long
+runs_of(const struct rule_set *rs, const struct rule_scratch *sc,
+    const char *name)
+{
+	struct rule_prof p;
+	long i = rule_set_find(rs, name);
+
+	assert_true(i >= 0);
+	if (rule_scratch_profile_get(sc, (size_t)i, &p) != 0)
+		return 0;
+	return p.runs + p.skipped;	/* evaluated, prefilter or not */
+}
+
+static const char *scored_names(const struct rule_hit *h, size_t n,
+    struct sbuf *out)
+{
+	size_t i;
+
+	sbuf_reset(out);
+	for (i = 0; i < n; i++)
+		if (!(h[i].flags & RULE_HIT_SUB))
+			sbuf_printf(out, "%s=%u,", h[i].name, h[i].count);
+	return out->p ? out->p : "";
+}
+
+/*
+ * Lazy evaluation: a sub-rule runs only when a meta reads it, && || ?:
+ * skip what cannot matter, and the scored hits are those of a full run.
+ */
+static void
+test_lazy(void **state)
+{
+	struct rule_set *rs = load("t.cf",
+	    "body __A /aaa/\n"
+	    "body __B /bbb/\n"
+	    "body __C /ccc/\n"
+	    "body __D /ddd/\n"
+	    "body __UNUSED /eee/\n"
+	    "body __CAP /(?<WORD>fff\\w+)/\n"
+	    "body SCORED /ggg/\n"
+	    "meta AND_M __A && __B\n"
+	    "meta OR_M __A || __C\n"
+	    "meta TERN_M __A ? __B : __D\n"
+	    "meta NESTED (__A || __C) && !(__B && __D)\n"
+	    "meta __SUBMETA __C && __D\n"
+	    "meta USES_SUB __SUBMETA || SCORED\n");
+	static const char *texts[] = { "nothing", "aaa", "aaa bbb",
+	    "ccc ddd", "aaa bbb ccc ddd ggg", "ddd fffx", "bbb" };
+	struct rule_scratch *eager = rule_scratch_new();
+	struct rule_scratch *lazy = rule_scratch_new();
+	struct sbuf a = SBUF_INIT, b = SBUF_INIT, raw = SBUF_INIT;
+	const struct rule_hit *h;
+	struct msg *m;
+	size_t n, k;
+
+	(void)state;
+	rule_scratch_lazy(lazy, 1);
+	rule_scratch_profile(lazy, 1);
+	rule_scratch_profile(eager, 1);
+	for (k = 0; k < sizeof(texts) / sizeof(texts[0]); k++) {
+		sbuf_reset(&raw);
+		sbuf_printf(&raw, "Subject: s\n\n%s\n", texts[k]);
+		m = msg_parse(raw.p, raw.len, NULL);
+		h = rule_eval(rs, eager, NULL, m, &n);
+		scored_names(h, n, &a);
+		h = rule_eval(rs, lazy, NULL, m, &n);
+		assert_string_equal(scored_names(h, n, &b), a.p ? a.p : "");
+		msg_free(m);
+	}
+	/* every text ran every rule in full; lazily, far less */
+	assert_int_equal(runs_of(rs, eager, "__UNUSED"), 7);
+	assert_int_equal(runs_of(rs, lazy, "__UNUSED"), 0);
+	assert_int_equal(runs_of(rs, lazy, "SCORED"), 7);
+	assert_int_equal(runs_of(rs, lazy, "__A"), 7);
+	/* __B: where __A hit (AND_M, TERN_M: 3 texts), and for NESTED
+	   where __C did ("ccc ddd"), never twice for one message */
+	assert_int_equal(runs_of(rs, lazy, "__B"), 4);
+	/* __D: TERN_M where __A did not hit (4 texts), NESTED where __A
+	   and __B both did (2) */
+	assert_int_equal(runs_of(rs, lazy, "__D"), 6);
+	/* captures always run, as SpamAssassin's order needs them */
+	assert_int_equal(runs_of(rs, lazy, "__CAP"), 7);
+	/* hits of the sub-rules that ran are still reported */
+	m = msg_parse("Subject: s\n\naaa bbb\n", 21, NULL);
+	h = rule_eval(rs, lazy, NULL, m, &n);
+	assert_non_null(find(h, n, "AND_M"));
+	assert_non_null(find(h, n, "__B"));
+	assert_null(find(h, n, "__UNUSED"));
+	msg_free(m);
+	sbuf_free(&a);
+	sbuf_free(&b);
+	sbuf_free(&raw);
+	rule_scratch_free(eager);
+	rule_scratch_free(lazy);
 	rule_set_unref(rs);
 }
 
@@ -365,6 +471,50 @@ test_prefilter(void **state)
 	rule_set_unref(rs);
 }
 
+/*
+ * A top-level sequence requires each of its literal sets: one present is
+ * not enough to run the pattern.  Results never change, only the work.
+ */
+static void
+test_prefilter_sets(void **state)
+{
+	struct rule_set *rs = load("t.rules",
+	    "body BOTH /\\bwinner\\b.{0,40}\\b(?:lottery|jackpot)\\b/i "
+	    "score 1\n"
+	    "body EITHER /\\bwinner\\b|\\blottery\\b/i score 1\n"
+	    "body AHEAD /(?!lottery)\\w+ jackpot/i score 1\n");
+	struct rule_scratch *sc = rule_scratch_new();
+	const struct rule_hit *h;
+	struct rule_prof p;
+	struct msg *m;
+	size_t n;
+
+	(void)state;
+	rule_scratch_profile(sc, 1);
+	h = run(rs, sc, "Subject: s\n\nthe winner is here\n", NULL, &n, &m);
+	assert_null(find(h, n, "BOTH"));
+	assert_non_null(find(h, n, "EITHER"));
+	assert_int_equal(rule_scratch_profile_get(sc, (size_t)rule_set_find(rs,
+	    "BOTH"), &p), 0);
+	assert_int_equal(p.skipped, 1);
+	assert_int_equal(p.runs, 0);
+	msg_free(m);
+	h = run(rs, sc, "Subject: s\n\nWinner of the big Jackpot\n", NULL,
+	    &n, &m);
+	assert_non_null(find(h, n, "BOTH"));
+	/* a negative lookahead requires nothing: "jackpot" alone runs it */
+	assert_non_null(find(h, n, "AHEAD"));
+	msg_free(m);
+	h = run(rs, sc, "Subject: s\n\nlottery and a jackpot, no w1nner\n",
+	    NULL, &n, &m);
+	assert_null(find(h, n, "BOTH"));
+	assert_non_null(find(h, n, "EITHER"));
+	assert_non_null(find(h, n, "AHEAD"));
+	msg_free(m);
+	rule_scratch_free(sc);
+	rule_set_unref(rs);
+}
+
 static void
 test_relays(void **state)
 {
@@ -491,12 +641,14 @@ main(void)
 		cmocka_unit_test(test_body_and_counts),
 		cmocka_unit_test(test_headers),
 		cmocka_unit_test(test_meta_values),
+		cmocka_unit_test(test_lazy),
 		cmocka_unit_test(test_stages),
 		cmocka_unit_test(test_latin1_fold),
 		cmocka_unit_test(test_limit),
 		cmocka_unit_test(test_capture_template),
 		cmocka_unit_test(test_relays),
 		cmocka_unit_test(test_prefilter),
+		cmocka_unit_test(test_prefilter_sets),
 		cmocka_unit_test(test_default_rules_samples),
 	};
 
