@@ -36,14 +36,6 @@ sbuf_add(struct sbuf *b, const void *p, size_t n)
 }
 
 void
-sbuf_addc(struct sbuf *b, int c)
-{
-	char ch = (char)c;
-
-	sbuf_add(b, &ch, 1);
-}
-
-void
 sbuf_adds(struct sbuf *b, const char *s)
 {
 	sbuf_add(b, s, strlen(s));

@@ -828,12 +828,21 @@ out:
 	return ok;
 }
 
-/* $tbirdenddelim: ><"`}]{[| \s \x1b \xa0 (bytes). */
+/*
+ * $tbirdenddelim: ><"`}]{[| \s \x1b \xa0 (bytes).  A switch, not strchr():
+ * the URI scan asks this of nearly every byte of the text.
+ */
 static int
 end_delim(int c)
 {
-	return (c != '\0' && strchr("><\"`}]{[|", c) != NULL) || c == ' ' ||
-	    (c >= '\t' && c <= '\r') || c == 0x1b || c == 0xa0;
+	switch (c) {
+	case '>': case '<': case '"': case '`': case '}': case ']':
+	case '{': case '[': case '|': case ' ': case '\t': case '\n':
+	case '\v': case '\f': case '\r': case 0x1b: case 0xa0:
+		return 1;
+	default:
+		return 0;
+	}
 }
 
 /* $tbirdenddelimemail adds ,(' and all non-ASCII bytes. */
@@ -855,7 +864,10 @@ static size_t
 match_known(const unsigned char *p, size_t n)
 {
 	size_t	k = 0, j;
+	int	c = p[0] | 0x20;
 
+	if (c != 'h' && c != 'f' && c != 'w')
+		return 0;	/* none of the prefixes below */
 	if (n >= 7 && strncasecmp((const char *)p, "http://", 7) == 0)
 		k = 7;
 	else if (n >= 8 && strncasecmp((const char *)p, "https://", 8) == 0)
@@ -884,7 +896,8 @@ match_mail(const unsigned char *p, size_t n)
 {
 	size_t	j, k;
 
-	if (n >= 7 && strncasecmp((const char *)p, "mailto:", 7) == 0) {
+	if (n >= 7 && (p[0] | 0x20) == 'm' &&
+	    strncasecmp((const char *)p, "mailto:", 7) == 0) {
 		for (j = 7; j < n && j - 7 < 2048 && !end_delim_email(p[j]);
 		    j++)
 			;
@@ -907,9 +920,17 @@ match_mail(const unsigned char *p, size_t n)
 static int
 sc_start_delim(int c)
 {
-	return (c != '\0' && strchr("!\"#$&'()*+,/:;<=>?@[\\]^`{|}~", c) !=
-	    NULL) || c == ' ' || (c >= '\t' && c <= '\r') || c == 0x1b ||
-	    c == 0xa0;
+	switch (c) {
+	case '!': case '"': case '#': case '$': case '&': case '\'':
+	case '(': case ')': case '*': case '+': case ',': case '/':
+	case ':': case ';': case '<': case '=': case '>': case '?':
+	case '@': case '[': case '\\': case ']': case '^': case '`':
+	case '{': case '|': case '}': case '~': case ' ': case '\t':
+	case '\n': case '\v': case '\f': case '\r': case 0x1b: case 0xa0:
+		return 1;
+	default:
+		return 0;
+	}
 }
 
 static int
@@ -1146,7 +1167,7 @@ void
 msg_uri_from_text(struct msg_uriset *s, struct msg_uriset *seen,
     const char *line, size_t n)
 {
-	const unsigned char *p = (const unsigned char *)line;
+	const unsigned char *p = (const unsigned char *)line, *at = p;
 	size_t		 i, e, he = 0;
 	int		 start, scstart;
 
@@ -1154,8 +1175,8 @@ msg_uri_from_text(struct msg_uriset *s, struct msg_uriset *seen,
 		start = 0;
 		if (i == 0 || is_word(p[i - 1]) != is_word(p[i]))
 			start = 1;
-		else if (end_delim(p[i - 1]) || (p[i - 1] != '\0' &&
-		    strchr("'`,(", p[i - 1]) != NULL))
+		else if (end_delim(p[i - 1]) || p[i - 1] == '\'' ||
+		    p[i - 1] == '`' || p[i - 1] == ',' || p[i - 1] == '(')
 			start = 1;
 		else if (i >= 3 && p[i - 3] == 0x1b && p[i - 2] == '(')
 			start = 1;
@@ -1170,7 +1191,11 @@ msg_uri_from_text(struct msg_uriset *s, struct msg_uriset *seen,
 			i += e;
 			continue;
 		}
-		if ((e = match_mail(p + i, n - i)) > 0) {
+		/* an address needs an "@" ahead (or "mailto:" here) */
+		if (at != NULL && at < p + i)
+			at = memchr(p + i, '@', n - i);
+		if ((at != NULL || (p[i] | 0x20) == 'm') &&
+		    (e = match_mail(p + i, n - i)) > 0) {
 			text_uri(s, seen, line + i, e, 'm', NULL, 0);
 			i += e;
 			continue;
