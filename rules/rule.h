@@ -90,6 +90,7 @@ struct rule_stats {
 	unsigned	meta_bad;	/* metas with a bad expression or a cycle */
 	unsigned	jit;		/* patterns JIT-compiled */
 	unsigned	prefiltered;	/* patterns with a literal prefilter */
+	unsigned	cored;		/* patterns gated by their core */
 };
 
 struct rule_builder;

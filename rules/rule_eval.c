@@ -208,6 +208,10 @@ match_count(struct rule_scratch *sc, const struct rule *r,
 	unsigned n = 0;
 	int rc;
 
+	/* the core must match for the whole to (rule_core.c) */
+	if (r->core != NULL && re == r->re && pcre2_match(r->core,
+	    (PCRE2_SPTR)s, len, 0, 0, sc->md, sc->mc) == PCRE2_ERROR_NOMATCH)
+		return 0;
 	for (;;) {
 		rc = pcre2_match(re, (PCRE2_SPTR)s, len, start, opts, sc->md,
 		    sc->mc);

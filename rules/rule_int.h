@@ -87,6 +87,7 @@ struct rule {
 	size_t		 nlits;		/* 0: no prefilter, always run */
 	size_t		*setend;	/* set k ends before lits[setend[k]] */
 	size_t		 nsets;
+	pcre2_code	*core;		/* must match where re does, or NULL */
 	atomic_int	 limit_seen;
 };
 
@@ -151,6 +152,12 @@ void	rule_prefilter_build(struct rule_bitmap *, const struct msg_str *,
 	    size_t);
 int	rule_prefilter_may_match(const struct rule_bitmap *,
 	    const struct rule *);
+
+/*
+ * rule_core.c: the pattern without the leading and trailing parts that can
+ * match the empty string, a cheap necessary condition (r->core).
+ */
+int	rule_core_compile(struct rule *, const uint8_t *tables);
 
 /* Shared helper (rule_load.c): compile options for Perl modifiers. */
 int	rule_mods_options(const char *mods, uint32_t *opts);

@@ -351,6 +351,7 @@ rule_clear(struct rule *r)
 		free(r->lits[k]);
 	free(r->lits);
 	free(r->setend);
+	pcre2_code_free(r->core);
 	if (r->re != NULL)
 		pcre2_code_free(r->re);
 	memset(r, 0, sizeof(*r));
@@ -2155,6 +2156,10 @@ rule_builder_finish(struct rule_builder *b, struct rule_stats *stp,
 		    r->stage == RULE_ST_URI || r->stage == RULE_ST_FULL) &&
 		    rule_prefilter_compile(r))
 			st->prefiltered++;
+		if ((r->stage == RULE_ST_BODY || r->stage == RULE_ST_RAWBODY ||
+		    r->stage == RULE_ST_URI || r->stage == RULE_ST_FULL) &&
+		    rule_core_compile(r, rs->tables))
+			st->cored++;
 		if (r->stage == RULE_ST_HEADER) {
 			r->spec = intern_spec(rs, r->hdr);
 			if (msg_get(empty, r->hdr, &tmp) >= 0)

@@ -242,9 +242,9 @@ print_stats(const struct rule_stats *st)
 	printf("files %u, lines %u; inactive (if/ifplugin) %u; plugin/"
 	    "unsupported %u; bad metas %u;\nreplace_rules expanded %u; "
 	    "capture templates %u; JIT-compiled %u; literal prefilter %u; "
-	    "other settings %u\n", st->files, st->lines, st->inactive,
+	    "core prefilter %u; other settings %u\n", st->files, st->lines, st->inactive,
 	    st->plugin, st->meta_bad, st->replaced, st->templates, st->jit,
-	    st->prefiltered, st->unknown_keys);
+	    st->prefiltered, st->cored, st->unknown_keys);
 }
 
 /* ---------------------------------------------------------------------- */

@@ -1,15 +1,22 @@
 /*
  * fuzz_rule_load.c: libFuzzer target for the rule loader.  The first byte
  * picks the format (even: native, odd: SpamAssassin); the rest is the file.
- * A loaded set is also evaluated against a small fixed message, so the
- * compiled metas, replace_tags expansions and templates run too.
+ * A loaded set is also evaluated against a small fixed message and against
+ * a message whose body is the input itself (so patterns meet text they
+ * match), so the compiled metas, replace_tags expansions and templates run
+ * too.  And it is a differential test of what only saves work: the
+ * evaluation without the literal prefilter and the cores (rule_core.c)
+ * must give the same hits, and the lazy one the same scored hits.
  */
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "msg.h"
-#include "rule.h"
+#include "rule_int.h"
+#include "sbuf.h"
 
 int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
 
@@ -18,22 +25,81 @@ static const char sample[] =
     "Content-Type: text/html\n\n<p>Hello <a href=\"http://x.example/\">"
     "click</a> FREE FREE</p>\n";
 
+/* "NAME=COUNT," for every hit (sub-rules only if subs), limits left out */
+static void
+hits(const struct rule_hit *h, size_t n, int subs, struct sbuf *out)
+{
+	size_t i;
+
+	sbuf_reset(out);
+	for (i = 0; i < n; i++)
+		if (!(h[i].flags & RULE_HIT_LIMIT) &&
+		    (subs || !(h[i].flags & RULE_HIT_SUB)))
+			sbuf_printf(out, "%s=%u,", h[i].name, h[i].count);
+	sbuf_addc(out, '.');
+}
+
+static void
+differential(struct rule_set *rs, struct rule_scratch *sc,
+    struct rule_scratch *lazy, const struct rule_env *env,
+    const struct msg *m)
+{
+	static struct sbuf full, scored, other;
+	const struct rule_hit *h;
+	struct { size_t nlits, nsets; pcre2_code *core; } *save;
+	size_t n, i;
+
+	h = rule_eval(rs, sc, env, m, &n);
+	hits(h, n, 1, &full);
+	hits(h, n, 0, &scored);
+	h = rule_eval(rs, lazy, env, m, &n);
+	hits(h, n, 0, &other);
+	if (strcmp(scored.p, other.p) != 0) {
+		fprintf(stderr, "lazy: %s\nfull: %s\n", other.p, scored.p);
+		abort();
+	}
+	save = calloc(rs->nrules + 1, sizeof(*save));
+	for (i = 0; i < rs->nrules; i++) {
+		save[i].nlits = rs->rules[i].nlits;
+		save[i].nsets = rs->rules[i].nsets;
+		save[i].core = rs->rules[i].core;
+		rs->rules[i].nlits = rs->rules[i].nsets = 0;
+		rs->rules[i].core = NULL;
+	}
+	h = rule_eval(rs, sc, env, m, &n);
+	hits(h, n, 1, &other);
+	for (i = 0; i < rs->nrules; i++) {
+		rs->rules[i].nlits = save[i].nlits;
+		rs->rules[i].nsets = save[i].nsets;
+		rs->rules[i].core = save[i].core;
+	}
+	free(save);
+	if (strcmp(full.p, other.p) != 0) {
+		fprintf(stderr, "unfiltered: %s\nfiltered:   %s\n", other.p,
+		    full.p);
+		abort();
+	}
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static struct msg *m;
-	static struct rule_scratch *sc;
+	static struct rule_scratch *sc, *lazy;
+	static struct sbuf raw;
 	struct rule_builder *b;
 	struct rule_error err;
 	struct rule_set *rs;
 	struct rule_env env;
-	size_t n;
+	struct msg *own;
 
 	if (size < 1 || size > 65536)
 		return 0;
 	if (m == NULL) {
 		m = msg_parse(sample, sizeof(sample) - 1, NULL);
 		sc = rule_scratch_new();
+		lazy = rule_scratch_new();
+		rule_scratch_lazy(lazy, 1);
 	}
 	b = rule_builder_new();
 	if (rule_builder_add_text(b, "fuzz", (const char *)data + 1, size - 1,
@@ -49,7 +115,13 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	env.facts = "pregreet";
 	env.helo = "x";
 	env.mail_from = "a@b";
-	(void)rule_eval(rs, sc, &env, m, &n);
+	differential(rs, sc, lazy, &env, m);
+	sbuf_reset(&raw);
+	sbuf_adds(&raw, "Subject: fuzz\n\n");
+	sbuf_add(&raw, data + 1, size - 1 < 4096 ? size - 1 : 4096);
+	own = msg_parse(raw.p, raw.len, NULL);
+	differential(rs, sc, lazy, &env, own);
+	msg_free(own);
 	rule_set_unref(rs);
 	return 0;
 }

@@ -515,6 +515,51 @@ test_prefilter_sets(void **state)
 	rule_set_unref(rs);
 }
 
+/*
+ * The core of a pattern (rule_core.c): without its leading context that
+ * can match nothing, a necessary condition that spares the whole pattern
+ * on texts without it.  Whole-pattern results must not change: the core
+ * matching is not enough for a hit.
+ */
+static void
+test_core(void **state)
+{
+	struct rule_set *rs = load("t.rules",
+	    "body GAPS /(?:\\b|\\s)[_\\W]{0,3}v[_\\W]{0,3}i[_\\W]{0,3}a\\b/i "
+	    "score 1 per-hit\n"
+	    "body AHEAD /(?:^|\\W)(?=[nN])(?!norton)n[o0]rt[o0]n(?:$|\\W)/i "
+	    "score 1\n"
+	    "body ANCHORED /^\\s*foo/m score 1\n"
+	    "body SETTING /(?i)\\s*bar\\d/ score 1\n"
+	    "body BOUNDARY /\\bbaz/ score 1\n");
+	struct rule_scratch *sc = rule_scratch_new();
+	const struct rule_hit *h;
+	struct msg *m;
+	size_t n;
+
+	(void)state;
+	/* GAPS and AHEAD have a core; the others keep what makes them cheap */
+	assert_int_equal(rule_set_stats(rs)->cored, 2);
+	h = run(rs, sc, "Subject: s\n\nbuy v.i.a now, or V_I_A; N0RTON!\n",
+	    NULL, &n, &m);
+	assert_int_equal(find(h, n, "GAPS")->count, 2);
+	assert_non_null(find(h, n, "AHEAD"));
+	msg_free(m);
+	/* the core matches ("via", "n0rton") but the context does not */
+	h = run(rs, sc, "Subject: s\n\nxvia trivia xn0rton norton\n", NULL,
+	    &n, &m);
+	assert_null(find(h, n, "GAPS"));
+	assert_null(find(h, n, "AHEAD"));
+	msg_free(m);
+	h = run(rs, sc, "Subject: s\n\nfoo\n  BAR1 baz\n", NULL, &n, &m);
+	assert_non_null(find(h, n, "ANCHORED"));
+	assert_non_null(find(h, n, "SETTING"));
+	assert_non_null(find(h, n, "BOUNDARY"));
+	msg_free(m);
+	rule_scratch_free(sc);
+	rule_set_unref(rs);
+}
+
 static void
 test_relays(void **state)
 {
@@ -646,6 +691,7 @@ main(void)
 		cmocka_unit_test(test_latin1_fold),
 		cmocka_unit_test(test_limit),
 		cmocka_unit_test(test_capture_template),
+		cmocka_unit_test(test_core),
 		cmocka_unit_test(test_relays),
 		cmocka_unit_test(test_prefilter),
 		cmocka_unit_test(test_prefilter_sets),

@@ -1,0 +1,391 @@
+/*
+ * rule_core.c: a cheaper pattern that must match wherever a rule's does.
+ *
+ * Many stock patterns open with context that can match the empty string,
+ * "(?:\b|\s)[_\W]{0,3}" before the obfuscated letters of the drug rules,
+ * "(?:^|\W)(?=<N>)(?!norton)" before those of the FUZZY_ rules.  PCRE2 must
+ * try such a pattern at every blank and punctuation mark, and each try runs
+ * the lookaheads and letter alternations, though the letters alone would
+ * rule out nearly every offset at once.
+ *
+ * So, for a pattern that is one sequence at its top level, the "core" is
+ * the part from its first to its last element that cannot match the empty
+ * string.  Any match of the whole contains a match of the core (the same
+ * bytes at the same offsets, so assertions inside the core see the same
+ * text), so a text where the core does not match cannot match the whole,
+ * and the whole is not run.  Where the core matches, the whole runs as it
+ * always did: results are unchanged, only work is saved.
+ *
+ * The scan is conservative and gives up (no core) on what it does not
+ * follow: backreferences and recursion (a core could not see the group),
+ * conditionals, verbs, \G, /x, a top-level "|", option settings such as
+ * "(?i)" in the part left out (they would no longer apply), and patterns
+ * with nothing left out at the front (the core would not be cheaper).
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "rule_int.h"
+#include "xmalloc.h"
+
+#define DEPTH_MAX	200
+
+struct cparser {
+	const char	*p;
+	int		 bad;
+	int		 depth;
+	int		 setting;	/* an option setting at the top level */
+	int		 kind;		/* of the last atom: K_* */
+};
+
+#define K_OTHER		0
+#define K_AHEAD		1	/* (?=...): tells PCRE2 where to start */
+#define K_ANCHOR	2	/* ^ or \A: only line starts are tried */
+
+static int cparse_alt(struct cparser *);
+
+static int
+is_alnum(int c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+	    (c >= '0' && c <= '9');
+}
+
+/*
+ * An escape, sp->p just past "\".  Returns 1 for an assertion (consumes
+ * nothing), 0 for anything that consumes a byte; sets bad for what this
+ * module does not follow.
+ */
+static int
+cescape(struct cparser *cp, int in_class)
+{
+	const char *p = cp->p;
+	int c = (unsigned char)*p;
+
+	cp->p = p + 1;
+	switch (c) {
+	case 'b':
+		return !in_class;	/* in a class: backspace */
+	case 'B': case 'A': case 'Z': case 'z': case 'K':
+		if (in_class)
+			cp->bad = 1;
+		return 1;
+	case 'x':
+		if (p[1] == '{') {
+			const char *e = strchr(p + 2, '}');
+
+			if (e == NULL) {
+				cp->bad = 1;
+				return 0;
+			}
+			cp->p = e + 1;
+			return 0;
+		}
+		while (cp->p < p + 3 && ((*cp->p >= '0' && *cp->p <= '9') ||
+		    ((*cp->p | 0x20) >= 'a' && (*cp->p | 0x20) <= 'f')))
+			cp->p++;
+		return 0;
+	case '0':
+		while (cp->p < p + 3 && *cp->p >= '0' && *cp->p <= '7')
+			cp->p++;
+		return 0;
+	case 'c':
+		if (p[1] == '\0')
+			cp->bad = 1;
+		else
+			cp->p = p + 2;
+		return 0;
+	case 'd': case 'D': case 'w': case 'W': case 's': case 'S':
+	case 'h': case 'H': case 'v': case 'V': case 'a': case 'e':
+	case 'f': case 'n': case 'r': case 't':
+		return 0;
+	case 'N':
+		if (in_class || p[1] == '{')
+			cp->bad = 1;
+		return 0;
+	default:
+		/* backreferences, \G, \Q, \p, \X, \R, \o, \g, \k ... */
+		if (c == '\0' || is_alnum(c))
+			cp->bad = 1;
+		return 0;
+	}
+}
+
+static void
+cskip_class(struct cparser *cp)
+{
+	int first = 1;
+
+	if (*cp->p == '^')
+		cp->p++;
+	for (;;) {
+		if (*cp->p == '\0') {
+			cp->bad = 1;
+			return;
+		}
+		if (*cp->p == ']' && !first)
+			break;
+		first = 0;
+		if (cp->p[0] == '[' && (cp->p[1] == ':' || cp->p[1] == '.' ||
+		    cp->p[1] == '=')) {
+			const char *e = strstr(cp->p + 2, ":]");
+
+			if (cp->p[1] != ':' || e == NULL) {
+				cp->bad = 1;
+				return;
+			}
+			cp->p = e + 2;
+		} else if (*cp->p == '\\') {
+			cp->p++;
+			(void)cescape(cp, 1);
+			if (cp->bad)
+				return;
+		} else
+			cp->p++;
+	}
+	cp->p++;
+}
+
+/* A quantifier: 1 (and its minimum in *min) if there is one. */
+static int
+cquantifier(struct cparser *cp, long *min)
+{
+	const char *p = cp->p;
+	char *end;
+
+	if (*p == '*' || *p == '?')
+		*min = 0, p++;
+	else if (*p == '+')
+		*min = 1, p++;
+	else if (*p == '{' && p[1] == ',') {
+		cp->bad = 1;	/* "{,n}": read differently across PCRE2s */
+		return 0;
+	} else if (*p == '{' && p[1] >= '0' && p[1] <= '9') {
+		*min = strtol(p + 1, &end, 10);
+		if (*end == ',') {
+			end++;
+			while (*end >= '0' && *end <= '9')
+				end++;
+		}
+		if (*end != '}')
+			return 0;	/* a literal "{" */
+		p = end + 1;
+	} else
+		return 0;
+	if (*p == '?' || *p == '+')
+		p++;
+	cp->p = p;
+	return 1;
+}
+
+/* One atom; returns 1 if it can match "", 0 if not, -1 at the end. */
+static int
+catom(struct cparser *cp)
+{
+	const char *p = cp->p;
+	int look = 0, nullable;
+
+	cp->kind = K_OTHER;
+	switch (*p) {
+	case '\0': case '|': case ')':
+		return -1;
+	case '(':
+		p++;
+		if (*p == '*') {
+			cp->bad = 1;
+			return -1;
+		}
+		if (*p == '?') {
+			p++;
+			if (*p == ':' || *p == '>' || *p == '|')
+				p++;
+			else if (*p == '=' || *p == '!')
+				look = *p++ == '=' ? 2 : 1;
+			else if (*p == '<' && (p[1] == '=' || p[1] == '!'))
+				p += 2, look = 1;
+			else if (*p == '<' || *p == '\'' || (*p == 'P' &&
+			    p[1] == '<')) {
+				p += *p == 'P' ? 2 : 1;
+				while (*p != '\0' && *p != '>' && *p != '\'')
+					p++;
+				if (*p == '\0') {
+					cp->bad = 1;
+					return -1;
+				}
+				p++;
+			} else if (*p == '#') {
+				while (*p != '\0' && *p != ')')
+					p++;
+				if (*p == '\0')
+					cp->bad = 1;
+				cp->p = p + (*p != '\0');
+				return 1;
+			} else if ((*p >= 'a' && *p <= 'z') || *p == '-' ||
+			    *p == '^' || *p == 'U' || *p == 'J') {
+				while ((*p >= 'a' && *p <= 'z') || *p == '-' ||
+				    *p == '^' || *p == 'U' || *p == 'J') {
+					if (*p == 'x')
+						cp->bad = 1;
+					p++;
+				}
+				if (*p == ')') {
+					/* lasts to the end of the group */
+					if (cp->depth == 0)
+						cp->setting = 1;
+					cp->p = p + 1;
+					return 1;
+				}
+				if (*p != ':') {
+					cp->bad = 1;
+					return -1;
+				}
+				p++;
+			} else {
+				cp->bad = 1;	/* (?R) (?1) (?( (?C ... */
+				return -1;
+			}
+		}
+		cp->p = p;
+		if (++cp->depth > DEPTH_MAX) {
+			cp->bad = 1;
+			return -1;
+		}
+		nullable = cparse_alt(cp);
+		cp->depth--;
+		if (cp->bad || *cp->p != ')') {
+			cp->bad = 1;
+			return -1;
+		}
+		cp->p++;
+		if (look == 2)
+			cp->kind = K_AHEAD;
+		return look ? 1 : nullable;
+	case '[':
+		cp->p = p + 1;
+		cskip_class(cp);
+		return 0;
+	case '^': case '$':
+		cp->p = p + 1;
+		if (*p == '^')
+			cp->kind = K_ANCHOR;
+		return 1;
+	case '\\':
+		cp->p = p + 1;
+		if (p[1] == 'A')
+			cp->kind = K_ANCHOR;
+		return cescape(cp, 0);
+	case '*': case '+': case '?':
+		cp->bad = 1;
+		return -1;
+	default:
+		cp->p = p + 1;
+		return 0;
+	}
+}
+
+/* A sequence: can it match ""? */
+static int
+cparse_seq(struct cparser *cp)
+{
+	int all = 1, a;
+	long min;
+
+	while (!cp->bad && (a = catom(cp)) >= 0) {
+		while (cquantifier(cp, &min))
+			if (min == 0)
+				a = 1;
+		all = all && a;
+	}
+	return all;
+}
+
+static int
+cparse_alt(struct cparser *cp)
+{
+	int any = cparse_seq(cp);
+
+	while (!cp->bad && *cp->p == '|') {
+		cp->p++;
+		any = cparse_seq(cp) || any;
+	}
+	return any;
+}
+
+/*
+ * Is the part left out only "\b", "^", "\A"?  PCRE2 skips ahead to the
+ * core's first byte anyway then, and a core would just be a second search.
+ */
+static int
+only_anchors(const char *p, const char *end)
+{
+	while (p < end) {
+		if (*p == '^')
+			p++;
+		else if (p[0] == '\\' && (p[1] == 'b' || p[1] == 'A'))
+			p += 2;
+		else
+			return 0;
+	}
+	return 1;
+}
+
+int
+rule_core_compile(struct rule *r, const uint8_t *tables)
+{
+	struct cparser cp;
+	const char *first = NULL, *last = NULL, *start, *ahead = NULL;
+	pcre2_compile_context *cc;
+	char *core;
+	long min;
+	int a, lead_setting = 0, anchored = 0, ec;
+	PCRE2_SIZE off;
+
+	if (r->src == NULL || r->re == NULL || (r->copts & PCRE2_EXTENDED) ||
+	    (r->flags & (RF_TEMPLATE | RF_NAMED)))
+		return 0;
+	memset(&cp, 0, sizeof(cp));
+	cp.p = r->src;
+	for (;;) {
+		start = cp.p;
+		cp.setting = 0;
+		if ((a = catom(&cp)) < 0)
+			break;
+		while (cquantifier(&cp, &min))
+			if (min == 0)
+				a = 1;
+		if (first == NULL && cp.setting)
+			lead_setting = 1;
+		if (first == NULL && cp.kind == K_ANCHOR)
+			anchored = 1;
+		/*
+		 * The core starts at the first byte-consuming element, or at a
+		 * lookahead just before it: "(?=<D>)" is what lets PCRE2 skip
+		 * to the right bytes, leaving it out would make things worse.
+		 */
+		if (first == NULL && cp.kind == K_AHEAD && ahead == NULL)
+			ahead = start;
+		if (a == 0) {
+			if (first == NULL)
+				first = ahead != NULL ? ahead : start;
+			last = cp.p;
+		} else if (first == NULL && cp.kind != K_AHEAD &&
+		    !(ahead != NULL && a == 1 && start[0] == '(' &&
+		    start[1] == '?' && start[2] == '!'))
+			ahead = NULL;	/* something else came between */
+	}
+	/* an anchored pattern is tried at line starts only: already cheap */
+	if (cp.bad || *cp.p != '\0' || first == NULL || first == r->src ||
+	    lead_setting || anchored || only_anchors(r->src, first))
+		return 0;
+	core = xstrndup(first, (size_t)(last - first));
+	cc = pcre2_compile_context_create(NULL);
+	pcre2_set_character_tables(cc, tables);
+	r->core = pcre2_compile((PCRE2_SPTR)core, PCRE2_ZERO_TERMINATED,
+	    r->copts, &ec, &off, cc);
+	pcre2_compile_context_free(cc);
+	free(core);
+	if (r->core == NULL)
+		return 0;
+	(void)pcre2_jit_compile(r->core, PCRE2_JIT_COMPLETE);
+	return 1;
+}
