@@ -329,55 +329,120 @@ only_anchors(const char *p, const char *end)
 	return 1;
 }
 
-int
-rule_core_compile(struct rule *r, const uint8_t *tables)
-{
-	struct cparser cp;
-	const char *first = NULL, *last = NULL, *start, *ahead = NULL;
-	pcre2_compile_context *cc;
-	char *core;
-	long min;
-	int a, lead_setting = 0, anchored = 0, ec;
-	PCRE2_SIZE off;
+/* What a sequence holds, for its core. */
+struct seqinfo {
+	const char	*first, *last;	/* the core: [first, last) */
+	int		 lead_setting;	/* an option setting before first */
+	int		 anchored;	/* ^ or \A before first */
+	int		 nelem;
+	const char	*el;		/* the last element, its quantifier's */
+	long		 el_min;	/* minimum (1 if none) */
+};
 
-	if (r->src == NULL || r->re == NULL || (r->copts & PCRE2_EXTENDED) ||
-	    (r->flags & (RF_TEMPLATE | RF_NAMED)))
-		return 0;
-	memset(&cp, 0, sizeof(cp));
-	cp.p = r->src;
+/* Scan the sequence at cp->p up to "|", ")" or the end. */
+static void
+seq_scan(struct cparser *cp, struct seqinfo *si)
+{
+	const char *start, *ahead = NULL;
+	long min;
+	int a;
+
+	memset(si, 0, sizeof(*si));
 	for (;;) {
-		start = cp.p;
-		cp.setting = 0;
-		if ((a = catom(&cp)) < 0)
+		start = cp->p;
+		cp->setting = 0;
+		if ((a = catom(cp)) < 0)
 			break;
-		while (cquantifier(&cp, &min))
+		si->nelem++;
+		si->el = start;
+		si->el_min = 1;
+		while (cquantifier(cp, &min)) {
+			si->el_min = min;
 			if (min == 0)
 				a = 1;
-		if (first == NULL && cp.setting)
-			lead_setting = 1;
-		if (first == NULL && cp.kind == K_ANCHOR)
-			anchored = 1;
+		}
+		if (si->first == NULL && cp->setting)
+			si->lead_setting = 1;
+		if (si->first == NULL && cp->kind == K_ANCHOR)
+			si->anchored = 1;
 		/*
 		 * The core starts at the first byte-consuming element, or at a
 		 * lookahead just before it: "(?=<D>)" is what lets PCRE2 skip
 		 * to the right bytes, leaving it out would make things worse.
 		 */
-		if (first == NULL && cp.kind == K_AHEAD && ahead == NULL)
+		if (si->first == NULL && cp->kind == K_AHEAD && ahead == NULL)
 			ahead = start;
 		if (a == 0) {
-			if (first == NULL)
-				first = ahead != NULL ? ahead : start;
-			last = cp.p;
-		} else if (first == NULL && cp.kind != K_AHEAD &&
+			if (si->first == NULL)
+				si->first = ahead != NULL ? ahead : start;
+			si->last = cp->p;
+		} else if (si->first == NULL && cp->kind != K_AHEAD &&
 		    !(ahead != NULL && a == 1 && start[0] == '(' &&
 		    start[1] == '?' && start[2] == '!'))
 			ahead = NULL;	/* something else came between */
 	}
+}
+
+/* Can the part before first be left out with profit? */
+static int
+strippable(const struct seqinfo *si, const char *begin)
+{
 	/* an anchored pattern is tried at line starts only: already cheap */
-	if (cp.bad || *cp.p != '\0' || first == NULL || first == r->src ||
-	    lead_setting || anchored || only_anchors(r->src, first))
+	return si->first != NULL && si->first != begin && !si->lead_setting &&
+	    !si->anchored && !only_anchors(begin, si->first);
+}
+
+/*
+ * The core of a pattern, or NULL.  Either its single top-level sequence
+ * without the ends that can match nothing, or, for one repeated group
+ * "(?:X){n}" (n >= 2) whose X opens that way, "(?:X')(?:X){n-1}" with X'
+ * X from its first byte-consuming element on: every match of the whole
+ * holds one of that.
+ */
+static char *
+core_of(const char *src)
+{
+	struct cparser cp;
+	struct seqinfo si, in;
+	const char *body, *end;
+	char *core;
+
+	memset(&cp, 0, sizeof(cp));
+	cp.p = src;
+	seq_scan(&cp, &si);
+	if (cp.bad || *cp.p != '\0')
+		return NULL;
+	if (strippable(&si, src))
+		return xstrndup(si.first, (size_t)(si.last - si.first));
+	if (si.nelem != 1 || si.el != src || si.el_min < 2 || src[0] != '(')
+		return NULL;
+	body = src[1] != '?' ? src + 1 : src[2] == ':' ? src + 3 : NULL;
+	if (body == NULL)
+		return NULL;
+	cp.p = body;		/* X's own level counts as the top one */
+	seq_scan(&cp, &in);
+	end = cp.p;
+	if (cp.bad || *end != ')' || !strippable(&in, body))
+		return NULL;
+	/* X' keeps X's tail: the next copy must follow it as in the whole */
+	core = xasprintf("(?:%.*s)(?:%.*s){%ld}", (int)(end - in.first),
+	    in.first, (int)(end - body), body, si.el_min - 1);
+	return core;
+}
+
+int
+rule_core_compile(struct rule *r, const uint8_t *tables)
+{
+	pcre2_compile_context *cc;
+	char *core;
+	int ec;
+	PCRE2_SIZE off;
+
+	if (r->src == NULL || r->re == NULL || (r->copts & PCRE2_EXTENDED) ||
+	    (r->flags & (RF_TEMPLATE | RF_NAMED)))
 		return 0;
-	core = xstrndup(first, (size_t)(last - first));
+	if ((core = core_of(r->src)) == NULL)
+		return 0;
 	cc = pcre2_compile_context_create(NULL);
 	pcre2_set_character_tables(cc, tables);
 	r->core = pcre2_compile((PCRE2_SPTR)core, PCRE2_ZERO_TERMINATED,
