@@ -45,6 +45,8 @@ struct rule_scratch {
 	size_t			 nval;
 	struct sbuf		*spec;		/* per header operand */
 	signed char		*spec_state;	/* 2 = not fetched yet */
+	struct sbuf		*spec_fold;	/* folded, for the prefilter */
+	unsigned char		*fold_done;
 	size_t			 nspec;
 	struct rule_hit		*hits;
 	size_t			 nhits, caphits;
@@ -111,6 +113,10 @@ rule_scratch_free(struct rule_scratch *sc)
 		sbuf_free(&sc->spec[i]);
 	free(sc->spec);
 	free(sc->spec_state);
+	for (i = 0; i < sc->nspec; i++)
+		sbuf_free(&sc->spec_fold[i]);
+	free(sc->spec_fold);
+	free(sc->fold_done);
 	free(sc->hits);
 	tags_clear(sc);
 	sbuf_free(&sc->tmp);
@@ -142,12 +148,19 @@ scratch_prepare(struct rule_scratch *sc, const struct rule_set *rs)
 		sc->spec = xreallocarray(sc->spec, rs->nspecs,
 		    sizeof(struct sbuf));
 		sc->spec_state = xrealloc(sc->spec_state, rs->nspecs);
-		for (i = sc->nspec; i < rs->nspecs; i++)
+		sc->spec_fold = xreallocarray(sc->spec_fold, rs->nspecs,
+		    sizeof(struct sbuf));
+		sc->fold_done = xrealloc(sc->fold_done, rs->nspecs);
+		for (i = sc->nspec; i < rs->nspecs; i++) {
 			memset(&sc->spec[i], 0, sizeof(struct sbuf));
+			memset(&sc->spec_fold[i], 0, sizeof(struct sbuf));
+		}
 		sc->nspec = rs->nspecs;
 	}
-	if (rs->nspecs > 0)
+	if (rs->nspecs > 0) {
 		memset(sc->spec_state, 2, rs->nspecs);
+		memset(sc->fold_done, 0, rs->nspecs);
+	}
 	if (sc->profiling && sc->nprof < rs->nrules) {
 		sc->prof = xreallocarray(sc->prof, rs->nrules,
 		    sizeof(*sc->prof));
@@ -352,7 +365,7 @@ eval_rule(const struct rule_set *rs, struct rule_scratch *sc,
 	size_t n, i;
 	int st;
 
-	if (r->nlits > 0) {
+	if (r->nlits > 0 && r->stage != RULE_ST_HEADER) {
 		/* the literal prefilter: a sure "cannot match" skips the run */
 		struct rule_bitmap *bm = &sc->bm[r->stage];
 		struct msg_str one;
@@ -416,6 +429,20 @@ eval_rule(const struct rule_set *rs, struct rule_scratch *sc,
 				c = !c;
 			tre != NULL ? pcre2_code_free(tre) : (void)0;
 			return c;
+		}
+		if (st == 1 && r->nlits > 0) {
+			struct sbuf *f = &sc->spec_fold[r->spec];
+
+			if (!sc->fold_done[r->spec]) {
+				rule_prefilter_fold(f, sc->spec[r->spec].p,
+				    sc->spec[r->spec].len);
+				sc->fold_done[r->spec] = 1;
+			}
+			if (!rule_prefilter_may_match_text(r, f->p, f->len)) {
+				sc->pf_skip = 1;
+				c = 0;
+				break;
+			}
 		}
 		if (st == 1)
 			c = match_count(sc, r, re, sc->spec[r->spec].p,

@@ -152,6 +152,9 @@ void	rule_prefilter_build(struct rule_bitmap *, const struct msg_str *,
 	    size_t);
 int	rule_prefilter_may_match(const struct rule_bitmap *,
 	    const struct rule *);
+void	rule_prefilter_fold(struct sbuf *, const char *, size_t);
+int	rule_prefilter_may_match_text(const struct rule *, const char *folded,
+	    size_t);
 
 /*
  * rule_core.c: the pattern without the leading and trailing parts that can

@@ -2153,8 +2153,8 @@ rule_builder_finish(struct rule_builder *b, struct rule_stats *stp,
 			continue;
 		}
 		if ((r->stage == RULE_ST_BODY || r->stage == RULE_ST_RAWBODY ||
-		    r->stage == RULE_ST_URI || r->stage == RULE_ST_FULL) &&
-		    rule_prefilter_compile(r))
+		    r->stage == RULE_ST_URI || r->stage == RULE_ST_FULL ||
+		    r->stage == RULE_ST_HEADER) && rule_prefilter_compile(r))
 			st->prefiltered++;
 		if ((r->stage == RULE_ST_BODY || r->stage == RULE_ST_RAWBODY ||
 		    r->stage == RULE_ST_URI || r->stage == RULE_ST_FULL) &&

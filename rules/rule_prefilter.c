@@ -26,6 +26,7 @@
 
 #include "rule_int.h"
 #include "msg.h"
+#include "sbuf.h"
 #include "xmalloc.h"
 
 #define LIT_MAX		16	/* strings in one set */
@@ -510,6 +511,42 @@ rule_prefilter_may_match(const struct rule_bitmap *bm, const struct rule *r)
 	for (k = 0; k < r->nsets; k++) {
 		for (; i < r->setend[k]; i++)
 			if (lit_present(bm, r->lits[i]))
+				break;
+		if (i == r->setend[k])
+			return 0;	/* no member of set k occurs */
+		i = r->setend[k];
+	}
+	return 1;
+}
+
+/*
+ * Header operands are short: instead of a bitmap, the literals are looked
+ * for exactly in a case-folded copy of the text (the caller folds each
+ * operand once per message with rule_prefilter_fold()).
+ */
+void
+rule_prefilter_fold(struct sbuf *out, const char *s, size_t len)
+{
+	size_t i;
+
+	sbuf_reset(out);
+	sbuf_reserve(out, len);
+	for (i = 0; i < len; i++)
+		out->p[i] = (char)fold((unsigned char)s[i]);
+	out->len = len;
+	out->p[len] = '\0';
+}
+
+int
+rule_prefilter_may_match_text(const struct rule *r, const char *folded,
+    size_t len)
+{
+	size_t i = 0, k;
+
+	for (k = 0; k < r->nsets; k++) {
+		for (; i < r->setend[k]; i++)
+			if (memmem(folded, len, r->lits[i],
+			    strlen(r->lits[i])) != NULL)
 				break;
 		if (i == r->setend[k])
 			return 0;	/* no member of set k occurs */

@@ -515,6 +515,43 @@ test_prefilter_sets(void **state)
 	rule_set_unref(rs);
 }
 
+/* Header operands: the literals are looked for in the folded text. */
+static void
+test_prefilter_headers(void **state)
+{
+	struct rule_set *rs = load("t.cf",
+	    "header SUBJ_WIN Subject =~ /\\bbig winner\\b/i\n"
+	    "header SUBJ_NOWIN Subject !~ /\\bbig winner\\b/i\n"
+	    "header FROM_LOTTO From:addr =~ /lottery\\.(?:com|net)$/\n"
+	    "header UNSET_LIT X-None =~ /^placeholder$/ [if-unset: placeholder]\n");
+	struct rule_scratch *sc = rule_scratch_new();
+	const struct rule_hit *h;
+	struct rule_prof p;
+	struct msg *m;
+	size_t n;
+
+	(void)state;
+	rule_scratch_profile(sc, 1);
+	h = run(rs, sc, "Subject: a small loser\nFrom: x@LOTTERY.COM\n\nx\n",
+	    NULL, &n, &m);
+	assert_null(find(h, n, "SUBJ_WIN"));
+	assert_non_null(find(h, n, "SUBJ_NOWIN"));
+	assert_null(find(h, n, "FROM_LOTTO"));	/* case-sensitive pattern */
+	assert_non_null(find(h, n, "UNSET_LIT"));
+	assert_int_equal(rule_scratch_profile_get(sc, (size_t)rule_set_find(rs,
+	    "SUBJ_WIN"), &p), 0);
+	assert_int_equal(p.skipped, 1);
+	msg_free(m);
+	h = run(rs, sc, "Subject: You are a BIG Winner!\nFrom: x@lottery.net\n"
+	    "\nx\n", NULL, &n, &m);
+	assert_non_null(find(h, n, "SUBJ_WIN"));
+	assert_null(find(h, n, "SUBJ_NOWIN"));
+	assert_non_null(find(h, n, "FROM_LOTTO"));
+	msg_free(m);
+	rule_scratch_free(sc);
+	rule_set_unref(rs);
+}
+
 /*
  * The core of a pattern (rule_core.c): without its leading context that
  * can match nothing, a necessary condition that spares the whole pattern
@@ -708,6 +745,7 @@ main(void)
 		cmocka_unit_test(test_relays),
 		cmocka_unit_test(test_prefilter),
 		cmocka_unit_test(test_prefilter_sets),
+		cmocka_unit_test(test_prefilter_headers),
 		cmocka_unit_test(test_default_rules_samples),
 	};
 
