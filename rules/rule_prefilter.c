@@ -457,43 +457,80 @@ tri(unsigned char a, unsigned char b, unsigned char c)
 	return h >> 8;
 }
 
+/* A 5-byte sequence, hashed apart from the trigrams (its own bitmap). */
+static uint32_t
+five(const unsigned char *f)
+{
+	uint64_t h = ((uint64_t)f[0] << 32) | ((uint64_t)f[1] << 24) |
+	    ((uint64_t)f[2] << 16) | ((uint64_t)f[3] << 8) | f[4];
+
+	h *= 0x9E3779B97F4A7C15ull;
+	return (uint32_t)(h >> 40);
+}
+
+/*
+ * Two bitmaps of the same size: trigrams, and 5-byte sequences.  A literal
+ * of five bytes or more is tested on the second, which does not say "all
+ * there" just because "pay", "aym", "yme", "men" and "ent" each occur
+ * somewhere: "payment" needs "payme", "aymen" and "yment".
+ */
 void
 rule_prefilter_build(struct rule_bitmap *bm, const struct msg_str *v,
     size_t n)
 {
 	size_t i, k, total = 0, bits;
+	unsigned char *map5, f[5] = { 0 };
 
 	for (i = 0; i < n; i++)
 		total += v[i].len;
 	for (bits = 1u << 12; bits < total * 16 && bits < (1u << 22); bits <<= 1)
 		;
-	if (bm->cap < bits / 8) {
+	if (bm->cap < bits / 4) {
 		free(bm->map);
-		bm->map = xmalloc(bits / 8);
-		bm->cap = bits / 8;
+		bm->map = xmalloc(bits / 4);
+		bm->cap = bits / 4;
 	}
 	bm->mask = (uint32_t)bits - 1;
-	memset(bm->map, 0, bits / 8);
+	memset(bm->map, 0, bits / 4);
+	map5 = bm->map + bits / 8;
 	for (i = 0; i < n; i++) {
 		const unsigned char *p = (const unsigned char *)v[i].p;
 
-		for (k = 0; k + 2 < v[i].len; k++) {
-			uint32_t h = tri(fold(p[k]), fold(p[k + 1]),
-			    fold(p[k + 2])) & bm->mask;
+		for (k = 0; k < v[i].len; k++) {
+			uint32_t h;
 
+			memmove(f, f + 1, 4);
+			f[4] = fold(p[k]);
+			if (k < 2)
+				continue;
+			h = tri(f[2], f[3], f[4]) & bm->mask;
 			bm->map[h >> 3] |= (unsigned char)(1u << (h & 7));
+			if (k < 4)
+				continue;
+			h = five(f) & bm->mask;
+			map5[h >> 3] |= (unsigned char)(1u << (h & 7));
 		}
 	}
 	bm->ready = 1;
 }
 
-/* Is every trigram of s in the bitmap? */
+/* Is every trigram (or 5-byte sequence) of s in the bitmaps? */
 static int
 lit_present(const struct rule_bitmap *bm, const char *lit)
 {
 	const unsigned char *s = (const unsigned char *)lit;
+	const unsigned char *map5 = bm->map + (bm->mask + 1) / 8;
 	size_t k, n = strlen(lit);
 
+	if (n >= 5) {
+		for (k = 0; k + 4 < n; k++) {
+			uint32_t h = five(s + k) & bm->mask;
+
+			if (!(map5[h >> 3] & (1u << (h & 7))))
+				return 0;
+		}
+		return 1;
+	}
 	for (k = 0; k + 2 < n; k++) {
 		uint32_t h = tri(s[k], s[k + 1], s[k + 2]) & bm->mask;
 
