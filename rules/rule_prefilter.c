@@ -50,12 +50,21 @@ struct lparser {
 	int		 topalt;	/* a "|" at the top level: no AND */
 };
 
+/* The folding as a table: the bitmap build folds every byte of a text. */
+#define FOLD(c)	((((c) >= 'A' && (c) <= 'Z') || ((c) >= 0xC0 && (c) <= 0xDE && \
+		    (c) != 0xD7)) ? (c) + 32 : (c))
+#define FOLD4(c)	FOLD(c), FOLD((c) + 1), FOLD((c) + 2), FOLD((c) + 3)
+#define FOLD16(c)	FOLD4(c), FOLD4((c) + 4), FOLD4((c) + 8), FOLD4((c) + 12)
+#define FOLD64(c)	FOLD16(c), FOLD16((c) + 16), FOLD16((c) + 32), \
+			FOLD16((c) + 48)
+static const unsigned char fold_table[256] = {
+	FOLD64(0), FOLD64(64), FOLD64(128), FOLD64(192)
+};
+
 static unsigned char
 fold(unsigned char c)
 {
-	if ((c >= 'A' && c <= 'Z') || (c >= 0xC0 && c <= 0xDE && c != 0xD7))
-		return (unsigned char)(c + 32);
-	return c;
+	return fold_table[c];
 }
 
 static size_t
@@ -459,13 +468,17 @@ tri(unsigned char a, unsigned char b, unsigned char c)
 
 /* A 5-byte sequence, hashed apart from the trigrams (its own bitmap). */
 static uint32_t
+five64(uint64_t w)
+{
+	w *= 0x9E3779B97F4A7C15ull;
+	return (uint32_t)(w >> 40);
+}
+
+static uint32_t
 five(const unsigned char *f)
 {
-	uint64_t h = ((uint64_t)f[0] << 32) | ((uint64_t)f[1] << 24) |
-	    ((uint64_t)f[2] << 16) | ((uint64_t)f[3] << 8) | f[4];
-
-	h *= 0x9E3779B97F4A7C15ull;
-	return (uint32_t)(h >> 40);
+	return five64(((uint64_t)f[0] << 32) | ((uint64_t)f[1] << 24) |
+	    ((uint64_t)f[2] << 16) | ((uint64_t)f[3] << 8) | f[4]);
 }
 
 /*
@@ -479,7 +492,7 @@ rule_prefilter_build(struct rule_bitmap *bm, const struct msg_str *v,
     size_t n)
 {
 	size_t i, k, total = 0, bits;
-	unsigned char *map5, f[5] = { 0 };
+	unsigned char *map5;
 
 	for (i = 0; i < n; i++)
 		total += v[i].len;
@@ -495,19 +508,20 @@ rule_prefilter_build(struct rule_bitmap *bm, const struct msg_str *v,
 	map5 = bm->map + bits / 8;
 	for (i = 0; i < n; i++) {
 		const unsigned char *p = (const unsigned char *)v[i].p;
+		uint64_t w = 0;		/* the last five bytes, folded */
 
 		for (k = 0; k < v[i].len; k++) {
 			uint32_t h;
 
-			memmove(f, f + 1, 4);
-			f[4] = fold(p[k]);
+			w = (w << 8 | fold_table[p[k]]) & 0xFFFFFFFFFFull;
 			if (k < 2)
 				continue;
-			h = tri(f[2], f[3], f[4]) & bm->mask;
+			h = tri((unsigned char)(w >> 16), (unsigned char)(w >> 8),
+			    (unsigned char)w) & bm->mask;
 			bm->map[h >> 3] |= (unsigned char)(1u << (h & 7));
 			if (k < 4)
 				continue;
-			h = five(f) & bm->mask;
+			h = five64(w) & bm->mask;
 			map5[h >> 3] |= (unsigned char)(1u << (h & 7));
 		}
 	}
