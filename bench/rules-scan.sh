@@ -11,9 +11,9 @@
 # MOATCTL: the moatctl binary (default ./moatctl, i.e. run it from the build
 # directory).  ROUNDS (default 5): moat's pass takes about a second, so on a
 # shared machine one noisy second would decide the ratio; it is run ROUNDS
-# times and the median round counts (SpamAssassin's half-minute pass
-# averages itself).  Needs the spamassassin package.  It prints figures; it
-# is not a test and asserts nothing.
+# times, each before one ROUNDS-th of SpamAssassin's pass, and the median
+# round counts.  Needs the spamassassin package.  It prints figures; it is
+# not a test and asserts nothing.
 set -eu
 CORPUS=${1:-../shared/corpus}
 N=${2:-300}
@@ -31,15 +31,42 @@ count=$(wc -l < "$LIST")
 bytes=$(xargs cat < "$LIST" | wc -c)
 echo "messages: $count, $bytes bytes (mean $((bytes / count)) bytes)"
 
-echo "== moat: $MOATCTL scan --sa-stock (1 thread), median of $ROUNDS rounds"
+# The two run interleaved: SpamAssassin checks the messages in ROUNDS
+# chunks, and before each chunk moat scans all of them once, so both see
+# the machine in the same state.
 : > "$LIST.rounds"
-r=0
-while [ "$r" -lt "$ROUNDS" ]; do
-  # shellcheck disable=SC2046
-  "$MOATCTL" scan -q --sa-stock $(cat "$LIST") | tail -2 | paste -s -d '|' \
-      >> "$LIST.rounds"
-  r=$((r + 1))
-done
+echo "== SpamAssassin $(spamassassin -V | head -1 | awk '{print $3}'): local tests only, 1 process, in $ROUNDS chunks"
+MOATCTL="$MOATCTL" ROUNDS="$ROUNDS" OUT="$LIST.rounds" \
+perl -MTime::HiRes=time -MMail::SpamAssassin -e '
+  my $sa = Mail::SpamAssassin->new({ local_tests_only => 1,
+      dont_copy_prefs => 1, userprefs_filename => "/dev/null" });
+  $sa->init(1);
+  my ($n, $bytes, $wall, $cpu) = (0, 0, 0, 0);
+  my @files = map { chomp; $_ } <STDIN>;
+  my $k = $ENV{ROUNDS};
+  for my $r (0 .. $k - 1) {
+    # one moat round over every message (its own CPU, not ours)
+    system("\"$ENV{MOATCTL}\" scan -q --sa-stock " .
+      join(" ", map { "\x27$_\x27" } @files) .
+      " | tail -2 | paste -s -d \"|\" >> \"$ENV{OUT}\"") == 0
+      or die "moatctl failed\n";
+    my @chunk = @files[int($r * @files / $k) .. int(($r + 1) * @files / $k) - 1];
+    my ($t0, $c0) = (time, (times)[0]);
+    for my $f (@chunk) {
+      open(my $fh, "<", $f) or next; local $/; my $raw = <$fh>; close $fh;
+      my $msg = $sa->parse($raw); my $st = $sa->check($msg);
+      $st->finish; $msg->finish; $n++; $bytes += length $raw;
+    }
+    ($wall, $cpu) = ($wall + time - $t0, $cpu + (times)[0] - $c0);
+  }
+  printf "speed: %.3f s for %d messages: %.1f messages/s, %.3f ms per 50 KiB\n",
+    $wall, $n, $n / $wall, $wall * 1000 * 51200 / $bytes;
+  printf "cpu: %.3f s: %.1f messages per CPU-second, %.3f CPU-ms per 50 KiB\n",
+    $cpu, $n / $cpu, $cpu * 1000 * 51200 / $bytes;
+' < "$LIST" | tee "$LIST.sa"
+sa_rate=$(awk '/^cpu:/ { print $4 }' "$LIST.sa")
+
+echo "== moat: $MOATCTL scan --sa-stock (1 thread), median of $ROUNDS rounds"
 # order the rounds by messages per CPU-second; print the middle one
 awk -F'|' '{ split($2, c, " "); print c[4] "\t" $0 }' "$LIST.rounds" |
   sort -n | awk -v m=$(((ROUNDS + 1) / 2)) 'NR == m' | cut -f2- |
@@ -48,27 +75,6 @@ echo "rounds (messages per CPU-second): $(awk -F'|' '{ split($2, c, " ");
   printf "%s ", c[4] }' "$LIST.rounds")"
 rm -f "$LIST.rounds"
 moat_rate=$(awk '/^cpu:/ { print $4 }' "$LIST.moat")
-
-echo "== SpamAssassin $(spamassassin -V | head -1 | awk '{print $3}'): local tests only, 1 process"
-perl -MTime::HiRes=time -MMail::SpamAssassin -e '
-  my $sa = Mail::SpamAssassin->new({ local_tests_only => 1,
-      dont_copy_prefs => 1, userprefs_filename => "/dev/null" });
-  $sa->init(1);
-  my ($n, $bytes) = (0, 0);
-  my @files = map { chomp; $_ } <STDIN>;
-  my ($t0, $c0) = (time, (times)[0]);
-  for my $f (@files) {
-    open(my $fh, "<", $f) or next; local $/; my $raw = <$fh>; close $fh;
-    my $msg = $sa->parse($raw); my $st = $sa->check($msg);
-    $st->finish; $msg->finish; $n++; $bytes += length $raw;
-  }
-  my ($wall, $cpu) = (time - $t0, (times)[0] - $c0);
-  printf "speed: %.3f s for %d messages: %.1f messages/s, %.3f ms per 50 KiB\n",
-    $wall, $n, $n / $wall, $wall * 1000 * 51200 / $bytes;
-  printf "cpu: %.3f s: %.1f messages per CPU-second, %.3f CPU-ms per 50 KiB\n",
-    $cpu, $n / $cpu, $cpu * 1000 * 51200 / $bytes;
-' < "$LIST" | tee "$LIST.sa"
-sa_rate=$(awk '/^cpu:/ { print $4 }' "$LIST.sa")
 awk -v m="$moat_rate" -v s="$sa_rate" 'BEGIN {
   printf "ratio (messages per CPU-second, moat / SpamAssassin): %.1f\n", m / s }'
 rm -f "$LIST.moat" "$LIST.sa"
