@@ -51,8 +51,8 @@ struct lparser {
 };
 
 /* The folding as a table: the bitmap build folds every byte of a text. */
-#define FOLD(c)	((((c) >= 'A' && (c) <= 'Z') || ((c) >= 0xC0 && (c) <= 0xDE && \
-		    (c) != 0xD7)) ? (c) + 32 : (c))
+#define FOLD(c)	((unsigned char)((((c) >= 'A' && (c) <= 'Z') || ((c) >= 0xC0 && \
+		    (c) <= 0xDE && (c) != 0xD7)) ? (c) + 32 : (c)))
 #define FOLD4(c)	FOLD(c), FOLD((c) + 1), FOLD((c) + 2), FOLD((c) + 3)
 #define FOLD16(c)	FOLD4(c), FOLD4((c) + 4), FOLD4((c) + 8), FOLD4((c) + 12)
 #define FOLD64(c)	FOLD16(c), FOLD16((c) + 16), FOLD16((c) + 32), \
