@@ -1,3 +1,5 @@
-# libcommon.a: allocation and byte buffers shared by every module. Pure.
+# libcommon.a: allocation, byte buffers and digit values shared by every
+# module. Pure.
 noinst_LIBRARIES += libcommon.a
-libcommon_a_SOURCES = common/xmalloc.c common/xmalloc.h common/sbuf.c common/sbuf.h
+libcommon_a_SOURCES = common/xmalloc.c common/xmalloc.h common/sbuf.c common/sbuf.h \
+	common/digits.h

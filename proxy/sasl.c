@@ -21,6 +21,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "digits.h"
 #include "sasl.h"
 #include "xmalloc.h"
 
@@ -111,22 +112,6 @@ sasl_mech_name(enum sasl_mech m)
 	return "";
 }
 
-static int
-b64_val(unsigned char c)
-{
-	if (c >= 'A' && c <= 'Z')
-		return c - 'A';
-	if (c >= 'a' && c <= 'z')
-		return c - 'a' + 26;
-	if (c >= '0' && c <= '9')
-		return c - '0' + 52;
-	if (c == '+')
-		return 62;
-	if (c == '/')
-		return 63;
-	return -1;
-}
-
 /*
  * Strict, because RFC 4954 4 says a response the server cannot decode is
  * refused with 501 5.5.2, and leniency (skipping junk, accepting non-zero
@@ -155,7 +140,7 @@ sasl_b64_decode(const char *in, size_t len, unsigned char *out)
 			}
 			if (pad)
 				return -1;	/* data after '=' */
-			if ((v[k] = b64_val(p[i + k])) < 0)
+			if ((v[k] = b64_digit(p[i + k])) < 0)
 				return -1;
 		}
 		out[o++] = (unsigned char)(v[0] << 2 | v[1] >> 4);

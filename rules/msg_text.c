@@ -20,19 +20,8 @@
 
 #include "msg.h"
 #include "msg_impl.h"
+#include "digits.h"
 #include "xmalloc.h"
-
-static int
-hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
 
 /*
  * Quoted-printable as Util.pm qp_decode: drop blanks before a line end, drop
@@ -71,10 +60,10 @@ msg_qp_decode(const char *p, size_t n, struct sbuf *out, int *bad)
 			i += 2;
 			continue;
 		}
-		if (i + 2 < n + 0 && hexval((unsigned char)p[i + 1]) >= 0 &&
-		    hexval((unsigned char)p[i + 2]) >= 0) {
-			sbuf_addc(out, hexval((unsigned char)p[i + 1]) * 16 +
-			    hexval((unsigned char)p[i + 2]));
+		if (i + 2 < n + 0 && hex_digit((unsigned char)p[i + 1]) >= 0 &&
+		    hex_digit((unsigned char)p[i + 2]) >= 0) {
+			sbuf_addc(out, hex_digit((unsigned char)p[i + 1]) * 16 +
+			    hex_digit((unsigned char)p[i + 2]));
 			i += 2;
 			continue;
 		}
@@ -82,22 +71,6 @@ msg_qp_decode(const char *p, size_t n, struct sbuf *out, int *bad)
 			*bad = 1;
 		sbuf_addc(out, '=');
 	}
-}
-
-static int
-b64val(int c)
-{
-	if (c >= 'A' && c <= 'Z')
-		return c - 'A';
-	if (c >= 'a' && c <= 'z')
-		return c - 'a' + 26;
-	if (c >= '0' && c <= '9')
-		return c - '0' + 52;
-	if (c == '+')
-		return 62;
-	if (c == '/')
-		return 63;
-	return -1;
 }
 
 /*
@@ -123,7 +96,7 @@ msg_b64_decode(const char *p, size_t n, struct sbuf *out, int *bad)
 		if (c == ' ' || c == '\t' || c == '\n' || c == '\r' ||
 		    c == '\f' || c == '\v')
 			continue;
-		if (b64val(c) < 0 && c != '=')
+		if (b64_digit(c) < 0 && c != '=')
 			fast = 0;
 		v[m++] = c;
 	}
@@ -134,7 +107,7 @@ msg_b64_decode(const char *p, size_t n, struct sbuf *out, int *bad)
 	if (!fast) {
 		/* tr{A-Za-z0-9+/=}{}cd */
 		for (i = 0, k = 0; i < m; i++)
-			if (b64val(v[i]) >= 0 || v[i] == '=')
+			if (b64_digit(v[i]) >= 0 || v[i] == '=')
 				v[k++] = v[i];
 		m = k;
 	}
@@ -157,7 +130,7 @@ msg_b64_decode(const char *p, size_t n, struct sbuf *out, int *bad)
 	acc = 0;
 	k = 0;
 	for (i = 0; i < end; i++) {
-		acc = acc << 6 | (unsigned int)b64val(v[i]);
+		acc = acc << 6 | (unsigned int)b64_digit(v[i]);
 		if (++k == 4) {
 			sbuf_addc(out, (acc >> 16) & 0xff);
 			sbuf_addc(out, (acc >> 8) & 0xff);

@@ -21,6 +21,7 @@
 
 #include "msg.h"
 #include "msg_impl.h"
+#include "digits.h"
 #include "xmalloc.h"
 
 static const char *const tlds[] = {
@@ -139,16 +140,6 @@ static void canonicalize(struct msg_uriset *, const char *, size_t, int,
 static int is_word(int);
 static size_t utf8_len(const char *, size_t);
 
-static int
-hexv(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if ((c | 0x20) >= 'a' && (c | 0x20) <= 'f')
-		return (c | 0x20) - 'a' + 10;
-	return -1;
-}
-
 /*
  * Util.pm url_encode: %XX of a printable character other than space and
  * DEL is decoded; elsewhere control, space, DEL, 8-bit, '"', '%', '<' and
@@ -162,10 +153,10 @@ url_decode(const char *p, size_t n, struct sbuf *o, int chars)
 	unsigned char	b;
 
 	for (i = 0; i < n; i++) {
-		if (p[i] == '%' && i + 2 < n + 0 && hexv((unsigned char)
-		    p[i + 1]) >= 0 && hexv((unsigned char)p[i + 2]) >= 0) {
-			c = hexv((unsigned char)p[i + 1]) * 16 +
-			    hexv((unsigned char)p[i + 2]);
+		if (p[i] == '%' && i + 2 < n + 0 && hex_digit((unsigned char)
+		    p[i + 1]) >= 0 && hex_digit((unsigned char)p[i + 2]) >= 0) {
+			c = hex_digit((unsigned char)p[i + 1]) * 16 +
+			    hex_digit((unsigned char)p[i + 2]);
 			if (c >= 0x21 && c <= 0x7e)
 				sbuf_addc(o, c);
 			else
@@ -223,8 +214,8 @@ has_pct(const char *p, size_t n)
 	size_t	i;
 
 	for (i = 0; i + 2 < n; i++)
-		if (p[i] == '%' && hexv((unsigned char)p[i + 1]) >= 0 &&
-		    hexv((unsigned char)p[i + 2]) >= 0)
+		if (p[i] == '%' && hex_digit((unsigned char)p[i + 1]) >= 0 &&
+		    hex_digit((unsigned char)p[i + 2]) >= 0)
 			return 1;
 	return 0;
 }
@@ -251,7 +242,7 @@ ip_chunk(const char *p, size_t n)
 	size_t	i = 0;
 
 	if (n > 2 && p[0] == '0' && (p[1] | 0x20) == 'x') {
-		for (i = 2; i < n && hexv((unsigned char)p[i]) >= 0; i++)
+		for (i = 2; i < n && hex_digit((unsigned char)p[i]) >= 0; i++)
 			;
 		return i == n && n > 2;
 	}
@@ -632,12 +623,12 @@ canonicalize(struct msg_uriset *s, const char *u0, size_t n0, int depth,
 				{
 					size_t ds = k;
 
-					for (; k < nu.len && (hex ? hexv(
+					for (; k < nu.len && (hex ? hex_digit(
 					    (unsigned char)c[k]) >= 0 :
 					    (c[k] >= '0' && c[k] <= '9')) &&
 					    k - ds < 8; k++)
 						v = v * (hex ? 16 : 10) +
-						    (unsigned long)hexv(
+						    (unsigned long)hex_digit(
 						    (unsigned char)c[k]);
 					if (k < nu.len && c[k] == ';' &&
 					    (k > ds || k > j + 2 + hex)) {

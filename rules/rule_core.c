@@ -25,6 +25,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "digits.h"
 #include "rule_int.h"
 #include "xmalloc.h"
 
@@ -81,8 +82,7 @@ cescape(struct cparser *cp, int in_class)
 			cp->p = e + 1;
 			return 0;
 		}
-		while (cp->p < p + 3 && ((*cp->p >= '0' && *cp->p <= '9') ||
-		    ((*cp->p | 0x20) >= 'a' && (*cp->p | 0x20) <= 'f')))
+		while (cp->p < p + 3 && hex_digit(*cp->p) >= 0)
 			cp->p++;
 		return 0;
 	case '0':

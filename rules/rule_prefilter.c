@@ -27,6 +27,7 @@
 #include "rule_int.h"
 #include "msg.h"
 #include "sbuf.h"
+#include "digits.h"
 #include "xmalloc.h"
 
 #define LIT_MAX		16	/* strings in one set */
@@ -147,18 +148,6 @@ run_flush(struct lparser *lp, struct lits *best, char *run, size_t *rn)
 		collect_top(lp, &c);
 	}
 	*rn = 0;
-}
-
-static int
-hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
 }
 
 /*
@@ -331,19 +320,19 @@ parse_seq(struct lparser *lp)
 				if (p[2] == '{') {
 					int v = 0, k = 3;
 
-					while (hexval(p[k]) >= 0)
-						v = v * 16 + hexval(p[k++]);
+					while (hex_digit(p[k]) >= 0)
+						v = v * 16 + hex_digit(p[k++]);
 					if (p[k] != '}' || v > 255) {
 						lp->bad = 1;
 						break;
 					}
 					lit = v;
 					lp->p = p + k + 1;
-				} else if (hexval(p[2]) >= 0) {
-					lit = hexval(p[2]);
+				} else if (hex_digit(p[2]) >= 0) {
+					lit = hex_digit(p[2]);
 					lp->p = p + 3;
-					if (hexval(p[3]) >= 0) {
-						lit = lit * 16 + hexval(p[3]);
+					if (hex_digit(p[3]) >= 0) {
+						lit = lit * 16 + hex_digit(p[3]);
 						lp->p = p + 4;
 					}
 				} else
