@@ -152,6 +152,9 @@ void		 rule_set_unref(struct rule_set *rs);
 /* The statistics of the load that built rs. */
 const struct rule_stats *rule_set_stats(const struct rule_set *rs);
 
+/* "header", "body", ... as the native format writes a stage. */
+const char *rule_stage_name(enum rule_stage st);
+
 /* Number of rules in rs (every type, those that never run included). */
 size_t	rule_set_count(const struct rule_set *rs);
 

@@ -154,6 +154,12 @@ static const char *const stage_names[RULE_ST_COUNT] = {
 	"rawbody", "full", "mimeheader", "meta"
 };
 
+const char *
+rule_stage_name(enum rule_stage st)
+{
+	return (unsigned)st < RULE_ST_COUNT ? stage_names[st] : "?";
+}
+
 /* ---------------------------------------------------------------------- */
 /* small helpers */
 

@@ -2,16 +2,20 @@
  * rule_prefilter.c: a literal prefilter so most patterns never run on a
  * message that cannot match them.
  *
- * At load time each body/rawbody/uri/full pattern is scanned (conservatively)
- * for literal strings of which at least one must occur in any match: "a set
- * of required literals".  A pattern that is one sequence at its top level
- * ("\bwin\w+ .{0,20}lottery") yields several sets, all required (the best
- * SETS_MAX of them, longest shortest-member first): one common word alone
- * lets most messages through, two rarely do.  At match time the text of a stage is summarised
- * once in a bitmap of its case-folded 3-byte sequences (trigrams); a rule
- * whose every required literal has a trigram missing from the bitmap cannot
- * match, and is skipped.  The test only ever says "cannot match" when that
- * is certain; a "may match" runs the real pattern, so results are exactly
+ * At load time each body/rawbody/uri/full/header pattern is scanned
+ * (conservatively) for literal strings of which at least one must occur in
+ * any match: "a set of required literals".  A pattern that is one sequence
+ * at its top level ("\bwin\w+ .{0,20}lottery") yields several sets, all
+ * required (the best SETS_MAX of them, longest shortest-member first): one
+ * common word alone lets most messages through, two rarely do.
+ *
+ * At match time the text of a stage is summarised once in two bitmaps, of
+ * its case-folded 3-byte and 5-byte sequences; a set none of whose literals
+ * has all its sequences in the bitmap (5-byte ones for literals of five
+ * bytes or more) cannot be satisfied, and the rule is skipped.  Header
+ * operands are short, so there the literals are looked for exactly in a
+ * folded copy.  The test only ever says "cannot match" when that is
+ * certain; a "may match" runs the real pattern, so results are exactly
  * those of running every pattern.
  *
  * Folding is ASCII and Latin-1 case folding, applied to literals and text
@@ -52,10 +56,12 @@ struct lparser {
 };
 
 /* The folding as a table: the bitmap build folds every byte of a text. */
-#define FOLD(c)	((unsigned char)((((c) >= 'A' && (c) <= 'Z') || ((c) >= 0xC0 && \
-		    (c) <= 0xDE && (c) != 0xD7)) ? (c) + 32 : (c)))
+#define FOLD(c)	((unsigned char)((((c) >= 'A' && (c) <= 'Z') || \
+		    ((c) >= 0xC0 && (c) <= 0xDE && (c) != 0xD7)) ? \
+		    (c) + 32 : (c)))
 #define FOLD4(c)	FOLD(c), FOLD((c) + 1), FOLD((c) + 2), FOLD((c) + 3)
-#define FOLD16(c)	FOLD4(c), FOLD4((c) + 4), FOLD4((c) + 8), FOLD4((c) + 12)
+#define FOLD16(c)	FOLD4(c), FOLD4((c) + 4), FOLD4((c) + 8), \
+			FOLD4((c) + 12)
 #define FOLD64(c)	FOLD16(c), FOLD16((c) + 16), FOLD16((c) + 32), \
 			FOLD16((c) + 48)
 static const unsigned char fold_table[256] = {
@@ -332,7 +338,8 @@ parse_seq(struct lparser *lp)
 					lit = hex_digit(p[2]);
 					lp->p = p + 3;
 					if (hex_digit(p[3]) >= 0) {
-						lit = lit * 16 + hex_digit(p[3]);
+						lit = lit * 16 +
+						    hex_digit(p[3]);
 						lp->p = p + 4;
 					}
 				} else
@@ -505,8 +512,9 @@ rule_prefilter_build(struct rule_bitmap *bm, const struct msg_str *v,
 			w = (w << 8 | fold_table[p[k]]) & 0xFFFFFFFFFFull;
 			if (k < 2)
 				continue;
-			h = tri((unsigned char)(w >> 16), (unsigned char)(w >> 8),
-			    (unsigned char)w) & bm->mask;
+			h = tri((unsigned char)(w >> 16),
+			    (unsigned char)(w >> 8), (unsigned char)w) &
+			    bm->mask;
 			bm->map[h >> 3] |= (unsigned char)(1u << (h & 7));
 			if (k < 4)
 				continue;

@@ -214,11 +214,6 @@ fail:
 	exit(1);
 }
 
-static const char *const stage_name[RULE_ST_COUNT] = {
-	"connect", "helo", "mail", "rcpt", "header", "body", "uri",
-	"rawbody", "full", "mimeheader", "meta"
-};
-
 static void
 print_stats(const struct rule_stats *st)
 {
@@ -231,8 +226,8 @@ print_stats(const struct rule_stats *st)
 		if (st->loaded[k] + st->zero[k] + st->eval[k] + st->badre[k] ==
 		    0)
 			continue;
-		printf("%-10s %7u %7u %7u %7u\n", stage_name[k], st->loaded[k],
-		    st->zero[k], st->eval[k], st->badre[k]);
+		printf("%-10s %7u %7u %7u %7u\n", rule_stage_name(k),
+		    st->loaded[k], st->zero[k], st->eval[k], st->badre[k]);
 		tl += st->loaded[k];
 		tz += st->zero[k];
 		te += st->eval[k];
@@ -242,9 +237,10 @@ print_stats(const struct rule_stats *st)
 	printf("files %u, lines %u; inactive (if/ifplugin) %u; plugin/"
 	    "unsupported %u; bad metas %u;\nreplace_rules expanded %u; "
 	    "capture templates %u; JIT-compiled %u; literal prefilter %u; "
-	    "core prefilter %u; other settings %u\n", st->files, st->lines, st->inactive,
-	    st->plugin, st->meta_bad, st->replaced, st->templates, st->jit,
-	    st->prefiltered, st->cored, st->unknown_keys);
+	    "core prefilter %u; other settings %u\n", st->files, st->lines,
+	    st->inactive, st->plugin, st->meta_bad, st->replaced,
+	    st->templates, st->jit, st->prefiltered, st->cored,
+	    st->unknown_keys);
 }
 
 /* ---------------------------------------------------------------------- */
@@ -483,9 +479,6 @@ cmp_prof(const void *a, const void *b)
 static void
 print_profile(const struct job *j, size_t nmsg)
 {
-	static const char *stname[RULE_ST_COUNT] = { "connect", "helo",
-	    "mail", "rcpt", "header", "body", "uri", "rawbody", "full",
-	    "mimeheader", "meta" };
 	unsigned long long stage[RULE_ST_COUNT] = { 0 }, total = 0;
 	size_t n = rule_set_count(j->rs), i, *idx;
 	struct rule_info ri;
@@ -505,7 +498,8 @@ print_profile(const struct job *j, size_t nmsg)
 	printf("profile: by stage:");
 	for (k = 0; k < RULE_ST_COUNT; k++)
 		if (stage[k] > 0)
-			printf(" %s %.1f ms", stname[k], (double)stage[k] / 1e6);
+			printf(" %s %.1f ms", rule_stage_name(k),
+			    (double)stage[k] / 1e6);
 	printf("\nprofile: %-8s %6s %8s %8s  %-10s %s\n", "ms", "%", "runs",
 	    "skipped", "stage", "rule");
 	prof_job = j;
@@ -518,8 +512,8 @@ print_profile(const struct job *j, size_t nmsg)
 		rule_set_info(j->rs, idx[i], &ri);
 		printf("profile: %-8.2f %6.2f %8lu %8lu  %-10s %s\n",
 		    (double)p->ns / 1e6, total ? 100.0 * (double)p->ns /
-		    (double)total : 0.0, p->runs, p->skipped, stname[ri.stage],
-		    ri.name);
+		    (double)total : 0.0, p->runs, p->skipped,
+		    rule_stage_name(ri.stage), ri.name);
 	}
 	free(idx);
 }
@@ -618,7 +612,7 @@ cmd_rules(int argc, char **argv)
 		for (i = 0; i < rule_set_count(rs); i++) {
 			rule_set_info(rs, i, &ri);
 			printf("%s\t%s\t%g\t%s\t%s:%d\n", ri.name,
-			    stage_name[ri.stage], ri.score,
+			    rule_stage_name(ri.stage), ri.score,
 			    ri.runs ? "runs" : ri.why, ri.file, ri.line);
 		}
 	free(o.rules);
