@@ -610,6 +610,85 @@ test_core(void **state)
 	rule_set_unref(rs);
 }
 
+/*
+ * Bounds: a meta chain deeper than RULE_LAZY_DEPTH_MAX is evaluated fully
+ * (the lazy recursion would go one level per meta); patterns nested deeper
+ * than the analysers follow get no core and no literal set.
+ */
+static void
+test_depth_bounds(void **state)
+{
+	struct sbuf t = SBUF_INIT;
+	struct rule_set *rs;
+	struct rule_scratch *sc = rule_scratch_new();
+	const struct rule_hit *h;
+	struct msg *m;
+	size_t n;
+	int i;
+
+	(void)state;
+	rule_scratch_lazy(sc, 1);
+	rule_scratch_profile(sc, 1);
+	sbuf_adds(&t, "body __A /aaa/\nbody __UNUSED /uuu/\nmeta __M0 __A\n");
+	for (i = 1; i <= 70; i++)
+		sbuf_printf(&t, "meta __M%d __M%d\n", i, i - 1);
+	sbuf_adds(&t, "meta DEEP __M70\n");
+	rs = load("deep.cf", t.p);
+	h = run(rs, sc, "Subject: s\n\naaa uuu\n", NULL, &n, &m);
+	assert_non_null(find(h, n, "DEEP"));
+	/* evaluated fully: even the sub-rule nobody reads ran */
+	assert_int_equal(runs_of(rs, sc, "__UNUSED"), 1);
+	msg_free(m);
+	rule_set_unref(rs);
+	/* 60 levels: lazily, so __UNUSED does not run */
+	sbuf_reset(&t);
+	sbuf_adds(&t, "body __A /aaa/\nbody __UNUSED /uuu/\nmeta __M0 __A\n");
+	for (i = 1; i <= 60; i++)
+		sbuf_printf(&t, "meta __M%d __M%d\n", i, i - 1);
+	sbuf_adds(&t, "meta DEEP __M60\n");
+	rs = load("shallow.cf", t.p);
+	rule_scratch_free(sc);
+	sc = rule_scratch_new();
+	rule_scratch_lazy(sc, 1);
+	rule_scratch_profile(sc, 1);
+	h = run(rs, sc, "Subject: s\n\naaa uuu\n", NULL, &n, &m);
+	assert_non_null(find(h, n, "DEEP"));
+	assert_int_equal(runs_of(rs, sc, "__UNUSED"), 0);
+	msg_free(m);
+	rule_set_unref(rs);
+	/* 220 nested groups (PCRE2 allows 250): no core, no literal set */
+	sbuf_reset(&t);
+	sbuf_adds(&t, "body NESTED /\\s*");
+	for (i = 0; i < 220; i++)
+		sbuf_adds(&t, "(?:");
+	sbuf_adds(&t, "needle");
+	for (i = 0; i < 220; i++)
+		sbuf_adds(&t, ")");
+	sbuf_adds(&t, "/ score 1\n");
+	rs = load("nested.rules", t.p);
+	assert_int_equal(rule_set_stats(rs)->cored, 0);
+	assert_int_equal(rule_set_stats(rs)->prefiltered, 0);
+	h = run(rs, sc, "Subject: s\n\na needle\n", NULL, &n, &m);
+	assert_non_null(find(h, n, "NESTED"));
+	msg_free(m);
+	rule_set_unref(rs);
+	/* the same at 20 levels gets both */
+	sbuf_reset(&t);
+	sbuf_adds(&t, "body NESTED /\\s*");
+	for (i = 0; i < 20; i++)
+		sbuf_adds(&t, "(?:");
+	sbuf_adds(&t, "needle");
+	for (i = 0; i < 20; i++)
+		sbuf_adds(&t, ")");
+	sbuf_adds(&t, "/ score 1\n");
+	rs = load("nested.rules", t.p);
+	assert_int_equal(rule_set_stats(rs)->cored, 1);
+	assert_int_equal(rule_set_stats(rs)->prefiltered, 1);
+	rule_set_unref(rs);
+	sbuf_free(&t);
+	rule_scratch_free(sc);
+}
+
 static void
 test_relays(void **state)
 {
@@ -742,6 +821,7 @@ main(void)
 		cmocka_unit_test(test_limit),
 		cmocka_unit_test(test_capture_template),
 		cmocka_unit_test(test_core),
+		cmocka_unit_test(test_depth_bounds),
 		cmocka_unit_test(test_relays),
 		cmocka_unit_test(test_prefilter),
 		cmocka_unit_test(test_prefilter_sets),
