@@ -10,3 +10,5 @@ INTEGRATION_TESTS += tests/integration/test_auth.py
 INTEGRATION_TESTS += tests/integration/test_backend_tls.py
 # AUTH checked by the MTA (Postfix with a private Dovecot SASL).
 INTEGRATION_TESTS += tests/integration/test_auth_backend.py
+# moatctl scan and rules, offline (no Postfix).
+INTEGRATION_TESTS += tests/integration/test_moatctl_scan.py
