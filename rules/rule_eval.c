@@ -509,7 +509,7 @@ struct evalctx {
 	int			 lazy;
 };
 
-static double rule_value(const struct evalctx *, long, unsigned);
+static double rule_value(const struct evalctx *, long);
 
 /*
  * Perl's truth: 0 is false (the empty string never reaches us).  Lazily,
@@ -517,7 +517,7 @@ static double rule_value(const struct evalctx *, long, unsigned);
  * jumps over never runs.
  */
 static double
-eval_meta(const struct evalctx *cx, const struct rule *r, unsigned depth)
+eval_meta(const struct evalctx *cx, const struct rule *r)
 {
 	const double *val = cx->sc->val;
 	double st[64], a, b;
@@ -535,8 +535,8 @@ eval_meta(const struct evalctx *cx, const struct rule *r, unsigned depth)
 		case MOP_RULE:
 			if (sp == 64)
 				return 0;
-			st[sp++] = cx->lazy ? rule_value(cx, o->rule,
-			    depth + 1) : val[o->rule];
+			st[sp++] = cx->lazy ? rule_value(cx, o->rule) :
+			    val[o->rule];
 			continue;
 		case MOP_NOT:
 			if (sp < 1)
@@ -597,13 +597,13 @@ eval_meta(const struct evalctx *cx, const struct rule *r, unsigned depth)
 
 /* got_hit(): a value <= 0 still counts as one hit */
 static double
-meta_value(const struct evalctx *cx, const struct rule *r, unsigned depth)
+meta_value(const struct evalctx *cx, const struct rule *r)
 {
 	double v;
 
 	if (cx->m == NULL && (r->flags & RF_NEEDMSG))
 		return 0;
-	v = eval_meta(cx, r, depth);
+	v = eval_meta(cx, r);
 	return v == 0 ? 0 : v < 0 ? 1 : v;
 }
 
@@ -639,11 +639,11 @@ run_pattern(const struct evalctx *cx, long i)
 /*
  * Lazy mode: the value of rule i, computed on first use.  Rules that never
  * run (score 0, eval:, bad metas...) are 0, as are message rules before
- * there is a message.  depth is bounded by rs->meta_depth, which rule_eval
- * checked against RULE_LAZY_DEPTH_MAX.
+ * there is a message.  It recurses once per meta level: rule_eval() only
+ * evaluates lazily when rs->meta_depth is within RULE_LAZY_DEPTH_MAX.
  */
 static double
-rule_value(const struct evalctx *cx, long i, unsigned depth)
+rule_value(const struct evalctx *cx, long i)
 {
 	struct rule_scratch *sc = cx->sc;
 	const struct rule *r = &cx->rs->rules[i];
@@ -651,10 +651,10 @@ rule_value(const struct evalctx *cx, long i, unsigned depth)
 	if (sc->done[i])
 		return sc->val[i];
 	sc->done[i] = 1;
-	if (r->skip != RSKIP_NONE || depth > RULE_LAZY_DEPTH_MAX + 1)
+	if (r->skip != RSKIP_NONE)
 		return 0;
 	if (r->stage == RULE_ST_META)
-		sc->val[i] = meta_value(cx, r, depth);
+		sc->val[i] = meta_value(cx, r);
 	else if (cx->m != NULL || r->stage < RULE_ST_HEADER)
 		run_pattern(cx, i);
 	return sc->val[i];
@@ -745,9 +745,9 @@ rule_eval(const struct rule_set *rs, struct rule_scratch *sc,
 	for (k = 0; k < rs->norder[RULE_ST_META]; k++) {
 		i = rs->order[RULE_ST_META][k];
 		if (!cx.lazy)
-			sc->val[i] = meta_value(&cx, &rules[i], 0);
+			sc->val[i] = meta_value(&cx, &rules[i]);
 		else if (!(rules[i].flags & RF_SUB))
-			(void)rule_value(&cx, i, 0);
+			(void)rule_value(&cx, i);
 	}
 	for (k = 0; k < rs->nrules; k++) {
 		struct rule *r = &rules[k];
