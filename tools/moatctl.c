@@ -557,6 +557,7 @@ cmd_scan(int argc, char **argv)
 			fprintf(stderr, "moatctl: %s: %s\n", it->path,
 			    strerror(it->err));
 			errs++;
+			free(it->path);
 			continue;
 		}
 		nv[it->verdict]++;
