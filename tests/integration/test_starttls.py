@@ -75,8 +75,10 @@ class StartTLS(mt.MoatTestCase):
         got = self.postfix.wait_messages("alice", self.tok)
         self.assertEqual(len(got), 1)
         self.assertIn(b"by moat.test (moat) with ESMTPS id", got[0])
-        sess = [x for x in m.sessions() if x.get("helo") ==
-                "tls.client.test"]
+        # the session line is written as the session ends, which may be
+        # after Postfix has the message: wait for it
+        sess = mt.poll(lambda: [x for x in m.sessions()
+                                if x.get("helo") == "tls.client.test"], 5)
         self.assertTrue(sess and sess[-1].get("tls", "").startswith("TLS"),
                         m.log())
 
