@@ -44,9 +44,20 @@ static const struct color {
 #include "msg_colors.inc"
 };
 
+/*
+ * The tags text_style keeps a stack entry for ("th" is stored as "td"),
+ * numbered so that the stack and the tag table hold a small index instead
+ * of a name: a tag is looked up once, not compared by name at every step.
+ */
+enum style_tag {
+	ST_NONE, ST_A, ST_BASEFONT, ST_BIG, ST_BODY, ST_DEFAULT, ST_DIV,
+	ST_FONT, ST_MARQUEE, ST_P, ST_SMALL, ST_SPAN, ST_TABLE, ST_TD, ST_TR,
+	ST_MAX
+};
+
 /* One entry of HTML.pm's text_style stack. */
 struct style {
-	char	tag[12];
+	enum style_tag tag;
 	char	fg[12];		/* "#rrggbb", "invalid" or "transparent" */
 	char	bg[12];
 	long	size;
@@ -56,27 +67,10 @@ struct style {
 
 #define STYLE_MAX	512
 
-/* The tags text_style keeps a stack entry for ("th" is stored as "td"). */
-static const char *const style_tags[] = { "a", "basefont", "big", "body",
-	"default", "div", "font", "marquee", "p", "small", "span", "table",
-	"td", "tr" };
-#define STYLE_TAGS	(sizeof(style_tags) / sizeof(style_tags[0]))
-
-static size_t
-style_idx(const char *tag)
-{
-	size_t	i;
-
-	for (i = 0; i < STYLE_TAGS; i++)
-		if (strcmp(tag, style_tags[i]) == 0)
-			return i;
-	return 0;
-}
-
 struct render {
 	struct style	*st;
 	size_t		 nst;
-	size_t		 cnt[STYLE_TAGS];	/* entries per style tag */
+	size_t		 cnt[ST_MAX];	/* entries per style tag */
 	long		 basefont;
 	int		 last_invisible;
 	struct sbuf	*text;
@@ -89,6 +83,11 @@ struct render {
 	int		 wide;		/* a chunk holds a code point > 0xff */
 	int		 decoded;	/* the input is a character string */
 	char		*base_href;
+	struct sbuf	 scratch;	/* entity-decoded text */
+	struct sbuf	 tagbuf;	/* the current tag's name, attributes */
+	struct attr	*attr;
+	size_t		*attroff;	/* name and value offsets in tagbuf */
+	size_t		 attrcap;
 };
 
 static int
@@ -405,8 +404,8 @@ html_text(struct render *r, const char *p, size_t n, int decode)
 }
 
 struct attr {
-	char	*name;
-	char	*value;
+	const char	*name;
+	const char	*value;
 };
 
 static const char *
@@ -687,57 +686,98 @@ push_uri(struct render *r, const char *u)
 	free(c);
 }
 
-static int
-in_list(const char *tag, const char *const *list)
-{
-	for (; *list != NULL; list++)
-		if (strcmp(tag, *list) == 0)
-			return 1;
-	return 0;
-}
+/* What a tag adds to the text in HTML.pm html_whitespace. */
+#define EL_NL		0x01	/* "\n" */
+#define EL_SPACE	0x02	/* " " */
+#define EL_PARA		0x04	/* "\n\n" */
+#define EL_LITERAL	0x08	/* HTML::Parser reads its content as text */
 
-/* HTML.pm %elements and %tricks, sorted for bsearch. */
-static const char *const elements[] = {
-	"a", "abbr", "acronym", "address", "applet", "area", "b", "base",
-	"basefont", "bdo", "bgsound", "big", "blockquote", "body", "br",
-	"button", "caption", "center", "cite", "code", "col", "colgroup",
-	"dd", "del", "dfn", "dir", "div", "dl", "dt", "em", "embed",
-	"fieldset", "font", "form", "frame", "frameset", "h1", "h2", "h3",
-	"h4", "h5", "h6", "head", "hr", "html", "i", "iframe", "img",
-	"input", "ins", "isindex", "kbd", "label", "legend", "li", "link",
-	"listing", "map", "menu", "meta", "nobr", "noframes", "noscript",
-	"object", "ol", "optgroup", "option", "p", "param", "plaintext",
-	"pre", "q", "s", "samp", "script", "select", "small", "span",
-	"strike", "strong", "style", "sub", "sup", "table", "tbody", "td",
-	"textarea", "tfoot", "th", "thead", "title", "tr", "tt", "u", "ul",
-	"var", "x-sigsep", "x-tab", "xmp",
+/* Which attribute of a start tag HTML.pm html_uri takes as a URI. */
+enum el_uri {
+	URI_NONE, URI_BG, URI_HREF, URI_ANCHOR, URI_SRC, URI_FORM, URI_BASE,
+	URI_META
+};
+
+/*
+ * HTML.pm %elements and %tricks, sorted for bsearch, with what each does.
+ * marquee is not among them, so text_style never sees it.
+ */
+static const struct element {
+	const char	*name;
+	unsigned char	 style;		/* enum style_tag */
+	unsigned char	 flags;		/* EL_* */
+	unsigned char	 uri;		/* enum el_uri */
+} elements[] = {
+	{ "a", ST_A, 0, URI_ANCHOR }, { "abbr", 0, 0, 0 },
+	{ "acronym", 0, 0, 0 }, { "address", 0, 0, 0 },
+	{ "applet", 0, 0, 0 }, { "area", 0, 0, URI_HREF },
+	{ "b", 0, 0, 0 }, { "base", 0, 0, URI_BASE },
+	{ "basefont", ST_BASEFONT, 0, 0 }, { "bdo", 0, 0, 0 },
+	{ "bgsound", 0, 0, URI_SRC }, { "big", ST_BIG, 0, 0 },
+	{ "blockquote", 0, EL_PARA, 0 }, { "body", ST_BODY, 0, URI_BG },
+	{ "br", 0, EL_NL, 0 }, { "button", 0, 0, 0 },
+	{ "caption", 0, 0, 0 }, { "center", 0, 0, 0 },
+	{ "cite", 0, 0, 0 }, { "code", 0, 0, 0 }, { "col", 0, 0, 0 },
+	{ "colgroup", 0, 0, 0 }, { "dd", 0, EL_SPACE, 0 },
+	{ "del", 0, 0, 0 }, { "dfn", 0, 0, 0 }, { "dir", 0, 0, 0 },
+	{ "div", ST_DIV, EL_NL, 0 }, { "dl", 0, 0, 0 },
+	{ "dt", 0, EL_SPACE, 0 }, { "em", 0, 0, 0 },
+	{ "embed", 0, EL_SPACE, URI_SRC }, { "fieldset", 0, 0, 0 },
+	{ "font", ST_FONT, 0, 0 }, { "form", 0, 0, URI_FORM },
+	{ "frame", 0, 0, URI_SRC }, { "frameset", 0, 0, 0 },
+	{ "h1", 0, EL_SPACE, 0 }, { "h2", 0, EL_SPACE, 0 },
+	{ "h3", 0, EL_SPACE, 0 }, { "h4", 0, EL_SPACE, 0 },
+	{ "h5", 0, EL_SPACE, 0 }, { "h6", 0, EL_SPACE, 0 },
+	{ "head", 0, 0, 0 }, { "hr", 0, EL_PARA, 0 }, { "html", 0, 0, 0 },
+	{ "i", 0, 0, 0 }, { "iframe", 0, EL_LITERAL, URI_SRC },
+	{ "img", 0, 0, URI_SRC }, { "input", 0, 0, 0 }, { "ins", 0, 0, 0 },
+	{ "isindex", 0, 0, 0 }, { "kbd", 0, 0, 0 }, { "label", 0, 0, 0 },
+	{ "legend", 0, 0, 0 }, { "li", 0, EL_SPACE, 0 },
+	{ "link", 0, 0, URI_HREF }, { "listing", 0, EL_PARA, 0 },
+	{ "map", 0, 0, 0 }, { "menu", 0, 0, 0 }, { "meta", 0, 0, URI_META },
+	{ "nobr", 0, 0, 0 }, { "noframes", 0, 0, 0 },
+	{ "noscript", 0, 0, 0 }, { "object", 0, 0, 0 }, { "ol", 0, 0, 0 },
+	{ "optgroup", 0, 0, 0 }, { "option", 0, 0, 0 },
+	{ "p", ST_P, EL_PARA, 0 }, { "param", 0, 0, 0 },
+	{ "plaintext", 0, EL_PARA | EL_LITERAL, 0 }, { "pre", 0, EL_PARA, 0 },
+	{ "q", 0, 0, 0 }, { "s", 0, 0, 0 }, { "samp", 0, 0, 0 },
+	{ "script", 0, EL_LITERAL, URI_SRC }, { "select", 0, 0, 0 },
+	{ "small", ST_SMALL, 0, 0 }, { "span", ST_SPAN, 0, 0 },
+	{ "strike", 0, 0, 0 }, { "strong", 0, 0, 0 },
+	{ "style", 0, EL_LITERAL, 0 }, { "sub", 0, 0, 0 }, { "sup", 0, 0, 0 },
+	{ "table", ST_TABLE, 0, URI_BG }, { "tbody", 0, 0, 0 },
+	{ "td", ST_TD, EL_SPACE, URI_BG }, { "textarea", 0, EL_LITERAL, 0 },
+	{ "tfoot", 0, 0, 0 }, { "th", ST_TD, EL_SPACE, 0 },
+	{ "thead", 0, 0, 0 }, { "title", 0, EL_PARA | EL_LITERAL, 0 },
+	{ "tr", ST_TR, 0, URI_BG }, { "tt", 0, 0, 0 }, { "u", 0, 0, 0 },
+	{ "ul", 0, 0, 0 }, { "var", 0, 0, 0 }, { "x-sigsep", 0, 0, 0 },
+	{ "x-tab", 0, 0, 0 }, { "xmp", 0, EL_PARA | EL_LITERAL, 0 },
 };
 
 static int
-str_cmp(const void *k, const void *e)
+element_cmp(const void *k, const void *e)
 {
-	return strcmp(k, *(const char *const *)e);
+	return strcmp(k, ((const struct element *)e)->name);
 }
 
-static int
-is_element(const char *tag)
+static const struct element *
+element_find(const char *tag)
 {
 	return bsearch(tag, elements, sizeof(elements) / sizeof(elements[0]),
-	    sizeof(elements[0]), str_cmp) != NULL;
+	    sizeof(elements[0]), element_cmp);
 }
 
 static void
-html_uri(struct render *r, const char *tag, struct attr *a, size_t na)
+html_uri(struct render *r, const struct element *el, struct attr *a,
+    size_t na)
 {
 	const char	*v, *c;
 	size_t		 i;
 
-	if (in_list(tag, (const char *const[]){ "body", "table", "tr", "td",
-	    NULL })) {
+	if (el->uri == URI_BG) {
 		if ((v = attr_get(a, na, "background")) != NULL)
 			push_uri(r, v);
-	} else if (in_list(tag, (const char *const[]){ "a", "area", "link",
-	    NULL })) {
+	} else if (el->uri == URI_HREF || el->uri == URI_ANCHOR) {
 		if ((v = attr_get(a, na, "href")) != NULL) {
 			struct sbuf s = SBUF_INIT;
 
@@ -760,7 +800,7 @@ html_uri(struct render *r, const char *tag, struct attr *a, size_t na)
 		 * html_tests keys the anchor text by the unresolved href ("" if
 		 * there is none), and that key ends up in the URI list too.
 		 */
-		if (strcmp(tag, "a") == 0) {
+		if (el->uri == URI_ANCHOR) {
 			size_t off, len;
 
 			v = attr_get(a, na, "href");
@@ -784,14 +824,13 @@ html_uri(struct render *r, const char *tag, struct attr *a, size_t na)
 				sbuf_free(&s);
 			}
 		}
-	} else if (in_list(tag, (const char *const[]){ "img", "frame",
-	    "iframe", "embed", "script", "bgsound", NULL })) {
+	} else if (el->uri == URI_SRC) {
 		if ((v = attr_get(a, na, "src")) != NULL)
 			push_uri(r, v);
-	} else if (strcmp(tag, "form") == 0) {
+	} else if (el->uri == URI_FORM) {
 		if ((v = attr_get(a, na, "action")) != NULL)
 			push_uri(r, v);
-	} else if (strcmp(tag, "base") == 0) {
+	} else if (el->uri == URI_BASE) {
 		size_t off, len;
 		char *u;
 
@@ -831,7 +870,7 @@ html_uri(struct render *r, const char *tag, struct attr *a, size_t na)
 			}
 		}
 		free(u);
-	} else if (strcmp(tag, "meta") == 0) {
+	} else if (el->uri == URI_META) {
 		const char *he = attr_get(a, na, "http-equiv");
 		const char *p, *q;
 		struct sbuf s = SBUF_INIT;
@@ -873,33 +912,31 @@ html_uri(struct render *r, const char *tag, struct attr *a, size_t na)
 }
 
 static int
-ok_attribute(const char *tag, const char *name)
+ok_attribute(enum style_tag tag, const char *name)
 {
-	if (strcmp(tag, "basefont") == 0 || strcmp(tag, "font") == 0)
+	switch (tag) {
+	case ST_BASEFONT:
+	case ST_FONT:
 		return strcmp(name, "color") == 0 || strcmp(name, "face") == 0
 		    || strcmp(name, "size") == 0;
-	if (strcmp(tag, "body") == 0)
+	case ST_BODY:
 		return strcmp(name, "text") == 0 ||
 		    strcmp(name, "bgcolor") == 0 || strcmp(name, "link") == 0 ||
 		    strcmp(name, "alink") == 0 || strcmp(name, "vlink") == 0 ||
 		    strcmp(name, "background") == 0;
-	if (strcmp(tag, "marquee") == 0)
-		return strcmp(name, "bgcolor") == 0 ||
-		    strcmp(name, "background") == 0;
-	if (strcmp(tag, "table") == 0 || strcmp(tag, "td") == 0 ||
-	    strcmp(tag, "th") == 0 || strcmp(tag, "tr") == 0)
+	case ST_TABLE:
+	case ST_TD:
+	case ST_TR:
 		return strcmp(name, "bgcolor") == 0 ||
 		    strcmp(name, "style") == 0;
-	if (strcmp(tag, "span") == 0 || strcmp(tag, "p") == 0 ||
-	    strcmp(tag, "div") == 0 || strcmp(tag, "a") == 0)
+	case ST_SPAN:
+	case ST_P:
+	case ST_DIV:
+	case ST_A:
 		return strcmp(name, "style") == 0;
-	return 0;
-}
-
-static int
-stack_has(struct render *r, const char *tag)
-{
-	return r->cnt[style_idx(tag)] > 0;
+	default:
+		return 0;
+	}
 }
 
 static void
@@ -908,13 +945,13 @@ style_push(struct render *r, const struct style *st)
 	if (r->nst >= STYLE_MAX)
 		return;
 	r->st[r->nst++] = *st;
-	r->cnt[style_idx(st->tag)]++;
+	r->cnt[st->tag]++;
 }
 
 static void
 style_pop(struct render *r)
 {
-	r->cnt[style_idx(r->st[--r->nst].tag)]--;
+	r->cnt[r->st[--r->nst].tag]--;
 }
 
 /* ^\s*([+-]?)(\d+) */
@@ -1045,19 +1082,18 @@ style_decl(struct render *r, struct style *nw, const char *d, size_t n)
 
 /* HTML.pm text_style. */
 static void
-text_style(struct render *r, const char *tag0, struct attr *a, size_t na,
+text_style(struct render *r, enum style_tag tag, struct attr *a, size_t na,
     int start)
 {
-	const char	*tag = strcmp(tag0, "th") == 0 ? "td" : tag0;
 	struct style	 nw;
 	size_t		 i;
 	int		 sign;
 	long		 n;
 
 	if (!start) {
-		if (strcmp(tag, "body") != 0 && stack_has(r, tag))
+		if (tag != ST_BODY && r->cnt[tag] > 0)
 			while (r->nst > 1) {
-				int last = strcmp(top(r)->tag, tag) == 0;
+				int last = top(r)->tag == tag;
 
 				style_pop(r);
 				if (last)
@@ -1065,7 +1101,7 @@ text_style(struct render *r, const char *tag0, struct attr *a, size_t na,
 			}
 		return;
 	}
-	if (strcmp(tag, "basefont") == 0) {
+	if (tag == ST_BASEFONT) {
 		const char *v = attr_get(a, na, "size");
 
 		if (v != NULL && leading_int(v, &sign, &n) && sign == 0) {
@@ -1073,25 +1109,22 @@ text_style(struct render *r, const char *tag0, struct attr *a, size_t na,
 			return;
 		}
 	}
-	if ((strcmp(tag, "td") == 0 || strcmp(tag, "tr") == 0) &&
-	    stack_has(r, tag)) {
+	if ((tag == ST_TD || tag == ST_TR) && r->cnt[tag] > 0) {
 		while (r->nst > 1) {
-			const char *t = top(r)->tag;
+			enum style_tag t = top(r)->tag;
 
-			if ((strcmp(tag, "td") == 0 && (strcmp(t, "font") ==
-			    0 || strcmp(t, "td") == 0)) || (strcmp(tag, "tr") ==
-			    0 && (strcmp(t, "font") == 0 || strcmp(t, "td") ==
-			    0 || strcmp(t, "tr") == 0)))
+			if (t == ST_FONT || t == ST_TD ||
+			    (tag == ST_TR && t == ST_TR))
 				style_pop(r);
 			else
 				break;
 		}
 	}
 	nw = *top(r);
-	scpy(nw.tag, tag, sizeof(nw.tag));
-	if (strcmp(tag, "big") == 0)
+	nw.tag = tag;
+	if (tag == ST_BIG)
 		nw.size++;
-	else if (strcmp(tag, "small") == 0)
+	else if (tag == ST_SMALL)
 		nw.size--;
 	else {
 		for (i = 0; i < na; i++) {
@@ -1127,9 +1160,10 @@ text_style(struct render *r, const char *tag0, struct attr *a, size_t na,
 	style_push(r, &nw);
 }
 
+/* el is the tag's row in elements[], NULL if HTML.pm knows no such tag. */
 static void
-html_tag(struct render *r, const char *tag, struct attr *a, size_t na,
-    int start)
+html_tag(struct render *r, const char *tag, const struct element *el,
+    struct attr *a, size_t na, int start)
 {
 	if (strcmp(tag, "script") == 0) {
 		r->in_script += start ? 1 : -1;
@@ -1140,26 +1174,18 @@ html_tag(struct render *r, const char *tag, struct attr *a, size_t na,
 		if (r->in_style < 0)
 			r->in_style = 0;
 	}
-	/* Office namespaces: ^(?:o|st\d):[\w-]+/?$ */
-	if ((tag[0] == 'o' && tag[1] == ':') || (tag[0] == 's' &&
-	    tag[1] == 't' && tag[2] >= '0' && tag[2] <= '9' && tag[3] == ':'))
+	if (el == NULL)
 		return;
-	if (!is_element(tag))
-		return;
-	if (in_list(tag, (const char *const[]){ "body", "font", "table", "tr",
-	    "th", "td", "big", "small", "basefont", "marquee", "span", "p",
-	    "div", "a", NULL }))
-		text_style(r, tag, a, na, start);
-	if (strcmp(tag, "br") == 0 || strcmp(tag, "div") == 0)
+	if (el->style != ST_NONE)
+		text_style(r, el->style, a, na, start);
+	if (el->flags & EL_NL)
 		display_text(r, "\n", 1, 1, 0);
-	else if (in_list(tag, (const char *const[]){ "li", "th", "td", "dd",
-	    "dt", "embed", "h1", "h2", "h3", "h4", "h5", "h6", NULL }))
+	else if (el->flags & EL_SPACE)
 		display_text(r, " ", 1, 1, 0);
-	else if (in_list(tag, (const char *const[]){ "p", "hr", "blockquote",
-	    "pre", "listing", "plaintext", "xmp", "title", NULL }))
+	else if (el->flags & EL_PARA)
 		display_text(r, "\n\n", 2, 1, 0);
-	if (start)
-		html_uri(r, tag, a, na);
+	if (start && el->uri != URI_NONE)
+		html_uri(r, el, a, na);
 }
 
 static int
@@ -1182,31 +1208,48 @@ find_end_tag(const char *p, size_t n, const char *name)
 }
 
 /*
- * Parse one start tag at p[0] == '<'.  Returns its length, or 0 if it does
- * not end before n (the caller then drops the rest, as HTML::Parser does).
+ * Append p[0..n) and a NUL to r->tagbuf, lower-cased if lower; returns its
+ * offset.  Names and values are read as C strings, so a NUL inside cuts
+ * them there, as it did when each was a string of its own.
  */
 static size_t
-parse_start_tag(const char *p, size_t n, char **tagp, struct attr **ap,
+tagbuf_add(struct render *r, const char *p, size_t n, int lower)
+{
+	size_t	off = r->tagbuf.len, i;
+	char	*d;
+
+	sbuf_add(&r->tagbuf, p, n);
+	sbuf_addc(&r->tagbuf, '\0');
+	if (lower)
+		for (d = r->tagbuf.p + off, i = 0; i < n; i++)
+			if (d[i] >= 'A' && d[i] <= 'Z')
+				d[i] += 32;
+	return off;
+}
+
+/*
+ * Parse one start tag at p[0] == '<'.  Returns its length, or 0 if it does
+ * not end before n (the caller then drops the rest, as HTML::Parser does).
+ * The tag name and attributes go to r->tagbuf and r->attr, which are reused
+ * from tag to tag (a tag needs no allocation of its own): *tagp and r->attr
+ * stay valid until the next call.
+ */
+static size_t
+parse_start_tag(struct render *r, const char *p, size_t n, char **tagp,
     size_t *nap)
 {
-	size_t		 i = 1, s, ns, vs;
-	struct attr	*a = NULL;
-	size_t		 na = 0;
-	char		*tag;
+	size_t		 i = 1, s, ns, vs, na = 0, k;
 	char		 q;
-	struct sbuf	 v = SBUF_INIT;
 
+	sbuf_reset(&r->tagbuf);
 	for (s = i; i < n && !is_space(p[i]) && p[i] != '>'; i++)
 		;
-	tag = xstrndup(p + s, i - s);
-	for (s = 0; tag[s]; s++)
-		if (tag[s] >= 'A' && tag[s] <= 'Z')
-			tag[s] += 32;
+	tagbuf_add(r, p + s, i - s, 1);
 	for (;;) {
 		while (i < n && (is_space(p[i]) || p[i] == '/'))
 			i++;
 		if (i >= n)
-			goto incomplete;
+			return 0;
 		if (p[i] == '>')
 			break;
 		for (ns = i; i < n && !is_space(p[i]) && p[i] != '>' &&
@@ -1214,18 +1257,17 @@ parse_start_tag(const char *p, size_t n, char **tagp, struct attr **ap,
 			;
 		if (i == ns)
 			i++;	/* a lone "=": skip it */
-		{
-			size_t nl = i - ns;
-
-			a = xreallocarray(a, na + 1, sizeof(*a));
-			a[na].name = xstrndup(p + ns, nl);
-			for (s = 0; a[na].name[s]; s++)
-				if (a[na].name[s] >= 'A' &&
-				    a[na].name[s] <= 'Z')
-					a[na].name[s] += 32;
-			a[na].value = NULL;
-			na++;
+		if (na == r->attrcap) {
+			r->attrcap = r->attrcap ? r->attrcap * 2 : 16;
+			r->attr = xreallocarray(r->attr, r->attrcap,
+			    sizeof(*r->attr));
+			r->attroff = xreallocarray(r->attroff, r->attrcap,
+			    2 * sizeof(*r->attroff));
 		}
+		r->attroff[2 * na] = tagbuf_add(r, p + ns, i - ns, 1);
+		/* without a value, the value is the name */
+		r->attroff[2 * na + 1] = r->attroff[2 * na];
+		na++;
 		vs = i;
 		while (vs < n && is_space(p[vs]))
 			vs++;
@@ -1234,53 +1276,34 @@ parse_start_tag(const char *p, size_t n, char **tagp, struct attr **ap,
 			while (i < n && is_space(p[i]))
 				i++;
 			if (i >= n)
-				goto incomplete;
-			sbuf_reset(&v);
+				return 0;
+			r->attroff[2 * na - 1] = r->tagbuf.len;
 			if (p[i] == '"' || p[i] == '\'') {
+				const char *e;
+
 				q = p[i++];
-				for (s = i; i < n && p[i] != q; i++)
-					;
-				if (i >= n)
-					goto incomplete;
-				decode_entities(p + s, i - s, &v, 0);
+				if ((e = memchr(p + i, q, n - i)) == NULL)
+					return 0;
+				s = i;
+				i = (size_t)(e - p);
+				decode_entities(p + s, i - s, &r->tagbuf, 0);
 				i++;
 			} else {
 				for (s = i; i < n && !is_space(p[i]) &&
 				    p[i] != '>'; i++)
 					;
-				decode_entities(p + s, i - s, &v, 0);
+				decode_entities(p + s, i - s, &r->tagbuf, 0);
 			}
-			a[na - 1].value = xstrndup(v.p ? v.p : "", v.len);
-		} else
-			a[na - 1].value = xstrdup(a[na - 1].name);
+			sbuf_addc(&r->tagbuf, '\0');
+		}
 	}
-	sbuf_free(&v);
-	*tagp = tag;
-	*ap = a;
+	for (k = 0; k < na; k++) {
+		r->attr[k].name = r->tagbuf.p + r->attroff[2 * k];
+		r->attr[k].value = r->tagbuf.p + r->attroff[2 * k + 1];
+	}
+	*tagp = r->tagbuf.p;
 	*nap = na;
 	return i + 1;
-incomplete:
-	sbuf_free(&v);
-	free(tag);
-	for (s = 0; s < na; s++) {
-		free(a[s].name);
-		free(a[s].value);
-	}
-	free(a);
-	return 0;
-}
-
-static void
-free_attrs(char *tag, struct attr *a, size_t na)
-{
-	size_t	i;
-
-	for (i = 0; i < na; i++) {
-		free(a[i].name);
-		free(a[i].value);
-	}
-	free(a);
-	free(tag);
 }
 
 static int
@@ -1346,9 +1369,8 @@ msg_html_render(const char *in, size_t n, int decoded, struct sbuf *text,
 	const char	*p;
 	size_t		 i, t, l, na, e;
 	char		*tag;
-	struct attr	*a;
-	static const char *const literal[] = { "script", "style", "xmp",
-	    "plaintext", "title", "textarea", "iframe", NULL };
+	const char	*lt;
+	const struct element *el;
 
 	memset(&r, 0, sizeof(r));
 	r.text = text;
@@ -1357,8 +1379,8 @@ msg_html_render(const char *in, size_t n, int decoded, struct sbuf *text,
 	r.basefont = 3;
 	r.st = xcalloc(STYLE_MAX, sizeof(*r.st));
 	r.nst = 1;
-	r.cnt[style_idx("default")] = 1;
-	scpy(r.st[0].tag, "default", sizeof(r.st[0].tag));
+	r.cnt[ST_DEFAULT] = 1;
+	r.st[0].tag = ST_DEFAULT;
 	scpy(r.st[0].fg, "#000000", sizeof(r.st[0].fg));
 	scpy(r.st[0].bg, "#ffffff", sizeof(r.st[0].bg));
 	r.st[0].size = 3;
@@ -1368,20 +1390,22 @@ msg_html_render(const char *in, size_t n, int decoded, struct sbuf *text,
 	t = 0;
 	for (i = 0; i < n; ) {
 		if (p[i] != '<') {
-			i++;
+			lt = memchr(p + i, '<', n - i);
+			i = lt ? (size_t)(lt - p) : n;
 			continue;
 		}
 		if (i + 1 < n && is_alpha(p[i + 1])) {
 			html_text(&r, p + t, i - t, 1);
-			if ((l = parse_start_tag(p + i, n - i, &tag, &a,
+			if ((l = parse_start_tag(&r, p + i, n - i, &tag,
 			    &na)) == 0) {
 				t = i = n;
 				break;
 			}
-			html_tag(&r, tag, a, na, 1);
+			el = element_find(tag);
+			html_tag(&r, tag, el, r.attr, na, 1);
 			i += l;
 			t = i;
-			if (in_list(tag, literal)) {
+			if (el != NULL && (el->flags & EL_LITERAL)) {
 				e = strcmp(tag, "plaintext") == 0 ? n - i :
 				    find_end_tag(p + i, n - i, tag);
 				html_text(&r, p + i, e, strcmp(tag, "title") ==
@@ -1389,7 +1413,6 @@ msg_html_render(const char *in, size_t n, int decoded, struct sbuf *text,
 				i += e;
 				t = i;
 			}
-			free_attrs(tag, a, na);
 			continue;
 		}
 		if (i + 2 < n && p[i + 1] == '/' && is_alpha(p[i + 2])) {
@@ -1399,19 +1422,16 @@ msg_html_render(const char *in, size_t n, int decoded, struct sbuf *text,
 			for (e = s; e < n && !is_space(p[e]) && p[e] != '>';
 			    e++)
 				;
-			tag = xstrndup(p + s, e - s);
-			for (s = 0; tag[s]; s++)
-				if (tag[s] >= 'A' && tag[s] <= 'Z')
-					tag[s] += 32;
+			sbuf_reset(&r.tagbuf);
+			tagbuf_add(&r, p + s, e - s, 1);
+			tag = r.tagbuf.p;
 			while (e < n && p[e] != '>')
 				e++;
 			if (e >= n) {
-				free(tag);
 				t = i = n;
 				break;
 			}
-			html_tag(&r, tag, NULL, 0, 0);
-			free(tag);
+			html_tag(&r, tag, element_find(tag), NULL, 0, 0);
 			i = t = e + 1;
 			continue;
 		}
@@ -1440,6 +1460,10 @@ msg_html_render(const char *in, size_t n, int decoded, struct sbuf *text,
 	html_text(&r, p + t, n - t, 1);
 	free(r.base_href);
 	free(r.st);
+	free(r.attr);
+	free(r.attroff);
+	sbuf_free(&r.scratch);
+	sbuf_free(&r.tagbuf);
 	sbuf_free(&src);
 	return decoded || r.wide;
 }
