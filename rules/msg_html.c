@@ -123,10 +123,14 @@ decode_entities(const char *p, size_t n, struct sbuf *out, int prefix)
 	unsigned long	 cp;
 	const struct entity *e;
 	int		 hex;
+	const char	*amp;
 
 	for (i = 0; i < n; i++) {
 		if (p[i] != '&') {
-			sbuf_addc(out, p[i]);
+			amp = memchr(p + i, '&', n - i);
+			k = amp ? (size_t)(amp - p) : n;
+			sbuf_add(out, p + i, k - i);
+			i = k - 1;
 			continue;
 		}
 		j = i + 1;
@@ -335,12 +339,19 @@ font_invisible(struct render *r)
 	return s->display_none || s->hidden;
 }
 
+/* Perl's \s on bytes (with \v, unlike is_space()). */
+static int
+is_ws(int c)
+{
+	return c == ' ' || (c >= '\t' && c <= '\r');
+}
+
 /* HTML.pm display_text. */
 static void
 display_text(struct render *r, const char *t, size_t n, int ws,
     int invisible)
 {
-	size_t	i, start;
+	size_t	i, j, start;
 
 	if (ws) {
 		if (r->have_chunk && !r->last_ws && !r->last_invisible &&
@@ -358,19 +369,18 @@ display_text(struct render *r, const char *t, size_t n, int ws,
 	}
 	start = r->text->len;
 	for (i = 0; i < n; i++) {
-		if (t[i] == ' ' || t[i] == '\t' || t[i] == '\n' ||
-		    t[i] == '\r' || t[i] == '\f' || t[i] == '\v') {
-			while (i + 1 < n && (t[i + 1] == ' ' ||
-			    t[i + 1] == '\t' || t[i + 1] == '\n' ||
-			    t[i + 1] == '\r' || t[i + 1] == '\f' ||
-			    t[i + 1] == '\v'))
+		if (is_ws(t[i])) {
+			while (i + 1 < n && is_ws(t[i + 1]))
 				i++;
 			if (!(i == 0 || r->text->len == start) ||
 			    !(r->have_chunk && r->last_ws && !invisible))
 				sbuf_addc(r->text, ' ');
 			continue;
 		}
-		sbuf_addc(r->text, t[i]);
+		for (j = i + 1; j < n && !is_ws(t[j]); j++)
+			;
+		sbuf_add(r->text, t + i, j - i);
+		i = j - 1;
 	}
 	r->last_start = start;
 	r->have_chunk = 1;
@@ -381,26 +391,24 @@ display_text(struct render *r, const char *t, size_t n, int ws,
 static void
 html_text(struct render *r, const char *p, size_t n, int decode)
 {
-	struct sbuf	d = SBUF_INIT;
 	size_t		i;
 	int		vis = 0;
 
 	if (n == 0 || r->in_script > 0 || r->in_style > 0)
 		return;
 	if (decode) {
-		decode_entities(p, n, &d, 1);
-		p = d.p ? d.p : "";
-		n = d.len;
+		sbuf_reset(&r->scratch);
+		decode_entities(p, n, &r->scratch, 1);
+		p = r->scratch.p ? r->scratch.p : "";
+		n = r->scratch.len;
 	}
 	for (i = 0; i < n; i++) {
 		if ((unsigned char)p[i] >= 0xc4)
 			r->wide = 1;
-		if (!(p[i] == ' ' || p[i] == '\t' || p[i] == '\n' ||
-		    p[i] == '\r' || p[i] == '\f' || p[i] == '\v'))
+		if (!is_ws(p[i]))
 			vis = 1;
 	}
 	display_text(r, p, n, 0, vis ? font_invisible(r) : 0);
-	sbuf_free(&d);
 }
 
 struct attr {
@@ -1318,6 +1326,7 @@ prepare(const char *p, size_t n, struct sbuf *o)
 {
 	size_t	i, j, k;
 
+	sbuf_reserve(o, n);
 	for (i = 0; i < n; i++) {
 		if (p[i] == '&' && n - i >= 6 && memcmp(p + i, "&nbsp;", 6)
 		    == 0) {
@@ -1349,7 +1358,11 @@ prepare(const char *p, size_t n, struct sbuf *o)
 			i += 2;
 			continue;
 		}
-		sbuf_addc(o, p[i]);
+		for (j = i + 1; j < n && p[j] != '&' && p[j] != '<' &&
+		    (unsigned char)p[j] != 0xe2; j++)
+			;
+		sbuf_add(o, p + i, j - i);
+		i = j - 1;
 	}
 }
 
