@@ -35,6 +35,7 @@ struct msg_uriset {
 	size_t	  cap;
 	size_t	 *tab;		/* open addressing: index + 1, 0 = empty */
 	size_t	  tabsz;	/* a power of two, at least 2 * n */
+	struct msg_uriset *done; /* msg_uri_add: HTML URIs canonicalised */
 };
 
 /* At most this many distinct URIs per message; more are dropped. */
@@ -63,6 +64,7 @@ msg_uriset_free(struct msg_uriset *s)
 	free(s->v);
 	free(s->len);
 	free(s->tab);
+	msg_uriset_free(s->done);
 	free(s);
 }
 
@@ -107,7 +109,8 @@ set_rehash(struct msg_uriset *s)
 	}
 }
 
-static void
+/* Returns 1 if p was added, 0 if it was there, -1 if the set is full. */
+static int
 set_add(struct msg_uriset *s, const char *p, size_t n)
 {
 	size_t	j, k;
@@ -119,9 +122,9 @@ set_add(struct msg_uriset *s, const char *p, size_t n)
 	for (j = fnv(p, n) & (s->tabsz - 1); (k = s->tab[j]) != 0;
 	    j = (j + 1) & (s->tabsz - 1))
 		if (s->len[k - 1] == n && memcmp(s->v[k - 1], p, n) == 0)
-			return;
+			return 0;
 	if (s->n >= URISET_MAX)
-		return;
+		return -1;
 	if (s->n == s->cap) {
 		s->cap = s->cap ? s->cap * 2 : 16;
 		s->v = xreallocarray(s->v, s->cap, sizeof(*s->v));
@@ -133,6 +136,7 @@ set_add(struct msg_uriset *s, const char *p, size_t n)
 	s->v[s->n][n] = '\0';
 	s->len[s->n] = n;
 	s->tab[j] = ++s->n;
+	return 1;
 }
 
 static void canonicalize(struct msg_uriset *, const char *, size_t, int,
@@ -671,6 +675,18 @@ done:
 void
 msg_uri_add(struct msg_uriset *s, const char *p, size_t n, int from_text)
 {
+	/*
+	 * A page repeats its links; canonicalising one again adds nothing
+	 * (its variants are in s, or were dropped because s is full, and s
+	 * only grows), so remember which were done.  Only exact keys count:
+	 * set_add() cuts longer strings.
+	 */
+	if (!from_text && n <= MSG_MAX_URI_LENGTH) {
+		if (s->done == NULL)
+			s->done = msg_uriset_new();
+		if (set_add(s->done, p, n) == 0)
+			return;
+	}
 	canonicalize(s, p, n, 0, !from_text);
 }
 
@@ -820,34 +836,65 @@ out:
 }
 
 /*
- * $tbirdenddelim: ><"`}]{[| \s \x1b \xa0 (bytes).  A switch, not strchr():
- * the URI scan asks this of nearly every byte of the text.
+ * The character classes of the text URI scan, which asks them of nearly
+ * every byte of the text: one table lookup instead of a chain of tests.
+ * The table is built by the preprocessor, so it is constant data.
  */
+#define UC_WORD		0x01	/* \w (ASCII) */
+#define UC_END		0x02	/* $tbirdenddelim */
+#define UC_END_EMAIL	0x04	/* $tbirdenddelimemail */
+#define UC_SC_START	0x08	/* may precede a scheme-less host name */
+#define UC_ALNUM_DASH	0x10	/* [a-z0-9-] (any case) */
+#define UC_PRE		0x20	/* a match may start after it */
+
+#define UC_IS_ALNUM(c)	((((c) | 0x20) >= 'a' && ((c) | 0x20) <= 'z') || \
+	((c) >= '0' && (c) <= '9'))
+/* ><"`}]{[| \s \x1b \xa0 */
+#define UC_IS_END(c)	((c) == '>' || (c) == '<' || (c) == '"' || \
+	(c) == '`' || (c) == '}' || (c) == ']' || (c) == '{' || (c) == '[' || \
+	(c) == '|' || (c) == ' ' || ((c) >= '\t' && (c) <= '\r') || \
+	(c) == 0x1b || (c) == 0xa0)
+/* adds ,(' and all non-ASCII bytes */
+#define UC_IS_END_EMAIL(c) (UC_IS_END(c) || (c) == ',' || (c) == '(' || \
+	(c) == '\'' || (c) >= 0x80)
+/* ASCII punctuation but -._%, and the end delimiters' blanks */
+#define UC_IS_SC_START(c) (((c) >= '!' && (c) <= '/' && (c) != '%' && \
+	(c) != '-' && (c) != '.') || (c) == ':' || (c) == ';' || \
+	((c) >= '<' && (c) <= '@') || ((c) >= '[' && (c) <= '`' && \
+	(c) != '_') || ((c) >= '{' && (c) <= '~') || (c) == ' ' || \
+	((c) >= '\t' && (c) <= '\r') || (c) == 0x1b || (c) == 0xa0)
+#define UC_IS_PRE(c)	(UC_IS_END(c) || (c) == '\'' || (c) == '`' || \
+	(c) == ',' || (c) == '(')
+#define UC(c)	((UC_IS_ALNUM(c) || (c) == '_' ? UC_WORD : 0) | \
+	(UC_IS_END(c) ? UC_END : 0) | (UC_IS_END_EMAIL(c) ? UC_END_EMAIL : 0) | \
+	(UC_IS_SC_START(c) ? UC_SC_START : 0) | \
+	(UC_IS_ALNUM(c) || (c) == '-' ? UC_ALNUM_DASH : 0) | \
+	(UC_IS_PRE(c) ? UC_PRE : 0))
+#define UC4(c)		UC(c), UC((c) + 1), UC((c) + 2), UC((c) + 3)
+#define UC16(c)		UC4(c), UC4((c) + 4), UC4((c) + 8), UC4((c) + 12)
+#define UC64(c)		UC16(c), UC16((c) + 16), UC16((c) + 32), UC16((c) + 48)
+
+static const unsigned char uri_class[256] = {
+	UC64(0), UC64(64), UC64(128), UC64(192)
+};
+
+/* c is a byte value (0..255) in all of these. */
 static int
 end_delim(int c)
 {
-	switch (c) {
-	case '>': case '<': case '"': case '`': case '}': case ']':
-	case '{': case '[': case '|': case ' ': case '\t': case '\n':
-	case '\v': case '\f': case '\r': case 0x1b: case 0xa0:
-		return 1;
-	default:
-		return 0;
-	}
+	return uri_class[c] & UC_END;
 }
 
-/* $tbirdenddelimemail adds ,(' and all non-ASCII bytes. */
 static int
 end_delim_email(int c)
 {
-	return end_delim(c) || c == ',' || c == '(' || c == '\'' || c >= 0x80;
+	return uri_class[c] & UC_END_EMAIL;
 }
 
 static int
 is_word(int c)
 {
-	return ((c | 0x20) >= 'a' && (c | 0x20) <= 'z') ||
-	    (c >= '0' && c <= '9') || c == '_';
+	return uri_class[c] & UC_WORD;
 }
 
 /* The alternatives of PerMsgStatus _tbirdurire at p; 0 if none. */
@@ -911,24 +958,13 @@ match_mail(const unsigned char *p, size_t n)
 static int
 sc_start_delim(int c)
 {
-	switch (c) {
-	case '!': case '"': case '#': case '$': case '&': case '\'':
-	case '(': case ')': case '*': case '+': case ',': case '/':
-	case ':': case ';': case '<': case '=': case '>': case '?':
-	case '@': case '[': case '\\': case ']': case '^': case '`':
-	case '{': case '|': case '}': case '~': case ' ': case '\t':
-	case '\n': case '\v': case '\f': case '\r': case 0x1b: case 0xa0:
-		return 1;
-	default:
-		return 0;
-	}
+	return uri_class[c] & UC_SC_START;
 }
 
 static int
 alnum_dash(int c)
 {
-	return ((c | 0x20) >= 'a' && (c | 0x20) <= 'z') ||
-	    (c >= '0' && c <= '9') || c == '-';
+	return uri_class[c] & UC_ALNUM_DASH;
 }
 
 /* \.?(?::\d{1,5})?(?:/[^enddelim]{1,2048})?(?=[enddelim]|\z) from e */
@@ -974,6 +1010,12 @@ match_schemeless(const unsigned char *p, size_t n, size_t *host_end)
 	for (run = 1; run < n && run < 252 && (alnum_dash(p[run]) ||
 	    p[run] == '.' || p[run] == '_'); run++)
 		;
+	/*
+	 * The TLD follows a dot inside the run; without one nothing below can
+	 * match, and the search below is quadratic in the run's length.
+	 */
+	if (run < 2 || memchr(p + 1, '.', run - 1) == NULL)
+		return 0;
 	for (e = run; e >= 3; e--) {
 		if (!alnum_dash(p[e - 1]))
 			continue;
@@ -1163,16 +1205,10 @@ msg_uri_from_text(struct msg_uriset *s, struct msg_uriset *seen,
 	int		 start, scstart;
 
 	for (i = 0; i < n; ) {
-		start = 0;
-		if (i == 0 || is_word(p[i - 1]) != is_word(p[i]))
-			start = 1;
-		else if (end_delim(p[i - 1]) || p[i - 1] == '\'' ||
-		    p[i - 1] == '`' || p[i - 1] == ',' || p[i - 1] == '(')
-			start = 1;
-		else if (i >= 3 && p[i - 3] == 0x1b && p[i - 2] == '(')
-			start = 1;
-		if (i > 0 && (p[i - 1] == 0xa0 || p[i - 1] == 0x1b))
-			start = 1;
+		/* \b, or after a delimiter, or after ESC ( */
+		start = i == 0 || ((uri_class[p[i - 1]] ^ uri_class[p[i]]) &
+		    UC_WORD) || (uri_class[p[i - 1]] & UC_PRE) ||
+		    (i >= 3 && p[i - 3] == 0x1b && p[i - 2] == '(');
 		if (!start) {
 			i++;
 			continue;
