@@ -889,10 +889,56 @@ parse_message(struct msg *m, size_t pi, const char *raw, size_t len,
 	sbuf_free(&body);
 }
 
+/*
+ * The strings of a list view (body, rawbody), packed into one buffer, each
+ * followed by a NUL.  Offsets, not pointers, until pack_done(): the buffer
+ * moves as it grows.
+ */
+struct pack {
+	struct sbuf	 buf;
+	size_t		*offs;		/* start and length of each string */
+	size_t		 n;
+	size_t		 cap;
+};
+
+static void
+pack_add(struct pack *pk, const char *p, size_t l)
+{
+	if (pk->n == pk->cap) {
+		pk->cap = pk->cap ? pk->cap * 2 : 64;
+		pk->offs = xreallocarray(pk->offs, pk->cap,
+		    2 * sizeof(*pk->offs));
+	}
+	pk->offs[2 * pk->n] = pk->buf.len;
+	pk->offs[2 * pk->n + 1] = l;
+	pk->n++;
+	sbuf_add(&pk->buf, p, l);
+	sbuf_addc(&pk->buf, '\0');
+}
+
+/*
+ * The strings of pk as an array of *n (plus a zeroed one), pointing into
+ * the buffer, which goes to *bufp.  Both then belong to the caller.
+ */
+static struct msg_str *
+pack_done(struct pack *pk, char **bufp, size_t *n)
+{
+	struct msg_str	*v = xcalloc(pk->n + 1, sizeof(*v));
+	size_t		 i;
+
+	for (i = 0; i < pk->n; i++) {
+		v[i].p = pk->buf.p + pk->offs[2 * i];
+		v[i].len = pk->offs[2 * i + 1];
+	}
+	*bufp = pk->buf.p;
+	*n = pk->n;
+	free(pk->offs);
+	return v;
+}
+
 /* Split into lines of at most 2048 bytes, broken after a space. */
 static void
-short_lines(const char *p, size_t n, struct sbuf *buf, size_t **offs,
-    size_t *noffs)
+short_lines(const char *p, size_t n, struct pack *pk)
 {
 	size_t	i, ll, take, j;
 
@@ -908,20 +954,11 @@ short_lines(const char *p, size_t n, struct sbuf *buf, size_t **offs,
 				}
 			if (take == 0)
 				take = MSG_MAX_BODY_LINE;
-			*offs = xreallocarray(*offs, *noffs + 2,
-			    sizeof(**offs));
-			(*offs)[(*noffs)++] = buf->len;
-			(*offs)[(*noffs)++] = take;
-			sbuf_add(buf, p + i, take);
-			sbuf_addc(buf, '\0');
+			pack_add(pk, p + i, take);
 			i += take;
 			ll -= take;
 		}
-		*offs = xreallocarray(*offs, *noffs + 2, sizeof(**offs));
-		(*offs)[(*noffs)++] = buf->len;
-		(*offs)[(*noffs)++] = ll;
-		sbuf_add(buf, p + i, ll);
-		sbuf_addc(buf, '\0');
+		pack_add(pk, p + i, ll);
 	}
 }
 
@@ -970,13 +1007,20 @@ effective_type(const struct mpart *p)
 	return p->type;
 }
 
-/* Perl's \s on a character string (chars) or on a byte string. */
+/*
+ * Perl's \s on a character string (chars) or on a byte string.  Asked of
+ * every byte of the body text, so ASCII is answered here.
+ */
 static size_t
 ws(const char *p, size_t n, int chars)
 {
+	unsigned char	c = (unsigned char)*p;
+
+	if (c < 0x80)
+		return c == ' ' || (c >= '\t' && c <= '\r');
 	if (chars)
 		return msg_utf8_ws(p, n);
-	return is_sp((unsigned char)*p) ? 1 : 0;
+	return 0;
 }
 
 /* get_body_text_array_common('rendered') and the text URI scan. */
@@ -986,8 +1030,7 @@ build_body(struct msg *m, struct sbuf *htmluris)
 	struct sbuf	 text = SBUF_INIT, rnd = SBUF_INIT, z = SBUF_INIT;
 	struct sbuf	 out = SBUF_INIT;
 	const struct msg_header *subj;
-	size_t		 pi, i, j, w, nl, first_nl, last_nl, *offs = NULL;
-	size_t		 noffs = 0;
+	size_t		 pi, i, j, w, nl, first_nl, last_nl;
 	struct mpart	*p;
 	const char	*et;
 	int		 bad, dec, chars = 0;
@@ -1058,10 +1101,14 @@ build_body(struct msg *m, struct sbuf *htmluris)
 		text.len = j;
 	}
 	/* s/\n+\s*\n+/\x00/g: in each whitespace run, first..last "\n". */
+	sbuf_reserve(&z, text.len);
 	for (i = 0; i < text.len; ) {
-		if ((w = ws(text.p + i, text.len - i, chars)) == 0) {
-			sbuf_addc(&z, text.p[i]);
-			i++;
+		if (ws(text.p + i, text.len - i, chars) == 0) {
+			for (j = i + 1; j < text.len && ws(text.p + j,
+			    text.len - j, chars) == 0; j++)
+				;
+			sbuf_add(&z, text.p + i, j - i);
+			i = j;
 			continue;
 		}
 		nl = 0;
@@ -1083,16 +1130,25 @@ build_body(struct msg *m, struct sbuf *htmluris)
 		i = j;
 	}
 	/* s/\s+/ /g; tr/\x00/\n/ */
+	sbuf_reserve(&out, z.len);
 	for (i = 0; i < z.len; ) {
-		if ((w = ws(z.p + i, z.len - i, chars)) > 0) {
+		if (ws(z.p + i, z.len - i, chars) > 0) {
 			while (i < z.len && (w = ws(z.p + i, z.len - i,
 			    chars)) > 0)
 				i += w;
 			sbuf_addc(&out, ' ');
 			continue;
 		}
-		sbuf_addc(&out, z.p[i] == '\0' ? '\n' : z.p[i]);
-		i++;
+		for (j = i; j < z.len && z.p[j] != '\0' && ws(z.p + j,
+		    z.len - j, chars) == 0; j++)
+			;
+		if (j > i) {
+			sbuf_add(&out, z.p + i, j - i);
+			i = j;
+		} else {
+			sbuf_addc(&out, '\n');
+			i++;
+		}
 	}
 	sbuf_reset(&text);
 	subj = last_header(&m->parts[0], "subject");
@@ -1101,16 +1157,10 @@ build_body(struct msg *m, struct sbuf *htmluris)
 	sbuf_addc(&text, '\n');
 	sbuf_add(&text, out.p ? out.p : "", out.len);
 	{
-		struct sbuf buf = SBUF_INIT;
+		struct pack pk = { SBUF_INIT, NULL, 0, 0 };
 
-		short_lines(text.p, text.len, &buf, &offs, &noffs);
-		m->bodybuf = buf.p;
-		m->nbody = noffs / 2;
-		m->body = xcalloc(m->nbody + 1, sizeof(*m->body));
-		for (i = 0; i < m->nbody; i++) {
-			m->body[i].p = m->bodybuf + offs[2 * i];
-			m->body[i].len = offs[2 * i + 1];
-		}
+		short_lines(text.p, text.len, &pk);
+		m->body = pack_done(&pk, &m->bodybuf, &m->nbody);
 	}
 	/* URIs in the rendered text. */
 	{
@@ -1121,7 +1171,6 @@ build_body(struct msg *m, struct sbuf *htmluris)
 			    m->body[i].len);
 		msg_uriset_free(seen);
 	}
-	free(offs);
 	sbuf_free(&text);
 	sbuf_free(&rnd);
 	sbuf_free(&z);
@@ -1130,21 +1179,13 @@ build_body(struct msg *m, struct sbuf *htmluris)
 
 /* split_into_array_of_short_paragraphs */
 static void
-short_paragraphs(const char *p, size_t n, struct sbuf *buf, size_t **offs,
-    size_t *noffs)
+short_paragraphs(const char *p, size_t n, struct pack *pk)
 {
 	size_t		 ofs, j;
 	const char	*q;
 
-#define ADD(s, l) do {							\
-	*offs = xreallocarray(*offs, *noffs + 2, sizeof(**offs));	\
-	(*offs)[(*noffs)++] = buf->len;					\
-	(*offs)[(*noffs)++] = (l);					\
-	sbuf_add(buf, (s), (l));					\
-	sbuf_addc(buf, '\0');						\
-} while (0)
 	if (n <= MSG_MAX_BODY_LINE) {
-		ADD(p, n);
+		pack_add(pk, p, n);
 		return;
 	}
 	for (ofs = 0; n - ofs > 2 * MSG_MAX_BODY_LINE; ofs = j + 1) {
@@ -1164,19 +1205,18 @@ short_paragraphs(const char *p, size_t n, struct sbuf *buf, size_t **offs,
 					j = ofs + MSG_MAX_BODY_LINE;
 			}
 		}
-		ADD(p + ofs, j - ofs + 1);
+		pack_add(pk, p + ofs, j - ofs + 1);
 	}
 	if (ofs < n)
-		ADD(p + ofs, n - ofs);
-#undef ADD
+		pack_add(pk, p + ofs, n - ofs);
 }
 
 /* get_decoded_body_text_array */
 static void
 build_rawbody(struct msg *m)
 {
-	struct sbuf	 buf = SBUF_INIT;
-	size_t		*offs = NULL, noffs = 0, pi, i, n, s;
+	struct pack	 pk = { SBUF_INIT, NULL, 0, 0 };
+	size_t		 pi, n, s;
 	struct mpart	*p;
 	const char	*et, *q;
 
@@ -1216,16 +1256,9 @@ build_rawbody(struct msg *m)
 			}
 			n = idx + 1;
 		}
-		short_paragraphs(p->decoded, n, &buf, &offs, &noffs);
+		short_paragraphs(p->decoded, n, &pk);
 	}
-	m->rawbuf = buf.p;
-	m->nrawbody = noffs / 2;
-	m->rawbody = xcalloc(m->nrawbody + 1, sizeof(*m->rawbody));
-	for (i = 0; i < m->nrawbody; i++) {
-		m->rawbody[i].p = m->rawbuf + offs[2 * i];
-		m->rawbody[i].len = offs[2 * i + 1];
-	}
-	free(offs);
+	m->rawbody = pack_done(&pk, &m->rawbuf, &m->nrawbody);
 }
 
 struct msg *

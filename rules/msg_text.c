@@ -33,6 +33,7 @@ msg_qp_decode(const char *p, size_t n, struct sbuf *out, int *bad)
 {
 	size_t	 i, j;
 
+	sbuf_reserve(out, n);
 	for (i = 0; i < n; i++) {
 		if (p[i] == ' ' || p[i] == '\t') {
 			/* [ \t]+(?=\r?\n) */
@@ -48,7 +49,11 @@ msg_qp_decode(const char *p, size_t n, struct sbuf *out, int *bad)
 			continue;
 		}
 		if (p[i] != '=') {
-			sbuf_addc(out, p[i]);
+			for (j = i + 1; j < n && p[j] != '=' && p[j] != ' ' &&
+			    p[j] != '\t'; j++)
+				;
+			sbuf_add(out, p + i, j - i);
+			i = j - 1;
 			continue;
 		}
 		/* Soft line break "=\r?\n", possibly after dropped blanks. */
@@ -244,21 +249,29 @@ msg_utf8_ws(const char *s, size_t n)
 void
 msg_put_utf8(struct sbuf *out, unsigned long c)
 {
-	if (c < 0x80)
+	char	*d;
+
+	if (c < 0x80) {
 		sbuf_addc(out, (int)c);
-	else if (c < 0x800) {
-		sbuf_addc(out, 0xc0 | (int)(c >> 6));
-		sbuf_addc(out, 0x80 | (int)(c & 0x3f));
-	} else if (c < 0x10000) {
-		sbuf_addc(out, 0xe0 | (int)(c >> 12));
-		sbuf_addc(out, 0x80 | (int)((c >> 6) & 0x3f));
-		sbuf_addc(out, 0x80 | (int)(c & 0x3f));
-	} else {
-		sbuf_addc(out, 0xf0 | (int)(c >> 18));
-		sbuf_addc(out, 0x80 | (int)((c >> 12) & 0x3f));
-		sbuf_addc(out, 0x80 | (int)((c >> 6) & 0x3f));
-		sbuf_addc(out, 0x80 | (int)(c & 0x3f));
+		return;
 	}
+	sbuf_reserve(out, 4);
+	d = out->p + out->len;
+	if (c < 0x800) {
+		*d++ = (char)(0xc0 | (c >> 6));
+		*d++ = (char)(0x80 | (c & 0x3f));
+	} else if (c < 0x10000) {
+		*d++ = (char)(0xe0 | (c >> 12));
+		*d++ = (char)(0x80 | ((c >> 6) & 0x3f));
+		*d++ = (char)(0x80 | (c & 0x3f));
+	} else {
+		*d++ = (char)(0xf0 | (c >> 18));
+		*d++ = (char)(0x80 | ((c >> 12) & 0x3f));
+		*d++ = (char)(0x80 | ((c >> 6) & 0x3f));
+		*d++ = (char)(0x80 | (c & 0x3f));
+	}
+	*d = '\0';
+	out->len = (size_t)(d - out->p);
 }
 
 /* Windows-1252 0x80-0x9f; 0 marks the five undefined bytes. */
@@ -273,12 +286,20 @@ static const unsigned short cp1252_hi[32] = {
 static int
 cp1252_decode(const char *p, size_t n, int strict, struct sbuf *out)
 {
-	size_t		i;
+	size_t		i, j;
 	unsigned int	c;
 
 	for (i = 0; i < n; i++) {
 		c = (unsigned char)p[i];
-		if (c >= 0x80 && c < 0xa0) {
+		if (c < 0x80) {
+			for (j = i + 1; j < n && (unsigned char)p[j] < 0x80;
+			    j++)
+				;
+			sbuf_add(out, p + i, j - i);
+			i = j - 1;
+			continue;
+		}
+		if (c < 0xa0) {
 			if (cp1252_hi[c - 0x80] == 0) {
 				if (strict)
 					return -1;
