@@ -818,23 +818,29 @@ parse_message(struct msg *m, size_t pi, const char *raw, size_t len,
 	 * and splices out the middle); a run that starts the body keeps two.
 	 */
 	{
-		size_t	*ls = NULL, nl = 0, a, b, j;
+		/* ls[j]: where line j starts; ls[nl] == len ends the last */
+		size_t	*ls = NULL, nl = 0, cap = 0, a, b, j;
 		char	*keep;
 
-		for (i = off; i < len; i += ll) {
+		for (i = off; ; i += ll) {
+			if (nl == cap) {
+				cap = cap ? cap * 2 : 256;
+				ls = xreallocarray(ls, cap, sizeof(*ls));
+			}
+			ls[nl] = i;
+			if (i >= len)
+				break;
 			ll = line_len(raw + i, len - i);
-			ls = xreallocarray(ls, nl + 1, sizeof(*ls));
-			ls[nl++] = i;
+			nl++;
 		}
 		keep = xmalloc(nl + 1);
 		memset(keep, 1, nl + 1);
 		for (a = 0; a < nl; a = b + 1) {
 			b = a;
-			if (!blank_line(raw + ls[a], line_len(raw + ls[a],
-			    len - ls[a])))
+			if (!blank_line(raw + ls[a], ls[a + 1] - ls[a]))
 				continue;
 			while (b + 1 < nl && blank_line(raw + ls[b + 1],
-			    line_len(raw + ls[b + 1], len - ls[b + 1])))
+			    ls[b + 2] - ls[b + 1]))
 				b++;
 			k = b - a + 1;
 			if (a > 0 && k > 20)
@@ -844,13 +850,21 @@ parse_message(struct msg *m, size_t pi, const char *raw, size_t len,
 				for (j = 2; j < b - 18; j++)
 					keep[j] = 0;
 		}
+		sbuf_reserve(&body, len - (off < len ? off : len));
 		for (j = 0; j < nl; j++) {
 			if (!keep[j])
 				continue;
+			if (!squash) {
+				/* kept lines next to each other, in one go */
+				for (a = j + 1; a < nl && keep[a]; a++)
+					;
+				sbuf_add(&body, raw + ls[j], ls[a] - ls[j]);
+				j = a - 1;
+				continue;
+			}
 			l = raw + ls[j];
-			ll = line_len(l, len - ls[j]);
-			if (squash && ll >= 2 && l[ll - 2] == '\r' &&
-			    l[ll - 1] == '\n') {
+			ll = ls[j + 1] - ls[j];
+			if (ll >= 2 && l[ll - 2] == '\r' && l[ll - 1] == '\n') {
 				sbuf_add(&body, l, ll - 2);
 				sbuf_addc(&body, '\n');
 			} else

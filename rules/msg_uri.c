@@ -485,6 +485,34 @@ host_variants(struct msg_uriset *s, const char *nu, size_t nl, int depth,
 	}
 }
 
+/* Append p[0..n) without its bytes c. */
+static void
+add_without(struct sbuf *o, const char *p, size_t n, int c)
+{
+	const char	*q;
+
+	while ((q = memchr(p, c, n)) != NULL) {
+		sbuf_add(o, p, (size_t)(q - p));
+		n -= (size_t)(q - p) + 1;
+		p = q + 1;
+	}
+	sbuf_add(o, p, n);
+}
+
+/*
+ * Make the rewritten text in *t the current one, *nu, and empty *t for the
+ * next step: the buffers change roles instead of copying the text back.
+ */
+static void
+take(struct sbuf *nu, struct sbuf *t)
+{
+	struct sbuf	old = *nu;
+
+	*nu = *t;
+	*t = old;
+	sbuf_reset(t);
+}
+
 /* uri_list_canonicalize for one URI; adds it and its variants. */
 static void
 canonicalize(struct msg_uriset *s, const char *u0, size_t n0, int depth,
@@ -496,9 +524,7 @@ canonicalize(struct msg_uriset *s, const char *u0, size_t n0, int depth,
 	int		 scheme;
 
 	/* s/\n//g; s/^\s+//; s/\s+$//; s/\r//g */
-	for (i = 0; i < n0; i++)
-		if (u0[i] != '\n')
-			sbuf_addc(&u, u0[i]);
+	add_without(&u, u0, n0, '\n');
 	p = u.p ? u.p : "";
 	n0 = u.len;
 	while (n0 > 0 && (p[n0 - 1] == ' ' || (p[n0 - 1] >= '\t' &&
@@ -508,12 +534,8 @@ canonicalize(struct msg_uriset *s, const char *u0, size_t n0, int depth,
 		p++;
 		n0--;
 	}
-	for (i = 0; i < n0; i++)
-		if (p[i] != '\r')
-			sbuf_addc(&t, p[i]);
-	sbuf_reset(&u);
-	sbuf_add(&u, t.p ? t.p : "", t.len);
-	sbuf_reset(&t);
+	add_without(&t, p, n0, '\r');
+	take(&u, &t);
 	p = u.p ? u.p : "";
 	n0 = u.len;
 	/* The URI itself is always in the list, even when skipped below. */
@@ -560,8 +582,10 @@ canonicalize(struct msg_uriset *s, const char *u0, size_t n0, int depth,
 		}
 		goto done;
 	}
+	sbuf_add(&nu, p, n0);
 	for (i = 0; i < n0; i++)
-		sbuf_addc(&nu, p[i] == '\\' ? '/' : p[i]);
+		if (nu.p[i] == '\\')
+			nu.p[i] = '/';
 	/* ^(https?:)/{0,2} -> $1// */
 	if ((nu.len >= 5 && strncasecmp(nu.p, "http:", 5) == 0) ||
 	    (nu.len >= 6 && strncasecmp(nu.p, "https:", 6) == 0)) {
@@ -572,15 +596,11 @@ canonicalize(struct msg_uriset *s, const char *u0, size_t n0, int depth,
 		sbuf_add(&t, nu.p, sl);
 		sbuf_add(&t, "//", 2);
 		sbuf_add(&t, nu.p + k, nu.len - k);
-		sbuf_reset(&nu);
-		sbuf_add(&nu, t.p, t.len);
-		sbuf_reset(&t);
+		take(&nu, &t);
 	}
 	if (has_pct(nu.p, nu.len)) {
 		url_decode(nu.p, nu.len, &t, chars);
-		sbuf_reset(&nu);
-		sbuf_add(&nu, t.p, t.len);
-		sbuf_reset(&t);
+		take(&nu, &t);
 	}
 	for (i = 0; i < nu.len && (((nu.p[i] | 0x20) >= 'a' &&
 	    (nu.p[i] | 0x20) <= 'z') || (nu.p[i] >= '0' && nu.p[i] <= '9') ||
@@ -592,9 +612,7 @@ canonicalize(struct msg_uriset *s, const char *u0, size_t n0, int depth,
 
 		sbuf_add(&t, ftp ? "ftp://" : "http://", ftp ? 6 : 7);
 		sbuf_add(&t, nu.p, nu.len);
-		sbuf_reset(&nu);
-		sbuf_add(&nu, t.p, t.len);
-		sbuf_reset(&t);
+		take(&nu, &t);
 	}
 	/* ^(https?://[^/?#]+)([?#]) -> $1/$2 */
 	if (strncasecmp(nu.p, "http://", 7) == 0 ||
@@ -606,13 +624,11 @@ canonicalize(struct msg_uriset *s, const char *u0, size_t n0, int depth,
 			sbuf_add(&t, nu.p, he);
 			sbuf_addc(&t, '/');
 			sbuf_add(&t, nu.p + he, nu.len - he);
-			sbuf_reset(&nu);
-			sbuf_add(&nu, t.p, t.len);
-			sbuf_reset(&t);
+			take(&nu, &t);
 		}
 	}
 	/* &#NN; of printable characters, and the dot look-alikes */
-	{
+	if (memmem(nu.p, nu.len, "&#", 2) != NULL) {
 		const char *c = nu.p;
 		size_t j, k;
 
@@ -653,9 +669,7 @@ canonicalize(struct msg_uriset *s, const char *u0, size_t n0, int depth,
 			}
 			sbuf_addc(&t, c[j]);
 		}
-		sbuf_reset(&nu);
-		sbuf_add(&nu, t.p ? t.p : "", t.len);
-		sbuf_reset(&t);
+		take(&nu, &t);
 	}
 	if (nu.len != n0 || memcmp(nu.p, p, n0) != 0)
 		set_add(s, nu.p, nu.len);
