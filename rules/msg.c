@@ -335,7 +335,10 @@ decode_part(struct msg *m, struct mpart *p)
 	} else
 		sbuf_add(&out, p->body, p->body_len);
 	if (crlf && out.len > 0) {
-		for (i = 0, k = 0; i < out.len; i++) {
+		const char *cr = memchr(out.p, '\r', out.len);
+
+		i = k = cr ? (size_t)(cr - out.p) : out.len;
+		for (; i < out.len; i++) {
 			if (out.p[i] == '\r' && i + 1 < out.len &&
 			    out.p[i + 1] == '\n')
 				continue;
@@ -1037,6 +1040,23 @@ ws(const char *p, size_t n, int chars)
 	return 0;
 }
 
+/* The length of the run at p with no whitespace (and no NUL if nul). */
+static size_t
+text_run(const char *p, size_t n, int chars, int nul)
+{
+	size_t		i;
+	unsigned char	c;
+
+	for (i = 0; i < n; i++) {
+		c = (unsigned char)p[i];
+		if (c > ' ' && c < 0x80)
+			continue;
+		if ((nul && c == '\0') || ws(p + i, n - i, chars) > 0)
+			break;
+	}
+	return i;
+}
+
 /* get_body_text_array_common('rendered') and the text URI scan. */
 static void
 build_body(struct msg *m, struct sbuf *htmluris)
@@ -1102,7 +1122,10 @@ build_body(struct msg *m, struct sbuf *htmluris)
 	 * is ASCII whitespace only.
 	 */
 	if (!chars) {
-		for (i = 0, j = 0; i < text.len; i++, j++) {
+		for (i = 0; i < text.len && (unsigned char)text.p[i] != 0xc2 &&
+		    (unsigned char)text.p[i] != 0xc3; i++)
+			;
+		for (j = i; i < text.len; i++, j++) {
 			unsigned char c = text.p[i];
 
 			if ((c == 0xc2 || c == 0xc3) && i + 1 < text.len) {
@@ -1118,9 +1141,7 @@ build_body(struct msg *m, struct sbuf *htmluris)
 	sbuf_reserve(&z, text.len);
 	for (i = 0; i < text.len; ) {
 		if (ws(text.p + i, text.len - i, chars) == 0) {
-			for (j = i + 1; j < text.len && ws(text.p + j,
-			    text.len - j, chars) == 0; j++)
-				;
+			j = i + text_run(text.p + i, text.len - i, chars, 0);
 			sbuf_add(&z, text.p + i, j - i);
 			i = j;
 			continue;
@@ -1153,9 +1174,7 @@ build_body(struct msg *m, struct sbuf *htmluris)
 			sbuf_addc(&out, ' ');
 			continue;
 		}
-		for (j = i; j < z.len && z.p[j] != '\0' && ws(z.p + j,
-		    z.len - j, chars) == 0; j++)
-			;
+		j = i + text_run(z.p + i, z.len - i, chars, 1);
 		if (j > i) {
 			sbuf_add(&out, z.p + i, j - i);
 			i = j;

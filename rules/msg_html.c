@@ -699,6 +699,8 @@ push_uri(struct render *r, const char *u)
 #define EL_SPACE	0x02	/* " " */
 #define EL_PARA		0x04	/* "\n\n" */
 #define EL_LITERAL	0x08	/* HTML::Parser reads its content as text */
+#define EL_SCRIPT	0x10	/* "script": its text is dropped */
+#define EL_STYLE	0x20	/* "style": likewise */
 
 /* Which attribute of a start tag HTML.pm html_uri takes as a URI. */
 enum el_uri {
@@ -749,10 +751,10 @@ static const struct element {
 	{ "p", ST_P, EL_PARA, 0 }, { "param", 0, 0, 0 },
 	{ "plaintext", 0, EL_PARA | EL_LITERAL, 0 }, { "pre", 0, EL_PARA, 0 },
 	{ "q", 0, 0, 0 }, { "s", 0, 0, 0 }, { "samp", 0, 0, 0 },
-	{ "script", 0, EL_LITERAL, URI_SRC }, { "select", 0, 0, 0 },
+	{ "script", 0, EL_LITERAL | EL_SCRIPT, URI_SRC }, { "select", 0, 0, 0 },
 	{ "small", ST_SMALL, 0, 0 }, { "span", ST_SPAN, 0, 0 },
 	{ "strike", 0, 0, 0 }, { "strong", 0, 0, 0 },
-	{ "style", 0, EL_LITERAL, 0 }, { "sub", 0, 0, 0 }, { "sup", 0, 0, 0 },
+	{ "style", 0, EL_LITERAL | EL_STYLE, 0 }, { "sub", 0, 0, 0 }, { "sup", 0, 0, 0 },
 	{ "table", ST_TABLE, 0, URI_BG }, { "tbody", 0, 0, 0 },
 	{ "td", ST_TD, EL_SPACE, URI_BG }, { "textarea", 0, EL_LITERAL, 0 },
 	{ "tfoot", 0, 0, 0 }, { "th", ST_TD, EL_SPACE, 0 },
@@ -765,7 +767,12 @@ static const struct element {
 static int
 element_cmp(const void *k, const void *e)
 {
-	return strcmp(k, ((const struct element *)e)->name);
+	const char	*a = k, *b = ((const struct element *)e)->name;
+
+	/* most probes differ in the first letter: no call for those */
+	if (*a != *b)
+		return (unsigned char)*a - (unsigned char)*b;
+	return strcmp(a, b);
 }
 
 static const struct element *
@@ -780,28 +787,22 @@ html_uri(struct render *r, const struct element *el, struct attr *a,
     size_t na)
 {
 	const char	*v, *c;
-	size_t		 i;
 
 	if (el->uri == URI_BG) {
 		if ((v = attr_get(a, na, "background")) != NULL)
 			push_uri(r, v);
 	} else if (el->uri == URI_HREF || el->uri == URI_ANCHOR) {
-		if ((v = attr_get(a, na, "href")) != NULL) {
-			struct sbuf s = SBUF_INIT;
+		struct sbuf h = SBUF_INIT;
+		const char *q;
 
-			/* U+FEFF is dropped from href. */
-			for (i = 0; v[i]; i++) {
-				if ((unsigned char)v[i] == 0xef &&
-				    (unsigned char)v[i + 1] == 0xbb &&
-				    (unsigned char)v[i + 2] == 0xbf) {
-					i += 2;
-					continue;
-				}
-				sbuf_addc(&s, v[i]);
-			}
-			push_uri(r, s.p ? s.p : "");
-			sbuf_free(&s);
-		}
+		/* U+FEFF is dropped from href. */
+		v = attr_get(a, na, "href");
+		for (c = v ? v : ""; (q = strstr(c, "\xef\xbb\xbf")) != NULL;
+		    c = q + 3)
+			sbuf_add(&h, c, (size_t)(q - c));
+		sbuf_adds(&h, c);
+		if (v != NULL)
+			push_uri(r, h.p);
 		if ((v = attr_get(a, na, "data-saferedirecturl")) != NULL)
 			push_uri(r, v);
 		/*
@@ -811,27 +812,11 @@ html_uri(struct render *r, const struct element *el, struct attr *a,
 		if (el->uri == URI_ANCHOR) {
 			size_t off, len;
 
-			v = attr_get(a, na, "href");
-			if (v == NULL)
-				v = "";
-			{
-				struct sbuf s = SBUF_INIT;
-
-				for (i = 0; v[i]; i++) {
-					if ((unsigned char)v[i] == 0xef &&
-					    (unsigned char)v[i + 1] == 0xbb &&
-					    (unsigned char)v[i + 2] == 0xbf) {
-						i += 2;
-						continue;
-					}
-					sbuf_addc(&s, v[i]);
-				}
-				canon_uri(s.p ? s.p : "", &off, &len);
-				sbuf_add(r->uris, s.p ? s.p + off : "", len);
-				sbuf_addc(r->uris, '\0');
-				sbuf_free(&s);
-			}
+			canon_uri(h.p, &off, &len);
+			sbuf_add(r->uris, h.p + off, len);
+			sbuf_addc(r->uris, '\0');
 		}
+		sbuf_free(&h);
 	} else if (el->uri == URI_SRC) {
 		if ((v = attr_get(a, na, "src")) != NULL)
 			push_uri(r, v);
@@ -1170,20 +1155,20 @@ text_style(struct render *r, enum style_tag tag, struct attr *a, size_t na,
 
 /* el is the tag's row in elements[], NULL if HTML.pm knows no such tag. */
 static void
-html_tag(struct render *r, const char *tag, const struct element *el,
-    struct attr *a, size_t na, int start)
+html_tag(struct render *r, const struct element *el, struct attr *a,
+    size_t na, int start)
 {
-	if (strcmp(tag, "script") == 0) {
+	if (el == NULL)
+		return;
+	if (el->flags & EL_SCRIPT) {
 		r->in_script += start ? 1 : -1;
 		if (r->in_script < 0)
 			r->in_script = 0;
-	} else if (strcmp(tag, "style") == 0) {
+	} else if (el->flags & EL_STYLE) {
 		r->in_style += start ? 1 : -1;
 		if (r->in_style < 0)
 			r->in_style = 0;
 	}
-	if (el == NULL)
-		return;
 	if (el->style != ST_NONE)
 		text_style(r, el->style, a, na, start);
 	if (el->flags & EL_NL)
@@ -1415,7 +1400,7 @@ msg_html_render(const char *in, size_t n, int decoded, struct sbuf *text,
 				break;
 			}
 			el = element_find(tag);
-			html_tag(&r, tag, el, r.attr, na, 1);
+			html_tag(&r, el, r.attr, na, 1);
 			i += l;
 			t = i;
 			if (el != NULL && (el->flags & EL_LITERAL)) {
@@ -1444,7 +1429,7 @@ msg_html_render(const char *in, size_t n, int decoded, struct sbuf *text,
 				t = i = n;
 				break;
 			}
-			html_tag(&r, tag, element_find(tag), NULL, 0, 0);
+			html_tag(&r, element_find(tag), NULL, 0, 0);
 			i = t = e + 1;
 			continue;
 		}

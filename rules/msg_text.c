@@ -31,7 +31,7 @@
 void
 msg_qp_decode(const char *p, size_t n, struct sbuf *out, int *bad)
 {
-	size_t	 i, j;
+	size_t	 i, j, k;
 
 	sbuf_reserve(out, n);
 	for (i = 0; i < n; i++) {
@@ -49,9 +49,18 @@ msg_qp_decode(const char *p, size_t n, struct sbuf *out, int *bad)
 			continue;
 		}
 		if (p[i] != '=') {
-			for (j = i + 1; j < n && p[j] != '=' && p[j] != ' ' &&
-			    p[j] != '\t'; j++)
-				;
+			/* a run with no "=" and no blanks before a line end */
+			for (j = i + 1; j < n && p[j] != '='; j++) {
+				if (p[j] != ' ' && p[j] != '\t')
+					continue;
+				for (k = j; k < n && (p[k] == ' ' ||
+				    p[k] == '\t'); k++)
+					;
+				if ((k < n && p[k] == '\n') || (k + 1 < n &&
+				    p[k] == '\r' && p[k + 1] == '\n'))
+					break;
+				j = k - 1;
+			}
 			sbuf_add(out, p + i, j - i);
 			i = j - 1;
 			continue;

@@ -264,6 +264,16 @@ ulong_ip(unsigned long long v, char *out, size_t sz)
 	    (unsigned)v & 255);
 }
 
+/*
+ * One of "/?#" or NUL, as strchr("/?#", c) finds them (the terminator
+ * too); asked of every byte of a host, so not a libc call.
+ */
+static int
+path_delim(int c)
+{
+	return c == '/' || c == '?' || c == '#' || c == '\0';
+}
+
 /* The host-based variants of uri_list_canonicalize. */
 static void
 host_variants(struct msg_uriset *s, const char *nu, size_t nl, int depth,
@@ -285,13 +295,13 @@ host_variants(struct msg_uriset *s, const char *nu, size_t nl, int depth,
 		return;
 	is_http = strncmp(nu, "http://", 7) == 0;
 	hs = pl;
-	for (i = pl; i < nl && !strchr("@/?#", nu[i]); i++)
+	for (i = pl; i < nl && nu[i] != '@' && !path_delim(nu[i]); i++)
 		;
 	if (i < nl && nu[i] == '@') {
 		auth_at = nu + i;
 		hs = i + 1;
 	}
-	for (he = hs; he < nl && !strchr("/?#:", nu[he]); he++)
+	for (he = hs; he < nl && nu[he] != ':' && !path_delim(nu[he]); he++)
 		;
 	if (he == hs || memchr(nu, '\n', nl) != NULL)
 		return;
@@ -618,7 +628,7 @@ canonicalize(struct msg_uriset *s, const char *u0, size_t n0, int depth,
 	if (strncasecmp(nu.p, "http://", 7) == 0 ||
 	    strncasecmp(nu.p, "https://", 8) == 0) {
 		hs = nu.p[4] == ':' ? 7 : 8;
-		for (he = hs; he < nu.len && !strchr("/?#", nu.p[he]); he++)
+		for (he = hs; he < nu.len && !path_delim(nu.p[he]); he++)
 			;
 		if (he > hs && he < nu.len && nu.p[he] != '/') {
 			sbuf_add(&t, nu.p, he);
@@ -1216,16 +1226,22 @@ msg_uri_from_text(struct msg_uriset *s, struct msg_uriset *seen,
 {
 	const unsigned char *p = (const unsigned char *)line, *at = p;
 	size_t		 i, e, he = 0;
-	int		 start, scstart;
+	int		 scstart;
 
 	for (i = 0; i < n; ) {
-		/* \b, or after a delimiter, or after ESC ( */
-		start = i == 0 || ((uri_class[p[i - 1]] ^ uri_class[p[i]]) &
-		    UC_WORD) || (uri_class[p[i - 1]] & UC_PRE) ||
-		    (i >= 3 && p[i - 3] == 0x1b && p[i - 2] == '(');
-		if (!start) {
-			i++;
-			continue;
+		/* on to where a match may start: \b, a delimiter, ESC ( */
+		if (i > 0) {
+			unsigned char prev = uri_class[p[i - 1]], cur;
+
+			for (; i < n; i++, prev = cur) {
+				cur = uri_class[p[i]];
+				if (((prev ^ cur) & UC_WORD) || (prev & UC_PRE) ||
+				    (i >= 3 && p[i - 2] == '(' &&
+				    p[i - 3] == 0x1b))
+					break;
+			}
+			if (i == n)
+				break;
 		}
 		if ((e = match_known(p + i, n - i)) > 0) {
 			text_uri(s, seen, line + i, e, 'k', NULL, 0);
