@@ -1305,6 +1305,10 @@ is_alpha(int c)
 	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
 }
 
+/* The bytes prepare() may rewrite; the rest it copies in runs. */
+#define PREP_SPECIAL(c)	((c) == '&' || (c) == '<' || (c) == 0xe2)
+static const unsigned char prep_special[256] = { MSG_TABLE256(PREP_SPECIAL) };
+
 /* HTML.pm parse()'s rewrites before HTML::Parser sees the text. */
 static void
 prepare(const char *p, size_t n, struct sbuf *o)
@@ -1343,8 +1347,8 @@ prepare(const char *p, size_t n, struct sbuf *o)
 			i += 2;
 			continue;
 		}
-		for (j = i + 1; j < n && p[j] != '&' && p[j] != '<' &&
-		    (unsigned char)p[j] != 0xe2; j++)
+		for (j = i + 1; j < n && !prep_special[(unsigned char)p[j]];
+		    j++)
 			;
 		sbuf_add(o, p + i, j - i);
 		i = j - 1;

@@ -18,7 +18,21 @@
 #define MSG_BODY_SCAN_SIZE	50000
 #define MSG_RAWBODY_SCAN_SIZE	500000
 
+/*
+ * A 256-entry table of F(0) .. F(255), for byte classes the scanners ask
+ * of every byte: F must be a constant expression, so the table is built by
+ * the preprocessor and is constant data.
+ */
+#define MSG_T4(F, c)	F(c), F((c) + 1), F((c) + 2), F((c) + 3)
+#define MSG_T16(F, c)	MSG_T4(F, c), MSG_T4(F, (c) + 4), MSG_T4(F, (c) + 8), \
+	MSG_T4(F, (c) + 12)
+#define MSG_T64(F, c)	MSG_T16(F, c), MSG_T16(F, (c) + 16), \
+	MSG_T16(F, (c) + 32), MSG_T16(F, (c) + 48)
+#define MSG_TABLE256(F)	MSG_T64(F, 0), MSG_T64(F, 64), MSG_T64(F, 128), \
+	MSG_T64(F, 192)
+
 /* msg_text.c */
+size_t	msg_ascii_run(const char *, size_t);
 void	msg_qp_decode(const char *, size_t, struct sbuf *, int *);
 void	msg_b64_decode(const char *, size_t, struct sbuf *, int *);
 int	msg_utf8_valid(const char *, size_t);

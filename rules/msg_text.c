@@ -205,6 +205,27 @@ utf8_char(const unsigned char *p, size_t n, unsigned long *cp)
 }
 
 /*
+ * The length of the run of ASCII bytes (< 0x80) that starts p[0..n).
+ * Eight bytes at a time: most mail text is ASCII, and every part is
+ * checked for 8-bit bytes before it is converted.
+ */
+size_t
+msg_ascii_run(const char *p, size_t n)
+{
+	uint64_t	w;
+	size_t		i = 0;
+
+	for (; i + 8 <= n; i += 8) {
+		memcpy(&w, p + i, 8);
+		if (w & UINT64_C(0x8080808080808080))
+			break;
+	}
+	while (i < n && (unsigned char)p[i] < 0x80)
+		i++;
+	return i;
+}
+
+/*
  * 1 if p[0..n) is entirely well-formed UTF-8.
  */
 int
@@ -213,10 +234,15 @@ msg_utf8_valid(const char *p, size_t n)
 	unsigned long	cp;
 	size_t		i, l;
 
-	for (i = 0; i < n; i += l)
+	for (i = 0; i < n; i += l) {
+		if ((unsigned char)p[i] < 0x80) {
+			l = msg_ascii_run(p + i, n - i);
+			continue;
+		}
 		if ((l = utf8_char((const unsigned char *)p + i, n - i,
 		    &cp)) == 0)
 			return 0;
+	}
 	return 1;
 }
 
@@ -301,9 +327,7 @@ cp1252_decode(const char *p, size_t n, int strict, struct sbuf *out)
 	for (i = 0; i < n; i++) {
 		c = (unsigned char)p[i];
 		if (c < 0x80) {
-			for (j = i + 1; j < n && (unsigned char)p[j] < 0x80;
-			    j++)
-				;
+			j = i + msg_ascii_run(p + i, n - i);
 			sbuf_add(out, p + i, j - i);
 			i = j - 1;
 			continue;
@@ -536,24 +560,22 @@ void
 msg_normalize(const char *p, size_t n, const char *cs, int insist,
     struct sbuf *out, int *bad, int *decoded)
 {
-	size_t		 i, cnt8 = 0;
-	int		 tried_utf8 = 0, r;
+	int		 has8, tried_utf8 = 0, r;
 	const char	*dec;
 
 	if (cs == NULL)
 		cs = "us-ascii";
-	for (i = 0; i < n; i++)
-		if ((unsigned char)p[i] >= 0x80)
-			cnt8++;
+	/* only whether there is any 8-bit byte matters */
+	has8 = msg_ascii_run(p, n) < n;
 	if (decoded != NULL)
 		*decoded = 1;
-	if (cnt8 == 0 && (cs_is_ascii(cs) || cs_is_extascii(cs))) {
+	if (!has8 && (cs_is_ascii(cs) || cs_is_extascii(cs))) {
 		sbuf_add(out, p, n);
 		if (decoded != NULL)
 			*decoded = 0;
 		return;
 	}
-	if (cnt8 > 0 && !insist) {
+	if (has8 && !insist) {
 		if (msg_utf8_valid(p, n)) {
 			sbuf_add(out, p, n);
 			return;
@@ -589,7 +611,7 @@ msg_normalize(const char *p, size_t n, const char *cs, int insist,
 		return;
 	if (bad != NULL)
 		*bad = 1;
-	if (cnt8 == 0) {
+	if (!has8) {
 		sbuf_add(out, p, n);
 		if (decoded != NULL)
 			*decoded = 0;

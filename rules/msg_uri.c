@@ -862,7 +862,6 @@ out:
 /*
  * The character classes of the text URI scan, which asks them of nearly
  * every byte of the text: one table lookup instead of a chain of tests.
- * The table is built by the preprocessor, so it is constant data.
  */
 #define UC_WORD		0x01	/* \w (ASCII) */
 #define UC_END		0x02	/* $tbirdenddelim */
@@ -894,13 +893,8 @@ out:
 	(UC_IS_SC_START(c) ? UC_SC_START : 0) | \
 	(UC_IS_ALNUM(c) || (c) == '-' ? UC_ALNUM_DASH : 0) | \
 	(UC_IS_PRE(c) ? UC_PRE : 0))
-#define UC4(c)		UC(c), UC((c) + 1), UC((c) + 2), UC((c) + 3)
-#define UC16(c)		UC4(c), UC4((c) + 4), UC4((c) + 8), UC4((c) + 12)
-#define UC64(c)		UC16(c), UC16((c) + 16), UC16((c) + 32), UC16((c) + 48)
 
-static const unsigned char uri_class[256] = {
-	UC64(0), UC64(64), UC64(128), UC64(192)
-};
+static const unsigned char uri_class[256] = { MSG_TABLE256(UC) };
 
 /* c is a byte value (0..255) in all of these. */
 static int
