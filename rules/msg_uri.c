@@ -869,6 +869,7 @@ out:
 #define UC_SC_START	0x08	/* may precede a scheme-less host name */
 #define UC_ALNUM_DASH	0x10	/* [a-z0-9-] (any case) */
 #define UC_PRE		0x20	/* a match may start after it */
+#define UC_HOST		0x40	/* [a-z0-9._-] (any case) */
 
 #define UC_IS_ALNUM(c)	((((c) | 0x20) >= 'a' && ((c) | 0x20) <= 'z') || \
 	((c) >= '0' && (c) <= '9'))
@@ -892,7 +893,8 @@ out:
 	(UC_IS_END(c) ? UC_END : 0) | (UC_IS_END_EMAIL(c) ? UC_END_EMAIL : 0) | \
 	(UC_IS_SC_START(c) ? UC_SC_START : 0) | \
 	(UC_IS_ALNUM(c) || (c) == '-' ? UC_ALNUM_DASH : 0) | \
-	(UC_IS_PRE(c) ? UC_PRE : 0))
+	(UC_IS_PRE(c) ? UC_PRE : 0) | \
+	(UC_IS_ALNUM(c) || (c) == '-' || (c) == '.' || (c) == '_' ? UC_HOST : 0))
 
 static const unsigned char uri_class[256] = { MSG_TABLE256(UC) };
 
@@ -1025,8 +1027,8 @@ match_schemeless(const unsigned char *p, size_t n, size_t *host_end)
 	c = p[0] | 0x20;
 	if (!((c >= 'a' && c <= 'z') || (p[0] >= '0' && p[0] <= '9')))
 		return 0;
-	for (run = 1; run < n && run < 252 && (alnum_dash(p[run]) ||
-	    p[run] == '.' || p[run] == '_'); run++)
+	for (run = 1; run < n && run < 252 && (uri_class[p[run]] & UC_HOST);
+	    run++)
 		;
 	/*
 	 * The TLD follows a dot inside the run; without one nothing below can
