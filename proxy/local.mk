@@ -14,7 +14,7 @@ moatd_SOURCES = proxy/main.c proxy/daemon.h proxy/worker.c \
 	proxy/msgstore.c proxy/msgstore.h proxy/dns.c proxy/dns.h \
 	proxy/policy.c proxy/policy.h
 moatd_LDADD = libauth.a libstore.a libproxy.a librules.a libscoring.a \
-	libcommon.a $(PCRE2_LIBS) $(HIREDIS_LIBS) $(OPENSSL_LIBS) \
+	libcommon.a $(PCRE2_LIBS) $(HS_LIBS) $(HIREDIS_LIBS) $(OPENSSL_LIBS) \
 	$(LIBEVENT_LIBS) $(CRYPT_LIBS) $(PTHREAD_LIBS)
 moatd_CFLAGS = $(AM_CFLAGS) $(LIBEVENT_CFLAGS) $(PCRE2_CFLAGS) \
 	$(OPENSSL_CFLAGS)

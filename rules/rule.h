@@ -253,4 +253,45 @@ void	rule_scratch_profile(struct rule_scratch *sc, int on);
 int	rule_scratch_profile_get(const struct rule_scratch *sc, size_t idx,
 	    struct rule_prof *out);
 
+/*
+ * Hyperscan as a prefilter (doc/rules.md, "Hyperscan"): the body, rawbody,
+ * uri and full patterns in one database per stage, scanned once per message
+ * to rule out the patterns that cannot match.  Results never change; only
+ * fewer PCRE2 runs happen.  rule_hs_build() compiles for rs, which takes
+ * seconds to a minute: call it off any event loop.  With cachedir, the
+ * compiled databases are read from and written to it (files named by a
+ * hash of the patterns and the Hyperscan version); RULE_HS_CACHED_ONLY
+ * returns NULL at once when they are not there.  NULL with err filled when
+ * there is nothing to build, on error, or when moat was built without
+ * Hyperscan (rule_hs_available() returns 0 then).
+ */
+struct rule_hs;
+struct rule_hs_info {
+	unsigned	patterns;	/* in the databases */
+	unsigned	refused;	/* Hyperscan could not take them */
+	unsigned	skipped;	/* not expressible, run as before */
+	int		cached;		/* read from the cache */
+	int		cache_failed;	/* built, but the cache not written */
+	size_t		bytes;		/* database size */
+};
+#define RULE_HS_CACHED_ONLY	0x1
+int		 rule_hs_available(void);
+struct rule_hs	*rule_hs_build(const struct rule_set *rs, const char *cachedir,
+		    int flags, struct rule_hs_info *info, char *err,
+		    size_t errlen);
+void		 rule_hs_free(struct rule_hs *h);
+
+/*
+ * Give h (built for rs) to rs, to be used by every rule_eval() that starts
+ * from then on, from any thread; rs frees it.  Returns -1 and frees h when
+ * rs has one already.  The one change a shared rule set ever sees.
+ */
+int	rule_set_hs_attach(struct rule_set *rs, struct rule_hs *h);
+
+/* What rs's Hyperscan databases hold, or NULL when it has none (yet). */
+const struct rule_hs_info *rule_set_hs_info(const struct rule_set *rs);
+
+/* Switch the Hyperscan prefilter off (on = 0) or back on for sc. */
+void	rule_scratch_hs(struct rule_scratch *sc, int on);
+
 #endif

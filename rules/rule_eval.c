@@ -61,6 +61,13 @@ struct rule_scratch {
 	struct rule_prof	*prof;		/* NULL: not profiling */
 	size_t			 nprof;
 	int			 profiling;
+	const struct rule_hs	*hs;		/* this evaluation's, or NULL */
+	struct rule_hs_scratch	*hss;
+	unsigned char		*hsmark;	/* per rule: may match */
+	size_t			 nhsmark;
+	signed char		 hs_state[RULE_ST_COUNT]; /* 1 scanned,
+							    -1 failed */
+	int			 hs_off;
 };
 
 struct rule_scratch *
@@ -124,6 +131,8 @@ rule_scratch_free(struct rule_scratch *sc)
 		free(sc->bm[i].map);
 	free(sc->prof);
 	rule_relays_cache_free(sc->relays);
+	rule_hs_scratch_free(sc->hss);
+	free(sc->hsmark);
 	free(sc);
 }
 
@@ -141,9 +150,11 @@ scratch_prepare(struct rule_scratch *sc, const struct rule_set *rs)
 		sc->done = xmalloc(rs->nrules);
 		sc->nval = rs->nrules;
 	}
-	memset(sc->val, 0, rs->nrules * sizeof(double));
-	memset(sc->limit, 0, rs->nrules);
-	memset(sc->done, 0, rs->nrules);
+	if (rs->nrules > 0) {	/* an empty set: the arrays may be NULL */
+		memset(sc->val, 0, rs->nrules * sizeof(double));
+		memset(sc->limit, 0, rs->nrules);
+		memset(sc->done, 0, rs->nrules);
+	}
 	if (sc->nspec < rs->nspecs) {
 		sc->spec = xreallocarray(sc->spec, rs->nspecs,
 		    sizeof(struct sbuf));
@@ -173,6 +184,25 @@ scratch_prepare(struct rule_scratch *sc, const struct rule_set *rs)
 	rule_relays_cache_reset(sc->relays);
 	for (i = 0; i < RULE_ST_COUNT; i++)
 		sc->bm[i].ready = 0;
+	/* read once: an attach during this evaluation waits for the next */
+	sc->hs = sc->hs_off ? NULL : atomic_load(&((struct rule_set *)rs)->hs);
+	if (sc->hs != NULL) {
+		if (sc->nhsmark < rs->nrules) {
+			free(sc->hsmark);
+			sc->hsmark = xmalloc(rs->nrules);
+			sc->nhsmark = rs->nrules;
+		}
+		if (sc->hss == NULL)
+			sc->hss = rule_hs_scratch_new();
+		memset(sc->hsmark, 0, rs->nrules);
+		memset(sc->hs_state, 0, sizeof(sc->hs_state));
+	}
+}
+
+void
+rule_scratch_hs(struct rule_scratch *sc, int on)
+{
+	sc->hs_off = !on;
 }
 
 /* Remember the named groups of a hit (SpamAssassin captured tags). */
@@ -351,6 +381,22 @@ env_target(const struct rule_env *env, const struct rule *r)
 	}
 }
 
+/* The texts of a body, uri, rawbody or full rule, as a list. */
+static const struct msg_str *
+stage_texts(const struct msg *m, enum rule_stage stage, struct msg_str *one,
+    size_t *n)
+{
+	switch (stage) {
+	case RULE_ST_BODY: return msg_body(m, n);
+	case RULE_ST_URI: return msg_uris(m, n);
+	case RULE_ST_RAWBODY: return msg_rawbody(m, n);
+	default:
+		one->p = msg_full(m, &one->len);
+		*n = 1;
+		return one;
+	}
+}
+
 /* Evaluate one pattern rule; returns its count (0: no hit or not run). */
 static unsigned
 eval_rule(const struct rule_set *rs, struct rule_scratch *sc,
@@ -361,26 +407,30 @@ eval_rule(const struct rule_set *rs, struct rule_scratch *sc,
 	const pcre2_code *re = r->re;
 	pcre2_code *tre = NULL;
 	const struct msg_str *v;
+	struct msg_str one;
 	const char *s;
 	size_t n, i;
 	int st;
 
-	if (r->nlits > 0 && r->stage != RULE_ST_HEADER) {
+	if (sc->hs != NULL && rule_hs_covers(sc->hs, (size_t)(r - rs->rules))) {
+		/* Hyperscan's verdict stands in for the literal prefilter */
+		signed char *hst = &sc->hs_state[r->stage];
+
+		if (*hst == 0) {
+			v = stage_texts(m, r->stage, &one, &n);
+			*hst = rule_hs_scan(sc->hs, sc->hss, r->stage, v, n,
+			    sc->hsmark) == 0 ? 1 : -1;
+		}
+		if (*hst == 1 && !sc->hsmark[r - rs->rules]) {
+			sc->pf_skip = 1;
+			return (r->flags & RF_NEG) ? 1 : 0;
+		}
+	} else if (r->nlits > 0 && r->stage != RULE_ST_HEADER) {
 		/* the literal prefilter: a sure "cannot match" skips the run */
 		struct rule_bitmap *bm = &sc->bm[r->stage];
-		struct msg_str one;
 
 		if (!bm->ready) {
-			switch (r->stage) {
-			case RULE_ST_BODY: v = msg_body(m, &n); break;
-			case RULE_ST_URI: v = msg_uris(m, &n); break;
-			case RULE_ST_RAWBODY: v = msg_rawbody(m, &n); break;
-			default:
-				one.p = msg_full(m, &one.len);
-				v = &one;
-				n = 1;
-				break;
-			}
+			v = stage_texts(m, r->stage, &one, &n);
 			rule_prefilter_build(bm, v, n);
 		}
 		if (!rule_prefilter_may_match(bm, r)) {

@@ -108,6 +108,7 @@ struct rule_set {
 	size_t		 hashcap;
 	struct relays	*relays;	/* X-Spam-Relays-* parser, or NULL */
 	unsigned	 meta_depth;	/* deepest meta chain */
+	struct rule_hs	*_Atomic hs;	/* rule_set_hs_attach(), or NULL */
 };
 
 /*
@@ -161,6 +162,23 @@ int	rule_prefilter_may_match_text(const struct rule *, const char *folded,
  * match the empty string, a cheap necessary condition (r->core).
  */
 int	rule_core_compile(struct rule *, const uint8_t *tables);
+
+/*
+ * rule_hs.c: the Hyperscan expression for a pattern (0, or -1 when it has
+ * none), which rules a database covers, and the per-message scan that sets
+ * mark[i] for every rule i that may match.  rule_hs_scan() returns -1 when
+ * it could not scan: then every rule runs.
+ */
+struct rule_hs_scratch;
+int	rule_hs_expression(const char *src, uint32_t copts, struct sbuf *out,
+	    unsigned *flags);
+int	rule_hs_covers(const struct rule_hs *, size_t idx);
+const struct rule_hs_info *rule_hs_get_info(const struct rule_hs *);
+struct rule_hs_scratch *rule_hs_scratch_new(void);
+void	rule_hs_scratch_free(struct rule_hs_scratch *);
+int	rule_hs_scan(const struct rule_hs *, struct rule_hs_scratch *,
+	    enum rule_stage, const struct msg_str *, size_t,
+	    unsigned char *mark);
 
 /* Shared helper (rule_load.c): compile options for Perl modifiers. */
 int	rule_mods_options(const char *mods, uint32_t *opts);

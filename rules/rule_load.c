@@ -2312,6 +2312,7 @@ rule_set_unref(struct rule_set *rs)
 		return;
 	for (i = 0; i < rs->nrules; i++)
 		rule_clear(&rs->rules[i]);
+	rule_hs_free(atomic_load(&rs->hs));
 	free(rs->rules);
 	free(rs->hash);
 	for (i = 0; i < rs->nfiles; i++)

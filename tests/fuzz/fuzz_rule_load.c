@@ -5,8 +5,9 @@
  * a message whose body is the input itself (so patterns meet text they
  * match), so the compiled metas, replace_tags expansions and templates run
  * too.  And it is a differential test of what only saves work: the
- * evaluation without the literal prefilter and the cores (rule_core.c)
- * must give the same hits, and the lazy one the same scored hits.
+ * evaluation without the literal prefilter, the cores (rule_core.c) and
+ * the Hyperscan prefilter (rule_hs.c, when built with it) must give the
+ * same hits, and the lazy one the same scored hits.
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -66,7 +67,9 @@ differential(struct rule_set *rs, struct rule_scratch *sc,
 		rs->rules[i].nlits = rs->rules[i].nsets = 0;
 		rs->rules[i].core = NULL;
 	}
+	rule_scratch_hs(sc, 0);
 	h = rule_eval(rs, sc, env, m, &n);
+	rule_scratch_hs(sc, 1);
 	hits(h, n, 1, &other);
 	for (i = 0; i < rs->nrules; i++) {
 		rs->rules[i].nlits = save[i].nlits;
@@ -109,6 +112,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	if ((rs = rule_builder_finish(b, NULL, &err)) == NULL)
 		return 0;
+	rule_set_hs_attach(rs, rule_hs_build(rs, NULL, 0, NULL, err.msg,
+	    sizeof(err.msg)));
 	memset(&env, 0, sizeof(env));
 	env.client_addr = "192.0.2.1";
 	env.client_name = "";

@@ -9,5 +9,5 @@ UNIT_TESTS += test_policy
 test_policy_SOURCES = tests/unit/test_policy.c proxy/policy.c
 test_policy_CFLAGS = $(TEST_CFLAGS) $(PCRE2_CFLAGS)
 test_policy_LDADD = libstore.a libproxy.a librules.a libscoring.a \
-	libcommon.a $(PCRE2_LIBS) $(HIREDIS_LIBS) $(LIBEVENT_LIBS) \
+	libcommon.a $(PCRE2_LIBS) $(HS_LIBS) $(HIREDIS_LIBS) $(LIBEVENT_LIBS) \
 	$(CMOCKA_LIBS) $(PTHREAD_LIBS)

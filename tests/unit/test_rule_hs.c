@@ -1,0 +1,366 @@
+/*
+ * test_rule_hs.c: the Hyperscan prefilter (rules/rule_hs.c).  The
+ * expressions it gives Hyperscan must match wherever the PCRE2 pattern can,
+ * so they are checked one by one (Latin-1 widening, anchors, classes, what
+ * is refused); then whole rule sets give the same hits with and without
+ * it, it really skips rules, and its cache is read back, and rebuilt when
+ * damaged.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <sys/stat.h>
+
+#include <dirent.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "rule_int.h"
+#include "msg.h"
+#include "sbuf.h"
+
+#ifdef HAVE_HYPERSCAN
+#include <hs/hs.h>
+
+static struct rule_set *
+load_as(const char *name, const char *text)
+{
+	struct rule_builder *b = rule_builder_new();
+	struct rule_error err;
+	struct rule_set *rs;
+
+	if (rule_builder_add_text(b, name, text, strlen(text),
+	    RULE_FMT_AUTO, &err) != 0)
+		fail_msg("%s:%d: %s", err.file, err.line, err.msg);
+	if ((rs = rule_builder_finish(b, NULL, &err)) == NULL)
+		fail_msg("%s:%d: %s", err.file, err.line, err.msg);
+	return rs;
+}
+
+static struct rule_set *
+load(const char *text)
+{
+	return load_as("t.cf", text);
+}
+
+static void
+expect(const char *src, const char *mods, const char *want)
+{
+	struct sbuf o = SBUF_INIT;
+	uint32_t copts;
+	unsigned flags;
+	int rc;
+
+	assert_int_equal(rule_mods_options(mods, &copts), 0);
+	rc = rule_hs_expression(src, copts, &o, &flags);
+	if (want == NULL) {
+		if (rc != -1)
+			fail_msg("%s: expected no expression, got %.*s", src,
+			    (int)o.len, o.p);
+	} else {
+		if (rc != 0)
+			fail_msg("%s: expected %s, got none", src, want);
+		if (o.len != strlen(want) || memcmp(o.p, want, o.len) != 0)
+			fail_msg("%s: expected %s, got %.*s", src, want,
+			    (int)o.len, o.p);
+		assert_true(flags & HS_FLAG_PREFILTER);
+		assert_true(flags & HS_FLAG_MULTILINE);
+		assert_int_equal(!!(flags & HS_FLAG_CASELESS),
+		    strchr(mods, 'i') != NULL);
+		assert_int_equal(!!(flags & HS_FLAG_DOTALL),
+		    strchr(mods, 's') != NULL);
+	}
+	sbuf_free(&o);
+}
+
+static void
+test_expression(void **state)
+{
+	(void)state;
+	expect("abc", "", "abc");
+	expect("a.c", "is", "a.c");
+	/* Latin-1 letters get their other case, as rule_load.c's tables */
+	expect("caf\xe9", "i", "caf[\\xe9\\xc9]");
+	expect("\\xC0\\x{e9}", "", "[\\xc0\\xe0][\\xe9\\xc9]");
+	expect("\\xd7\\xdf\\xff\\x41", "", "\\xd7\\xdf\\xff\\x41");
+	expect("[\\xe0-\\xe2]", "i", "[\\xe0-\\xe2\\xc0-\\xc2]");
+	expect("[\\xd0-\\xe5]", "", "[\\xd0-\\xe5\\xf0-\\xfe\\xc0-\\xc5]");
+	/* a negated class keeps its members: widening would shrink it */
+	expect("[^\\xe9]", "i", "[^\\xe9]");
+	expect("[a\\d-]", "", "[\\x61\\d\\x2d]");
+	expect("[]a]", "", "[\\x5d\\x61]");
+	expect("[^]a]", "", "[^\\x5d\\x61]");
+	expect("[[:alpha:]x]", "", "[[:alpha:]\\x78]");
+	expect("[\\]\\\\]", "", "[\\x5d\\x5c]");
+	expect("(?#[)a", "", "a");
+	/* anchors: elements are joined by \n, scanned with ^ $ multiline */
+	expect("\\Afoo\\z|\\Gx\\Z", "", "^foo$|^x$");
+	expect("\\bfoo\\s+\\d{2,}\\.", "", "\\bfoo\\s+\\d{2,}\\.");
+	/* not taken: Hyperscan reads them otherwise, or not at all */
+	expect("\\Qa.b\\E", "", NULL);
+	expect("a b", "x", NULL);
+	expect("\\x{100}", "", NULL);
+	expect("\\p{L}", "", NULL);
+	expect("a\\Kb", "", NULL);
+	expect("\\N", "", NULL);
+	expect("[z-a]", "", NULL);
+	expect("[a-\\d]", "", NULL);
+	expect("[abc", "", NULL);
+	expect("[\\101]", "", NULL);
+	expect("a\\", "", NULL);
+}
+
+static const char *hs_rules =
+    "body     B_START  /^Hello/\n"
+    "body     B_END    /world$/\n"
+    "body     B_AZ     /\\Asecond\\s*\\z/\n"
+    "body     B_MULTI  /o/\n"
+    "tflags   B_MULTI  multiple\n"
+    "body     B_LOOK   /(?<=foo)bar/\n"
+    "body     B_NOLIT  /\\d{5}-\\d{5}/\n"
+    "body     B_SPAN   /world.Hello/s\n"
+    "full     F_LATIN  /caf\\xe9/i\n"
+    "full     F_NEGCL  /[^\\xe9]X/i\n"
+    "rawbody  R_BOLD   /<b>bold/i\n"
+    "uri      U_HOST   /example\\.com/\n"
+    "header   H_SUBJ   Subject =~ /test/\n"
+    "meta     M_BOTH   B_START && F_LATIN\n";
+
+static const char *hs_msgs[] = {
+	"Subject: test\n\nHello world\n\nsecond\n\nfoobar 12345-67890\n",
+	"Subject: x\nContent-Type: text/html\n\n<p>Hello</p><p>the world"
+	"</p><b>BOLD</b> <a href=\"http://example.com/\">x</a>\n",
+	"Subject: y\n\nHello CAF\xc9 \xc9X\n",
+	"Subject: z\n\nnothing to see\n",
+	"",
+};
+
+/* The native format's negated and per-hit rules. */
+static const char *hs_native =
+    "body NEG_ABSENT !~ /absent/ score 1\n"
+    "body NEG_HELLO !~ /Hello/ score 1\n"
+    "body PER_HIT /o/ score 1 per-hit max 3\n"
+    "rawbody RAW_NEG !~ /<b>/i score 1\n";
+
+/* The hits of rs on raw, as "NAME:count " in rule order. */
+static void
+hits_of(const struct rule_set *rs, struct rule_scratch *sc, const char *raw,
+    struct sbuf *out)
+{
+	struct msg *m = msg_parse(raw, strlen(raw), NULL);
+	const struct rule_hit *h;
+	size_t n, i;
+
+	h = rule_eval(rs, sc, NULL, m, &n);
+	sbuf_reset(out);
+	for (i = 0; i < n; i++)
+		sbuf_printf(out, "%s:%u ", h[i].name, h[i].count);
+	sbuf_addc(out, '\0');
+	msg_free(m);
+}
+
+/* Every message gives the same hits with and without Hyperscan. */
+static void
+same_hits(struct rule_set *rs, struct rule_scratch *sc, unsigned patterns)
+{
+	struct sbuf with = SBUF_INIT, without = SBUF_INIT;
+	struct rule_hs_info hi;
+	struct rule_hs *h;
+	char err[256];
+	size_t i;
+
+	h = rule_hs_build(rs, NULL, 0, &hi, err, sizeof(err));
+	if (h == NULL)
+		fail_msg("rule_hs_build: %s", err);
+	assert_int_equal(hi.patterns, patterns);
+	assert_int_equal(hi.refused + hi.skipped, 0);
+	assert_int_equal(hi.cached, 0);
+	assert_null(rule_set_hs_info(rs));
+	assert_int_equal(rule_set_hs_attach(rs, h), 0);
+	assert_int_equal(rule_set_hs_info(rs)->patterns, patterns);
+	/* a second one is refused (and freed) */
+	assert_int_equal(rule_set_hs_attach(rs,
+	    rule_hs_build(rs, NULL, 0, NULL, err, sizeof(err))), -1);
+	for (i = 0; i < sizeof(hs_msgs) / sizeof(hs_msgs[0]); i++) {
+		rule_scratch_hs(sc, 0);
+		hits_of(rs, sc, hs_msgs[i], &without);
+		rule_scratch_hs(sc, 1);
+		hits_of(rs, sc, hs_msgs[i], &with);
+		if (strcmp(with.p, without.p) != 0)
+			fail_msg("message %zu: with Hyperscan \"%s\", without "
+			    "\"%s\"", i, with.p, without.p);
+	}
+	sbuf_free(&with);
+	sbuf_free(&without);
+}
+
+static void
+test_same_hits(void **state)
+{
+	struct rule_set *rs = load(hs_rules), *nat;
+	struct rule_scratch *sc = rule_scratch_new();
+	struct sbuf with = SBUF_INIT;
+	struct rule_prof pr;
+	long nolit;
+
+	(void)state;
+	assert_true(rule_hs_available());
+	rule_scratch_profile(sc, 1);
+	same_hits(rs, sc, 11);
+	/* the hits are the expected ones, not merely equal */
+	hits_of(rs, sc, hs_msgs[0], &with);
+	assert_string_equal(with.p, "B_START:1 B_END:1 B_AZ:1 B_MULTI:5 "
+	    "B_LOOK:1 B_NOLIT:1 H_SUBJ:1 ");
+	hits_of(rs, sc, hs_msgs[1], &with);
+	assert_string_equal(with.p, "B_START:1 B_END:1 B_MULTI:2 F_NEGCL:1 "
+	    "R_BOLD:1 U_HOST:1 ");
+	hits_of(rs, sc, hs_msgs[2], &with);
+	assert_string_equal(with.p, "B_START:1 B_MULTI:1 F_LATIN:1 "
+	    "M_BOTH:1 ");
+	/* a pattern without literals was skipped: only Hyperscan does that */
+	nolit = rule_set_find(rs, "B_NOLIT");
+	assert_int_equal(rule_scratch_profile_get(sc, (size_t)nolit, &pr), 0);
+	assert_true(pr.skipped >= 4);
+	nat = load_as("t.rules", hs_native);
+	same_hits(nat, sc, 4);
+	hits_of(nat, sc, hs_msgs[0], &with);
+	assert_string_equal(with.p, "NEG_ABSENT:1 PER_HIT:3 RAW_NEG:1 ");
+	sbuf_free(&with);
+	rule_scratch_free(sc);
+	rule_set_unref(rs);
+	rule_set_unref(nat);
+}
+
+static char *
+only_file(const char *dir)
+{
+	struct dirent *e;
+	char *found = NULL;
+	DIR *d = opendir(dir);
+
+	assert_non_null(d);
+	while ((e = readdir(d)) != NULL) {
+		if (e->d_name[0] == '.')
+			continue;
+		assert_null(found);
+		assert_int_equal(asprintf(&found, "%s/%s", dir, e->d_name) > 0,
+		    1);
+	}
+	closedir(d);
+	return found;
+}
+
+static void
+test_cache(void **state)
+{
+	char dir[] = "/tmp/moat-hs-test.XXXXXX", err[512], *file;
+	struct rule_set *rs = load(hs_rules);
+	struct rule_scratch *sc = rule_scratch_new();
+	struct sbuf a = SBUF_INIT, b = SBUF_INIT;
+	struct rule_hs_info hi;
+	struct rule_hs *h;
+	FILE *fp;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	/* nothing cached yet */
+	assert_null(rule_hs_build(rs, dir, RULE_HS_CACHED_ONLY, &hi, err,
+	    sizeof(err)));
+	assert_non_null(strstr(err, "not built yet"));
+	h = rule_hs_build(rs, dir, 0, &hi, err, sizeof(err));
+	assert_non_null(h);
+	assert_int_equal(hi.cached, 0);
+	assert_int_equal(hi.cache_failed, 0);
+	rule_hs_free(h);
+	file = only_file(dir);
+	h = rule_hs_build(rs, dir, RULE_HS_CACHED_ONLY, &hi, err,
+	    sizeof(err));
+	assert_non_null(h);
+	assert_int_equal(hi.cached, 1);
+	assert_int_equal(hi.patterns, 11);
+	assert_int_equal(rule_set_hs_attach(rs, h), 0);
+	hits_of(rs, sc, hs_msgs[0], &a);
+	rule_scratch_hs(sc, 0);
+	hits_of(rs, sc, hs_msgs[0], &b);
+	assert_string_equal(a.p, b.p);
+	/* a damaged file is a miss, compiled again and rewritten */
+	assert_int_equal(truncate(file, 40), 0);
+	assert_null(rule_hs_build(rs, dir, RULE_HS_CACHED_ONLY, &hi, err,
+	    sizeof(err)));
+	h = rule_hs_build(rs, dir, 0, &hi, err, sizeof(err));
+	assert_non_null(h);
+	assert_int_equal(hi.cached, 0);
+	rule_hs_free(h);
+	assert_non_null(fp = fopen(file, "r+"));
+	assert_int_equal(fseek(fp, 20, SEEK_SET), 0);
+	assert_int_equal(fputs("\xff\xff\xff\xff", fp) >= 0, 1);
+	fclose(fp);
+	assert_null(rule_hs_build(rs, dir, RULE_HS_CACHED_ONLY, &hi, err,
+	    sizeof(err)));
+	/* an unwritable cache costs the next load only */
+	h = rule_hs_build(rs, "/nonexistent/moat", 0, &hi, err, sizeof(err));
+	assert_non_null(h);
+	assert_int_equal(hi.cache_failed, 1);
+	assert_non_null(strstr(err, "/nonexistent/moat"));
+	rule_hs_free(h);
+	unlink(file);
+	free(file);
+	rmdir(dir);
+	sbuf_free(&a);
+	sbuf_free(&b);
+	rule_scratch_free(sc);
+	rule_set_unref(rs);
+}
+
+static void
+test_nothing_to_build(void **state)
+{
+	struct rule_set *rs = load("header H Subject =~ /x/\n");
+	char err[256];
+
+	(void)state;
+	assert_null(rule_hs_build(rs, NULL, 0, NULL, err, sizeof(err)));
+	assert_non_null(strstr(err, "no pattern"));
+	assert_null(rule_set_hs_info(rs));
+	rule_set_unref(rs);
+}
+#else
+static void
+test_without(void **state)
+{
+	struct rule_builder *b = rule_builder_new();
+	struct rule_error e;
+	struct rule_set *rs;
+	char err[256];
+
+	(void)state;
+	assert_int_equal(rule_hs_available(), 0);
+	rs = rule_builder_finish(b, NULL, &e);
+	assert_non_null(rs);
+	assert_null(rule_hs_build(rs, NULL, 0, NULL, err, sizeof(err)));
+	assert_non_null(strstr(err, "without Hyperscan"));
+	rule_set_unref(rs);
+}
+#endif
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+#ifdef HAVE_HYPERSCAN
+		cmocka_unit_test(test_expression),
+		cmocka_unit_test(test_same_hits),
+		cmocka_unit_test(test_cache),
+		cmocka_unit_test(test_nothing_to_build),
+#else
+		cmocka_unit_test(test_without),
+#endif
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
