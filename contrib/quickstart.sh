@@ -17,6 +17,10 @@ top=$(pwd)
 PKGS="build-essential autoconf automake pkg-config libevent-dev libssl-dev
 libpcre2-dev libcmocka-dev libhiredis-dev libcrypt-dev python3 postfix swaks
 redis-server openssl dnsmasq-base dovecot-core"
+# Hyperscan, the optional prefilter (doc/rules.md), is packaged for amd64.
+if [ "$(dpkg --print-architecture 2>/dev/null)" = amd64 ]; then
+	PKGS="$PKGS libhyperscan-dev"
+fi
 
 need_root() {
 	if [ "$(id -u)" != 0 ]; then

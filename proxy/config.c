@@ -273,6 +273,13 @@ static const struct cfg_key cfg_keys[] = {
 	{ "sa_site_dir", CT_STRING, 0, F(sa_site_dir), NULL,
 	    "/etc/spamassassin", 0, 0, .check = check_abspath,
 	    .help = "SpamAssassin's site directory (*.pre, local.cf)" },
+	{ "hyperscan", CT_BOOL, 0, F(hyperscan), "off", NULL, 0, 1,
+	    .help = "prefilter body/rawbody/uri/full patterns with Hyperscan, "
+	    "built in the background after each load" },
+	{ "hyperscan_cache", CT_STRING, 0, F(hyperscan_cache), NULL, "(none)",
+	    0, 0, .check = check_abspath,
+	    .help = "directory for compiled Hyperscan databases (writable by "
+	    "user); unset = compile at every load" },
 	{ "score_tag", CT_STRING, 0, F(score_tag), "5", NULL, 0, 0,
 	    .check = check_threshold,
 	    .help = "score from which X-Spam-Flag: YES is added; a number "

@@ -138,6 +138,8 @@ struct config {
 	int		sa_rules;		/* load SpamAssassin's config */
 	char		*sa_rules_dir;		/* its rules (datadir) */
 	char		*sa_site_dir;		/* its site config (sitedir) */
+	int		hyperscan;		/* build the Hyperscan prefilter */
+	char		*hyperscan_cache;	/* its cache directory, or NULL */
 	char		*score_tag;		/* a number or "off" */
 	char		*score_tempfail;
 	char		*score_reject;

@@ -339,6 +339,7 @@ reload_cb(evutil_socket_t sig, short what, void *arg)
 	log_setup(nc);
 	log_info("reload: configuration %s in force", cfg_path);
 	policy_log_stats(nc);
+	policy_start_hs(nc);
 	probe_backend();
 }
 
@@ -721,6 +722,7 @@ main(int argc, char **argv)
 	log_info("moatd %s started: %d worker(s), backend %s",
 	    PACKAGE_VERSION, nw, cfg->backend);
 	policy_log_stats(cfg);
+	policy_start_hs(cfg);
 	cfg_unref(cfg);
 
 	ev_hup = evsignal_new(main_base, SIGHUP, reload_cb, NULL);

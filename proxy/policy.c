@@ -6,15 +6,22 @@
  * and a verdict, and edits the header section of a message that is tagged.
  * It does not decide replies or talk to sockets; session.c does.
  */
+#include <sys/resource.h>
+#include <sys/syscall.h>
+
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "log.h"
 #include "msg.h"
 #include "policy.h"
 #include "store_cfg.h"
+#include "xmalloc.h"
 
 static void
 rules_release(struct rule_set *rs)
@@ -144,6 +151,81 @@ policy_log_stats(const struct config *cfg)
 	logline_int(&l, "bad_meta", st->meta_bad);
 	logline_int(&l, "jit", st->jit);
 	logline_emit(&l);
+}
+
+struct hs_job {
+	struct rule_set	*rs;
+	char		*cache;
+};
+
+static void *
+hs_build_thread(void *arg)
+{
+	struct hs_job *job = arg;
+	struct rule_hs_info hi;
+	struct rule_hs *h;
+	struct timespec t0, t1;
+	struct logline l;
+	char err[512];
+
+	/* Linux: this thread only; workers keep their priority */
+	(void)setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), 10);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	h = rule_hs_build(job->rs, job->cache, 0, &hi, err, sizeof(err));
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	logline_begin(&l, "hyperscan");
+	if (h == NULL) {
+		logline_str(&l, "state", "off");
+		logline_str(&l, "reason", err);
+	} else {
+		logline_str(&l, "state", "ready");
+		logline_int(&l, "patterns", hi.patterns);
+		logline_int(&l, "refused", hi.refused);
+		logline_int(&l, "not_expressible", hi.skipped);
+		logline_int(&l, "bytes", (long long)hi.bytes);
+		logline_str(&l, "source", hi.cached ? "cache" : "compiled");
+		if (hi.cache_failed)
+			logline_str(&l, "cache_error", err);
+	}
+	logline_dbl(&l, "seconds", (double)(t1.tv_sec - t0.tv_sec) +
+	    (double)(t1.tv_nsec - t0.tv_nsec) / 1e9);
+	logline_emit(&l);
+	if (h != NULL)
+		rule_set_hs_attach(job->rs, h);
+	rule_set_unref(job->rs);
+	free(job->cache);
+	free(job);
+	return NULL;
+}
+
+void
+policy_start_hs(const struct config *cfg)
+{
+	struct hs_job *job;
+	pthread_attr_t attr;
+	pthread_t t;
+
+	if (!cfg->hyperscan || cfg->rules == NULL)
+		return;
+	if (!rule_hs_available()) {
+		log_warn("hyperscan on, but moatd was built without it (or the "
+		    "CPU lacks SSSE3); the rules run without it");
+		return;
+	}
+	job = xcalloc(1, sizeof(*job));
+	job->rs = rule_set_ref(cfg->rules);
+	job->cache = cfg->hyperscan_cache ? xstrdup(cfg->hyperscan_cache) :
+	    NULL;
+	pthread_attr_init(&attr);
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	if (pthread_create(&t, &attr, hs_build_thread, job) != 0) {
+		log_warn("hyperscan: cannot start a thread; the rules run "
+		    "without it");
+		rule_set_unref(job->rs);
+		free(job->cache);
+		free(job);
+	}
+	pthread_attr_destroy(&attr);
 }
 
 enum score_verdict

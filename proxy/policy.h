@@ -26,6 +26,15 @@ int	policy_load(struct config *cfg, char *err, size_t errsz);
 void	policy_log_stats(const struct config *cfg);
 
 /*
+ * With `hyperscan on`: build (or read from hyperscan_cache) the Hyperscan
+ * prefilter of cfg's rule set on a thread of its own at low priority, and
+ * give it to the rule set when done.  Until then, and if it fails, the
+ * rules run as they always do; results are the same either way.  Logs one
+ * "hyperscan" line when it is ready or why it is not.
+ */
+void	policy_start_hs(const struct config *cfg);
+
+/*
  * The thresholds of cfg: score_tag, score_tempfail, score_reject, or with
  * auth the auth_score_* ones (authenticated sessions).
  */

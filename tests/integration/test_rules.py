@@ -3,9 +3,12 @@
 of DATA and nothing reaches Postfix; a tagged message arrives with moat's
 X-Spam-* fields (the sender's own stripped) and the Subject prefix; refusals
 at connect, HELO, MAIL and RCPT never open a backend connection; a broken
-rule file is named by moatd -t and refused on reload."""
+rule file is named by moatd -t and refused on reload; with `hyperscan on`
+the prefilter is built in the background, cached, read back from the cache
+after a reload, and the verdicts stay the same."""
 
 import os
+import shutil
 import signal
 import sys
 import tempfile
@@ -153,6 +156,49 @@ class Rules(mt.MoatTestCase):
             self.tok, body=GTUBE + "\r\n"))
         self.assertReply(rs[-1], 550, "5.7.1")
         self.m.write_config(good_conf)
+
+
+class RulesHyperscan(mt.MoatTestCase):
+    SHARED_MOATD = False
+
+    def test_built_in_background_cached_and_reused(self):
+        cache = tempfile.mkdtemp(prefix="moat-hs-cache-")
+        self.addCleanup(shutil.rmtree, cache, True)
+        m = self.start_moatd(
+            {"reverse_dns": "off", "hyperscan": "on",
+             "hyperscan_cache": cache},
+            ["rules " + os.path.abspath(DEFAULT_RULES)])
+        line = m.wait_log(r"event=hyperscan .*")
+        self.assertTrue(line, m.log())
+        if "without it" in m.log():
+            self.skipTest("moatd built without Hyperscan")
+        ready = m.events("hyperscan")
+        self.assertEqual(ready[-1].get("state"), "ready", m.log())
+        self.assertEqual(ready[-1].get("source"), "compiled")
+        self.assertGreater(int(ready[-1].get("patterns")), 0)
+        self.assertEqual(len(os.listdir(cache)), 1)
+        c = self.client(m)
+        c.greet()
+        rs = self.send_mail(c, ["alice@example.test"], mt.make_message(
+            self.tok, body=GTUBE + "\r\n"))
+        self.assertReply(rs[-1], 550, "5.7.1")
+        self.assertReply(c.cmd("QUIT"), 221)
+        # The same rules after a reload: read back from the cache.
+        m.signal(signal.SIGHUP)
+        self.assertTrue(mt.poll(lambda: len(m.events("hyperscan")) == 2,
+                                10), m.log())
+        again = m.events("hyperscan")[-1]
+        self.assertEqual(again.get("state"), "ready", m.log())
+        self.assertEqual(again.get("source"), "cache")
+        self.assertEqual(again.get("patterns"), ready[-1].get("patterns"))
+        self.assertEqual(len(os.listdir(cache)), 1)
+        c = self.client(m)
+        c.greet()
+        rs = self.send_mail(c, ["alice@example.test"], mt.make_message(
+            self.tok + "b", body=GTUBE + "\r\n"))
+        self.assertReply(rs[-1], 550, "5.7.1")
+        self.assertReply(c.cmd("QUIT"), 221)
+        self.assertNothingDelivered(self.tok)
 
 
 if __name__ == "__main__":
