@@ -68,6 +68,8 @@ struct opts {
 	int		 sub;		/* print __ rules too */
 	int		 profile;	/* scan: print the N costliest rules */
 	int		 all;		/* scan: run sub-rules nobody needs */
+	int		 hs;		/* Hyperscan prefilter */
+	const char	*hs_cache;	/* its cache directory, or NULL */
 	struct score_thresholds th;
 };
 
@@ -105,10 +107,12 @@ usage(void)
 	    "[-j N]\n"
 	    "                    [--tag N|off] [--tempfail N|off] "
 	    "[--reject N|off]\n"
-	    "                    [--all] [--profile N] FILE|DIR...\n"
+	    "                    [--all] [--profile N] [--hs] "
+	    "[--hs-cache DIR] FILE|DIR...\n"
 	    "       moatctl agree [-r RULEFILE]... [--sa-stock] [-v] "
 	    "CORPUSDIR\n"
-	    "       moatctl rules [-r RULEFILE]... [--sa-stock] [-v]\n"
+	    "       moatctl rules [-r RULEFILE]... [--sa-stock] [-v] [--hs] "
+	    "[--hs-cache DIR]\n"
 	    "       moatctl greylist [-c CONFIG] list|lookup|pass|whitelist|"
 	    "delete|count ...\n");
 	exit(2);
@@ -155,6 +159,12 @@ parse_opts(int argc, char **argv, struct opts *o)
 			o->sub = o->all = 1;
 		else if (strcmp(a, "--all") == 0)
 			o->all = 1;
+		else if (strcmp(a, "--hs") == 0)
+			o->hs = 1;
+		else if (strcmp(a, "--hs-cache") == 0 && i + 1 < argc) {
+			o->hs = 1;
+			o->hs_cache = argv[++i];
+		}
 		else if (strcmp(a, "--profile") == 0 && i + 1 < argc) {
 			o->profile = atoi(argv[++i]);
 			if (o->profile < 1)
@@ -183,6 +193,35 @@ parse_opts(int argc, char **argv, struct opts *o)
 	return i;
 }
 
+static double now(void);
+
+/*
+ * --hs, --hs-cache: build (or read) the Hyperscan databases before anything
+ * is scanned, and say what they hold on stderr.
+ */
+static void
+load_hs(const struct opts *o, struct rule_set *rs)
+{
+	struct rule_hs_info hi;
+	struct rule_hs *h;
+	char err[512];
+	double t = now();
+
+	if ((h = rule_hs_build(rs, o->hs_cache, 0, &hi, err,
+	    sizeof(err))) == NULL) {
+		fprintf(stderr, "moatctl: %s\n", err);
+		exit(1);
+	}
+	rule_set_hs_attach(rs, h);
+	fprintf(stderr, "hyperscan: %u patterns (%u refused, %u not "
+	    "expressible), %.1f MB, %s in %.2f s%s\n", hi.patterns,
+	    hi.refused, hi.skipped, (double)hi.bytes / 1e6, hi.cached ?
+	    "read from the cache" : "compiled", now() - t, hi.cache_failed ?
+	    " (cache not written)" : "");
+	if (hi.cache_failed)
+		fprintf(stderr, "moatctl: %s\n", err);
+}
+
 static struct rule_set *
 load_rules(const struct opts *o, struct rule_stats *st)
 {
@@ -202,6 +241,8 @@ load_rules(const struct opts *o, struct rule_stats *st)
 		b = NULL;
 		goto fail;
 	}
+	if (o->hs)
+		load_hs(o, rs);
 	return rs;
 fail:
 	rule_builder_free(b);
