@@ -182,6 +182,7 @@ hs_build_thread(void *arg)
 		logline_int(&l, "patterns", hi.patterns);
 		logline_int(&l, "refused", hi.refused);
 		logline_int(&l, "not_expressible", hi.skipped);
+		logline_int(&l, "unread", hi.unread);
 		logline_int(&l, "bytes", (long long)hi.bytes);
 		logline_str(&l, "source", hi.cached ? "cache" : "compiled");
 		if (hi.cache_failed)

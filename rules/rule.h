@@ -270,6 +270,7 @@ struct rule_hs_info {
 	unsigned	patterns;	/* in the databases */
 	unsigned	refused;	/* Hyperscan could not take them */
 	unsigned	skipped;	/* not expressible, run as before */
+	unsigned	unread;		/* sub-rules no scored rule reads */
 	int		cached;		/* read from the cache */
 	int		cache_failed;	/* built, but the cache not written */
 	size_t		bytes;		/* database size */

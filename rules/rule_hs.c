@@ -345,12 +345,44 @@ key_add(uint64_t k[2], const void *p, size_t len)
 	}
 }
 
+/*
+ * The rules a lazy evaluation (what moatd does) can ever run: every rule
+ * that is not a "__" sub-rule, sub-rules with captures or templates, and
+ * what the metas among those read, transitively.  A sub-rule nothing reads
+ * would only make every scan longer; it stays out of the databases (a full
+ * evaluation runs it through PCRE2 as before).
+ */
+static unsigned char *
+reachable(const struct rule_set *rs)
+{
+	unsigned char *need = xcalloc(rs->nrules + 1, 1);
+	const struct rule *r;
+	size_t i, k, j;
+
+	for (i = 0; i < rs->nrules; i++)
+		if ((rs->rules[i].flags & (RF_SUB | RF_NAMED | RF_TEMPLATE)) !=
+		    RF_SUB)
+			need[i] = 1;
+	/* metas come after what they read: walk back, passing need down */
+	for (k = rs->norder[RULE_ST_META]; k-- > 0;) {
+		r = &rs->rules[rs->order[RULE_ST_META][k]];
+		if (!need[rs->order[RULE_ST_META][k]])
+			continue;
+		for (j = 0; j < r->ncode; j++)
+			if (r->code[j].op == MOP_RULE && r->code[j].rule >= 0 &&
+			    (size_t)r->code[j].rule < rs->nrules)
+				need[r->code[j].rule] = 1;
+	}
+	return need;
+}
+
 static void
 gather(const struct rule_set *rs, struct hs_input in[RULE_ST_COUNT],
     uint64_t key[2], struct rule_hs_info *info)
 {
 	struct sbuf o = SBUF_INIT;
 	const char *v = hs_version();
+	unsigned char *need = reachable(rs);
 	size_t i;
 
 	key[0] = 0xcbf29ce484222325ULL;
@@ -364,6 +396,10 @@ gather(const struct rule_set *rs, struct hs_input in[RULE_ST_COUNT],
 		if (!hs_stage(r->stage) || r->re == NULL ||
 		    r->skip != RSKIP_NONE)
 			continue;
+		if (!need[i]) {
+			info->unread++;
+			continue;
+		}
 		if (rule_hs_expression(r->src, r->copts, &o, &f) != 0) {
 			info->skipped++;
 			continue;
@@ -379,6 +415,7 @@ gather(const struct rule_set *rs, struct hs_input in[RULE_ST_COUNT],
 		key_add(key, &f, sizeof(f));
 		key_add(key, d->expr[d->n - 1], o.len + 1);
 	}
+	free(need);
 	sbuf_free(&o);
 }
 
@@ -437,7 +474,7 @@ compile_stage(struct hs_input *in, struct rule_hs_info *info, char *err,
 	return NULL;
 }
 
-#define CACHE_MAGIC	"moat-hs 1\n"
+#define CACHE_MAGIC	"moat-hs 2\n"
 #define CACHE_MAX	(1024UL * 1024 * 1024)
 
 static char *
@@ -465,6 +502,7 @@ cache_write(const struct rule_hs *h, const char *path, char *err,
 	int st, ok;
 
 	sbuf_adds(&o, CACHE_MAGIC);
+	put32(&o, h->info.refused);
 	for (st = 0; st < RULE_ST_COUNT; st++) {
 		uint32_t nc = 0;
 
@@ -550,6 +588,8 @@ cache_read(const char *path, size_t nrules)
 	    memcmp(p, CACHE_MAGIC, strlen(CACHE_MAGIC)) != 0)
 		goto bad;
 	p += strlen(CACHE_MAGIC);
+	if (get32(&p, end, &h->info.refused) != 0)
+		goto bad;
 	while (p < end) {
 		if (get32(&p, end, &st) != 0 || st >= RULE_ST_COUNT ||
 		    !hs_stage((enum rule_stage)st) || h->db[st] != NULL ||
@@ -606,6 +646,7 @@ rule_hs_build(const struct rule_set *rs, const char *cachedir, int flags,
 		path = cache_path(cachedir, key);
 		if ((h = cache_read(path, rs->nrules)) != NULL) {
 			h->info.skipped = inf.skipped;
+			h->info.unread = inf.unread;
 			inf = h->info;
 			goto out;
 		}

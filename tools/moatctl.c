@@ -214,8 +214,9 @@ load_hs(const struct opts *o, struct rule_set *rs)
 	}
 	rule_set_hs_attach(rs, h);
 	fprintf(stderr, "hyperscan: %u patterns (%u refused, %u not "
-	    "expressible), %.1f MB, %s in %.2f s%s\n", hi.patterns,
-	    hi.refused, hi.skipped, (double)hi.bytes / 1e6, hi.cached ?
+	    "expressible, %u unread sub-rules left out), %.1f MB, %s in "
+	    "%.2f s%s\n", hi.patterns, hi.refused, hi.skipped, hi.unread,
+	    (double)hi.bytes / 1e6, hi.cached ?
 	    "read from the cache" : "compiled", now() - t, hi.cache_failed ?
 	    " (cache not written)" : "");
 	if (hi.cache_failed)
