@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """`moatctl scan` and `moatctl rules`, the offline tools of issue 3: per
 message score, verdict and rules; the summary; -v's table; --sub and --all;
---profile's per-stage and per-rule lines; maildirs; and the refusals: a bad
+--profile's per-stage and per-rule lines; maildirs; --hs and --hs-cache
+give the same lines as without; and the refusals: a bad
 option or --profile value (usage, exit 2), a file that cannot be read
 (named, exit 1), a broken rule file (file, line and pattern offset, exit 1).
 
@@ -161,6 +162,39 @@ class Scan(unittest.TestCase):
         self.assertEqual(body.split()[1], "4")  # four body rules run
         self.assertIn("literal prefilter 3;", out)
         self.assertIn("core prefilter 1;", out)
+
+    def test_hyperscan_same_lines_and_cache(self):
+        msgs = [self.lotto, SPAM, HAM]
+        rc, plain, err = run("scan", "--sub", "-r", self.rules, "-r",
+                             DEFAULT_RULES, *msgs)
+        self.assertEqual(rc, 0, err)
+        rc, out, err = run("scan", "--hs", "--sub", "-r", self.rules, "-r",
+                           DEFAULT_RULES, *msgs)
+        if rc == 1 and "without Hyperscan" in err:
+            self.skipTest("moatctl built without Hyperscan")
+        self.assertEqual(rc, 0, err)
+        self.assertIn("hyperscan: ", err)
+        self.assertIn("compiled in", err)
+        scored = [l for l in plain.splitlines() if " score=" in l]
+        self.assertEqual(len(scored), 3)
+        self.assertEqual([l for l in out.splitlines() if " score=" in l],
+                         scored)
+        cache = os.path.join(self.dir.name, "cache")
+        os.mkdir(cache)
+        for how in ("compiled in", "read from the cache in"):
+            rc, out, err = run("scan", "--hs-cache", cache, "--sub", "-r",
+                               self.rules, "-r", DEFAULT_RULES, *msgs)
+            self.assertEqual(rc, 0, err)
+            self.assertIn(how, err)
+            self.assertEqual([l for l in out.splitlines()
+                              if " score=" in l], scored)
+        self.assertEqual(len(os.listdir(cache)), 1)
+        rc, out, err = run("rules", "-r", self.rules, "--hs-cache", cache)
+        self.assertEqual(rc, 0, err)
+        # __NEVER: nothing reads it, so it stays out
+        self.assertIn("hyperscan: 3 patterns (0 refused, 0 not expressible, "
+                      "1 unread", err)
+        self.assertEqual(len(os.listdir(cache)), 2)
 
 
 if __name__ == "__main__":
