@@ -209,6 +209,26 @@ copy_class(const char *p, struct sbuf *o)
 	}
 }
 
+/*
+ * Whether an option setting turns /x on inside the pattern: its comments
+ * and spaces would be read differently by the copy below.
+ */
+static int
+inline_x(const char *p)
+{
+	for (; (p = strstr(p, "(?")) != NULL; p += 2) {
+		const char *q = p + 2;
+
+		while (*q == '^' || *q == '-' || (*q >= 'a' && *q <= 'z') ||
+		    (*q >= 'A' && *q <= 'Z')) {
+			if (*q == 'x')
+				return 1;
+			q++;
+		}
+	}
+	return 0;
+}
+
 int
 rule_hs_expression(const char *src, uint32_t copts, struct sbuf *o,
     unsigned *flags)
@@ -217,7 +237,7 @@ rule_hs_expression(const char *src, uint32_t copts, struct sbuf *o,
 	int v, pv;
 
 	sbuf_reset(o);
-	if (copts & PCRE2_EXTENDED)
+	if ((copts & PCRE2_EXTENDED) || inline_x(src))
 		return -1;
 	while (*p != '\0') {
 		if (*p == '[') {

@@ -104,6 +104,9 @@ test_expression(void **state)
 	/* not taken: Hyperscan reads them otherwise, or not at all */
 	expect("\\Qa.b\\E", "", NULL);
 	expect("a b", "x", NULL);
+	expect("(?x) a # [ c", "", NULL);
+	expect("(?i-x:a)", "", NULL);
+	expect("(?i)a(?s:.)", "", "(?i)a(?s:.)");
 	expect("\\x{100}", "", NULL);
 	expect("\\p{L}", "", NULL);
 	expect("a\\Kb", "", NULL);
