@@ -158,18 +158,32 @@ struct hs_job {
 	char		*cache;
 };
 
-static void *
-hs_build_thread(void *arg)
+/*
+ * One build at a time (each takes minutes and half a gigabyte for the
+ * stock set): a reload while one runs leaves its rule set pending, and a
+ * later reload replaces the pending one, so at most one runs and one waits.
+ */
+static pthread_mutex_t	 hs_mtx = PTHREAD_MUTEX_INITIALIZER;
+static struct hs_job	*hs_pending;
+static int		 hs_running;
+
+static void
+hs_job_free(struct hs_job *job)
 {
-	struct hs_job *job = arg;
+	rule_set_unref(job->rs);
+	free(job->cache);
+	free(job);
+}
+
+static void
+hs_build_one(struct hs_job *job)
+{
 	struct rule_hs_info hi;
 	struct rule_hs *h;
 	struct timespec t0, t1;
 	struct logline l;
 	char err[512];
 
-	/* Linux: this thread only; workers keep their priority */
-	(void)setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), 10);
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	h = rule_hs_build(job->rs, job->cache, 0, &hi, err, sizeof(err));
 	clock_gettime(CLOCK_MONOTONIC, &t1);
@@ -193,18 +207,36 @@ hs_build_thread(void *arg)
 	logline_emit(&l);
 	if (h != NULL)
 		rule_set_hs_attach(job->rs, h);
-	rule_set_unref(job->rs);
-	free(job->cache);
-	free(job);
-	return NULL;
+}
+
+static void *
+hs_build_thread(void *arg)
+{
+	struct hs_job *job;
+
+	(void)arg;
+	/* Linux: this thread only; workers keep their priority */
+	(void)setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), 10);
+	for (;;) {
+		pthread_mutex_lock(&hs_mtx);
+		if ((job = hs_pending) == NULL)
+			hs_running = 0;
+		hs_pending = NULL;
+		pthread_mutex_unlock(&hs_mtx);
+		if (job == NULL)
+			return NULL;
+		hs_build_one(job);
+		hs_job_free(job);
+	}
 }
 
 void
 policy_start_hs(const struct config *cfg)
 {
-	struct hs_job *job;
+	struct hs_job *job, *old;
 	pthread_attr_t attr;
 	pthread_t t;
+	int start;
 
 	if (!cfg->hyperscan || cfg->rules == NULL)
 		return;
@@ -217,14 +249,28 @@ policy_start_hs(const struct config *cfg)
 	job->rs = rule_set_ref(cfg->rules);
 	job->cache = cfg->hyperscan_cache ? xstrdup(cfg->hyperscan_cache) :
 	    NULL;
+	pthread_mutex_lock(&hs_mtx);
+	old = hs_pending;
+	hs_pending = job;
+	start = !hs_running;
+	hs_running = 1;
+	pthread_mutex_unlock(&hs_mtx);
+	if (old != NULL)
+		hs_job_free(old);	/* never started: a newer set came */
+	if (!start)
+		return;
 	pthread_attr_init(&attr);
 	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-	if (pthread_create(&t, &attr, hs_build_thread, job) != 0) {
+	if (pthread_create(&t, &attr, hs_build_thread, NULL) != 0) {
 		log_warn("hyperscan: cannot start a thread; the rules run "
 		    "without it");
-		rule_set_unref(job->rs);
-		free(job->cache);
-		free(job);
+		pthread_mutex_lock(&hs_mtx);
+		job = hs_pending;
+		hs_pending = NULL;
+		hs_running = 0;
+		pthread_mutex_unlock(&hs_mtx);
+		if (job != NULL)
+			hs_job_free(job);
 	}
 	pthread_attr_destroy(&attr);
 }

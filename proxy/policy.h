@@ -30,7 +30,8 @@ void	policy_log_stats(const struct config *cfg);
  * prefilter of cfg's rule set on a thread of its own at low priority, and
  * give it to the rule set when done.  Until then, and if it fails, the
  * rules run as they always do; results are the same either way.  Logs one
- * "hyperscan" line when it is ready or why it is not.
+ * "hyperscan" line when it is ready or why it is not.  One build runs at a
+ * time; a reload during it queues the new set (replacing any queued one).
  */
 void	policy_start_hs(const struct config *cfg);
 
