@@ -1177,7 +1177,9 @@ read_sa(struct rule_builder *b, const char *file, char *text,
 			if (key == NULL || strncasecmp("en_US", key,
 			    strlen(key)) != 0 || strlen(key) > 5)
 				continue;
-			s = h;
+			s = skipws(h);
+			if (*s == '\0')	/* "lang en" and nothing else */
+				continue;
 		}
 		h = s;
 		key = word(&h);

@@ -254,6 +254,8 @@ test_sa_basic(void **state)
 	    "askdns   ASK      example.com A /./\n"
 	    "lang de  body GERMAN /deutsch/\n"
 	    "lang en  body ENGLISH /english/\n"
+	    "lang e\n"			/* nothing after it (fuzz_rule_load) */
+	    "lang en   \n"
 	    "body     BADRE    /(unclosed/\n"
 	    "body     NODELIM  plain\n"
 	    "body     UNQUOTED /a/b/\n"
