@@ -823,6 +823,41 @@ rule_hs_free(struct rule_hs *h)
 {
 	(void)h;
 }
+
+/* Never called without a database; here so rule_eval.c needs no #ifdef. */
+int
+rule_hs_covers(const struct rule_hs *h, size_t idx)
+{
+	(void)h;
+	(void)idx;
+	return 0;
+}
+
+struct rule_hs_scratch *
+rule_hs_scratch_new(void)
+{
+	return NULL;
+}
+
+void
+rule_hs_scratch_free(struct rule_hs_scratch *hs)
+{
+	(void)hs;
+}
+
+int
+rule_hs_scan(const struct rule_hs *h, struct rule_hs_scratch *hs,
+    enum rule_stage st, const struct msg_str *v, size_t n,
+    unsigned char *mark)
+{
+	(void)h;
+	(void)hs;
+	(void)st;
+	(void)v;
+	(void)n;
+	(void)mark;
+	return -1;
+}
 #endif /* HAVE_HYPERSCAN */
 
 int
