@@ -17,10 +17,11 @@
  *  - what Hyperscan cannot take (\Q, /x, a refused construct) stays out and
  *    runs as before.
  *
- * Compiling takes seconds to a minute, so the compiled databases can be kept
- * in a cache directory, named by a hash of everything that went into them;
- * the caller decides whether the build happens at all and on which thread
- * (moatd builds off the event loop, doc/rules.md "Hyperscan").
+ * Compiling takes up to a couple of minutes (SpamAssassin's stock set), so
+ * the compiled databases can be kept in a cache directory, named by a hash
+ * of everything that went into them; the caller decides whether the build
+ * happens at all and on which thread (moatd builds off the event loop,
+ * doc/rules.md "Hyperscan").
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -45,16 +46,6 @@ struct rule_hs {
 	size_t		 nrules;
 	struct rule_hs_info info;
 };
-
-/* The Latin-1 case partner of c under rule_load.c's tables, or -1. */
-static int
-latin1_partner(unsigned c)
-{
-	if (c >= 0xC0 && c <= 0xFE && c != 0xD7 && c != 0xF7 && c != 0xDF &&
-	    c != 0xFF)
-		return (int)(c ^ 0x20);
-	return -1;
-}
 
 static void
 put_hex(struct sbuf *o, unsigned v)
@@ -137,36 +128,48 @@ class_value(const char **pp)
 }
 
 /*
- * A class, p just past its '['.  Members are written as \xHH; outside a
- * negated class, the Latin-1 case partners of letters and ranges are added.
- * Returns the position past ']', or NULL when the class is not taken.
+ * The other case of a byte >= 0x80 under PCRE2's /i, from the rule set's
+ * character tables (fcc, rule_load.c adds the Latin-1 letters), or -1.
+ * ASCII is left to HS_FLAG_CASELESS.
+ */
+static int
+high_partner(const uint8_t *tables, int c)
+{
+	int f = tables[256 + c];
+
+	return c >= 0x80 && f != c ? f : -1;
+}
+
+/*
+ * A class, p just past its '['.  Its byte members are collected, with their
+ * case partners unless the class is negated (adding members would make it
+ * match less), and written as \xHH runs; class escapes (\d...) and POSIX
+ * classes are copied as they are.  Returns the position past ']', or NULL
+ * when the class is not taken.
  */
 static const char *
-copy_class(const char *p, struct sbuf *o)
+copy_class(const char *p, const uint8_t *tables, struct sbuf *o)
 {
-	int neg = 0, first = 1, v, w, lo;
+	unsigned char set[256];
+	int neg = 0, first = 1, v, w, c, e;
 
+	memset(set, 0, sizeof(set));
 	sbuf_addc(o, '[');
 	if (*p == '^') {
 		neg = 1;
 		sbuf_addc(o, '^');
 		p++;
 	}
-	for (;;) {
+	for (; *p != ']' || first; first = 0) {
 		if (*p == '\0')
 			return NULL;
-		if (*p == ']' && !first) {
-			sbuf_addc(o, ']');
-			return p + 1;
-		}
-		first = 0;
 		if (p[0] == '[' && p[1] == ':') {
-			const char *e = strstr(p + 2, ":]");
+			const char *end = strstr(p + 2, ":]");
 
-			if (e == NULL)
+			if (end == NULL)
 				return NULL;
-			sbuf_add(o, p, (size_t)(e + 2 - p));
-			p = e + 2;
+			sbuf_add(o, p, (size_t)(end + 2 - p));
+			p = end + 2;
 			continue;
 		}
 		if (*p == '[')	/* a literal '[' (PCRE2 has no nesting) */
@@ -187,26 +190,27 @@ copy_class(const char *p, struct sbuf *o)
 			if (*p == '[' || (w = class_value(&p)) < 0 || w < v)
 				return NULL;
 		}
-		put_hex(o, (unsigned)v);
-		if (w != v) {
-			sbuf_addc(o, '-');
-			put_hex(o, (unsigned)w);
-		}
-		if (neg)
-			continue;
-		/* partners of the part of [v, w] in each Latin-1 case block */
-		for (lo = 0xC0; lo <= 0xE0; lo += 0x20) {
-			int a = v > lo ? v : lo, b = w < lo + 0x1E ? w : lo + 0x1E;
-
-			if (a > b)
-				continue;
-			put_hex(o, (unsigned)(a ^ 0x20));
-			if (b != a) {
-				sbuf_addc(o, '-');
-				put_hex(o, (unsigned)(b ^ 0x20));
-			}
+		for (c = v; c <= w; c++) {
+			set[c] = 1;
+			if (!neg && (e = high_partner(tables, c)) >= 0)
+				set[e] = 1;
 		}
 	}
+	for (c = 0; c < 256; c = e + 1) {
+		if (!set[c]) {
+			e = c;
+			continue;
+		}
+		for (e = c; e < 255 && set[e + 1]; e++)
+			;
+		put_hex(o, (unsigned)c);
+		if (e > c + 1)
+			sbuf_addc(o, '-');
+		if (e > c)
+			put_hex(o, (unsigned)e);
+	}
+	sbuf_addc(o, ']');
+	return p + 1;
 }
 
 /*
@@ -230,8 +234,8 @@ inline_x(const char *p)
 }
 
 int
-rule_hs_expression(const char *src, uint32_t copts, struct sbuf *o,
-    unsigned *flags)
+rule_hs_expression(const char *src, uint32_t copts, const uint8_t *tables,
+    struct sbuf *o, unsigned *flags)
 {
 	const char *p = src, *e;
 	int v, pv;
@@ -241,7 +245,7 @@ rule_hs_expression(const char *src, uint32_t copts, struct sbuf *o,
 		return -1;
 	while (*p != '\0') {
 		if (*p == '[') {
-			if ((p = copy_class(p + 1, o)) == NULL)
+			if ((p = copy_class(p + 1, tables, o)) == NULL)
 				return -1;
 			continue;
 		}
@@ -292,8 +296,8 @@ rule_hs_expression(const char *src, uint32_t copts, struct sbuf *o,
 			sbuf_addc(o, *p++);
 			continue;
 		}
-		/* one byte, v: with its Latin-1 partner if it has one */
-		if ((pv = latin1_partner((unsigned)v)) < 0) {
+		/* one byte, v: with its other case if it has one */
+		if ((pv = high_partner(tables, v)) < 0) {
 			put_hex(o, (unsigned)v);
 			continue;
 		}
@@ -351,7 +355,17 @@ input_drop(struct hs_input *in, size_t k)
 	memmove(in->ids + k, in->ids + k + 1, (in->n - k) * sizeof(unsigned));
 }
 
-/* FNV-1a, twice with different bases: a 128-bit name for the cache file. */
+/*
+ * FNV-1a, twice with different bases: 128 bits that name a cache file by
+ * what went into it, and check that what is read back is what was written.
+ */
+static void
+key_init(uint64_t k[2])
+{
+	k[0] = 0xcbf29ce484222325ULL;
+	k[1] = 0x84222325cbf29ce4ULL;
+}
+
 static void
 key_add(uint64_t k[2], const void *p, size_t len)
 {
@@ -403,11 +417,14 @@ gather(const struct rule_set *rs, struct hs_input in[RULE_ST_COUNT],
 	struct sbuf o = SBUF_INIT;
 	const char *v = hs_version();
 	unsigned char *need = reachable(rs);
+	hs_platform_info_t plat;
 	size_t i;
 
-	key[0] = 0xcbf29ce484222325ULL;
-	key[1] = 0x84222325cbf29ce4ULL;
+	key_init(key);
 	key_add(key, v, strlen(v) + 1);
+	/* databases are built for this CPU's features */
+	if (hs_populate_platform(&plat) == HS_SUCCESS)
+		key_add(key, &plat, sizeof(plat));
 	for (i = 0; i < rs->nrules; i++) {
 		const struct rule *r = &rs->rules[i];
 		struct hs_input *d = &in[r->stage];
@@ -420,7 +437,8 @@ gather(const struct rule_set *rs, struct hs_input in[RULE_ST_COUNT],
 			info->unread++;
 			continue;
 		}
-		if (rule_hs_expression(r->src, r->copts, &o, &f) != 0) {
+		if (rule_hs_expression(r->src, r->copts, rs->tables, &o,
+		    &f) != 0) {
 			info->skipped++;
 			continue;
 		}
@@ -431,6 +449,8 @@ gather(const struct rule_set *rs, struct hs_input in[RULE_ST_COUNT],
 		d->flags[d->n] = f;
 		d->ids[d->n] = (unsigned)i;
 		d->n++;
+		/* the stage too: the same rule moved to another stage */
+		key_add(key, &r->stage, sizeof(r->stage));
 		key_add(key, &i, sizeof(i));
 		key_add(key, &f, sizeof(f));
 		key_add(key, d->expr[d->n - 1], o.len + 1);
@@ -494,7 +514,7 @@ compile_stage(struct hs_input *in, struct rule_hs_info *info, char *err,
 	return NULL;
 }
 
-#define CACHE_MAGIC	"moat-hs 2\n"
+#define CACHE_MAGIC	"moat-hs 3\n"
 #define CACHE_MAX	(1024UL * 1024 * 1024)
 
 static char *
@@ -517,6 +537,7 @@ cache_write(const struct rule_hs *h, const char *path, char *err,
 {
 	struct sbuf o = SBUF_INIT;
 	char *tmp, *bytes;
+	uint64_t sum[2];
 	size_t len, i;
 	FILE *fp;
 	int st, ok;
@@ -545,6 +566,9 @@ cache_write(const struct rule_hs *h, const char *path, char *err,
 		sbuf_add(&o, bytes, len);
 		free(bytes);
 	}
+	key_init(sum);
+	key_add(sum, o.p, o.len);
+	sbuf_add(&o, (const char *)sum, sizeof(sum));
 	tmp = xasprintf("%s.%ld.tmp", path, (long)getpid());
 	ok = (fp = fopen(tmp, "wb")) != NULL &&
 	    fwrite(o.p, 1, o.len, fp) == o.len;
@@ -572,8 +596,9 @@ get32(const char **p, const char *end, uint32_t *v)
 }
 
 /*
- * Read a cached h.  Anything wrong (short, another Hyperscan, a rule index
- * out of range) makes it a miss, and the caller compiles afresh.
+ * Read a cached h.  Anything wrong (short, damaged, another Hyperscan, a
+ * rule index out of range) makes it a miss, and the caller compiles
+ * afresh: a wrong list of covered rules would skip rules that can match.
  */
 static struct rule_hs *
 cache_read(const char *path, size_t nrules)
@@ -583,6 +608,7 @@ cache_read(const char *path, size_t nrules)
 	const char *p, *end;
 	char *buf;
 	uint32_t st, nc, id, len, k;
+	uint64_t sum[2];
 	int fd;
 
 	if ((fd = open(path, O_RDONLY)) == -1)
@@ -604,7 +630,13 @@ cache_read(const char *path, size_t nrules)
 	h->covered = xcalloc(nrules > 0 ? nrules : 1, 1);
 	p = buf;
 	end = buf + sb.st_size;
-	if ((size_t)(end - p) < strlen(CACHE_MAGIC) ||
+	/* the checksum at the end covers everything before it */
+	if ((size_t)(end - p) < strlen(CACHE_MAGIC) + sizeof(sum))
+		goto bad;
+	end -= sizeof(sum);
+	key_init(sum);
+	key_add(sum, p, (size_t)(end - p));
+	if (memcmp(end, sum, sizeof(sum)) != 0 ||
 	    memcmp(p, CACHE_MAGIC, strlen(CACHE_MAGIC)) != 0)
 		goto bad;
 	p += strlen(CACHE_MAGIC);
@@ -717,12 +749,6 @@ int
 rule_hs_covers(const struct rule_hs *h, size_t idx)
 {
 	return idx < h->nrules && h->covered[idx] != 0;
-}
-
-const struct rule_hs_info *
-rule_hs_get_info(const struct rule_hs *h)
-{
-	return &h->info;
 }
 
 struct rule_hs_scratch {
@@ -880,7 +906,7 @@ rule_set_hs_info(const struct rule_set *rs)
 	struct rule_hs *h = atomic_load(&((struct rule_set *)rs)->hs);
 
 #ifdef HAVE_HYPERSCAN
-	return h != NULL ? rule_hs_get_info(h) : NULL;
+	return h != NULL ? &h->info : NULL;
 #else
 	(void)h;
 	return NULL;

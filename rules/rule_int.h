@@ -170,10 +170,9 @@ int	rule_core_compile(struct rule *, const uint8_t *tables);
  * it could not scan: then every rule runs.
  */
 struct rule_hs_scratch;
-int	rule_hs_expression(const char *src, uint32_t copts, struct sbuf *out,
-	    unsigned *flags);
+int	rule_hs_expression(const char *src, uint32_t copts,
+	    const uint8_t *tables, struct sbuf *out, unsigned *flags);
 int	rule_hs_covers(const struct rule_hs *, size_t idx);
-const struct rule_hs_info *rule_hs_get_info(const struct rule_hs *);
 struct rule_hs_scratch *rule_hs_scratch_new(void);
 void	rule_hs_scratch_free(struct rule_hs_scratch *);
 int	rule_hs_scan(const struct rule_hs *, struct rule_hs_scratch *,
