@@ -397,6 +397,26 @@ stage_texts(const struct msg *m, enum rule_stage stage, struct msg_str *one,
 	}
 }
 
+/*
+ * Whether Hyperscan has scanned the stage's text of m (scanning it the
+ * first time it is asked); 0 when it could not, and the rules of the stage
+ * fall back to the literal prefilter.
+ */
+static int
+hs_scanned(struct rule_scratch *sc, const struct msg *m, enum rule_stage st)
+{
+	const struct msg_str *v;
+	struct msg_str one;
+	size_t n;
+
+	if (sc->hs_state[st] == 0) {
+		v = stage_texts(m, st, &one, &n);
+		sc->hs_state[st] = rule_hs_scan(sc->hs, sc->hss, st, v, n,
+		    sc->hsmark) == 0 ? 1 : -1;
+	}
+	return sc->hs_state[st] == 1;
+}
+
 /* Evaluate one pattern rule; returns its count (0: no hit or not run). */
 static unsigned
 eval_rule(const struct rule_set *rs, struct rule_scratch *sc,
@@ -412,16 +432,10 @@ eval_rule(const struct rule_set *rs, struct rule_scratch *sc,
 	size_t n, i;
 	int st;
 
-	if (sc->hs != NULL && rule_hs_covers(sc->hs, (size_t)(r - rs->rules))) {
+	if (sc->hs != NULL && rule_hs_covers(sc->hs, (size_t)(r - rs->rules)) &&
+	    hs_scanned(sc, m, r->stage)) {
 		/* Hyperscan's verdict stands in for the literal prefilter */
-		signed char *hst = &sc->hs_state[r->stage];
-
-		if (*hst == 0) {
-			v = stage_texts(m, r->stage, &one, &n);
-			*hst = rule_hs_scan(sc->hs, sc->hss, r->stage, v, n,
-			    sc->hsmark) == 0 ? 1 : -1;
-		}
-		if (*hst == 1 && !sc->hsmark[r - rs->rules]) {
+		if (!sc->hsmark[r - rs->rules]) {
 			sc->pf_skip = 1;
 			return (r->flags & RF_NEG) ? 1 : 0;
 		}
