@@ -150,32 +150,11 @@ cskip_class(struct cparser *cp)
 static int
 cquantifier(struct cparser *cp, long *min)
 {
-	const char *p = cp->p;
-	char *end;
+	int q = rule_re_quantifier(&cp->p, min);
 
-	if (*p == '*' || *p == '?')
-		*min = 0, p++;
-	else if (*p == '+')
-		*min = 1, p++;
-	else if (*p == '{' && p[1] == ',') {
-		cp->bad = 1;	/* "{,n}": read differently across PCRE2s */
-		return 0;
-	} else if (*p == '{' && p[1] >= '0' && p[1] <= '9') {
-		*min = strtol(p + 1, &end, 10);
-		if (*end == ',') {
-			end++;
-			while (*end >= '0' && *end <= '9')
-				end++;
-		}
-		if (*end != '}')
-			return 0;	/* a literal "{" */
-		p = end + 1;
-	} else
-		return 0;
-	if (*p == '?' || *p == '+')
-		p++;
-	cp->p = p;
-	return 1;
+	if (q < 0)
+		cp->bad = 1;
+	return q > 0;
 }
 
 /* One atom; returns 1 if it can match "", 0 if not, -1 at the end. */

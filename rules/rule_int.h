@@ -156,6 +156,14 @@ int	rule_prefilter_may_match(const struct rule_bitmap *,
 void	rule_prefilter_fold(struct sbuf *, const char *, size_t);
 int	rule_prefilter_may_match_text(const struct rule *, const char *folded,
 	    size_t);
+/*
+ * The quantifier at *pp, for the pattern readers here and in rule_core.c:
+ * 1 with its minimum in *min and *pp past it (and past a lazy or possessive
+ * mark), 0 when there is none (a "{" that starts none is a literal), -1 for
+ * "{,n}", which PCRE2 reads as a literal before 10.43 and as {0,n} since:
+ * a reader that gets it wrong would require text that need not be there.
+ */
+int	rule_re_quantifier(const char **pp, long *min);
 
 /*
  * rule_core.c: the pattern without the leading and trailing parts that can

@@ -156,38 +156,44 @@ run_flush(struct lparser *lp, struct lits *best, char *run, size_t *rn)
 	*rn = 0;
 }
 
-/*
- * A quantifier after an atom: returns its minimum (1 when there is none),
- * advancing past it; -1 on a syntax this parser does not follow.
- */
+int
+rule_re_quantifier(const char **pp, long *min)
+{
+	const char *p = *pp;
+	char *end;
+
+	if (*p == '*' || *p == '?')
+		*min = 0, p++;
+	else if (*p == '+')
+		*min = 1, p++;
+	else if (*p == '{' && p[1] == ',')
+		return -1;
+	else if (*p == '{' && p[1] >= '0' && p[1] <= '9') {
+		*min = strtol(p + 1, &end, 10);
+		if (*end == ',') {
+			end++;
+			while (*end >= '0' && *end <= '9')
+				end++;
+		}
+		if (*end != '}')
+			return 0;	/* a literal "{" */
+		p = end + 1;
+	} else
+		return 0;
+	if (*p == '?' || *p == '+')	/* lazy, possessive */
+		p++;
+	*pp = p;
+	return 1;
+}
+
+/* The minimum of the quantifier after an atom (1 when there is none). */
 static long
 quantifier(struct lparser *lp)
 {
-	const char *p = lp->p;
 	long min = 1;
 
-	if (*p == '*' || *p == '?') {
-		min = 0;
-		p++;
-	} else if (*p == '+')
-		p++;
-	else if (*p == '{' && p[1] >= '0' && p[1] <= '9') {
-		const char *q = p + 1;
-
-		min = strtol(q, (char **)&q, 10);
-		if (*q == ',') {
-			q++;
-			while (*q >= '0' && *q <= '9')
-				q++;
-		}
-		if (*q != '}')
-			return 1;	/* a literal "{" */
-		p = q + 1;
-	} else
-		return 1;
-	if (*p == '?' || *p == '+')
-		p++;
-	lp->p = p;
+	if (rule_re_quantifier(&lp->p, &min) < 0)
+		lp->bad = 1;
 	return min;
 }
 

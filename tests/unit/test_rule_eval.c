@@ -472,6 +472,35 @@ test_prefilter(void **state)
 }
 
 /*
+ * "{,n}" is a literal for PCRE2 before 10.43 and {0,n} since: neither
+ * pattern reader may guess, so such a pattern gets no literal set and no
+ * core, and hits by whatever the PCRE2 at hand says.
+ */
+static void
+test_brace_quantifier(void **state)
+{
+	struct rule_set *rs = load("t.rules",
+	    "body BRACE /ab{,3}cd/ score 1\n"
+	    "body BRACE_CORE /(?:\\b|\\s)xy{,2}z/ score 1\n");
+	struct rule_scratch *sc = rule_scratch_new();
+	const struct rule_hit *h;
+	struct msg *m;
+	size_t n;
+
+	(void)state;
+	assert_int_equal(rule_set_stats(rs)->prefiltered, 0);
+	assert_int_equal(rule_set_stats(rs)->cored, 0);
+	/* both readings match here */
+	h = run(rs, sc, "Subject: s\n\nab{,3}cd abbcd xy{,2}z xz\n", NULL,
+	    &n, &m);
+	assert_non_null(find(h, n, "BRACE"));
+	assert_non_null(find(h, n, "BRACE_CORE"));
+	msg_free(m);
+	rule_scratch_free(sc);
+	rule_set_unref(rs);
+}
+
+/*
  * A top-level sequence requires each of its literal sets: one present is
  * not enough to run the pattern.  Results never change, only the work.
  */
@@ -824,6 +853,7 @@ main(void)
 		cmocka_unit_test(test_depth_bounds),
 		cmocka_unit_test(test_relays),
 		cmocka_unit_test(test_prefilter),
+		cmocka_unit_test(test_brace_quantifier),
 		cmocka_unit_test(test_prefilter_sets),
 		cmocka_unit_test(test_prefilter_headers),
 		cmocka_unit_test(test_default_rules_samples),
