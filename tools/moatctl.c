@@ -197,7 +197,9 @@ static double now(void);
 
 /*
  * --hs, --hs-cache: build (or read) the Hyperscan databases before anything
- * is scanned, and say what they hold on stderr.
+ * is scanned, and say what they hold on stderr.  Asking for it from a build
+ * without it is an error; rules it cannot serve (no body, rawbody, uri or
+ * full pattern) simply run without it, with the same results.
  */
 static void
 load_hs(const struct opts *o, struct rule_set *rs)
@@ -209,8 +211,12 @@ load_hs(const struct opts *o, struct rule_set *rs)
 
 	if ((h = rule_hs_build(rs, o->hs_cache, 0, &hi, err,
 	    sizeof(err))) == NULL) {
-		fprintf(stderr, "moatctl: %s\n", err);
-		exit(1);
+		if (!rule_hs_available()) {
+			fprintf(stderr, "moatctl: %s\n", err);
+			exit(1);
+		}
+		fprintf(stderr, "hyperscan: not used: %s\n", err);
+		return;
 	}
 	rule_set_hs_attach(rs, h);
 	fprintf(stderr, "hyperscan: %u patterns (%u refused, %u not "

@@ -195,6 +195,12 @@ class Scan(unittest.TestCase):
         self.assertIn("hyperscan: 3 patterns (0 refused, 0 not expressible, "
                       "1 unread", err)
         self.assertEqual(len(os.listdir(cache)), 2)
+        # nothing it could serve: the same scan, without it
+        hdr = self.path("hdr.cf", "header SUBJ_HI Subject =~ /hi/\n")
+        rc, out, err = run("scan", "--hs", "-r", hdr, self.lotto)
+        self.assertEqual(rc, 0, err)
+        self.assertIn("hyperscan: not used: no pattern", err)
+        self.assertIn("rules=SUBJ_HI", out)
 
 
 if __name__ == "__main__":
