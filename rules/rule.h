@@ -240,14 +240,16 @@ void	rule_scratch_lazy(struct rule_scratch *sc, int on);
 /*
  * Rule profiling, for tuning (moatctl scan --profile): once switched on,
  * every rule_eval() on sc adds, per rule index, the wall-clock nanoseconds
- * its pattern took, how often it ran and how often the literal prefilter
- * skipped it.  Costs two clock reads per rule run, so it is off by default.
+ * its pattern took, how often it ran and how often a prefilter (literal
+ * sets, or Hyperscan for the rules it covers) skipped it; a Hyperscan scan
+ * counts in the first covered rule of its stage that asks for it.  Costs
+ * two clock reads per rule run, so it is off by default.
  * rule_scratch_profile_get() returns 0, or -1 when idx was never seen.
  */
 struct rule_prof {
 	unsigned long long	ns;
 	unsigned long		runs;
-	unsigned long		skipped;	/* by the prefilter */
+	unsigned long		skipped;	/* by a prefilter */
 };
 void	rule_scratch_profile(struct rule_scratch *sc, int on);
 int	rule_scratch_profile_get(const struct rule_scratch *sc, size_t idx,
