@@ -40,7 +40,7 @@ msg_qp_decode(const char *p, size_t n, struct sbuf *out, int *bad)
 			for (j = i; j < n && (p[j] == ' ' || p[j] == '\t'); j++)
 				;
 			if ((j < n && p[j] == '\n') ||
-			    (p[j] == '\r' && j + 1 < n && p[j + 1] == '\n')) {
+			    (j + 1 < n && p[j] == '\r' && p[j + 1] == '\n')) {
 				i = j - 1;
 				continue;
 			}

@@ -653,6 +653,180 @@ test_charsets(void **state)
 	sbuf_free(&o);
 }
 
+/*
+ * The bounds of the parser's fast paths: moat-only checks, not values from
+ * SA.  Inputs that end where a scan must stop sit in exact-size heap
+ * copies, so that a sanitizer build sees a read past the end.
+ */
+static char *
+exact(const char *s, size_t n)
+{
+	char	*p = xmalloc(n ? n : 1);
+
+	memcpy(p, s, n);
+	return p;
+}
+
+static void
+test_ascii_run(void **state)
+{
+	char	 buf[40], *p;
+	size_t	 n, pos;
+
+	(void)state;
+	/*
+	 * Every length around the 8-byte steps, with the first 8-bit byte at
+	 * every place.  buf holds ASCII past n, so a word read across the end
+	 * shows as a wrong length even without a sanitizer.
+	 */
+	for (n = 0; n <= 25; n++) {
+		memset(buf, 'a', sizeof(buf));
+		assert_int_equal(msg_ascii_run(buf, n), n);
+		p = exact(buf, n);
+		assert_int_equal(msg_ascii_run(p, n), n);
+		free(p);
+		for (pos = 0; pos < n; pos++) {
+			memset(buf, 'a', sizeof(buf));
+			buf[pos] = (char)0x80;
+			assert_int_equal(msg_ascii_run(buf, n), pos);
+			buf[pos] = (char)0xff;
+			assert_int_equal(msg_ascii_run(buf, n), pos);
+		}
+	}
+	/* a sequence cut at the end, after a run long enough for a word */
+	p = exact("abcdefgh\xc3", 9);
+	assert_int_equal(msg_utf8_valid(p, 9), 0);
+	free(p);
+	p = exact("abcdefgh\xc3\xa9", 10);
+	assert_int_equal(msg_utf8_valid(p, 10), 1);
+	free(p);
+}
+
+static void
+test_put_utf8(void **state)
+{
+	static const unsigned long cps[] = { 0x41, 0xe9, 0x20ac, 0x1f600 };
+	static const char *const enc[] = { "A", "\xc3\xa9", "\xe2\x82\xac",
+	    "\xf0\x9f\x98\x80" };
+	struct sbuf	 o;
+	size_t		 k, c;
+
+	(void)state;
+	/* each length of every byte count up to past two buffer doublings */
+	for (c = 0; c < 4; c++)
+		for (k = 0; k < 140; k++) {
+			memset(&o, 0, sizeof(o));
+			while (o.len < k)
+				sbuf_addc(&o, 'x');
+			msg_put_utf8(&o, cps[c]);
+			assert_int_equal(o.len, k + strlen(enc[c]));
+			assert_string_equal(o.p + k, enc[c]);
+			sbuf_free(&o);
+		}
+}
+
+static void
+test_qp_ends(void **state)
+{
+	static const struct {
+		const char	*in, *want;
+	} t[] = {
+		{ " ", " " },			/* blanks, then the end */
+		{ "a \t", "a \t" },
+		{ "  \r", "  \r" },		/* a CR that ends no line */
+		{ "a \r", "a \r" },
+		{ "a  \r\nb", "a\r\nb" },
+		{ "a =41 \nb", "a A\nb" },
+	};
+	struct sbuf	 o = SBUF_INIT;
+	size_t		 i, n;
+	char		*p;
+	int		 bad = 0;
+
+	(void)state;
+	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		n = strlen(t[i].in);
+		p = exact(t[i].in, n);
+		sbuf_reset(&o);
+		msg_qp_decode(p, n, &o, &bad);
+		assert_int_equal(o.len, strlen(t[i].want));
+		assert_memory_equal(o.p, t[i].want, o.len);
+		free(p);
+	}
+	assert_int_equal(bad, 0);
+	sbuf_free(&o);
+}
+
+static void
+test_html_bounds(void **state)
+{
+	struct sbuf	 s = SBUF_INIT;
+	struct msg	*m;
+	int		 i;
+
+	(void)state;
+	/* More attributes, and longer, than the reused tag buffers start with */
+	sbuf_adds(&s, "Subject: attrs\nContent-Type: text/html\n\n<a");
+	for (i = 0; i < 40; i++)
+		sbuf_printf(&s, " X%d=\"%0200d\"", i, i);
+	sbuf_adds(&s, " HREF=\"http://attrs.example/\">x</a>\n");
+	m = msg_parse(s.p, s.len, NULL);
+	assert_true(has_uri(m, "http://attrs.example/"));
+	msg_free(m);
+
+	/* Deeper font nesting than the style stack holds */
+	sbuf_reset(&s);
+	sbuf_adds(&s, "Subject: deep\nContent-Type: text/html\n\n");
+	for (i = 0; i < 600; i++)
+		sbuf_adds(&s, "<font size=\"+1\">");
+	sbuf_adds(&s, "deep");
+	for (i = 0; i < 600; i++)
+		sbuf_adds(&s, "</font>");
+	sbuf_adds(&s, " after\n");
+	m = msg_parse(s.p, s.len, NULL);
+	assert_body(m, "deep\n|deep after ");
+	msg_free(m);
+	sbuf_free(&s);
+}
+
+static void
+test_blank_runs(void **state)
+{
+	struct sbuf		 s = SBUF_INIT;
+	struct msg		*m;
+	const struct msg_str	*v;
+	size_t			 n, i, k, nl;
+
+	(void)state;
+	/* More lines than the line index starts with; 25 blank in a row */
+	sbuf_adds(&s, "Subject: b\n\n");
+	for (i = 0; i < 300; i++)
+		sbuf_printf(&s, "l%zu\n", i);
+	for (i = 0; i < 25; i++)
+		sbuf_adds(&s, "\n");
+	sbuf_adds(&s, "end");
+	m = msg_parse(s.p, s.len, NULL);
+	v = msg_rawbody(m, &n);
+	for (i = 0, nl = 0; i < n; i++)
+		for (k = 0; k < v[i].len; k++)
+			nl += v[i].p[k] == '\n';
+	/* 300 lines, then the first and last 19 of the blank run */
+	assert_int_equal(nl, 300 + 20);
+	assert_memory_equal(v[n - 1].p + v[n - 1].len - 5, "\n\nend", 5);
+	msg_free(m);
+
+	/* a run that starts the body keeps its first two and last 19 */
+	sbuf_reset(&s);
+	sbuf_adds(&s, "Subject: b\n\n");
+	for (i = 0; i < 25; i++)
+		sbuf_adds(&s, "\n");
+	sbuf_adds(&s, "end\n");
+	m = msg_parse(s.p, s.len, NULL);
+	assert_rawbody(m, "\n\n\n\n\n\n\n\n\n\n\n\n\n\n\n\n\n\n\n\n\nend\n");
+	msg_free(m);
+	sbuf_free(&s);
+}
+
 int
 main(void)
 {
@@ -668,6 +842,11 @@ main(void)
 		cmocka_unit_test(test_body_split),
 		cmocka_unit_test(test_framing),
 		cmocka_unit_test(test_charsets),
+		cmocka_unit_test(test_ascii_run),
+		cmocka_unit_test(test_put_utf8),
+		cmocka_unit_test(test_qp_ends),
+		cmocka_unit_test(test_html_bounds),
+		cmocka_unit_test(test_blank_runs),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
