@@ -1299,6 +1299,7 @@ msg_parse(const char *raw, size_t len, const struct msg_limits *lim)
 {
 	struct msg	*m;
 	struct sbuf	 htmluris = SBUF_INIT;
+	struct msg_uriset *seen;
 	size_t		 i, n, l;
 	const char	*u;
 
@@ -1322,11 +1323,13 @@ msg_parse(const char *raw, size_t len, const struct msg_limits *lim)
 	new_part(m);
 	parse_message(m, 0, raw, len, 20, 0);
 	build_body(m, &htmluris);
+	seen = msg_uriset_new();
 	for (i = 0; i < htmluris.len; i += l + 1) {
 		u = htmluris.p + i;
 		l = strlen(u);
-		msg_uri_add(m->uriset, u, l, 0);
+		msg_uri_add(m->uriset, seen, u, l, 0);
 	}
+	msg_uriset_free(seen);
 	sbuf_free(&htmluris);
 	build_rawbody(m);
 	n = msg_uriset_count(m->uriset);

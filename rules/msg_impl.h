@@ -52,7 +52,8 @@ struct msg_uriset *msg_uriset_new(void);
 void	msg_uriset_free(struct msg_uriset *);
 void	msg_uri_from_text(struct msg_uriset *, struct msg_uriset *,
 	    const char *, size_t);
-void	msg_uri_add(struct msg_uriset *, const char *, size_t, int);
+void	msg_uri_add(struct msg_uriset *, struct msg_uriset *, const char *,
+	    size_t, int);
 size_t	msg_uriset_count(const struct msg_uriset *);
 const char *msg_uriset_get(const struct msg_uriset *, size_t, size_t *);
 

@@ -35,7 +35,6 @@ struct msg_uriset {
 	size_t	  cap;
 	size_t	 *tab;		/* open addressing: index + 1, 0 = empty */
 	size_t	  tabsz;	/* a power of two, at least 2 * n */
-	struct msg_uriset *done; /* msg_uri_add: HTML URIs canonicalised */
 };
 
 /* At most this many distinct URIs per message; more are dropped. */
@@ -64,7 +63,6 @@ msg_uriset_free(struct msg_uriset *s)
 	free(s->v);
 	free(s->len);
 	free(s->tab);
-	msg_uriset_free(s->done);
 	free(s);
 }
 
@@ -694,23 +692,21 @@ done:
  * Add URI p[0..n) and its uri_list_canonicalize variants to s, whether or
  * not its host is valid (HTML URIs: add_uri_detail_list(..., 'html', 0)).
  * from_text 0 means Perl held the URI as characters (URIs from HTML), so a
- * character up to U+00FF is %-encoded as one byte; 1 means bytes.
+ * character up to U+00FF is %-encoded as one byte; 1 means bytes.  seen is
+ * the caller's set of URIs already added to s this way, with this from_text.
  */
 void
-msg_uri_add(struct msg_uriset *s, const char *p, size_t n, int from_text)
+msg_uri_add(struct msg_uriset *s, struct msg_uriset *seen, const char *p,
+    size_t n, int from_text)
 {
 	/*
-	 * A page repeats its links; canonicalising one again adds nothing
-	 * (its variants are in s, or were dropped because s is full, and s
-	 * only grows), so remember which were done.  Only exact keys count:
-	 * set_add() cuts longer strings.
+	 * A page repeats its links, and canonicalising one again adds nothing
+	 * (s only grows, so what it dropped when full it drops again).  A key
+	 * longer than set_add() keeps would be cut and could match another
+	 * URI; those are canonicalised every time.
 	 */
-	if (!from_text && n <= MSG_MAX_URI_LENGTH) {
-		if (s->done == NULL)
-			s->done = msg_uriset_new();
-		if (set_add(s->done, p, n) == 0)
-			return;
-	}
+	if (n <= MSG_MAX_URI_LENGTH && set_add(seen, p, n) == 0)
+		return;
 	canonicalize(s, p, n, 0, !from_text);
 }
 

@@ -790,6 +790,45 @@ test_html_bounds(void **state)
 }
 
 static void
+test_uri_bounds(void **state)
+{
+	struct sbuf	 s = SBUF_INIT, h = SBUF_INIT;
+	struct msg_uriset *set, *seen;
+	struct msg	*m;
+	size_t		 n;
+	int		 i;
+
+	(void)state;
+	/* The shortest host a scheme-less match takes: one letter, a dot */
+	m = parse("Subject: s\n\nsee a.com now\n");
+	assert_true(has_uri(m, "http://a.com"));
+	msg_free(m);
+
+	/*
+	 * A repeated URI adds nothing; two longer than the set keeps, alike up
+	 * to its cut, are still two URIs.
+	 */
+	set = msg_uriset_new();
+	seen = msg_uriset_new();
+	sbuf_adds(&h, "http://long.example/");
+	for (i = 0; i < 3000; i++)
+		sbuf_adds(&h, "%41");
+	sbuf_printf(&s, "%s%%42", h.p);
+	msg_uri_add(set, seen, s.p, s.len, 0);
+	n = msg_uriset_count(set);
+	msg_uri_add(set, seen, s.p, s.len, 0);
+	assert_int_equal(msg_uriset_count(set), n);
+	s.p[s.len - 1] = '3';
+	msg_uri_add(set, seen, s.p, s.len, 0);
+	/* the raw URI is cut to the one before; "...AAAC" is new */
+	assert_int_equal(msg_uriset_count(set), n + 1);
+	msg_uriset_free(set);
+	msg_uriset_free(seen);
+	sbuf_free(&h);
+	sbuf_free(&s);
+}
+
+static void
 test_blank_runs(void **state)
 {
 	struct sbuf		 s = SBUF_INIT;
@@ -846,6 +885,7 @@ main(void)
 		cmocka_unit_test(test_put_utf8),
 		cmocka_unit_test(test_qp_ends),
 		cmocka_unit_test(test_html_bounds),
+		cmocka_unit_test(test_uri_bounds),
 		cmocka_unit_test(test_blank_runs),
 	};
 
