@@ -296,6 +296,14 @@ req_finish(struct rreq *q)
 		req_free(q);
 }
 
+static const char *
+err_why(int err)
+{
+	return err == STORE_ERR_TIMEOUT ? "no answer within the deadline" :
+	    err == STORE_ERR_BUSY ? "too many requests in flight" :
+	    err == STORE_ERR_ARG ? "bad argument" : "not connected";
+}
+
 /*
  * Deliver err/r to the user, then finish.  why names the failure for the
  * outage log line (NULL: a default for err).  The callback may free conn.
@@ -311,10 +319,9 @@ req_complete(struct rreq *q, int err, const struct store_res *r,
 	if (q->done)
 		return;
 	if (why == NULL)
-		why = err == STORE_ERR_TIMEOUT ? "no answer within the deadline" :
-		    err == STORE_ERR_BUSY ? "too many requests in flight" :
-		    err == STORE_ERR_ARG ? "bad argument" : "not connected";
-	if (c != NULL) {
+		why = err_why(err);
+	/* a fail-fast failure was counted when it was decided (submit) */
+	if (c != NULL && !(q->fail_err != 0 && err == q->fail_err)) {
 		if (err == STORE_OK) {
 			c->timeouts = 0;
 			store_succeeded(c->base.st);
@@ -1077,6 +1084,13 @@ redis_submit(struct store_conn *sc, const struct store_args *a)
 	if (q->fail_err == 0) {
 		tv.tv_sec = ms / 1000;
 		tv.tv_usec = (ms % 1000) * 1000;
+	} else if (q->fail_err != STORE_ERR_ARG) {
+		/*
+		 * Counted now, during the outage that decided it: delivered
+		 * from the timer, it could come after a reply that ends the
+		 * outage in the same loop turn and open a new one.
+		 */
+		store_failed(sc->st, q->fail_err, err_why(q->fail_err));
 	}
 	evtimer_add(q->ev, &tv);
 	return q->id;
