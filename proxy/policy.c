@@ -194,6 +194,7 @@ hs_build_one(struct hs_job *job)
 	} else {
 		logline_str(&l, "state", "ready");
 		logline_int(&l, "patterns", hi.patterns);
+		logline_int(&l, "start_finders", hi.starts);
 		logline_int(&l, "refused", hi.refused);
 		logline_int(&l, "not_expressible", hi.skipped);
 		logline_int(&l, "unread", hi.unread);

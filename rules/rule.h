@@ -273,6 +273,7 @@ struct rule_hs_info {
 	unsigned	refused;	/* Hyperscan could not take them */
 	unsigned	skipped;	/* not expressible, run as before */
 	unsigned	unread;		/* sub-rules no scored rule reads */
+	unsigned	starts;		/* of patterns: with a start finder */
 	int		cached;		/* read from the cache */
 	int		cache_failed;	/* built, but the cache not written */
 	size_t		bytes;		/* database size */

@@ -363,6 +363,71 @@ match_list(struct rule_scratch *sc, const struct rule *r,
 	return total;
 }
 
+/*
+ * match_list() for a rule whose starts Hyperscan found (rule_hs.c, "start
+ * finders"): pos[] are the only offsets, in v[0..n) joined by "\n", where
+ * a match can start, so PCRE2 is asked there only, through an offset
+ * limit on re (the rule's pattern compiled for that).  Starts closer than
+ * a few bytes share one call.  What it finds is what match_list() finds,
+ * element by element and in the same order; the elements before first
+ * (a body rule's subject) are passed over.
+ */
+#define STARTS_GAP	16
+
+static unsigned
+match_starts(struct rule_scratch *sc, const struct rule *r,
+    const pcre2_code *re, const struct msg_str *v, size_t n, size_t first,
+    const uint32_t *pos, size_t npos, int *limited)
+{
+	unsigned max = (r->flags & RF_MULTIPLE) ? r->maxhits : 1, total = 0;
+	size_t i, k = 0, base = 0, k0, a, b, len;
+	PCRE2_SIZE start, *ov;
+	uint32_t opts;
+	int rc;
+
+	for (i = 0; i < n && k < npos; base += v[i].len + 1, i++) {
+		len = v[i].len;
+		while (k < npos && pos[k] < base)
+			k++;
+		if (i < first)
+			continue;
+		start = 0;
+		opts = 0;
+		while (k < npos && pos[k] <= base + len) {
+			if (pos[k] - base < start) {
+				k++;
+				continue;
+			}
+			k0 = k;
+			a = b = pos[k] - base;
+			while (k + 1 < npos && pos[k + 1] <= base + len &&
+			    pos[k + 1] - base <= b + STARTS_GAP)
+				b = pos[++k] - base;
+			k++;
+			pcre2_set_offset_limit(sc->mc, b);
+			rc = pcre2_match(re, (PCRE2_SPTR)v[i].p, len, a,
+			    a == start ? opts : 0, sc->md, sc->mc);
+			pcre2_set_offset_limit(sc->mc, PCRE2_UNSET);
+			if (rc == PCRE2_ERROR_NOMATCH)
+				continue;
+			if (rc < 0) {
+				if (rc != PCRE2_ERROR_BADOFFSETLIMIT)
+					*limited = 1;
+				return total;
+			}
+			if (++total == max && max != 0)
+				return total;
+			ov = pcre2_get_ovector_pointer(sc->md);
+			if (ov[1] < ov[0] || ov[1] > len)
+				break;	/* \K tricks: as match_count() */
+			opts = ov[1] == ov[0] ? PCRE2_NOTEMPTY_ATSTART : 0;
+			start = ov[1];
+			k = k0;		/* starts inside the match are passed */
+		}
+	}
+	return total;
+}
+
 static const char *
 env_target(const struct rule_env *env, const struct rule *r)
 {
@@ -424,18 +489,27 @@ eval_rule(const struct rule_set *rs, struct rule_scratch *sc,
     int *limited)
 {
 	unsigned max = (r->flags & RF_MULTIPLE) ? r->maxhits : 1, c = 0;
-	const pcre2_code *re = r->re;
+	const pcre2_code *re = r->re, *sre = NULL;
 	pcre2_code *tre = NULL;
 	const struct msg_str *v;
 	struct msg_str one;
+	const uint32_t *spos = NULL;
 	const char *s;
-	size_t n, i;
-	int st;
+	size_t n, i, nspos = 0;
+	int st, starts = -1;
 
 	if (sc->hs != NULL && rule_hs_covers(sc->hs, (size_t)(r - rs->rules)) &&
 	    hs_scanned(sc, m, r->stage)) {
 		/* Hyperscan's verdict stands in for the literal prefilter */
 		if (!sc->hsmark[r - rs->rules]) {
+			sc->pf_skip = 1;
+			return (r->flags & RF_NEG) ? 1 : 0;
+		}
+		/* a rule PCRE2 would try everywhere: where it can start */
+		v = stage_texts(m, r->stage, &one, &n);
+		starts = rule_hs_starts(sc->hs, sc->hss, (size_t)(r -
+		    rs->rules), v, n, &spos, &nspos, &sre);
+		if (starts > 0 && nspos == 0) {
 			sc->pf_skip = 1;
 			return (r->flags & RF_NEG) ? 1 : 0;
 		}
@@ -518,6 +592,22 @@ eval_rule(const struct rule_set *rs, struct rule_scratch *sc,
 			c = match_count(sc, r, re, "", 0, max, limited);
 		break;
 	case RULE_ST_BODY:
+	case RULE_ST_URI:
+	case RULE_ST_RAWBODY:
+	case RULE_ST_FULL:
+		if (starts <= 0)
+			goto plain;
+		v = stage_texts(m, r->stage, &one, &n);
+		c = match_starts(sc, r, sre, v, n, r->stage == RULE_ST_BODY &&
+		    (r->flags & RF_NOSUBJECT) ? 1 : 0, spos, nspos, limited);
+		break;
+	default:
+		goto plain;
+	}
+	goto done;
+plain:
+	switch (r->stage) {
+	case RULE_ST_BODY:
 		v = msg_body(m, &n);
 		if ((r->flags & RF_NOSUBJECT) && n > 0) {
 			v++;
@@ -557,6 +647,7 @@ eval_rule(const struct rule_set *rs, struct rule_scratch *sc,
 	default:
 		break;
 	}
+done:
 	if (r->flags & RF_NEG)
 		c = c == 0;
 out:

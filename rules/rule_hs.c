@@ -17,6 +17,11 @@
  *  - what Hyperscan cannot take (\Q, /x, a refused construct) stays out and
  *    runs as before.
  *
+ * A rule PCRE2 would try at almost every offset also gets a start finder
+ * (below): its expression reversed, scanned exactly over the reversed text
+ * once the prefilter has reported the rule, giving the only offsets where
+ * PCRE2 needs to try it.
+ *
  * Compiling takes up to a couple of minutes (SpamAssassin's stock set), so
  * the compiled databases can be kept in a cache directory, named by a hash
  * of everything that went into them; the caller decides whether the build
@@ -44,6 +49,10 @@ struct rule_hs {
 	hs_database_t	*db[RULE_ST_COUNT];
 	unsigned char	*covered;	/* per rule: in its stage's db */
 	size_t		 nrules;
+	hs_database_t	**sdb;		/* per rule: its start finder, or NULL */
+	int		*slot;		/* per rule: -1, or the index of... */
+	pcre2_code	**slot_re;	/* ... its pattern, offset-limited */
+	size_t		 nslots;
 	struct rule_hs_info info;
 };
 
@@ -315,6 +324,264 @@ rule_hs_expression(const char *src, uint32_t copts, const uint8_t *tables,
 	return 0;
 }
 
+/*
+ * Start finders.  A pattern PCRE2 cannot start cheaply (no first byte, or
+ * one of very many) is tried at nearly every offset of a long text, and
+ * its Hyperscan prefilter, which only says "somewhere", does not help once
+ * it passes: __FILL_THIS_FORM_SHORT2 alone took a quarter of the stock
+ * set's time.  For such a pattern Hyperscan is given the expression
+ * reversed, exactly (no prefilter approximation) and without
+ * HS_FLAG_SINGLEMATCH, to scan the stage's text reversed: every offset it
+ * reports is a place where a match of the superset starts, so PCRE2 needs
+ * to try only there (rule_eval.c, through an offset limit).  Bounded
+ * repeats are widened to unbounded ones and lookarounds dropped, which only
+ * adds places; when the whole does not compile, a pattern that is one
+ * repeated group, (?:X){n}, uses X: every match starts with one.
+ */
+static int rev_alt(const char **, struct sbuf *, int);
+
+/*
+ * A quantifier at *pp, widened, onto o: 1, or 0 when there is none, -1
+ * for a brace that is not one ("{,n}" is literal text to some PCRE2
+ * versions and a quantifier to others).
+ */
+static int
+rev_quant(const char **pp, struct sbuf *o)
+{
+	const char *p = *pp, *q;
+	unsigned long n;
+	char *e;
+
+	if (*p == '*' || *p == '+' || *p == '?')
+		sbuf_addc(o, *p++);
+	else if (*p == '{') {
+		q = p + 1;
+		if (*q < '0' || *q > '9' || (n = strtoul(q, &e, 10)) > 1000)
+			return -1;
+		if (*e == ',') {
+			q = e + 1;
+			if (*q >= '0' && *q <= '9')
+				(void)strtoul(q, &e, 10);
+			else
+				e = (char *)q;
+			if (*e != '}')
+				return -1;
+			sbuf_printf(o, "{%lu,}", n);	/* {n,m} -> {n,} */
+		} else if (*e == '}')
+			sbuf_add(o, p, (size_t)(e + 1 - p));
+		else
+			return -1;
+		p = e + 1;
+	} else
+		return 0;
+	if (*p == '?' || *p == '+')	/* lazy, possessive: all the same */
+		p++;
+	*pp = p;
+	return 1;
+}
+
+/* A class at p ('['), copied as it is; NULL when it does not end. */
+static const char *
+rev_class(const char *p, struct sbuf *o)
+{
+	const char *s = p++, *e;
+	int first = 1;
+
+	if (*p == '^')
+		p++;
+	for (; *p != ']' || first; first = 0) {
+		if (*p == '\0')
+			return NULL;
+		if (p[0] == '[' && p[1] == ':') {
+			if ((e = strstr(p + 2, ":]")) == NULL)
+				return NULL;
+			p = e + 2;
+		} else if (*p == '\\') {
+			if (p[1] == '\0')
+				return NULL;
+			p += 2;
+		} else
+			p++;
+	}
+	sbuf_add(o, s, (size_t)(p + 1 - s));
+	return p + 1;
+}
+
+/* One alternative: its pieces written to o in the reverse order. */
+static int
+rev_seq(const char **pp, struct sbuf *o, int depth)
+{
+	struct sbuf t = SBUF_INIT;
+	size_t *ends = NULL, n = 0, i, mark;
+	const char *p = *pp, *q;
+	int drop, rc = -1;
+
+	while (*p != '\0' && *p != '|' && *p != ')') {
+		mark = t.len;
+		drop = 0;
+		if (*p == '(') {
+			p++;
+			if (*p != '?')
+				sbuf_adds(&t, "(?:");
+			else if (p[1] == ':' || p[1] == '>' || p[1] == '|') {
+				sbuf_adds(&t, "(?:");
+				p += 2;
+			} else if (p[1] == '=' || p[1] == '!') {
+				p += 2;
+				drop = 1;
+			} else if (p[1] == '<' && (p[2] == '=' || p[2] == '!')) {
+				p += 3;
+				drop = 1;
+			} else if (p[1] == '<' || p[1] == '\'' || (p[1] == 'P' &&
+			    p[2] == '<')) {
+				if ((q = strpbrk(p, ">'")) == NULL || q == p + 1)
+					goto out;
+				sbuf_adds(&t, "(?:");
+				p = q + 1;
+			} else {
+				/* (?i:...) keeps its scope reversed, (?i) not */
+				for (q = p + 1; (*q >= 'a' && *q <= 'z') ||
+				    (*q >= 'A' && *q <= 'Z') || *q == '-' ||
+				    *q == '^'; q++)
+					;
+				if (*q != ':' || q == p + 1)
+					goto out;
+				sbuf_addc(&t, '(');
+				sbuf_add(&t, p, (size_t)(q + 1 - p));
+				p = q + 1;
+			}
+			if (rev_alt(&p, &t, depth + 1) != 0 || *p != ')')
+				goto out;
+			p++;
+			sbuf_addc(&t, ')');
+		} else if (*p == '[') {
+			if ((p = rev_class(p, &t)) == NULL)
+				goto out;
+		} else if (*p == '\\') {
+			if (p[1] == '\0' || (p[1] >= '0' && p[1] <= '9'))
+				goto out;	/* a back reference */
+			q = p + 2;
+			if (p[1] == 'x' && p[2] == '{') {
+				if ((q = strchr(p, '}')) == NULL)
+					goto out;
+				q++;
+			} else if (p[1] == 'x') {
+				while (q < p + 4 && hex_digit(*q) >= 0)
+					q++;
+			} else if (p[1] == 'c' && p[2] != '\0')
+				q++;
+			sbuf_add(&t, p, (size_t)(q - p));
+			p = q;
+		} else if (*p == '^' || *p == '$') {
+			sbuf_addc(&t, *p == '^' ? '$' : '^');
+			p++;
+		} else if (*p == '*' || *p == '+' || *p == '?' || *p == '{')
+			goto out;
+		else
+			sbuf_addc(&t, *p++);
+		if (rev_quant(&p, &t) < 0)
+			goto out;
+		if (drop)
+			t.len = mark;
+		ends = xreallocarray(ends, n + 1, sizeof(*ends));
+		ends[n++] = t.len;
+	}
+	for (i = n; i-- > 0;) {
+		mark = i == 0 ? 0 : ends[i - 1];
+		sbuf_add(o, t.p + mark, ends[i] - mark);
+	}
+	*pp = p;
+	rc = 0;
+out:
+	free(ends);
+	sbuf_free(&t);
+	return rc;
+}
+
+static int
+rev_alt(const char **pp, struct sbuf *o, int depth)
+{
+	if (depth > 50)
+		return -1;
+	for (;;) {
+		if (rev_seq(pp, o, depth) != 0)
+			return -1;
+		if (**pp != '|')
+			return 0;
+		sbuf_addc(o, '|');
+		(*pp)++;
+	}
+}
+
+/*
+ * The reverse of expression e (rule_hs_expression()'s, never /x), widened
+ * as said above; -1 when it holds what cannot be turned round (a back
+ * reference, an option setting that reaches to the end of its group).
+ */
+int
+rule_hs_reverse(const char *e, struct sbuf *o)
+{
+	sbuf_reset(o);
+	if (rev_alt(&e, o, 0) != 0 || *e != '\0')
+		return -1;
+	sbuf_addc(o, '\0');
+	o->len--;
+	return 0;
+}
+
+/*
+ * X when e is one group repeated at least once, (?:X){n} or (?:X)+, else
+ * NULL; the caller frees it.
+ */
+static char *
+repeated_unit(const char *e)
+{
+	struct sbuf t = SBUF_INIT;
+	const char *p = e + 3;
+	char *x = NULL;
+
+	if (strncmp(e, "(?:", 3) != 0)
+		return NULL;
+	/* find the group's end: rev_alt() knows the syntax */
+	if (rev_alt(&p, &t, 0) == 0 && *p == ')' && (p[1] == '+' ||
+	    (p[1] == '{' && p[2] >= '1' && p[2] <= '9'))) {
+		const char *q = p + 1;
+
+		if (rev_quant(&q, &t) == 1 && *q == '\0')
+			x = xstrndup(e + 3, (size_t)(p - e - 3));
+	}
+	sbuf_free(&t);
+	return x;
+}
+
+/*
+ * Whether r is worth a start finder: PCRE2 knows no first byte for it, or
+ * only a set of many, so it would be tried at most offsets, and it cannot
+ * match a few bytes (/\S/ matches at once anyway).  \G asks for the
+ * search's own start, and capturing and template rules run otherwise.
+ */
+static int
+wants_starts(const struct rule *r)
+{
+	const uint8_t *bm = NULL;
+	uint32_t type = 0;
+	int bits = 0, k;
+
+	uint32_t minlen = 0;
+
+	if ((r->flags & (RF_NAMED | RF_TEMPLATE)) || strstr(r->src, "\\G") !=
+	    NULL || pcre2_pattern_info(r->re, PCRE2_INFO_FIRSTCODETYPE,
+	    &type) != 0 || type != 0 || pcre2_pattern_info(r->re,
+	    PCRE2_INFO_FIRSTBITMAP, &bm) != 0 || pcre2_pattern_info(r->re,
+	    PCRE2_INFO_MINLENGTH, &minlen) != 0 || minlen < 4)
+		return 0;
+	if (bm == NULL)
+		return 1;
+	for (k = 0; k < 32; k++)
+		bits += __builtin_popcount(bm[k]);
+	return bits >= 40;
+}
+
 /* The stages Hyperscan serves: the ones whose texts are long. */
 static int
 hs_stage(enum rule_stage st)
@@ -326,19 +593,38 @@ hs_stage(enum rule_stage st)
 /* The expressions of one stage, and the cache key over all of them. */
 struct hs_input {
 	char		**expr;
+	char		**alt;		/* start finders: the first unit's */
 	unsigned	*flags;
 	unsigned	*ids;		/* rule indices */
 	size_t		 n;
 };
 
 static void
+input_add(struct hs_input *d, const char *e, const char *alt, unsigned f,
+    unsigned id)
+{
+	d->expr = xreallocarray(d->expr, d->n + 1, sizeof(char *));
+	d->alt = xreallocarray(d->alt, d->n + 1, sizeof(char *));
+	d->flags = xreallocarray(d->flags, d->n + 1, sizeof(unsigned));
+	d->ids = xreallocarray(d->ids, d->n + 1, sizeof(unsigned));
+	d->expr[d->n] = xstrdup(e);
+	d->alt[d->n] = alt != NULL ? xstrdup(alt) : NULL;
+	d->flags[d->n] = f;
+	d->ids[d->n] = id;
+	d->n++;
+}
+
+static void
 input_free(struct hs_input *in)
 {
 	size_t i;
 
-	for (i = 0; i < in->n; i++)
+	for (i = 0; i < in->n; i++) {
 		free(in->expr[i]);
+		free(in->alt[i]);
+	}
 	free(in->expr);
+	free(in->alt);
 	free(in->flags);
 	free(in->ids);
 	memset(in, 0, sizeof(*in));
@@ -348,8 +634,10 @@ static void
 input_drop(struct hs_input *in, size_t k)
 {
 	free(in->expr[k]);
+	free(in->alt[k]);
 	in->n--;
 	memmove(in->expr + k, in->expr + k + 1, (in->n - k) * sizeof(char *));
+	memmove(in->alt + k, in->alt + k + 1, (in->n - k) * sizeof(char *));
 	memmove(in->flags + k, in->flags + k + 1, (in->n - k) *
 	    sizeof(unsigned));
 	memmove(in->ids + k, in->ids + k + 1, (in->n - k) * sizeof(unsigned));
@@ -412,12 +700,14 @@ reachable(const struct rule_set *rs)
 
 static void
 gather(const struct rule_set *rs, struct hs_input in[RULE_ST_COUNT],
-    uint64_t key[2], struct rule_hs_info *info)
+    struct hs_input sin[RULE_ST_COUNT], uint64_t key[2],
+    struct rule_hs_info *info)
 {
-	struct sbuf o = SBUF_INIT;
+	struct sbuf o = SBUF_INIT, rv = SBUF_INIT, ru = SBUF_INIT;
 	const char *v = hs_version();
 	unsigned char *need = reachable(rs);
 	hs_platform_info_t plat;
+	char *unit;
 	size_t i;
 
 	key_init(key);
@@ -427,8 +717,7 @@ gather(const struct rule_set *rs, struct hs_input in[RULE_ST_COUNT],
 		key_add(key, &plat, sizeof(plat));
 	for (i = 0; i < rs->nrules; i++) {
 		const struct rule *r = &rs->rules[i];
-		struct hs_input *d = &in[r->stage];
-		unsigned f;
+		unsigned f, sf;
 
 		if (!hs_stage(r->stage) || r->re == NULL ||
 		    r->skip != RSKIP_NONE)
@@ -442,26 +731,42 @@ gather(const struct rule_set *rs, struct hs_input in[RULE_ST_COUNT],
 			info->skipped++;
 			continue;
 		}
-		d->expr = xreallocarray(d->expr, d->n + 1, sizeof(char *));
-		d->flags = xreallocarray(d->flags, d->n + 1, sizeof(unsigned));
-		d->ids = xreallocarray(d->ids, d->n + 1, sizeof(unsigned));
-		d->expr[d->n] = xstrndup(o.p != NULL ? o.p : "", o.len);
-		d->flags[d->n] = f;
-		d->ids[d->n] = (unsigned)i;
-		d->n++;
+		sbuf_addc(&o, '\0');
+		input_add(&in[r->stage], o.p, NULL, f, (unsigned)i);
 		/* the stage too: the same rule moved to another stage */
 		key_add(key, &r->stage, sizeof(r->stage));
 		key_add(key, &i, sizeof(i));
 		key_add(key, &f, sizeof(f));
-		key_add(key, d->expr[d->n - 1], o.len + 1);
+		key_add(key, o.p, o.len);
+		if (!wants_starts(r) || rule_hs_reverse(o.p, &rv) != 0)
+			continue;
+		/* exact, every match reported: where each one starts */
+		sf = f & ~(unsigned)(HS_FLAG_PREFILTER | HS_FLAG_SINGLEMATCH |
+		    HS_FLAG_ALLOWEMPTY);
+		unit = repeated_unit(o.p);
+		if (unit != NULL && rule_hs_reverse(unit, &ru) != 0) {
+			free(unit);
+			unit = NULL;
+		}
+		input_add(&sin[r->stage], rv.p, unit != NULL ? ru.p : NULL, sf,
+		    (unsigned)i);
+		key_add(key, "starts", 7);
+		key_add(key, &sf, sizeof(sf));
+		key_add(key, rv.p, rv.len + 1);
+		if (unit != NULL)
+			key_add(key, ru.p, ru.len + 1);
+		free(unit);
 	}
 	free(need);
 	sbuf_free(&o);
+	sbuf_free(&rv);
+	sbuf_free(&ru);
 }
 
 void
 rule_hs_free(struct rule_hs *h)
 {
+	size_t i;
 	int st;
 
 	if (h == NULL)
@@ -469,6 +774,14 @@ rule_hs_free(struct rule_hs *h)
 	for (st = 0; st < RULE_ST_COUNT; st++)
 		if (h->db[st] != NULL)
 			hs_free_database(h->db[st]);
+	for (i = 0; i < h->nrules; i++)
+		if (h->sdb[i] != NULL)
+			hs_free_database(h->sdb[i]);
+	for (i = 0; i < h->nslots; i++)
+		pcre2_code_free(h->slot_re[i]);
+	free(h->slot_re);
+	free(h->sdb);
+	free(h->slot);
 	free(h->covered);
 	free(h);
 }
@@ -514,7 +827,95 @@ compile_stage(struct hs_input *in, struct rule_hs_info *info, char *err,
 	return NULL;
 }
 
-#define CACHE_MAGIC	"moat-hs 3\n"
+/*
+ * Compile each start finder alone, the whole pattern reversed or else its
+ * first unit, for the rules the stage's prefilter database holds; one that
+ * Hyperscan refuses is left out.
+ */
+static void
+compile_starts(struct rule_hs *h, const struct hs_input *sin)
+{
+	hs_compile_error_t *ce;
+	hs_database_t *db;
+	size_t k;
+	unsigned id;
+
+	for (k = 0; k < sin->n; k++) {
+		id = sin->ids[k];
+		if (!h->covered[id])
+			continue;
+		if (hs_compile(sin->expr[k], sin->flags[k], HS_MODE_BLOCK, NULL,
+		    &db, &ce) != HS_SUCCESS) {
+			hs_free_compile_error(ce);
+			if (sin->alt[k] == NULL)
+				continue;
+			if (hs_compile(sin->alt[k], sin->flags[k],
+			    HS_MODE_BLOCK, NULL, &db, &ce) != HS_SUCCESS) {
+				hs_free_compile_error(ce);
+				continue;
+			}
+		}
+		h->sdb[id] = db;
+		h->slot[id] = -2;
+	}
+}
+
+static struct rule_hs *
+hs_new(size_t nrules)
+{
+	struct rule_hs *h = xcalloc(1, sizeof(*h));
+	size_t i;
+
+	h->nrules = nrules;
+	h->covered = xcalloc(nrules > 0 ? nrules : 1, 1);
+	h->sdb = xcalloc(nrules > 0 ? nrules : 1, sizeof(*h->sdb));
+	h->slot = xreallocarray(NULL, nrules > 0 ? nrules : 1, sizeof(int));
+	for (i = 0; i < nrules; i++)
+		h->slot[i] = -1;
+	return h;
+}
+
+/*
+ * Number the rules with a start finder (slot -2 until now) and compile
+ * each pattern again with PCRE2_USE_OFFSET_LIMIT, which rule_eval.c needs
+ * to ask only at the starts.  A rule whose copy does not compile loses its
+ * finder and runs wherever the prefilter lets it.
+ */
+static void
+number_slots(struct rule_hs *h, const struct rule_set *rs)
+{
+	pcre2_compile_context *cc = pcre2_compile_context_create(NULL);
+	const struct rule *r;
+	pcre2_code *re;
+	PCRE2_SIZE off;
+	size_t i;
+	int ec;
+
+	pcre2_set_character_tables(cc, rs->tables);
+	for (i = 0; i < h->nrules; i++) {
+		if (h->slot[i] != -2)
+			continue;
+		r = &rs->rules[i];
+		re = pcre2_compile((PCRE2_SPTR)r->src, PCRE2_ZERO_TERMINATED,
+		    r->copts | PCRE2_USE_OFFSET_LIMIT, &ec, &off, cc);
+		if (re == NULL) {
+			h->slot[i] = -1;
+			hs_free_database(h->sdb[i]);
+			h->sdb[i] = NULL;
+			continue;
+		}
+		(void)pcre2_jit_compile(re, PCRE2_JIT_COMPLETE);
+		h->slot_re = xreallocarray(h->slot_re, h->nslots + 1,
+		    sizeof(*h->slot_re));
+		h->slot_re[h->nslots] = re;
+		h->slot[i] = (int)h->nslots++;
+	}
+	pcre2_compile_context_free(cc);
+	h->info.starts = (unsigned)h->nslots;
+}
+
+#define CACHE_MAGIC	"moat-hs 4\n"
+#define CACHE_STARTS	0x100	/* a stage number's flag: its sdb */
 #define CACHE_MAX	(1024UL * 1024 * 1024)
 
 static char *
@@ -538,26 +939,36 @@ cache_write(const struct rule_hs *h, const char *path, char *err,
 	struct sbuf o = SBUF_INIT;
 	char *tmp, *bytes;
 	uint64_t sum[2];
-	size_t len, i;
+	size_t len, i, k;
 	FILE *fp;
 	int st, ok;
 
 	sbuf_adds(&o, CACHE_MAGIC);
 	put32(&o, h->info.refused);
-	for (st = 0; st < RULE_ST_COUNT; st++) {
+	for (k = 0; k < RULE_ST_COUNT + h->nrules; k++) {
+		const hs_database_t *db;
 		uint32_t nc = 0;
 
-		if (h->db[st] == NULL)
-			continue;
-		for (i = 0; i < h->nrules; i++)
-			nc += h->covered[i] == st + 1;
-		put32(&o, (uint32_t)st);
-		put32(&o, nc);
-		for (i = 0; i < h->nrules; i++)
-			if (h->covered[i] == st + 1)
-				put32(&o, (uint32_t)i);
-		if (hs_serialize_database(h->db[st], &bytes, &len) !=
-		    HS_SUCCESS) {
+		if (k < RULE_ST_COUNT) {
+			st = (int)k;
+			if ((db = h->db[st]) == NULL)
+				continue;
+			for (i = 0; i < h->nrules; i++)
+				nc += h->covered[i] == st + 1;
+			put32(&o, (uint32_t)st);
+			put32(&o, nc);
+			for (i = 0; i < h->nrules; i++)
+				if (h->covered[i] == st + 1)
+					put32(&o, (uint32_t)i);
+		} else {
+			i = k - RULE_ST_COUNT;
+			if ((db = h->sdb[i]) == NULL)
+				continue;
+			put32(&o, (uint32_t)(h->covered[i] - 1) | CACHE_STARTS);
+			put32(&o, 1);
+			put32(&o, (uint32_t)i);
+		}
+		if (hs_serialize_database(db, &bytes, &len) != HS_SUCCESS) {
 			snprintf(err, errlen, "hyperscan: cannot serialize");
 			sbuf_free(&o);
 			return -1;
@@ -625,9 +1036,7 @@ cache_read(const char *path, size_t nrules)
 		return NULL;
 	}
 	close(fd);
-	h = xcalloc(1, sizeof(*h));
-	h->nrules = nrules;
-	h->covered = xcalloc(nrules > 0 ? nrules : 1, 1);
+	h = hs_new(nrules);
 	p = buf;
 	end = buf + sb.st_size;
 	/* the checksum at the end covers everything before it */
@@ -643,18 +1052,39 @@ cache_read(const char *path, size_t nrules)
 	if (get32(&p, end, &h->info.refused) != 0)
 		goto bad;
 	while (p < end) {
-		if (get32(&p, end, &st) != 0 || st >= RULE_ST_COUNT ||
-		    !hs_stage((enum rule_stage)st) || h->db[st] != NULL ||
-		    get32(&p, end, &nc) != 0)
+		hs_database_t **db;
+		uint32_t starts;
+
+		if (get32(&p, end, &st) != 0)
 			goto bad;
-		for (k = 0; k < nc; k++) {
-			if (get32(&p, end, &id) != 0 || id >= nrules)
+		starts = st & CACHE_STARTS;
+		st &= ~(uint32_t)CACHE_STARTS;
+		if (st >= RULE_ST_COUNT || !hs_stage((enum rule_stage)st))
+			goto bad;
+		if (get32(&p, end, &nc) != 0)
+			goto bad;
+		db = &h->db[st];
+		if (starts) {
+			/* one rule's, after its stage's database */
+			if (nc != 1 || get32(&p, end, &id) != 0 ||
+			    id >= nrules || h->covered[id] != st + 1 ||
+			    h->sdb[id] != NULL)
 				goto bad;
-			h->covered[id] = (unsigned char)(st + 1);
-			h->info.patterns++;
+			db = &h->sdb[id];
+			h->slot[id] = -2;
+		} else {
+			if (*db != NULL)
+				goto bad;
+			for (k = 0; k < nc; k++) {
+				if (get32(&p, end, &id) != 0 || id >= nrules ||
+				    h->covered[id] != 0)
+					goto bad;
+				h->covered[id] = (unsigned char)(st + 1);
+				h->info.patterns++;
+			}
 		}
 		if (get32(&p, end, &len) != 0 || (size_t)(end - p) < len ||
-		    hs_deserialize_database(p, len, &h->db[st]) != HS_SUCCESS)
+		    hs_deserialize_database(p, len, db) != HS_SUCCESS)
 			goto bad;
 		h->info.bytes += len;
 		p += len;
@@ -678,7 +1108,7 @@ struct rule_hs *
 rule_hs_build(const struct rule_set *rs, const char *cachedir, int flags,
     struct rule_hs_info *info, char *err, size_t errlen)
 {
-	struct hs_input in[RULE_ST_COUNT];
+	struct hs_input in[RULE_ST_COUNT], sin[RULE_ST_COUNT];
 	struct rule_hs_info inf;
 	struct rule_hs *h = NULL;
 	uint64_t key[2];
@@ -687,18 +1117,20 @@ rule_hs_build(const struct rule_set *rs, const char *cachedir, int flags,
 	int st;
 
 	memset(in, 0, sizeof(in));
+	memset(sin, 0, sizeof(sin));
 	memset(&inf, 0, sizeof(inf));
 	snprintf(err, errlen, "no pattern for Hyperscan");
 	if (!rule_hs_available()) {
 		snprintf(err, errlen, "hyperscan: this CPU lacks SSSE3");
 		goto out;
 	}
-	gather(rs, in, key, &inf);
+	gather(rs, in, sin, key, &inf);
 	if (cachedir != NULL) {
 		path = cache_path(cachedir, key);
 		if ((h = cache_read(path, rs->nrules)) != NULL) {
 			h->info.skipped = inf.skipped;
 			h->info.unread = inf.unread;
+			number_slots(h, rs);
 			inf = h->info;
 			goto out;
 		}
@@ -707,9 +1139,7 @@ rule_hs_build(const struct rule_set *rs, const char *cachedir, int flags,
 			goto out;
 		}
 	}
-	h = xcalloc(1, sizeof(*h));
-	h->nrules = rs->nrules;
-	h->covered = xcalloc(rs->nrules > 0 ? rs->nrules : 1, 1);
+	h = hs_new(rs->nrules);
 	for (st = 0; st < RULE_ST_COUNT; st++) {
 		if (in[st].n == 0)
 			continue;
@@ -726,19 +1156,28 @@ rule_hs_build(const struct rule_set *rs, const char *cachedir, int flags,
 		inf.patterns += (unsigned)in[st].n;
 		if (hs_database_size(h->db[st], &bytes) == HS_SUCCESS)
 			inf.bytes += bytes;
+		compile_starts(h, &sin[st]);
 	}
+	for (i = 0; i < rs->nrules; i++)
+		if (h->sdb[i] != NULL &&
+		    hs_database_size(h->sdb[i], &bytes) == HS_SUCCESS)
+			inf.bytes += bytes;
 	if (inf.patterns == 0) {
 		rule_hs_free(h);
 		h = NULL;
 		goto out;
 	}
 	h->info = inf;
+	number_slots(h, rs);
+	inf = h->info;
 	/* a cache that cannot be written costs speed at the next load only */
 	if (path != NULL && cache_write(h, path, err, errlen) != 0)
 		h->info.cache_failed = 1;
 out:
-	for (st = 0; st < RULE_ST_COUNT; st++)
+	for (st = 0; st < RULE_ST_COUNT; st++) {
 		input_free(&in[st]);
+		input_free(&sin[st]);
+	}
 	free(path);
 	if (info != NULL)
 		*info = h != NULL ? h->info : inf;
@@ -751,10 +1190,20 @@ rule_hs_covers(const struct rule_hs *h, size_t idx)
 	return idx < h->nrules && h->covered[idx] != 0;
 }
 
+/*
+ * A rule with more starts than this runs everywhere instead: a pattern
+ * that can start that often is one PCRE2 finds soon anyway.
+ */
+#define STARTS_MAX	4096
+
 struct rule_hs_scratch {
 	hs_scratch_t		*s;
 	const struct rule_hs	*for_h;
 	struct sbuf		 join;
+	struct sbuf		 rev[RULE_ST_COUNT];	/* texts reversed */
+	unsigned char		 rev_ok[RULE_ST_COUNT];
+	uint32_t		 pos[STARTS_MAX];	/* the last starts */
+	size_t			 npos, len;
 };
 
 struct rule_hs_scratch *
@@ -766,11 +1215,15 @@ rule_hs_scratch_new(void)
 void
 rule_hs_scratch_free(struct rule_hs_scratch *hs)
 {
+	int st;
+
 	if (hs == NULL)
 		return;
 	if (hs->s != NULL)
 		hs_free_scratch(hs->s);
 	sbuf_free(&hs->join);
+	for (st = 0; st < RULE_ST_COUNT; st++)
+		sbuf_free(&hs->rev[st]);
 	free(hs);
 }
 
@@ -782,6 +1235,25 @@ on_match(unsigned id, unsigned long long from, unsigned long long to,
 	(void)to;
 	(void)fl;
 	((unsigned char *)ctx)[id] = 1;
+	return 0;
+}
+
+/*
+ * A start finder's report: a match of the reversed text ends at to, so
+ * one of the text starts at len - to.
+ */
+static int
+on_start(unsigned id, unsigned long long from, unsigned long long to,
+    unsigned fl, void *ctx)
+{
+	struct rule_hs_scratch *hs = ctx;
+
+	(void)id;
+	(void)from;
+	(void)fl;
+	if (hs->npos == STARTS_MAX)
+		return 1;
+	hs->pos[hs->npos++] = (uint32_t)(hs->len - to);
 	return 0;
 }
 
@@ -801,8 +1273,13 @@ rule_hs_scan(const struct rule_hs *h, struct rule_hs_scratch *hs,
 			if (h->db[s] != NULL &&
 			    hs_alloc_scratch(h->db[s], &hs->s) != HS_SUCCESS)
 				return -1;
+		for (i = 0; i < h->nrules; i++)
+			if (h->sdb[i] != NULL &&
+			    hs_alloc_scratch(h->sdb[i], &hs->s) != HS_SUCCESS)
+				return -1;
 		hs->for_h = h;
 	}
+	hs->rev_ok[st] = 0;
 	if (n == 1) {
 		text = v[0].p;
 		len = v[0].len;
@@ -821,6 +1298,69 @@ rule_hs_scan(const struct rule_hs *h, struct rule_hs_scratch *hs,
 	    hs->s, on_match, mark) != HS_SUCCESS)
 		return -1;
 	return 0;
+}
+
+static int
+cmp_u32(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* The stage's texts as rule_hs_scan() joined them, reversed. */
+static const struct sbuf *
+reversed(struct rule_hs_scratch *hs, enum rule_stage st,
+    const struct msg_str *v, size_t n)
+{
+	struct sbuf *r = &hs->rev[st];
+	size_t i, j, len = 0;
+	char *w;
+
+	if (hs->rev_ok[st])
+		return r;
+	for (i = 0; i < n; i++)
+		len += v[i].len + (n > 1);
+	sbuf_reset(r);
+	sbuf_reserve(r, len + 1);
+	w = r->p + len;
+	for (i = 0; i < n; i++) {
+		for (j = 0; j < v[i].len; j++)
+			*--w = v[i].p[j];
+		if (n > 1)
+			*--w = '\n';
+	}
+	r->len = len;
+	hs->rev_ok[st] = 1;
+	return r;
+}
+
+int
+rule_hs_starts(const struct rule_hs *h, struct rule_hs_scratch *hs,
+    size_t idx, const struct msg_str *v, size_t n, const uint32_t **pos,
+    size_t *npos, const pcre2_code **re)
+{
+	const struct sbuf *r;
+	size_t i, k;
+
+	if (idx >= h->nrules || h->slot[idx] < 0 || hs->for_h != h)
+		return -1;
+	r = reversed(hs, (enum rule_stage)(h->covered[idx] - 1), v, n);
+	hs->len = r->len;
+	hs->npos = 0;
+	if (r->len > 0xFFFFFFFFUL || hs_scan(h->sdb[idx], r->p != NULL ?
+	    r->p : "", (unsigned)r->len, 0, hs->s, on_start, hs) !=
+	    HS_SUCCESS)
+		return 0;
+	/* mostly latest first, but Hyperscan does not promise an order */
+	qsort(hs->pos, hs->npos, sizeof(hs->pos[0]), cmp_u32);
+	for (i = k = 0; i < hs->npos; i++)
+		if (k == 0 || hs->pos[i] != hs->pos[k - 1])
+			hs->pos[k++] = hs->pos[i];
+	*pos = hs->pos;
+	*npos = k;
+	*re = h->slot_re[h->slot[idx]];
+	return 1;
 }
 
 #else /* !HAVE_HYPERSCAN */
@@ -882,6 +1422,22 @@ rule_hs_scan(const struct rule_hs *h, struct rule_hs_scratch *hs,
 	(void)v;
 	(void)n;
 	(void)mark;
+	return -1;
+}
+
+int
+rule_hs_starts(const struct rule_hs *h, struct rule_hs_scratch *hs,
+    size_t idx, const struct msg_str *v, size_t n, const uint32_t **pos,
+    size_t *npos, const pcre2_code **re)
+{
+	(void)h;
+	(void)hs;
+	(void)idx;
+	(void)v;
+	(void)n;
+	(void)pos;
+	(void)npos;
+	(void)re;
 	return -1;
 }
 #endif /* HAVE_HYPERSCAN */

@@ -187,6 +187,21 @@ int	rule_hs_scan(const struct rule_hs *, struct rule_hs_scratch *,
 	    enum rule_stage, const struct msg_str *, size_t,
 	    unsigned char *mark);
 
+/*
+ * Where rule idx's matches can start, in its stage's texts v[0..n) (those
+ * of the last rule_hs_scan() of the stage) joined by "\n" as scanned:
+ * ascending offsets, valid until the next call, and re, the rule's pattern
+ * compiled with PCRE2_USE_OFFSET_LIMIT.  -1 when the rule has no start
+ * finder (the mark says it all), 0 when the starts could not be found
+ * (too many, or a failed scan: run the rule everywhere).
+ */
+int	rule_hs_starts(const struct rule_hs *, struct rule_hs_scratch *,
+	    size_t idx, const struct msg_str *v, size_t n,
+	    const uint32_t **pos, size_t *npos, const pcre2_code **re);
+
+/* The reverse of a Hyperscan expression, for the start finders. */
+int	rule_hs_reverse(const char *expr, struct sbuf *out);
+
 /* Shared helper (rule_load.c): compile options for Perl modifiers. */
 int	rule_mods_options(const char *mods, uint32_t *opts);
 

@@ -219,9 +219,10 @@ load_hs(const struct opts *o, struct rule_set *rs)
 		return;
 	}
 	rule_set_hs_attach(rs, h);
-	fprintf(stderr, "hyperscan: %u patterns (%u refused, %u not "
-	    "expressible, %u unread sub-rules left out), %.1f MB, %s in "
-	    "%.2f s%s\n", hi.patterns, hi.refused, hi.skipped, hi.unread,
+	fprintf(stderr, "hyperscan: %u patterns (%u with start finders, %u "
+	    "refused, %u not expressible, %u unread sub-rules left out), "
+	    "%.1f MB, %s in %.2f s%s\n", hi.patterns, hi.starts, hi.refused,
+	    hi.skipped, hi.unread,
 	    (double)hi.bytes / 1e6, hi.cached ?
 	    "read from the cache" : "compiled", now() - t, hi.cache_failed ?
 	    " (cache not written)" : "");

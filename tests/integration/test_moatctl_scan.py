@@ -192,7 +192,8 @@ class Scan(unittest.TestCase):
         rc, out, err = run("rules", "-r", self.rules, "--hs-cache", cache)
         self.assertEqual(rc, 0, err)
         # __NEVER: nothing reads it, so it stays out
-        self.assertIn("hyperscan: 3 patterns (0 refused, 0 not expressible, "
+        self.assertIn("hyperscan: 3 patterns (0 with start finders, 0 refused, "
+                      "0 not expressible, "
                       "1 unread", err)
         self.assertEqual(len(os.listdir(cache)), 2)
         # nothing it could serve: the same scan, without it

@@ -184,7 +184,8 @@ hits_of(const struct rule_set *rs, struct rule_scratch *sc, const char *raw,
 
 /* Every message gives the same hits with and without Hyperscan. */
 static void
-same_hits(struct rule_set *rs, struct rule_scratch *sc, unsigned patterns)
+same_hits_on(struct rule_set *rs, struct rule_scratch *sc, unsigned patterns,
+    const char *const *msgs, size_t nmsgs)
 {
 	struct sbuf with = SBUF_INIT, without = SBUF_INIT;
 	struct rule_hs_info hi;
@@ -204,17 +205,24 @@ same_hits(struct rule_set *rs, struct rule_scratch *sc, unsigned patterns)
 	/* a second one is refused (and freed) */
 	assert_int_equal(rule_set_hs_attach(rs,
 	    rule_hs_build(rs, NULL, 0, NULL, err, sizeof(err))), -1);
-	for (i = 0; i < sizeof(hs_msgs) / sizeof(hs_msgs[0]); i++) {
+	for (i = 0; i < nmsgs; i++) {
 		rule_scratch_hs(sc, 0);
-		hits_of(rs, sc, hs_msgs[i], &without);
+		hits_of(rs, sc, msgs[i], &without);
 		rule_scratch_hs(sc, 1);
-		hits_of(rs, sc, hs_msgs[i], &with);
+		hits_of(rs, sc, msgs[i], &with);
 		if (strcmp(with.p, without.p) != 0)
 			fail_msg("message %zu: with Hyperscan \"%s\", without "
 			    "\"%s\"", i, with.p, without.p);
 	}
 	sbuf_free(&with);
 	sbuf_free(&without);
+}
+
+static void
+same_hits(struct rule_set *rs, struct rule_scratch *sc, unsigned patterns)
+{
+	same_hits_on(rs, sc, patterns, hs_msgs, sizeof(hs_msgs) /
+	    sizeof(hs_msgs[0]));
 }
 
 static void
@@ -252,6 +260,143 @@ test_same_hits(void **state)
 	rule_scratch_free(sc);
 	rule_set_unref(rs);
 	rule_set_unref(nat);
+}
+
+/* The reversal the start finders scan with: widened, never narrowed. */
+static void
+rev_expect(const char *e, const char *want)
+{
+	struct sbuf o = SBUF_INIT;
+	int rc = rule_hs_reverse(e, &o);
+
+	if (want == NULL)
+		assert_int_equal(rc, -1);
+	else {
+		if (rc != 0)
+			fail_msg("\"%s\" not reversed", e);
+		assert_string_equal(o.p, want);
+	}
+	sbuf_free(&o);
+}
+
+static void
+test_reverse(void **state)
+{
+	(void)state;
+	rev_expect("abc", "cba");
+	rev_expect("a(?:bc|de)f", "f(?:cb|ed)a");
+	rev_expect("(ab)+c", "c(?:ba)+");
+	rev_expect("^ab$", "^ba$");
+	rev_expect("a{2,5}b{3}c{1,}?d++", "d+c{1,}b{3}a{2,}");
+	rev_expect("x(?=y)z(?<!w)+", "zx");
+	rev_expect("[a-c\\]]d[^-x]", "[^-x]d[a-c\\]]");
+	rev_expect("[[:alpha:]]\\x41\\x{42}\\.", "\\.\\x{42}\\x41[[:alpha:]]");
+	rev_expect("(?i:ab)c", "c(?i:ba)");
+	rev_expect("(?<n>ab)(?>cd)", "(?:dc)(?:ba)");
+	rev_expect("\\bab\\s|x.", "\\sba\\b|.x");
+	rev_expect("(?i)ab", NULL);	/* reaches to the end: not turned */
+	rev_expect("(a)\\1", NULL);
+	rev_expect("a{,3}", NULL);
+	rev_expect("a(?:b", NULL);
+	rev_expect("*a", NULL);
+}
+
+/*
+ * Rules PCRE2 cannot start cheaply get start finders; their hits stay
+ * exactly those of a run without Hyperscan, per hit and across elements,
+ * and the starts are the right offsets.
+ */
+static const char *sf_rules =
+    "body     S_FORM   /(?:\\W?(?:your\\s)?(?:name|city|phone)[:,]?\\s){3}/i\n"
+    "body     S_MULTI  /\\W(?:ab|cd)+x/\n"
+    "tflags   S_MULTI  multiple\n"
+    "body     S_SUBJ   /\\W?(?:urgent|notice)\\s+\\w{3,}/i\n"
+    "body     S_NOSUB  /\\W?(?:urgent|notice)\\s+\\w{3,}/i\n"
+    "tflags   S_NOSUB  nosubject\n"
+    "rawbody  S_RAW    /\\W?(?:<td>|<th>)\\s*price\\b/i\n"
+    "uri      S_URI    /\\W?(?:bit\\.ly|tinyurl\\.com)\\/\\w+/i\n"
+    "full     S_FULL   /\\W?(?:X-Mailer|User-Agent):\\s*\\w{4}/i\n"
+    "body     S_LIT    /Hello/\n";
+
+static const char *sf_msgs[] = {
+	"Subject: urgent notice today\n\nName: City, Phone:\nxx abx cdx "
+	"ababx,abxcdx\n",
+	"Subject: hi\nX-Mailer: Thing 1\n\nYour name, your city, phone "
+	"and notice   board\n",
+	"Subject: hi\nContent-Type: text/html\n\n<table><tr><td> Price</td>"
+	"<a href=\"http://bit.ly/abc\">x</a> name: city\n",
+	"Subject: x\n\nabx\nname city\n",
+	"",
+};
+
+static void
+test_start_finders(void **state)
+{
+	struct rule_set *rs = load(sf_rules);
+	struct rule_scratch *sc = rule_scratch_new();
+	struct rule_hs_scratch *hss;
+	struct sbuf with = SBUF_INIT;
+	const struct msg_str *v;
+	const pcre2_code *re;
+	const uint32_t *pos;
+	struct rule_hs *h;
+	struct msg *m;
+	unsigned char mark[16];
+	char err[256];
+	size_t n, npos;
+
+	(void)state;
+	rule_scratch_profile(sc, 1);
+	same_hits_on(rs, sc, 8, sf_msgs, sizeof(sf_msgs) / sizeof(sf_msgs[0]));
+	assert_int_equal(rule_set_hs_info(rs)->starts, 7);
+	hits_of(rs, sc, sf_msgs[0], &with);
+	assert_string_equal(with.p, "S_FORM:1 S_MULTI:4 S_SUBJ:1 ");
+	hits_of(rs, sc, sf_msgs[1], &with);
+	assert_string_equal(with.p, "S_FORM:1 S_SUBJ:1 S_NOSUB:1 S_FULL:1 ");
+	hits_of(rs, sc, sf_msgs[2], &with);
+	assert_string_equal(with.p, "S_RAW:1 S_URI:1 ");
+	hits_of(rs, sc, sf_msgs[3], &with);
+	assert_string_equal(with.p, "");
+
+	/* the starts themselves: " abx", " cdx", " ababx", ",abx" */
+	h = rule_hs_build(rs, NULL, 0, NULL, err, sizeof(err));
+	assert_non_null(h);
+	hss = rule_hs_scratch_new();
+	m = msg_parse(sf_msgs[0], strlen(sf_msgs[0]), NULL);
+	v = msg_body(m, &n);
+	memset(mark, 0, sizeof(mark));
+	assert_int_equal(rule_hs_scan(h, hss, RULE_ST_BODY, v, n, mark), 0);
+	assert_int_equal(rule_hs_starts(h, hss, (size_t)rule_set_find(rs,
+	    "S_MULTI"), v, n, &pos, &npos, &re), 1);
+	assert_non_null(re);
+	assert_int_equal(npos, 4);
+	{
+		/* offsets in the body's elements joined as scanned */
+		struct sbuf t = SBUF_INIT;
+		size_t want[4], k;
+
+		for (k = 0; k < n; k++) {
+			sbuf_add(&t, v[k].p, v[k].len);
+			sbuf_addc(&t, '\n');
+		}
+		sbuf_addc(&t, '\0');
+		want[0] = (size_t)(strstr(t.p, " abx") - t.p);
+		want[1] = (size_t)(strstr(t.p, " cdx") - t.p);
+		want[2] = (size_t)(strstr(t.p, " ababx") - t.p);
+		want[3] = (size_t)(strstr(t.p, ",abx") - t.p);
+		for (k = 0; k < 4; k++)
+			assert_int_equal(pos[k], want[k]);
+		sbuf_free(&t);
+	}
+	/* a rule without a finder says so */
+	assert_int_equal(rule_hs_starts(h, hss, (size_t)rule_set_find(rs,
+	    "S_LIT"), v, n, &pos, &npos, &re), -1);
+	msg_free(m);
+	rule_hs_scratch_free(hss);
+	rule_hs_free(h);
+	sbuf_free(&with);
+	rule_scratch_free(sc);
+	rule_set_unref(rs);
 }
 
 static char *
@@ -408,6 +553,8 @@ main(void)
 #ifdef HAVE_HYPERSCAN
 		cmocka_unit_test(test_expression),
 		cmocka_unit_test(test_same_hits),
+		cmocka_unit_test(test_reverse),
+		cmocka_unit_test(test_start_finders),
 		cmocka_unit_test(test_cache),
 		cmocka_unit_test(test_nothing_to_build),
 #else
