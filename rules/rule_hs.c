@@ -50,9 +50,7 @@ struct rule_hs {
 	unsigned char	*covered;	/* per rule: in its stage's db */
 	size_t		 nrules;
 	hs_database_t	**sdb;		/* per rule: its start finder, or NULL */
-	int		*slot;		/* per rule: -1, or the index of... */
-	pcre2_code	**slot_re;	/* ... its pattern, offset-limited */
-	size_t		 nslots;
+	pcre2_code	**sre;		/* ... and its pattern, offset-limited */
 	struct rule_hs_info info;
 };
 
@@ -774,14 +772,13 @@ rule_hs_free(struct rule_hs *h)
 	for (st = 0; st < RULE_ST_COUNT; st++)
 		if (h->db[st] != NULL)
 			hs_free_database(h->db[st]);
-	for (i = 0; i < h->nrules; i++)
+	for (i = 0; i < h->nrules; i++) {
 		if (h->sdb[i] != NULL)
 			hs_free_database(h->sdb[i]);
-	for (i = 0; i < h->nslots; i++)
-		pcre2_code_free(h->slot_re[i]);
-	free(h->slot_re);
+		pcre2_code_free(h->sre[i]);
+	}
+	free(h->sre);
 	free(h->sdb);
-	free(h->slot);
 	free(h->covered);
 	free(h);
 }
@@ -856,7 +853,6 @@ compile_starts(struct rule_hs *h, const struct hs_input *sin)
 			}
 		}
 		h->sdb[id] = db;
-		h->slot[id] = -2;
 	}
 }
 
@@ -864,54 +860,47 @@ static struct rule_hs *
 hs_new(size_t nrules)
 {
 	struct rule_hs *h = xcalloc(1, sizeof(*h));
-	size_t i;
 
 	h->nrules = nrules;
 	h->covered = xcalloc(nrules > 0 ? nrules : 1, 1);
 	h->sdb = xcalloc(nrules > 0 ? nrules : 1, sizeof(*h->sdb));
-	h->slot = xreallocarray(NULL, nrules > 0 ? nrules : 1, sizeof(int));
-	for (i = 0; i < nrules; i++)
-		h->slot[i] = -1;
+	h->sre = xcalloc(nrules > 0 ? nrules : 1, sizeof(*h->sre));
 	return h;
 }
 
 /*
- * Number the rules with a start finder (slot -2 until now) and compile
- * each pattern again with PCRE2_USE_OFFSET_LIMIT, which rule_eval.c needs
- * to ask only at the starts.  A rule whose copy does not compile loses its
- * finder and runs wherever the prefilter lets it.
+ * Compile the pattern of every rule with a start finder again, with
+ * PCRE2_USE_OFFSET_LIMIT, which rule_eval.c needs to ask only at the
+ * starts.  A rule whose copy does not compile loses its finder and runs
+ * wherever the prefilter lets it.
  */
 static void
-number_slots(struct rule_hs *h, const struct rule_set *rs)
+compile_offset_limited(struct rule_hs *h, const struct rule_set *rs)
 {
 	pcre2_compile_context *cc = pcre2_compile_context_create(NULL);
 	const struct rule *r;
-	pcre2_code *re;
 	PCRE2_SIZE off;
 	size_t i;
 	int ec;
 
 	pcre2_set_character_tables(cc, rs->tables);
+	h->info.starts = 0;
 	for (i = 0; i < h->nrules; i++) {
-		if (h->slot[i] != -2)
+		if (h->sdb[i] == NULL || h->sre[i] != NULL)
 			continue;
 		r = &rs->rules[i];
-		re = pcre2_compile((PCRE2_SPTR)r->src, PCRE2_ZERO_TERMINATED,
-		    r->copts | PCRE2_USE_OFFSET_LIMIT, &ec, &off, cc);
-		if (re == NULL) {
-			h->slot[i] = -1;
+		h->sre[i] = pcre2_compile((PCRE2_SPTR)r->src,
+		    PCRE2_ZERO_TERMINATED, r->copts | PCRE2_USE_OFFSET_LIMIT,
+		    &ec, &off, cc);
+		if (h->sre[i] == NULL) {
 			hs_free_database(h->sdb[i]);
 			h->sdb[i] = NULL;
 			continue;
 		}
-		(void)pcre2_jit_compile(re, PCRE2_JIT_COMPLETE);
-		h->slot_re = xreallocarray(h->slot_re, h->nslots + 1,
-		    sizeof(*h->slot_re));
-		h->slot_re[h->nslots] = re;
-		h->slot[i] = (int)h->nslots++;
+		(void)pcre2_jit_compile(h->sre[i], PCRE2_JIT_COMPLETE);
+		h->info.starts++;
 	}
 	pcre2_compile_context_free(cc);
-	h->info.starts = (unsigned)h->nslots;
 }
 
 #define CACHE_MAGIC	"moat-hs 4\n"
@@ -1071,7 +1060,6 @@ cache_read(const char *path, size_t nrules)
 			    h->sdb[id] != NULL)
 				goto bad;
 			db = &h->sdb[id];
-			h->slot[id] = -2;
 		} else {
 			if (*db != NULL)
 				goto bad;
@@ -1130,7 +1118,7 @@ rule_hs_build(const struct rule_set *rs, const char *cachedir, int flags,
 		if ((h = cache_read(path, rs->nrules)) != NULL) {
 			h->info.skipped = inf.skipped;
 			h->info.unread = inf.unread;
-			number_slots(h, rs);
+			compile_offset_limited(h, rs);
 			inf = h->info;
 			goto out;
 		}
@@ -1168,7 +1156,7 @@ rule_hs_build(const struct rule_set *rs, const char *cachedir, int flags,
 		goto out;
 	}
 	h->info = inf;
-	number_slots(h, rs);
+	compile_offset_limited(h, rs);
 	inf = h->info;
 	/* a cache that cannot be written costs speed at the next load only */
 	if (path != NULL && cache_write(h, path, err, errlen) != 0)
@@ -1343,7 +1331,7 @@ rule_hs_starts(const struct rule_hs *h, struct rule_hs_scratch *hs,
 	const struct sbuf *r;
 	size_t i, k;
 
-	if (idx >= h->nrules || h->slot[idx] < 0 || hs->for_h != h)
+	if (idx >= h->nrules || h->sdb[idx] == NULL || hs->for_h != h)
 		return -1;
 	r = reversed(hs, (enum rule_stage)(h->covered[idx] - 1), v, n);
 	hs->len = r->len;
@@ -1359,7 +1347,7 @@ rule_hs_starts(const struct rule_hs *h, struct rule_hs_scratch *hs,
 			hs->pos[k++] = hs->pos[i];
 	*pos = hs->pos;
 	*npos = k;
-	*re = h->slot_re[h->slot[idx]];
+	*re = h->sre[idx];
 	return 1;
 }
 
