@@ -241,6 +241,15 @@ save_captures(struct rule_scratch *sc, const pcre2_code *re,
  * means no limit.  Perl's //g: after an empty match the next one may not be
  * empty at the same place.  Sets *limited when a limit stopped the match.
  */
+/* Whether a pcre2_match() error is one of the limits (logged once). */
+static int
+limit_error(int rc)
+{
+	return rc == PCRE2_ERROR_MATCHLIMIT || rc == PCRE2_ERROR_DEPTHLIMIT ||
+	    rc == PCRE2_ERROR_HEAPLIMIT || rc == PCRE2_ERROR_JIT_STACKLIMIT ||
+	    rc == PCRE2_ERROR_NOMEMORY;
+}
+
 static unsigned
 match_count(struct rule_scratch *sc, const struct rule *r,
     const pcre2_code *re, const char *s, size_t len, unsigned max,
@@ -261,12 +270,7 @@ match_count(struct rule_scratch *sc, const struct rule *r,
 		if (rc == PCRE2_ERROR_NOMATCH)
 			break;
 		if (rc < 0) {
-			if (rc == PCRE2_ERROR_MATCHLIMIT ||
-			    rc == PCRE2_ERROR_DEPTHLIMIT ||
-			    rc == PCRE2_ERROR_HEAPLIMIT ||
-			    rc == PCRE2_ERROR_JIT_STACKLIMIT ||
-			    rc == PCRE2_ERROR_NOMEMORY)
-				*limited = 1;
+			*limited |= limit_error(rc);
 			break;
 		}
 		n++;
@@ -411,8 +415,7 @@ match_starts(struct rule_scratch *sc, const struct rule *r,
 			if (rc == PCRE2_ERROR_NOMATCH)
 				continue;
 			if (rc < 0) {
-				if (rc != PCRE2_ERROR_BADOFFSETLIMIT)
-					*limited = 1;
+				*limited |= limit_error(rc);
 				return total;
 			}
 			if (++total == max && max != 0)
@@ -526,6 +529,12 @@ eval_rule(const struct rule_set *rs, struct rule_scratch *sc,
 			return (r->flags & RF_NEG) ? 1 : 0;
 		}
 	}
+	if (starts > 0) {
+		/* a body, uri, rawbody or full rule with a start finder */
+		c = match_starts(sc, r, sre, v, n, r->stage == RULE_ST_BODY &&
+		    (r->flags & RF_NOSUBJECT) ? 1 : 0, spos, nspos, limited);
+		goto done;
+	}
 	if (r->flags & RF_TEMPLATE) {
 		if ((tre = template_compile(sc, rs, r)) == NULL)
 			return 0;
@@ -591,22 +600,6 @@ eval_rule(const struct rule_set *rs, struct rule_scratch *sc,
 		else
 			c = match_count(sc, r, re, "", 0, max, limited);
 		break;
-	case RULE_ST_BODY:
-	case RULE_ST_URI:
-	case RULE_ST_RAWBODY:
-	case RULE_ST_FULL:
-		if (starts <= 0)
-			goto plain;
-		v = stage_texts(m, r->stage, &one, &n);
-		c = match_starts(sc, r, sre, v, n, r->stage == RULE_ST_BODY &&
-		    (r->flags & RF_NOSUBJECT) ? 1 : 0, spos, nspos, limited);
-		break;
-	default:
-		goto plain;
-	}
-	goto done;
-plain:
-	switch (r->stage) {
 	case RULE_ST_BODY:
 		v = msg_body(m, &n);
 		if ((r->flags & RF_NOSUBJECT) && n > 0) {
