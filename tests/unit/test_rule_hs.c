@@ -434,6 +434,103 @@ empty_dir(const char *dir)
 	closedir(d);
 }
 
+/* Hits with and without Hyperscan (already attached to rs) on msgs. */
+static void
+same_hits_attached(struct rule_set *rs, struct rule_scratch *sc,
+    const char *const *msgs, size_t nmsgs)
+{
+	struct sbuf with = SBUF_INIT, without = SBUF_INIT;
+	size_t i;
+
+	for (i = 0; i < nmsgs; i++) {
+		rule_scratch_hs(sc, 0);
+		hits_of(rs, sc, msgs[i], &without);
+		rule_scratch_hs(sc, 1);
+		hits_of(rs, sc, msgs[i], &with);
+		if (strcmp(with.p, without.p) != 0)
+			fail_msg("message %zu: with Hyperscan \"%s\", without "
+			    "\"%s\"", i, with.p, without.p);
+	}
+	sbuf_free(&with);
+	sbuf_free(&without);
+}
+
+/*
+ * A rule with more starts than a finder keeps runs everywhere (and the
+ * starts array is not overrun: the sanitizer build sees to that), and the
+ * finders are read back from the cache.
+ */
+static void
+test_start_finder_bounds(void **state)
+{
+	char dir[] = "/tmp/moat-hs-test.XXXXXX", err[512], *file;
+	struct rule_set *rs = load(sf_rules), *again;
+	struct rule_scratch *sc = rule_scratch_new();
+	struct rule_hs_scratch *hss = rule_hs_scratch_new();
+	struct sbuf big = SBUF_INIT, with = SBUF_INIT;
+	const char *msgs[2];
+	const struct msg_str *v;
+	const pcre2_code *re;
+	const uint32_t *pos;
+	struct rule_hs_info hi;
+	struct rule_hs *h;
+	struct msg *m;
+	unsigned char mark[16];
+	size_t n, npos, i;
+
+	(void)state;
+	sbuf_adds(&big, "Subject: many\n\n");
+	for (i = 0; i < 5000; i++)
+		sbuf_adds(&big, " abx");
+	sbuf_adds(&big, "\n");
+	sbuf_addc(&big, '\0');
+	assert_non_null(mkdtemp(dir));
+	h = rule_hs_build(rs, dir, 0, &hi, err, sizeof(err));
+	assert_non_null(h);
+	assert_int_equal(hi.cached, 0);
+	assert_int_equal(hi.starts, 7);
+	m = msg_parse(big.p, strlen(big.p), NULL);
+	v = msg_body(m, &n);
+	memset(mark, 0, sizeof(mark));
+	assert_int_equal(rule_hs_scan(h, hss, RULE_ST_BODY, v, n, mark), 0);
+	assert_int_equal(rule_hs_starts(h, hss, (size_t)rule_set_find(rs,
+	    "S_MULTI"), v, n, &pos, &npos, &re), 0);
+	msg_free(m);
+	assert_int_equal(rule_set_hs_attach(rs, h), 0);
+	msgs[0] = big.p;
+	msgs[1] = sf_msgs[0];
+	same_hits_attached(rs, sc, msgs, 2);
+	/* every hit counted, past the cap (the body view wraps long lines) */
+	hits_of(rs, sc, big.p, &with);
+	assert_int_equal(sscanf(with.p, "S_MULTI:%zu", &i), 1);
+	assert_true(i > 4096);
+
+	/* the same rules again: finders and all from the cache */
+	again = load(sf_rules);
+	h = rule_hs_build(again, dir, RULE_HS_CACHED_ONLY, &hi, err,
+	    sizeof(err));
+	if (h == NULL)
+		fail_msg("from the cache: %s", err);
+	assert_int_equal(hi.cached, 1);
+	assert_int_equal(hi.starts, 7);
+	assert_int_equal(rule_set_hs_attach(again, h), 0);
+	same_hits_attached(again, sc, sf_msgs, sizeof(sf_msgs) /
+	    sizeof(sf_msgs[0]));
+	hits_of(again, sc, sf_msgs[0], &with);
+	assert_string_equal(with.p, "S_FORM:1 S_MULTI:4 S_SUBJ:1 ");
+
+	file = only_file(dir);
+	assert_int_equal(unlink(file), 0);
+	free(file);
+	assert_int_equal(rmdir(dir), 0);
+	sbuf_free(&big);
+	sbuf_free(&with);
+	rule_hs_scratch_free(hss);
+	rule_scratch_free(sc);
+	rule_set_unref(rs);
+	rule_set_unref(again);
+}
+
 static void
 test_cache(void **state)
 {
@@ -555,6 +652,7 @@ main(void)
 		cmocka_unit_test(test_same_hits),
 		cmocka_unit_test(test_reverse),
 		cmocka_unit_test(test_start_finders),
+		cmocka_unit_test(test_start_finder_bounds),
 		cmocka_unit_test(test_cache),
 		cmocka_unit_test(test_nothing_to_build),
 #else
