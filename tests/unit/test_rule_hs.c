@@ -182,16 +182,35 @@ hits_of(const struct rule_set *rs, struct rule_scratch *sc, const char *raw,
 	msg_free(m);
 }
 
+/* Hits with and without Hyperscan (already attached to rs) on msgs. */
+static void
+same_hits_attached(struct rule_set *rs, struct rule_scratch *sc,
+    const char *const *msgs, size_t nmsgs)
+{
+	struct sbuf with = SBUF_INIT, without = SBUF_INIT;
+	size_t i;
+
+	for (i = 0; i < nmsgs; i++) {
+		rule_scratch_hs(sc, 0);
+		hits_of(rs, sc, msgs[i], &without);
+		rule_scratch_hs(sc, 1);
+		hits_of(rs, sc, msgs[i], &with);
+		if (strcmp(with.p, without.p) != 0)
+			fail_msg("message %zu: with Hyperscan \"%s\", without "
+			    "\"%s\"", i, with.p, without.p);
+	}
+	sbuf_free(&with);
+	sbuf_free(&without);
+}
+
 /* Every message gives the same hits with and without Hyperscan. */
 static void
 same_hits_on(struct rule_set *rs, struct rule_scratch *sc, unsigned patterns,
     const char *const *msgs, size_t nmsgs)
 {
-	struct sbuf with = SBUF_INIT, without = SBUF_INIT;
 	struct rule_hs_info hi;
 	struct rule_hs *h;
 	char err[256];
-	size_t i;
 
 	h = rule_hs_build(rs, NULL, 0, &hi, err, sizeof(err));
 	if (h == NULL)
@@ -205,17 +224,7 @@ same_hits_on(struct rule_set *rs, struct rule_scratch *sc, unsigned patterns,
 	/* a second one is refused (and freed) */
 	assert_int_equal(rule_set_hs_attach(rs,
 	    rule_hs_build(rs, NULL, 0, NULL, err, sizeof(err))), -1);
-	for (i = 0; i < nmsgs; i++) {
-		rule_scratch_hs(sc, 0);
-		hits_of(rs, sc, msgs[i], &without);
-		rule_scratch_hs(sc, 1);
-		hits_of(rs, sc, msgs[i], &with);
-		if (strcmp(with.p, without.p) != 0)
-			fail_msg("message %zu: with Hyperscan \"%s\", without "
-			    "\"%s\"", i, with.p, without.p);
-	}
-	sbuf_free(&with);
-	sbuf_free(&without);
+	same_hits_attached(rs, sc, msgs, nmsgs);
 }
 
 static void
@@ -432,27 +441,6 @@ empty_dir(const char *dir)
 			assert_int_equal(unlink(path), 0);
 		}
 	closedir(d);
-}
-
-/* Hits with and without Hyperscan (already attached to rs) on msgs. */
-static void
-same_hits_attached(struct rule_set *rs, struct rule_scratch *sc,
-    const char *const *msgs, size_t nmsgs)
-{
-	struct sbuf with = SBUF_INIT, without = SBUF_INIT;
-	size_t i;
-
-	for (i = 0; i < nmsgs; i++) {
-		rule_scratch_hs(sc, 0);
-		hits_of(rs, sc, msgs[i], &without);
-		rule_scratch_hs(sc, 1);
-		hits_of(rs, sc, msgs[i], &with);
-		if (strcmp(with.p, without.p) != 0)
-			fail_msg("message %zu: with Hyperscan \"%s\", without "
-			    "\"%s\"", i, with.p, without.p);
-	}
-	sbuf_free(&with);
-	sbuf_free(&without);
 }
 
 /*
