@@ -6,8 +6,8 @@
  * match), so the compiled metas, replace_tags expansions and templates run
  * too.  And it is a differential test of what only saves work: the
  * evaluation without the literal prefilter, the cores (rule_core.c) and
- * the Hyperscan prefilter (rule_hs.c, when built with it) must give the
- * same hits, and the lazy one the same scored hits.
+ * the Hyperscan prefilter and its start finders (rule_hs.c, when built
+ * with it) must give the same hits, and the lazy one the same scored hits.
  */
 #include <stddef.h>
 #include <stdint.h>
