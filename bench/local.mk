@@ -30,3 +30,17 @@ EXTRA_DIST += bench/proxy-tls.py bench/proxy-tls-hash.c
 bench-tls: moatd$(EXEEXT)
 	$(PYTHON3) $(top_srcdir)/bench/proxy-tls.py \
 	    --moatd $(abs_top_builddir)/moatd$(EXEEXT) $(BENCH_ARGS)
+
+# What each pattern of one stage of the stock SpamAssassin rules costs
+# alone, with Hyperscan and with PCRE2, and the stage's whole Hyperscan
+# database with and without the most costly: doc/rules.md, section 10.
+# Needs Hyperscan and the spamassassin package; about 3 minutes for body.
+#   make bench-rule-cost MSGS="FILE..." [BENCH_ARGS="--stage uri --top 50"]
+EXTRA_PROGRAMS = rule-cost
+rule_cost_SOURCES = bench/rule-cost.c
+rule_cost_CFLAGS = $(AM_CFLAGS) $(PCRE2_CFLAGS) $(HS_CFLAGS)
+rule_cost_LDADD = $(RULES_LIBS)
+CLEANFILES += rule-cost$(EXEEXT)
+.PHONY: bench-rule-cost
+bench-rule-cost: rule-cost$(EXEEXT)
+	./rule-cost$(EXEEXT) $(BENCH_ARGS) $(MSGS)
