@@ -52,6 +52,7 @@ struct rule_hs {
 	hs_database_t	**sdb;		/* per rule: its start finder, or NULL */
 	pcre2_code	**sre;		/* ... and its pattern, offset-limited */
 	struct rule_hs_info info;
+	unsigned long long gen;		/* which build: see hs_new() */
 };
 
 static void
@@ -761,22 +762,35 @@ gather(const struct rule_set *rs, struct hs_input in[RULE_ST_COUNT],
 	sbuf_free(&ru);
 }
 
-void
-rule_hs_free(struct rule_hs *h)
+/* Back to an empty h: no database, nothing covered. */
+static void
+hs_clear(struct rule_hs *h)
 {
 	size_t i;
 	int st;
 
-	if (h == NULL)
-		return;
-	for (st = 0; st < RULE_ST_COUNT; st++)
+	for (st = 0; st < RULE_ST_COUNT; st++) {
 		if (h->db[st] != NULL)
 			hs_free_database(h->db[st]);
+		h->db[st] = NULL;
+	}
 	for (i = 0; i < h->nrules; i++) {
 		if (h->sdb[i] != NULL)
 			hs_free_database(h->sdb[i]);
 		pcre2_code_free(h->sre[i]);
+		h->sdb[i] = NULL;
+		h->sre[i] = NULL;
 	}
+	memset(h->covered, 0, h->nrules > 0 ? h->nrules : 1);
+	memset(&h->info, 0, sizeof(h->info));
+}
+
+void
+rule_hs_free(struct rule_hs *h)
+{
+	if (h == NULL)
+		return;
+	hs_clear(h);
 	free(h->sre);
 	free(h->sdb);
 	free(h->covered);
@@ -856,11 +870,21 @@ compile_starts(struct rule_hs *h, const struct hs_input *sin)
 	}
 }
 
+/*
+ * Every rule_hs gets a number of its own, which a scratch remembers: a
+ * freed one's address may come back for the next (a worker's scratch
+ * across a reload), and a scratch sized for the old databases would make
+ * every scan of the new ones fail.
+ */
+static _Atomic unsigned long long hs_gen;
+
 static struct rule_hs *
 hs_new(size_t nrules)
 {
-	struct rule_hs *h = xcalloc(1, sizeof(*h));
+	struct rule_hs *h = xmalloc(sizeof(*h));
 
+	memset(h, 0, sizeof(*h));
+	h->gen = atomic_fetch_add(&hs_gen, 1) + 1;
 	h->nrules = nrules;
 	h->covered = xcalloc(nrules > 0 ? nrules : 1, 1);
 	h->sdb = xcalloc(nrules > 0 ? nrules : 1, sizeof(*h->sdb));
@@ -996,14 +1020,15 @@ get32(const char **p, const char *end, uint32_t *v)
 }
 
 /*
- * Read a cached h.  Anything wrong (short, damaged, another Hyperscan, a
- * rule index out of range) makes it a miss, and the caller compiles
- * afresh: a wrong list of covered rules would skip rules that can match.
+ * Read a cached h into the empty h: 0, or -1 with h left empty.  Anything
+ * wrong (short, damaged, another Hyperscan, a rule index out of range)
+ * makes it a miss, and the caller compiles afresh: a wrong list of covered
+ * rules would skip rules that can match.
  */
-static struct rule_hs *
-cache_read(const char *path, size_t nrules)
+static int
+cache_read(const char *path, struct rule_hs *h)
 {
-	struct rule_hs *h;
+	size_t nrules = h->nrules;
 	struct stat sb;
 	const char *p, *end;
 	char *buf;
@@ -1012,20 +1037,19 @@ cache_read(const char *path, size_t nrules)
 	int fd;
 
 	if ((fd = open(path, O_RDONLY)) == -1)
-		return NULL;
+		return -1;
 	if (fstat(fd, &sb) != 0 || sb.st_size <= 0 ||
 	    (unsigned long)sb.st_size > CACHE_MAX) {
 		close(fd);
-		return NULL;
+		return -1;
 	}
 	buf = xmalloc((size_t)sb.st_size);
 	if (read(fd, buf, (size_t)sb.st_size) != (ssize_t)sb.st_size) {
 		close(fd);
 		free(buf);
-		return NULL;
+		return -1;
 	}
 	close(fd);
-	h = hs_new(nrules);
 	p = buf;
 	end = buf + sb.st_size;
 	/* the checksum at the end covers everything before it */
@@ -1079,11 +1103,11 @@ cache_read(const char *path, size_t nrules)
 	}
 	free(buf);
 	h->info.cached = 1;
-	return h;
+	return 0;
 bad:
 	free(buf);
-	rule_hs_free(h);
-	return NULL;
+	hs_clear(h);
+	return -1;
 }
 
 int
@@ -1112,10 +1136,15 @@ rule_hs_build(const struct rule_set *rs, const char *cachedir, int flags,
 		snprintf(err, errlen, "hyperscan: this CPU lacks SSSE3");
 		goto out;
 	}
+	/*
+	 * Allocated first, so that a test can have the address of one it has
+	 * just freed come back (test_scratch_new_database).
+	 */
+	h = hs_new(rs->nrules);
 	gather(rs, in, sin, key, &inf);
 	if (cachedir != NULL) {
 		path = cache_path(cachedir, key);
-		if ((h = cache_read(path, rs->nrules)) != NULL) {
+		if (cache_read(path, h) == 0) {
 			h->info.skipped = inf.skipped;
 			h->info.unread = inf.unread;
 			compile_offset_limited(h, rs);
@@ -1124,10 +1153,11 @@ rule_hs_build(const struct rule_set *rs, const char *cachedir, int flags,
 		}
 		if (flags & RULE_HS_CACHED_ONLY) {
 			snprintf(err, errlen, "%s: not built yet", path);
+			rule_hs_free(h);
+			h = NULL;
 			goto out;
 		}
 	}
-	h = hs_new(rs->nrules);
 	for (st = 0; st < RULE_ST_COUNT; st++) {
 		if (in[st].n == 0)
 			continue;
@@ -1186,7 +1216,7 @@ rule_hs_covers(const struct rule_hs *h, size_t idx)
 
 struct rule_hs_scratch {
 	hs_scratch_t		*s;
-	const struct rule_hs	*for_h;
+	unsigned long long	 for_gen;	/* the rule_hs it is fit for */
 	struct sbuf		 join;
 	struct sbuf		 rev[RULE_ST_COUNT];	/* texts reversed */
 	unsigned char		 rev_ok[RULE_ST_COUNT];
@@ -1256,7 +1286,7 @@ rule_hs_scan(const struct rule_hs *h, struct rule_hs_scratch *hs,
 
 	if (h->db[st] == NULL)
 		return -1;
-	if (hs->for_h != h) {
+	if (hs->for_gen != h->gen) {
 		for (s = 0; s < RULE_ST_COUNT; s++)
 			if (h->db[s] != NULL &&
 			    hs_alloc_scratch(h->db[s], &hs->s) != HS_SUCCESS)
@@ -1265,7 +1295,7 @@ rule_hs_scan(const struct rule_hs *h, struct rule_hs_scratch *hs,
 			if (h->sdb[i] != NULL &&
 			    hs_alloc_scratch(h->sdb[i], &hs->s) != HS_SUCCESS)
 				return -1;
-		hs->for_h = h;
+		hs->for_gen = h->gen;
 	}
 	hs->rev_ok[st] = 0;
 	if (n == 1) {
@@ -1331,7 +1361,7 @@ rule_hs_starts(const struct rule_hs *h, struct rule_hs_scratch *hs,
 	const struct sbuf *r;
 	size_t i, k;
 
-	if (idx >= h->nrules || h->sdb[idx] == NULL || hs->for_h != h)
+	if (idx >= h->nrules || h->sdb[idx] == NULL || hs->for_gen != h->gen)
 		return -1;
 	r = reversed(hs, (enum rule_stage)(h->covered[idx] - 1), v, n);
 	hs->len = r->len;

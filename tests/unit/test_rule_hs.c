@@ -600,6 +600,53 @@ test_cache(void **state)
 	rule_set_unref(rs);
 }
 
+/*
+ * A scratch that served one database and then, in the same thread, one
+ * built later at the same address (moatd: a worker's scratch across a
+ * reload, once the old rule set is freed) must be made fit for the new
+ * one: a scratch too small for a database makes every scan fail, and the
+ * rules would lose Hyperscan for as long as the worker lives.  glibc's
+ * malloc gives the last freed block of a size back first, and
+ * rule_hs_build() allocates its rule_hs before anything else, so the
+ * address comes back at once; under AddressSanitizer, which holds freed
+ * memory back, it does not, and the test is skipped.
+ */
+static void
+test_scratch_new_database(void **state)
+{
+	const char *text = "name city phone notice board";
+	struct msg_str v = { text, strlen(text) };
+	struct rule_set *small = load("body A /abc/\n"), *big = load(hs_rules);
+	struct rule_hs_scratch *hss = rule_hs_scratch_new();
+	struct rule_hs *h;
+	unsigned char mark[64];
+	uintptr_t was;
+	char err[256];
+	int again;
+
+	(void)state;
+	h = rule_hs_build(small, NULL, 0, NULL, err, sizeof(err));
+	assert_non_null(h);
+	assert_int_equal(rule_hs_scan(h, hss, RULE_ST_BODY, &v, 1, mark), 0);
+	was = (uintptr_t)h;
+	rule_hs_free(h);
+	h = rule_hs_build(big, NULL, 0, NULL, err, sizeof(err));
+	assert_non_null(h);
+	if ((again = (uintptr_t)h == was)) {
+		memset(mark, 0, sizeof(mark));
+		assert_int_equal(rule_hs_scan(h, hss, RULE_ST_BODY, &v, 1,
+		    mark), 0);
+		assert_int_equal(rule_hs_scan(h, hss, RULE_ST_FULL, &v, 1,
+		    mark), 0);
+	}
+	rule_hs_free(h);
+	rule_hs_scratch_free(hss);
+	rule_set_unref(small);
+	rule_set_unref(big);
+	if (!again)
+		skip();	/* the address did not come back */
+}
+
 static void
 test_nothing_to_build(void **state)
 {
@@ -642,6 +689,7 @@ main(void)
 		cmocka_unit_test(test_start_finders),
 		cmocka_unit_test(test_start_finder_bounds),
 		cmocka_unit_test(test_cache),
+		cmocka_unit_test(test_scratch_new_database),
 		cmocka_unit_test(test_nothing_to_build),
 #else
 		cmocka_unit_test(test_without),
