@@ -601,6 +601,136 @@ test_cache(void **state)
 }
 
 /*
+ * The checksum of a cache file, computed here as the format says
+ * (rule_hs.c, key_add()): FNV-1a twice, the second folded.
+ */
+static void
+cache_sum(const unsigned char *p, size_t len, uint64_t k[2])
+{
+	size_t i;
+
+	k[0] = 0xcbf29ce484222325ULL;
+	k[1] = 0x84222325cbf29ce4ULL;
+	for (i = 0; i < len; i++) {
+		k[0] = (k[0] ^ p[i]) * 0x100000001b3ULL;
+		k[1] = (k[1] ^ p[i]) * 0x100000001b3ULL;
+		k[1] ^= k[1] >> 29;
+	}
+}
+
+/* Write body (its checksum appended) to path. */
+static void
+cache_put(const char *path, const struct sbuf *body)
+{
+	uint64_t k[2];
+	FILE *fp;
+
+	cache_sum((const unsigned char *)body->p, body->len, k);
+	assert_non_null(fp = fopen(path, "wb"));
+	assert_int_equal(fwrite(body->p, 1, body->len, fp), body->len);
+	assert_int_equal(fwrite(k, 1, sizeof(k), fp), sizeof(k));
+	assert_int_equal(fclose(fp), 0);
+}
+
+static void
+put_u32(struct sbuf *o, uint32_t v)
+{
+	sbuf_add(o, (const char *)&v, sizeof(v));
+}
+
+/*
+ * Cache files whose checksum is right but whose records are not (another
+ * moat's file under this name, or a bug): each is a miss, never a wrong
+ * list of covered rules nor a write past the rule set's arrays.
+ */
+static void
+test_cache_records(void **state)
+{
+	char dir[] = "/tmp/moat-hs-test.XXXXXX", err[512], *file;
+	struct rule_set *rs = load("body A /abc/\n");
+	struct sbuf raw = SBUF_INIT, f = SBUF_INIT;
+	struct rule_hs_info hi;
+	struct rule_hs *h;
+	const char *db;
+	uint32_t len;
+	size_t head, i;
+	FILE *fp;
+	char buf[65536];
+	/* magic, refused count; then stage, count, ids, length, database */
+	struct {
+		const char	*what;
+		uint32_t	 st, nc, id;
+		int		 after;	/* 1: after the record as written, 2:
+					   and after a finder for its rule */
+	} bad[] = {
+		{ "the record as written", 5, 1, 0, 0 },
+		{ "a rule past the set", 5, 1, 1, 0 },
+		{ "a stage Hyperscan does not serve", 4, 1, 0, 0 },
+		{ "a stage past the last", 99, 1, 0, 0 },
+		{ "a finder for a rule no database covers", 5 | 0x100, 1, 0,
+		    0 },
+		{ "a finder said to be for two rules", 5 | 0x100, 2, 0, 1 },
+		{ "a finder for a rule of another stage", 8 | 0x100, 1, 0, 1 },
+		{ "a stage's database twice", 5, 0, 0, 1 },
+		{ "a rule's finder twice", 5 | 0x100, 1, 0, 2 },
+	};
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	h = rule_hs_build(rs, dir, 0, &hi, err, sizeof(err));
+	assert_non_null(h);
+	rule_hs_free(h);
+	file = only_file(dir);
+	assert_non_null(fp = fopen(file, "rb"));
+	while ((i = fread(buf, 1, sizeof(buf), fp)) > 0)
+		sbuf_add(&raw, buf, i);
+	fclose(fp);
+	/* "moat-hs N\n", refused, stage 5, count 1, rule 0, length */
+	head = strlen("moat-hs 4\n");
+	assert_memory_equal(raw.p, "moat-hs 4\n", head);
+	memcpy(&len, raw.p + head + 16, sizeof(len));
+	assert_int_equal(head + 20 + len + 16, raw.len);
+	db = raw.p + head + 20;
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		sbuf_reset(&f);
+		sbuf_add(&f, raw.p, head + 4);
+		if (bad[i].after)
+			sbuf_add(&f, raw.p + head + 4, 16 + len);
+		if (bad[i].after == 2) {
+			put_u32(&f, 5 | 0x100);
+			put_u32(&f, 1);
+			put_u32(&f, 0);
+			put_u32(&f, len);
+			sbuf_add(&f, db, len);
+		}
+		put_u32(&f, bad[i].st);
+		put_u32(&f, bad[i].nc);
+		if (bad[i].nc > 0)	/* one id, whatever the count says */
+			put_u32(&f, bad[i].id);
+		put_u32(&f, len);
+		sbuf_add(&f, db, len);
+		cache_put(file, &f);
+		h = rule_hs_build(rs, dir, RULE_HS_CACHED_ONLY, &hi, err,
+		    sizeof(err));
+		if (i == 0) {
+			/* the control: this test writes the format right */
+			if (h == NULL)
+				fail_msg("%s: not read back", bad[i].what);
+			assert_int_equal(hi.cached, 1);
+			assert_int_equal(hi.patterns, 1);
+			rule_hs_free(h);
+		} else if (h != NULL)
+			fail_msg("%s: taken", bad[i].what);
+	}
+	assert_int_equal(unlink(file), 0);
+	free(file);
+	assert_int_equal(rmdir(dir), 0);
+	sbuf_free(&raw);
+	sbuf_free(&f);
+	rule_set_unref(rs);
+}
+
+/*
  * A scratch that served one database and then, in the same thread, one
  * built later at the same address (moatd: a worker's scratch across a
  * reload, once the old rule set is freed) must be made fit for the new
@@ -689,6 +819,7 @@ main(void)
 		cmocka_unit_test(test_start_finders),
 		cmocka_unit_test(test_start_finder_bounds),
 		cmocka_unit_test(test_cache),
+		cmocka_unit_test(test_cache_records),
 		cmocka_unit_test(test_scratch_new_database),
 		cmocka_unit_test(test_nothing_to_build),
 #else
