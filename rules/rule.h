@@ -260,12 +260,13 @@ int	rule_scratch_profile_get(const struct rule_scratch *sc, size_t idx,
  * uri and full patterns in one database per stage, scanned once per message
  * to rule out the patterns that cannot match.  Results never change; only
  * fewer PCRE2 runs happen.  rule_hs_build() compiles for rs, which takes
- * seconds to a minute: call it off any event loop.  With cachedir, the
- * compiled databases are read from and written to it (files named by a
- * hash of the patterns and the Hyperscan version); RULE_HS_CACHED_ONLY
- * returns NULL at once when they are not there.  NULL with err filled when
- * there is nothing to build, on error, or when moat was built without
- * Hyperscan (rule_hs_available() returns 0 then).
+ * seconds to minutes (two for the stock set): call it off any event loop.
+ * With cachedir, the compiled databases are read from and written to it
+ * (files named by a hash of the patterns, the Hyperscan version and the
+ * CPU's features); RULE_HS_CACHED_ONLY returns NULL at once when they are
+ * not there.  NULL with err filled when there is nothing to build, on
+ * error, or when moat was built without Hyperscan (rule_hs_available()
+ * returns 0 then).
  */
 struct rule_hs;
 struct rule_hs_info {

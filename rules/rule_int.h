@@ -175,7 +175,8 @@ int	rule_core_compile(struct rule *, const uint8_t *tables);
  * rule_hs.c: the Hyperscan expression for a pattern (0, or -1 when it has
  * none), which rules a database covers, and the per-message scan that sets
  * mark[i] for every rule i that may match.  rule_hs_scan() returns -1 when
- * it could not scan: then every rule runs.
+ * it could not scan: then the stage's rules fall back to the literal
+ * prefilter (rule_eval.c).
  */
 struct rule_hs_scratch;
 int	rule_hs_expression(const char *src, uint32_t copts,
