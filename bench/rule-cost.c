@@ -221,7 +221,7 @@ main(int argc, char **argv)
 	size_t i, k, j, n, npats = 0, top = 100, bytes = 0;
 	double shs = 0, spc = 0, smin = 0;
 	int a, rounds = 5;
-	char *raw;
+	char *raw, *end;
 
 	memset(&tx, 0, sizeof(tx));
 	tx.st = RULE_ST_BODY;
@@ -234,12 +234,16 @@ main(int argc, char **argv)
 				goto usage;
 			tx.st = stages[k];
 			a++;
-		} else if (strcmp(argv[a], "--top") == 0 && a + 1 < argc)
-			top = strtoul(argv[++a], NULL, 10);
-		else if (strcmp(argv[a], "--rounds") == 0 && a + 1 < argc &&
-		    (rounds = atoi(argv[++a])) > 0)
-			;
-		else
+		} else if (strcmp(argv[a], "--top") == 0 && a + 1 < argc) {
+			top = strtoul(argv[++a], &end, 10);
+			if (*argv[a] == '\0' || *end != '\0' || top == 0)
+				goto usage;
+		} else if (strcmp(argv[a], "--rounds") == 0 && a + 1 < argc) {
+			rounds = (int)strtol(argv[++a], &end, 10);
+			if (*argv[a] == '\0' || *end != '\0' || rounds <= 0 ||
+			    rounds > 1000)
+				goto usage;
+		} else
 			goto usage;
 	}
 	if (a == argc)
