@@ -337,12 +337,22 @@ class Postfix:
                 f.write(text)
 
     def start(self):
-        self.write_config()
         env = dict(os.environ)
         env.pop("MAIL_CONFIG", None)
-        r = subprocess.run([POSTFIX, "-c", self.conf, "start"], env=env,
-                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                           timeout=120)
+        # free_port()'s ports are ephemeral ones: another test's outgoing
+        # connection can take one before the master binds it.  The master
+        # then exits at once, so new ports and one more try (of three).
+        for _ in range(3):
+            self.write_config()
+            mark = self.log_mark()
+            r = subprocess.run([POSTFIX, "-c", self.conf, "start"], env=env,
+                               stdout=subprocess.PIPE,
+                               stderr=subprocess.STDOUT, timeout=120)
+            if r.returncode == 0 or "Address already in use" not in \
+                    self.log()[mark:]:
+                break
+            self.port = free_port()
+            self.proxy_port = free_port()
         pidfile = os.path.join(self.dir, "queue", "pid", "master.pid")
         if r.returncode != 0:
             raise RuntimeError("postfix start failed (%d): %s\n%s" % (
