@@ -191,6 +191,14 @@ struct rule_env {
 	const char	*mail_from;	/* reverse-path without <>, "" for <> */
 	const char *const *rcpt;	/* forward-paths without <> */
 	size_t		 nrcpt;
+	/*
+	 * The Bayesian classifier's verdict on the message, for SpamAssassin's
+	 * eval:check_bayes() rules (BAYES_00 ... BAYES_999).  bayes_known 0
+	 * (the zeroed default: Bayes off, not trained enough, store trouble):
+	 * no check_bayes rule hits.  bayes_p is the spam probability, 0..1.
+	 */
+	int		 bayes_known;
+	double		 bayes_p;
 };
 
 /*
