@@ -1,0 +1,491 @@
+#!/usr/bin/env python3
+"""Issue 12: the defects that lost mail with real MTAs.
+
+Each test reproduces one defect with a scripted fake backend (or the real
+Postfix) and asserts what the client was told, what the backend received,
+and that moatd still serves a new session afterwards:
+
+  1  the backend closes between MAIL and RCPT: 451 4.4.2, no crash;
+  2  a client that half-closes after complete commands gets every answer;
+  3  backend lost during RCPT: no 5xx from moatd's own state, DATA 451;
+  4  pregreet caught whatever waits happen before the banner;
+  7  RSET goes to the backend after it refused a MAIL;
+  8  421 after the data: the dead link is dropped, the next MAIL opens a
+     fresh one;
+  9  backend_tls off against a backend that demands STARTTLS: 4xx to the
+     client, and backend_check names the problem;
+ 10  nothing is trusted unless configured;
+ 11  Received says UTF8SMTP*, the whole HELO argument is logged,
+     listen_backlog takes effect.
+"""
+
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import threading
+import time
+
+sys.dont_write_bytecode = True     # no __pycache__ in the source tree
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import moattest as mt  # noqa: E402
+
+OK_MAIL = b"250 2.1.0 ok\r\n"
+OK_RCPT = b"250 2.1.5 ok\r\n"
+
+
+class ScriptedBackend(mt.FakeBackend):
+    """A FakeBackend whose answers follow a script.
+
+    script: verb (b"MAIL", b"RCPT", b"DATA", b"RSET", ...; b"." for the end
+    of the message) -> list of actions, one used per occurrence of that
+    verb, over all connections in order; then the default answer.  An
+    action is the reply bytes, or (reply bytes, close_after): the link is
+    closed close_after seconds after the reply (0: at once; b"" as reply:
+    no reply at all), and until then it reads and records but answers
+    nothing, as a backend on its way down does.
+    defaults: verb -> reply replacing the built-in default.
+    """
+
+    def __init__(self, script=None, defaults=None, ehlo=None):
+        self.script = {k: list(v) for k, v in (script or {}).items()}
+        self.defaults = dict(defaults or {})
+        self.ehlo = ehlo or self.EHLO
+        self.lock = threading.Lock()
+        super().__init__("scripted")
+
+    def _action(self, verb):
+        with self.lock:
+            q = self.script.get(verb)
+            if q:
+                return q.pop(0)
+        return self.defaults.get(verb)
+
+    def _close_later(self, c, delay):
+        def close():
+            time.sleep(delay)
+            try:
+                c.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+            c.close()
+        threading.Thread(target=close, daemon=True).start()
+
+    def _answer(self, c, verb, default):
+        """Send the scripted (or default) reply; True if the link is now
+        muted (closing)."""
+        act = self._action(verb)
+        if act is None:
+            act = default
+        if isinstance(act, tuple):
+            reply, delay = act
+            if reply:
+                c.sendall(reply)
+            if delay <= 0:
+                c.shutdown(socket.SHUT_RDWR)
+                c.close()
+            else:
+                self._close_later(c, delay)
+            return True
+        c.sendall(act)
+        return False
+
+    def _serve(self, c):
+        idx = len(self.received)
+        self.received.append(b"")
+        buf = b""
+        in_data = False
+        muted = False
+        try:
+            c.sendall(b"220 backend.fake ESMTP\r\n")
+            while True:
+                chunk = c.recv(65536)
+                if not chunk:
+                    return
+                self.received[idx] += chunk
+                if muted:
+                    continue
+                buf += chunk
+                while not muted:
+                    if in_data:
+                        end = buf.find(b"\r\n.\r\n")
+                        if end < 0:
+                            break
+                        buf = buf[end + 5:]
+                        in_data = False
+                        muted = self._answer(c, b".",
+                                             b"250 2.0.0 queued\r\n")
+                        continue
+                    if b"\r\n" not in buf:
+                        break
+                    line, buf = buf.split(b"\r\n", 1)
+                    verb = line.split(b" ", 1)[0].upper()
+                    if verb in (b"EHLO", b"HELO"):
+                        muted = self._answer(c, verb, self.ehlo)
+                    elif verb == b"XCLIENT":
+                        c.sendall(b"220 backend.fake ESMTP\r\n")
+                    elif verb == b"MAIL":
+                        muted = self._answer(c, verb, OK_MAIL)
+                    elif verb == b"RCPT":
+                        muted = self._answer(c, verb, OK_RCPT)
+                    elif verb in (b"RSET", b"NOOP"):
+                        muted = self._answer(c, verb, b"250 2.0.0 ok\r\n")
+                    elif verb == b"DATA":
+                        muted = self._answer(c, verb, b"354 go ahead\r\n")
+                        in_data = not muted
+                    elif verb == b"QUIT":
+                        c.sendall(b"221 2.0.0 bye\r\n")
+                        return
+                    else:
+                        c.sendall(b"502 5.5.2 what\r\n")
+        except OSError:
+            return
+
+    def lines(self, idx):
+        """The command lines (and message lines) link idx received."""
+        if idx >= len(self.received):
+            return []
+        return self.received[idx].decode(errors="replace").split("\r\n")
+
+    def mails(self, idx):
+        return [l for l in self.lines(idx) if l.upper().startswith("MAIL ")]
+
+
+class Base(mt.MoatTestCase):
+    NEED_POSTFIX = False
+    SHARED_MOATD = False
+
+    CONF = {"backend_check": "off", "backend_reply_timeout": "3s",
+            "backend_data_timeout": "5s"}
+
+    def backend(self, script=None, **kw):
+        fb = ScriptedBackend(script, **kw)
+        self.addCleanup(fb.close)
+        return fb
+
+    def moat_for(self, fb, conf=None, **kw):
+        c = dict(self.CONF)
+        c.update(conf or {})
+        return self.start_moatd(c, backend_port=fb.port, **kw)
+
+    def message(self, c, rcpts=("alice@example.test",),
+                sender="s@sender.test"):
+        """A whole transaction that must succeed; returns the marker."""
+        tok = mt.token()
+        rs = self.send_mail(c, list(rcpts), mt.make_message(tok),
+                            sender=sender)
+        self.assertEqual([r.code for r in rs],
+                         [250] * (1 + len(rcpts)) + [354, 250], rs)
+        return tok
+
+    def assertServes(self, m):
+        """moatd is alive and a new session delivers a message."""
+        self.assertTrue(m.alive(), m.log())
+        c = self.client(m)
+        c.greet()
+        self.message(c)
+        self.assertReply(c.cmd("QUIT"), 221)
+
+    def assertNo5xx(self, replies, what):
+        for r in replies:
+            self.assertNotEqual(r.code // 100, 5, "%s: %r" % (what, replies))
+
+
+class BackendLost(Base):
+    """Defects 1, 3 and 8: the backend link dies mid-session."""
+
+    def closes_after_mail(self, close_after, pause):
+        fb = self.backend({b"MAIL": [(OK_MAIL, close_after)]})
+        m = self.moat_for(fb)
+        c = self.client(m)
+        c.greet()
+        self.assertReply(c.cmd("MAIL FROM:<s@sender.test>"), 250)
+        time.sleep(pause)
+        self.assertReply(c.cmd("RCPT TO:<alice@example.test>"), 451,
+                         "4.4.2")
+        # The same session goes on, over a fresh backend link.
+        self.assertReply(c.cmd("RSET"), 250)
+        tok = self.message(c)
+        self.assertReply(c.cmd("QUIT"), 221)
+        self.assertEqual(len(fb.mails(0)), 1, fb.received)
+        self.assertFalse([l for l in fb.lines(0) if l.startswith("RCPT")],
+                         fb.received)
+        self.assertIn(tok, fb.received[1].decode(errors="replace"))
+        txs = mt.poll(lambda: len(m.txs()) >= 2 and m.txs())
+        self.assertEqual(txs[0]["status"], "backend-failed", txs)
+        self.assertServes(m)
+
+    def test_backend_closes_50ms_after_mail(self):
+        self.closes_after_mail(0.05, 0.5)
+
+    def test_backend_closes_3s_after_mail(self):
+        self.closes_after_mail(3.0, 4.0)
+
+    def test_pipelined_rcpts_after_backend_left(self):
+        fb = self.backend({b"MAIL": [(OK_MAIL, 0.05)]})
+        m = self.moat_for(fb)
+        c = self.client(m)
+        c.greet()
+        self.assertReply(c.cmd("MAIL FROM:<s@sender.test>"), 250)
+        time.sleep(0.5)
+        c.send("RCPT TO:<alice@example.test>\r\nRCPT TO:<bob@example.test>"
+               "\r\nDATA\r\n")
+        rs = c.replies(3)
+        self.assertEqual([(r.code, r.enhanced) for r in rs[:2]],
+                         [(451, "4.4.2")] * 2, rs)
+        # No recipient was taken: DATA may only be refused.
+        self.assertNotEqual(rs[2].code // 100, 3, rs)
+        self.assertReply(c.cmd("RSET"), 250)
+        self.message(c)
+        self.assertServes(m)
+
+    def lost_mid_rcpt(self, action):
+        fb = self.backend({b"RCPT": [OK_RCPT, action]})
+        m = self.moat_for(fb)
+        c = self.client(m)
+        c.greet()
+        self.assertReply(c.cmd("MAIL FROM:<s@sender.test>"), 250)
+        self.assertReply(c.cmd("RCPT TO:<alice@example.test>"), 250)
+        rs = [c.cmd("RCPT TO:<bob@example.test>"),
+              c.cmd("RCPT TO:<carol@example.test>"), c.cmd("DATA")]
+        # alice was accepted: the client must retry her, so nothing after
+        # may be a 5xx caused by moatd's own state (a 503 to DATA bounced
+        # her); every later reply is a 4xx, DATA's a 451 4.4.2.
+        self.assertEqual([r.code // 100 for r in rs], [4, 4, 4], rs)
+        self.assertReply(rs[2], 451, "4.4.2")
+        self.assertReply(c.cmd("MAIL FROM:<s2@sender.test>"), 250)
+        self.assertReply(c.cmd("RCPT TO:<alice@example.test>"), 250)
+        self.assertReply(c.cmd("DATA"), 354)
+        c.send(mt.dot_stuff(mt.make_message(mt.token())))
+        self.assertReply(c.reply(), 250)
+        # What the backend saw: alice and bob on the first link, carol
+        # never; the second transaction on a new link.
+        first = [l for l in fb.lines(0) if l.startswith("RCPT")]
+        self.assertEqual(first, ["RCPT TO:<alice@example.test>",
+                                 "RCPT TO:<bob@example.test>"])
+        self.assertEqual(fb.mails(1), ["MAIL FROM:<s2@sender.test>"])
+        tx = mt.poll(lambda: m.txs())
+        self.assertEqual(tx[0]["status"], "backend-failed", tx)
+        self.assertServes(m)
+
+    def test_backend_421_mid_rcpt(self):
+        self.lost_mid_rcpt((b"421 4.3.2 shutting down\r\n", 0))
+
+    def test_backend_drops_mid_rcpt(self):
+        self.lost_mid_rcpt((b"", 0))
+
+    def test_backend_421_after_data(self):
+        # The backend says 421 to the message and then takes its time to
+        # close, as a Postfix at its process limit does.
+        fb = self.backend({b".": [(b"421 4.3.0 closing down\r\n", 1.5)]})
+        m = self.moat_for(fb)
+        c = self.client(m)
+        c.greet()
+        rs = self.send_mail(c, ["alice@example.test"],
+                            mt.make_message(mt.token()))
+        self.assertEqual([r.code for r in rs[:3]], [250, 250, 354], rs)
+        self.assertEqual(rs[3].code // 100, 4, rs)
+        # At once: a new transaction goes over a fresh link.
+        tok = self.message(c)
+        self.assertEqual(len(fb.mails(0)), 1, fb.received)
+        self.assertIn(tok, fb.received[1].decode(errors="replace"))
+        self.assertServes(m)
+
+
+class BackendState(Base):
+    """Defects 7 and 9: the backend's state follows the client's."""
+
+    def test_rset_after_backend_refused_mail(self):
+        fb = self.backend({b"MAIL": [
+            b"552 5.3.4 Message size exceeds fixed maximum message size\r\n"]})
+        m = self.moat_for(fb)
+        c = self.client(m)
+        c.greet()
+        self.assertReply(c.cmd("MAIL FROM:<s@sender.test> SIZE=1000"), 552)
+        self.message(c)
+        verbs = [l.split(" ")[0].upper() for l in fb.lines(0)]
+        first = verbs.index("MAIL")
+        second = verbs.index("MAIL", first + 1)
+        self.assertIn("RSET", verbs[first:second], fb.lines(0))
+        self.assertServes(m)
+
+    def test_backend_demands_starttls(self):
+        ehlo = mt.FakeBackend.EHLO.replace(b"250 SMTPUTF8",
+                                           b"250-SMTPUTF8\r\n250 STARTTLS")
+        must = b"530 5.7.0 Must issue a STARTTLS command first\r\n"
+        fb = self.backend(defaults={b"MAIL": must, b"RCPT": must,
+                                    b"DATA": must}, ehlo=ehlo)
+        m = self.moat_for(fb, {"backend_check": "on", "backend_tls": "off"})
+        chk = mt.poll(lambda: m.events("backend_check"))
+        self.assertTrue(chk, m.log())
+        self.assertNotEqual(chk[0]["result"], "ok", chk)
+        self.assertIn("STARTTLS", " ".join(chk[0].values()), chk)
+        c = self.client(m)
+        c.greet()
+        r = c.cmd("MAIL FROM:<s@sender.test>")
+        self.assertEqual(r.code // 100, 4, r)
+        self.assertNotIn("5.7.0", r.text)
+        self.assertTrue(any(l.startswith("MAIL") for i in
+                            range(len(fb.received)) for l in fb.lines(i)))
+        self.assertReply(c.cmd("QUIT"), 221)
+        self.assertTrue(m.alive())
+
+
+class HalfClose(mt.MoatTestCase):
+    """Defect 2: EOF after complete commands is not a lost client."""
+
+    SHARED_MOATD = True
+
+    def half_close(self, c, data):
+        c.send(data)
+        c.sock.shutdown(socket.SHUT_WR)
+        return mt.parse_replies(c.wait_closed(20))
+
+    def test_exim_dot_quit_shutdown(self):
+        c = self.client()
+        c.greet("exim.client.test")
+        msg = mt.make_message(self.tok)
+        # Exim 4.96 (default smtp transport, PIPELINING offered): MAIL,
+        # RCPT and DATA in one write; then the message, whose final
+        # ".\r\n" goes out in the same write as "QUIT\r\n", followed by
+        # shutdown(SHUT_WR) -- these exact bytes.
+        c.send("MAIL FROM:<sender@sender.test> SIZE=%d\r\n"
+               "RCPT TO:<alice@example.test>\r\nDATA\r\n" % len(msg))
+        self.assertEqual([r.code for r in c.replies(3)], [250, 250, 354])
+        rs = self.half_close(c, mt.dot_stuff(msg) + b"QUIT\r\n")
+        self.assertEqual([r.code for r in rs], [250, 221], rs)
+        self.assertIn("queued", rs[0].text)
+        got = self.postfix.wait_messages("alice", self.tok)
+        self.assertEqual(len(got), 1)
+        s = self.moatd.session_for(c.local_port)
+        self.assertEqual(s["reason"], "quit", s)
+        self.assertEqual(s["txs"], "1", s)
+
+    def test_pipelined_transaction_then_eof(self):
+        c = self.client()
+        self.assertReply(c.reply(), 220)
+        rs = self.half_close(c, (
+            "EHLO client.test\r\nMAIL FROM:<sender@sender.test>\r\n"
+            "RCPT TO:<bob@example.test>\r\nDATA\r\n").encode() +
+            mt.dot_stuff(mt.make_message(self.tok)) +
+            b"NOOP\r\nRSET\r\n")
+        self.assertEqual([r.code for r in rs], [250, 250, 250, 354, 250,
+                                                250, 250], rs)
+        self.assertEqual(len(self.postfix.wait_messages("bob", self.tok)),
+                         1)
+        s = self.moatd.session_for(c.local_port)
+        self.assertEqual(s["reason"], "disconnect", s)
+
+    def test_eof_inside_message_is_lost(self):
+        c = self.client()
+        self.assertReply(c.reply(), 220)
+        rs = self.half_close(c, (
+            "EHLO client.test\r\nMAIL FROM:<sender@sender.test>\r\n"
+            "RCPT TO:<carol@example.test>\r\nDATA\r\n").encode() +
+            mt.make_message(self.tok))
+        # Nothing is acknowledged for the unfinished message.
+        self.assertEqual([r.code for r in rs], [250, 250, 250, 354], rs)
+        self.assertNothingDelivered(self.tok, settle=0.5)
+        s = self.moatd.session_for(c.local_port)
+        self.assertEqual(s["reason"], "lost-in-data", s)
+
+    def test_eof_inside_command_is_lost(self):
+        c = self.client()
+        self.assertReply(c.reply(), 220)
+        rs = self.half_close(c, b"EHLO client.test\r\nNOOP\r\nMAIL FROM:<x")
+        self.assertEqual([r.code for r in rs], [250, 250], rs)
+        s = self.moatd.session_for(c.local_port)
+        self.assertEqual(s["reason"], "lost-in-command", s)
+
+
+class PregreetWaits(Base):
+    """Defect 4: bytes sent before the banner are examined whatever the
+    session waited for first (a store lookup before greeting)."""
+
+    def pregreet(self, conf, listen_opts=""):
+        fb = self.backend()
+        conf = dict(conf, greet_wait="1s", pregreet_action="reject")
+        m = self.moat_for(fb, conf, listen_opts=listen_opts)
+        tok = mt.token()
+        c = self.client(m)
+        c.send("EHLO pregreet.test\r\nMAIL FROM:<pregreet@sender.test>\r\n"
+               "RCPT TO:<alice@example.test>\r\nDATA\r\n" +
+               mt.make_message(tok).decode() + ".\r\nQUIT\r\n")
+        rs = mt.parse_replies(c.wait_closed(15))
+        self.assertTrue(rs and rs[0].code == 554, rs)
+        for r in rs[1:]:
+            self.assertFalse(r.code // 100 in (2, 3) and r.code != 221,
+                             "a pregreeter's command was answered: %r" % rs)
+        self.assertFalse([i for i in range(len(fb.received))
+                          if fb.mails(i)], fb.received)
+        self.assertServes(m)
+
+    def test_pregreet_with_conn_ratelimit(self):
+        self.pregreet({"ratelimit_conn_per_ip": "100/1m"})
+
+    def test_pregreet_on_auth_listener(self):
+        self.pregreet({"auth_backend": "backend"},
+                      listen_opts="auth=optional auth_plaintext=on")
+
+
+class Defaults(mt.MoatTestCase):
+    """Defects 10 and 11 (Received, HELO in the log, listen_backlog)."""
+
+    SHARED_MOATD = False
+
+    def test_loopback_not_trusted_by_default(self):
+        m = self.start_moatd({"trusted_networks": None})
+        c = self.client(m, src="127.0.0.1")
+        c.greet()
+        self.assertReply(c.cmd("MAIL FROM:<s@sender.test>"), 250)
+        self.assertReply(c.cmd("RCPT TO:<someone@elsewhere.test>"), 554,
+                         "5.7.1")
+        rc, out = m.check()
+        self.assertEqual(rc, 0, out)
+        dump = subprocess.run([mt.moatd_path(), "--dump-config", "-c",
+                               m.conf_path], stdout=subprocess.PIPE,
+                              stderr=subprocess.STDOUT,
+                              universal_newlines=True, timeout=30).stdout
+        line = [l for l in dump.splitlines()
+                if l.startswith("trusted_networks")]
+        self.assertEqual([l.split("#")[0].strip() for l in line],
+                         ["trusted_networks"], dump)
+
+    def test_received_utf8smtp_and_helo_logged(self):
+        m = self.start_moatd()
+        c = self.client(m)
+        c.greet("client.test with extra words")
+        tok = mt.token()
+        self.assertReply(c.cmd("MAIL FROM:<s@sender.test> SMTPUTF8"), 250)
+        self.assertReply(c.cmd("RCPT TO:<alice@example.test>"), 250)
+        self.assertReply(c.cmd("DATA"), 354)
+        c.send(mt.dot_stuff(mt.make_message(tok)))
+        self.assertReply(c.reply(), 250)
+        self.assertReply(c.cmd("QUIT"), 221)
+        got = self.postfix.wait_messages("alice", tok)
+        self.assertEqual(len(got), 1)
+        rcvd, _ = mt.strip_trace(got[0])
+        ours = [h for h in rcvd if "(moat)" in h]
+        self.assertTrue(ours, rcvd)
+        self.assertIn("with UTF8SMTP id", ours[0])
+        s = m.session_for(c.local_port)
+        self.assertEqual(s["helo"], "client.test with extra words", s)
+
+    def test_listen_backlog(self):
+        ss = shutil.which("ss")
+        if ss is None:
+            self.skipTest("ss (iproute2) not installed")
+        m = self.start_moatd({"listen_backlog": "37"})
+        out = subprocess.run([ss, "-Hltn", "sport = :%d" % m.port],
+                             stdout=subprocess.PIPE,
+                             universal_newlines=True, timeout=30).stdout
+        # For a listening socket ss shows the backlog as Send-Q.
+        fields = out.split()
+        self.assertTrue(fields, out)
+        self.assertEqual(fields[2], "37", out)
+
+
+if __name__ == "__main__":
+    mt.main()
