@@ -97,6 +97,7 @@ struct smtp_tx {
 	struct sbuf	 hdr;		/* our Received: header */
 	struct timespec	 start;
 	int		 backend_open;	/* backend has MAIL for it */
+	int		 lost;		/* its backend link died (see sess_tx_lost) */
 	struct score_card card;		/* every check's hits */
 	const char	*verdict;	/* for the log line */
 	struct sbuf	 tag;		/* X-Spam-* and the rewritten header */
@@ -165,6 +166,8 @@ static void sess_event_cb(struct bufferevent *, short, void *);
 static void sess_process(struct session *);
 static void sess_up_cb(void *, enum up_event, const struct smtp_reply *,
     const char *);
+static void sess_up_reply(struct session *, enum up_event,
+    const struct smtp_reply *);
 static void sess_timeout_cb(evutil_socket_t, short, void *);
 static void sess_dns_cb(void *, const char *, const char *, const char *);
 static void sess_open_backend(struct session *);
@@ -494,8 +497,8 @@ sess_tx_rollback(struct session *s, const char *status)
 
 	if (tx == NULL)
 		return;
-	tx_log(s, tx, "none", status, "");
-	if (tx->backend_open)
+	tx_log(s, tx, "none", tx->lost ? "backend-failed" : status, "");
+	if (tx->backend_open && s->up != NULL)
 		s->up_rset = 1;
 	tx_free(tx);
 	s->tx = NULL;
@@ -926,6 +929,34 @@ sess_drop_backend(struct session *s)
 }
 
 /*
+ * The backend link of the open transaction died (issue 12, defects 1 and
+ * 3).  The transaction stays open in the client's eyes: every later RCPT
+ * and the DATA get 451 4.4.2, so the client retries every recipient, the
+ * ones the backend had accepted too.  Ending it here would make the DATA
+ * a 503 from our own state, and a client bounces accepted recipients on
+ * that.  RSET, DATA or the end of the session end it.
+ */
+static void
+sess_tx_lost(struct session *s)
+{
+	if (s->tx != NULL && s->tx->backend_open)
+		s->tx->lost = 1;
+}
+
+/* A recipient that cannot reach the backend: 451, the client retries. */
+static void
+sess_rcpt_lost(struct session *s)
+{
+	struct smtp_tx *tx = s->tx;
+
+	sess_reply(s, 451, "4.4.2", "Error: connection to the mail system "
+	    "lost, try again later");
+	tx->nrcpt_refused++;
+	free(tx->rcpt_pending);
+	tx->rcpt_pending = NULL;
+}
+
+/*
  * The awaited answer came: go on with buffered input.  When that answer came
  * synchronously, from inside sess_process(), its loop goes on by itself;
  * calling it again would nest once per pipelined command.
@@ -1030,6 +1061,9 @@ sess_open_backend(struct session *s)
 	struct up_identity id;
 
 	evtimer_del(s->timer);
+	/* Never two links: one that is not ready is as good as dead. */
+	if (s->up != NULL)
+		sess_drop_backend(s);
 	memset(&id, 0, sizeof(id));
 	id.client = s->peer;
 	id.local = s->local;
@@ -1164,7 +1198,10 @@ sess_grey_cb(void *arg, uint64_t id, int err,
 	if (err == STORE_OK && !defer)
 		grey_cache_put(s->w, tx->grey_hash,
 		    s->cfg->greylist_cache_ttl_ms);
-	if (!defer) {
+	if (tx->lost) {
+		/* The backend's 250 we held is void: its link died since. */
+		sess_rcpt_lost(s);
+	} else if (!defer) {
 		sess_reply_raw(s, &tx->grey_reply);
 		sess_rcpt_accepted(s);
 	} else {
@@ -1562,6 +1599,7 @@ sess_up_cb(void *arg, enum up_event ev, const struct smtp_reply *r,
 {
 	struct session *s = arg;
 	struct smtp_tx *tx = s->tx;
+	struct smtp_reply own;
 	char first[512];
 
 	if (s->flags & SF_CLOSING)
@@ -1572,8 +1610,11 @@ sess_up_cb(void *arg, enum up_event ev, const struct smtp_reply *r,
 		sess_backend_failed(s, why);
 		sess_drop_backend(s);
 		if (!(s->flags & SF_WAIT) || w == W_GREY || w == W_DNS ||
-		    w == W_RATE)
-			return;	/* not waiting for it: the next use notices */
+		    w == W_RATE) {
+			/* Not waiting for it: the next use notices. */
+			sess_tx_lost(s);
+			return;
+		}
 		switch (w) {
 		case W_AUTHBE:
 		case W_CONNECT:
@@ -1593,13 +1634,16 @@ sess_up_cb(void *arg, enum up_event ev, const struct smtp_reply *r,
 			sess_tx_done(s);
 			break;
 		case W_RCPT:
+			sess_tx_lost(s);
+			sess_rcpt_lost(s);
+			break;
 		case W_REPLAY:
 		case W_DATA:
 			sess_reply(s, 451, "4.4.2", "Error: connection to "
 			    "the mail system lost, try again later");
 			reply_first_line(r, first, sizeof(first));
-			tx_log(s, tx, w == W_RCPT ? "none" : tx->verdict,
-			    "backend-failed", first[0] ? first : why);
+			tx_log(s, tx, tx->verdict, "backend-failed",
+			    first[0] ? first : why);
 			sess_tx_done(s);
 			sess_enter_state(s, SMTP_ST_HELO);
 			break;
@@ -1609,6 +1653,33 @@ sess_up_cb(void *arg, enum up_event ev, const struct smtp_reply *r,
 		sess_resume(s);
 		return;
 	}
+
+	if (ev == UP_REPLY && r->code == 530 && s->wait != W_AUTHBE) {
+		/*
+		 * 530 (RFC 3207 STARTTLS, RFC 4954 AUTH required) is about
+		 * moatd's own link to the backend, never about the client's
+		 * mail: passed on, it would bounce the mail (issue 12, defect
+		 * 9).  The client gets a 4xx and the postmaster the reason.
+		 */
+		reply_first_line(r, first, sizeof(first));
+		log_warn("session=%s backend demands what moatd's link does "
+		    "not do (check backend_tls): %s", s->id, first);
+		smtp_reply_init(&own);
+		smtp_reply_add(&own.text, 451, "4.3.0", "Error: the mail "
+		    "system is not available to this relay, try again later");
+		own.code = 451;
+		sess_up_reply(s, ev, &own);
+		smtp_reply_free(&own);
+		return;
+	}
+	sess_up_reply(s, ev, r);
+}
+
+/* The backend's reply to what the session waits for (s->wait). */
+static void
+sess_up_reply(struct session *s, enum up_event ev, const struct smtp_reply *r)
+{
+	struct smtp_tx *tx = s->tx;
 
 	switch (s->wait) {
 	case W_CONNECT:
@@ -1643,8 +1714,15 @@ sess_up_cb(void *arg, enum up_event ev, const struct smtp_reply *r,
 		if (r->code >= 200 && r->code < 300) {
 			tx->backend_open = 1;
 			sess_enter_state(s, SMTP_ST_MAIL);
-		} else
+		} else {
+			/*
+			 * A refused MAIL may still leave state behind (a
+			 * Postfix keeps the SIZE= it refused): RSET before the
+			 * next one, so the backend follows the client.
+			 */
+			s->up_rset = 1;
 			sess_tx_done(s);
+		}
 		sess_resume(s);
 		return;
 	case W_RCPT:
@@ -1671,8 +1749,8 @@ sess_up_cb(void *arg, enum up_event ev, const struct smtp_reply *r,
 	default:
 		break;
 	}
-	log_warn("session=%s unexpected backend event %d in wait %d", s->id,
-	    (int)ev, (int)s->wait);
+	log_warn("session=%s unexpected backend reply in wait %d", s->id,
+	    (int)s->wait);
 }
 
 /* ---- commands ----------------------------------------------------------- */
@@ -1891,8 +1969,9 @@ static void
 sess_auth_backend_reply(struct session *s, const struct smtp_reply *r)
 {
 	sess_auth_line_free(s);
-	sess_auth_cb(s, r->code == 235 ? PASSWD_OK : r->code / 100 == 5 ?
-	    PASSWD_BAD : PASSWD_ERROR);
+	/* 530: the backend wants TLS or AUTH of moatd, not of the client. */
+	sess_auth_cb(s, r->code == 235 ? PASSWD_OK : r->code / 100 == 5 &&
+	    r->code != 530 ? PASSWD_BAD : PASSWD_ERROR);
 }
 
 /* Carry out what the SASL exchange asks for. */
@@ -2259,6 +2338,18 @@ sess_rcpt_forward(struct session *s)
 {
 	struct sbuf line = SBUF_INIT;
 
+	/*
+	 * The link may have died since MAIL (the backend restarted, or its
+	 * idle timeout is shorter than the client's pause), also while a
+	 * rate check was under way.
+	 */
+	if (s->tx->lost || !up_is_ready(s->up)) {
+		s->tx->lost = 1;
+		sess_rcpt_lost(s);
+		if (s->flags & SF_WAIT)
+			sess_resume(s);
+		return;
+	}
 	sbuf_printf(&line, "RCPT TO:<%s>", s->tx->rcpt_pending);
 	if (s->flags & SF_WAIT)
 		s->wait = W_RCPT;
@@ -2275,6 +2366,15 @@ cmd_data(struct session *s, struct smtp_cmd *c)
 	struct smtp_tx *tx = s->tx;
 
 	(void)c;
+	if (tx->lost || !up_is_ready(s->up)) {
+		/* Recipients were accepted: 4xx, so that they are retried. */
+		sess_reply(s, 451, "4.4.2", "Error: connection to the mail "
+		    "system lost, try again later");
+		tx_log(s, tx, tx->verdict, "backend-failed", "");
+		sess_tx_done(s);
+		sess_enter_state(s, SMTP_ST_HELO);
+		return;
+	}
 	smtp_data_init(&tx->reader, cfg->data_line_max,
 	    cfg->message_size_limit, cfg->bare_newline == CFG_BARE_REJECT ?
 	    SMTP_DATA_BARE_REJECT : SMTP_DATA_BARE_NORMALIZE);
