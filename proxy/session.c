@@ -58,6 +58,7 @@
 #define SF_FREEING	0x04	/* free scheduled */
 #define SF_PREGREET	0x08	/* the client talked before the banner */
 #define SF_INPROC	0x10	/* sess_process() is on the stack */
+#define SF_EOF		0x20	/* the client half-closed; see sess_eof() */
 
 /* What a session waits for when SF_WAIT is set. */
 enum sess_wait {
@@ -798,9 +799,17 @@ sess_greet(struct session *s)
 		tv.tv_sec = cfg->greet_wait_ms / 1000;
 		tv.tv_usec = (cfg->greet_wait_ms % 1000) * 1000;
 		evtimer_add(s->greet_timer, &tv);
-		return;
-	}
-	sess_banner(s);
+	} else
+		sess_banner(s);
+	/*
+	 * Bytes may have come while the session waited before this point
+	 * (a store lookup for a rate limit or an auth= listener, the TLS
+	 * handshake): look at them now.  With greet_wait they are a
+	 * pregreet (issue 12, defect 4); left in the buffer they would
+	 * run as commands after the banner.
+	 */
+	if (evbuffer_get_length(bufferevent_get_input(s->bev)) > 0)
+		sess_process(s);
 }
 
 /*
@@ -2838,6 +2847,28 @@ sess_read_proxy(struct session *s, struct evbuffer *in)
 
 static void sess_process_input(struct session *);
 
+/*
+ * The client half-closed and every complete command it sent is answered
+ * (DESIGN.md, session step 11): close once the replies are out.  Exim
+ * sends the final dot and QUIT in one write and then shutdown(SHUT_WR);
+ * its message must go to the backend and both replies back, as Postfix
+ * does.  Only what is left unfinished (a command without its line end, a
+ * message without its dot) makes a lost client, and nothing of that is
+ * acknowledged.
+ */
+static void
+sess_eof(struct session *s)
+{
+	size_t left = evbuffer_get_length(bufferevent_get_input(s->bev));
+
+	if (s->state == SMTP_ST_DATA)
+		sess_close(s, "lost-in-data");
+	else if (left > 0)
+		sess_close(s, "lost-in-command");
+	else
+		sess_close(s, "disconnect");
+}
+
 static void
 sess_process(struct session *s)
 {
@@ -2847,6 +2878,8 @@ sess_process(struct session *s)
 	sess_process_input(s);
 	s->flags &= ~SF_INPROC;
 	sess_flush(s);
+	if ((s->flags & SF_EOF) && !(s->flags & (SF_WAIT | SF_CLOSING)))
+		sess_eof(s);
 }
 
 static void
@@ -2965,6 +2998,17 @@ sess_event_cb(struct bufferevent *bev, short what, void *arg)
 		log_warn("session=%s client=%s: TLS handshake failed: %s",
 		    s->id, s->client_str, why);
 		s->reason = "tls-handshake-failed";
+	}
+	if ((what & BEV_EVENT_EOF) && !(what & BEV_EVENT_ERROR) &&
+	    s->tls != 1 && !(s->flags & SF_CLOSING)) {
+		/*
+		 * A half-close, not a vanished client: what it sent before
+		 * is still answered; libevent has stopped reading, writing
+		 * goes on.
+		 */
+		s->flags |= SF_EOF;
+		sess_process(s);
+		return;
 	}
 	if (s->reason == NULL)
 		s->reason = s->state == SMTP_ST_DATA ? "lost-in-data" :
