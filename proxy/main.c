@@ -723,8 +723,12 @@ main(int argc, char **argv)
 		if ((main_base = event_base_new()) == NULL)
 			fatal("event_base_new failed");
 		for (i = 0; i < cfg->nlisten; i++) {
+			/*
+			 * 0: the socket already listens with listen_backlog;
+			 * libevent would call listen(2) again with 128 for -1.
+			 */
 			listeners[i] = evconnlistener_new(main_base, accept_cb,
-			    (void *)(intptr_t)i, LEV_OPT_CLOSE_ON_FREE, -1,
+			    (void *)(intptr_t)i, LEV_OPT_CLOSE_ON_FREE, 0,
 			    fds[i]);
 			if (listeners[i] == NULL)
 				fatal("listen %s: evconnlistener failed",

@@ -132,6 +132,8 @@ struct session {
 	unsigned		 flags;
 	enum sess_wait		 wait;
 	char			 helo[256];
+	/* The whole HELO argument, for logs: one past the cap shows "...". */
+	char			 helo_arg[LOG_VALUE_MAX + 2];
 	int			 esmtp;
 	int			 ncmds;
 	int			 nerrors;
@@ -441,7 +443,7 @@ tx_log(struct session *s, struct smtp_tx *tx, const char *verdict,
 	logline_str(&l, "session", s->id);
 	logline_int(&l, "tx", tx->n);
 	logline_str(&l, "client", s->client_str);
-	logline_str(&l, "helo", s->helo);
+	logline_str(&l, "helo", s->helo_arg);
 	logline_str(&l, "tls", s->tls == 2 ? s->tls_version : "no");
 	logline_str(&l, "auth", s->auth_login ? s->auth_login : "");
 	logline_str(&l, "from", tx->from);
@@ -524,7 +526,7 @@ sess_log(struct session *s)
 	logline_str(&l, "dns", s->dns_status);
 	logline_int(&l, "port", s->client_port);
 	logline_str(&l, "listener", s->lst ? s->lst->name : "");
-	logline_str(&l, "helo", s->helo);
+	logline_str(&l, "helo", s->helo_arg);
 	logline_str(&l, "tls", s->tls == 2 ? s->tls_version : "no");
 	if (s->tls == 2)
 		logline_str(&l, "cipher", s->tls_cipher);
@@ -1829,6 +1831,7 @@ sess_tls_up(struct session *s)
 		return;
 	}
 	s->helo[0] = '\0';
+	s->helo_arg[0] = '\0';
 	s->esmtp = 0;
 	free(s->auth_login);
 	s->auth_login = NULL;
@@ -2094,6 +2097,8 @@ cmd_helo(struct session *s, struct smtp_cmd *c)
 		n = sizeof(s->helo) - 1;
 	memcpy(s->helo, p, n);
 	s->helo[n] = '\0';
+	/* Logged whole (escaped, capped): bots give themselves away there. */
+	snprintf(s->helo_arg, sizeof(s->helo_arg), "%s", p);
 	if (s->tx)
 		sess_tx_rollback(s, "reset-by-helo");
 	if (cfg->rules) {
@@ -2104,8 +2109,10 @@ cmd_helo(struct session *s, struct smtp_cmd *c)
 		if (sess_eval(s, &card, NULL, NULL) == SCORE_REJECT) {
 			sess_policy_text(s, &card, "HELO", text, sizeof(text));
 			sess_reply(s, 550, "5.7.1", "%s", text);
-			sess_log_event(s, "reject", "helo", s->helo, "550 5.7.1");
+			sess_log_event(s, "reject", "helo", s->helo_arg,
+			    "550 5.7.1");
 			s->helo[0] = '\0';
+			s->helo_arg[0] = '\0';
 			if (s->state != SMTP_ST_CONNECTED)
 				sess_enter_state(s, SMTP_ST_CONNECTED);
 			score_card_free(&card);
@@ -2596,9 +2603,9 @@ sess_build_received(struct session *s)
 	    helo[0] ? helo : "unknown",
 	    s->client_name ? s->client_name : "unknown",
 	    s->client.family == AF_INET6 ? "IPv6:" : "", s->client_str,
-	    cfg->hostname, tx->smtputf8 ? "UTF8" : "",
-	    s->esmtp ? (s->tls == 2 ? (s->auth_login ? "ESMTPSA" : "ESMTPS") :
-	    (s->auth_login ? "ESMTPA" : "ESMTP")) : "SMTP", s->id, tx->n);
+	    cfg->hostname, tx->smtputf8 ? "UTF8SMTP" : s->esmtp ? "ESMTP" :
+	    "SMTP", s->esmtp ? (s->tls == 2 ? (s->auth_login ? "SA" : "S") :
+	    (s->auth_login ? "A" : "")) : "", s->id, tx->n);
 	if (tx->nrcpt == 1 && !tx->smtputf8)
 		sbuf_printf(&tx->hdr, "\r\n\tfor <%s>", tx->rcpt[0]);
 	sbuf_printf(&tx->hdr, "; %s\r\n", date);
