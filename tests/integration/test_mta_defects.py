@@ -294,6 +294,76 @@ class BackendLost(Base):
         self.assertServes(m)
 
 
+class SendingPostfix(mt.Postfix):
+    """A private Postfix as the sending MTA: everything it receives on its
+    port goes to relayhost (moatd), nothing is delivered locally."""
+
+    def __init__(self, relay_port):
+        self.relay_port = relay_port
+        super().__init__()
+
+    def write_config(self):
+        super().write_config()
+        over = {"virtual_mailbox_domains": "",
+                "relayhost": "[127.0.0.1]:%d" % self.relay_port,
+                "default_transport": "smtp", "relay_transport": "smtp",
+                "smtp_tls_security_level": "none",
+                "smtpd_relay_restrictions": "permit_mynetworks, reject",
+                "smtp_helo_name": "sender-mta.test",
+                "minimal_backoff_time": "1h", "maximal_backoff_time": "1h"}
+        path = os.path.join(self.conf, "main.cf")
+        with open(path) as f:
+            lines = f.read().splitlines()
+        out, skip = [], False
+        for l in lines:
+            if l[:1].isspace() and skip:
+                continue            # a continuation of a replaced key
+            skip = l.split("=")[0].strip() in over
+            if not skip:
+                out.append(l)
+        out += ["%s = %s" % kv for kv in over.items()]
+        with open(path, "w") as f:
+            f.write("\n".join(out) + "\n")
+
+    def statuses(self):
+        return [l for l in self.log().splitlines() if "status=" in l]
+
+
+class RealSender(Base):
+    """Defect 3 with a real Postfix as the sending MTA: a backend lost in
+    the middle of the recipients must leave every recipient deferred
+    (before the fix the accepted one bounced, dsn=5.5.1)."""
+
+    def test_postfix_defers_all_recipients(self):
+        if mt.skip_reason(need_moatd=False):
+            self.skipTest("no postfix")
+        fb = self.backend({b"RCPT": [OK_RCPT,
+                                     (b"421 4.3.2 shutting down\r\n", 0)]})
+        m = self.moat_for(fb)
+        pf = SendingPostfix(m.port)
+        self.addCleanup(pf.cleanup)
+        pf.start()
+        tok = mt.token()
+        c = mt.Client(pf.port, src="127.0.0.1", timeout=30)
+        self.addCleanup(c.close)
+        c.greet()
+        rs = self.send_mail(c, ["alice@example.test", "bob@example.test"],
+                            mt.make_message(tok))
+        self.assertEqual([r.code for r in rs], [250, 250, 250, 354, 250], rs)
+        # Postfix tries moatd once; both recipients must stay deferred.
+        got = pf.wait_log(r"to=<alice@example\.test>.*status=", timeout=30)
+        self.assertTrue(got, pf.log())
+        pf.log_sync()
+        st = "\n".join(pf.statuses())
+        self.assertRegex(st, r"to=<alice@example\.test>.*status=deferred")
+        self.assertRegex(st, r"to=<bob@example\.test>.*status=deferred")
+        self.assertNotIn("status=bounced", st)
+        # What moatd's backend saw: both recipients, never the message.
+        self.assertFalse([i for i in range(len(fb.received))
+                          if tok in fb.received[i].decode(errors="replace")])
+        self.assertServes(m)
+
+
 class BackendState(Base):
     """Defects 7 and 9: the backend's state follows the client's."""
 
@@ -347,10 +417,15 @@ class HalfClose(mt.MoatTestCase):
         c = self.client()
         c.greet("exim.client.test")
         msg = mt.make_message(self.tok)
-        # Exim 4.96 (default smtp transport, PIPELINING offered): MAIL,
-        # RCPT and DATA in one write; then the message, whose final
-        # ".\r\n" goes out in the same write as "QUIT\r\n", followed by
-        # shutdown(SHUT_WR) -- these exact bytes.
+        # Exim's exact byte sequence, captured from Exim 4.96 (Debian
+        # exim4-daemon-light 4.96-15+deb12u11, default smtp transport,
+        # PIPELINING offered) against a recording server:
+        #   write 1: EHLO exim.client.test\r\n
+        #   write 2: MAIL FROM:<s@sender.test> SIZE=1382\r\n
+        #            RCPT TO:<alice@example.test>\r\nDATA\r\n
+        #   write 3: <the whole dot-stuffed message>.\r\nQUIT\r\n
+        #   then shutdown(SHUT_WR), before any reply to write 3 is read.
+        # The same writes here, then the same half-close.
         c.send("MAIL FROM:<sender@sender.test> SIZE=%d\r\n"
                "RCPT TO:<alice@example.test>\r\nDATA\r\n" % len(msg))
         self.assertEqual([r.code for r in c.replies(3)], [250, 250, 354])
