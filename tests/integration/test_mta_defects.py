@@ -92,12 +92,18 @@ class ScriptedBackend(mt.FakeBackend):
         c.sendall(act)
         return False
 
+    BUILTIN = {b"EHLO": None, b"HELO": None, b"MAIL": OK_MAIL,
+               b"RCPT": OK_RCPT, b"RSET": b"250 2.0.0 ok\r\n",
+               b"NOOP": b"250 2.0.0 ok\r\n", b"DATA": b"354 go ahead\r\n",
+               b"XCLIENT": b"220 backend.fake ESMTP\r\n",
+               b".": b"250 2.0.0 queued\r\n"}
+
     def _serve(self, c):
+        """One link: lines are answered from the script, a message is
+        read up to its dot; after a closing action only recorded."""
         idx = len(self.received)
         self.received.append(b"")
-        buf = b""
-        in_data = False
-        muted = False
+        buf, in_data, muted = b"", False, False
         try:
             c.sendall(b"220 backend.fake ESMTP\r\n")
             while True:
@@ -105,41 +111,24 @@ class ScriptedBackend(mt.FakeBackend):
                 if not chunk:
                     return
                 self.received[idx] += chunk
-                if muted:
-                    continue
                 buf += chunk
                 while not muted:
                     if in_data:
                         end = buf.find(b"\r\n.\r\n")
                         if end < 0:
                             break
-                        buf = buf[end + 5:]
-                        in_data = False
-                        muted = self._answer(c, b".",
-                                             b"250 2.0.0 queued\r\n")
-                        continue
-                    if b"\r\n" not in buf:
+                        buf, in_data, verb = buf[end + 5:], False, b"."
+                    elif b"\r\n" in buf:
+                        line, buf = buf.split(b"\r\n", 1)
+                        verb = line.split(b" ", 1)[0].upper()
+                    else:
                         break
-                    line, buf = buf.split(b"\r\n", 1)
-                    verb = line.split(b" ", 1)[0].upper()
-                    if verb in (b"EHLO", b"HELO"):
-                        muted = self._answer(c, verb, self.ehlo)
-                    elif verb == b"XCLIENT":
-                        c.sendall(b"220 backend.fake ESMTP\r\n")
-                    elif verb == b"MAIL":
-                        muted = self._answer(c, verb, OK_MAIL)
-                    elif verb == b"RCPT":
-                        muted = self._answer(c, verb, OK_RCPT)
-                    elif verb in (b"RSET", b"NOOP"):
-                        muted = self._answer(c, verb, b"250 2.0.0 ok\r\n")
-                    elif verb == b"DATA":
-                        muted = self._answer(c, verb, b"354 go ahead\r\n")
-                        in_data = not muted
-                    elif verb == b"QUIT":
+                    if verb == b"QUIT":
                         c.sendall(b"221 2.0.0 bye\r\n")
                         return
-                    else:
-                        c.sendall(b"502 5.5.2 what\r\n")
+                    default = self.BUILTIN.get(verb, b"502 5.5.2 what\r\n")
+                    muted = self._answer(c, verb, default or self.ehlo)
+                    in_data = verb == b"DATA" and not muted
         except OSError:
             return
 
@@ -438,14 +427,17 @@ class HalfClose(mt.MoatTestCase):
         self.assertEqual(s["reason"], "quit", s)
         self.assertEqual(s["txs"], "1", s)
 
-    def test_pipelined_transaction_then_eof(self):
+    def pipelined(self, rcpt, tail):
+        """A whole transaction in one write, then the half-close."""
         c = self.client()
         self.assertReply(c.reply(), 220)
-        rs = self.half_close(c, (
+        return c, self.half_close(c, (
             "EHLO client.test\r\nMAIL FROM:<sender@sender.test>\r\n"
-            "RCPT TO:<bob@example.test>\r\nDATA\r\n").encode() +
-            mt.dot_stuff(mt.make_message(self.tok)) +
-            b"NOOP\r\nRSET\r\n")
+            "RCPT TO:<%s>\r\nDATA\r\n" % rcpt).encode() + tail)
+
+    def test_pipelined_transaction_then_eof(self):
+        c, rs = self.pipelined("bob@example.test", mt.dot_stuff(
+            mt.make_message(self.tok)) + b"NOOP\r\nRSET\r\n")
         self.assertEqual([r.code for r in rs], [250, 250, 250, 354, 250,
                                                 250, 250], rs)
         self.assertEqual(len(self.postfix.wait_messages("bob", self.tok)),
@@ -454,12 +446,8 @@ class HalfClose(mt.MoatTestCase):
         self.assertEqual(s["reason"], "disconnect", s)
 
     def test_eof_inside_message_is_lost(self):
-        c = self.client()
-        self.assertReply(c.reply(), 220)
-        rs = self.half_close(c, (
-            "EHLO client.test\r\nMAIL FROM:<sender@sender.test>\r\n"
-            "RCPT TO:<carol@example.test>\r\nDATA\r\n").encode() +
-            mt.make_message(self.tok))
+        c, rs = self.pipelined("carol@example.test",
+                               mt.make_message(self.tok))
         # Nothing is acknowledged for the unfinished message.
         self.assertEqual([r.code for r in rs], [250, 250, 250, 354], rs)
         self.assertNothingDelivered(self.tok, settle=0.5)
