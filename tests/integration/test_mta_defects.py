@@ -463,6 +463,50 @@ class HalfClose(mt.MoatTestCase):
         self.assertEqual(s["reason"], "lost-in-command", s)
 
 
+class BackendRestart(Base):
+    """The backend Postfix restarts in the middle of a stream of messages
+    on one session: every message that got 250 is delivered, the others
+    got a 4xx (never a 5xx), moatd reconnects and serves on."""
+
+    NEED_POSTFIX = True
+
+    def test_restart_mid_stream(self):
+        m = self.start_moatd()
+        c = self.client(m)
+        c.greet()
+        toks, finals = [], []
+        for i in range(9):
+            if i == 3:
+                self.postfix.stop()
+            if i == 6:
+                self.postfix.start()
+            tok = mt.token()
+            # As an MTA does: stop at the first reply that is not 2xx/3xx.
+            rs = []
+            for cmd in ("MAIL FROM:<s@sender.test>",
+                        "RCPT TO:<alice@example.test>", "DATA"):
+                rs.append(c.cmd(cmd))
+                if rs[-1].code // 100 not in (2, 3):
+                    break
+            else:
+                c.send(mt.dot_stuff(mt.make_message(tok)))
+                rs.append(c.reply())
+            self.assertNo5xx(rs, "message %d" % i)
+            if rs[-1].code != 250:
+                self.assertReply(c.cmd("RSET"), 250)
+            toks.append(tok)
+            finals.append(rs[-1].code)
+        self.assertEqual([f == 250 for f in finals[:3]], [True] * 3, finals)
+        self.assertNotIn(250, finals[3:6], finals)
+        self.assertEqual([f == 250 for f in finals[6:]], [True] * 3, finals)
+        for tok, f in zip(toks, finals):
+            got = self.postfix.wait_messages("alice", tok,
+                                             timeout=10 if f == 250 else 0)
+            self.assertEqual(len(got), 1 if f == 250 else 0, (tok, f))
+        self.assertReply(c.cmd("QUIT"), 221)
+        self.assertTrue(m.alive())
+
+
 class PregreetWaits(Base):
     """Defect 4: bytes sent before the banner are examined whatever the
     session waited for first (a store lookup before greeting)."""
