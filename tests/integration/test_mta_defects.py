@@ -390,6 +390,22 @@ class BackendState(Base):
                             range(len(fb.received)) for l in fb.lines(i)))
         self.assertReply(c.cmd("QUIT"), 221)
         self.assertTrue(m.alive())
+        self.assertReply(self.client(m).greet(), 250)
+
+    def test_backend_auth_530_is_temporary(self):
+        # auth_backend backend: a backend that wants TLS before AUTH says
+        # 530; that is moatd's problem, not a wrong password (535).
+        must = b"530 5.7.0 Must issue a STARTTLS command first\r\n"
+        fb = self.backend(defaults={b"AUTH": must})
+        m = self.moat_for(fb, {"auth_backend": "backend"},
+                          listen_opts="auth=optional auth_plaintext=on")
+        c = self.client(m)
+        c.greet()
+        r = c.cmd("AUTH PLAIN AGFsaWNlAHNlY3JldA==")
+        self.assertReply(r, 454, "4.7.0")
+        self.assertTrue([i for i in range(len(fb.received))
+                         if b"AUTH PLAIN" in fb.received[i]], fb.received)
+        self.assertServes(m)
 
 
 class HalfClose(mt.MoatTestCase):
@@ -400,7 +416,9 @@ class HalfClose(mt.MoatTestCase):
     def half_close(self, c, data):
         c.send(data)
         c.sock.shutdown(socket.SHUT_WR)
-        return mt.parse_replies(c.wait_closed(20))
+        rs = mt.parse_replies(c.wait_closed(20))
+        self.assertReply(self.client().reply(), 220)    # serving on
+        return rs
 
     def test_exim_dot_quit_shutdown(self):
         c = self.client()
