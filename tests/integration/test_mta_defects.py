@@ -20,11 +20,12 @@ and that moatd still serves a new session afterwards:
 """
 
 import os
-import re
 import shutil
 import socket
+import ssl
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 
@@ -523,6 +524,105 @@ class BackendRestart(Base):
             self.assertEqual(len(got), 1 if f == 250 else 0, (tok, f))
         self.assertReply(c.cmd("QUIT"), 221)
         self.assertTrue(m.alive())
+
+
+class TLSPipe:
+    """TLS over an already connected socket through memory BIOs, so that
+    the test decides when close_notify and the TCP half-close go out."""
+
+    def __init__(self, sock, ctx):
+        self.sock, self.inc, self.out = sock, ssl.MemoryBIO(), ssl.MemoryBIO()
+        self.obj = ctx.wrap_bio(self.inc, self.out,
+                                server_hostname=mt.MOAT_NAME)
+        self.plain = b""
+
+    def _flush(self):
+        data = self.out.read()
+        if data:
+            self.sock.sendall(data)
+
+    def _pump(self, deadline):
+        self.sock.settimeout(max(0.01, deadline - time.monotonic()))
+        data = self.sock.recv(65536)
+        if data:
+            self.inc.write(data)
+        else:
+            self.inc.write_eof()
+
+    def handshake(self, timeout=15):
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                self.obj.do_handshake()
+                self._flush()
+                return
+            except ssl.SSLWantReadError:
+                self._flush()
+                self._pump(deadline)
+
+    def send(self, data):
+        self.obj.write(data)
+        self._flush()
+
+    def close_write(self):
+        """close_notify, then shutdown(SHUT_WR), as Exim's tls_close."""
+        try:
+            self.obj.unwrap()
+        except ssl.SSLWantReadError:
+            pass            # the peer's close_notify comes later
+        self._flush()
+        self.sock.shutdown(socket.SHUT_WR)
+
+    def replies(self, n=None, timeout=15):
+        """n replies, or (n None) every reply until the server closes."""
+        deadline = time.monotonic() + timeout
+        while n is None or len(mt.parse_replies(self.plain)) < n:
+            if time.monotonic() > deadline:
+                raise socket.timeout("got %r" % self.plain)
+            try:
+                self.plain += self.obj.read(65536)
+            except ssl.SSLWantReadError:
+                self._pump(deadline)
+            except (ssl.SSLZeroReturnError, ssl.SSLEOFError):
+                break
+        rs = mt.parse_replies(self.plain)
+        self.plain = b""
+        return rs
+
+
+class TLSHalfClose(mt.MoatTestCase):
+    """Defect 2 under STARTTLS: Exim closes TLS (close_notify) and then
+    half-closes TCP right after ".\r\nQUIT\r\n"."""
+
+    SHARED_MOATD = False
+
+    def test_exim_sequence_over_starttls(self):
+        import test_starttls as ts
+        tmp = tempfile.mkdtemp(prefix="moat-tls-")
+        self.addCleanup(mt.rmtree, tmp)
+        crt, key = ts.make_cert(tmp)
+        m = self.start_moatd({"tls_cert": crt, "tls_key": key},
+                             listen_opts="tls=starttls")
+        c = self.client(m)
+        c.greet("exim.client.test")
+        self.assertReply(c.cmd("STARTTLS"), 220)
+        t = TLSPipe(c.sock, ts.client_ctx())
+        t.handshake()
+        t.send(b"EHLO exim.client.test\r\n")
+        self.assertEqual([r.code for r in t.replies(1)], [250])
+        msg = mt.make_message(self.tok)
+        t.send(b"MAIL FROM:<sender@sender.test> SIZE=%d\r\n"
+               b"RCPT TO:<alice@example.test>\r\nDATA\r\n" % len(msg))
+        self.assertEqual([r.code for r in t.replies(3)], [250, 250, 354])
+        t.send(mt.dot_stuff(msg) + b"QUIT\r\n")
+        t.close_write()
+        rs = t.replies()
+        self.assertEqual([r.code for r in rs], [250, 221], rs)
+        self.assertEqual(len(self.postfix.wait_messages("alice", self.tok)),
+                         1)
+        s = m.session_for(c.local_port)
+        self.assertEqual((s["reason"], s["txs"]), ("quit", "1"), s)
+        self.assertReply(self.client(m).reply(), 220)
 
 
 class PregreetWaits(Base):
