@@ -2,11 +2,13 @@
 """Issue 12: the defects that lost mail with real MTAs.
 
 Each test reproduces one defect with a scripted fake backend (or the real
-Postfix) and asserts what the client was told, what the backend received,
-and that moatd still serves a new session afterwards:
+Postfix, also as the sending MTA) and asserts what the client was told,
+what the backend received, and that moatd still serves a new session
+afterwards:
 
   1  the backend closes between MAIL and RCPT: 451 4.4.2, no crash;
-  2  a client that half-closes after complete commands gets every answer;
+  2  a client that half-closes after complete commands gets every answer
+     (Exim's own byte sequence, in clear and under STARTTLS);
   3  backend lost during RCPT: no 5xx from moatd's own state, DATA 451;
   4  pregreet caught whatever waits happen before the banner;
   7  RSET goes to the backend after it refused a MAIL;
