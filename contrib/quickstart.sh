@@ -22,6 +22,8 @@ redis-server openssl dnsmasq-base dovecot-core libnet-ssleay-perl"
 if [ "$(dpkg --print-architecture 2>/dev/null)" = amd64 ]; then
 	PKGS="$PKGS libhyperscan-dev"
 fi
+# ss(8): test_mta_defects reads the listen backlog moatd really set.
+PKGS="$PKGS iproute2"
 
 need_root() {
 	if [ "$(id -u)" != 0 ]; then

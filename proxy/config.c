@@ -241,10 +241,10 @@ static const struct cfg_key cfg_keys[] = {
 	    "config file)" },
 	{ "trusted_networks", CT_SPECIAL, CF_REPEAT | CF_WORDS,
 	    FS(trusted_networks),
-	    "127.0.0.0/8 ::1/128", NULL, 0, 0, .set = set_trusted,
+	    NULL, "(none)", 0, 0, .set = set_trusted,
 	    .dump = dump_trusted, .reset = reset_trusted,
-	    .help = "clients that may relay without AUTH; replaces the "
-	    "default; repeatable" },
+	    .help = "clients that may relay without AUTH; none unless "
+	    "listed; repeatable" },
 
 	{ "received_header", CT_BOOL, 0, F(received_header), "on", NULL, 0,
 	    1, .help = "add our Received: header (RFC 5321 4.4)" },

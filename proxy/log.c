@@ -128,10 +128,46 @@ log_trace_parse(const char *s)
 }
 
 /*
+ * The length of the well-formed UTF-8 sequence at s[0..n) (RFC 3629: no
+ * overlong forms, no surrogates, nothing above U+10FFFF), 0 if there is
+ * none (a stray or cut sequence).
+ */
+static size_t
+utf8_len(const unsigned char *s, size_t n)
+{
+	size_t len, i;
+	unsigned lo = 0x80, hi = 0xbf;
+
+	if (s[0] >= 0xc2 && s[0] <= 0xdf)
+		len = 2;
+	else if (s[0] >= 0xe0 && s[0] <= 0xef) {
+		len = 3;
+		if (s[0] == 0xe0)
+			lo = 0xa0;	/* overlong */
+		else if (s[0] == 0xed)
+			hi = 0x9f;	/* surrogates */
+	} else if (s[0] >= 0xf0 && s[0] <= 0xf4) {
+		len = 4;
+		if (s[0] == 0xf0)
+			lo = 0x90;	/* overlong */
+		else if (s[0] == 0xf4)
+			hi = 0x8f;	/* above U+10FFFF */
+	} else
+		return 0;
+	if (len > n || s[1] < lo || s[1] > hi)
+		return 0;
+	for (i = 2; i < len; i++)
+		if (s[i] < 0x80 || s[i] > 0xbf)
+			return 0;
+	return len;
+}
+
+/*
  * The escaper.  logfmt: '"' and '\' get a backslash, bytes below 0x20 and
- * from 0x7f up become \xNN.  JSON: the same, with \u00NN, which also turns
- * any byte >= 0x80 into a valid code point (a UTF-8 name comes out escaped
- * bytewise; it stays readable enough and can never be invalid UTF-8).
+ * from 0x7f up become \xNN.  JSON: the same, with \u00NN, except that
+ * well-formed UTF-8 goes out as it is (a "sënder" must read as one in a
+ * JSON log tool, not as mojibake); a byte that is not part of one is
+ * escaped, so the line is valid UTF-8 whatever the value held.
  * At most cap input bytes are used; if n > cap, "..." follows.
  * *complete is 0 if out was too small; the output then ends at the last
  * escape that fit whole.
@@ -152,6 +188,10 @@ escape_core(char *out, size_t outsz, const char *s, size_t n, size_t cap,
 			tmp[0] = '\\';
 			tmp[1] = (char)c;
 			tl = 2;
+		} else if (json && c >= 0x80 &&
+		    (tl = utf8_len((const unsigned char *)s + i, lim - i)) > 0) {
+			memcpy(tmp, s + i, tl);
+			i += tl - 1;
 		} else if (c < 0x20 || c >= 0x7f) {
 			tl = 0;
 			tmp[tl++] = '\\';

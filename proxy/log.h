@@ -3,8 +3,9 @@
  *
  * Events go out as one line each: logfmt (key=value) or JSON by config, to
  * stderr or syslog.  Client-supplied values are escaped (control bytes and
- * non-printables become \xNN, quotes and backslashes escaped) and capped at
- * LOG_VALUE_MAX bytes before they are written.  Thread-safe: each line is
+ * non-printables become \xNN, quotes and backslashes escaped; JSON keeps
+ * well-formed UTF-8 as it is) and capped at LOG_VALUE_MAX bytes before they
+ * are written.  Thread-safe: each line is
  * built in the caller's buffer and written with a single write(2)/syslog(3).
  */
 #ifndef MOAT_LOG_H

@@ -212,6 +212,7 @@ struct probe {
 	struct upstream	*up;
 	struct config	*cfg;
 	struct event	*done;
+	int		 asked;	/* sent MAIL FROM:<> to see if TLS is demanded */
 };
 
 /* The probe under way, if any: a reload's replaces it, exit frees it. */
@@ -247,12 +248,29 @@ probe_cb(void *arg, enum up_event ev, const struct smtp_reply *r,
 	struct timeval tv = { 0, 0 };
 	struct logline l;
 
-	(void)r;
+	/*
+	 * A backend that offers STARTTLS may demand it: with backend_tls off
+	 * every MAIL would then get 530.  One MAIL FROM:<> tells (issue 12,
+	 * defect 9); nothing follows it but QUIT.
+	 */
+	if (ev == UP_READY && cfg->backend_tls == 0 && !p->asked &&
+	    (up_ehlo(p->up)->exts & SMTP_EXT_STARTTLS)) {
+		p->asked = 1;
+		up_command(p->up, "MAIL FROM:<>", 0);
+		return;
+	}
 	logline_begin(&l, "backend_check");
 	logline_str(&l, "backend", cfg->backend);
-	if (ev != UP_READY) {
+	if (ev == UP_FAIL) {
 		logline_str(&l, "result", "unreachable");
 		logline_str(&l, "error", why);
+	} else if (ev == UP_REPLY && r->code == 530) {
+		logline_str(&l, "result", "tls-required");
+		logline_str(&l, "error", "backend demands STARTTLS but "
+		    "backend_tls is off");
+		log_warn("backend %s demands STARTTLS (it answered MAIL with "
+		    "530) but backend_tls is off: every transaction would be "
+		    "deferred; set backend_tls on", cfg->backend);
 	} else {
 		const struct smtp_ehlo *e = up_ehlo(p->up);
 		struct sbuf miss = SBUF_INIT;
@@ -705,8 +723,12 @@ main(int argc, char **argv)
 		if ((main_base = event_base_new()) == NULL)
 			fatal("event_base_new failed");
 		for (i = 0; i < cfg->nlisten; i++) {
+			/*
+			 * 0: the socket already listens with listen_backlog;
+			 * libevent would call listen(2) again with 128 for -1.
+			 */
 			listeners[i] = evconnlistener_new(main_base, accept_cb,
-			    (void *)(intptr_t)i, LEV_OPT_CLOSE_ON_FREE, -1,
+			    (void *)(intptr_t)i, LEV_OPT_CLOSE_ON_FREE, 0,
 			    fds[i]);
 			if (listeners[i] == NULL)
 				fatal("listen %s: evconnlistener failed",

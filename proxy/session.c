@@ -58,6 +58,7 @@
 #define SF_FREEING	0x04	/* free scheduled */
 #define SF_PREGREET	0x08	/* the client talked before the banner */
 #define SF_INPROC	0x10	/* sess_process() is on the stack */
+#define SF_EOF		0x20	/* the client half-closed; see sess_eof() */
 
 /* What a session waits for when SF_WAIT is set. */
 enum sess_wait {
@@ -97,6 +98,7 @@ struct smtp_tx {
 	struct sbuf	 hdr;		/* our Received: header */
 	struct timespec	 start;
 	int		 backend_open;	/* backend has MAIL for it */
+	int		 lost;		/* its backend link died (see sess_tx_lost) */
 	struct score_card card;		/* every check's hits */
 	const char	*verdict;	/* for the log line */
 	struct sbuf	 tag;		/* X-Spam-* and the rewritten header */
@@ -130,6 +132,8 @@ struct session {
 	unsigned		 flags;
 	enum sess_wait		 wait;
 	char			 helo[256];
+	/* The whole HELO argument, for logs: one past the cap shows "...". */
+	char			 helo_arg[LOG_VALUE_MAX + 2];
 	int			 esmtp;
 	int			 ncmds;
 	int			 nerrors;
@@ -165,6 +169,8 @@ static void sess_event_cb(struct bufferevent *, short, void *);
 static void sess_process(struct session *);
 static void sess_up_cb(void *, enum up_event, const struct smtp_reply *,
     const char *);
+static void sess_up_reply(struct session *, enum up_event,
+    const struct smtp_reply *);
 static void sess_timeout_cb(evutil_socket_t, short, void *);
 static void sess_dns_cb(void *, const char *, const char *, const char *);
 static void sess_open_backend(struct session *);
@@ -437,7 +443,7 @@ tx_log(struct session *s, struct smtp_tx *tx, const char *verdict,
 	logline_str(&l, "session", s->id);
 	logline_int(&l, "tx", tx->n);
 	logline_str(&l, "client", s->client_str);
-	logline_str(&l, "helo", s->helo);
+	logline_str(&l, "helo", s->helo_arg);
 	logline_str(&l, "tls", s->tls == 2 ? s->tls_version : "no");
 	logline_str(&l, "auth", s->auth_login ? s->auth_login : "");
 	logline_str(&l, "from", tx->from);
@@ -494,8 +500,8 @@ sess_tx_rollback(struct session *s, const char *status)
 
 	if (tx == NULL)
 		return;
-	tx_log(s, tx, "none", status, "");
-	if (tx->backend_open)
+	tx_log(s, tx, "none", tx->lost ? "backend-failed" : status, "");
+	if (tx->backend_open && s->up != NULL)
 		s->up_rset = 1;
 	tx_free(tx);
 	s->tx = NULL;
@@ -520,7 +526,7 @@ sess_log(struct session *s)
 	logline_str(&l, "dns", s->dns_status);
 	logline_int(&l, "port", s->client_port);
 	logline_str(&l, "listener", s->lst ? s->lst->name : "");
-	logline_str(&l, "helo", s->helo);
+	logline_str(&l, "helo", s->helo_arg);
 	logline_str(&l, "tls", s->tls == 2 ? s->tls_version : "no");
 	if (s->tls == 2)
 		logline_str(&l, "cipher", s->tls_cipher);
@@ -795,9 +801,17 @@ sess_greet(struct session *s)
 		tv.tv_sec = cfg->greet_wait_ms / 1000;
 		tv.tv_usec = (cfg->greet_wait_ms % 1000) * 1000;
 		evtimer_add(s->greet_timer, &tv);
-		return;
-	}
-	sess_banner(s);
+	} else
+		sess_banner(s);
+	/*
+	 * Bytes may have come while the session waited before this point
+	 * (a store lookup for a rate limit or an auth= listener, the TLS
+	 * handshake): look at them now.  With greet_wait they are a
+	 * pregreet (issue 12, defect 4); left in the buffer they would
+	 * run as commands after the banner.
+	 */
+	if (evbuffer_get_length(bufferevent_get_input(s->bev)) > 0)
+		sess_process(s);
 }
 
 /*
@@ -926,6 +940,34 @@ sess_drop_backend(struct session *s)
 }
 
 /*
+ * The backend link of the open transaction died (issue 12, defects 1 and
+ * 3).  The transaction stays open in the client's eyes: every later RCPT
+ * and the DATA get 451 4.4.2, so the client retries every recipient, the
+ * ones the backend had accepted too.  Ending it here would make the DATA
+ * a 503 from our own state, and a client bounces accepted recipients on
+ * that.  RSET, DATA or the end of the session end it.
+ */
+static void
+sess_tx_lost(struct session *s)
+{
+	if (s->tx != NULL && s->tx->backend_open)
+		s->tx->lost = 1;
+}
+
+/* A recipient that cannot reach the backend: 451, the client retries. */
+static void
+sess_rcpt_lost(struct session *s)
+{
+	struct smtp_tx *tx = s->tx;
+
+	sess_reply(s, 451, "4.4.2", "Error: connection to the mail system "
+	    "lost, try again later");
+	tx->nrcpt_refused++;
+	free(tx->rcpt_pending);
+	tx->rcpt_pending = NULL;
+}
+
+/*
  * The awaited answer came: go on with buffered input.  When that answer came
  * synchronously, from inside sess_process(), its loop goes on by itself;
  * calling it again would nest once per pipelined command.
@@ -1030,6 +1072,9 @@ sess_open_backend(struct session *s)
 	struct up_identity id;
 
 	evtimer_del(s->timer);
+	/* Never two links: one that is not ready is as good as dead. */
+	if (s->up != NULL)
+		sess_drop_backend(s);
 	memset(&id, 0, sizeof(id));
 	id.client = s->peer;
 	id.local = s->local;
@@ -1164,7 +1209,10 @@ sess_grey_cb(void *arg, uint64_t id, int err,
 	if (err == STORE_OK && !defer)
 		grey_cache_put(s->w, tx->grey_hash,
 		    s->cfg->greylist_cache_ttl_ms);
-	if (!defer) {
+	if (tx->lost) {
+		/* The backend's 250 we held is void: its link died since. */
+		sess_rcpt_lost(s);
+	} else if (!defer) {
 		sess_reply_raw(s, &tx->grey_reply);
 		sess_rcpt_accepted(s);
 	} else {
@@ -1562,6 +1610,7 @@ sess_up_cb(void *arg, enum up_event ev, const struct smtp_reply *r,
 {
 	struct session *s = arg;
 	struct smtp_tx *tx = s->tx;
+	struct smtp_reply own;
 	char first[512];
 
 	if (s->flags & SF_CLOSING)
@@ -1572,8 +1621,11 @@ sess_up_cb(void *arg, enum up_event ev, const struct smtp_reply *r,
 		sess_backend_failed(s, why);
 		sess_drop_backend(s);
 		if (!(s->flags & SF_WAIT) || w == W_GREY || w == W_DNS ||
-		    w == W_RATE)
-			return;	/* not waiting for it: the next use notices */
+		    w == W_RATE) {
+			/* Not waiting for it: the next use notices. */
+			sess_tx_lost(s);
+			return;
+		}
 		switch (w) {
 		case W_AUTHBE:
 		case W_CONNECT:
@@ -1593,13 +1645,16 @@ sess_up_cb(void *arg, enum up_event ev, const struct smtp_reply *r,
 			sess_tx_done(s);
 			break;
 		case W_RCPT:
+			sess_tx_lost(s);
+			sess_rcpt_lost(s);
+			break;
 		case W_REPLAY:
 		case W_DATA:
 			sess_reply(s, 451, "4.4.2", "Error: connection to "
 			    "the mail system lost, try again later");
 			reply_first_line(r, first, sizeof(first));
-			tx_log(s, tx, w == W_RCPT ? "none" : tx->verdict,
-			    "backend-failed", first[0] ? first : why);
+			tx_log(s, tx, tx->verdict, "backend-failed",
+			    first[0] ? first : why);
 			sess_tx_done(s);
 			sess_enter_state(s, SMTP_ST_HELO);
 			break;
@@ -1609,6 +1664,33 @@ sess_up_cb(void *arg, enum up_event ev, const struct smtp_reply *r,
 		sess_resume(s);
 		return;
 	}
+
+	if (ev == UP_REPLY && r->code == 530 && s->wait != W_AUTHBE) {
+		/*
+		 * 530 (RFC 3207 STARTTLS, RFC 4954 AUTH required) is about
+		 * moatd's own link to the backend, never about the client's
+		 * mail: passed on, it would bounce the mail (issue 12, defect
+		 * 9).  The client gets a 4xx and the postmaster the reason.
+		 */
+		reply_first_line(r, first, sizeof(first));
+		log_warn("session=%s backend demands what moatd's link does "
+		    "not do (check backend_tls): %s", s->id, first);
+		smtp_reply_init(&own);
+		smtp_reply_add(&own.text, 451, "4.3.0", "Error: the mail "
+		    "system is not available to this relay, try again later");
+		own.code = 451;
+		sess_up_reply(s, ev, &own);
+		smtp_reply_free(&own);
+		return;
+	}
+	sess_up_reply(s, ev, r);
+}
+
+/* The backend's reply to what the session waits for (s->wait). */
+static void
+sess_up_reply(struct session *s, enum up_event ev, const struct smtp_reply *r)
+{
+	struct smtp_tx *tx = s->tx;
 
 	switch (s->wait) {
 	case W_CONNECT:
@@ -1643,8 +1725,15 @@ sess_up_cb(void *arg, enum up_event ev, const struct smtp_reply *r,
 		if (r->code >= 200 && r->code < 300) {
 			tx->backend_open = 1;
 			sess_enter_state(s, SMTP_ST_MAIL);
-		} else
+		} else {
+			/*
+			 * A refused MAIL may still leave state behind (a
+			 * Postfix keeps the SIZE= it refused): RSET before the
+			 * next one, so the backend follows the client.
+			 */
+			s->up_rset = 1;
 			sess_tx_done(s);
+		}
 		sess_resume(s);
 		return;
 	case W_RCPT:
@@ -1671,8 +1760,8 @@ sess_up_cb(void *arg, enum up_event ev, const struct smtp_reply *r,
 	default:
 		break;
 	}
-	log_warn("session=%s unexpected backend event %d in wait %d", s->id,
-	    (int)ev, (int)s->wait);
+	log_warn("session=%s unexpected backend reply in wait %d", s->id,
+	    (int)s->wait);
 }
 
 /* ---- commands ----------------------------------------------------------- */
@@ -1742,6 +1831,7 @@ sess_tls_up(struct session *s)
 		return;
 	}
 	s->helo[0] = '\0';
+	s->helo_arg[0] = '\0';
 	s->esmtp = 0;
 	free(s->auth_login);
 	s->auth_login = NULL;
@@ -1891,8 +1981,9 @@ static void
 sess_auth_backend_reply(struct session *s, const struct smtp_reply *r)
 {
 	sess_auth_line_free(s);
-	sess_auth_cb(s, r->code == 235 ? PASSWD_OK : r->code / 100 == 5 ?
-	    PASSWD_BAD : PASSWD_ERROR);
+	/* 530: the backend wants TLS or AUTH of moatd, not of the client. */
+	sess_auth_cb(s, r->code == 235 ? PASSWD_OK : r->code / 100 == 5 &&
+	    r->code != 530 ? PASSWD_BAD : PASSWD_ERROR);
 }
 
 /* Carry out what the SASL exchange asks for. */
@@ -2006,6 +2097,8 @@ cmd_helo(struct session *s, struct smtp_cmd *c)
 		n = sizeof(s->helo) - 1;
 	memcpy(s->helo, p, n);
 	s->helo[n] = '\0';
+	/* Logged whole (escaped, capped): bots give themselves away there. */
+	snprintf(s->helo_arg, sizeof(s->helo_arg), "%s", p);
 	if (s->tx)
 		sess_tx_rollback(s, "reset-by-helo");
 	if (cfg->rules) {
@@ -2016,8 +2109,10 @@ cmd_helo(struct session *s, struct smtp_cmd *c)
 		if (sess_eval(s, &card, NULL, NULL) == SCORE_REJECT) {
 			sess_policy_text(s, &card, "HELO", text, sizeof(text));
 			sess_reply(s, 550, "5.7.1", "%s", text);
-			sess_log_event(s, "reject", "helo", s->helo, "550 5.7.1");
+			sess_log_event(s, "reject", "helo", s->helo_arg,
+			    "550 5.7.1");
 			s->helo[0] = '\0';
+			s->helo_arg[0] = '\0';
 			if (s->state != SMTP_ST_CONNECTED)
 				sess_enter_state(s, SMTP_ST_CONNECTED);
 			score_card_free(&card);
@@ -2259,6 +2354,18 @@ sess_rcpt_forward(struct session *s)
 {
 	struct sbuf line = SBUF_INIT;
 
+	/*
+	 * The link may have died since MAIL (the backend restarted, or its
+	 * idle timeout is shorter than the client's pause), also while a
+	 * rate check was under way.
+	 */
+	if (s->tx->lost || !up_is_ready(s->up)) {
+		s->tx->lost = 1;
+		sess_rcpt_lost(s);
+		if (s->flags & SF_WAIT)
+			sess_resume(s);
+		return;
+	}
 	sbuf_printf(&line, "RCPT TO:<%s>", s->tx->rcpt_pending);
 	if (s->flags & SF_WAIT)
 		s->wait = W_RCPT;
@@ -2275,6 +2382,15 @@ cmd_data(struct session *s, struct smtp_cmd *c)
 	struct smtp_tx *tx = s->tx;
 
 	(void)c;
+	if (tx->lost || !up_is_ready(s->up)) {
+		/* Recipients were accepted: 4xx, so that they are retried. */
+		sess_reply(s, 451, "4.4.2", "Error: connection to the mail "
+		    "system lost, try again later");
+		tx_log(s, tx, tx->verdict, "backend-failed", "");
+		sess_tx_done(s);
+		sess_enter_state(s, SMTP_ST_HELO);
+		return;
+	}
 	smtp_data_init(&tx->reader, cfg->data_line_max,
 	    cfg->message_size_limit, cfg->bare_newline == CFG_BARE_REJECT ?
 	    SMTP_DATA_BARE_REJECT : SMTP_DATA_BARE_NORMALIZE);
@@ -2487,9 +2603,9 @@ sess_build_received(struct session *s)
 	    helo[0] ? helo : "unknown",
 	    s->client_name ? s->client_name : "unknown",
 	    s->client.family == AF_INET6 ? "IPv6:" : "", s->client_str,
-	    cfg->hostname, tx->smtputf8 ? "UTF8" : "",
-	    s->esmtp ? (s->tls == 2 ? (s->auth_login ? "ESMTPSA" : "ESMTPS") :
-	    (s->auth_login ? "ESMTPA" : "ESMTP")) : "SMTP", s->id, tx->n);
+	    cfg->hostname, tx->smtputf8 ? "UTF8SMTP" : s->esmtp ? "ESMTP" :
+	    "SMTP", s->esmtp ? (s->tls == 2 ? (s->auth_login ? "SA" : "S") :
+	    (s->auth_login ? "A" : "")) : "", s->id, tx->n);
 	if (tx->nrcpt == 1 && !tx->smtputf8)
 		sbuf_printf(&tx->hdr, "\r\n\tfor <%s>", tx->rcpt[0]);
 	sbuf_printf(&tx->hdr, "; %s\r\n", date);
@@ -2738,6 +2854,28 @@ sess_read_proxy(struct session *s, struct evbuffer *in)
 
 static void sess_process_input(struct session *);
 
+/*
+ * The client half-closed and every complete command it sent is answered
+ * (DESIGN.md, session step 11): close once the replies are out.  Exim
+ * sends the final dot and QUIT in one write and then shutdown(SHUT_WR);
+ * its message must go to the backend and both replies back, as Postfix
+ * does.  Only what is left unfinished (a command without its line end, a
+ * message without its dot) makes a lost client, and nothing of that is
+ * acknowledged.
+ */
+static void
+sess_eof(struct session *s)
+{
+	size_t left = evbuffer_get_length(bufferevent_get_input(s->bev));
+
+	if (s->state == SMTP_ST_DATA)
+		sess_close(s, "lost-in-data");
+	else if (left > 0)
+		sess_close(s, "lost-in-command");
+	else
+		sess_close(s, "disconnect");
+}
+
 static void
 sess_process(struct session *s)
 {
@@ -2747,6 +2885,8 @@ sess_process(struct session *s)
 	sess_process_input(s);
 	s->flags &= ~SF_INPROC;
 	sess_flush(s);
+	if ((s->flags & SF_EOF) && !(s->flags & (SF_WAIT | SF_CLOSING)))
+		sess_eof(s);
 }
 
 static void
@@ -2865,6 +3005,17 @@ sess_event_cb(struct bufferevent *bev, short what, void *arg)
 		log_warn("session=%s client=%s: TLS handshake failed: %s",
 		    s->id, s->client_str, why);
 		s->reason = "tls-handshake-failed";
+	}
+	if ((what & BEV_EVENT_EOF) && !(what & BEV_EVENT_ERROR) &&
+	    s->tls != 1 && !(s->flags & SF_CLOSING)) {
+		/*
+		 * A half-close, not a vanished client: what it sent before
+		 * is still answered; libevent has stopped reading, writing
+		 * goes on.
+		 */
+		s->flags |= SF_EOF;
+		sess_process(s);
+		return;
 	}
 	if (s->reason == NULL)
 		s->reason = s->state == SMTP_ST_DATA ? "lost-in-data" :

@@ -554,6 +554,10 @@ up_got_reply(struct upstream *up)
 		up->cb(up->arg, UP_REPLY, r, NULL);
 		return;
 	case UP_ST_DATA:
+		if (r->code == 421) {
+			up_fail(up, r, "backend said 421");
+			return;
+		}
 		if (r->code != 354) {
 			up_enter_state(up, UP_ST_READY);
 			up->cb(up->arg, UP_REPLY, r, NULL);
@@ -573,6 +577,15 @@ up_got_reply(struct upstream *up)
 		up_fail(up, r, "backend replied during the message");
 		return;
 	case UP_ST_DOT:
+		if (r->code == 421) {
+			/*
+			 * Closing (RFC 5321 3.8): this link is dead even if
+			 * the close comes later; the next MAIL must open a
+			 * fresh one, not find out on this one.
+			 */
+			up_fail(up, r, "backend said 421");
+			return;
+		}
 		up_enter_state(up, UP_ST_READY);
 		up->cb(up->arg, UP_REPLY, r, NULL);
 		return;

@@ -12,7 +12,8 @@ INTEGRATION_TESTS = \
 	tests/integration/test_limits.py \
 	tests/integration/test_session.py \
 	tests/integration/test_control.py \
-	tests/integration/test_identity.py
+	tests/integration/test_identity.py \
+	tests/integration/test_mta_defects.py
 
 TESTS += $(INTEGRATION_TESTS)
 TEST_EXTENSIONS = .py

@@ -707,6 +707,10 @@ class ResolverTrouble(DnsBase):
         c.greet()
         c.send("MAIL FROM:<s@sender.test>\r\n")
         time.sleep(0.2)
+        # Gone for good (a reset): after a plain FIN the MAIL would still
+        # be answered, as for any half-closing client (issue 12).
+        c.sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
+                          struct.pack("ii", 1, 0))
         c.close()
         sess = m.session_for(c.local_port)
         self.assertTrue(sess, m.log())

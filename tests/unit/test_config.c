@@ -177,11 +177,11 @@ test_defaults(void **state)
 	assert_non_null(c->local_domains);
 	assert_int_equal(domain_set_count(c->local_domains), 0);
 	assert_null(c->local_domains_file);
-	assert_int_equal(c->trusted_networks.n, 2);
-	assert_true(trusted(c, "127.0.0.1"));
-	assert_true(trusted(c, "127.255.0.9"));
-	assert_true(trusted(c, "::1"));
-	assert_true(trusted(c, "::ffff:127.0.0.1"));
+	/* Nothing trusted unless configured (issue 12, defect 10). */
+	assert_int_equal(c->trusted_networks.n, 0);
+	assert_false(trusted(c, "127.0.0.1"));
+	assert_false(trusted(c, "::1"));
+	assert_false(trusted(c, "::ffff:127.0.0.1"));
 	assert_false(trusted(c, "128.0.0.1"));
 	assert_false(trusted(c, "::2"));
 	assert_int_equal(c->received_header, 1);
@@ -1194,8 +1194,7 @@ test_dump(void **state)
 	    "log stderr\nlog_facility mail\nlog_format logfmt\n"));
 	assert_non_null(strstr(first, "\ngreet_wait 3s\n"));
 	assert_non_null(strstr(first, "\nmessage_size_limit 25M\n"));
-	assert_non_null(strstr(first, "\ntrusted_networks 127.0.0.0/8 "
-	    "::1/128\n"));
+	assert_non_null(strstr(first, "\n# trusted_networks (none)\n"));
 	assert_non_null(strstr(first, "\nlocal_domains a.example b.example "
 	    "c.example d.example e.example f.example g.example h.example\n"
 	    "local_domains i.example\n"));

@@ -137,13 +137,73 @@ test_json_line(void **state)
 	logline_dbl(&l, "score", -1.5);
 	logline_dbl(&l, "nan", NAN);
 	assert_string_equal(render(&l, 1), "{\"ts\":\"2026-11-24T00:05:21.123Z"
-	    "\",\"event\":\"tx\",\"from\":\"a\\\"b\\\\c\\u0001\\u007f\\u00c3"
-	    "\\u00a9 d=e\",\"null\":\"\",\"rcpts\":3,\"score\":-1.5,"
+	    "\",\"event\":\"tx\",\"from\":\"a\\\"b\\\\c\\u0001\\u007f\xc3"
+	    "\xa9 d=e\",\"null\":\"\",\"rcpts\":3,\"score\":-1.5,"
 	    "\"nan\":null}");
 	assert_string_equal(render(&l, 0), "{\"event\":\"tx\",\"from\":\"a\\\"b"
-	    "\\\\c\\u0001\\u007f\\u00c3\\u00a9 d=e\",\"null\":\"\","
+	    "\\\\c\\u0001\\u007f\xc3\xa9 d=e\",\"null\":\"\","
 	    "\"rcpts\":3,\"score\":-1.5,\"nan\":null}");
 	log_init(0, 0, "test", LOG_FMT_LOGFMT);
+}
+
+/* JSON: one value, as the line carries it (between the quotes). */
+static const char *
+json_value(const char *v, size_t n)
+{
+	static char out[LOG_RENDER_MAX];
+	struct logline l;
+	const char *p;
+
+	log_init(0, 0, "test", LOG_FMT_JSON);
+	logline_begin(&l, "e");
+	logline_strn(&l, "v", v, n);
+	p = strstr(render(&l, 0), "\"v\":\"") + 5;
+	snprintf(out, sizeof(out), "%.*s", (int)(strlen(p) - 2), p);
+	log_init(0, 0, "test", LOG_FMT_LOGFMT);
+	return out;
+}
+
+/*
+ * Well-formed UTF-8 goes into JSON as it is; every byte of anything else
+ * (stray continuation, overlong, surrogate, above U+10FFFF, cut short) is
+ * escaped.  logfmt stays bytewise.
+ */
+static void
+test_json_utf8(void **state)
+{
+	char out[LOG_ESCAPE_SIZE(16)];
+
+	(void)state;
+	assert_string_equal(json_value("s\xc3\xabnder", 7), "s\xc3\xabnder");
+	assert_string_equal(json_value("\xe2\x82\xac \xf0\x9f\x93\xa7 "
+	    "\xef\xbf\xbf \xf4\x8f\xbf\xbf", 17),
+	    "\xe2\x82\xac \xf0\x9f\x93\xa7 \xef\xbf\xbf \xf4\x8f\xbf\xbf");
+	assert_string_equal(json_value("\x80" "a", 2), "\\u0080a");
+	assert_string_equal(json_value("\xc0\xaf", 2), "\\u00c0\\u00af");
+	assert_string_equal(json_value("\xe0\x80\xaf", 3),
+	    "\\u00e0\\u0080\\u00af");
+	assert_string_equal(json_value("\xed\xa0\x80", 3),
+	    "\\u00ed\\u00a0\\u0080");
+	assert_string_equal(json_value("\xf4\x90\x80\x80", 4),
+	    "\\u00f4\\u0090\\u0080\\u0080");
+	assert_string_equal(json_value("\xf5\x80\x80\x80", 4),
+	    "\\u00f5\\u0080\\u0080\\u0080");
+	assert_string_equal(json_value("a\xc3", 2), "a\\u00c3");
+	assert_string_equal(json_value("\xe2\x82x", 3), "\\u00e2\\u0082x");
+	/* a sequence cut by the value cap is not let through half */
+	{
+		char big[LOG_VALUE_MAX + 2];
+		const char *v;
+
+		memset(big, 'a', sizeof(big));
+		big[LOG_VALUE_MAX - 1] = (char)0xc3;
+		big[LOG_VALUE_MAX] = (char)0xa9;
+		v = json_value(big, sizeof(big));
+		assert_string_equal(v + strlen(v) - 9, "\\u00c3...");
+	}
+	/* logfmt: unchanged, bytewise */
+	log_escape(out, sizeof(out), "s\xc3\xabnder", 7, 256);
+	assert_string_equal(out, "s\\xc3\\xabnder");
 }
 
 /* Every byte value gives printable ASCII in JSON: valid UTF-8 always. */
@@ -427,6 +487,7 @@ main(void)
 		cmocka_unit_test_setup(test_logfmt_line, reset),
 		cmocka_unit_test_setup(test_json_line, reset),
 		cmocka_unit_test_setup(test_json_all_bytes, reset),
+		cmocka_unit_test_setup(test_json_utf8, reset),
 		cmocka_unit_test_setup(test_value_cap, reset),
 		cmocka_unit_test_setup(test_truncation, reset),
 		cmocka_unit_test_setup(test_free_text, reset),
