@@ -12,6 +12,7 @@ GOLDEN_TESTS = \
 	tests/golden/cases/backend_421_mid_rcpt.smtp \
 	tests/golden/cases/backend_banner_421.smtp \
 	tests/golden/cases/backend_close_after_mail.smtp \
+	tests/golden/cases/backend_data_4xx.smtp \
 	tests/golden/cases/backend_data_5xx.smtp \
 	tests/golden/cases/backend_down.smtp \
 	tests/golden/cases/backend_eod_4xx.smtp \
@@ -41,9 +42,12 @@ GOLDEN_TESTS = \
 	tests/golden/cases/ratelimit_conn.smtp \
 	tests/golden/cases/ratelimit_msg.smtp \
 	tests/golden/cases/ratelimit_rcpt.smtp \
+	tests/golden/cases/received_header.smtp \
 	tests/golden/cases/relay_foreign.smtp \
 	tests/golden/cases/relay_tricks.smtp \
 	tests/golden/cases/relay_trusted.smtp \
+	tests/golden/cases/rset_transactions.smtp \
+	tests/golden/cases/rules_verdicts.smtp \
 	tests/golden/cases/starttls_injection.smtp
 
 TESTS += $(GOLDEN_TESTS)

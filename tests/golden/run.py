@@ -93,6 +93,7 @@ LOG_DROP_KEYS = re.compile(r'\b(ts|ms|\w+_ms)=("(?:[^"\\]|\\.)*"|\S*) ?')
 PORT_RX = re.compile(r'\b((?:port|PORT)=)\d+')
 ADDR_PORT_RX = re.compile(r'(127\.0\.0\.\d+|\])[:.](\d{4,5})\b')
 SID_RX = re.compile(r'\b[0-9a-f]{16}\b')
+DATE_RX = re.compile(r'\b\w{3}, \d{1,2} \w{3} \d{4} \d\d:\d\d:\d\d [+-]\d{4}')
 
 
 def unescape(text):
@@ -129,6 +130,8 @@ def show(data):
             out.append("\\r")
         elif c == "\n":
             out.append("\\n")
+        elif c == "\t":
+            out.append("\\t")
         elif 32 <= b < 127:
             out.append(c)
         else:
@@ -709,8 +712,8 @@ def sanitizer_reports(log):
 # ---------------------------------------------------------------- output
 
 class Masker:
-    """Session ids become S1, S2... in order of appearance; ports, times
-    and durations become N; the same id is the same name everywhere."""
+    """Session ids become S1, S2... in order of appearance, ports N and
+    RFC 5322 dates DATE; the same id is the same name everywhere."""
 
     def __init__(self):
         self.ids = {}
@@ -718,6 +721,7 @@ class Masker:
     def __call__(self, text):
         text = SID_RX.sub(self._sid, text)
         text = PORT_RX.sub(r"\1N", text)
+        text = DATE_RX.sub("DATE", text)
         return ADDR_PORT_RX.sub(r"\1:N", text)
 
     def _sid(self, m):
