@@ -14,7 +14,9 @@ and no resolver; it never kills a process it did not start, and it never
 asserts a time (pauses only order events; every wait is bounded).
 
 Python 3 standard library only; openssl(1) makes the test certificate.
-Exit status per automake: 0 pass (or an expected failure), 1 fail, 77 skip.
+By hand it prints PASS/FAIL/XFAIL/XPASS per case and exits 1 if any case
+failed or passed against its xfail line (77: cannot run here); with --tap
+(make check, through automake's tap-driver.sh) it speaks TAP instead.
 """
 
 import argparse
@@ -616,7 +618,7 @@ class Run:
             with open(self.log_path, "wb") as err:
                 self.proc = subprocess.Popen(args, stdin=subprocess.DEVNULL,
                                              stdout=err, stderr=err)
-            if wait_listening(self.proc, self.port, self.log_path):
+            if wait_listening(self.proc, self.log_path):
                 return
             if self.proc.poll() is None:
                 self.stop()
@@ -648,15 +650,17 @@ class Run:
             return ""
 
     def cleanup(self, keep):
+        """Stop what still runs (a case that raised); remove the temp
+        dir unless keep.  Returns the dir if kept."""
         if self.proc and self.proc.poll() is None:
             self.proc.kill()
             self.proc.wait(10)
         if self.backend:
             self.backend.close()
         if keep:
-            print("kept %s" % self.dir)
-        else:
-            shutil.rmtree(self.dir, ignore_errors=True)
+            return self.dir
+        shutil.rmtree(self.dir, ignore_errors=True)
+        return None
 
     def execute(self):
         """Run the case; returns (transcript text, problems)."""
@@ -683,7 +687,7 @@ def free_port():
     return port
 
 
-def wait_listening(proc, port, log_path, timeout=10.0):
+def wait_listening(proc, log_path, timeout=10.0):
     """Until moatd logs that it listens (a probe connection would be a
     session of its own in the log); False if it exited or timed out."""
     deadline = time.monotonic() + timeout
@@ -782,7 +786,9 @@ def run_case(case, moatd, certs, opt, say):
     try:
         got, problems = run.execute()
     finally:
-        run.cleanup(opt.keep)
+        kept = run.cleanup(opt.keep)
+        if kept:
+            say("%s: kept %s" % (case.name, kept))
     if opt.update and case.xfail is None:
         with open(case.path, "w", encoding="utf-8") as f:
             f.write(case.source.rstrip("\n") + "\n\n" + EXPECTED_MARK +
