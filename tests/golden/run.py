@@ -87,6 +87,8 @@ BACKEND_DEFAULT = {
 HEADER_KEYS = ("conf", "file", "backend", "trace", "xfail", "secret",
                "compare", "log", "ehlo")
 COMPARE_PARTS = ("replies", "log", "backend", "exit")
+# What stands for the rest of an EHLO reply (without "ehlo: full").
+BRIEF = " [capabilities]"
 # Script steps that are one word, echoed as they are.
 BARE_STEPS = ("{", "}", "shut", "eof", "close", "starttls", "hold")
 
@@ -434,7 +436,7 @@ class Conn:
             if len(line) < 4 or line[3:4] != b"-":
                 break
         if brief and len(lines) > 1:
-            lines = [lines[0] + " [capabilities]"]
+            lines = [lines[0] + BRIEF]
         for ln in lines:
             self.out.append("S: " + ln)
         return True
@@ -733,7 +735,10 @@ class Masker:
 
 
 def codes_only(line):
-    """compare: codes keeps of a reply its code and enhanced code."""
+    """compare: codes keeps of a reply its last line's code and enhanced
+    code (None for a continuation line: dropped)."""
+    if re.match(r"S: \d{3}-", line) and not line.endswith(BRIEF):
+        return None
     m = re.match(r"S: (\d{3})[ -]?(\d\.\d{1,3}\.\d{1,3}\b)?", line)
     if not m:
         return line
@@ -747,7 +752,8 @@ def render(case, dialog, log, received, ending):
         for line in dialog:
             if case.codes_only:
                 line = codes_only(line)
-            out.append(mask(line))
+            if line is not None:
+                out.append(mask(line))
     if "log" in case.compare:
         out.append("--- log")
         for line in log.splitlines():
