@@ -39,7 +39,6 @@ GOLDEN_TESTS = \
 	tests/golden/cases/half_close.smtp \
 	tests/golden/cases/pipelining.smtp \
 	tests/golden/cases/pregreet.smtp \
-	tests/golden/cases/pregreet_waiting.smtp \
 	tests/golden/cases/ratelimit_conn.smtp \
 	tests/golden/cases/ratelimit_msg.smtp \
 	tests/golden/cases/ratelimit_rcpt.smtp \
