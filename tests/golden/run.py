@@ -379,6 +379,7 @@ class Conn:
         self.sock = socket.socket()
         self.sock.bind((src, 0))
         self.sock.settimeout(REPLY_TIMEOUT)
+        self.port = self.sock.getsockname()[1]     # in moatd's port= key
         self.sock.connect(("127.0.0.1", port))
 
     def send(self, data):
@@ -478,14 +479,18 @@ def fill_lines(n):
     return data
 
 
-def play(case, port, out):
-    """Run the script against moatd on port; the dialog goes into out."""
+def play(case, port, out, settle):
+    """Run the script against moatd on port; the dialog goes into out.
+    settle(conn) is called after each close of a connection: it waits
+    until moatd has logged that session, so that the log's order is the
+    script's, not the scheduler's."""
     conn, group, group_replies = None, None, 0
     held = []
     for kind, arg in case.steps:
         if kind in ("connect", "connect-early"):
             if conn:
                 conn.close()
+                settle(conn)
             out.append("%s %s" % (kind, arg))
             try:
                 conn = Conn(port, arg, out)
@@ -549,6 +554,7 @@ def play(case, port, out):
             conn.until_eof()
         elif kind == "close":
             conn.close()
+            settle(conn)
         elif kind == "starttls":
             conn.starttls()
         elif kind == "hold":
@@ -556,12 +562,9 @@ def play(case, port, out):
             # bounds); closed, in order, when the script ends.
             held.append(conn)
             conn = None
-    if conn:
-        conn.close()
-    for c in held:
+    for c in ([conn] if conn else []) + held:
         c.close()
-        # Each close is seen before the next, so the log order is fixed.
-        time.sleep(0.1)
+        settle(c)
 
 
 # ---------------------------------------------------------------- moatd
@@ -644,6 +647,16 @@ class Run:
             return "moatd did not stop on SIGTERM"
         return "moatd: exit %d" % self.proc.returncode
 
+    def settle(self, conn, timeout=REPLY_TIMEOUT):
+        """Wait (bounded) until moatd logged the event=session line of the
+        client connection conn, or died."""
+        rx = re.compile(r"\bevent=session\b.*\bport=%d\b" % conn.port)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline and self.proc.poll() is None:
+            if rx.search(self.log()):
+                return
+            time.sleep(0.01)
+
     def log(self):
         try:
             with open(self.log_path, "rb") as f:
@@ -669,7 +682,7 @@ class Run:
         problems = []
         self.start()
         dialog = []
-        play(self.case, self.port, dialog)
+        play(self.case, self.port, dialog, self.settle)
         ending = self.stop()
         self.backend.close()
         log = self.log()
