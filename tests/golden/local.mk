@@ -5,6 +5,7 @@
 GOLDEN_TESTS = \
 	tests/golden/cases/auth_backend.smtp \
 	tests/golden/cases/auth_fail.smtp \
+	tests/golden/cases/auth_fail_limit.smtp \
 	tests/golden/cases/auth_login.smtp \
 	tests/golden/cases/auth_login_initial.smtp \
 	tests/golden/cases/auth_plain_tls.smtp \
@@ -42,12 +43,14 @@ GOLDEN_TESTS = \
 	tests/golden/cases/ratelimit_conn.smtp \
 	tests/golden/cases/ratelimit_msg.smtp \
 	tests/golden/cases/ratelimit_rcpt.smtp \
+	tests/golden/cases/ratelimit_user.smtp \
 	tests/golden/cases/received_header.smtp \
 	tests/golden/cases/relay_foreign.smtp \
 	tests/golden/cases/relay_tricks.smtp \
 	tests/golden/cases/relay_trusted.smtp \
 	tests/golden/cases/rset_transactions.smtp \
 	tests/golden/cases/rules_verdicts.smtp \
+	tests/golden/cases/spool_spill.smtp \
 	tests/golden/cases/starttls_injection.smtp
 
 TESTS += $(GOLDEN_TESTS)

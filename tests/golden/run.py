@@ -758,6 +758,20 @@ def codes_only(line):
     return "S: " + " ".join(g for g in m.groups() if g)
 
 
+def runs(lines):
+    """Three or more equal lines in a row as one, with their count (a
+    filled message body)."""
+    out, i = [], 0
+    while i < len(lines):
+        j = i
+        while j < len(lines) and lines[j] == lines[i]:
+            j += 1
+        out += [lines[i] + " [%d times]" % (j - i)] if j - i >= 3 else \
+            lines[i:j]
+        i = j
+    return out
+
+
 def render(case, dialog, log, received, ending):
     mask = Masker()
     out = []
@@ -779,8 +793,7 @@ def render(case, dialog, log, received, ending):
         for i, data in enumerate(received, 1):
             out.append("--- backend %d" % i)
             lines = bytes(data).split(b"\r\n")
-            for ln in lines[:-1]:
-                out.append(mask(squash(show(ln))))
+            out += runs([mask(squash(show(ln))) for ln in lines[:-1]])
             if lines[-1]:
                 out.append(mask(show(lines[-1])) + " (no CRLF)")
     if "exit" in case.compare:
