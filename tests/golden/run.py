@@ -334,8 +334,6 @@ class Backend:
                     line, buf = buf.split(b"\r\n", 1)
                     verb = line.split(b" ", 1)[0].upper().decode(
                         "ascii", "replace")
-                    if verb not in BACKEND_DEFAULT:
-                        verb = "*"
                     if not self._say(c, verb, line):
                         return
                     if verb == "DATA":
