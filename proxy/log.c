@@ -27,6 +27,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <syslog.h>
 #include <time.h>
 #include <unistd.h>
@@ -548,6 +549,43 @@ fatal(const char *fmt, ...)
 	log_text(LOG_CRIT, "fatal", NULL, fmt, ap);
 	va_end(ap);
 	exit(1);
+}
+
+size_t
+log_cmd_shown(const char *p, size_t len)
+{
+	size_t i = 0;
+
+	/*
+	 * Leading blanks too: a line the parser refuses is traced all the
+	 * same, and a secret must not get through by being malformed.
+	 */
+	while (i < len && (p[i] == ' ' || p[i] == '\t'))
+		i++;
+	if (len - i < 5 || strncasecmp(p + i, "AUTH", 4) != 0 ||
+	    (p[i + 4] != ' ' && p[i + 4] != '\t'))
+		return len;
+	for (i += 4; i < len && (p[i] == ' ' || p[i] == '\t'); i++)
+		;
+	while (i < len && p[i] != ' ' && p[i] != '\t')
+		i++;
+	/* Blanks after the mechanism alone are not a credential. */
+	while (i < len && (p[i] == ' ' || p[i] == '\t'))
+		i++;
+	return i == len ? len : i;
+}
+
+void
+log_trace_cmd(unsigned sub, const char *sid, const char *dir, const char *p,
+    size_t len)
+{
+	size_t n;
+
+	if ((atomic_load(&log_trace_bits) & sub) == 0)
+		return;
+	n = log_cmd_shown(p, len);
+	log_trace(sub, "session=%s %s %.*s%s", sid, dir, (int)n, p,
+	    n < len ? "<redacted>" : "");
 }
 
 /* log_trace: level=trace sub=NAME, only if sub is in the -T mask. */

@@ -58,6 +58,21 @@ void	log_trace(unsigned sub, const char *fmt, ...)
 	    __attribute__((format(printf, 2, 3)));
 
 /*
+ * log_cmd_shown: how many bytes of the SMTP command line p (len bytes, no
+ * line end) a log line may show.  AUTH's initial response (RFC 4954
+ * section 4) is a credential: of "AUTH MECH RESPONSE" only "AUTH MECH" may
+ * be shown.  Every other line may be shown whole (returns len).
+ */
+size_t	log_cmd_shown(const char *p, size_t len);
+/*
+ * log_trace_cmd: the trace line "session=SID DIR LINE" for one command
+ * line (DIR e.g. "->" from the client, "backend <-" to the backend), with
+ * any AUTH credentials cut to " <redacted>".  Nothing if sub is off.
+ */
+void	log_trace_cmd(unsigned sub, const char *sid, const char *dir,
+	    const char *p, size_t len);
+
+/*
  * Structured lines: begin, add keys in a fixed order, emit.
  *   struct logline l;
  *   logline_begin(&l, "session");   -> event=session

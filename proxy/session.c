@@ -2518,7 +2518,7 @@ sess_command(struct session *s, const char *p, size_t len, unsigned flags)
 	int code;
 
 	evtimer_del(s->timer);
-	log_trace(LOG_T_SMTP, "session=%s -> %.*s", s->id, (int)len, p);
+	log_trace_cmd(LOG_T_SMTP, s->id, "->", p, len);
 	if (s->nerrors >= cfg->max_errors) {
 		sess_reply(s, 421, "4.7.0", "%s Error: too many errors",
 		    cfg->hostname);
@@ -2817,6 +2817,8 @@ sess_read_sasl(struct session *s, struct evbuffer *in)
 		return 1;
 	}
 	evtimer_del(s->timer);
+	/* An AUTH answer is a credential: its place in the trace only. */
+	log_trace(LOG_T_SMTP, "session=%s -> <redacted>", s->id);
 	sasl_step(s->sasl, p, ln.len, &a);
 	explicit_bzero(p, ln.len);
 	evbuffer_drain(in, ln.consumed);

@@ -188,7 +188,7 @@ up_send(struct upstream *up, const char *line)
 	struct sbuf b = SBUF_INIT;
 	ssize_t n = 0;
 
-	log_trace(LOG_T_BACKEND, "session=%s backend <- %s", up->sid, line);
+	log_trace_cmd(LOG_T_BACKEND, up->sid, "backend <-", line, strlen(line));
 	sbuf_adds(&b, line);
 	sbuf_add(&b, "\r\n", 2);
 	if (evbuffer_get_length(out) == 0 && up->state != UP_ST_CONNECTING &&

@@ -1,5 +1,6 @@
 /*
- * test_log.c: escaping, logfmt and JSON lines, free text (proxy/log.c).
+ * test_log.c: escaping, logfmt and JSON lines, free text, AUTH credentials
+ * cut from traced command lines (proxy/log.c).
  * Lines are checked through log_render() with a fixed time; the few tests
  * that go through stderr capture it in a temp file and check only the
  * shape of the timestamp, never its value.
@@ -469,6 +470,73 @@ test_trace_parse(void **state)
 	log_set_trace(0);
 }
 
+/* How much of a command line a trace may show (issue 13: AUTH leak). */
+static size_t
+shown(const char *line)
+{
+	return log_cmd_shown(line, strlen(line));
+}
+
+static void
+test_cmd_shown(void **state)
+{
+	(void)state;
+	assert_int_equal(shown("MAIL FROM:<a@b.test>"), 20);
+	assert_int_equal(shown("EHLO auth.test"), 14);
+	assert_int_equal(shown("AUTHX PLAIN abc"), 15);
+	assert_int_equal(shown("AUTH"), 4);
+	assert_int_equal(shown("AUTH PLAIN"), 10);
+	assert_int_equal(shown("AUTH PLAIN "), 11);
+	assert_int_equal(shown("AUTH PLAIN AGFsaWNlAHNlY3JldA=="), 11);
+	assert_int_equal(shown("auth login YWxpY2U="), 11);
+	assert_int_equal(shown("AUTH  PLAIN\tAGFs x"), 12);
+	assert_int_equal(shown(" AUTH PLAIN AGFs"), 12);
+	assert_int_equal(shown("AUTH\tPLAIN ="), 11);
+	assert_int_equal(log_cmd_shown("AUTH PLAIN AGFs", 10), 10);
+}
+
+static void
+emit_cmds(void)
+{
+	static const char plain[] = "AUTH PLAIN AGFsaWNlAHNlY3JldA==";
+
+	log_trace_cmd(LOG_T_SMTP, "0123456789abcdef", "->", plain,
+	    strlen(plain));
+	log_trace_cmd(LOG_T_BACKEND, "0123456789abcdef", "backend <-", plain,
+	    strlen(plain));
+	log_trace_cmd(LOG_T_SMTP, "0123456789abcdef", "->", "QUIT", 4);
+	log_trace_cmd(LOG_T_IO, "0123456789abcdef", "->", plain,
+	    strlen(plain));
+}
+
+static void
+test_trace_cmd(void **state)
+{
+	static const char *const expect[] = {
+		" level=trace sub=smtp msg=\"session=0123456789abcdef -> "
+		    "AUTH PLAIN <redacted>\"\n",
+		" level=trace sub=backend msg=\"session=0123456789abcdef "
+		    "backend <- AUTH PLAIN <redacted>\"\n",
+		/* QUIT whole; nothing for the io line: that one is off */
+		" level=trace sub=smtp msg=\"session=0123456789abcdef -> "
+		    "QUIT\"\n",
+	};
+	char *out, *p;
+	size_t i;
+
+	(void)state;
+	log_set_trace(LOG_T_SMTP | LOG_T_BACKEND);
+	out = capture(emit_cmds);
+	assert_null(strstr(out, "AGFs"));
+	for (p = out, i = 0; i < 3; i++) {
+		check_ts_shape(p + 3);
+		assert_int_equal(strncmp(p + 27, expect[i], strlen(expect[i])),
+		    0);
+		p += 27 + strlen(expect[i]);
+	}
+	assert_string_equal(p, "");
+}
+
 /* Each test starts from the defaults, whatever the last one left. */
 static int
 reset(void **state)
@@ -495,6 +563,8 @@ main(void)
 		cmocka_unit_test_setup(test_emit, reset),
 		cmocka_unit_test_setup(test_fatal, reset),
 		cmocka_unit_test_setup(test_trace_parse, reset),
+		cmocka_unit_test_setup(test_cmd_shown, reset),
+		cmocka_unit_test_setup(test_trace_cmd, reset),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
