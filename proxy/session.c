@@ -38,6 +38,7 @@
 #include "msgstore.h"
 #include "policy.h"
 #include "proxy_proto.h"
+#include "smtp_bdat.h"
 #include "smtp_cmd.h"
 #include "smtp_data.h"
 #include "smtp_fsm.h"
@@ -105,6 +106,7 @@ struct smtp_tx {
 	int		 tainted;	/* the backend holds a greylisted rcpt */
 	struct smtp_reply grey_reply;	/* the backend's RCPT reply, held */
 	int		 replay;	/* replay step (W_REPLAY) */
+	int		 chunked;	/* the message came by BDAT */
 	uint64_t	 grey_hash;	/* of the triplet being checked */
 };
 
@@ -153,6 +155,17 @@ struct session {
 	char			*auth_try;	/* the login being checked */
 	char			*auth_line;	/* AUTH PLAIN for the backend */
 	char			*auth_login;	/* authenticated as */
+	/*
+	 * BDAT (RFC 3030): while in_chunk, input is the chunk's bytes,
+	 * counted off by bdat, never lines.  A refused chunk is consumed all
+	 * the same and its reply (chunk_code...) sent after its last byte.
+	 */
+	struct smtp_bdat	 bdat;
+	int			 in_chunk;
+	int			 chunk_last;	/* the chunk said LAST */
+	int			 chunk_code;	/* refused: the reply, else 0 */
+	const char		*chunk_enh;
+	char			 chunk_text[128];
 	char			 tls_version[16];
 	char			 tls_cipher[64];
 	struct timespec		 start;
@@ -890,8 +903,8 @@ sess_timeout_cb(evutil_socket_t fd, short what, void *arg)
 	}
 	sess_reply(s, 421, "4.4.2", "%s Error: timeout exceeded",
 	    s->cfg->hostname);
-	sess_close(s, s->state == SMTP_ST_DATA ? "timeout-in-data" :
-	    "timeout");
+	sess_close(s, s->state == SMTP_ST_DATA || s->in_chunk ?
+	    "timeout-in-data" : "timeout");
 }
 
 /* Close every session now (the SIGTERM deadline passed). */
@@ -2043,6 +2056,8 @@ cmd_helo(struct session *s, struct smtp_cmd *c)
 		sbuf_adds(&t, "\nENHANCEDSTATUSCODES");
 		if (cfg->ext_smtputf8)
 			sbuf_adds(&t, "\nSMTPUTF8");
+		if (cfg->ext_chunking)
+			sbuf_adds(&t, "\nCHUNKING");
 		if (sess_starttls_offered(s))
 			sbuf_adds(&t, "\nSTARTTLS");
 		if (sess_auth_offered(s))
@@ -2298,13 +2313,96 @@ cmd_data(struct session *s, struct smtp_cmd *c)
 	sess_timer_set(s, cfg->timeout_data_ms);
 }
 
+static void sess_chunk_end(struct session *);
+
+/*
+ * BDAT count [LAST] (RFC 3030 2).  Whatever the reply, the count bytes
+ * that follow are the chunk's and are consumed as such: a refused chunk
+ * is dropped, never read as commands (issue 12, defect 5).  Only a BDAT
+ * without a usable count cannot be followed, and closes the session, as
+ * Postfix does.  The reply comes after the chunk's last byte.
+ */
+static void
+cmd_bdat(struct session *s, struct smtp_cmd *c)
+{
+	const struct config *cfg = s->cfg;
+	struct smtp_tx *tx = s->tx;
+	unsigned long long n;
+	enum smtp_bdat_arg a;
+	const char *enh, *text;
+	int last, code;
+
+	a = smtp_bdat_parse(c->arg, &n, &last);
+	if (a == SMTP_BDAT_ARG_NOCOUNT) {
+		sess_reply(s, 521, "5.5.4", "%s Error: syntax: BDAT count "
+		    "[LAST]; the chunk cannot be skipped, closing",
+		    cfg->hostname);
+		sess_log_event(s, "reject", "stage", "bdat",
+		    "521 5.5.4 BDAT without a chunk size");
+		sess_close(s, "bdat-syntax");
+		return;
+	}
+	s->chunk_code = 0;
+	s->chunk_last = last;
+	if (!cfg->ext_chunking) {
+		s->chunk_code = 502;
+		s->chunk_enh = "5.5.1";
+		snprintf(s->chunk_text, sizeof(s->chunk_text), "Error: command "
+		    "not implemented");
+	} else if (a == SMTP_BDAT_ARG_BAD) {
+		s->chunk_code = 501;
+		s->chunk_enh = "5.5.4";
+		snprintf(s->chunk_text, sizeof(s->chunk_text), "Syntax: BDAT "
+		    "count [LAST]");
+	} else if (smtp_fsm_check(s->state, SMTP_CMD_BDAT, &code, &enh,
+	    &text) != 0) {
+		s->chunk_code = code;
+		s->chunk_enh = enh;
+		snprintf(s->chunk_text, sizeof(s->chunk_text), "%s", text);
+	} else if (n > cfg->message_size_limit ||
+	    (s->state == SMTP_ST_CHUNK &&
+	    s->bdat.taken + n > cfg->message_size_limit)) {
+		s->chunk_code = 552;
+		s->chunk_enh = "5.3.4";
+		snprintf(s->chunk_text, sizeof(s->chunk_text), "Error: message "
+		    "size exceeds fixed limit");
+	}
+	/*
+	 * RFC 3030 2: after a refused chunk the transaction has failed, and
+	 * the client must not send more of it; end it here so that what it
+	 * sends next is judged without it.
+	 */
+	if (s->chunk_code != 0 && tx != NULL && (s->state == SMTP_ST_CHUNK ||
+	    s->chunk_code == 552)) {
+		sess_tx_rollback(s, "refused-in-bdat");
+		sess_enter_state(s, SMTP_ST_HELO);
+	}
+	if (s->chunk_code == 0 && s->state == SMTP_ST_RCPT) {
+		smtp_bdat_init(&s->bdat, cfg->data_line_max,
+		    cfg->message_size_limit, cfg->bare_newline ==
+		    CFG_BARE_REJECT ? SMTP_DATA_BARE_REJECT :
+		    SMTP_DATA_BARE_NORMALIZE);
+		tx->chunked = 1;
+		sess_enter_state(s, SMTP_ST_CHUNK);
+	}
+	smtp_bdat_chunk(&s->bdat, n, s->chunk_code == 0);
+	s->in_chunk = 1;
+	if (n == 0) {
+		sess_chunk_end(s);
+		return;
+	}
+	/* Per chunk, a whole-phase deadline as for DATA. */
+	sess_timer_set(s, cfg->timeout_data_ms);
+}
+
 static void
 cmd_rset(struct session *s, struct smtp_cmd *c)
 {
 	(void)c;
 	if (s->tx)
 		sess_tx_rollback(s, "reset");
-	if (s->state == SMTP_ST_MAIL || s->state == SMTP_ST_RCPT)
+	if (s->state == SMTP_ST_MAIL || s->state == SMTP_ST_RCPT ||
+	    s->state == SMTP_ST_CHUNK)
 		sess_enter_state(s, SMTP_ST_HELO);
 	sess_reply(s, 250, "2.0.0", "Ok");
 }
@@ -2357,6 +2455,7 @@ static cmd_fn *const cmd_handlers[SMTP_CMD__COUNT] = {
 	[SMTP_CMD_HELP] = cmd_help,
 	[SMTP_CMD_STARTTLS] = cmd_starttls,
 	[SMTP_CMD_AUTH] = cmd_auth,
+	[SMTP_CMD_BDAT] = cmd_bdat,
 };
 
 static void
@@ -2417,6 +2516,18 @@ sess_command(struct session *s, const char *p, size_t len, unsigned flags)
 		sess_close(s, "too-many-commands");
 		return;
 	}
+	if ((flags & (SMTP_LINE_NUL | SMTP_LINE_BARE_CR | SMTP_LINE_BARE_LF)) &&
+	    len >= 4 && strncasecmp(p, "BDAT", 4) == 0 &&
+	    (len == 4 || p[4] == ' ')) {
+		/*
+		 * A BDAT line we will not parse still announces a chunk: its
+		 * bytes would run as commands.  The stream is lost; close.
+		 */
+		sess_reply(s, 521, "5.5.2", "%s Error: malformed BDAT command, "
+		    "closing", cfg->hostname);
+		sess_close(s, "bdat-syntax");
+		return;
+	}
 	if (flags & SMTP_LINE_NUL) {
 		sess_reply(s, 500, "5.5.2", "Error: NUL character in command");
 		return;
@@ -2433,6 +2544,11 @@ sess_command(struct session *s, const char *p, size_t len, unsigned flags)
 	err = smtp_cmd_parse(p, len, c);
 	if (c->verb == SMTP_CMD_UNKNOWN || err == SMTP_CMD_ERR_UNKNOWN) {
 		sess_reply(s, 500, "5.5.2", "Error: command not recognized");
+		goto done;
+	}
+	/* BDAT judges its own order: a refused chunk is still consumed. */
+	if (c->verb == SMTP_CMD_BDAT && err == SMTP_CMD_OK) {
+		cmd_bdat(s, c);
 		goto done;
 	}
 	if (smtp_fsm_check(s->state, c->verb, &code, &enh, &text) != 0) {
@@ -2641,14 +2757,16 @@ sess_data_send(struct session *s)
 		s->wait = W_DATA;
 	else
 		sess_wait(s, W_DATA);
-	if (s->cfg->rules) {
-		/* Our Received:, our X-Spam-*, then the sender's headers. */
+	/* Our Received:, our X-Spam-*, then the sender's headers. */
+	if (s->cfg->rules)
 		sbuf_add(&tx->hdr, tx->tag.p ? tx->tag.p : "", tx->tag.len);
-		up_data(s->up, tx->hdr.p ? tx->hdr.p : "", tx->hdr.len,
-		    &tx->ms, tx->body_off);
-	} else
-		up_data(s->up, tx->hdr.p ? tx->hdr.p : "", tx->hdr.len,
-		    &tx->ms, 0);
+	/*
+	 * What came by BDAT goes on by BDAT where the backend has it, else
+	 * as DATA (dot-stuffed; the line ends are canonical either way).
+	 */
+	(tx->chunked && (up_ehlo(s->up)->exts & SMTP_EXT_CHUNKING) ? up_bdat :
+	    up_data)(s->up, tx->hdr.p ? tx->hdr.p : "", tx->hdr.len, &tx->ms,
+	    s->cfg->rules ? tx->body_off : 0);
 }
 
 /* Feed buffered input to the DATA reader; 1 at the end of data. */
@@ -2674,6 +2792,53 @@ sess_read_data(struct session *s, struct evbuffer *in)
 	evbuffer_drain(in, total);
 	s->bytes_in += total;
 	return st == SMTP_DATA_END;
+}
+
+/* Feed buffered input to the chunk reader; 1 when the chunk is complete. */
+static int
+sess_read_chunk(struct session *s, struct evbuffer *in)
+{
+	struct evbuffer_iovec v[8];
+	size_t used, total = 0;
+	int i, n;
+	enum smtp_bdat_status st = SMTP_BDAT_MORE;
+
+	n = evbuffer_peek(in, -1, NULL, v, 8);
+	if (n > 8)
+		n = 8;
+	for (i = 0; i < n; i++) {
+		st = smtp_bdat_feed(&s->bdat, v[i].iov_base, v[i].iov_len,
+		    &used, sess_emit, s->tx);
+		total += used;
+		if (st == SMTP_BDAT_CHUNK_END)
+			break;
+	}
+	evbuffer_drain(in, total);
+	s->bytes_in += total;
+	return st == SMTP_BDAT_CHUNK_END;
+}
+
+/*
+ * A chunk's last byte is in: its reply, or, after LAST, the message goes
+ * the way a DATA message goes (limits, rules, backend).
+ */
+static void
+sess_chunk_end(struct session *s)
+{
+	s->in_chunk = 0;
+	evtimer_del(s->timer);
+	if (s->chunk_code != 0) {
+		sess_reply(s, s->chunk_code, s->chunk_enh, "%s", s->chunk_text);
+		return;
+	}
+	if (!s->chunk_last) {
+		sess_reply(s, 250, "2.0.0", "Ok: %llu octets", s->bdat.taken);
+		return;
+	}
+	smtp_bdat_finish(&s->bdat, sess_emit, s->tx);
+	s->tx->reader = s->bdat.data;
+	sess_enter_state(s, SMTP_ST_DATA);
+	sess_data_end(s);
 }
 
 /*
@@ -2761,6 +2926,11 @@ sess_process_input(struct session *s)
 
 	while (!(s->flags & (SF_CLOSING | SF_WAIT)) &&
 	    (avail = evbuffer_get_length(in)) > 0) {
+		if (s->in_chunk) {
+			if (sess_read_chunk(s, in))
+				sess_chunk_end(s);
+			continue;
+		}
 		switch (s->state) {
 		case SMTP_ST_PROXY:
 			sess_read_proxy(s, in);

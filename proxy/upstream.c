@@ -90,6 +90,7 @@ struct upstream {
 	unsigned long long	 ms_off;
 	unsigned long long	 ms_start;	/* first message byte to send */
 	int			 bol;
+	int			 chunked;	/* BDAT: raw bytes, no dot */
 };
 
 static void up_read_cb(struct bufferevent *, void *);
@@ -459,6 +460,32 @@ up_start_tls(struct upstream *up)
 	up_timer_set(up, up->cfg->backend_reply_timeout_ms);
 }
 
+static void up_write_cb(struct bufferevent *, void *);
+static void up_emit(void *, const char *, size_t);
+
+/* Start pumping the message (after 354, or right behind BDAT). */
+static void
+up_body_start(struct upstream *up)
+{
+	up_enter_state(up, UP_ST_BODY);
+	up->ms_off = up->ms_start;
+	up->bol = 1;
+	up_timer_set(up, up->cfg->backend_data_timeout_ms);
+	bufferevent_setwatermark(up->bev, EV_WRITE, UP_PUMP_LOW, 0);
+	bufferevent_setcb(up->bev, up_read_cb, up_write_cb, up_event_cb, up);
+	up_write_cb(up->bev, up);
+}
+
+/* The message bytes: dot-stuffed for DATA, as they are for BDAT. */
+static void
+up_put(struct upstream *up, struct evbuffer *out, const char *p, size_t n)
+{
+	if (up->chunked)
+		evbuffer_add(out, p, n);
+	else
+		smtp_data_stuff(p, n, &up->bol, up_emit, out);
+}
+
 static void
 up_got_reply(struct upstream *up)
 {
@@ -559,14 +586,7 @@ up_got_reply(struct upstream *up)
 			up->cb(up->arg, UP_REPLY, r, NULL);
 			return;
 		}
-		up_enter_state(up, UP_ST_BODY);
-		up->ms_off = up->ms_start;
-		up->bol = 1;
-		up_timer_set(up, up->cfg->backend_data_timeout_ms);
-		bufferevent_setwatermark(up->bev, EV_WRITE, UP_PUMP_LOW, 0);
-		bufferevent_setcb(up->bev, up_read_cb, up_write_cb,
-		    up_event_cb, up);
-		up_write_cb(up->bev, up);
+		up_body_start(up);
 		return;
 	case UP_ST_BODY:
 		/* A reply before the end of the data: the backend gave up. */
@@ -642,7 +662,7 @@ up_write_cb(struct bufferevent *bev, void *arg)
 	if (up->state != UP_ST_BODY)
 		return;
 	if (up->hdr) {
-		smtp_data_stuff(up->hdr, up->hdrlen, &up->bol, up_emit, out);
+		up_put(up, out, up->hdr, up->hdrlen);
 		up->hdr = NULL;
 	}
 	while (evbuffer_get_length(out) < UP_PUMP_HIGH &&
@@ -654,8 +674,7 @@ up_write_cb(struct bufferevent *bev, void *arg)
 			n = (ssize_t)(up->ms->size - up->ms_off);
 			if (n > UP_CHUNK)
 				n = UP_CHUNK;
-			smtp_data_stuff(mem + up->ms_off, (size_t)n, &up->bol,
-			    up_emit, out);
+			up_put(up, out, mem + up->ms_off, (size_t)n);
 			up->ms_off += (unsigned long long)n;
 			continue;
 		}
@@ -664,14 +683,16 @@ up_write_cb(struct bufferevent *bev, void *arg)
 			up_fail(up, NULL, "reading the spooled message failed");
 			return;
 		}
-		smtp_data_stuff(chunk, (size_t)n, &up->bol, up_emit, out);
+		up_put(up, out, chunk, (size_t)n);
 		up->ms_off += (unsigned long long)n;
 	}
 	if (up->ms_off >= up->ms->size) {
 		/* The DATA reader's output always ends in CRLF. */
-		if (!up->bol)
+		if (!up->chunked && !up->bol)
 			evbuffer_add(out, "\r\n", 2);
-		evbuffer_add(out, ".\r\n", 3);
+		/* A BDAT chunk is exactly the bytes it announced. */
+		if (!up->chunked)
+			evbuffer_add(out, ".\r\n", 3);
 		bufferevent_setcb(bev, up_read_cb, NULL, up_event_cb, up);
 		up_enter_state(up, UP_ST_DOT);
 	}
@@ -752,20 +773,46 @@ up_command(struct upstream *up, const char *line, int xforward)
 	up_send(up, line);
 }
 
-void
-up_data(struct upstream *up, const char *hdr, size_t hdrlen,
-    struct msgstore *ms, unsigned long long off)
+/* The message to send; -1 (failure reported later) if not ready. */
+static int
+up_message(struct upstream *up, const char *hdr, size_t hdrlen,
+    struct msgstore *ms, unsigned long long off, int chunked)
 {
 	if (up->state != UP_ST_READY) {
 		up_fail_later(up, "backend not ready");
-		return;
+		return -1;
 	}
 	up->hdr = hdr;
 	up->hdrlen = hdrlen;
 	up->ms = ms;
 	up->ms_start = off;
+	up->chunked = chunked;
+	return 0;
+}
+
+void
+up_data(struct upstream *up, const char *hdr, size_t hdrlen,
+    struct msgstore *ms, unsigned long long off)
+{
+	if (up_message(up, hdr, hdrlen, ms, off, 0) == -1)
+		return;
 	up_enter_state(up, UP_ST_DATA);
 	up_send(up, "DATA");
+}
+
+void
+up_bdat(struct upstream *up, const char *hdr, size_t hdrlen,
+    struct msgstore *ms, unsigned long long off)
+{
+	char line[64];
+
+	if (up_message(up, hdr, hdrlen, ms, off, 1) == -1)
+		return;
+	snprintf(line, sizeof(line), "BDAT %llu LAST",
+	    (unsigned long long)hdrlen + (ms->size - off));
+	/* RFC 3030 2: the chunk follows the command without a reply. */
+	up_send(up, line);
+	up_body_start(up);
 }
 
 void

@@ -66,6 +66,13 @@ void	up_command(struct upstream *, const char *line, int xforward);
  */
 void	up_data(struct upstream *, const char *hdr, size_t hdrlen,
 	    struct msgstore *ms, unsigned long long off);
+/*
+ * up_bdat: as up_data, but as one "BDAT n LAST" chunk (RFC 3030) of
+ * exactly those bytes, not stuffed; only where the backend's EHLO has
+ * CHUNKING.  UP_REPLY carries the reply to the chunk.
+ */
+void	up_bdat(struct upstream *, const char *hdr, size_t hdrlen,
+	    struct msgstore *ms, unsigned long long off);
 /* up_free: say QUIT if idle and close; NULL is a no-op. */
 void	up_free(struct upstream *);
 

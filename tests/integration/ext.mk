@@ -1,0 +1,3 @@
+# integration tests: ESMTP transparency (issue 12): CHUNKING/BDAT, DSN,
+# extensions that follow the backend's EHLO.
+INTEGRATION_TESTS += tests/integration/test_chunking.py
