@@ -340,6 +340,8 @@ reload_cb(evutil_socket_t sig, short what, void *arg)
 	log_info("reload: configuration %s in force", cfg_path);
 	policy_log_stats(nc);
 	policy_start_hs(nc);
+	/* The backend may have changed: learn its extensions anew. */
+	up_backend_forget();
 	probe_backend();
 }
 

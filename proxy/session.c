@@ -41,6 +41,7 @@
 #include "smtp_bdat.h"
 #include "smtp_cmd.h"
 #include "smtp_data.h"
+#include "smtp_esmtp.h"
 #include "smtp_fsm.h"
 #include "smtp_line.h"
 #include "smtp_reply.h"
@@ -93,6 +94,14 @@ struct smtp_tx {
 	int		 nrcpt;
 	int		 nrcpt_refused;
 	char		*rcpt_pending;	/* awaiting the backend's answer */
+	/*
+	 * The DSN parameters (" NOTIFY=... ORCPT=...", RFC 3461) of each
+	 * accepted recipient (NULL: none), and of the pending one.
+	 */
+	char		**rcpt_dsn;
+	char		*rcpt_dsn_pending;
+	unsigned	 needs;		/* SMTP_EXT_* the backend must have */
+	char		*auth_param;	/* AUTH= for the backend, or NULL */
 	struct smtp_data reader;
 	struct msgstore	 ms;
 	struct sbuf	 hdr;		/* our Received: header */
@@ -133,6 +142,9 @@ struct session {
 	enum sess_wait		 wait;
 	char			 helo[256];
 	int			 esmtp;
+	unsigned		 adv;		/* SMTP_EXT_* the last EHLO
+						 * offered that follow the
+						 * backend's */
 	int			 ncmds;
 	int			 nerrors;
 	int			 ntx;		/* messages the backend took */
@@ -484,10 +496,15 @@ tx_free(struct smtp_tx *tx)
 		return;
 	free(tx->from);
 	free(tx->mail_line);
-	for (i = 0; i < tx->nrcpt; i++)
+	for (i = 0; i < tx->nrcpt; i++) {
 		free(tx->rcpt[i]);
+		free(tx->rcpt_dsn[i]);
+	}
 	free(tx->rcpt);
+	free(tx->rcpt_dsn);
 	free(tx->rcpt_pending);
+	free(tx->rcpt_dsn_pending);
+	free(tx->auth_param);
 	ms_free(&tx->ms);
 	sbuf_free(&tx->hdr);
 	score_card_free(&tx->card);
@@ -967,23 +984,37 @@ sess_send_mail(struct session *s)
 	struct smtp_tx *tx = s->tx;
 
 	/*
-	 * What we advertised comes from our config; the backend opened
-	 * later.  A transaction that needs what the backend lacks is refused
-	 * cleanly rather than downgraded silently.
+	 * Our EHLO followed what the backend offered when we last saw it
+	 * (up_backend_exts); this connection may show less.  Then the
+	 * transaction is deferred, never refused: our own knowledge was
+	 * stale, it is up to date now, and the retry's EHLO will not offer
+	 * the extension (issue 12, defect 6: a 5xx here bounced the mail).
 	 */
-	if (tx->smtputf8 && !(e->exts & SMTP_EXT_SMTPUTF8)) {
-		sess_reply(s, 555, "5.6.7", "Error: SMTPUTF8 is not available "
-		    "for this destination");
+	if (tx->needs & ~e->exts) {
+		unsigned miss = tx->needs & ~e->exts;
+
+		sess_reply(s, 451, "4.3.0", "Error: the mail system does not "
+		    "offer %s now, try again later", miss & SMTP_EXT_SMTPUTF8 ?
+		    "SMTPUTF8" : miss & SMTP_EXT_8BITMIME ? "8BITMIME" : "DSN");
+		tx_log(s, tx, "none", "backend-lacks-extension", "");
 		sess_tx_done(s);
 		sess_resume(s);
 		return;
 	}
-	if (tx->body8 && !(e->exts & SMTP_EXT_8BITMIME)) {
-		sess_reply(s, 554, "5.6.3", "Error: 8-bit content is not "
-		    "available for this destination");
-		sess_tx_done(s);
-		sess_resume(s);
-		return;
+	/*
+	 * RFC 4954 5: AUTH= goes on only to a backend that offers AUTH (any
+	 * other refuses the parameter); added once, for replays too.
+	 */
+	if (tx->auth_param && (e->exts & SMTP_EXT_AUTH)) {
+		struct sbuf line = SBUF_INIT;
+
+		sbuf_printf(&line, "%s AUTH=%s", tx->mail_line,
+		    tx->auth_param);
+		free(tx->mail_line);
+		tx->mail_line = xstrdup(line.p);
+		sbuf_free(&line);
+		free(tx->auth_param);
+		tx->auth_param = NULL;
 	}
 	if (s->up_rset) {
 		sess_wait(s, W_RSET);
@@ -1111,6 +1142,10 @@ sess_rcpt_accepted(struct session *s)
 
 	tx->rcpt = xreallocarray(tx->rcpt, (size_t)tx->nrcpt + 1,
 	    sizeof(*tx->rcpt));
+	tx->rcpt_dsn = xreallocarray(tx->rcpt_dsn, (size_t)tx->nrcpt + 1,
+	    sizeof(*tx->rcpt_dsn));
+	tx->rcpt_dsn[tx->nrcpt] = tx->rcpt_dsn_pending;
+	tx->rcpt_dsn_pending = NULL;
 	tx->rcpt[tx->nrcpt++] = tx->rcpt_pending;
 	tx->rcpt_pending = NULL;
 	sess_enter_state(s, SMTP_ST_RCPT);
@@ -1560,7 +1595,8 @@ sess_replay_step(struct session *s, const struct smtp_reply *r)
 		return;
 	}
 	if (step - 2 < tx->nrcpt) {
-		sbuf_printf(&line, "RCPT TO:<%s>", tx->rcpt[step - 2]);
+		sbuf_printf(&line, "RCPT TO:<%s>%s", tx->rcpt[step - 2],
+		    tx->rcpt_dsn[step - 2] ? tx->rcpt_dsn[step - 2] : "");
 		up_command(s->up, line.p, 0);
 		sbuf_free(&line);
 		return;
@@ -2005,6 +2041,7 @@ cmd_helo(struct session *s, struct smtp_cmd *c)
 	const struct config *cfg = s->cfg;
 	const char *p;
 	size_t n;
+	unsigned be;
 
 	/* The name is kept as given (first word) for logs and XCLIENT. */
 	for (p = c->arg; *p == ' '; p++)
@@ -2039,6 +2076,7 @@ cmd_helo(struct session *s, struct smtp_cmd *c)
 		score_card_free(&card);
 	}
 	s->esmtp = c->verb == SMTP_CMD_EHLO;
+	s->adv = 0;
 	sess_enter_state(s, SMTP_ST_HELO);
 	if (!s->esmtp) {
 		sess_reply(s, 250, NULL, "%s", cfg->hostname);
@@ -2051,11 +2089,24 @@ cmd_helo(struct session *s, struct smtp_cmd *c)
 		if (cfg->ext_pipelining)
 			sbuf_adds(&t, "\nPIPELINING");
 		sbuf_printf(&t, "\nSIZE %llu", cfg->message_size_limit);
-		if (cfg->ext_8bitmime)
+		/*
+		 * What moatd passes through rather than does itself is
+		 * offered only when the backend offers it (defect 6).
+		 */
+		be = up_backend_exts();
+		s->adv = be & (SMTP_EXT_8BITMIME | SMTP_EXT_SMTPUTF8 |
+		    SMTP_EXT_DSN);
+		if (!cfg->ext_8bitmime)
+			s->adv &= ~SMTP_EXT_8BITMIME;
+		if (!cfg->ext_smtputf8)
+			s->adv &= ~SMTP_EXT_SMTPUTF8;
+		if (s->adv & SMTP_EXT_8BITMIME)
 			sbuf_adds(&t, "\n8BITMIME");
 		sbuf_adds(&t, "\nENHANCEDSTATUSCODES");
-		if (cfg->ext_smtputf8)
+		if (s->adv & SMTP_EXT_SMTPUTF8)
 			sbuf_adds(&t, "\nSMTPUTF8");
+		if (s->adv & SMTP_EXT_DSN)
+			sbuf_adds(&t, "\nDSN");
 		if (cfg->ext_chunking)
 			sbuf_adds(&t, "\nCHUNKING");
 		if (sess_starttls_offered(s))
@@ -2092,9 +2143,10 @@ cmd_mail(struct session *s, struct smtp_cmd *c)
 {
 	const struct config *cfg = s->cfg;
 	struct smtp_tx *tx;
-	struct sbuf line = SBUF_INIT;
+	struct sbuf line = SBUF_INIT, dsn = SBUF_INIT;
 	unsigned long long size = 0;
-	int utf8 = 0, body8 = 0;
+	int utf8 = 0, body8 = 0, ret = 0, envid = 0;
+	const char *bad = NULL, *unsup = NULL, *auth = NULL;
 	size_t i;
 
 	if (s->lst && s->lst->tls == CFG_TLS_REQUIRED && s->tls != 2) {
@@ -2117,37 +2169,65 @@ cmd_mail(struct session *s, struct smtp_cmd *c)
 		return;
 	}
 
-	for (i = 0; i < c->nparams; i++) {
+	/* Only what our EHLO offered (s->adv) is accepted (RFC 5321 4.1.2). */
+	for (i = 0; i < c->nparams && bad == NULL && unsup == NULL; i++) {
 		const struct smtp_param *p = &c->params[i];
+		const char *kw = p->keyword, *v = p->value;
 
-		if (strcasecmp(p->keyword, "SIZE") == 0) {
-			if (parse_size_param(p->value, &size) == -1) {
-				sess_reply(s, 501, "5.5.4", "Error: bad SIZE "
-				    "parameter");
-				return;
-			}
-		} else if (strcasecmp(p->keyword, "BODY") == 0 &&
-		    cfg->ext_8bitmime && p->value &&
-		    (strcasecmp(p->value, "8BITMIME") == 0 ||
-		    strcasecmp(p->value, "7BIT") == 0)) {
-			body8 = strcasecmp(p->value, "8BITMIME") == 0;
-		} else if (strcasecmp(p->keyword, "SMTPUTF8") == 0 &&
-		    cfg->ext_smtputf8 && p->value == NULL) {
+		if (strcasecmp(kw, "SIZE") == 0) {
+			if (parse_size_param(v, &size) == -1)
+				bad = "SIZE";
+		} else if (strcasecmp(kw, "BODY") == 0 &&
+		    (s->adv & SMTP_EXT_8BITMIME) && v &&
+		    (strcasecmp(v, "8BITMIME") == 0 ||
+		    strcasecmp(v, "7BIT") == 0)) {
+			body8 = strcasecmp(v, "8BITMIME") == 0;
+		} else if (strcasecmp(kw, "SMTPUTF8") == 0 &&
+		    (s->adv & SMTP_EXT_SMTPUTF8) && v == NULL) {
 			utf8 = 1;
-		} else {
+		} else if (strcasecmp(kw, "RET") == 0 &&
+		    (s->adv & SMTP_EXT_DSN)) {
+			/* RFC 3461 4.3, 4.4: each at most once, checked. */
+			if (ret++ || !smtp_dsn_ret_valid(v))
+				bad = "RET";
+			else
+				sbuf_printf(&dsn, " RET=%s", v);
+		} else if (strcasecmp(kw, "ENVID") == 0 &&
+		    (s->adv & SMTP_EXT_DSN)) {
+			if (envid++ || !smtp_xtext_valid(v, SMTP_ENVID_MAX))
+				bad = "ENVID";
+			else
+				sbuf_printf(&dsn, " ENVID=%s", v);
+		} else if (strcasecmp(kw, "AUTH") == 0 && s->lst != NULL &&
+		    s->lst->auth != 0) {
+			/* RFC 4954 5: wherever AUTH is, AUTH= is too. */
+			if (auth != NULL || !smtp_auth_param_valid(v))
+				bad = "AUTH";
+			else
+				auth = v;
+		} else
+			unsup = kw;
+	}
+	if (bad != NULL || unsup != NULL) {
+		if (bad != NULL)
+			sess_reply(s, 501, "5.5.4", "Error: bad %s parameter",
+			    bad);
+		else
 			sess_reply(s, 555, "5.5.4", "Error: unsupported "
-			    "parameter %s", p->keyword);
-			return;
-		}
+			    "parameter %s", unsup);
+		sbuf_free(&dsn);
+		return;
 	}
 	if (c->path.utf8 && !utf8) {
 		sess_reply(s, 553, "5.6.7", "Error: a non-ASCII address "
 		    "needs SMTPUTF8");
+		sbuf_free(&dsn);
 		return;
 	}
 	if (size > cfg->message_size_limit) {
 		sess_reply(s, 552, "5.3.4", "Error: message size exceeds "
 		    "fixed limit");
+		sbuf_free(&dsn);
 		return;
 	}
 
@@ -2167,8 +2247,19 @@ cmd_mail(struct session *s, struct smtp_cmd *c)
 		sbuf_adds(&line, " BODY=8BITMIME");
 	if (utf8)
 		sbuf_adds(&line, " SMTPUTF8");
+	if (dsn.len)
+		sbuf_add(&line, dsn.p, dsn.len);
 	tx->mail_line = xstrdup(line.p);
 	sbuf_free(&line);
+	tx->needs = (body8 ? SMTP_EXT_8BITMIME : 0) |
+	    (utf8 ? SMTP_EXT_SMTPUTF8 : 0) | (dsn.len ? SMTP_EXT_DSN : 0);
+	sbuf_free(&dsn);
+	/*
+	 * RFC 4954 5: an unauthenticated client's AUTH= is not trusted and
+	 * goes on as AUTH=<>; one that logged in to us is vouched for.
+	 */
+	if (auth != NULL)
+		tx->auth_param = xstrdup(s->auth_login ? auth : "<>");
 	s->tx = tx;
 
 	score_card_init(&tx->card);
@@ -2218,14 +2309,49 @@ static void
 cmd_rcpt(struct session *s, struct smtp_cmd *c)
 {
 	struct smtp_tx *tx = s->tx;
-	struct sbuf line = SBUF_INIT;
+	struct sbuf line = SBUF_INIT, dsn = SBUF_INIT;
 	char reply[600];
+	int notify = 0, orcpt = 0;
+	size_t i;
 
-	if (c->nparams > 0) {
-		sess_reply(s, 555, "5.5.4", "Error: unsupported parameter %s",
-		    c->params[0].keyword);
+	/* RFC 3461 4.1, 4.2: NOTIFY and ORCPT where DSN was offered. */
+	for (i = 0; i < c->nparams; i++) {
+		const struct smtp_param *p = &c->params[i];
+		const char *bad = NULL;
+
+		if (!(s->adv & SMTP_EXT_DSN) ||
+		    (strcasecmp(p->keyword, "NOTIFY") != 0 &&
+		    strcasecmp(p->keyword, "ORCPT") != 0)) {
+			sess_reply(s, 555, "5.5.4", "Error: unsupported "
+			    "parameter %s", p->keyword);
+			sbuf_free(&dsn);
+			return;
+		}
+		if (strcasecmp(p->keyword, "NOTIFY") == 0) {
+			if (notify++ || smtp_dsn_notify(p->value) == 0)
+				bad = "NOTIFY";
+		} else if (orcpt++ ||
+		    !smtp_dsn_orcpt_valid(p->value, tx->smtputf8))
+			bad = "ORCPT";
+		if (bad != NULL) {
+			sess_reply(s, 501, "5.5.4", "Error: bad %s parameter",
+			    bad);
+			sbuf_free(&dsn);
+			return;
+		}
+		sbuf_printf(&dsn, " %s=%s", strcasecmp(p->keyword, "NOTIFY") ==
+		    0 ? "NOTIFY" : "ORCPT", p->value);
+	}
+	if (dsn.len && s->up && !(up_ehlo(s->up)->exts & SMTP_EXT_DSN)) {
+		/* Advertised from stale knowledge: defer, see sess_send_mail. */
+		sess_reply(s, 451, "4.3.0", "Error: the mail system does not "
+		    "offer DSN now, try again later");
+		sbuf_free(&dsn);
 		return;
 	}
+	free(tx->rcpt_dsn_pending);
+	tx->rcpt_dsn_pending = dsn.len ? xstrdup(dsn.p) : NULL;
+	sbuf_free(&dsn);
 	if (c->path.null) {
 		sess_reply(s, 501, "5.1.3", "Error: bad recipient address "
 		    "syntax");
@@ -2274,7 +2400,8 @@ sess_rcpt_forward(struct session *s)
 {
 	struct sbuf line = SBUF_INIT;
 
-	sbuf_printf(&line, "RCPT TO:<%s>", s->tx->rcpt_pending);
+	sbuf_printf(&line, "RCPT TO:<%s>%s", s->tx->rcpt_pending,
+	    s->tx->rcpt_dsn_pending ? s->tx->rcpt_dsn_pending : "");
 	if (s->flags & SF_WAIT)
 		s->wait = W_RCPT;
 	else

@@ -16,6 +16,7 @@
  */
 #include <errno.h>
 #include <netinet/in.h>
+#include <stdatomic.h>
 #include <netinet/tcp.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -392,9 +393,56 @@ helo_sendable(const char *h)
 	return 1;
 }
 
+/*
+ * What the backend's last EHLO offered (SMTP_EXT_* | UP_LEARNED), shared
+ * by every worker: sessions advertise the pass-through extensions only
+ * when the backend has them (issue 12, defect 6).  0: nothing learned.
+ */
+#define UP_LEARNED	0x80000000u
+static atomic_uint	up_learned;
+
+/* up_backend_exts: see upstream.h. */
+unsigned
+up_backend_exts(void)
+{
+	unsigned v = atomic_load(&up_learned);
+
+	return v ? v & ~UP_LEARNED : ~0u;
+}
+
+/* up_backend_forget: see upstream.h. */
+void
+up_backend_forget(void)
+{
+	atomic_store(&up_learned, 0);
+}
+
+/* Learn from this connection's final EHLO; log when it changed. */
+static void
+up_learn(struct upstream *up)
+{
+	unsigned now = up->ehlo.exts | UP_LEARNED, was;
+
+	struct logline l;
+	char hex[16];
+
+	was = atomic_exchange(&up_learned, now);
+	if (was == 0 || was == now)
+		return;
+	/* Our EHLO replies follow it from now on. */
+	logline_begin(&l, "backend_exts");
+	logline_str(&l, "session", up->sid);
+	snprintf(hex, sizeof(hex), "0x%x", was & ~UP_LEARNED);
+	logline_str(&l, "was", hex);
+	snprintf(hex, sizeof(hex), "0x%x", now & ~UP_LEARNED);
+	logline_str(&l, "now", hex);
+	logline_emit(&l);
+}
+
 static void
 up_ready(struct upstream *up)
 {
+	up_learn(up);
 	evtimer_del(up->timer);
 	up_enter_state(up, UP_ST_READY);
 	up->cb(up->arg, UP_READY, &up->reply, NULL);

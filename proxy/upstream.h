@@ -73,6 +73,15 @@ void	up_data(struct upstream *, const char *hdr, size_t hdrlen,
  */
 void	up_bdat(struct upstream *, const char *hdr, size_t hdrlen,
 	    struct msgstore *ms, unsigned long long off);
+/*
+ * up_backend_exts: the SMTP_EXT_* the backend offered on the last
+ * connection that reached READY (any session's, or backend_check's), or
+ * every bit when none has yet: then the config alone decides, and a
+ * transaction that needs what the backend turns out to lack gets a 4xx.
+ * Thread-safe.  up_backend_forget(): back to "not known" (reload).
+ */
+unsigned up_backend_exts(void);
+void	up_backend_forget(void);
 /* up_free: say QUIT if idle and close; NULL is a no-op. */
 void	up_free(struct upstream *);
 
