@@ -257,10 +257,27 @@ probe_cb(void *arg, enum up_event ev, const struct smtp_reply *r,
 		const struct smtp_ehlo *e = up_ehlo(p->up);
 		struct sbuf miss = SBUF_INIT;
 
-		if (cfg->ext_smtputf8 && !(e->exts & SMTP_EXT_SMTPUTF8))
-			sbuf_adds(&miss, "SMTPUTF8,");
-		if (cfg->ext_8bitmime && !(e->exts & SMTP_EXT_8BITMIME))
-			sbuf_adds(&miss, "8BITMIME,");
+		struct sbuf has = SBUF_INIT;
+
+		/*
+		 * 8BITMIME, SMTPUTF8 and DSN are offered to clients when the
+		 * backend has them (up_backend_exts()): no mismatch, but the
+		 * postmaster sees which.
+		 */
+		if (e->exts & SMTP_EXT_8BITMIME)
+			sbuf_adds(&has, "8BITMIME,");
+		if (e->exts & SMTP_EXT_SMTPUTF8)
+			sbuf_adds(&has, "SMTPUTF8,");
+		if (e->exts & SMTP_EXT_DSN)
+			sbuf_adds(&has, "DSN,");
+		if (e->exts & SMTP_EXT_CHUNKING)
+			sbuf_adds(&has, "CHUNKING,");
+		if (e->exts & SMTP_EXT_AUTH)
+			sbuf_adds(&has, "AUTH,");
+		if (has.len)
+			has.p[--has.len] = '\0';
+		logline_str(&l, "passthrough", has.len ? has.p : "");
+		sbuf_free(&has);
 		if (e->size && e->size < cfg->message_size_limit)
 			sbuf_adds(&miss, "SIZE,");
 		if (cfg->backend_identity == CFG_ID_XCLIENT &&

@@ -12,10 +12,12 @@ what it got).
 """
 
 import os
-import time
+import sys
 
-import moattest
-from moattest import (Client, FakeBackend, MoatTestCase, Postfix, lf,
+sys.dont_write_bytecode = True     # no __pycache__ in the source tree
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import moattest  # noqa: E402
+from moattest import (FakeBackend, MoatTestCase, Postfix, lf,  # noqa: E402
                       make_message, strip_trace)
 
 
@@ -204,22 +206,29 @@ class ChunkingOffTest(MoatTestCase):
         self.assertReply(c.cmd("QUIT"), 221)
 
 
-class ChunkingToDataBackendTest(MoatTestCase):
-    """A backend without CHUNKING gets the message as dot-stuffed DATA."""
+class OwnPostfixCase(MoatTestCase):
+    """A test case whose Postfix is cls.POSTFIX (a Postfix subclass with
+    its own main.cf settings), and no shared moatd."""
 
     SHARED_MOATD = False
-    NEED_POSTFIX = True
+    POSTFIX = Postfix
 
     @classmethod
     def setUpClass(cls):
         cls.postfix = None
         cls.moatd = None
         try:
-            cls.postfix = NoChunkingPostfix()
+            cls.postfix = cls.POSTFIX()
             cls.postfix.start()
         except BaseException:
             cls._class_cleanup()
             raise
+
+
+class ChunkingToDataBackendTest(OwnPostfixCase):
+    """A backend without CHUNKING gets the message as dot-stuffed DATA."""
+
+    POSTFIX = NoChunkingPostfix
 
     def test_postfix_without_chunking(self):
         m = self.start_moatd()
