@@ -182,6 +182,30 @@ class ChunkingTest(MoatTestCase):
         self.assertReply(c.cmd("QUIT"), 221)
 
 
+class BigChunksTest(MoatTestCase):
+    """5 MB in 1 MB chunks: spooled to disk, passed on by BDAT."""
+
+    MOATD_CONF = {"message_memory_max": "256k"}
+
+    def test_five_megabytes(self):
+        line = b"0123456789abcdefghijklmnopqrstuvwxyz.\r\n"
+        msg = (b"Subject: big %s\r\n\r\n" % self.tok.encode() +
+               line * (5 * 1024 * 1024 // len(line)))
+        c = self.client()
+        c.greet()
+        self.assertReply(c.cmd("MAIL FROM:<sender@sender.test> SIZE=%d" %
+                               len(msg)), 250)
+        self.assertReply(c.cmd("RCPT TO:<alice@example.test>"), 250)
+        step = 1024 * 1024 + 7
+        for off in range(0, len(msg), step):
+            last = off + step >= len(msg)
+            self.assertReply(bdat(c, msg[off:off + step], last), 250)
+        self.assertReply(c.cmd("QUIT"), 221)
+        got = self.postfix.wait_messages("alice", self.tok, timeout=30)
+        self.assertEqual(len(got), 1)
+        self.assertEqual(strip_trace(got[0])[1], lf(msg))
+
+
 class ChunkingOffTest(MoatTestCase):
     """chunking off: not offered; BDAT gets 502, its payload is dropped
     (defect 5: a MAIL inside it once got 250)."""
