@@ -8,6 +8,9 @@
   longer offers it.
 - DSN (RFC 3461): RET, ENVID, NOTIFY, ORCPT checked and passed on; the
   success DSN comes from the backend Postfix and carries the ENVID.
+- A second private Postfix as the sending MTA (relayhost = moatd): its
+  NOTIFY=SUCCESS with ENVID gets the backend's success DSN, and its 8-bit
+  mail arrives 8-bit.
 - AUTH= (RFC 4954 5, defect 11): accepted where AUTH is, xtext checked,
   passed on to a backend that offers AUTH, as AUTH=<> for a client that
   did not log in to moatd.
@@ -164,6 +167,64 @@ class DsnTest(MoatTestCase):
                              5, "5.5.4", bad)
         self.assertReply(c.cmd("RCPT TO:<alice@example.test> FOO=1"), 555)
         self.assertReply(c.cmd("QUIT"), 221)
+
+
+class SendingPostfix(Postfix):
+    """A second private Postfix as the sending MTA: everything it sends
+    goes through moatd (relayhost), from 127.0.0.2 (not trusted)."""
+
+    def __init__(self, moat_port):
+        super().__init__()
+        self.moat_port = moat_port
+
+    def write_config(self):
+        super().write_config()
+        over = {"myhostname": "sender.test", "virtual_mailbox_domains": "",
+                "default_transport": "smtp", "relay_transport": "smtp",
+                "relayhost": "[127.0.0.1]:%d" % self.moat_port,
+                "smtp_bind_address": moattest.CLIENT_IP}
+        path = os.path.join(self.conf, "main.cf")
+        with open(path) as f:
+            lines = [ln for ln in f.read().splitlines()
+                     if ln.split(" =")[0] not in over]
+        lines += ["%s = %s" % kv for kv in over.items()]
+        with open(path, "w") as f:
+            f.write("\n".join(lines) + "\n")
+
+    def sendmail(self, msg, sender, rcpt, args=()):
+        sm = os.path.join(os.path.dirname(moattest.POSTFIX), "sendmail")
+        subprocess.run([sm, "-C", self.conf, "-f", sender] + list(args) +
+                       ["--", rcpt], input=msg, check=True, timeout=60)
+
+
+class SendingMtaTest(MoatTestCase):
+    """A real MTA sending through moatd: its DSN request reaches the
+    backend (the success report comes from there, with the ENVID, not a
+    "relayed" one from the sender), and 8-bit mail is not downgraded."""
+
+    def test_dsn_and_8bit_from_postfix(self):
+        sender = SendingPostfix(self.moatd.port)
+        self.addCleanup(sender.cleanup)
+        sender.start()
+        envid = "E" + self.tok
+        body = ("Content-Type: text/plain; charset=utf-8\r\n"
+                "Content-Transfer-Encoding: 8bit\r\n"
+                "Subject: dsn %s\r\n\r\ncaf\u00e9 cr\u00e8me %s\r\n"
+                % (self.tok, self.tok)).encode()
+        sender.sendmail(body, "bob@example.test", "alice@example.test",
+                        ["-N", "success", "-V", envid])
+        got = self.postfix.wait_messages("alice", self.tok, timeout=30)
+        self.assertEqual(len(got), 1, sender.log())
+        # Offered 8BITMIME: no quoted-printable downgrade on the way.
+        self.assertIn("caf\u00e9 cr\u00e8me".encode(), got[0])
+        dsn = self.postfix.wait_messages("bob", envid, timeout=30)
+        self.assertEqual(len(dsn), 1, sender.log())
+        self.assertIn(b"Original-Envelope-Id: " + envid.encode(), dsn[0])
+        self.assertIn(b"Reporting-MTA: dns; backend.test", dsn[0])
+        self.assertIn(b"Action: delivered", dsn[0])
+        self.assertNotIn(b"Action: relayed", dsn[0])
+        self.assertRegex(sender.log(), r"relay=127\.0\.0\.1\[127\.0\.0\.1\]"
+                         r":%d.*status=sent" % self.moatd.port)
 
 
 class AuthParamTest(MoatTestCase):
