@@ -2643,11 +2643,12 @@ sess_command(struct session *s, const char *p, size_t len, unsigned flags)
 		sess_close(s, "too-many-commands");
 		return;
 	}
-	if ((flags & (SMTP_LINE_NUL | SMTP_LINE_BARE_CR | SMTP_LINE_BARE_LF)) &&
-	    len >= 4 && strncasecmp(p, "BDAT", 4) == 0 &&
+	if ((flags & (SMTP_LINE_NUL | SMTP_LINE_BARE_CR) ||
+	    ((flags & SMTP_LINE_BARE_LF) && cfg->bare_newline ==
+	    CFG_BARE_REJECT)) && len >= 4 && strncasecmp(p, "BDAT", 4) == 0 &&
 	    (len == 4 || p[4] == ' ')) {
 		/*
-		 * A BDAT line we will not parse still announces a chunk: its
+		 * A BDAT line refused below still announces a chunk: its
 		 * bytes would run as commands.  The stream is lost; close.
 		 */
 		sess_reply(s, 521, "5.5.2", "%s Error: malformed BDAT command, "

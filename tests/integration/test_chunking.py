@@ -172,6 +172,18 @@ class ChunkingTest(MoatTestCase):
         self.assertNotIn("evil@sender.test",
                          self.postfix.seen_senders(self.pf_mark))
 
+    def test_malformed_bdat_line_closes(self):
+        # A BDAT line refused as a line (NUL, bare CR) cannot be skipped.
+        for junk in (b"BDAT 36\0\r\n", b"BDAT 36\rx\r\n"):
+            c = self.client()
+            c.greet()
+            self.transaction(c)
+            c.send(junk + b"MAIL FROM:<evil@sender.test>\r\nNOOP\r\n")
+            self.assertReply(c.reply(), 521)
+            c.wait_closed()
+        self.assertNotIn("evil@sender.test",
+                         self.postfix.seen_senders(self.pf_mark))
+
     def test_size_limit_counts_the_message(self):
         # Under the declared limit per chunk, over it together.
         c = self.client()
