@@ -227,6 +227,46 @@ class SendingMtaTest(MoatTestCase):
                          r":%d.*status=sent" % self.moatd.port)
 
 
+class GreylistReplayTest(MoatTestCase):
+    """A recipient greylisted after the backend took it: the backend
+    transaction is replayed without it, and the replay keeps the other
+    recipients' DSN parameters and sends the message by BDAT."""
+
+    SHARED_MOATD = False
+
+    def test_replay_keeps_dsn_and_bdat(self):
+        m = self.start_moatd({"greylist": "on", "greylist_delay": "2s"})
+        sender = "bob@example.test"
+        c = self.client(m)
+        c.greet()
+        self.assertReply(c.cmd("MAIL FROM:<%s>" % sender), 250)
+        self.assertReply(c.cmd("RCPT TO:<alice@example.test>"), 451,
+                         "4.7.1")
+        c.cmd("QUIT")
+        time.sleep(2.3)
+        envid = "R" + self.tok
+        msg = make_message(self.tok, sender=sender)
+        c = self.client(m)
+        c.greet()
+        self.assertReply(c.cmd("MAIL FROM:<%s> ENVID=%s" % (sender, envid)),
+                         250)
+        self.assertReply(c.cmd("RCPT TO:<alice@example.test> "
+                               "NOTIFY=SUCCESS"), 250)
+        self.assertReply(c.cmd("RCPT TO:<carol@example.test>"), 451, "4.7.1")
+        c.send(b"BDAT %d LAST\r\n" % len(msg) + msg)
+        self.assertReply(c.reply(), 250)
+        self.assertReply(c.cmd("QUIT"), 221)
+        self.assertEqual(len(self.postfix.wait_messages("alice", self.tok)),
+                         1)
+        dsn = self.postfix.wait_messages("bob", envid, timeout=30)
+        self.assertEqual(len(dsn), 1)
+        self.assertIn(b"Action: delivered", dsn[0])
+        self.postfix.settle()
+        self.assertEqual(self.postfix.messages("carol", self.tok), [])
+        self.assertTrue(self.postfix.wait_log(
+            r"disconnect from .* rcpt=3 bdat=1 rset=1 ", self.pf_mark))
+
+
 class AuthParamTest(MoatTestCase):
     """MAIL ... AUTH= on a listener with AUTH (issue 12, defect 11)."""
 
