@@ -227,6 +227,19 @@ class SendingMtaTest(MoatTestCase):
                          r":%d.*status=sent" % self.moatd.port)
 
 
+    def test_smtputf8_sender_from_postfix(self):
+        sender = SendingPostfix(self.moatd.port)
+        self.addCleanup(sender.cleanup)
+        sender.start()
+        body = ("Subject: utf8 %s\r\n\r\nhello\r\n" % self.tok).encode()
+        sender.sendmail(body, "s\u00ebnder@sender.test",
+                        "alice@example.test")
+        got = self.postfix.wait_messages("alice", self.tok, timeout=30)
+        self.assertEqual(len(got), 1, sender.log())
+        self.assertIn("Return-Path: <s\u00ebnder@sender.test>".encode(),
+                      got[0])
+
+
 class GreylistReplayTest(MoatTestCase):
     """A recipient greylisted after the backend took it: the backend
     transaction is replayed without it, and the replay keeps the other
