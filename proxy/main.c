@@ -277,9 +277,9 @@ probe_cb(void *arg, enum up_event ev, const struct smtp_reply *r,
 		if (has.len)
 			has.p[--has.len] = '\0';
 		logline_str(&l, "passthrough", has.len ? has.p : "");
+		/* A smaller SIZE is announced to clients instead of ours. */
+		logline_int(&l, "size", (long long)e->size);
 		sbuf_free(&has);
-		if (e->size && e->size < cfg->message_size_limit)
-			sbuf_adds(&miss, "SIZE,");
 		if (cfg->backend_identity == CFG_ID_XCLIENT &&
 		    !(e->exts & SMTP_EXT_XCLIENT))
 			sbuf_adds(&miss, "XCLIENT,");

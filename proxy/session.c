@@ -2035,6 +2035,20 @@ cmd_starttls(struct session *s, struct smtp_cmd *c)
 	sess_tls_start(s, TLS_DISCARD_PLAINTEXT);
 }
 
+/*
+ * The SIZE we announce and check at MAIL: ours, or the backend's when it
+ * is smaller (RFC 1870: a sender then knows before sending that the
+ * backend would refuse it).  The message itself is held to ours.
+ */
+static unsigned long long
+sess_size_limit(const struct session *s)
+{
+	unsigned long long be = up_backend_size();
+
+	return be != 0 && be < s->cfg->message_size_limit ? be :
+	    s->cfg->message_size_limit;
+}
+
 static void
 cmd_helo(struct session *s, struct smtp_cmd *c)
 {
@@ -2088,7 +2102,7 @@ cmd_helo(struct session *s, struct smtp_cmd *c)
 		sbuf_printf(&t, "%s", cfg->hostname);
 		if (cfg->ext_pipelining)
 			sbuf_adds(&t, "\nPIPELINING");
-		sbuf_printf(&t, "\nSIZE %llu", cfg->message_size_limit);
+		sbuf_printf(&t, "\nSIZE %llu", sess_size_limit(s));
 		/*
 		 * What moatd passes through rather than does itself is
 		 * offered only when the backend offers it (defect 6).
@@ -2224,7 +2238,7 @@ cmd_mail(struct session *s, struct smtp_cmd *c)
 		sbuf_free(&dsn);
 		return;
 	}
-	if (size > cfg->message_size_limit) {
+	if (size > sess_size_limit(s)) {
 		sess_reply(s, 552, "5.3.4", "Error: message size exceeds "
 		    "fixed limit");
 		sbuf_free(&dsn);

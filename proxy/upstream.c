@@ -400,6 +400,7 @@ helo_sendable(const char *h)
  */
 #define UP_LEARNED	0x80000000u
 static atomic_uint	up_learned;
+static atomic_ullong	up_learned_size;	/* its SIZE; 0: none */
 
 /* up_backend_exts: see upstream.h. */
 unsigned
@@ -410,11 +411,19 @@ up_backend_exts(void)
 	return v ? v & ~UP_LEARNED : ~0u;
 }
 
+/* up_backend_size: see upstream.h. */
+unsigned long long
+up_backend_size(void)
+{
+	return atomic_load(&up_learned_size);
+}
+
 /* up_backend_forget: see upstream.h. */
 void
 up_backend_forget(void)
 {
 	atomic_store(&up_learned, 0);
+	atomic_store(&up_learned_size, 0);
 }
 
 /* Learn from this connection's final EHLO; log when it changed. */
@@ -426,6 +435,8 @@ up_learn(struct upstream *up)
 	struct logline l;
 	char hex[16];
 
+	atomic_store(&up_learned_size, (up->ehlo.exts & SMTP_EXT_SIZE) ?
+	    up->ehlo.size : 0);
 	was = atomic_exchange(&up_learned, now);
 	if (was == 0 || was == now)
 		return;

@@ -81,6 +81,8 @@ void	up_bdat(struct upstream *, const char *hdr, size_t hdrlen,
  * Thread-safe.  up_backend_forget(): back to "not known" (reload).
  */
 unsigned up_backend_exts(void);
+/* The SIZE limit of that EHLO (RFC 1870); 0 when none or not known. */
+unsigned long long up_backend_size(void);
 void	up_backend_forget(void);
 /* up_free: say QUIT if idle and close; NULL is a no-op. */
 void	up_free(struct upstream *);

@@ -32,14 +32,26 @@ from test_auth import crypt_hash  # noqa: E402
 from test_chunking import OwnPostfixCase  # noqa: E402
 
 
+def set_main_cf(conf_dir, settings):
+    """Rewrite main.cf with settings (dict) replacing or adding lines."""
+    path = os.path.join(conf_dir, "main.cf")
+    with open(path) as f:
+        lines = [ln for ln in f.read().splitlines()
+                 if ln.split(" =")[0] not in settings]
+    lines += ["%s = %s" % kv for kv in settings.items()]
+    with open(path, "w") as f:
+        f.write("\n".join(lines) + "\n")
+
+
 class LeanPostfix(Postfix):
-    """The test Postfix without 8BITMIME, SMTPUTF8 and DSN."""
+    """The test Postfix without 8BITMIME, SMTPUTF8 and DSN, and with a
+    smaller SIZE than moatd's."""
 
     def write_config(self):
         super().write_config()
-        with open(os.path.join(self.conf, "main.cf"), "a") as f:
-            f.write("smtpd_discard_ehlo_keywords = 8bitmime, smtputf8, "
-                    "dsn\n")
+        set_main_cf(self.conf, {
+            "smtpd_discard_ehlo_keywords": "8bitmime, smtputf8, dsn",
+            "message_size_limit": "1000000"})
 
 
 class AuthDsnBackend(FakeBackend):
@@ -67,6 +79,10 @@ class FollowBackendTest(OwnPostfixCase):
         # What moatd does itself stays.
         for ext in ("PIPELINING", "CHUNKING", "ENHANCEDSTATUSCODES"):
             self.assertIn(ext, ehlo.lines)
+        # SIZE: the backend's, being smaller (RFC 1870), checked at MAIL.
+        self.assertIn("SIZE 1000000", ehlo.lines)
+        self.assertReply(c.cmd("MAIL FROM:<s@sender.test> SIZE=1000001"),
+                         552, "5.3.4")
         # Parameters of what was not offered are refused (RFC 5321 4.1.2).
         self.assertReply(c.cmd("MAIL FROM:<s@sender.test> BODY=8BITMIME"),
                          555)
@@ -179,17 +195,11 @@ class SendingPostfix(Postfix):
 
     def write_config(self):
         super().write_config()
-        over = {"myhostname": "sender.test", "virtual_mailbox_domains": "",
-                "default_transport": "smtp", "relay_transport": "smtp",
-                "relayhost": "[127.0.0.1]:%d" % self.moat_port,
-                "smtp_bind_address": moattest.CLIENT_IP}
-        path = os.path.join(self.conf, "main.cf")
-        with open(path) as f:
-            lines = [ln for ln in f.read().splitlines()
-                     if ln.split(" =")[0] not in over]
-        lines += ["%s = %s" % kv for kv in over.items()]
-        with open(path, "w") as f:
-            f.write("\n".join(lines) + "\n")
+        set_main_cf(self.conf, {
+            "myhostname": "sender.test", "virtual_mailbox_domains": "",
+            "default_transport": "smtp", "relay_transport": "smtp",
+            "relayhost": "[127.0.0.1]:%d" % self.moat_port,
+            "smtp_bind_address": moattest.CLIENT_IP})
 
     def sendmail(self, msg, sender, rcpt, args=()):
         sm = os.path.join(os.path.dirname(moattest.POSTFIX), "sendmail")
