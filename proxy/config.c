@@ -225,6 +225,8 @@ static const struct cfg_key cfg_keys[] = {
 	    .help = "advertise 8BITMIME (RFC 6152) if the backend has it" },
 	{ "smtputf8", CT_BOOL, 0, F(ext_smtputf8), "on", NULL, 0, 1,
 	    .help = "advertise SMTPUTF8 (RFC 6531) if the backend has it" },
+	{ "chunking", CT_BOOL, 0, F(ext_chunking), "on", NULL, 0, 1,
+	    .help = "offer CHUNKING/BDAT (RFC 3030); off: BDAT gets 502" },
 	{ "message_size_limit", CT_SIZE, 0, F(message_size_limit), "25M",
 	    NULL, KB, 2 * GB,
 	    .help = "largest message accepted; advertised as SIZE" },

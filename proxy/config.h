@@ -87,6 +87,7 @@ struct config {
 
 	/* advertised extensions (checked against the backend's EHLO) */
 	int		ext_pipelining, ext_8bitmime, ext_smtputf8;
+	int		ext_chunking;	/* offer CHUNKING (BDAT, RFC 3030) */
 	unsigned long long message_size_limit;	/* SIZE; also enforced */
 
 	/* relay control */

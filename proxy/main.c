@@ -275,12 +275,29 @@ probe_cb(void *arg, enum up_event ev, const struct smtp_reply *r,
 		const struct smtp_ehlo *e = up_ehlo(p->up);
 		struct sbuf miss = SBUF_INIT;
 
-		if (cfg->ext_smtputf8 && !(e->exts & SMTP_EXT_SMTPUTF8))
-			sbuf_adds(&miss, "SMTPUTF8,");
-		if (cfg->ext_8bitmime && !(e->exts & SMTP_EXT_8BITMIME))
-			sbuf_adds(&miss, "8BITMIME,");
-		if (e->size && e->size < cfg->message_size_limit)
-			sbuf_adds(&miss, "SIZE,");
+		struct sbuf has = SBUF_INIT;
+
+		/*
+		 * 8BITMIME, SMTPUTF8 and DSN are offered to clients when the
+		 * backend has them (up_backend_exts()): no mismatch, but the
+		 * postmaster sees which.
+		 */
+		if (e->exts & SMTP_EXT_8BITMIME)
+			sbuf_adds(&has, "8BITMIME,");
+		if (e->exts & SMTP_EXT_SMTPUTF8)
+			sbuf_adds(&has, "SMTPUTF8,");
+		if (e->exts & SMTP_EXT_DSN)
+			sbuf_adds(&has, "DSN,");
+		if (e->exts & SMTP_EXT_CHUNKING)
+			sbuf_adds(&has, "CHUNKING,");
+		if (e->exts & SMTP_EXT_AUTH)
+			sbuf_adds(&has, "AUTH,");
+		if (has.len)
+			has.p[--has.len] = '\0';
+		logline_str(&l, "passthrough", has.len ? has.p : "");
+		/* A smaller SIZE is announced to clients instead of ours. */
+		logline_int(&l, "size", (long long)e->size);
+		sbuf_free(&has);
 		if (cfg->backend_identity == CFG_ID_XCLIENT &&
 		    !(e->exts & SMTP_EXT_XCLIENT))
 			sbuf_adds(&miss, "XCLIENT,");
@@ -358,6 +375,8 @@ reload_cb(evutil_socket_t sig, short what, void *arg)
 	log_info("reload: configuration %s in force", cfg_path);
 	policy_log_stats(nc);
 	policy_start_hs(nc);
+	/* The backend may have changed: learn its extensions anew. */
+	up_backend_forget();
 	probe_backend();
 }
 

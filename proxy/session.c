@@ -38,8 +38,10 @@
 #include "msgstore.h"
 #include "policy.h"
 #include "proxy_proto.h"
+#include "smtp_bdat.h"
 #include "smtp_cmd.h"
 #include "smtp_data.h"
+#include "smtp_esmtp.h"
 #include "smtp_fsm.h"
 #include "smtp_line.h"
 #include "smtp_reply.h"
@@ -93,6 +95,14 @@ struct smtp_tx {
 	int		 nrcpt;
 	int		 nrcpt_refused;
 	char		*rcpt_pending;	/* awaiting the backend's answer */
+	/*
+	 * The DSN parameters (" NOTIFY=... ORCPT=...", RFC 3461) of each
+	 * accepted recipient (NULL: none), and of the pending one.
+	 */
+	char		**rcpt_dsn;
+	char		*rcpt_dsn_pending;
+	unsigned	 needs;		/* SMTP_EXT_* the backend must have */
+	char		*auth_param;	/* AUTH= for the backend, or NULL */
 	struct smtp_data reader;
 	struct msgstore	 ms;
 	struct sbuf	 hdr;		/* our Received: header */
@@ -107,6 +117,7 @@ struct smtp_tx {
 	int		 tainted;	/* the backend holds a greylisted rcpt */
 	struct smtp_reply grey_reply;	/* the backend's RCPT reply, held */
 	int		 replay;	/* replay step (W_REPLAY) */
+	int		 chunked;	/* the message came by BDAT */
 	uint64_t	 grey_hash;	/* of the triplet being checked */
 };
 
@@ -135,6 +146,9 @@ struct session {
 	/* The whole HELO argument, for logs: one past the cap shows "...". */
 	char			 helo_arg[LOG_VALUE_MAX + 2];
 	int			 esmtp;
+	unsigned		 adv;		/* SMTP_EXT_* the last EHLO
+						 * offered that follow the
+						 * backend's */
 	int			 ncmds;
 	int			 nerrors;
 	int			 ntx;		/* messages the backend took */
@@ -157,6 +171,17 @@ struct session {
 	char			*auth_try;	/* the login being checked */
 	char			*auth_line;	/* AUTH PLAIN for the backend */
 	char			*auth_login;	/* authenticated as */
+	/*
+	 * BDAT (RFC 3030): while in_chunk, input is the chunk's bytes,
+	 * counted off by bdat, never lines.  A refused chunk is consumed all
+	 * the same and its reply (chunk_code...) sent after its last byte.
+	 */
+	struct smtp_bdat	 bdat;
+	int			 in_chunk;
+	int			 chunk_last;	/* the chunk said LAST */
+	int			 chunk_code;	/* refused: the reply, else 0 */
+	const char		*chunk_enh;
+	char			 chunk_text[128];
 	char			 tls_version[16];
 	char			 tls_cipher[64];
 	struct timespec		 start;
@@ -477,10 +502,15 @@ tx_free(struct smtp_tx *tx)
 		return;
 	free(tx->from);
 	free(tx->mail_line);
-	for (i = 0; i < tx->nrcpt; i++)
+	for (i = 0; i < tx->nrcpt; i++) {
 		free(tx->rcpt[i]);
+		free(tx->rcpt_dsn[i]);
+	}
 	free(tx->rcpt);
+	free(tx->rcpt_dsn);
 	free(tx->rcpt_pending);
+	free(tx->rcpt_dsn_pending);
+	free(tx->auth_param);
 	ms_free(&tx->ms);
 	sbuf_free(&tx->hdr);
 	score_card_free(&tx->card);
@@ -904,8 +934,8 @@ sess_timeout_cb(evutil_socket_t fd, short what, void *arg)
 	}
 	sess_reply(s, 421, "4.4.2", "%s Error: timeout exceeded",
 	    s->cfg->hostname);
-	sess_close(s, s->state == SMTP_ST_DATA ? "timeout-in-data" :
-	    "timeout");
+	sess_close(s, s->state == SMTP_ST_DATA || s->in_chunk ?
+	    "timeout-in-data" : "timeout");
 }
 
 /* Close every session now (the SIGTERM deadline passed). */
@@ -996,23 +1026,37 @@ sess_send_mail(struct session *s)
 	struct smtp_tx *tx = s->tx;
 
 	/*
-	 * What we advertised comes from our config; the backend opened
-	 * later.  A transaction that needs what the backend lacks is refused
-	 * cleanly rather than downgraded silently.
+	 * Our EHLO followed what the backend offered when we last saw it
+	 * (up_backend_exts); this connection may show less.  Then the
+	 * transaction is deferred, never refused: our own knowledge was
+	 * stale, it is up to date now, and the retry's EHLO will not offer
+	 * the extension (issue 12, defect 6: a 5xx here bounced the mail).
 	 */
-	if (tx->smtputf8 && !(e->exts & SMTP_EXT_SMTPUTF8)) {
-		sess_reply(s, 555, "5.6.7", "Error: SMTPUTF8 is not available "
-		    "for this destination");
+	if (tx->needs & ~e->exts) {
+		unsigned miss = tx->needs & ~e->exts;
+
+		sess_reply(s, 451, "4.3.0", "Error: the mail system does not "
+		    "offer %s now, try again later", miss & SMTP_EXT_SMTPUTF8 ?
+		    "SMTPUTF8" : miss & SMTP_EXT_8BITMIME ? "8BITMIME" : "DSN");
+		tx_log(s, tx, "none", "backend-lacks-extension", "");
 		sess_tx_done(s);
 		sess_resume(s);
 		return;
 	}
-	if (tx->body8 && !(e->exts & SMTP_EXT_8BITMIME)) {
-		sess_reply(s, 554, "5.6.3", "Error: 8-bit content is not "
-		    "available for this destination");
-		sess_tx_done(s);
-		sess_resume(s);
-		return;
+	/*
+	 * RFC 4954 5: AUTH= goes on only to a backend that offers AUTH (any
+	 * other refuses the parameter); added once, for replays too.
+	 */
+	if (tx->auth_param && (e->exts & SMTP_EXT_AUTH)) {
+		struct sbuf line = SBUF_INIT;
+
+		sbuf_printf(&line, "%s AUTH=%s", tx->mail_line,
+		    tx->auth_param);
+		free(tx->mail_line);
+		tx->mail_line = xstrdup(line.p);
+		sbuf_free(&line);
+		free(tx->auth_param);
+		tx->auth_param = NULL;
 	}
 	if (s->up_rset) {
 		sess_wait(s, W_RSET);
@@ -1143,6 +1187,10 @@ sess_rcpt_accepted(struct session *s)
 
 	tx->rcpt = xreallocarray(tx->rcpt, (size_t)tx->nrcpt + 1,
 	    sizeof(*tx->rcpt));
+	tx->rcpt_dsn = xreallocarray(tx->rcpt_dsn, (size_t)tx->nrcpt + 1,
+	    sizeof(*tx->rcpt_dsn));
+	tx->rcpt_dsn[tx->nrcpt] = tx->rcpt_dsn_pending;
+	tx->rcpt_dsn_pending = NULL;
 	tx->rcpt[tx->nrcpt++] = tx->rcpt_pending;
 	tx->rcpt_pending = NULL;
 	sess_enter_state(s, SMTP_ST_RCPT);
@@ -1595,7 +1643,8 @@ sess_replay_step(struct session *s, const struct smtp_reply *r)
 		return;
 	}
 	if (step - 2 < tx->nrcpt) {
-		sbuf_printf(&line, "RCPT TO:<%s>", tx->rcpt[step - 2]);
+		sbuf_printf(&line, "RCPT TO:<%s>%s", tx->rcpt[step - 2],
+		    tx->rcpt_dsn[step - 2] ? tx->rcpt_dsn[step - 2] : "");
 		up_command(s->up, line.p, 0);
 		sbuf_free(&line);
 		return;
@@ -2077,12 +2126,27 @@ cmd_starttls(struct session *s, struct smtp_cmd *c)
 	sess_tls_start(s, TLS_DISCARD_PLAINTEXT);
 }
 
+/*
+ * The SIZE we announce and check at MAIL: ours, or the backend's when it
+ * is smaller (RFC 1870: a sender then knows before sending that the
+ * backend would refuse it).  The message itself is held to ours.
+ */
+static unsigned long long
+sess_size_limit(const struct session *s)
+{
+	unsigned long long be = up_backend_size();
+
+	return be != 0 && be < s->cfg->message_size_limit ? be :
+	    s->cfg->message_size_limit;
+}
+
 static void
 cmd_helo(struct session *s, struct smtp_cmd *c)
 {
 	const struct config *cfg = s->cfg;
 	const char *p;
 	size_t n;
+	unsigned be;
 
 	/* The name is kept as given (first word) for logs and XCLIENT. */
 	for (p = c->arg; *p == ' '; p++)
@@ -2121,6 +2185,7 @@ cmd_helo(struct session *s, struct smtp_cmd *c)
 		score_card_free(&card);
 	}
 	s->esmtp = c->verb == SMTP_CMD_EHLO;
+	s->adv = 0;
 	sess_enter_state(s, SMTP_ST_HELO);
 	if (!s->esmtp) {
 		sess_reply(s, 250, NULL, "%s", cfg->hostname);
@@ -2132,12 +2197,27 @@ cmd_helo(struct session *s, struct smtp_cmd *c)
 		sbuf_printf(&t, "%s", cfg->hostname);
 		if (cfg->ext_pipelining)
 			sbuf_adds(&t, "\nPIPELINING");
-		sbuf_printf(&t, "\nSIZE %llu", cfg->message_size_limit);
-		if (cfg->ext_8bitmime)
+		sbuf_printf(&t, "\nSIZE %llu", sess_size_limit(s));
+		/*
+		 * What moatd passes through rather than does itself is
+		 * offered only when the backend offers it (defect 6).
+		 */
+		be = up_backend_exts();
+		s->adv = be & (SMTP_EXT_8BITMIME | SMTP_EXT_SMTPUTF8 |
+		    SMTP_EXT_DSN);
+		if (!cfg->ext_8bitmime)
+			s->adv &= ~SMTP_EXT_8BITMIME;
+		if (!cfg->ext_smtputf8)
+			s->adv &= ~SMTP_EXT_SMTPUTF8;
+		if (s->adv & SMTP_EXT_8BITMIME)
 			sbuf_adds(&t, "\n8BITMIME");
 		sbuf_adds(&t, "\nENHANCEDSTATUSCODES");
-		if (cfg->ext_smtputf8)
+		if (s->adv & SMTP_EXT_SMTPUTF8)
 			sbuf_adds(&t, "\nSMTPUTF8");
+		if (s->adv & SMTP_EXT_DSN)
+			sbuf_adds(&t, "\nDSN");
+		if (cfg->ext_chunking)
+			sbuf_adds(&t, "\nCHUNKING");
 		if (sess_starttls_offered(s))
 			sbuf_adds(&t, "\nSTARTTLS");
 		if (sess_auth_offered(s))
@@ -2172,9 +2252,10 @@ cmd_mail(struct session *s, struct smtp_cmd *c)
 {
 	const struct config *cfg = s->cfg;
 	struct smtp_tx *tx;
-	struct sbuf line = SBUF_INIT;
+	struct sbuf line = SBUF_INIT, dsn = SBUF_INIT;
 	unsigned long long size = 0;
-	int utf8 = 0, body8 = 0;
+	int utf8 = 0, body8 = 0, ret = 0, envid = 0;
+	const char *bad = NULL, *unsup = NULL, *auth = NULL;
 	size_t i;
 
 	if (s->lst && s->lst->tls == CFG_TLS_REQUIRED && s->tls != 2) {
@@ -2197,37 +2278,65 @@ cmd_mail(struct session *s, struct smtp_cmd *c)
 		return;
 	}
 
-	for (i = 0; i < c->nparams; i++) {
+	/* Only what our EHLO offered (s->adv) is accepted (RFC 5321 4.1.2). */
+	for (i = 0; i < c->nparams && bad == NULL && unsup == NULL; i++) {
 		const struct smtp_param *p = &c->params[i];
+		const char *kw = p->keyword, *v = p->value;
 
-		if (strcasecmp(p->keyword, "SIZE") == 0) {
-			if (parse_size_param(p->value, &size) == -1) {
-				sess_reply(s, 501, "5.5.4", "Error: bad SIZE "
-				    "parameter");
-				return;
-			}
-		} else if (strcasecmp(p->keyword, "BODY") == 0 &&
-		    cfg->ext_8bitmime && p->value &&
-		    (strcasecmp(p->value, "8BITMIME") == 0 ||
-		    strcasecmp(p->value, "7BIT") == 0)) {
-			body8 = strcasecmp(p->value, "8BITMIME") == 0;
-		} else if (strcasecmp(p->keyword, "SMTPUTF8") == 0 &&
-		    cfg->ext_smtputf8 && p->value == NULL) {
+		if (strcasecmp(kw, "SIZE") == 0) {
+			if (parse_size_param(v, &size) == -1)
+				bad = "SIZE";
+		} else if (strcasecmp(kw, "BODY") == 0 &&
+		    (s->adv & SMTP_EXT_8BITMIME) && v &&
+		    (strcasecmp(v, "8BITMIME") == 0 ||
+		    strcasecmp(v, "7BIT") == 0)) {
+			body8 = strcasecmp(v, "8BITMIME") == 0;
+		} else if (strcasecmp(kw, "SMTPUTF8") == 0 &&
+		    (s->adv & SMTP_EXT_SMTPUTF8) && v == NULL) {
 			utf8 = 1;
-		} else {
+		} else if (strcasecmp(kw, "RET") == 0 &&
+		    (s->adv & SMTP_EXT_DSN)) {
+			/* RFC 3461 4.3, 4.4: each at most once, checked. */
+			if (ret++ || !smtp_dsn_ret_valid(v))
+				bad = "RET";
+			else
+				sbuf_printf(&dsn, " RET=%s", v);
+		} else if (strcasecmp(kw, "ENVID") == 0 &&
+		    (s->adv & SMTP_EXT_DSN)) {
+			if (envid++ || !smtp_xtext_valid(v, SMTP_ENVID_MAX))
+				bad = "ENVID";
+			else
+				sbuf_printf(&dsn, " ENVID=%s", v);
+		} else if (strcasecmp(kw, "AUTH") == 0 && s->lst != NULL &&
+		    s->lst->auth != 0) {
+			/* RFC 4954 5: wherever AUTH is, AUTH= is too. */
+			if (auth != NULL || !smtp_auth_param_valid(v))
+				bad = "AUTH";
+			else
+				auth = v;
+		} else
+			unsup = kw;
+	}
+	if (bad != NULL || unsup != NULL) {
+		if (bad != NULL)
+			sess_reply(s, 501, "5.5.4", "Error: bad %s parameter",
+			    bad);
+		else
 			sess_reply(s, 555, "5.5.4", "Error: unsupported "
-			    "parameter %s", p->keyword);
-			return;
-		}
+			    "parameter %s", unsup);
+		sbuf_free(&dsn);
+		return;
 	}
 	if (c->path.utf8 && !utf8) {
 		sess_reply(s, 553, "5.6.7", "Error: a non-ASCII address "
 		    "needs SMTPUTF8");
+		sbuf_free(&dsn);
 		return;
 	}
-	if (size > cfg->message_size_limit) {
+	if (size > sess_size_limit(s)) {
 		sess_reply(s, 552, "5.3.4", "Error: message size exceeds "
 		    "fixed limit");
+		sbuf_free(&dsn);
 		return;
 	}
 
@@ -2247,8 +2356,19 @@ cmd_mail(struct session *s, struct smtp_cmd *c)
 		sbuf_adds(&line, " BODY=8BITMIME");
 	if (utf8)
 		sbuf_adds(&line, " SMTPUTF8");
+	if (dsn.len)
+		sbuf_add(&line, dsn.p, dsn.len);
 	tx->mail_line = xstrdup(line.p);
 	sbuf_free(&line);
+	tx->needs = (body8 ? SMTP_EXT_8BITMIME : 0) |
+	    (utf8 ? SMTP_EXT_SMTPUTF8 : 0) | (dsn.len ? SMTP_EXT_DSN : 0);
+	sbuf_free(&dsn);
+	/*
+	 * RFC 4954 5: an unauthenticated client's AUTH= is not trusted and
+	 * goes on as AUTH=<>; one that logged in to us is vouched for.
+	 */
+	if (auth != NULL)
+		tx->auth_param = xstrdup(s->auth_login ? auth : "<>");
 	s->tx = tx;
 
 	score_card_init(&tx->card);
@@ -2298,14 +2418,49 @@ static void
 cmd_rcpt(struct session *s, struct smtp_cmd *c)
 {
 	struct smtp_tx *tx = s->tx;
-	struct sbuf line = SBUF_INIT;
+	struct sbuf line = SBUF_INIT, dsn = SBUF_INIT;
 	char reply[600];
+	int notify = 0, orcpt = 0;
+	size_t i;
 
-	if (c->nparams > 0) {
-		sess_reply(s, 555, "5.5.4", "Error: unsupported parameter %s",
-		    c->params[0].keyword);
+	/* RFC 3461 4.1, 4.2: NOTIFY and ORCPT where DSN was offered. */
+	for (i = 0; i < c->nparams; i++) {
+		const struct smtp_param *p = &c->params[i];
+		const char *bad = NULL;
+
+		if (!(s->adv & SMTP_EXT_DSN) ||
+		    (strcasecmp(p->keyword, "NOTIFY") != 0 &&
+		    strcasecmp(p->keyword, "ORCPT") != 0)) {
+			sess_reply(s, 555, "5.5.4", "Error: unsupported "
+			    "parameter %s", p->keyword);
+			sbuf_free(&dsn);
+			return;
+		}
+		if (strcasecmp(p->keyword, "NOTIFY") == 0) {
+			if (notify++ || smtp_dsn_notify(p->value) == 0)
+				bad = "NOTIFY";
+		} else if (orcpt++ ||
+		    !smtp_dsn_orcpt_valid(p->value, tx->smtputf8))
+			bad = "ORCPT";
+		if (bad != NULL) {
+			sess_reply(s, 501, "5.5.4", "Error: bad %s parameter",
+			    bad);
+			sbuf_free(&dsn);
+			return;
+		}
+		sbuf_printf(&dsn, " %s=%s", strcasecmp(p->keyword, "NOTIFY") ==
+		    0 ? "NOTIFY" : "ORCPT", p->value);
+	}
+	if (dsn.len && s->up && !(up_ehlo(s->up)->exts & SMTP_EXT_DSN)) {
+		/* Advertised from stale knowledge: defer, see sess_send_mail. */
+		sess_reply(s, 451, "4.3.0", "Error: the mail system does not "
+		    "offer DSN now, try again later");
+		sbuf_free(&dsn);
 		return;
 	}
+	free(tx->rcpt_dsn_pending);
+	tx->rcpt_dsn_pending = dsn.len ? xstrdup(dsn.p) : NULL;
+	sbuf_free(&dsn);
 	if (c->path.null) {
 		sess_reply(s, 501, "5.1.3", "Error: bad recipient address "
 		    "syntax");
@@ -2366,7 +2521,8 @@ sess_rcpt_forward(struct session *s)
 			sess_resume(s);
 		return;
 	}
-	sbuf_printf(&line, "RCPT TO:<%s>", s->tx->rcpt_pending);
+	sbuf_printf(&line, "RCPT TO:<%s>%s", s->tx->rcpt_pending,
+	    s->tx->rcpt_dsn_pending ? s->tx->rcpt_dsn_pending : "");
 	if (s->flags & SF_WAIT)
 		s->wait = W_RCPT;
 	else
@@ -2414,13 +2570,96 @@ cmd_data(struct session *s, struct smtp_cmd *c)
 	sess_timer_set(s, cfg->timeout_data_ms);
 }
 
+static void sess_chunk_end(struct session *);
+
+/*
+ * BDAT count [LAST] (RFC 3030 2).  Whatever the reply, the count bytes
+ * that follow are the chunk's and are consumed as such: a refused chunk
+ * is dropped, never read as commands (issue 12, defect 5).  Only a BDAT
+ * without a usable count cannot be followed, and closes the session, as
+ * Postfix does.  The reply comes after the chunk's last byte.
+ */
+static void
+cmd_bdat(struct session *s, struct smtp_cmd *c)
+{
+	const struct config *cfg = s->cfg;
+	struct smtp_tx *tx = s->tx;
+	unsigned long long n;
+	enum smtp_bdat_arg a;
+	const char *enh, *text;
+	int last, code;
+
+	a = smtp_bdat_parse(c->arg, &n, &last);
+	if (a == SMTP_BDAT_ARG_NOCOUNT) {
+		sess_reply(s, 521, "5.5.4", "%s Error: syntax: BDAT count "
+		    "[LAST]; the chunk cannot be skipped, closing",
+		    cfg->hostname);
+		sess_log_event(s, "reject", "stage", "bdat",
+		    "521 5.5.4 BDAT without a chunk size");
+		sess_close(s, "bdat-syntax");
+		return;
+	}
+	s->chunk_code = 0;
+	s->chunk_last = last;
+	if (!cfg->ext_chunking) {
+		s->chunk_code = 502;
+		s->chunk_enh = "5.5.1";
+		snprintf(s->chunk_text, sizeof(s->chunk_text), "Error: command "
+		    "not implemented");
+	} else if (a == SMTP_BDAT_ARG_BAD) {
+		s->chunk_code = 501;
+		s->chunk_enh = "5.5.4";
+		snprintf(s->chunk_text, sizeof(s->chunk_text), "Syntax: BDAT "
+		    "count [LAST]");
+	} else if (smtp_fsm_check(s->state, SMTP_CMD_BDAT, &code, &enh,
+	    &text) != 0) {
+		s->chunk_code = code;
+		s->chunk_enh = enh;
+		snprintf(s->chunk_text, sizeof(s->chunk_text), "%s", text);
+	} else if (n > cfg->message_size_limit ||
+	    (s->state == SMTP_ST_CHUNK &&
+	    s->bdat.taken + n > cfg->message_size_limit)) {
+		s->chunk_code = 552;
+		s->chunk_enh = "5.3.4";
+		snprintf(s->chunk_text, sizeof(s->chunk_text), "Error: message "
+		    "size exceeds fixed limit");
+	}
+	/*
+	 * RFC 3030 2: after a refused chunk the transaction has failed, and
+	 * the client must not send more of it; end it here so that what it
+	 * sends next is judged without it.
+	 */
+	if (s->chunk_code != 0 && tx != NULL && (s->state == SMTP_ST_CHUNK ||
+	    s->chunk_code == 552)) {
+		sess_tx_rollback(s, "refused-in-bdat");
+		sess_enter_state(s, SMTP_ST_HELO);
+	}
+	if (s->chunk_code == 0 && s->state == SMTP_ST_RCPT) {
+		smtp_bdat_init(&s->bdat, cfg->data_line_max,
+		    cfg->message_size_limit, cfg->bare_newline ==
+		    CFG_BARE_REJECT ? SMTP_DATA_BARE_REJECT :
+		    SMTP_DATA_BARE_NORMALIZE);
+		tx->chunked = 1;
+		sess_enter_state(s, SMTP_ST_CHUNK);
+	}
+	smtp_bdat_chunk(&s->bdat, n, s->chunk_code == 0);
+	s->in_chunk = 1;
+	if (n == 0) {
+		sess_chunk_end(s);
+		return;
+	}
+	/* Per chunk, a whole-phase deadline as for DATA. */
+	sess_timer_set(s, cfg->timeout_data_ms);
+}
+
 static void
 cmd_rset(struct session *s, struct smtp_cmd *c)
 {
 	(void)c;
 	if (s->tx)
 		sess_tx_rollback(s, "reset");
-	if (s->state == SMTP_ST_MAIL || s->state == SMTP_ST_RCPT)
+	if (s->state == SMTP_ST_MAIL || s->state == SMTP_ST_RCPT ||
+	    s->state == SMTP_ST_CHUNK)
 		sess_enter_state(s, SMTP_ST_HELO);
 	sess_reply(s, 250, "2.0.0", "Ok");
 }
@@ -2473,6 +2712,7 @@ static cmd_fn *const cmd_handlers[SMTP_CMD__COUNT] = {
 	[SMTP_CMD_HELP] = cmd_help,
 	[SMTP_CMD_STARTTLS] = cmd_starttls,
 	[SMTP_CMD_AUTH] = cmd_auth,
+	[SMTP_CMD_BDAT] = cmd_bdat,
 };
 
 static void
@@ -2533,6 +2773,19 @@ sess_command(struct session *s, const char *p, size_t len, unsigned flags)
 		sess_close(s, "too-many-commands");
 		return;
 	}
+	if ((flags & (SMTP_LINE_NUL | SMTP_LINE_BARE_CR) ||
+	    ((flags & SMTP_LINE_BARE_LF) && cfg->bare_newline ==
+	    CFG_BARE_REJECT)) && len >= 4 && strncasecmp(p, "BDAT", 4) == 0 &&
+	    (len == 4 || p[4] == ' ')) {
+		/*
+		 * A BDAT line refused below still announces a chunk: its
+		 * bytes would run as commands.  The stream is lost; close.
+		 */
+		sess_reply(s, 521, "5.5.2", "%s Error: malformed BDAT command, "
+		    "closing", cfg->hostname);
+		sess_close(s, "bdat-syntax");
+		return;
+	}
 	if (flags & SMTP_LINE_NUL) {
 		sess_reply(s, 500, "5.5.2", "Error: NUL character in command");
 		return;
@@ -2549,6 +2802,11 @@ sess_command(struct session *s, const char *p, size_t len, unsigned flags)
 	err = smtp_cmd_parse(p, len, c);
 	if (c->verb == SMTP_CMD_UNKNOWN || err == SMTP_CMD_ERR_UNKNOWN) {
 		sess_reply(s, 500, "5.5.2", "Error: command not recognized");
+		goto done;
+	}
+	/* BDAT judges its own order: a refused chunk is still consumed. */
+	if (c->verb == SMTP_CMD_BDAT && err == SMTP_CMD_OK) {
+		cmd_bdat(s, c);
 		goto done;
 	}
 	if (smtp_fsm_check(s->state, c->verb, &code, &enh, &text) != 0) {
@@ -2757,14 +3015,16 @@ sess_data_send(struct session *s)
 		s->wait = W_DATA;
 	else
 		sess_wait(s, W_DATA);
-	if (s->cfg->rules) {
-		/* Our Received:, our X-Spam-*, then the sender's headers. */
+	/* Our Received:, our X-Spam-*, then the sender's headers. */
+	if (s->cfg->rules)
 		sbuf_add(&tx->hdr, tx->tag.p ? tx->tag.p : "", tx->tag.len);
-		up_data(s->up, tx->hdr.p ? tx->hdr.p : "", tx->hdr.len,
-		    &tx->ms, tx->body_off);
-	} else
-		up_data(s->up, tx->hdr.p ? tx->hdr.p : "", tx->hdr.len,
-		    &tx->ms, 0);
+	/*
+	 * What came by BDAT goes on by BDAT where the backend has it, else
+	 * as DATA (dot-stuffed; the line ends are canonical either way).
+	 */
+	(tx->chunked && (up_ehlo(s->up)->exts & SMTP_EXT_CHUNKING) ? up_bdat :
+	    up_data)(s->up, tx->hdr.p ? tx->hdr.p : "", tx->hdr.len, &tx->ms,
+	    s->cfg->rules ? tx->body_off : 0);
 }
 
 /* Feed buffered input to the DATA reader; 1 at the end of data. */
@@ -2790,6 +3050,53 @@ sess_read_data(struct session *s, struct evbuffer *in)
 	evbuffer_drain(in, total);
 	s->bytes_in += total;
 	return st == SMTP_DATA_END;
+}
+
+/* Feed buffered input to the chunk reader; 1 when the chunk is complete. */
+static int
+sess_read_chunk(struct session *s, struct evbuffer *in)
+{
+	struct evbuffer_iovec v[8];
+	size_t used, total = 0;
+	int i, n;
+	enum smtp_bdat_status st = SMTP_BDAT_MORE;
+
+	n = evbuffer_peek(in, -1, NULL, v, 8);
+	if (n > 8)
+		n = 8;
+	for (i = 0; i < n; i++) {
+		st = smtp_bdat_feed(&s->bdat, v[i].iov_base, v[i].iov_len,
+		    &used, sess_emit, s->tx);
+		total += used;
+		if (st == SMTP_BDAT_CHUNK_END)
+			break;
+	}
+	evbuffer_drain(in, total);
+	s->bytes_in += total;
+	return st == SMTP_BDAT_CHUNK_END;
+}
+
+/*
+ * A chunk's last byte is in: its reply, or, after LAST, the message goes
+ * the way a DATA message goes (limits, rules, backend).
+ */
+static void
+sess_chunk_end(struct session *s)
+{
+	s->in_chunk = 0;
+	evtimer_del(s->timer);
+	if (s->chunk_code != 0) {
+		sess_reply(s, s->chunk_code, s->chunk_enh, "%s", s->chunk_text);
+		return;
+	}
+	if (!s->chunk_last) {
+		sess_reply(s, 250, "2.0.0", "Ok: %llu octets", s->bdat.taken);
+		return;
+	}
+	smtp_bdat_finish(&s->bdat, sess_emit, s->tx);
+	s->tx->reader = s->bdat.data;
+	sess_enter_state(s, SMTP_ST_DATA);
+	sess_data_end(s);
 }
 
 /*
@@ -2870,7 +3177,9 @@ sess_eof(struct session *s)
 {
 	size_t left = evbuffer_get_length(bufferevent_get_input(s->bev));
 
-	if (s->state == SMTP_ST_DATA)
+	/* A BDAT transaction without its LAST chunk is an unfinished message. */
+	if (s->state == SMTP_ST_DATA || s->state == SMTP_ST_CHUNK ||
+	    s->in_chunk)
 		sess_close(s, "lost-in-data");
 	else if (left > 0)
 		sess_close(s, "lost-in-command");
@@ -2903,6 +3212,11 @@ sess_process_input(struct session *s)
 
 	while (!(s->flags & (SF_CLOSING | SF_WAIT)) &&
 	    (avail = evbuffer_get_length(in)) > 0) {
+		if (s->in_chunk) {
+			if (sess_read_chunk(s, in))
+				sess_chunk_end(s);
+			continue;
+		}
 		switch (s->state) {
 		case SMTP_ST_PROXY:
 			sess_read_proxy(s, in);
@@ -3020,8 +3334,9 @@ sess_event_cb(struct bufferevent *bev, short what, void *arg)
 		return;
 	}
 	if (s->reason == NULL)
-		s->reason = s->state == SMTP_ST_DATA ? "lost-in-data" :
-		    "disconnect";
+		s->reason = s->state == SMTP_ST_DATA ||
+		    s->state == SMTP_ST_CHUNK || s->in_chunk ?
+		    "lost-in-data" : "disconnect";
 	/* The peer is gone: nothing more can be written. */
 	sess_schedule_free(s);
 }

@@ -225,7 +225,8 @@ smtp_data_feed(struct smtp_data *d, const char *in, size_t n,
 		c = (unsigned char)in[i];
 		switch (d->st) {
 		case DS_BOL:
-			if (c == '.') {
+			/* BDAT content has no stuffing and no end marker. */
+			if (c == '.' && !d->raw) {
 				d->st = DS_DOT;
 				i++;
 			} else
@@ -303,6 +304,38 @@ smtp_data_feed(struct smtp_data *d, const char *in, size_t n,
 	out_flush(&o);
 	*consumed = n;
 	return SMTP_DATA_MORE;
+}
+
+/* smtp_data_raw: see smtp_data.h. */
+void
+smtp_data_raw(struct smtp_data *d)
+{
+	d->raw = 1;
+}
+
+/*
+ * smtp_data_finish: see smtp_data.h.  Meant for raw mode; on a DATA
+ * reader it is the same as a client that stopped mid-message: what is
+ * pending is closed as a line.  The emit pointers are static storage.
+ */
+void
+smtp_data_finish(struct smtp_data *d, smtp_data_emit_fn *emit, void *arg)
+{
+	struct data_out	 o;
+
+	if (d->st == DS_END)
+		return;
+	o.in = NULL;
+	o.off = 0;
+	o.len = 0;
+	o.emit = emit;
+	o.arg = arg;
+	if (d->st == DS_CR || d->st == DS_DOT_CR)
+		data_bare(d, &o, 0);
+	else if (d->linelen > 0)
+		data_break(d, &o, (size_t)-1);
+	out_flush(&o);
+	d->st = DS_END;
 }
 
 /*

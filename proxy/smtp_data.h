@@ -60,6 +60,7 @@ struct smtp_data {
 	size_t		 line_max;	/* longest line content accepted */
 	unsigned long long size_max;	/* largest message (output bytes) */
 	enum smtp_data_bare bare;
+	int		 raw;		/* BDAT content: see smtp_data_raw() */
 
 	/* results, read them after SMTP_DATA_END */
 	unsigned	 err;		/* SMTP_DATA_E_* bits */
@@ -96,6 +97,26 @@ void	smtp_data_init(struct smtp_data *d, size_t line_max,
  */
 enum smtp_data_status smtp_data_feed(struct smtp_data *d, const char *in,
 	    size_t n, size_t *consumed, smtp_data_emit_fn *emit, void *arg);
+
+/*
+ * smtp_data_raw: after smtp_data_init(), read d as BDAT content (RFC 3030)
+ * instead of a DATA stream: no dot is unstuffed, nothing ends the data (the
+ * caller counts the bytes), and the end comes from smtp_data_finish().
+ * Line ends are made canonical as for DATA: a bare CR or LF becomes CRLF
+ * (or sets SMTP_DATA_E_BARE in reject mode); limits, NUL and counters are
+ * as for DATA.
+ */
+void	smtp_data_raw(struct smtp_data *d);
+
+/*
+ * smtp_data_finish: the end of a raw (BDAT) message.  A CR still waiting
+ * for its LF is a bare CR; a last line without a line end gets CRLF (RFC
+ * 5321 2.3.8: a message is lines, each ending in CRLF), counted like any
+ * line break.  Afterwards d is at its end: smtp_data_feed() returns
+ * SMTP_DATA_END and consumes nothing.
+ */
+void	smtp_data_finish(struct smtp_data *d, smtp_data_emit_fn *emit,
+	    void *arg);
 
 /*
  * smtp_data_stuff: the reverse, for sending a canonical (CRLF) message on:

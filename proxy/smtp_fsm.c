@@ -12,7 +12,7 @@
 #include "smtp_fsm.h"
 
 #define ST(s)	(1u << SMTP_ST_##s)
-#define ANY_CMD	(ST(CONNECTED) | ST(HELO) | ST(MAIL) | ST(RCPT))
+#define ANY_CMD	(ST(CONNECTED) | ST(HELO) | ST(MAIL) | ST(RCPT) | ST(CHUNK))
 
 static const char *const state_names[] = {
 #define X(s) #s,
@@ -37,7 +37,11 @@ static const struct smtp_fsm_row rows[] = {
 	{ SMTP_CMD_STARTTLS,	ANY_CMD, SMTP_CF_RESETS_TX },
 	/* RFC 4954 4: after EHLO, not during a transaction. */
 	{ SMTP_CMD_AUTH,	ST(HELO), 0 },
-	{ SMTP_CMD_BDAT,	ANY_CMD, SMTP_CF_UNIMPL },
+	/*
+	 * RFC 3030 2: BDAT after a recipient, then only BDAT until LAST.
+	 * The session consumes a refused chunk's bytes whatever the reply.
+	 */
+	{ SMTP_CMD_BDAT,	ST(RCPT) | ST(CHUNK), 0 },
 	{ SMTP_CMD_ETRN,	ANY_CMD, SMTP_CF_UNIMPL },
 	/*
 	 * A client that could set XCLIENT/XFORWARD attributes could make the
@@ -97,6 +101,11 @@ smtp_fsm_check(enum smtp_state state, enum smtp_verb verb, int *code,
 
 	*code = 503;
 	*enh = "5.5.1";
+	/* RFC 3030 2: DATA and BDAT do not mix in one transaction. */
+	if (state == SMTP_ST_CHUNK) {
+		*text = "Error: BDAT transaction in progress";
+		return -1;
+	}
 	switch (verb) {
 	case SMTP_CMD_MAIL:
 		*text = state == SMTP_ST_CONNECTED ?
@@ -107,6 +116,7 @@ smtp_fsm_check(enum smtp_state state, enum smtp_verb verb, int *code,
 		    "Error: send HELO/EHLO first" : "Error: need MAIL command";
 		break;
 	case SMTP_CMD_DATA:
+	case SMTP_CMD_BDAT:
 		if (state == SMTP_ST_MAIL) {
 			/* RFC 5321 3.3: DATA with no valid recipient. */
 			*code = 554;

@@ -16,6 +16,7 @@
 	X(HELO)		/* HELO/EHLO done, no transaction */		\
 	X(MAIL)		/* MAIL accepted, no recipient yet */		\
 	X(RCPT)		/* at least one recipient accepted */		\
+	X(CHUNK)	/* BDAT chunks taken, no LAST yet (RFC 3030) */	\
 	X(DATA)		/* reading the message */			\
 	X(QUIT)		/* closing: nothing more is read */
 

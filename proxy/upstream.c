@@ -16,6 +16,7 @@
  */
 #include <errno.h>
 #include <netinet/in.h>
+#include <stdatomic.h>
 #include <netinet/tcp.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -90,6 +91,7 @@ struct upstream {
 	unsigned long long	 ms_off;
 	unsigned long long	 ms_start;	/* first message byte to send */
 	int			 bol;
+	int			 chunked;	/* BDAT: raw bytes, no dot */
 };
 
 static void up_read_cb(struct bufferevent *, void *);
@@ -391,9 +393,67 @@ helo_sendable(const char *h)
 	return 1;
 }
 
+/*
+ * What the backend's last EHLO offered (SMTP_EXT_* | UP_LEARNED), shared
+ * by every worker: sessions advertise the pass-through extensions only
+ * when the backend has them (issue 12, defect 6).  0: nothing learned.
+ */
+#define UP_LEARNED	0x80000000u
+static atomic_uint	up_learned;
+static atomic_ullong	up_learned_size;	/* its SIZE; 0: none */
+
+/* up_backend_exts: see upstream.h. */
+unsigned
+up_backend_exts(void)
+{
+	unsigned v = atomic_load(&up_learned);
+
+	return v ? v & ~UP_LEARNED : ~0u;
+}
+
+/* up_backend_size: see upstream.h. */
+unsigned long long
+up_backend_size(void)
+{
+	return atomic_load(&up_learned_size);
+}
+
+/* up_backend_forget: see upstream.h. */
+void
+up_backend_forget(void)
+{
+	atomic_store(&up_learned, 0);
+	atomic_store(&up_learned_size, 0);
+}
+
+/* Learn from this connection's final EHLO; log when it changed. */
+static void
+up_learn(struct upstream *up)
+{
+	unsigned now = up->ehlo.exts | UP_LEARNED, was;
+
+	struct logline l;
+	char hex[16];
+
+	atomic_store(&up_learned_size, (up->ehlo.exts & SMTP_EXT_SIZE) ?
+	    up->ehlo.size : 0);
+	was = atomic_exchange(&up_learned, now);
+	if (was == 0 || was == now)
+		return;
+	/* Our EHLO replies follow it from now on. */
+	logline_begin(&l, "backend_exts");
+	logline_str(&l, "session", up->sid);
+	snprintf(hex, sizeof(hex), "0x%x", was & ~UP_LEARNED);
+	logline_str(&l, "was", hex);
+	snprintf(hex, sizeof(hex), "0x%x", now & ~UP_LEARNED);
+	logline_str(&l, "now", hex);
+	logline_emit(&l);
+}
+
 static void
 up_ready(struct upstream *up)
 {
+	up_learn(up);
 	evtimer_del(up->timer);
 	up_enter_state(up, UP_ST_READY);
 	up->cb(up->arg, UP_READY, &up->reply, NULL);
@@ -457,6 +517,32 @@ up_start_tls(struct upstream *up)
 	up->tls = 1;
 	up_enter_state(up, UP_ST_TLSHS);
 	up_timer_set(up, up->cfg->backend_reply_timeout_ms);
+}
+
+static void up_write_cb(struct bufferevent *, void *);
+static void up_emit(void *, const char *, size_t);
+
+/* Start pumping the message (after 354, or right behind BDAT). */
+static void
+up_body_start(struct upstream *up)
+{
+	up_enter_state(up, UP_ST_BODY);
+	up->ms_off = up->ms_start;
+	up->bol = 1;
+	up_timer_set(up, up->cfg->backend_data_timeout_ms);
+	bufferevent_setwatermark(up->bev, EV_WRITE, UP_PUMP_LOW, 0);
+	bufferevent_setcb(up->bev, up_read_cb, up_write_cb, up_event_cb, up);
+	up_write_cb(up->bev, up);
+}
+
+/* The message bytes: dot-stuffed for DATA, as they are for BDAT. */
+static void
+up_put(struct upstream *up, struct evbuffer *out, const char *p, size_t n)
+{
+	if (up->chunked)
+		evbuffer_add(out, p, n);
+	else
+		smtp_data_stuff(p, n, &up->bol, up_emit, out);
 }
 
 static void
@@ -563,14 +649,7 @@ up_got_reply(struct upstream *up)
 			up->cb(up->arg, UP_REPLY, r, NULL);
 			return;
 		}
-		up_enter_state(up, UP_ST_BODY);
-		up->ms_off = up->ms_start;
-		up->bol = 1;
-		up_timer_set(up, up->cfg->backend_data_timeout_ms);
-		bufferevent_setwatermark(up->bev, EV_WRITE, UP_PUMP_LOW, 0);
-		bufferevent_setcb(up->bev, up_read_cb, up_write_cb,
-		    up_event_cb, up);
-		up_write_cb(up->bev, up);
+		up_body_start(up);
 		return;
 	case UP_ST_BODY:
 		/* A reply before the end of the data: the backend gave up. */
@@ -655,7 +734,7 @@ up_write_cb(struct bufferevent *bev, void *arg)
 	if (up->state != UP_ST_BODY)
 		return;
 	if (up->hdr) {
-		smtp_data_stuff(up->hdr, up->hdrlen, &up->bol, up_emit, out);
+		up_put(up, out, up->hdr, up->hdrlen);
 		up->hdr = NULL;
 	}
 	while (evbuffer_get_length(out) < UP_PUMP_HIGH &&
@@ -667,8 +746,7 @@ up_write_cb(struct bufferevent *bev, void *arg)
 			n = (ssize_t)(up->ms->size - up->ms_off);
 			if (n > UP_CHUNK)
 				n = UP_CHUNK;
-			smtp_data_stuff(mem + up->ms_off, (size_t)n, &up->bol,
-			    up_emit, out);
+			up_put(up, out, mem + up->ms_off, (size_t)n);
 			up->ms_off += (unsigned long long)n;
 			continue;
 		}
@@ -677,14 +755,16 @@ up_write_cb(struct bufferevent *bev, void *arg)
 			up_fail(up, NULL, "reading the spooled message failed");
 			return;
 		}
-		smtp_data_stuff(chunk, (size_t)n, &up->bol, up_emit, out);
+		up_put(up, out, chunk, (size_t)n);
 		up->ms_off += (unsigned long long)n;
 	}
 	if (up->ms_off >= up->ms->size) {
 		/* The DATA reader's output always ends in CRLF. */
-		if (!up->bol)
+		if (!up->chunked && !up->bol)
 			evbuffer_add(out, "\r\n", 2);
-		evbuffer_add(out, ".\r\n", 3);
+		/* A BDAT chunk is exactly the bytes it announced. */
+		if (!up->chunked)
+			evbuffer_add(out, ".\r\n", 3);
 		bufferevent_setcb(bev, up_read_cb, NULL, up_event_cb, up);
 		up_enter_state(up, UP_ST_DOT);
 	}
@@ -765,20 +845,46 @@ up_command(struct upstream *up, const char *line, int xforward)
 	up_send(up, line);
 }
 
-void
-up_data(struct upstream *up, const char *hdr, size_t hdrlen,
-    struct msgstore *ms, unsigned long long off)
+/* The message to send; -1 (failure reported later) if not ready. */
+static int
+up_message(struct upstream *up, const char *hdr, size_t hdrlen,
+    struct msgstore *ms, unsigned long long off, int chunked)
 {
 	if (up->state != UP_ST_READY) {
 		up_fail_later(up, "backend not ready");
-		return;
+		return -1;
 	}
 	up->hdr = hdr;
 	up->hdrlen = hdrlen;
 	up->ms = ms;
 	up->ms_start = off;
+	up->chunked = chunked;
+	return 0;
+}
+
+void
+up_data(struct upstream *up, const char *hdr, size_t hdrlen,
+    struct msgstore *ms, unsigned long long off)
+{
+	if (up_message(up, hdr, hdrlen, ms, off, 0) == -1)
+		return;
 	up_enter_state(up, UP_ST_DATA);
 	up_send(up, "DATA");
+}
+
+void
+up_bdat(struct upstream *up, const char *hdr, size_t hdrlen,
+    struct msgstore *ms, unsigned long long off)
+{
+	char line[64];
+
+	if (up_message(up, hdr, hdrlen, ms, off, 1) == -1)
+		return;
+	snprintf(line, sizeof(line), "BDAT %llu LAST",
+	    (unsigned long long)hdrlen + (ms->size - off));
+	/* RFC 3030 2: the chunk follows the command without a reply. */
+	up_send(up, line);
+	up_body_start(up);
 }
 
 void

@@ -66,6 +66,24 @@ void	up_command(struct upstream *, const char *line, int xforward);
  */
 void	up_data(struct upstream *, const char *hdr, size_t hdrlen,
 	    struct msgstore *ms, unsigned long long off);
+/*
+ * up_bdat: as up_data, but as one "BDAT n LAST" chunk (RFC 3030) of
+ * exactly those bytes, not stuffed; only where the backend's EHLO has
+ * CHUNKING.  UP_REPLY carries the reply to the chunk.
+ */
+void	up_bdat(struct upstream *, const char *hdr, size_t hdrlen,
+	    struct msgstore *ms, unsigned long long off);
+/*
+ * up_backend_exts: the SMTP_EXT_* the backend offered on the last
+ * connection that reached READY (any session's, or backend_check's), or
+ * every bit when none has yet: then the config alone decides, and a
+ * transaction that needs what the backend turns out to lack gets a 4xx.
+ * Thread-safe.  up_backend_forget(): back to "not known" (reload).
+ */
+unsigned up_backend_exts(void);
+/* The SIZE limit of that EHLO (RFC 1870); 0 when none or not known. */
+unsigned long long up_backend_size(void);
+void	up_backend_forget(void);
 /* up_free: say QUIT if idle and close; NULL is a no-op. */
 void	up_free(struct upstream *);
 

@@ -9,3 +9,10 @@ fuzz_proxy_proto_CFLAGS = $(AM_CFLAGS)
 fuzz_proxy_proto_LDFLAGS = $(FUZZ_CFLAGS)
 fuzz_proxy_proto_LDADD = $(FUZZ_LIBS)
 EXTRA_DIST += tests/fuzz/seeds/fuzz_smtp_data tests/fuzz/seeds/fuzz_proxy_proto
+# fuzz target: BDAT chunk reader (issue 12)
+FUZZ_TARGETS += fuzz_smtp_bdat
+fuzz_smtp_bdat_SOURCES = tests/fuzz/fuzz_smtp_bdat.c
+fuzz_smtp_bdat_CFLAGS = $(AM_CFLAGS)
+fuzz_smtp_bdat_LDFLAGS = $(FUZZ_CFLAGS)
+fuzz_smtp_bdat_LDADD = $(FUZZ_LIBS)
+EXTRA_DIST += tests/fuzz/seeds/fuzz_smtp_bdat

@@ -17,3 +17,10 @@ EXTRA_DIST += tests/fuzz/seeds/fuzz_smtp_cmd/session \
 	tests/fuzz/seeds/fuzz_smtp_reply/ehlo \
 	tests/fuzz/seeds/fuzz_smtp_reply/pipelined \
 	tests/fuzz/seeds/fuzz_smtp_reply/bad
+# fuzz target: DSN and AUTH= parameter values (issue 12)
+FUZZ_TARGETS += fuzz_smtp_esmtp
+fuzz_smtp_esmtp_SOURCES = tests/fuzz/fuzz_smtp_esmtp.c
+fuzz_smtp_esmtp_CFLAGS = $(AM_CFLAGS)
+fuzz_smtp_esmtp_LDFLAGS = $(FUZZ_CFLAGS)
+fuzz_smtp_esmtp_LDADD = $(FUZZ_LIBS)
+EXTRA_DIST += tests/fuzz/seeds/fuzz_smtp_esmtp

@@ -173,6 +173,7 @@ test_defaults(void **state)
 	assert_int_equal(c->ext_pipelining, 1);
 	assert_int_equal(c->ext_8bitmime, 1);
 	assert_int_equal(c->ext_smtputf8, 1);
+	assert_int_equal(c->ext_chunking, 1);
 	assert_true(c->message_size_limit == 25ULL * 1024 * 1024);
 	assert_non_null(c->local_domains);
 	assert_int_equal(domain_set_count(c->local_domains), 0);
@@ -1132,7 +1133,7 @@ test_dump(void **state)
 	    "log stderr\nlog_facility local3\nlog_format json\n"
 	    "hostname MX1.Example.ORG\nbanner Welcome  to  moat\n"
 	    "greet_wait 500ms\npregreet_action ignore\npipelining off\n"
-	    "8bitmime off\nsmtputf8 off\nmessage_size_limit 10M\n"
+	    "8bitmime off\nsmtputf8 off\nchunking on\nmessage_size_limit 10M\n"
 	    "local_domains .example.org example.org\n"
 	    "# local_domains_file (not set)\n"
 	    "trusted_networks 10.0.0.0/8\nreceived_header off\n"
