@@ -520,28 +520,34 @@ tx_free(struct smtp_tx *tx)
 }
 
 /*
- * sess_tx_end: end the open transaction (commit logged by the caller, or
- * rollback here), and note that the backend needs RSET if it saw MAIL.
+ * sess_tx_end: the one way a transaction ends, committed or not, whoever
+ * ends it: logged here exactly once (event=tx with verdict, status and the
+ * backend's reply, "" if none), the backend marked for RSET when it holds
+ * MAIL for it (a caller whose backend finished the transaction clears
+ * tx->backend_open first), and freed.
  */
 static void
-sess_tx_rollback(struct session *s, const char *status)
+sess_tx_end(struct session *s, const char *verdict, const char *status,
+    const char *backend_reply)
 {
 	struct smtp_tx *tx = s->tx;
 
 	if (tx == NULL)
 		return;
-	tx_log(s, tx, "none", tx->lost ? "backend-failed" : status, "");
+	tx_log(s, tx, verdict, status, backend_reply);
 	if (tx->backend_open && s->up != NULL)
 		s->up_rset = 1;
 	tx_free(tx);
 	s->tx = NULL;
 }
 
+/* The client or the session ends it before the backend's last word. */
 static void
-sess_tx_done(struct session *s)
+sess_tx_rollback(struct session *s, const char *status)
 {
-	tx_free(s->tx);
-	s->tx = NULL;
+	if (s->tx != NULL)
+		sess_tx_end(s, "none", s->tx->lost ? "backend-failed" :
+		    status, "");
 }
 
 static void
@@ -1038,8 +1044,7 @@ sess_send_mail(struct session *s)
 		sess_reply(s, 451, "4.3.0", "Error: the mail system does not "
 		    "offer %s now, try again later", miss & SMTP_EXT_SMTPUTF8 ?
 		    "SMTPUTF8" : miss & SMTP_EXT_8BITMIME ? "8BITMIME" : "DSN");
-		tx_log(s, tx, "none", "backend-lacks-extension", "");
-		sess_tx_done(s);
+		sess_tx_end(s, "none", "backend-lacks-extension", "");
 		sess_resume(s);
 		return;
 	}
@@ -1084,8 +1089,7 @@ sess_mail_continue(struct session *s)
 		sess_policy_text(s, &tx->card, "sender", text, sizeof(text));
 		sess_reply(s, 550, "5.7.1", "%s", text);
 		sess_log_event(s, "reject", "from", tx->from, "550 5.7.1");
-		tx_log(s, tx, "reject", "refused", "");
-		sess_tx_done(s);
+		sess_tx_end(s, "reject", "refused", "");
 		sess_resume(s);
 		return;
 	}
@@ -1171,12 +1175,13 @@ sess_data_reply(struct session *s, const struct smtp_reply *r)
 
 	reply_first_line(r, first, sizeof(first));
 	sess_reply_raw(s, r);
-	tx_log(s, s->tx, s->tx->verdict, r->code < 300 ? "sent" :
-	    r->code < 500 ? "deferred-by-backend" : "refused-by-backend",
-	    first);
 	if (r->code < 300)
 		s->ntx++;
-	sess_tx_done(s);
+	/* Its reply to the message ends the transaction there too. */
+	s->tx->backend_open = 0;
+	sess_tx_end(s, s->tx->verdict, r->code < 300 ? "sent" :
+	    r->code < 500 ? "deferred-by-backend" : "refused-by-backend",
+	    first);
 	sess_enter_state(s, SMTP_ST_HELO);
 }
 
@@ -1389,8 +1394,7 @@ sess_rate_cb(void *arg, uint64_t id, int err, long long count)
 			sess_reply(s, 451, "4.7.0", "Error: too many messages "
 			    "from your %s, try again later", k == RATE_USER ?
 			    "login" : "address");
-			tx_log(s, s->tx, "tempfail", "ratelimit", "");
-			sess_tx_done(s);
+			sess_tx_end(s, "tempfail", "ratelimit", "");
 			sess_resume(s);
 			return;
 		}
@@ -1627,9 +1631,7 @@ sess_replay_step(struct session *s, const struct smtp_reply *r)
 		reply_first_line(r, first, sizeof(first));
 		sess_reply(s, 451, "4.4.2", "Error: the mail system refused "
 		    "the transaction on replay, try again later");
-		tx_log(s, tx, tx->verdict, "replay-refused", first);
-		s->up_rset = 1;
-		sess_tx_done(s);
+		sess_tx_end(s, tx->verdict, "replay-refused", first);
 		sess_enter_state(s, SMTP_ST_HELO);
 		sess_resume(s);
 		return;
@@ -1691,7 +1693,8 @@ sess_up_cb(void *arg, enum up_event ev, const struct smtp_reply *r,
 		case W_MAIL:
 			sess_reply(s, 451, "4.4.1", "Error: the mail system "
 			    "is unavailable, try again later");
-			sess_tx_done(s);
+			sess_tx_end(s, "none", "backend-failed",
+			    why ? why : "");
 			break;
 		case W_RCPT:
 			sess_tx_lost(s);
@@ -1702,9 +1705,8 @@ sess_up_cb(void *arg, enum up_event ev, const struct smtp_reply *r,
 			sess_reply(s, 451, "4.4.2", "Error: connection to "
 			    "the mail system lost, try again later");
 			reply_first_line(r, first, sizeof(first));
-			tx_log(s, tx, tx->verdict, "backend-failed",
+			sess_tx_end(s, tx->verdict, "backend-failed",
 			    first[0] ? first : why);
-			sess_tx_done(s);
 			sess_enter_state(s, SMTP_ST_HELO);
 			break;
 		default:
@@ -1740,6 +1742,7 @@ static void
 sess_up_reply(struct session *s, enum up_event ev, const struct smtp_reply *r)
 {
 	struct smtp_tx *tx = s->tx;
+	char first[512];
 
 	switch (s->wait) {
 	case W_CONNECT:
@@ -1762,7 +1765,8 @@ sess_up_reply(struct session *s, enum up_event ev, const struct smtp_reply *r)
 			sess_drop_backend(s);
 			sess_reply(s, 451, "4.4.1", "Error: the mail system "
 			    "is unavailable, try again later");
-			sess_tx_done(s);
+			reply_first_line(r, first, sizeof(first));
+			sess_tx_end(s, "none", "backend-failed", first);
 			sess_resume(s);
 			return;
 		}
@@ -1775,13 +1779,15 @@ sess_up_reply(struct session *s, enum up_event ev, const struct smtp_reply *r)
 			tx->backend_open = 1;
 			sess_enter_state(s, SMTP_ST_MAIL);
 		} else {
+			reply_first_line(r, first, sizeof(first));
+			sess_log_event(s, "reject", "from", tx->from, first);
+			sess_tx_end(s, "none", "refused-by-backend", first);
 			/*
 			 * A refused MAIL may still leave state behind (a
 			 * Postfix keeps the SIZE= it refused): RSET before the
 			 * next one, so the backend follows the client.
 			 */
 			s->up_rset = 1;
-			sess_tx_done(s);
 		}
 		sess_resume(s);
 		return;
@@ -1793,6 +1799,9 @@ sess_up_reply(struct session *s, enum up_event ev, const struct smtp_reply *r)
 		if (r->code >= 200 && r->code < 300)
 			sess_rcpt_accepted(s);
 		else {
+			reply_first_line(r, first, sizeof(first));
+			sess_log_event(s, "reject", "rcpt", tx->rcpt_pending,
+			    first);
 			tx->nrcpt_refused++;
 			free(tx->rcpt_pending);
 			tx->rcpt_pending = NULL;
@@ -2542,8 +2551,7 @@ cmd_data(struct session *s, struct smtp_cmd *c)
 		/* Recipients were accepted: 4xx, so that they are retried. */
 		sess_reply(s, 451, "4.4.2", "Error: connection to the mail "
 		    "system lost, try again later");
-		tx_log(s, tx, tx->verdict, "backend-failed", "");
-		sess_tx_done(s);
+		sess_tx_end(s, tx->verdict, "backend-failed", "");
 		sess_enter_state(s, SMTP_ST_HELO);
 		return;
 	}
@@ -2892,9 +2900,7 @@ sess_data_verdict(struct session *s)
 		    s->id, strerror(errno));
 		sess_reply(s, 451, "4.3.0", "Error: local storage problem, "
 		    "try again later");
-		tx_log(s, tx, "tempfail", "spool-failed", "");
-		s->up_rset = tx->backend_open;
-		sess_tx_done(s);
+		sess_tx_end(s, "tempfail", "spool-failed", "");
 		sess_enter_state(s, SMTP_ST_HELO);
 		return -1;
 	}
@@ -2912,9 +2918,7 @@ sess_data_verdict(struct session *s)
 			    text);
 		sess_log_event(s, "reject", "stage", "data", v == SCORE_REJECT ?
 		    "550 5.7.1" : "451 4.7.1");
-		tx_log(s, tx, tx->verdict, "refused", "");
-		s->up_rset = tx->backend_open;
-		sess_tx_done(s);
+		sess_tx_end(s, tx->verdict, "refused", "");
 		sess_enter_state(s, SMTP_ST_HELO);
 		return -1;
 	}
@@ -2965,9 +2969,7 @@ sess_data_end(struct session *s)
 			break;
 		}
 		sess_log_event(s, "reject", "stage", "data", reply);
-		tx_log(s, tx, verdict, "refused", "");
-		s->up_rset = tx->backend_open;
-		sess_tx_done(s);
+		sess_tx_end(s, verdict, "refused", "");
 		sess_enter_state(s, SMTP_ST_HELO);
 		return;
 	}
@@ -2976,9 +2978,7 @@ sess_data_end(struct session *s)
 		    strerror(tx->ms.err));
 		sess_reply(s, 451, "4.3.0", "Error: local storage problem, "
 		    "try again later");
-		tx_log(s, tx, "tempfail", "spool-failed", "");
-		s->up_rset = tx->backend_open;
-		sess_tx_done(s);
+		sess_tx_end(s, "tempfail", "spool-failed", "");
 		sess_enter_state(s, SMTP_ST_HELO);
 		return;
 	}
@@ -3002,8 +3002,7 @@ sess_data_send(struct session *s)
 	if (s->up == NULL || !up_is_ready(s->up)) {
 		sess_reply(s, 451, "4.4.2", "Error: connection to the mail "
 		    "system lost, try again later");
-		tx_log(s, tx, tx->verdict, "backend-failed", "");
-		sess_tx_done(s);
+		sess_tx_end(s, tx->verdict, "backend-failed", "");
 		sess_enter_state(s, SMTP_ST_HELO);
 		if (s->flags & SF_WAIT)
 			sess_resume(s);
