@@ -489,12 +489,12 @@ logline_emit(struct logline *l)
 	emit_prio(l, LOG_INFO);
 }
 
-static void log_text(int, const char *, const char *, const char *, va_list)
-    __attribute__((format(printf, 4, 0)));
+static void log_text(int, const char *, const char *, const char *,
+    const char *, va_list) __attribute__((format(printf, 5, 0)));
 
 static void
-log_text(int prio, const char *level, const char *sub, const char *fmt,
-    va_list ap)
+log_text(int prio, const char *level, const char *sub, const char *sid,
+    const char *fmt, va_list ap)
 {
 	struct logline l;
 	char msg[LOG_MSG_MAX + 1];
@@ -507,6 +507,8 @@ log_text(int prio, const char *level, const char *sub, const char *fmt,
 	ll_str(&l, "level", level, strlen(level), LOG_VALUE_MAX);
 	if (sub != NULL)
 		ll_str(&l, "sub", sub, strlen(sub), LOG_VALUE_MAX);
+	if (sid != NULL)
+		ll_str(&l, "session", sid, strlen(sid), LOG_VALUE_MAX);
 	/* Longer than LOG_MSG_MAX: escape what we have and mark the cut. */
 	ll_str(&l, "msg", msg, (size_t)n, LOG_MSG_MAX);
 	emit_prio(&l, prio);
@@ -522,7 +524,7 @@ log_info(const char *fmt, ...)
 	va_list ap;
 
 	va_start(ap, fmt);
-	log_text(LOG_INFO, "info", NULL, fmt, ap);
+	log_text(LOG_INFO, "info", NULL, NULL, fmt, ap);
 	va_end(ap);
 }
 
@@ -532,7 +534,22 @@ log_warn(const char *fmt, ...)
 	va_list ap;
 
 	va_start(ap, fmt);
-	log_text(LOG_WARNING, "warn", NULL, fmt, ap);
+	log_text(LOG_WARNING, "warn", NULL, NULL, fmt, ap);
+	va_end(ap);
+}
+
+/*
+ * log_warn_session: log_warn about one session, whose id goes in its own
+ * session= key (after level=) so that a log parser finds every line about
+ * a session by that key, never inside msg= (issue 13).
+ */
+void
+log_warn_session(const char *sid, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	log_text(LOG_WARNING, "warn", NULL, sid, fmt, ap);
 	va_end(ap);
 }
 
@@ -546,7 +563,7 @@ fatal(const char *fmt, ...)
 	va_list ap;
 
 	va_start(ap, fmt);
-	log_text(LOG_CRIT, "fatal", NULL, fmt, ap);
+	log_text(LOG_CRIT, "fatal", NULL, NULL, fmt, ap);
 	va_end(ap);
 	exit(1);
 }
@@ -604,6 +621,6 @@ log_trace(unsigned sub, const char *fmt, ...)
 			break;
 		}
 	va_start(ap, fmt);
-	log_text(LOG_DEBUG, "trace", name, fmt, ap);
+	log_text(LOG_DEBUG, "trace", name, NULL, fmt, ap);
 	va_end(ap);
 }

@@ -292,8 +292,8 @@ policy_eval(const struct config *cfg, struct rule_scratch *sc,
 		for (i = 0; i < n; i++) {
 			if (h[i].flags & RULE_HIT_LIMIT) {
 				/* Counted as no hit; said once per rule set. */
-				log_warn("session=%s rule %s hit the PCRE2 match "
-				    "limit and counts as no hit", sid,
+				log_warn_session(sid, "rule %s hit the PCRE2 "
+				    "match limit and counts as no hit",
 				    h[i].name);
 				continue;
 			}

@@ -924,8 +924,8 @@ sess_timeout_cb(evutil_socket_t fd, short what, void *arg)
 		return;
 	}
 	if ((s->flags & SF_WAIT) && s->wait == W_TLS) {
-		log_warn("session=%s client=%s: TLS handshake timed out",
-		    s->id, s->client_str);
+		log_warn_session(s->id, "client=%s: TLS handshake timed out",
+		    s->client_str);
 		s->reason = "tls-handshake-timeout";
 		sess_schedule_free(s);
 		return;
@@ -1724,8 +1724,8 @@ sess_up_cb(void *arg, enum up_event ev, const struct smtp_reply *r,
 		 * 9).  The client gets a 4xx and the postmaster the reason.
 		 */
 		reply_first_line(r, first, sizeof(first));
-		log_warn("session=%s backend demands what moatd's link does "
-		    "not do (check backend_tls): %s", s->id, first);
+		log_warn_session(s->id, "backend demands what moatd's link "
+		    "does not do (check backend_tls): %s", first);
 		smtp_reply_init(&own);
 		smtp_reply_add(&own.text, 451, "4.3.0", "Error: the mail "
 		    "system is not available to this relay, try again later");
@@ -1818,7 +1818,7 @@ sess_up_reply(struct session *s, enum up_event ev, const struct smtp_reply *r)
 	default:
 		break;
 	}
-	log_warn("session=%s unexpected backend reply in wait %d", s->id,
+	log_warn_session(s->id, "unexpected backend reply in wait %d",
 	    (int)s->wait);
 }
 
@@ -1847,7 +1847,7 @@ sess_tls_start(struct session *s, enum tls_plaintext what)
 	bev = tls_server_wrap(s->cfg->tls, s->bev, what, &discarded,
 	    sess_read_cb, NULL, sess_event_cb, s);
 	if (bev == NULL) {
-		log_warn("session=%s client=%s: cannot start TLS", s->id,
+		log_warn_session(s->id, "client=%s: cannot start TLS",
 		    s->client_str);
 		sess_close(s, "tls-failed");
 		return;
@@ -2827,7 +2827,7 @@ sess_command(struct session *s, const char *p, size_t len, unsigned flags)
 	}
 	if (cmd_handlers[c->verb] == NULL) {
 		/* The FSM table lets through only verbs with a handler. */
-		log_warn("session=%s no handler for %s", s->id,
+		log_warn_session(s->id, "no handler for %s",
 		    smtp_verb_name(c->verb));
 		sess_reply(s, 502, "5.5.1", "Error: command not implemented");
 		goto done;
@@ -2896,8 +2896,8 @@ sess_data_verdict(struct session *s)
 	char text[512];
 
 	if ((raw = ms_map(&tx->ms, &len)) == NULL) {
-		log_warn("session=%s cannot map the spooled message: %s",
-		    s->id, strerror(errno));
+		log_warn_session(s->id, "cannot map the spooled message: %s",
+		    strerror(errno));
 		sess_reply(s, 451, "4.3.0", "Error: local storage problem, "
 		    "try again later");
 		sess_tx_end(s, "tempfail", "spool-failed", "");
@@ -2974,7 +2974,7 @@ sess_data_end(struct session *s)
 		return;
 	}
 	if (tx->ms.err) {
-		log_warn("session=%s spool write failed: %s", s->id,
+		log_warn_session(s->id, "spool write failed: %s",
 		    strerror(tx->ms.err));
 		sess_reply(s, 451, "4.3.0", "Error: local storage problem, "
 		    "try again later");
@@ -3147,8 +3147,8 @@ sess_read_proxy(struct session *s, struct evbuffer *in)
 		return;
 	if (st == PROXY_BAD) {
 		/* No banner yet: a load balancer misconfigured, or a probe. */
-		log_warn("session=%s listener=%s: bad or missing PROXY header",
-		    s->id, s->lst->name);
+		log_warn_session(s->id, "listener=%s: bad or missing PROXY "
+		    "header", s->lst->name);
 		sess_close(s, "bad-proxy-header");
 		return;
 	}
@@ -3317,8 +3317,8 @@ sess_event_cb(struct bufferevent *bev, short what, void *arg)
 		char why[256];
 
 		tls_error_string(s->bev, why, sizeof(why));
-		log_warn("session=%s client=%s: TLS handshake failed: %s",
-		    s->id, s->client_str, why);
+		log_warn_session(s->id, "client=%s: TLS handshake failed: %s",
+		    s->client_str, why);
 		s->reason = "tls-handshake-failed";
 	}
 	if ((what & BEV_EVENT_EOF) && !(what & BEV_EVENT_ERROR) &&
