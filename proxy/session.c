@@ -18,6 +18,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -68,9 +69,27 @@ enum sess_wait {
 	W_REPLAY, W_DATA,
 };
 
-/* Rate limits (config ratelimit_*), counted in the store. */
-enum rate_kind { RATE_CONN, RATE_MSG, RATE_RCPT, RATE_AUTHBLOCK,
-	RATE_AUTHFAIL, RATE_AUTHFAIL_NET, RATE_USER, RATE_AUTHLOGIN };
+/*
+ * Rate limits, counted in the store: the kind, its limit= name in the log
+ * and the config key that sets it.  One list makes the enum and both
+ * tables.  AUTHBLOCK to AUTHFAIL_NET count failures and stay in that
+ * order (sess_rate_cb compares with >= for them).
+ */
+#define RATE_LIST(X)							\
+	X(RATE_CONN, "conn_per_ip", ratelimit_conn_per_ip)		\
+	X(RATE_MSG, "msg_per_ip", ratelimit_msg_per_ip)			\
+	X(RATE_RCPT, "rcpt_per_sender", ratelimit_rcpt_per_sender)	\
+	X(RATE_AUTHBLOCK, "auth_fail_per_ip", auth_fail_limit)		\
+	X(RATE_AUTHFAIL, "auth_fail_per_ip", auth_fail_limit)		\
+	X(RATE_AUTHFAIL_NET, "auth_fail_per_net", auth_fail_net_limit)	\
+	X(RATE_USER, "msg_per_user", ratelimit_msg_per_user)		\
+	X(RATE_AUTHLOGIN, "auth_fail_per_login", auth_fail_limit)
+
+enum rate_kind {
+#define RATE_ENUM(e, name, key)	e,
+	RATE_LIST(RATE_ENUM)
+#undef RATE_ENUM
+};
 
 /* Input buffered before reading from the client pauses (backpressure). */
 #define SESS_HIGH_WATER	(256 * 1024)
@@ -138,7 +157,7 @@ struct session {
 	struct dns_lookup	*dnsq;		/* pending FCrDNS lookup */
 	char			*client_name;	/* verified reverse name */
 	char			*client_ptr;	/* the PTR name, verified or not */
-	const char		*dns_status;	/* see dns.h; "off" */
+	enum dns_status		 dns_status;	/* see dns.h */
 	enum smtp_state		 state;
 	unsigned		 flags;
 	enum sess_wait		 wait;
@@ -197,7 +216,8 @@ static void sess_up_cb(void *, enum up_event, const struct smtp_reply *,
 static void sess_up_reply(struct session *, enum up_event,
     const struct smtp_reply *);
 static void sess_timeout_cb(evutil_socket_t, short, void *);
-static void sess_dns_cb(void *, const char *, const char *, const char *);
+static void sess_dns_cb(void *, const char *, const char *,
+    enum dns_status);
 static void sess_open_backend(struct session *);
 static void sess_auth_backend(struct session *, const struct sasl_action *);
 static void sess_auth_backend_reply(struct session *,
@@ -559,7 +579,7 @@ sess_log(struct session *s)
 	logline_str(&l, "session", s->id);
 	logline_str(&l, "client", s->client_str);
 	logline_str(&l, "name", s->client_name ? s->client_name : "unknown");
-	logline_str(&l, "dns", s->dns_status);
+	logline_str(&l, "dns", dns_status_name(s->dns_status));
 	logline_int(&l, "port", s->client_port);
 	logline_str(&l, "listener", s->lst ? s->lst->name : "");
 	logline_str(&l, "helo", s->helo_arg);
@@ -637,9 +657,9 @@ sess_facts(const struct session *s, struct sbuf *out)
 {
 	if ((s->flags & SF_PREGREET) && s->cfg->pregreet == CFG_PREGREET_SCORE)
 		sbuf_adds(out, "pregreet ");
-	if (s->dns_status && strcmp(s->dns_status, "none") == 0)
+	if (s->dns_status == DNS_ST_NONE)
 		sbuf_adds(out, "no-rdns ");
-	if (s->dns_status && strcmp(s->dns_status, "unverified") == 0)
+	if (s->dns_status == DNS_ST_UNVERIFIED)
 		sbuf_adds(out, "rdns-mismatch ");
 	if (s->trusted)
 		sbuf_adds(out, "trusted ");
@@ -784,11 +804,11 @@ sess_start(struct session *s)
 			    ((struct sockaddr_in6 *)&s->peer)->sin6_port);
 		s->ipcounted = 1;
 		if (s->w->dns) {
-			s->dns_status = "pending";
+			s->dns_status = DNS_ST_PENDING;
 			s->dnsq = dns_client_name(s->w->dns, &s->client,
 			    sess_dns_cb, s);
 			if (s->dnsq == NULL)
-				s->dns_status = "error";
+				s->dns_status = DNS_ST_ERROR;
 		}
 		if (ipcount_inc(&s->client) > cfg->max_sessions_per_ip) {
 			sess_reply(s, 421, "4.7.0", "%s Error: too many "
@@ -875,7 +895,7 @@ sess_new(struct worker *w, struct handoff *h)
 
 	s->w = w;
 	s->cfg = cfg_current();
-	s->dns_status = "off";
+	s->dns_status = DNS_ST_OFF;
 	sess_id_new(s->id);
 	clock_gettime(CLOCK_MONOTONIC, &s->start);
 	if (h->listen_idx >= 0 && h->listen_idx < s->cfg->nlisten)
@@ -934,7 +954,7 @@ sess_timeout_cb(evutil_socket_t fd, short what, void *arg)
 		/* The name is a nicety: go on without it. */
 		dns_cancel(s->dnsq);
 		s->dnsq = NULL;
-		s->dns_status = "timeout";
+		s->dns_status = DNS_ST_TIMEOUT;
 		sess_mail_continue(s);
 		return;
 	}
@@ -1129,10 +1149,7 @@ sess_open_backend(struct session *s)
 	id.name = s->client_name;
 	id.ptr = s->client_ptr;
 	/* A lookup that failed or timed out may work next time. */
-	id.dns_temp = s->dns_status != NULL &&
-	    (strcmp(s->dns_status, "error") == 0 ||
-	    strcmp(s->dns_status, "timeout") == 0 ||
-	    strcmp(s->dns_status, "pending") == 0);
+	id.dns_temp = dns_status_temp(s->dns_status);
 	id.helo = s->helo;
 	id.esmtp = s->esmtp;
 	id.login = s->auth_login;
@@ -1142,7 +1159,8 @@ sess_open_backend(struct session *s)
 }
 
 static void
-sess_dns_cb(void *arg, const char *name, const char *ptr, const char *status)
+sess_dns_cb(void *arg, const char *name, const char *ptr,
+    enum dns_status status)
 {
 	struct session *s = arg;
 
@@ -1288,26 +1306,20 @@ sess_grey_cb(void *arg, uint64_t id, int err,
 	sess_resume(s);
 }
 
+static const struct {
+	const char	*name;
+	size_t		 off;	/* of its struct cfg_rate in struct config */
+} rate_kinds[] = {
+#define RATE_ROW(e, name, key)	{ name, offsetof(struct config, key) },
+	RATE_LIST(RATE_ROW)
+#undef RATE_ROW
+};
+
 static const struct cfg_rate *
 rate_of(const struct config *cfg, enum rate_kind k)
 {
-	switch (k) {
-	case RATE_CONN:
-		return &cfg->ratelimit_conn_per_ip;
-	case RATE_MSG:
-		return &cfg->ratelimit_msg_per_ip;
-	case RATE_RCPT:
-		return &cfg->ratelimit_rcpt_per_sender;
-	case RATE_AUTHFAIL_NET:
-		return &cfg->auth_fail_net_limit;
-	case RATE_USER:
-		return &cfg->ratelimit_msg_per_user;
-	case RATE_AUTHLOGIN:
-	case RATE_AUTHBLOCK:
-	case RATE_AUTHFAIL:
-	default:
-		return &cfg->auth_fail_limit;
-	}
+	return (const struct cfg_rate *)(const void *)((const char *)cfg +
+	    rate_kinds[k].off);
 }
 
 static void
@@ -1317,9 +1329,6 @@ sess_rate_cb(void *arg, uint64_t id, int err, long long count)
 	const struct config *cfg = s->cfg;
 	enum rate_kind k = s->rate_kind;
 	const struct cfg_rate *r = rate_of(cfg, k);
-	static const char *const kinds[] = { "conn_per_ip", "msg_per_ip",
-	    "rcpt_per_sender", "auth_fail_per_ip", "auth_fail_per_ip",
-	    "auth_fail_per_net", "msg_per_user", "auth_fail_per_login" };
 	struct logline l;
 	int over;
 
@@ -1337,7 +1346,7 @@ sess_rate_cb(void *arg, uint64_t id, int err, long long count)
 		logline_begin(&l, "ratelimit");
 		logline_str(&l, "session", s->id);
 		logline_str(&l, "client", s->client_str);
-		logline_str(&l, "limit", kinds[k]);
+		logline_str(&l, "limit", rate_kinds[k].name);
 		logline_int(&l, "count", count);
 		logline_int(&l, "max", r->n);
 		if (err != STORE_OK)
