@@ -32,6 +32,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "fdio.h"
 #include "log.h"
 #include "xmalloc.h"
 
@@ -443,24 +444,6 @@ log_render(char *out, size_t outsz, const struct logline *l,
 	return (size_t)n;
 }
 
-/* One write(2) per line; the loop only matters for a full pipe. */
-static void
-write_all(int fd, const char *p, size_t n)
-{
-	ssize_t w;
-
-	while (n > 0) {
-		w = write(fd, p, n);
-		if (w == -1) {
-			if (errno == EINTR)
-				continue;
-			return;
-		}
-		p += w;
-		n -= (size_t)w;
-	}
-}
-
 static void
 emit_prio(struct logline *l, int prio)
 {
@@ -477,7 +460,8 @@ emit_prio(struct logline *l, int prio)
 		clock_gettime(CLOCK_REALTIME, &ts);
 		n = log_render(out, sizeof(out) - 1, l, &ts);
 		out[n++] = '\n';
-		write_all(STDERR_FILENO, out, n);
+		/* One write(2) per line; a lost log line is not retried. */
+		(void)fdio_write_all(STDERR_FILENO, out, n);
 	}
 	errno = saved;
 }

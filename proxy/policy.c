@@ -17,6 +17,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "log.h"
 #include "msg.h"
 #include "policy.h"
@@ -180,13 +181,13 @@ hs_build_one(struct hs_job *job)
 {
 	struct rule_hs_info hi;
 	struct rule_hs *h;
-	struct timespec t0, t1;
+	uint64_t ns;
 	struct logline l;
 	char err[512];
 
-	clock_gettime(CLOCK_MONOTONIC, &t0);
+	ns = clock_mono_ns();
 	h = rule_hs_build(job->rs, job->cache, 0, &hi, err, sizeof(err));
-	clock_gettime(CLOCK_MONOTONIC, &t1);
+	ns = clock_mono_ns() - ns;
 	logline_begin(&l, "hyperscan");
 	if (h == NULL) {
 		logline_str(&l, "state", "off");
@@ -203,8 +204,7 @@ hs_build_one(struct hs_job *job)
 		if (hi.cache_failed)
 			logline_str(&l, "cache_error", err);
 	}
-	logline_dbl(&l, "seconds", (double)(t1.tv_sec - t0.tv_sec) +
-	    (double)(t1.tv_nsec - t0.tv_nsec) / 1e9);
+	logline_dbl(&l, "seconds", (double)ns / 1e9);
 	logline_emit(&l);
 	if (h != NULL)
 		rule_set_hs_attach(job->rs, h);

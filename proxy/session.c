@@ -32,6 +32,7 @@
 #include <event2/bufferevent.h>
 #include <event2/event.h>
 
+#include "clock.h"
 #include "daemon.h"
 #include "dns.h"
 #include "log.h"
@@ -125,7 +126,7 @@ struct smtp_tx {
 	struct smtp_data reader;
 	struct msgstore	 ms;
 	struct sbuf	 hdr;		/* our Received: header */
-	struct timespec	 start;
+	int64_t		 start_ms;	/* clock_mono_ms() at MAIL */
 	int		 backend_open;	/* backend has MAIL for it */
 	int		 lost;		/* its backend link died (see sess_tx_lost) */
 	struct score_card card;		/* every check's hits */
@@ -203,7 +204,7 @@ struct session {
 	char			 chunk_text[128];
 	char			 tls_version[16];
 	char			 tls_cipher[64];
-	struct timespec		 start;
+	int64_t			 start_ms;	/* clock_mono_ms() */
 	const char		*reason;
 };
 
@@ -242,16 +243,6 @@ static int sess_grey_start(struct session *, const struct smtp_reply *);
 static void sess_replay_step(struct session *, const struct smtp_reply *);
 
 /* ---- small helpers ---------------------------------------------------- */
-
-static long
-ms_since(const struct timespec *t0)
-{
-	struct timespec now;
-
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	return (now.tv_sec - t0->tv_sec) * 1000 +
-	    (now.tv_nsec - t0->tv_nsec) / 1000000;
-}
 
 void
 sess_id_new(char out[17])
@@ -508,7 +499,7 @@ tx_log(struct session *s, struct smtp_tx *tx, const char *verdict,
 	logline_str(&l, "greylist", tx->grey ? tx->grey : "off");
 	logline_str(&l, "status", status);
 	logline_str(&l, "backend_reply", backend_reply);
-	logline_int(&l, "ms", ms_since(&tx->start));
+	logline_int(&l, "ms", clock_mono_ms() - tx->start_ms);
 	logline_emit(&l);
 	sbuf_free(&rc);
 }
@@ -593,7 +584,7 @@ sess_log(struct session *s)
 	logline_int(&l, "bytes_in", (long long)s->bytes_in);
 	logline_int(&l, "bytes_out", (long long)s->bytes_out);
 	logline_str(&l, "reason", s->reason ? s->reason : "unknown");
-	logline_int(&l, "ms", ms_since(&s->start));
+	logline_int(&l, "ms", clock_mono_ms() - s->start_ms);
 	logline_emit(&l);
 }
 
@@ -897,7 +888,7 @@ sess_new(struct worker *w, struct handoff *h)
 	s->cfg = cfg_current();
 	s->dns_status = DNS_ST_OFF;
 	sess_id_new(s->id);
-	clock_gettime(CLOCK_MONOTONIC, &s->start);
+	s->start_ms = clock_mono_ms();
 	if (h->listen_idx >= 0 && h->listen_idx < s->cfg->nlisten)
 		s->lst = &s->cfg->listen[h->listen_idx];
 	memcpy(&s->peer, &h->peer, sizeof(s->peer));
@@ -1509,21 +1500,12 @@ grey_hash(const struct grey_triplet *t)
 	return h | 1;	/* 0 marks an empty slot */
 }
 
-static int64_t
-mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static int
 grey_cache_hit(struct worker *w, uint64_t h)
 {
 	size_t i = h & (GREY_CACHE_SLOTS - 1);
 
-	return w->gcache_key[i] == h && w->gcache_exp[i] > mono_ms();
+	return w->gcache_key[i] == h && w->gcache_exp[i] > clock_mono_ms();
 }
 
 static void
@@ -1534,7 +1516,7 @@ grey_cache_put(struct worker *w, uint64_t h, long ttl_ms)
 	if (ttl_ms <= 0)
 		return;
 	w->gcache_key[i] = h;
-	w->gcache_exp[i] = mono_ms() + ttl_ms;
+	w->gcache_exp[i] = clock_mono_ms() + ttl_ms;
 }
 
 /* name or one of its parent domains is in set. */
@@ -2365,7 +2347,7 @@ cmd_mail(struct session *s, struct smtp_cmd *c)
 	tx->smtputf8 = utf8;
 	tx->body8 = body8;
 	tx->size_decl = size;
-	clock_gettime(CLOCK_MONOTONIC, &tx->start);
+	tx->start_ms = clock_mono_ms();
 	ms_init(&tx->ms, cfg->message_memory_max, cfg->spool_dir);
 	sbuf_printf(&line, "MAIL FROM:<%s>", c->path.addr);
 	if (size)

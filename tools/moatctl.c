@@ -47,6 +47,7 @@
 #include <event2/event.h>
 
 #include "proxy/config.h"	/* not the autoconf config.h */
+#include "clock.h"
 #include "greylist.h"
 #include "log.h"
 #include "msg.h"
@@ -476,7 +477,7 @@ clock_secs(clockid_t id)
 static double
 now(void)
 {
-	return clock_secs(CLOCK_MONOTONIC);
+	return (double)clock_mono_ns() / 1e9;
 }
 
 /* CPU seconds of the whole process: fair figures on a busy machine */
