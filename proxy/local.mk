@@ -18,3 +18,4 @@ moatd_LDADD = libauth.a libstore.a libproxy.a librules.a libscoring.a \
 	$(LIBEVENT_LIBS) $(CRYPT_LIBS) $(PTHREAD_LIBS)
 moatd_CFLAGS = $(AM_CFLAGS) $(LIBEVENT_CFLAGS) $(PCRE2_CFLAGS) \
 	$(OPENSSL_CFLAGS)
+include proxy/bayes.mk
