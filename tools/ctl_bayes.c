@@ -44,7 +44,7 @@ bayes_usage(void)
 	    "       moatctl bayes stats|dump [-c CONFIG] [--bayes-db DIR]\n"
 	    "       moatctl bayes restore [-c CONFIG] [--bayes-db DIR] "
 	    "[FILE]\n"
-	    "       moatctl bayes tokens FILE\n");
+	    "       moatctl bayes tokens [-c CONFIG] [--bayes-db DIR] FILE\n");
 	exit(2);
 }
 
@@ -370,21 +370,50 @@ fail:
 	return 1;
 }
 
+struct tokens_arg {
+	struct bayes_db		*db;	/* or NULL */
+	struct bayes_params	 p;
+	struct bayes_totals	 tot;
+};
+
 static int
 tokens_cb(void *arg, const char *tok, size_t len)
 {
-	(void)arg;
-	printf("%016" PRIx64 " %.*s\n", bayes_tok_hash(tok, len), (int)len,
-	    tok);
+	struct tokens_arg *ta = arg;
+	uint64_t h = bayes_tok_hash(tok, len);
+	struct bayes_counts c;
+	char err[512];
+
+	if (ta->db == NULL) {
+		printf("%016" PRIx64 " %.*s\n", h, (int)len, tok);
+		return 0;
+	}
+	if (bayes_db_read(ta->db, &h, 1, &c, &ta->tot, err,
+	    sizeof(err)) != 0) {
+		fprintf(stderr, "moatctl: %s\n", err);
+		return 1;
+	}
+	printf("%016" PRIx64 " spam=%" PRIu32 " ham=%" PRIu32 " p=%.4f %.*s\n",
+	    h, c.spam, c.ham, bayes_token_prob(&ta->p, &c, ta->tot.nspam,
+	    ta->tot.nham), (int)len, tok);
 	return 0;
 }
 
-/* bayes tokens FILE: what the tokenizer makes of a message, for tuning. */
+/*
+ * bayes tokens FILE: what the tokenizer makes of a message, and with a
+ * store, each token's counts and probability (p=-1: never seen), for
+ * tuning and for "why did Bayes say that".
+ */
 static int
-tokens(const char *file)
+tokens(const char *file, struct bayes_db *db, const struct bayes_params *p)
 {
+	struct tokens_arg ta;
 	struct sbuf raw = SBUF_INIT;
 	struct msg *m;
+
+	memset(&ta, 0, sizeof(ta));
+	ta.db = db;
+	ta.p = *p;
 
 	if (ctl_read_file(file, &raw) != 0) {
 		fprintf(stderr, "moatctl: %s: %s\n", file, strerror(errno ?
@@ -392,7 +421,7 @@ tokens(const char *file)
 		return 1;
 	}
 	m = msg_parse(raw.p ? raw.p : "", raw.len, NULL);
-	bayes_tok_walk(m, tokens_cb, NULL);
+	bayes_tok_walk(m, tokens_cb, &ta);
 	msg_free(m);
 	sbuf_free(&raw);
 	return 0;
@@ -424,9 +453,15 @@ ctl_bayes(int argc, char **argv)
 			bayes_usage();
 	}
 	if (strcmp(sub, "tokens") == 0) {
+		struct bayes_params p;
+
 		if (file == NULL)
 			bayes_usage();
-		return tokens(file);
+		bayes_params_default(&p);
+		db = dir || cfg ? ctl_bayes_open_ro(dir, cfg, &p) : NULL;
+		rc = tokens(file, db, &p);
+		bayes_db_close(db);
+		return rc;
 	}
 	if (strcmp(sub, "stats") != 0 && strcmp(sub, "dump") != 0 &&
 	    strcmp(sub, "restore") != 0)
