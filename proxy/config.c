@@ -319,7 +319,8 @@ static const struct cfg_key cfg_keys[] = {
 	    .words = w_bayes_store,
 	    .help = "where the token counts live: lmdb (bayes_path)" },
 	{ "bayes_path", CT_STRING, 0, F(bayes_path),
-	    LOCALSTATEDIR "/lib/moat/bayes", NULL, 0, 0,
+	    LOCALSTATEDIR "/lib/moat/bayes", "$localstatedir/lib/moat/bayes",
+	    0, 0,
 	    .check = check_abspath,
 	    .help = "the LMDB directory moatctl learn writes and moatd "
 	    "reads" },
