@@ -6,7 +6,7 @@
  *     lower-cased, 3..15 bytes; longer words become "sk:" plus their first
  *     7 bytes (SpamAssassin's skip tokens: a 40-byte random string must not
  *     make a token of its own, but "many long words" still tells); numbers
- *     become their shape ("N:" with each digit run as "9"), so prices and
+ *     become their shape ("n:" with each digit run as "9"), so prices and
  *     dates generalise;
  *   - pairs of neighbouring body words at distance 1 and 2 (orthogonal
  *     sparse bigrams, as OSBF and rspamd use): "2:a b", "3:a b";
@@ -118,8 +118,8 @@ word(struct walk *w, const char *prefix, const char *s, size_t len,
 		if (s[i] >= '0' && s[i] <= '9')
 			digits++;
 	if (digits > 0 && digits * 2 >= len) {
-		/* a number: its shape, "N:$9.9" for "$19.99" */
-		memcpy(buf, "N:", 2);
+		/* a number: its shape, "n:$9.9" for "$19.99" */
+		memcpy(buf, "n:", 2);
 		n = 2;
 		for (i = 0; i < len && n < 24; i++) {
 			if (s[i] >= '0' && s[i] <= '9') {
