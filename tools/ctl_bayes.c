@@ -72,6 +72,22 @@ db_dir(const char *dir, const char *cfg_path, struct bayes_params *p)
 	return d;
 }
 
+int
+ctl_bayes_on(const char *path)
+{
+	struct config *cfg;
+	char err[512];
+	int on;
+
+	if ((cfg = cfg_load(path, err, sizeof(err))) == NULL) {
+		fprintf(stderr, "moatctl: %s\n", err);
+		exit(1);
+	}
+	on = cfg->bayes;
+	cfg_unref(cfg);
+	return on;
+}
+
 static struct bayes_db *
 open_or_die(const char *dir, int flags)
 {

@@ -25,6 +25,9 @@ int	ctl_bayes(int argc, char **argv);
 struct bayes_db	*ctl_bayes_open_ro(const char *dir, const char *cfg,
 		    struct bayes_params *p);
 
+/* Does the config at path say `bayes on`?  Exits on a bad config. */
+int	ctl_bayes_on(const char *path);
+
 /* In moatctl.c: the file reader and the FILE|DIR|maildir walker. */
 int	ctl_read_file(const char *path, struct sbuf *out);
 void	ctl_collect(const char *path, char ***v, size_t *n);

@@ -74,6 +74,7 @@ struct opts {
 	const char	*hs_cache;	/* its cache directory, or NULL */
 	struct score_thresholds th;
 	const char	*bayes_db;	/* scan --bayes-db DIR */
+	const char	*cfg;		/* scan -c CONFIG: its bayes_* keys */
 };
 
 struct item {
@@ -116,7 +117,8 @@ usage(void)
 	    "                    [--tag N|off] [--tempfail N|off] "
 	    "[--reject N|off]\n"
 	    "                    [--all] [--profile N] [--hs] "
-	    "[--hs-cache DIR] [--bayes-db DIR] FILE|DIR...\n"
+	    "[--hs-cache DIR]\n"
+	    "                    [-c CONFIG] [--bayes-db DIR] FILE|DIR...\n"
 	    "       moatctl agree [-r RULEFILE]... [--sa-stock] [-v] "
 	    "CORPUSDIR\n"
 	    "       moatctl rules [-r RULEFILE]... [--sa-stock] [-v] [--hs] "
@@ -174,6 +176,8 @@ parse_opts(int argc, char **argv, struct opts *o)
 			o->hs = 1;
 		else if (strcmp(a, "--bayes-db") == 0 && i + 1 < argc)
 			o->bayes_db = argv[++i];
+		else if (strcmp(a, "-c") == 0 && i + 1 < argc)
+			o->cfg = argv[++i];
 		else if (strcmp(a, "--hs-cache") == 0 && i + 1 < argc) {
 			o->hs = 1;
 			o->hs_cache = argv[++i];
@@ -640,8 +644,8 @@ cmd_scan(int argc, char **argv)
 	memset(&j, 0, sizeof(j));
 	j.o = &o;
 	j.rs = rs;
-	if (o.bayes_db)
-		j.bdb = ctl_bayes_open_ro(o.bayes_db, NULL, &j.bp);
+	if (o.bayes_db || (o.cfg && ctl_bayes_on(o.cfg)))
+		j.bdb = ctl_bayes_open_ro(o.bayes_db, o.cfg, &j.bp);
 	j.nitems = np;
 	j.items = xcalloc(np + 1, sizeof(struct item));
 	for (i = 0; i < np; i++)
