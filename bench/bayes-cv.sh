@@ -47,7 +47,8 @@ while [ $i -lt "$k" ]; do
 		awk -v f=$i '$1 == f { print $2 }' "$tmp/$c.folds" > "$tmp/test.$c"
 		# shellcheck disable=SC2046
 		"$moatctl" learn --"$c" --bayes-db "$tmp/db$i" \
-		    $(cat "$tmp/train.$c") | sed -n 's/.* \([0-9.]*\) s, \([0-9]*\) messages\/s.*/learn \2/p' \
+		    $(cat "$tmp/train.$c") |
+		    sed -n 's/.* \([0-9]*\) per CPU-second.*/learn \1/p' \
 		    >> "$tmp/speed"
 	done
 	for c in spam ham; do
@@ -79,5 +80,5 @@ END {
       none["spam"], none["ham"]
 }' "$tmp/results"
 awk '$1 == "learn" { l += $2; nl++ } $1 == "scan" { s += $2; ns++ }
-END { printf "speed: learn %.0f messages/s, classify %.0f messages per CPU-second (mean of runs)\n",
+END { printf "speed: learn %.0f, classify %.0f messages per CPU-second (mean of runs)\n",
       l / nl, s / ns }' "$tmp/speed"
