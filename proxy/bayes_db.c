@@ -8,7 +8,8 @@
  * writes in another process; a crash never leaves a half-written tree.
  *
  * Layout (one environment, three named databases):
- *   tokens  8-byte big-endian token hash -> spam u32, ham u32, atime u32
+ *   tokens  token hash (MDB_INTEGERKEY: a native size_t, so the B-tree
+ *           compares integers, not bytes) -> spam u32, ham u32, atime u32
  *           (little-endian; a token whose counts both fall to 0 is deleted)
  *   seen    16-byte message digest -> class u8, learned-at i64
  *   meta    "nspam", "nham", "last" -> u64 LE; "version" -> u32 LE (1)
@@ -17,6 +18,9 @@
  * message id is in seen exactly when its tokens are counted in its class.
  * The map size is fixed (BAYES_DB_MAPSIZE) for readers and writer alike,
  * so a reader never meets MDB_MAP_RESIZED.  It does not expire tokens.
+ * Reads go through one cursor in ascending key order (bayes_tokenize()
+ * sorts): LMDB then finds most keys on the leaf page it is already on
+ * instead of walking down from the root each time.
  */
 #include <sys/stat.h>
 
@@ -30,7 +34,10 @@
 #include "bayes_tok.h"
 #include "xmalloc.h"
 
-#define BAYES_DB_VERSION	1
+#define BAYES_DB_VERSION	2
+
+/* MDB_INTEGERKEY keys are size_t: the token hash must fit. */
+_Static_assert(sizeof(size_t) == sizeof(uint64_t), "64-bit size_t");
 
 struct bayes_db {
 	MDB_env		*env;
@@ -69,14 +76,6 @@ get_u64(const unsigned char *p)
 	return (uint64_t)get_u32(p) | (uint64_t)get_u32(p + 4) << 32;
 }
 
-static void
-tok_key(unsigned char k[8], uint64_t tok)
-{
-	int i;
-
-	for (i = 0; i < 8; i++)
-		k[i] = (unsigned char)(tok >> (56 - 8 * i));
-}
 
 static int
 fail(const struct bayes_db *db, int rc, const char *what, char *err,
@@ -105,7 +104,8 @@ open_dbis(struct bayes_db *db, char *err, size_t errsz)
 	if ((rc = mdb_txn_begin(db->env, NULL, db->rdonly ? MDB_RDONLY : 0,
 	    &txn)) != 0)
 		return fail(db, rc, "begin", err, errsz);
-	if ((rc = mdb_dbi_open(txn, "tokens", f, &db->tokens)) != 0 ||
+	if ((rc = mdb_dbi_open(txn, "tokens", f | MDB_INTEGERKEY,
+	    &db->tokens)) != 0 ||
 	    (rc = mdb_dbi_open(txn, "seen", f, &db->seen)) != 0 ||
 	    (rc = mdb_dbi_open(txn, "meta", f, &db->meta)) != 0) {
 		mdb_txn_abort(txn);
@@ -233,27 +233,36 @@ bayes_db_read(struct bayes_db *db, const uint64_t *tok, size_t n,
     size_t errsz)
 {
 	MDB_txn *txn;
-	unsigned char kb[8];
-	MDB_val k = { 8, kb }, v;
+	MDB_cursor *c;
+	size_t key;
+	MDB_val k = { sizeof(key), &key }, v;
 	size_t i;
 	int rc;
 
 	if ((rc = mdb_txn_begin(db->env, NULL, MDB_RDONLY, &txn)) != 0)
 		return fail(db, rc, "read", err, errsz);
 	totals(db, txn, tot);
+	if ((rc = mdb_cursor_open(txn, db->tokens, &c)) != 0) {
+		mdb_txn_abort(txn);
+		return fail(db, rc, "read", err, errsz);
+	}
 	for (i = 0; i < n; i++) {
-		tok_key(kb, tok[i]);
-		rc = mdb_get(txn, db->tokens, &k, &v);
+		key = (size_t)tok[i];
+		k.mv_size = sizeof(key);
+		k.mv_data = &key;
+		rc = mdb_cursor_get(c, &k, &v, MDB_SET);
 		if (rc == 0 && v.mv_size >= 8) {
 			out[i].spam = get_u32(v.mv_data);
 			out[i].ham = get_u32((unsigned char *)v.mv_data + 4);
 		} else if (rc == 0 || rc == MDB_NOTFOUND)
 			out[i].spam = out[i].ham = 0;
 		else {
+			mdb_cursor_close(c);
 			mdb_txn_abort(txn);
 			return fail(db, rc, "read", err, errsz);
 		}
 	}
+	mdb_cursor_close(c);
 	mdb_txn_abort(txn);
 	return 0;
 }
@@ -295,8 +304,9 @@ static int
 bump(struct bayes_db *db, const uint64_t *tok, size_t n, int ds, int dh,
     uint32_t now)
 {
-	unsigned char kb[8], vb[12];
-	MDB_val k = { 8, kb }, v;
+	unsigned char vb[12];
+	size_t key;
+	MDB_val k = { sizeof(key), &key }, v;
 	size_t i;
 	int rc = 0;
 
@@ -306,7 +316,7 @@ bump(struct bayes_db *db, const uint64_t *tok, size_t n, int ds, int dh,
 		int64_t s = 0, h = 0;
 		uint32_t at = now;
 
-		tok_key(kb, tok[i]);
+		key = (size_t)tok[i];
 		rc = mdb_get(db->wtxn, db->tokens, &k, &v);
 		if (rc == 0 && v.mv_size >= 12) {
 			s = get_u32(v.mv_data);
@@ -437,15 +447,15 @@ bayes_db_walk(struct bayes_db *db, bayes_db_walk_fn *fn, void *arg,
 		return fail(db, rc, "cursor", err, errsz);
 	}
 	while ((rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) == 0) {
-		const unsigned char *kp = k.mv_data, *vp = v.mv_data;
+		const unsigned char *vp = v.mv_data;
 		struct bayes_counts bc;
-		uint64_t tok = 0;
-		int i;
+		size_t key;
+		uint64_t tok;
 
-		if (k.mv_size != 8 || v.mv_size < 12)
+		if (k.mv_size != sizeof(key) || v.mv_size < 12)
 			continue;
-		for (i = 0; i < 8; i++)
-			tok = tok << 8 | kp[i];
+		memcpy(&key, k.mv_data, sizeof(key));
+		tok = key;
 		bc.spam = get_u32(vp);
 		bc.ham = get_u32(vp + 4);
 		if (fn(arg, tok, &bc, get_u32(vp + 8)) != 0)
@@ -462,15 +472,15 @@ int
 bayes_db_put_token(struct bayes_db *db, uint64_t tok,
     const struct bayes_counts *c, uint32_t atime, char *err, size_t errsz)
 {
-	unsigned char kb[8], vb[12];
-	MDB_val k = { 8, kb }, v = { 12, vb };
+	unsigned char vb[12];
+	size_t key = (size_t)tok;
+	MDB_val k = { sizeof(key), &key }, v = { 12, vb };
 	int rc;
 
 	if (db->wtxn == NULL) {
 		snprintf(err, errsz, "%s: no write batch", db->dir);
 		return -1;
 	}
-	tok_key(kb, tok);
 	put_u32(vb, c->spam);
 	put_u32(vb + 4, c->ham);
 	put_u32(vb + 8, atime);

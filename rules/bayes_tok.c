@@ -85,7 +85,13 @@ is_sep(unsigned char c)
 	if (c >= 0x80 || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
 	    (c >= '0' && c <= '9'))
 		return 0;
-	return strchr("-.'$!@%_/", c) == NULL || c == '\0';
+	switch (c) {
+	case '-': case '.': case '\'': case '$': case '!': case '@': case '%':
+	case '_': case '/':
+		return 0;
+	default:
+		return 1;
+	}
 }
 
 static int
