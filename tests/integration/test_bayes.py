@@ -8,8 +8,9 @@ bayes=; unreadable files and corrupt stores are named, never a crash.
 Then moatd: with `bayes on`, a store trained on generated spam and ham
 past its minimum counts, the next delivery of a spam carries bayes= in its
 tx line and is tagged by a check_bayes rule (where the rule engine has
-check_bayes); a missing store is logged once, naming the file, and mail
-still flows without Bayes.
+check_bayes); autolearn learns past its thresholds with one log line each,
+and a message once; a missing store is logged once, naming the file, and
+mail still flows without Bayes.
 
 moatctl alone needs no root; the moatd part needs root and Postfix.
 """
@@ -293,6 +294,49 @@ class Daemon(mt.MoatTestCase):
         else:
             print("test_bayes: no check_bayes in this build; tagging by "
                   "BAYES_99 not checked", file=sys.stderr)
+
+    def test_autolearn(self):
+        """A message past bayes_autolearn_spam is learned as spam, one
+        under bayes_autolearn_ham as ham, each with one log line; the
+        store is written by moatd's learner thread while its workers
+        read it."""
+        rules = os.path.join(self.dir.name, "al.rules")
+        with open(rules, "w") as f:
+            f.write('body T_CASINO /\\bcasino\\b/ score 20 "test"\n')
+        m = self.start_moatd(
+            {"score_tag": "5", "score_reject": "off", "bayes": "on",
+             "bayes_path": self.db, "bayes_min_spam": "20",
+             "bayes_min_ham": "20", "bayes_autolearn": "on",
+             "bayes_autolearn_spam": "12", "bayes_autolearn_ham": "0.1"},
+            ["rules " + rules])
+        before = stats(self.db)
+        c = self.client(m)
+        c.greet()
+        spam = "Subject: %s\r\n\r\nbig casino bonus\r\n" % self.tok
+        ham = "Subject: %s\r\n\r\nthe meeting notes\r\n" % mt.token()
+        for msg in (spam, ham):
+            rs = self.send_mail(c, ["alice@example.test"], msg.encode())
+            self.assertReply(rs[-1], 250)
+        c.cmd("QUIT")
+        lines = mt.poll(lambda: len(m.events("bayes_autolearn")) >= 2 and
+                        m.events("bayes_autolearn"))
+        self.assertTrue(lines, m.log())
+        self.assertEqual([(l["class"], l["result"]) for l in lines],
+                         [("spam", "learned"), ("ham", "learned")])
+        self.assertEqual(float(lines[0]["score"]), 20.0)
+        after = stats(self.db)
+        self.assertEqual(int(after["nspam"]), int(before["nspam"]) + 1)
+        self.assertEqual(int(after["nham"]), int(before["nham"]) + 1)
+        # the same spam again: already known, counted once
+        c = self.client(m)
+        c.greet()
+        rs = self.send_mail(c, ["alice@example.test"], spam.encode())
+        self.assertReply(rs[-1], 250)
+        c.cmd("QUIT")
+        lines = mt.poll(lambda: len(m.events("bayes_autolearn")) >= 3 and
+                        m.events("bayes_autolearn"))
+        self.assertEqual(lines[2]["result"], "already")
+        self.assertEqual(stats(self.db)["nspam"], after["nspam"])
 
     def test_missing_store_logged_once_mail_flows(self):
         missing = os.path.join(self.dir.name, "nowhere")
