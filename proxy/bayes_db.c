@@ -168,9 +168,12 @@ bayes_db_open(const char *dir, int flags, char *err, size_t errsz)
 	    MDB_RDONLY : 0), 0640)) != 0) {
 		/* LMDB's text for a bad file is "Invalid argument" at
 		 * best; say what it means */
-		snprintf(err, errsz, "%s: %s", file, rc == MDB_INVALID ?
+		snprintf(err, errsz, "%s: %s%s", file, rc == MDB_INVALID ?
 		    "not an LMDB file (corrupt?)" : rc == MDB_VERSION_MISMATCH ?
-		    "written by another LMDB version" : mdb_strerror(rc));
+		    "written by another LMDB version" : mdb_strerror(rc),
+		    rc == EACCES ? " (readers too must be able to write "
+		    "lock.mdb beside it: give the directory to the user that "
+		    "reads it)" : "");
 		goto fail;
 	}
 	if (open_dbis(db, err, errsz) != 0)
