@@ -205,7 +205,10 @@ learn_file(struct learn *l, const char *path, struct sbuf *raw)
 
 		if (eol == NULL)
 			eol = e;
-		if (line > s && line[-1] == '\n' && is_from_line(next, eol)) {
+		/* after an empty line, LF or CRLF */
+		if (line > s && (line[-1] == '\n' || (line[-1] == '\r' &&
+		    line - 1 > s && line[-2] == '\n')) &&
+		    is_from_line(next, eol)) {
 			learn_one(l, path, idx++, start,
 			    (size_t)(next - start));
 			start = next;

@@ -91,6 +91,11 @@ class Learn(unittest.TestCase):
         self.assertEqual(rc, 0, err)
         self.assertIn("learn: spam: 3 messages: learned 3,", out)
         self.assertEqual(stats(self.db)["nspam"], "3")
+        # the same with CRLF line ends: the same three (learned already)
+        p = self.path("spam-crlf.mbox", mbox.replace("\n", "\r\n"))
+        rc, out, err = run("learn", "--spam", "--bayes-db", self.db, p)
+        self.assertEqual(rc, 0, err)
+        self.assertIn("3 messages: learned 0, already 3,", out)
         # one message in a file that starts with its From line, as the
         # SpamAssassin corpus files do, is one message
         one = self.path("one", "From a@b Tue Feb  2 00:00:00 2024\n" +
