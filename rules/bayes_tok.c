@@ -14,7 +14,9 @@
  *     of most fields prefixed with the field's name, addresses and their
  *     domains for the address fields, the hosts and /24 of Received, the
  *     shape of Message-ID, Content-Type with its charset;
- *   - URI hosts, their parent domains and their first path segment.
+ *   - URI hosts, their parent domains and their first path segment;
+ *   - HTML tag and attribute names of the decoded parts ("<:font",
+ *     "<=bgcolor").
  *
  * It deliberately does not read X-Spam-* (a filter's verdict upstream
  * would teach the filter itself) nor mailbox bookkeeping fields (Status,
@@ -450,6 +452,59 @@ walk_uris(struct walk *w, const struct msg *m)
 	}
 }
 
+static int
+is_alpha(char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+}
+
+/*
+ * The markup of the decoded text parts: "<:" + each tag name and "<=" +
+ * each attribute name.  The rendered text hides them, yet how a message
+ * is built (font, bgcolor, a table layout) says much about who built it;
+ * on the corpus it catches 2 points more spam at p >= 0.9 with the same
+ * ham flagged.
+ */
+static void
+walk_html(struct walk *w, const struct msg *m)
+{
+	const struct msg_str *v;
+	size_t n, i, done = 0;
+
+	v = msg_rawbody(m, &n);
+	for (i = 0; i < n && done < BAYES_TOK_TEXT_MAX && !w->stop; i++) {
+		const char *p = v[i].p, *e = p + v[i].len, *b, *te;
+
+		done += v[i].len;
+		while (!w->stop && p < e &&
+		    (p = memchr(p, '<', (size_t)(e - p))) != NULL) {
+			b = ++p;
+			if (p < e && *p == '/')
+				b = ++p;
+			while (p < e && is_alpha(*p))
+				p++;
+			if (p == b || p - b > 12)
+				continue;
+			emit2(w, "<:", b, (size_t)(p - b));
+			if ((te = memchr(p, '>', (size_t)(e - p))) == NULL)
+				te = e;
+			while (p < te && !w->stop) {
+				while (p < te && (*p == ' ' || *p == '\t' ||
+				    *p == '\n'))
+					p++;
+				b = p;
+				while (p < te && is_alpha(*p))
+					p++;
+				if (p > b && p - b <= 12 && p < te && *p == '=')
+					emit2(w, "<=", b, (size_t)(p - b));
+				while (p < te && *p != ' ' && *p != '\t' &&
+				    *p != '\n')
+					p++;
+			}
+		}
+	}
+}
+
 void
 bayes_tok_walk(const struct msg *m, bayes_tok_fn *fn, void *arg)
 {
@@ -462,6 +517,7 @@ bayes_tok_walk(const struct msg *m, bayes_tok_fn *fn, void *arg)
 	walk_headers(&w, m, &sb);
 	walk_body(&w, m);
 	walk_uris(&w, m);
+	walk_html(&w, m);
 	sbuf_free(&sb);
 }
 

@@ -123,6 +123,29 @@ test_tok_fields(void **state)
 }
 
 static void
+test_tok_html(void **state)
+{
+	struct seen s;
+
+	(void)state;
+	walk("Subject: x\nContent-Type: text/html\n\n<html><body bgcolor="
+	    "\"#fff\">\n<FONT size=1 color=red>Buy</font><br>\n<a\n"
+	    "href=\"http://x.example/\">now</a> a < b <verylongtagname1>"
+	    "</body>", &s);
+	assert_true(has(&s, "<:html"));
+	assert_true(has(&s, "<:font"));	/* case folded */
+	assert_true(has(&s, "<=bgcolor"));
+	assert_true(has(&s, "<=size"));
+	assert_true(has(&s, "<=color"));
+	assert_true(has(&s, "<=href"));	/* after a line break */
+	assert_true(has(&s, "<:a"));
+	assert_false(has(&s, "<:verylongtagname"));
+	/* the rendered words are still there */
+	assert_true(has(&s, "buy"));
+	sbuf_free(&s.all);
+}
+
+static void
 test_tok_set(void **state)
 {
 	struct bayes_toks t;
@@ -303,6 +326,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_tok_fields),
+		cmocka_unit_test(test_tok_html),
 		cmocka_unit_test(test_tok_set),
 		cmocka_unit_test(test_tok_bound),
 		cmocka_unit_test(test_tok_digest),
