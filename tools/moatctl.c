@@ -103,6 +103,7 @@ struct job {
 	/* scan --profile: sums over the workers */
 	struct rule_prof *prof;
 	double		 parse_s;
+	double		 bayes_s;	/* --profile with Bayes */
 	/* scan --bayes-db: the store, read by every worker */
 	struct bayes_db	*bdb;
 	struct bayes_params bp;
@@ -414,7 +415,8 @@ scan_bayes(struct job *j, struct item *it, const struct msg *m,
 
 static void
 scan_one(struct job *j, size_t idx, struct rule_scratch *sc,
-    struct sbuf *raw, double *parse_s, struct bayes_toks *toks)
+    struct sbuf *raw, double *parse_s, struct bayes_toks *toks,
+    double *bayes_s)
 {
 	struct rule_env env;
 	double t0;
@@ -435,8 +437,12 @@ scan_one(struct job *j, size_t idx, struct rule_scratch *sc,
 	if (j->o->profile)
 		*parse_s += now() - t0;
 	memset(&env, 0, sizeof(env));
-	if (j->bdb)
+	if (j->bdb) {
+		t0 = j->o->profile ? now() : 0;
 		scan_bayes(j, it, m, toks, &env);
+		if (j->o->profile)
+			*bayes_s += now() - t0;
+	}
 	h = rule_eval(j->rs, sc, &env, m, &n);
 	score_card_init(&card);
 	if (j->collect_all) {
@@ -483,7 +489,7 @@ worker(void *arg)
 	struct sbuf raw = SBUF_INIT;
 	struct rule_prof p;
 	struct bayes_toks toks;
-	double parse_s = 0;
+	double parse_s = 0, bayes_s = 0;
 	size_t idx;
 
 	memset(&toks, 0, sizeof(toks));
@@ -498,11 +504,12 @@ worker(void *arg)
 		pthread_mutex_unlock(&j->lock);
 		if (idx >= j->nitems)
 			break;
-		scan_one(j, idx, sc, &raw, &parse_s, &toks);
+		scan_one(j, idx, sc, &raw, &parse_s, &toks, &bayes_s);
 	}
 	if (j->o->profile) {
 		pthread_mutex_lock(&j->lock);
 		j->parse_s += parse_s;
+		j->bayes_s += bayes_s;
 		for (idx = 0; idx < rule_set_count(j->rs); idx++)
 			if (rule_scratch_profile_get(sc, idx, &p) == 0) {
 				j->prof[idx].ns += p.ns;
@@ -597,6 +604,10 @@ print_profile(const struct job *j, size_t nmsg)
 	    "(%.3f ms per message)\n", nmsg, j->parse_s * 1e3,
 	    (double)total / 1e6, nmsg ? (double)total / 1e6 / (double)nmsg :
 	    0.0);
+	if (j->bdb)
+		printf("profile: bayes %.1f ms (%.3f ms per message: tokens, "
+		    "store, combining)\n", j->bayes_s * 1e3, nmsg ? j->bayes_s *
+		    1e3 / (double)nmsg : 0.0);
 	printf("profile: by stage:");
 	for (k = 0; k < RULE_ST_COUNT; k++)
 		if (stage[k] > 0)
