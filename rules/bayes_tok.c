@@ -3,7 +3,8 @@
  *
  * What becomes a token, in the spirit of SpamAssassin's Bayes.pm tokenize():
  *   - body words of the rendered text (msg_body() without its Subject line),
- *     lower-cased, 3..15 bytes; longer words become "sk:" plus their first
+ *     lower-cased, 3..15 bytes, and an all-capitals word once more as
+ *     "c:" + the word (shouting tells); longer words become "sk:" plus their first
  *     7 bytes (SpamAssassin's skip tokens: a 40-byte random string must not
  *     make a token of its own, but "many long words" still tells); numbers
  *     become their shape ("n:" with each digit run as "9"), so prices and
@@ -112,7 +113,7 @@ word(struct walk *w, const char *prefix, const char *s, size_t len,
     char *out)
 {
 	char buf[TOK_BUF_MAX];
-	size_t i, digits = 0, n = 0;
+	size_t i, digits = 0, upper = 0, lower = 0, n = 0;
 
 	while (len > 0 && is_trim((unsigned char)s[0])) {
 		s++;
@@ -122,9 +123,14 @@ word(struct walk *w, const char *prefix, const char *s, size_t len,
 		len--;
 	if (len == 0)
 		return 0;
-	for (i = 0; i < len; i++)
+	for (i = 0; i < len; i++) {
 		if (s[i] >= '0' && s[i] <= '9')
 			digits++;
+		else if (s[i] >= 'A' && s[i] <= 'Z')
+			upper++;
+		else if (s[i] >= 'a' && s[i] <= 'z')
+			lower++;
+	}
 	if (digits > 0 && digits * 2 >= len) {
 		/* a number: its shape, "n:$9.9" for "$19.99" */
 		memcpy(buf, "n:", 2);
@@ -149,6 +155,11 @@ word(struct walk *w, const char *prefix, const char *s, size_t len,
 		return 0;
 	}
 	emit2(w, prefix, s, len);
+	if (upper > 0 && lower == 0) {
+		/* shouting: "FREE" is also "c:free", a sign of its own */
+		snprintf(buf, sizeof(buf), "%sc:", prefix);
+		emit2(w, buf, s, len);
+	}
 	if (out == NULL)
 		return 0;
 	for (i = 0; i < len; i++) {

@@ -95,6 +95,9 @@ test_tok_fields(void **state)
 	/* the Subject by field, not as a body word */
 	assert_true(has(&s, "S:free"));
 	assert_true(has(&s, "S:money"));
+	/* written in capitals: also a token of its own */
+	assert_true(has(&s, "S:c:money"));
+	assert_false(has(&s, "S:c:free"));
 	assert_false(has(&s, "free"));
 	/* addresses and their domains */
 	assert_true(has(&s, "F:bob@mail.example.com"));
