@@ -44,3 +44,11 @@ CLEANFILES += rule-cost$(EXEEXT)
 .PHONY: bench-rule-cost
 bench-rule-cost: rule-cost$(EXEEXT)
 	./rule-cost$(EXEEXT) $(BENCH_ARGS) $(MSGS)
+
+# Bayes alone, k-fold cross-validation on a corpus of spam/ and ham/
+# (doc/rules.md, "Bayes"); about half a minute on ../shared/corpus.
+#   make bench-bayes CORPUS=../shared/corpus
+EXTRA_DIST += bench/bayes-cv.sh
+.PHONY: bench-bayes
+bench-bayes: moatctl$(EXEEXT)
+	$(SHELL) $(top_srcdir)/bench/bayes-cv.sh -m ./moatctl$(EXEEXT) $(CORPUS)

@@ -163,6 +163,9 @@ static const struct cfg_word w_identity[] = {
 	{ "proxy-v1", CFG_ID_PROXY_V1 }, { "proxy-v2", CFG_ID_PROXY_V2 },
 	{ "none", CFG_ID_NONE }, { NULL, 0 }
 };
+static const struct cfg_word w_bayes_store[] = {
+	{ "lmdb", 0 }, { NULL, 0 }
+};
 static const struct cfg_word w_bare[] = {
 	{ "normalize", CFG_BARE_NORMALIZE }, { "reject", CFG_BARE_REJECT },
 	{ NULL, 0 }
@@ -310,6 +313,35 @@ static const struct cfg_key cfg_keys[] = {
 	    .help = "put before the Subject of tagged mail; unset = none" },
 	{ "reply_show_rules", CT_BOOL, 0, F(reply_show_rules), "off", NULL,
 	    0, 1, .help = "name the rules hit in policy refusals" },
+
+	/* the Bayesian classifier (doc/rules.md, "Bayes") */
+	{ "bayes", CT_BOOL, 0, F(bayes), "off", NULL, 0, 1,
+	    .help = "classify each message with the Bayes store, for the "
+	    "BAYES_* rules" },
+	{ "bayes_store", CT_ENUM, 0, F(bayes_store), "lmdb", NULL, 0, 0,
+	    .words = w_bayes_store,
+	    .help = "where the token counts live: lmdb (bayes_path)" },
+	{ "bayes_path", CT_STRING, 0, F(bayes_path),
+	    LOCALSTATEDIR "/lib/moat/bayes", "$localstatedir/lib/moat/bayes",
+	    0, 0,
+	    .check = check_abspath,
+	    .help = "the LMDB directory moatctl learn writes and moatd "
+	    "reads" },
+	{ "bayes_min_spam", CT_INT, 0, F(bayes_min_spam), "200", NULL, 1,
+	    100000000, .help = "spam messages learned before Bayes speaks" },
+	{ "bayes_min_ham", CT_INT, 0, F(bayes_min_ham), "200", NULL, 1,
+	    100000000, .help = "ham messages learned before Bayes speaks" },
+	{ "bayes_autolearn", CT_BOOL, 0, F(bayes_autolearn), "off", NULL, 0,
+	    1, .help = "learn mail whose score is past the thresholds below "
+	    "(doc/rules.md: its risks)" },
+	{ "bayes_autolearn_spam", CT_STRING, 0, F(bayes_autolearn_spam), "12",
+	    NULL, 0, 0, .check = check_threshold,
+	    .help = "learn as spam from this score (without the BAYES_* "
+	    "rules); a number or off" },
+	{ "bayes_autolearn_ham", CT_STRING, 0, F(bayes_autolearn_ham), "0.1",
+	    NULL, 0, 0, .check = check_threshold,
+	    .help = "learn as ham below this score (without the BAYES_* "
+	    "rules); a number or off" },
 
 	/* greylisting and its store (doc/greylisting.md) */
 	{ "greylist", CT_BOOL, 0, F(greylist), "off", NULL, 0, 1,

@@ -152,6 +152,16 @@ struct config {
 	struct rule_set	*rules;			/* NULL: no rules configured */
 	void		(*rules_release)(struct rule_set *);
 
+	/* the Bayesian classifier (doc/rules.md, "Bayes") */
+	int		bayes;			/* classify at end of DATA */
+	int		bayes_store;		/* 0: LMDB */
+	char		*bayes_path;		/* the LMDB directory */
+	int		bayes_min_spam;		/* learned before it speaks */
+	int		bayes_min_ham;
+	int		bayes_autolearn;
+	char		*bayes_autolearn_spam;	/* a number or "off" */
+	char		*bayes_autolearn_ham;
+
 	/* greylisting and its store (doc/greylisting.md) */
 	int		greylist;
 	long		greylist_delay_ms;

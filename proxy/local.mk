@@ -12,9 +12,10 @@ sbin_PROGRAMS += moatd
 moatd_SOURCES = proxy/main.c proxy/daemon.h proxy/worker.c \
 	proxy/session.c proxy/upstream.c proxy/upstream.h \
 	proxy/msgstore.c proxy/msgstore.h proxy/dns.c proxy/dns.h \
-	proxy/policy.c proxy/policy.h
-moatd_LDADD = libauth.a libstore.a libproxy.a librules.a libscoring.a \
-	libcommon.a $(PCRE2_LIBS) $(HS_LIBS) $(HIREDIS_LIBS) $(OPENSSL_LIBS) \
+	proxy/policy.c proxy/policy.h proxy/bayes_live.c proxy/bayes_live.h
+moatd_LDADD = libauth.a libstore.a libproxy.a libbayesdb.a librules.a \
+	libscoring.a libcommon.a $(LMDB_LIBS) $(MATH_LIBS) $(PCRE2_LIBS) $(HS_LIBS) $(HIREDIS_LIBS) $(OPENSSL_LIBS) \
 	$(LIBEVENT_LIBS) $(CRYPT_LIBS) $(PTHREAD_LIBS)
 moatd_CFLAGS = $(AM_CFLAGS) $(LIBEVENT_CFLAGS) $(PCRE2_CFLAGS) \
 	$(OPENSSL_CFLAGS)
+include proxy/bayes.mk

@@ -28,6 +28,7 @@
 #include <event2/listener.h>
 #include <event2/thread.h>
 
+#include "bayes_live.h"
 #include "daemon.h"
 #include "log.h"
 #include "policy.h"
@@ -779,6 +780,7 @@ main(int argc, char **argv)
 	probe_free(probe_cur);
 	workers_stop(atomic_load(&moat_sessions) ? 2 : 1);
 	workers_join();
+	bayes_live_shutdown();
 	passwd_pool_free(moat_passwd_pool);
 	store_free(moat_store);
 	for (i = 0; i < nlisteners; i++)

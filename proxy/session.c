@@ -34,6 +34,7 @@
 
 #include "clock.h"
 #include "daemon.h"
+#include "bayes_live.h"
 #include "dns.h"
 #include "log.h"
 #include "msg.h"
@@ -139,6 +140,8 @@ struct smtp_tx {
 	int		 replay;	/* replay step (W_REPLAY) */
 	int		 chunked;	/* the message came by BDAT */
 	uint64_t	 grey_hash;	/* of the triplet being checked */
+	int		 bayes_known;	/* Bayes spoke on the message */
+	double		 bayes_p;	/* its spam probability */
 };
 
 struct session {
@@ -495,6 +498,12 @@ tx_log(struct session *s, struct smtp_tx *tx, const char *verdict,
 		logline_str(&l, "rules", rl.p ? rl.p : "");
 		sbuf_free(&rl);
 	}
+	if (s->cfg->bayes) {
+		char bp[16];
+
+		snprintf(bp, sizeof(bp), "%.4f", tx->bayes_p);
+		logline_str(&l, "bayes", tx->bayes_known ? bp : "-");
+	}
 	logline_str(&l, "verdict", verdict);
 	logline_str(&l, "greylist", tx->grey ? tx->grey : "off");
 	logline_str(&l, "status", status);
@@ -691,6 +700,10 @@ sess_eval(struct session *s, struct score_card *card, const char *extra_rcpt,
 			rc[n++] = extra_rcpt;
 		env.rcpt = n ? rc : NULL;
 		env.nrcpt = n;
+		if (m != NULL) {
+			env.bayes_known = tx->bayes_known;
+			env.bayes_p = tx->bayes_p;
+		}
 	}
 	v = policy_eval(s->cfg, s->w->scratch, &env, m, card, s->id,
 	    s->auth_login != NULL);
@@ -2896,8 +2909,10 @@ sess_data_verdict(struct session *s)
 		return -1;
 	}
 	m = msg_parse(raw, len, NULL);
+	bayes_live_classify(cfg, m, s->id, &tx->bayes_known, &tx->bayes_p);
 	v = sess_eval(s, &tx->card, NULL, m);
 	msg_free(m);
+	bayes_live_autolearn(cfg, &tx->card, raw, len, s->id);
 	tx->verdict = score_verdict_name(v);
 	if (v == SCORE_REJECT || v == SCORE_TEMPFAIL) {
 		ms_unmap(&tx->ms, raw, len);

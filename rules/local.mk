@@ -6,3 +6,4 @@ librules_a_CFLAGS = $(AM_CFLAGS) $(PCRE2_CFLAGS) $(HS_CFLAGS)
 RULES_LIBS = librules.a libcommon.a $(PCRE2_LIBS) $(HS_LIBS)
 include rules/msg.mk
 include rules/engine.mk
+include rules/bayes.mk

@@ -2,7 +2,8 @@
 # and `moatctl greylist`, which reads moatd's config and administers the
 # greylist state in Redis through the same store code (libstore.a).
 bin_PROGRAMS += moatctl
-moatctl_SOURCES = tools/moatctl.c
+moatctl_SOURCES = tools/moatctl.c tools/ctl_bayes.c tools/ctl_bayes.h
 moatctl_CFLAGS = $(AM_CFLAGS) $(PCRE2_CFLAGS) $(LIBEVENT_CFLAGS)
-moatctl_LDADD = libstore.a libproxy.a libscoring.a $(RULES_LIBS) \
+moatctl_LDADD = libstore.a libproxy.a libbayesdb.a libscoring.a $(RULES_LIBS) \
+	$(LMDB_LIBS) $(MATH_LIBS) \
 	$(HIREDIS_LIBS) $(LIBEVENT_LIBS) $(PTHREAD_LIBS)

@@ -7,6 +7,7 @@
  *   moatctl greylist [-c CONFIG] SUBCOMMAND ...
  *                                         list, look up, pass, whitelist,
  *                                         delete and count greylist state
+ *   moatctl learn, moatctl bayes          the Bayes store (ctl_bayes.c)
  *
  * Options shared by scan, agree and rules: -r FILE (a rule file,
  * repeatable; *.cf is read as SpamAssassin), --sa-stock (Debian's stock
@@ -48,6 +49,7 @@
 
 #include "proxy/config.h"	/* not the autoconf config.h */
 #include "clock.h"
+#include "ctl_bayes.h"
 #include "greylist.h"
 #include "log.h"
 #include "msg.h"
@@ -72,6 +74,8 @@ struct opts {
 	int		 hs;		/* Hyperscan prefilter */
 	const char	*hs_cache;	/* its cache directory, or NULL */
 	struct score_thresholds th;
+	const char	*bayes_db;	/* scan --bayes-db DIR */
+	const char	*cfg;		/* scan -c CONFIG: its bayes_* keys */
 };
 
 struct item {
@@ -82,6 +86,8 @@ struct item {
 	char		*rules;		/* "A,B" */
 	char		*report;	/* -v table */
 	int		 err;
+	int		 bayes_known;
+	double		 bayes_p;
 };
 
 struct job {
@@ -98,6 +104,10 @@ struct job {
 	/* scan --profile: sums over the workers */
 	struct rule_prof *prof;
 	double		 parse_s;
+	double		 bayes_s;	/* --profile with Bayes */
+	/* scan --bayes-db: the store, read by every worker */
+	struct bayes_db	*bdb;
+	struct bayes_params bp;
 };
 
 static void
@@ -109,13 +119,17 @@ usage(void)
 	    "                    [--tag N|off] [--tempfail N|off] "
 	    "[--reject N|off]\n"
 	    "                    [--all] [--profile N] [--hs] "
-	    "[--hs-cache DIR] FILE|DIR...\n"
+	    "[--hs-cache DIR]\n"
+	    "                    [-c CONFIG] [--bayes-db DIR] FILE|DIR...\n"
 	    "       moatctl agree [-r RULEFILE]... [--sa-stock] [-v] "
 	    "CORPUSDIR\n"
 	    "       moatctl rules [-r RULEFILE]... [--sa-stock] [-v] [--hs] "
 	    "[--hs-cache DIR]\n"
 	    "       moatctl greylist [-c CONFIG] list|lookup|pass|whitelist|"
-	    "delete|count ...\n");
+	    "delete|count ...\n"
+	    "       moatctl learn --spam|--ham|--forget [-c CONFIG] "
+	    "[--bayes-db DIR] FILE|DIR...\n"
+	    "       moatctl bayes stats|dump|restore|tokens ...\n");
 	exit(2);
 }
 
@@ -162,6 +176,10 @@ parse_opts(int argc, char **argv, struct opts *o)
 			o->all = 1;
 		else if (strcmp(a, "--hs") == 0)
 			o->hs = 1;
+		else if (strcmp(a, "--bayes-db") == 0 && i + 1 < argc)
+			o->bayes_db = argv[++i];
+		else if (strcmp(a, "-c") == 0 && i + 1 < argc)
+			o->cfg = argv[++i];
 		else if (strcmp(a, "--hs-cache") == 0 && i + 1 < argc) {
 			o->hs = 1;
 			o->hs_cache = argv[++i];
@@ -366,12 +384,42 @@ collect(const char *path, char ***v, size_t *n)
 	qsort(*v + first, *n - first, sizeof(char *), cmp_str);
 }
 
+int
+ctl_read_file(const char *path, struct sbuf *out)
+{
+	return read_file(path, out);
+}
+
+void
+ctl_collect(const char *path, char ***v, size_t *n)
+{
+	collect(path, v, n);
+}
+
 static double now(void);
+
+/* scan --bayes-db: the message's Bayes verdict into env (as moatd does). */
+static void
+scan_bayes(struct job *j, struct item *it, const struct msg *m,
+    struct bayes_toks *toks, struct rule_env *env)
+{
+	char err[512];
+	int rc;
+
+	rc = bayes_db_classify(j->bdb, &j->bp, m, toks, &it->bayes_p, NULL,
+	    err, sizeof(err));
+	if (rc < 0)
+		fprintf(stderr, "moatctl: %s: %s\n", it->path, err);
+	it->bayes_known = env->bayes_known = rc == 1;
+	env->bayes_p = it->bayes_p;
+}
 
 static void
 scan_one(struct job *j, size_t idx, struct rule_scratch *sc,
-    struct sbuf *raw, double *parse_s)
+    struct sbuf *raw, double *parse_s, struct bayes_toks *toks,
+    double *bayes_s)
 {
+	struct rule_env env;
 	double t0;
 	struct item *it = &j->items[idx];
 	const struct rule_hit *h;
@@ -389,7 +437,14 @@ scan_one(struct job *j, size_t idx, struct rule_scratch *sc,
 	m = msg_parse(raw->p ? raw->p : "", raw->len, NULL);
 	if (j->o->profile)
 		*parse_s += now() - t0;
-	h = rule_eval(j->rs, sc, NULL, m, &n);
+	memset(&env, 0, sizeof(env));
+	if (j->bdb) {
+		t0 = j->o->profile ? now() : 0;
+		scan_bayes(j, it, m, toks, &env);
+		if (j->o->profile)
+			*bayes_s += now() - t0;
+	}
+	h = rule_eval(j->rs, sc, &env, m, &n);
 	score_card_init(&card);
 	if (j->collect_all) {
 		j->names[idx] = xreallocarray(NULL, n + 1, sizeof(char *));
@@ -434,8 +489,11 @@ worker(void *arg)
 	struct rule_scratch *sc = rule_scratch_new();
 	struct sbuf raw = SBUF_INIT;
 	struct rule_prof p;
-	double parse_s = 0;
+	struct bayes_toks toks;
+	double parse_s = 0, bayes_s = 0;
 	size_t idx;
+
+	memset(&toks, 0, sizeof(toks));
 
 	if (j->o->profile)
 		rule_scratch_profile(sc, 1);
@@ -447,11 +505,12 @@ worker(void *arg)
 		pthread_mutex_unlock(&j->lock);
 		if (idx >= j->nitems)
 			break;
-		scan_one(j, idx, sc, &raw, &parse_s);
+		scan_one(j, idx, sc, &raw, &parse_s, &toks, &bayes_s);
 	}
 	if (j->o->profile) {
 		pthread_mutex_lock(&j->lock);
 		j->parse_s += parse_s;
+		j->bayes_s += bayes_s;
 		for (idx = 0; idx < rule_set_count(j->rs); idx++)
 			if (rule_scratch_profile_get(sc, idx, &p) == 0) {
 				j->prof[idx].ns += p.ns;
@@ -461,6 +520,7 @@ worker(void *arg)
 		pthread_mutex_unlock(&j->lock);
 	}
 	sbuf_free(&raw);
+	bayes_toks_free(&toks);
 	rule_scratch_free(sc);
 	return NULL;
 }
@@ -545,6 +605,10 @@ print_profile(const struct job *j, size_t nmsg)
 	    "(%.3f ms per message)\n", nmsg, j->parse_s * 1e3,
 	    (double)total / 1e6, nmsg ? (double)total / 1e6 / (double)nmsg :
 	    0.0);
+	if (j->bdb)
+		printf("profile: bayes %.1f ms (%.3f ms per message: tokens, "
+		    "store, combining)\n", j->bayes_s * 1e3, nmsg ? j->bayes_s *
+		    1e3 / (double)nmsg : 0.0);
 	printf("profile: by stage:");
 	for (k = 0; k < RULE_ST_COUNT; k++)
 		if (stage[k] > 0)
@@ -592,6 +656,8 @@ cmd_scan(int argc, char **argv)
 	memset(&j, 0, sizeof(j));
 	j.o = &o;
 	j.rs = rs;
+	if (o.bayes_db || (o.cfg && ctl_bayes_on(o.cfg)))
+		j.bdb = ctl_bayes_open_ro(o.bayes_db, o.cfg, &j.bp);
 	j.nitems = np;
 	j.items = xcalloc(np + 1, sizeof(struct item));
 	for (i = 0; i < np; i++)
@@ -613,10 +679,19 @@ cmd_scan(int argc, char **argv)
 		nv[it->verdict]++;
 		bytes += it->size;
 		sum += it->score;
-		if (!o.quiet)
+		if (!o.quiet && j.bdb == NULL)
 			printf("%s score=%.1f verdict=%s rules=%s\n", it->path,
 			    it->score, score_verdict_name(it->verdict),
 			    it->rules);
+		else if (!o.quiet && it->bayes_known)
+			printf("%s score=%.1f verdict=%s bayes=%.4f rules=%s\n",
+			    it->path, it->score,
+			    score_verdict_name(it->verdict), it->bayes_p,
+			    it->rules);
+		else if (!o.quiet)
+			printf("%s score=%.1f verdict=%s bayes=- rules=%s\n",
+			    it->path, it->score,
+			    score_verdict_name(it->verdict), it->rules);
 		if (o.verbose && it->report != NULL)
 			printf("\n%s\n", it->report);
 		free(it->rules);
@@ -639,6 +714,7 @@ cmd_scan(int argc, char **argv)
 	if (o.profile)
 		print_profile(&j, np);
 	free(j.prof);
+	bayes_db_close(j.bdb);
 	free(paths);
 	free(j.items);
 	free(o.rules);
@@ -1764,6 +1840,10 @@ main(int argc, char **argv)
 		return cmd_rules(argc - 2, argv + 2);
 	if (strcmp(argv[1], "greylist") == 0)
 		return cmd_greylist(argc - 2, argv + 2);
+	if (strcmp(argv[1], "learn") == 0)
+		return ctl_learn(argc - 2, argv + 2);
+	if (strcmp(argv[1], "bayes") == 0)
+		return ctl_bayes(argc - 2, argv + 2);
 	usage();
 	return 2;
 }

@@ -8,6 +8,7 @@ include tests/fuzz/msg.mk
 include tests/fuzz/engine.mk
 include tests/fuzz/auth.mk
 include tests/fuzz/grey.mk
+include tests/fuzz/bayes.mk
 if ENABLE_FUZZING
 noinst_PROGRAMS += $(FUZZ_TARGETS)
 endif

@@ -3,3 +3,6 @@
 # and $(MOATCTL), exported by AM_TESTS_ENVIRONMENT in local.mk).  The file
 # reaches the tarball through EXTRA_DIST += $(INTEGRATION_TESTS).
 INTEGRATION_TESTS += tests/integration/test_moatctl_grey.py
+# The Bayesian classifier: moatctl learn/bayes/scan --bayes-db, and moatd
+# with bayes on (tests/integration/test_bayes.py).
+INTEGRATION_TESTS += tests/integration/test_bayes.py

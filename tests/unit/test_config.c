@@ -1144,6 +1144,10 @@ test_dump(void **state)
 	    "score_reject 10\nauth_score_tag 5\nauth_score_tempfail off\n"
 	    "auth_score_reject off\n# subject_prefix (not set)\n"
 	    "reply_show_rules off\n"
+	    "bayes off\nbayes_store lmdb\nbayes_path " LOCALSTATEDIR
+	    "/lib/moat/bayes\nbayes_min_spam 200\nbayes_min_ham 200\n"
+	    "bayes_autolearn off\nbayes_autolearn_spam 12\n"
+	    "bayes_autolearn_ham 0.1\n"
 	    "greylist off\ngreylist_delay 5m\ngreylist_retry_window 2d\n"
 	    "greylist_pass_lifetime 35d\ngreylist_awl_passes 5\n"
 	    "greylist_awl_interval 1h\ngreylist_ipv4_prefix 24\n"

@@ -1,0 +1,296 @@
+/*
+ * bayes_live.c: the Bayes store in moatd (bayes_live.h).
+ *
+ * One LMDB environment per process (LMDB forbids opening one twice in a
+ * process), opened at the first message that needs it, after privileges
+ * were dropped, and shared by every worker under a read-write lock: the
+ * workers hold it shared while they read, a reopen (bayes_path changed on
+ * reload, or autolearn turned on, which needs it writable) holds it
+ * exclusively.  Reading a message's counts is one read transaction of a
+ * few thousand memory-mapped B-tree lookups, well under a millisecond; it
+ * runs on the worker's loop (doc/rules.md says why that is acceptable).
+ * Writing is not: autolearn commits (an fsync) on the learner thread.
+ *
+ * It does not talk to Redis (bayes_store redis is not built), and it never
+ * fails a message: store trouble means the message is judged without
+ * Bayes.  Each distinct store error is logged once; the store is tried
+ * again at most once a minute.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "bayes.h"
+#include "bayes_db.h"
+#include "bayes_live.h"
+#include "bayes_tok.h"
+#include "log.h"
+#include "msg.h"
+#include "xmalloc.h"
+
+#define LIVE_RETRY_SECS	60
+
+static pthread_rwlock_t live_rw = PTHREAD_RWLOCK_INITIALIZER;
+static struct bayes_db	*live_db;	/* under live_rw */
+static char		*live_path;
+static int		 live_writable;
+static char		 live_err[512];	/* the last error logged */
+static time_t		 live_retry;	/* no reopen before this */
+
+static pthread_mutex_t live_err_mu = PTHREAD_MUTEX_INITIALIZER;
+
+/* Log a store error once, until a different one (or success) happens. */
+static void
+live_log_err(const char *sid, const char *err)
+{
+	int fresh;
+
+	pthread_mutex_lock(&live_err_mu);
+	fresh = strcmp(live_err, err) != 0;
+	if (fresh)
+		snprintf(live_err, sizeof(live_err), "%s", err);
+	pthread_mutex_unlock(&live_err_mu);
+	if (fresh)
+		log_warn("%s%s%sbayes: %s; messages are judged without Bayes "
+		    "until it is fixed", sid ? "session=" : "", sid ? sid : "",
+		    sid ? " " : "", err);
+}
+
+static int
+live_ok(const char *path, int writable)
+{
+	return live_db != NULL && strcmp(live_path, path) == 0 &&
+	    (live_writable || !writable);
+}
+
+/*
+ * The store at path with live_rw held shared, or NULL (not held) when it
+ * cannot be opened now.  The caller unlocks live_rw after use.
+ */
+static struct bayes_db *
+live_get(const char *path, int writable, const char *sid)
+{
+	char err[512];
+	time_t now;
+
+	pthread_rwlock_rdlock(&live_rw);
+	if (live_ok(path, writable))
+		return live_db;
+	pthread_rwlock_unlock(&live_rw);
+	pthread_rwlock_wrlock(&live_rw);
+	now = time(NULL);
+	if (!live_ok(path, writable) && (now >= live_retry || live_path ==
+	    NULL || strcmp(live_path, path) != 0)) {
+		bayes_db_close(live_db);
+		free(live_path);
+		live_path = xstrdup(path);
+		live_writable = writable;
+		live_db = bayes_db_open(path, writable ? 0 : BAYES_DB_RDONLY,
+		    err, sizeof(err));
+		if (live_db == NULL) {
+			live_retry = now + LIVE_RETRY_SECS;
+			live_log_err(sid, err);
+		} else {
+			pthread_mutex_lock(&live_err_mu);
+			live_err[0] = '\0';
+			pthread_mutex_unlock(&live_err_mu);
+			log_info("bayes: store %s open%s", path, writable ?
+			    " for autolearn" : "");
+		}
+	}
+	pthread_rwlock_unlock(&live_rw);
+	pthread_rwlock_rdlock(&live_rw);
+	if (live_ok(path, writable))
+		return live_db;
+	pthread_rwlock_unlock(&live_rw);
+	return NULL;
+}
+
+void
+bayes_live_classify(const struct config *cfg, const struct msg *m,
+    const char *sid, int *known, double *p)
+{
+	struct bayes_params bp;
+	struct bayes_toks toks;
+	struct bayes_db *db;
+	char err[512];
+	int rc;
+
+	*known = 0;
+	*p = 0;
+	if (!cfg->bayes ||
+	    (db = live_get(cfg->bayes_path, cfg->bayes_autolearn, sid)) == NULL)
+		return;
+	bayes_params_default(&bp);
+	bp.min_spam = (uint64_t)cfg->bayes_min_spam;
+	bp.min_ham = (uint64_t)cfg->bayes_min_ham;
+	memset(&toks, 0, sizeof(toks));
+	rc = bayes_db_classify(db, &bp, m, &toks, p, NULL, err, sizeof(err));
+	pthread_rwlock_unlock(&live_rw);
+	bayes_toks_free(&toks);
+	if (rc < 0)
+		live_log_err(sid, err);
+	*known = rc == 1;
+}
+
+/* ---- autolearn ------------------------------------------------------- */
+
+struct learn_job {
+	char		*raw;
+	size_t		 len;
+	char		*path;
+	enum bayes_class cls;
+	double		 score;
+	char		 sid[40];
+};
+
+static pthread_mutex_t	 lq_mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t	 lq_cv = PTHREAD_COND_INITIALIZER;
+static struct learn_job	 lq[BAYES_LIVE_QUEUE_MAX];
+static size_t		 lq_head, lq_n;
+static int		 lq_started, lq_stop;
+static pthread_t	 lq_tid;
+
+static void
+learn_job_run(struct learn_job *j)
+{
+	static const char *const result[] = {
+		"learned", "already", "moved", "forgotten", "unknown"
+	};
+	enum bayes_learned res;
+	struct bayes_toks toks;
+	struct bayes_db *db;
+	struct logline l;
+	struct msg *m;
+	char err[512];
+
+	if ((db = live_get(j->path, 1, j->sid)) == NULL)
+		return;
+	m = msg_parse(j->raw, j->len, NULL);
+	memset(&toks, 0, sizeof(toks));
+	if (bayes_db_learn_msg(db, m, j->cls, &toks, (int64_t)time(NULL),
+	    &res, err, sizeof(err)) != 0) {
+		pthread_rwlock_unlock(&live_rw);
+		live_log_err(j->sid, err);
+	} else {
+		pthread_rwlock_unlock(&live_rw);
+		logline_begin(&l, "bayes_autolearn");
+		logline_str(&l, "session", j->sid);
+		logline_str(&l, "class", j->cls == BAYES_SPAM ? "spam" :
+		    "ham");
+		logline_dbl(&l, "score", j->score);
+		logline_str(&l, "result", result[res]);
+		logline_emit(&l);
+	}
+	bayes_toks_free(&toks);
+	msg_free(m);
+}
+
+static void *
+learner(void *arg)
+{
+	struct learn_job j;
+
+	(void)arg;
+	pthread_mutex_lock(&lq_mu);
+	for (;;) {
+		while (lq_n == 0 && !lq_stop)
+			pthread_cond_wait(&lq_cv, &lq_mu);
+		if (lq_n == 0)
+			break;
+		j = lq[lq_head];
+		lq_head = (lq_head + 1) % BAYES_LIVE_QUEUE_MAX;
+		lq_n--;
+		pthread_mutex_unlock(&lq_mu);
+		learn_job_run(&j);
+		free(j.raw);
+		free(j.path);
+		pthread_mutex_lock(&lq_mu);
+	}
+	pthread_mutex_unlock(&lq_mu);
+	return NULL;
+}
+
+/* "off" or a number; 0 when off or not a number (config checked it). */
+static int
+live_threshold(const char *s, double *v)
+{
+	char *end;
+
+	if (s == NULL || strcmp(s, "off") == 0)
+		return 0;
+	*v = strtod(s, &end);
+	return *end == '\0';
+}
+
+void
+bayes_live_autolearn(const struct config *cfg, const struct score_card *card,
+    const char *raw, size_t len, const char *sid)
+{
+	struct learn_job *j;
+	double score = 0, t;
+	enum bayes_class cls;
+	size_t i;
+
+	if (!cfg->bayes || !cfg->bayes_autolearn || len > BAYES_LIVE_LEARN_MAX)
+		return;
+	/* Bayes must not teach itself: its own rules do not count, as in
+	 * SpamAssassin's AutoLearnThreshold */
+	for (i = 0; i < card->nhits; i++)
+		if (strncmp(card->hits[i].name, "BAYES_", 6) != 0)
+			score += card->hits[i].score;
+	if (live_threshold(cfg->bayes_autolearn_spam, &t) && score >= t)
+		cls = BAYES_SPAM;
+	else if (live_threshold(cfg->bayes_autolearn_ham, &t) && score < t)
+		cls = BAYES_HAM;
+	else
+		return;
+	pthread_mutex_lock(&lq_mu);
+	if (lq_stop || lq_n >= BAYES_LIVE_QUEUE_MAX) {
+		pthread_mutex_unlock(&lq_mu);
+		log_warn("session=%s bayes_autolearn: the learner is behind; "
+		    "message not learned", sid);
+		return;
+	}
+	if (!lq_started) {
+		if (pthread_create(&lq_tid, NULL, learner, NULL) != 0) {
+			pthread_mutex_unlock(&lq_mu);
+			log_warn("bayes_autolearn: cannot start the learner: %s",
+			    strerror(errno));
+			return;
+		}
+		lq_started = 1;
+	}
+	j = &lq[(lq_head + lq_n) % BAYES_LIVE_QUEUE_MAX];
+	j->raw = xmalloc(len + 1);
+	memcpy(j->raw, raw, len);
+	j->raw[len] = '\0';
+	j->len = len;
+	j->path = xstrdup(cfg->bayes_path);
+	j->cls = cls;
+	j->score = score;
+	snprintf(j->sid, sizeof(j->sid), "%s", sid);
+	lq_n++;
+	pthread_cond_signal(&lq_cv);
+	pthread_mutex_unlock(&lq_mu);
+}
+
+void
+bayes_live_shutdown(void)
+{
+	pthread_mutex_lock(&lq_mu);
+	lq_stop = 1;
+	pthread_cond_signal(&lq_cv);
+	pthread_mutex_unlock(&lq_mu);
+	if (lq_started)
+		pthread_join(lq_tid, NULL);
+	pthread_rwlock_wrlock(&live_rw);
+	bayes_db_close(live_db);
+	live_db = NULL;
+	free(live_path);
+	live_path = NULL;
+	pthread_rwlock_unlock(&live_rw);
+}
