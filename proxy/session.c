@@ -8,7 +8,8 @@
  *
  * It does not parse bytes itself, and it never says 250 to the end of DATA
  * on its own: the client gets the backend's reply to the message or a 4xx.
- * Invariants: only sess_enter_state() writes s->state; while SF_WAIT is set
+ * Invariants: only sess_enter_state() writes s->state and only
+ * sess_enter_wait() writes s->wait and SF_WAIT; while SF_WAIT is set
  * no client input is processed (replies stay in order, RFC 2920); a session
  * is freed only from the loop (sess_free_cb), never inside a callback of its
  * own bufferevent or upstream; an open transaction is always logged once,
@@ -65,10 +66,31 @@
 #define SF_INPROC	0x10	/* sess_process() is on the stack */
 #define SF_EOF		0x20	/* the client half-closed; see sess_eof() */
 
-/* What a session waits for when SF_WAIT is set. */
+/*
+ * What a session waits for when SF_WAIT is set; W_NONE when it is not.
+ * One list makes the enum and the names the trace shows (sess_wait_name).
+ * Only sess_enter_wait() writes s->wait and SF_WAIT.
+ */
+#define SESS_WAIT_LIST(X)						\
+	X(W_NONE, "NONE")	/* not waiting */			\
+	X(W_TLS, "TLS")		/* our TLS handshake with the client */	\
+	X(W_AUTH, "AUTH")	/* the password pool checks a login */	\
+	X(W_AUTHDELAY, "AUTHDELAY") /* a failed login's reply is held */ \
+	X(W_AUTHBE, "AUTHBE")	/* the backend checks a login */	\
+	X(W_DNS, "DNS")		/* the client's name, before MAIL */	\
+	X(W_RATE, "RATE")	/* a rate counter in the store */	\
+	X(W_CONNECT, "CONNECT")	/* the backend link being set up */	\
+	X(W_RSET, "RSET")	/* the backend's reply to our RSET */	\
+	X(W_MAIL, "MAIL")	/* ... to MAIL */			\
+	X(W_RCPT, "RCPT")	/* ... to RCPT */			\
+	X(W_GREY, "GREY")	/* the greylist triplet in the store */	\
+	X(W_REPLAY, "REPLAY")	/* a greylisted transaction replayed */	\
+	X(W_DATA, "DATA")	/* the backend's reply to the message */
+
 enum sess_wait {
-	W_NONE, W_TLS, W_AUTH, W_AUTHDELAY, W_AUTHBE, W_DNS, W_RATE, W_CONNECT, W_RSET, W_MAIL, W_RCPT, W_GREY,
-	W_REPLAY, W_DATA,
+#define SESS_WAIT_ENUM(e, name)	e,
+	SESS_WAIT_LIST(SESS_WAIT_ENUM)
+#undef SESS_WAIT_ENUM
 };
 
 /*
@@ -267,6 +289,40 @@ sess_id_new(char out[17])
 	}
 	for (i = 0; i < sizeof(r); i++)
 		snprintf(out + 2 * i, 3, "%02x", r[i]);
+}
+
+static const char *
+sess_wait_name(enum sess_wait w)
+{
+	static const char *const names[] = {
+#define SESS_WAIT_NAME(e, name)	name,
+		SESS_WAIT_LIST(SESS_WAIT_NAME)
+#undef SESS_WAIT_NAME
+	};
+
+	if ((size_t)w >= sizeof(names) / sizeof(names[0]))
+		return "INVALID";
+	return names[w];
+}
+
+/*
+ * sess_enter_wait: the only writer of s->wait and SF_WAIT (W_NONE clears
+ * it, any other wait sets it), traced by name.  Entering a wait stops the
+ * command timer: an awaited answer has its own deadline, which whoever
+ * enters the wait sets after this (DNS, TLS, AUTHDELAY), or none.
+ */
+static void
+sess_enter_wait(struct session *s, enum sess_wait w)
+{
+	log_trace(LOG_T_SMTP, "session=%s wait %s -> %s", s->id,
+	    sess_wait_name(s->wait), sess_wait_name(w));
+	s->wait = w;
+	if (w == W_NONE) {
+		s->flags &= ~SF_WAIT;
+		return;
+	}
+	s->flags |= SF_WAIT;
+	evtimer_del(s->timer);
 }
 
 static void
@@ -1035,19 +1091,11 @@ sess_rcpt_lost(struct session *s)
 static void
 sess_resume(struct session *s)
 {
-	s->flags &= ~SF_WAIT;
-	s->wait = W_NONE;
+	sess_enter_wait(s, W_NONE);
 	if (!(s->flags & SF_INPROC))
 		sess_process(s);
 }
 
-static void
-sess_wait(struct session *s, enum sess_wait w)
-{
-	s->flags |= SF_WAIT;
-	s->wait = w;
-	evtimer_del(s->timer);
-}
 
 static void
 sess_send_mail(struct session *s)
@@ -1088,11 +1136,11 @@ sess_send_mail(struct session *s)
 		tx->auth_param = NULL;
 	}
 	if (s->up_rset) {
-		sess_wait(s, W_RSET);
+		sess_enter_wait(s, W_RSET);
 		up_command(s->up, "RSET", 0);
 		return;
 	}
-	sess_wait(s, W_MAIL);
+	sess_enter_wait(s, W_MAIL);
 	up_command(s->up, tx->mail_line, 1);
 }
 
@@ -1127,10 +1175,7 @@ static void
 sess_mail_backend(struct session *s)
 {
 	if (s->up && up_is_ready(s->up)) {
-		if (!(s->flags & SF_WAIT))
-			sess_wait(s, W_MAIL);
-		else
-			s->wait = W_MAIL;
+		sess_enter_wait(s, W_MAIL);
 		sess_send_mail(s);
 		return;
 	}
@@ -1159,7 +1204,7 @@ sess_open_backend(struct session *s)
 	id.login = s->auth_login;
 	s->up = up_new(s->w->base, s->cfg, sess_up_cb, s, s->id);
 	up_connect(s->up, &id);
-	sess_wait(s, W_CONNECT);
+	sess_enter_wait(s, W_CONNECT);
 }
 
 static void
@@ -1359,8 +1404,7 @@ sess_rate_cb(void *arg, uint64_t id, int err, long long count)
 	}
 	switch (k) {
 	case RATE_CONN:
-		s->flags &= ~SF_WAIT;
-		s->wait = W_NONE;
+		sess_enter_wait(s, W_NONE);
 		if (over) {
 			sess_reply(s, 421, "4.7.0", "%s Error: too many "
 			    "connections from %s, try again later",
@@ -1371,8 +1415,7 @@ sess_rate_cb(void *arg, uint64_t id, int err, long long count)
 		/* FALLTHROUGH */
 	case RATE_AUTHBLOCK:
 		if (k == RATE_AUTHBLOCK) {
-			s->flags &= ~SF_WAIT;
-			s->wait = W_NONE;
+			sess_enter_wait(s, W_NONE);
 		}
 		if (k == RATE_AUTHBLOCK && over) {
 			sess_reply(s, 421, "4.7.0", "%s Error: too many failed "
@@ -1479,10 +1522,7 @@ sess_rate_start(struct session *s, enum rate_kind k)
 		snprintf(name, sizeof(name), "%s:%s", k == RATE_CONN ?
 		    "conn" : "msg", s->client_str);
 	s->rate_kind = k;
-	if (s->flags & SF_WAIT)
-		s->wait = W_RATE;
-	else
-		sess_wait(s, W_RATE);
+	sess_enter_wait(s, W_RATE);
 	/* Looking (AUTHBLOCK) does not count; a failure does. */
 	s->grey_req = store_count(s->w->store, name, r->window_ms,
 	    cfg->ratelimit_sliding, k == RATE_AUTHBLOCK ? 0 : 1, sess_rate_cb,
@@ -1609,7 +1649,7 @@ sess_grey_start(struct session *s, const struct smtp_reply *r)
 	smtp_reply_reset(&tx->grey_reply);
 	sbuf_add(&tx->grey_reply.text, r->text.p, r->text.len);
 	tx->grey_reply.code = r->code;
-	s->wait = W_GREY;
+	sess_enter_wait(s, W_GREY);
 	s->grey_req = store_grey_check(s->w->store, &t, &p, sess_grey_cb, s);
 	return 1;
 }
@@ -1753,7 +1793,7 @@ sess_up_reply(struct session *s, enum up_event ev, const struct smtp_reply *r)
 		if (ev != UP_READY)
 			break;
 		if (s->auth_line) {
-			s->wait = W_AUTHBE;
+			sess_enter_wait(s, W_AUTHBE);
 			up_command(s->up, s->auth_line, 0);
 			return;
 		}
@@ -1774,7 +1814,7 @@ sess_up_reply(struct session *s, enum up_event ev, const struct smtp_reply *r)
 			sess_resume(s);
 			return;
 		}
-		sess_wait(s, W_MAIL);
+		sess_enter_wait(s, W_MAIL);
 		up_command(s->up, tx->mail_line, 1);
 		return;
 	case W_MAIL:
@@ -1822,8 +1862,8 @@ sess_up_reply(struct session *s, enum up_event ev, const struct smtp_reply *r)
 	default:
 		break;
 	}
-	log_warn_session(s->id, "unexpected backend reply in wait %d",
-	    (int)s->wait);
+	log_warn_session(s->id, "unexpected backend reply in wait %s",
+	    sess_wait_name(s->wait));
 }
 
 /* ---- commands ----------------------------------------------------------- */
@@ -1868,7 +1908,7 @@ sess_tls_start(struct session *s, enum tls_plaintext what)
 		logline_int(&l, "discarded", (long long)discarded);
 		logline_emit(&l);
 	}
-	sess_wait(s, W_TLS);
+	sess_enter_wait(s, W_TLS);
 	sess_timer_set(s, s->cfg->tls_handshake_timeout_ms);
 }
 
@@ -1885,8 +1925,7 @@ sess_tls_up(struct session *s)
 		    ti.version);
 		snprintf(s->tls_cipher, sizeof(s->tls_cipher), "%s", ti.cipher);
 	}
-	s->flags &= ~SF_WAIT;
-	s->wait = W_NONE;
+	sess_enter_wait(s, W_NONE);
 	if (s->lst && s->lst->tls == CFG_TLS_IMPLICIT &&
 	    s->state != SMTP_ST_HELO && s->state != SMTP_ST_CONNECTED) {
 		sess_start(s);
@@ -1961,10 +2000,7 @@ sess_auth_delay(struct session *s, long long count)
 	if (ms > SESS_AUTH_PENALTY_MAX_MS)
 		ms = SESS_AUTH_PENALTY_MAX_MS;
 	if (ms > 0) {
-		if (s->flags & SF_WAIT)
-			s->wait = W_AUTHDELAY;
-		else
-			sess_wait(s, W_AUTHDELAY);
+		sess_enter_wait(s, W_AUTHDELAY);
 		sess_timer_set(s, ms);
 		return;
 	}
@@ -2031,7 +2067,7 @@ sess_auth_backend(struct session *s, const struct sasl_action *a)
 	explicit_bzero(line.p, line.len);
 	sbuf_free(&line);
 	if (s->up && up_is_ready(s->up)) {
-		sess_wait(s, W_AUTHBE);
+		sess_enter_wait(s, W_AUTHBE);
 		up_command(s->up, s->auth_line, 0);
 		return;
 	}
@@ -2080,7 +2116,7 @@ sess_sasl_act(struct session *s, const struct sasl_action *a)
 			    "authentication failure");
 			return;
 		}
-		sess_wait(s, W_AUTH);
+		sess_enter_wait(s, W_AUTH);
 		return;
 	case SASL_ACT_FAIL:
 	default:
@@ -2391,7 +2427,7 @@ cmd_mail(struct session *s, struct smtp_cmd *c)
 		 * The rules and the backend hear the client's name: wait for
 		 * it, briefly.
 		 */
-		sess_wait(s, W_DNS);
+		sess_enter_wait(s, W_DNS);
 		sess_timer_set(s, s->cfg->dns_timeout_ms);
 		return;
 	}
@@ -2536,10 +2572,7 @@ sess_rcpt_forward(struct session *s)
 	}
 	sbuf_printf(&line, "RCPT TO:<%s>%s", s->tx->rcpt_pending,
 	    s->tx->rcpt_dsn_pending ? s->tx->rcpt_dsn_pending : "");
-	if (s->flags & SF_WAIT)
-		s->wait = W_RCPT;
-	else
-		sess_wait(s, W_RCPT);
+	sess_enter_wait(s, W_RCPT);
 	up_command(s->up, line.p, 0);
 	sbuf_free(&line);
 }
@@ -2991,7 +3024,7 @@ sess_data_end(struct session *s)
 	if (s->cfg->rules && sess_data_verdict(s) == -1)
 		return;
 	if (tx->tainted && s->up && up_is_ready(s->up)) {
-		sess_wait(s, W_REPLAY);
+		sess_enter_wait(s, W_REPLAY);
 		tx->replay = 0;
 		sess_replay_step(s, NULL);
 		return;
@@ -3016,10 +3049,7 @@ sess_data_send(struct session *s)
 	}
 	if (s->cfg->received_header)
 		sess_build_received(s);
-	if (s->flags & SF_WAIT)
-		s->wait = W_DATA;
-	else
-		sess_wait(s, W_DATA);
+	sess_enter_wait(s, W_DATA);
 	/* Our Received:, our X-Spam-*, then the sender's headers. */
 	if (s->cfg->rules)
 		sbuf_add(&tx->hdr, tx->tag.p ? tx->tag.p : "", tx->tag.len);
