@@ -196,6 +196,7 @@ struct session {
 						 * backend's */
 	int			 ncmds;
 	int			 nerrors;
+	int			 last_code;	/* of the last reply sent */
 	int			 ntx;		/* messages the backend took */
 	int			 txseq;		/* transactions begun */
 	struct smtp_tx		*tx;
@@ -399,6 +400,7 @@ sess_reply(struct session *s, int code, const char *enh, const char *fmt, ...)
 	sess_out(s, out.p, out.len);
 	log_trace(LOG_T_SMTP, "session=%s <- %d %s", s->id, code, text);
 	sbuf_free(&out);
+	s->last_code = code;
 	if (code >= 400)
 		s->nerrors++;
 }
@@ -408,6 +410,7 @@ static void
 sess_reply_raw(struct session *s, const struct smtp_reply *r)
 {
 	sess_out(s, r->text.p, r->text.len);
+	s->last_code = r->code;
 	if (r->code >= 400)
 		s->nerrors++;
 }
@@ -2165,8 +2168,6 @@ cmd_starttls(struct session *s, struct smtp_cmd *c)
 		sess_reply(s, 502, "5.5.1", "Error: command not implemented");
 		return;
 	}
-	if (s->tx)
-		sess_tx_rollback(s, "reset-by-starttls");
 	sess_reply(s, 220, "2.0.0", "Ready to start TLS");
 	/* The 220 goes out in clear, before the handshake. */
 	s->flags &= ~SF_INPROC;
@@ -2307,15 +2308,6 @@ cmd_mail(struct session *s, struct smtp_cmd *c)
 	const char *bad = NULL, *unsup = NULL, *auth = NULL;
 	size_t i;
 
-	if (s->lst && s->lst->tls == CFG_TLS_REQUIRED && s->tls != 2) {
-		sess_reply(s, 530, "5.7.0", "Error: must issue a STARTTLS "
-		    "command first");
-		return;
-	}
-	if (s->lst && s->lst->auth == 2 && s->auth_login == NULL) {
-		sess_reply(s, 530, "5.7.0", "Error: authentication required");
-		return;
-	}
 	/* RFC 4954 4: the login may only send as the addresses it owns. */
 	if (s->auth_login && cfg->sender_map &&
 	    !sender_map_allowed(cfg->sender_map, s->auth_login,
@@ -2701,8 +2693,6 @@ static void
 cmd_rset(struct session *s, struct smtp_cmd *c)
 {
 	(void)c;
-	if (s->tx)
-		sess_tx_rollback(s, "reset");
 	if (s->state == SMTP_ST_MAIL || s->state == SMTP_ST_RCPT ||
 	    s->state == SMTP_ST_CHUNK)
 		sess_enter_state(s, SMTP_ST_HELO);
@@ -2742,22 +2732,30 @@ cmd_help(struct session *s, struct smtp_cmd *c)
 	    "RSET NOOP QUIT VRFY HELP\nSee RFC 5321");
 }
 
-typedef void cmd_fn(struct session *, struct smtp_cmd *);
-
-static cmd_fn *const cmd_handlers[SMTP_CMD__COUNT] = {
-	[SMTP_CMD_HELO] = cmd_helo,
-	[SMTP_CMD_EHLO] = cmd_helo,
-	[SMTP_CMD_MAIL] = cmd_mail,
-	[SMTP_CMD_RCPT] = cmd_rcpt,
-	[SMTP_CMD_DATA] = cmd_data,
-	[SMTP_CMD_RSET] = cmd_rset,
-	[SMTP_CMD_NOOP] = cmd_noop,
-	[SMTP_CMD_QUIT] = cmd_quit,
-	[SMTP_CMD_VRFY] = cmd_vrfy,
-	[SMTP_CMD_HELP] = cmd_help,
-	[SMTP_CMD_STARTTLS] = cmd_starttls,
-	[SMTP_CMD_AUTH] = cmd_auth,
-	[SMTP_CMD_BDAT] = cmd_bdat,
+/*
+ * The session's command table, one row per verb: its handler and, for a
+ * verb that ends the transaction (SMTP_CF_RESETS_TX in smtp_fsm.c's row,
+ * which also holds the states it is allowed in and the PRE_TLS/PRE_AUTH
+ * flags), the status= its event=tx line gets.  sess_command() is the
+ * dispatcher that enforces the flags.
+ */
+static const struct sess_cmd {
+	void		(*fn)(struct session *, struct smtp_cmd *);
+	const char	*reset;
+} sess_cmds[SMTP_CMD__COUNT] = {
+	[SMTP_CMD_HELO] = { cmd_helo, "reset-by-helo" },
+	[SMTP_CMD_EHLO] = { cmd_helo, "reset-by-helo" },
+	[SMTP_CMD_MAIL] = { cmd_mail, NULL },
+	[SMTP_CMD_RCPT] = { cmd_rcpt, NULL },
+	[SMTP_CMD_DATA] = { cmd_data, NULL },
+	[SMTP_CMD_RSET] = { cmd_rset, "reset" },
+	[SMTP_CMD_NOOP] = { cmd_noop, NULL },
+	[SMTP_CMD_QUIT] = { cmd_quit, NULL },
+	[SMTP_CMD_VRFY] = { cmd_vrfy, NULL },
+	[SMTP_CMD_HELP] = { cmd_help, NULL },
+	[SMTP_CMD_STARTTLS] = { cmd_starttls, "reset-by-starttls" },
+	[SMTP_CMD_AUTH] = { cmd_auth, NULL },
+	[SMTP_CMD_BDAT] = { cmd_bdat, NULL },
 };
 
 static void
@@ -2797,6 +2795,8 @@ static void
 sess_command(struct session *s, const char *p, size_t len, unsigned flags)
 {
 	const struct config *cfg = s->cfg;
+	const struct smtp_fsm_row *row;
+	const struct sess_cmd *cmd;
 	struct smtp_cmd *c;
 	enum smtp_cmd_err err;
 	const char *enh, *text;
@@ -2862,14 +2862,32 @@ sess_command(struct session *s, const char *p, size_t len, unsigned flags)
 		sess_parse_error(s, c->verb, err);
 		goto done;
 	}
-	if (cmd_handlers[c->verb] == NULL) {
+	cmd = &sess_cmds[c->verb];
+	row = smtp_fsm_row(c->verb);
+	if (cmd->fn == NULL) {
 		/* The FSM table lets through only verbs with a handler. */
 		log_warn_session(s->id, "no handler for %s",
 		    smtp_verb_name(c->verb));
 		sess_reply(s, 502, "5.5.1", "Error: command not implemented");
 		goto done;
 	}
-	cmd_handlers[c->verb](s, c);
+	if ((row->flags & SMTP_CF_PRE_TLS) && s->lst &&
+	    s->lst->tls == CFG_TLS_REQUIRED && s->tls != 2) {
+		sess_reply(s, 530, "5.7.0", "Error: must issue a STARTTLS "
+		    "command first");
+		goto done;
+	}
+	if ((row->flags & SMTP_CF_PRE_AUTH) && s->lst && s->lst->auth == 2 &&
+	    s->auth_login == NULL) {
+		sess_reply(s, 530, "5.7.0", "Error: authentication required");
+		goto done;
+	}
+	s->last_code = 0;
+	cmd->fn(s, c);
+	/* Accepted: whatever the handler did, the transaction is over. */
+	if ((row->flags & SMTP_CF_RESETS_TX) && s->tx != NULL &&
+	    s->last_code > 0 && s->last_code < 400)
+		sess_tx_rollback(s, cmd->reset);
 done:
 	free(c);
 }
