@@ -42,6 +42,7 @@
 #include "msgstore.h"
 #include "policy.h"
 #include "proxy_proto.h"
+#include "relay.h"
 #include "smtp_bdat.h"
 #include "smtp_cmd.h"
 #include "smtp_data.h"
@@ -2426,35 +2427,6 @@ cmd_mail(struct session *s, struct smtp_cmd *c)
 	sess_mail_continue(s);
 }
 
-/*
- * Relay control (DESIGN.md, Safety rules): mail for a non-local domain only
- * from a trusted network; the classic tricks (% hack, bang paths, source
- * routes, quoted local parts) are refused outright for untrusted clients,
- * because the MTA behind us may interpret them as routing.
- */
-static int
-rcpt_allowed(struct session *s, const struct smtp_path *p)
-{
-	char dom[SMTP_DOMAIN_MAX + 1];
-	size_t i;
-
-	if (s->trusted)
-		return 1;
-	if (smtp_path_relay_suspect(p))
-		return 0;
-	if (s->auth_login)
-		return 1;	/* RFC 4954 5: authenticated clients relay */
-	if (p->domain == NULL)
-		return 1;	/* <postmaster>, RFC 5321 4.5.1 */
-	if (p->literal)
-		return 0;
-	for (i = 0; p->domain[i] && i < SMTP_DOMAIN_MAX; i++)
-		dom[i] = (char)((p->domain[i] >= 'A' && p->domain[i] <= 'Z') ?
-		    p->domain[i] + 32 : p->domain[i]);
-	dom[i] = '\0';
-	return domain_set_match(s->cfg->local_domains, dom);
-}
-
 static void
 cmd_rcpt(struct session *s, struct smtp_cmd *c)
 {
@@ -2516,7 +2488,8 @@ cmd_rcpt(struct session *s, struct smtp_cmd *c)
 		    "needs SMTPUTF8");
 		return;
 	}
-	if (!rcpt_allowed(s, &c->path)) {
+	if (!relay_rcpt_allowed(&c->path, s->trusted, s->auth_login != NULL,
+	    s->cfg->local_domains)) {
 		sess_reply(s, 554, "5.7.1", "<%s>: Relay access denied",
 		    c->path.addr);
 		snprintf(reply, sizeof(reply), "554 5.7.1 <%s>: Relay access "
