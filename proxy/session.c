@@ -734,7 +734,7 @@ sess_facts(const struct session *s, struct sbuf *out)
  */
 static enum score_verdict
 sess_eval(struct session *s, struct score_card *card, const char *extra_rcpt,
-    const struct msg *m)
+    const struct msg *m, struct sbuf *hdr)
 {
 	struct smtp_tx *tx = s->tx;
 	struct rule_env env;
@@ -766,7 +766,7 @@ sess_eval(struct session *s, struct score_card *card, const char *extra_rcpt,
 		}
 	}
 	v = policy_eval(s->cfg, s->w->scratch, &env, m, card, s->id,
-	    s->auth_login != NULL);
+	    s->auth_login != NULL, hdr);
 	free(rc);
 	sbuf_free(&facts);
 	return v;
@@ -817,7 +817,7 @@ sess_banner(struct session *s)
 
 	if (cfg->rules) {
 		score_card_init(&card);
-		if (sess_eval(s, &card, NULL, NULL) == SCORE_REJECT) {
+		if (sess_eval(s, &card, NULL, NULL, NULL) == SCORE_REJECT) {
 			sess_policy_text(s, &card, "connection", text,
 			    sizeof(text));
 			sess_reply(s, 554, "5.7.1", "%s %s", cfg->hostname,
@@ -1160,7 +1160,7 @@ sess_mail_continue(struct session *s)
 
 	evtimer_del(s->timer);
 	if (s->cfg->rules &&
-	    sess_eval(s, &tx->card, NULL, NULL) == SCORE_REJECT) {
+	    sess_eval(s, &tx->card, NULL, NULL, NULL) == SCORE_REJECT) {
 		/* Refused before the backend ever hears of it. */
 		sess_policy_text(s, &tx->card, "sender", text, sizeof(text));
 		sess_reply(s, 550, "5.7.1", "%s", text);
@@ -2221,7 +2221,7 @@ cmd_helo(struct session *s, struct smtp_cmd *c)
 		char text[512];
 
 		score_card_init(&card);
-		if (sess_eval(s, &card, NULL, NULL) == SCORE_REJECT) {
+		if (sess_eval(s, &card, NULL, NULL, NULL) == SCORE_REJECT) {
 			sess_policy_text(s, &card, "HELO", text, sizeof(text));
 			sess_reply(s, 550, "5.7.1", "%s", text);
 			sess_log_event(s, "reject", "helo", s->helo_arg,
@@ -2499,14 +2499,14 @@ cmd_rcpt(struct session *s, struct smtp_cmd *c)
 		return;
 	}
 	if (s->cfg->rules &&
-	    sess_eval(s, &tx->card, c->path.addr, NULL) == SCORE_REJECT) {
+	    sess_eval(s, &tx->card, c->path.addr, NULL, NULL) == SCORE_REJECT) {
 		sess_policy_text(s, &tx->card, "recipient", reply,
 		    sizeof(reply));
 		sess_reply(s, 550, "5.7.1", "<%s>: %s", c->path.addr, reply);
 		sess_log_event(s, "reject", "rcpt", c->path.addr, "550 5.7.1");
 		tx->nrcpt_refused++;
 		/* The recipient's own rules must not stick to the card. */
-		sess_eval(s, &tx->card, NULL, NULL);
+		sess_eval(s, &tx->card, NULL, NULL, NULL);
 		return;
 	}
 	free(tx->rcpt_pending);
@@ -2916,7 +2916,6 @@ sess_data_verdict(struct session *s)
 {
 	const struct config *cfg = s->cfg;
 	struct smtp_tx *tx = s->tx;
-	struct score_thresholds t;
 	enum score_verdict v;
 	struct msg *m;
 	const char *raw;
@@ -2934,7 +2933,7 @@ sess_data_verdict(struct session *s)
 	}
 	m = msg_parse(raw, len, NULL);
 	bayes_live_classify(cfg, m, s->id, &tx->bayes_known, &tx->bayes_p);
-	v = sess_eval(s, &tx->card, NULL, m);
+	v = sess_eval(s, &tx->card, NULL, m, &tx->tag);
 	msg_free(m);
 	bayes_live_autolearn(cfg, &tx->card, raw, len, s->id);
 	tx->verdict = score_verdict_name(v);
@@ -2952,8 +2951,6 @@ sess_data_verdict(struct session *s)
 		sess_enter_state(s, SMTP_ST_HELO);
 		return -1;
 	}
-	policy_thresholds(cfg, s->auth_login != NULL, &t);
-	score_headers(&tx->card, &t, "\r\n", &tx->tag);
 	hlen = policy_header_end(raw, len);
 	policy_rewrite_headers(raw, hlen, v == SCORE_TAG ?
 	    cfg->subject_prefix : NULL, &tx->tag);

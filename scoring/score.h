@@ -118,6 +118,26 @@ void	score_headers(const struct score_card *c,
 	    const struct score_thresholds *t, const char *eol,
 	    struct sbuf *out);
 
+struct rule_hit;
+
+/* score_rules flags. */
+#define SCORE_RULES_LIST_SUB	0x1	/* list "__" sub-rules, at 0 points */
+
+/*
+ * score_rules: rule hits -> score -> verdict -> headers, the one way for
+ * moatd (every stage) and moatctl scan, so the two cannot disagree.  The
+ * card's earlier "rules" hits are dropped (a later stage reports them all
+ * again), then each hit of h[0..n) is added at score x count; a sub-rule
+ * (RULE_HIT_SUB) never counts (with SCORE_RULES_LIST_SUB it is listed at
+ * 0 points, for reports), and a rule that hit the PCRE2 match limit
+ * (RULE_HIT_LIMIT) counts as no hit.  Returns the verdict by t (the card's
+ * other sources included); when hdr is not NULL the X-Spam-* fields
+ * (score_headers, lines ended by eol) are appended to it.
+ */
+enum score_verdict score_rules(struct score_card *c, const struct rule_hit *h,
+		    size_t n, unsigned flags, const struct score_thresholds *t,
+		    const char *eol, struct sbuf *hdr);
+
 /*
  * 1 if a header field called name (length len) is one moat writes and so
  * must be stripped from an incoming message before its own are added
