@@ -85,8 +85,6 @@ test_verdicts(void **state)
 	assert_int_equal(score_verdict(&c, &t), SCORE_ACCEPT);
 	score_card_add(&c, "A", 5.0, 1, NULL, NULL);
 	assert_int_equal(score_verdict(&c, &t), SCORE_TAG);
-	score_card_greylist(&c, 1);
-	assert_int_equal(score_verdict(&c, &t), SCORE_GREYLIST);
 	t.tempfail = 5.0;
 	t.tempfail_on = 1;
 	assert_int_equal(score_verdict(&c, &t), SCORE_TEMPFAIL);
@@ -95,8 +93,6 @@ test_verdicts(void **state)
 	t.reject_on = 0;
 	assert_int_equal(score_verdict(&c, &t), SCORE_TEMPFAIL);
 	t.tempfail_on = 0;
-	assert_int_equal(score_verdict(&c, &t), SCORE_GREYLIST);
-	score_card_greylist(&c, 0);
 	assert_int_equal(score_verdict(&c, &t), SCORE_TAG);
 	t.tag_on = 0;
 	assert_int_equal(score_verdict(&c, &t), SCORE_ACCEPT);
@@ -106,7 +102,6 @@ test_verdicts(void **state)
 	assert_int_equal(score_verdict(&c, &t), SCORE_ACCEPT);
 	assert_string_equal(score_verdict_name(SCORE_ACCEPT), "accept");
 	assert_string_equal(score_verdict_name(SCORE_TAG), "tag");
-	assert_string_equal(score_verdict_name(SCORE_GREYLIST), "greylist");
 	assert_string_equal(score_verdict_name(SCORE_TEMPFAIL), "tempfail");
 	assert_string_equal(score_verdict_name(SCORE_REJECT), "reject");
 	assert_string_equal(score_verdict_name((enum score_verdict)99), "?");
