@@ -16,7 +16,7 @@ cd "$(dirname "$0")/.."
 top=$(pwd)
 
 PKGS="build-essential autoconf automake pkg-config libevent-dev libssl-dev
-libpcre2-dev libcmocka-dev libhiredis-dev libcrypt-dev python3 postfix swaks
+libpcre2-dev libcmocka-dev libhiredis-dev libcrypt-dev zlib1g-dev python3 postfix swaks
 redis-server openssl dnsmasq-base dovecot-core libnet-ssleay-perl fail2ban"
 # Hyperscan, the optional prefilter (doc/rules.md), is packaged for amd64.
 if [ "$(dpkg --print-architecture 2>/dev/null)" = amd64 ]; then

@@ -7,6 +7,8 @@
  *   moatctl greylist [-c CONFIG] SUBCOMMAND ...
  *                                         list, look up, pass, whitelist,
  *                                         delete and count greylist state
+ *   moatctl report [--json] [FILE...]     summary of moatd's log
+ *                                         (tools/ctl_report.c)
  *
  * Options shared by scan, agree and rules: -r FILE (a rule file,
  * repeatable; *.cf is read as SpamAssassin), --sa-stock (Debian's stock
@@ -47,6 +49,7 @@
 #include <event2/event.h>
 
 #include "proxy/config.h"	/* not the autoconf config.h */
+#include "ctl_report.h"
 #include "greylist.h"
 #include "log.h"
 #include "msg.h"
@@ -114,7 +117,7 @@ usage(void)
 	    "       moatctl rules [-r RULEFILE]... [--sa-stock] [-v] [--hs] "
 	    "[--hs-cache DIR]\n"
 	    "       moatctl greylist [-c CONFIG] list|lookup|pass|whitelist|"
-	    "delete|count ...\n");
+	    "delete|count ...\n%s", report_usage_text);
 	exit(2);
 }
 
@@ -1763,6 +1766,8 @@ main(int argc, char **argv)
 		return cmd_rules(argc - 2, argv + 2);
 	if (strcmp(argv[1], "greylist") == 0)
 		return cmd_greylist(argc - 2, argv + 2);
+	if (strcmp(argv[1], "report") == 0)
+		return report_main(argc - 2, argv + 2);
 	usage();
 	return 2;
 }

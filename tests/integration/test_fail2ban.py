@@ -23,6 +23,7 @@ import unittest
 sys.dont_write_bytecode = True     # no __pycache__ in the source tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import moattest as mt  # noqa: E402
+from test_auth import crypt_hash  # noqa: E402
 
 TOP = os.path.dirname(os.path.dirname(os.path.dirname(
     os.path.abspath(__file__))))
@@ -43,12 +44,6 @@ HOSTILE_LOGINS = (
     'y" client=6.6.6.7 ',
     "z\r\nevent=auth_failed session=0000000000000000 client=6.6.6.8 x",
 )
-
-
-def crypt_hash(password):
-    return subprocess.run(["openssl", "passwd", "-6", password],
-                          check=True, stdout=subprocess.PIPE,
-                          timeout=30).stdout.decode().strip()
 
 
 def abuse(m):
