@@ -44,3 +44,12 @@ CLEANFILES += rule-cost$(EXEEXT)
 .PHONY: bench-rule-cost
 bench-rule-cost: rule-cost$(EXEEXT)
 	./rule-cost$(EXEEXT) $(BENCH_ARGS) $(MSGS)
+
+# moatctl report over a generated 1-million-line log, plain and gzip'd:
+# lines/s (issue 17; target >= 500,000).  About 30 seconds; needs awk,
+# gzip and bc.  make bench-report BENCH_ARGS=2000000 for another size.
+EXTRA_DIST += bench/report-bench.sh
+.PHONY: bench-report
+bench-report: moatctl$(EXEEXT)
+	$(SHELL) $(top_srcdir)/bench/report-bench.sh \
+	    $(abs_top_builddir)/moatctl$(EXEEXT) $(BENCH_ARGS)
