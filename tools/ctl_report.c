@@ -997,11 +997,22 @@ print_json(const struct report *r)
 	printf("]}\n");
 }
 
+void
+report_help(FILE *f)
+{
+	fprintf(f, "usage: moatctl report [--json] [--top N] [FILE...]\n"
+	    "  Summarise moatd's log: FILEs (plain or gzip'd, rotated ones in "
+	    "any order;\n"
+	    "  - is stdin) or stdin, logfmt or JSON, with or without a syslog "
+	    "prefix.\n"
+	    "  --json   one JSON object instead of the text tables\n"
+	    "  --top N  rows in each ranking (default %d)\n", REPORT_TOP_DEF);
+}
+
 static void
 report_usage(void)
 {
-	fprintf(stderr, "usage: moatctl report [--json] [--top N] "
-	    "[FILE...]\n");
+	report_help(stderr);
 	exit(2);
 }
 

@@ -4,6 +4,8 @@
 #ifndef MOAT_CTL_REPORT_H
 #define MOAT_CTL_REPORT_H
 
+#include <stdio.h>
+
 /*
  * report_main: argv holds the arguments after "report" ([--json] [--top N]
  * [FILE...]).  Reads the files (plain or gzip, "-" or none for stdin),
@@ -12,7 +14,10 @@
  */
 int	report_main(int argc, char **argv);
 
-/* report_usage: the usage lines of report, for moatctl's usage(). */
+/* report_usage_text: the usage line of report, for moatctl's usage(). */
 extern const char report_usage_text[];
+
+/* report_help: the usage and every option of report, on f. */
+void	report_help(FILE *f);
 
 #endif

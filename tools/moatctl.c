@@ -103,9 +103,9 @@ struct job {
 };
 
 static void
-usage(void)
+usage_print(FILE *f)
 {
-	fprintf(stderr,
+	fprintf(f,
 	    "usage: moatctl scan [-r RULEFILE]... [--sa-stock] [-v] [-q] "
 	    "[-j N]\n"
 	    "                    [--tag N|off] [--tempfail N|off] "
@@ -118,6 +118,12 @@ usage(void)
 	    "[--hs-cache DIR]\n"
 	    "       moatctl greylist [-c CONFIG] list|lookup|pass|whitelist|"
 	    "delete|count ...\n%s", report_usage_text);
+}
+
+static void
+usage(void)
+{
+	usage_print(stderr);
 	exit(2);
 }
 
@@ -1001,9 +1007,9 @@ static const char *const gc_type_name[] = {
 };
 
 static void
-gc_usage(void)
+gc_usage_print(FILE *f)
 {
-	fprintf(stderr,
+	fprintf(f,
 	    "usage: moatctl greylist [-c CONFIG] list [PATTERN] [--limit N]\n"
 	    "       moatctl greylist [-c CONFIG] lookup CLIENT_IP SENDER RCPT "
 	    "[--name NAME]\n"
@@ -1015,6 +1021,12 @@ gc_usage(void)
 	    "RCPT...\n"
 	    "       moatctl greylist [-c CONFIG] count\n"
 	    "CONFIG defaults to %s (moatd's).\n", SYSCONFDIR "/moat/moat.conf");
+}
+
+static void
+gc_usage(void)
+{
+	gc_usage_print(stderr);
 	exit(2);
 }
 
@@ -1753,11 +1765,36 @@ cmd_greylist(int argc, char **argv)
 	return 0;
 }
 
+/*
+ * moatctl help [SUBCOMMAND], and SUBCOMMAND --help or -h anywhere: the
+ * usage on stdout, exit 0 (a usage error prints the same on stderr, 2).
+ */
+static int
+help(const char *sub)
+{
+	if (sub != NULL && strcmp(sub, "greylist") == 0)
+		gc_usage_print(stdout);
+	else if (sub != NULL && strcmp(sub, "report") == 0)
+		report_help(stdout);
+	else
+		usage_print(stdout);
+	printf("See moatctl(1).\n");
+	return 0;
+}
+
 int
 main(int argc, char **argv)
 {
+	int i;
+
 	if (argc < 2)
 		usage();
+	if (strcmp(argv[1], "help") == 0 || strcmp(argv[1], "--help") == 0 ||
+	    strcmp(argv[1], "-h") == 0)
+		return help(argc > 2 ? argv[2] : NULL);
+	for (i = 2; i < argc && strcmp(argv[i], "--") != 0; i++)
+		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0)
+			return help(argv[1]);
 	if (strcmp(argv[1], "scan") == 0)
 		return cmd_scan(argc - 2, argv + 2);
 	if (strcmp(argv[1], "agree") == 0)

@@ -1,6 +1,7 @@
 # integration tests: what a postmaster runs beside moatd (issue 17): the
 # fail2ban filter and moatctl report against real moatd log lines.
+# test_deb.py builds, installs and purges the Debian package: it changes
+# the system and takes minutes, so only contrib/quickstart.sh test runs it.
 INTEGRATION_TESTS += tests/integration/test_fail2ban.py \
 	tests/integration/test_report.py
-EXTRA_DIST += contrib/fail2ban/filter.d/moat.conf \
-	contrib/fail2ban/jail.d/moat.local
+EXTRA_DIST += tests/integration/test_deb.py
