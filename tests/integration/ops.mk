@@ -5,3 +5,7 @@
 INTEGRATION_TESTS += tests/integration/test_fail2ban.py \
 	tests/integration/test_report.py
 EXTRA_DIST += tests/integration/test_deb.py
+
+# The systemd unit's hardening score (systemd-analyze --offline).
+TESTS += tests/integration/test_unit.sh
+EXTRA_DIST += tests/integration/test_unit.sh
