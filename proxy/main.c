@@ -13,6 +13,7 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <grp.h>
+#include <limits.h>
 #include <netinet/in.h>
 #include <pwd.h>
 #include <signal.h>
@@ -573,6 +574,101 @@ drop_privileges(const char *user)
 		fatal("dropping privileges to %s: could regain root", user);
 }
 
+/*
+ * dir_usable_by: may a process running as uid/gid (no supplementary
+ * groups: drop_privileges sets none) create files in dir?  It needs search
+ * permission on every parent and write and search on dir itself.  Checked
+ * from the modes rather than with access(2), because -t and the start run
+ * as root, for whom access() says yes to everything.  0, or -1 with the
+ * reason in err.
+ */
+static int
+dir_usable_by(const char *dir, uid_t uid, gid_t gid, char *err, size_t errsz)
+{
+	char path[PATH_MAX], *p;
+	struct stat st;
+	mode_t need;
+	int last;
+
+	if (strlen(dir) >= sizeof(path) || dir[0] == '\0') {
+		snprintf(err, errsz, "bad path");
+		return -1;
+	}
+	memcpy(path, dir, strlen(dir) + 1);
+	for (p = path + 1;; p++) {
+		if (*p != '/' && *p != '\0')
+			continue;
+		last = *p == '\0' || p[1] == '\0';
+		*p = '\0';
+		if (stat(path, &st) == -1) {
+			snprintf(err, errsz, "%.300s: %s", path,
+			    strerror(errno));
+			return -1;
+		}
+		if (last && !S_ISDIR(st.st_mode)) {
+			snprintf(err, errsz, "not a directory");
+			return -1;
+		}
+		need = last ? 03 : 01;	/* wx on dir, x on its parents */
+		if (uid != 0 && !(st.st_uid == uid ?
+		    ((st.st_mode >> 6) & need) == need : st.st_gid == gid ?
+		    ((st.st_mode >> 3) & need) == need :
+		    (st.st_mode & need) == need)) {
+			snprintf(err, errsz, "%.300s: mode %04o owner %ld:%ld "
+			    "lets uid %ld gid %ld no %s", path,
+			    (unsigned)(st.st_mode & 07777), (long)st.st_uid,
+			    (long)st.st_gid, (long)uid, (long)gid,
+			    last ? "write" : "search");
+			return -1;
+		}
+		if (last)
+			return 0;
+		*p = '/';
+	}
+}
+
+/*
+ * check_runtime: what the running daemon will need beyond a valid file
+ * (issue 17): the user exists, and spool_dir and hyperscan_cache are
+ * directories that user can write.  Run by -t (the unit's ExecStartPre and
+ * ExecReload) and at start, so a config -t passes does not then die after
+ * the drop (and get restarted by systemd every 2 s).  The rule files are
+ * checked by policy_load.  0, or -1 with err set.
+ */
+static int
+check_runtime(const struct config *cfg, char *err, size_t errsz)
+{
+	struct passwd *pw = NULL;
+	char why[512];
+	uid_t uid = geteuid();
+	gid_t gid = getegid();
+
+	if (cfg->user != NULL) {
+		if ((pw = getpwnam(cfg->user)) == NULL) {
+			snprintf(err, errsz, "user %s: no such user",
+			    cfg->user);
+			return -1;
+		}
+		uid = pw->pw_uid;
+		gid = pw->pw_gid;
+	}
+	if (dir_usable_by(cfg->spool_dir, uid, gid, why, sizeof(why)) == -1) {
+		snprintf(err, errsz, "spool_dir %s: not usable%s%s: %s",
+		    cfg->spool_dir, pw ? " by user " : "", pw ? cfg->user : "",
+		    why);
+		return -1;
+	}
+	if (cfg->hyperscan && cfg->hyperscan_cache != NULL &&
+	    dir_usable_by(cfg->hyperscan_cache, uid, gid, why,
+	    sizeof(why)) == -1) {
+		snprintf(err, errsz, "hyperscan_cache %s: not usable%s%s: %s",
+		    cfg->hyperscan_cache, pw ? " by user " : "",
+		    pw ? cfg->user : "", why);
+		return -1;
+	}
+	return 0;
+}
+
 static void
 write_pidfile(const char *path)
 {
@@ -612,7 +708,6 @@ main(int argc, char **argv)
 	char err[1024];
 	int ch, test = 0, dump = 0, trace = 0, i, nw;
 	struct event *ev_hup, *ev_term, *ev_int;
-	struct stat st;
 
 	while ((ch = getopt_long(argc, argv, "c:tT:Vh", longopts, NULL)) != -1) {
 		switch (ch) {
@@ -649,10 +744,8 @@ main(int argc, char **argv)
 		cfg_unref(cfg);
 		return 1;
 	}
-	if (stat(cfg->spool_dir, &st) == -1 || !S_ISDIR(st.st_mode)) {
-		fprintf(stderr, "moatd: %s: spool_dir %s: %s\n", cfg_path,
-		    cfg->spool_dir, errno ? strerror(errno) :
-		    "not a directory");
+	if (check_runtime(cfg, err, sizeof(err)) == -1) {
+		fprintf(stderr, "moatd: %s: %s\n", cfg_path, err);
 		cfg_unref(cfg);
 		return 1;
 	}

@@ -1,0 +1,142 @@
+#!/usr/bin/env python3
+"""moatd -t checks what the running daemon will need (issue 17, trap 2):
+the user exists, spool_dir and hyperscan_cache are directories that user
+can write (a spool left 0700 root, as make install used to leave it, is
+refused by -t, not only after the drop), and the rule files exist.  The
+example contrib/moat.conf, with a spool as make install now leaves it
+(0700, owned by nobody), passes -t and starts as is (only its addresses
+changed)."""
+
+import os
+import pwd
+import re
+import subprocess
+import sys
+import tempfile
+
+sys.dont_write_bytecode = True     # no __pycache__ in the source tree
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import moattest as mt  # noqa: E402
+
+TOP = os.path.dirname(os.path.dirname(os.path.dirname(
+    os.path.abspath(__file__))))
+NOBODY = pwd.getpwnam("nobody")
+
+
+def check(path):
+    r = subprocess.run([mt.moatd_path(), "-t", "-c", path],
+                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                       timeout=60)
+    return r.returncode, r.stdout.decode(errors="replace")
+
+
+class Check(mt.MoatTestCase):
+    NEED_POSTFIX = False
+    SHARED_MOATD = False
+
+    def setUp(self):
+        super().setUp()
+        self.tmp = tempfile.mkdtemp(prefix="moat-check-")
+        os.chmod(self.tmp, 0o755)
+        self.addCleanup(mt.rmtree, self.tmp)
+        self.spool = os.path.join(self.tmp, "spool")
+        os.mkdir(self.spool, 0o700)
+
+    def conf(self, **kw):
+        lines = {"listen": "127.0.0.1:%d" % mt.free_port(),
+                 "backend": "127.0.0.1:%d" % mt.free_port(),
+                 "spool_dir": self.spool, "user": "nobody"}
+        lines.update(kw)
+        path = os.path.join(self.tmp, "moat.conf")
+        with open(path, "w") as f:
+            for k, v in lines.items():
+                if v is not None:
+                    f.write("%s %s\n" % (k, v))
+        return path
+
+    def test_spool_not_writable_by_user(self):
+        code, out = check(self.conf())
+        self.assertEqual(code, 1, out)
+        self.assertIn("spool_dir %s: not usable by user nobody" %
+                      self.spool, out)
+        self.assertEqual(out.count("not usable"), 1, out)
+        os.chown(self.spool, NOBODY.pw_uid, -1)
+        code, out = check(self.conf())
+        self.assertEqual(code, 0, out)
+        # Root (no user) may use it as it is.
+        os.chown(self.spool, 0, 0)
+        code, out = check(self.conf(user=None))
+        self.assertEqual(code, 0, out)
+
+    def test_parent_not_searchable(self):
+        inner = os.path.join(self.tmp, "closed")
+        os.mkdir(inner, 0o700)
+        spool = os.path.join(inner, "spool")
+        os.mkdir(spool, 0o700)
+        os.chown(spool, NOBODY.pw_uid, -1)
+        code, out = check(self.conf(spool_dir=spool))
+        self.assertEqual(code, 1, out)
+        self.assertIn("%s: mode 0700" % inner, out)
+        self.assertIn("no search", out)
+
+    def test_no_such_user(self):
+        os.chown(self.spool, NOBODY.pw_uid, -1)
+        code, out = check(self.conf(user="moat-no-such-user"))
+        self.assertEqual(code, 1, out)
+        self.assertIn("user moat-no-such-user: no such user", out)
+
+    def test_hyperscan_cache(self):
+        os.chown(self.spool, NOBODY.pw_uid, -1)
+        cache = os.path.join(self.tmp, "cache")
+        os.mkdir(cache, 0o700)
+        code, out = check(self.conf(hyperscan="on", hyperscan_cache=cache))
+        self.assertEqual(code, 1, out)
+        self.assertIn("hyperscan_cache %s: not usable by user nobody" %
+                      cache, out)
+        os.chown(cache, NOBODY.pw_uid, -1)
+        code, out = check(self.conf(hyperscan="on", hyperscan_cache=cache))
+        self.assertEqual(code, 0, out)
+        code, out = check(self.conf(hyperscan="on",
+                                    hyperscan_cache=cache + "/missing"))
+        self.assertEqual(code, 1, out)
+
+    def test_missing_rule_file(self):
+        os.chown(self.spool, NOBODY.pw_uid, -1)
+        code, out = check(self.conf(rules=os.path.join(self.tmp, "none")))
+        self.assertEqual(code, 1, out)
+        self.assertIn("No such file", out)
+
+    def test_example_config_starts(self):
+        # contrib/moat.conf as make install writes it: the rules path
+        # at pkgdatadir (here the source tree), the spool 0700 and owned
+        # by nobody; only the addresses and the spool path changed.
+        os.chown(self.spool, NOBODY.pw_uid, -1)
+        with open(os.path.join(TOP, "contrib", "moat.conf")) as f:
+            text = f.read()
+        text = text.replace("/usr/local/share/moat/",
+                            os.path.join(TOP, "rules") + "/")
+        port = mt.free_port()
+        fb = mt.FakeBackend("ok")
+        self.addCleanup(fb.close)
+        text = re.sub(r"(?m)^listen .*\n", "", text)
+        text = re.sub(r"(?m)^backend .*$", "backend 127.0.0.1:%d" % fb.port,
+                      text)
+        text += "listen 127.0.0.1:%d\nspool_dir %s\n" % (port, self.spool)
+        path = os.path.join(self.tmp, "example.conf")
+        with open(path, "w") as f:
+            f.write(text)
+        code, out = check(path)
+        self.assertEqual(code, 0, out)
+        self.assertIn("rules)", out)
+        m = mt.Moatd(fb.port)
+        m.port = port
+        m.config_text = lambda: text
+        self.addCleanup(m.cleanup)
+        m.start()
+        c = self.client(m)
+        self.assertReply(c.reply(timeout=10), 220)
+        self.assertTrue(m.alive())
+
+
+if __name__ == "__main__":
+    mt.main()
