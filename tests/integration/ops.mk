@@ -4,7 +4,8 @@
 # the system and takes minutes, so only contrib/quickstart.sh test runs it.
 INTEGRATION_TESTS += tests/integration/test_fail2ban.py \
 	tests/integration/test_report.py \
-	tests/integration/test_check.py
+	tests/integration/test_check.py \
+	tests/integration/test_demo.py
 EXTRA_DIST += tests/integration/test_deb.py
 
 # The systemd unit's hardening score (systemd-analyze --offline).
