@@ -138,5 +138,48 @@ class Check(mt.MoatTestCase):
         self.assertTrue(m.alive())
 
 
+class DocKeys(mt.MoatTestCase):
+    """Every key a documentation table lists exists (issue 17, trap 4:
+    doc/tls-auth.md listed auth_fail_window and others that never did)."""
+    NEED_POSTFIX = False
+    SHARED_MOATD = False
+
+    def test_doc_keys_exist(self):
+        tmp = tempfile.mkdtemp(prefix="moat-dockeys-")
+        self.addCleanup(mt.rmtree, tmp)
+        conf = os.path.join(tmp, "moat.conf")
+        with open(conf, "w") as f:
+            f.write("listen 127.0.0.1:2525\nbackend 127.0.0.1:10025\n"
+                    "spool_dir %s\n" % tmp)
+        r = subprocess.run([mt.moatd_path(), "--dump-config", "-c", conf],
+                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                           timeout=60)
+        self.assertEqual(r.returncode, 0, r.stdout)
+        known = set(re.findall(r"(?m)^(?:# )?([a-z0-9_]+)\b",
+                               r.stdout.decode()))
+        self.assertIn("auth_fail_limit", known)
+        docs = [os.path.join(TOP, d, f) for d in ("doc", "contrib")
+                for f in sorted(os.listdir(os.path.join(TOP, d)))
+                if f.endswith(".md")] + [os.path.join(TOP, "README.md")]
+        bad, seen = [], 0
+        for path in docs:
+            in_table = False
+            with open(path) as f:
+                for n, line in enumerate(f, 1):
+                    if line.startswith("| key | type |"):
+                        in_table = True
+                        continue
+                    if not line.startswith("|"):
+                        in_table = False
+                        continue
+                    m = re.match(r"\| `([a-z0-9_]+)` \|", line)
+                    if in_table and m:
+                        seen += 1
+                        if m.group(1) not in known:
+                            bad.append("%s:%d: %s" % (path, n, m.group(1)))
+        self.assertGreater(seen, 100)
+        self.assertEqual(bad, [], "documented keys moatd does not know")
+
+
 if __name__ == "__main__":
     mt.main()
