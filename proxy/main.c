@@ -20,7 +20,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <syslog.h>
 #include <unistd.h>
 
@@ -305,10 +307,54 @@ probe_backend(void)
 
 /* ---- signals ---------------------------------------------------------- */
 
+/*
+ * syslog_reachable: does a daemon listen on _PATH_LOG?  syslog(3) tries a
+ * datagram socket, then a stream one; so do we.  1, or 0 with the reason.
+ */
+static int
+syslog_reachable(char *why, size_t whysz)
+{
+	static const int types[] = { SOCK_DGRAM, SOCK_STREAM };
+	struct sockaddr_un sun;
+	size_t i;
+	int fd, ok;
+
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", _PATH_LOG);
+	snprintf(why, whysz, "no socket");
+	for (i = 0; i < sizeof(types) / sizeof(types[0]); i++) {
+		if ((fd = socket(AF_UNIX, types[i] | SOCK_CLOEXEC, 0)) == -1)
+			continue;
+		ok = connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == 0;
+		if (!ok)
+			snprintf(why, whysz, "%s", strerror(errno));
+		close(fd);
+		if (ok)
+			return 1;
+	}
+	return 0;
+}
+
 static void
 log_setup(const struct config *cfg)
 {
-	log_init(cfg->log_syslog, cfg->log_facility, "moatd",
+	int to_syslog = cfg->log_syslog;
+	char why[128];
+
+	/*
+	 * syslog(3) drops lines silently when no daemon listens on /dev/log
+	 * (a container, a minimal install): say so, and keep the lines on
+	 * stderr instead (issue 17).
+	 */
+	if (to_syslog && !syslog_reachable(why, sizeof(why))) {
+		log_init(0, cfg->log_facility, "moatd", cfg->log_json ?
+		    LOG_FMT_JSON : LOG_FMT_LOGFMT);
+		log_warn("log syslog: no syslog daemon at %s (%s); logging to "
+		    "stderr instead", _PATH_LOG, why);
+		to_syslog = 0;
+	}
+	log_init(to_syslog, cfg->log_facility, "moatd",
 	    cfg->log_json ? LOG_FMT_JSON : LOG_FMT_LOGFMT);
 }
 
@@ -683,17 +729,25 @@ write_pidfile(const char *path)
 }
 
 static void
-usage(void)
+usage_to(FILE *f, int status)
 {
-	fprintf(stderr, "usage: moatd [-t] [-c config] [-T trace] "
-	    "[--dump-config] [-V]\n"
+	fprintf(f, "usage: moatd [-t] [-c config] [-T trace] "
+	    "[--dump-config] [-V|--version] [-h|--help]\n"
 	    "  -c FILE        configuration file (default %s)\n"
 	    "  -t             check the configuration and exit\n"
 	    "  -T LIST        trace subsystems: io,smtp,backend,config,rules,"
 	    "all\n"
 	    "  --dump-config  print the effective configuration and exit\n"
-	    "  -V             print the version and exit\n", cfg_path);
-	exit(2);
+	    "  -V, --version  print the version and exit\n"
+	    "  -h, --help     print this and exit\n"
+	    "See moatd(8).\n", cfg_path);
+	exit(status);
+}
+
+static void
+usage(void)
+{
+	usage_to(stderr, 2);
 }
 
 int
@@ -702,6 +756,7 @@ main(int argc, char **argv)
 	static const struct option longopts[] = {
 		{ "dump-config", no_argument, NULL, 'D' },
 		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct config *cfg;
@@ -727,6 +782,9 @@ main(int argc, char **argv)
 		case 'V':
 			printf("moatd %s\n", PACKAGE_VERSION);
 			return 0;
+		case 'h':
+			usage_to(stdout, 0);
+			break;
 		default:
 			usage();
 		}

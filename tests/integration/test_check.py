@@ -181,5 +181,74 @@ class DocKeys(mt.MoatTestCase):
         self.assertEqual(bad, [], "documented keys moatd does not know")
 
 
+class Cli(mt.MoatTestCase):
+    """moatd --version/--help and moatctl help/--help exit 0 and print
+    on stdout; a usage error exits 2 (issue 17).  `log syslog` with no
+    syslog daemon says so and keeps the lines on stderr."""
+    NEED_POSTFIX = False
+    SHARED_MOATD = False
+
+    def run_ok(self, argv):
+        r = subprocess.run(argv, stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE, timeout=60)
+        self.assertEqual(r.returncode, 0, (argv, r.stderr))
+        return r.stdout.decode()
+
+    def test_moatd(self):
+        self.assertRegex(self.run_ok([mt.moatd_path(), "--version"]),
+                         r"^moatd \d+\.\d+")
+        self.assertEqual(self.run_ok([mt.moatd_path(), "-V"]),
+                         self.run_ok([mt.moatd_path(), "--version"]))
+        out = self.run_ok([mt.moatd_path(), "--help"])
+        for opt in ("-c FILE", "-t", "-T LIST", "--dump-config",
+                    "--version"):
+            self.assertIn(opt, out)
+        r = subprocess.run([mt.moatd_path(), "--bogus"],
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                           timeout=60)
+        self.assertEqual(r.returncode, 2)
+
+    def test_moatctl(self):
+        ctl = os.environ.get("MOATCTL") or os.path.join(
+            os.path.dirname(mt.moatd_path()), "moatctl")
+        full = self.run_ok([ctl, "help"])
+        for sub in ("scan", "agree", "rules", "greylist", "report"):
+            self.assertIn("moatctl " + sub, full)
+        self.assertEqual(self.run_ok([ctl, "--help"]), full)
+        self.assertIn("--json", self.run_ok([ctl, "help", "report"]))
+        self.assertIn("--top N", self.run_ok([ctl, "report", "--help"]))
+        self.assertIn("whitelist", self.run_ok([ctl, "greylist", "-h"]))
+        self.assertIn("--profile", self.run_ok([ctl, "scan", "--help"]))
+        r = subprocess.run([ctl, "bogus"], stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE, timeout=60)
+        self.assertEqual(r.returncode, 2)
+
+    def test_syslog_without_daemon(self):
+        m = mt.Moatd(mt.free_port(), {"log": "syslog"})
+        self.addCleanup(m.cleanup)
+        if os.path.exists("/dev/log"):
+            # A daemon may listen: hide it in a mount namespace of our own.
+            if subprocess.run(["unshare", "--mount", "true"],
+                              timeout=30).returncode != 0:
+                self.skipTest("/dev/log exists and no unshare --mount")
+            real = mt.moatd_path()
+            wrapper = os.path.join(m.dir, "moatd-nolog")
+            with open(wrapper, "w") as f:
+                f.write("#!/bin/sh\nexec unshare --mount sh -c 'mount "
+                        "--bind /dev/null /dev/log && exec \"$0\" \"$@\"' "
+                        "%s \"$@\"\n" % real)
+            os.chmod(wrapper, 0o755)
+            os.environ["MOATD"] = wrapper
+            self.addCleanup(os.environ.__setitem__, "MOATD", real)
+        m.start()
+        c = self.client(m)
+        self.assertReply(c.reply(), 220)
+        c.close()
+        self.assertTrue(m.wait_log(r"level=warn msg=\"log syslog: no syslog "
+                                   r"daemon at /dev/log"), m.log())
+        # The lines that follow are on stderr, not lost.
+        self.assertTrue(m.wait_log(r"event=session "), m.log())
+
+
 if __name__ == "__main__":
     mt.main()
