@@ -51,5 +51,5 @@ bench-rule-cost: rule-cost$(EXEEXT)
 EXTRA_DIST += bench/report-bench.sh
 .PHONY: bench-report
 bench-report: moatctl$(EXEEXT)
-	$(SHELL) $(top_srcdir)/bench/report-bench.sh \
+	bash $(top_srcdir)/bench/report-bench.sh \
 	    $(abs_top_builddir)/moatctl$(EXEEXT) $(BENCH_ARGS)

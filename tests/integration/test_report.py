@@ -256,6 +256,16 @@ class Report(mt.MoatTestCase):
         self.assertEqual(rep["transactions"], 2)
         self.assertEqual(table(rep, "rules_by_hits"), {"A": 1, "B": 1})
         self.assertEqual(rep["lines"], 5)
+        # A cut gzip file is an error, not a short report.
+        cut = os.path.join(self.tmp, "cut.gz")
+        with open(cut, "wb") as f:
+            f.write(gzip.compress(b"ts=2026-12-06T10:00:00Z event=tx\n" *
+                                  1000)[:40])
+        r = subprocess.run([moatctl(), "report", cut],
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                           timeout=60)
+        self.assertEqual(r.returncode, 1)
+        self.assertIn(b"unexpected end of file", r.stderr)
         r = subprocess.run([moatctl(), "report", "/nonexistent/log"],
                            stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                            timeout=60)
