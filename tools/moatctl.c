@@ -594,6 +594,12 @@ cmd_scan(int argc, char **argv)
 	load0 = now();
 	rs = load_rules(&o, &st);
 	load0 = now() - load0;
+	/* Scoring with nothing loaded says 0 for spam too: refuse to. */
+	if (rule_set_count(rs) == 0) {
+		fprintf(stderr, "moatctl: scan: no rules loaded; give -r FILE "
+		    "(e.g. the default.rules moatd loads) or --sa-stock\n");
+		return 1;
+	}
 	for (; k < argc; k++)
 		collect(argv[k], &paths, &np);
 	cpu0 = cpu();

@@ -219,6 +219,17 @@ class Cli(mt.MoatTestCase):
         self.assertIn("--top N", self.run_ok([ctl, "report", "--help"]))
         self.assertIn("whitelist", self.run_ok([ctl, "greylist", "-h"]))
         self.assertIn("--profile", self.run_ok([ctl, "scan", "--help"]))
+        # scan with no rules says so instead of scoring everything 0.
+        tmp = tempfile.mkdtemp(prefix="moat-cli-")
+        self.addCleanup(mt.rmtree, tmp)
+        msg = os.path.join(tmp, "m.eml")
+        with open(msg, "w") as f:
+            f.write("Subject: hi\r\n\r\nbody\r\n")
+        r = subprocess.run([ctl, "scan", msg], stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE, timeout=60)
+        self.assertEqual(r.returncode, 1)
+        self.assertIn(b"no rules loaded", r.stderr)
+        self.assertNotIn(b"score=0", r.stdout)
         r = subprocess.run([ctl, "bogus"], stdout=subprocess.PIPE,
                            stderr=subprocess.PIPE, timeout=60)
         self.assertEqual(r.returncode, 2)
