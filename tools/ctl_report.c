@@ -701,9 +701,11 @@ read_input(struct report *r, const char *name, int fd, int year)
 		have = (size_t)(end - p);
 		if (have > REPORT_LINE_MAX) {
 			/* Not a moatd line: drop it up to its newline. */
+			if (!skipping) {
+				r->lines++;
+				r->bad++;
+			}
 			skipping = 1;
-			r->lines++;
-			r->bad++;
 			have = 0;
 		} else
 			memmove(buf, p, have);

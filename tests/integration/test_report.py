@@ -251,11 +251,15 @@ class Report(mt.MoatTestCase):
         junk = (b"\xff\xfe garbage\n" b"event=reject session=1 client=\x1b[31m"
                 b" stage=\"x\\\n" b"{\"event\":\"tx\",\"verdict\":\"a\\\n"
                 b"ts=2026-12-06T10:00:00Z event=tx verdict=accept "
-                b"rules=\"A=1,B=2\"\n" + b"x" * 200000 + b"\n")
+                b"rules=\"A=1,B=2\"\n" + b"x" * 200000 + b"\n" +
+                b"y" * (3 << 20) + b"\n" +
+                b"ts=2026-12-06T11:00:00Z event=tx verdict=tag\n")
         rep = report(stdin=junk)
-        self.assertEqual(rep["transactions"], 2)
+        self.assertEqual(rep["transactions"], 3)
         self.assertEqual(table(rep, "rules_by_hits"), {"A": 1, "B": 1})
-        self.assertEqual(rep["lines"], 5)
+        # The 3 MiB line is one line, skipped whole, not read as several.
+        self.assertEqual(rep["lines"], 7)
+        self.assertEqual(rep["foreign_lines"], 3)
         # A cut gzip file is an error, not a short report.
         cut = os.path.join(self.tmp, "cut.gz")
         with open(cut, "wb") as f:
