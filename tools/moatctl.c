@@ -1782,8 +1782,23 @@ help(const char *sub)
 		gc_usage_print(stdout);
 	else if (sub != NULL && strcmp(sub, "report") == 0)
 		report_help(stdout);
-	else
+	else {
 		usage_print(stdout);
+		printf("Options of scan, agree and rules:\n"
+		    "  -r FILE          a rule file (repeatable; *.cf is read "
+		    "as SpamAssassin)\n"
+		    "  --sa-stock       also Debian's stock SpamAssassin rules\n"
+		    "  --tag N|off, --tempfail N|off, --reject N|off\n"
+		    "                   the score thresholds (default: "
+		    "moatd's)\n"
+		    "  -v               every rule hit with its score\n"
+		    "  -q               the summary only\n"
+		    "  -j N             scan with N threads (1..64)\n"
+		    "  --all            also run sub-rules nobody needs\n"
+		    "  --profile N      print the N costliest rules\n"
+		    "  --hs             use the Hyperscan prefilter\n"
+		    "  --hs-cache DIR   ... with its database cached in DIR\n");
+	}
 	printf("See moatctl(1).\n");
 	return 0;
 }

@@ -46,6 +46,16 @@ HOSTILE_LOGINS = (
 )
 
 
+def first_banner_line(c):
+    """Wait for "220-": moatd is then in its greet_wait, for sure.  (Input
+    that arrives while the connect-stage store check is still pending is
+    not seen as pregreeting: reported with issue 17.)"""
+    deadline = time.monotonic() + 10
+    while b"220-" not in c.buf and time.monotonic() < deadline:
+        c._fill(10)
+    assert b"220-" in c.buf, c.buf
+
+
 def abuse(m):
     """Drive moatd m through every case, then stop it (its log complete)."""
     c = mt.Client(m.port, src=AUTH_IP)
@@ -58,10 +68,10 @@ def abuse(m):
         c.cmd("QUIT")
     finally:
         c.close()
-    # Pregreet: wait for the first banner line's moment, then talk.
+    # Pregreet: talk after the first banner line, before the last.
     c = mt.Client(m.port, src=PREGREET_IP)
     try:
-        time.sleep(0.3)
+        first_banner_line(c)
         c.send("EHLO pregreet.test\r\n")
         c.wait_closed(10)
     finally:
@@ -104,7 +114,7 @@ def soft_pregreet(m):
     """pregreet_action ignore: moatd logs event=pregreet and carries on."""
     c = mt.Client(m.port, src=SOFT_IP)
     try:
-        time.sleep(0.3)
+        first_banner_line(c)
         c.send("EHLO soft.test\r\n")
         time.sleep(1.5)
         c.send("QUIT\r\n")
