@@ -659,8 +659,12 @@ cmd_scan(int argc, char **argv)
 	load0 = now();
 	rs = load_rules(&o, &st);
 	load0 = now() - load0;
-	/* Scoring with nothing loaded says 0 for spam too: refuse to. */
-	if (rule_set_count(rs) == 0) {
+	/*
+	 * Scoring with nothing loaded says 0 for spam too: refuse to, unless
+	 * Bayes is asked for (its probability is then the output).
+	 */
+	if (rule_set_count(rs) == 0 && o.bayes_db == NULL &&
+	    !(o.cfg && ctl_bayes_on(o.cfg))) {
 		fprintf(stderr, "moatctl: scan: no rules loaded; give -r FILE "
 		    "(e.g. the default.rules moatd loads) or --sa-stock\n");
 		return 1;
