@@ -52,3 +52,12 @@ EXTRA_DIST += bench/bayes-cv.sh
 .PHONY: bench-bayes
 bench-bayes: moatctl$(EXEEXT)
 	$(SHELL) $(top_srcdir)/bench/bayes-cv.sh -m ./moatctl$(EXEEXT) $(CORPUS)
+
+# moatctl report over a generated 1-million-line log, plain and gzip'd:
+# lines/s (issue 17; target >= 500,000).  About 30 seconds; needs awk,
+# gzip and bc.  make bench-report BENCH_ARGS=2000000 for another size.
+EXTRA_DIST += bench/report-bench.sh
+.PHONY: bench-report
+bench-report: moatctl$(EXEEXT)
+	bash $(top_srcdir)/bench/report-bench.sh \
+	    $(abs_top_builddir)/moatctl$(EXEEXT) $(BENCH_ARGS)

@@ -195,8 +195,9 @@ static const struct cfg_key cfg_keys[] = {
 	{ "listen", CT_SPECIAL, CF_RESTART | CF_REPEAT | CF_WORDS, FS(listen), NULL,
 	    "(required)", 1, CFG_LISTEN_MAX, .set = set_listen,
 	    .dump = dump_listen, .eq = eq_listen,
-	    .help = "ADDR:PORT [proxy=v1|v2|any] [name=WORD]; "
-	    "repeatable" },
+	    .help = "ADDR:PORT [proxy=v1|v2|any] [name=WORD] "
+	    "[tls=off|starttls|required|implicit] [auth=off|optional|required] "
+	    "[auth_plaintext=on]; repeatable" },
 	{ "listen_backlog", CT_INT, CF_RESTART, F(listen_backlog), "1024",
 	    NULL, 1, 65535, .help = "listen(2) backlog of each socket" },
 
@@ -2151,6 +2152,10 @@ type_name(const struct cfg_key *k)
 			return "address";
 		if (k->set == set_trusted)
 			return "networks";
+		if (k->set == set_rules)
+			return "files";
+		if (k->set == set_rate)
+			return "rate";
 		return "domains";
 	}
 	return "?";

@@ -13,13 +13,16 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <grp.h>
+#include <limits.h>
 #include <netinet/in.h>
 #include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <syslog.h>
 #include <unistd.h>
 
@@ -340,10 +343,54 @@ probe_backend(void)
 
 /* ---- signals ---------------------------------------------------------- */
 
+/*
+ * syslog_reachable: does a daemon listen on _PATH_LOG?  syslog(3) tries a
+ * datagram socket, then a stream one; so do we.  1, or 0 with the reason.
+ */
+static int
+syslog_reachable(char *why, size_t whysz)
+{
+	static const int types[] = { SOCK_DGRAM, SOCK_STREAM };
+	struct sockaddr_un sun;
+	size_t i;
+	int fd, ok;
+
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", _PATH_LOG);
+	snprintf(why, whysz, "no socket");
+	for (i = 0; i < sizeof(types) / sizeof(types[0]); i++) {
+		if ((fd = socket(AF_UNIX, types[i] | SOCK_CLOEXEC, 0)) == -1)
+			continue;
+		ok = connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == 0;
+		if (!ok)
+			snprintf(why, whysz, "%s", strerror(errno));
+		close(fd);
+		if (ok)
+			return 1;
+	}
+	return 0;
+}
+
 static void
 log_setup(const struct config *cfg)
 {
-	log_init(cfg->log_syslog, cfg->log_facility, "moatd",
+	int to_syslog = cfg->log_syslog;
+	char why[128];
+
+	/*
+	 * syslog(3) drops lines silently when no daemon listens on /dev/log
+	 * (a container, a minimal install): say so, and keep the lines on
+	 * stderr instead (issue 17).
+	 */
+	if (to_syslog && !syslog_reachable(why, sizeof(why))) {
+		log_init(0, cfg->log_facility, "moatd", cfg->log_json ?
+		    LOG_FMT_JSON : LOG_FMT_LOGFMT);
+		log_warn("log syslog: no syslog daemon at %s (%s); logging to "
+		    "stderr instead", _PATH_LOG, why);
+		to_syslog = 0;
+	}
+	log_init(to_syslog, cfg->log_facility, "moatd",
 	    cfg->log_json ? LOG_FMT_JSON : LOG_FMT_LOGFMT);
 }
 
@@ -611,6 +658,101 @@ drop_privileges(const char *user)
 		fatal("dropping privileges to %s: could regain root", user);
 }
 
+/*
+ * dir_usable_by: may a process running as uid/gid (no supplementary
+ * groups: drop_privileges sets none) create files in dir?  It needs search
+ * permission on every parent and write and search on dir itself.  Checked
+ * from the modes rather than with access(2), because -t and the start run
+ * as root, for whom access() says yes to everything.  0, or -1 with the
+ * reason in err.
+ */
+static int
+dir_usable_by(const char *dir, uid_t uid, gid_t gid, char *err, size_t errsz)
+{
+	char path[PATH_MAX], *p;
+	struct stat st;
+	mode_t need;
+	int last;
+
+	if (strlen(dir) >= sizeof(path) || dir[0] == '\0') {
+		snprintf(err, errsz, "bad path");
+		return -1;
+	}
+	memcpy(path, dir, strlen(dir) + 1);
+	for (p = path + 1;; p++) {
+		if (*p != '/' && *p != '\0')
+			continue;
+		last = *p == '\0' || p[1] == '\0';
+		*p = '\0';
+		if (stat(path, &st) == -1) {
+			snprintf(err, errsz, "%.300s: %s", path,
+			    strerror(errno));
+			return -1;
+		}
+		if (last && !S_ISDIR(st.st_mode)) {
+			snprintf(err, errsz, "not a directory");
+			return -1;
+		}
+		need = last ? 03 : 01;	/* wx on dir, x on its parents */
+		if (uid != 0 && !(st.st_uid == uid ?
+		    ((st.st_mode >> 6) & need) == need : st.st_gid == gid ?
+		    ((st.st_mode >> 3) & need) == need :
+		    (st.st_mode & need) == need)) {
+			snprintf(err, errsz, "%.300s: mode %04o owner %ld:%ld "
+			    "lets uid %ld gid %ld no %s", path,
+			    (unsigned)(st.st_mode & 07777), (long)st.st_uid,
+			    (long)st.st_gid, (long)uid, (long)gid,
+			    last ? "write" : "search");
+			return -1;
+		}
+		if (last)
+			return 0;
+		*p = '/';
+	}
+}
+
+/*
+ * check_runtime: what the running daemon will need beyond a valid file
+ * (issue 17): the user exists, and spool_dir and hyperscan_cache are
+ * directories that user can write.  Run by -t (the unit's ExecStartPre and
+ * ExecReload) and at start, so a config -t passes does not then die after
+ * the drop (and get restarted by systemd every 2 s).  The rule files are
+ * checked by policy_load.  0, or -1 with err set.
+ */
+static int
+check_runtime(const struct config *cfg, char *err, size_t errsz)
+{
+	struct passwd *pw = NULL;
+	char why[512];
+	uid_t uid = geteuid();
+	gid_t gid = getegid();
+
+	if (cfg->user != NULL) {
+		if ((pw = getpwnam(cfg->user)) == NULL) {
+			snprintf(err, errsz, "user %s: no such user",
+			    cfg->user);
+			return -1;
+		}
+		uid = pw->pw_uid;
+		gid = pw->pw_gid;
+	}
+	if (dir_usable_by(cfg->spool_dir, uid, gid, why, sizeof(why)) == -1) {
+		snprintf(err, errsz, "spool_dir %s: not usable%s%s: %s",
+		    cfg->spool_dir, pw ? " by user " : "", pw ? cfg->user : "",
+		    why);
+		return -1;
+	}
+	if (cfg->hyperscan && cfg->hyperscan_cache != NULL &&
+	    dir_usable_by(cfg->hyperscan_cache, uid, gid, why,
+	    sizeof(why)) == -1) {
+		snprintf(err, errsz, "hyperscan_cache %s: not usable%s%s: %s",
+		    cfg->hyperscan_cache, pw ? " by user " : "",
+		    pw ? cfg->user : "", why);
+		return -1;
+	}
+	return 0;
+}
+
 static void
 write_pidfile(const char *path)
 {
@@ -625,17 +767,25 @@ write_pidfile(const char *path)
 }
 
 static void
-usage(void)
+usage_to(FILE *f, int status)
 {
-	fprintf(stderr, "usage: moatd [-t] [-c config] [-T trace] "
-	    "[--dump-config] [-V]\n"
+	fprintf(f, "usage: moatd [-t] [-c config] [-T trace] "
+	    "[--dump-config] [-V|--version] [-h|--help]\n"
 	    "  -c FILE        configuration file (default %s)\n"
 	    "  -t             check the configuration and exit\n"
 	    "  -T LIST        trace subsystems: io,smtp,backend,config,rules,"
 	    "all\n"
 	    "  --dump-config  print the effective configuration and exit\n"
-	    "  -V             print the version and exit\n", cfg_path);
-	exit(2);
+	    "  -V, --version  print the version and exit\n"
+	    "  -h, --help     print this and exit\n"
+	    "See moatd(8).\n", cfg_path);
+	exit(status);
+}
+
+static void
+usage(void)
+{
+	usage_to(stderr, 2);
 }
 
 int
@@ -644,13 +794,13 @@ main(int argc, char **argv)
 	static const struct option longopts[] = {
 		{ "dump-config", no_argument, NULL, 'D' },
 		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct config *cfg;
 	char err[1024];
 	int ch, test = 0, dump = 0, trace = 0, i, nw;
 	struct event *ev_hup, *ev_term, *ev_int;
-	struct stat st;
 
 	while ((ch = getopt_long(argc, argv, "c:tT:Vh", longopts, NULL)) != -1) {
 		switch (ch) {
@@ -670,6 +820,9 @@ main(int argc, char **argv)
 		case 'V':
 			printf("moatd %s\n", PACKAGE_VERSION);
 			return 0;
+		case 'h':
+			usage_to(stdout, 0);
+			break;
 		default:
 			usage();
 		}
@@ -687,10 +840,8 @@ main(int argc, char **argv)
 		cfg_unref(cfg);
 		return 1;
 	}
-	if (stat(cfg->spool_dir, &st) == -1 || !S_ISDIR(st.st_mode)) {
-		fprintf(stderr, "moatd: %s: spool_dir %s: %s\n", cfg_path,
-		    cfg->spool_dir, errno ? strerror(errno) :
-		    "not a directory");
+	if (check_runtime(cfg, err, sizeof(err)) == -1) {
+		fprintf(stderr, "moatd: %s: %s\n", cfg_path, err);
 		cfg_unref(cfg);
 		return 1;
 	}

@@ -7,3 +7,9 @@ moatctl_CFLAGS = $(AM_CFLAGS) $(PCRE2_CFLAGS) $(LIBEVENT_CFLAGS)
 moatctl_LDADD = libstore.a libproxy.a libbayesdb.a libscoring.a $(RULES_LIBS) \
 	$(LMDB_LIBS) $(MATH_LIBS) \
 	$(HIREDIS_LIBS) $(LIBEVENT_LIBS) $(PTHREAD_LIBS)
+
+# moatctl report (tools/ctl_report.c): the log summary; zlib reads
+# gzip'd rotated logs.
+moatctl_SOURCES += tools/ctl_report.c tools/ctl_report.h
+moatctl_CFLAGS += $(ZLIB_CFLAGS)
+moatctl_LDADD += $(ZLIB_LIBS)

@@ -8,6 +8,8 @@
  *                                         list, look up, pass, whitelist,
  *                                         delete and count greylist state
  *   moatctl learn, moatctl bayes          the Bayes store (ctl_bayes.c)
+ *   moatctl report [--json] [FILE...]     summary of moatd's log
+ *                                         (tools/ctl_report.c)
  *
  * Options shared by scan, agree and rules: -r FILE (a rule file,
  * repeatable; *.cf is read as SpamAssassin), --sa-stock (Debian's stock
@@ -50,6 +52,7 @@
 #include "proxy/config.h"	/* not the autoconf config.h */
 #include "clock.h"
 #include "ctl_bayes.h"
+#include "ctl_report.h"
 #include "greylist.h"
 #include "log.h"
 #include "msg.h"
@@ -111,9 +114,9 @@ struct job {
 };
 
 static void
-usage(void)
+usage_print(FILE *f)
 {
-	fprintf(stderr,
+	fprintf(f,
 	    "usage: moatctl scan [-r RULEFILE]... [--sa-stock] [-v] [-q] "
 	    "[-j N]\n"
 	    "                    [--tag N|off] [--tempfail N|off] "
@@ -129,7 +132,14 @@ usage(void)
 	    "delete|count ...\n"
 	    "       moatctl learn --spam|--ham|--forget [-c CONFIG] "
 	    "[--bayes-db DIR] FILE|DIR...\n"
-	    "       moatctl bayes stats|dump|restore|tokens ...\n");
+	    "       moatctl bayes stats|dump|restore|tokens ...\n%s",
+	    report_usage_text);
+}
+
+static void
+usage(void)
+{
+	usage_print(stderr);
 	exit(2);
 }
 
@@ -644,6 +654,16 @@ cmd_scan(int argc, char **argv)
 	load0 = now();
 	rs = load_rules(&o, &st);
 	load0 = now() - load0;
+	/*
+	 * Scoring with nothing loaded says 0 for spam too: refuse to, unless
+	 * Bayes is asked for (its probability is then the output).
+	 */
+	if (rule_set_count(rs) == 0 && o.bayes_db == NULL &&
+	    !(o.cfg && ctl_bayes_on(o.cfg))) {
+		fprintf(stderr, "moatctl: scan: no rules loaded; give -r FILE "
+		    "(e.g. the default.rules moatd loads) or --sa-stock\n");
+		return 1;
+	}
 	for (; k < argc; k++)
 		collect(argv[k], &paths, &np);
 	cpu0 = cpu();
@@ -1069,9 +1089,9 @@ static const char *const gc_type_name[] = {
 };
 
 static void
-gc_usage(void)
+gc_usage_print(FILE *f)
 {
-	fprintf(stderr,
+	fprintf(f,
 	    "usage: moatctl greylist [-c CONFIG] list [PATTERN] [--limit N]\n"
 	    "       moatctl greylist [-c CONFIG] lookup CLIENT_IP SENDER RCPT "
 	    "[--name NAME]\n"
@@ -1083,6 +1103,12 @@ gc_usage(void)
 	    "RCPT...\n"
 	    "       moatctl greylist [-c CONFIG] count\n"
 	    "CONFIG defaults to %s (moatd's).\n", SYSCONFDIR "/moat/moat.conf");
+}
+
+static void
+gc_usage(void)
+{
+	gc_usage_print(stderr);
 	exit(2);
 }
 
@@ -1821,11 +1847,53 @@ cmd_greylist(int argc, char **argv)
 	return 0;
 }
 
+/*
+ * moatctl help [SUBCOMMAND], and SUBCOMMAND --help or -h anywhere: the
+ * usage on stdout, exit 0 (a usage error prints the same on stderr, 2).
+ */
+static int
+help(const char *sub)
+{
+	if (sub != NULL && strcmp(sub, "greylist") == 0)
+		gc_usage_print(stdout);
+	else if (sub != NULL && strcmp(sub, "report") == 0)
+		report_help(stdout);
+	else {
+		usage_print(stdout);
+		printf("Options of scan, agree and rules:\n"
+		    "  -r FILE          a rule file (repeatable; *.cf is read "
+		    "as SpamAssassin)\n"
+		    "  --sa-stock       also Debian's stock SpamAssassin rules\n"
+		    "  --tag N|off, --tempfail N|off, --reject N|off\n"
+		    "                   the score thresholds (default: "
+		    "moatd's)\n"
+		    "  -v               every rule hit with its score\n"
+		    "  -q               the summary only\n"
+		    "  -j N             scan with N threads (1..64)\n"
+		    "  --all            also run sub-rules nobody needs\n"
+		    "  --profile N      print the N costliest rules\n"
+		    "  --hs             use the Hyperscan prefilter\n"
+		    "  --hs-cache DIR   ... with its database cached in DIR\n"
+		    "  -c CONFIG        scan: moatd's Bayes settings\n"
+		    "  --bayes-db DIR   scan: classify with this Bayes store\n");
+	}
+	printf("See moatctl(1).\n");
+	return 0;
+}
+
 int
 main(int argc, char **argv)
 {
+	int i;
+
 	if (argc < 2)
 		usage();
+	if (strcmp(argv[1], "help") == 0 || strcmp(argv[1], "--help") == 0 ||
+	    strcmp(argv[1], "-h") == 0)
+		return help(argc > 2 ? argv[2] : NULL);
+	for (i = 2; i < argc && strcmp(argv[i], "--") != 0; i++)
+		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0)
+			return help(argv[1]);
 	if (strcmp(argv[1], "scan") == 0)
 		return cmd_scan(argc - 2, argv + 2);
 	if (strcmp(argv[1], "agree") == 0)
@@ -1838,6 +1906,8 @@ main(int argc, char **argv)
 		return ctl_learn(argc - 2, argv + 2);
 	if (strcmp(argv[1], "bayes") == 0)
 		return ctl_bayes(argc - 2, argv + 2);
+	if (strcmp(argv[1], "report") == 0)
+		return report_main(argc - 2, argv + 2);
 	usage();
 	return 2;
 }

@@ -1294,6 +1294,19 @@ test_rates(void **state)
 	    "ratelimit_msg_per_ip: takes one value, got 2");
 }
 
+/* Lines that start "| `": a key's row in a Markdown table. */
+static int
+count_key_rows(const char *s)
+{
+	int n = 0;
+
+	for (; s != NULL && *s != '\0'; s = strchr(s, '\n'), s = s ? s + 1 :
+	    NULL)
+		if (strncmp(s, "| `", 3) == 0)
+			n++;
+	return n;
+}
+
 /* doc/config.md carries cfg_doc()'s table verbatim: the docs cannot drift. */
 static void
 test_doc(void **state)
@@ -1326,6 +1339,10 @@ test_doc(void **state)
 	if (strstr(doc, table) == NULL)
 		fail_msg("%s does not hold cfg_doc()'s table; regenerate it",
 		    path);
+	/* Nor a key row the table does not have (a key that went away). */
+	if (count_key_rows(doc) != count_key_rows(table))
+		fail_msg("%s has %d key rows, the table %d", path,
+		    count_key_rows(doc), count_key_rows(table));
 }
 
 /* The example in contrib/ stays a valid configuration. */
