@@ -1440,3 +1440,21 @@ msg_pristine_header(const struct msg *m, size_t *n)
 	*n = m->hdr_len;
 	return m->full;
 }
+
+int
+msg_part_info(const struct msg *m, size_t idx, struct msg_part_info *out)
+{
+	const struct mpart *p;
+
+	if (idx >= m->nparts)
+		return -1;
+	p = &m->parts[idx];
+	out->type = p->type;
+	out->charset = p->charset;
+	out->leaf = p->leaf;
+	out->body = p->body != NULL ? p->body : "";
+	out->body_len = p->body != NULL ? p->body_len : 0;
+	out->decoded = p->decoded != NULL ? p->decoded : out->body;
+	out->decoded_len = p->decoded != NULL ? p->decoded_len : out->body_len;
+	return 0;
+}

@@ -202,4 +202,24 @@ size_t	msg_part_count(const struct msg *m);
 int	msg_part_get(const struct msg *m, size_t idx, const char *spec,
 	    struct sbuf *out);
 
+/*
+ * Facts about MIME part idx (same order as msg_part_get()) for the MIME
+ * evals (rules/rule_saeval_mime.c): type is parse_content_type()'s lower
+ * case type ("text/plain" when none), charset the raw parameter or NULL,
+ * body the part's undecoded content (leaves only; "" for containers) and
+ * decoded the same after QP/base64.  Pointers belong to m.  Returns 0, or
+ * -1 when idx is out of range.
+ */
+struct msg_part_info {
+	const char	*type;
+	const char	*charset;
+	int		 leaf;
+	const char	*body;
+	size_t		 body_len;
+	const char	*decoded;
+	size_t		 decoded_len;
+};
+int	msg_part_info(const struct msg *m, size_t idx,
+	    struct msg_part_info *out);
+
 #endif

@@ -174,6 +174,8 @@ struct rule_info {
 					   "plugin", "bad pattern",
 					   "unsupported header", "bad meta" */
 	int		 sub;		/* "__" rule: never adds to a score */
+	const char	*eval;		/* a SpamAssassin eval: run natively:
+					   its function name; else NULL */
 };
 void	rule_set_info(const struct rule_set *rs, size_t idx,
 	    struct rule_info *out);

@@ -36,6 +36,9 @@ enum rule_skip {
 	RSKIP_BADMETA		/* bad expression or dependency cycle */
 };
 
+struct saeval_call;
+struct saeval_conf;
+
 /* Connect-stage operands. */
 enum rule_target { RT_NONE, RT_ADDR, RT_NAME, RT_FACTS };
 
@@ -79,6 +82,8 @@ struct rule {
 	uint32_t	 copts;		/* compile options (for templates) */
 	struct meta_op	*code;
 	size_t		 ncode;
+	struct saeval_call *ev;		/* eval: run natively (rule_saeval.c),
+					   or NULL */
 	unsigned	 mdepth;	/* meta: longest chain of metas below */
 	char		*err;		/* why the pattern was refused */
 	char		**lits;		/* prefilter: literal sets, one after
@@ -109,6 +114,7 @@ struct rule_set {
 	struct relays	*relays;	/* X-Spam-Relays-* parser, or NULL */
 	unsigned	 meta_depth;	/* deepest meta chain */
 	struct rule_hs	*_Atomic hs;	/* rule_set_hs_attach(), or NULL */
+	struct saeval_conf *saconf;	/* what the evals read (freemail...) */
 };
 
 /*

@@ -41,6 +41,7 @@
 #include <strings.h>
 
 #include "rule_int.h"
+#include "rule_saeval.h"
 #include "msg.h"
 #include "sbuf.h"
 #include "xmalloc.h"
@@ -145,6 +146,7 @@ struct rule_builder {
 	char		 rstart[16], rend[16];
 	struct rule_stats stats;
 	int		 depth;		/* include nesting */
+	struct saeval_conf *saconf;	/* settings the evals read */
 };
 
 enum { TAG_TAG, TAG_INTER, TAG_POST, TAG_PRE };
@@ -358,6 +360,7 @@ rule_clear(struct rule *r)
 	free(r->lits);
 	free(r->setend);
 	pcre2_code_free(r->core);
+	rule_saeval_call_free(r->ev);
 	if (r->re != NULL)
 		pcre2_code_free(r->re);
 	memset(r, 0, sizeof(*r));
@@ -454,6 +457,7 @@ rule_builder_free(struct rule_builder *b)
 	for (i = 0; i < b->nreplace; i++)
 		free(b->replace[i]);
 	free(b->replace);
+	rule_saeval_conf_free(b->saconf);
 	free(b);
 }
 
@@ -1036,7 +1040,10 @@ sa_line(struct rule_builder *b, const char *file, int line, char *key,
 		    strncmp(p, "rbleval:", 8) == 0) {
 			r = rule_slot(b, name, file, line, (enum rule_stage)st);
 			r->flags |= RF_SA;
-			r->skip = RSKIP_EVAL;
+			/* the evals moat runs natively; others are skipped */
+			if (*p != 'e' || (r->ev = rule_saeval_parse(p + 5)) ==
+			    NULL)
+				r->skip = RSKIP_EVAL;
 			return 0;
 		}
 		r = rule_slot(b, name, file, line, (enum rule_stage)st);
@@ -1136,6 +1143,8 @@ sa_line(struct rule_builder *b, const char *file, int line, char *key,
 			b->stats.plugin++;
 			return 0;
 		}
+	if (rule_saeval_setting(&b->saconf, key, val))
+		return 0;
 	b->stats.unknown_keys++;
 	return 0;
 }
@@ -2153,6 +2162,12 @@ rule_builder_finish(struct rule_builder *b, struct rule_stats *stp,
 		}
 		if (r->stage == RULE_ST_META)
 			continue;
+		if (r->ev != NULL) {
+			if (rule_saeval_needs_relays(r->ev) &&
+			    rs->relays == NULL)
+				rs->relays = rule_relays_new();
+			continue;
+		}
 		if (r->src != NULL && compile_rule(r, rs->tables, err,
 		    st) != 0) {
 			if (!(r->flags & RF_SA))
@@ -2213,6 +2228,8 @@ rule_builder_finish(struct rule_builder *b, struct rule_stats *stp,
 		return NULL;
 	}
 	/* move the rules over */
+	rs->saconf = rule_saeval_conf_finish(b->saconf);
+	b->saconf = NULL;
 	rs->rules = b->rules;
 	rs->nrules = b->nrules;
 	rs->hash = b->hash;
@@ -2327,6 +2344,7 @@ rule_set_unref(struct rule_set *rs)
 		free(rs->order[i]);
 	pcre2_maketables_free(NULL, rs->tables);
 	rule_relays_free(rs->relays);
+	rule_saeval_conf_free(rs->saconf);
 	free(rs);
 }
 
@@ -2365,4 +2383,5 @@ rule_set_info(const struct rule_set *rs, size_t idx, struct rule_info *out)
 	out->runs = r->skip == RSKIP_NONE;
 	out->why = r->err != NULL ? r->err : why[r->skip];
 	out->sub = (r->flags & RF_SUB) != 0;
+	out->eval = r->ev != NULL ? rule_saeval_name(r->ev) : NULL;
 }

@@ -814,9 +814,127 @@ cmp_diff(const void *a, const void *b)
 	return dx < dy ? 1 : dx > dy ? -1 : 0;
 }
 
+/*
+ * The evals moat runs natively, against sa_hits.tsv (every scored rule SA
+ * hit): per eval rule with a score, and every scored rule together.
+ */
+struct evagree {
+	struct names	 ev;		/* scored native eval rules, sorted */
+	struct names	 all;		/* every scored rule that runs */
+	struct sa_msg	*msgs;		/* SA's hits, indexed as all */
+	size_t		 nmsgs;
+	struct diff	*d;		/* per ev rule */
+	size_t		 inter, uni, allinter, alluni;
+};
+
+static int
+evagree_init(struct evagree *e, const struct rule_set *rs, const char *dir)
+{
+	struct rule_info ri;
+	char *path;
+	size_t i;
+	int rc;
+
+	memset(e, 0, sizeof(*e));
+	for (i = 0; i < rule_set_count(rs); i++) {
+		rule_set_info(rs, i, &ri);
+		if (ri.sub || !ri.runs)
+			continue;
+		add_path(&e->all.v, &e->all.n, xstrdup(ri.name));
+		if (ri.eval != NULL)
+			add_path(&e->ev.v, &e->ev.n, xstrdup(ri.name));
+	}
+	qsort(e->ev.v, e->ev.n, sizeof(char *), cmp_str);
+	qsort(e->all.v, e->all.n, sizeof(char *), cmp_str);
+	path = xasprintf("%s/sa_hits.tsv", dir);
+	rc = read_hits(path, 3, &e->all, &e->msgs, &e->nmsgs, 1);
+	free(path);
+	if (rc != 0)
+		return -1;
+	e->d = xcalloc(e->ev.n + 1, sizeof(*e->d));
+	for (i = 0; i < e->ev.n; i++)
+		e->d[i].rule = (long)i;
+	return 0;
+}
+
+/* One message: the names moat hit against SA's. */
+static void
+evagree_msg(struct evagree *e, const char *file, char **names, size_t n,
+    int verbose)
+{
+	ssize_t mi = find_msg(e->msgs, e->nmsgs, file);
+	unsigned char *mine;
+	size_t k;
+
+	if (mi < 0)
+		return;
+	mine = xcalloc(e->all.n + 1, 1);
+	for (k = 0; k < n; k++) {
+		long x = name_index(&e->all, names[k]);
+
+		if (x >= 0)
+			mine[x] = 1;
+	}
+	for (k = 0; k < e->all.n; k++) {
+		int a = mine[k], b = e->msgs[mi].hit[k];
+		long x = name_index(&e->ev, e->all.v[k]);
+
+		e->allinter += a && b;
+		e->alluni += a || b;
+		if (x < 0)
+			continue;
+		e->inter += a && b;
+		e->uni += a || b;
+		if (a && b)
+			e->d[x].both++;
+		else if (a)
+			e->d[x].moat_only++;
+		else if (b)
+			e->d[x].sa_only++;
+		if (verbose && a != b)
+			printf("diff %s %s %s\n", file, e->all.v[k],
+			    a ? "moat-only" : "sa-only");
+	}
+	free(mine);
+}
+
+static void
+evagree_report(struct evagree *e)
+{
+	size_t k;
+
+	printf("native eval rules (rule, both, moat-only, sa-only, IoU):\n");
+	for (k = 0; k < e->ev.n; k++) {
+		size_t u = e->d[k].both + e->d[k].moat_only + e->d[k].sa_only;
+
+		printf("  %-32s %6zu %6zu %6zu  %6.2f%%\n", e->ev.v[k],
+		    e->d[k].both, e->d[k].moat_only, e->d[k].sa_only,
+		    u ? 100.0 * (double)e->d[k].both / (double)u : 100.0);
+	}
+	printf("native eval rules %zu, agreement (intersection over union): "
+	    "%.2f%%\n", e->ev.n, e->uni ? 100.0 * (double)e->inter /
+	    (double)e->uni : 100.0);
+	printf("all scored rules %zu, agreement with sa_hits.tsv: %.2f%%\n",
+	    e->all.n, e->alluni ? 100.0 * (double)e->allinter /
+	    (double)e->alluni : 100.0);
+	for (k = 0; k < e->nmsgs; k++) {
+		free(e->msgs[k].file);
+		free(e->msgs[k].hit);
+	}
+	free(e->msgs);
+	for (k = 0; k < e->ev.n; k++)
+		free(e->ev.v[k]);
+	free(e->ev.v);
+	for (k = 0; k < e->all.n; k++)
+		free(e->all.v[k]);
+	free(e->all.v);
+	free(e->d);
+}
+
 static int
 cmd_agree(int argc, char **argv)
 {
+	struct evagree ea;
 	struct opts o;
 	struct rule_stats st;
 	struct rule_set *rs;
@@ -873,6 +991,8 @@ cmd_agree(int argc, char **argv)
 	for (i = 0; i < nmsgs; i++)
 		j.items[i].path = xasprintf("%s/%s", argv[a], msgs[i].file);
 	secs = run_job(&j);
+	if (evagree_init(&ea, rs, argv[a]) != 0)
+		return 1;
 
 	d = xcalloc(pure.n + 1, sizeof(*d));
 	for (k = 0; k < pure.n; k++)
@@ -910,6 +1030,8 @@ cmd_agree(int argc, char **argv)
 					    pure.v[k], mine[k] ? "moat-only" :
 					    "sa-only");
 		free(mine);
+		evagree_msg(&ea, msgs[i].file, j.names[i], j.nnames[i],
+		    o.verbose);
 		free(j.names[i]);
 		free(j.items[i].rules);
 		free(j.items[i].report);
@@ -936,6 +1058,7 @@ cmd_agree(int argc, char **argv)
 	    inter, nm, ns);
 	printf("agreement (intersection over union): %.2f%%\n",
 	    uni ? 100.0 * (double)inter / (double)uni : 100.0);
+	evagree_report(&ea);
 	free(d);
 	for (i = 0; i < nmsgs; i++) {
 		free(msgs[i].file);
