@@ -2163,8 +2163,8 @@ rule_builder_finish(struct rule_builder *b, struct rule_stats *stp,
 		if (r->stage == RULE_ST_META)
 			continue;
 		if (r->ev != NULL) {
-			if (rule_saeval_needs_relays(r->ev) &&
-			    rs->relays == NULL)
+			/* EnvelopeFrom and the relay counts come from it */
+			if (rs->relays == NULL)
 				rs->relays = rule_relays_new();
 			continue;
 		}

@@ -781,3 +781,39 @@ rule_relays_count(const struct relays *R, const struct msg *m,
 		    8) == 0 && relay_at(R, m, i, md, c, &rl) < 0)
 			(*unparseable)++;
 }
+
+/*
+ * PerMsgStatus.pm get_envelope_from(): the envelope sender the last hop
+ * recorded (the first untrusted relay, else the last trusted one), when it
+ * holds an "@" after its first byte.  1 with the address in out, else 0
+ * (then the header fallbacks of msg_get() apply).
+ */
+int
+rule_relays_envfrom(const struct relays *R, const struct msg *m,
+    pcre2_match_data *md, struct relays_cache *c, struct sbuf *out)
+{
+	const struct msg_header *h;
+	struct relay rl, last;
+	size_t n, i;
+	int trusted = 1, have = 0;
+	char *at;
+
+	h = msg_headers(m, &n);
+	for (i = 0; i < n; i++) {
+		if (h[i].name_len != 8 || strncasecmp(h[i].name, "Received",
+		    8) != 0 || relay_at(R, m, i, md, c, &rl) != 1)
+			continue;
+		if (trusted && !rl.private && rl.auth[0] == '\0')
+			trusted = 0;
+		last = rl;
+		have = 1;
+		if (!trusted)
+			break;
+	}
+	if (!have || (at = strchr(last.envfrom, '@')) == NULL ||
+	    at == last.envfrom)
+		return 0;
+	sbuf_reset(out);
+	sbuf_adds(out, last.envfrom);
+	return 1;
+}

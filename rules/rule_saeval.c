@@ -322,7 +322,13 @@ rule_saeval_cache_free(struct saeval_cache *c)
 int
 sae_get(const struct saeval_ctx *cx, const char *spec, struct sbuf *buf)
 {
-	int rc = msg_get(cx->m, spec, buf);
+	int rc;
+
+	/* SA takes the envelope sender from the Received fields first */
+	if (strncasecmp(spec, "EnvelopeFrom", 12) == 0 && cx->relays != NULL &&
+	    rule_relays_envfrom(cx->relays, cx->m, cx->md, cx->rcache, buf))
+		return 1;
+	rc = msg_get(cx->m, spec, buf);
 
 	if (buf->p == NULL)
 		sbuf_adds(buf, "");
@@ -1261,7 +1267,6 @@ ev_freemail_header(const struct saeval_call *call, struct saeval_ctx *cx)
 /* ------------------------------------------------------------------ */
 /* the table */
 
-#define SAE_RELAYS	0x1	/* needs the relay parser */
 #define SAE_REGEX	0x2	/* the last argument (2nd) is a regex */
 #define SAE_REGEX1	0x4	/* the first argument is a regex */
 
@@ -1278,10 +1283,9 @@ static const struct sae_fn {
 	{ "subject_is_all_caps", ev_subject_all_caps, 0 },
 	{ "check_for_missing_to_header", ev_missing_to, 0 },
 	{ "gated_through_received_hdr_remover", ev_gated, 0 },
-	{ "check_all_trusted", ev_all_trusted, SAE_RELAYS },
-	{ "check_no_relays", ev_no_relays, SAE_RELAYS },
-	{ "check_for_forged_yahoo_received_headers", ev_forged_yahoo,
-	    SAE_RELAYS },
+	{ "check_all_trusted", ev_all_trusted, 0 },
+	{ "check_no_relays", ev_no_relays, 0 },
+	{ "check_for_forged_yahoo_received_headers", ev_forged_yahoo, 0 },
 	{ "check_for_no_hotmail_received_headers", ev_no_hotmail_rcvd, 0 },
 	{ "similar_recipients", ev_similar_recipients, 0 },
 	{ "check_illegal_chars", ev_illegal_chars, 0 },
@@ -1396,12 +1400,6 @@ const char *
 rule_saeval_name(const struct saeval_call *c)
 {
 	return sae_fns[c->fn].name;
-}
-
-int
-rule_saeval_needs_relays(const struct saeval_call *c)
-{
-	return (sae_fns[c->fn].flags & SAE_RELAYS) != 0;
 }
 
 unsigned

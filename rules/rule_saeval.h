@@ -58,9 +58,6 @@ void	rule_saeval_call_free(struct saeval_call *);
 /* The function name of a call (for statistics and documentation). */
 const char *rule_saeval_name(const struct saeval_call *);
 
-/* Whether the call needs the relay parser (rule_relays.c). */
-int	rule_saeval_needs_relays(const struct saeval_call *);
-
 /*
  * A setting line of a SpamAssassin file that an eval reads: 1 when key was
  * one (and *cp, created on demand, took it), 0 otherwise.
@@ -85,5 +82,7 @@ unsigned rule_saeval_run(const struct saeval_call *, struct saeval_ctx *);
 void	rule_relays_count(const struct relays *, const struct msg *,
 	    pcre2_match_data *, struct relays_cache *, unsigned *trusted,
 	    unsigned *untrusted, unsigned *unparseable);
+int	rule_relays_envfrom(const struct relays *, const struct msg *,
+	    pcre2_match_data *, struct relays_cache *, struct sbuf *);
 
 #endif
