@@ -64,6 +64,8 @@ struct msg {
 	char		*bodybuf;
 	char		*rawbuf;
 	struct msg_uriset *uriset;
+	struct msg_html_stats *html;	/* per rendered text/html part */
+	size_t		 nhtml;
 };
 
 /* A view of lines: we keep bodies as one buffer and walk it line by line. */
@@ -1088,8 +1090,10 @@ build_body(struct msg *m, struct sbuf *htmluris)
 
 			msg_normalize(p->decoded, p->decoded_len, p->charset,
 			    0, &u, &bad, &dec);
+			m->html = xreallocarray(m->html, m->nhtml + 1,
+			    sizeof(*m->html));
 			dec = msg_html_render(u.p ? u.p : "", u.len, dec, &rnd,
-			    htmluris);
+			    htmluris, &m->html[m->nhtml++]);
 			sbuf_free(&u);
 		} else
 			msg_normalize(p->decoded, p->decoded_len, p->charset,
@@ -1368,6 +1372,9 @@ msg_free(struct msg *m)
 	free(m->rawbuf);
 	free(m->uris);
 	msg_uriset_free(m->uriset);
+	for (i = 0; i < m->nhtml; i++)
+		msg_html_stats_free(&m->html[i]);
+	free(m->html);
 	free(m);
 }
 
@@ -1457,4 +1464,11 @@ msg_part_info(const struct msg *m, size_t idx, struct msg_part_info *out)
 	out->decoded = p->decoded != NULL ? p->decoded : out->body;
 	out->decoded_len = p->decoded != NULL ? p->decoded_len : out->body_len;
 	return 0;
+}
+
+const struct msg_html_stats *
+msg_html(const struct msg *m, size_t *n)
+{
+	*n = m->nhtml;
+	return m->html;
 }

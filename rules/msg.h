@@ -222,4 +222,30 @@ struct msg_part_info {
 int	msg_part_info(const struct msg *m, size_t idx,
 	    struct msg_part_info *out);
 
+/*
+ * What SpamAssassin's HTML parser (HTML.pm) records of each rendered
+ * text/html part, for the HTML evals (rules/rule_saeval_html.c), in part
+ * order.  Lists (comments with their "<!--" and "-->", anchor texts, titles)
+ * are NUL-terminated strings one after the other.
+ */
+#define MSG_HTML_TAGS_MAX	256	/* distinct tag names counted */
+struct msg_html_tag {
+	char		 name[24];
+	long		 inside;	/* starts minus ends, never below 0 */
+};
+struct msg_html_stats {
+	size_t		 length;	/* characters of the HTML source */
+	size_t		 non_space_len;	/* of the rendered text */
+	double		 image_area;
+	long		 max_size;
+	unsigned	 tags, closed_extra, obfuscation;
+	int		 font_low_contrast, font_invalid_color, font_face_bad,
+			 embeds, form_action_mailto;
+	struct msg_html_tag *tag;
+	size_t		 ntag;
+	struct sbuf	 comments, anchors, titles;
+	size_t		 ncomments, nanchors, ntitles;
+};
+const struct msg_html_stats *msg_html(const struct msg *m, size_t *n);
+
 #endif

@@ -1267,8 +1267,6 @@ ev_freemail_header(const struct saeval_call *call, struct saeval_ctx *cx)
 /* ------------------------------------------------------------------ */
 /* the table */
 
-#define SAE_REGEX	0x2	/* the last argument (2nd) is a regex */
-#define SAE_REGEX1	0x4	/* the first argument is a regex */
 
 static const struct sae_fn {
 	const char	*name;
@@ -1292,6 +1290,7 @@ static const struct sae_fn {
 	{ "check_freemail_from", ev_freemail_from, SAE_REGEX1 },
 	{ "check_freemail_header", ev_freemail_header, SAE_REGEX },
 	SAE_MIME_FNS
+	SAE_HTML_FNS
 };
 
 #define SAE_NFNS	(sizeof(sae_fns) / sizeof(sae_fns[0]))

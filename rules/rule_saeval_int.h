@@ -69,6 +69,32 @@ unsigned ev_mime_multipart_ratio(const struct saeval_call *,
 unsigned ev_ascii_text_illegal(const struct saeval_call *,
 	    struct saeval_ctx *);
 
+/* rule_saeval_html.c */
+unsigned ev_html_test(const struct saeval_call *, struct saeval_ctx *);
+unsigned ev_html_range(const struct saeval_call *, struct saeval_ctx *);
+unsigned ev_html_eval(const struct saeval_call *, struct saeval_ctx *);
+unsigned ev_html_image_only(const struct saeval_call *, struct saeval_ctx *);
+unsigned ev_html_image_ratio(const struct saeval_call *, struct saeval_ctx *);
+unsigned ev_html_tag_balance(const struct saeval_call *, struct saeval_ctx *);
+unsigned ev_html_tag_exists(const struct saeval_call *, struct saeval_ctx *);
+unsigned ev_html_text_match(const struct saeval_call *, struct saeval_ctx *);
+unsigned ev_html_title_subject_ratio(const struct saeval_call *,
+	    struct saeval_ctx *);
+
+#define SAE_REGEX	0x2	/* the 2nd argument is a regex */
+#define SAE_REGEX1	0x4	/* the 1st argument is a regex */
+
+#define SAE_HTML_FNS \
+	{ "html_test", ev_html_test, 0 }, \
+	{ "html_range", ev_html_range, 0 }, \
+	{ "html_eval", ev_html_eval, 0 }, \
+	{ "html_image_only", ev_html_image_only, 0 }, \
+	{ "html_image_ratio", ev_html_image_ratio, 0 }, \
+	{ "html_tag_balance", ev_html_tag_balance, 0 }, \
+	{ "html_tag_exists", ev_html_tag_exists, 0 }, \
+	{ "html_text_match", ev_html_text_match, SAE_REGEX }, \
+	{ "html_title_subject_ratio", ev_html_title_subject_ratio, 0 },
+
 #define SAE_MIME_FNS \
 	{ "check_for_mime", ev_check_for_mime, 0 }, \
 	{ "check_for_mime_html", ev_mime_html, 0 }, \
