@@ -142,6 +142,15 @@ int	rule_builder_add_sa_dirs(struct rule_builder *b, const char *datadir,
 struct rule_set	*rule_builder_finish(struct rule_builder *b,
 		    struct rule_stats *st, struct rule_error *err);
 
+/*
+ * %{TAG} capture templates (SpamAssassin 4.0 rules such as
+ * GB_CUSTOM_HTM_URI) are off by default, as SpamAssassin effectively has
+ * them: it compiles a template once per process with the first message's
+ * values (Perl's /o), so a long-running spamd never fires them on later
+ * messages.  on = 1 runs them per message with this message's values.
+ */
+void	rule_builder_templates(struct rule_builder *b, int on);
+
 /* Discard a builder without finishing it.  NULL is a no-op. */
 void	rule_builder_free(struct rule_builder *b);
 

@@ -33,7 +33,8 @@ enum rule_skip {
 	RSKIP_PLUGIN,		/* a plugin moat does not have */
 	RSKIP_BADRE,		/* pattern not translatable/compilable */
 	RSKIP_UNSUPP,		/* header operand the message model lacks */
-	RSKIP_BADMETA		/* bad expression or dependency cycle */
+	RSKIP_BADMETA,		/* bad expression or dependency cycle */
+	RSKIP_TEMPLATE		/* %{TAG} template, SA's frozen /o match */
 };
 
 struct saeval_call;

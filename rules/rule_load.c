@@ -147,6 +147,7 @@ struct rule_builder {
 	struct rule_stats stats;
 	int		 depth;		/* include nesting */
 	struct saeval_conf *saconf;	/* settings the evals read */
+	int		 templates;	/* run %{TAG} templates per message */
 };
 
 enum { TAG_TAG, TAG_INTER, TAG_POST, TAG_PRE };
@@ -342,6 +343,12 @@ rule_builder_new(void)
 	strcpy(b->rstart, "<");
 	strcpy(b->rend, ">");
 	return b;
+}
+
+void
+rule_builder_templates(struct rule_builder *b, int on)
+{
+	b->templates = on;
 }
 
 static void
@@ -2175,6 +2182,18 @@ rule_builder_finish(struct rule_builder *b, struct rule_stats *stp,
 			r->skip = RSKIP_BADRE;
 			continue;
 		}
+		/*
+		 * SpamAssassin 4.0.1 matches a template with /$test_qr/o
+		 * (Plugin/Check.pm): Perl compiles it once, with the values
+		 * of the first message the process scans, and reuses that
+		 * for every later message, so in spamd (or one `spamassassin
+		 * --mbox` run) the rule practically never fires.  Agreeing
+		 * with that means not running it (doc/rules.md).
+		 */
+		if ((r->flags & RF_TEMPLATE) && !b->templates) {
+			r->skip = RSKIP_TEMPLATE;
+			continue;
+		}
 		if ((r->stage == RULE_ST_BODY || r->stage == RULE_ST_RAWBODY ||
 		    r->stage == RULE_ST_URI || r->stage == RULE_ST_FULL ||
 		    r->stage == RULE_ST_HEADER) && rule_prefilter_compile(r))
@@ -2302,6 +2321,7 @@ rule_builder_finish(struct rule_builder *b, struct rule_stats *stp,
 		case RSKIP_UNSUPP: st->plugin++; break;
 		case RSKIP_BADRE: st->badre[r->stage]++; break;
 		case RSKIP_BADMETA: st->meta_bad++; break;
+		case RSKIP_TEMPLATE: break;	/* counted in templates */
 		}
 	}
 	rs->stats = *st;
@@ -2378,7 +2398,8 @@ rule_set_info(const struct rule_set *rs, size_t idx, struct rule_info *out)
 	out->stage = r->stage;
 	out->score = r->score;
 	static const char *const why[] = { "", "score 0", "eval", "plugin",
-	    "bad pattern", "unsupported header", "bad meta" };
+	    "bad pattern", "unsupported header", "bad meta",
+	    "template (SA: frozen by /o)" };
 
 	out->runs = r->skip == RSKIP_NONE;
 	out->why = r->err != NULL ? r->err : why[r->skip];
