@@ -91,6 +91,8 @@ struct rule_stats {
 	unsigned	jit;		/* patterns JIT-compiled */
 	unsigned	prefiltered;	/* patterns with a literal prefilter */
 	unsigned	cored;		/* patterns gated by their core */
+	unsigned	bigre;		/* too large for PCRE2 as written:
+					   compiled with subroutines */
 };
 
 struct rule_builder;

@@ -210,6 +210,13 @@ int	rule_hs_starts(const struct rule_hs *, struct rule_hs_scratch *,
 /* The reverse of a Hyperscan expression, for the start finders. */
 int	rule_hs_reverse(const char *expr, struct sbuf *out);
 
+/*
+ * rule_bigre.c: a pattern PCRE2 refused as too large, rewritten with
+ * subroutine calls so it fits; NULL (and *ec) when it cannot be.
+ */
+pcre2_code *rule_bigre_compile(const char *src, uint32_t opts,
+	    pcre2_compile_context *cc, int *ec, PCRE2_SIZE *off);
+
 /* Shared helper (rule_load.c): compile options for Perl modifiers. */
 int	rule_mods_options(const char *mods, uint32_t *opts);
 

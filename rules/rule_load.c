@@ -1847,6 +1847,11 @@ compile_rule(struct rule *r, const uint8_t *tables, struct rule_error *err,
 	pcre2_set_character_tables(cc, tables);
 	r->re = pcre2_compile((PCRE2_SPTR)r->src, PCRE2_ZERO_TERMINATED,
 	    r->copts, &ec, &off, cc);
+	/* Perl has no size limit: shrink it with subroutines (rule_bigre.c) */
+	if (r->re == NULL && ec == PCRE2_ERROR_PATTERN_TOO_LARGE &&
+	    (r->re = rule_bigre_compile(r->src, r->copts, cc, &ec, &off)) !=
+	    NULL)
+		st->bigre++;
 	pcre2_compile_context_free(cc);
 	if (r->re == NULL) {
 		pcre2_get_error_message(ec, (PCRE2_UCHAR *)msg, sizeof(msg));
