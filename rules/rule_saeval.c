@@ -537,7 +537,7 @@ date_diff(struct saeval_ctx *cx)
 	struct saeval_cache *c = cx->cache;
 	const struct msg_header *h;
 	long long dt = 0, t, *times = NULL, best;
-	size_t n, i, k, ntimes = 0, nlines = 0, first = 0;
+	size_t n, i, k, ntimes = 0, nlines = 0;
 	const char *p, *e, *lines[2] = { NULL, NULL };
 	size_t llen[2] = { 0, 0 };
 	int have = 0, skip = 0;
@@ -589,7 +589,6 @@ date_diff(struct saeval_ctx *cx)
 			times[ntimes++] = t;
 		}
 	}
-	(void)first;
 	if (ntimes == 0)
 		goto out;
 	/* a last Received with no difference is left out */
@@ -812,13 +811,12 @@ ev_gated(const struct saeval_call *call, struct saeval_ctx *cx)
 	return (unsigned)sae_gated(cx);
 }
 
-/* the Received text with every run of blanks made one space */
+/* s/\s+/ /gs in place */
 static void
-squeezed_received(struct saeval_ctx *cx, struct sbuf *out)
+squeeze(struct sbuf *out)
 {
 	size_t i, k;
 
-	sae_get(cx, "Received", out);
 	for (i = k = 0; i < out->len; i++) {
 		char ch = out->p[i];
 
@@ -830,6 +828,14 @@ squeezed_received(struct saeval_ctx *cx, struct sbuf *out)
 	}
 	out->len = k;
 	out->p[k] = '\0';
+}
+
+/* the Received text with every run of blanks made one space */
+static void
+squeezed_received(struct saeval_ctx *cx, struct sbuf *out)
+{
+	sae_get(cx, "Received", out);
+	squeeze(out);
 }
 
 static void
@@ -881,20 +887,9 @@ ev_forged_yahoo(const struct saeval_call *call, struct saeval_ctx *cx)
 	if (c->a.len > 0 && c->b.len > 0) {
 		sae_get(cx, "X-Received", &c->a);
 		if (c->a.len > 0) {
-			size_t i, k;
-
 			sbuf_reset(&c->c);
 			sbuf_add(&c->c, c->a.p, c->a.len);
-			for (i = k = 0; i < c->c.len; i++) {
-				char ch = isspace((unsigned char)c->c.p[i]) ?
-				    ' ' : c->c.p[i];
-
-				if (ch == ' ' && k > 0 && c->c.p[k - 1] == ' ')
-					continue;
-				c->c.p[k++] = ch;
-			}
-			c->c.len = k;
-			c->c.p[k] = '\0';
+			squeeze(&c->c);
 		}
 	}
 	if (sae_gated(cx))
