@@ -820,10 +820,13 @@ cmp_diff(const void *a, const void *b)
  */
 struct evagree {
 	struct names	 ev;		/* scored native eval rules, sorted */
-	struct names	 all;		/* every scored rule that runs */
+	struct names	 skipped;	/* scored evals moat does not run */
+	struct names	 all;		/* every rule with a score */
 	struct sa_msg	*msgs;		/* SA's hits, indexed as all */
 	size_t		 nmsgs;
 	struct diff	*d;		/* per ev rule */
+	size_t		*skiphits;	/* per skipped rule: SA's hits */
+	struct diff	*alld;		/* per rule of all */
 	size_t		 inter, uni, allinter, alluni;
 };
 
@@ -838,13 +841,21 @@ evagree_init(struct evagree *e, const struct rule_set *rs, const char *dir)
 	memset(e, 0, sizeof(*e));
 	for (i = 0; i < rule_set_count(rs); i++) {
 		rule_set_info(rs, i, &ri);
-		if (ri.sub || !ri.runs)
+		if (ri.sub || ri.score == 0)
 			continue;
 		add_path(&e->all.v, &e->all.n, xstrdup(ri.name));
-		if (ri.eval != NULL)
+		if (ri.eval != NULL && ri.runs)
 			add_path(&e->ev.v, &e->ev.n, xstrdup(ri.name));
+		else if (!ri.runs && strcmp(ri.why, "eval") == 0)
+			add_path(&e->skipped.v, &e->skipped.n,
+			    xstrdup(ri.name));
 	}
 	qsort(e->ev.v, e->ev.n, sizeof(char *), cmp_str);
+	qsort(e->skipped.v, e->skipped.n, sizeof(char *), cmp_str);
+	e->skiphits = xcalloc(e->skipped.n + 1, sizeof(size_t));
+	e->alld = xcalloc(e->all.n + 1, sizeof(*e->alld));
+	for (i = 0; i < e->all.n; i++)
+		e->alld[i].rule = (long)i;
 	qsort(e->all.v, e->all.n, sizeof(char *), cmp_str);
 	path = xasprintf("%s/sa_hits.tsv", dir);
 	rc = read_hits(path, 3, &e->all, &e->msgs, &e->nmsgs, 1);
@@ -881,8 +892,15 @@ evagree_msg(struct evagree *e, const char *file, char **names, size_t n,
 
 		e->allinter += a && b;
 		e->alluni += a || b;
-		if (x < 0)
+		e->alld[k].both += a && b;
+		e->alld[k].moat_only += a && !b;
+		e->alld[k].sa_only += b && !a;
+		if (x < 0) {
+			if (b && (x = name_index(&e->skipped, e->all.v[k])) >=
+			    0)
+				e->skiphits[x]++;
 			continue;
+		}
 		e->inter += a && b;
 		e->uni += a || b;
 		if (a && b)
@@ -914,9 +932,27 @@ evagree_report(struct evagree *e)
 	printf("native eval rules %zu, agreement (intersection over union): "
 	    "%.2f%%\n", e->ev.n, e->uni ? 100.0 * (double)e->inter /
 	    (double)e->uni : 100.0);
+	printf("evals not run (rule, SpamAssassin's hits):");
+	for (k = 0; k < e->skipped.n; k++)
+		if (e->skiphits[k] > 0)
+			printf(" %s %zu", e->skipped.v[k], e->skiphits[k]);
+	printf("\n");
+	qsort(e->alld, e->all.n, sizeof(*e->alld), cmp_diff);
+	printf("scored rules differing most (rule, both, moat-only, "
+	    "sa-only):\n");
+	for (k = 0; k < e->all.n && k < 25; k++)
+		if (e->alld[k].moat_only + e->alld[k].sa_only > 0)
+			printf("  %-32s %6zu %6zu %6zu\n",
+			    e->all.v[e->alld[k].rule], e->alld[k].both,
+			    e->alld[k].moat_only, e->alld[k].sa_only);
 	printf("all scored rules %zu, agreement with sa_hits.tsv: %.2f%%\n",
 	    e->all.n, e->alluni ? 100.0 * (double)e->allinter /
 	    (double)e->alluni : 100.0);
+	for (k = 0; k < e->skipped.n; k++)
+		free(e->skipped.v[k]);
+	free(e->skipped.v);
+	free(e->skiphits);
+	free(e->alld);
 	for (k = 0; k < e->nmsgs; k++) {
 		free(e->msgs[k].file);
 		free(e->msgs[k].hit);
