@@ -15,7 +15,11 @@
  *
  * Not done here: network checks (DNS lists, SPF, DKIM), Bayes internals,
  * anything that needs configuration moat does not read (welcomelists,
- * trusted_networks); those calls stay skipped and are counted.
+ * trusted_networks); those calls stay skipped and are counted.  Nor the
+ * relay checks that need what rule_relays.c does not record as SA does:
+ * check_relays_unparseable (SA knows more Received formats, so moat
+ * counts more unparseable ones) and check_for_no_rdns_dotcom_helo (SA's
+ * "no reverse DNS" depends on which MTA wrote the field).
  *
  * Invariants: pure (no clock, no I/O); the conf is immutable once finished
  * and shared by threads; everything per message lives in struct
@@ -1259,6 +1263,125 @@ ev_freemail_header(const struct saeval_call *call, struct saeval_ctx *cx)
 	return (unsigned)any_freemail(cx, &c->a, call->re);
 }
 
+/* IS_IPV4_ADDRESS: four dotted numbers 0..255 */
+static int
+is_ipv4(const char *s)
+{
+	int parts = 0;
+	long v;
+	char *e;
+
+	for (;;) {
+		if (*s < '0' || *s > '9')
+			return 0;
+		v = strtol(s, &e, 10);
+		if (v > 255 || e - s > 3)
+			return 0;
+		parts++;
+		if (*e == '\0')
+			return parts == 4;
+		if (*e != '.' || parts == 4)
+			return 0;
+		s = e + 1;
+	}
+}
+
+/* Constants.pm IP_PRIVATE, for IPv4 */
+static int
+ipv4_private(const char *s)
+{
+	long a = strtol(s, NULL, 10), b;
+	const char *d = strchr(s, '.');
+
+	b = d != NULL ? strtol(d + 1, NULL, 10) : -1;
+	return a == 10 || a == 127 || (a == 169 && b == 254) || (a == 172 &&
+	    b >= 16 && b <= 31) || (a == 192 && b == 168) || (a == 100 &&
+	    b >= 64 && b <= 127);
+}
+
+/* Field key= of the relay text r[0..n) ("[ ip=... rdns=... ]") into out. */
+static void
+relay_field(const char *r, size_t n, const char *key, char *out, size_t sz)
+{
+	size_t kl = strlen(key), i, k = 0;
+
+	out[0] = '\0';
+	for (i = 0; i + kl + 1 < n; i++)
+		if (r[i] == ' ' && strncmp(r + i + 1, key, kl) == 0 &&
+		    r[i + 1 + kl] == '=') {
+			for (i += kl + 2; i < n && r[i] != ' ' && k + 1 < sz;
+			    i++)
+				out[k++] = r[i];
+			out[k] = '\0';
+			return;
+		}
+}
+
+/*
+ * Call fn on each untrusted relay (ip, rdns, helo) until it returns
+ * nonzero; the originating-IP ones have no helo and are passed too.
+ */
+static int
+each_untrusted(struct saeval_ctx *cx, int (*fn)(const char *, const char *,
+    const char *, void *), void *arg)
+{
+	struct sbuf *t = &cx->cache->c;
+	const char *p, *e;
+	char ip[64], rdns[256], helo[256];
+	int r;
+
+	if (cx->relays == NULL || rule_relays_get(cx->relays, cx->m,
+	    "X-Spam-Relays-Untrusted", cx->md, cx->rcache, t) != 1)
+		return 0;
+	for (p = t->p; p != NULL && (p = strstr(p, "[ ")) != NULL; p = e) {
+		if ((e = strstr(p, " ]")) == NULL)
+			break;
+		relay_field(p, (size_t)(e - p), "ip", ip, sizeof(ip));
+		relay_field(p, (size_t)(e - p), "rdns", rdns, sizeof(rdns));
+		relay_field(p, (size_t)(e - p), "helo", helo, sizeof(helo));
+		if ((r = fn(ip, rdns, helo, arg)) != 0)
+			return r;
+	}
+	return 0;
+}
+
+/* RelayEval.pm helo_ip_mismatch(): a public IP HELO from another /24 */
+static int
+helo_mismatch(const char *ip, const char *rdns, const char *helo, void *arg)
+{
+	size_t k, dots = 0;
+
+	(void)rdns;
+	(void)arg;
+	if (!is_ipv4(helo) || ipv4_private(helo) || !is_ipv4(ip) ||
+	    ipv4_private(ip) || strcmp(helo, ip) == 0)
+		return 0;
+	for (k = 0; helo[k] != '\0' && dots < 3; k++)
+		if (helo[k] == '.')
+			dots++;
+	return strncmp(ip, helo, k) != 0;
+}
+
+static unsigned
+ev_helo_ip_mismatch(const struct saeval_call *call, struct saeval_ctx *cx)
+{
+	(void)call;
+	return each_untrusted(cx, helo_mismatch, NULL) != 0;
+}
+
+static unsigned
+ev_env_and_hdr_from_match(const struct saeval_call *call,
+    struct saeval_ctx *cx)
+{
+	struct saeval_cache *c = cx->cache;
+
+	(void)call;
+	sae_get(cx, "EnvelopeFrom:addr", &c->a);
+	sae_get(cx, "From:addr", &c->b);
+	return c->a.len == c->b.len && strncasecmp(c->a.p, c->b.p,
+	    c->a.len) == 0;
+}
+
 /* ------------------------------------------------------------------ */
 /* the table */
 
@@ -1284,6 +1407,9 @@ static const struct sae_fn {
 	{ "check_illegal_chars", ev_illegal_chars, 0 },
 	{ "check_freemail_from", ev_freemail_from, SAE_REGEX1 },
 	{ "check_freemail_header", ev_freemail_header, SAE_REGEX },
+	{ "helo_ip_mismatch", ev_helo_ip_mismatch, 0 },
+	{ "check_for_matching_env_and_hdr_from", ev_env_and_hdr_from_match,
+	    0 },
 	SAE_MIME_FNS
 	SAE_HTML_FNS
 };
