@@ -248,4 +248,10 @@ struct msg_html_stats {
 };
 const struct msg_html_stats *msg_html(const struct msg *m, size_t *n);
 
+/*
+ * Whether host[0..n) ends in a TLD of SpamAssassin's stock valid_tlds list
+ * (the one msg_uris() filters text URIs with).
+ */
+int	msg_host_tld_valid(const char *host, size_t n);
+
 #endif

@@ -41,6 +41,15 @@
 /* ------------------------------------------------------------------ */
 /* patterns the checks use, compiled once per rule set */
 
+/*
+ * FreeMail.pm's email_regex; its TLD is any label here, checked against
+ * the valid TLD list after the match (msg_host_tld_valid()).
+ */
+#define FM_ATOM	"[a-z0-9!#$%&'*+/=?^_`{|}~-]"
+#define FM_EMAIL "(?=.{0,64}@)(?<!" FM_ATOM ")(" FM_ATOM "+(?:\\." FM_ATOM \
+	"+)*@(?:[a-z0-9](?:[a-z0-9-]{0,59}[a-z0-9])?\\.){1,4}[a-z]" \
+	"[a-z0-9-]{1,62})(?![a-z0-9-]|\\.[a-z0-9])"
+
 static const char *const sae_re_src[SRE_COUNT] = {
 	[SRE_RCVD_DATE] = "(\\s.?\\d+ \\S\\S\\S \\d+ \\d+:\\d+:\\d+ \\S+)",
 	[SRE_FETCH_LOCAL] = "\\bfrom (?:localhost\\s|(?:\\S+ ){1,2}\\S*"
@@ -96,6 +105,15 @@ static const char *const sae_re_src[SRE_COUNT] = {
 	    "\\)",
 	[SRE_HOTMAIL_FORGED] = "(?:from |HELO |helo=)\\S*hotmail\\.com\\b",
 	[SRE_HOTMAIL_FROM] = "\\bhotmail\\.com$",
+	[SRE_FM_BODY_URL] = "<?https?://\\S{0,255}(?:@|%40)\\S{0,255}",
+	[SRE_FM_BODY_SKIP] = "<?(?<!mailto:)" FM_EMAIL "(?:>|\\s{1,10}"
+	    "(?!(?:fa(?:x|csi)|tel|phone|e?-?mail))[a-z]{2,11}:)",
+	[SRE_FM_EMAIL] = FM_EMAIL,
+	[SRE_FM_MAILTO] = "^mailto:" FM_EMAIL,
+	[SRE_FM_SKIP_ENVFROM] = "^(?:post|host|domain)master|^double-bounce|"
+	    "^(?:sentto|owner|return|(?:gr)?bounced?)-.+|"
+	    "-(?:request|bounces?|admin|owner)|"
+	    "\\b(?:do[._-t]?)?no[._-t]?repl(?:y|ies)|.+=.+=.+",
 	[SRE_FM_WELCOME] = "^(?:abuse|support|sales|info|helpdesk|contact|"
 	    "kontakt|(?:post|host|domain)master|undisclosed.*|"
 	    "request-[a-f0-9]{16}|bounced?-|[a-f0-9]{8}(?:\\.[a-f0-9]{8}|"
@@ -104,6 +122,8 @@ static const char *const sae_re_src[SRE_COUNT] = {
 
 /* which are caseless (Perl's /i) */
 static const unsigned char sae_re_caseless[SRE_COUNT] = {
+	[SRE_FM_BODY_URL] = 1, [SRE_FM_BODY_SKIP] = 1, [SRE_FM_EMAIL] = 1,
+	[SRE_FM_MAILTO] = 1, [SRE_FM_SKIP_ENVFROM] = 1,
 	[SRE_DATE1] = 1, [SRE_DATE2] = 1, [SRE_DATE3] = 1,
 	[SRE_SUBJ_PREFIX] = 1, [SRE_CAPS_CHARSET] = 1, [SRE_YAHOO_FROM] = 1,
 	[SRE_YAHOO_REPLY] = 1, [SRE_MSN_TO] = 1, [SRE_HOTMAIL_FROM] = 1,
@@ -307,6 +327,7 @@ void
 rule_saeval_cache_reset(struct saeval_cache *c)
 {
 	c->have = 0;
+	c->fmbody_skip = 0;
 	sae_mime_reset(c);
 }
 
@@ -318,6 +339,7 @@ rule_saeval_cache_free(struct saeval_cache *c)
 	sbuf_free(&c->a);
 	sbuf_free(&c->b);
 	sbuf_free(&c->c);
+	sbuf_free(&c->fmbody);
 	sae_mime_free(c);
 	free(c);
 }
@@ -1263,6 +1285,189 @@ ev_freemail_header(const struct saeval_call *call, struct saeval_ctx *cx)
 	return (unsigned)any_freemail(cx, &c->a, call->re);
 }
 
+/* one address found in the body: kept if new and freemail (FreeMail.pm) */
+static int
+fm_body_add(struct saeval_ctx *cx, const char *p, size_t n, size_t *all,
+    size_t *fm)
+{
+	struct saeval_cache *c = cx->cache;
+	char *e = xstrndup(p, n);
+	const char *at = strrchr(e, '@'), *q;
+	size_t k;
+	int r = 0;
+
+	for (k = 0; k < n; k++)
+		e[k] = (char)tolower((unsigned char)e[k]);
+	if (at == NULL || !msg_host_tld_valid(at + 1, strlen(at + 1)))
+		goto out;
+	/* seen already? */
+	for (q = c->fmbody.p; q != NULL && (q = strstr(q, e)) != NULL; q++)
+		if ((q == c->fmbody.p || q[-1] == '\n') && (q[n] == '\n' ||
+		    q[n] == '\0'))
+			goto out;
+	if (++*all == 5 || (is_freemail(cx, e, n) && ++*fm == 3)) {
+		r = -1;	/* freemail_max_body_emails / _freemails */
+		goto out;
+	}
+	if (is_freemail(cx, e, n)) {
+		sbuf_add(&c->fmbody, e, n);
+		sbuf_addc(&c->fmbody, '\n');
+	}
+out:
+	free(e);
+	return r;
+}
+
+/* FreeMail.pm _parse_body(): 1 when usable, 0 when it gave up */
+static int
+fm_parse_body(struct saeval_ctx *cx)
+{
+	struct saeval_cache *c = cx->cache;
+	const struct msg_str *v;
+	size_t n, i, all = 0, fm = 0, found = 0;
+	PCRE2_SIZE *ov, off, outlen;
+	PCRE2_UCHAR *out = NULL;
+	size_t outcap = 0;
+	int rc;
+
+	if (c->have & SAE_HAVE_FMBODY)
+		return !c->fmbody_skip;
+	c->have |= SAE_HAVE_FMBODY;
+	c->fmbody_skip = 0;
+	sbuf_reset(&c->fmbody);
+	sbuf_adds(&c->fmbody, "");
+	v = msg_uris(cx->m, &n);
+	for (i = 0; i < n && found < 20; i++)
+		if (sae_match(cx, SRE_FM_MAILTO, v[i].p, v[i].len)) {
+			ov = pcre2_get_ovector_pointer(cx->md);
+			found++;
+			if (fm_body_add(cx, v[i].p + ov[2], ov[3] - ov[2], &all,
+			    &fm) < 0)
+				goto skip;
+		}
+	v = msg_body(cx->m, &n);
+	for (i = 0; i < n && found < 40; i++) {
+		const struct sae_re_pair { enum sae_re k; } strip[] = {
+		    { SRE_FM_BODY_URL }, { SRE_FM_BODY_SKIP } };
+		const char *t = v[i].p;
+		size_t tl = v[i].len, k;
+
+		for (k = 0; k < 2; k++) {
+			outlen = tl + 1;
+			if (outcap < outlen + 1) {
+				outcap = outlen + 1;
+				out = xrealloc(out, outcap);
+			}
+			rc = pcre2_substitute(cx->conf->re[strip[k].k],
+			    (PCRE2_SPTR)t, tl, 0, PCRE2_SUBSTITUTE_GLOBAL,
+			    cx->md, NULL, (PCRE2_SPTR)" ", 1, out, &outlen);
+			if (rc < 0)
+				break;
+			sbuf_reset(&c->b);
+			sbuf_add(&c->b, out, outlen);
+			if (c->b.p == NULL)
+				sbuf_adds(&c->b, "");
+			t = c->b.p;
+			tl = c->b.len;
+			if (k == 0) {
+				sbuf_reset(&c->c);
+				sbuf_add(&c->c, t, tl);
+				if (c->c.p == NULL)
+					sbuf_adds(&c->c, "");
+				t = c->c.p;
+			}
+		}
+		for (off = 0; off <= tl && found < 40; ) {
+			if (pcre2_match(cx->conf->re[SRE_FM_EMAIL],
+			    (PCRE2_SPTR)t, tl, off, 0, cx->md, NULL) <= 0)
+				break;
+			ov = pcre2_get_ovector_pointer(cx->md);
+			found++;
+			if (fm_body_add(cx, t + ov[2], ov[3] - ov[2], &all,
+			    &fm) < 0)
+				goto skip;
+			off = ov[1] > ov[0] ? ov[1] : ov[0] + 1;
+		}
+	}
+	free(out);
+	return 1;
+skip:
+	free(out);
+	c->fmbody_skip = 1;
+	return 0;
+}
+
+/* FreeMail.pm check_freemail_replyto('replyto' | 'reply') */
+static unsigned
+ev_freemail_replyto(const struct saeval_call *call, struct saeval_ctx *cx)
+{
+	struct saeval_cache *c = cx->cache;
+	struct sbuf from = SBUF_INIT, rt = SBUF_INIT;
+	const char *what = call->nargs > 0 && call->args[0] != NULL ?
+	    call->args[0] : "replyto";
+	const char *p, *e, *q, *qe;
+	int from_fm, rt_fm, not_in = 1;
+	unsigned r = 0;
+
+	if (cx->conf->nfm + cx->conf->nfmwild == 0 ||
+	    (strcmp(what, "replyto") != 0 && strcmp(what, "reply") != 0))
+		return 0;
+	sae_get(cx, "EnvelopeFrom", &c->a);
+	if (c->a.len > 0 && sae_match(cx, SRE_FM_SKIP_ENVFROM, c->a.p,
+	    c->a.len))
+		return 0;
+	sae_get(cx, "From:addr", &from);
+	sae_get(cx, "Reply-To:addr", &rt);
+	lower(&from);
+	lower(&rt);
+	from_fm = any_freemail(cx, &from, NULL);
+	rt_fm = any_freemail(cx, &rt, NULL);
+	for (p = from.p; p < from.p + from.len; p = e + 1) {
+		e = memchr(p, '\n', (size_t)(from.p + from.len - p));
+		e = e == NULL ? from.p + from.len : e;
+		for (q = rt.p; q < rt.p + rt.len; q = qe + 1) {
+			qe = memchr(q, '\n', (size_t)(rt.p + rt.len - q));
+			qe = qe == NULL ? rt.p + rt.len : qe;
+			if (qe - q == e - p && memcmp(p, q, (size_t)(e - p)) == 0)
+				not_in = 0;
+		}
+	}
+	if (from_fm && rt_fm && not_in) {
+		r = 1;
+		goto out;
+	}
+	if (strcmp(what, "replyto") == 0 ? !rt_fm : (rt.len > 0 ? !rt_fm :
+	    !from_fm))
+		goto out;
+	if (!fm_parse_body(cx) || c->fmbody.len == 0)
+		goto out;
+	/* a freemail address in the body other than the one to reply to */
+	{
+		const struct sbuf *ra = strcmp(what, "replyto") == 0 || rt_fm ?
+		    &rt : &from;
+
+		for (p = c->fmbody.p; p < c->fmbody.p + c->fmbody.len && !r;
+		    p = e + 1) {
+			e = memchr(p, '\n', (size_t)(c->fmbody.p +
+			    c->fmbody.len - p));
+			for (q = ra->p; q < ra->p + ra->len; q = qe + 1) {
+				qe = memchr(q, '\n', (size_t)(ra->p + ra->len -
+				    q));
+				qe = qe == NULL ? ra->p + ra->len : qe;
+				if (!(qe - q == e - p && memcmp(p, q,
+				    (size_t)(e - p)) == 0)) {
+					r = 1;
+					break;
+				}
+			}
+		}
+	}
+out:
+	sbuf_free(&from);
+	sbuf_free(&rt);
+	return r;
+}
+
 /* IS_IPV4_ADDRESS: four dotted numbers 0..255 */
 static int
 is_ipv4(const char *s)
@@ -1408,6 +1613,7 @@ static const struct sae_fn {
 	{ "check_freemail_from", ev_freemail_from, SAE_REGEX1 },
 	{ "check_freemail_header", ev_freemail_header, SAE_REGEX },
 	{ "helo_ip_mismatch", ev_helo_ip_mismatch, 0 },
+	{ "check_freemail_replyto", ev_freemail_replyto, 0 },
 	{ "check_for_matching_env_and_hdr_from", ev_env_and_hdr_from_match,
 	    0 },
 	SAE_MIME_FNS

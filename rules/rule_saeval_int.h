@@ -20,6 +20,8 @@ enum sae_re {
 	SRE_YAHOO_REPLY, SRE_HOTMAIL_PICKUP, SRE_MSN_TO, SRE_MSN_PICKUP,
 	SRE_IP, SRE_HOTMAIL_ORIG, SRE_HOTMAIL_IP_OK, SRE_HOTMAIL_ORIG_OK,
 	SRE_HOTMAIL_FORGED, SRE_HOTMAIL_FROM, SRE_FM_WELCOME,
+	SRE_FM_BODY_URL, SRE_FM_BODY_SKIP, SRE_FM_EMAIL, SRE_FM_MAILTO,
+	SRE_FM_SKIP_ENVFROM,
 	SRE_COUNT
 };
 
@@ -28,6 +30,7 @@ enum sae_re {
 #define SAE_HAVE_GATED		0x02
 #define SAE_HAVE_RELAYS		0x04
 #define SAE_HAVE_MIME		0x08
+#define SAE_HAVE_FMBODY		0x10
 
 /* MIMEEval.pm _check_attachments() results */
 struct sae_mime {
@@ -47,6 +50,9 @@ struct saeval_cache {
 	int		 gated;
 	unsigned	 ntrusted, nuntrusted, nunparse;
 	struct sae_mime	 mime;
+	struct sbuf	 fmbody;	/* freemail addresses in the body,
+					   "\n"-separated; */
+	int		 fmbody_skip;	/* too many: FreeMail.pm gives up */
 	struct sbuf	 a, b, c;	/* scratch text */
 };
 
