@@ -93,6 +93,9 @@ struct rule_stats {
 	unsigned	cored;		/* patterns gated by their core */
 	unsigned	bigre;		/* too large for PCRE2 as written:
 					   compiled with subroutines */
+	unsigned	evals;		/* eval: rules run natively (among
+					   "loaded"; the "eval" ones are
+					   those moat has no code for) */
 };
 
 struct rule_builder;
@@ -152,6 +155,13 @@ struct rule_set	*rule_builder_finish(struct rule_builder *b,
  * messages.  on = 1 runs them per message with this message's values.
  */
 void	rule_builder_templates(struct rule_builder *b, int on);
+
+/*
+ * SpamAssassin's eval: rules moat implements (rules/rule_saeval*.c) run by
+ * default; on = 0 skips them all, as before they existed (for measuring
+ * what they cost).
+ */
+void	rule_builder_evals(struct rule_builder *b, int on);
 
 /* Discard a builder without finishing it.  NULL is a no-op. */
 void	rule_builder_free(struct rule_builder *b);

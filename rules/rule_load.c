@@ -148,6 +148,7 @@ struct rule_builder {
 	int		 depth;		/* include nesting */
 	struct saeval_conf *saconf;	/* settings the evals read */
 	int		 templates;	/* run %{TAG} templates per message */
+	int		 no_evals;	/* skip even the native evals */
 };
 
 enum { TAG_TAG, TAG_INTER, TAG_POST, TAG_PRE };
@@ -349,6 +350,12 @@ void
 rule_builder_templates(struct rule_builder *b, int on)
 {
 	b->templates = on;
+}
+
+void
+rule_builder_evals(struct rule_builder *b, int on)
+{
+	b->no_evals = !on;
 }
 
 static void
@@ -1048,8 +1055,8 @@ sa_line(struct rule_builder *b, const char *file, int line, char *key,
 			r = rule_slot(b, name, file, line, (enum rule_stage)st);
 			r->flags |= RF_SA;
 			/* the evals moat runs natively; others are skipped */
-			if (*p != 'e' || (r->ev = rule_saeval_parse(p + 5)) ==
-			    NULL)
+			if (*p != 'e' || b->no_evals ||
+			    (r->ev = rule_saeval_parse(p + 5)) == NULL)
 				r->skip = RSKIP_EVAL;
 			return 0;
 		}
@@ -2319,7 +2326,10 @@ rule_builder_finish(struct rule_builder *b, struct rule_stats *stp,
 		struct rule *r = &rs->rules[i];
 
 		switch (r->skip) {
-		case RSKIP_NONE: st->loaded[r->stage]++; break;
+		case RSKIP_NONE:
+			st->loaded[r->stage]++;
+			st->evals += r->ev != NULL;
+			break;
 		case RSKIP_ZERO: st->zero[r->stage]++; break;
 		case RSKIP_EVAL: st->eval[r->stage]++; break;
 		case RSKIP_PLUGIN: st->plugin++; break;

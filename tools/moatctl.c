@@ -71,6 +71,7 @@ struct opts {
 	int		 hs;		/* Hyperscan prefilter */
 	const char	*hs_cache;	/* its cache directory, or NULL */
 	struct score_thresholds th;
+	int		 no_evals;	/* skip SpamAssassin's native evals */
 };
 
 struct item {
@@ -108,7 +109,7 @@ usage(void)
 	    "                    [--tag N|off] [--tempfail N|off] "
 	    "[--reject N|off]\n"
 	    "                    [--all] [--profile N] [--hs] "
-	    "[--hs-cache DIR] FILE|DIR...\n"
+	    "[--hs-cache DIR] [--no-evals] FILE|DIR...\n"
 	    "       moatctl agree [-r RULEFILE]... [--sa-stock] [-v] "
 	    "CORPUSDIR\n"
 	    "       moatctl rules [-r RULEFILE]... [--sa-stock] [-v] [--hs] "
@@ -159,6 +160,8 @@ parse_opts(int argc, char **argv, struct opts *o)
 			o->sub = o->all = 1;
 		else if (strcmp(a, "--all") == 0)
 			o->all = 1;
+		else if (strcmp(a, "--no-evals") == 0)
+			o->no_evals = 1;
 		else if (strcmp(a, "--hs") == 0)
 			o->hs = 1;
 		else if (strcmp(a, "--hs-cache") == 0 && i + 1 < argc) {
@@ -239,6 +242,7 @@ load_rules(const struct opts *o, struct rule_stats *st)
 	size_t i;
 
 	memset(&err, 0, sizeof(err));
+	rule_builder_evals(b, !o->no_evals);
 	if (o->sa_stock && rule_builder_add_sa_dirs(b, NULL, NULL, &err) != 0)
 		goto fail;
 	for (i = 0; i < o->nrules; i++)
@@ -290,6 +294,8 @@ print_stats(const struct rule_stats *st)
 	    st->inactive, st->plugin, st->meta_bad, st->replaced,
 	    st->templates, st->jit, st->prefiltered, st->cored,
 	    st->unknown_keys);
+	printf("SpamAssassin evals run natively %u (in \"run\"); patterns "
+	    "over PCRE2's size limit rewritten %u\n", st->evals, st->bigre);
 }
 
 /* ---------------------------------------------------------------------- */
