@@ -827,6 +827,8 @@ cmp_diff(const void *a, const void *b)
 struct evagree {
 	struct names	 ev;		/* scored native eval rules, sorted */
 	struct names	 skipped;	/* scored evals moat does not run */
+	struct names	 metas;		/* scored metas over evals */
+	size_t		 minter, muni;
 	struct names	 all;		/* every rule with a score */
 	struct sa_msg	*msgs;		/* SA's hits, indexed as all */
 	size_t		 nmsgs;
@@ -837,7 +839,8 @@ struct evagree {
 };
 
 static int
-evagree_init(struct evagree *e, const struct rule_set *rs, const char *dir)
+evagree_init(struct evagree *e, const struct rule_set *rs, const char *dir,
+    const struct names *pure)
 {
 	struct rule_info ri;
 	char *path;
@@ -855,7 +858,11 @@ evagree_init(struct evagree *e, const struct rule_set *rs, const char *dir)
 		else if (!ri.runs && strcmp(ri.why, "eval") == 0)
 			add_path(&e->skipped.v, &e->skipped.n,
 			    xstrdup(ri.name));
+		else if (ri.runs && ri.stage == RULE_ST_META &&
+		    name_index(pure, ri.name) < 0)
+			add_path(&e->metas.v, &e->metas.n, xstrdup(ri.name));
 	}
+	qsort(e->metas.v, e->metas.n, sizeof(char *), cmp_str);
 	qsort(e->ev.v, e->ev.n, sizeof(char *), cmp_str);
 	qsort(e->skipped.v, e->skipped.n, sizeof(char *), cmp_str);
 	e->skiphits = xcalloc(e->skipped.n + 1, sizeof(size_t));
@@ -905,6 +912,10 @@ evagree_msg(struct evagree *e, const char *file, char **names, size_t n,
 			if (b && (x = name_index(&e->skipped, e->all.v[k])) >=
 			    0)
 				e->skiphits[x]++;
+			if (name_index(&e->metas, e->all.v[k]) >= 0) {
+				e->minter += a && b;
+				e->muni += a || b;
+			}
 			continue;
 		}
 		e->inter += a && b;
@@ -938,6 +949,9 @@ evagree_report(struct evagree *e)
 	printf("native eval rules %zu, agreement (intersection over union): "
 	    "%.2f%%\n", e->ev.n, e->uni ? 100.0 * (double)e->inter /
 	    (double)e->uni : 100.0);
+	printf("metas over evals %zu, agreement (intersection over union): "
+	    "%.2f%%\n", e->metas.n, e->muni ? 100.0 * (double)e->minter /
+	    (double)e->muni : 100.0);
 	printf("evals not run (rule, SpamAssassin's hits):");
 	for (k = 0; k < e->skipped.n; k++)
 		if (e->skiphits[k] > 0)
@@ -954,6 +968,9 @@ evagree_report(struct evagree *e)
 	printf("all scored rules %zu, agreement with sa_hits.tsv: %.2f%%\n",
 	    e->all.n, e->alluni ? 100.0 * (double)e->allinter /
 	    (double)e->alluni : 100.0);
+	for (k = 0; k < e->metas.n; k++)
+		free(e->metas.v[k]);
+	free(e->metas.v);
 	for (k = 0; k < e->skipped.n; k++)
 		free(e->skipped.v[k]);
 	free(e->skipped.v);
@@ -1033,7 +1050,7 @@ cmd_agree(int argc, char **argv)
 	for (i = 0; i < nmsgs; i++)
 		j.items[i].path = xasprintf("%s/%s", argv[a], msgs[i].file);
 	secs = run_job(&j);
-	if (evagree_init(&ea, rs, argv[a]) != 0)
+	if (evagree_init(&ea, rs, argv[a], &pure) != 0)
 		return 1;
 
 	d = xcalloc(pure.n + 1, sizeof(*d));

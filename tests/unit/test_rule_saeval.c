@@ -228,11 +228,45 @@ test_freemail(void **state)
 	    "From: joe@gmail.com\n\nb\n", "FREEMAIL_FROM"));
 }
 
+#define REPLYTO \
+	"freemail_domains gmail.com yahoo.com\n" \
+	"header __freemail_replyto eval:check_freemail_replyto('replyto')\n" \
+	"header __freemail_reply eval:check_freemail_replyto('reply')\n" \
+	"meta FREEMAIL_REPLYTO __freemail_replyto\n" \
+	"meta FREEMAIL_REPLY __freemail_reply\n"
+
+static void
+test_freemail_replyto(void **state)
+{
+	(void)state;
+	/* both freemail, the From not among the Reply-To */
+	assert_true(hits(REPLYTO, "From: a@gmail.com\nReply-To: b@yahoo.com\n"
+	    "\nb\n", "FREEMAIL_REPLYTO"));
+	assert_false(hits(REPLYTO, "From: a@gmail.com\nReply-To: a@gmail.com"
+	    "\n\nb\n", "FREEMAIL_REPLYTO"));
+	/* a freemail address in the body other than the one to reply to */
+	assert_true(hits(REPLYTO, "From: a@gmail.com\n\nwrite to "
+	    "other@yahoo.com now\n", "FREEMAIL_REPLY"));
+	assert_false(hits(REPLYTO, "From: a@gmail.com\n\nwrite to "
+	    "a@gmail.com now\n", "FREEMAIL_REPLY"));
+	/* bulk senders are skipped */
+	assert_false(hits(REPLYTO, "Return-Path: <list-bounces@example.org>\n"
+	    "From: a@gmail.com\nReply-To: b@yahoo.com\n\nb\n",
+	    "FREEMAIL_REPLYTO"));
+	/* too many addresses in the body: FreeMail.pm gives up */
+	assert_false(hits(REPLYTO, "From: a@gmail.com\n\nx1@yahoo.com "
+	    "x2@yahoo.com x3@yahoo.com x4@yahoo.com x5@yahoo.com\n",
+	    "FREEMAIL_REPLY"));
+}
+
 #define HDRS \
 	"header SUBJ_ALL_CAPS eval:subject_is_all_caps()\n" \
 	"header MISSING_HEADERS eval:check_for_missing_to_header()\n" \
 	"header SUSPICIOUS_RECIPS eval:similar_recipients('0.65','undef')\n" \
-	"header FROM_ILLEGAL_CHARS eval:check_illegal_chars('From','0.20','2')\n"
+	"header FROM_ILLEGAL_CHARS eval:check_illegal_chars('From','0.20','2')\n" \
+	"header __ENV_AND_HDR_FROM_MATCH " \
+	"eval:check_for_matching_env_and_hdr_from()\n" \
+	"meta ENV_MATCH __ENV_AND_HDR_FROM_MATCH\n"
 
 static void
 test_header_checks(void **state)
@@ -266,6 +300,10 @@ test_header_checks(void **state)
 	    "aa3@x.example, aa4@x.example\n\nb\n", "SUSPICIOUS_RECIPS"));
 	assert_true(hits(HDRS, "From: \x01\x02\x03@x\n\nb\n",
 	    "FROM_ILLEGAL_CHARS"));
+	assert_true(hits(HDRS, "Return-Path: <A@X.example>\nFrom: a@x.example"
+	    "\n\nb\n", "ENV_MATCH"));
+	assert_false(hits(HDRS, "Return-Path: <b@x.example>\nFrom: a@x.example"
+	    "\n\nb\n", "ENV_MATCH"));
 	/* valid UTF-8 is not illegal */
 	assert_false(hits(HDRS, "From: J\xc3\xa9r\xc3\xb4me <j@x>\n\nb\n",
 	    "FROM_ILLEGAL_CHARS"));
@@ -274,7 +312,8 @@ test_header_checks(void **state)
 #define RELAYS \
 	"header ALL_TRUSTED eval:check_all_trusted()\n" \
 	"header NO_RELAYS eval:check_no_relays()\n" \
-	"header FORGED_YAHOO_RCVD eval:check_for_forged_yahoo_received_headers()\n"
+	"header FORGED_YAHOO_RCVD eval:check_for_forged_yahoo_received_headers()\n" \
+	"header RCVD_HELO_IP_MISMATCH eval:helo_ip_mismatch()\n"
 
 static void
 test_relays(void **state)
@@ -295,6 +334,13 @@ test_relays(void **state)
 	assert_false(hits(RELAYS, buf, "NO_RELAYS"));
 	snprintf(buf, sizeof(buf), "%s%sSubject: s\n\nb\n", priv, ext);
 	assert_false(hits(RELAYS, buf, "ALL_TRUSTED"));
+	/* HELO an address of another /24 than the connecting one */
+	assert_true(hits(RELAYS, "Received: from 198.51.100.7 ([192.0.2.1]) "
+	    "by mx.example.net (Postfix) with ESMTP id 1; Mon, 2 Sep 2002 "
+	    "10:00:00 +0000\n\nb\n", "RCVD_HELO_IP_MISMATCH"));
+	assert_false(hits(RELAYS, "Received: from 192.0.2.7 ([192.0.2.1]) "
+	    "by mx.example.net (Postfix) with ESMTP id 1; Mon, 2 Sep 2002 "
+	    "10:00:00 +0000\n\nb\n", "RCVD_HELO_IP_MISMATCH"));
 	/* Yahoo sender, relayed by someone else */
 	snprintf(buf, sizeof(buf), "%sFrom: joe@yahoo.com\n\nb\n", ext);
 	assert_true(hits(RELAYS, buf, "FORGED_YAHOO_RCVD"));
@@ -447,6 +493,7 @@ main(void)
 		cmocka_unit_test(test_equal_from_domains),
 		cmocka_unit_test(test_outlook_message_id),
 		cmocka_unit_test(test_freemail),
+		cmocka_unit_test(test_freemail_replyto),
 		cmocka_unit_test(test_header_checks),
 		cmocka_unit_test(test_relays),
 		cmocka_unit_test(test_mime),
