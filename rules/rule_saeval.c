@@ -114,6 +114,8 @@ static const char *const sae_re_src[SRE_COUNT] = {
 	    "^(?:sentto|owner|return|(?:gr)?bounced?)-.+|"
 	    "-(?:request|bounces?|admin|owner)|"
 	    "\\b(?:do[._-t]?)?no[._-t]?repl(?:y|ies)|.+=.+=.+",
+	[SRE_FP_CHARSET] = "^[-_a-z0-9]*(?:koi|jp|jis|euc|gb|big5|isoir|cp1251|"
+	    "windows-1251|georgianps|pt154|tis)[-_a-z0-9]*$",
 	[SRE_FM_WELCOME] = "^(?:abuse|support|sales|info|helpdesk|contact|"
 	    "kontakt|(?:post|host|domain)master|undisclosed.*|"
 	    "request-[a-f0-9]{16}|bounced?-|[a-f0-9]{8}(?:\\.[a-f0-9]{8}|"
@@ -123,7 +125,7 @@ static const char *const sae_re_src[SRE_COUNT] = {
 /* which are caseless (Perl's /i) */
 static const unsigned char sae_re_caseless[SRE_COUNT] = {
 	[SRE_FM_BODY_URL] = 1, [SRE_FM_BODY_SKIP] = 1, [SRE_FM_EMAIL] = 1,
-	[SRE_FM_MAILTO] = 1, [SRE_FM_SKIP_ENVFROM] = 1,
+	[SRE_FM_MAILTO] = 1, [SRE_FM_SKIP_ENVFROM] = 1, [SRE_FP_CHARSET] = 1,
 	[SRE_DATE1] = 1, [SRE_DATE2] = 1, [SRE_DATE3] = 1,
 	[SRE_SUBJ_PREFIX] = 1, [SRE_CAPS_CHARSET] = 1, [SRE_YAHOO_FROM] = 1,
 	[SRE_YAHOO_REPLY] = 1, [SRE_MSN_TO] = 1, [SRE_HOTMAIL_FROM] = 1,
@@ -1010,9 +1012,9 @@ ev_no_hotmail_rcvd(const struct saeval_call *call, struct saeval_ctx *cx)
 	return sae_match(cx, SRE_HOTMAIL_FROM, c->a.p, c->a.len);
 }
 
-/* HeaderEval.pm _check_recipients(): tocc_similar */
+/* HeaderEval.pm _check_recipients(): tocc_similar, or tocc_sorted */
 static unsigned
-ev_similar_recipients(const struct saeval_call *call, struct saeval_ctx *cx)
+recipients(const struct saeval_call *call, struct saeval_ctx *cx, int sorted)
 {
 	struct saeval_cache *c = cx->cache;
 	const char *in[512], *addr[256], *fq[256];
@@ -1047,6 +1049,19 @@ ev_similar_recipients(const struct saeval_call *call, struct saeval_ctx *cx)
 		addr[na] = in[i];
 		al[na++] = inl[i];
 	}
+	if (sorted) {
+		/* tocc_sorted: seven or more, already in (byte) order */
+		if (na < 7)
+			return 0;
+		for (i = 1; i < na; i++) {
+			size_t l = al[i - 1] < al[i] ? al[i - 1] : al[i];
+			int d = memcmp(addr[i - 1], addr[i], l);
+
+			if (d > 0 || (d == 0 && al[i - 1] > al[i]))
+				return 0;
+		}
+		return 1;
+	}
 	if (na >= 5) {
 		for (i = 0; i < na; i++) {
 			const char *at = memchr(addr[i], '@', al[i]);
@@ -1079,6 +1094,18 @@ ev_similar_recipients(const struct saeval_call *call, struct saeval_ctx *cx)
 	}
 	return (isnan(call->num[0]) || sim >= call->num[0]) &&
 	    (isnan(call->num[1]) || sim < call->num[1]);
+}
+
+static unsigned
+ev_similar_recipients(const struct saeval_call *call, struct saeval_ctx *cx)
+{
+	return recipients(call, cx, 0);
+}
+
+static unsigned
+ev_sorted_recipients(const struct saeval_call *call, struct saeval_ctx *cx)
+{
+	return recipients(call, cx, 1);
 }
 
 /* Util.pm is_valid_utf_8 (RFC 3629) */
@@ -1468,6 +1495,128 @@ out:
 	return r;
 }
 
+int
+sae_charset_fp(const struct saeval_ctx *cx, const char *cs)
+{
+	return sae_match(cx, SRE_FP_CHARSET, cs, strlen(cs));
+}
+
+/* MIMEEval.pm body_charset_is_likely_to_fp() */
+static int
+charset_fp(struct saeval_ctx *cx)
+{
+	struct msg_part_info pi;
+	size_t i, n = msg_part_count(cx->m);
+	const char *p;
+
+	sae_get(cx, "Content-Type", &cx->cache->a);
+	if ((p = strcasestr(cx->cache->a.p, "charset=")) != NULL) {
+		struct sbuf cs = SBUF_INIT;
+		int fp;
+
+		p += 8;
+		if (*p == '"' || *p == '\'') {
+			const char *e = strchr(p + 1, *p);
+
+			sbuf_add(&cs, p + 1, e ? (size_t)(e - p - 1) : 0);
+		} else
+			sbuf_add(&cs, p, strcspn(p, " \t\n"));
+		sbuf_adds(&cs, "");
+		fp = sae_charset_fp(cx, cs.p);
+		sbuf_free(&cs);
+		if (fp)
+			return 1;
+	}
+	for (i = 0; i < n; i++)
+		if (msg_part_info(cx->m, i, &pi) == 0 && pi.charset != NULL &&
+		    sae_charset_fp(cx, pi.charset))
+			return 1;
+	return 0;
+}
+
+/* MIMEEval.pm check_for_uppercase(): capitals among letters and digits */
+static unsigned
+ev_uppercase(const struct saeval_call *call, struct saeval_ctx *cx)
+{
+	const struct msg_str *v;
+	size_t n, i, k, len = 0, lower = 0, upper = 0;
+	double pct;
+
+	if (charset_fp(cx))
+		return 0;
+	v = msg_body(cx->m, &n);
+	for (i = 0; i < n; i++) {
+		const char *p = v[i].p;
+		size_t l = v[i].len, w;
+		int gap = 0;
+
+		/* /\S\s+\S/ */
+		for (k = 1; k + 1 < l && !gap; k++)
+			if (isspace((unsigned char)p[k]) &&
+			    !isspace((unsigned char)p[k - 1])) {
+				for (w = k; w < l && isspace((unsigned char)p[w]);
+				    w++)
+					;
+				gap = w < l;
+			}
+		if (!gap)
+			continue;
+		/* two base64-looking words: an encoded blob, not text */
+		if (l >= 122 && strspn(p, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghij"
+		    "klmnopqrstuvwxyz0123456789+/=") >= 60) {
+			size_t a = strspn(p, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghij"
+			    "klmnopqrstuvwxyz0123456789+/="), b;
+
+			if (a <= 76 && p[a] == ' ') {
+				b = strspn(p + a + 1, "ABCDEFGHIJKLMNOPQRSTUVW"
+				    "XYZabcdefghijklmnopqrstuvwxyz0123456789+/=");
+				if (b >= 60 && b <= 76 && p[a + 1 + b] == ' ')
+					continue;
+			}
+		}
+		len += utf8_chars(p, l);
+		for (k = 0; k < l; k++) {
+			unsigned char c = (unsigned char)p[k];
+
+			if ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'))
+				lower++;
+			else if (c >= 'A' && c <= 'Z')
+				upper++;
+		}
+	}
+	if (len < 200 || upper + lower == 0)
+		return 0;
+	pct = 100.0 * (double)upper / (double)(upper + lower);
+	return pct > call->num[0] && pct <= call->num[1];
+}
+
+/* BodyEval.pm tvd_vertical_words(): the most spaced-out body line */
+static unsigned
+ev_vertical_words(const struct saeval_call *call, struct saeval_ctx *cx)
+{
+	const struct msg_str *v;
+	size_t n, i, k;
+	long best = -1, pct;
+	double max = call->num[1] >= 100 ? 101 : call->num[1];
+
+	v = msg_body(cx->m, &n);
+	for (i = 0; i < n; i++) {
+		size_t l = utf8_chars(v[i].p, v[i].len), sp = 0;
+
+		if (l <= 5)
+			continue;
+		for (k = 0; k < v[i].len; k++)
+			sp += v[i].p[k] == ' ';
+		if (sp > l - sp || l - sp == 0)
+			pct = 100;
+		else
+			pct = (long)(100 * sp / (l - sp));
+		if (pct > best)
+			best = pct;
+	}
+	return (double)best >= call->num[0] && (double)best < max;
+}
+
 /* IS_IPV4_ADDRESS: four dotted numbers 0..255 */
 static int
 is_ipv4(const char *s)
@@ -1609,6 +1758,9 @@ static const struct sae_fn {
 	{ "check_for_forged_yahoo_received_headers", ev_forged_yahoo, 0 },
 	{ "check_for_no_hotmail_received_headers", ev_no_hotmail_rcvd, 0 },
 	{ "similar_recipients", ev_similar_recipients, 0 },
+	{ "sorted_recipients", ev_sorted_recipients, 0 },
+	{ "check_for_uppercase", ev_uppercase, 0 },
+	{ "tvd_vertical_words", ev_vertical_words, 0 },
 	{ "check_illegal_chars", ev_illegal_chars, 0 },
 	{ "check_freemail_from", ev_freemail_from, SAE_REGEX1 },
 	{ "check_freemail_header", ev_freemail_header, SAE_REGEX },

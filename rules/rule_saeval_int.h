@@ -21,7 +21,7 @@ enum sae_re {
 	SRE_IP, SRE_HOTMAIL_ORIG, SRE_HOTMAIL_IP_OK, SRE_HOTMAIL_ORIG_OK,
 	SRE_HOTMAIL_FORGED, SRE_HOTMAIL_FROM, SRE_FM_WELCOME,
 	SRE_FM_BODY_URL, SRE_FM_BODY_SKIP, SRE_FM_EMAIL, SRE_FM_MAILTO,
-	SRE_FM_SKIP_ENVFROM,
+	SRE_FM_SKIP_ENVFROM, SRE_FP_CHARSET,
 	SRE_COUNT
 };
 
@@ -63,6 +63,8 @@ int	sae_get(const struct saeval_ctx *, const char *, struct sbuf *);
 int	sae_parse_date(const struct saeval_ctx *, const char *, size_t,
 	    long long *);
 int	sae_gated(struct saeval_ctx *);
+int	sae_charset_fp(const struct saeval_ctx *, const char *);
+
 
 /* rule_saeval_mime.c */
 void	sae_mime_reset(struct saeval_cache *);
