@@ -188,7 +188,8 @@ replace_groups(const char *s, const char *g, size_t gl, size_t k)
 	for (i = m = 0; i < n; i++)
 		if (v[i].len == gl && memcmp(s + v[i].start, g, gl) == 0)
 			v[m++] = v[i];
-	qsort(v, m, sizeof(*v), cmp_start);
+	if (m > 0)	/* qsort(NULL, 0) is undefined */
+		qsort(v, m, sizeof(*v), cmp_start);
 	for (i = 0; i < m; i++) {
 		if (v[i].start < at)
 			continue;	/* inside one already replaced */
@@ -243,7 +244,8 @@ rule_bigre_compile(const char *src, uint32_t opts, pcre2_compile_context *cc,
 		for (k = 0; k < ntexts; k++)
 			scan_groups(texts[k], (int)k, &v, &n, &cap);
 		cmp_texts = texts;
-		qsort(v, n, sizeof(*v), cmp_span);
+		if (n > 0)
+			qsort(v, n, sizeof(*v), cmp_span);
 		/* the group whose copies cost the most code */
 		best = (size_t)-1;
 		bestgain = 0;

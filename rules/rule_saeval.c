@@ -256,8 +256,10 @@ rule_saeval_conf_finish(struct saeval_conf *c)
 	if (c->finished)
 		return c;
 	c->finished = 1;
-	qsort(c->fm, c->nfm, sizeof(char *), cmp_strp);
-	qsort(c->fmwl, c->nfmwl, sizeof(char *), cmp_strp);
+	if (c->nfm > 0)		/* qsort(NULL, 0) is undefined */
+		qsort(c->fm, c->nfm, sizeof(char *), cmp_strp);
+	if (c->nfmwl > 0)
+		qsort(c->fmwl, c->nfmwl, sizeof(char *), cmp_strp);
 	if (c->nfmwild > 0) {
 		/* FreeMail.pm finish_parsing_end: . literal, ? any, * [^.]* */
 		sbuf_adds(&b, "@(?:");

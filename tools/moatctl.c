@@ -838,6 +838,14 @@ struct evagree {
 	size_t		 inter, uni, allinter, alluni;
 };
 
+/* an empty list is NULL, and qsort(NULL, 0) is undefined */
+static void
+sort_names(struct names *nm)
+{
+	if (nm->n > 0)
+		qsort(nm->v, nm->n, sizeof(char *), cmp_str);
+}
+
 static int
 evagree_init(struct evagree *e, const struct rule_set *rs, const char *dir,
     const struct names *pure)
@@ -862,14 +870,14 @@ evagree_init(struct evagree *e, const struct rule_set *rs, const char *dir,
 		    name_index(pure, ri.name) < 0)
 			add_path(&e->metas.v, &e->metas.n, xstrdup(ri.name));
 	}
-	qsort(e->metas.v, e->metas.n, sizeof(char *), cmp_str);
-	qsort(e->ev.v, e->ev.n, sizeof(char *), cmp_str);
-	qsort(e->skipped.v, e->skipped.n, sizeof(char *), cmp_str);
+	sort_names(&e->metas);
+	sort_names(&e->ev);
+	sort_names(&e->skipped);
 	e->skiphits = xcalloc(e->skipped.n + 1, sizeof(size_t));
 	e->alld = xcalloc(e->all.n + 1, sizeof(*e->alld));
 	for (i = 0; i < e->all.n; i++)
 		e->alld[i].rule = (long)i;
-	qsort(e->all.v, e->all.n, sizeof(char *), cmp_str);
+	sort_names(&e->all);
 	path = xasprintf("%s/sa_hits.tsv", dir);
 	rc = read_hits(path, 3, &e->all, &e->msgs, &e->nmsgs, 1);
 	free(path);
