@@ -916,6 +916,9 @@ compile_offset_limited(struct rule_hs *h, const struct rule_set *rs)
 		h->sre[i] = pcre2_compile((PCRE2_SPTR)r->src,
 		    PCRE2_ZERO_TERMINATED, r->copts | PCRE2_USE_OFFSET_LIMIT,
 		    &ec, &off, cc);
+		if (h->sre[i] == NULL && ec == PCRE2_ERROR_PATTERN_TOO_LARGE)
+			h->sre[i] = rule_bigre_compile(r->src, r->copts |
+			    PCRE2_USE_OFFSET_LIMIT, cc, &ec, &off);
 		if (h->sre[i] == NULL) {
 			hs_free_database(h->sdb[i]);
 			h->sdb[i] = NULL;
