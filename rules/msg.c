@@ -582,7 +582,18 @@ parse_multipart(struct msg *m, size_t pi, const char *boundary,
 			    subparse, depth);
 			free(pbound);
 			if (r == 2) {
+				const char *q;
+
 				found_last = 1;
+				/* Message.pm: an epilogue is any line with more
+				   than blanks and dots after the closing one */
+				for (q = l + ll; q < body + len; q++)
+					if (*q != '.' && *q != ' ' && *q != '\t' &&
+					    *q != '\n' && *q != '\r' &&
+					    *q != '\f' && *q != '\v') {
+						m->flags |= MSG_F_EPILOGUE;
+						break;
+					}
 				break;
 			}
 			if (++partcnt == 1000) {

@@ -67,6 +67,8 @@ struct msg_limits {
 #define MSG_F_BAD_CHARSET	0x00004000u /* unknown charset or bad bytes */
 #define MSG_F_BAD_2047		0x00008000u /* malformed RFC 2047 encoded-word */
 #define MSG_F_NUL		0x00010000u /* NUL byte in the message */
+#define MSG_F_EPILOGUE		0x00020000u /* text after a closing boundary
+					       (SA's mime_epilogue_exists) */
 
 /* One header field of the top-level header, in message order. */
 struct msg_header {

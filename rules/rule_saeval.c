@@ -1848,6 +1848,13 @@ rule_saeval_parse(const char *text)
 		else
 			break;
 	}
+	/* only the parser flags moat keeps; others stay skipped */
+	if (sae_fns[c->fn].run == ev_msg_parse_flags && (c->nargs < 1 ||
+	    c->args[0] == NULL || strcmp(c->args[0],
+	    "mime_epilogue_exists") != 0)) {
+		rule_saeval_call_free(c);
+		return NULL;
+	}
 	if ((sae_fns[c->fn].flags & (SAE_REGEX | SAE_REGEX1)) &&
 	    c->nargs >= ((sae_fns[c->fn].flags & SAE_REGEX) ? 2u : 1u)) {
 		const char *src = c->args[(sae_fns[c->fn].flags & SAE_REGEX) ?

@@ -76,6 +76,7 @@ unsigned ev_mime_multipart_ratio(const struct saeval_call *,
 	    struct saeval_ctx *);
 unsigned ev_ascii_text_illegal(const struct saeval_call *,
 	    struct saeval_ctx *);
+unsigned ev_msg_parse_flags(const struct saeval_call *, struct saeval_ctx *);
 
 /* rule_saeval_html.c */
 unsigned ev_html_test(const struct saeval_call *, struct saeval_ctx *);
@@ -108,6 +109,7 @@ unsigned ev_html_title_subject_ratio(const struct saeval_call *,
 	{ "check_for_mime_html", ev_mime_html, 0 }, \
 	{ "check_for_mime_html_only", ev_mime_html_only, 0 }, \
 	{ "check_mime_multipart_ratio", ev_mime_multipart_ratio, 0 }, \
-	{ "check_for_ascii_text_illegal", ev_ascii_text_illegal, 0 },
+	{ "check_for_ascii_text_illegal", ev_ascii_text_illegal, 0 }, \
+	{ "check_msg_parse_flags", ev_msg_parse_flags, 0 },
 
 #endif

@@ -298,6 +298,8 @@ ev_check_for_mime(const struct saeval_call *call, struct saeval_ctx *cx)
 		return mm->body_text_count > 0;
 	if (strcmp(t, "mime_multipart_alternative") == 0)
 		return (unsigned)mm->multipart_alt;
+	if (strcmp(t, "mimepart_limit_exceeded") == 0)
+		return (msg_flags(cx->m) & MSG_F_PARTS_LIMIT) != 0;
 	return 0;	/* not computed (see the file comment): SA's 0 */
 }
 
@@ -337,6 +339,17 @@ ev_mime_multipart_ratio(const struct saeval_call *call, struct saeval_ctx *cx)
 	if (isnan(call->num[0]) || isnan(call->num[1]))
 		return 0;
 	return r >= call->num[0] && r < call->num[1];
+}
+
+/* Message.pm's parser flags (check_msg_parse_flags) moat keeps */
+unsigned
+ev_msg_parse_flags(const struct saeval_call *call, struct saeval_ctx *cx)
+{
+	const char *t = call->args[0];
+
+	if (t != NULL && strcmp(t, "mime_epilogue_exists") == 0)
+		return (msg_flags(cx->m) & MSG_F_EPILOGUE) != 0;
+	return 0;
 }
 
 unsigned

@@ -353,7 +353,8 @@ test_relays(void **state)
 	"body MIME_HTML_ONLY eval:check_for_mime_html_only()\n" \
 	"rawbody MIME_QP_LONG_LINE eval:check_for_mime('mime_qp_long_line')\n" \
 	"rawbody MIME_BASE64_TEXT eval:check_for_mime('mime_base64_encoded_text')\n" \
-	"body PP_MIME_FAKE_ASCII_TEXT eval:check_for_ascii_text_illegal()\n"
+	"body PP_MIME_FAKE_ASCII_TEXT eval:check_for_ascii_text_illegal()\n" \
+	"body T_TVD_MIME_EPI eval:check_msg_parse_flags('mime_epilogue_exists')\n"
 
 static void
 test_mime(void **state)
@@ -390,6 +391,11 @@ test_mime(void **state)
 	    "PP_MIME_FAKE_ASCII_TEXT"));
 	assert_false(hits(MIME, "Content-Type: text/plain; charset=latin1\n\n"
 	    "caf\xe9\n", "PP_MIME_FAKE_ASCII_TEXT"));
+	/* text after the closing boundary; blanks and dots do not count */
+	assert_true(hits(MIME, "Content-Type: multipart/mixed; boundary=b\n\n"
+	    "--b\n\nhi\n--b--\nepilogue\n", "T_TVD_MIME_EPI"));
+	assert_false(hits(MIME, "Content-Type: multipart/mixed; boundary=b\n\n"
+	    "--b\n\nhi\n--b--\n .\n\n", "T_TVD_MIME_EPI"));
 }
 
 #define HTML \
