@@ -1,7 +1,8 @@
 /*
  * rule_saeval.h: SpamAssassin's eval: checks done natively (rule_saeval.c,
- * rule_saeval_mime.c).  Internal to rules/: the loader parses an
- * `eval:name(args)` into a struct saeval_call, the evaluator runs it.
+ * rule_saeval_mime.c, rule_saeval_html.c).  Internal to rules/: the loader
+ * parses an `eval:name(args)` into a struct saeval_call (owned by its
+ * struct rule), the evaluator runs it with a struct saeval_ctx.
  *
  * A call whose function is not in the table stays RSKIP_EVAL (counted, never
  * run), as before this module existed.
@@ -47,10 +48,10 @@ struct saeval_ctx {
 };
 
 /*
- * Parse "name(args)" (what follows "eval:").  Returns a new call when the
- * function is one moat runs, else NULL.  *stage receives the stage the eval
- * runs at when the rule type's own stage is not the right one (unchanged
- * otherwise).
+ * Parse "name(args)" (what follows "eval:"): Perl's 'quoted', "quoted",
+ * numeric and bareword (undef) arguments.  Returns a new call, owned by the
+ * caller (rule_saeval_call_free()), when the function (with these
+ * arguments) is one moat runs, else NULL: the rule then stays skipped.
  */
 struct saeval_call *rule_saeval_parse(const char *text);
 void	rule_saeval_call_free(struct saeval_call *);
