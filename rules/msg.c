@@ -1483,3 +1483,9 @@ msg_html(const struct msg *m, size_t *n)
 	*n = m->nhtml;
 	return m->html;
 }
+
+size_t
+msg_body_length(const struct msg *m)
+{
+	return m->full_len > m->hdr_len ? m->full_len - m->hdr_len : 0;
+}

@@ -256,4 +256,10 @@ const struct msg_html_stats *msg_html(const struct msg *m, size_t *n);
  */
 int	msg_host_tld_valid(const char *host, size_t n);
 
+/*
+ * Bytes of the pristine body (after the header and its blank line), as
+ * Message.pm's pristine_body_length.
+ */
+size_t	msg_body_length(const struct msg *m);
+
 #endif

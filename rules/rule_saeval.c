@@ -1619,6 +1619,14 @@ ev_vertical_words(const struct saeval_call *call, struct saeval_ctx *cx)
 	return (double)best >= call->num[0] && (double)best < max;
 }
 
+/* BodyEval.pm check_body_length(): a pristine body of at most min bytes */
+static unsigned
+ev_body_length(const struct saeval_call *call, struct saeval_ctx *cx)
+{
+	return !isnan(call->num[0]) &&
+	    (double)msg_body_length(cx->m) <= call->num[0];
+}
+
 /* IS_IPV4_ADDRESS: four dotted numbers 0..255 */
 static int
 is_ipv4(const char *s)
@@ -1763,6 +1771,7 @@ static const struct sae_fn {
 	{ "sorted_recipients", ev_sorted_recipients, 0 },
 	{ "check_for_uppercase", ev_uppercase, 0 },
 	{ "tvd_vertical_words", ev_vertical_words, 0 },
+	{ "check_body_length", ev_body_length, 0 },
 	{ "check_illegal_chars", ev_illegal_chars, 0 },
 	{ "check_freemail_from", ev_freemail_from, SAE_REGEX1 },
 	{ "check_freemail_header", ev_freemail_header, SAE_REGEX },

@@ -354,7 +354,9 @@ test_relays(void **state)
 	"rawbody MIME_QP_LONG_LINE eval:check_for_mime('mime_qp_long_line')\n" \
 	"rawbody MIME_BASE64_TEXT eval:check_for_mime('mime_base64_encoded_text')\n" \
 	"body PP_MIME_FAKE_ASCII_TEXT eval:check_for_ascii_text_illegal()\n" \
-	"body T_TVD_MIME_EPI eval:check_msg_parse_flags('mime_epilogue_exists')\n"
+	"body T_TVD_MIME_EPI eval:check_msg_parse_flags('mime_epilogue_exists')\n" \
+	"body __KAM_BODY_LENGTH_LT_128 eval:check_body_length('128')\n" \
+	"meta SHORT_BODY __KAM_BODY_LENGTH_LT_128\n"
 
 static void
 test_mime(void **state)
@@ -391,6 +393,12 @@ test_mime(void **state)
 	    "PP_MIME_FAKE_ASCII_TEXT"));
 	assert_false(hits(MIME, "Content-Type: text/plain; charset=latin1\n\n"
 	    "caf\xe9\n", "PP_MIME_FAKE_ASCII_TEXT"));
+	/* the pristine body, after the blank line: 5 bytes; 200 */
+	assert_true(hits(MIME, "Subject: s\n\nhello", "SHORT_BODY"));
+	memset(line, 'x', 199);
+	line[199] = '\0';
+	snprintf(buf, sizeof(buf), "Subject: s\n\n%s\n", line);
+	assert_false(hits(MIME, buf, "SHORT_BODY"));
 	/* text after the closing boundary; blanks and dots do not count */
 	assert_true(hits(MIME, "Content-Type: multipart/mixed; boundary=b\n\n"
 	    "--b\n\nhi\n--b--\nepilogue\n", "T_TVD_MIME_EPI"));
