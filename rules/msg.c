@@ -64,6 +64,8 @@ struct msg {
 	char		*bodybuf;
 	char		*rawbuf;
 	struct msg_uriset *uriset;
+	struct msg_html_stats *html;	/* per rendered text/html part */
+	size_t		 nhtml;
 };
 
 /* A view of lines: we keep bodies as one buffer and walk it line by line. */
@@ -580,7 +582,18 @@ parse_multipart(struct msg *m, size_t pi, const char *boundary,
 			    subparse, depth);
 			free(pbound);
 			if (r == 2) {
+				const char *q;
+
 				found_last = 1;
+				/* Message.pm: an epilogue is any line with more
+				   than blanks and dots after the closing one */
+				for (q = l + ll; q < body + len; q++)
+					if (*q != '.' && *q != ' ' && *q != '\t' &&
+					    *q != '\n' && *q != '\r' &&
+					    *q != '\f' && *q != '\v') {
+						m->flags |= MSG_F_EPILOGUE;
+						break;
+					}
 				break;
 			}
 			if (++partcnt == 1000) {
@@ -1088,8 +1101,10 @@ build_body(struct msg *m, struct sbuf *htmluris)
 
 			msg_normalize(p->decoded, p->decoded_len, p->charset,
 			    0, &u, &bad, &dec);
+			m->html = xreallocarray(m->html, m->nhtml + 1,
+			    sizeof(*m->html));
 			dec = msg_html_render(u.p ? u.p : "", u.len, dec, &rnd,
-			    htmluris);
+			    htmluris, &m->html[m->nhtml++]);
 			sbuf_free(&u);
 		} else
 			msg_normalize(p->decoded, p->decoded_len, p->charset,
@@ -1368,6 +1383,9 @@ msg_free(struct msg *m)
 	free(m->rawbuf);
 	free(m->uris);
 	msg_uriset_free(m->uriset);
+	for (i = 0; i < m->nhtml; i++)
+		msg_html_stats_free(&m->html[i]);
+	free(m->html);
 	free(m);
 }
 
@@ -1439,4 +1457,35 @@ msg_pristine_header(const struct msg *m, size_t *n)
 {
 	*n = m->hdr_len;
 	return m->full;
+}
+
+int
+msg_part_info(const struct msg *m, size_t idx, struct msg_part_info *out)
+{
+	const struct mpart *p;
+
+	if (idx >= m->nparts)
+		return -1;
+	p = &m->parts[idx];
+	out->type = p->type;
+	out->charset = p->charset;
+	out->leaf = p->leaf;
+	out->body = p->body != NULL ? p->body : "";
+	out->body_len = p->body != NULL ? p->body_len : 0;
+	out->decoded = p->decoded != NULL ? p->decoded : out->body;
+	out->decoded_len = p->decoded != NULL ? p->decoded_len : out->body_len;
+	return 0;
+}
+
+const struct msg_html_stats *
+msg_html(const struct msg *m, size_t *n)
+{
+	*n = m->nhtml;
+	return m->html;
+}
+
+size_t
+msg_body_length(const struct msg *m)
+{
+	return m->full_len > m->hdr_len ? m->full_len - m->hdr_len : 0;
 }

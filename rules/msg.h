@@ -67,6 +67,8 @@ struct msg_limits {
 #define MSG_F_BAD_CHARSET	0x00004000u /* unknown charset or bad bytes */
 #define MSG_F_BAD_2047		0x00008000u /* malformed RFC 2047 encoded-word */
 #define MSG_F_NUL		0x00010000u /* NUL byte in the message */
+#define MSG_F_EPILOGUE		0x00020000u /* text after a closing boundary
+					       (SA's mime_epilogue_exists) */
 
 /* One header field of the top-level header, in message order. */
 struct msg_header {
@@ -201,5 +203,63 @@ const struct msg_str *msg_uris(const struct msg *m, size_t *n);
 size_t	msg_part_count(const struct msg *m);
 int	msg_part_get(const struct msg *m, size_t idx, const char *spec,
 	    struct sbuf *out);
+
+/*
+ * Facts about MIME part idx (same order as msg_part_get()) for the MIME
+ * evals (rules/rule_saeval_mime.c): type is parse_content_type()'s lower
+ * case type ("text/plain" when none), charset the raw parameter or NULL,
+ * body the part's undecoded content (leaves only; "" for containers) and
+ * decoded the same after QP/base64.  Pointers belong to m.  Returns 0, or
+ * -1 when idx is out of range.
+ */
+struct msg_part_info {
+	const char	*type;
+	const char	*charset;
+	int		 leaf;
+	const char	*body;
+	size_t		 body_len;
+	const char	*decoded;
+	size_t		 decoded_len;
+};
+int	msg_part_info(const struct msg *m, size_t idx,
+	    struct msg_part_info *out);
+
+/*
+ * What SpamAssassin's HTML parser (HTML.pm) records of each rendered
+ * text/html part, for the HTML evals (rules/rule_saeval_html.c), in part
+ * order.  Lists (comments with their "<!--" and "-->", anchor texts, titles)
+ * are NUL-terminated strings one after the other.
+ */
+#define MSG_HTML_TAGS_MAX	256	/* distinct tag names counted */
+struct msg_html_tag {
+	char		 name[24];
+	long		 inside;	/* starts minus ends, never below 0 */
+};
+struct msg_html_stats {
+	size_t		 length;	/* characters of the HTML source */
+	size_t		 non_space_len;	/* of the rendered text */
+	double		 image_area;
+	long		 max_size;
+	unsigned	 tags, closed_extra, obfuscation;
+	int		 font_low_contrast, font_invalid_color, font_face_bad,
+			 embeds, form_action_mailto;
+	struct msg_html_tag *tag;
+	size_t		 ntag;
+	struct sbuf	 comments, anchors, titles;
+	size_t		 ncomments, nanchors, ntitles;
+};
+const struct msg_html_stats *msg_html(const struct msg *m, size_t *n);
+
+/*
+ * Whether host[0..n) ends in a TLD of SpamAssassin's stock valid_tlds list
+ * (the one msg_uris() filters text URIs with).
+ */
+int	msg_host_tld_valid(const char *host, size_t n);
+
+/*
+ * Bytes of the pristine body (after the header and its blank line), as
+ * Message.pm's pristine_body_length.
+ */
+size_t	msg_body_length(const struct msg *m);
 
 #endif

@@ -15,8 +15,12 @@
  * text_style does, because whether a text chunk is "invisible" changes how
  * spaces around block tags are trimmed, even though `body` sees all text.
  *
- * Deliberately not done: the statistics HTML.pm keeps for eval rules, and
- * anchor text.
+ * The statistics HTML.pm keeps for the HTML eval rules (tag balance, font
+ * contrast and size, image area, comments, anchor and title text...) are
+ * collected on the way when the caller asks (struct msg_html_stats).
+ *
+ * Deliberately not done: the element/tag ratios no stock rule hits on, the
+ * script text list, the "backhair" counts.
  *
  * Invariant: input is UTF-8 (the part was normalised first), output is
  * UTF-8; bounded work, linear in the input.
@@ -88,6 +92,7 @@ struct render {
 	struct attr	*attr;
 	size_t		*attroff;	/* name and value offsets in tagbuf */
 	size_t		 attrcap;
+	struct msg_html_stats *hs;	/* NULL: no statistics wanted */
 };
 
 static int
@@ -323,17 +328,26 @@ font_invisible(struct render *r)
 	double		 dr, dg, db;
 
 	if (strcmp(s->fg + (fl > 6 ? fl - 6 : 0),
-	    s->bg + (bl > 6 ? bl - 6 : 0)) == 0)
+	    s->bg + (bl > 6 ? bl - 6 : 0)) == 0) {
+		if (r->hs != NULL)
+			r->hs->font_low_contrast = 1;
 		return 1;
+	}
 	if (parse_rgb(s->fg, f) && parse_rgb(s->bg, b)) {
 		dr = 0.2126 * ((double)f[0] - b[0]);
 		dg = 0.7152 * ((double)f[1] - b[1]);
 		db = 0.0722 * ((double)f[2] - b[2]);
-		if (dr * dr + dg * dg + db * db < 144.0)
+		if (dr * dr + dg * dg + db * db < 144.0) {
+			if (r->hs != NULL)
+				r->hs->font_low_contrast = 1;
 			return 1;
+		}
 	}
-	if (strcmp(s->fg, "invalid") == 0 || strcmp(s->bg, "invalid") == 0)
+	if (strcmp(s->fg, "invalid") == 0 || strcmp(s->bg, "invalid") == 0) {
+		if (r->hs != NULL)
+			r->hs->font_invalid_color = 1;
 		return 1;
+	}
 	if (s->size <= 1)
 		return 1;
 	return s->display_none || s->hidden;
@@ -388,6 +402,203 @@ display_text(struct render *r, const char *t, size_t n, int ws,
 	r->last_invisible = invisible;
 }
 
+struct attr {
+	const char	*name;
+	const char	*value;
+};
+
+static const char *attr_get(struct attr *, size_t, const char *);
+static int is_alpha(int);
+
+/* ------------------------------------------------------------------ */
+/* HTML.pm's statistics (struct msg_html_stats) */
+
+/* inside{tag}, created (at 0) if create and there is room */
+static struct msg_html_tag *
+stats_inside(struct render *r, const char *tag, int create)
+{
+	struct msg_html_stats *hs = r->hs;
+	size_t i;
+
+	for (i = 0; i < hs->ntag; i++)
+		if (strcmp(hs->tag[i].name, tag) == 0)
+			return &hs->tag[i];
+	if (!create || hs->ntag == MSG_HTML_TAGS_MAX ||
+	    strlen(tag) >= sizeof(hs->tag[0].name))
+		return NULL;
+	hs->tag = xreallocarray(hs->tag, hs->ntag + 1, sizeof(*hs->tag));
+	scpy(hs->tag[hs->ntag].name, tag, sizeof(hs->tag[0].name));
+	hs->tag[hs->ntag].inside = 0;
+	return &hs->tag[hs->ntag++];
+}
+
+static int
+stats_in(struct render *r, const char *tag)
+{
+	struct msg_html_tag *t = stats_inside(r, tag, 0);
+
+	return t != NULL && t->inside > 0;
+}
+
+/* HTML.pm html_tag's counting, for every tag, known or not */
+static void
+stats_tag(struct render *r, const char *tag, int start)
+{
+	struct msg_html_tag *t;
+
+	if (r->hs == NULL)
+		return;
+	r->hs->tags++;
+	if ((t = stats_inside(r, tag, 1)) == NULL)
+		return;
+	t->inside += start ? 1 : -1;
+	if (t->inside < 0) {
+		t->inside = 0;
+		r->hs->closed_extra++;
+	}
+}
+
+/* a new string at the end of a NUL-separated list */
+static void
+list_push(struct sbuf *l, size_t *n, const char *p, size_t len)
+{
+	sbuf_add(l, p, len);
+	sbuf_addc(l, '\0');
+	(*n)++;
+}
+
+/* text added to the last string of a NUL-separated list */
+static void
+list_append(struct sbuf *l, size_t n, const char *p, size_t len)
+{
+	if (n == 0 || l->len == 0)
+		return;
+	l->len--;	/* its NUL */
+	sbuf_add(l, p, len);
+	sbuf_addc(l, '\0');
+}
+
+/* [^\s\x21-\x2f\x3a-\x40\x5b-\x60\x7b-\x7e]: letters, digits, 8-bit */
+static int
+wordish(unsigned char c)
+{
+	return !(is_ws(c) || (c >= 0x21 && c <= 0x2f) || (c >= 0x3a &&
+	    c <= 0x40) || (c >= 0x5b && c <= 0x60) || (c >= 0x7b && c <= 0x7e));
+}
+
+/* HTML.pm html_text: anchor and title text, obfuscation */
+static void
+stats_text(struct render *r, const char *p, size_t n)
+{
+	struct msg_html_stats *hs = r->hs;
+
+	if (stats_in(r, "a"))
+		list_append(&hs->anchors, hs->nanchors, p, n);
+	if (stats_in(r, "title"))
+		list_append(&hs->titles, hs->ntitles, p, n);
+	/* a word split by markup: "vi<b></b>agra" */
+	if (r->have_chunk && r->text->len > r->last_start &&
+	    wordish((unsigned char)p[0]) &&
+	    wordish((unsigned char)r->text->p[r->text->len - 1]))
+		hs->obfuscation++;
+}
+
+/*
+ * HTML.pm html_tests' font face check:
+ * ^\s*["'.]?[a-z ][a-z -]*[a-z]\d?["']?(?:,\s*["']?[a-z][a-z -]*[a-z]\d?
+ * ["']?)*;?$ (caseless).  A name is a maximal run of [a-z -]: nothing in
+ * it can end the run early, so no backtracking is needed.
+ */
+static int
+face_ok(const char *f)
+{
+	const char *q;
+	int first = 1;
+
+	for (;;) {
+		const char *s0;
+
+		if (!first)
+			f++;	/* the "," */
+		for (s0 = f; is_ws((unsigned char)*f); f++)
+			;
+		if (*f == '"' || *f == '\'' || (first && *f == '.'))
+			f++;
+		else if (first && f > s0 && f[-1] == ' ')
+			f--;	/* the first name may start with a space */
+		q = f;
+		while (is_alpha((unsigned char)*f) || *f == '-' || *f == ' ')
+			f++;
+		if (f - q < 2 || !is_alpha((unsigned char)f[-1]) ||
+		    (!first && *q == ' ') || *q == '-')
+			return 0;
+		if (*f >= '0' && *f <= '9')
+			f++;
+		if (*f == '"' || *f == '\'')
+			f++;
+		first = 0;
+		if (*f != ',')
+			break;
+	}
+	if (*f == ';')
+		f++;
+	return *f == '\0' || (*f == '\n' && f[1] == '\0');
+}
+
+/* HTML.pm html_tests, for the start tags of known elements */
+static void
+stats_start(struct render *r, const char *tag, struct attr *a, size_t na)
+{
+	struct msg_html_stats *hs = r->hs;
+	const char *v, *w, *h;
+	char *end;
+	double width = 0, height = 0;
+
+	if (strcmp(tag, "font") == 0 && (v = attr_get(a, na, "face")) != NULL &&
+	    !face_ok(v))
+		hs->font_face_bad = 1;
+	if (strcmp(tag, "img") == 0 && stats_in(r, "a"))
+		list_append(&hs->anchors, hs->nanchors, "<img>\n", 6);
+	if (strcmp(tag, "img") == 0 && (w = attr_get(a, na, "width")) != NULL &&
+	    (h = attr_get(a, na, "height")) != NULL) {
+		/* ^(\d+)(%)?$, a percentage of an 800x600 screen */
+		if (*w >= '0' && *w <= '9') {
+			width = strtod(w, &end);
+			if (strcmp(end, "%") == 0)
+				width *= 8;
+			else if (*end != '\0' && strcmp(end, "\n") != 0)
+				width = 0;
+		}
+		if (*h >= '0' && *h <= '9') {
+			height = strtod(h, &end);
+			if (strcmp(end, "%") == 0)
+				height *= 6;
+			else if (*end != '\0' && strcmp(end, "\n") != 0)
+				height = 0;
+		}
+		hs->image_area += (width <= 0 ? 200 : width) *
+		    (height <= 0 ? 200 : height);
+	}
+	if (strcmp(tag, "form") == 0 && (v = attr_get(a, na, "action")) !=
+	    NULL && strcasestr(v, "mailto:") != NULL)
+		hs->form_action_mailto = 1;
+	if (strcmp(tag, "object") == 0 || strcmp(tag, "embed") == 0)
+		hs->embeds = 1;
+	if (strcmp(tag, "a") == 0)
+		list_push(&hs->anchors, &hs->nanchors, "", 0);
+	if (strcmp(tag, "title") == 0)
+		list_push(&hs->titles, &hs->ntitles, "", 0);
+}
+
+void
+msg_html_stats_free(struct msg_html_stats *hs)
+{
+	free(hs->tag);
+	sbuf_free(&hs->comments);
+	sbuf_free(&hs->anchors);
+	sbuf_free(&hs->titles);
+}
+
 static void
 html_text(struct render *r, const char *p, size_t n, int decode)
 {
@@ -402,6 +613,8 @@ html_text(struct render *r, const char *p, size_t n, int decode)
 		p = r->scratch.p ? r->scratch.p : "";
 		n = r->scratch.len;
 	}
+	if (r->hs != NULL)
+		stats_text(r, p, n);
 	for (i = 0; i < n; i++) {
 		if ((unsigned char)p[i] >= 0xc4)
 			r->wide = 1;
@@ -410,11 +623,6 @@ html_text(struct render *r, const char *p, size_t n, int decode)
 	}
 	display_text(r, p, n, 0, vis ? font_invisible(r) : 0);
 }
-
-struct attr {
-	const char	*name;
-	const char	*value;
-};
 
 static const char *
 attr_get(struct attr *a, size_t na, const char *name)
@@ -1148,6 +1356,8 @@ text_style(struct render *r, enum style_tag tag, struct attr *a, size_t na,
 				if (strcmp(nw.fg, "transparent") == 0)
 					scpy(nw.fg, nw.bg, 12);
 			}
+			if (r->hs != NULL && nw.size > r->hs->max_size)
+				r->hs->max_size = nw.size;
 		}
 	}
 	style_push(r, &nw);
@@ -1160,6 +1370,8 @@ html_tag(struct render *r, const struct element *el, struct attr *a,
 {
 	if (el == NULL)
 		return;
+	if (start && r->hs != NULL)
+		stats_start(r, el->name, a, na);
 	if (el->flags & EL_SCRIPT) {
 		r->in_script += start ? 1 : -1;
 		if (r->in_script < 0)
@@ -1361,11 +1573,13 @@ prepare(const char *p, size_t n, struct sbuf *o)
  * NUL, in uris.  decoded says whether SA holds the input as characters
  * (see msg_normalize); returns whether it holds the output as characters,
  * which it also does when an entity gave a code point above U+00FF.
+ * hs, if not NULL, receives HTML.pm's statistics (msg_html_stats_free()).
  */
 int
 msg_html_render(const char *in, size_t n, int decoded, struct sbuf *text,
-    struct sbuf *uris)
+    struct sbuf *uris, struct msg_html_stats *hs)
 {
+	size_t		 start = text->len;
 	struct render	 r;
 	struct sbuf	 src = SBUF_INIT;
 	const char	*p;
@@ -1386,6 +1600,13 @@ msg_html_render(const char *in, size_t n, int decoded, struct sbuf *text,
 	scpy(r.st[0].fg, "#000000", sizeof(r.st[0].fg));
 	scpy(r.st[0].bg, "#ffffff", sizeof(r.st[0].bg));
 	r.st[0].size = 3;
+	if ((r.hs = hs) != NULL) {
+		memset(hs, 0, sizeof(*hs));
+		hs->max_size = 3;
+		for (i = 0; i < n; i++)	/* Perl's length(): characters */
+			if (!decoded || ((unsigned char)in[i] & 0xc0) != 0x80)
+				hs->length++;
+	}
 	prepare(in, n, &src);
 	p = src.p ? src.p : "";
 	n = src.len;
@@ -1404,6 +1625,7 @@ msg_html_render(const char *in, size_t n, int decoded, struct sbuf *text,
 				break;
 			}
 			el = element_find(tag);
+			stats_tag(&r, tag, 1);
 			html_tag(&r, el, r.attr, na, 1);
 			i += l;
 			t = i;
@@ -1433,6 +1655,7 @@ msg_html_render(const char *in, size_t n, int decoded, struct sbuf *text,
 				t = i = n;
 				break;
 			}
+			stats_tag(&r, tag, 0);
 			html_tag(&r, element_find(tag), NULL, 0, 0);
 			i = t = e + 1;
 			continue;
@@ -1445,10 +1668,24 @@ msg_html_render(const char *in, size_t n, int decoded, struct sbuf *text,
 				const char *c = memmem(p + i + 4, n - i - 4,
 				    "-->", 3);
 
+				if (c != NULL && hs != NULL)
+					list_push(&hs->comments, &hs->ncomments,
+					    p + i, (size_t)(c + 3 - (p + i)));
 				i = c ? (size_t)(c - p) + 3 : n;
 			} else {
 				const char *c = memchr(p + i, '>', n - i);
 
+				/* <!doctype> is a declaration; other <!...>
+				   HTML::Parser reports as a comment */
+				if (c != NULL && hs != NULL && p[i + 1] == '!') {
+					if (n - i >= 9 && strncasecmp(p + i,
+					    "<!doctype", 9) == 0)
+						hs->tags++;
+					else
+						list_push(&hs->comments,
+						    &hs->ncomments, p + i,
+						    (size_t)(c + 1 - (p + i)));
+				}
 				i = c ? (size_t)(c - p) + 1 : n;
 			}
 			t = i;
@@ -1460,6 +1697,20 @@ msg_html_render(const char *in, size_t n, int decoded, struct sbuf *text,
 		i++;
 	}
 	html_text(&r, p + t, n - t, 1);
+	if (hs != NULL) {
+		size_t k, chars = 0, sp = 0;
+
+		for (k = start; k < text->len; k++) {
+			unsigned char c = (unsigned char)text->p[k];
+
+			if (!(decoded || r.wide) || (c & 0xc0) != 0x80)
+				chars++;
+			if (c == ' ' || c == '\t' || c == '\n' || c == '\r' ||
+			    c == '\v' || c == '\f')
+				sp++;
+		}
+		hs->non_space_len = chars - sp;
+	}
 	free(r.base_href);
 	free(r.st);
 	free(r.attr);

@@ -44,7 +44,10 @@ void	msg_decode_header(const char *, size_t, const char *, struct sbuf *,
 void	msg_put_utf8(struct sbuf *, unsigned long);
 
 /* msg_html.c */
-int	msg_html_render(const char *, size_t, int, struct sbuf *, struct sbuf *);
+struct msg_html_stats;
+int	msg_html_render(const char *, size_t, int, struct sbuf *, struct sbuf *,
+	    struct msg_html_stats *);
+void	msg_html_stats_free(struct msg_html_stats *);
 
 /* msg_uri.c */
 struct msg_uriset;

@@ -1258,3 +1258,9 @@ msg_uri_from_text(struct msg_uriset *s, struct msg_uriset *seen,
 		i++;
 	}
 }
+
+int
+msg_host_tld_valid(const char *host, size_t n)
+{
+	return tld_valid(host, n);
+}

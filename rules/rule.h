@@ -91,6 +91,11 @@ struct rule_stats {
 	unsigned	jit;		/* patterns JIT-compiled */
 	unsigned	prefiltered;	/* patterns with a literal prefilter */
 	unsigned	cored;		/* patterns gated by their core */
+	unsigned	bigre;		/* too large for PCRE2 as written:
+					   compiled with subroutines */
+	unsigned	evals;		/* eval: rules run natively (among
+					   "loaded"; the "eval" ones are
+					   those moat has no code for) */
 };
 
 struct rule_builder;
@@ -142,6 +147,22 @@ int	rule_builder_add_sa_dirs(struct rule_builder *b, const char *datadir,
 struct rule_set	*rule_builder_finish(struct rule_builder *b,
 		    struct rule_stats *st, struct rule_error *err);
 
+/*
+ * %{TAG} capture templates (SpamAssassin 4.0 rules such as
+ * GB_CUSTOM_HTM_URI) are off by default, as SpamAssassin effectively has
+ * them: it compiles a template once per process with the first message's
+ * values (Perl's /o), so a long-running spamd never fires them on later
+ * messages.  on = 1 runs them per message with this message's values.
+ */
+void	rule_builder_templates(struct rule_builder *b, int on);
+
+/*
+ * SpamAssassin's eval: rules moat implements (rules/rule_saeval*.c) run by
+ * default; on = 0 skips them all, as before they existed (for measuring
+ * what they cost).
+ */
+void	rule_builder_evals(struct rule_builder *b, int on);
+
 /* Discard a builder without finishing it.  NULL is a no-op. */
 void	rule_builder_free(struct rule_builder *b);
 
@@ -174,6 +195,8 @@ struct rule_info {
 					   "plugin", "bad pattern",
 					   "unsupported header", "bad meta" */
 	int		 sub;		/* "__" rule: never adds to a score */
+	const char	*eval;		/* a SpamAssassin eval: run natively:
+					   its function name; else NULL */
 };
 void	rule_set_info(const struct rule_set *rs, size_t idx,
 	    struct rule_info *out);

@@ -426,6 +426,8 @@ rule_core_compile(struct rule *r, const uint8_t *tables)
 	pcre2_set_character_tables(cc, tables);
 	r->core = pcre2_compile((PCRE2_SPTR)core, PCRE2_ZERO_TERMINATED,
 	    r->copts, &ec, &off, cc);
+	if (r->core == NULL && ec == PCRE2_ERROR_PATTERN_TOO_LARGE)
+		r->core = rule_bigre_compile(core, r->copts, cc, &ec, &off);
 	pcre2_compile_context_free(cc);
 	free(core);
 	if (r->core == NULL)

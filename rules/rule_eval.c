@@ -22,10 +22,12 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include "clock.h"
 #include "rule_int.h"
+#include "rule_saeval.h"
 #include "msg.h"
 #include "sbuf.h"
 #include "xmalloc.h"
@@ -69,6 +71,7 @@ struct rule_scratch {
 	signed char		 hs_state[RULE_ST_COUNT]; /* 1 scanned,
 							    -1 failed */
 	int			 hs_off;
+	struct saeval_cache	*ec;		/* the evals' memo */
 };
 
 struct rule_scratch *
@@ -83,6 +86,7 @@ rule_scratch_new(void)
 	pcre2_set_match_limit(sc->mc, RULE_MATCH_LIMIT);
 	pcre2_set_depth_limit(sc->mc, RULE_DEPTH_LIMIT);
 	sc->relays = rule_relays_cache_new();
+	sc->ec = rule_saeval_cache_new();
 	sc->js = pcre2_jit_stack_create(32 * 1024, RULE_JIT_STACK_MAX, NULL);
 	if (sc->js != NULL)
 		pcre2_jit_stack_assign(sc->mc, NULL, sc->js);
@@ -132,6 +136,7 @@ rule_scratch_free(struct rule_scratch *sc)
 		free(sc->bm[i].map);
 	free(sc->prof);
 	rule_relays_cache_free(sc->relays);
+	rule_saeval_cache_free(sc->ec);
 	rule_hs_scratch_free(sc->hss);
 	free(sc->hsmark);
 	free(sc);
@@ -183,6 +188,7 @@ scratch_prepare(struct rule_scratch *sc, const struct rule_set *rs)
 	sc->nhits = 0;
 	tags_clear(sc);
 	rule_relays_cache_reset(sc->relays);
+	rule_saeval_cache_reset(sc->ec);
 	for (i = 0; i < RULE_ST_COUNT; i++)
 		sc->bm[i].ready = 0;
 	/* read once: an attach during this evaluation waits for the next */
@@ -502,6 +508,12 @@ eval_rule(const struct rule_set *rs, struct rule_scratch *sc,
 	size_t n, i, nspos = 0;
 	int st, starts = -1;
 
+	if (r->ev != NULL) {
+		struct saeval_ctx cx = { rs->saconf, rs->relays, sc->relays,
+		    sc->md, env, m, sc->ec };
+
+		return rule_saeval_run(r->ev, &cx);
+	}
 	if (sc->hs != NULL && rule_hs_covers(sc->hs, (size_t)(r - rs->rules)) &&
 	    hs_scanned(sc, m, r->stage)) {
 		/* Hyperscan's verdict stands in for the literal prefilter */
@@ -562,6 +574,10 @@ eval_rule(const struct rule_set *rs, struct rule_scratch *sc,
 		break;
 	case RULE_ST_HEADER:
 		st = sc->spec_state[r->spec];
+		if (st == 2 && rs->relays != NULL && strncasecmp(r->hdr,
+		    "EnvelopeFrom", 12) == 0 && rule_relays_envfrom(rs->relays,
+		    m, sc->md, sc->relays, &sc->spec[r->spec]))
+			st = sc->spec_state[r->spec] = 1;	/* SA: last hop */
 		if (st == 2) {
 			st = msg_get(m, r->hdr, &sc->spec[r->spec]);
 			if (st < 0 && rs->relays != NULL)

@@ -697,6 +697,203 @@ reachable(const struct rule_set *rs)
 	return need;
 }
 
+/*
+ * Hyperscan refuses expressions longer than it allows, and the stock set's
+ * homoglyph expansions (__PAY_ME, __MY_MALWARE, ...) are 50-240 KB: every
+ * letter is (?:[aA...]|[\xc3][\x80...]|[\xf0][\x9d](?:...)|...).  For the
+ * prefilter a superset will do, so in such a group every alternative after
+ * the first that can only match bytes 0x80-0xff (escapes of such bytes,
+ * classes of them, groups of them; no quantifier) becomes one
+ * [\x80-\xff]+.  ASCII text is judged as before; an 8-bit letter
+ * anywhere may only make Hyperscan report more.
+ */
+#define HS_LONG_EXPR	8000	/* longer sources get the superset */
+
+/* p[0..n) matches only a non-empty run of bytes >= 0x80 */
+static int
+high_only(const char *p, size_t n)
+{
+	size_t i;
+	int esc = 0, in_class = 0;
+
+	for (i = 0; i < n; i++) {
+		if (p[i] == '\\') {
+			unsigned v;
+
+			if (i + 3 >= n || p[i + 1] != 'x' ||
+			    sscanf(p + i + 2, "%2x", &v) != 1 || v < 0x80)
+				return 0;
+			i += 3;
+			esc = 1;
+			continue;
+		}
+		if (p[i] == '[' && !in_class) {
+			if (i + 1 < n && p[i + 1] == '^')
+				return 0;
+			in_class = 1;
+			continue;
+		}
+		if (p[i] == ']' && in_class) {
+			in_class = 0;
+			continue;
+		}
+		/* outside a class "-" is a literal, a low byte */
+		if (p[i] == '-' && in_class)
+			continue;
+		if (in_class)
+			return 0;
+		if (p[i] == '?' && !(i > 0 && p[i - 1] == '(' && i + 1 < n &&
+		    p[i + 1] == ':'))
+			return 0;
+		if (strchr("(?:|)", p[i]) == NULL)
+			return 0;
+	}
+	return esc && !in_class;
+}
+
+/* p[0..n) matches only "&#" and then digits, x and ";" (an entity) */
+static int
+entity_only(const char *p, size_t n)
+{
+	size_t i;
+
+	int in_class = 0;
+
+	if (n < 3 || p[0] != '&' || p[1] != '#')
+		return 0;
+	for (i = 2; i < n; i++) {
+		if (p[i] == '[' && !in_class) {
+			if (i + 1 < n && p[i + 1] == '^')
+				return 0;
+			in_class = 1;
+			continue;
+		}
+		if (p[i] == ']' && in_class) {
+			in_class = 0;
+			continue;
+		}
+		/* in a class only digit ranges; outside "-" is a literal */
+		if (in_class ? strchr("0123456789-", p[i]) == NULL :
+		    strchr("0123456789xX;(?:|)", p[i]) == NULL)
+			return 0;
+		if (!in_class && p[i] == '?' && !(p[i - 1] == '(' &&
+		    i + 1 < n && p[i + 1] == ':'))
+			return 0;
+	}
+	return !in_class;
+}
+
+/* the end of the group or class opening at p[i], or n */
+static size_t
+group_end(const char *p, size_t i, size_t n)
+{
+	int depth = 0;
+
+	for (; i < n; i++) {
+		if (p[i] == '\\') {
+			i++;
+			continue;
+		}
+		if (p[i] == '[') {
+			for (i++; i < n && p[i] != ']'; i++)
+				if (p[i] == '\\')
+					i++;
+			continue;
+		}
+		if (p[i] == '(')
+			depth++;
+		else if (p[i] == ')' && --depth == 0)
+			return i;
+	}
+	return n;
+}
+
+static char *
+hs_superset(const char *src)
+{
+	struct sbuf o = SBUF_INIT;
+	size_t n = strlen(src), i, e, a, k;
+	int changed = 0;
+	char *r;
+
+	if (strstr(src, "\\Q") != NULL)	/* quoted text is not syntax */
+		return NULL;
+	for (i = 0; i < n; ) {
+		if (src[i] == '\\' && i + 1 < n) {
+			sbuf_add(&o, src + i, 2);
+			i += 2;
+			continue;
+		}
+		if (src[i] == '[') {
+			e = i + 1;
+			if (e < n && src[e] == ']')
+				e++;
+			for (; e < n && src[e] != ']'; e++)
+				if (src[e] == '\\')
+					e++;
+			sbuf_add(&o, src + i, e < n ? e + 1 - i : n - i);
+			i = e + 1;
+			continue;
+		}
+		if (!(src[i] == '(' && i + 2 < n && src[i + 1] == '?' &&
+		    src[i + 2] == ':') || (e = group_end(src, i, n)) == n) {
+			sbuf_addc(&o, src[i++]);
+			continue;
+		}
+		/* the alternatives of src[i+3 .. e) at depth 0 */
+		{
+			size_t starts[1024], ns = 0, d = 0;
+
+			starts[ns++] = i + 3;
+			for (k = i + 3; k < e && ns < 1024; k++) {
+				if (src[k] == '\\') {
+					k++;
+					continue;
+				}
+				if (src[k] == '[') {
+					for (k++; k < e && src[k] != ']'; k++)
+						if (src[k] == '\\')
+							k++;
+					continue;
+				}
+				if (src[k] == '(')
+					d++;
+				else if (src[k] == ')')
+					d--;
+				else if (src[k] == '|' && d == 0)
+					starts[ns++] = k + 1;
+			}
+			int ent = 0;
+
+			for (a = 1; a < ns; a++) {
+				size_t al = (a + 1 < ns ? starts[a + 1] - 1 :
+				    e) - starts[a];
+
+				if (entity_only(src + starts[a], al))
+					ent = 1;
+				else if (!high_only(src + starts[a], al))
+					break;
+			}
+			if (ns < 2 || ns == 1024 || a < ns) {
+				sbuf_addc(&o, src[i++]);	/* look inside */
+				continue;
+			}
+			sbuf_add(&o, src + i, starts[1] - i);
+			sbuf_adds(&o, ent ? "[\\x80-\\xff]+|&#[0-9xX;]*)" :
+			    "[\\x80-\\xff]+)");
+			changed = 1;
+			i = e + 1;
+		}
+	}
+	if (!changed) {
+		sbuf_free(&o);
+		return NULL;
+	}
+	r = xstrdup(o.p);
+	sbuf_free(&o);
+	return r;
+}
+
 static void
 gather(const struct rule_set *rs, struct hs_input in[RULE_ST_COUNT],
     struct hs_input sin[RULE_ST_COUNT], uint64_t key[2],
@@ -706,7 +903,7 @@ gather(const struct rule_set *rs, struct hs_input in[RULE_ST_COUNT],
 	const char *v = hs_version();
 	unsigned char *need = reachable(rs);
 	hs_platform_info_t plat;
-	char *unit;
+	char *unit, *sup;
 	size_t i;
 
 	key_init(key);
@@ -725,8 +922,11 @@ gather(const struct rule_set *rs, struct hs_input in[RULE_ST_COUNT],
 			info->unread++;
 			continue;
 		}
-		if (rule_hs_expression(r->src, r->copts, rs->tables, &o,
-		    &f) != 0) {
+		sup = strlen(r->src) > HS_LONG_EXPR ? hs_superset(r->src) :
+		    NULL;
+		if (rule_hs_expression(sup != NULL ? sup : r->src, r->copts,
+		    rs->tables, &o, &f) != 0) {
+			free(sup);
 			info->skipped++;
 			continue;
 		}
@@ -737,8 +937,12 @@ gather(const struct rule_set *rs, struct hs_input in[RULE_ST_COUNT],
 		key_add(key, &i, sizeof(i));
 		key_add(key, &f, sizeof(f));
 		key_add(key, o.p, o.len);
-		if (!wants_starts(r) || rule_hs_reverse(o.p, &rv) != 0)
+		/* a superset finds no exact starts */
+		if (sup != NULL || !wants_starts(r) ||
+		    rule_hs_reverse(o.p, &rv) != 0) {
+			free(sup);
 			continue;
+		}
 		/* exact, every match reported: where each one starts */
 		sf = f & ~(unsigned)(HS_FLAG_PREFILTER | HS_FLAG_SINGLEMATCH |
 		    HS_FLAG_ALLOWEMPTY);
@@ -916,6 +1120,9 @@ compile_offset_limited(struct rule_hs *h, const struct rule_set *rs)
 		h->sre[i] = pcre2_compile((PCRE2_SPTR)r->src,
 		    PCRE2_ZERO_TERMINATED, r->copts | PCRE2_USE_OFFSET_LIMIT,
 		    &ec, &off, cc);
+		if (h->sre[i] == NULL && ec == PCRE2_ERROR_PATTERN_TOO_LARGE)
+			h->sre[i] = rule_bigre_compile(r->src, r->copts |
+			    PCRE2_USE_OFFSET_LIMIT, cc, &ec, &off);
 		if (h->sre[i] == NULL) {
 			hs_free_database(h->sdb[i]);
 			h->sdb[i] = NULL;

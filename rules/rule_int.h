@@ -33,8 +33,12 @@ enum rule_skip {
 	RSKIP_PLUGIN,		/* a plugin moat does not have */
 	RSKIP_BADRE,		/* pattern not translatable/compilable */
 	RSKIP_UNSUPP,		/* header operand the message model lacks */
-	RSKIP_BADMETA		/* bad expression or dependency cycle */
+	RSKIP_BADMETA,		/* bad expression or dependency cycle */
+	RSKIP_TEMPLATE		/* %{TAG} template, SA's frozen /o match */
 };
+
+struct saeval_call;
+struct saeval_conf;
 
 /* Connect-stage operands. */
 enum rule_target { RT_NONE, RT_ADDR, RT_NAME, RT_FACTS };
@@ -79,6 +83,8 @@ struct rule {
 	uint32_t	 copts;		/* compile options (for templates) */
 	struct meta_op	*code;
 	size_t		 ncode;
+	struct saeval_call *ev;		/* eval: run natively (rule_saeval.c),
+					   or NULL */
 	unsigned	 mdepth;	/* meta: longest chain of metas below */
 	char		*err;		/* why the pattern was refused */
 	char		**lits;		/* prefilter: literal sets, one after
@@ -109,6 +115,7 @@ struct rule_set {
 	struct relays	*relays;	/* X-Spam-Relays-* parser, or NULL */
 	unsigned	 meta_depth;	/* deepest meta chain */
 	struct rule_hs	*_Atomic hs;	/* rule_set_hs_attach(), or NULL */
+	struct saeval_conf *saconf;	/* what the evals read (freemail...) */
 };
 
 /*
@@ -202,6 +209,13 @@ int	rule_hs_starts(const struct rule_hs *, struct rule_hs_scratch *,
 
 /* The reverse of a Hyperscan expression, for the start finders. */
 int	rule_hs_reverse(const char *expr, struct sbuf *out);
+
+/*
+ * rule_bigre.c: a pattern PCRE2 refused as too large, rewritten with
+ * subroutine calls so it fits; NULL (and *ec) when it cannot be.
+ */
+pcre2_code *rule_bigre_compile(const char *src, uint32_t opts,
+	    pcre2_compile_context *cc, int *ec, PCRE2_SIZE *off);
 
 /* Shared helper (rule_load.c): compile options for Perl modifiers. */
 int	rule_mods_options(const char *mods, uint32_t *opts);

@@ -41,6 +41,7 @@
 #include <strings.h>
 
 #include "rule_int.h"
+#include "rule_saeval.h"
 #include "msg.h"
 #include "sbuf.h"
 #include "xmalloc.h"
@@ -145,6 +146,9 @@ struct rule_builder {
 	char		 rstart[16], rend[16];
 	struct rule_stats stats;
 	int		 depth;		/* include nesting */
+	struct saeval_conf *saconf;	/* settings the evals read */
+	int		 templates;	/* run %{TAG} templates per message */
+	int		 no_evals;	/* skip even the native evals */
 };
 
 enum { TAG_TAG, TAG_INTER, TAG_POST, TAG_PRE };
@@ -342,6 +346,18 @@ rule_builder_new(void)
 	return b;
 }
 
+void
+rule_builder_templates(struct rule_builder *b, int on)
+{
+	b->templates = on;
+}
+
+void
+rule_builder_evals(struct rule_builder *b, int on)
+{
+	b->no_evals = !on;
+}
+
 static void
 rule_clear(struct rule *r)
 {
@@ -358,6 +374,7 @@ rule_clear(struct rule *r)
 	free(r->lits);
 	free(r->setend);
 	pcre2_code_free(r->core);
+	rule_saeval_call_free(r->ev);
 	if (r->re != NULL)
 		pcre2_code_free(r->re);
 	memset(r, 0, sizeof(*r));
@@ -454,6 +471,7 @@ rule_builder_free(struct rule_builder *b)
 	for (i = 0; i < b->nreplace; i++)
 		free(b->replace[i]);
 	free(b->replace);
+	rule_saeval_conf_free(b->saconf);
 	free(b);
 }
 
@@ -1036,7 +1054,10 @@ sa_line(struct rule_builder *b, const char *file, int line, char *key,
 		    strncmp(p, "rbleval:", 8) == 0) {
 			r = rule_slot(b, name, file, line, (enum rule_stage)st);
 			r->flags |= RF_SA;
-			r->skip = RSKIP_EVAL;
+			/* the evals moat runs natively; others are skipped */
+			if (*p != 'e' || b->no_evals ||
+			    (r->ev = rule_saeval_parse(p + 5)) == NULL)
+				r->skip = RSKIP_EVAL;
 			return 0;
 		}
 		r = rule_slot(b, name, file, line, (enum rule_stage)st);
@@ -1136,6 +1157,8 @@ sa_line(struct rule_builder *b, const char *file, int line, char *key,
 			b->stats.plugin++;
 			return 0;
 		}
+	if (rule_saeval_setting(&b->saconf, key, val))
+		return 0;
 	b->stats.unknown_keys++;
 	return 0;
 }
@@ -1831,6 +1854,11 @@ compile_rule(struct rule *r, const uint8_t *tables, struct rule_error *err,
 	pcre2_set_character_tables(cc, tables);
 	r->re = pcre2_compile((PCRE2_SPTR)r->src, PCRE2_ZERO_TERMINATED,
 	    r->copts, &ec, &off, cc);
+	/* Perl has no size limit: shrink it with subroutines (rule_bigre.c) */
+	if (r->re == NULL && ec == PCRE2_ERROR_PATTERN_TOO_LARGE &&
+	    (r->re = rule_bigre_compile(r->src, r->copts, cc, &ec, &off)) !=
+	    NULL)
+		st->bigre++;
 	pcre2_compile_context_free(cc);
 	if (r->re == NULL) {
 		pcre2_get_error_message(ec, (PCRE2_UCHAR *)msg, sizeof(msg));
@@ -2153,11 +2181,29 @@ rule_builder_finish(struct rule_builder *b, struct rule_stats *stp,
 		}
 		if (r->stage == RULE_ST_META)
 			continue;
+		if (r->ev != NULL) {
+			/* EnvelopeFrom and the relay counts come from it */
+			if (rs->relays == NULL)
+				rs->relays = rule_relays_new();
+			continue;
+		}
 		if (r->src != NULL && compile_rule(r, rs->tables, err,
 		    st) != 0) {
 			if (!(r->flags & RF_SA))
 				failed = 1;
 			r->skip = RSKIP_BADRE;
+			continue;
+		}
+		/*
+		 * SpamAssassin 4.0.1 matches a template with /$test_qr/o
+		 * (Plugin/Check.pm): Perl compiles it once, with the values
+		 * of the first message the process scans, and reuses that
+		 * for every later message, so in spamd (or one `spamassassin
+		 * --mbox` run) the rule practically never fires.  Agreeing
+		 * with that means not running it (doc/rules.md).
+		 */
+		if ((r->flags & RF_TEMPLATE) && !b->templates) {
+			r->skip = RSKIP_TEMPLATE;
 			continue;
 		}
 		if ((r->stage == RULE_ST_BODY || r->stage == RULE_ST_RAWBODY ||
@@ -2213,6 +2259,8 @@ rule_builder_finish(struct rule_builder *b, struct rule_stats *stp,
 		return NULL;
 	}
 	/* move the rules over */
+	rs->saconf = rule_saeval_conf_finish(b->saconf);
+	b->saconf = NULL;
 	rs->rules = b->rules;
 	rs->nrules = b->nrules;
 	rs->hash = b->hash;
@@ -2278,13 +2326,17 @@ rule_builder_finish(struct rule_builder *b, struct rule_stats *stp,
 		struct rule *r = &rs->rules[i];
 
 		switch (r->skip) {
-		case RSKIP_NONE: st->loaded[r->stage]++; break;
+		case RSKIP_NONE:
+			st->loaded[r->stage]++;
+			st->evals += r->ev != NULL;
+			break;
 		case RSKIP_ZERO: st->zero[r->stage]++; break;
 		case RSKIP_EVAL: st->eval[r->stage]++; break;
 		case RSKIP_PLUGIN: st->plugin++; break;
 		case RSKIP_UNSUPP: st->plugin++; break;
 		case RSKIP_BADRE: st->badre[r->stage]++; break;
 		case RSKIP_BADMETA: st->meta_bad++; break;
+		case RSKIP_TEMPLATE: break;	/* counted in templates */
 		}
 	}
 	rs->stats = *st;
@@ -2327,6 +2379,7 @@ rule_set_unref(struct rule_set *rs)
 		free(rs->order[i]);
 	pcre2_maketables_free(NULL, rs->tables);
 	rule_relays_free(rs->relays);
+	rule_saeval_conf_free(rs->saconf);
 	free(rs);
 }
 
@@ -2360,9 +2413,11 @@ rule_set_info(const struct rule_set *rs, size_t idx, struct rule_info *out)
 	out->stage = r->stage;
 	out->score = r->score;
 	static const char *const why[] = { "", "score 0", "eval", "plugin",
-	    "bad pattern", "unsupported header", "bad meta" };
+	    "bad pattern", "unsupported header", "bad meta",
+	    "template (SA: frozen by /o)" };
 
 	out->runs = r->skip == RSKIP_NONE;
 	out->why = r->err != NULL ? r->err : why[r->skip];
 	out->sub = (r->flags & RF_SUB) != 0;
+	out->eval = r->ev != NULL ? rule_saeval_name(r->ev) : NULL;
 }

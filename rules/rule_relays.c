@@ -25,6 +25,7 @@
 #include <strings.h>
 
 #include "rule_int.h"
+#include "rule_saeval.h"
 #include "msg.h"
 #include "sbuf.h"
 #include "xmalloc.h"
@@ -737,5 +738,82 @@ rule_relays_get(const struct relays *R, const struct msg *m,
 	}
 	if (out->p == NULL)
 		sbuf_adds(out, "");
+	return 1;
+}
+
+/* "[ " opens each relay of a X-Spam-Relays-* text */
+static unsigned
+count_relays(const struct sbuf *s)
+{
+	unsigned n = 0;
+	size_t i;
+
+	for (i = 0; s->p != NULL && i + 1 < s->len; i++)
+		if (s->p[i] == '[' && s->p[i + 1] == ' ')
+			n++;
+	return n;
+}
+
+/*
+ * For the evals (rule_saeval.h): num_relays_trusted, _untrusted and
+ * _unparseable of Message/Metadata/Received.pm, the originating-IP relays
+ * included as SA includes them.
+ */
+void
+rule_relays_count(const struct relays *R, const struct msg *m,
+    pcre2_match_data *md, struct relays_cache *c, unsigned *trusted,
+    unsigned *untrusted, unsigned *unparseable)
+{
+	struct sbuf s = SBUF_INIT;
+	const struct msg_header *h;
+	struct relay rl;
+	size_t n, i;
+
+	*trusted = *untrusted = *unparseable = 0;
+	if (rule_relays_get(R, m, "X-Spam-Relays-Trusted", md, c, &s) == 1)
+		*trusted = count_relays(&s);
+	if (rule_relays_get(R, m, "X-Spam-Relays-Untrusted", md, c, &s) == 1)
+		*untrusted = count_relays(&s);
+	sbuf_free(&s);
+	h = msg_headers(m, &n);
+	for (i = 0; i < n; i++)
+		if (h[i].name_len == 8 && strncasecmp(h[i].name, "Received",
+		    8) == 0 && relay_at(R, m, i, md, c, &rl) < 0)
+			(*unparseable)++;
+}
+
+/*
+ * PerMsgStatus.pm get_envelope_from(): the envelope sender the last hop
+ * recorded (the first untrusted relay, else the last trusted one), when it
+ * holds an "@" after its first byte.  1 with the address in out, else 0
+ * (then the header fallbacks of msg_get() apply).
+ */
+int
+rule_relays_envfrom(const struct relays *R, const struct msg *m,
+    pcre2_match_data *md, struct relays_cache *c, struct sbuf *out)
+{
+	const struct msg_header *h;
+	struct relay rl, last;
+	size_t n, i;
+	int trusted = 1, have = 0;
+	char *at;
+
+	h = msg_headers(m, &n);
+	for (i = 0; i < n; i++) {
+		if (h[i].name_len != 8 || strncasecmp(h[i].name, "Received",
+		    8) != 0 || relay_at(R, m, i, md, c, &rl) != 1)
+			continue;
+		if (trusted && !rl.private && rl.auth[0] == '\0')
+			trusted = 0;
+		last = rl;
+		have = 1;
+		if (!trusted)
+			break;
+	}
+	if (!have || (at = strchr(last.envfrom, '@')) == NULL ||
+	    at == last.envfrom)
+		return 0;
+	sbuf_reset(out);
+	sbuf_adds(out, last.envfrom);
 	return 1;
 }

@@ -79,6 +79,7 @@ struct opts {
 	struct score_thresholds th;
 	const char	*bayes_db;	/* scan --bayes-db DIR */
 	const char	*cfg;		/* scan -c CONFIG: its bayes_* keys */
+	int		 no_evals;	/* skip SpamAssassin's native evals */
 };
 
 struct item {
@@ -122,7 +123,7 @@ usage_print(FILE *f)
 	    "                    [--tag N|off] [--tempfail N|off] "
 	    "[--reject N|off]\n"
 	    "                    [--all] [--profile N] [--hs] "
-	    "[--hs-cache DIR]\n"
+	    "[--hs-cache DIR] [--no-evals]\n"
 	    "                    [-c CONFIG] [--bayes-db DIR] FILE|DIR...\n"
 	    "       moatctl agree [-r RULEFILE]... [--sa-stock] [-v] "
 	    "CORPUSDIR\n"
@@ -184,6 +185,8 @@ parse_opts(int argc, char **argv, struct opts *o)
 			o->sub = o->all = 1;
 		else if (strcmp(a, "--all") == 0)
 			o->all = 1;
+		else if (strcmp(a, "--no-evals") == 0)
+			o->no_evals = 1;
 		else if (strcmp(a, "--hs") == 0)
 			o->hs = 1;
 		else if (strcmp(a, "--bayes-db") == 0 && i + 1 < argc)
@@ -268,6 +271,7 @@ load_rules(const struct opts *o, struct rule_stats *st)
 	size_t i;
 
 	memset(&err, 0, sizeof(err));
+	rule_builder_evals(b, !o->no_evals);
 	if (o->sa_stock && rule_builder_add_sa_dirs(b, NULL, NULL, &err) != 0)
 		goto fail;
 	for (i = 0; i < o->nrules; i++)
@@ -319,6 +323,8 @@ print_stats(const struct rule_stats *st)
 	    st->inactive, st->plugin, st->meta_bad, st->replaced,
 	    st->templates, st->jit, st->prefiltered, st->cored,
 	    st->unknown_keys);
+	printf("SpamAssassin evals run natively %u (in \"run\"); patterns "
+	    "over PCRE2's size limit rewritten %u\n", st->evals, st->bigre);
 }
 
 /* ---------------------------------------------------------------------- */
@@ -905,9 +911,188 @@ cmp_diff(const void *a, const void *b)
 	return dx < dy ? 1 : dx > dy ? -1 : 0;
 }
 
+/*
+ * The evals moat runs natively, against sa_hits.tsv (every scored rule SA
+ * hit): per eval rule with a score, and every scored rule together.
+ */
+struct evagree {
+	struct names	 ev;		/* scored native eval rules, sorted */
+	struct names	 skipped;	/* scored evals moat does not run */
+	struct names	 metas;		/* scored metas over evals */
+	size_t		 minter, muni;
+	struct names	 all;		/* every rule with a score */
+	struct sa_msg	*msgs;		/* SA's hits, indexed as all */
+	size_t		 nmsgs;
+	struct diff	*d;		/* per ev rule */
+	size_t		*skiphits;	/* per skipped rule: SA's hits */
+	struct diff	*alld;		/* per rule of all */
+	size_t		 inter, uni, allinter, alluni;
+};
+
+/* an empty list is NULL, and qsort(NULL, 0) is undefined */
+static void
+sort_names(struct names *nm)
+{
+	if (nm->n > 0)
+		qsort(nm->v, nm->n, sizeof(char *), cmp_str);
+}
+
+static int
+evagree_init(struct evagree *e, const struct rule_set *rs, const char *dir,
+    const struct names *pure)
+{
+	struct rule_info ri;
+	char *path;
+	size_t i;
+	int rc;
+
+	memset(e, 0, sizeof(*e));
+	for (i = 0; i < rule_set_count(rs); i++) {
+		rule_set_info(rs, i, &ri);
+		if (ri.sub || ri.score == 0)
+			continue;
+		add_path(&e->all.v, &e->all.n, xstrdup(ri.name));
+		if (ri.eval != NULL && ri.runs)
+			add_path(&e->ev.v, &e->ev.n, xstrdup(ri.name));
+		else if (!ri.runs && strcmp(ri.why, "eval") == 0)
+			add_path(&e->skipped.v, &e->skipped.n,
+			    xstrdup(ri.name));
+		else if (ri.runs && ri.stage == RULE_ST_META &&
+		    name_index(pure, ri.name) < 0)
+			add_path(&e->metas.v, &e->metas.n, xstrdup(ri.name));
+	}
+	sort_names(&e->metas);
+	sort_names(&e->ev);
+	sort_names(&e->skipped);
+	e->skiphits = xcalloc(e->skipped.n + 1, sizeof(size_t));
+	e->alld = xcalloc(e->all.n + 1, sizeof(*e->alld));
+	for (i = 0; i < e->all.n; i++)
+		e->alld[i].rule = (long)i;
+	sort_names(&e->all);
+	path = xasprintf("%s/sa_hits.tsv", dir);
+	rc = read_hits(path, 3, &e->all, &e->msgs, &e->nmsgs, 1);
+	free(path);
+	if (rc != 0)
+		return -1;
+	e->d = xcalloc(e->ev.n + 1, sizeof(*e->d));
+	for (i = 0; i < e->ev.n; i++)
+		e->d[i].rule = (long)i;
+	return 0;
+}
+
+/* One message: the names moat hit against SA's. */
+static void
+evagree_msg(struct evagree *e, const char *file, char **names, size_t n,
+    int verbose)
+{
+	ssize_t mi = find_msg(e->msgs, e->nmsgs, file);
+	unsigned char *mine;
+	size_t k;
+
+	if (mi < 0)
+		return;
+	mine = xcalloc(e->all.n + 1, 1);
+	for (k = 0; k < n; k++) {
+		long x = name_index(&e->all, names[k]);
+
+		if (x >= 0)
+			mine[x] = 1;
+	}
+	for (k = 0; k < e->all.n; k++) {
+		int a = mine[k], b = e->msgs[mi].hit[k];
+		long x = name_index(&e->ev, e->all.v[k]);
+
+		e->allinter += a && b;
+		e->alluni += a || b;
+		e->alld[k].both += a && b;
+		e->alld[k].moat_only += a && !b;
+		e->alld[k].sa_only += b && !a;
+		if (x < 0) {
+			if (b && (x = name_index(&e->skipped, e->all.v[k])) >=
+			    0)
+				e->skiphits[x]++;
+			if (name_index(&e->metas, e->all.v[k]) >= 0) {
+				e->minter += a && b;
+				e->muni += a || b;
+			}
+			continue;
+		}
+		e->inter += a && b;
+		e->uni += a || b;
+		if (a && b)
+			e->d[x].both++;
+		else if (a)
+			e->d[x].moat_only++;
+		else if (b)
+			e->d[x].sa_only++;
+		if (verbose && a != b)
+			printf("diff %s %s %s\n", file, e->all.v[k],
+			    a ? "moat-only" : "sa-only");
+	}
+	free(mine);
+}
+
+static void
+evagree_report(struct evagree *e)
+{
+	size_t k;
+
+	printf("native eval rules (rule, both, moat-only, sa-only, IoU):\n");
+	for (k = 0; k < e->ev.n; k++) {
+		size_t u = e->d[k].both + e->d[k].moat_only + e->d[k].sa_only;
+
+		printf("  %-32s %6zu %6zu %6zu  %6.2f%%\n", e->ev.v[k],
+		    e->d[k].both, e->d[k].moat_only, e->d[k].sa_only,
+		    u ? 100.0 * (double)e->d[k].both / (double)u : 100.0);
+	}
+	printf("native eval rules %zu, agreement (intersection over union): "
+	    "%.2f%%\n", e->ev.n, e->uni ? 100.0 * (double)e->inter /
+	    (double)e->uni : 100.0);
+	printf("metas over evals %zu, agreement (intersection over union): "
+	    "%.2f%%\n", e->metas.n, e->muni ? 100.0 * (double)e->minter /
+	    (double)e->muni : 100.0);
+	printf("evals not run (rule, SpamAssassin's hits):");
+	for (k = 0; k < e->skipped.n; k++)
+		if (e->skiphits[k] > 0)
+			printf(" %s %zu", e->skipped.v[k], e->skiphits[k]);
+	printf("\n");
+	qsort(e->alld, e->all.n, sizeof(*e->alld), cmp_diff);
+	printf("scored rules differing most (rule, both, moat-only, "
+	    "sa-only):\n");
+	for (k = 0; k < e->all.n && k < 25; k++)
+		if (e->alld[k].moat_only + e->alld[k].sa_only > 0)
+			printf("  %-32s %6zu %6zu %6zu\n",
+			    e->all.v[e->alld[k].rule], e->alld[k].both,
+			    e->alld[k].moat_only, e->alld[k].sa_only);
+	printf("all scored rules %zu, agreement with sa_hits.tsv: %.2f%%\n",
+	    e->all.n, e->alluni ? 100.0 * (double)e->allinter /
+	    (double)e->alluni : 100.0);
+	for (k = 0; k < e->metas.n; k++)
+		free(e->metas.v[k]);
+	free(e->metas.v);
+	for (k = 0; k < e->skipped.n; k++)
+		free(e->skipped.v[k]);
+	free(e->skipped.v);
+	free(e->skiphits);
+	free(e->alld);
+	for (k = 0; k < e->nmsgs; k++) {
+		free(e->msgs[k].file);
+		free(e->msgs[k].hit);
+	}
+	free(e->msgs);
+	for (k = 0; k < e->ev.n; k++)
+		free(e->ev.v[k]);
+	free(e->ev.v);
+	for (k = 0; k < e->all.n; k++)
+		free(e->all.v[k]);
+	free(e->all.v);
+	free(e->d);
+}
+
 static int
 cmd_agree(int argc, char **argv)
 {
+	struct evagree ea;
 	struct opts o;
 	struct rule_stats st;
 	struct rule_set *rs;
@@ -964,6 +1149,8 @@ cmd_agree(int argc, char **argv)
 	for (i = 0; i < nmsgs; i++)
 		j.items[i].path = xasprintf("%s/%s", argv[a], msgs[i].file);
 	secs = run_job(&j);
+	if (evagree_init(&ea, rs, argv[a], &pure) != 0)
+		return 1;
 
 	d = xcalloc(pure.n + 1, sizeof(*d));
 	for (k = 0; k < pure.n; k++)
@@ -1001,6 +1188,8 @@ cmd_agree(int argc, char **argv)
 					    pure.v[k], mine[k] ? "moat-only" :
 					    "sa-only");
 		free(mine);
+		evagree_msg(&ea, msgs[i].file, j.names[i], j.nnames[i],
+		    o.verbose);
 		free(j.names[i]);
 		free(j.items[i].rules);
 		free(j.items[i].report);
@@ -1027,6 +1216,7 @@ cmd_agree(int argc, char **argv)
 	    inter, nm, ns);
 	printf("agreement (intersection over union): %.2f%%\n",
 	    uni ? 100.0 * (double)inter / (double)uni : 100.0);
+	evagree_report(&ea);
 	free(d);
 	for (i = 0; i < nmsgs; i++) {
 		free(msgs[i].file);

@@ -11,4 +11,5 @@ EXTRA_DIST += tests/fuzz/seeds/fuzz_rule_load/native \
 	tests/fuzz/seeds/fuzz_rule_load/replace-blowup \
 	tests/fuzz/seeds/fuzz_rule_load/core \
 	tests/fuzz/seeds/fuzz_rule_load/lang-empty \
-	tests/fuzz/seeds/fuzz_rule_load/starts
+	tests/fuzz/seeds/fuzz_rule_load/starts \
+	tests/fuzz/seeds/fuzz_rule_load/evals

@@ -4,7 +4,8 @@
  * A loaded set is also evaluated against a small fixed message and against
  * a message whose body is the input itself (so patterns meet text they
  * match), so the compiled metas, replace_tags expansions and templates run
- * too.  And it is a differential test of what only saves work: the
+ * too, and so do the native evals (rule_saeval*.c: the first byte's
+ * second bit also switches %{TAG} templates on).  And it is a differential test of what only saves work: the
  * evaluation without the literal prefilter, the cores (rule_core.c) and
  * the Hyperscan prefilter and its start finders (rule_hs.c, when built
  * with it) must give the same hits, and the lazy one the same scored hits.
@@ -22,6 +23,10 @@
 int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
 
 static const char sample[] =
+    "Received: from a.example (a.example [192.0.2.9]) by mx.example "
+    "(Postfix) with ESMTP id 1; Mon, 2 Sep 2002 10:00:00 +0000\n"
+    "Date: Mon, 2 Sep 2002 18:00:00 +0000\n"
+    "Message-ID: <000001c25267$8d5e1c20$0100a8c0@pc>\n"
     "From: \"Bob\" <bob@example.com>\nTo: a@b.c\nSubject: Free stuff\n"
     "Content-Type: text/html\n\n<p>Hello <a href=\"http://x.example/\">"
     "click</a> FREE FREE</p>\n";
@@ -121,6 +126,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		rule_scratch_lazy(lazy, 1);
 	}
 	b = rule_builder_new();
+	rule_builder_templates(b, (data[0] & 2) != 0);
 	if (rule_builder_add_text(b, "fuzz", (const char *)data + 1, size - 1,
 	    (data[0] & 1) ? RULE_FMT_SA : RULE_FMT_NATIVE, &err) != 0) {
 		rule_builder_free(b);
@@ -137,6 +143,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	env.facts = "pregreet";
 	env.helo = "x";
 	env.mail_from = "a@b";
+	env.bayes_known = 1;
+	env.bayes_p = (double)data[0] / 255;
 	differential(rs, sc, lazy, &env, m);
 	sbuf_reset(&raw);
 	sbuf_adds(&raw, "Subject: fuzz\n\n");

@@ -17,3 +17,8 @@ test_score_CFLAGS = $(TEST_CFLAGS)
 test_score_LDADD = $(ENGINE_TEST_LIBS)
 EXTRA_DIST += tests/unit/data/engine/sample-spam.txt \
 	tests/unit/data/engine/sample-nonspam.txt
+# SpamAssassin's evals, natively (rules/rule_saeval*.c)
+UNIT_TESTS += test_rule_saeval
+test_rule_saeval_SOURCES = tests/unit/test_rule_saeval.c
+test_rule_saeval_CFLAGS = $(TEST_CFLAGS)
+test_rule_saeval_LDADD = $(ENGINE_TEST_LIBS)

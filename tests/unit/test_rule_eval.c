@@ -402,19 +402,35 @@ test_limit(void **state)
 	rule_set_unref(rs);
 }
 
+#define TEMPLATE_RULES \
+	"header __TO_ADDR To:addr =~ /(?<TO_ADDR>.*)/\n" \
+	"body   GREETS_ME  /hello %{TO_ADDR}/i\n" \
+	"body   NO_TAG     /x %{NO_SUCH_TAG}/\n"
+
 static void
 test_capture_template(void **state)
 {
-	struct rule_set *rs = load("t.cf",
-	    "header __TO_ADDR To:addr =~ /(?<TO_ADDR>.*)/\n"
-	    "body   GREETS_ME  /hello %{TO_ADDR}/i\n"
-	    "body   NO_TAG     /x %{NO_SUCH_TAG}/\n");
+	struct rule_builder *b = rule_builder_new();
+	struct rule_error err;
+	struct rule_set *rs;
 	struct rule_scratch *sc = rule_scratch_new();
 	const struct rule_hit *h;
 	struct msg *m;
 	size_t n;
 
 	(void)state;
+	/* by default not run, as SpamAssassin's /o freezes them */
+	rs = load("t.cf", TEMPLATE_RULES);
+	h = run(rs, sc, "To: Bob <bob.x@example.com>\nSubject: s\n\n"
+	    "Hello bob.x@example.com\n", NULL, &n, &m);
+	assert_null(find(h, n, "GREETS_ME"));
+	msg_free(m);
+	rule_set_unref(rs);
+	rule_builder_templates(b, 1);
+	if (rule_builder_add_text(b, "t.cf", TEMPLATE_RULES,
+	    strlen(TEMPLATE_RULES), RULE_FMT_AUTO, &err) != 0 ||
+	    (rs = rule_builder_finish(b, NULL, &err)) == NULL)
+		fail_msg("%s:%d: %s", err.file, err.line, err.msg);
 	h = run(rs, sc, "To: Bob <bob.x@example.com>\nSubject: s\n\n"
 	    "Hello bob.x@example.com\n", NULL, &n, &m);
 	assert_non_null(find(h, n, "GREETS_ME"));
@@ -424,6 +440,50 @@ test_capture_template(void **state)
 	h = run(rs, sc, "To: bob.x@example.com\nSubject: s\n\n"
 	    "Hello bobXx@example.com\n", NULL, &n, &m);
 	assert_null(find(h, n, "GREETS_ME"));
+	msg_free(m);
+	rule_scratch_free(sc);
+	rule_set_unref(rs);
+}
+
+/*
+ * A pattern over PCRE2's 64 KiB code limit (a 3000-word alternation
+ * repeated {4}), as SpamAssassin's ReplaceTags expansions produce: Perl runs
+ * it, so must we (rule_bigre.c rewrites it with subroutine calls).
+ */
+static void
+test_big_pattern(void **state)
+{
+	struct rule_set *rs;
+	struct rule_scratch *sc = rule_scratch_new();
+	const struct rule_hit *h;
+	struct rule_info ri;
+	struct msg *m;
+	char *text, *p;
+	size_t n, i;
+
+	(void)state;
+	p = text = malloc(3000 * 6 + 200);
+	p += sprintf(p, "body BIG /\\b(?:(?:");
+	for (i = 1; i <= 3000; i++)
+		p += sprintf(p, "%sw%04zu", i > 1 ? "|" : "", i);
+	sprintf(p, ")\\s){4}end\\b/i\n");
+	rs = load("t.cf", text);
+	free(text);
+	rule_set_info(rs, (size_t)rule_set_find(rs, "BIG"), &ri);
+	assert_true(ri.runs);
+	assert_int_equal(rule_set_stats(rs)->bigre, 1);
+	h = run(rs, sc, "Subject: s\n\nsay w0005 W2999 w0001 w0100 end\n",
+	    NULL, &n, &m);
+	assert_non_null(find(h, n, "BIG"));
+	msg_free(m);
+	/* three words are not four; an unknown word breaks the run */
+	h = run(rs, sc, "Subject: s\n\nsay w0005 w2999 w0001 end\n", NULL,
+	    &n, &m);
+	assert_null(find(h, n, "BIG"));
+	msg_free(m);
+	h = run(rs, sc, "Subject: s\n\nw0005 w3001 w0001 w0002 end\n", NULL,
+	    &n, &m);
+	assert_null(find(h, n, "BIG"));
 	msg_free(m);
 	rule_scratch_free(sc);
 	rule_set_unref(rs);
@@ -849,6 +909,7 @@ main(void)
 		cmocka_unit_test(test_latin1_fold),
 		cmocka_unit_test(test_limit),
 		cmocka_unit_test(test_capture_template),
+		cmocka_unit_test(test_big_pattern),
 		cmocka_unit_test(test_core),
 		cmocka_unit_test(test_depth_bounds),
 		cmocka_unit_test(test_relays),

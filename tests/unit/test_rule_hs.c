@@ -271,6 +271,60 @@ test_same_hits(void **state)
 	rule_set_unref(nat);
 }
 
+/*
+ * A homoglyph expansion longer than Hyperscan takes (as the stock
+ * __PAY_ME): Hyperscan gets a superset (rule_hs.c hs_superset) and the hits
+ * stay those of PCRE2 alone.
+ */
+static void
+test_superset(void **state)
+{
+	static const char *const words[] = { "pay", "me", "now", "send",
+	    "money", "today", "wallet", "address", "bitcoin", "transfer" };
+	static const char *const msgs[] = {
+	    "Subject: s\n\nplease pay me now\n",
+	    "Subject: s\n\nplease p\xc3\x80y me now\n",
+	    "Subject: s\n\nplease p&#100;y me now\n",
+	    "Subject: s\n\nplease p\xd0\xa0y me later\n",
+	    "Subject: s\n\nnothing to see here\n",
+	};
+	struct sbuf pat = SBUF_INIT, with = SBUF_INIT;
+	struct rule_set *rs;
+	struct rule_scratch *sc = rule_scratch_new();
+	size_t w, rep;
+	const char *c;
+
+	(void)state;
+	sbuf_adds(&pat, "body LOOKALIKE /(?:^|\\s)(?:");
+	for (rep = 0; pat.len < 24000; rep++)
+		for (w = 0; w < sizeof(words) / sizeof(words[0]); w++) {
+			sbuf_adds(&pat, rep + w > 0 ? "|" : "");
+			for (c = words[w]; *c != '\0'; c++)
+				sbuf_printf(&pat, "(?:[%c%c]|[\\xc3][\\x80-"
+				    "\\x85]|[\\xd0][\\xa0\\xb0]|[\\xe1][\\xba]"
+				    "[\\xa0-\\xa3]|[\\xf0][\\x9d](?:[\\x90]"
+				    "[\\x80\\x9a]|[\\x91][\\x8e])|&\\#(?:1(?:0["
+				    "0-9])|2[0-4][0-9]);)", *c, *c - 32);
+			sbuf_printf(&pat, "\\s(?:m|M)(?:e|E)\\s(?:now|later|"
+			    "x%zu)", rep);
+		}
+	sbuf_adds(&pat, ")/\n");
+	rs = load(pat.p);
+	same_hits_on(rs, sc, 1, msgs, sizeof(msgs) / sizeof(msgs[0]));
+	hits_of(rs, sc, msgs[0], &with);
+	assert_string_equal(with.p, "LOOKALIKE:1 ");
+	hits_of(rs, sc, msgs[1], &with);
+	assert_string_equal(with.p, "LOOKALIKE:1 ");
+	hits_of(rs, sc, msgs[2], &with);
+	assert_string_equal(with.p, "LOOKALIKE:1 ");
+	hits_of(rs, sc, msgs[4], &with);
+	assert_string_equal(with.p, "");
+	sbuf_free(&pat);
+	sbuf_free(&with);
+	rule_scratch_free(sc);
+	rule_set_unref(rs);
+}
+
 /* The reversal the start finders scan with: widened, never narrowed. */
 static void
 rev_expect(const char *e, const char *want)
@@ -815,6 +869,7 @@ main(void)
 #ifdef HAVE_HYPERSCAN
 		cmocka_unit_test(test_expression),
 		cmocka_unit_test(test_same_hits),
+		cmocka_unit_test(test_superset),
 		cmocka_unit_test(test_reverse),
 		cmocka_unit_test(test_start_finders),
 		cmocka_unit_test(test_start_finder_bounds),

@@ -1,0 +1,360 @@
+/*
+ * rule_saeval_mime.c: SpamAssassin's MIME-structure evals (Plugin/
+ * MIMEEval.pm 4.0.1: check_for_mime, check_for_mime_html[_only],
+ * check_mime_multipart_ratio, check_for_ascii_text_illegal), natively.
+ *
+ * One pass over the MIME parts (SA's find_parts order, containers
+ * included) computes what _check_attachments() computes; every eval then
+ * reads that memo, so the pass runs once per message whatever the number
+ * of rules.
+ *
+ * Not done: mime_faraway_charset (SA's default ok_locales "all" never sets
+ * it, so it is 0 here too), mimepart_limit_exceeded and
+ * mime_missing_boundary (parser state moat does not keep), the unicode and
+ * QP ratios no stock rule reads.
+ *
+ * Pure: reads the message model only.
+ */
+#include <ctype.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "rule_int.h"
+#include "rule_saeval_int.h"
+#include "msg.h"
+#include "xmalloc.h"
+
+void
+sae_mime_reset(struct saeval_cache *c)
+{
+	memset(&c->mime, 0, sizeof(c->mime));
+}
+
+void
+sae_mime_free(struct saeval_cache *c)
+{
+	(void)c;
+}
+
+/* the last instance of a part header, lower case, without "\n" */
+static void
+part_hdr(const struct saeval_ctx *cx, size_t i, const char *name,
+    struct sbuf *out)
+{
+	size_t k;
+
+	if (msg_part_get(cx->m, i, name, out) != 1 || out->p == NULL) {
+		sbuf_reset(out);
+		sbuf_adds(out, "");
+		return;
+	}
+	while (out->len > 0 && out->p[out->len - 1] == '\n')
+		out->p[--out->len] = '\0';
+	for (k = 0; k < out->len; k++)
+		out->p[k] = (char)tolower((unsigned char)out->p[k]);
+}
+
+static int
+has(const struct sbuf *s, const char *needle)
+{
+	return s->p != NULL && strstr(s->p, needle) != NULL;
+}
+
+/* us-ascii and its aliases, as MIMEEval.pm lists them (unanchored) */
+static int
+ascii_charset(const char *cs)
+{
+	static const char *const names[] = { "us-ascii", "ansi_x3.4-1968",
+	    "iso-ir-6", "ansi_x3.4-1986", "iso_646.irv:1991", "ascii",
+	    "iso646-us", "us", "ibm367", "cp367", "csascii", NULL };
+	size_t i;
+
+	for (i = 0; names[i] != NULL; i++)
+		if (strstr(cs, names[i]) != NULL)
+			return 1;
+	return 0;
+}
+
+/* charset =~ /iso-\S+-\S+\b/i && !~ /iso-(?:8859-\d{1,2}|2022-(?:jp|kr))\b/ */
+static int
+bad_iso(const char *cs)
+{
+	const char *p;
+	int bad = 0, ok = 0;
+
+	for (p = cs; (p = strstr(p, "iso-")) != NULL; p++) {
+		const char *q = p + 4, *r;
+
+		/* \S+-\S+ then a word boundary: some "-" with non-blanks
+		   on both sides */
+		for (r = q; *r != '\0' && !isspace((unsigned char)*r); r++)
+			if (*r == '-' && r > q && r[1] != '\0' &&
+			    !isspace((unsigned char)r[1]))
+				bad = 1;
+		if (strncmp(q, "8859-", 5) == 0 && isdigit((unsigned char)q[5])) {
+			size_t n = isdigit((unsigned char)q[6]) ? 2 : 1;
+			unsigned char after = (unsigned char)q[5 + n];
+
+			if (!(isalnum(after) || after == '_'))
+				ok = 1;
+		}
+		if ((strncmp(q, "2022-jp", 7) == 0 || strncmp(q, "2022-kr", 7) ==
+		    0) && !(isalnum((unsigned char)q[7]) || q[7] == '_'))
+			ok = 1;
+	}
+	return bad && !ok;
+}
+
+/* =(?:09|3[0-9ABCEF]|[2456][0-9A-F]|7[0-9A-E]) */
+static int
+qp_encoded(const char *p)
+{
+	unsigned char a = (unsigned char)p[1], b = (unsigned char)p[2];
+
+	if (p[0] != '=')
+		return 0;
+	if (a == '0' && b == '9')
+		return 1;
+	if (a == '3')
+		return isdigit(b) || (b >= 'A' && b <= 'F' && b != 'D');
+	if (a == '2' || a == '4' || a == '5' || a == '6')
+		return isdigit(b) || (b >= 'A' && b <= 'F');
+	if (a == '7')
+		return isdigit(b) || (b >= 'A' && b <= 'E');
+	return 0;
+}
+
+static void
+mime_pass(struct saeval_ctx *cx)
+{
+	struct sae_mime *mm = &cx->cache->mime;
+	struct sbuf cte = SBUF_INIT, cd = SBUF_INIT;
+	struct msg_part_info pi;
+	size_t np = msg_part_count(cx->m), i, nleaf = 0, qp_count = 0;
+	size_t *bytes = xcalloc(np + 1, sizeof(size_t));
+	unsigned char *counted = xcalloc(np + 1, 1);
+	const char **types = xcalloc(np + 1, sizeof(char *));
+	char *cs;
+	long k;
+	int have_text = 0, have_html = 0;
+	size_t text = 0, html = 0;
+
+	cx->cache->have |= SAE_HAVE_MIME;
+	memset(mm, 0, sizeof(*mm));
+	mm->multipart_ratio = 1.0;
+	for (i = 0; i < np; i++) {
+		if (msg_part_info(cx->m, i, &pi) != 0)
+			break;
+		cs = xstrdup(pi.charset != NULL ? pi.charset : "");
+		for (k = 0; cs[k] != '\0'; k++)
+			cs[k] = (char)tolower((unsigned char)cs[k]);
+		if (strcmp(pi.type, "multipart/alternative") == 0)
+			mm->multipart_alt = 1;
+		part_hdr(cx, i, "Content-Transfer-Encoding", &cte);
+		part_hdr(cx, i, "Content-Disposition", &cd);
+		/* _check_mime_header() */
+		if (strcmp(pi.type, "text/html") == 0)
+			mm->body_html_count++;
+		else if (strncasecmp(pi.type, "text", 4) == 0)
+			mm->body_text_count++;
+		if (has(&cte, "base64"))
+			mm->base64_count++;
+		else if (has(&cte, "quoted-printable"))
+			mm->qp_hdr_count++;
+		if (cd.len > 0 && has(&cd, "attachment"))
+			mm->attachment++;
+		if (strncmp(pi.type, "text", 4) == 0 && has(&cte, "base64") &&
+		    (cs[0] == '\0' || ascii_charset(cs)) &&
+		    !(cd.len > 0 && (strncmp(cd.p, "attachment", 10) == 0 ||
+		    strncmp(cd.p, "inline", 6) == 0)))
+			mm->base64_encoded_text = 1;
+		if (bad_iso(cs))
+			mm->bad_iso_charset = 1;
+		if (!pi.leaf) {
+			free(cs);
+			continue;
+		}
+		types[nleaf] = pi.type;
+		counted[nleaf] = !has(&cd, "attachment");
+		{
+			const char *p = pi.body, *e, *end = pi.body +
+			    pi.body_len;
+			int qp = strcmp(cte.p, "quoted-printable") == 0;
+			int plain = strcmp(pi.type, "text/plain") == 0;
+			int alt = plain || strcmp(pi.type, "text/html") == 0;
+
+			for (; p < end; p = e) {
+				size_t len;
+
+				e = memchr(p, '\n', (size_t)(end - p));
+				e = e == NULL ? end : e + 1;
+				len = (size_t)(e - p);
+				if (mm->multipart_alt && !has(&cd,
+				    "attachment") && alt)
+					bytes[nleaf] += len;
+				if (qp && !(len >= 6 && memcmp(p, "SPAM: ",
+				    6) == 0)) {
+					size_t n = 0, j, trail = 0;
+					const char *t;
+
+					if (len > 79)
+						mm->qp_long_line = 1;
+					mm->qp_bytes += len;
+					for (j = 0; j + 2 < len; j++)
+						if (qp_encoded(p + j))
+							n++;
+					if (n > 0) {
+						/* ((?:=09|=20)+)\s*$ */
+						t = e;
+						while (t > p && isspace(
+						    (unsigned char)t[-1]))
+							t--;
+						while (t - p >= 3 && t[-3] ==
+						    '=' && ((t[-2] == '0' &&
+						    t[-1] == '9') || (t[-2] ==
+						    '2' && t[-1] == '0'))) {
+							trail++;
+							t -= 3;
+						}
+						qp_count += n - trail;
+					}
+				}
+				if (plain && (pi.charset == NULL ||
+				    strcmp(cs, "us-ascii") == 0)) {
+					for (const char *q = p; q < e; q++)
+						if (*q == '\0' || *q == '\r' ||
+						    (unsigned char)*q >= 0x80) {
+							mm->ascii_text_illegal++;
+							break;
+						}
+				}
+			}
+		}
+		nleaf++;
+		free(cs);
+	}
+	if (mm->qp_bytes > 0)
+		mm->qp_count = (double)qp_count;
+	else
+		mm->qp_count = mm->qp_hdr_count;
+	if (mm->multipart_alt) {
+		for (k = (long)nleaf - 1; k >= 0; k--) {
+			if (!counted[k])
+				continue;
+			if (!have_html && strcmp(types[k], "text/html") == 0) {
+				html = bytes[k];
+				have_html = 1;
+			} else if (!have_text && strcmp(types[k],
+			    "text/plain") == 0) {
+				text = bytes[k];
+				have_text = 1;
+			}
+			if (have_html && have_text)
+				break;
+		}
+		if (have_text && have_html && html > 0)
+			mm->multipart_ratio = (double)text / (double)html;
+	}
+	free(bytes);
+	free(counted);
+	free(types);
+	sbuf_free(&cte);
+	sbuf_free(&cd);
+}
+
+static const struct sae_mime *
+mime(struct saeval_ctx *cx)
+{
+	if (!(cx->cache->have & SAE_HAVE_MIME))
+		mime_pass(cx);
+	return &cx->cache->mime;
+}
+
+unsigned
+ev_check_for_mime(const struct saeval_call *call, struct saeval_ctx *cx)
+{
+	const struct sae_mime *mm = mime(cx);
+	const char *t = call->args[0];
+
+	if (t == NULL)
+		return 0;
+	if (strcmp(t, "mime_base64_count") == 0)
+		return mm->base64_count > 0;
+	if (strcmp(t, "mime_qp_count") == 0)
+		return mm->qp_count > 0;
+	if (strcmp(t, "mime_attachment") == 0)
+		return mm->attachment > 0;
+	if (strcmp(t, "mime_base64_encoded_text") == 0)
+		return (unsigned)mm->base64_encoded_text;
+	if (strcmp(t, "mime_bad_iso_charset") == 0)
+		return (unsigned)mm->bad_iso_charset;
+	if (strcmp(t, "mime_qp_long_line") == 0)
+		return (unsigned)mm->qp_long_line;
+	if (strcmp(t, "mime_body_html_count") == 0)
+		return mm->body_html_count > 0;
+	if (strcmp(t, "mime_body_text_count") == 0)
+		return mm->body_text_count > 0;
+	if (strcmp(t, "mime_multipart_alternative") == 0)
+		return (unsigned)mm->multipart_alt;
+	if (strcmp(t, "mimepart_limit_exceeded") == 0)
+		return (msg_flags(cx->m) & MSG_F_PARTS_LIMIT) != 0;
+	return 0;	/* not computed (see the file comment): SA's 0 */
+}
+
+static int
+top_html(struct saeval_ctx *cx)
+{
+	sae_get(cx, "Content-Type", &cx->cache->a);
+	return strncasecmp(cx->cache->a.p, "text/html", 9) == 0;
+}
+
+unsigned
+ev_mime_html(const struct saeval_call *call, struct saeval_ctx *cx)
+{
+	(void)call;
+	if (top_html(cx))
+		return 1;
+	return mime(cx)->body_html_count > 0;
+}
+
+unsigned
+ev_mime_html_only(const struct saeval_call *call, struct saeval_ctx *cx)
+{
+	const struct sae_mime *mm;
+
+	(void)call;
+	if (top_html(cx))
+		return 1;
+	mm = mime(cx);
+	return mm->body_html_count > 0 && mm->body_text_count == 0;
+}
+
+unsigned
+ev_mime_multipart_ratio(const struct saeval_call *call, struct saeval_ctx *cx)
+{
+	double r = mime(cx)->multipart_ratio;
+
+	if (isnan(call->num[0]) || isnan(call->num[1]))
+		return 0;
+	return r >= call->num[0] && r < call->num[1];
+}
+
+/* Message.pm's parser flags (check_msg_parse_flags) moat keeps */
+unsigned
+ev_msg_parse_flags(const struct saeval_call *call, struct saeval_ctx *cx)
+{
+	const char *t = call->args[0];
+
+	if (t != NULL && strcmp(t, "mime_epilogue_exists") == 0)
+		return (msg_flags(cx->m) & MSG_F_EPILOGUE) != 0;
+	return 0;
+}
+
+unsigned
+ev_ascii_text_illegal(const struct saeval_call *call, struct saeval_ctx *cx)
+{
+	(void)call;
+	return mime(cx)->ascii_text_illegal > 0;
+}

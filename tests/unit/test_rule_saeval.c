@@ -1,0 +1,519 @@
+/*
+ * test_rule_saeval.c: SpamAssassin's eval: checks run natively
+ * (rules/rule_saeval*.c).  Each check gets crafted messages that must and
+ * must not hit, from the behaviour SpamAssassin 4.0.1's Perl documents
+ * (HeaderEval.pm, RelayEval.pm, FreeMail.pm, MIMEEval.pm, HTMLEval.pm,
+ * Bayes.pm check_bayes).
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "msg.h"
+#include "rule.h"
+
+static struct rule_set *
+load(const char *text)
+{
+	struct rule_builder *b = rule_builder_new();
+	struct rule_error err;
+	struct rule_set *rs;
+
+	if (rule_builder_add_text(b, "t.cf", text, strlen(text), RULE_FMT_AUTO,
+	    &err) != 0)
+		fail_msg("%s:%d: %s", err.file, err.line, err.msg);
+	if ((rs = rule_builder_finish(b, NULL, &err)) == NULL)
+		fail_msg("%s:%d: %s", err.file, err.line, err.msg);
+	return rs;
+}
+
+/* Whether rule name hits on raw (with env, which may be NULL). */
+static int
+hits_env(const char *rules, const char *raw, const struct rule_env *env,
+    const char *name)
+{
+	struct rule_set *rs = load(rules);
+	struct rule_scratch *sc = rule_scratch_new();
+	struct msg *m = msg_parse(raw, strlen(raw), NULL);
+	const struct rule_hit *h;
+	size_t n, i;
+	int hit = 0;
+
+	h = rule_eval(rs, sc, env, m, &n);
+	for (i = 0; i < n; i++)
+		if (strcmp(h[i].name, name) == 0)
+			hit = 1;
+	msg_free(m);
+	rule_scratch_free(sc);
+	rule_set_unref(rs);
+	return hit;
+}
+
+static int
+hits(const char *rules, const char *raw, const char *name)
+{
+	return hits_env(rules, raw, NULL, name);
+}
+
+#define BAYES \
+	"body BAYES_00 eval:check_bayes('0.00', '0.01')\n" \
+	"body BAYES_05 eval:check_bayes('0.01', '0.05')\n" \
+	"body BAYES_99 eval:check_bayes('0.99', '1.00')\n" \
+	"body BAYES_999 eval:check_bayes('0.999', '1.00')\n"
+
+static int
+bayes_hits(int known, double p, const char *name)
+{
+	struct rule_env env;
+
+	memset(&env, 0, sizeof(env));
+	env.bayes_known = known;
+	env.bayes_p = p;
+	return hits_env(BAYES, "Subject: x\n\nbody\n", &env, name);
+}
+
+static void
+test_bayes(void **state)
+{
+	(void)state;
+	/* Bayes off or untrained: no BAYES_ rule, whatever p says */
+	assert_false(bayes_hits(0, 0.0, "BAYES_00"));
+	assert_false(bayes_hits(0, 1.0, "BAYES_99"));
+	/* Bayes.pm: (min == 0 || p > min) && p <= max */
+	assert_true(bayes_hits(1, 0.0, "BAYES_00"));
+	assert_true(bayes_hits(1, 0.01, "BAYES_00"));
+	assert_false(bayes_hits(1, 0.01, "BAYES_05"));
+	assert_true(bayes_hits(1, 0.011, "BAYES_05"));
+	assert_true(bayes_hits(1, 1.0, "BAYES_99"));
+	assert_true(bayes_hits(1, 1.0, "BAYES_999"));
+	assert_true(bayes_hits(1, 0.999, "BAYES_99"));
+	assert_false(bayes_hits(1, 0.999, "BAYES_999"));
+	assert_false(bayes_hits(1, 0.5, "BAYES_99"));
+}
+
+#define DATES \
+	"header DATE_IN_FUTURE_06_12 eval:check_for_shifted_date('6', '12')\n" \
+	"header DATE_IN_PAST_03_06 eval:check_for_shifted_date('-6', '-3')\n" \
+	"header DATE_IN_PAST_96_XX eval:check_for_shifted_date('undef', '-96')\n"
+
+static void
+test_shifted_date(void **state)
+{
+	const char *future =
+	    "Received: from a.example.com (a.example.com [192.0.2.1]) by "
+	    "mx.example.net with SMTP id x; Mon, 2 Sep 2002 10:00:00 +0000\n"
+	    "Date: Mon, 2 Sep 2002 18:30:00 +0000\nSubject: s\n\nb\n";
+	const char *past =
+	    "Received: from a.example.com (a.example.com [192.0.2.1]) by "
+	    "mx.example.net with SMTP id x; Mon, 2 Sep 2002 10:00:00 +0000\n"
+	    "Date: Mon, 2 Sep 2002 01:00:00 -0400\nSubject: s\n\nb\n";
+	const char *old =
+	    "Received: from a.example.com (a.example.com [192.0.2.1]) by "
+	    "mx.example.net with SMTP id x; Mon, 9 Sep 2002 10:00:00 +0000\n"
+	    "Date: 2 Sep 2002 10:00:00 GMT\nSubject: s\n\nb\n";
+
+	(void)state;
+	/* 8.5 hours ahead of the Received date: the message's own time
+	   line, never the clock (these are from 2002) */
+	assert_true(hits(DATES, future, "DATE_IN_FUTURE_06_12"));
+	assert_false(hits(DATES, future, "DATE_IN_PAST_03_06"));
+	/* 01:00 -0400 is 05:00 UTC, 5 hours before */
+	assert_true(hits(DATES, past, "DATE_IN_PAST_03_06"));
+	assert_false(hits(DATES, past, "DATE_IN_FUTURE_06_12"));
+	/* a week back; the zone name GMT is known */
+	assert_true(hits(DATES, old, "DATE_IN_PAST_96_XX"));
+	/* no Received field: nothing to compare with */
+	assert_false(hits(DATES, "Date: Mon, 2 Sep 2002 18:30:00 +0000\n"
+	    "Subject: s\n\nb\n", "DATE_IN_FUTURE_06_12"));
+	/* a Date that does not parse */
+	assert_false(hits(DATES, "Received: from a (a [192.0.2.1]) by b "
+	    "with SMTP; Mon, 2 Sep 2002 10:00:00 +0000\nDate: soon\n\nb\n",
+	    "DATE_IN_PAST_96_XX"));
+}
+
+#define FROMDOM \
+	"header HEADER_FROM_DIFFERENT_DOMAINS eval:check_equal_from_domains()\n"
+
+static void
+test_equal_from_domains(void **state)
+{
+	(void)state;
+	assert_true(hits(FROMDOM, "Return-Path: <bounce@lists.other.org>\n"
+	    "From: Ann <ann@mail.example.com>\nSubject: s\n\nb\n",
+	    "HEADER_FROM_DIFFERENT_DOMAINS"));
+	/* the last two labels only, case-insensitively */
+	assert_false(hits(FROMDOM, "Return-Path: <bounce@lists.EXAMPLE.com>\n"
+	    "From: Ann <ann@mail.example.com>\nSubject: s\n\nb\n",
+	    "HEADER_FROM_DIFFERENT_DOMAINS"));
+	/* no envelope sender known: no verdict */
+	assert_false(hits(FROMDOM, "From: Ann <ann@mail.example.com>\n"
+	    "Subject: s\n\nb\n", "HEADER_FROM_DIFFERENT_DOMAINS"));
+	/* the last hop's envelope-from wins over Return-Path */
+	assert_true(hits(FROMDOM, "Return-Path: <ann@example.com>\n"
+	    "Received: from mx.other.org (mx.other.org [192.0.2.7]) by "
+	    "mx.example.net (Postfix) with ESMTP id 1 (envelope-from "
+	    "<x@other.org>); Mon, 2 Sep 2002 10:00:00 +0000\n"
+	    "From: ann@example.com\nSubject: s\n\nb\n",
+	    "HEADER_FROM_DIFFERENT_DOMAINS"));
+}
+
+#define OUTLOOK "header MSGID_OUTLOOK_INVALID eval:check_outlook_message_id()\n"
+
+static void
+test_outlook_message_id(void **state)
+{
+	/*
+	 * Outlook's ids carry a time token: int(t * 0.0023283064365387 +
+	 * 27111902.8329849) in hex; for Mon, 2 Sep 2002 10:00:00 +0000
+	 * (t = 1030960800) that is 29512295 = 0x01c25267 (hand-computed).
+	 */
+	const char *good = "Message-ID: <000001c25267$8d5e1c20$0100a8c0@pc>\n"
+	    "Date: Mon, 2 Sep 2002 10:00:00 +0000\nSubject: s\n\nb\n";
+	const char *bad = "Message-ID: <000001a25267$8d5e1c20$0100a8c0@pc>\n"
+	    "Date: Mon, 2 Sep 2002 10:00:00 +0000\nSubject: s\n\nb\n";
+
+	(void)state;
+	assert_false(hits(OUTLOOK, good, "MSGID_OUTLOOK_INVALID"));
+	assert_true(hits(OUTLOOK, bad, "MSGID_OUTLOOK_INVALID"));
+	/* not Outlook's form at all */
+	assert_false(hits(OUTLOOK, "Message-ID: <abc@example.com>\n"
+	    "Date: Mon, 2 Sep 2002 10:00:00 +0000\n\nb\n",
+	    "MSGID_OUTLOOK_INVALID"));
+}
+
+#define FREEMAIL \
+	"freemail_domains gmail.com *.yahoo.co.??\n" \
+	"freemail_welcomelist friend@gmail.com\n" \
+	"header FREEMAIL_FROM eval:check_freemail_from()\n" \
+	"header FREEMAIL_REPLYTO_END_DIGIT eval:check_freemail_header(" \
+	"'Reply-To', '\\d@')\n" \
+	"meta FREEMAIL_META FREEMAIL_FROM && !FREEMAIL_REPLYTO_END_DIGIT\n"
+
+static void
+test_freemail(void **state)
+{
+	(void)state;
+	assert_true(hits(FREEMAIL, "From: Joe <Joe.Doe@GMail.com>\n\nb\n",
+	    "FREEMAIL_FROM"));
+	/* the wildcard list: * is one label, ? one character */
+	assert_true(hits(FREEMAIL, "From: joe@mail.yahoo.co.uk\n\nb\n",
+	    "FREEMAIL_FROM"));
+	assert_false(hits(FREEMAIL, "From: joe@a.b.yahoo.co.uk\n\nb\n",
+	    "FREEMAIL_FROM"));
+	assert_false(hits(FREEMAIL, "From: joe@example.com\n\nb\n",
+	    "FREEMAIL_FROM"));
+	/* welcomelisted address, and role accounts FreeMail.pm skips */
+	assert_false(hits(FREEMAIL, "From: friend@gmail.com\n\nb\n",
+	    "FREEMAIL_FROM"));
+	assert_false(hits(FREEMAIL, "From: support@gmail.com\n\nb\n",
+	    "FREEMAIL_FROM"));
+	/* a regex argument */
+	assert_true(hits(FREEMAIL, "From: a@example.com\nReply-To: "
+	    "joe77@gmail.com\n\nb\n", "FREEMAIL_REPLYTO_END_DIGIT"));
+	assert_false(hits(FREEMAIL, "From: a@example.com\nReply-To: "
+	    "joe@gmail.com\n\nb\n", "FREEMAIL_REPLYTO_END_DIGIT"));
+	/* metas over evals run */
+	assert_true(hits(FREEMAIL, "From: joe@gmail.com\n\nb\n",
+	    "FREEMAIL_META"));
+	assert_false(hits(FREEMAIL, "From: joe@gmail.com\nReply-To: "
+	    "j1@gmail.com\n\nb\n", "FREEMAIL_META"));
+	/* without freemail_domains the checks are off, as in SA */
+	assert_false(hits("header FREEMAIL_FROM eval:check_freemail_from()\n",
+	    "From: joe@gmail.com\n\nb\n", "FREEMAIL_FROM"));
+}
+
+#define REPLYTO \
+	"freemail_domains gmail.com yahoo.com\n" \
+	"header __freemail_replyto eval:check_freemail_replyto('replyto')\n" \
+	"header __freemail_reply eval:check_freemail_replyto('reply')\n" \
+	"meta FREEMAIL_REPLYTO __freemail_replyto\n" \
+	"meta FREEMAIL_REPLY __freemail_reply\n"
+
+static void
+test_freemail_replyto(void **state)
+{
+	(void)state;
+	/* both freemail, the From not among the Reply-To */
+	assert_true(hits(REPLYTO, "From: a@gmail.com\nReply-To: b@yahoo.com\n"
+	    "\nb\n", "FREEMAIL_REPLYTO"));
+	assert_false(hits(REPLYTO, "From: a@gmail.com\nReply-To: a@gmail.com"
+	    "\n\nb\n", "FREEMAIL_REPLYTO"));
+	/* a freemail address in the body other than the one to reply to */
+	assert_true(hits(REPLYTO, "From: a@gmail.com\n\nwrite to "
+	    "other@yahoo.com now\n", "FREEMAIL_REPLY"));
+	assert_false(hits(REPLYTO, "From: a@gmail.com\n\nwrite to "
+	    "a@gmail.com now\n", "FREEMAIL_REPLY"));
+	/* bulk senders are skipped */
+	assert_false(hits(REPLYTO, "Return-Path: <list-bounces@example.org>\n"
+	    "From: a@gmail.com\nReply-To: b@yahoo.com\n\nb\n",
+	    "FREEMAIL_REPLYTO"));
+	/* too many addresses in the body: FreeMail.pm gives up */
+	assert_false(hits(REPLYTO, "From: a@gmail.com\n\nx1@yahoo.com "
+	    "x2@yahoo.com x3@yahoo.com x4@yahoo.com x5@yahoo.com\n",
+	    "FREEMAIL_REPLY"));
+}
+
+#define HDRS \
+	"header SUBJ_ALL_CAPS eval:subject_is_all_caps()\n" \
+	"header MISSING_HEADERS eval:check_for_missing_to_header()\n" \
+	"header SUSPICIOUS_RECIPS eval:similar_recipients('0.65','undef')\n" \
+	"header FROM_ILLEGAL_CHARS eval:check_illegal_chars('From','0.20','2')\n" \
+	"header __ENV_AND_HDR_FROM_MATCH " \
+	"eval:check_for_matching_env_and_hdr_from()\n" \
+	"meta ENV_MATCH __ENV_AND_HDR_FROM_MATCH\n"
+
+static void
+test_header_checks(void **state)
+{
+	(void)state;
+	assert_true(hits(HDRS, "To: a@b.example\nSubject: FREE MONEY NOW!!\n"
+	    "\nb\n", "SUBJ_ALL_CAPS"));
+	assert_true(hits(HDRS, "To: a@b.example\nSubject: Re: FREE MONEY "
+	    "NOW\n\nb\n", "SUBJ_ALL_CAPS"));
+	assert_false(hits(HDRS, "To: a@b.example\nSubject: Free MONEY now\n"
+	    "\nb\n", "SUBJ_ALL_CAPS"));
+	/* one word, or shorter than 10 characters */
+	assert_false(hits(HDRS, "Subject: FREEMONEYNOWPLEASE\n\nb\n",
+	    "SUBJ_ALL_CAPS"));
+	assert_false(hits(HDRS, "Subject: FREE CASH\n\nb\n", "SUBJ_ALL_CAPS"));
+	/* a charset likely to give false capitals */
+	assert_false(hits(HDRS, "Subject: =?koi8-r?Q?FREE_MONEY_NOW?=\n\nb\n",
+	    "SUBJ_ALL_CAPS"));
+	assert_true(hits(HDRS, "Subject: s\n\nb\n", "MISSING_HEADERS"));
+	assert_false(hits(HDRS, "Apparently-To: a@b.example\nSubject: s\n\nb\n",
+	    "MISSING_HEADERS"));
+	/* five recipients, same first letters, same hosts */
+	assert_true(hits(HDRS, "To: aa1@x.example, aa2@x.example, "
+	    "aa3@x.example, aa4@x.example, aa5@x.example\n\nb\n",
+	    "SUSPICIOUS_RECIPS"));
+	assert_false(hits(HDRS, "To: ann@x.example, bob@y.example, "
+	    "cy@z.example, dee@w.example, ed@v.example\n\nb\n",
+	    "SUSPICIOUS_RECIPS"));
+	/* four of five aren't enough: fewer than five, no verdict */
+	assert_false(hits(HDRS, "To: aa1@x.example, aa2@x.example, "
+	    "aa3@x.example, aa4@x.example\n\nb\n", "SUSPICIOUS_RECIPS"));
+	assert_true(hits(HDRS, "From: \x01\x02\x03@x\n\nb\n",
+	    "FROM_ILLEGAL_CHARS"));
+	assert_true(hits(HDRS, "Return-Path: <A@X.example>\nFrom: a@x.example"
+	    "\n\nb\n", "ENV_MATCH"));
+	assert_false(hits(HDRS, "Return-Path: <b@x.example>\nFrom: a@x.example"
+	    "\n\nb\n", "ENV_MATCH"));
+	/* valid UTF-8 is not illegal */
+	assert_false(hits(HDRS, "From: J\xc3\xa9r\xc3\xb4me <j@x>\n\nb\n",
+	    "FROM_ILLEGAL_CHARS"));
+}
+
+#define RELAYS \
+	"header ALL_TRUSTED eval:check_all_trusted()\n" \
+	"header NO_RELAYS eval:check_no_relays()\n" \
+	"header FORGED_YAHOO_RCVD eval:check_for_forged_yahoo_received_headers()\n" \
+	"header RCVD_HELO_IP_MISMATCH eval:helo_ip_mismatch()\n"
+
+static void
+test_relays(void **state)
+{
+	const char *ext = "Received: from a.example.com (a.example.com "
+	    "[192.0.2.1]) by mx.example.net (Postfix) with ESMTP id 1; "
+	    "Mon, 2 Sep 2002 10:00:00 +0000\n";
+	const char *priv = "Received: from pc (pc [10.1.2.3]) by "
+	    "mx.example.net (Postfix) with ESMTP id 1; Mon, 2 Sep 2002 "
+	    "10:00:00 +0000\n";
+	char buf[1024];
+
+	(void)state;
+	assert_true(hits(RELAYS, "Subject: s\n\nb\n", "NO_RELAYS"));
+	assert_false(hits(RELAYS, "Subject: s\n\nb\n", "ALL_TRUSTED"));
+	snprintf(buf, sizeof(buf), "%sSubject: s\n\nb\n", priv);
+	assert_true(hits(RELAYS, buf, "ALL_TRUSTED"));
+	assert_false(hits(RELAYS, buf, "NO_RELAYS"));
+	snprintf(buf, sizeof(buf), "%s%sSubject: s\n\nb\n", priv, ext);
+	assert_false(hits(RELAYS, buf, "ALL_TRUSTED"));
+	/* HELO an address of another /24 than the connecting one */
+	assert_true(hits(RELAYS, "Received: from 198.51.100.7 ([192.0.2.1]) "
+	    "by mx.example.net (Postfix) with ESMTP id 1; Mon, 2 Sep 2002 "
+	    "10:00:00 +0000\n\nb\n", "RCVD_HELO_IP_MISMATCH"));
+	assert_false(hits(RELAYS, "Received: from 192.0.2.7 ([192.0.2.1]) "
+	    "by mx.example.net (Postfix) with ESMTP id 1; Mon, 2 Sep 2002 "
+	    "10:00:00 +0000\n\nb\n", "RCVD_HELO_IP_MISMATCH"));
+	/* Yahoo sender, relayed by someone else */
+	snprintf(buf, sizeof(buf), "%sFrom: joe@yahoo.com\n\nb\n", ext);
+	assert_true(hits(RELAYS, buf, "FORGED_YAHOO_RCVD"));
+	assert_false(hits(RELAYS, "Received: from [192.0.2.9] by "
+	    "web1.mail.yahoo.com via HTTP; Mon, 2 Sep 2002 10:00:00 PDT\n"
+	    "From: joe@yahoo.com\n\nb\n", "FORGED_YAHOO_RCVD"));
+}
+
+#define MIME \
+	"body MIME_HTML_ONLY eval:check_for_mime_html_only()\n" \
+	"rawbody MIME_QP_LONG_LINE eval:check_for_mime('mime_qp_long_line')\n" \
+	"rawbody MIME_BASE64_TEXT eval:check_for_mime('mime_base64_encoded_text')\n" \
+	"body PP_MIME_FAKE_ASCII_TEXT eval:check_for_ascii_text_illegal()\n" \
+	"body T_TVD_MIME_EPI eval:check_msg_parse_flags('mime_epilogue_exists')\n" \
+	"body __KAM_BODY_LENGTH_LT_128 eval:check_body_length('128')\n" \
+	"meta SHORT_BODY __KAM_BODY_LENGTH_LT_128\n"
+
+static void
+test_mime(void **state)
+{
+	char line[200], buf[1024];
+
+	(void)state;
+	assert_true(hits(MIME, "Content-Type: text/html\n\n<p>hi</p>\n",
+	    "MIME_HTML_ONLY"));
+	assert_true(hits(MIME, "Content-Type: multipart/mixed; boundary=b\n\n"
+	    "--b\nContent-Type: text/html\n\n<p>hi</p>\n--b--\n",
+	    "MIME_HTML_ONLY"));
+	assert_false(hits(MIME, "Content-Type: multipart/alternative; "
+	    "boundary=b\n\n--b\nContent-Type: text/plain\n\nhi\n--b\n"
+	    "Content-Type: text/html\n\n<p>hi</p>\n--b--\n",
+	    "MIME_HTML_ONLY"));
+	memset(line, 'x', 90);
+	line[90] = '\0';
+	snprintf(buf, sizeof(buf), "Content-Type: text/plain\n"
+	    "Content-Transfer-Encoding: quoted-printable\n\n%s\n", line);
+	assert_true(hits(MIME, buf, "MIME_QP_LONG_LINE"));
+	line[70] = '\0';
+	snprintf(buf, sizeof(buf), "Content-Type: text/plain\n"
+	    "Content-Transfer-Encoding: quoted-printable\n\n%s\n", line);
+	assert_false(hits(MIME, buf, "MIME_QP_LONG_LINE"));
+	assert_true(hits(MIME, "Content-Type: text/plain\n"
+	    "Content-Transfer-Encoding: base64\n\naGVsbG8K\n",
+	    "MIME_BASE64_TEXT"));
+	assert_false(hits(MIME, "Content-Type: text/plain; charset=utf-8\n"
+	    "Content-Transfer-Encoding: base64\n\naGVsbG8K\n",
+	    "MIME_BASE64_TEXT"));
+	/* 8-bit bytes in a part that claims US-ASCII */
+	assert_true(hits(MIME, "Content-Type: text/plain\n\ncaf\xe9\n",
+	    "PP_MIME_FAKE_ASCII_TEXT"));
+	assert_false(hits(MIME, "Content-Type: text/plain; charset=latin1\n\n"
+	    "caf\xe9\n", "PP_MIME_FAKE_ASCII_TEXT"));
+	/* the pristine body, after the blank line: 5 bytes; 200 */
+	assert_true(hits(MIME, "Subject: s\n\nhello", "SHORT_BODY"));
+	memset(line, 'x', 199);
+	line[199] = '\0';
+	snprintf(buf, sizeof(buf), "Subject: s\n\n%s\n", line);
+	assert_false(hits(MIME, buf, "SHORT_BODY"));
+	/* text after the closing boundary; blanks and dots do not count */
+	assert_true(hits(MIME, "Content-Type: multipart/mixed; boundary=b\n\n"
+	    "--b\n\nhi\n--b--\nepilogue\n", "T_TVD_MIME_EPI"));
+	assert_false(hits(MIME, "Content-Type: multipart/mixed; boundary=b\n\n"
+	    "--b\n\nhi\n--b--\n .\n\n", "T_TVD_MIME_EPI"));
+}
+
+#define HTML \
+	"body HTML_MESSAGE eval:html_test('html')\n" \
+	"body HTML_FONT_LOW_CONTRAST eval:html_test('font_low_contrast')\n" \
+	"body HTML_FONT_FACE_BAD eval:html_test('font_face_bad')\n" \
+	"body HTML_TAG_BALANCE_BODY eval:html_tag_balance('body', '!= 0')\n" \
+	"body HTML_FONT_SIZE_HUGE eval:html_range('max_size', '6', 'inf')\n" \
+	"body HTML_IMAGE_ONLY_08 eval:html_image_only('0400','0800')\n" \
+	"body __COMMENT_EXISTS eval:html_text_match('comment', '<!.*?>')\n" \
+	"body __HTML_LINK_IMAGE eval:html_text_match('anchor', '<img>')\n" \
+	"body __TAG_EXISTS_CENTER eval:html_tag_exists('center')\n" \
+	"meta HTML_LINKED_IMG __HTML_LINK_IMAGE\n" \
+	"meta HTML_COMMENT __COMMENT_EXISTS\n" \
+	"meta HTML_CENTER __TAG_EXISTS_CENTER\n"
+
+static int
+html_hits(const char *html, const char *name)
+{
+	char buf[4096];
+
+	snprintf(buf, sizeof(buf), "Content-Type: text/html\n\n%s\n", html);
+	return hits(HTML, buf, name);
+}
+
+static void
+test_html(void **state)
+{
+	char img[1024];
+
+	(void)state;
+	assert_true(html_hits("<p>hello</p>", "HTML_MESSAGE"));
+	assert_false(hits(HTML, "Content-Type: text/plain\n\n<p>hello</p>\n",
+	    "HTML_MESSAGE"));
+	/* white on white, and a near-invisible grey */
+	assert_true(html_hits("<body>hi <font color=\"#ffffff\">hidden</font>"
+	    "</body>", "HTML_FONT_LOW_CONTRAST"));
+	assert_true(html_hits("<font color=\"#fefefe\">hidden</font>",
+	    "HTML_FONT_LOW_CONTRAST"));
+	assert_false(html_hits("<font color=\"#000080\">seen</font>",
+	    "HTML_FONT_LOW_CONTRAST"));
+	assert_true(html_hits("<font face=\"@@@\">x</font>",
+	    "HTML_FONT_FACE_BAD"));
+	assert_false(html_hits("<font face=\"Arial, Helvetica, sans-serif\">"
+	    "x</font>", "HTML_FONT_FACE_BAD"));
+	assert_true(html_hits("<body><body>x</body>", "HTML_TAG_BALANCE_BODY"));
+	assert_false(html_hits("<body>x</body>", "HTML_TAG_BALANCE_BODY"));
+	assert_true(html_hits("<font size=7>BIG</font>", "HTML_FONT_SIZE_HUGE"));
+	assert_false(html_hits("<font size=4>big</font>",
+	    "HTML_FONT_SIZE_HUGE"));
+	/* an image and little else: 400 < length <= 800 */
+	snprintf(img, sizeof(img), "<html><body><img src=\"http://x.example/"
+	    "%0400d.gif\" width=500 height=400></body></html>", 0);
+	assert_true(html_hits(img, "HTML_IMAGE_ONLY_08"));
+	assert_false(html_hits("<img src=x.gif>", "HTML_IMAGE_ONLY_08"));
+	assert_true(html_hits("<a href=\"http://x.example/\"><img src=y.gif>"
+	    "</a>", "HTML_LINKED_IMG"));
+	assert_false(html_hits("<img src=y.gif><a href=\"http://x/\">t</a>",
+	    "HTML_LINKED_IMG"));
+	assert_true(html_hits("a<!-- note -->b", "HTML_COMMENT"));
+	assert_false(html_hits("ab", "HTML_COMMENT"));
+	/* an end tag alone makes the tag exist, as HTML.pm counts it */
+	assert_true(html_hits("x</center>", "HTML_CENTER"));
+	assert_false(html_hits("x", "HTML_CENTER"));
+}
+
+static void
+test_unknown_eval_skipped(void **state)
+{
+	struct rule_set *rs = load(
+	    "header RCVD_IN_X eval:check_rbl('x', 'zen.example.')\n"
+	    "header NO_SUCH eval:no_such_function()\n"
+	    "header MISSING_HEADERS eval:check_for_missing_to_header()\n"
+	    "meta META_X RCVD_IN_X || MISSING_HEADERS\n");
+	struct rule_info ri;
+	const struct rule_stats *st = rule_set_stats(rs);
+
+	(void)state;
+	rule_set_info(rs, (size_t)rule_set_find(rs, "RCVD_IN_X"), &ri);
+	assert_false(ri.runs);
+	assert_string_equal(ri.why, "eval");
+	assert_null(ri.eval);
+	rule_set_info(rs, (size_t)rule_set_find(rs, "MISSING_HEADERS"), &ri);
+	assert_true(ri.runs);
+	assert_string_equal(ri.eval, "check_for_missing_to_header");
+	assert_int_equal(st->eval[RULE_ST_HEADER], 2);
+	rule_set_unref(rs);
+	/* the meta still runs over the ported half */
+	assert_true(hits("header RCVD_IN_X eval:check_rbl('x', 'zen.')\n"
+	    "header MISSING_HEADERS eval:check_for_missing_to_header()\n"
+	    "meta META_X RCVD_IN_X || MISSING_HEADERS\n", "Subject: s\n\nb\n",
+	    "META_X"));
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_bayes),
+		cmocka_unit_test(test_shifted_date),
+		cmocka_unit_test(test_equal_from_domains),
+		cmocka_unit_test(test_outlook_message_id),
+		cmocka_unit_test(test_freemail),
+		cmocka_unit_test(test_freemail_replyto),
+		cmocka_unit_test(test_header_checks),
+		cmocka_unit_test(test_relays),
+		cmocka_unit_test(test_mime),
+		cmocka_unit_test(test_html),
+		cmocka_unit_test(test_unknown_eval_skipped),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
