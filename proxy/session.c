@@ -247,27 +247,19 @@ static void sess_timeout_cb(evutil_socket_t, short, void *);
 static void sess_dns_cb(void *, const char *, const char *,
     enum dns_status);
 static void sess_open_backend(struct session *);
-static void sess_auth_backend(struct session *, const struct sasl_action *);
 static void sess_auth_backend_reply(struct session *,
     const struct smtp_reply *);
 static void sess_auth_line_free(struct session *);
-static void sess_auth_cb(void *, enum passwd_result);
 static void sess_mail_continue(struct session *);
 static void sess_mail_backend(struct session *);
 static void sess_rcpt_forward(struct session *);
 static void sess_greet(struct session *);
-static int sess_starttls_offered(const struct session *);
-static int sess_auth_offered(const struct session *);
-static void sess_start(struct session *);
-static int sess_read_sasl(struct session *, struct evbuffer *);
 static void grey_cache_put(struct worker *, uint64_t, long);
 static void sess_auth_delay(struct session *, long long);
 static void sess_auth_refuse(struct session *);
 static void sess_tls_start(struct session *, enum tls_plaintext);
-static void sess_read_cb(struct bufferevent *, void *);
 static int sess_rate_start(struct session *, enum rate_kind);
 static int sess_grey_start(struct session *, const struct smtp_reply *);
-static void sess_replay_step(struct session *, const struct smtp_reply *);
 
 /* ---- small helpers ---------------------------------------------------- */
 
