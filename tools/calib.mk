@@ -5,8 +5,10 @@
 #   make quality CORPUS=DIR     5-fold cross-validated figures, beside
 #                               SpamAssassin's verdicts (DIR/sa_hits.tsv)
 #   make calibrate CORPUS=DIR   refit on all of DIR, rewrite
-#                               rules/calibrated.cf (the shipped scores)
-dist_pkgdata_DATA += rules/calibrated.cf
+#                               rules/calibrated.cf and
+#                               rules/calibrated-nobayes.cf (the shipped
+#                               scores, with and without Bayes)
+dist_pkgdata_DATA += rules/calibrated.cf rules/calibrated-nobayes.cf
 EXTRA_DIST += tools/moat-fit tests/unit/test_moat_fit.py
 TESTS += tests/unit/test_moat_fit.py
 

@@ -195,6 +195,136 @@ class FitTest(unittest.TestCase):
         self.assertEqual(at01, 0.5)     # <= 0.1%: threshold above 6
 
 
+# A stand-in for moatctl: rule hits come from the first line of each
+# message ("rules: A,B"); `learn` records the files it was given in the
+# database directory; `scan --bayes-db` fails if any file it is asked about
+# was learned into that database (the leak the CV must never have), else
+# prints bayes=0.99 for words-of-spam messages and 0.01 for the others.
+FAKE_MOATCTL = r"""#!PYTHON
+import os, sys
+a = sys.argv[1:]
+if not a:
+    print("usage: moatctl scan ...\n       moatctl learn --spam|--ham "
+          "[--bayes-db DIR] FILE...", file=sys.stderr)
+    sys.exit(2)
+score = {"RA": 1.0, "RB": 1.0, "RC": 1.0, "RH": -1.0}
+if a[0] == "rules":
+    for n, v in score.items():
+        print("%s\tbody\t%g\truns\tfake:1" % (n, v))
+    sys.exit(0)
+db, files, i = None, [], 1
+while i < len(a):
+    if a[i] in ("-r", "-j", "--bayes-db"):
+        if a[i] == "--bayes-db":
+            db = a[i + 1]
+        elif a[i] == "-r" and a[i + 1].endswith(".cf"):
+            for line in open(a[i + 1]):
+                w = line.split()
+                if len(w) == 3 and w[0] == "score":
+                    score[w[1]] = float(w[2])
+        i += 2
+        continue
+    if not a[i].startswith("-"):
+        files.append(a[i])
+    i += 1
+learned = os.path.join(db, "learned") if db else None
+if a[0] == "learn":
+    with open(learned, "a") as f:
+        for x in files:
+            f.write(x + "\n")
+    sys.exit(0)
+if db:
+    with open(learned) as f:
+        seen = set(f.read().split())
+    with open(os.environ["FAKE_LOG"], "a") as f:
+        f.write("%d %d\n" % (len(seen), len(files)))
+    for x in files:
+        if x in seen:
+            print("moatctl: %s was learned" % x, file=sys.stderr)
+            sys.exit(1)
+for x in files:
+    with open(x) as f:
+        first, second = f.readline(), f.readline()
+    if db:
+        b = "0.99" if "spammy" in second else "0.01"
+        print("%s score=0 verdict=accept bayes=%s rules=" % (x, b))
+        continue
+    rules = [r for r in first.split(":", 1)[1].strip().split(",") if r]
+    print("%s score=%.1f verdict=accept rules=%s" % (
+        x, sum(score[r] for r in rules), ",".join(rules)))
+print("summary: %d messages" % len(files))
+"""
+
+
+class PipelineTest(unittest.TestCase):
+    """quality and calibrate end to end over a fake moatctl: Bayes never
+    scores a message it learned, and the files come out as the fit says."""
+
+    def setUp(self):
+        self.dir = tempfile.TemporaryDirectory()
+        d = self.dir.name
+        self.ctl = os.path.join(d, "moatctl")
+        with open(self.ctl, "w") as f:
+            f.write(FAKE_MOATCTL.replace("PYTHON", sys.executable))
+        os.chmod(self.ctl, 0o755)
+        self.corpus = os.path.join(d, "corpus")
+        self.log = os.path.join(d, "bayes.log")
+        for sub, n in (("ham", 90), ("spam", 60)):
+            os.makedirs(os.path.join(self.corpus, sub))
+            for i in range(n):
+                if sub == "spam":
+                    r = "RA,RB spammy" if i % 2 else "RC spammy"
+                else:
+                    r = "RH" if i % 3 else "RA"
+                with open(os.path.join(self.corpus, sub, "m%d" % i),
+                          "w") as f:
+                    f.write("rules: %s\n" % r.split()[0] +
+                            ("spammy\n" if "spammy" in r else "\n"))
+
+    def tearDown(self):
+        self.dir.cleanup()
+
+    def moat_fit(self, *args):
+        r = subprocess.run([sys.executable, FIT] + list(args) +
+                           ["--moatctl", self.ctl, "--corpus", self.corpus],
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                           universal_newlines=True,
+                           env=dict(os.environ, TMPDIR=self.dir.name,
+                                    FAKE_LOG=self.log))
+        self.assertEqual(r.returncode, 0, r.stderr)
+        return r.stdout
+
+    def test_quality_never_scores_what_bayes_learned(self):
+        out = self.moat_fit("quality", "-k", "3")
+        self.assertIn("Bayes: on", out)
+        self.assertIn("moat with Bayes, fitted on k-1 folds (CV)", out)
+        self.assertIn("moat without Bayes, fitted on k-1 folds (CV)", out)
+        # (a scan of a learned message fails the run.)  9 databases: per
+        # held-out fold, one per training fold (learned: the other one)
+        # and one for the held-out fold (learned: both training folds)
+        with open(self.log) as f:
+            runs = sorted(tuple(map(int, line.split())) for line in f)
+        self.assertEqual(runs, [(50, 50)] * 6 + [(100, 50)] * 3)
+
+    def test_calibrate_writes_both_files(self):
+        cf = os.path.join(self.dir.name, "calibrated.cf")
+        out = self.moat_fit("calibrate", "-k", "3", "-o", cf)
+        self.assertIn("agrees with the fit on 150 of 150", out)
+        with open(self.log) as f:
+            runs = sorted(tuple(map(int, line.split())) for line in f)
+        self.assertEqual(runs, [(100, 50)] * 3)
+        with_b = read_cf(cf)
+        without = read_cf(os.path.join(self.dir.name,
+                                       "calibrated-nobayes.cf"))
+        self.assertIn("BAYES_95", with_b)       # 0.95 < 0.99 <= 0.99
+        self.assertIn("BAYES_00", with_b)
+        self.assertLess(with_b["BAYES_00"], 0)
+        self.assertFalse([n for n in without if n.startswith("BAYES_")])
+        # RC only ever hits spam, RH only ham
+        self.assertGreater(without["RC"], 2)
+        self.assertLess(without["RH"], 0)
+
+
 @unittest.skipUnless(os.access(MOATCTL, os.X_OK), "no moatctl")
 class LoadTest(unittest.TestCase):
     def rules_table(self, *args):
