@@ -20,7 +20,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 TOP = os.path.normpath(os.path.join(HERE, "..", ".."))
 FIT = os.path.join(TOP, "tools", "moat-fit")
 DEFAULT_RULES = os.path.join(TOP, "rules", "default.rules")
-CALIBRATED = os.path.join(TOP, "rules", "calibrated.cf")
+CALIBRATED = [os.path.join(TOP, "rules", f)
+              for f in ("calibrated.cf", "calibrated-nobayes.cf")]
 MOATCTL = os.environ.get("MOATCTL", "")
 SA_DIR = "/usr/share/spamassassin"
 
@@ -348,9 +349,14 @@ class LoadTest(unittest.TestCase):
                              ["MOAT_T_X"], 3.0)
 
     def test_calibrated_cf_loads_and_wins(self):
-        cf = read_cf(CALIBRATED)
+        for path in CALIBRATED:
+            with self.subTest(path=path):
+                self.check_calibrated(path)
+
+    def check_calibrated(self, path):
+        cf = read_cf(path)
         self.assertTrue(cf)
-        args = ["-r", DEFAULT_RULES, "-r", CALIBRATED]
+        args = ["-r", DEFAULT_RULES, "-r", path]
         if os.path.isdir(SA_DIR):
             args = ["--sa-stock"] + args
         table = self.rules_table(*args)
