@@ -186,6 +186,11 @@ class FitTest(unittest.TestCase):
                          ["BAYES_99", "BAYES_999"])
         self.assertEqual(mf.bounds("BAYES_00", 0.0), (-mf.NEG_CAP, 0.0))
         self.assertEqual(mf.bounds("BAYES_99", 0.0), (0.0, mf.CAP))
+        # informational markers are not refitted: in a corpus, NO_RECEIVED
+        # marks how mail was stored, not what it is
+        self.assertEqual(mf.bounds("NO_RECEIVED", -0.001), (-0.001, -0.001))
+        self.assertEqual(mf.bounds("MAILING_LIST_MULTI", -1.0),
+                         (-mf.NEG_CAP, 0.0))
 
     def test_rates(self):
         ham = [0.0] * 998 + [6.0, 9.0]
