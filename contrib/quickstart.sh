@@ -22,7 +22,10 @@ top=$(pwd)
 
 PKGS="build-essential autoconf automake pkg-config libevent-dev libssl-dev
 libpcre2-dev libcmocka-dev libhiredis-dev libcrypt-dev zlib1g-dev python3 postfix swaks
-redis-server openssl dnsmasq-base dovecot-core libnet-ssleay-perl liblmdb-dev fail2ban"
+redis-server openssl dnsmasq-base dovecot-core libnet-ssleay-perl liblmdb-dev fail2ban
+spamassassin"
+# spamassassin: only its stock rule files, which the example config and the
+# Debian package's config load (sa_rules on).
 # Hyperscan, the optional prefilter (doc/rules.md), is packaged for amd64.
 if [ "$(dpkg --print-architecture 2>/dev/null)" = amd64 ]; then
 	PKGS="$PKGS libhyperscan-dev"

@@ -28,7 +28,7 @@ class Demo(unittest.TestCase):
         self.assertRegex(out, r"foreign\.test.*: 554 5\.7\.1 .*\[as exp")
         self.assertRegex(out, r"== moatd's log \(/\S+moatd\.log")
         self.assertRegex(out, r"(?m)^X-Spam-Status: No, score=")
-        self.assertIn("rules=\"GTUBE=1000\"", out)
+        self.assertIn("rules=\"MOAT_GTUBE=1000\"", out)
         self.assertNotIn("UNEXPECTED", out)
 
 

@@ -70,7 +70,7 @@ class Scan(unittest.TestCase):
         self.assertEqual(rc, 0, err)
         spam = lines(out, SPAM + " ")[0]
         self.assertIn("verdict=reject", spam)
-        self.assertIn("GTUBE", spam)
+        self.assertIn("MOAT_GTUBE", spam)
         self.assertIn("verdict=accept", lines(out, HAM + " ")[0])
         self.assertIn("summary: 2 messages", out)
         self.assertIn("accept 1, tag 0, tempfail 0, reject 1", out)

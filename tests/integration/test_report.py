@@ -200,7 +200,7 @@ class Report(mt.MoatTestCase):
         self.assertEqual(sum(table(rep, "backend_errors").values()),
                          e["backend"])
         # The scenario did what it says.
-        self.assertIn("GTUBE", e["rules"])
+        self.assertIn("MOAT_GTUBE", e["rules"])
         # RCPT refused (relay) and a message refused (GTUBE) both count.
         self.assertEqual(e["domains"], {"foreign.test": 1,
                                         "example.test": 1})
@@ -214,7 +214,7 @@ class Report(mt.MoatTestCase):
         d = rep["greylist_delay_s"]
         self.assertTrue(1 <= d["min"] <= 3, d)
         score = {x["key"]: x["score"] for x in rep["rules_by_score"]}
-        self.assertGreaterEqual(score["GTUBE"], 1000)
+        self.assertGreaterEqual(score["MOAT_GTUBE"], 1000)
         self.assertEqual(sum(h["sessions"] for h in rep["hours"]),
                          e["sessions"])
 

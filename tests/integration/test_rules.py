@@ -75,7 +75,7 @@ class Rules(mt.MoatTestCase):
         self.assertTrue(txs, self.m.log())
         tx = txs[-1]
         self.assertEqual(tx.get("verdict"), "reject")
-        self.assertIn("GTUBE=1000", tx.get("rules", ""))
+        self.assertIn("MOAT_GTUBE=1000", tx.get("rules", ""))
 
     def test_tagged_message_has_headers(self):
         c = self.client(self.m)

@@ -856,7 +856,7 @@ score_file(const struct rule_set *rs, struct rule_scratch *sc,
 		if (!(h[i].flags & (RULE_HIT_SUB | RULE_HIT_LIMIT)))
 			score_card_add(&card, h[i].name, h[i].score *
 			    h[i].count, h[i].count, h[i].desc, "rules");
-	*gtube = find(h, n, "GTUBE") != NULL;
+	*gtube = find(h, n, "MOAT_GTUBE") != NULL;
 	score_thresholds_default(&th);
 	*v = score_verdict(&card, &th);
 	s = score_card_total(&card);
