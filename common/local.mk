@@ -1,5 +1,5 @@
-# libcommon.a: allocation, byte buffers and digit values shared by every
-# module. Pure.
+# libcommon.a: allocation, byte buffers, digit values, the monotonic clock
+# and the write(2) loop shared by every module.
 noinst_LIBRARIES += libcommon.a
 libcommon_a_SOURCES = common/xmalloc.c common/xmalloc.h common/sbuf.c common/sbuf.h \
-	common/digits.h
+	common/digits.h common/clock.c common/clock.h common/fdio.c common/fdio.h

@@ -251,8 +251,8 @@ bayes_live_autolearn(const struct config *cfg, const struct score_card *card,
 	pthread_mutex_lock(&lq_mu);
 	if (lq_stop || lq_n >= BAYES_LIVE_QUEUE_MAX) {
 		pthread_mutex_unlock(&lq_mu);
-		log_warn("session=%s bayes_autolearn: the learner is behind; "
-		    "message not learned", sid);
+		log_warn_session(sid, "bayes_autolearn: the learner is "
+		    "behind; message not learned");
 		return;
 	}
 	if (!lq_started) {

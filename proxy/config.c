@@ -37,6 +37,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "fdio.h"
 #include "netaddr.h"
 #include "proxy_proto.h"
 #include "sbuf.h"
@@ -2112,25 +2113,6 @@ dump_key(const struct config *c, const struct cfg_key *k, struct sbuf *b)
 	sbuf_printf(b, "%s %s\n", k->name, v);
 }
 
-static void
-write_sbuf(int fd, const struct sbuf *b)
-{
-	const char *p = b->p;
-	size_t n = b->len;
-	ssize_t w;
-
-	while (n > 0) {
-		w = write(fd, p, n);
-		if (w == -1) {
-			if (errno == EINTR)
-				continue;
-			return;
-		}
-		p += w;
-		n -= (size_t)w;
-	}
-}
-
 /*
  * cfg_dump: every key in table order as "key value", in the syntax the
  * parser reads back (lists sorted); unset keys as "# key (not set)".
@@ -2143,7 +2125,7 @@ cfg_dump(const struct config *c, int fd)
 
 	for (i = 0; i < NKEYS; i++)
 		dump_key(c, &cfg_keys[i], &b);
-	write_sbuf(fd, &b);
+	(void)fdio_write_all(fd, b.p, b.len);
 	sbuf_free(&b);
 }
 
@@ -2228,6 +2210,6 @@ cfg_doc(int fd)
 		md_cell(&b, k->help);
 		sbuf_adds(&b, " |\n");
 	}
-	write_sbuf(fd, &b);
+	(void)fdio_write_all(fd, b.p, b.len);
 	sbuf_free(&b);
 }

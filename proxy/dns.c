@@ -55,7 +55,7 @@ dns_name_sane(const char *name)
 }
 
 static void
-dns_finish(struct dns_lookup *l, const char *name, const char *status)
+dns_finish(struct dns_lookup *l, const char *name, enum dns_status status)
 {
 	l->cb(l->arg, name, l->ptr, status);
 	free(l->ptr);
@@ -82,14 +82,14 @@ dns_forward_cb(int result, char type, int count, int ttl, void *addrs,
 		for (i = 0; i < count; i++)
 			if (memcmp((char *)addrs + (size_t)i * (size_t)n,
 			    l->addr.a, (size_t)n) == 0) {
-				dns_finish(l, l->ptr, "ok");
+				dns_finish(l, l->ptr, DNS_ST_OK);
 				return;
 			}
-		dns_finish(l, NULL, "unverified");
+		dns_finish(l, NULL, DNS_ST_UNVERIFIED);
 		return;
 	}
 	dns_finish(l, NULL, result == DNS_ERR_NOTEXIST ||
-	    result == DNS_ERR_NONE ? "unverified" : "error");
+	    result == DNS_ERR_NONE ? DNS_ST_UNVERIFIED : DNS_ST_ERROR);
 }
 
 static void
@@ -106,13 +106,13 @@ dns_ptr_cb(int result, char type, int count, int ttl, void *addrs, void *arg)
 	}
 	if (result != DNS_ERR_NONE || type != DNS_PTR || count < 1) {
 		dns_finish(l, NULL, result == DNS_ERR_NOTEXIST ||
-		    result == DNS_ERR_NONE ? "none" : "error");
+		    result == DNS_ERR_NONE ? DNS_ST_NONE : DNS_ST_ERROR);
 		return;
 	}
 	name = *(const char **)addrs;
 	if (name == NULL || !dns_name_sane(name)) {
 		/* A PTR that is no host name is reported as none at all. */
-		dns_finish(l, NULL, "unverified");
+		dns_finish(l, NULL, DNS_ST_UNVERIFIED);
 		return;
 	}
 	l->ptr = xstrdup(name);
@@ -123,7 +123,28 @@ dns_ptr_cb(int result, char type, int count, int ttl, void *addrs, void *arg)
 		l->req = evdns_base_resolve_ipv6(l->base, l->ptr,
 		    DNS_QUERY_NO_SEARCH, dns_forward_cb, l);
 	if (l->req == NULL)
-		dns_finish(l, NULL, "error");
+		dns_finish(l, NULL, DNS_ST_ERROR);
+}
+
+static const char *const dns_status_names[] = {
+#define DNS_ST_NAME(e, name)	name,
+	DNS_STATUS_LIST(DNS_ST_NAME)
+#undef DNS_ST_NAME
+};
+
+const char *
+dns_status_name(enum dns_status st)
+{
+	if ((size_t)st >= sizeof(dns_status_names) / sizeof(*dns_status_names))
+		return "?";
+	return dns_status_names[st];
+}
+
+int
+dns_status_temp(enum dns_status st)
+{
+	return st == DNS_ST_ERROR || st == DNS_ST_TIMEOUT ||
+	    st == DNS_ST_PENDING;
 }
 
 struct dns_lookup *

@@ -1,7 +1,7 @@
 # proxy/: moatd.  libproxy.a holds the pure modules (parsers, config, log,
 # address sets) so unit tests, fuzzers and tools link them without the daemon.
 noinst_LIBRARIES += libproxy.a
-libproxy_a_SOURCES = proxy/smtp_fsm.c proxy/smtp_fsm.h
+libproxy_a_SOURCES = proxy/smtp_fsm.c proxy/smtp_fsm.h proxy/relay.c proxy/relay.h
 include proxy/parsers.mk
 include proxy/data.mk
 include proxy/config.mk

@@ -32,6 +32,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "fdio.h"
 #include "log.h"
 #include "xmalloc.h"
 
@@ -443,24 +444,6 @@ log_render(char *out, size_t outsz, const struct logline *l,
 	return (size_t)n;
 }
 
-/* One write(2) per line; the loop only matters for a full pipe. */
-static void
-write_all(int fd, const char *p, size_t n)
-{
-	ssize_t w;
-
-	while (n > 0) {
-		w = write(fd, p, n);
-		if (w == -1) {
-			if (errno == EINTR)
-				continue;
-			return;
-		}
-		p += w;
-		n -= (size_t)w;
-	}
-}
-
 static void
 emit_prio(struct logline *l, int prio)
 {
@@ -477,7 +460,8 @@ emit_prio(struct logline *l, int prio)
 		clock_gettime(CLOCK_REALTIME, &ts);
 		n = log_render(out, sizeof(out) - 1, l, &ts);
 		out[n++] = '\n';
-		write_all(STDERR_FILENO, out, n);
+		/* One write(2) per line; a lost log line is not retried. */
+		(void)fdio_write_all(STDERR_FILENO, out, n);
 	}
 	errno = saved;
 }
@@ -489,12 +473,12 @@ logline_emit(struct logline *l)
 	emit_prio(l, LOG_INFO);
 }
 
-static void log_text(int, const char *, const char *, const char *, va_list)
-    __attribute__((format(printf, 4, 0)));
+static void log_text(int, const char *, const char *, const char *,
+    const char *, va_list) __attribute__((format(printf, 5, 0)));
 
 static void
-log_text(int prio, const char *level, const char *sub, const char *fmt,
-    va_list ap)
+log_text(int prio, const char *level, const char *sub, const char *sid,
+    const char *fmt, va_list ap)
 {
 	struct logline l;
 	char msg[LOG_MSG_MAX + 1];
@@ -507,6 +491,8 @@ log_text(int prio, const char *level, const char *sub, const char *fmt,
 	ll_str(&l, "level", level, strlen(level), LOG_VALUE_MAX);
 	if (sub != NULL)
 		ll_str(&l, "sub", sub, strlen(sub), LOG_VALUE_MAX);
+	if (sid != NULL)
+		ll_str(&l, "session", sid, strlen(sid), LOG_VALUE_MAX);
 	/* Longer than LOG_MSG_MAX: escape what we have and mark the cut. */
 	ll_str(&l, "msg", msg, (size_t)n, LOG_MSG_MAX);
 	emit_prio(&l, prio);
@@ -522,7 +508,7 @@ log_info(const char *fmt, ...)
 	va_list ap;
 
 	va_start(ap, fmt);
-	log_text(LOG_INFO, "info", NULL, fmt, ap);
+	log_text(LOG_INFO, "info", NULL, NULL, fmt, ap);
 	va_end(ap);
 }
 
@@ -532,7 +518,22 @@ log_warn(const char *fmt, ...)
 	va_list ap;
 
 	va_start(ap, fmt);
-	log_text(LOG_WARNING, "warn", NULL, fmt, ap);
+	log_text(LOG_WARNING, "warn", NULL, NULL, fmt, ap);
+	va_end(ap);
+}
+
+/*
+ * log_warn_session: log_warn about one session, whose id goes in its own
+ * session= key (after level=) so that a log parser finds every line about
+ * a session by that key, never inside msg= (issue 13).
+ */
+void
+log_warn_session(const char *sid, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	log_text(LOG_WARNING, "warn", NULL, sid, fmt, ap);
 	va_end(ap);
 }
 
@@ -546,7 +547,7 @@ fatal(const char *fmt, ...)
 	va_list ap;
 
 	va_start(ap, fmt);
-	log_text(LOG_CRIT, "fatal", NULL, fmt, ap);
+	log_text(LOG_CRIT, "fatal", NULL, NULL, fmt, ap);
 	va_end(ap);
 	exit(1);
 }
@@ -604,6 +605,6 @@ log_trace(unsigned sub, const char *fmt, ...)
 			break;
 		}
 	va_start(ap, fmt);
-	log_text(LOG_DEBUG, "trace", name, fmt, ap);
+	log_text(LOG_DEBUG, "trace", name, NULL, fmt, ap);
 	va_end(ap);
 }

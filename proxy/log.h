@@ -52,6 +52,8 @@ int	log_trace_parse(const char *);
  */
 void	log_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void	log_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void	log_warn_session(const char *sid, const char *fmt, ...)
+	    __attribute__((format(printf, 2, 3)));
 void	fatal(const char *fmt, ...)
 	    __attribute__((format(printf, 1, 2), noreturn));
 void	log_trace(unsigned sub, const char *fmt, ...)

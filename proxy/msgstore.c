@@ -17,6 +17,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "fdio.h"
 #include "msgstore.h"
 #include "xmalloc.h"
 
@@ -33,23 +34,15 @@ static int
 ms_spill(struct msgstore *ms)
 {
 	char path[4096];
-	size_t off = 0;
-	ssize_t n;
 	int fd;
 
 	snprintf(path, sizeof(path), "%s/moat.XXXXXX", ms->spool_dir);
 	if ((fd = mkstemp(path)) == -1)
 		return -1;
 	unlink(path);
-	while (off < ms->mem.len) {
-		n = write(fd, ms->mem.p + off, ms->mem.len - off);
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n <= 0) {
-			close(fd);
-			return -1;
-		}
-		off += (size_t)n;
+	if (fdio_write_all(fd, ms->mem.p, ms->mem.len) == -1) {
+		close(fd);
+		return -1;
 	}
 	sbuf_free(&ms->mem);
 	ms->fd = fd;
@@ -59,9 +52,6 @@ ms_spill(struct msgstore *ms)
 int
 ms_write(struct msgstore *ms, const void *p, size_t n)
 {
-	const char *c = p;
-	ssize_t w;
-
 	if (ms->err)
 		return -1;
 	if (ms->fd == -1 && ms->mem.len + n > ms->mem_max &&
@@ -74,16 +64,9 @@ ms_write(struct msgstore *ms, const void *p, size_t n)
 		sbuf_add(&ms->mem, p, n);
 		return 0;
 	}
-	while (n > 0) {
-		w = write(ms->fd, c, n);
-		if (w == -1 && errno == EINTR)
-			continue;
-		if (w <= 0) {
-			ms->err = errno ? errno : EIO;
-			return -1;
-		}
-		c += w;
-		n -= (size_t)w;
+	if (fdio_write_all(ms->fd, p, n) == -1) {
+		ms->err = errno ? errno : EIO;
+		return -1;
 	}
 	return 0;
 }

@@ -17,6 +17,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "log.h"
 #include "msg.h"
 #include "policy.h"
@@ -180,13 +181,13 @@ hs_build_one(struct hs_job *job)
 {
 	struct rule_hs_info hi;
 	struct rule_hs *h;
-	struct timespec t0, t1;
+	uint64_t ns;
 	struct logline l;
 	char err[512];
 
-	clock_gettime(CLOCK_MONOTONIC, &t0);
+	ns = clock_mono_ns();
 	h = rule_hs_build(job->rs, job->cache, 0, &hi, err, sizeof(err));
-	clock_gettime(CLOCK_MONOTONIC, &t1);
+	ns = clock_mono_ns() - ns;
 	logline_begin(&l, "hyperscan");
 	if (h == NULL) {
 		logline_str(&l, "state", "off");
@@ -203,8 +204,7 @@ hs_build_one(struct hs_job *job)
 		if (hi.cache_failed)
 			logline_str(&l, "cache_error", err);
 	}
-	logline_dbl(&l, "seconds", (double)(t1.tv_sec - t0.tv_sec) +
-	    (double)(t1.tv_nsec - t0.tv_nsec) / 1e9);
+	logline_dbl(&l, "seconds", (double)ns / 1e9);
 	logline_emit(&l);
 	if (h != NULL)
 		rule_set_hs_attach(job->rs, h);
@@ -279,32 +279,23 @@ policy_start_hs(const struct config *cfg)
 enum score_verdict
 policy_eval(const struct config *cfg, struct rule_scratch *sc,
     const struct rule_env *env, const struct msg *m, struct score_card *card,
-    const char *sid, int auth)
+    const char *sid, int auth, struct sbuf *hdr)
 {
 	struct score_thresholds t;
-	const struct rule_hit *h;
+	const struct rule_hit *h = NULL;
 	size_t n = 0, i;
 
 	policy_thresholds(cfg, auth, &t);
 	if (cfg->rules != NULL) {
 		h = rule_eval(cfg->rules, sc, env, m, &n);
-		score_card_drop_source(card, "rules");
-		for (i = 0; i < n; i++) {
-			if (h[i].flags & RULE_HIT_LIMIT) {
-				/* Counted as no hit; said once per rule set. */
-				log_warn("session=%s rule %s hit the PCRE2 match "
-				    "limit and counts as no hit", sid,
+		/* Counted as no hit by score_rules; said here. */
+		for (i = 0; i < n; i++)
+			if (h[i].flags & RULE_HIT_LIMIT)
+				log_warn_session(sid, "rule %s hit the PCRE2 "
+				    "match limit and counts as no hit",
 				    h[i].name);
-				continue;
-			}
-			if (h[i].flags & RULE_HIT_SUB)
-				continue;
-			score_card_add(card, h[i].name,
-			    h[i].score * h[i].count, h[i].count, h[i].desc,
-			    "rules");
-		}
 	}
-	return score_verdict(card, &t);
+	return score_rules(card, h, n, 0, &t, "\r\n", hdr);
 }
 
 size_t

@@ -8,7 +8,8 @@
  *
  * It does not parse bytes itself, and it never says 250 to the end of DATA
  * on its own: the client gets the backend's reply to the message or a 4xx.
- * Invariants: only sess_enter_state() writes s->state; while SF_WAIT is set
+ * Invariants: only sess_enter_state() writes s->state and only
+ * sess_enter_wait() writes s->wait and SF_WAIT; while SF_WAIT is set
  * no client input is processed (replies stay in order, RFC 2920); a session
  * is freed only from the loop (sess_free_cb), never inside a callback of its
  * own bufferevent or upstream; an open transaction is always logged once,
@@ -18,6 +19,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,6 +33,7 @@
 #include <event2/bufferevent.h>
 #include <event2/event.h>
 
+#include "clock.h"
 #include "daemon.h"
 #include "bayes_live.h"
 #include "dns.h"
@@ -39,6 +42,7 @@
 #include "msgstore.h"
 #include "policy.h"
 #include "proxy_proto.h"
+#include "relay.h"
 #include "smtp_bdat.h"
 #include "smtp_cmd.h"
 #include "smtp_data.h"
@@ -63,15 +67,54 @@
 #define SF_INPROC	0x10	/* sess_process() is on the stack */
 #define SF_EOF		0x20	/* the client half-closed; see sess_eof() */
 
-/* What a session waits for when SF_WAIT is set. */
+/*
+ * What a session waits for when SF_WAIT is set; W_NONE when it is not.
+ * One list makes the enum and the names the trace shows (sess_wait_name).
+ * Only sess_enter_wait() writes s->wait and SF_WAIT.
+ */
+#define SESS_WAIT_LIST(X)						\
+	X(W_NONE, "NONE")	/* not waiting */			\
+	X(W_TLS, "TLS")		/* our TLS handshake with the client */	\
+	X(W_AUTH, "AUTH")	/* the password pool checks a login */	\
+	X(W_AUTHDELAY, "AUTHDELAY") /* a failed login's reply is held */ \
+	X(W_AUTHBE, "AUTHBE")	/* the backend checks a login */	\
+	X(W_DNS, "DNS")		/* the client's name, before MAIL */	\
+	X(W_RATE, "RATE")	/* a rate counter in the store */	\
+	X(W_CONNECT, "CONNECT")	/* the backend link being set up */	\
+	X(W_RSET, "RSET")	/* the backend's reply to our RSET */	\
+	X(W_MAIL, "MAIL")	/* ... to MAIL */			\
+	X(W_RCPT, "RCPT")	/* ... to RCPT */			\
+	X(W_GREY, "GREY")	/* the greylist triplet in the store */	\
+	X(W_REPLAY, "REPLAY")	/* a greylisted transaction replayed */	\
+	X(W_DATA, "DATA")	/* the backend's reply to the message */
+
 enum sess_wait {
-	W_NONE, W_TLS, W_AUTH, W_AUTHDELAY, W_AUTHBE, W_DNS, W_RATE, W_CONNECT, W_RSET, W_MAIL, W_RCPT, W_GREY,
-	W_REPLAY, W_DATA,
+#define SESS_WAIT_ENUM(e, name)	e,
+	SESS_WAIT_LIST(SESS_WAIT_ENUM)
+#undef SESS_WAIT_ENUM
 };
 
-/* Rate limits (config ratelimit_*), counted in the store. */
-enum rate_kind { RATE_CONN, RATE_MSG, RATE_RCPT, RATE_AUTHBLOCK,
-	RATE_AUTHFAIL, RATE_AUTHFAIL_NET, RATE_USER, RATE_AUTHLOGIN };
+/*
+ * Rate limits, counted in the store: the kind, its limit= name in the log
+ * and the config key that sets it.  One list makes the enum and both
+ * tables.  AUTHBLOCK to AUTHFAIL_NET count failures and stay in that
+ * order (sess_rate_cb compares with >= for them).
+ */
+#define RATE_LIST(X)							\
+	X(RATE_CONN, "conn_per_ip", ratelimit_conn_per_ip)		\
+	X(RATE_MSG, "msg_per_ip", ratelimit_msg_per_ip)			\
+	X(RATE_RCPT, "rcpt_per_sender", ratelimit_rcpt_per_sender)	\
+	X(RATE_AUTHBLOCK, "auth_fail_per_ip", auth_fail_limit)		\
+	X(RATE_AUTHFAIL, "auth_fail_per_ip", auth_fail_limit)		\
+	X(RATE_AUTHFAIL_NET, "auth_fail_per_net", auth_fail_net_limit)	\
+	X(RATE_USER, "msg_per_user", ratelimit_msg_per_user)		\
+	X(RATE_AUTHLOGIN, "auth_fail_per_login", auth_fail_limit)
+
+enum rate_kind {
+#define RATE_ENUM(e, name, key)	e,
+	RATE_LIST(RATE_ENUM)
+#undef RATE_ENUM
+};
 
 /* Input buffered before reading from the client pauses (backpressure). */
 #define SESS_HIGH_WATER	(256 * 1024)
@@ -107,7 +150,7 @@ struct smtp_tx {
 	struct smtp_data reader;
 	struct msgstore	 ms;
 	struct sbuf	 hdr;		/* our Received: header */
-	struct timespec	 start;
+	int64_t		 start_ms;	/* clock_mono_ms() at MAIL */
 	int		 backend_open;	/* backend has MAIL for it */
 	int		 lost;		/* its backend link died (see sess_tx_lost) */
 	struct score_card card;		/* every check's hits */
@@ -141,7 +184,7 @@ struct session {
 	struct dns_lookup	*dnsq;		/* pending FCrDNS lookup */
 	char			*client_name;	/* verified reverse name */
 	char			*client_ptr;	/* the PTR name, verified or not */
-	const char		*dns_status;	/* see dns.h; "off" */
+	enum dns_status		 dns_status;	/* see dns.h */
 	enum smtp_state		 state;
 	unsigned		 flags;
 	enum sess_wait		 wait;
@@ -154,6 +197,7 @@ struct session {
 						 * backend's */
 	int			 ncmds;
 	int			 nerrors;
+	int			 last_code;	/* of the last reply sent */
 	int			 ntx;		/* messages the backend took */
 	int			 txseq;		/* transactions begun */
 	struct smtp_tx		*tx;
@@ -187,7 +231,7 @@ struct session {
 	char			 chunk_text[128];
 	char			 tls_version[16];
 	char			 tls_cipher[64];
-	struct timespec		 start;
+	int64_t			 start_ms;	/* clock_mono_ms() */
 	const char		*reason;
 };
 
@@ -200,41 +244,24 @@ static void sess_up_cb(void *, enum up_event, const struct smtp_reply *,
 static void sess_up_reply(struct session *, enum up_event,
     const struct smtp_reply *);
 static void sess_timeout_cb(evutil_socket_t, short, void *);
-static void sess_dns_cb(void *, const char *, const char *, const char *);
+static void sess_dns_cb(void *, const char *, const char *,
+    enum dns_status);
 static void sess_open_backend(struct session *);
-static void sess_auth_backend(struct session *, const struct sasl_action *);
 static void sess_auth_backend_reply(struct session *,
     const struct smtp_reply *);
 static void sess_auth_line_free(struct session *);
-static void sess_auth_cb(void *, enum passwd_result);
 static void sess_mail_continue(struct session *);
 static void sess_mail_backend(struct session *);
 static void sess_rcpt_forward(struct session *);
 static void sess_greet(struct session *);
-static int sess_starttls_offered(const struct session *);
-static int sess_auth_offered(const struct session *);
-static void sess_start(struct session *);
-static int sess_read_sasl(struct session *, struct evbuffer *);
 static void grey_cache_put(struct worker *, uint64_t, long);
 static void sess_auth_delay(struct session *, long long);
 static void sess_auth_refuse(struct session *);
 static void sess_tls_start(struct session *, enum tls_plaintext);
-static void sess_read_cb(struct bufferevent *, void *);
 static int sess_rate_start(struct session *, enum rate_kind);
 static int sess_grey_start(struct session *, const struct smtp_reply *);
-static void sess_replay_step(struct session *, const struct smtp_reply *);
 
 /* ---- small helpers ---------------------------------------------------- */
-
-static long
-ms_since(const struct timespec *t0)
-{
-	struct timespec now;
-
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	return (now.tv_sec - t0->tv_sec) * 1000 +
-	    (now.tv_nsec - t0->tv_nsec) / 1000000;
-}
 
 void
 sess_id_new(char out[17])
@@ -256,6 +283,40 @@ sess_id_new(char out[17])
 	}
 	for (i = 0; i < sizeof(r); i++)
 		snprintf(out + 2 * i, 3, "%02x", r[i]);
+}
+
+static const char *
+sess_wait_name(enum sess_wait w)
+{
+	static const char *const names[] = {
+#define SESS_WAIT_NAME(e, name)	name,
+		SESS_WAIT_LIST(SESS_WAIT_NAME)
+#undef SESS_WAIT_NAME
+	};
+
+	if ((size_t)w >= sizeof(names) / sizeof(names[0]))
+		return "INVALID";
+	return names[w];
+}
+
+/*
+ * sess_enter_wait: the only writer of s->wait and SF_WAIT (W_NONE clears
+ * it, any other wait sets it), traced by name.  Entering a wait stops the
+ * command timer: an awaited answer has its own deadline, which whoever
+ * enters the wait sets after this (DNS, TLS, AUTHDELAY), or none.
+ */
+static void
+sess_enter_wait(struct session *s, enum sess_wait w)
+{
+	log_trace(LOG_T_SMTP, "session=%s wait %s -> %s", s->id,
+	    sess_wait_name(s->wait), sess_wait_name(w));
+	s->wait = w;
+	if (w == W_NONE) {
+		s->flags &= ~SF_WAIT;
+		return;
+	}
+	s->flags |= SF_WAIT;
+	evtimer_del(s->timer);
 }
 
 static void
@@ -332,6 +393,7 @@ sess_reply(struct session *s, int code, const char *enh, const char *fmt, ...)
 	sess_out(s, out.p, out.len);
 	log_trace(LOG_T_SMTP, "session=%s <- %d %s", s->id, code, text);
 	sbuf_free(&out);
+	s->last_code = code;
 	if (code >= 400)
 		s->nerrors++;
 }
@@ -341,6 +403,7 @@ static void
 sess_reply_raw(struct session *s, const struct smtp_reply *r)
 {
 	sess_out(s, r->text.p, r->text.len);
+	s->last_code = r->code;
 	if (r->code >= 400)
 		s->nerrors++;
 }
@@ -497,7 +560,7 @@ tx_log(struct session *s, struct smtp_tx *tx, const char *verdict,
 	logline_str(&l, "greylist", tx->grey ? tx->grey : "off");
 	logline_str(&l, "status", status);
 	logline_str(&l, "backend_reply", backend_reply);
-	logline_int(&l, "ms", ms_since(&tx->start));
+	logline_int(&l, "ms", clock_mono_ms() - tx->start_ms);
 	logline_emit(&l);
 	sbuf_free(&rc);
 }
@@ -529,28 +592,34 @@ tx_free(struct smtp_tx *tx)
 }
 
 /*
- * sess_tx_end: end the open transaction (commit logged by the caller, or
- * rollback here), and note that the backend needs RSET if it saw MAIL.
+ * sess_tx_end: the one way a transaction ends, committed or not, whoever
+ * ends it: logged here exactly once (event=tx with verdict, status and the
+ * backend's reply, "" if none), the backend marked for RSET when it holds
+ * MAIL for it (a caller whose backend finished the transaction clears
+ * tx->backend_open first), and freed.
  */
 static void
-sess_tx_rollback(struct session *s, const char *status)
+sess_tx_end(struct session *s, const char *verdict, const char *status,
+    const char *backend_reply)
 {
 	struct smtp_tx *tx = s->tx;
 
 	if (tx == NULL)
 		return;
-	tx_log(s, tx, "none", tx->lost ? "backend-failed" : status, "");
+	tx_log(s, tx, verdict, status, backend_reply);
 	if (tx->backend_open && s->up != NULL)
 		s->up_rset = 1;
 	tx_free(tx);
 	s->tx = NULL;
 }
 
+/* The client or the session ends it before the backend's last word. */
 static void
-sess_tx_done(struct session *s)
+sess_tx_rollback(struct session *s, const char *status)
 {
-	tx_free(s->tx);
-	s->tx = NULL;
+	if (s->tx != NULL)
+		sess_tx_end(s, "none", s->tx->lost ? "backend-failed" :
+		    status, "");
 }
 
 static void
@@ -562,7 +631,7 @@ sess_log(struct session *s)
 	logline_str(&l, "session", s->id);
 	logline_str(&l, "client", s->client_str);
 	logline_str(&l, "name", s->client_name ? s->client_name : "unknown");
-	logline_str(&l, "dns", s->dns_status);
+	logline_str(&l, "dns", dns_status_name(s->dns_status));
 	logline_int(&l, "port", s->client_port);
 	logline_str(&l, "listener", s->lst ? s->lst->name : "");
 	logline_str(&l, "helo", s->helo_arg);
@@ -576,7 +645,7 @@ sess_log(struct session *s)
 	logline_int(&l, "bytes_in", (long long)s->bytes_in);
 	logline_int(&l, "bytes_out", (long long)s->bytes_out);
 	logline_str(&l, "reason", s->reason ? s->reason : "unknown");
-	logline_int(&l, "ms", ms_since(&s->start));
+	logline_int(&l, "ms", clock_mono_ms() - s->start_ms);
 	logline_emit(&l);
 }
 
@@ -640,9 +709,9 @@ sess_facts(const struct session *s, struct sbuf *out)
 {
 	if ((s->flags & SF_PREGREET) && s->cfg->pregreet == CFG_PREGREET_SCORE)
 		sbuf_adds(out, "pregreet ");
-	if (s->dns_status && strcmp(s->dns_status, "none") == 0)
+	if (s->dns_status == DNS_ST_NONE)
 		sbuf_adds(out, "no-rdns ");
-	if (s->dns_status && strcmp(s->dns_status, "unverified") == 0)
+	if (s->dns_status == DNS_ST_UNVERIFIED)
 		sbuf_adds(out, "rdns-mismatch ");
 	if (s->trusted)
 		sbuf_adds(out, "trusted ");
@@ -657,7 +726,7 @@ sess_facts(const struct session *s, struct sbuf *out)
  */
 static enum score_verdict
 sess_eval(struct session *s, struct score_card *card, const char *extra_rcpt,
-    const struct msg *m)
+    const struct msg *m, struct sbuf *hdr)
 {
 	struct smtp_tx *tx = s->tx;
 	struct rule_env env;
@@ -689,7 +758,7 @@ sess_eval(struct session *s, struct score_card *card, const char *extra_rcpt,
 		}
 	}
 	v = policy_eval(s->cfg, s->w->scratch, &env, m, card, s->id,
-	    s->auth_login != NULL);
+	    s->auth_login != NULL, hdr);
 	free(rc);
 	sbuf_free(&facts);
 	return v;
@@ -740,7 +809,7 @@ sess_banner(struct session *s)
 
 	if (cfg->rules) {
 		score_card_init(&card);
-		if (sess_eval(s, &card, NULL, NULL) == SCORE_REJECT) {
+		if (sess_eval(s, &card, NULL, NULL, NULL) == SCORE_REJECT) {
 			sess_policy_text(s, &card, "connection", text,
 			    sizeof(text));
 			sess_reply(s, 554, "5.7.1", "%s %s", cfg->hostname,
@@ -791,11 +860,11 @@ sess_start(struct session *s)
 			    ((struct sockaddr_in6 *)&s->peer)->sin6_port);
 		s->ipcounted = 1;
 		if (s->w->dns) {
-			s->dns_status = "pending";
+			s->dns_status = DNS_ST_PENDING;
 			s->dnsq = dns_client_name(s->w->dns, &s->client,
 			    sess_dns_cb, s);
 			if (s->dnsq == NULL)
-				s->dns_status = "error";
+				s->dns_status = DNS_ST_ERROR;
 		}
 		if (ipcount_inc(&s->client) > cfg->max_sessions_per_ip) {
 			sess_reply(s, 421, "4.7.0", "%s Error: too many "
@@ -882,9 +951,9 @@ sess_new(struct worker *w, struct handoff *h)
 
 	s->w = w;
 	s->cfg = cfg_current();
-	s->dns_status = "off";
+	s->dns_status = DNS_ST_OFF;
 	sess_id_new(s->id);
-	clock_gettime(CLOCK_MONOTONIC, &s->start);
+	s->start_ms = clock_mono_ms();
 	if (h->listen_idx >= 0 && h->listen_idx < s->cfg->nlisten)
 		s->lst = &s->cfg->listen[h->listen_idx];
 	memcpy(&s->peer, &h->peer, sizeof(s->peer));
@@ -931,8 +1000,8 @@ sess_timeout_cb(evutil_socket_t fd, short what, void *arg)
 		return;
 	}
 	if ((s->flags & SF_WAIT) && s->wait == W_TLS) {
-		log_warn("session=%s client=%s: TLS handshake timed out",
-		    s->id, s->client_str);
+		log_warn_session(s->id, "client=%s: TLS handshake timed out",
+		    s->client_str);
 		s->reason = "tls-handshake-timeout";
 		sess_schedule_free(s);
 		return;
@@ -941,7 +1010,7 @@ sess_timeout_cb(evutil_socket_t fd, short what, void *arg)
 		/* The name is a nicety: go on without it. */
 		dns_cancel(s->dnsq);
 		s->dnsq = NULL;
-		s->dns_status = "timeout";
+		s->dns_status = DNS_ST_TIMEOUT;
 		sess_mail_continue(s);
 		return;
 	}
@@ -1018,19 +1087,11 @@ sess_rcpt_lost(struct session *s)
 static void
 sess_resume(struct session *s)
 {
-	s->flags &= ~SF_WAIT;
-	s->wait = W_NONE;
+	sess_enter_wait(s, W_NONE);
 	if (!(s->flags & SF_INPROC))
 		sess_process(s);
 }
 
-static void
-sess_wait(struct session *s, enum sess_wait w)
-{
-	s->flags |= SF_WAIT;
-	s->wait = w;
-	evtimer_del(s->timer);
-}
 
 static void
 sess_send_mail(struct session *s)
@@ -1051,8 +1112,7 @@ sess_send_mail(struct session *s)
 		sess_reply(s, 451, "4.3.0", "Error: the mail system does not "
 		    "offer %s now, try again later", miss & SMTP_EXT_SMTPUTF8 ?
 		    "SMTPUTF8" : miss & SMTP_EXT_8BITMIME ? "8BITMIME" : "DSN");
-		tx_log(s, tx, "none", "backend-lacks-extension", "");
-		sess_tx_done(s);
+		sess_tx_end(s, "none", "backend-lacks-extension", "");
 		sess_resume(s);
 		return;
 	}
@@ -1072,11 +1132,11 @@ sess_send_mail(struct session *s)
 		tx->auth_param = NULL;
 	}
 	if (s->up_rset) {
-		sess_wait(s, W_RSET);
+		sess_enter_wait(s, W_RSET);
 		up_command(s->up, "RSET", 0);
 		return;
 	}
-	sess_wait(s, W_MAIL);
+	sess_enter_wait(s, W_MAIL);
 	up_command(s->up, tx->mail_line, 1);
 }
 
@@ -1092,13 +1152,12 @@ sess_mail_continue(struct session *s)
 
 	evtimer_del(s->timer);
 	if (s->cfg->rules &&
-	    sess_eval(s, &tx->card, NULL, NULL) == SCORE_REJECT) {
+	    sess_eval(s, &tx->card, NULL, NULL, NULL) == SCORE_REJECT) {
 		/* Refused before the backend ever hears of it. */
 		sess_policy_text(s, &tx->card, "sender", text, sizeof(text));
 		sess_reply(s, 550, "5.7.1", "%s", text);
 		sess_log_event(s, "reject", "from", tx->from, "550 5.7.1");
-		tx_log(s, tx, "reject", "refused", "");
-		sess_tx_done(s);
+		sess_tx_end(s, "reject", "refused", "");
 		sess_resume(s);
 		return;
 	}
@@ -1112,10 +1171,7 @@ static void
 sess_mail_backend(struct session *s)
 {
 	if (s->up && up_is_ready(s->up)) {
-		if (!(s->flags & SF_WAIT))
-			sess_wait(s, W_MAIL);
-		else
-			s->wait = W_MAIL;
+		sess_enter_wait(s, W_MAIL);
 		sess_send_mail(s);
 		return;
 	}
@@ -1138,20 +1194,18 @@ sess_open_backend(struct session *s)
 	id.name = s->client_name;
 	id.ptr = s->client_ptr;
 	/* A lookup that failed or timed out may work next time. */
-	id.dns_temp = s->dns_status != NULL &&
-	    (strcmp(s->dns_status, "error") == 0 ||
-	    strcmp(s->dns_status, "timeout") == 0 ||
-	    strcmp(s->dns_status, "pending") == 0);
+	id.dns_temp = dns_status_temp(s->dns_status);
 	id.helo = s->helo;
 	id.esmtp = s->esmtp;
 	id.login = s->auth_login;
 	s->up = up_new(s->w->base, s->cfg, sess_up_cb, s, s->id);
 	up_connect(s->up, &id);
-	sess_wait(s, W_CONNECT);
+	sess_enter_wait(s, W_CONNECT);
 }
 
 static void
-sess_dns_cb(void *arg, const char *name, const char *ptr, const char *status)
+sess_dns_cb(void *arg, const char *name, const char *ptr,
+    enum dns_status status)
 {
 	struct session *s = arg;
 
@@ -1184,12 +1238,13 @@ sess_data_reply(struct session *s, const struct smtp_reply *r)
 
 	reply_first_line(r, first, sizeof(first));
 	sess_reply_raw(s, r);
-	tx_log(s, s->tx, s->tx->verdict, r->code < 300 ? "sent" :
-	    r->code < 500 ? "deferred-by-backend" : "refused-by-backend",
-	    first);
 	if (r->code < 300)
 		s->ntx++;
-	sess_tx_done(s);
+	/* Its reply to the message ends the transaction there too. */
+	s->tx->backend_open = 0;
+	sess_tx_end(s, s->tx->verdict, r->code < 300 ? "sent" :
+	    r->code < 500 ? "deferred-by-backend" : "refused-by-backend",
+	    first);
 	sess_enter_state(s, SMTP_ST_HELO);
 }
 
@@ -1296,26 +1351,20 @@ sess_grey_cb(void *arg, uint64_t id, int err,
 	sess_resume(s);
 }
 
+static const struct {
+	const char	*name;
+	size_t		 off;	/* of its struct cfg_rate in struct config */
+} rate_kinds[] = {
+#define RATE_ROW(e, name, key)	{ name, offsetof(struct config, key) },
+	RATE_LIST(RATE_ROW)
+#undef RATE_ROW
+};
+
 static const struct cfg_rate *
 rate_of(const struct config *cfg, enum rate_kind k)
 {
-	switch (k) {
-	case RATE_CONN:
-		return &cfg->ratelimit_conn_per_ip;
-	case RATE_MSG:
-		return &cfg->ratelimit_msg_per_ip;
-	case RATE_RCPT:
-		return &cfg->ratelimit_rcpt_per_sender;
-	case RATE_AUTHFAIL_NET:
-		return &cfg->auth_fail_net_limit;
-	case RATE_USER:
-		return &cfg->ratelimit_msg_per_user;
-	case RATE_AUTHLOGIN:
-	case RATE_AUTHBLOCK:
-	case RATE_AUTHFAIL:
-	default:
-		return &cfg->auth_fail_limit;
-	}
+	return (const struct cfg_rate *)(const void *)((const char *)cfg +
+	    rate_kinds[k].off);
 }
 
 static void
@@ -1325,9 +1374,6 @@ sess_rate_cb(void *arg, uint64_t id, int err, long long count)
 	const struct config *cfg = s->cfg;
 	enum rate_kind k = s->rate_kind;
 	const struct cfg_rate *r = rate_of(cfg, k);
-	static const char *const kinds[] = { "conn_per_ip", "msg_per_ip",
-	    "rcpt_per_sender", "auth_fail_per_ip", "auth_fail_per_ip",
-	    "auth_fail_per_net", "msg_per_user", "auth_fail_per_login" };
 	struct logline l;
 	int over;
 
@@ -1345,7 +1391,7 @@ sess_rate_cb(void *arg, uint64_t id, int err, long long count)
 		logline_begin(&l, "ratelimit");
 		logline_str(&l, "session", s->id);
 		logline_str(&l, "client", s->client_str);
-		logline_str(&l, "limit", kinds[k]);
+		logline_str(&l, "limit", rate_kinds[k].name);
 		logline_int(&l, "count", count);
 		logline_int(&l, "max", r->n);
 		if (err != STORE_OK)
@@ -1354,8 +1400,7 @@ sess_rate_cb(void *arg, uint64_t id, int err, long long count)
 	}
 	switch (k) {
 	case RATE_CONN:
-		s->flags &= ~SF_WAIT;
-		s->wait = W_NONE;
+		sess_enter_wait(s, W_NONE);
 		if (over) {
 			sess_reply(s, 421, "4.7.0", "%s Error: too many "
 			    "connections from %s, try again later",
@@ -1366,8 +1411,7 @@ sess_rate_cb(void *arg, uint64_t id, int err, long long count)
 		/* FALLTHROUGH */
 	case RATE_AUTHBLOCK:
 		if (k == RATE_AUTHBLOCK) {
-			s->flags &= ~SF_WAIT;
-			s->wait = W_NONE;
+			sess_enter_wait(s, W_NONE);
 		}
 		if (k == RATE_AUTHBLOCK && over) {
 			sess_reply(s, 421, "4.7.0", "%s Error: too many failed "
@@ -1402,8 +1446,7 @@ sess_rate_cb(void *arg, uint64_t id, int err, long long count)
 			sess_reply(s, 451, "4.7.0", "Error: too many messages "
 			    "from your %s, try again later", k == RATE_USER ?
 			    "login" : "address");
-			tx_log(s, s->tx, "tempfail", "ratelimit", "");
-			sess_tx_done(s);
+			sess_tx_end(s, "tempfail", "ratelimit", "");
 			sess_resume(s);
 			return;
 		}
@@ -1475,10 +1518,7 @@ sess_rate_start(struct session *s, enum rate_kind k)
 		snprintf(name, sizeof(name), "%s:%s", k == RATE_CONN ?
 		    "conn" : "msg", s->client_str);
 	s->rate_kind = k;
-	if (s->flags & SF_WAIT)
-		s->wait = W_RATE;
-	else
-		sess_wait(s, W_RATE);
+	sess_enter_wait(s, W_RATE);
 	/* Looking (AUTHBLOCK) does not count; a failure does. */
 	s->grey_req = store_count(s->w->store, name, r->window_ms,
 	    cfg->ratelimit_sliding, k == RATE_AUTHBLOCK ? 0 : 1, sess_rate_cb,
@@ -1509,21 +1549,12 @@ grey_hash(const struct grey_triplet *t)
 	return h | 1;	/* 0 marks an empty slot */
 }
 
-static int64_t
-mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static int
 grey_cache_hit(struct worker *w, uint64_t h)
 {
 	size_t i = h & (GREY_CACHE_SLOTS - 1);
 
-	return w->gcache_key[i] == h && w->gcache_exp[i] > mono_ms();
+	return w->gcache_key[i] == h && w->gcache_exp[i] > clock_mono_ms();
 }
 
 static void
@@ -1534,7 +1565,7 @@ grey_cache_put(struct worker *w, uint64_t h, long ttl_ms)
 	if (ttl_ms <= 0)
 		return;
 	w->gcache_key[i] = h;
-	w->gcache_exp[i] = mono_ms() + ttl_ms;
+	w->gcache_exp[i] = clock_mono_ms() + ttl_ms;
 }
 
 /* name or one of its parent domains is in set. */
@@ -1614,7 +1645,7 @@ sess_grey_start(struct session *s, const struct smtp_reply *r)
 	smtp_reply_reset(&tx->grey_reply);
 	sbuf_add(&tx->grey_reply.text, r->text.p, r->text.len);
 	tx->grey_reply.code = r->code;
-	s->wait = W_GREY;
+	sess_enter_wait(s, W_GREY);
 	s->grey_req = store_grey_check(s->w->store, &t, &p, sess_grey_cb, s);
 	return 1;
 }
@@ -1640,9 +1671,7 @@ sess_replay_step(struct session *s, const struct smtp_reply *r)
 		reply_first_line(r, first, sizeof(first));
 		sess_reply(s, 451, "4.4.2", "Error: the mail system refused "
 		    "the transaction on replay, try again later");
-		tx_log(s, tx, tx->verdict, "replay-refused", first);
-		s->up_rset = 1;
-		sess_tx_done(s);
+		sess_tx_end(s, tx->verdict, "replay-refused", first);
 		sess_enter_state(s, SMTP_ST_HELO);
 		sess_resume(s);
 		return;
@@ -1704,7 +1733,8 @@ sess_up_cb(void *arg, enum up_event ev, const struct smtp_reply *r,
 		case W_MAIL:
 			sess_reply(s, 451, "4.4.1", "Error: the mail system "
 			    "is unavailable, try again later");
-			sess_tx_done(s);
+			sess_tx_end(s, "none", "backend-failed",
+			    why ? why : "");
 			break;
 		case W_RCPT:
 			sess_tx_lost(s);
@@ -1715,9 +1745,8 @@ sess_up_cb(void *arg, enum up_event ev, const struct smtp_reply *r,
 			sess_reply(s, 451, "4.4.2", "Error: connection to "
 			    "the mail system lost, try again later");
 			reply_first_line(r, first, sizeof(first));
-			tx_log(s, tx, tx->verdict, "backend-failed",
+			sess_tx_end(s, tx->verdict, "backend-failed",
 			    first[0] ? first : why);
-			sess_tx_done(s);
 			sess_enter_state(s, SMTP_ST_HELO);
 			break;
 		default:
@@ -1735,8 +1764,8 @@ sess_up_cb(void *arg, enum up_event ev, const struct smtp_reply *r,
 		 * 9).  The client gets a 4xx and the postmaster the reason.
 		 */
 		reply_first_line(r, first, sizeof(first));
-		log_warn("session=%s backend demands what moatd's link does "
-		    "not do (check backend_tls): %s", s->id, first);
+		log_warn_session(s->id, "backend demands what moatd's link "
+		    "does not do (check backend_tls): %s", first);
 		smtp_reply_init(&own);
 		smtp_reply_add(&own.text, 451, "4.3.0", "Error: the mail "
 		    "system is not available to this relay, try again later");
@@ -1753,13 +1782,14 @@ static void
 sess_up_reply(struct session *s, enum up_event ev, const struct smtp_reply *r)
 {
 	struct smtp_tx *tx = s->tx;
+	char first[512];
 
 	switch (s->wait) {
 	case W_CONNECT:
 		if (ev != UP_READY)
 			break;
 		if (s->auth_line) {
-			s->wait = W_AUTHBE;
+			sess_enter_wait(s, W_AUTHBE);
 			up_command(s->up, s->auth_line, 0);
 			return;
 		}
@@ -1775,11 +1805,12 @@ sess_up_reply(struct session *s, enum up_event ev, const struct smtp_reply *r)
 			sess_drop_backend(s);
 			sess_reply(s, 451, "4.4.1", "Error: the mail system "
 			    "is unavailable, try again later");
-			sess_tx_done(s);
+			reply_first_line(r, first, sizeof(first));
+			sess_tx_end(s, "none", "backend-failed", first);
 			sess_resume(s);
 			return;
 		}
-		sess_wait(s, W_MAIL);
+		sess_enter_wait(s, W_MAIL);
 		up_command(s->up, tx->mail_line, 1);
 		return;
 	case W_MAIL:
@@ -1788,13 +1819,15 @@ sess_up_reply(struct session *s, enum up_event ev, const struct smtp_reply *r)
 			tx->backend_open = 1;
 			sess_enter_state(s, SMTP_ST_MAIL);
 		} else {
+			reply_first_line(r, first, sizeof(first));
+			sess_log_event(s, "reject", "from", tx->from, first);
+			sess_tx_end(s, "none", "refused-by-backend", first);
 			/*
 			 * A refused MAIL may still leave state behind (a
 			 * Postfix keeps the SIZE= it refused): RSET before the
 			 * next one, so the backend follows the client.
 			 */
 			s->up_rset = 1;
-			sess_tx_done(s);
 		}
 		sess_resume(s);
 		return;
@@ -1806,6 +1839,9 @@ sess_up_reply(struct session *s, enum up_event ev, const struct smtp_reply *r)
 		if (r->code >= 200 && r->code < 300)
 			sess_rcpt_accepted(s);
 		else {
+			reply_first_line(r, first, sizeof(first));
+			sess_log_event(s, "reject", "rcpt", tx->rcpt_pending,
+			    first);
 			tx->nrcpt_refused++;
 			free(tx->rcpt_pending);
 			tx->rcpt_pending = NULL;
@@ -1822,8 +1858,8 @@ sess_up_reply(struct session *s, enum up_event ev, const struct smtp_reply *r)
 	default:
 		break;
 	}
-	log_warn("session=%s unexpected backend reply in wait %d", s->id,
-	    (int)s->wait);
+	log_warn_session(s->id, "unexpected backend reply in wait %s",
+	    sess_wait_name(s->wait));
 }
 
 /* ---- commands ----------------------------------------------------------- */
@@ -1851,7 +1887,7 @@ sess_tls_start(struct session *s, enum tls_plaintext what)
 	bev = tls_server_wrap(s->cfg->tls, s->bev, what, &discarded,
 	    sess_read_cb, NULL, sess_event_cb, s);
 	if (bev == NULL) {
-		log_warn("session=%s client=%s: cannot start TLS", s->id,
+		log_warn_session(s->id, "client=%s: cannot start TLS",
 		    s->client_str);
 		sess_close(s, "tls-failed");
 		return;
@@ -1868,7 +1904,7 @@ sess_tls_start(struct session *s, enum tls_plaintext what)
 		logline_int(&l, "discarded", (long long)discarded);
 		logline_emit(&l);
 	}
-	sess_wait(s, W_TLS);
+	sess_enter_wait(s, W_TLS);
 	sess_timer_set(s, s->cfg->tls_handshake_timeout_ms);
 }
 
@@ -1885,8 +1921,7 @@ sess_tls_up(struct session *s)
 		    ti.version);
 		snprintf(s->tls_cipher, sizeof(s->tls_cipher), "%s", ti.cipher);
 	}
-	s->flags &= ~SF_WAIT;
-	s->wait = W_NONE;
+	sess_enter_wait(s, W_NONE);
 	if (s->lst && s->lst->tls == CFG_TLS_IMPLICIT &&
 	    s->state != SMTP_ST_HELO && s->state != SMTP_ST_CONNECTED) {
 		sess_start(s);
@@ -1961,10 +1996,7 @@ sess_auth_delay(struct session *s, long long count)
 	if (ms > SESS_AUTH_PENALTY_MAX_MS)
 		ms = SESS_AUTH_PENALTY_MAX_MS;
 	if (ms > 0) {
-		if (s->flags & SF_WAIT)
-			s->wait = W_AUTHDELAY;
-		else
-			sess_wait(s, W_AUTHDELAY);
+		sess_enter_wait(s, W_AUTHDELAY);
 		sess_timer_set(s, ms);
 		return;
 	}
@@ -2031,7 +2063,7 @@ sess_auth_backend(struct session *s, const struct sasl_action *a)
 	explicit_bzero(line.p, line.len);
 	sbuf_free(&line);
 	if (s->up && up_is_ready(s->up)) {
-		sess_wait(s, W_AUTHBE);
+		sess_enter_wait(s, W_AUTHBE);
 		up_command(s->up, s->auth_line, 0);
 		return;
 	}
@@ -2080,7 +2112,7 @@ sess_sasl_act(struct session *s, const struct sasl_action *a)
 			    "authentication failure");
 			return;
 		}
-		sess_wait(s, W_AUTH);
+		sess_enter_wait(s, W_AUTH);
 		return;
 	case SASL_ACT_FAIL:
 	default:
@@ -2129,8 +2161,6 @@ cmd_starttls(struct session *s, struct smtp_cmd *c)
 		sess_reply(s, 502, "5.5.1", "Error: command not implemented");
 		return;
 	}
-	if (s->tx)
-		sess_tx_rollback(s, "reset-by-starttls");
 	sess_reply(s, 220, "2.0.0", "Ready to start TLS");
 	/* The 220 goes out in clear, before the handshake. */
 	s->flags &= ~SF_INPROC;
@@ -2183,7 +2213,7 @@ cmd_helo(struct session *s, struct smtp_cmd *c)
 		char text[512];
 
 		score_card_init(&card);
-		if (sess_eval(s, &card, NULL, NULL) == SCORE_REJECT) {
+		if (sess_eval(s, &card, NULL, NULL, NULL) == SCORE_REJECT) {
 			sess_policy_text(s, &card, "HELO", text, sizeof(text));
 			sess_reply(s, 550, "5.7.1", "%s", text);
 			sess_log_event(s, "reject", "helo", s->helo_arg,
@@ -2271,15 +2301,6 @@ cmd_mail(struct session *s, struct smtp_cmd *c)
 	const char *bad = NULL, *unsup = NULL, *auth = NULL;
 	size_t i;
 
-	if (s->lst && s->lst->tls == CFG_TLS_REQUIRED && s->tls != 2) {
-		sess_reply(s, 530, "5.7.0", "Error: must issue a STARTTLS "
-		    "command first");
-		return;
-	}
-	if (s->lst && s->lst->auth == 2 && s->auth_login == NULL) {
-		sess_reply(s, 530, "5.7.0", "Error: authentication required");
-		return;
-	}
 	/* RFC 4954 4: the login may only send as the addresses it owns. */
 	if (s->auth_login && cfg->sender_map &&
 	    !sender_map_allowed(cfg->sender_map, s->auth_login,
@@ -2360,7 +2381,7 @@ cmd_mail(struct session *s, struct smtp_cmd *c)
 	tx->smtputf8 = utf8;
 	tx->body8 = body8;
 	tx->size_decl = size;
-	clock_gettime(CLOCK_MONOTONIC, &tx->start);
+	tx->start_ms = clock_mono_ms();
 	ms_init(&tx->ms, cfg->message_memory_max, cfg->spool_dir);
 	sbuf_printf(&line, "MAIL FROM:<%s>", c->path.addr);
 	if (size)
@@ -2391,40 +2412,11 @@ cmd_mail(struct session *s, struct smtp_cmd *c)
 		 * The rules and the backend hear the client's name: wait for
 		 * it, briefly.
 		 */
-		sess_wait(s, W_DNS);
+		sess_enter_wait(s, W_DNS);
 		sess_timer_set(s, s->cfg->dns_timeout_ms);
 		return;
 	}
 	sess_mail_continue(s);
-}
-
-/*
- * Relay control (DESIGN.md, Safety rules): mail for a non-local domain only
- * from a trusted network; the classic tricks (% hack, bang paths, source
- * routes, quoted local parts) are refused outright for untrusted clients,
- * because the MTA behind us may interpret them as routing.
- */
-static int
-rcpt_allowed(struct session *s, const struct smtp_path *p)
-{
-	char dom[SMTP_DOMAIN_MAX + 1];
-	size_t i;
-
-	if (s->trusted)
-		return 1;
-	if (smtp_path_relay_suspect(p))
-		return 0;
-	if (s->auth_login)
-		return 1;	/* RFC 4954 5: authenticated clients relay */
-	if (p->domain == NULL)
-		return 1;	/* <postmaster>, RFC 5321 4.5.1 */
-	if (p->literal)
-		return 0;
-	for (i = 0; p->domain[i] && i < SMTP_DOMAIN_MAX; i++)
-		dom[i] = (char)((p->domain[i] >= 'A' && p->domain[i] <= 'Z') ?
-		    p->domain[i] + 32 : p->domain[i]);
-	dom[i] = '\0';
-	return domain_set_match(s->cfg->local_domains, dom);
 }
 
 static void
@@ -2488,7 +2480,8 @@ cmd_rcpt(struct session *s, struct smtp_cmd *c)
 		    "needs SMTPUTF8");
 		return;
 	}
-	if (!rcpt_allowed(s, &c->path)) {
+	if (!relay_rcpt_allowed(&c->path, s->trusted, s->auth_login != NULL,
+	    s->cfg->local_domains)) {
 		sess_reply(s, 554, "5.7.1", "<%s>: Relay access denied",
 		    c->path.addr);
 		snprintf(reply, sizeof(reply), "554 5.7.1 <%s>: Relay access "
@@ -2498,14 +2491,14 @@ cmd_rcpt(struct session *s, struct smtp_cmd *c)
 		return;
 	}
 	if (s->cfg->rules &&
-	    sess_eval(s, &tx->card, c->path.addr, NULL) == SCORE_REJECT) {
+	    sess_eval(s, &tx->card, c->path.addr, NULL, NULL) == SCORE_REJECT) {
 		sess_policy_text(s, &tx->card, "recipient", reply,
 		    sizeof(reply));
 		sess_reply(s, 550, "5.7.1", "<%s>: %s", c->path.addr, reply);
 		sess_log_event(s, "reject", "rcpt", c->path.addr, "550 5.7.1");
 		tx->nrcpt_refused++;
 		/* The recipient's own rules must not stick to the card. */
-		sess_eval(s, &tx->card, NULL, NULL);
+		sess_eval(s, &tx->card, NULL, NULL, NULL);
 		return;
 	}
 	free(tx->rcpt_pending);
@@ -2536,10 +2529,7 @@ sess_rcpt_forward(struct session *s)
 	}
 	sbuf_printf(&line, "RCPT TO:<%s>%s", s->tx->rcpt_pending,
 	    s->tx->rcpt_dsn_pending ? s->tx->rcpt_dsn_pending : "");
-	if (s->flags & SF_WAIT)
-		s->wait = W_RCPT;
-	else
-		sess_wait(s, W_RCPT);
+	sess_enter_wait(s, W_RCPT);
 	up_command(s->up, line.p, 0);
 	sbuf_free(&line);
 }
@@ -2555,8 +2545,7 @@ cmd_data(struct session *s, struct smtp_cmd *c)
 		/* Recipients were accepted: 4xx, so that they are retried. */
 		sess_reply(s, 451, "4.4.2", "Error: connection to the mail "
 		    "system lost, try again later");
-		tx_log(s, tx, tx->verdict, "backend-failed", "");
-		sess_tx_done(s);
+		sess_tx_end(s, tx->verdict, "backend-failed", "");
 		sess_enter_state(s, SMTP_ST_HELO);
 		return;
 	}
@@ -2669,8 +2658,6 @@ static void
 cmd_rset(struct session *s, struct smtp_cmd *c)
 {
 	(void)c;
-	if (s->tx)
-		sess_tx_rollback(s, "reset");
 	if (s->state == SMTP_ST_MAIL || s->state == SMTP_ST_RCPT ||
 	    s->state == SMTP_ST_CHUNK)
 		sess_enter_state(s, SMTP_ST_HELO);
@@ -2710,22 +2697,30 @@ cmd_help(struct session *s, struct smtp_cmd *c)
 	    "RSET NOOP QUIT VRFY HELP\nSee RFC 5321");
 }
 
-typedef void cmd_fn(struct session *, struct smtp_cmd *);
-
-static cmd_fn *const cmd_handlers[SMTP_CMD__COUNT] = {
-	[SMTP_CMD_HELO] = cmd_helo,
-	[SMTP_CMD_EHLO] = cmd_helo,
-	[SMTP_CMD_MAIL] = cmd_mail,
-	[SMTP_CMD_RCPT] = cmd_rcpt,
-	[SMTP_CMD_DATA] = cmd_data,
-	[SMTP_CMD_RSET] = cmd_rset,
-	[SMTP_CMD_NOOP] = cmd_noop,
-	[SMTP_CMD_QUIT] = cmd_quit,
-	[SMTP_CMD_VRFY] = cmd_vrfy,
-	[SMTP_CMD_HELP] = cmd_help,
-	[SMTP_CMD_STARTTLS] = cmd_starttls,
-	[SMTP_CMD_AUTH] = cmd_auth,
-	[SMTP_CMD_BDAT] = cmd_bdat,
+/*
+ * The session's command table, one row per verb: its handler and, for a
+ * verb that ends the transaction (SMTP_CF_RESETS_TX in smtp_fsm.c's row,
+ * which also holds the states it is allowed in and the PRE_TLS/PRE_AUTH
+ * flags), the status= its event=tx line gets.  sess_command() is the
+ * dispatcher that enforces the flags.
+ */
+static const struct sess_cmd {
+	void		(*fn)(struct session *, struct smtp_cmd *);
+	const char	*reset;
+} sess_cmds[SMTP_CMD__COUNT] = {
+	[SMTP_CMD_HELO] = { cmd_helo, "reset-by-helo" },
+	[SMTP_CMD_EHLO] = { cmd_helo, "reset-by-helo" },
+	[SMTP_CMD_MAIL] = { cmd_mail, NULL },
+	[SMTP_CMD_RCPT] = { cmd_rcpt, NULL },
+	[SMTP_CMD_DATA] = { cmd_data, NULL },
+	[SMTP_CMD_RSET] = { cmd_rset, "reset" },
+	[SMTP_CMD_NOOP] = { cmd_noop, NULL },
+	[SMTP_CMD_QUIT] = { cmd_quit, NULL },
+	[SMTP_CMD_VRFY] = { cmd_vrfy, NULL },
+	[SMTP_CMD_HELP] = { cmd_help, NULL },
+	[SMTP_CMD_STARTTLS] = { cmd_starttls, "reset-by-starttls" },
+	[SMTP_CMD_AUTH] = { cmd_auth, NULL },
+	[SMTP_CMD_BDAT] = { cmd_bdat, NULL },
 };
 
 static void
@@ -2765,6 +2760,8 @@ static void
 sess_command(struct session *s, const char *p, size_t len, unsigned flags)
 {
 	const struct config *cfg = s->cfg;
+	const struct smtp_fsm_row *row;
+	const struct sess_cmd *cmd;
 	struct smtp_cmd *c;
 	enum smtp_cmd_err err;
 	const char *enh, *text;
@@ -2830,14 +2827,32 @@ sess_command(struct session *s, const char *p, size_t len, unsigned flags)
 		sess_parse_error(s, c->verb, err);
 		goto done;
 	}
-	if (cmd_handlers[c->verb] == NULL) {
+	cmd = &sess_cmds[c->verb];
+	row = smtp_fsm_row(c->verb);
+	if (cmd->fn == NULL) {
 		/* The FSM table lets through only verbs with a handler. */
-		log_warn("session=%s no handler for %s", s->id,
+		log_warn_session(s->id, "no handler for %s",
 		    smtp_verb_name(c->verb));
 		sess_reply(s, 502, "5.5.1", "Error: command not implemented");
 		goto done;
 	}
-	cmd_handlers[c->verb](s, c);
+	if ((row->flags & SMTP_CF_PRE_TLS) && s->lst &&
+	    s->lst->tls == CFG_TLS_REQUIRED && s->tls != 2) {
+		sess_reply(s, 530, "5.7.0", "Error: must issue a STARTTLS "
+		    "command first");
+		goto done;
+	}
+	if ((row->flags & SMTP_CF_PRE_AUTH) && s->lst && s->lst->auth == 2 &&
+	    s->auth_login == NULL) {
+		sess_reply(s, 530, "5.7.0", "Error: authentication required");
+		goto done;
+	}
+	s->last_code = 0;
+	cmd->fn(s, c);
+	/* Accepted: whatever the handler did, the transaction is over. */
+	if ((row->flags & SMTP_CF_RESETS_TX) && s->tx != NULL &&
+	    s->last_code > 0 && s->last_code < 400)
+		sess_tx_rollback(s, cmd->reset);
 done:
 	free(c);
 }
@@ -2893,7 +2908,6 @@ sess_data_verdict(struct session *s)
 {
 	const struct config *cfg = s->cfg;
 	struct smtp_tx *tx = s->tx;
-	struct score_thresholds t;
 	enum score_verdict v;
 	struct msg *m;
 	const char *raw;
@@ -2901,19 +2915,17 @@ sess_data_verdict(struct session *s)
 	char text[512];
 
 	if ((raw = ms_map(&tx->ms, &len)) == NULL) {
-		log_warn("session=%s cannot map the spooled message: %s",
-		    s->id, strerror(errno));
+		log_warn_session(s->id, "cannot map the spooled message: %s",
+		    strerror(errno));
 		sess_reply(s, 451, "4.3.0", "Error: local storage problem, "
 		    "try again later");
-		tx_log(s, tx, "tempfail", "spool-failed", "");
-		s->up_rset = tx->backend_open;
-		sess_tx_done(s);
+		sess_tx_end(s, "tempfail", "spool-failed", "");
 		sess_enter_state(s, SMTP_ST_HELO);
 		return -1;
 	}
 	m = msg_parse(raw, len, NULL);
 	bayes_live_classify(cfg, m, s->id, &tx->bayes_known, &tx->bayes_p);
-	v = sess_eval(s, &tx->card, NULL, m);
+	v = sess_eval(s, &tx->card, NULL, m, &tx->tag);
 	msg_free(m);
 	bayes_live_autolearn(cfg, &tx->card, raw, len, s->id);
 	tx->verdict = score_verdict_name(v);
@@ -2927,14 +2939,10 @@ sess_data_verdict(struct session *s)
 			    text);
 		sess_log_event(s, "reject", "stage", "data", v == SCORE_REJECT ?
 		    "550 5.7.1" : "451 4.7.1");
-		tx_log(s, tx, tx->verdict, "refused", "");
-		s->up_rset = tx->backend_open;
-		sess_tx_done(s);
+		sess_tx_end(s, tx->verdict, "refused", "");
 		sess_enter_state(s, SMTP_ST_HELO);
 		return -1;
 	}
-	policy_thresholds(cfg, s->auth_login != NULL, &t);
-	score_headers(&tx->card, &t, "\r\n", &tx->tag);
 	hlen = policy_header_end(raw, len);
 	policy_rewrite_headers(raw, hlen, v == SCORE_TAG ?
 	    cfg->subject_prefix : NULL, &tx->tag);
@@ -2980,27 +2988,23 @@ sess_data_end(struct session *s)
 			break;
 		}
 		sess_log_event(s, "reject", "stage", "data", reply);
-		tx_log(s, tx, verdict, "refused", "");
-		s->up_rset = tx->backend_open;
-		sess_tx_done(s);
+		sess_tx_end(s, verdict, "refused", "");
 		sess_enter_state(s, SMTP_ST_HELO);
 		return;
 	}
 	if (tx->ms.err) {
-		log_warn("session=%s spool write failed: %s", s->id,
+		log_warn_session(s->id, "spool write failed: %s",
 		    strerror(tx->ms.err));
 		sess_reply(s, 451, "4.3.0", "Error: local storage problem, "
 		    "try again later");
-		tx_log(s, tx, "tempfail", "spool-failed", "");
-		s->up_rset = tx->backend_open;
-		sess_tx_done(s);
+		sess_tx_end(s, "tempfail", "spool-failed", "");
 		sess_enter_state(s, SMTP_ST_HELO);
 		return;
 	}
 	if (s->cfg->rules && sess_data_verdict(s) == -1)
 		return;
 	if (tx->tainted && s->up && up_is_ready(s->up)) {
-		sess_wait(s, W_REPLAY);
+		sess_enter_wait(s, W_REPLAY);
 		tx->replay = 0;
 		sess_replay_step(s, NULL);
 		return;
@@ -3017,8 +3021,7 @@ sess_data_send(struct session *s)
 	if (s->up == NULL || !up_is_ready(s->up)) {
 		sess_reply(s, 451, "4.4.2", "Error: connection to the mail "
 		    "system lost, try again later");
-		tx_log(s, tx, tx->verdict, "backend-failed", "");
-		sess_tx_done(s);
+		sess_tx_end(s, tx->verdict, "backend-failed", "");
 		sess_enter_state(s, SMTP_ST_HELO);
 		if (s->flags & SF_WAIT)
 			sess_resume(s);
@@ -3026,10 +3029,7 @@ sess_data_send(struct session *s)
 	}
 	if (s->cfg->received_header)
 		sess_build_received(s);
-	if (s->flags & SF_WAIT)
-		s->wait = W_DATA;
-	else
-		sess_wait(s, W_DATA);
+	sess_enter_wait(s, W_DATA);
 	/* Our Received:, our X-Spam-*, then the sender's headers. */
 	if (s->cfg->rules)
 		sbuf_add(&tx->hdr, tx->tag.p ? tx->tag.p : "", tx->tag.len);
@@ -3163,8 +3163,8 @@ sess_read_proxy(struct session *s, struct evbuffer *in)
 		return;
 	if (st == PROXY_BAD) {
 		/* No banner yet: a load balancer misconfigured, or a probe. */
-		log_warn("session=%s listener=%s: bad or missing PROXY header",
-		    s->id, s->lst->name);
+		log_warn_session(s->id, "listener=%s: bad or missing PROXY "
+		    "header", s->lst->name);
 		sess_close(s, "bad-proxy-header");
 		return;
 	}
@@ -3333,8 +3333,8 @@ sess_event_cb(struct bufferevent *bev, short what, void *arg)
 		char why[256];
 
 		tls_error_string(s->bev, why, sizeof(why));
-		log_warn("session=%s client=%s: TLS handshake failed: %s",
-		    s->id, s->client_str, why);
+		log_warn_session(s->id, "client=%s: TLS handshake failed: %s",
+		    s->client_str, why);
 		s->reason = "tls-handshake-failed";
 	}
 	if ((what & BEV_EVENT_EOF) && !(what & BEV_EVENT_ERROR) &&

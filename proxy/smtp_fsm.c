@@ -24,7 +24,8 @@ static const struct smtp_fsm_row rows[] = {
 	{ SMTP_CMD_UNKNOWN,	ANY_CMD, 0 },
 	{ SMTP_CMD_HELO,	ANY_CMD, SMTP_CF_RESETS_TX },
 	{ SMTP_CMD_EHLO,	ANY_CMD, SMTP_CF_RESETS_TX },
-	{ SMTP_CMD_MAIL,	ST(HELO), 0 },
+	/* Later verbs need a MAIL: the requirements are checked once. */
+	{ SMTP_CMD_MAIL,	ST(HELO), SMTP_CF_PRE_TLS | SMTP_CF_PRE_AUTH },
 	{ SMTP_CMD_RCPT,	ST(MAIL) | ST(RCPT), 0 },
 	{ SMTP_CMD_DATA,	ST(RCPT), 0 },
 	{ SMTP_CMD_RSET,	ANY_CMD, SMTP_CF_RESETS_TX },

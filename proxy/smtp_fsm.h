@@ -32,13 +32,19 @@ const char	*smtp_state_name(enum smtp_state);
 /* Row flags of the command table. */
 /*
  * SMTP_CF_RESETS_TX: a successful command ends any open transaction
- * (RFC 5321 4.1.1.1, 4.1.1.5, RFC 3207 4.2); the handler does it, this
- * table is the record of which do.  Every 4xx/5xx reply counts toward
- * max_errors, whatever the verb (sess_reply).
+ * (RFC 5321 4.1.1.1, 4.1.1.5, RFC 3207 4.2); the session's dispatcher
+ * enforces it after the handler's 2xx/3xx reply (a handler may end it
+ * sooner).  SMTP_CF_PRE_TLS / SMTP_CF_PRE_AUTH: on a listener that
+ * requires TLS / AUTH, the dispatcher refuses the verb with 530 until TLS
+ * is up / the client has logged in (RFC 3207 4, RFC 4954 6), before its
+ * handler runs.  Every 4xx/5xx reply counts toward max_errors, whatever
+ * the verb (sess_reply).
  */
 #define SMTP_CF_RESETS_TX	0x01
 #define SMTP_CF_REFUSED		0x04	/* never honoured from a client */
 #define SMTP_CF_UNIMPL		0x08	/* recognised, not implemented here */
+#define SMTP_CF_PRE_TLS		0x10
+#define SMTP_CF_PRE_AUTH	0x20
 
 struct smtp_fsm_row {
 	enum smtp_verb	 verb;

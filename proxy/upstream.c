@@ -224,8 +224,8 @@ up_send_proxy_header(struct upstream *up)
 	if (n > 0)
 		evbuffer_add(bufferevent_get_output(up->bev), buf, (size_t)n);
 	else
-		log_warn("session=%s backend: cannot build PROXY header for "
-		    "this address family", up->sid);
+		log_warn_session(up->sid, "backend: cannot build PROXY header "
+		    "for this address family");
 }
 
 void
@@ -485,14 +485,14 @@ up_after_ehlo(struct upstream *up)
 			up_send_xclient(up);
 			return;
 		}
-		log_warn("session=%s backend does not offer XCLIENT: the MTA "
-		    "will see moatd's address, not the client's (check "
-		    "smtpd_authorized_xclient_hosts)", up->sid);
+		log_warn_session(up->sid, "backend does not offer XCLIENT: "
+		    "the MTA will see moatd's address, not the client's "
+		    "(check smtpd_authorized_xclient_hosts)");
 	}
 	if (up->identify && up->cfg->backend_identity == CFG_ID_XFORWARD &&
 	    !(up->ehlo.exts & SMTP_EXT_XFORWARD))
-		log_warn("session=%s backend does not offer XFORWARD (check "
-		    "smtpd_authorized_xforward_hosts)", up->sid);
+		log_warn_session(up->sid, "backend does not offer XFORWARD "
+		    "(check smtpd_authorized_xforward_hosts)");
 	up_ready(up);
 }
 

@@ -25,6 +25,7 @@
 #include <strings.h>
 #include <time.h>
 
+#include "clock.h"
 #include "rule_int.h"
 #include "rule_saeval.h"
 #include "msg.h"
@@ -771,8 +772,6 @@ meta_value(const struct evalctx *cx, const struct rule *r)
 	return v == 0 ? 0 : v < 0 ? 1 : v;
 }
 
-static unsigned long long nsecs(void);
-
 /* Run pattern rule i, profiling it if asked, and note a limit reached. */
 static void
 run_pattern(const struct evalctx *cx, long i)
@@ -783,14 +782,14 @@ run_pattern(const struct evalctx *cx, long i)
 	int limited = 0;
 
 	if (sc->profiling) {
-		t0 = nsecs();
+		t0 = clock_mono_ns();
 		sc->pf_skip = 0;
 	}
 	sc->val[i] = eval_rule(cx->rs, sc, &cx->rs->rules[i], cx->env, cx->m,
 	    &limited);
 	if (sc->profiling) {
 		p = &sc->prof[i];
-		p->ns += nsecs() - t0;
+		p->ns += clock_mono_ns() - t0;
 		if (sc->pf_skip)
 			p->skipped++;
 		else
@@ -841,16 +840,6 @@ add_hit(struct rule_scratch *sc, const struct rule *r, unsigned count,
 	h->score = r->score;
 	h->count = count;
 	h->flags = flags | ((r->flags & RF_SUB) ? RULE_HIT_SUB : 0);
-}
-
-static unsigned long long
-nsecs(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (unsigned long long)ts.tv_sec * 1000000000ull +
-	    (unsigned long long)ts.tv_nsec;
 }
 
 void

@@ -47,7 +47,6 @@ score_card_reset(struct score_card *c)
 {
 	c->nhits = 0;
 	c->dropped = 0;
-	c->greylist = 0;
 }
 
 static void
@@ -107,12 +106,6 @@ score_card_drop_source(struct score_card *c, const char *source)
 	c->nhits = k;
 }
 
-void
-score_card_greylist(struct score_card *c, int on)
-{
-	c->greylist = on != 0;
-}
-
 double
 score_card_total(const struct score_card *c)
 {
@@ -133,8 +126,6 @@ score_verdict(const struct score_card *c, const struct score_thresholds *t)
 		return SCORE_REJECT;
 	if (t->tempfail_on && s >= t->tempfail)
 		return SCORE_TEMPFAIL;
-	if (c->greylist)
-		return SCORE_GREYLIST;
 	if (t->tag_on && s >= t->tag)
 		return SCORE_TAG;
 	return SCORE_ACCEPT;
@@ -146,7 +137,6 @@ score_verdict_name(enum score_verdict v)
 	switch (v) {
 	case SCORE_ACCEPT: return "accept";
 	case SCORE_TAG: return "tag";
-	case SCORE_GREYLIST: return "greylist";
 	case SCORE_TEMPFAIL: return "tempfail";
 	case SCORE_REJECT: return "reject";
 	}

@@ -1,7 +1,7 @@
 /*
  * score.h: the score card of one SMTP transaction.
  *
- * Every check (rules now; greylisting, AUTH, DNS later) adds named hits with
+ * Every check (rules and Bayes now; AUTH, DNS later) adds named hits with
  * a score; the card sums them and, with the configured thresholds, decides
  * the verdict and the X-Spam-* header text.  A hit is keyed by its name:
  * adding a name again replaces the earlier hit, so re-running the rules at a
@@ -17,10 +17,14 @@
 
 struct sbuf;
 
+/*
+ * A transaction's verdict.  Greylisting is no verdict: it defers one
+ * recipient (greylist.h and the store decide, the session answers that
+ * RCPT), never the message, so it does not go through the card.
+ */
 enum score_verdict {
 	SCORE_ACCEPT,
 	SCORE_TAG,
-	SCORE_GREYLIST,
 	SCORE_TEMPFAIL,
 	SCORE_REJECT
 };
@@ -43,7 +47,7 @@ struct score_thresholds {
 struct score_hit {
 	char	name[SCORE_NAME_MAX];
 	char	desc[SCORE_DESC_MAX];
-	char	source[16];	/* "rules", "greylist", "auth", ... */
+	char	source[16];	/* "rules", "bayes", "auth", ... */
 	double	score;		/* total for this hit (per-hit x count) */
 	unsigned count;
 };
@@ -52,7 +56,6 @@ struct score_card {
 	struct score_hit *hits;
 	size_t		 nhits, cap;
 	size_t		 dropped;	/* hits past SCORE_HITS_MAX */
-	int		 greylist;	/* a check asked to greylist */
 };
 
 /* Fill *t with the defaults. */
@@ -61,7 +64,7 @@ void	score_thresholds_default(struct score_thresholds *t);
 /* An empty card.  score_card_free() releases what it holds. */
 void	score_card_init(struct score_card *c);
 void	score_card_free(struct score_card *c);
-/* Forget every hit and the greylist request (new transaction, RSET). */
+/* Forget every hit (new transaction, RSET). */
 void	score_card_reset(struct score_card *c);
 
 /*
@@ -75,21 +78,18 @@ void	score_card_add(struct score_card *c, const char *name, double score,
 /* Drop every hit from source (e.g. before re-running the rules). */
 void	score_card_drop_source(struct score_card *c, const char *source);
 
-/* Ask for (1) or withdraw (0) a greylist verdict. */
-void	score_card_greylist(struct score_card *c, int on);
-
 /* The sum of all hits. */
 double	score_card_total(const struct score_card *c);
 
 /*
  * The verdict, checked in this order: reject (total >= reject), tempfail
- * (total >= tempfail), greylist (a check asked for it), tag (total >= tag),
- * accept.  Thresholds that are off never match.
+ * (total >= tempfail), tag (total >= tag), accept.  Thresholds that are
+ * off never match.
  */
 enum score_verdict score_verdict(const struct score_card *c,
 		    const struct score_thresholds *t);
 
-/* "accept", "tag", "greylist", "tempfail", "reject". */
+/* "accept", "tag", "tempfail", "reject". */
 const char	*score_verdict_name(enum score_verdict v);
 
 /*
@@ -117,6 +117,26 @@ void	score_card_log(const struct score_card *c, struct sbuf *out);
 void	score_headers(const struct score_card *c,
 	    const struct score_thresholds *t, const char *eol,
 	    struct sbuf *out);
+
+struct rule_hit;
+
+/* score_rules flags. */
+#define SCORE_RULES_LIST_SUB	0x1	/* list "__" sub-rules, at 0 points */
+
+/*
+ * score_rules: rule hits -> score -> verdict -> headers, the one way for
+ * moatd (every stage) and moatctl scan, so the two cannot disagree.  The
+ * card's earlier "rules" hits are dropped (a later stage reports them all
+ * again), then each hit of h[0..n) is added at score x count; a sub-rule
+ * (RULE_HIT_SUB) never counts (with SCORE_RULES_LIST_SUB it is listed at
+ * 0 points, for reports), and a rule that hit the PCRE2 match limit
+ * (RULE_HIT_LIMIT) counts as no hit.  Returns the verdict by t (the card's
+ * other sources included); when hdr is not NULL the X-Spam-* fields
+ * (score_headers, lines ended by eol) are appended to it.
+ */
+enum score_verdict score_rules(struct score_card *c, const struct rule_hit *h,
+		    size_t n, unsigned flags, const struct score_thresholds *t,
+		    const char *eol, struct sbuf *hdr);
 
 /*
  * 1 if a header field called name (length len) is one moat writes and so

@@ -50,6 +50,7 @@
 #include <event2/event.h>
 
 #include "proxy/config.h"	/* not the autoconf config.h */
+#include "clock.h"
 #include "ctl_bayes.h"
 #include "ctl_report.h"
 #include "greylist.h"
@@ -465,19 +466,13 @@ scan_one(struct job *j, size_t idx, struct rule_scratch *sc,
 		j->names[idx] = xreallocarray(NULL, n + 1, sizeof(char *));
 		j->nnames[idx] = 0;
 	}
-	for (i = 0; i < n; i++) {
-		if (h[i].flags & RULE_HIT_LIMIT)
-			continue;
-		if (j->collect_all)
+	for (i = 0; i < n && j->collect_all; i++)
+		if (!(h[i].flags & RULE_HIT_LIMIT))
 			j->names[idx][j->nnames[idx]++] = (char *)h[i].name;
-		if ((h[i].flags & RULE_HIT_SUB) && !j->o->sub)
-			continue;
-		score_card_add(&card, h[i].name, (h[i].flags & RULE_HIT_SUB) ?
-		    0 : h[i].score * h[i].count, h[i].count, h[i].desc,
-		    "rules");
-	}
+	/* The scoring moatd does at end of DATA (policy_eval). */
+	it->verdict = score_rules(&card, h, n, j->o->sub ?
+	    SCORE_RULES_LIST_SUB : 0, &j->o->th, NULL, NULL);
 	it->score = score_card_total(&card);
-	it->verdict = score_verdict(&card, &j->o->th);
 	score_card_tests(&card, &s);
 	it->rules = xstrdup(s.p ? s.p : "");
 	if (j->o->verbose) {
@@ -552,7 +547,7 @@ clock_secs(clockid_t id)
 static double
 now(void)
 {
-	return clock_secs(CLOCK_MONOTONIC);
+	return (double)clock_mono_ns() / 1e9;
 }
 
 /* CPU seconds of the whole process: fair figures on a busy machine */

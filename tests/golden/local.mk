@@ -51,7 +51,10 @@ GOLDEN_TESTS = \
 	tests/golden/cases/rset_transactions.smtp \
 	tests/golden/cases/rules_verdicts.smtp \
 	tests/golden/cases/spool_spill.smtp \
-	tests/golden/cases/starttls_injection.smtp
+	tests/golden/cases/starttls_injection.smtp \
+	tests/golden/cases/starttls_resets.smtp \
+	tests/golden/cases/tls_required.smtp \
+	tests/golden/cases/trace_states.smtp
 
 TESTS += $(GOLDEN_TESTS)
 TEST_EXTENSIONS += .smtp

@@ -13,3 +13,7 @@ UNIT_TESTS += test_smtp_esmtp
 test_smtp_esmtp_SOURCES = tests/unit/test_smtp_esmtp.c
 test_smtp_esmtp_CFLAGS = $(TEST_CFLAGS)
 test_smtp_esmtp_LDADD = $(UNIT_LIBS)
+UNIT_TESTS += test_relay
+test_relay_SOURCES = tests/unit/test_relay.c
+test_relay_CFLAGS = $(TEST_CFLAGS)
+test_relay_LDADD = $(UNIT_LIBS)

@@ -334,6 +334,32 @@ emit_info(void)
 }
 
 static void
+emit_warn_session(void)
+{
+	log_warn_session("0123456789abcdef", "backend does not offer %s",
+	    "XCLIENT");
+}
+
+/* A warning about a session carries session= as a key, not in msg=. */
+static void
+test_warn_session(void **state)
+{
+	char *out;
+
+	(void)state;
+	log_init(0, 0, "test", LOG_FMT_LOGFMT);
+	out = capture(emit_warn_session);
+	check_ts_shape(out + 3);
+	assert_string_equal(out + 27, " level=warn session=0123456789abcdef "
+	    "msg=\"backend does not offer XCLIENT\"\n");
+	log_init(0, 0, "test", LOG_FMT_JSON);
+	out = capture(emit_warn_session);
+	assert_string_equal(out + 31, "\",\"level\":\"warn\",\"session\":"
+	    "\"0123456789abcdef\",\"msg\":\"backend does not offer "
+	    "XCLIENT\"}\n");
+}
+
+static void
 test_free_text(void **state)
 {
 	const char *expect;
@@ -559,6 +585,7 @@ main(void)
 		cmocka_unit_test_setup(test_value_cap, reset),
 		cmocka_unit_test_setup(test_truncation, reset),
 		cmocka_unit_test_setup(test_free_text, reset),
+		cmocka_unit_test_setup(test_warn_session, reset),
 		cmocka_unit_test_setup(test_long_message, reset),
 		cmocka_unit_test_setup(test_emit, reset),
 		cmocka_unit_test_setup(test_fatal, reset),

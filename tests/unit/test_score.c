@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "rule.h"
 #include "sbuf.h"
 #include "score.h"
 
@@ -84,8 +85,6 @@ test_verdicts(void **state)
 	assert_int_equal(score_verdict(&c, &t), SCORE_ACCEPT);
 	score_card_add(&c, "A", 5.0, 1, NULL, NULL);
 	assert_int_equal(score_verdict(&c, &t), SCORE_TAG);
-	score_card_greylist(&c, 1);
-	assert_int_equal(score_verdict(&c, &t), SCORE_GREYLIST);
 	t.tempfail = 5.0;
 	t.tempfail_on = 1;
 	assert_int_equal(score_verdict(&c, &t), SCORE_TEMPFAIL);
@@ -94,8 +93,6 @@ test_verdicts(void **state)
 	t.reject_on = 0;
 	assert_int_equal(score_verdict(&c, &t), SCORE_TEMPFAIL);
 	t.tempfail_on = 0;
-	assert_int_equal(score_verdict(&c, &t), SCORE_GREYLIST);
-	score_card_greylist(&c, 0);
 	assert_int_equal(score_verdict(&c, &t), SCORE_TAG);
 	t.tag_on = 0;
 	assert_int_equal(score_verdict(&c, &t), SCORE_ACCEPT);
@@ -105,7 +102,6 @@ test_verdicts(void **state)
 	assert_int_equal(score_verdict(&c, &t), SCORE_ACCEPT);
 	assert_string_equal(score_verdict_name(SCORE_ACCEPT), "accept");
 	assert_string_equal(score_verdict_name(SCORE_TAG), "tag");
-	assert_string_equal(score_verdict_name(SCORE_GREYLIST), "greylist");
 	assert_string_equal(score_verdict_name(SCORE_TEMPFAIL), "tempfail");
 	assert_string_equal(score_verdict_name(SCORE_REJECT), "reject");
 	assert_string_equal(score_verdict_name((enum score_verdict)99), "?");
@@ -167,6 +163,48 @@ test_is_ours(void **state)
 	assert_false(score_header_is_ours("Subject", 7));
 }
 
+/*
+ * score_rules, the one scoring of moatd and moatctl: score x count, sub-rules
+ * and limit hits never count, earlier rule hits replaced but other sources
+ * kept, headers from the same card.
+ */
+static void
+test_score_rules(void **state)
+{
+	static const struct rule_hit h[] = {
+		{ "BODY_A", "a", 1.5, 2, 0 },
+		{ "__SUB", "sub", 4.0, 1, RULE_HIT_SUB },
+		{ "SLOW", "limit", 9.0, 1, RULE_HIT_LIMIT },
+		{ "NEG", "n", -0.5, 1, 0 },
+	};
+	struct score_thresholds t;
+	struct score_card c;
+	struct sbuf hdr = SBUF_INIT;
+
+	(void)state;
+	score_thresholds_default(&t);
+	score_card_init(&c);
+	score_card_add(&c, "OLD_RULE", 20.0, 1, NULL, "rules");
+	score_card_add(&c, "BAYES_99", 3.0, 1, NULL, "bayes");
+	assert_int_equal(score_rules(&c, h, 4, 0, &t, "\n", &hdr), SCORE_TAG);
+	/* 1.5 x 2 - 0.5 + 3.0 from bayes; OLD_RULE and the rest gone. */
+	assert_true(score_card_total(&c) > 5.49 && score_card_total(&c) < 5.51);
+	assert_int_equal(c.nhits, 3);
+	assert_non_null(strstr(hdr.p, "X-Spam-Score: 5.5\n"));
+	assert_non_null(strstr(hdr.p, "tests=BAYES_99,BODY_A,NEG"));
+	/* Listed for a report: the sub-rule at 0 points, the same total. */
+	assert_int_equal(score_rules(&c, h, 4, SCORE_RULES_LIST_SUB, &t, NULL,
+	    NULL), SCORE_TAG);
+	assert_int_equal(c.nhits, 4);
+	assert_true(score_card_total(&c) > 5.49 && score_card_total(&c) < 5.51);
+	/* No hits at all: only the other sources remain. */
+	assert_int_equal(score_rules(&c, NULL, 0, 0, &t, NULL, NULL),
+	    SCORE_ACCEPT);
+	assert_int_equal(c.nhits, 1);
+	sbuf_free(&hdr);
+	score_card_free(&c);
+}
+
 int
 main(void)
 {
@@ -176,6 +214,7 @@ main(void)
 		cmocka_unit_test(test_verdicts),
 		cmocka_unit_test(test_headers),
 		cmocka_unit_test(test_is_ours),
+		cmocka_unit_test(test_score_rules),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -118,6 +118,26 @@ test_resets(void **state)
 	assert_false(smtp_fsm_row(SMTP_CMD_NOOP)->flags & SMTP_CF_RESETS_TX);
 }
 
+/*
+ * MAIL carries the listener's TLS and AUTH requirements for the whole
+ * transaction; the verbs that satisfy them must never carry them.
+ */
+static void
+test_requirements(void **state)
+{
+	const unsigned pre = SMTP_CF_PRE_TLS | SMTP_CF_PRE_AUTH;
+
+	(void)state;
+	assert_int_equal(smtp_fsm_row(SMTP_CMD_MAIL)->flags & pre, pre);
+	assert_false(smtp_fsm_row(SMTP_CMD_STARTTLS)->flags & pre);
+	assert_false(smtp_fsm_row(SMTP_CMD_AUTH)->flags & pre);
+	assert_false(smtp_fsm_row(SMTP_CMD_EHLO)->flags & pre);
+	assert_false(smtp_fsm_row(SMTP_CMD_QUIT)->flags & pre);
+	assert_false(smtp_fsm_row(SMTP_CMD_RSET)->flags & pre);
+	assert_true(smtp_fsm_row(SMTP_CMD_STARTTLS)->flags &
+	    SMTP_CF_RESETS_TX);
+}
+
 static void
 test_names(void **state)
 {
@@ -134,6 +154,7 @@ main(void)
 		cmocka_unit_test(test_table),
 		cmocka_unit_test(test_every_verb_has_a_row),
 		cmocka_unit_test(test_resets),
+		cmocka_unit_test(test_requirements),
 		cmocka_unit_test(test_names),
 	};
 
