@@ -114,7 +114,9 @@ usage(void)
 	    "       moatctl rules [-r RULEFILE]... [--sa-stock] [-v] [--hs] "
 	    "[--hs-cache DIR]\n"
 	    "       moatctl greylist [-c CONFIG] list|lookup|pass|whitelist|"
-	    "delete|count ...\n");
+	    "delete|count ...\n"
+	    "       moatctl authcheck [--dns HOST:PORT] [--client-ip IP] "
+	    "[--helo H] [--mail-from A] FILE...\n");
 	exit(2);
 }
 
@@ -1750,6 +1752,8 @@ cmd_greylist(int argc, char **argv)
 	return 0;
 }
 
+int	ctl_auth_main(int, char **);
+
 int
 main(int argc, char **argv)
 {
@@ -1763,6 +1767,8 @@ main(int argc, char **argv)
 		return cmd_rules(argc - 2, argv + 2);
 	if (strcmp(argv[1], "greylist") == 0)
 		return cmd_greylist(argc - 2, argv + 2);
+	if (strcmp(argv[1], "authcheck") == 0)
+		return ctl_auth_main(argc - 2, argv + 2);	/* ctl_auth.c */
 	usage();
 	return 2;
 }
