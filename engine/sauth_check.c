@@ -6,7 +6,9 @@
  * libspf2's own resolver layer talks only to resolv.conf's servers on
  * port 53, so SPF gets a DNS layer of ours (lookup below) over a private
  * res_state; libopendkim asks us for keys through dkim_set_key_lookup;
- * libopendmarc takes a nameserver list with ports in OPENDMARC_LIB_T.
+ * the DMARC record is fetched here too (libopendmarc's own lookup waits
+ * resolv.conf's 5 s x 2 tries) and handed to libopendmarc to parse and
+ * apply.
  *
  * Does not: run on an event loop.  Every query blocks for at most
  * timeout_ms (res_state retrans, one try); callers on a loop use a pool
@@ -46,6 +48,9 @@ struct sauth_ctx {
 	DKIM_LIB	*dkim;
 	int		 dmarc_ok;
 	int		 key_tempfail;	/* the last key lookup timed out */
+	char		 tf_domain[SAUTH_DOMAIN_MAX];	/* ... for this d= */
+	char		 tf_selector[64];		/* and s= */
+	int		 spf_tempfail;	/* a query of this SPF check did */
 };
 
 /* "IP" or "IP:PORT" (IPv4; the test and bench resolvers are loopback). */
@@ -124,6 +129,8 @@ spf_lookup(SPF_dns_server_t *d, const char *domain, ns_type type, int cache)
 
 	(void)cache;
 	n = dns_query(c, domain, type, ans, sizeof(ans), &herr);
+	if (n < 0 && herr == TRY_AGAIN)
+		c->spf_tempfail = 1;
 	if (n < 0 || ns_initparse(ans, n, &msg) < 0)
 		return SPF_dns_rr_new_init(d, domain, type, 0,
 		    n < 0 ? herr : TRY_AGAIN);
@@ -208,19 +215,27 @@ dkim_key_lookup(DKIM *d, DKIM_SIGINFO *sig, u_char *buf, size_t buflen)
 	snprintf(name, sizeof(name), "%s._domainkey.%s",
 	    dkim_sig_getselector(sig), dkim_sig_getdomain(sig));
 	n = dns_query(c, name, ns_t_txt, ans, sizeof(ans), &herr);
-	if (n < 0) {
-		c->key_tempfail = herr == TRY_AGAIN;
-		return herr == TRY_AGAIN ? DKIM_STAT_KEYFAIL : DKIM_STAT_NOKEY;
+	if (n < 0 && herr == TRY_AGAIN) {
+		/* The library then stops with no signature list: keep
+		 * which signature it was for the temperror. */
+		c->key_tempfail = 1;
+		snprintf(c->tf_domain, sizeof(c->tf_domain), "%s",
+		    dkim_sig_getdomain(sig));
+		snprintf(c->tf_selector, sizeof(c->tf_selector), "%s",
+		    dkim_sig_getselector(sig));
+		return DKIM_CBSTAT_TRYAGAIN;
 	}
+	if (n < 0)
+		return DKIM_CBSTAT_NOTFOUND;
 	if (ns_initparse(ans, n, &msg) < 0)
-		return DKIM_STAT_KEYFAIL;
+		return DKIM_CBSTAT_ERROR;
 	for (i = 0; i < ns_msg_count(msg, ns_s_an); i++)
 		if (ns_parserr(&msg, ns_s_an, i, &r) == 0 &&
 		    ns_rr_type(r) == ns_t_txt &&
 		    txt_join(ns_rr_rdata(r), ns_rr_rdlen(r), (char *)buf,
 		    buflen) == 0)
-			return DKIM_STAT_OK;
-	return DKIM_STAT_NOKEY;
+			return DKIM_CBSTAT_CONTINUE;
+	return DKIM_CBSTAT_NOTFOUND;
 }
 
 struct sauth_ctx *
@@ -231,7 +246,7 @@ sauth_ctx_new(const struct sauth_cfg *cfg, char *msg, size_t msgsz)
 	SPF_dns_server_t *layer, *cache;
 	OPENDMARC_LIB_T li;
 	unsigned int flags;
-	uint64_t bits;
+	unsigned int bits;
 	long secs;
 
 	c->cfg = *cfg;
@@ -279,7 +294,7 @@ sauth_ctx_new(const struct sauth_cfg *cfg, char *msg, size_t msgsz)
 		goto fail;
 	}
 	flags = DKIM_LIBFLAGS_FIXCRLF;
-	bits = (uint64_t)c->cfg.dkim_min_bits;
+	bits = (unsigned int)c->cfg.dkim_min_bits;
 	if (dkim_options(c->dkim, DKIM_OP_SETOPT, DKIM_OPTS_FLAGS, &flags,
 	    sizeof(flags)) != DKIM_STAT_OK ||
 	    dkim_options(c->dkim, DKIM_OP_SETOPT, DKIM_OPTS_MINKEYBITS, &bits,
@@ -294,8 +309,6 @@ sauth_ctx_new(const struct sauth_cfg *cfg, char *msg, size_t msgsz)
 	li.tld_type = OPENDMARC_TLD_TYPE_MOZILLA;
 	snprintf((char *)li.tld_source_file, sizeof(li.tld_source_file),
 	    "%s", c->cfg.psl);
-	li.nscount = 1;
-	li.nsaddr_list[0] = sin;
 	if (opendmarc_policy_library_init(&li) != DMARC_PARSE_OKAY) {
 		snprintf(msg, msgsz, "libopendmarc: cannot read %s",
 		    c->cfg.psl);
@@ -356,9 +369,15 @@ spf_one(struct sauth_ctx *c, const char *ip, const char *helo,
 		SPF_request_set_helo_dom(req, helo);
 	if (mail_from != NULL)
 		SPF_request_set_env_from(req, mail_from);
+	c->spf_tempfail = 0;
 	SPF_request_query_mailfrom(req, &resp);
 	res = resp != NULL ? spf_res(SPF_response_result(resp)) :
 	    SAUTH_TEMPERROR;
+	/* libspf2 reports a failed query as an invalid result or a
+	 * permerror; RFC 7208 4.4 makes any DNS error a temperror unless
+	 * the record already matched. */
+	if (c->spf_tempfail && (res == SAUTH_PERMERROR || res == SAUTH_NONE))
+		res = SAUTH_TEMPERROR;
 	if (resp != NULL)
 		SPF_response_free(resp);
 	SPF_request_free(req);
@@ -417,6 +436,16 @@ check_dkim(struct sauth_ctx *c, const char *msg, size_t len,
 		(void)dkim_eom(d, NULL);
 	if (dkim_getsiglist(d, &sigs, &n) != DKIM_STAT_OK)
 		n = 0;
+	if (st == DKIM_STAT_CBTRYAGAIN && c->key_tempfail) {
+		struct sauth_sig *s = &r->sigs[r->nsigs++];
+
+		s->res = SAUTH_TEMPERROR;
+		snprintf(s->domain, sizeof(s->domain), "%s", c->tf_domain);
+		snprintf(s->selector, sizeof(s->selector), "%s",
+		    c->tf_selector);
+		snprintf(s->reason, sizeof(s->reason), "key query timed out");
+		n = 0;
+	}
 	for (i = 0; i < n && r->nsigs < SAUTH_SIG_MAX; i++) {
 		struct sauth_sig *s = &r->sigs[r->nsigs++];
 		unsigned int fl = dkim_sig_getflags(sigs[i]);
@@ -452,11 +481,72 @@ check_dkim(struct sauth_ctx *c, const char *msg, size_t len,
 	dkim_free(d);
 }
 
+/*
+ * Exported by libopendmarc but missing from dmarc.h: the organizational
+ * domain of a name by the Public Suffix List read at library init.
+ */
+int	opendmarc_get_tld(u_char *, u_char *, size_t);
+
+/* The one DMARC record at _dmarc.name; 1 found, 0 none, -2 DNS trouble. */
+static int
+dmarc_txt(struct sauth_ctx *c, const char *name, char *rec, size_t recsz)
+{
+	unsigned char ans[4096];
+	char q[NS_MAXDNAME], txt[1024];
+	ns_msg msg;
+	ns_rr rr;
+	int n, i, herr, found = 0;
+
+	snprintf(q, sizeof(q), "_dmarc.%s", name);
+	if ((n = dns_query(c, q, ns_t_txt, ans, sizeof(ans), &herr)) < 0)
+		return herr == TRY_AGAIN ? -2 : 0;
+	if (ns_initparse(ans, n, &msg) < 0)
+		return -2;
+	for (i = 0; i < ns_msg_count(msg, ns_s_an); i++) {
+		if (ns_parserr(&msg, ns_s_an, i, &rr) < 0 ||
+		    ns_rr_type(rr) != ns_t_txt ||
+		    txt_join(ns_rr_rdata(rr), ns_rr_rdlen(rr), txt,
+		    sizeof(txt)) == -1 || strncmp(txt, "v=DMARC1", 8) != 0)
+			continue;
+		snprintf(rec, recsz, "%s", txt);
+		found++;
+	}
+	/* RFC 7489 6.6.3: several records are as none. */
+	return found == 1;
+}
+
+/*
+ * Find and store the DMARC record for from (RFC 7489 6.6.3: the From
+ * domain, else its organizational domain) through our resolver rather
+ * than libopendmarc's, whose resolver waits resolv.conf's timeouts
+ * (5 s, 2 tries).  The library's parse status, -1 none, -2 DNS trouble.
+ */
+static int
+dmarc_record(struct sauth_ctx *c, const char *from, DMARC_POLICY_T *p)
+{
+	char rec[1024];
+	u_char org[SAUTH_DOMAIN_MAX];
+	int f;
+
+	if ((f = dmarc_txt(c, from, rec, sizeof(rec))) == 1)
+		return opendmarc_policy_store_dmarc(p, (u_char *)rec,
+		    (u_char *)(uintptr_t)from, NULL);
+	if (f == -2)
+		return -2;
+	if (opendmarc_get_tld((u_char *)(uintptr_t)from, org,
+	    sizeof(org)) != 0 || strcasecmp((char *)org, from) == 0)
+		return -1;
+	if ((f = dmarc_txt(c, (char *)org, rec, sizeof(rec))) != 1)
+		return f == -2 ? -2 : -1;
+	return opendmarc_policy_store_dmarc(p, (u_char *)rec,
+	    (u_char *)(uintptr_t)from, org);
+}
+
 static void
-check_dmarc(const char *ip, struct sauth_results *r)
+check_dmarc(struct sauth_ctx *c, const char *ip, struct sauth_results *r)
 {
 	DMARC_POLICY_T *p;
-	int i, st, out;
+	int i, st, out, pol, pct;
 
 	if (r->from_domain[0] == '\0') {
 		r->dmarc = SAUTH_NONE;
@@ -489,12 +579,12 @@ check_dmarc(const char *ip, struct sauth_results *r)
 		    DMARC_POLICY_SPF_ORIGIN_MAILFROM :
 		    DMARC_POLICY_SPF_ORIGIN_HELO, NULL);
 	}
-	st = opendmarc_policy_query_dmarc(p, (u_char *)r->from_domain);
-	if (st == DMARC_DNS_ERROR_TMPERR) {
+	st = dmarc_record(c, r->from_domain, p);
+	if (st == -2) {
 		r->dmarc = SAUTH_TEMPERROR;
 		goto out;
 	}
-	if (st == DMARC_DNS_ERROR_NO_RECORD || st == DMARC_DNS_ERROR_NXDOMAIN) {
+	if (st == -1) {
 		r->dmarc = SAUTH_NONE;
 		goto out;
 	}
@@ -502,7 +592,16 @@ check_dmarc(const char *ip, struct sauth_results *r)
 		r->dmarc = SAUTH_PERMERROR;
 		goto out;
 	}
-	switch (opendmarc_get_policy_to_enforce(p)) {
+	pol = opendmarc_get_policy_to_enforce(p);
+	/* RFC 7489 6.6.4: libopendmarc leaves pct= to the caller.  A
+	 * message outside the sampled percentage gets the next policy
+	 * down (reject -> quarantine -> none). */
+	if ((pol == DMARC_POLICY_REJECT || pol == DMARC_POLICY_QUARANTINE) &&
+	    opendmarc_policy_fetch_pct(p, &pct) == DMARC_PARSE_OKAY &&
+	    pct < 100 && (pct <= 0 || (int)arc4random_uniform(100) >= pct))
+		pol = pol == DMARC_POLICY_REJECT ? DMARC_POLICY_QUARANTINE :
+		    DMARC_POLICY_NONE;
+	switch (pol) {
 	case DMARC_POLICY_PASS:
 		r->dmarc = SAUTH_PASS;
 		break;
@@ -592,5 +691,5 @@ sauth_check(struct sauth_ctx *c, const char *client_ip, const char *helo,
 	if (c->cfg.dkim)
 		check_dkim(c, msg, len, r);
 	if (c->cfg.dmarc && c->dmarc_ok && client_ip != NULL)
-		check_dmarc(client_ip, r);
+		check_dmarc(c, client_ip, r);
 }

@@ -84,6 +84,7 @@ ctl_auth_main(int argc, char **argv)
 		{ "mail-from", required_argument, NULL, 'm' },
 		{ "authserv-id", required_argument, NULL, 'a' },
 		{ "timeout", required_argument, NULL, 't' },
+		{ "psl", required_argument, NULL, 'p' },
 		{ NULL, 0, NULL, 0 }
 	};
 	struct sauth_cfg cfg = { .timeout_ms = 2000, .spf = 1, .dkim = 1,
@@ -114,6 +115,9 @@ ctl_auth_main(int argc, char **argv)
 			break;
 		case 'a':
 			id = optarg;
+			break;
+		case 'p':
+			cfg.psl = optarg;
 			break;
 		case 't':
 			cfg.timeout_ms = strtol(optarg, NULL, 10);
