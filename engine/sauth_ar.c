@@ -238,6 +238,10 @@ sauth_ar_authserv_id(const char *v, size_t len, char *id, size_t idsz)
 		for (i++; i < len && v[i] != '"'; i++) {
 			if (v[i] == '\\' && ++i >= len)
 				return -1;
+			/* A NUL would cut the id short; controls are not
+			 * qtext (RFC 5322 3.2.4). */
+			if ((unsigned char)v[i] < ' ' && v[i] != '\t')
+				return -1;
 			if (n + 1 >= idsz)
 				return -1;
 			id[n++] = v[i];

@@ -337,6 +337,18 @@ test_ar_parse(void **state)
 	expect_id(" \"unterminated; none", NULL);
 	expect_id(" mx extra; none", NULL);
 	expect_id(" mx=1; none", NULL);
+	/* qtext has no NUL or controls (RFC 5322 3.2.4): a NUL would cut
+	 * the id short (found by fuzz_authres). */
+	{
+		static const char nul[] = " \"\0mx\"; none";
+		static const char ctl[] = " \"m\x01x\"; none";
+		char id[64];
+
+		assert_int_equal(sauth_ar_authserv_id(nul, sizeof(nul) - 1, id,
+		    sizeof(id)), -1);
+		assert_int_equal(sauth_ar_authserv_id(ctl, sizeof(ctl) - 1, id,
+		    sizeof(id)), -1);
+	}
 	/* Too long for the caller's buffer. */
 	expect_id(" 0123456789012345678901234567890123456789012345678901234"
 	    "56789012345; none", NULL);
