@@ -11,3 +11,4 @@ moatctl_SOURCES += tools/ctl_auth.c
 moatctl_CFLAGS += $(OPENDKIM_CFLAGS)
 moatctl_LDADD += libsauth.a $(SAUTH_LIBS) libcommon.a
 dist_pkgdata_DATA += rules/auth.rules
+EXTRA_DIST += bench/sender-auth.sh

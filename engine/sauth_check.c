@@ -30,6 +30,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #include <spf2/spf.h>
 #include <spf2/spf_dns.h>
@@ -39,6 +40,25 @@
 
 #include "xmalloc.h"
 #include "engine/sauth_check.h"
+
+/*
+ * The answer cache: one slot per hash of (name, type), replaced on
+ * collision; answers kept for their smallest TTL (at most an hour),
+ * NXDOMAIN and NODATA for SAUTH_NEG_TTL, failures never.  Per context,
+ * so per thread: no lock.
+ */
+#define SAUTH_CACHE_SLOTS	1024
+#define SAUTH_CACHE_ANS_MAX	2048	/* larger answers are not kept */
+#define SAUTH_NEG_TTL		60
+#define SAUTH_TTL_MAX		3600
+struct dns_cent {
+	char		 name[NS_MAXDNAME];
+	int		 type;
+	int		 herr;		/* 0, HOST_NOT_FOUND or NO_DATA */
+	int		 len;
+	long long	 expires;	/* monotonic seconds; 0 = empty */
+	unsigned char	 ans[SAUTH_CACHE_ANS_MAX];
+};
 
 struct sauth_ctx {
 	struct sauth_cfg cfg;
@@ -51,6 +71,7 @@ struct sauth_ctx {
 	char		 tf_domain[SAUTH_DOMAIN_MAX];	/* ... for this d= */
 	char		 tf_selector[64];		/* and s= */
 	int		 spf_tempfail;	/* a query of this SPF check did */
+	struct dns_cent	*cache;		/* SAUTH_CACHE_SLOTS, direct-mapped */
 };
 
 /* "IP" or "IP:PORT" (IPv4; the test and bench resolvers are loopback). */
@@ -75,24 +96,88 @@ parse_resolver(const char *s, struct sockaddr_in *sin)
 	return inet_pton(AF_INET, host, &sin->sin_addr) == 1 ? 0 : -1;
 }
 
+static long long
+mono_sec(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec;
+}
+
+static struct dns_cent *
+cache_slot(struct sauth_ctx *c, const char *name, int type)
+{
+	unsigned int h = 2166136261u ^ (unsigned int)type;
+	const unsigned char *p;
+
+	/* FNV-1a over the name, case-folded: DNS names are. */
+	for (p = (const unsigned char *)name; *p != '\0'; p++)
+		h = (h ^ (unsigned int)tolower(*p)) * 16777619u;
+	return &c->cache[h % SAUTH_CACHE_SLOTS];
+}
+
+/* The smallest TTL of the answer section, capped. */
+static long long
+answer_ttl(const unsigned char *ans, int n)
+{
+	ns_msg msg;
+	ns_rr rr;
+	long long ttl = SAUTH_TTL_MAX;
+	int i;
+
+	if (ns_initparse(ans, n, &msg) < 0)
+		return 0;
+	for (i = 0; i < ns_msg_count(msg, ns_s_an); i++)
+		if (ns_parserr(&msg, ns_s_an, i, &rr) == 0 &&
+		    (long long)ns_rr_ttl(rr) < ttl)
+			ttl = ns_rr_ttl(rr);
+	return ttl;
+}
+
 /*
- * One query; the answer's length, or -1 with *herr HOST_NOT_FOUND,
- * NO_DATA or TRY_AGAIN (timeouts and SERVFAIL: RFC 7208 temperror).
+ * One query, from the cache when it holds a live answer; the answer's
+ * length, or -1 with *herr HOST_NOT_FOUND, NO_DATA or TRY_AGAIN (timeouts
+ * and SERVFAIL: RFC 7208 temperror).
  */
 static int
 dns_query(struct sauth_ctx *c, const char *name, int type,
     unsigned char *ans, int anssz, int *herr)
 {
+	struct dns_cent *e = cache_slot(c, name, type);
+	long long now = mono_sec(), ttl;
 	int n;
 
+	if (e->expires > now && e->type == type &&
+	    strcasecmp(e->name, name) == 0 && e->len <= anssz) {
+		*herr = e->herr;
+		if (e->herr != 0)
+			return -1;
+		memcpy(ans, e->ans, (size_t)e->len);
+		return e->len;
+	}
 	n = res_nquery(&c->res, name, ns_c_in, type, ans, anssz);
 	if (n < 0) {
 		*herr = c->res.res_h_errno;
-		if (*herr != HOST_NOT_FOUND && *herr != NO_DATA)
+		if (*herr != HOST_NOT_FOUND && *herr != NO_DATA) {
 			*herr = TRY_AGAIN;
-		return -1;
+			return -1;
+		}
+		ttl = SAUTH_NEG_TTL;
+	} else {
+		*herr = 0;
+		ttl = answer_ttl(ans, n);
 	}
-	*herr = 0;
+	if (ttl > 0 && n <= SAUTH_CACHE_ANS_MAX &&
+	    strlen(name) < sizeof(e->name)) {
+		strcpy(e->name, name);
+		e->type = type;
+		e->herr = *herr;
+		e->len = n < 0 ? 0 : n;
+		if (n > 0)
+			memcpy(e->ans, ans, (size_t)n);
+		e->expires = now + ttl;
+	}
 	return n;
 }
 
@@ -276,6 +361,7 @@ sauth_ctx_new(const struct sauth_cfg *cfg, char *msg, size_t msgsz)
 	c->res.retry = 1;
 	c->res.options &= ~(RES_DNSRCH | RES_DEFNAMES);
 	c->have_dns = 1;
+	c->cache = xcalloc(SAUTH_CACHE_SLOTS, sizeof(*c->cache));
 
 	layer = xcalloc(1, sizeof(*layer));
 	layer->destroy = spf_layer_free;
@@ -332,6 +418,7 @@ sauth_ctx_free(struct sauth_ctx *c)
 		dkim_close(c->dkim);
 	if (c->have_dns)
 		res_nclose(&c->res);
+	free(c->cache);
 	free(c);
 }
 

@@ -64,6 +64,9 @@ def dnsmasq_args(zone, local=()):
             raise ValueError("record type %s not supported" % rtype)
     for d in local:
         args.append("--local=/%s/" % d)
+    # Answers carry a TTL, as an authoritative server's do (dnsmasq
+    # gives its own records TTL 0 unless told).
+    args.append("--local-ttl=300")
     # The readiness probe of test_dns.Dnsmasq asks for o1.sg.example.
     args.append("--host-record=o1.sg.example,127.0.0.2")
     return args

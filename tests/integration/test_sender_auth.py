@@ -74,6 +74,17 @@ MSG = ("From: Alice <alice@{d}>\r\n"
        "\r\n")
 
 
+def mt_poll_log(dns, before, timeout=5.0):
+    """dnsmasq's log lines written since before (it logs each query as it
+    answers; the answers have arrived, so the lines have too)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        log = dns.log()[len(before):]
+        if log or time.monotonic() > deadline:
+            return log
+        time.sleep(0.05)
+
+
 def message(domain, tag="x"):
     return MSG.format(d=domain, tag=tag).encode()
 
@@ -366,6 +377,28 @@ class SenderAuth(unittest.TestCase):
         self.assertEqual(got, "pass", r["out"])
         self.assertIn("SPF_FAIL", r["facts"])
         self.assertIn("DMARC_PASS", r["facts"])
+
+    def test_answers_are_cached_within_a_process(self):
+        # Three messages, one process: the key, the DMARC record and the
+        # SPF record are each asked once (dnstest serves TTL 300).
+        paths = []
+        data = self.sign(message("sig.test", "cache"), "ed")
+        for i in range(3):
+            paths.append(os.path.join(self.dir.name, "c%d.eml" % i))
+            with open(paths[-1], "wb") as f:
+                f.write(data)
+        before = self.dns.log()
+        p = subprocess.run([MOATCTL, "authcheck", "--psl", self.psl,
+                            "--dns", self.dns.address, "--client-ip", IP_OK,
+                            "--mail-from", "a@sig.test"] + paths,
+                           capture_output=True, text=True, timeout=60)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertEqual(p.stdout.count("dmarc=pass from=sig.test"), 3,
+                         p.stdout)
+        log = mt_poll_log(self.dns, before)
+        for q in ("query[TXT] ed._domainkey.sig.test ",
+                  "query[TXT] _dmarc.sig.test ", "query[TXT] sig.test "):
+            self.assertEqual(log.count(q), 1, log)
 
     # ------------------------------------------- offline and DNS failure
 
