@@ -98,6 +98,7 @@ int		 sauth_ar_is_ours(const char *hdr, size_t len,
  * (an allow list).  At most SAUTH_LIST_MAX sites.
  */
 #define SAUTH_LIST_MAX	32
+#define SAUTH_URI_MAX	20	/* distinct URI domains asked per message */
 struct sauth_site {
 	char		zone[SAUTH_DOMAIN_MAX];
 	char		filter[64];	/* "" = any 127.0.0.0/8 answer */
@@ -114,5 +115,15 @@ int		 sauth_sites_parse(const char *s, struct sauth_sites *out,
 
 /* Whether answer (dotted IPv4) matches the site's filter. */
 int		 sauth_site_match(const struct sauth_site *, const char *answer);
+
+/*
+ * The host of a URI as URI lists are asked about: scheme "http", "https"
+ * or "ftp" (or none, "www.example.org/x"), userinfo and port dropped,
+ * lower-cased, a trailing dot removed; "mailto:" gives the address's
+ * domain.  0 and the host in out, or -1 (no host, an IP literal, not a
+ * DNS name, or too long).
+ */
+int		 sauth_uri_host(const char *uri, size_t len, char *out,
+		    size_t outsz);
 
 #endif

@@ -447,3 +447,78 @@ sauth_site_match(const struct sauth_site *site, const char *answer)
 	}
 	return *a == '\0';
 }
+
+/* Letters, digits, '-', '_' and dots, at least one dot, no empty label. */
+static int
+dns_name_ok(const char *s)
+{
+	const char *p;
+	int dot = 0, alpha = 0;
+
+	if (s[0] == '\0' || s[0] == '.')
+		return 0;
+	for (p = s; *p != '\0'; p++) {
+		if (*p == '.') {
+			if (p[1] == '.' || p[1] == '\0')
+				return 0;
+			dot = 1;
+		} else if (isalpha((unsigned char)*p))
+			alpha = 1;
+		else if (!isdigit((unsigned char)*p) && *p != '-' && *p != '_')
+			return 0;
+	}
+	/* All digits and dots is an address, not a name. */
+	return dot && alpha;
+}
+
+int
+sauth_uri_host(const char *uri, size_t len, char *out, size_t outsz)
+{
+	static const char *const schemes[] = {
+		"http://", "https://", "ftp://", "mailto:", NULL
+	};
+	const char *p = uri, *end = uri + len, *h, *at, *q;
+	size_t i, n;
+	int mailto = 0;
+
+	for (i = 0; schemes[i] != NULL; i++) {
+		n = strlen(schemes[i]);
+		if (len >= n && strncasecmp(uri, schemes[i], n) == 0) {
+			p = uri + n;
+			mailto = i == 3;
+			break;
+		}
+	}
+	if (schemes[i] == NULL && memchr(uri, ':', len) != NULL &&
+	    (len < 4 || strncasecmp(uri, "www.", 4) != 0))
+		return -1;		/* some other scheme */
+	/* The authority ends at the first '/', '?' or '#'. */
+	for (h = p; h < end && *h != '/' && *h != '?' && *h != '#'; h++)
+		;
+	if (mailto) {
+		if ((at = memchr(p, '@', (size_t)(h - p))) == NULL)
+			return -1;
+		p = at + 1;
+		for (q = p; q < h && *q != '>' && *q != '&'; q++)
+			;
+		h = q;
+	} else {
+		/* userinfo@ is a classic disguise: the host follows it. */
+		for (q = h; q > p; q--)
+			if (q[-1] == '@')
+				break;
+		p = q;
+		for (q = p; q < h && *q != ':'; q++)
+			;
+		h = q;
+	}
+	n = (size_t)(h - p);
+	if (n > 0 && p[n - 1] == '.')
+		n--;
+	if (n == 0 || n >= outsz || n >= SAUTH_DOMAIN_MAX)
+		return -1;
+	for (i = 0; i < n; i++)
+		out[i] = (char)tolower((unsigned char)p[i]);
+	out[n] = '\0';
+	return dns_name_ok(out) ? 0 : -1;
+}

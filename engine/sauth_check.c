@@ -38,6 +38,7 @@
 #include <dkim.h>
 #include <opendmarc/dmarc.h>
 
+#include "sbuf.h"
 #include "xmalloc.h"
 #include "engine/sauth_check.h"
 
@@ -779,4 +780,118 @@ sauth_check(struct sauth_ctx *c, const char *client_ip, const char *helo,
 		check_dkim(c, msg, len, r);
 	if (c->cfg.dmarc && c->dmarc_ok && client_ip != NULL)
 		check_dmarc(c, client_ip, r);
+}
+
+/* Append " word" to facts unless it is there already. */
+static void
+add_word(struct sbuf *facts, const char *word)
+{
+	size_t wl = strlen(word), i;
+
+	for (i = 0; i + wl + 1 <= facts->len; i++)
+		if (facts->p[i] == ' ' && memcmp(facts->p + i + 1, word,
+		    wl) == 0 && (i + wl + 1 == facts->len ||
+		    facts->p[i + wl + 1] == ' '))
+			return;
+	sbuf_addc(facts, ' ');
+	sbuf_adds(facts, word);
+}
+
+/* The name to ask a list about: reversed address or the domain. */
+static int
+list_query_name(const char *kind, const char *name, const char *zone,
+    char *q, size_t qsz)
+{
+	struct in_addr a4;
+	struct in6_addr a6;
+	size_t n = 0;
+	int i, w;
+
+	if (strcmp(kind, "dnsbl") != 0) {
+		w = snprintf(q, qsz, "%s.%s", name, zone);
+		return w < 0 || (size_t)w >= qsz ? -1 : 0;
+	}
+	if (inet_pton(AF_INET, name, &a4) == 1) {
+		const unsigned char *b = (const unsigned char *)&a4;
+
+		w = snprintf(q, qsz, "%u.%u.%u.%u.%s", b[3], b[2], b[1], b[0],
+		    zone);
+		return w < 0 || (size_t)w >= qsz ? -1 : 0;
+	}
+	if (inet_pton(AF_INET6, name, &a6) != 1 || qsz < 64 + strlen(zone) + 1)
+		return -1;
+	for (i = 15; i >= 0; i--) {
+		n += (size_t)snprintf(q + n, qsz - n, "%x.%x.",
+		    a6.s6_addr[i] & 15, a6.s6_addr[i] >> 4);
+	}
+	snprintf(q + n, qsz - n, "%s", zone);
+	return 0;
+}
+
+int
+sauth_lists(struct sauth_ctx *c, const struct sauth_sites *sites,
+    const char *kind, const char *name, struct sbuf *facts, int *weight,
+    int *temp)
+{
+	unsigned char ans[4096];
+	char q[NS_MAXDNAME], addr[INET_ADDRSTRLEN], word[SAUTH_DOMAIN_MAX + 16];
+	char up[16];
+	ns_msg msg;
+	ns_rr rr;
+	int s, i, n, herr, hit, listed = 0;
+	size_t k;
+
+	if (!c->have_dns)
+		return 0;
+	for (k = 0; kind[k] != '\0' && k + 1 < sizeof(up); k++)
+		up[k] = (char)toupper((unsigned char)kind[k]);
+	up[k] = '\0';
+	for (s = 0; s < sites->n; s++) {
+		const struct sauth_site *site = &sites->site[s];
+
+		if (list_query_name(kind, name, site->zone, q, sizeof(q)) == -1)
+			continue;
+		n = dns_query(c, q, ns_t_a, ans, sizeof(ans), &herr);
+		if (n < 0) {
+			if (herr == TRY_AGAIN)
+				(*temp)++;
+			continue;
+		}
+		if (ns_initparse(ans, n, &msg) < 0)
+			continue;
+		hit = 0;
+		for (i = 0; i < ns_msg_count(msg, ns_s_an) && !hit; i++)
+			if (ns_parserr(&msg, ns_s_an, i, &rr) == 0 &&
+			    ns_rr_type(rr) == ns_t_a && ns_rr_rdlen(rr) == 4 &&
+			    inet_ntop(AF_INET, ns_rr_rdata(rr), addr,
+			    sizeof(addr)) != NULL &&
+			    sauth_site_match(site, addr))
+				hit = 1;
+		if (!hit)
+			continue;
+		listed++;
+		*weight += site->weight;
+		snprintf(word, sizeof(word), "%s_%s", up,
+		    site->weight < 0 ? "ALLOW" : "HIT");
+		add_word(facts, word);
+		snprintf(word, sizeof(word), "%s:%s", kind, site->zone);
+		add_word(facts, word);
+	}
+	return listed;
+}
+
+int
+sauth_org_domain(struct sauth_ctx *c, const char *host, char *out,
+    size_t outsz)
+{
+	u_char org[SAUTH_DOMAIN_MAX];
+
+	if (!c->dmarc_ok || strlen(host) >= SAUTH_DOMAIN_MAX ||
+	    opendmarc_get_tld((u_char *)(uintptr_t)host, org,
+	    sizeof(org)) != 0 || org[0] == '\0')
+		return -1;
+	if (strlen((char *)org) >= outsz)
+		return -1;
+	strcpy(out, (char *)org);
+	return 0;
 }

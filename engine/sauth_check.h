@@ -45,6 +45,28 @@ void		 sauth_check(struct sauth_ctx *, const char *client_ip,
 		    const char *helo, const char *mail_from, const char *msg,
 		    size_t len, struct sauth_results *r);
 
+struct sbuf;
+
+/*
+ * DNS lists (RFC 5782): ask each site of sites about name: for kind
+ * "dnsbl" name is an IPv4 or IPv6 address, asked reversed (octets or
+ * nibbles, RFC 5782 2.1 and 2.4); for "rhsbl" and "uribl" a domain, asked
+ * as is (2.2).  A site whose A answers include one its filter accepts adds
+ * its weight to *weight once, and the words " KIND_HIT" (positive weight)
+ * or " KIND_ALLOW" (negative) and " kind:ZONE" to facts, each once.
+ * Returns the number of sites that listed name; *temp counts sites whose
+ * query failed (their weight is not added: RFC 5782 5, a failing list
+ * must not block mail).
+ */
+int		 sauth_lists(struct sauth_ctx *, const struct sauth_sites *,
+		    const char *kind, const char *name, struct sbuf *facts,
+		    int *weight, int *temp);
+
+/* The organizational domain of host by the Public Suffix List (what a URI
+ * list is asked about); 0 or -1.  Needs a resolver-backed context. */
+int		 sauth_org_domain(struct sauth_ctx *, const char *host,
+		    char *out, size_t outsz);
+
 /* The domain of the message's single From: address into out; -1 if
  * none or several (RFC 7489 6.6.1). */
 int		 sauth_from_domain(const char *msg, size_t len, char *out,

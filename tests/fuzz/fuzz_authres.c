@@ -1,8 +1,10 @@
 /*
  * fuzz_authres.c: Authentication-Results (engine/sauth_ar.c).  The input
- * is read three ways: as a header field from outside, which must parse
+ * is read four ways: as a header field from outside, which must parse
  * without reading past its end and, when it yields an authserv-id, one
- * that is non-empty and NUL-free; as a DNS list specification
+ * that is non-empty and NUL-free; as a URI whose host a URI list would be
+ * asked about (a lower-case DNS name, or nothing); as a DNS list
+ * specification
  * (dnsbl_sites), whose sites must then be within their bounds; and as
  * hostile values (d=, s=, MAIL FROM domain, authserv-id) for the writer,
  * whose header must have no line break but its folds, and must parse
@@ -59,6 +61,12 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		CHECK(strlen(id) < sizeof(id));
 	}
 	(void)sauth_ar_is_ours(copy, size, "mx.example.net");
+	/* ... and as a URI: a host we ask a list about is a DNS name. */
+	if (sauth_uri_host(copy, size, id, sizeof(id)) == 0) {
+		CHECK(id[0] != '\0' && strchr(id, '.') != NULL);
+		CHECK(strspn(id, "abcdefghijklmnopqrstuvwxyz0123456789.-_") ==
+		    strlen(id));
+	}
 	free(copy);
 
 	/* 2: a DNS list specification. */

@@ -7,4 +7,5 @@ fuzz_authres_LDADD = $(FUZZ_LIBS)
 EXTRA_DIST += tests/fuzz/seeds/fuzz_authres/ours \
 	tests/fuzz/seeds/fuzz_authres/comments \
 	tests/fuzz/seeds/fuzz_authres/sites \
-	tests/fuzz/seeds/fuzz_authres/writer
+	tests/fuzz/seeds/fuzz_authres/writer \
+	tests/fuzz/seeds/fuzz_authres/uri

@@ -42,6 +42,10 @@ import dnstest  # noqa: E402
 MOATCTL = os.environ.get("MOATCTL", os.path.abspath("moatctl"))
 SKIP = 77
 IP_OK, IP_OK2, IP_BAD = "192.0.2.1", "192.0.2.2", "198.51.100.9"
+IP_V6 = "2001:db8::1"
+V6_REV = ".".join(reversed("20010db8" + "0" * 23 + "1"))
+DNSBL = ("bl.test=127.0.0.2*3 pbl.test=127.0.0.[10..11]*1 "
+         "wl.test=127.0.[0..255].[1;2]*-2 other.test=127.0.0.4")
 
 
 def openssl(*args, data=None):
@@ -148,6 +152,17 @@ class SenderAuth(unittest.TestCase):
             ("_dmarc.pct.test", "TXT", "v=DMARC1; p=reject; pct=0"),
             ("_dmarc.broken.test", "TXT", "v=DMARC1; p=bogus"),
             ("broken.test", "A", "192.0.2.60"),
+            # DNS lists (RFC 5782), several answer codes
+            ("9.100.51.198.bl.test", "A", "127.0.0.2"),
+            ("9.100.51.198.bl.test", "A", "127.0.0.10"),
+            ("9.100.51.198.pbl.test", "A", "127.0.0.11"),
+            ("10.100.51.198.bl.test", "A", "127.0.0.3"),
+            ("1.2.0.192.wl.test", "A", "127.0.9.2"),
+            ("1.2.0.192.bl.test", "A", "192.0.2.99"),   # not 127/8
+            (V6_REV + ".bl.test", "A", "127.0.0.2"),
+            ("spammer.test.dbl.test", "A", "127.0.1.2"),
+            ("spammy-test.com.uribl.test", "A", "127.0.0.2"),
+            ("spammy-test.com.uribl.test", "A", "127.0.0.4"),
         ] + spf_chain + [("l13.many.test", "TXT", "v=spf1 -all")]
         cls.dns = dnstest.DnsServer(zone, local=["test"]).start()
         cls.dir = tempfile.TemporaryDirectory()
@@ -155,7 +170,7 @@ class SenderAuth(unittest.TestCase):
         # organizational domain of sub.subpol.test is not subpol.test.
         cls.psl = os.path.join(cls.dir.name, "psl.dat")
         with open(cls.psl, "w") as f:
-            f.write("// ===BEGIN ICANN DOMAINS===\ntest\n"
+            f.write("// ===BEGIN ICANN DOMAINS===\ntest\ncom\n"
                     "// ===END ICANN DOMAINS===\n")
 
     @classmethod
@@ -400,6 +415,66 @@ class SenderAuth(unittest.TestCase):
                   "query[TXT] _dmarc.sig.test ", "query[TXT] sig.test "):
             self.assertEqual(log.count(q), 1, log)
 
+    # ---------------------------------------------------------- DNS lists
+
+    def lists(self, data, ip, *args):
+        r = self.authcheck(data, "--client-ip", ip, *args)
+        m = [l for l in r["out"].splitlines() if l.startswith("lists: ")]
+        self.assertEqual(len(m), 1, r["out"])
+        w = dict(kv.split("=") for kv in m[0][7:].split())
+        return {k: int(v) for k, v in w.items()}, r
+
+    def test_dnsbl_weights_and_answers(self):
+        w, r = self.lists(message("x.test"), IP_BAD, "--dnsbl", DNSBL)
+        # bl.test answers 127.0.0.2 (weight 3) and 127.0.0.10 (not in its
+        # filter); pbl.test 127.0.0.11 (1); weight once per site.
+        self.assertEqual(w["dnsbl"], 4, r["out"])
+        for f in ("DNSBL_HIT", "dnsbl:bl.test", "dnsbl:pbl.test"):
+            self.assertIn(f, r["facts"])
+        self.assertNotIn("dnsbl:other.test", r["facts"])
+        self.assertNotIn("DNSBL_ALLOW", r["facts"])
+        # 127.0.0.3 is outside bl.test's filter: not listed.
+        w, r = self.lists(message("x.test"), "198.51.100.10", "--dnsbl",
+                          DNSBL)
+        self.assertEqual(w["dnsbl"], 0, r["out"])
+        self.assertNotIn("DNSBL_HIT", r["facts"])
+        # An allow list (negative weight); bl.test's 192.0.2.99 is not a
+        # 127/8 answer and its filter wants 127.0.0.2 anyway.
+        w, r = self.lists(message("x.test"), IP_OK, "--dnsbl", DNSBL)
+        self.assertEqual(w["dnsbl"], -2, r["out"])
+        self.assertIn("DNSBL_ALLOW", r["facts"])
+        self.assertIn("dnsbl:wl.test", r["facts"])
+        # IPv6: nibbles reversed (RFC 5782 2.4).
+        w, r = self.lists(message("x.test"), IP_V6, "--dnsbl", DNSBL)
+        self.assertEqual(w["dnsbl"], 3, r["out"])
+
+    def test_rhsbl_and_uribl(self):
+        # URI extraction wants a real TLD (as SpamAssassin's); the names
+        # are only ever asked of the private DNS.
+        body = (b"See http://www.spammy-test.com/buy and "
+                b"https://user@click.spammy-test.com:8080/x and "
+                b"http://good-test.com/ ok\r\n")
+        data = message("spammer.test").replace(b"this line is the body.",
+                                                body)
+        w, r = self.lists(data, IP_OK, "--mail-from", "a@spammer.test",
+                          "--rhsbl", "dbl.test=127.0.1.[2..99]*2",
+                          "--uribl", "uribl.test*5")
+        self.assertEqual(w["rhsbl"], 2, r["out"])
+        self.assertEqual(w["uribl"], 5, r["out"])    # once per domain
+        for f in ("RHSBL_HIT", "rhsbl:dbl.test", "URIBL_HIT",
+                  "uribl:uribl.test"):
+            self.assertIn(f, r["facts"])
+        w, r = self.lists(message("x.test"), IP_OK, "--mail-from",
+                          "a@x.test", "--rhsbl", "dbl.test*2",
+                          "--uribl", "uribl.test*5")
+        self.assertEqual((w["rhsbl"], w["uribl"]), (0, 0), r["out"])
+
+    def test_bad_list_syntax_is_a_usage_error(self):
+        p = subprocess.run([MOATCTL, "authcheck", "--dnsbl", "bl.test*x",
+                            "/dev/null"], capture_output=True, text=True)
+        self.assertEqual(p.returncode, 2)
+        self.assertIn("weight is not an integer", p.stderr)
+
     # ------------------------------------------- offline and DNS failure
 
     def test_without_dns_everything_is_skipped(self):
@@ -427,6 +502,17 @@ class SenderAuth(unittest.TestCase):
         self.assertIn("SPF_TEMPERROR", r["facts"])
         # SPF mailfrom + HELO, the key, DMARC: a handful of 1 s timeouts.
         self.assertLess(took, 15, r["out"])
+
+    def test_dead_resolver_lists_add_nothing(self):
+        self.dns.pause()
+        try:
+            w, r = self.lists(message("x.test"), IP_BAD, "--timeout",
+                              "500", "--dnsbl", "bl.test*3 pbl.test")
+        finally:
+            self.dns.resume()
+        self.assertEqual(w["dnsbl"], 0, r["out"])
+        self.assertEqual(w["temperror"], 2, r["out"])
+        self.assertNotIn("DNSBL_HIT", r["facts"])
 
 
 def main():

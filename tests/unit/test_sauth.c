@@ -191,7 +191,8 @@ test_facts_fire_rules(void **state)
 		"SPF_HELO_SOFTFAIL", "SPF_HELO_NEUTRAL", "SPF_HELO_NONE",
 		"SPF_HELO_PERMERROR", "DKIM_SIGNED", "DKIM_VALID",
 		"DKIM_VALID_AU", "DKIM_INVALID", "DMARC_PASS", "DMARC_REJECT",
-		"DMARC_QUARANTINE", "DMARC_NONE",
+		"DMARC_QUARANTINE", "DMARC_NONE", "DNSBL_HIT", "DNSBL_ALLOW",
+		"RHSBL_HIT", "URIBL_HIT",
 	};
 	struct rule_builder *b = rule_builder_new();
 	struct rule_error err;
@@ -457,6 +458,46 @@ test_sites(void **state)
 	assert_non_null(strstr(msg, "not a DNS zone"));
 }
 
+static void
+expect_host(const char *uri, const char *want)
+{
+	char h[64];
+	int rc = sauth_uri_host(uri, strlen(uri), h, sizeof(h));
+
+	if (want == NULL) {
+		if (rc != -1)
+			fail_msg("%s gave %s", uri, h);
+		return;
+	}
+	if (rc != 0)
+		fail_msg("%s: no host", uri);
+	assert_string_equal(h, want);
+}
+
+static void
+test_uri_host(void **state)
+{
+	(void)state;
+	expect_host("http://www.Example.COM/x?y", "www.example.com");
+	expect_host("https://example.com.", "example.com");
+	expect_host("HTTPS://user:pw@evil.example:8080/#x", "evil.example");
+	expect_host("http://good.example@evil.example/", "evil.example");
+	expect_host("ftp://files.example.org", "files.example.org");
+	expect_host("www.example.net/path", "www.example.net");
+	expect_host("mailto:bob@Lists.Example.org?subject=x",
+	    "lists.example.org");
+	expect_host("http://192.0.2.1/", NULL);		/* an address */
+	expect_host("http://[2001:db8::1]/", NULL);
+	expect_host("javascript:alert(1)", NULL);
+	expect_host("http:///x", NULL);
+	expect_host("http://nodot/", NULL);
+	expect_host("http://a..b.example/", NULL);
+	expect_host("http://bad host.example/", NULL);
+	expect_host("mailto:nobody", NULL);
+	expect_host("http://0123456789012345678901234567890123456789012345"
+	    "678901234567890.example/", NULL);		/* too long */
+}
+
 int
 main(void)
 {
@@ -472,6 +513,7 @@ main(void)
 		cmocka_unit_test(test_ar_is_ours),
 		cmocka_unit_test(test_ar_roundtrip),
 		cmocka_unit_test(test_sites),
+		cmocka_unit_test(test_uri_host),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
