@@ -5,8 +5,9 @@
 # the checks use; the library-backed checks are libsauth.a.
 libproxy_a_SOURCES += engine/sauth.h engine/sauth_ar.c
 noinst_LIBRARIES += libsauth.a
-libsauth_a_SOURCES = engine/sauth_check.c engine/sauth_check.h
-libsauth_a_CFLAGS = $(AM_CFLAGS) $(OPENDKIM_CFLAGS)
+libsauth_a_SOURCES = engine/sauth_check.c engine/sauth_check.h \
+	engine/sauth_pool.c engine/sauth_pool.h
+libsauth_a_CFLAGS = $(AM_CFLAGS) $(OPENDKIM_CFLAGS) $(LIBEVENT_CFLAGS)
 moatctl_SOURCES += tools/ctl_auth.c
 moatctl_CFLAGS += $(OPENDKIM_CFLAGS)
 moatctl_LDADD += libsauth.a $(SAUTH_LIBS) libcommon.a

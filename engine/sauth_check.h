@@ -5,9 +5,9 @@
  * timeout.
  *
  * Blocking: each call may wait up to timeout_ms per query and a bounded
- * number of queries.  moatd must run it off the worker's event loop on a
- * small bounded pool (as proxy/passwd.c hashes passwords); moatctl calls
- * it directly.  One struct sauth_ctx per thread.
+ * number of queries.  On an event loop use sauth_pool.h, which runs them
+ * on a small bounded pool (as proxy/passwd.c hashes passwords); moatctl
+ * calls them directly.  One struct sauth_ctx per thread.
  */
 #ifndef SAUTH_CHECK_H
 #define SAUTH_CHECK_H

@@ -4,8 +4,8 @@
  * without reading past its end and, when it yields an authserv-id, one
  * that is non-empty and NUL-free; as a URI whose host a URI list would be
  * asked about (a lower-case DNS name, or nothing); as a DNS list
- * specification
- * (dnsbl_sites), whose sites must then be within their bounds; and as
+ * specification (dnsbl_sites), whose sites must then be within their
+ * bounds; and as
  * hostile values (d=, s=, MAIL FROM domain, authserv-id) for the writer,
  * whose header must have no line break but its folds, and must parse
  * back as ours (we strip the fields we wrote; a field we write that we do
