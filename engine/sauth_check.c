@@ -66,6 +66,7 @@ struct sauth_ctx {
 	int		 have_dns;
 	struct __res_state res;
 	SPF_server_t	*spf;
+	SPF_dns_server_t *spf_dns;	/* ours under libspf2's cache */
 	DKIM_LIB	*dkim;
 	int		 dmarc_ok;
 	int		 key_tempfail;	/* the last key lookup timed out */
@@ -370,8 +371,15 @@ sauth_ctx_new(const struct sauth_cfg *cfg, char *msg, size_t msgsz)
 	layer->name = "moat";
 	layer->hook = c;
 	/* The cache keeps answers for their TTL within this context. */
-	if ((cache = SPF_dns_cache_new(layer, NULL, 0, 8)) == NULL ||
-	    (c->spf = SPF_server_new_dns(cache, 0)) == NULL) {
+	if ((cache = SPF_dns_cache_new(layer, NULL, 0, 8)) == NULL) {
+		free(layer);
+		snprintf(msg, msgsz, "libspf2 initialisation failed");
+		goto fail;
+	}
+	/* A server made with SPF_server_new_dns() does not free the
+	 * layers it was given: SPF_dns_free() frees both, in ctx_free. */
+	c->spf_dns = cache;
+	if ((c->spf = SPF_server_new_dns(cache, 0)) == NULL) {
 		snprintf(msg, msgsz, "libspf2 initialisation failed");
 		goto fail;
 	}
@@ -415,6 +423,8 @@ sauth_ctx_free(struct sauth_ctx *c)
 		return;
 	if (c->spf != NULL)
 		SPF_server_free(c->spf);
+	if (c->spf_dns != NULL)
+		SPF_dns_free(c->spf_dns);
 	if (c->dkim != NULL)
 		dkim_close(c->dkim);
 	if (c->have_dns)
