@@ -585,6 +585,37 @@ check_dkim(struct sauth_ctx *c, const char *msg, size_t len,
  */
 int	opendmarc_get_tld(u_char *, u_char *, size_t);
 
+/*
+ * The organizational domain of name (RFC 7489 3.2) by the PSL read at
+ * library init.  libopendmarc leaves out untouched when no rule matches
+ * (an unlisted TLD); then the PSL's default rule "*" applies: the last
+ * two labels.
+ */
+static int
+org_domain(const char *name, char *out, size_t outsz)
+{
+	u_char org[SAUTH_DOMAIN_MAX];
+	const char *last, *p;
+
+	if (strlen(name) >= sizeof(org))
+		return -1;
+	org[0] = '\0';
+	if (opendmarc_get_tld((u_char *)(uintptr_t)name, org,
+	    sizeof(org)) != 0)
+		return -1;
+	if (org[0] == '\0') {
+		if ((last = strrchr(name, '.')) == NULL || last == name)
+			return -1;
+		for (p = last; p > name && p[-1] != '.'; p--)
+			;
+		snprintf((char *)org, sizeof(org), "%s", p);
+	}
+	if (strlen((char *)org) >= outsz)
+		return -1;
+	strcpy(out, (char *)org);
+	return 0;
+}
+
 /* The one DMARC record at _dmarc.name; 1 found, 0 none, -2 DNS trouble. */
 static int
 dmarc_txt(struct sauth_ctx *c, const char *name, char *rec, size_t recsz)
@@ -631,8 +662,8 @@ dmarc_record(struct sauth_ctx *c, const char *from, DMARC_POLICY_T *p)
 		    (u_char *)(uintptr_t)from, NULL);
 	if (f == -2)
 		return -2;
-	if (opendmarc_get_tld((u_char *)(uintptr_t)from, org,
-	    sizeof(org)) != 0 || strcasecmp((char *)org, from) == 0)
+	if (org_domain(from, (char *)org, sizeof(org)) == -1 ||
+	    strcasecmp((char *)org, from) == 0)
 		return -1;
 	if ((f = dmarc_txt(c, (char *)org, rec, sizeof(rec))) != 1)
 		return f == -2 ? -2 : -1;
@@ -894,14 +925,7 @@ int
 sauth_org_domain(struct sauth_ctx *c, const char *host, char *out,
     size_t outsz)
 {
-	u_char org[SAUTH_DOMAIN_MAX];
-
-	if (!c->dmarc_ok || strlen(host) >= SAUTH_DOMAIN_MAX ||
-	    opendmarc_get_tld((u_char *)(uintptr_t)host, org,
-	    sizeof(org)) != 0 || org[0] == '\0')
+	if (!c->dmarc_ok)
 		return -1;
-	if (strlen((char *)org) >= outsz)
-		return -1;
-	strcpy(out, (char *)org);
-	return 0;
+	return org_domain(host, out, outsz);
 }

@@ -180,11 +180,11 @@ class SenderAuth(unittest.TestCase):
 
     # ------------------------------------------------------------ helpers
 
-    def authcheck(self, data, *args, dns=True, timeout_ms=None):
+    def authcheck(self, data, *args, dns=True, timeout_ms=None, psl=True):
         path = os.path.join(self.dir.name, "m%d.eml" % time.monotonic_ns())
         with open(path, "wb") as f:
             f.write(data)
-        cmd = [MOATCTL, "authcheck", "--psl", self.psl]
+        cmd = [MOATCTL, "authcheck"] + (["--psl", self.psl] if psl else [])
         if dns:
             cmd += ["--dns", self.dns.address]
         if timeout_ms:
@@ -379,6 +379,19 @@ class SenderAuth(unittest.TestCase):
                     self.assertIn(fact, r["facts"])
                     self.assertIn("dmarc=%s header.from=%s" % (
                         want.split("(")[0], domain), r["out"])
+
+    def test_dmarc_unlisted_tld_uses_default_rule(self):
+        # Debian's Public Suffix List has no .test: the PSL's default rule
+        # "*" makes subpol.test the organizational domain (RFC 7489 3.2),
+        # and x.test has no record anywhere: none, not temperror (the
+        # library leaves its output untouched for an unlisted TLD).
+        r = self.authcheck(message("sub.subpol.test"), "--client-ip",
+                           IP_BAD, "--mail-from", "a@sub.subpol.test",
+                           psl=False)
+        self.assertEqual(r["dmarc"][0], "fail(p=reject)", r["out"])
+        r = self.authcheck(message("x.test"), "--client-ip", IP_BAD,
+                           psl=False)
+        self.assertEqual(r["dmarc"][0], "none", r["out"])
 
     def test_dmarc_pct_zero_does_not_reject(self):
         # RFC 7489 6.6.4: with pct=0 the policy is not applied; the next
