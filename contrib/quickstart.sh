@@ -32,6 +32,11 @@ if [ "$(dpkg --print-architecture 2>/dev/null)" = amd64 ]; then
 fi
 # ss(8): test_mta_defects reads the listen backlog moatd really set.
 PKGS="$PKGS iproute2"
+# Sender authentication (issue 16): the libraries, the Public Suffix List,
+# and for test_sender_auth real DKIM signers (python3-dkim, with
+# python3-nacl for ed25519).
+PKGS="$PKGS libspf2-dev libopendkim-dev libopendmarc-dev publicsuffix"
+PKGS="$PKGS python3-dkim python3-nacl"
 
 need_root() {
 	if [ "$(id -u)" != 0 ]; then

@@ -38,6 +38,7 @@
 
 #include "config.h"
 #include "fdio.h"
+#include "engine/sauth.h"
 #include "netaddr.h"
 #include "proxy_proto.h"
 #include "sbuf.h"
@@ -171,13 +172,17 @@ static const struct cfg_word w_bare[] = {
 	{ NULL, 0 }
 };
 
+static const struct cfg_word w_spf_action[] = {
+	{ "off", 0 }, { "tag", 1 }, { "reject", 2 }, { NULL, 0 }
+};
+
 static cfg_set_fn set_listen, set_local_domains, set_trusted, set_backend,
 	    set_rules, set_rate;
 static cfg_dump_fn dump_listen, dump_local_domains, dump_trusted,
 	    dump_backend, dump_rules, dump_rate;
 static cfg_eq_fn eq_listen;
 static cfg_check_fn check_domain, check_text, check_abspath, check_path,
-	    check_user, check_resolver, check_threshold;
+	    check_user, check_resolver, check_threshold, check_sites;
 static void reset_trusted(struct config *);
 
 static const struct cfg_key cfg_keys[] = {
@@ -550,6 +555,40 @@ static const struct cfg_key cfg_keys[] = {
 	    SEC, 2 * HOUR, .help = "the whole DATA phase" },
 	{ "drain_timeout", CT_DURATION, 0, F(drain_timeout_ms), "30s", NULL,
 	    0, HOUR, .help = "on SIGTERM, how long sessions may finish" },
+
+	/* sender authentication and DNS lists (issue 16; doc/config.md
+	 * "Sender authentication": parsed now, used once integrated) */
+	{ "spf", CT_BOOL, 0, F(spf), "on", NULL, 0, 1,
+	    .help = "check SPF (RFC 7208) of MAIL FROM, and of HELO" },
+	{ "spf_fail_action", CT_ENUM, 0, F(spf_fail_action), "tag", NULL, 0,
+	    0, .words = w_spf_action,
+	    .help = "SPF fail: score it (tag), refuse RCPT with 550 5.7.23 "
+	    "(reject), or neither (off)" },
+	{ "dkim", CT_BOOL, 0, F(dkim), "on", NULL, 0, 1,
+	    .help = "verify DKIM signatures (RFC 6376) at end of DATA" },
+	{ "dmarc", CT_BOOL, 0, F(dmarc), "on", NULL, 0, 1,
+	    .help = "evaluate DMARC (RFC 7489) for the From domain" },
+	{ "dmarc_enforce", CT_BOOL, 0, F(dmarc_enforce), "off", NULL, 0, 1,
+	    .help = "refuse (550 5.7.1) failing mail under p=reject; off = "
+	    "score only" },
+	{ "authserv_id", CT_STRING, 0, F(authserv_id), NULL, "= hostname", 0,
+	    0, .check = check_domain,
+	    .help = "our name in Authentication-Results; fields from outside "
+	    "with it are removed" },
+	{ "dnsbl_sites", CT_STRING, CF_REST, F(dnsbl_sites), NULL, "(none)", 0,
+	    0, .check = check_sites,
+	    .help = "client address lists: ZONE[=ANSWER][*WEIGHT] ..., as "
+	    "postscreen_dnsbl_sites" },
+	{ "dnsbl_threshold", CT_INT, 0, F(dnsbl_threshold), "1", NULL, 1,
+	    1000, .help = "summed dnsbl_sites weight that refuses at connect" },
+	{ "rhsbl_sites", CT_STRING, CF_REST, F(rhsbl_sites), NULL, "(none)", 0,
+	    0, .check = check_sites,
+	    .help = "domain lists for the sender and HELO domains, same "
+	    "syntax" },
+	{ "uribl_sites", CT_STRING, CF_REST, F(uribl_sites), NULL, "(none)", 0,
+	    0, .check = check_sites,
+	    .help = "domain lists for the hosts of URIs in the message, same "
+	    "syntax" },
 };
 
 #define NKEYS	(sizeof(cfg_keys) / sizeof(cfg_keys[0]))
@@ -1043,6 +1082,18 @@ check_user(const char *s, char *msg, size_t msgsz)
 	snprintf(msg, msgsz, "\"%s\" is not a user name", tok(s, t,
 	    sizeof(t)));
 	return -1;
+}
+
+/* DNS list sites, postscreen's syntax (engine/sauth_ar.c). */
+static int
+check_sites(const char *s, char *msg, size_t msgsz)
+{
+	struct sauth_sites *sites = xmalloc(sizeof(*sites));
+	int rc;
+
+	rc = sauth_sites_parse(s, sites, msg, msgsz);
+	free(sites);
+	return rc;
 }
 
 /* What evdns_base_nameserver_ip_add() takes, numeric only. */

@@ -222,6 +222,19 @@ struct config {
 	long		timeout_command_ms;	/* RFC 5321 4.5.3.2.7: 5 min */
 	long		timeout_data_ms;	/* whole DATA phase */
 	long		drain_timeout_ms;	/* SIGTERM: sessions may finish */
+
+	/* sender authentication and DNS lists (issue 16): parsed and
+	 * checked now, used once the engine runs the checks */
+	int		spf;
+	int		spf_fail_action;	/* 0 off, 1 tag, 2 reject */
+	int		dkim;
+	int		dmarc;
+	int		dmarc_enforce;
+	char		*authserv_id;		/* NULL = hostname */
+	char		*dnsbl_sites;		/* as written (sauth_sites_parse) */
+	int		dnsbl_threshold;
+	char		*rhsbl_sites;
+	char		*uribl_sites;
 };
 
 /*

@@ -133,7 +133,9 @@ usage_print(FILE *f)
 	    "delete|count ...\n"
 	    "       moatctl learn --spam|--ham|--forget [-c CONFIG] "
 	    "[--bayes-db DIR] FILE|DIR...\n"
-	    "       moatctl bayes stats|dump|restore|tokens ...\n%s",
+	    "       moatctl bayes stats|dump|restore|tokens ...\n"
+	    "       moatctl authcheck [--dns HOST:PORT] [--client-ip IP] "
+	    "[--helo H] [--mail-from A] FILE...\n%s",
 	    report_usage_text);
 }
 
@@ -2037,6 +2039,8 @@ cmd_greylist(int argc, char **argv)
 	return 0;
 }
 
+int	ctl_auth_main(int, char **);
+
 /*
  * moatctl help [SUBCOMMAND], and SUBCOMMAND --help or -h anywhere: the
  * usage on stdout, exit 0 (a usage error prints the same on stderr, 2).
@@ -2098,6 +2102,8 @@ main(int argc, char **argv)
 		return ctl_bayes(argc - 2, argv + 2);
 	if (strcmp(argv[1], "report") == 0)
 		return report_main(argc - 2, argv + 2);
+	if (strcmp(argv[1], "authcheck") == 0)
+		return ctl_auth_main(argc - 2, argv + 2);	/* ctl_auth.c */
 	usage();
 	return 2;
 }

@@ -7,6 +7,7 @@ include tests/fuzz/data.mk
 include tests/fuzz/msg.mk
 include tests/fuzz/engine.mk
 include tests/fuzz/auth.mk
+include tests/fuzz/sauth.mk
 include tests/fuzz/grey.mk
 include tests/fuzz/bayes.mk
 if ENABLE_FUZZING

@@ -1177,7 +1177,11 @@ test_dump(void **state)
 	    "message_memory_max 64k\nspool_dir /var/tmp/moat\n"
 	    "command_line_max 4k\nmax_recipients 100\nmax_commands 500\n"
 	    "max_errors 5\nmax_sessions 2000\nmax_sessions_per_ip 10\n"
-	    "timeout_command 1m\ntimeout_data 15m\ndrain_timeout 0s\n");
+	    "timeout_command 1m\ntimeout_data 15m\ndrain_timeout 0s\n"
+	    "spf on\nspf_fail_action tag\ndkim on\ndmarc on\n"
+	    "dmarc_enforce off\n# authserv_id (not set)\n"
+	    "# dnsbl_sites (not set)\ndnsbl_threshold 1\n"
+	    "# rhsbl_sites (not set)\n# uribl_sites (not set)\n");
 
 	/* what dump writes, load reads back to the same config */
 	write_file("dump.conf", first, strlen(first));
@@ -1262,6 +1266,40 @@ test_greylist_whitelist(void **state)
 	snprintf(path, sizeof(path), "%s/c.conf", tmpdir);
 	assert_null(cfg_load(path, err, sizeof(err)));
 	assert_non_null(strstr(err, "/wl:1: client:"));
+}
+
+/* Sender authentication keys (issue 16): DNS lists in postscreen's
+ * syntax are checked with the parser the checks use. */
+static void
+test_sender_auth(void **state)
+{
+	struct config *c;
+
+	(void)state;
+	c = load_ok(BASE "spf off\nspf_fail_action reject\ndmarc_enforce on\n"
+	    "authserv_id mx.example.com\n"
+	    "dnsbl_sites zen.example*3 bl.example=127.0.0.[2;4..7]*-2\n"
+	    "dnsbl_threshold 3\nuribl_sites multi.uribl.example\n");
+	assert_int_equal(c->spf, 0);
+	assert_int_equal(c->spf_fail_action, 2);
+	assert_int_equal(c->dkim, 1);
+	assert_int_equal(c->dmarc_enforce, 1);
+	assert_string_equal(c->authserv_id, "mx.example.com");
+	assert_string_equal(c->dnsbl_sites,
+	    "zen.example*3 bl.example=127.0.0.[2;4..7]*-2");
+	assert_int_equal(c->dnsbl_threshold, 3);
+	assert_null(c->rhsbl_sites);
+	assert_string_equal(c->uribl_sites, "multi.uribl.example");
+	cfg_unref(c);
+	load_err(BASE "dnsbl_sites zen.example*x\n", 4,
+	    "dnsbl_sites: \"x\": weight is not an integer in -1000..1000");
+	load_err(BASE "rhsbl_sites dbl.example=127.0.1\n", 4,
+	    "rhsbl_sites: \"127.0.1\": not an answer like 127.0.0.2 or "
+	    "127.0.0.[2;4..7]");
+	load_err(BASE "uribl_sites nodot\n", 4,
+	    "uribl_sites: \"nodot\": not a DNS zone");
+	load_err(BASE "spf_fail_action bounce\n", 4,
+	    "spf_fail_action: \"bounce\" is not one of off, tag, reject");
 }
 
 /* Rate limits: N/DURATION or off, bounded. */
@@ -1403,6 +1441,7 @@ main(void)
 		cmocka_unit_test(test_dump),
 		cmocka_unit_test(test_greylist_whitelist),
 		cmocka_unit_test(test_rates),
+		cmocka_unit_test(test_sender_auth),
 		cmocka_unit_test(test_doc),
 		cmocka_unit_test(test_contrib_example),
 	};
