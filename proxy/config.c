@@ -42,6 +42,7 @@
 #include "proxy_proto.h"
 #include "sbuf.h"
 #include "smtp_cmd.h"
+#include "filesrc.h"
 #include "xmalloc.h"
 
 #ifndef LOCALSTATEDIR
@@ -1658,11 +1659,13 @@ read_lines(const char *path, int (*fn)(void *, char *, int, char *, size_t),
 	FILE *fp;
 	int lineno = 0, rc = -1;
 
-	if ((fp = fopen(path, "re")) == NULL) {
+	if ((fp = filesrc_fopen(path)) == NULL) {
 		snprintf(err, errsz, "%s: %s", path, strerror(errno));
 		return -1;
 	}
-	if (fstat(fileno(fp), &st) == -1 || !S_ISREG(st.st_mode)) {
+	/* fileno -1: bytes the privileged parent read (filesrc.c). */
+	if (fileno(fp) != -1 && (fstat(fileno(fp), &st) == -1 ||
+	    !S_ISREG(st.st_mode))) {
 		snprintf(err, errsz, "%s: not a regular file", path);
 		goto done;
 	}
