@@ -7,7 +7,10 @@
  * serves a session.  It does not parse SMTP.  Invariants: listeners are
  * bound before privileges are dropped and nothing from the network is read
  * before that; the config in force is swapped only whole (cfg_install), and
- * only after the new one loaded and validated completely.
+ * only after the new one loaded and validated completely.  With `user` set
+ * the process splits after binding (privsep.c): this file's loop then runs
+ * in the unprivileged child, whose reloads read the bytes the root parent
+ * sent (ps_cb, filesrc.c).
  */
 #include <errno.h>
 #include <fcntl.h>
