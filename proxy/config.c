@@ -187,8 +187,8 @@ static const struct cfg_key cfg_keys[] = {
 	    .help = "worker threads; 0 = one per online CPU" },
 	{ "user", CT_STRING, CF_RESTART, F(user), NULL, NULL, 0, 0,
 	    .check = check_user,
-	    .help = "drop privileges to this user after binding; unset = "
-	    "stay" },
+	    .help = "drop privileges to this user after binding (a root "
+	    "parent stays to read secrets on reload); unset = stay" },
 	{ "pidfile", CT_STRING, CF_RESTART, F(pidfile), NULL, NULL, 0, 0,
 	    .check = check_abspath,
 	    .help = "write the process id here (absolute path); unset = "
