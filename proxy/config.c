@@ -43,6 +43,7 @@
 #include "proxy_proto.h"
 #include "sbuf.h"
 #include "smtp_cmd.h"
+#include "filesrc.h"
 #include "xmalloc.h"
 
 #ifndef LOCALSTATEDIR
@@ -191,8 +192,8 @@ static const struct cfg_key cfg_keys[] = {
 	    .help = "worker threads; 0 = one per online CPU" },
 	{ "user", CT_STRING, CF_RESTART, F(user), NULL, NULL, 0, 0,
 	    .check = check_user,
-	    .help = "drop privileges to this user after binding; unset = "
-	    "stay" },
+	    .help = "drop privileges to this user after binding (a root "
+	    "parent stays to read secrets on reload); unset = stay" },
 	{ "pidfile", CT_STRING, CF_RESTART, F(pidfile), NULL, NULL, 0, 0,
 	    .check = check_abspath,
 	    .help = "write the process id here (absolute path); unset = "
@@ -1709,11 +1710,13 @@ read_lines(const char *path, int (*fn)(void *, char *, int, char *, size_t),
 	FILE *fp;
 	int lineno = 0, rc = -1;
 
-	if ((fp = fopen(path, "re")) == NULL) {
+	if ((fp = filesrc_fopen(path)) == NULL) {
 		snprintf(err, errsz, "%s: %s", path, strerror(errno));
 		return -1;
 	}
-	if (fstat(fileno(fp), &st) == -1 || !S_ISREG(st.st_mode)) {
+	/* fileno -1: bytes the privileged parent read (filesrc.c). */
+	if (fileno(fp) != -1 && (fstat(fileno(fp), &st) == -1 ||
+	    !S_ISREG(st.st_mode))) {
 		snprintf(err, errsz, "%s: not a regular file", path);
 		goto done;
 	}

@@ -10,6 +10,7 @@ include proxy/auth.mk
 
 sbin_PROGRAMS += moatd
 moatd_SOURCES = proxy/main.c proxy/daemon.h proxy/worker.c \
+	proxy/privsep.c proxy/privsep.h \
 	proxy/session.c proxy/upstream.c proxy/upstream.h \
 	proxy/msgstore.c proxy/msgstore.h proxy/dns.c proxy/dns.h \
 	proxy/policy.c proxy/policy.h proxy/bayes_live.c proxy/bayes_live.h

@@ -7,7 +7,10 @@
  * serves a session.  It does not parse SMTP.  Invariants: listeners are
  * bound before privileges are dropped and nothing from the network is read
  * before that; the config in force is swapped only whole (cfg_install), and
- * only after the new one loaded and validated completely.
+ * only after the new one loaded and validated completely.  With `user` set
+ * the process splits after binding (privsep.c): this file's loop then runs
+ * in the unprivileged child, whose reloads read the bytes the root parent
+ * sent (ps_cb, filesrc.c).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -39,6 +42,8 @@
 #include "store.h"
 #include "store_cfg.h"
 #include "passwd.h"
+#include "privsep.h"
+#include "filesrc.h"
 #include "sender_map.h"
 #include "tls.h"
 #include "upstream.h"
@@ -57,6 +62,9 @@ static struct evconnlistener *listeners[CFG_LISTEN_MAX];
 static int		 nlisteners;
 static const char	*cfg_path = SYSCONFDIR "/moat/moat.conf";
 static struct event	*drain_timer, *drain_poll;
+/* The socket to the root parent (privsep.c), -1 without `user`. */
+static int		 ps_fd = -1;
+static struct event	*ev_ps;
 
 static int	tls_load(struct config *, char *, size_t);
 static int	auth_load(struct config *, char *, size_t);
@@ -394,15 +402,17 @@ log_setup(const struct config *cfg)
 	    cfg->log_json ? LOG_FMT_JSON : LOG_FMT_LOGFMT);
 }
 
+/*
+ * do_reload: a new snapshot from the files, or from the bytes the root
+ * parent sent (filesrc.c) under privilege separation; the old one stays
+ * unless all of it loads.
+ */
 static void
-reload_cb(evutil_socket_t sig, short what, void *arg)
+do_reload(void)
 {
 	char err[1024], diff[512];
 	struct config *nc, *old;
 
-	(void)sig;
-	(void)what;
-	(void)arg;
 	nc = cfg_load(cfg_path, err, sizeof(err));
 	if (nc == NULL || policy_load(nc, err, sizeof(err)) == -1 ||
 	    tls_load(nc, err, sizeof(err)) == -1 ||
@@ -426,6 +436,46 @@ reload_cb(evutil_socket_t sig, short what, void *arg)
 	/* The backend may have changed: learn its extensions anew. */
 	up_backend_forget();
 	probe_backend();
+}
+
+static void
+reload_cb(evutil_socket_t sig, short what, void *arg)
+{
+	(void)sig;
+	(void)what;
+	(void)arg;
+	/* The parent reads the files as root and sends them (ps_cb). */
+	if (ps_fd != -1) {
+		if (privsep_request_reload(ps_fd) == -1)
+			log_warn("reload: cannot reach the privileged parent: "
+			    "%s", strerror(errno));
+		return;
+	}
+	do_reload();
+}
+
+static void	term_cb(evutil_socket_t, short, void *);
+
+/* ps_cb: a message from the root parent, or its end (then drain). */
+static void
+ps_cb(evutil_socket_t fd, short what, void *arg)
+{
+	char err[256];
+	int r;
+
+	(void)what;
+	(void)arg;
+	if ((r = privsep_recv(fd, err, sizeof(err))) == 1) {
+		do_reload();
+		filesrc_clear();
+		return;
+	}
+	if (r == -1)
+		log_warn("privsep: from the parent: %s", err);
+	else
+		log_info("privsep: the parent has gone or asks to stop");
+	event_del(ev_ps);
+	term_cb(SIGTERM, 0, NULL);
 }
 
 static void
@@ -864,11 +914,6 @@ main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	if (evthread_use_pthreads() == -1)
 		fatal("libevent: no thread support");
-	/* Password hashes run here, never on a worker's loop. */
-	if ((moat_passwd_pool = passwd_pool_new(cfg->auth_threads, 1024)) ==
-	    NULL)
-		fatal("auth: cannot start the hashing threads");
-
 	/* Bind while still privileged (ports < 1024), then drop. */
 	{
 		int fds[CFG_LISTEN_MAX];
@@ -878,7 +923,19 @@ main(int argc, char **argv)
 			    cfg->listen_backlog);
 		write_pidfile(cfg->pidfile);
 		moat_store = store_setup(cfg);
+		/*
+		 * With a user to drop to, a root parent stays behind to read
+		 * secrets on reload (privsep.c); it never returns.  Fork
+		 * before any thread starts.
+		 */
+		if (cfg->user != NULL)
+			ps_fd = privsep_split(cfg_path, cfg->pidfile, fds,
+			    cfg->nlisten);
 		drop_privileges(cfg->user);
+		/* Password hashes run here, never on a worker's loop. */
+		if ((moat_passwd_pool = passwd_pool_new(cfg->auth_threads,
+		    1024)) == NULL)
+			fatal("auth: cannot start the hashing threads");
 		if (access(cfg->spool_dir, W_OK | X_OK) == -1)
 			fatal("spool_dir %s: not writable%s%s: %s",
 			    cfg->spool_dir, cfg->user ? " by user " : "",
@@ -924,6 +981,11 @@ main(int argc, char **argv)
 	evsignal_add(ev_hup, NULL);
 	evsignal_add(ev_term, NULL);
 	evsignal_add(ev_int, NULL);
+	if (ps_fd != -1) {
+		ev_ps = event_new(main_base, ps_fd, EV_READ | EV_PERSIST,
+		    ps_cb, NULL);
+		event_add(ev_ps, NULL);
+	}
 	probe_backend();
 
 	event_base_dispatch(main_base);
@@ -940,13 +1002,18 @@ main(int argc, char **argv)
 	event_free(ev_hup);
 	event_free(ev_term);
 	event_free(ev_int);
+	if (ev_ps) {
+		event_free(ev_ps);
+		close(ps_fd);
+	}
 	if (drain_timer)
 		event_free(drain_timer);
 	if (drain_poll)
 		event_free(drain_poll);
 	event_base_free(main_base);
 	cfg = cfg_current();
-	if (cfg->pidfile)
+	/* Under privsep the parent, which wrote it, removes it. */
+	if (cfg->pidfile && ps_fd == -1)
 		unlink(cfg->pidfile);
 	cfg_unref(cfg);
 	cfg_install(NULL);

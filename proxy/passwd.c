@@ -31,6 +31,7 @@
 
 #include <event2/event.h>
 
+#include "filesrc.h"
 #include "passwd.h"
 #include "xmalloc.h"
 
@@ -258,7 +259,7 @@ passwd_db_load(const char *path, struct passwd_db **out, char *err,
 	int lineno = 0;
 	FILE *fp;
 
-	if ((fp = fopen(path, "r")) == NULL) {
+	if ((fp = filesrc_fopen(path)) == NULL) {
 		seterr(err, errlen, path, 0, strerror(errno));
 		passwd_db_free(db);
 		return -1;

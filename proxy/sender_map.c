@@ -18,6 +18,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "filesrc.h"
 #include "sbuf.h"
 #include "sender_map.h"
 #include "smtp_cmd.h"
@@ -196,7 +197,7 @@ sender_map_load(const char *path, struct sender_map **out, char *err,
 	FILE *fp;
 	int rc;
 
-	if ((fp = fopen(path, "r")) == NULL) {
+	if ((fp = filesrc_fopen(path)) == NULL) {
 		snprintf(err, errlen, "%s: %s", path, strerror(errno));
 		return -1;
 	}

@@ -21,6 +21,7 @@
  * handed to OpenSSL and to nothing else.
  */
 #include <arpa/inet.h>
+#include <errno.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,6 +29,7 @@
 #include <strings.h>
 
 #include <openssl/err.h>
+#include <openssl/pem.h>
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 
@@ -36,6 +38,7 @@
 #include <event2/bufferevent_ssl.h>
 #include <event2/event.h>
 
+#include "filesrc.h"
 #include "tls.h"
 #include "xmalloc.h"
 
@@ -144,6 +147,76 @@ describe_cert(SSL_CTX *ctx, char *buf, size_t n)
 	    " (expired)" : "");
 }
 
+/*
+ * use_cert_key: the certificate chain (server first) and the key, from
+ * bytes rather than by file name, so that under privilege separation they
+ * can come from the root parent (filesrc.c: a 0600 key the daemon's user
+ * cannot open).  0, or -1 with err set as the _file calls would.
+ */
+static int
+use_cert_key(SSL_CTX *ctx, const struct tls_server_params *p, char *err,
+    size_t errlen)
+{
+	char *data = NULL;
+	size_t len;
+	BIO *b = NULL;
+	X509 *x = NULL;
+	EVP_PKEY *k = NULL;
+	int rc = -1;
+
+	if (filesrc_read(p->cert_file, &data, &len) == -1) {
+		snprintf(err, errlen, "cert %s: %s", p->cert_file,
+		    strerror(errno));
+		return -1;
+	}
+	if ((b = BIO_new_mem_buf(data, (int)len)) == NULL ||
+	    (x = PEM_read_bio_X509_AUX(b, NULL, NULL, NULL)) == NULL ||
+	    SSL_CTX_use_certificate(ctx, x) != 1) {
+		ssl_err(err, errlen, "cert", p->cert_file);
+		goto done;
+	}
+	SSL_CTX_clear_chain_certs(ctx);
+	for (;;) {
+		X509 *ca = PEM_read_bio_X509(b, NULL, NULL, NULL);
+
+		if (ca == NULL)
+			break;
+		if (SSL_CTX_add0_chain_cert(ctx, ca) != 1) {
+			X509_free(ca);
+			ssl_err(err, errlen, "cert", p->cert_file);
+			goto done;
+		}
+	}
+	/* The loop ends on "no start line" after the last certificate. */
+	ERR_clear_error();
+	BIO_free(b);
+	b = NULL;
+	OPENSSL_cleanse(data, len);
+	free(data);
+	data = NULL;
+	if (filesrc_read(p->key_file, &data, &len) == -1) {
+		snprintf(err, errlen, "key %s: %s", p->key_file,
+		    strerror(errno));
+		goto done;
+	}
+	if ((b = BIO_new_mem_buf(data, (int)len)) == NULL ||
+	    (k = PEM_read_bio_PrivateKey(b, NULL, NULL, NULL)) == NULL ||
+	    SSL_CTX_use_PrivateKey(ctx, k) != 1) {
+		ssl_err(err, errlen, "key", p->key_file);
+		goto done;
+	}
+	rc = 0;
+done:
+	EVP_PKEY_free(k);
+	X509_free(x);
+	BIO_free(b);
+	if (data) {
+		OPENSSL_cleanse(data, len);
+		free(data);
+	}
+	return rc;
+}
+
 struct tls_server *
 tls_server_new(const struct tls_server_params *p, char *err, size_t errlen)
 {
@@ -162,15 +235,8 @@ tls_server_new(const struct tls_server_params *p, char *err, size_t errlen)
 	if (ctx_common(ctx, p->min_version, p->ciphers, p->ciphersuites,
 	    err, errlen) == -1)
 		goto fail;
-	if (SSL_CTX_use_certificate_chain_file(ctx, p->cert_file) != 1) {
-		ssl_err(err, errlen, "cert", p->cert_file);
+	if (use_cert_key(ctx, p, err, errlen) == -1)
 		goto fail;
-	}
-	if (SSL_CTX_use_PrivateKey_file(ctx, p->key_file,
-	    SSL_FILETYPE_PEM) != 1) {
-		ssl_err(err, errlen, "key", p->key_file);
-		goto fail;
-	}
 	if (SSL_CTX_check_private_key(ctx) != 1) {
 		ERR_clear_error();
 		snprintf(err, errlen, "key %s does not match cert %s",

@@ -6,3 +6,4 @@ tls_driver_SOURCES = tests/tls_driver.c
 tls_driver_CFLAGS = $(AM_CFLAGS) $(LIBEVENT_CFLAGS) $(OPENSSL_CFLAGS)
 tls_driver_LDADD = $(AUTH_LIBS)
 INTEGRATION_TESTS += tests/integration/test_tls.py
+INTEGRATION_TESTS += tests/integration/test_privsep.py

@@ -12,3 +12,8 @@ test_sender_map_LDADD = libauth.a $(UNIT_LIBS)
 test_tls_SOURCES = tests/unit/test_tls.c
 test_tls_CFLAGS = $(TEST_CFLAGS) $(LIBEVENT_CFLAGS) $(OPENSSL_CFLAGS)
 test_tls_LDADD = $(AUTH_LIBS) $(CMOCKA_LIBS)
+# privilege separation's file bundle (issue 17)
+UNIT_TESTS += test_filesrc
+test_filesrc_SOURCES = tests/unit/test_filesrc.c
+test_filesrc_CFLAGS = $(TEST_CFLAGS)
+test_filesrc_LDADD = $(UNIT_LIBS)
