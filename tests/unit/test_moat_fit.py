@@ -192,6 +192,27 @@ class FitTest(unittest.TestCase):
         self.assertEqual(mf.bounds("MAILING_LIST_MULTI", -1.0),
                          (-mf.NEG_CAP, 0.0))
 
+    def test_choose_scale(self):
+        # 1000 ham, goal 0.2%: 2 may reach the threshold, the 3rd highest
+        # (4.0) must not, so c is just under 5/4
+        ham = [0.0] * 990 + [1.0] * 5 + [4.0, 4.0, 8.0, 10.0, 2.0]
+        c = mf.choose_scale(ham, goal=0.002)
+        self.assertAlmostEqual(c, 1.25, places=4)
+        self.assertEqual(sum(1 for h in ham if h * c >= mf.TAG), 2)
+        # clamped at both ends
+        self.assertEqual(mf.choose_scale([0.0] * 1000), mf.SCALE_MAX)
+        self.assertEqual(mf.choose_scale([0.0] * 990 + [100.0] * 10,
+                                         goal=0.002), mf.SCALE_MIN)
+
+    def test_average_and_scale(self):
+        avg = mf.average_fits([{"A": 1.0, "H": -1.0}, {"A": 3.0}])
+        self.assertEqual(avg, {"A": 2.0, "H": -0.5})
+        sc = mf.scaled({"A": 4.0, "H": -2.0, "NO_RECEIVED": -0.001}, 2.0,
+                       {"H": -1.0, "NO_RECEIVED": -0.001})
+        # capped within bounds; informational markers never move
+        self.assertEqual(sc, {"A": mf.CAP, "H": -mf.NEG_CAP,
+                              "NO_RECEIVED": -0.001})
+
     def test_rates(self):
         ham = [0.0] * 998 + [6.0, 9.0]
         spam = [1.0, 5.0, 7.0, 10.0]
@@ -311,6 +332,18 @@ class PipelineTest(unittest.TestCase):
         with open(self.log) as f:
             runs = sorted(tuple(map(int, line.split())) for line in f)
         self.assertEqual(runs, [(50, 50)] * 6 + [(100, 50)] * 3)
+
+    def test_cache_skips_bayes_and_scan(self):
+        cache = os.path.join(self.dir.name, "cache")
+        first = self.moat_fit("quality", "-k", "3", "--cache", cache)
+        with open(self.log) as f:
+            n = len(f.readlines())
+        self.assertEqual(n, 9)
+        # the second run learns nothing and prints the same figures
+        self.assertEqual(self.moat_fit("quality", "-k", "3", "--cache",
+                                       cache), first)
+        with open(self.log) as f:
+            self.assertEqual(len(f.readlines()), n)
 
     def test_calibrate_writes_both_files(self):
         cf = os.path.join(self.dir.name, "calibrated.cf")
