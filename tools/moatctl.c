@@ -53,6 +53,7 @@
 #include "clock.h"
 #include "ctl_bayes.h"
 #include "ctl_report.h"
+#include "ctl_stats.h"
 #include "greylist.h"
 #include "log.h"
 #include "msg.h"
@@ -133,7 +134,8 @@ usage_print(FILE *f)
 	    "delete|count ...\n"
 	    "       moatctl learn --spam|--ham|--forget [-c CONFIG] "
 	    "[--bayes-db DIR] FILE|DIR...\n"
-	    "       moatctl bayes stats|dump|restore|tokens ...\n%s",
+	    "       moatctl bayes stats|dump|restore|tokens ...\n"
+	    "       moatctl stats [-c CONFIG] [--json]\n%s",
 	    report_usage_text);
 }
 
@@ -2048,6 +2050,8 @@ help(const char *sub)
 		gc_usage_print(stdout);
 	else if (sub != NULL && strcmp(sub, "report") == 0)
 		report_help(stdout);
+	else if (sub != NULL && strcmp(sub, "stats") == 0)
+		stats_help(stdout);
 	else {
 		usage_print(stdout);
 		printf("Options of scan, agree and rules:\n"
@@ -2098,6 +2102,8 @@ main(int argc, char **argv)
 		return ctl_bayes(argc - 2, argv + 2);
 	if (strcmp(argv[1], "report") == 0)
 		return report_main(argc - 2, argv + 2);
+	if (strcmp(argv[1], "stats") == 0)
+		return stats_main(argc - 2, argv + 2);
 	usage();
 	return 2;
 }
