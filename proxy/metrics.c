@@ -20,6 +20,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "clock.h"
 #include "metrics.h"
 #include "sbuf.h"
 #include "score.h"
@@ -30,7 +31,7 @@ enum met_type { MT_COUNTER, MT_GAUGE, MT_HISTOGRAM };
 
 enum met_fam {
 	F_BUILD, F_SESSIONS, F_TX, F_REFUSALS, F_GREYLIST, F_RATELIMIT,
-	F_BACKEND_ERR, F_TX_SECONDS, F_STORE_FAIL, F_TLS, F_AUTH, F_RULE_HITS,
+	F_BACKEND_ERR, F_TX_SECONDS, F_WAIT_SECONDS, F_STORE_FAIL, F_TLS, F_AUTH, F_RULE_HITS,
 	F_RELOAD_OK, F_RELOAD_TIME, F_RELOADS, F_DROPPED, F_NFAM
 };
 
@@ -55,6 +56,10 @@ static const struct {
 	    "backend failures, by error" },
 	[F_TX_SECONDS] = { "moat_transaction_seconds", MT_HISTOGRAM,
 	    "MAIL to the end of the transaction (backend reply included)" },
+	[F_WAIT_SECONDS] = { "moat_wait_seconds", MT_HISTOGRAM,
+	    "how long sessions waited, by what for: the backend's replies "
+	    "(CONNECT, RSET, MAIL, RCPT, DATA, REPLAY, AUTHBE), the store "
+	    "(GREY, RATE), DNS, AUTH hashing, TLS, AUTHDELAY" },
 	[F_STORE_FAIL] = { "moat_store_failures_total", MT_COUNTER,
 	    "greylist/rate-limit store errors, by operation" },
 	[F_TLS] = { "moat_tls_handshakes_total", MT_COUNTER,
@@ -308,6 +313,18 @@ void
 metrics_store_failure(const char *op)
 {
 	met_inc1(F_STORE_FAIL, "op", op);
+}
+
+int64_t
+metrics_wait(const char *wait, int64_t since_ms)
+{
+	char lb[MET_LABELS_MAX];
+	int64_t now = clock_mono_ms();
+
+	if (wait != NULL && met_labels(lb, sizeof(lb), "wait", wait,
+	    (const char *)NULL) == 0)
+		met_observe_ms(F_WAIT_SECONDS, lb, now - since_ms);
+	return now;
 }
 
 void

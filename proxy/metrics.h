@@ -30,6 +30,12 @@ void	metrics_backend_error(const char *error);
 void	metrics_tls(const char *result);
 void	metrics_auth(const char *result);
 void	metrics_store_failure(const char *op);
+/*
+ * A session's wait (sess_enter_wait) named wait, begun at since_ms, ends
+ * now; NULL: none ended.  Returns now (clock_mono_ms), when the next
+ * wait begins.
+ */
+int64_t	metrics_wait(const char *wait, int64_t since_ms);
 /* ok: 1 taken, 0 refused; -1 the start (no reload counted).  when: time(). */
 void	metrics_reload(int ok, int64_t when);
 void	metrics_build_info(const char *version);

@@ -233,6 +233,7 @@ struct session {
 	char			 tls_version[16];
 	char			 tls_cipher[64];
 	int64_t			 start_ms;	/* clock_mono_ms() */
+	int64_t			 wait_ms;	/* ... when s->wait began */
 	const char		*reason;
 };
 
@@ -311,6 +312,9 @@ sess_enter_wait(struct session *s, enum sess_wait w)
 {
 	log_trace(LOG_T_SMTP, "session=%s wait %s -> %s", s->id,
 	    sess_wait_name(s->wait), sess_wait_name(w));
+	if (w != s->wait)
+		s->wait_ms = metrics_wait(s->wait != W_NONE ?
+		    sess_wait_name(s->wait) : NULL, s->wait_ms);
 	s->wait = w;
 	if (w == W_NONE) {
 		s->flags &= ~SF_WAIT;
@@ -1307,6 +1311,7 @@ sess_grey_cb(void *arg, uint64_t id, int err,
 	(void)id;
 	s->grey_req = 0;
 	if (err != STORE_OK) {
+		metrics_store_failure("greylist");
 		/* The store logs the outage once; this is the policy. */
 		what = "store-failure";
 		defer = s->cfg->greylist_on_store_failure == 1;

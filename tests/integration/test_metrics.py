@@ -214,6 +214,8 @@ class Metrics(mt.MoatTestCase):
         self.assertEqual(d("moat_transaction_seconds_count"),
                          total(after, "moat_transactions_total") -
                          total(before, "moat_transactions_total"))
+        # The backend's reply to the clean message was waited for.
+        self.assertGreaterEqual(d("moat_wait_seconds_count", wait="DATA"), 1)
         self.assertMatchesLog(m, after)
         self.check_moatctl(m, after)
 
@@ -232,6 +234,9 @@ class Metrics(mt.MoatTestCase):
                                     result="new"), 1, m.log())
         self.assertEqual(self.delta(before, after, "moat_greylist_total",
                                     result="pending"), 1)
+        # Two trips to the greylist store, timed.
+        self.assertEqual(self.delta(before, after, "moat_wait_seconds_count",
+                                    wait="GREY"), 2)
         self.assertMatchesLog(m, after)
 
     def check_moatctl(self, m, samples):

@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "clock.h"
 #include "metrics.h"
 #include "sbuf.h"
 #include "score.h"
@@ -90,6 +91,10 @@ static const char golden[] =
 "moat_transaction_seconds_bucket{le=\"+Inf\"} 1\n"
 "moat_transaction_seconds_sum 0.120000\n"
 "moat_transaction_seconds_count 1\n"
+"# HELP moat_wait_seconds how long sessions waited, by what for: the "
+"backend's replies (CONNECT, RSET, MAIL, RCPT, DATA, REPLAY, AUTHBE), the "
+"store (GREY, RATE), DNS, AUTH hashing, TLS, AUTHDELAY\n"
+"# TYPE moat_wait_seconds histogram\n"
 "# HELP moat_store_failures_total greylist/rate-limit store errors, by "
 "operation\n"
 "# TYPE moat_store_failures_total counter\n"
@@ -157,6 +162,28 @@ test_golden(void **state)
 		memmove(p, e + 1, strlen(e + 1) + 1);
 	}
 	assert_string_equal(got, golden);
+	free(got);
+}
+
+/* A wait of about 3 s lands in the le="5" bucket, not below. */
+static void
+test_wait(void **state)
+{
+	int64_t t0 = clock_mono_ms();
+	char *got;
+
+	(void)state;
+	assert_true(metrics_wait(NULL, 0) >= t0);
+	assert_true(metrics_wait("GREY", t0 - 3000) >= t0);
+	got = scrape();
+	assert_int_equal(value_of(got,
+	    "moat_wait_seconds_bucket{wait=\"GREY\",le=\"2.5\"}"), 0);
+	assert_int_equal(value_of(got,
+	    "moat_wait_seconds_bucket{wait=\"GREY\",le=\"5\"}"), 1);
+	assert_int_equal(value_of(got,
+	    "moat_wait_seconds_bucket{wait=\"GREY\",le=\"+Inf\"}"), 1);
+	assert_int_equal(value_of(got, "moat_wait_seconds_count{wait="
+	    "\"GREY\"}"), 1);
 	free(got);
 }
 
@@ -265,6 +292,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_golden),
+		cmocka_unit_test(test_wait),
 		cmocka_unit_test(test_top_rules),
 		cmocka_unit_test(test_threads_count_exactly),
 		cmocka_unit_test(test_bounds),
