@@ -31,7 +31,8 @@ enum met_type { MT_COUNTER, MT_GAUGE, MT_HISTOGRAM };
 
 enum met_fam {
 	F_BUILD, F_SESSIONS, F_TX, F_REFUSALS, F_GREYLIST, F_RATELIMIT,
-	F_BACKEND_ERR, F_TX_SECONDS, F_WAIT_SECONDS, F_STORE_FAIL, F_TLS, F_AUTH, F_RULE_HITS,
+	F_BACKEND_ERR, F_TX_SECONDS, F_WAIT_SECONDS, F_STORE_FAIL, F_TLS,
+	F_AUTH, F_RULE_HITS,
 	F_RELOAD_OK, F_RELOAD_TIME, F_RELOADS, F_DROPPED, F_NFAM
 };
 
@@ -47,7 +48,7 @@ static const struct {
 	[F_TX] = { "moat_transactions_total", MT_COUNTER,
 	    "transactions ended, by listener, verdict and status" },
 	[F_REFUSALS] = { "moat_refusals_total", MT_COUNTER,
-	    "refusals (event=reject), by stage" },
+	    "refusals (event=reject), by stage and reply code" },
 	[F_GREYLIST] = { "moat_greylist_total", MT_COUNTER,
 	    "transactions by greylist outcome (greylisting on)" },
 	[F_RATELIMIT] = { "moat_ratelimit_hits_total", MT_COUNTER,
@@ -109,7 +110,7 @@ met_hash(int fam, const char *s)
 	return h;
 }
 
-/* The series of fam with these labels, made if new; NULL if the table is full. */
+/* The series of fam with these labels, made if new; NULL: the table is full. */
 static struct met_series *
 met_get(int fam, const char *labels)
 {
@@ -277,10 +278,48 @@ metrics_tx(const char *listener, const char *verdict, const char *status,
 			met_inc1(F_RULE_HITS, "rule", card->hits[i].name);
 }
 
-void
-metrics_refusal(const char *stage)
+/*
+ * The reply's codes, "550" or "550 5.7.1", into out (""): digits and dots
+ * only, so the text after them (an address, a rule name) never becomes a
+ * label and the values stay few.
+ */
+static void
+met_reply_code(const char *reply, char *out, size_t outsz)
 {
-	met_inc1(F_REFUSALS, "stage", stage);
+	size_t n = 0, dots = 0;
+
+	out[0] = '\0';
+	if (reply == NULL || strspn(reply, "0123456789") != 3 ||
+	    (reply[3] != '\0' && reply[3] != ' ' && reply[3] != '-'))
+		return;
+	memcpy(out, reply, 3);
+	n = 3;
+	if (reply[3] == ' ' && reply[4] >= '2' && reply[4] <= '5' &&
+	    reply[5] == '.') {
+		size_t len = strspn(reply + 4, "0123456789.");
+		const char *p;
+
+		for (p = reply + 4; p < reply + 4 + len; p++)
+			dots += *p == '.';
+		if (dots == 2 && len <= 11 && n + 1 + len < outsz &&
+		    (reply[4 + len] == '\0' || reply[4 + len] == ' ')) {
+			out[n++] = ' ';
+			memcpy(out + n, reply + 4, len);
+			n += len;
+		}
+	}
+	out[n] = '\0';
+}
+
+void
+metrics_refusal(const char *stage, const char *reply)
+{
+	char lb[MET_LABELS_MAX], code[16];
+
+	met_reply_code(reply, code, sizeof(code));
+	if (met_labels(lb, sizeof(lb), "stage", stage, "code", code,
+	    (const char *)NULL) == 0)
+		met_add(F_REFUSALS, lb, 1);
 }
 
 void

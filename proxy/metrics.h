@@ -24,7 +24,8 @@ void	metrics_session(const char *listener, const char *reason);
 void	metrics_tx(const char *listener, const char *verdict,
 	    const char *status, const char *greylist,
 	    const struct score_card *, int64_t start_ms, int64_t now_ms);
-void	metrics_refusal(const char *stage);
+/* reply: the refusal's reply; only its codes ("550 5.7.1") become a label. */
+void	metrics_refusal(const char *stage, const char *reply);
 void	metrics_ratelimit(const char *limit, int store_failed);
 void	metrics_backend_error(const char *error);
 void	metrics_tls(const char *result);

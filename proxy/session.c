@@ -804,7 +804,7 @@ sess_log_event(struct session *s, const char *event, const char *k1,
 		logline_str(&l, "reply", reply);
 	logline_emit(&l);
 	if (strcmp(event, "reject") == 0)
-		metrics_refusal(strcmp(k1, "stage") == 0 ? v1 : k1);
+		metrics_refusal(strcmp(k1, "stage") == 0 ? v1 : k1, reply);
 }
 
 /*

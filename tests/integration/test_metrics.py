@@ -199,8 +199,10 @@ class Metrics(mt.MoatTestCase):
         d = lambda name, **kw: self.delta(before, after, name, **kw)
         self.assertEqual(d("moat_transactions_total", listener="smtp",
                            verdict="accept", status="sent"), 1, m.log())
-        self.assertEqual(d("moat_refusals_total", stage="data"), 1)
-        self.assertEqual(d("moat_refusals_total", stage="rcpt"), 1)
+        self.assertEqual(d("moat_refusals_total", stage="data",
+                           code="550 5.7.1"), 1)
+        self.assertEqual(d("moat_refusals_total", stage="rcpt",
+                           code="554 5.7.1"), 1)
         self.assertEqual(total(after, "moat_refusals_total") -
                          total(before, "moat_refusals_total"), 2)
         self.assertEqual(d("moat_rule_hits_total", rule="MOAT_GTUBE"), 1)
@@ -264,7 +266,7 @@ class Metrics(mt.MoatTestCase):
                      verdict="accept", status="sent"))
         self.assertRegex(text, r"(?m)^\s*transactions\s.*smtp.*accept.*"
                          r"sent\s+%d$" % tx)
-        self.assertRegex(text, r"(?m)^\s*refusals\s+rcpt\s+1$")
+        self.assertRegex(text, r"(?m)^\s*refusals\s+rcpt 554 5\.7\.1\s+1$")
 
 
 if __name__ == "__main__":

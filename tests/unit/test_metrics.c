@@ -61,9 +61,13 @@ static const char golden[] =
 "# TYPE moat_transactions_total counter\n"
 "moat_transactions_total{listener=\"smtp\",verdict=\"reject\","
 "status=\"refused\"} 1\n"
-"# HELP moat_refusals_total refusals (event=reject), by stage\n"
+"# HELP moat_refusals_total refusals (event=reject), by stage and reply "
+"code\n"
 "# TYPE moat_refusals_total counter\n"
-"moat_refusals_total{stage=\"rcpt\"} 1\n"
+"moat_refusals_total{stage=\"connect\",code=\"\"} 1\n"
+"moat_refusals_total{stage=\"data\",code=\"550\"} 1\n"
+"moat_refusals_total{stage=\"helo\",code=\"550\"} 1\n"
+"moat_refusals_total{stage=\"rcpt\",code=\"554 5.7.1\"} 2\n"
 "# HELP moat_greylist_total transactions by greylist outcome (greylisting "
 "on)\n"
 "# TYPE moat_greylist_total counter\n"
@@ -142,7 +146,12 @@ test_golden(void **state)
 	metrics_session("smtp", "pregreet");
 	metrics_tx("smtp", "reject", "refused", "new", &card, 1000, 1120);
 	metrics_tx(NULL, NULL, NULL, "off", NULL, 0, 0);	/* see below */
-	metrics_refusal("rcpt");
+	/* Only the codes of the reply: the address stays out. */
+	metrics_refusal("rcpt", "554 5.7.1 <a@b.test>: Relay access denied");
+	metrics_refusal("rcpt", "554 5.7.1");
+	metrics_refusal("data", "550 5.7.1x spam");	/* not a code: 550 */
+	metrics_refusal("helo", "550-5.7.1 first line");
+	metrics_refusal("connect", NULL);
 	metrics_ratelimit("conn_per_ip", 1);
 	metrics_backend_error("a\"b\\c\nd");
 	metrics_tls("ok");
@@ -231,7 +240,7 @@ counter_thread(void *arg)
 
 	(void)arg;
 	for (i = 0; i < NINC; i++) {
-		metrics_refusal("helo");
+		metrics_refusal("helo", "550 5.7.1");
 		metrics_auth(i % 2 ? "ok" : "bad-password");
 	}
 	return NULL;
@@ -251,7 +260,8 @@ test_threads_count_exactly(void **state)
 	for (i = 0; i < NTHREADS; i++)
 		pthread_join(t[i], NULL);
 	got = scrape();
-	assert_int_equal(value_of(got, "moat_refusals_total{stage=\"helo\"}"),
+	assert_int_equal(value_of(got, "moat_refusals_total{stage=\"helo\","
+	    "code=\"550 5.7.1\"}"),
 	    NTHREADS * NINC);
 	assert_int_equal(value_of(got, "moat_auth_total{result=\"ok\"}"),
 	    NTHREADS * NINC / 2);
@@ -270,7 +280,7 @@ test_bounds(void **state)
 	(void)state;
 	memset(big, 'x', sizeof(big) - 1);
 	big[sizeof(big) - 1] = '\0';
-	metrics_refusal(big);
+	metrics_refusal(big, NULL);
 	got = scrape();
 	assert_null(strstr(got, "xxxxxxxx"));
 	assert_int_equal(value_of(got, "moat_metrics_dropped_total"), 1);
@@ -278,11 +288,12 @@ test_bounds(void **state)
 	/* More series than slots: the table fills, the rest is dropped. */
 	for (i = 0; i < METRICS_SLOTS + 100; i++) {
 		snprintf(name, sizeof(name), "s%d", i);
-		metrics_refusal(name);
+		metrics_refusal(name, NULL);
 	}
 	got = scrape();
 	assert_true(value_of(got, "moat_metrics_dropped_total") > 100);
-	assert_int_equal(value_of(got, "moat_refusals_total{stage=\"helo\"}"),
+	assert_int_equal(value_of(got, "moat_refusals_total{stage=\"helo\","
+	    "code=\"550 5.7.1\"}"),
 	    NTHREADS * NINC);
 	free(got);
 }
