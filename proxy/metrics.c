@@ -86,13 +86,17 @@ static const int64_t met_bounds_ms[] = {
 };
 #define MET_NBUCKETS	(sizeof(met_bounds_ms) / sizeof(met_bounds_ms[0]))
 
+/*
+ * state: 0 free, 1 being claimed, 2 ready.  v: the counter, the gauge or
+ * the histogram's count; b[]: per bucket, not cumulative as le is.
+ */
 struct met_series {
-	atomic_int		 state;	/* 0 free, 1 being claimed, 2 ready */
+	atomic_int		 state;
 	int			 fam;
 	char			 labels[MET_LABELS_MAX];
-	atomic_uint_least64_t	 v;	/* counter, gauge, histogram count */
+	atomic_uint_least64_t	 v;
 	atomic_uint_least64_t	 sum_us;
-	atomic_uint_least64_t	 b[MET_NBUCKETS];	/* per bucket, not le */
+	atomic_uint_least64_t	 b[MET_NBUCKETS];
 };
 
 static struct met_series met_tab[METRICS_SLOTS];

@@ -226,7 +226,7 @@ stats_main(int argc, char **argv)
 	for (line = body.p; line != NULL && *line; line = next) {
 		if ((next = strchr(line, '\n')) != NULL)
 			*next++ = '\0';
-		/* The value follows the last space (label values may hold some). */
+		/* The value follows the last space (labels may hold some). */
 		if (line[0] == '#' || (sp = strrchr(line, ' ')) == NULL)
 			continue;
 		if (json) {

@@ -266,7 +266,8 @@ test_threads_count_exactly(void **state)
 	assert_int_equal(value_of(got, "moat_auth_total{result=\"ok\"}"),
 	    NTHREADS * NINC / 2);
 	assert_int_equal(value_of(got,
-	    "moat_auth_total{result=\"bad-password\"}"), NTHREADS * NINC / 2 + 1);
+	    "moat_auth_total{result=\"bad-password\"}"),
+	    NTHREADS * NINC / 2 + 1);
 	free(got);
 }
 
