@@ -4,12 +4,14 @@ the Prometheus text format 0.0.4 (parsed here by a small strict parser),
 anything else is a 404; the counters move by exactly what the test sent
 (a clean mail, GTUBE refused, a relay attempt refused, a failed AUTH, two
 greylisted attempts), each one checked against moatd's own event= log
-lines too; `moatctl stats` prints the same numbers."""
+lines too; a SIGHUP taken and one refused show in the reload gauges;
+`moatctl stats` prints the same numbers."""
 
 import base64
 import json
 import os
 import re
+import signal
 import subprocess
 import sys
 import urllib.error
@@ -240,6 +242,30 @@ class Metrics(mt.MoatTestCase):
         self.assertEqual(self.delta(before, after, "moat_wait_seconds_count",
                                     wait="GREY"), 2)
         self.assertMatchesLog(m, after)
+
+    def test_reload_state(self):
+        m = self.start()
+        s0 = self.scrape()
+        m.signal(signal.SIGHUP)
+        s1 = mt.poll(lambda: (lambda s: s if get(
+            s, "moat_config_reloads_total", result="ok") == 1 else None)(
+            self.scrape()))
+        self.assertTrue(s1, m.log())
+        self.assertEqual(get(s1, "moat_config_last_reload_successful"), 1)
+        self.assertGreaterEqual(
+            get(s1, "moat_config_last_reload_timestamp_seconds"),
+            get(s0, "moat_config_last_reload_timestamp_seconds"))
+        m.write_config(m.config_text() + "no_such_key 1\n")
+        m.signal(signal.SIGHUP)
+        s2 = mt.poll(lambda: (lambda s: s if get(
+            s, "moat_config_reloads_total", result="refused") == 1
+            else None)(self.scrape()))
+        self.assertTrue(s2, m.log())
+        self.assertEqual(get(s2, "moat_config_last_reload_successful"), 0)
+        # The time is that of the configuration still in force.
+        self.assertEqual(
+            get(s2, "moat_config_last_reload_timestamp_seconds"),
+            get(s1, "moat_config_last_reload_timestamp_seconds"))
 
     def check_moatctl(self, m, samples):
         """moatctl stats (text and --json) shows the numbers just scraped
