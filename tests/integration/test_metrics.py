@@ -198,7 +198,9 @@ class Metrics(mt.MoatTestCase):
         self.assertReply(c.cmd("QUIT"), 221)
         after = self.settled(m, 1)
 
-        d = lambda name, **kw: self.delta(before, after, name, **kw)
+        def d(name, **kw):
+            return self.delta(before, after, name, **kw)
+
         self.assertEqual(d("moat_transactions_total", listener="smtp",
                            verdict="accept", status="sent"), 1, m.log())
         self.assertEqual(d("moat_refusals_total", stage="data",
