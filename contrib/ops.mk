@@ -9,3 +9,6 @@ dist_man_MANS += doc/moatctl.1
 
 # make install puts every document the README links to under $(docdir).
 dist_doc_DATA += README.md doc/rules.md doc/greylisting.md doc/tls-auth.md
+
+# A Grafana dashboard for metrics_listen (shipped in the tarball).
+EXTRA_DIST += contrib/grafana-moat.json

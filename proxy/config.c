@@ -183,7 +183,8 @@ static cfg_dump_fn dump_listen, dump_local_domains, dump_trusted,
 	    dump_backend, dump_rules, dump_rate;
 static cfg_eq_fn eq_listen;
 static cfg_check_fn check_domain, check_text, check_abspath, check_path,
-	    check_user, check_resolver, check_threshold, check_sites;
+	    check_user, check_resolver, check_threshold, check_sites,
+	    check_hostport;
 static void reset_trusted(struct config *);
 
 static const struct cfg_key cfg_keys[] = {
@@ -206,6 +207,10 @@ static const struct cfg_key cfg_keys[] = {
 	    "[auth_plaintext=on]; repeatable" },
 	{ "listen_backlog", CT_INT, CF_RESTART, F(listen_backlog), "1024",
 	    NULL, 1, 65535, .help = "listen(2) backlog of each socket" },
+	{ "metrics_listen", CT_STRING, CF_RESTART, F(metrics_listen), NULL,
+	    NULL, 0, 0, .check = check_hostport,
+	    .help = "ADDR:PORT of the Prometheus endpoint (GET /metrics, "
+	    "plain HTTP); unset = off" },
 
 	/* logging */
 	{ "log", CT_ENUM, 0, F(log_syslog), "stderr", NULL, 0, 0,
@@ -1063,6 +1068,22 @@ check_abspath(const char *s, char *msg, size_t msgsz)
 		return -1;
 	}
 	return check_path(s, msg, msgsz);
+}
+
+/* ADDR:PORT as listen takes it (numeric, so no resolver at start). */
+static int
+check_hostport(const char *s, char *msg, size_t msgsz)
+{
+	struct sockaddr_storage ss;
+	socklen_t len;
+	char t[TOKBUF];
+
+	if (cfg_parse_hostport(s, &ss, &len) == -1) {
+		snprintf(msg, msgsz, "\"%s\" is not ADDR:PORT (numeric IPv4, "
+		    "[IPv6] or *, port 1..65535)", tok(s, t, sizeof(t)));
+		return -1;
+	}
+	return 0;
 }
 
 /* A user name as useradd(8) takes it, or a number. */

@@ -73,6 +73,7 @@ struct config {
 	struct cfg_listen listen[CFG_LISTEN_MAX];
 	int		nlisten;
 	int		listen_backlog;
+	char		*metrics_listen;	/* ADDR:PORT; NULL = off */
 
 	/* logging */
 	int		log_syslog;	/* 0 stderr, 1 syslog */

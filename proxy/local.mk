@@ -20,3 +20,4 @@ moatd_LDADD = libauth.a libstore.a libproxy.a libbayesdb.a librules.a \
 moatd_CFLAGS = $(AM_CFLAGS) $(LIBEVENT_CFLAGS) $(PCRE2_CFLAGS) \
 	$(OPENSSL_CFLAGS)
 include proxy/bayes.mk
+include proxy/metrics.mk

@@ -27,6 +27,7 @@
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <syslog.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <event2/dns.h>
@@ -37,6 +38,7 @@
 #include "bayes_live.h"
 #include "daemon.h"
 #include "log.h"
+#include "metrics.h"
 #include "policy.h"
 #include "smtp_reply.h"
 #include "store.h"
@@ -419,6 +421,7 @@ do_reload(void)
 	    auth_load(nc, err, sizeof(err)) == -1) {
 		log_warn("reload refused, the old configuration and rules stay "
 		    "in force: %s", err);
+		metrics_reload(0, time(NULL));
 		cfg_unref(nc);
 		return;
 	}
@@ -431,6 +434,7 @@ do_reload(void)
 	cfg_install(nc);
 	log_setup(nc);
 	log_info("reload: configuration %s in force", cfg_path);
+	metrics_reload(1, time(NULL));
 	policy_log_stats(nc);
 	policy_start_hs(nc);
 	/* The backend may have changed: learn its extensions anew. */
@@ -968,6 +972,17 @@ main(int argc, char **argv)
 			    cfg->listen[i].proxy_accept ? " with PROXY" : "");
 		}
 		nlisteners = cfg->nlisten;
+		metrics_build_info(PACKAGE_VERSION);
+		metrics_reload(-1, time(NULL));
+		if (cfg->metrics_listen != NULL) {
+			char merr[512];
+
+			if (metrics_start(main_base, cfg->metrics_listen, merr,
+			    sizeof(merr)) == -1)
+				fatal("%s", merr);
+			log_info("metrics on http://%s/metrics",
+			    cfg->metrics_listen);
+		}
 	}
 	log_info("moatd %s started: %d worker(s), backend %s",
 	    PACKAGE_VERSION, nw, cfg->backend);
@@ -999,6 +1014,7 @@ main(int argc, char **argv)
 	for (i = 0; i < nlisteners; i++)
 		if (listeners[i])
 			evconnlistener_free(listeners[i]);
+	metrics_stop();
 	event_free(ev_hup);
 	event_free(ev_term);
 	event_free(ev_int);

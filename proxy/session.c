@@ -38,6 +38,7 @@
 #include "bayes_live.h"
 #include "dns.h"
 #include "log.h"
+#include "metrics.h"
 #include "msg.h"
 #include "msgstore.h"
 #include "policy.h"
@@ -232,6 +233,7 @@ struct session {
 	char			 tls_version[16];
 	char			 tls_cipher[64];
 	int64_t			 start_ms;	/* clock_mono_ms() */
+	int64_t			 wait_ms;	/* ... when s->wait began */
 	const char		*reason;
 };
 
@@ -310,6 +312,9 @@ sess_enter_wait(struct session *s, enum sess_wait w)
 {
 	log_trace(LOG_T_SMTP, "session=%s wait %s -> %s", s->id,
 	    sess_wait_name(s->wait), sess_wait_name(w));
+	if (w != s->wait)
+		s->wait_ms = metrics_wait(s->wait != W_NONE ?
+		    sess_wait_name(s->wait) : NULL, s->wait_ms);
 	s->wait = w;
 	if (w == W_NONE) {
 		s->flags &= ~SF_WAIT;
@@ -607,6 +612,8 @@ sess_tx_end(struct session *s, const char *verdict, const char *status,
 	if (tx == NULL)
 		return;
 	tx_log(s, tx, verdict, status, backend_reply);
+	metrics_tx(s->lst ? s->lst->name : "", verdict, status, tx->grey,
+	    &tx->card, tx->start_ms, clock_mono_ms());
 	if (tx->backend_open && s->up != NULL)
 		s->up_rset = 1;
 	tx_free(tx);
@@ -647,6 +654,8 @@ sess_log(struct session *s)
 	logline_str(&l, "reason", s->reason ? s->reason : "unknown");
 	logline_int(&l, "ms", clock_mono_ms() - s->start_ms);
 	logline_emit(&l);
+	metrics_session(s->lst ? s->lst->name : "",
+	    s->reason ? s->reason : "unknown");
 }
 
 static void
@@ -794,6 +803,8 @@ sess_log_event(struct session *s, const char *event, const char *k1,
 	if (reply)
 		logline_str(&l, "reply", reply);
 	logline_emit(&l);
+	if (strcmp(event, "reject") == 0)
+		metrics_refusal(strcmp(k1, "stage") == 0 ? v1 : k1, reply);
 }
 
 /*
@@ -1003,6 +1014,7 @@ sess_timeout_cb(evutil_socket_t fd, short what, void *arg)
 		log_warn_session(s->id, "client=%s: TLS handshake timed out",
 		    s->client_str);
 		s->reason = "tls-handshake-timeout";
+		metrics_tls("timeout");
 		sess_schedule_free(s);
 		return;
 	}
@@ -1229,6 +1241,7 @@ sess_backend_failed(struct session *s, const char *why)
 	logline_str(&l, "client", s->client_str);
 	logline_str(&l, "error", why);
 	logline_emit(&l);
+	metrics_backend_error(why);
 }
 
 static void
@@ -1298,6 +1311,7 @@ sess_grey_cb(void *arg, uint64_t id, int err,
 	(void)id;
 	s->grey_req = 0;
 	if (err != STORE_OK) {
+		metrics_store_failure("greylist");
 		/* The store logs the outage once; this is the policy. */
 		what = "store-failure";
 		defer = s->cfg->greylist_on_store_failure == 1;
@@ -1397,6 +1411,7 @@ sess_rate_cb(void *arg, uint64_t id, int err, long long count)
 		if (err != STORE_OK)
 			logline_str(&l, "store", store_err_name(err));
 		logline_emit(&l);
+		metrics_ratelimit(rate_kinds[k].name, err != STORE_OK);
 	}
 	switch (k) {
 	case RATE_CONN:
@@ -1915,6 +1930,7 @@ sess_tls_up(struct session *s)
 	struct tls_info ti;
 
 	s->tls = 2;
+	metrics_tls("ok");
 	evtimer_del(s->timer);
 	if (tls_get_info(s->bev, &ti) == 0) {
 		snprintf(s->tls_version, sizeof(s->tls_version), "%s",
@@ -1961,6 +1977,7 @@ sess_auth_cb(void *arg, enum passwd_result res)
 	logline_str(&l, "login", s->auth_try);
 	logline_str(&l, "result", passwd_result_name(res));
 	logline_emit(&l);
+	metrics_auth(passwd_result_name(res));
 	if (res == PASSWD_OK) {
 		s->auth_login = s->auth_try;
 		s->auth_try = NULL;
@@ -3336,6 +3353,7 @@ sess_event_cb(struct bufferevent *bev, short what, void *arg)
 		log_warn_session(s->id, "client=%s: TLS handshake failed: %s",
 		    s->client_str, why);
 		s->reason = "tls-handshake-failed";
+		metrics_tls("failed");
 	}
 	if ((what & BEV_EVENT_EOF) && !(what & BEV_EVENT_ERROR) &&
 	    s->tls != 1 && !(s->flags & SF_CLOSING)) {

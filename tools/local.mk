@@ -13,3 +13,6 @@ moatctl_LDADD = libstore.a libproxy.a libbayesdb.a libscoring.a $(RULES_LIBS) \
 moatctl_SOURCES += tools/ctl_report.c tools/ctl_report.h
 moatctl_CFLAGS += $(ZLIB_CFLAGS)
 moatctl_LDADD += $(ZLIB_LIBS)
+
+# moatctl stats (tools/ctl_stats.c): moatd's counters from metrics_listen.
+moatctl_SOURCES += tools/ctl_stats.c tools/ctl_stats.h

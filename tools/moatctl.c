@@ -53,6 +53,7 @@
 #include "clock.h"
 #include "ctl_bayes.h"
 #include "ctl_report.h"
+#include "ctl_stats.h"
 #include "greylist.h"
 #include "log.h"
 #include "msg.h"
@@ -135,7 +136,9 @@ usage_print(FILE *f)
 	    "[--bayes-db DIR] FILE|DIR...\n"
 	    "       moatctl bayes stats|dump|restore|tokens ...\n"
 	    "       moatctl authcheck [--dns HOST:PORT] [--client-ip IP] "
-	    "[--helo H] [--mail-from A] FILE...\n%s",
+	    "[--helo H] [--mail-from A] FILE...\n"
+
+	    "       moatctl stats [-c CONFIG] [--json]\n%s",
 	    report_usage_text);
 }
 
@@ -2052,6 +2055,8 @@ help(const char *sub)
 		gc_usage_print(stdout);
 	else if (sub != NULL && strcmp(sub, "report") == 0)
 		report_help(stdout);
+	else if (sub != NULL && strcmp(sub, "stats") == 0)
+		stats_help(stdout);
 	else {
 		usage_print(stdout);
 		printf("Options of scan, agree and rules:\n"
@@ -2104,6 +2109,8 @@ main(int argc, char **argv)
 		return report_main(argc - 2, argv + 2);
 	if (strcmp(argv[1], "authcheck") == 0)
 		return ctl_auth_main(argc - 2, argv + 2);	/* ctl_auth.c */
+	if (strcmp(argv[1], "stats") == 0)
+		return stats_main(argc - 2, argv + 2);
 	usage();
 	return 2;
 }

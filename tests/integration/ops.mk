@@ -5,7 +5,8 @@
 INTEGRATION_TESTS += tests/integration/test_fail2ban.py \
 	tests/integration/test_report.py \
 	tests/integration/test_check.py \
-	tests/integration/test_demo.py
+	tests/integration/test_demo.py \
+	tests/integration/test_metrics.py
 EXTRA_DIST += tests/integration/test_deb.py
 
 # The systemd unit's hardening score (systemd-analyze --offline).

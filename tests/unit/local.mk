@@ -13,6 +13,7 @@ include tests/unit/grey.mk
 include tests/unit/auth.mk
 include tests/unit/bayes.mk
 include tests/unit/sauth.mk
+include tests/unit/metrics.mk
 if HAVE_CMOCKA
 check_PROGRAMS += $(UNIT_TESTS)
 TESTS += $(UNIT_TESTS)

@@ -678,6 +678,12 @@ test_listen(void **state)
 	    "(numeric IPv4, [IPv6] or *, port 1..65535)");
 	line_err("listen 127.0.0.1:2525", "listen: 127.0.0.1:2525: address "
 	    "already listed");
+	line_err("metrics_listen localhost:9225", "metrics_listen: "
+	    "\"localhost:9225\" is not ADDR:PORT (numeric IPv4, [IPv6] or *, "
+	    "port 1..65535)");
+	line_err("metrics_listen 127.0.0.1:70000", "metrics_listen: "
+	    "\"127.0.0.1:70000\" is not ADDR:PORT (numeric IPv4, [IPv6] or *, "
+	    "port 1..65535)");
 	line_err("listen [::ffff:127.0.0.1]:2525", "listen: "
 	    "[::ffff:127.0.0.1]:2525: address already listed");
 	line_err("listen 127.0.0.1:26 tls=on",
@@ -1130,6 +1136,7 @@ test_dump(void **state)
 	assert_string_equal(first, "workers 4\nuser moat\n"
 	    "pidfile /run/moatd.pid\nlisten 0.0.0.0:25 name=mx\n"
 	    "listen [::]:25 proxy=any name=mx6\nlisten_backlog 511\n"
+	    "# metrics_listen (not set)\n"
 	    "log stderr\nlog_facility local3\nlog_format json\n"
 	    "hostname MX1.Example.ORG\nbanner Welcome  to  moat\n"
 	    "greet_wait 500ms\npregreet_action ignore\npipelining off\n"
@@ -1200,6 +1207,7 @@ test_dump(void **state)
 	cfg_unref(c);
 	assert_non_null(strstr(first, "\n# user (not set)\n# pidfile (not "
 	    "set)\nlisten 127.0.0.1:2525 name=smtp\nlisten_backlog 1024\n"
+	    "# metrics_listen (not set)\n"
 	    "log stderr\nlog_facility mail\nlog_format logfmt\n"));
 	assert_non_null(strstr(first, "\ngreet_wait 3s\n"));
 	assert_non_null(strstr(first, "\nmessage_size_limit 25M\n"));
