@@ -64,13 +64,10 @@ policy_thresholds(const struct config *cfg, int auth,
 }
 
 int
-policy_load(struct config *cfg, char *err, size_t errsz)
+policy_check(const struct config *cfg, char *err, size_t errsz)
 {
-	struct rule_builder *b;
-	struct rule_error re;
-	struct rule_set *rs;
 	double d;
-	int i, on;
+	int on;
 
 	if ((cfg->score_tag && threshold(cfg->score_tag, &d, &on) == -1) ||
 	    (cfg->score_tempfail &&
@@ -93,17 +90,40 @@ policy_load(struct config *cfg, char *err, size_t errsz)
 			return -1;
 		}
 	}
+	return 0;
+}
+
+int
+policy_rules_add(const struct config *cfg, struct rule_builder *b,
+    struct rule_error *re)
+{
+	int i;
+
+	if (cfg->sa_rules && rule_builder_add_sa_dirs(b, cfg->sa_rules_dir,
+	    cfg->sa_site_dir, re) == -1)
+		return -1;
+	for (i = 0; i < cfg->nrules_files; i++)
+		if (rule_builder_add_file(b, cfg->rules_files[i],
+		    RULE_FMT_AUTO, re) == -1)
+			return -1;
+	return 0;
+}
+
+int
+policy_load(struct config *cfg, char *err, size_t errsz)
+{
+	struct rule_builder *b;
+	struct rule_error re;
+	struct rule_set *rs;
+
+	if (policy_check(cfg, err, errsz) == -1)
+		return -1;
 	if (cfg->nrules_files == 0 && !cfg->sa_rules)
 		return 0;
 	b = rule_builder_new();
 	memset(&re, 0, sizeof(re));
-	if (cfg->sa_rules && rule_builder_add_sa_dirs(b, cfg->sa_rules_dir,
-	    cfg->sa_site_dir, &re) == -1)
+	if (policy_rules_add(cfg, b, &re) == -1)
 		goto fail;
-	for (i = 0; i < cfg->nrules_files; i++)
-		if (rule_builder_add_file(b, cfg->rules_files[i],
-		    RULE_FMT_AUTO, &re) == -1)
-			goto fail;
 	if ((rs = rule_builder_finish(b, NULL, &re)) == NULL) {
 		b = NULL;
 		goto fail;

@@ -22,6 +22,16 @@
  */
 int	policy_load(struct config *cfg, char *err, size_t errsz);
 
+/*
+ * The two halves of policy_load, shared with `moatctl scan -c` so that the
+ * two cannot disagree: policy_check checks the thresholds and greylist
+ * parameters (0, or -1 and err); policy_rules_add adds cfg's sa_rules and
+ * rules files, in order, to b (0, or -1 and re).
+ */
+int	policy_check(const struct config *cfg, char *err, size_t errsz);
+int	policy_rules_add(const struct config *cfg, struct rule_builder *b,
+	    struct rule_error *re);
+
 /* One log line with the load statistics of cfg's rule set. */
 void	policy_log_stats(const struct config *cfg);
 

@@ -3,6 +3,8 @@
 # greylist state in Redis through the same store code (libstore.a).
 bin_PROGRAMS += moatctl
 moatctl_SOURCES = tools/moatctl.c tools/ctl_bayes.c tools/ctl_bayes.h
+# scan -c builds its rules and thresholds with moatd's own policy.c.
+moatctl_SOURCES += proxy/policy.c proxy/policy.h
 moatctl_CFLAGS = $(AM_CFLAGS) $(PCRE2_CFLAGS) $(LIBEVENT_CFLAGS)
 moatctl_LDADD = libstore.a libproxy.a libbayesdb.a libscoring.a $(RULES_LIBS) \
 	$(LMDB_LIBS) $(MATH_LIBS) \

@@ -13,7 +13,10 @@
  *
  * Options shared by scan, agree and rules: -r FILE (a rule file,
  * repeatable; *.cf is read as SpamAssassin), --sa-stock (Debian's stock
- * SpamAssassin rules), --tag N|off, --reject N|off, --tempfail N|off.
+ * SpamAssassin rules), --tag N|off, --reject N|off, --tempfail N|off, and
+ * -c CONFIG: moatd's config, read by cfg_load, its rules added and its
+ * thresholds taken by moatd's own policy.c (so the two cannot disagree);
+ * -r adds after the config's rules, --tag etc. override its thresholds.
  *
  * It links the same pure libraries moatd does (librules, libscoring), so a
  * score here is the score moatd gives at end of DATA with the same rules and
@@ -58,6 +61,7 @@
 #include "log.h"
 #include "msg.h"
 #include "netaddr.h"
+#include "policy.h"
 #include "rule.h"
 #include "sbuf.h"
 #include "score.h"
@@ -79,7 +83,8 @@ struct opts {
 	const char	*hs_cache;	/* its cache directory, or NULL */
 	struct score_thresholds th;
 	const char	*bayes_db;	/* scan --bayes-db DIR */
-	const char	*cfg;		/* scan -c CONFIG: its bayes_* keys */
+	const char	*cfg;		/* -c CONFIG: moatd's rules, scores, Bayes */
+	struct config	*conf;		/* it, loaded */
 	int		 no_evals;	/* skip SpamAssassin's native evals */
 };
 
@@ -126,10 +131,11 @@ usage_print(FILE *f)
 	    "                    [--all] [--profile N] [--hs] "
 	    "[--hs-cache DIR] [--no-evals]\n"
 	    "                    [-c CONFIG] [--bayes-db DIR] FILE|DIR...\n"
-	    "       moatctl agree [-r RULEFILE]... [--sa-stock] [-v] "
-	    "CORPUSDIR\n"
-	    "       moatctl rules [-r RULEFILE]... [--sa-stock] [-v] [--hs] "
-	    "[--hs-cache DIR]\n"
+	    "       moatctl agree [-c CONFIG] [-r RULEFILE]... [--sa-stock] "
+	    "[-v] CORPUSDIR\n"
+	    "       moatctl rules [-c CONFIG] [-r RULEFILE]... [--sa-stock] "
+	    "[-v] [--hs]\n"
+	    "                     [--hs-cache DIR]\n"
 	    "       moatctl greylist [-c CONFIG] list|lookup|pass|whitelist|"
 	    "delete|count ...\n"
 	    "       moatctl learn --spam|--ham|--forget [-c CONFIG] "
@@ -165,14 +171,35 @@ parse_threshold(const char *s, double *v, int *on)
 	return 0;
 }
 
+/*
+ * -c CONFIG: read it with moatd's loader and take its score thresholds the
+ * way moatd does (policy_check, policy_thresholds); its rules are added by
+ * load_rules.  An error is moatd's own message.
+ */
+static void
+opts_config(struct opts *o)
+{
+	char err[1024];
+
+	if ((o->conf = cfg_load(o->cfg, err, sizeof(err))) == NULL ||
+	    policy_check(o->conf, err, sizeof(err)) == -1) {
+		fprintf(stderr, "moatctl: %s\n", err);
+		exit(1);
+	}
+	policy_thresholds(o->conf, 0, &o->th);
+}
+
 static int
 parse_opts(int argc, char **argv, struct opts *o)
 {
+	struct score_thresholds cli;
+	unsigned set = 0;	/* 1 --tag, 2 --tempfail, 4 --reject */
 	int i;
 
 	memset(o, 0, sizeof(*o));
 	o->jobs = 1;
 	score_thresholds_default(&o->th);
+	memset(&cli, 0, sizeof(cli));
 	for (i = 0; i < argc; i++) {
 		const char *a = argv[i];
 
@@ -211,21 +238,39 @@ parse_opts(int argc, char **argv, struct opts *o)
 			if (o->jobs < 1 || o->jobs > 64)
 				usage();
 		} else if (strcmp(a, "--tag") == 0 && i + 1 < argc) {
-			if (parse_threshold(argv[++i], &o->th.tag,
-			    &o->th.tag_on) != 0)
+			if (parse_threshold(argv[++i], &cli.tag,
+			    &cli.tag_on) != 0)
 				usage();
+			set |= 1;
 		} else if (strcmp(a, "--reject") == 0 && i + 1 < argc) {
-			if (parse_threshold(argv[++i], &o->th.reject,
-			    &o->th.reject_on) != 0)
+			if (parse_threshold(argv[++i], &cli.reject,
+			    &cli.reject_on) != 0)
 				usage();
+			set |= 4;
 		} else if (strcmp(a, "--tempfail") == 0 && i + 1 < argc) {
-			if (parse_threshold(argv[++i], &o->th.tempfail,
-			    &o->th.tempfail_on) != 0)
+			if (parse_threshold(argv[++i], &cli.tempfail,
+			    &cli.tempfail_on) != 0)
 				usage();
+			set |= 2;
 		} else if (a[0] == '-' && a[1] != '\0')
 			usage();
 		else
 			break;
+	}
+	if (o->cfg)
+		opts_config(o);
+	/* --tag etc. override the config's thresholds (and the defaults). */
+	if (set & 1) {
+		o->th.tag = cli.tag;
+		o->th.tag_on = cli.tag_on;
+	}
+	if (set & 2) {
+		o->th.tempfail = cli.tempfail;
+		o->th.tempfail_on = cli.tempfail_on;
+	}
+	if (set & 4) {
+		o->th.reject = cli.reject;
+		o->th.reject_on = cli.reject_on;
 	}
 	return i;
 }
@@ -277,6 +322,9 @@ load_rules(const struct opts *o, struct rule_stats *st)
 
 	memset(&err, 0, sizeof(err));
 	rule_builder_evals(b, !o->no_evals);
+	/* The config's rules first, as moatd loads them; -r adds after. */
+	if (o->conf && policy_rules_add(o->conf, b, &err) != 0)
+		goto fail;
 	if (o->sa_stock && rule_builder_add_sa_dirs(b, NULL, NULL, &err) != 0)
 		goto fail;
 	for (i = 0; i < o->nrules; i++)
@@ -295,6 +343,8 @@ fail:
 	if (err.offset >= 0)
 		fprintf(stderr, "moatctl: %s:%d: %s (offset %ld)\n", err.file,
 		    err.line, err.msg, err.offset);
+	else if (err.line <= 0)
+		fprintf(stderr, "moatctl: %s: %s\n", err.file, err.msg);
 	else
 		fprintf(stderr, "moatctl: %s:%d: %s\n", err.file, err.line,
 		    err.msg);
@@ -743,6 +793,7 @@ cmd_scan(int argc, char **argv)
 	free(paths);
 	free(j.items);
 	free(o.rules);
+	cfg_unref(o.conf);
 	rule_set_unref(rs);
 	return errs ? 1 : 0;
 }
@@ -768,6 +819,7 @@ cmd_rules(int argc, char **argv)
 			    ri.runs ? "runs" : ri.why, ri.file, ri.line);
 		}
 	free(o.rules);
+	cfg_unref(o.conf);
 	rule_set_unref(rs);
 	return 0;
 }
@@ -1235,6 +1287,7 @@ cmd_agree(int argc, char **argv)
 	free(j.nnames);
 	free(j.items);
 	free(o.rules);
+	cfg_unref(o.conf);
 	rule_set_unref(rs);
 	return 0;
 }
@@ -2073,7 +2126,12 @@ help(const char *sub)
 		    "  --profile N      print the N costliest rules\n"
 		    "  --hs             use the Hyperscan prefilter\n"
 		    "  --hs-cache DIR   ... with its database cached in DIR\n"
-		    "  -c CONFIG        scan: moatd's Bayes settings\n"
+		    "  -c CONFIG        moatd's config: its rules files and "
+		    "sa_rules, in order,\n"
+		    "                   its score_* thresholds and (scan) its "
+		    "Bayes settings;\n"
+		    "                   -r adds rules after them, --tag etc. "
+		    "override them\n"
 		    "  --bayes-db DIR   scan: classify with this Bayes store\n");
 	}
 	printf("See moatctl(1).\n");

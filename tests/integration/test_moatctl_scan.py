@@ -2,9 +2,12 @@
 """`moatctl scan` and `moatctl rules`, the offline tools of issue 3: per
 message score, verdict and rules; the summary; -v's table; --sub and --all;
 --profile's per-stage and per-rule lines; maildirs; --hs and --hs-cache
-give the same lines as without; and the refusals: a bad
+give the same lines as without; -c CONFIG (moatd's rule files in
+order and thresholds, -r adding after, --tag etc. overriding); and the
+refusals: a bad
 option or --profile value (usage, exit 2), a file that cannot be read
-(named, exit 1), a broken rule file (file, line and pattern offset, exit 1).
+(named, exit 1), a broken rule file (file, line and pattern offset, exit 1),
+a config naming a missing or broken rule file or a bad threshold.
 
 Needs only moatctl ($MOATCTL, else ./moatctl); no Postfix, no network.
 """
@@ -154,6 +157,52 @@ class Scan(unittest.TestCase):
             self.assertEqual(rc, 1, cmd)
             self.assertIn(bad + ":2:", err)
             self.assertIn("offset", err)
+
+    def config(self, name, *lines):
+        return self.path(name, "listen 127.0.0.1:2525\n"
+                         "backend 127.0.0.1:2526\n" + "".join(
+                             l + "\n" for l in lines))
+
+    def test_config_rules_thresholds_and_overrides(self):
+        # -c: moatd's rule files in order (the second re-scores GAPPY)
+        # and its thresholds; --tag etc. override them, -r adds after.
+        second = self.path("second.cf", "score GAPPY 3.0\n")
+        conf = self.config("moat.conf", "rules " + self.rules,
+                           "rules " + second, "score_tag 2",
+                           "score_reject 9")
+        rc, out, err = run("scan", "-c", conf, self.lotto)
+        self.assertEqual(rc, 0, err)
+        self.assertIn("score=9.0 verdict=reject", out.splitlines()[0])
+        rc, out, err = run("scan", "-c", conf, "--reject", "off",
+                           self.lotto)
+        self.assertIn("score=9.0 verdict=tag", out.splitlines()[0])
+        rc, out, err = run("scan", "--tag", "off", "--reject", "off",
+                           "-c", conf, self.lotto)
+        self.assertIn("score=9.0 verdict=accept", out.splitlines()[0])
+        extra = self.path("extra.cf", "score GAPPY 0.5\n")
+        rc, out, err = run("scan", "-c", conf, "-r", extra, self.lotto)
+        self.assertIn("score=6.5 verdict=tag", out.splitlines()[0])
+        rc, out, err = run("rules", "-c", conf)
+        self.assertEqual(rc, 0, err)
+        self.assertIn("files 2,", out)
+
+    def test_config_refusals(self):
+        missing = os.path.join(self.dir.name, "nope.cf")
+        conf = self.config("a.conf", "rules " + missing)
+        rc, out, err = run("scan", "-c", conf, self.lotto)
+        self.assertEqual(rc, 1)
+        self.assertIn(missing + ": No such file", err)
+        bad = self.path("bad.rules", 'body OK /ok/ score 1 "fine"\n'
+                        'body BAD /unclosed(/ score 1 "broken"\n')
+        conf = self.config("b.conf", "rules " + self.rules, "rules " + bad)
+        rc, out, err = run("scan", "-c", conf, self.lotto)
+        self.assertEqual(rc, 1)
+        self.assertIn(bad + ":2:", err)
+        conf = self.config("c.conf", "rules " + self.rules,
+                           "score_tag lots")
+        rc, out, err = run("scan", "-c", conf, self.lotto)
+        self.assertEqual(rc, 1)
+        self.assertIn("score_tag", err)
 
     def test_rules_statistics(self):
         rc, out, err = run("rules", "-r", self.rules)
