@@ -155,12 +155,12 @@ class Daemon(RedisStore, mt.MoatTestCase):
         for kind in ("spam", "ham"):
             self.learn(kind, "-q", *self.msgs(kind, 25))
 
-    def bayes_moatd(self):
+    def bayes_moatd(self, timeout="300ms"):
         return self.start_moatd(
             {"score_tag": "5", "score_reject": "off", "bayes": "on",
              "bayes_store": "redis", "redis_server": "unix:" +
              self.redis.sock, "redis_prefix": "t14:", "bayes_min_spam": "20",
-             "bayes_min_ham": "20", "bayes_timeout": "300ms"},
+             "bayes_min_ham": "20", "bayes_timeout": timeout},
             ["rules " + self.rules])
 
     def test_learned_spam_tagged_then_redis_down(self):
@@ -194,6 +194,36 @@ class Daemon(RedisStore, mt.MoatTestCase):
                 self.redis.sock in l]
         self.assertEqual(len(errs), 1, m.log())
         self.assertTrue(m.alive())
+
+    def test_hung_redis_bounded(self):
+        """A Redis that accepts and never answers (SIGSTOP): each message
+        waits at most bayes_timeout, and the dropped connection is not
+        retried for 5 s, so three messages cost one timeout (1 s), not
+        three."""
+        m = self.bayes_moatd(timeout="1s")
+        c = self.client(m)
+        c.greet()
+        self.redis.kill(tsr.signal.SIGSTOP)
+        t0 = tsr.time.monotonic()
+        for i in range(3):
+            rs = self.send_mail(c, ["alice@example.test"], mt.make_message(
+                "%s-%d" % (self.tok, i)))
+            self.assertReply(rs[-1], 250)
+        took = tsr.time.monotonic() - t0
+        c.cmd("QUIT")
+        self.redis.kill(tsr.signal.SIGCONT)
+        for i in range(3):
+            self.assertEqual(len(self.postfix.wait_messages(
+                "alice", "%s-%d" % (self.tok, i))), 1)
+        txs = mt.poll(lambda: len(m.txs()) >= 3 and m.txs())
+        self.assertTrue(txs, m.log())
+        self.assertEqual([t.get("bayes") for t in txs], ["-"] * 3)
+        print("hung redis: 3 messages took %.3f s" % took, file=sys.stderr)
+        self.assertGreaterEqual(took, 1.0)     # it did wait, once
+        self.assertLess(took, 2.5)             # and only once
+        errs = [l for l in m.log_lines() if "bayes:" in l and
+                self.redis.sock in l]
+        self.assertEqual(len(errs), 1, m.log())
 
 
 if __name__ == "__main__":
