@@ -12,7 +12,11 @@
  * Reading a message's counts is one EVAL (one round trip, never one per
  * token); learning is one EVAL too, and a Lua script runs atomically, so
  * concurrent learners on any number of hosts keep the totals exact.
+ * A handle may be shared by threads (moatctl scan's workers): a mutex
+ * serializes its requests, as one hiredis context must not be used by two
+ * threads at once.  moatd gives each thread its own handle instead.
  */
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,6 +32,7 @@ struct bayes_redis {
 	char		*server;
 	char		*prefix;
 	long		 ttl;
+	pthread_mutex_t	 mu;		/* one request at a time */
 };
 
 /* ARGV: prefix, n tokens (hex) -> totals then one "s:h:a" or "" per token */
@@ -125,6 +130,7 @@ bayes_redis_open(const char *server, int dbn, const char *prefix,
 	r->server = xstrdup(server);
 	r->prefix = xstrdup(prefix ? prefix : "moat:");
 	r->ttl = ttl > 0 ? ttl : 365L * 86400;
+	pthread_mutex_init(&r->mu, NULL);
 	if (strncmp(server, "unix:", 5) == 0)
 		r->c = redisConnectUnixWithTimeout(server + 5, tv);
 	else {
@@ -172,6 +178,7 @@ bayes_redis_close(struct bayes_redis *r)
 		redisFree(r->c);
 	free(r->server);
 	free(r->prefix);
+	pthread_mutex_destroy(&r->mu);
 	free(r);
 }
 
@@ -214,8 +221,8 @@ reconnect(struct bayes_redis *r)
 	return redisReconnect(r->c) == REDIS_OK ? 0 : -1;
 }
 
-int
-bayes_redis_read(struct bayes_redis *r, const uint64_t *tok, size_t n,
+static int
+read_locked(struct bayes_redis *r, const uint64_t *tok, size_t n,
     struct bayes_counts *out, struct bayes_totals *tot, uint64_t *nseen,
     char *err, size_t errsz)
 {
@@ -256,8 +263,8 @@ bayes_redis_read(struct bayes_redis *r, const uint64_t *tok, size_t n,
 	return 0;
 }
 
-int
-bayes_redis_learn(struct bayes_redis *r, const uint8_t id[16],
+static int
+learn_locked(struct bayes_redis *r, const uint8_t id[16],
     enum bayes_class cls, const uint64_t *tok, size_t n, int64_t now,
     enum bayes_learned *res, char *err, size_t errsz)
 {
@@ -291,4 +298,30 @@ bayes_redis_learn(struct bayes_redis *r, const uint8_t id[16],
 	*res = map[rep->integer];
 	freeReplyObject(rep);
 	return 0;
+}
+
+int
+bayes_redis_read(struct bayes_redis *r, const uint64_t *tok, size_t n,
+    struct bayes_counts *out, struct bayes_totals *tot, uint64_t *nseen,
+    char *err, size_t errsz)
+{
+	int rc;
+
+	pthread_mutex_lock(&r->mu);
+	rc = read_locked(r, tok, n, out, tot, nseen, err, errsz);
+	pthread_mutex_unlock(&r->mu);
+	return rc;
+}
+
+int
+bayes_redis_learn(struct bayes_redis *r, const uint8_t id[16],
+    enum bayes_class cls, const uint64_t *tok, size_t n, int64_t now,
+    enum bayes_learned *res, char *err, size_t errsz)
+{
+	int rc;
+
+	pthread_mutex_lock(&r->mu);
+	rc = learn_locked(r, id, cls, tok, n, now, res, err, errsz);
+	pthread_mutex_unlock(&r->mu);
+	return rc;
 }
