@@ -40,10 +40,50 @@
 #define LIVE_RETRY_SECS	60
 #define LIVE_REDIS_RETRY_SECS	5
 
-/* bayes_store redis: this thread's connection, and what it is to */
-static _Thread_local struct bayes_db	*tl_rdb;
-static _Thread_local char		*tl_rkey;
-static _Thread_local time_t		 tl_rretry;
+/*
+ * bayes_store redis: this thread's connection and what it is to, freed by
+ * the key's destructor when the thread ends (bayes_live_shutdown() for the
+ * thread that calls it).
+ */
+struct live_tl {
+	struct bayes_db	*db;
+	char		*key;
+	time_t		 retry;		/* no reconnect before this */
+};
+static pthread_key_t	live_tl_key;
+static pthread_once_t	live_tl_once = PTHREAD_ONCE_INIT;
+
+static void
+live_tl_free(void *p)
+{
+	struct live_tl *t = p;
+
+	if (t == NULL)
+		return;
+	bayes_db_close(t->db);
+	free(t->key);
+	free(t);
+}
+
+static void
+live_tl_init(void)
+{
+	if (pthread_key_create(&live_tl_key, live_tl_free) != 0)
+		fatal("bayes: pthread_key_create");
+}
+
+static struct live_tl *
+live_tl(void)
+{
+	struct live_tl *t;
+
+	pthread_once(&live_tl_once, live_tl_init);
+	if ((t = pthread_getspecific(live_tl_key)) == NULL) {
+		t = xcalloc(1, sizeof(*t));
+		(void)pthread_setspecific(live_tl_key, t);
+	}
+	return t;
+}
 
 static pthread_rwlock_t live_rw = PTHREAD_RWLOCK_INITIALIZER;
 static struct bayes_db	*live_db;	/* under live_rw */
@@ -159,36 +199,39 @@ live_redis_get(const struct live_rcfg *r, const char *sid)
 {
 	char err[512], *key;
 	time_t now = time(NULL);
+	struct live_tl *t = live_tl();
 
 	key = xasprintf("%s/%d/%s/%ld/%ld", r->server, r->dbn, r->prefix,
 	    r->timeout_ms, r->ttl);
-	if (tl_rdb != NULL && strcmp(tl_rkey, key) == 0) {
+	if (t->db != NULL && strcmp(t->key, key) == 0) {
 		free(key);
-		return tl_rdb;
+		return t->db;
 	}
-	if (tl_rkey != NULL && strcmp(tl_rkey, key) == 0 && now < tl_rretry) {
+	if (t->key != NULL && strcmp(t->key, key) == 0 && now < t->retry) {
 		free(key);
 		return NULL;
 	}
-	bayes_db_close(tl_rdb);
-	free(tl_rkey);
-	tl_rkey = key;
-	tl_rdb = bayes_db_open_redis(r->server, r->dbn, r->prefix,
+	bayes_db_close(t->db);
+	free(t->key);
+	t->key = key;
+	t->db = bayes_db_open_redis(r->server, r->dbn, r->prefix,
 	    r->timeout_ms, r->ttl, err, sizeof(err));
-	if (tl_rdb == NULL) {
-		tl_rretry = now + LIVE_REDIS_RETRY_SECS;
+	if (t->db == NULL) {
+		t->retry = now + LIVE_REDIS_RETRY_SECS;
 		live_log_err(sid, err);
 	}
-	return tl_rdb;
+	return t->db;
 }
 
 /* A request on this thread's connection failed: drop it for a while. */
 static void
 live_redis_fail(const char *sid, const char *err)
 {
-	bayes_db_close(tl_rdb);
-	tl_rdb = NULL;
-	tl_rretry = time(NULL) + LIVE_REDIS_RETRY_SECS;
+	struct live_tl *t = live_tl();
+
+	bayes_db_close(t->db);
+	t->db = NULL;
+	t->retry = time(NULL) + LIVE_REDIS_RETRY_SECS;
 	live_log_err(sid, err);
 }
 
@@ -433,6 +476,9 @@ bayes_live_shutdown(void)
 	pthread_mutex_unlock(&lq_mu);
 	if (lq_started)
 		pthread_join(lq_tid, NULL);
+	pthread_once(&live_tl_once, live_tl_init);
+	live_tl_free(pthread_getspecific(live_tl_key));
+	(void)pthread_setspecific(live_tl_key, NULL);
 	pthread_rwlock_wrlock(&live_rw);
 	bayes_db_close(live_db);
 	live_db = NULL;
