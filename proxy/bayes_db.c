@@ -31,6 +31,7 @@
 #include <string.h>
 
 #include "bayes_db.h"
+#include "bayes_redis.h"
 #include "bayes_tok.h"
 #include "xmalloc.h"
 
@@ -45,6 +46,7 @@ struct bayes_db {
 	MDB_txn		*wtxn;		/* open write batch, or NULL */
 	int		 rdonly;
 	char		*dir;
+	struct bayes_redis *rd;		/* bayes_store redis: all goes there */
 };
 
 static void
@@ -90,6 +92,32 @@ const char *
 bayes_db_path(const struct bayes_db *db)
 {
 	return db->dir;
+}
+
+struct bayes_db *
+bayes_db_open_redis(const char *server, int dbn, const char *prefix,
+    long timeout_ms, long ttl, char *err, size_t errsz)
+{
+	struct bayes_db *db;
+	struct bayes_redis *rd;
+
+	if ((rd = bayes_redis_open(server, dbn, prefix, timeout_ms, ttl, err,
+	    errsz)) == NULL)
+		return NULL;
+	db = xcalloc(1, sizeof(*db));
+	db->rd = rd;
+	db->dir = xasprintf("redis %s", server);
+	return db;
+}
+
+/* What the Redis store cannot do (dump, restore): say so, naming it. */
+static int
+no_redis(const struct bayes_db *db, const char *what, char *err,
+    size_t errsz)
+{
+	snprintf(err, errsz, "%s: %s is for the lmdb store only", db->dir,
+	    what);
+	return -1;
 }
 
 static int
@@ -191,6 +219,7 @@ bayes_db_close(struct bayes_db *db)
 {
 	if (db == NULL)
 		return;
+	bayes_redis_close(db->rd);
 	if (db->wtxn)
 		mdb_txn_abort(db->wtxn);
 	if (db->env)
@@ -242,6 +271,9 @@ bayes_db_read(struct bayes_db *db, const uint64_t *tok, size_t n,
 	size_t i;
 	int rc;
 
+	if (db->rd)
+		return bayes_redis_read(db->rd, tok, n, out, tot, NULL, err,
+		    errsz);
 	if ((rc = mdb_txn_begin(db->env, NULL, MDB_RDONLY, &txn)) != 0)
 		return fail(db, rc, "read", err, errsz);
 	totals(db, txn, tot);
@@ -279,7 +311,7 @@ bayes_db_begin(struct bayes_db *db, char *err, size_t errsz)
 		snprintf(err, errsz, "%s: opened read only", db->dir);
 		return -1;
 	}
-	if (db->wtxn)
+	if (db->wtxn || db->rd)		/* Redis: each learn is atomic */
 		return 0;
 	if ((rc = mdb_txn_begin(db->env, NULL, 0, &db->wtxn)) != 0) {
 		db->wtxn = NULL;
@@ -418,6 +450,9 @@ bayes_db_learn(struct bayes_db *db, const uint8_t id[16],
 {
 	int own = db->wtxn == NULL, rc;
 
+	if (db->rd)
+		return bayes_redis_learn(db->rd, id, cls, tok, n, now, res,
+		    err, errsz);
 	if (own && bayes_db_begin(db, err, errsz) != 0)
 		return -1;
 	if ((rc = learn_txn(db, id, cls, tok, n, now, res)) != 0) {
@@ -438,6 +473,10 @@ bayes_db_walk(struct bayes_db *db, bayes_db_walk_fn *fn, void *arg,
 	MDB_val k, v;
 	int rc;
 
+	if (db->rd)
+		return fn ? no_redis(db, "dump", err, errsz) :
+		    bayes_redis_read(db->rd, NULL, 0, NULL, tot, NULL, err,
+		    errsz);
 	if ((rc = mdb_txn_begin(db->env, NULL, MDB_RDONLY, &txn)) != 0)
 		return fail(db, rc, "read", err, errsz);
 	totals(db, txn, tot);
@@ -480,6 +519,8 @@ bayes_db_put_token(struct bayes_db *db, uint64_t tok,
 	MDB_val k = { sizeof(key), &key }, v = { 12, vb };
 	int rc;
 
+	if (db->rd)
+		return no_redis(db, "restore", err, errsz);
 	if (db->wtxn == NULL) {
 		snprintf(err, errsz, "%s: no write batch", db->dir);
 		return -1;
@@ -498,6 +539,8 @@ bayes_db_put_totals(struct bayes_db *db, const struct bayes_totals *t,
 {
 	int rc;
 
+	if (db->rd)
+		return no_redis(db, "restore", err, errsz);
 	if (db->wtxn == NULL) {
 		snprintf(err, errsz, "%s: no write batch", db->dir);
 		return -1;
@@ -518,6 +561,12 @@ bayes_db_seen_count(struct bayes_db *db, uint64_t *n, char *err,
 	MDB_stat st;
 	int rc;
 
+	if (db->rd) {
+		struct bayes_totals tot;
+
+		return bayes_redis_read(db->rd, NULL, 0, NULL, &tot, n, err,
+		    errsz);
+	}
 	if ((rc = mdb_txn_begin(db->env, NULL, MDB_RDONLY, &txn)) != 0)
 		return fail(db, rc, "read", err, errsz);
 	rc = mdb_stat(txn, db->seen, &st);

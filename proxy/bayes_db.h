@@ -52,6 +52,17 @@ enum bayes_learned {
 struct bayes_db	*bayes_db_open(const char *dir, int flags, char *err,
 		    size_t errsz);
 
+/*
+ * The same store in Redis (bayes_store redis, proxy/bayes_redis.c): server
+ * HOST:PORT, [V6]:PORT or unix:/path, database dbn, keys under prefix,
+ * every request bounded by timeout_ms, seen digests and token buckets
+ * expiring after ttl seconds.  Batches are no-ops (each learn is one
+ * atomic script); dump and restore are refused.  Errors name the server.
+ */
+struct bayes_db	*bayes_db_open_redis(const char *server, int dbn,
+		    const char *prefix, long timeout_ms, long ttl, char *err,
+		    size_t errsz);
+
 /* Close; bayes_db_close(NULL) is a no-op.  An open write batch is aborted. */
 void	bayes_db_close(struct bayes_db *db);
 

@@ -11,10 +11,16 @@
  * runs on the worker's loop (doc/rules.md says why that is acceptable).
  * Writing is not: autolearn commits (an fsync) on the learner thread.
  *
- * It does not talk to Redis (bayes_store redis is not built), and it never
- * fails a message: store trouble means the message is judged without
- * Bayes.  Each distinct store error is logged once; the store is tried
- * again at most once a minute.
+ * With bayes_store redis each thread (worker or learner) has its own
+ * synchronous hiredis connection, every request bounded by bayes_timeout:
+ * a classification is one round trip (one Lua script), so a worker's loop
+ * waits at most bayes_timeout for it.  After an error the connection is
+ * dropped and not tried again for LIVE_REDIS_RETRY_SECS, so a Redis that
+ * is down costs one timeout per thread per retry period, not per message.
+ *
+ * It never fails a message: store trouble means the message is judged
+ * without Bayes.  Each distinct store error is logged once; the store is
+ * tried again at most once a minute (LMDB).
  */
 #include <errno.h>
 #include <pthread.h>
@@ -32,6 +38,52 @@
 #include "xmalloc.h"
 
 #define LIVE_RETRY_SECS	60
+#define LIVE_REDIS_RETRY_SECS	5
+
+/*
+ * bayes_store redis: this thread's connection and what it is to, freed by
+ * the key's destructor when the thread ends (bayes_live_shutdown() for the
+ * thread that calls it).
+ */
+struct live_tl {
+	struct bayes_db	*db;
+	char		*key;
+	time_t		 retry;		/* no reconnect before this */
+};
+static pthread_key_t	live_tl_key;
+static pthread_once_t	live_tl_once = PTHREAD_ONCE_INIT;
+
+static void
+live_tl_free(void *p)
+{
+	struct live_tl *t = p;
+
+	if (t == NULL)
+		return;
+	bayes_db_close(t->db);
+	free(t->key);
+	free(t);
+}
+
+static void
+live_tl_init(void)
+{
+	if (pthread_key_create(&live_tl_key, live_tl_free) != 0)
+		fatal("bayes: pthread_key_create");
+}
+
+static struct live_tl *
+live_tl(void)
+{
+	struct live_tl *t;
+
+	pthread_once(&live_tl_once, live_tl_init);
+	if ((t = pthread_getspecific(live_tl_key)) == NULL) {
+		t = xcalloc(1, sizeof(*t));
+		(void)pthread_setspecific(live_tl_key, t);
+	}
+	return t;
+}
 
 static pthread_rwlock_t live_rw = PTHREAD_RWLOCK_INITIALIZER;
 static struct bayes_db	*live_db;	/* under live_rw */
@@ -109,6 +161,121 @@ live_get(const char *path, int writable, const char *sid)
 	return NULL;
 }
 
+/* Where a Redis store is: copied from the config for the learner. */
+struct live_rcfg {
+	char	*server, *prefix;
+	int	 dbn;
+	long	 timeout_ms, ttl;
+};
+
+static void
+live_rcfg_set(struct live_rcfg *r, const struct config *cfg)
+{
+	r->server = xstrdup(cfg->redis_server);
+	r->prefix = xstrdup(cfg->redis_prefix);
+	r->dbn = cfg->redis_db;
+	r->timeout_ms = cfg->bayes_timeout_ms;
+	r->ttl = cfg->bayes_redis_seen_ttl_ms / 1000;
+}
+
+static void
+live_rcfg_free(struct live_rcfg *r)
+{
+	free(r->server);
+	free(r->prefix);
+}
+
+static void
+live_err_clear(void)
+{
+	pthread_mutex_lock(&live_err_mu);
+	live_err[0] = '\0';
+	pthread_mutex_unlock(&live_err_mu);
+}
+
+/* This thread's connection to the Redis store, or NULL for now. */
+static struct bayes_db *
+live_redis_get(const struct live_rcfg *r, const char *sid)
+{
+	char err[512], *key;
+	time_t now = time(NULL);
+	struct live_tl *t = live_tl();
+
+	key = xasprintf("%s/%d/%s/%ld/%ld", r->server, r->dbn, r->prefix,
+	    r->timeout_ms, r->ttl);
+	if (t->db != NULL && strcmp(t->key, key) == 0) {
+		free(key);
+		return t->db;
+	}
+	if (t->key != NULL && strcmp(t->key, key) == 0 && now < t->retry) {
+		free(key);
+		return NULL;
+	}
+	bayes_db_close(t->db);
+	free(t->key);
+	t->key = key;
+	t->db = bayes_db_open_redis(r->server, r->dbn, r->prefix,
+	    r->timeout_ms, r->ttl, err, sizeof(err));
+	if (t->db == NULL) {
+		t->retry = now + LIVE_REDIS_RETRY_SECS;
+		live_log_err(sid, err);
+	}
+	return t->db;
+}
+
+/* A request on this thread's connection failed: drop it for a while. */
+static void
+live_redis_fail(const char *sid, const char *err)
+{
+	struct live_tl *t = live_tl();
+
+	bayes_db_close(t->db);
+	t->db = NULL;
+	t->retry = time(NULL) + LIVE_REDIS_RETRY_SECS;
+	live_log_err(sid, err);
+}
+
+static int
+live_had_err(void)
+{
+	int had;
+
+	pthread_mutex_lock(&live_err_mu);
+	had = live_err[0] != '\0';
+	pthread_mutex_unlock(&live_err_mu);
+	return had;
+}
+
+static void
+live_classify_redis(const struct config *cfg, const struct msg *m,
+    const struct bayes_params *bp, const char *sid, int *known, double *p)
+{
+	struct bayes_toks toks;
+	struct live_rcfg r;
+	struct bayes_db *db;
+	char err[512];
+	int rc;
+
+	live_rcfg_set(&r, cfg);
+	db = live_redis_get(&r, sid);
+	live_rcfg_free(&r);
+	if (db == NULL)
+		return;
+	memset(&toks, 0, sizeof(toks));
+	rc = bayes_db_classify(db, bp, m, &toks, p, NULL, err, sizeof(err));
+	bayes_toks_free(&toks);
+	if (rc < 0) {
+		live_redis_fail(sid, err);
+		return;
+	}
+	if (live_had_err()) {
+		live_err_clear();
+		log_info("bayes: store redis %s answers again",
+		    cfg->redis_server);
+	}
+	*known = rc == 1;
+}
+
 void
 bayes_live_classify(const struct config *cfg, const struct msg *m,
     const char *sid, int *known, double *p)
@@ -121,12 +288,18 @@ bayes_live_classify(const struct config *cfg, const struct msg *m,
 
 	*known = 0;
 	*p = 0;
-	if (!cfg->bayes ||
-	    (db = live_get(cfg->bayes_path, cfg->bayes_autolearn, sid)) == NULL)
+	if (!cfg->bayes)
 		return;
 	bayes_params_default(&bp);
 	bp.min_spam = (uint64_t)cfg->bayes_min_spam;
 	bp.min_ham = (uint64_t)cfg->bayes_min_ham;
+	if (cfg->bayes_store == 1) {
+		live_classify_redis(cfg, m, &bp, sid, known, p);
+		return;
+	}
+	if ((db = live_get(cfg->bayes_path, cfg->bayes_autolearn, sid)) ==
+	    NULL)
+		return;
 	memset(&toks, 0, sizeof(toks));
 	rc = bayes_db_classify(db, &bp, m, &toks, p, NULL, err, sizeof(err));
 	pthread_rwlock_unlock(&live_rw);
@@ -142,6 +315,8 @@ struct learn_job {
 	char		*raw;
 	size_t		 len;
 	char		*path;
+	int		 redis;		/* bayes_store redis: rcfg, not path */
+	struct live_rcfg rcfg;
 	enum bayes_class cls;
 	double		 score;
 	char		 sid[40];
@@ -167,16 +342,25 @@ learn_job_run(struct learn_job *j)
 	struct msg *m;
 	char err[512];
 
-	if ((db = live_get(j->path, 1, j->sid)) == NULL)
+	if (j->redis)
+		db = live_redis_get(&j->rcfg, j->sid);
+	else
+		db = live_get(j->path, 1, j->sid);
+	if (db == NULL)
 		return;
 	m = msg_parse(j->raw, j->len, NULL);
 	memset(&toks, 0, sizeof(toks));
 	if (bayes_db_learn_msg(db, m, j->cls, &toks, (int64_t)time(NULL),
 	    &res, err, sizeof(err)) != 0) {
-		pthread_rwlock_unlock(&live_rw);
-		live_log_err(j->sid, err);
+		if (!j->redis)
+			pthread_rwlock_unlock(&live_rw);
+		if (j->redis)
+			live_redis_fail(j->sid, err);
+		else
+			live_log_err(j->sid, err);
 	} else {
-		pthread_rwlock_unlock(&live_rw);
+		if (!j->redis)
+			pthread_rwlock_unlock(&live_rw);
 		logline_begin(&l, "bayes_autolearn");
 		logline_str(&l, "session", j->sid);
 		logline_str(&l, "class", j->cls == BAYES_SPAM ? "spam" :
@@ -208,6 +392,8 @@ learner(void *arg)
 		learn_job_run(&j);
 		free(j.raw);
 		free(j.path);
+		if (j.redis)
+			live_rcfg_free(&j.rcfg);
 		pthread_mutex_lock(&lq_mu);
 	}
 	pthread_mutex_unlock(&lq_mu);
@@ -270,6 +456,9 @@ bayes_live_autolearn(const struct config *cfg, const struct score_card *card,
 	j->raw[len] = '\0';
 	j->len = len;
 	j->path = xstrdup(cfg->bayes_path);
+	j->redis = cfg->bayes_store == 1;
+	if (j->redis)
+		live_rcfg_set(&j->rcfg, cfg);
 	j->cls = cls;
 	j->score = score;
 	snprintf(j->sid, sizeof(j->sid), "%s", sid);
@@ -287,6 +476,9 @@ bayes_live_shutdown(void)
 	pthread_mutex_unlock(&lq_mu);
 	if (lq_started)
 		pthread_join(lq_tid, NULL);
+	pthread_once(&live_tl_once, live_tl_init);
+	live_tl_free(pthread_getspecific(live_tl_key));
+	(void)pthread_setspecific(live_tl_key, NULL);
 	pthread_rwlock_wrlock(&live_rw);
 	bayes_db_close(live_db);
 	live_db = NULL;

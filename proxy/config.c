@@ -166,7 +166,7 @@ static const struct cfg_word w_identity[] = {
 	{ "none", CFG_ID_NONE }, { NULL, 0 }
 };
 static const struct cfg_word w_bayes_store[] = {
-	{ "lmdb", 0 }, { NULL, 0 }
+	{ "lmdb", 0 }, { "redis", 1 }, { NULL, 0 }
 };
 static const struct cfg_word w_bare[] = {
 	{ "normalize", CFG_BARE_NORMALIZE }, { "reject", CFG_BARE_REJECT },
@@ -332,7 +332,8 @@ static const struct cfg_key cfg_keys[] = {
 	    "BAYES_* rules" },
 	{ "bayes_store", CT_ENUM, 0, F(bayes_store), "lmdb", NULL, 0, 0,
 	    .words = w_bayes_store,
-	    .help = "where the token counts live: lmdb (bayes_path)" },
+	    .help = "where the token counts live: lmdb (bayes_path) or "
+	    "redis (redis_server, redis_db, redis_prefix)" },
 	{ "bayes_path", CT_STRING, 0, F(bayes_path),
 	    LOCALSTATEDIR "/lib/moat/bayes", "$localstatedir/lib/moat/bayes",
 	    0, 0,
@@ -354,6 +355,14 @@ static const struct cfg_key cfg_keys[] = {
 	    NULL, 0, 0, .check = check_threshold,
 	    .help = "learn as ham below this score (without the BAYES_* "
 	    "rules); a number or off" },
+	{ "bayes_timeout", CT_DURATION, 0, F(bayes_timeout_ms), "250ms",
+	    NULL, 10, 60 * SEC,
+	    .help = "bayes_store redis: deadline of one request; past it "
+	    "the message goes on without Bayes" },
+	{ "bayes_redis_seen_ttl", CT_DURATION, 0, F(bayes_redis_seen_ttl_ms),
+	    "365d", NULL, 60 * SEC, 3650 * 86400 * SEC,
+	    .help = "bayes_store redis: expiry of learned message digests "
+	    "and of token buckets not learned into" },
 
 	/* greylisting and its store (doc/greylisting.md) */
 	{ "greylist", CT_BOOL, 0, F(greylist), "off", NULL, 0, 1,

@@ -155,13 +155,15 @@ struct config {
 
 	/* the Bayesian classifier (doc/rules.md, "Bayes") */
 	int		bayes;			/* classify at end of DATA */
-	int		bayes_store;		/* 0: LMDB */
+	int		bayes_store;		/* 0: LMDB, 1: Redis */
 	char		*bayes_path;		/* the LMDB directory */
 	int		bayes_min_spam;		/* learned before it speaks */
 	int		bayes_min_ham;
 	int		bayes_autolearn;
 	char		*bayes_autolearn_spam;	/* a number or "off" */
 	char		*bayes_autolearn_ham;
+	long		bayes_timeout_ms;	/* bayes_store redis: per request */
+	long		bayes_redis_seen_ttl_ms; /* seen digests, token buckets */
 
 	/* greylisting and its store (doc/greylisting.md) */
 	int		greylist;

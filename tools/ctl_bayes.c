@@ -49,7 +49,17 @@ bayes_usage(void)
 	exit(2);
 }
 
-/* The directory: --bayes-db, else the config's bayes_path. */
+/* bayes_store redis in the config (and no --bayes-db): where it is. */
+static struct {
+	char	*server, *prefix;
+	int	 dbn;
+	long	 timeout_ms, ttl;
+} ctl_redis;
+
+/*
+ * The directory: --bayes-db, else the config's bayes_path; with
+ * bayes_store redis and no --bayes-db, ctl_redis says where the store is.
+ */
 static char *
 db_dir(const char *dir, const char *cfg_path, struct bayes_params *p)
 {
@@ -64,6 +74,13 @@ db_dir(const char *dir, const char *cfg_path, struct bayes_params *p)
 		exit(1);
 	}
 	d = xstrdup(dir ? dir : cfg->bayes_path);
+	if (dir == NULL && cfg->bayes_store == 1 && ctl_redis.server == NULL) {
+		ctl_redis.server = xstrdup(cfg->redis_server);
+		ctl_redis.prefix = xstrdup(cfg->redis_prefix);
+		ctl_redis.dbn = cfg->redis_db;
+		ctl_redis.timeout_ms = cfg->bayes_timeout_ms;
+		ctl_redis.ttl = cfg->bayes_redis_seen_ttl_ms / 1000;
+	}
 	if (p) {
 		bayes_params_default(p);
 		p->min_spam = (uint64_t)cfg->bayes_min_spam;
@@ -95,7 +112,13 @@ open_or_die(const char *dir, int flags)
 	struct bayes_db *db;
 	char err[512];
 
-	if ((db = bayes_db_open(dir, flags, err, sizeof(err))) == NULL) {
+	if (ctl_redis.server)
+		db = bayes_db_open_redis(ctl_redis.server, ctl_redis.dbn,
+		    ctl_redis.prefix, ctl_redis.timeout_ms, ctl_redis.ttl, err,
+		    sizeof(err));
+	else
+		db = bayes_db_open(dir, flags, err, sizeof(err));
+	if (db == NULL) {
 		fprintf(stderr, "moatctl: %s\n", err);
 		exit(1);
 	}

@@ -1155,6 +1155,7 @@ test_dump(void **state)
 	    "/lib/moat/bayes\nbayes_min_spam 200\nbayes_min_ham 200\n"
 	    "bayes_autolearn off\nbayes_autolearn_spam 12\n"
 	    "bayes_autolearn_ham 0.1\n"
+	    "bayes_timeout 250ms\nbayes_redis_seen_ttl 365d\n"
 	    "greylist off\ngreylist_delay 5m\ngreylist_retry_window 2d\n"
 	    "greylist_pass_lifetime 35d\ngreylist_awl_passes 5\n"
 	    "greylist_awl_interval 1h\ngreylist_ipv4_prefix 24\n"
