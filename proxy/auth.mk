@@ -1,5 +1,5 @@
 # libauth.a: TLS and SMTP AUTH (issue 5).  sasl.c and sender_map.c are
-# pure; passwd.c runs its own hashing threads; tls.c wraps OpenSSL.
+# pure; passwd.c runs its hashing on common/jobpool.c; tls.c wraps OpenSSL.
 # Included from tests/unit/auth.mk, so that the library exists whenever
 # its tests do; moatd links it once the session uses it.
 noinst_LIBRARIES += libauth.a

@@ -13,25 +13,21 @@
  * SIGHUP only: secrets are read once).
  *
  * Invariants: a db is immutable after load, so worker threads read it
- * without locks; a request is on the pool's queue, running, or done, and
- * exactly one party frees it: the owner's thread (callback delivered, or
- * cancel of a queued or done request) or the hashing thread (a request
- * cancelled while it ran).  The password copy is wiped as soon as it has
- * been hashed or dropped.
+ * without locks; who frees a request (owner, hashing thread or pool
+ * shutdown) is common/jobpool.c's rule, always through req_free.  The
+ * password copy is wiped as soon as it has been hashed or dropped.
  */
 #include <crypt.h>
 #include <ctype.h>
 #include <errno.h>
-#include <pthread.h>
 #include <sys/resource.h>
 #include <unistd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include <event2/event.h>
-
 #include "filesrc.h"
+#include "jobpool.h"
 #include "passwd.h"
 #include "xmalloc.h"
 
@@ -472,14 +468,8 @@ passwd_result_name(enum passwd_result r)
 
 /* ---- the pool ---------------------------------------------------------- */
 
-enum rq_state { RQ_QUEUED, RQ_RUNNING, RQ_DONE };
-
 struct passwd_req {
-	struct passwd_pool	*pool;
-	struct passwd_req	*next, **prevp;	/* queue links */
-	enum rq_state		 st;
-	int			 cancelled;
-	struct event		*ev;
+	struct jobpool_job	*job;
 	passwd_cb		*cb;
 	void			*arg;
 	enum pw_kind		 kind;
@@ -490,48 +480,47 @@ struct passwd_req {
 };
 
 struct passwd_pool {
-	pthread_mutex_t		 mu;
-	pthread_cond_t		 cv;
-	struct passwd_req	*head, **tailp;
-	int			 queued;
-	int			 queue_max;
-	int			 stop;
-	int			 nthreads;
-	pthread_t		*threads;
+	struct jobpool		*jp;
 };
 
 static void
-req_free(struct passwd_req *rq)
+req_free(void *data)
 {
+	struct passwd_req *rq = data;
+
 	explicit_bzero(rq->pass, sizeof(rq->pass));
-	event_free(rq->ev);
 	free(rq->hash);
 	free(rq);
 }
 
 /* On the owner's loop: deliver, then free (the owner may free its arg). */
 static void
-req_deliver_cb(evutil_socket_t fd, short what, void *arg)
+req_done(void *data)
 {
-	struct passwd_req *rq = arg;
+	struct passwd_req *rq = data;
 
-	(void)fd;
-	(void)what;
 	rq->cb(rq->arg, rq->res);
 	req_free(rq);
+}
+
+static void
+req_run(void *tctx, void *data)
+{
+	struct passwd_req *rq = data;
+
+	rq->res = check_hash(tctx, rq->kind, rq->hash, rq->pass, rq->bad);
+	explicit_bzero(rq->pass, sizeof(rq->pass));
 }
 
 /* How much lower than the event loops the hashing threads run. */
 #define PASSWD_THREAD_NICE	10
 
+/* On each hashing thread: its crypt_data, and a lower priority. */
 static void *
-pool_thread(void *arg)
+pool_start(void *arg, int i)
 {
-	struct passwd_pool *pool = arg;
-	struct crypt_data *cd = xcalloc(1, sizeof(*cd));
-	struct passwd_req *rq;
-	enum passwd_result r;
-
+	(void)arg;
+	(void)i;
 	/*
 	 * Below the event loops: under mail load a hash waits, a session
 	 * does not (bench/README.md, proxy-tls.py).  Linux nice is per
@@ -539,47 +528,24 @@ pool_thread(void *arg)
 	 */
 	(void)setpriority(PRIO_PROCESS, (id_t)gettid(),
 	    PASSWD_THREAD_NICE);
-	pthread_mutex_lock(&pool->mu);
-	for (;;) {
-		while (!pool->stop && pool->head == NULL)
-			pthread_cond_wait(&pool->cv, &pool->mu);
-		if (pool->stop)
-			break;
-		rq = pool->head;
-		pool->head = rq->next;
-		if (pool->head)
-			pool->head->prevp = &pool->head;
-		else
-			pool->tailp = &pool->head;
-		pool->queued--;
-		rq->st = RQ_RUNNING;
-		pthread_mutex_unlock(&pool->mu);
+	return xcalloc(1, sizeof(struct crypt_data));
+}
 
-		r = check_hash(cd, rq->kind, rq->hash, rq->pass, rq->bad);
-		explicit_bzero(rq->pass, sizeof(rq->pass));
-
-		pthread_mutex_lock(&pool->mu);
-		if (rq->cancelled) {
-			pthread_mutex_unlock(&pool->mu);
-			req_free(rq);
-			pthread_mutex_lock(&pool->mu);
-			continue;
-		}
-		rq->res = r;
-		rq->st = RQ_DONE;
-		/* Thread-safe: the base was made with evthread locking on. */
-		event_active(rq->ev, EV_READ, 0);
-	}
-	pthread_mutex_unlock(&pool->mu);
-	free(cd);
-	return NULL;
+static void
+pool_finish(void *arg, void *tctx)
+{
+	(void)arg;
+	free(tctx);
 }
 
 struct passwd_pool *
 passwd_pool_new(int nthreads, int queue_max)
 {
 	struct passwd_pool *pool = xcalloc(1, sizeof(*pool));
-	int i;
+	static const struct jobpool_ops ops = {
+		.start = pool_start, .finish = pool_finish, .run = req_run,
+		.done = req_done, .drop = req_free,
+	};
 
 	if (nthreads < 1)
 		nthreads = 1;
@@ -589,18 +555,8 @@ passwd_pool_new(int nthreads, int queue_max)
 		queue_max = 1;
 	if (queue_max > PASSWD_QUEUE_MAX)
 		queue_max = PASSWD_QUEUE_MAX;
-	pthread_mutex_init(&pool->mu, NULL);
-	pthread_cond_init(&pool->cv, NULL);
-	pool->tailp = &pool->head;
-	pool->queue_max = queue_max;
-	pool->threads = xcalloc((size_t)nthreads, sizeof(*pool->threads));
-	for (i = 0; i < nthreads; i++) {
-		if (pthread_create(&pool->threads[i], NULL, pool_thread,
-		    pool) != 0)
-			break;
-		pool->nthreads++;
-	}
-	if (pool->nthreads == 0) {
+	pool->jp = jobpool_new(&ops, nthreads, queue_max);
+	if (jobpool_nthreads(pool->jp) == 0) {
 		passwd_pool_free(pool);
 		return NULL;
 	}
@@ -610,24 +566,9 @@ passwd_pool_new(int nthreads, int queue_max)
 void
 passwd_pool_free(struct passwd_pool *pool)
 {
-	struct passwd_req *rq;
-	int i;
-
 	if (pool == NULL)
 		return;
-	pthread_mutex_lock(&pool->mu);
-	pool->stop = 1;
-	pthread_cond_broadcast(&pool->cv);
-	pthread_mutex_unlock(&pool->mu);
-	for (i = 0; i < pool->nthreads; i++)
-		pthread_join(pool->threads[i], NULL);
-	while ((rq = pool->head) != NULL) {
-		pool->head = rq->next;
-		req_free(rq);
-	}
-	pthread_cond_destroy(&pool->cv);
-	pthread_mutex_destroy(&pool->mu);
-	free(pool->threads);
+	jobpool_free(pool->jp);
 	free(pool);
 }
 
@@ -639,71 +580,25 @@ passwd_verify(struct passwd_pool *pool, struct event_base *base,
 	struct passwd_req *rq;
 	const char *hash;
 
-	pthread_mutex_lock(&pool->mu);
-	if (pool->queued >= pool->queue_max || pool->stop) {
-		pthread_mutex_unlock(&pool->mu);
-		return NULL;
-	}
-	pthread_mutex_unlock(&pool->mu);
-
 	rq = xcalloc(1, sizeof(*rq));
-	rq->pool = pool;
 	rq->cb = cb;
 	rq->arg = arg;
-	rq->ev = event_new(base, -1, 0, req_deliver_cb, rq);
-	if (rq->ev == NULL) {
-		free(rq);
-		return NULL;
-	}
 	hash = select_hash(db, login, &rq->kind);
 	rq->hash = xstrdup(hash);
 	if (len > PASSWD_PASS_MAX || memchr(pass, '\0', len) != NULL)
 		rq->bad = 1;
 	else
 		memcpy(rq->pass, pass, len);
-
-	pthread_mutex_lock(&pool->mu);
-	rq->st = RQ_QUEUED;
-	rq->next = NULL;
-	rq->prevp = pool->tailp;
-	*pool->tailp = rq;
-	pool->tailp = &rq->next;
-	pool->queued++;
-	pthread_cond_signal(&pool->cv);
-	pthread_mutex_unlock(&pool->mu);
+	if ((rq->job = jobpool_submit(pool->jp, base, rq)) == NULL) {
+		req_free(rq);
+		return NULL;
+	}
 	return rq;
 }
 
 void
 passwd_cancel(struct passwd_req *rq)
 {
-	struct passwd_pool *pool;
-
-	if (rq == NULL)
-		return;
-	pool = rq->pool;
-	pthread_mutex_lock(&pool->mu);
-	switch (rq->st) {
-	case RQ_QUEUED:
-		*rq->prevp = rq->next;
-		if (rq->next)
-			rq->next->prevp = rq->prevp;
-		else
-			pool->tailp = rq->prevp;
-		pool->queued--;
-		pthread_mutex_unlock(&pool->mu);
-		req_free(rq);
-		return;
-	case RQ_RUNNING:
-		/* The hashing thread frees it when the hash is done. */
-		rq->cancelled = 1;
-		pthread_mutex_unlock(&pool->mu);
-		return;
-	case RQ_DONE:
-		/* Activated, not yet run: event_free() deactivates it. */
-		pthread_mutex_unlock(&pool->mu);
-		req_free(rq);
-		return;
-	}
-	pthread_mutex_unlock(&pool->mu);
+	if (rq != NULL)
+		jobpool_cancel(rq->job);
 }

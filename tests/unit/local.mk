@@ -18,3 +18,10 @@ if HAVE_CMOCKA
 check_PROGRAMS += $(UNIT_TESTS)
 TESTS += $(UNIT_TESTS)
 endif
+# The bounded job pool (common/jobpool.c) shared by passwd.c and
+# sauth_pool.c: bound, cancel, completion on the loop, shutdown.
+UNIT_TESTS += test_jobpool
+test_jobpool_SOURCES = tests/unit/test_jobpool.c
+test_jobpool_CFLAGS = $(TEST_CFLAGS) $(LIBEVENT_CFLAGS)
+test_jobpool_LDADD = libcommon.a $(LIBEVENT_LIBS) -levent_pthreads \
+	$(CMOCKA_LIBS) $(PTHREAD_LIBS)
