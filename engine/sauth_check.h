@@ -34,6 +34,11 @@ struct sauth_ctx *sauth_ctx_new(const struct sauth_cfg *, char *msg,
 		    size_t msgsz);
 void		 sauth_ctx_free(struct sauth_ctx *);
 
+/* How many DKIM public keys this context decoded, and how many times it
+ * reused one it had decoded (the decoded-key cache, sauth_check.c). */
+void		 sauth_ctx_stats(const struct sauth_ctx *, unsigned long *hits,
+		    unsigned long *misses);
+
 /*
  * Run the enabled checks on one message (msg: the whole message as
  * received, header and body, CRLF or LF line ends) for the SMTP facts

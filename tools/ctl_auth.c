@@ -27,7 +27,7 @@ auth_usage(void)
 	fprintf(stderr, "usage: moatctl authcheck [--dns HOST:PORT] "
 	    "[--client-ip IP] [--helo H] [--mail-from A]\n"
 	    "                         [--authserv-id ID] [--timeout MS] "
-	    "FILE...\n");
+	    "[--stats] FILE...\n");
 	exit(2);
 }
 
@@ -159,6 +159,7 @@ ctl_auth_main(int argc, char **argv)
 		{ "dnsbl", required_argument, NULL, 'D' },
 		{ "rhsbl", required_argument, NULL, 'R' },
 		{ "uribl", required_argument, NULL, 'U' },
+		{ "stats", no_argument, NULL, 'S' },
 		{ NULL, 0, NULL, 0 }
 	};
 	struct sauth_cfg cfg = { .timeout_ms = 2000, .spf = 1, .dkim = 1,
@@ -169,7 +170,8 @@ ctl_auth_main(int argc, char **argv)
 	struct lists *l = xcalloc(1, sizeof(*l));
 	struct sauth_sites *dst;
 	char msg[256];
-	int ch, i, rc = 0;
+	int ch, i, rc = 0, stats = 0;
+	unsigned long hits, misses;
 
 	/* argv[0] is the first argument after "authcheck". */
 	optind = 0;
@@ -208,6 +210,9 @@ ctl_auth_main(int argc, char **argv)
 			}
 			l->any = 1;
 			break;
+		case 'S':
+			stats = 1;
+			break;
 		case 't':
 			cfg.timeout_ms = strtol(optarg, NULL, 10);
 			if (cfg.timeout_ms < 1)
@@ -245,6 +250,10 @@ ctl_auth_main(int argc, char **argv)
 		print_one(argv[i], &r, id, &lf);
 		sbuf_free(&sb);
 		sbuf_free(&lf);
+	}
+	if (stats) {
+		sauth_ctx_stats(c, &hits, &misses);
+		printf("dkim keys: decoded=%lu reused=%lu\n", misses, hits);
 	}
 	sauth_ctx_free(c);
 	free(l);

@@ -321,6 +321,32 @@ class SenderAuth(unittest.TestCase):
         got, r = self.dkim_of(data)
         self.assertEqual(got, ["fail(d=sig.test)"], r["out"])
 
+    def test_dkim_decoded_key_cache(self):
+        # One process verifies many messages: a key decoded once is
+        # reused (sauth_check.c's cache by DER bytes), and a signature
+        # made with one key but naming another selector still fails, so
+        # the cache never answers with the wrong key.
+        good = self.sign(message("sig.test", "kc"), "rsa")
+        other = self.sign(message("sig.test", "kc2"), "rsa1k")
+        forged = good.replace(b"s=rsa;", b"s=rsa1k;", 1)
+        self.assertNotEqual(forged, good)
+        paths = []
+        for i, data in enumerate([good, other, good, forged, good]):
+            path = os.path.join(self.dir.name, "kc%d.eml" % i)
+            with open(path, "wb") as f:
+                f.write(data)
+            paths.append(path)
+        p = subprocess.run([MOATCTL, "authcheck", "--psl", self.psl,
+                            "--dns", self.dns.address, "--stats"] + paths,
+                           capture_output=True, text=True, timeout=60)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        got = [line.split(" dkim=")[1].split()[0]
+               for line in p.stdout.splitlines() if " dkim=" in line]
+        self.assertEqual(got, ["pass(d=sig.test)", "pass(d=sig.test)",
+                               "pass(d=sig.test)", "fail(d=sig.test)",
+                               "pass(d=sig.test)"], p.stdout)
+        self.assertIn("dkim keys: decoded=2 reused=3", p.stdout)
+
     def test_dkim_whitespace_relaxed_vs_simple(self):
         # Relaxed body canonicalisation ignores trailing blanks; simple
         # does not (RFC 6376 3.4.3, 3.4.4).
