@@ -93,6 +93,18 @@ int		 sauth_ar_is_ours(const char *hdr, size_t len,
 		    const char *authserv_id);
 
 /*
+ * Copy the header block hdr (len bytes: header fields, CRLF or LF line
+ * ends; anything from an empty line on is copied untouched) to out
+ * without every Authentication-Results field that sauth_ar_is_ours()
+ * says is ours, continuation lines included (RFC 8601 5: a field with
+ * our authserv-id that came from outside is a forgery, removed before we
+ * add our own).  Every other byte is kept as it was.  Returns the number
+ * of fields removed.
+ */
+int		 sauth_ar_strip(const char *hdr, size_t len,
+		    const char *authserv_id, struct sbuf *out);
+
+/*
  * DNS lists in postscreen's syntax: "zone[=answer-filter][*weight]",
  * answer-filter "127.0.0.2" or "127.0.0.[2;4..7]".  Weight may be negative
  * (an allow list).  At most SAUTH_LIST_MAX sites.

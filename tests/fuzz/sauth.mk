@@ -8,4 +8,5 @@ EXTRA_DIST += tests/fuzz/seeds/fuzz_authres/ours \
 	tests/fuzz/seeds/fuzz_authres/comments \
 	tests/fuzz/seeds/fuzz_authres/sites \
 	tests/fuzz/seeds/fuzz_authres/writer \
-	tests/fuzz/seeds/fuzz_authres/uri
+	tests/fuzz/seeds/fuzz_authres/uri \
+	tests/fuzz/seeds/fuzz_authres/strip

@@ -388,6 +388,79 @@ test_ar_is_ours(void **state)
 			fail_msg("ours: %s", theirs[i]);
 }
 
+/* Strip a header block; return the result as a string. */
+static char *
+strip_of(const char *hdr, int *removed)
+{
+	struct sbuf sb = SBUF_INIT;
+	char *s;
+
+	*removed = sauth_ar_strip(hdr, strlen(hdr), "mx.example.net", &sb);
+	s = malloc(sb.len + 1);
+	assert_non_null(s);
+	memcpy(s, sb.p != NULL ? sb.p : "", sb.len);
+	s[sb.len] = '\0';
+	sbuf_free(&sb);
+	return s;
+}
+
+/* RFC 8601 5: every field with our authserv-id goes, folds and all; every
+ * other byte of the block stays as it was. */
+static void
+test_ar_strip(void **state)
+{
+	static const struct {
+		const char *in, *out;
+		int removed;
+	} cases[] = {
+		{ "", "", 0 },
+		{ "Subject: hi\r\n", "Subject: hi\r\n", 0 },
+		{ "Authentication-Results: mx.example.net; spf=pass\r\n"
+		  "Subject: hi\r\n", "Subject: hi\r\n", 1 },
+		/* Folded, with the id only on a continuation line. */
+		{ "Received: x\r\nAuthentication-Results:\r\n"
+		  "\tmx.example.net;\r\n\tdkim=pass\r\nTo: b\r\n",
+		  "Received: x\r\nTo: b\r\n", 1 },
+		/* Someone else's stays, byte for byte, folds too. */
+		{ "Authentication-Results: mx.example.com;\r\n spf=pass\r\n"
+		  "authentication-results: (c) \"MX.example.NET\" 1; none\r\n",
+		  "Authentication-Results: mx.example.com;\r\n spf=pass\r\n",
+		  1 },
+		/* Malformed: cannot be shown to be someone else's. */
+		{ "Authentication-Results: (open\r\nX: y\r\n", "X: y\r\n", 1 },
+		/* Bare LF line ends, several of ours, the last unterminated. */
+		{ "Authentication-Results: mx.example.net; none\n"
+		  "From: a\nAuthentication-Results: mx.example.net; none",
+		  "From: a\n", 2 },
+		/* The body is not a header: an A-R line there stays. */
+		{ "From: a\r\n\r\nAuthentication-Results: mx.example.net; "
+		  "none\r\n", "From: a\r\n\r\nAuthentication-Results: "
+		  "mx.example.net; none\r\n", 0 },
+		/* Look-alike names are other fields. */
+		{ "ARC-Authentication-Results: i=1; mx.example.net; none\r\n"
+		  "Authentication-Results-Original: mx.example.net; none\r\n",
+		  "ARC-Authentication-Results: i=1; mx.example.net; none\r\n"
+		  "Authentication-Results-Original: mx.example.net; none\r\n",
+		  0 },
+		/* A continuation line before any field is kept as it is. */
+		{ " stray\r\nAuthentication-Results: mx.example.net; none\r\n",
+		  " stray\r\n", 1 },
+	};
+	size_t i;
+	int removed;
+	char *s;
+
+	(void)state;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		s = strip_of(cases[i].in, &removed);
+		if (strcmp(s, cases[i].out) != 0 ||
+		    removed != cases[i].removed)
+			fail_msg("case %zu: got \"%s\" (%d removed)", i, s,
+			    removed);
+		free(s);
+	}
+}
+
 /* What we write, we parse back as ours. */
 static void
 test_ar_roundtrip(void **state)
@@ -512,6 +585,7 @@ main(void)
 		cmocka_unit_test(test_ar_parse),
 		cmocka_unit_test(test_ar_is_ours),
 		cmocka_unit_test(test_ar_roundtrip),
+		cmocka_unit_test(test_ar_strip),
 		cmocka_unit_test(test_sites),
 		cmocka_unit_test(test_uri_host),
 	};
