@@ -43,6 +43,7 @@
 #include <openssl/evp.h>
 #include <openssl/x509.h>
 
+#include "clock.h"
 #include "sbuf.h"
 #include "xmalloc.h"
 #include "engine/sauth_check.h"
@@ -53,6 +54,8 @@
  * NXDOMAIN and NODATA for SAUTH_NEG_TTL, failures never.  Per context,
  * so per thread: no lock.
  */
+#define SAUTH_SPF_TERMS_MAX	10	/* RFC 7208 4.6.4 */
+#define SAUTH_SPF_VOID_MAX	2	/* ditto */
 #define SAUTH_CACHE_SLOTS	1024
 #define SAUTH_CACHE_ANS_MAX	2048	/* larger answers are not kept */
 #define SAUTH_NEG_TTL		60
@@ -87,13 +90,19 @@ struct sauth_ctx {
 	int		 have_dns;
 	struct __res_state res;
 	SPF_server_t	*spf;
-	SPF_dns_server_t *spf_dns;	/* ours under libspf2's cache */
+	SPF_dns_server_t *spf_dns;	/* our DNS layer for libspf2 */
 	DKIM_LIB	*dkim;
 	int		 dmarc_ok;
 	int		 key_tempfail;	/* the last key lookup timed out */
 	char		 tf_domain[SAUTH_DOMAIN_MAX];	/* ... for this d= */
 	char		 tf_selector[64];		/* and s= */
 	int		 spf_tempfail;	/* a query of this SPF check did */
+	int		 spf_nq;	/* queries of this SPF check */
+	int		 spf_terms;	/* ... of them, records fetched after
+					   the first (include, redirect) */
+	int		 spf_void;	/* ... answered NXDOMAIN or NODATA */
+	long long	 deadline;	/* monotonic ms; 0 = none */
+	int		 retrans;	/* per query, seconds (the timeout) */
 	long long	 key_expires;	/* of the key record last looked up */
 	struct key_cent	 keyc[SAUTH_KEYC_SLOTS];
 	unsigned long	 keyc_hits, keyc_misses;
@@ -130,6 +139,7 @@ mono_sec(void)
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (long long)ts.tv_sec;
 }
+
 
 static struct dns_cent *
 cache_slot(struct sauth_ctx *c, const char *name, int type)
@@ -181,6 +191,20 @@ dns_query(struct sauth_ctx *c, const char *name, int type,
 			return -1;
 		memcpy(ans, e->ans, (size_t)e->len);
 		return e->len;
+	}
+	/* The message's deadline: what is not asked by then is a
+	 * temperror, and the last query waits no longer than what is left
+	 * (res_state counts whole seconds). */
+	if (c->deadline > 0) {
+		long long left = c->deadline - clock_mono_ms();
+
+		if (left <= 0) {
+			*herr = TRY_AGAIN;
+			return -1;
+		}
+		c->res.retrans = (int)((left + 999) / 1000);
+		if (c->res.retrans > c->retrans)
+			c->res.retrans = c->retrans;
 	}
 	n = res_nquery(&c->res, name, ns_c_in, type, ans, anssz);
 	if (n < 0) {
@@ -242,6 +266,18 @@ spf_lookup(SPF_dns_server_t *d, const char *domain, ns_type type, int cache)
 	n = dns_query(c, domain, type, ans, sizeof(ans), &herr);
 	if (n < 0 && herr == TRY_AGAIN)
 		c->spf_tempfail = 1;
+	/* RFC 7208 4.6.4, counted here because libspf2 1.2.10 does not
+	 * count void lookups, and counts DNS terms per record rather than
+	 * across includes: every record fetched after the first is an
+	 * include or redirect term (a lower bound of the terms, so never a
+	 * false permerror), and a term's query that finds nothing is
+	 * void.  The first query (the identity's own record) is neither. */
+	if (c->spf_nq++ > 0) {
+		if (type == ns_t_txt)
+			c->spf_terms++;
+		if (n < 0 && herr != TRY_AGAIN)
+			c->spf_void++;
+	}
 	if (n < 0 || ns_initparse(ans, n, &msg) < 0)
 		return SPF_dns_rr_new_init(d, domain, type, 0,
 		    n < 0 ? herr : TRY_AGAIN);
@@ -289,8 +325,12 @@ copy:
 	}
 out:
 	rr->num_rr = cnt;
-	if (cnt == 0)
+	if (cnt == 0) {
 		rr->herrno = NO_DATA;
+		/* An answer without a record of the type asked is void. */
+		if (c->spf_nq > 1)
+			c->spf_void++;
+	}
 	return rr;
 }
 
@@ -450,7 +490,7 @@ sauth_ctx_new(const struct sauth_cfg *cfg, char *msg, size_t msgsz)
 {
 	struct sauth_ctx *c = xcalloc(1, sizeof(*c));
 	struct sockaddr_in sin;
-	SPF_dns_server_t *layer, *cache;
+	SPF_dns_server_t *layer;
 	OPENDMARC_LIB_T li;
 	unsigned int flags;
 	unsigned int bits;
@@ -480,6 +520,7 @@ sauth_ctx_new(const struct sauth_cfg *cfg, char *msg, size_t msgsz)
 	c->res.nsaddr_list[0] = sin;
 	secs = (cfg->timeout_ms + 999) / 1000;
 	c->res.retrans = secs < 1 ? 1 : (int)secs;
+	c->retrans = c->res.retrans;
 	c->res.retry = 1;
 	c->res.options &= ~(RES_DNSRCH | RES_DEFNAMES);
 	c->have_dns = 1;
@@ -490,16 +531,13 @@ sauth_ctx_new(const struct sauth_cfg *cfg, char *msg, size_t msgsz)
 	layer->lookup = spf_lookup;
 	layer->name = "moat";
 	layer->hook = c;
-	/* The cache keeps answers for their TTL within this context. */
-	if ((cache = SPF_dns_cache_new(layer, NULL, 0, 8)) == NULL) {
-		free(layer);
-		snprintf(msg, msgsz, "libspf2 initialisation failed");
-		goto fail;
-	}
-	/* A server made with SPF_server_new_dns() does not free the
-	 * layers it was given: SPF_dns_free() frees both, in ctx_free. */
-	c->spf_dns = cache;
-	if ((c->spf = SPF_server_new_dns(cache, 0)) == NULL) {
+	/* No libspf2 cache layer over ours: dns_query caches by TTL, and
+	 * every query of an SPF check must reach spf_lookup to be counted
+	 * against RFC 7208's limits (a cached answer would not be).  A
+	 * server made with SPF_server_new_dns() does not free the layer it
+	 * was given: SPF_dns_free() does, in ctx_free. */
+	c->spf_dns = layer;
+	if ((c->spf = SPF_server_new_dns(layer, 0)) == NULL) {
 		snprintf(msg, msgsz, "libspf2 initialisation failed");
 		goto fail;
 	}
@@ -602,9 +640,16 @@ spf_one(struct sauth_ctx *c, const char *ip, const char *helo,
 	if (mail_from != NULL)
 		SPF_request_set_env_from(req, mail_from);
 	c->spf_tempfail = 0;
+	c->spf_nq = c->spf_terms = c->spf_void = 0;
 	SPF_request_query_mailfrom(req, &resp);
 	res = resp != NULL ? spf_res(SPF_response_result(resp)) :
 	    SAUTH_TEMPERROR;
+	/* RFC 7208 4.6.4: more than 10 DNS terms, or more than 2 void
+	 * lookups, is a permerror (the queries made stop at the mechanism
+	 * that matched, so a pass before the limit stays a pass). */
+	if (res != SAUTH_TEMPERROR && (c->spf_terms > SAUTH_SPF_TERMS_MAX ||
+	    c->spf_void > SAUTH_SPF_VOID_MAX))
+		res = SAUTH_PERMERROR;
 	/* libspf2 reports a failed query as an invalid result or a
 	 * permerror; RFC 7208 4.4 makes any DNS error a temperror unless
 	 * the record already matched. */
@@ -947,14 +992,42 @@ sauth_check(struct sauth_ctx *c, const char *client_ip, const char *helo,
     const char *mail_from, const char *msg, size_t len,
     struct sauth_results *r)
 {
+	sauth_results_init(r);
+	if (c->cfg.deadline_ms > 0)
+		sauth_deadline(c, clock_mono_ms() + c->cfg.deadline_ms);
+	sauth_check_spf(c, client_ip, helo, mail_from, r);
+	sauth_check_msg(c, client_ip, msg, len, r);
+}
+
+void
+sauth_results_init(struct sauth_results *r)
+{
 	memset(r, 0, sizeof(*r));
 	r->spf = r->spf_helo = r->dmarc = SAUTH_SKIPPED;
+}
+
+void
+sauth_deadline(struct sauth_ctx *c, int64_t at)
+{
+	c->deadline = at;
+}
+
+void
+sauth_check_spf(struct sauth_ctx *c, const char *client_ip, const char *helo,
+    const char *mail_from, struct sauth_results *r)
+{
+	if (c->have_dns && c->cfg.spf && client_ip != NULL)
+		check_spf(c, client_ip, helo, mail_from, r);
+}
+
+void
+sauth_check_msg(struct sauth_ctx *c, const char *client_ip, const char *msg,
+    size_t len, struct sauth_results *r)
+{
 	(void)sauth_from_domain(msg, len, r->from_domain,
 	    sizeof(r->from_domain));
 	if (!c->have_dns)
 		return;
-	if (c->cfg.spf && client_ip != NULL)
-		check_spf(c, client_ip, helo, mail_from, r);
 	if (c->cfg.dkim)
 		check_dkim(c, msg, len, r);
 	if (c->cfg.dmarc && c->dmarc_ok && client_ip != NULL)

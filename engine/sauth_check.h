@@ -12,6 +12,8 @@
 #ifndef SAUTH_CHECK_H
 #define SAUTH_CHECK_H
 
+#include <stdint.h>
+
 #include "engine/sauth.h"
 
 struct sauth_ctx;
@@ -23,6 +25,7 @@ struct sauth_cfg {
 	int		 dkim_min_bits;	/* smaller RSA keys fail */
 	size_t		 body_max;	/* body bytes hashed per message */
 	const char	*psl;		/* the Public Suffix List file */
+	long		 deadline_ms;	/* sauth_check: per message; 0 none */
 };
 
 #define SAUTH_DKIM_MIN_BITS	1024	/* RFC 8301 3.2 */
@@ -49,6 +52,29 @@ void		 sauth_ctx_stats(const struct sauth_ctx *, unsigned long *hits,
 void		 sauth_check(struct sauth_ctx *, const char *client_ip,
 		    const char *helo, const char *mail_from, const char *msg,
 		    size_t len, struct sauth_results *r);
+
+/*
+ * The same checks in two parts, for a caller that runs them at their
+ * SMTP stages (the engine: SPF at MAIL, DKIM and DMARC at end of DATA).
+ * sauth_results_init: every check SKIPPED.  sauth_check_spf fills the
+ * SPF members of r; sauth_check_msg the From domain, DKIM and DMARC (its
+ * alignment uses r's SPF result, so r carries over from the first part).
+ */
+void		 sauth_results_init(struct sauth_results *r);
+void		 sauth_check_spf(struct sauth_ctx *, const char *client_ip,
+		    const char *helo, const char *mail_from,
+		    struct sauth_results *r);
+void		 sauth_check_msg(struct sauth_ctx *, const char *client_ip,
+		    const char *msg, size_t len, struct sauth_results *r);
+
+/*
+ * No query leaves this context after at (clock_mono_ms(); 0: no
+ * deadline): a check that needs one then is temperror, and a query sent
+ * before it waits at most until it (whole seconds, rounded up).  The
+ * per-message deadline (auth_deadline); sauth_check sets it from
+ * cfg.deadline_ms itself.
+ */
+void		 sauth_deadline(struct sauth_ctx *, int64_t at);
 
 struct sbuf;
 

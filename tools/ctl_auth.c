@@ -27,7 +27,8 @@ auth_usage(void)
 	fprintf(stderr, "usage: moatctl authcheck [--dns HOST:PORT] "
 	    "[--client-ip IP] [--helo H] [--mail-from A]\n"
 	    "                         [--authserv-id ID] [--timeout MS] "
-	    "[--stats] FILE...\n");
+	    "[--deadline MS]\n"
+	    "                         [--stats] FILE...\n");
 	exit(2);
 }
 
@@ -160,6 +161,7 @@ ctl_auth_main(int argc, char **argv)
 		{ "rhsbl", required_argument, NULL, 'R' },
 		{ "uribl", required_argument, NULL, 'U' },
 		{ "stats", no_argument, NULL, 'S' },
+		{ "deadline", required_argument, NULL, 'T' },
 		{ NULL, 0, NULL, 0 }
 	};
 	struct sauth_cfg cfg = { .timeout_ms = 2000, .spf = 1, .dkim = 1,
@@ -212,6 +214,11 @@ ctl_auth_main(int argc, char **argv)
 			break;
 		case 'S':
 			stats = 1;
+			break;
+		case 'T':
+			cfg.deadline_ms = strtol(optarg, NULL, 10);
+			if (cfg.deadline_ms < 1)
+				auth_usage();
 			break;
 		case 't':
 			cfg.timeout_ms = strtol(optarg, NULL, 10);
