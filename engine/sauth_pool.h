@@ -11,6 +11,7 @@
 #define SAUTH_POOL_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "engine/sauth_check.h"
 
@@ -52,5 +53,68 @@ struct sauth_req *sauth_pool_check(struct sauth_pool *, struct event_base *,
 /* On base's thread before cb ran (sess_free): cb will not be called.  A
  * check already running finishes on its thread and is dropped.  NULL ok. */
 void		 sauth_cancel(struct sauth_req *);
+
+/*
+ * A job: the part of the checks one SMTP stage needs (the engine's steps,
+ * engine/eng_sauth.c), as data.  The caller makes it with sauth_job_new,
+ * fills the inputs, and hands it to sauth_pool_submit, which owns it from
+ * then on; the callback reads the outputs, and the job is freed after it.
+ */
+#define SAUTH_DO_SPF	0x01	/* sauth_check_spf(ip, helo, mail_from) */
+#define SAUTH_DO_MSG	0x02	/* sauth_check_msg(ip, msg): DKIM, DMARC */
+#define SAUTH_DO_DNSBL	0x04	/* ip on dnsbl */
+#define SAUTH_DO_RHSBL	0x08	/* the sender's and HELO's domains on rhsbl */
+#define SAUTH_DO_URIBL	0x10	/* the org. domains of uri[] on uribl */
+
+struct sauth_job {
+	/* in */
+	unsigned		 what;		/* SAUTH_DO_* */
+	int64_t			 deadline;	/* clock_mono_ms; 0 none */
+	char			*ip, *helo, *mail_from;	/* owned, or NULL */
+	char			*msg;		/* owned, or NULL */
+	size_t			 len;
+	/* Borrowed: they must outlive the job (the config snapshot's). */
+	const struct sauth_sites *dnsbl, *rhsbl, *uribl;
+	char			 uri[SAUTH_URI_MAX][SAUTH_DOMAIN_MAX];
+	int			 nuri;		/* URI hosts (sauth_uri_host) */
+	/* in and out: SPF's results carry into DMARC's alignment */
+	struct sauth_results	 res;
+	/* out: summed list weights, sites whose query failed, and the
+	 * facts words (" DNSBL_HIT dnsbl:ZONE ...") */
+	int			 dnsbl_w, rhsbl_w, uribl_w, list_temp;
+	struct sbuf		*facts;
+};
+
+/* A job doing what (SAUTH_DO_*), its results all SKIPPED; and its free
+ * (NULL ok).  sauth_job_set copies the strings of a job (NULL ok). */
+struct sauth_job *sauth_job_new(unsigned what);
+void		 sauth_job_free(struct sauth_job *);
+void		 sauth_job_set(struct sauth_job *, const char *ip,
+		    const char *helo, const char *mail_from, const char *msg,
+		    size_t len);
+
+/*
+ * The hosts of the URIs u[0..n) (msg_uris(): struct msg_str, pointer and
+ * length) a URI list is asked about: sauth_uri_host()'s, distinct, at
+ * most SAUTH_URI_MAX (the first ones), into job->uri.
+ */
+struct msg_str;
+void		 sauth_job_uris(struct sauth_job *, const struct msg_str *u,
+		    size_t n);
+
+/* Run job on the calling thread (moatctl, tests): what a pool thread
+ * does with it. */
+void		 sauth_job_run(struct sauth_ctx *, struct sauth_job *);
+
+typedef void	 sauth_job_cb(void *arg, struct sauth_job *job);
+
+/*
+ * Queue job (the pool owns it from now on, whatever the result).  cb
+ * runs on base's loop with the job done (valid during the call; freed
+ * after).  Returns a handle for sauth_cancel, or NULL when the queue is
+ * full (cb never runs; the job is freed).
+ */
+struct sauth_req *sauth_pool_submit(struct sauth_pool *, struct event_base *,
+		    struct sauth_job *job, sauth_job_cb *cb, void *arg);
 
 #endif
