@@ -996,7 +996,7 @@ sauth_check(struct sauth_ctx *c, const char *client_ip, const char *helo,
 	if (c->cfg.deadline_ms > 0)
 		sauth_deadline(c, clock_mono_ms() + c->cfg.deadline_ms);
 	sauth_check_spf(c, client_ip, helo, mail_from, r);
-	sauth_check_msg(c, client_ip, msg, len, r);
+	sauth_check_msg(c, client_ip, msg, len, SAUTH_DO_MSG, r);
 }
 
 void
@@ -1022,15 +1022,16 @@ sauth_check_spf(struct sauth_ctx *c, const char *client_ip, const char *helo,
 
 void
 sauth_check_msg(struct sauth_ctx *c, const char *client_ip, const char *msg,
-    size_t len, struct sauth_results *r)
+    size_t len, unsigned what, struct sauth_results *r)
 {
 	(void)sauth_from_domain(msg, len, r->from_domain,
 	    sizeof(r->from_domain));
 	if (!c->have_dns)
 		return;
-	if (c->cfg.dkim)
+	if (c->cfg.dkim && (what & SAUTH_DO_DKIM))
 		check_dkim(c, msg, len, r);
-	if (c->cfg.dmarc && c->dmarc_ok && client_ip != NULL)
+	if (c->cfg.dmarc && (what & SAUTH_DO_DMARC) && c->dmarc_ok &&
+	    client_ip != NULL)
 		check_dmarc(c, client_ip, r);
 }
 

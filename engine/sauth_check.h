@@ -57,15 +57,22 @@ void		 sauth_check(struct sauth_ctx *, const char *client_ip,
  * The same checks in two parts, for a caller that runs them at their
  * SMTP stages (the engine: SPF at MAIL, DKIM and DMARC at end of DATA).
  * sauth_results_init: every check SKIPPED.  sauth_check_spf fills the
- * SPF members of r; sauth_check_msg the From domain, DKIM and DMARC (its
+ * SPF members of r; sauth_check_msg the From domain, DKIM, DMARC (its
  * alignment uses r's SPF result, so r carries over from the first part).
  */
+#define SAUTH_DO_SPF	0x01	/* sauth_check_spf */
+#define SAUTH_DO_DKIM	0x02	/* sauth_check_msg: DKIM */
+#define SAUTH_DO_DMARC	0x20	/* sauth_check_msg: DMARC */
+#define SAUTH_DO_MSG	(SAUTH_DO_DKIM | SAUTH_DO_DMARC)
 void		 sauth_results_init(struct sauth_results *r);
 void		 sauth_check_spf(struct sauth_ctx *, const char *client_ip,
 		    const char *helo, const char *mail_from,
 		    struct sauth_results *r);
+/* what: SAUTH_DO_DKIM and/or SAUTH_DO_DMARC (each also needs its cfg
+ * switch on). */
 void		 sauth_check_msg(struct sauth_ctx *, const char *client_ip,
-		    const char *msg, size_t len, struct sauth_results *r);
+		    const char *msg, size_t len, unsigned what,
+		    struct sauth_results *r);
 
 /*
  * No query leaves this context after at (clock_mono_ms(); 0: no

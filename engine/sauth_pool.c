@@ -64,6 +64,9 @@ sauth_job_free(struct sauth_job *j)
 	free(j->helo);
 	free(j->mail_from);
 	free(j->msg);
+	free(j->dnsbl);
+	free(j->rhsbl);
+	free(j->uribl);
 	sbuf_free(j->facts);
 	free(j->facts);
 	free(j);
@@ -82,6 +85,26 @@ sauth_job_set(struct sauth_job *j, const char *ip, const char *helo,
 		j->msg[len] = '\0';
 		j->len = len;
 	}
+}
+
+int
+sauth_job_sites(struct sauth_job *j, unsigned kind, const char *spec,
+    char *msg, size_t msgsz)
+{
+	struct sauth_sites **dst = kind == SAUTH_DO_DNSBL ? &j->dnsbl :
+	    kind == SAUTH_DO_RHSBL ? &j->rhsbl : &j->uribl;
+
+	free(*dst);
+	*dst = NULL;
+	if (spec == NULL || spec[strspn(spec, " \t")] == '\0')
+		return 0;
+	*dst = xmalloc(sizeof(**dst));
+	if (sauth_sites_parse(spec, *dst, msg, msgsz) == -1) {
+		free(*dst);
+		*dst = NULL;
+		return -1;
+	}
+	return 0;
 }
 
 void
@@ -131,7 +154,7 @@ sauth_job_run(struct sauth_ctx *c, struct sauth_job *j)
 	if (j->what & SAUTH_DO_SPF)
 		sauth_check_spf(c, j->ip, j->helo, j->mail_from, &j->res);
 	if ((j->what & SAUTH_DO_MSG) && j->msg != NULL)
-		sauth_check_msg(c, j->ip, j->msg, j->len, &j->res);
+		sauth_check_msg(c, j->ip, j->msg, j->len, j->what, &j->res);
 	if ((j->what & SAUTH_DO_DNSBL) && j->dnsbl != NULL && j->ip != NULL)
 		(void)sauth_lists(c, j->dnsbl, "dnsbl", j->ip, j->facts,
 		    &j->dnsbl_w, &j->list_temp);

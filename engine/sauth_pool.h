@@ -60,8 +60,7 @@ void		 sauth_cancel(struct sauth_req *);
  * fills the inputs, and hands it to sauth_pool_submit, which owns it from
  * then on; the callback reads the outputs, and the job is freed after it.
  */
-#define SAUTH_DO_SPF	0x01	/* sauth_check_spf(ip, helo, mail_from) */
-#define SAUTH_DO_MSG	0x02	/* sauth_check_msg(ip, msg): DKIM, DMARC */
+/* SAUTH_DO_SPF, _DKIM, _DMARC, _MSG: sauth_check.h */
 #define SAUTH_DO_DNSBL	0x04	/* ip on dnsbl */
 #define SAUTH_DO_RHSBL	0x08	/* the sender's and HELO's domains on rhsbl */
 #define SAUTH_DO_URIBL	0x10	/* the org. domains of uri[] on uribl */
@@ -73,8 +72,9 @@ struct sauth_job {
 	char			*ip, *helo, *mail_from;	/* owned, or NULL */
 	char			*msg;		/* owned, or NULL */
 	size_t			 len;
-	/* Borrowed: they must outlive the job (the config snapshot's). */
-	const struct sauth_sites *dnsbl, *rhsbl, *uribl;
+	/* Owned (sauth_job_sites), or NULL: a job still running when its
+	 * caller cancels it finishes on its thread, so it holds its own. */
+	struct sauth_sites	*dnsbl, *rhsbl, *uribl;
 	char			 uri[SAUTH_URI_MAX][SAUTH_DOMAIN_MAX];
 	int			 nuri;		/* URI hosts (sauth_uri_host) */
 	/* in and out: SPF's results carry into DMARC's alignment */
@@ -101,6 +101,14 @@ void		 sauth_job_set(struct sauth_job *, const char *ip,
 struct msg_str;
 void		 sauth_job_uris(struct sauth_job *, const struct msg_str *u,
 		    size_t n);
+
+/*
+ * Give the job the sites of spec (sauth_sites_parse's syntax) for kind
+ * SAUTH_DO_DNSBL, _RHSBL or _URIBL; NULL or empty spec: none.  0, or -1
+ * with a reason in msg.
+ */
+int		 sauth_job_sites(struct sauth_job *, unsigned kind,
+		    const char *spec, char *msg, size_t msgsz);
 
 /* Run job on the calling thread (moatctl, tests): what a pool thread
  * does with it. */

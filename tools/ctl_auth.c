@@ -49,8 +49,9 @@ slurp(const char *path, struct sbuf *sb)
 	return 0;
 }
 
+/* The list options as written; each job parses its own copy. */
 struct lists {
-	struct sauth_sites dnsbl, rhsbl, uribl;
+	const char	*dnsbl, *rhsbl, *uribl;
 	int		 any;
 };
 
@@ -109,7 +110,7 @@ ctl_auth_main(int argc, char **argv)
 	const char *ip = NULL, *helo = NULL, *from = NULL, *id = "moat";
 	struct sauth_ctx *c;
 	struct lists *l = xcalloc(1, sizeof(*l));
-	struct sauth_sites *dst;
+	struct sauth_sites chk;
 	char msg[256];
 	int ch, i, rc = 0, stats = 0;
 	unsigned long hits, misses;
@@ -141,9 +142,9 @@ ctl_auth_main(int argc, char **argv)
 		case 'D':
 		case 'R':
 		case 'U':
-			dst = ch == 'D' ? &l->dnsbl : ch == 'R' ? &l->rhsbl :
-			    &l->uribl;
-			if (sauth_sites_parse(optarg, dst, msg,
+			*(ch == 'D' ? &l->dnsbl : ch == 'R' ? &l->rhsbl :
+			    &l->uribl) = optarg;
+			if (sauth_sites_parse(optarg, &chk, msg,
 			    sizeof(msg)) == -1) {
 				fprintf(stderr, "moatctl: %s\n", msg);
 				free(l);
@@ -200,9 +201,13 @@ ctl_auth_main(int argc, char **argv)
 		    sb.len);
 		if (cfg.deadline_ms > 0)
 			j->deadline = clock_mono_ms() + cfg.deadline_ms;
-		j->dnsbl = l->dnsbl.n > 0 ? &l->dnsbl : NULL;
-		j->rhsbl = l->rhsbl.n > 0 ? &l->rhsbl : NULL;
-		j->uribl = l->uribl.n > 0 ? &l->uribl : NULL;
+		/* Parsed above already: these cannot fail. */
+		(void)sauth_job_sites(j, SAUTH_DO_DNSBL, l->dnsbl, msg,
+		    sizeof(msg));
+		(void)sauth_job_sites(j, SAUTH_DO_RHSBL, l->rhsbl, msg,
+		    sizeof(msg));
+		(void)sauth_job_sites(j, SAUTH_DO_URIBL, l->uribl, msg,
+		    sizeof(msg));
 		if (j->uribl != NULL) {
 			m = msg_parse(j->msg, j->len, NULL);
 			u = msg_uris(m, &nu);
