@@ -505,7 +505,8 @@ sauth_ctx_new(const struct sauth_cfg *cfg, char *msg, size_t msgsz)
 		c->cfg.psl = SAUTH_PSL;
 	if (cfg->resolver == NULL)
 		return c;
-	if (parse_resolver(cfg->resolver, &sin) == -1) {
+	if (strcmp(cfg->resolver, SAUTH_RESOLVER_SYSTEM) != 0 &&
+	    parse_resolver(cfg->resolver, &sin) == -1) {
 		snprintf(msg, msgsz, "resolver \"%s\" is not IPV4[:PORT]",
 		    cfg->resolver);
 		goto fail;
@@ -514,10 +515,13 @@ sauth_ctx_new(const struct sauth_cfg *cfg, char *msg, size_t msgsz)
 		snprintf(msg, msgsz, "res_ninit failed");
 		goto fail;
 	}
-	/* Only our server, one try of at most the timeout: a dead
-	 * resolver costs one timeout per query, never resolv.conf's. */
-	c->res.nscount = 1;
-	c->res.nsaddr_list[0] = sin;
+	/* Only our server (or resolv.conf's), one try of at most the
+	 * timeout: a dead resolver costs one timeout per query and server,
+	 * never resolv.conf's 5 s x 2. */
+	if (strcmp(cfg->resolver, SAUTH_RESOLVER_SYSTEM) != 0) {
+		c->res.nscount = 1;
+		c->res.nsaddr_list[0] = sin;
+	}
 	secs = (cfg->timeout_ms + 999) / 1000;
 	c->res.retrans = secs < 1 ? 1 : (int)secs;
 	c->retrans = c->res.retrans;

@@ -19,7 +19,9 @@
 struct sauth_ctx;
 
 struct sauth_cfg {
-	const char	*resolver;	/* "IP" or "IP:PORT"; NULL = skip all */
+	const char	*resolver;	/* "IP", "IP:PORT" or
+					   SAUTH_RESOLVER_SYSTEM (resolv.conf's
+					   servers); NULL = skip all */
 	long		 timeout_ms;	/* per query, rounded up to seconds */
 	int		 spf, dkim, dmarc;	/* on (1) or off (0) */
 	int		 dkim_min_bits;	/* smaller RSA keys fail */
@@ -28,6 +30,7 @@ struct sauth_cfg {
 	long		 deadline_ms;	/* sauth_check: per message; 0 none */
 };
 
+#define SAUTH_RESOLVER_SYSTEM	"system"
 #define SAUTH_DKIM_MIN_BITS	1024	/* RFC 8301 3.2 */
 #define SAUTH_BODY_MAX		(4 * 1024 * 1024)
 #define SAUTH_PSL	"/usr/share/publicsuffix/effective_tld_names.dat"

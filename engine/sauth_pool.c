@@ -155,6 +155,9 @@ sauth_job_run(struct sauth_ctx *c, struct sauth_job *j)
 		sauth_check_spf(c, j->ip, j->helo, j->mail_from, &j->res);
 	if ((j->what & SAUTH_DO_MSG) && j->msg != NULL)
 		sauth_check_msg(c, j->ip, j->msg, j->len, j->what, &j->res);
+	else if (j->msg != NULL)
+		(void)sauth_from_domain(j->msg, j->len, j->res.from_domain,
+		    sizeof(j->res.from_domain));
 	if ((j->what & SAUTH_DO_DNSBL) && j->dnsbl != NULL && j->ip != NULL)
 		(void)sauth_lists(c, j->dnsbl, "dnsbl", j->ip, j->facts,
 		    &j->dnsbl_w, &j->list_temp);
