@@ -29,6 +29,7 @@
 	X(ENG_DATA,	"bayes",	"BAYES", eng_bayes)		\
 	X(ENG_DATA,	"rules",	NULL,	eng_rules_data)		\
 	X(ENG_DATA,	"bayes_learn",	NULL,	eng_bayes_learn)	\
+	X(ENG_DATA,	"verdict",	NULL,	eng_verdict)		\
 	X(ENG_AUTHLOGIN, "rate_login",	"RATE",	eng_rate_authlogin)	\
 	X(ENG_AUTHFAIL,	"rate_client",	"RATE",	eng_rate_authfail)	\
 	X(ENG_AUTHFAIL,	"rate_net",	"RATE",	eng_rate_authfail_net)

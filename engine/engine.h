@@ -32,12 +32,13 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "config.h"
 #include "dns.h"
 #include "netaddr.h"
 #include "sbuf.h"
 #include "score.h"
+#include "smtp_cmd.h"
 
+struct config;
 struct event;
 struct event_base;
 struct evdns_base;
@@ -108,6 +109,8 @@ enum eng_act {
 };
 
 #define ENG_TEXT_MAX	600
+/* Slots of a loop's cache of passed greylist triplets (a power of 2). */
+#define ENG_GREY_CACHE_SLOTS	8192
 
 /*
  * One outcome per stage.  Strings are in the outcome or in the eng_tx and
@@ -148,7 +151,7 @@ struct eng_io {
 	struct jobpool		*pool;		/* blocking work off the loop */
 	struct rule_scratch	*scratch;	/* this thread's PCRE2 state
 						   (required) */
-	/* The loop's cache of passed greylist triplets: GREY_CACHE_SLOTS
+	/* The loop's cache of passed greylist triplets: ENG_GREY_CACHE_SLOTS
 	   hashes and expiry times, or NULL (no cache). */
 	uint64_t		*gcache_key;
 	int64_t			*gcache_exp;
@@ -238,6 +241,7 @@ struct eng_tx {
 	char			**rcpt;		/* accepted recipients */
 	size_t			 nrcpt;
 	char			*rcpt_cur;	/* the one being judged */
+	struct smtp_path	*rcpt_path;	/* ... as parsed, or NULL */
 	const struct msg	*msg;		/* DATA: the parsed message */
 	const char		*raw;		/* ... and its bytes */
 	size_t			 raw_len;
@@ -294,6 +298,9 @@ void	eng_tx_mail(struct eng_tx *, const char *from,
 	    unsigned long long size, int body8, int smtputf8);
 /* RCPT: the recipient to judge (RCPT, GREY stages). */
 void	eng_tx_rcpt(struct eng_tx *, const char *rcpt);
+/* RCPT with the path as parsed (copied): the relay step judges its form
+ * (quoted local part, source route); without it no relay control runs. */
+void	eng_tx_rcpt_path(struct eng_tx *, const struct smtp_path *path);
 /* The recipient being judged was accepted: it joins tx->rcpt. */
 void	eng_tx_rcpt_accepted(struct eng_tx *);
 /* DATA: the message (borrowed until the DATA stage's done_fn returns). */
@@ -324,5 +331,8 @@ const char *eng_wait_name(const struct eng_tx *);
  * inside the step function.
  */
 void	eng_resume(struct eng_tx *);
+
+/* For steps: a tx->cancel for a pending store request in tx->req. */
+void	eng_cancel_store(struct eng_tx *);
 
 #endif
