@@ -8,7 +8,7 @@
  * XXX issue 13: the Redis read becomes a PENDING step on the loop.
  */
 #include "bayes_live.h"
-#include "proxy/config.h"
+#include "moat_conf.h"
 #include "eng_steps.h"
 #include "engine.h"
 
