@@ -19,6 +19,7 @@
 #include "policy.h"
 #include "relay.h"
 #include "xmalloc.h"
+#include "eng_sauth.h"
 
 /* Words the rules see as connect-stage facts (rules/default.rules). */
 static void
@@ -32,7 +33,9 @@ eng_facts(const struct eng_tx *tx, struct sbuf *out)
 		sbuf_adds(out, "rdns-mismatch ");
 	if (tx->trusted)
 		sbuf_adds(out, "trusted ");
-	if (out->len)
+	/* SPF_PASS, DKIM_VALID, DNSBL_HIT, ... (rules/auth.rules) */
+	eng_sauth_facts(tx, out);
+	while (out->len && out->p[out->len - 1] == ' ')
 		out->p[--out->len] = '\0';
 }
 

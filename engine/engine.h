@@ -47,6 +47,8 @@ struct msg;
 struct rule_scratch;
 struct store_conn;
 struct eng_tx;
+struct eng_sauth;
+struct sauth_pool;
 
 /*
  * The stages, in the order a transaction meets them.  One list makes the
@@ -162,6 +164,9 @@ struct eng_io {
 	 */
 	void	(*on_ratelimit)(const char *limit, int store_failed);
 	void	(*on_store_failure)(const char *what);
+	/* Sender authentication's pool (engine/eng_sauth.c; NULL: no SPF,
+	   DKIM, DMARC or DNS lists). */
+	struct sauth_pool	*sauth;
 };
 
 /*
@@ -267,6 +272,8 @@ struct eng_tx {
 	struct event		*timer;		/* a step's deadline */
 	uint64_t		 grey_hash;	/* the triplet being checked */
 	int			 rate_kind;	/* the counter being checked */
+	/* Sender authentication's state and results (eng_sauth.c). */
+	struct eng_sauth	*sauth;
 };
 
 /*

@@ -21,6 +21,10 @@ struct sauth_req;
 
 #define SAUTH_THREADS_MAX	32
 #define SAUTH_QUEUE_MAX		4096
+/* moatd's pool: checks waiting on DNS are cheap threads; past the queue a
+ * message is checked as if DNS failed (temperror), never waits. */
+#define SAUTH_POOL_THREADS	8
+#define SAUTH_POOL_QUEUE	1024
 
 /*
  * nthreads (1..SAUTH_THREADS_MAX) threads, each with a context made from

@@ -11,9 +11,10 @@ auth_deadline; the forwarded message carries our Authentication-Results
 and no field from outside that claims our authserv-id; the event=tx line
 has spf=, dkim=, dmarc= and lists=.
 
-Clients connect from 127.0.0.2 (moattest's CLIENT_IP), .3 and .4: the SPF
-records below authorise 127.0.0.2 only.  Needs dnsmasq, python3-dkim and
-openssl; SKIPs (77) without them.
+libspf2 passes every loopback client (its "localhost free ride"), so the
+clients come through a PROXY v1 listener as 192.0.2.1 (which the SPF
+records below authorise), 198.51.100.9 and 198.51.100.10.  Needs dnsmasq,
+python3-dkim and openssl; SKIPs (77) without them.
 """
 
 import base64
@@ -37,7 +38,7 @@ except ImportError:
 import dnstest  # noqa: E402
 import moattest as mt  # noqa: E402
 
-GOOD, BAD, LISTED = "127.0.0.2", "127.0.0.3", "127.0.0.4"
+GOOD, BAD, LISTED = "192.0.2.1", "198.51.100.9", "198.51.100.10"
 RULES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..",
                      "rules", "auth.rules")
 
@@ -77,11 +78,12 @@ class SenderAuthMoatd(mt.MoatTestCase):
             ("s1._domainkey.sig.test", "TXT",
              "v=DKIM1; k=rsa; p=" + cls.key[1]),
             ("client.test", "TXT", "v=spf1 ip4:%s -all" % GOOD),
-            # DNS lists: .3 on bl (2) and pbl (1); .4 on bl and wl (-2).
-            ("3.0.0.127.bl.test", "A", "127.0.0.2"),
-            ("3.0.0.127.pbl.test", "A", "127.0.0.10"),
-            ("4.0.0.127.bl.test", "A", "127.0.0.2"),
-            ("4.0.0.127.wl.test", "A", "127.0.9.2"),
+            # DNS lists: BAD on bl (2) and pbl (1); LISTED on bl and
+            # wl (-2).
+            ("9.100.51.198.bl.test", "A", "127.0.0.2"),
+            ("9.100.51.198.pbl.test", "A", "127.0.0.10"),
+            ("10.100.51.198.bl.test", "A", "127.0.0.2"),
+            ("10.100.51.198.wl.test", "A", "127.0.9.2"),
         ]
         cls.dns = dnstest.DnsServer(zone, local=["test"]).start()
 
@@ -90,17 +92,25 @@ class SenderAuthMoatd(mt.MoatTestCase):
         cls.dns.cleanup()
         super().tearDownClass()
 
-    def moatd(self, **conf):
+    def run_moatd(self, **conf):
         fb = mt.FakeBackend("ok")
         self.addCleanup(fb.close)
         base = {"dns_resolver": self.dns.address, "dns_timeout": "1s",
                 "rules": os.path.abspath(RULES),
                 "local_domains": "example.test"}
         base.update(conf)
-        return self.start_moatd(base, backend_port=fb.port), fb
+        return self.start_moatd(base, backend_port=fb.port,
+                                listen_opts="proxy=v1"), fb
+
+    def connect(self, m, src):
+        """A client that the PROXY header says comes from src."""
+        c = self.client(m)
+        c.send(("PROXY TCP4 %s 127.0.0.1 40000 %d\r\n" % (src, m.port))
+               .encode())
+        return c
 
     def session(self, m, src=GOOD, helo="client.test"):
-        c = self.client(m, src=src)
+        c = self.connect(m, src)
         self.assertReply(c.reply(), 220)
         self.assertReply(c.cmd("EHLO " + helo), 250)
         return c
@@ -123,7 +133,7 @@ class SenderAuthMoatd(mt.MoatTestCase):
     # ---------------------------------------------------------- DMARC
 
     def test_forged_sender_refused_with_enforcement(self):
-        m, fb = self.moatd(dmarc_enforce="on")
+        m, fb = self.run_moatd(dmarc_enforce="on")
         r = self.deliver(m, "a@reject.test", message(self.tok,
                                                      "reject.test"), BAD)
         self.assertReply(r[-1], 550, "5.7.1")
@@ -134,7 +144,7 @@ class SenderAuthMoatd(mt.MoatTestCase):
         self.assertNotIn(self.tok.encode(), b"".join(fb.received))
 
     def test_forged_sender_tagged_without_enforcement(self):
-        m, fb = self.moatd(dmarc_enforce="off")
+        m, fb = self.run_moatd(dmarc_enforce="off")
         r = self.deliver(m, "a@reject.test", message(self.tok,
                                                      "reject.test"), BAD)
         self.assertReply(r[-1], 250)
@@ -146,7 +156,7 @@ class SenderAuthMoatd(mt.MoatTestCase):
     def test_quarantine_enforced_is_tagged(self):
         # p=quarantine with enforcement: at least the tag verdict, even
         # when the rules alone would accept (scores lowered to 0).
-        m, fb = self.moatd(dmarc_enforce="on", score_tag="20")
+        m, fb = self.run_moatd(dmarc_enforce="on", score_tag="20")
         r = self.deliver(m, "a@quar.test", message(self.tok, "quar.test"),
                          BAD)
         self.assertReply(r[-1], 250)
@@ -155,14 +165,14 @@ class SenderAuthMoatd(mt.MoatTestCase):
         self.assertIn(b"DMARC_QUARANTINE_BAND", got)
 
     def test_forwarder_not_refused(self):
-        m, fb = self.moatd(dmarc_enforce="on", dmarc_forwarders="pass.test")
+        m, fb = self.run_moatd(dmarc_enforce="on", dmarc_forwarders="pass.test")
         # SPF passes for the list's own envelope domain; From is forged.
         r = self.deliver(m, "list@pass.test", message(self.tok,
                                                       "reject.test"), GOOD)
         self.assertReply(r[-1], 250)
 
     def test_signed_message_passes(self):
-        m, fb = self.moatd(dmarc_enforce="on")
+        m, fb = self.run_moatd(dmarc_enforce="on")
         r = self.deliver(m, "a@sig.test", self.sign(message(self.tok,
                                                             "sig.test")))
         self.assertReply(r[-1], 250)
@@ -174,7 +184,7 @@ class SenderAuthMoatd(mt.MoatTestCase):
     # ------------------------------------------------------------ SPF
 
     def test_spf_fail_refused_at_rcpt(self):
-        m, fb = self.moatd(spf_fail_action="reject")
+        m, fb = self.run_moatd(spf_fail_action="reject")
         c = self.session(m, BAD)
         self.assertReply(c.cmd("MAIL FROM:<a@pass.test>"), 250)
         r = c.cmd("RCPT TO:<alice@example.test>")
@@ -185,7 +195,7 @@ class SenderAuthMoatd(mt.MoatTestCase):
         self.assertReply(c.cmd("RCPT TO:<alice@example.test>"), 250)
 
     def test_null_sender_uses_helo(self):
-        m, fb = self.moatd(spf_fail_action="reject")
+        m, fb = self.run_moatd(spf_fail_action="reject")
         c = self.session(m, BAD, helo="client.test")
         self.assertReply(c.cmd("MAIL FROM:<>"), 250)
         self.assertReply(c.cmd("RCPT TO:<alice@example.test>"), 550,
@@ -194,22 +204,22 @@ class SenderAuthMoatd(mt.MoatTestCase):
     # ---------------------------------------------------------- lists
 
     def test_listed_client_refused_at_connect(self):
-        m, fb = self.moatd(dnsbl_sites="bl.test=127.0.0.2*2 pbl.test*1 "
+        m, fb = self.run_moatd(dnsbl_sites="bl.test=127.0.0.2*2 pbl.test*1 "
                            "wl.test=127.0.[0..255].[1;2]*-2",
                            dnsbl_threshold="3")
-        c = self.client(m, src=BAD)
+        c = self.connect(m, BAD)
         r = c.reply()
         self.assertReply(r, 554, "5.7.1")
         c.wait_closed()
-        # .4: bl (2) and wl (-2): 0, below the threshold.
+        # LISTED: bl (2) and wl (-2): 0, below the threshold.
         c = self.session(m, LISTED)
         self.assertReply(c.cmd("QUIT"), 221)
-        # .2: on no list.
+        # GOOD: on no list.
         r = self.deliver(m, "a@pass.test", message(self.tok, "pass.test"))
         self.assertReply(r[-1], 250)
 
     def test_list_hits_logged_and_scored(self):
-        m, fb = self.moatd(dnsbl_sites="bl.test=127.0.0.2*2 pbl.test*1",
+        m, fb = self.run_moatd(dnsbl_sites="bl.test=127.0.0.2*2 pbl.test*1",
                            dnsbl_threshold="5")
         r = self.deliver(m, "a@pass.test", message(self.tok, "pass.test"),
                          BAD)
@@ -222,7 +232,7 @@ class SenderAuthMoatd(mt.MoatTestCase):
     # ------------------------------------------------------ DNS trouble
 
     def test_dns_down_is_temperror_within_deadline(self):
-        m, fb = self.moatd(auth_deadline="2s", dmarc_enforce="on")
+        m, fb = self.run_moatd(auth_deadline="2s", dmarc_enforce="on")
         self.dns.pause()
         try:
             t0 = time.monotonic()
@@ -240,7 +250,7 @@ class SenderAuthMoatd(mt.MoatTestCase):
         self.assertEqual(tx.get("dmarc"), "temperror", tx)
 
     def test_dns_down_tempfail_policy(self):
-        m, fb = self.moatd(auth_deadline="2s", auth_temperror="tempfail")
+        m, fb = self.run_moatd(auth_deadline="2s", auth_temperror="tempfail")
         self.dns.pause()
         try:
             c = self.session(m, BAD)
@@ -253,7 +263,7 @@ class SenderAuthMoatd(mt.MoatTestCase):
     # -------------------------------------------------- the header
 
     def test_authentication_results_added_and_forgery_stripped(self):
-        m, fb = self.moatd()
+        m, fb = self.run_moatd()
         data = message(self.tok, "sig.test", extra=[
             "Authentication-Results: %s; spf=pass "
             "smtp.mailfrom=forged.test" % mt.MOAT_NAME,
