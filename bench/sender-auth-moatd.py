@@ -67,9 +67,11 @@ def cpu_ticks(pid):
 
 class Smtp:
     def __init__(self, port):
-        # From 127.0.0.2, the address bench.test's SPF record allows.
-        self.s = socket.create_connection(("127.0.0.1", port), 10,
-                                          source_address=("127.0.0.2", 0))
+        # As 192.0.2.1 (bench.test's SPF allows it) through a PROXY v1
+        # listener: libspf2 passes any loopback client unasked.
+        self.s = socket.create_connection(("127.0.0.1", port), 10)
+        self.s.sendall(b"PROXY TCP4 192.0.2.1 127.0.0.1 40000 %d\r\n" %
+                       port)
         self.f = self.s.makefile("rb")
         self.reply()
 
@@ -107,7 +109,7 @@ def main():
                          check=True).stdout
     der = subprocess.run(["openssl", "rsa", "-pubout", "-outform", "DER"],
                          input=pem, capture_output=True, check=True).stdout
-    zone = [("bench.test", "TXT", "v=spf1 ip4:127.0.0.2 -all"),
+    zone = [("bench.test", "TXT", "v=spf1 ip4:192.0.2.1 -all"),
             ("_dmarc.bench.test", "TXT", "v=DMARC1; p=reject"),
             ("s1._domainkey.bench.test", "TXT",
              "v=DKIM1; k=rsa; p=" + base64.b64encode(der).decode())]
@@ -138,7 +140,8 @@ def main():
             os.makedirs(spool)
             conf = os.path.join(tmp.name, mode + ".conf")
             with open(conf, "w") as f:
-                f.write("listen 127.0.0.1:%d\nbackend 127.0.0.1:%d\n"
+                f.write("listen 127.0.0.1:%d proxy=v1\n"
+                        "backend 127.0.0.1:%d\n"
                         "backend_identity none\nlog stderr\n"
                         "reverse_dns off\nhostname moat.bench\n"
                         "local_domains example.test\ngreet_wait 0\n"

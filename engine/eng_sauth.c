@@ -115,6 +115,14 @@ eng_sauth_free(struct eng_tx *tx)
 	tx->sauth = NULL;
 }
 
+int
+eng_sauth_enabled(const struct config *cfg)
+{
+	return cfg->spf || cfg->dkim || cfg->dmarc ||
+	    has_sites(cfg->dnsbl_sites) || has_sites(cfg->rhsbl_sites) ||
+	    has_sites(cfg->uribl_sites);
+}
+
 const char *
 eng_sauth_authserv_id(const struct config *cfg)
 {
@@ -318,7 +326,7 @@ eng_sauth_mail(struct eng_tx *tx, struct eng_io *io)
 	char msg[128];
 
 	(void)io;
-	if (!applies(tx))
+	if (!applies(tx) || !eng_sauth_enabled(cfg))
 		return ENG_DONE;
 	st = st_get(tx);
 	eng_sauth_tx_end(tx);

@@ -33,6 +33,9 @@ void	eng_sauth_facts(const struct eng_tx *, struct sbuf *out);
  */
 const struct sbuf *eng_sauth_header(const struct eng_tx *);
 
+/* Whether cfg turns on any check (spf, dkim, dmarc, a list). */
+int	eng_sauth_enabled(const struct config *);
+
 /* Our authserv-id: authserv_id, else the hostname. */
 const char *eng_sauth_authserv_id(const struct config *);
 

@@ -2558,7 +2558,8 @@ sess_data_done(void *arg, struct eng_tx *et, const struct eng_outcome *o)
 static int
 sess_judges_data(const struct session *s)
 {
-	return s->cfg->rules != NULL || s->et->io->sauth != NULL;
+	return s->cfg->rules != NULL || (s->et->io->sauth != NULL &&
+	    eng_sauth_enabled(s->cfg));
 }
 
 /* Map and parse the message for the DATA stage; -1 if it cannot be. */

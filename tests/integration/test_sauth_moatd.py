@@ -96,6 +96,7 @@ class SenderAuthMoatd(mt.MoatTestCase):
         fb = mt.FakeBackend("ok")
         self.addCleanup(fb.close)
         base = {"dns_resolver": self.dns.address, "dns_timeout": "1s",
+                "spf": "on", "dkim": "on", "dmarc": "on",
                 "rules": os.path.abspath(RULES),
                 "local_domains": "example.test"}
         base.update(conf)
