@@ -19,6 +19,7 @@
  * MX, 10 PTR); DKIM verifies at most SAUTH_SIG_MAX signatures over at most
  * body_max body bytes, and refuses RSA keys under dkim_min_bits.
  */
+#include <sys/param.h>
 #include <sys/types.h>
 #include <netinet/in.h>
 #include <arpa/inet.h>
@@ -485,6 +486,10 @@ dkim_key_lookup(DKIM *d, DKIM_SIGINFO *sig, u_char *buf, size_t buflen)
 	return DKIM_CBSTAT_NOTFOUND;
 }
 
+/* The PSL libopendmarc holds ("": none yet), under dmarc_mu. */
+static pthread_mutex_t dmarc_mu = PTHREAD_MUTEX_INITIALIZER;
+static char dmarc_psl[MAXPATHLEN];
+
 struct sauth_ctx *
 sauth_ctx_new(const struct sauth_cfg *cfg, char *msg, size_t msgsz)
 {
@@ -562,15 +567,24 @@ sauth_ctx_new(const struct sauth_cfg *cfg, char *msg, size_t msgsz)
 		goto fail;
 	}
 
-	memset(&li, 0, sizeof(li));
-	li.tld_type = OPENDMARC_TLD_TYPE_MOZILLA;
-	snprintf((char *)li.tld_source_file, sizeof(li.tld_source_file),
-	    "%s", c->cfg.psl);
-	if (opendmarc_policy_library_init(&li) != DMARC_PARSE_OKAY) {
-		snprintf(msg, msgsz, "libopendmarc: cannot read %s",
-		    c->cfg.psl);
-		goto fail;
+	/* libopendmarc's state (the PSL) is the process's, not the
+	 * context's: read it once, not once per pool thread (it took
+	 * ~12 ms a time, between moatd's listen and its signal handlers). */
+	pthread_mutex_lock(&dmarc_mu);
+	if (strcmp(dmarc_psl, c->cfg.psl) != 0) {
+		memset(&li, 0, sizeof(li));
+		li.tld_type = OPENDMARC_TLD_TYPE_MOZILLA;
+		snprintf((char *)li.tld_source_file,
+		    sizeof(li.tld_source_file), "%s", c->cfg.psl);
+		if (opendmarc_policy_library_init(&li) != DMARC_PARSE_OKAY) {
+			pthread_mutex_unlock(&dmarc_mu);
+			snprintf(msg, msgsz, "libopendmarc: cannot read %s",
+			    c->cfg.psl);
+			goto fail;
+		}
+		snprintf(dmarc_psl, sizeof(dmarc_psl), "%s", c->cfg.psl);
 	}
+	pthread_mutex_unlock(&dmarc_mu);
 	c->dmarc_ok = 1;
 	return c;
 fail:
