@@ -123,6 +123,12 @@ eng_sauth_enabled(const struct config *cfg)
 	    has_sites(cfg->uribl_sites);
 }
 
+int
+eng_sauth_needs_msg(const struct config *cfg)
+{
+	return has_sites(cfg->uribl_sites);
+}
+
 const char *
 eng_sauth_authserv_id(const struct config *cfg)
 {

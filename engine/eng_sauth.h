@@ -36,6 +36,9 @@ const struct sbuf *eng_sauth_header(const struct eng_tx *);
 /* Whether cfg turns on any check (spf, dkim, dmarc, a list). */
 int	eng_sauth_enabled(const struct config *);
 
+/* Whether the DATA step needs the parsed message (URI lists). */
+int	eng_sauth_needs_msg(const struct config *);
+
 /* Our authserv-id: authserv_id, else the hostname. */
 const char *eng_sauth_authserv_id(const struct config *);
 

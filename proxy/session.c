@@ -2577,7 +2577,10 @@ sess_data_verdict(struct session *s)
 		sess_enter_state(s, SMTP_ST_HELO);
 		return -1;
 	}
-	tx->msg = msg_parse(tx->raw, tx->raw_len, NULL);
+	/* Parsed for the rules and the URI lists; DKIM and DMARC read the
+	 * bytes (parsing was a third of a check's CPU without rules). */
+	if (s->cfg->rules != NULL || eng_sauth_needs_msg(s->cfg))
+		tx->msg = msg_parse(tx->raw, tx->raw_len, NULL);
 	eng_tx_message(s->et, tx->msg, tx->raw, tx->raw_len);
 	sess_stage(s, ENG_DATA, sess_data_done);
 	return 0;
