@@ -194,8 +194,11 @@ decide_connect(struct eng_tx *tx)
 {
 	struct eng_sauth *st = tx->sauth;
 
+	/* Not where clients log in: a submission client on a dynamic
+	 * address is on the policy lists by design (their hits still
+	 * score until it authenticates). */
 	if (st == NULL || st->dnsbl_w <= 0 ||
-	    st->dnsbl_w < tx->cfg->dnsbl_threshold)
+	    st->dnsbl_w < tx->cfg->dnsbl_threshold || tx->auth_listener)
 		return;
 	/* RFC 5321 3.1: 554 instead of the banner, then close. */
 	snprintf(tx->out.text, sizeof(tx->out.text), "%s Service refused: "
@@ -335,6 +338,9 @@ eng_sauth_mail(struct eng_tx *tx, struct eng_io *io)
 	if (!applies(tx) || !eng_sauth_enabled(cfg))
 		return ENG_DONE;
 	st = st_get(tx);
+	/* Connect's lists are waited for at the banner; a front end that
+	 * skipped that stage loses them rather than two jobs in flight. */
+	job_cancel(tx);
 	eng_sauth_tx_end(tx);
 	st->ran = 1;
 	st->budget_ms = cfg->auth_deadline_ms;
@@ -473,7 +479,7 @@ eng_sauth_facts(const struct eng_tx *tx, struct sbuf *out)
 {
 	const struct eng_sauth *st = tx->sauth;
 
-	if (st == NULL)
+	if (st == NULL || tx->auth_login != NULL)
 		return;
 	sbuf_add(out, st->conn_facts.p, st->conn_facts.len);
 	if (!tx->in_tx || !st->ran)
