@@ -171,6 +171,11 @@ class SenderAuthMoatd(mt.MoatTestCase):
         r = self.deliver(m, "list@pass.test", message(self.tok,
                                                       "reject.test"), GOOD)
         self.assertReply(r[-1], 250)
+        # A suffix that is not a whole label is another domain.
+        m, fb = self.run_moatd(dmarc_enforce="on", dmarc_forwarders="ss.test")
+        r = self.deliver(m, "list@pass.test", message(self.tok,
+                                                      "reject.test"), GOOD)
+        self.assertReply(r[-1], 550, "5.7.1")
 
     def test_signed_message_passes(self):
         m, fb = self.run_moatd(dmarc_enforce="on")
