@@ -246,6 +246,34 @@ copy_spf(struct sauth_results *dst, const struct sauth_results *src)
 	memcpy(dst->helo, src->helo, sizeof(dst->helo));
 }
 
+/* Append to dst each word of src it does not hold yet. */
+static void
+facts_merge(struct sbuf *dst, const struct sbuf *src)
+{
+	const char *p = src->p, *end = p + src->len, *w, *q, *dend;
+	size_t n;
+
+	while (p < end) {
+		while (p < end && *p == ' ')
+			p++;
+		for (w = p; p < end && *p != ' '; p++)
+			;
+		if ((n = (size_t)(p - w)) == 0)
+			continue;
+		for (q = dst->p, dend = q + dst->len; q != NULL && q < dend;
+		    q++) {
+			if ((q == dst->p || q[-1] == ' ') &&
+			    (size_t)(dend - q) >= n && memcmp(q, w, n) == 0 &&
+			    (q + n == dend || q[n] == ' '))
+				break;
+		}
+		if (q != NULL && q < dend)
+			continue;
+		sbuf_addc(dst, ' ');
+		sbuf_add(dst, w, n);
+	}
+}
+
 /* A job came back (on tx's loop): keep what it found, and resume the
  * stage waiting for it. */
 static void
@@ -265,7 +293,8 @@ job_done(void *arg, struct sauth_job *j)
 		/* A job of the message carried the SPF results in. */
 		if (j->msg != NULL)
 			st->res = j->res;
-		sbuf_add(&st->tx_facts, j->facts->p, j->facts->len);
+		/* MAIL's and DATA's jobs may both ask about one domain. */
+		facts_merge(&st->tx_facts, j->facts);
 	}
 	if (!tx->pending || tx->cancel != job_cancel)
 		return;

@@ -84,6 +84,10 @@ class SenderAuthMoatd(mt.MoatTestCase):
             ("9.100.51.198.pbl.test", "A", "127.0.0.10"),
             ("10.100.51.198.bl.test", "A", "127.0.0.2"),
             ("10.100.51.198.wl.test", "A", "127.0.9.2"),
+            # RHSBL on the sender's domain, URIBL on a URI's org. domain
+            ("pass.test.dbl.test", "A", "127.0.1.2"),
+            # (URIs are taken with a real TLD only, as SpamAssassin does)
+            ("spammy-test.com.uribl.test", "A", "127.0.0.4"),
         ]
         cls.dns = dnstest.DnsServer(zone, local=["test"]).start()
 
@@ -234,6 +238,20 @@ class SenderAuthMoatd(mt.MoatTestCase):
         self.assertIn("dnsbl:bl.test", tx.get("lists", ""), tx)
         self.assertIn("dnsbl:pbl.test", tx.get("lists", ""), tx)
         self.assertIn("DNSBL_HIT", tx.get("rules", ""), tx)
+
+    def test_rhsbl_and_uribl(self):
+        m, fb = self.run_moatd(rhsbl_sites="dbl.test=127.0.1.[2..99]",
+                               uribl_sites="uribl.test")
+        data = message(self.tok, "pass.test").replace(
+            b"Hello", b"See http://www.spammy-test.com/offer and Hello")
+        r = self.deliver(m, "a@pass.test", data)
+        self.assertReply(r[-1], 250)
+        tx = self.last_tx(m, "a@pass.test")
+        # asked at MAIL (sender) and at DATA (From): listed once
+        self.assertEqual(tx.get("lists", "").count("rhsbl:dbl.test"), 1, tx)
+        self.assertIn("uribl:uribl.test", tx.get("lists", ""), tx)
+        self.assertIn("RHSBL_HIT", tx.get("rules", ""), tx)
+        self.assertIn("URIBL_HIT", tx.get("rules", ""), tx)
 
     # ------------------------------------------------------ DNS trouble
 
