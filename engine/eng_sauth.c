@@ -507,13 +507,19 @@ void
 eng_sauth_facts(const struct eng_tx *tx, struct sbuf *out)
 {
 	const struct eng_sauth *st = tx->sauth;
+	struct sauth_results r;
 
 	if (st == NULL || tx->auth_login != NULL)
 		return;
 	sbuf_add(out, st->conn_facts.p, st->conn_facts.len);
 	if (!tx->in_tx || !st->ran)
 		return;
-	sauth_facts(&st->res, out);
+	/* spf_fail_action off: an SPF fail neither refuses nor scores (the
+	 * header and the log still say fail). */
+	r = st->res;
+	if (tx->cfg->spf_fail_action == 0 && r.spf == SAUTH_FAIL)
+		r.spf = SAUTH_SKIPPED;
+	sauth_facts(&r, out);
 	sbuf_add(out, st->tx_facts.p, st->tx_facts.len);
 }
 

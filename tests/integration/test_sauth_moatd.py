@@ -204,6 +204,16 @@ class SenderAuthMoatd(mt.MoatTestCase):
         self.assertReply(c.cmd("MAIL FROM:<a@pass.test>"), 250)
         self.assertReply(c.cmd("RCPT TO:<alice@example.test>"), 250)
 
+    def test_spf_fail_action_off_does_not_score(self):
+        for action, scored in (("tag", True), ("off", False)):
+            m, fb = self.run_moatd(spf_fail_action=action)
+            r = self.deliver(m, "a@pass.test", message(self.tok, "x.test"),
+                             BAD)
+            self.assertReply(r[-1], 250)
+            tx = self.last_tx(m, "a@pass.test")
+            self.assertEqual(tx.get("spf"), "fail", tx)
+            self.assertEqual("SPF_FAIL=" in tx.get("rules", ""), scored, tx)
+
     def test_null_sender_uses_helo(self):
         m, fb = self.run_moatd(spf_fail_action="reject")
         c = self.session(m, BAD, helo="client.test")
