@@ -6,8 +6,10 @@
  * The pure part (results, facts, the header writer and parser, the DNS
  * list syntax) has no I/O and is in libengine.a for conf/, tools and the unit
  * tests.  The checks themselves (sauth_check.c) call libspf2, libopendkim
- * and libopendmarc, whose DNS goes through sauth_dns.c: blocking, bounded
- * by a timeout, so a caller on an event loop runs them on a pool.
+ * and libopendmarc, whose DNS goes through sauth_check.c's own resolver
+ * layer: blocking, bounded by a timeout and a per-message deadline, so a
+ * caller on an event loop runs them on a pool (sauth_pool.h; the engine's
+ * steps in eng_sauth.c).
  */
 #ifndef SAUTH_H
 #define SAUTH_H
