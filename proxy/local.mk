@@ -21,3 +21,6 @@ moatd_CFLAGS = $(AM_CFLAGS) $(LIBEVENT_CFLAGS) $(PCRE2_CFLAGS) \
 	$(OPENSSL_CFLAGS)
 include proxy/bayes.mk
 include proxy/metrics.mk
+# The leaves below the session (issue 13): AUTH glue, greylist replay.
+moatd_SOURCES += proxy/sess_auth.c proxy/sess_auth.h \
+	proxy/sess_replay.c proxy/sess_replay.h

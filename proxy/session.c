@@ -53,6 +53,8 @@
 #include "tls.h"
 #include "passwd.h"
 #include "sasl.h"
+#include "sess_auth.h"
+#include "sess_replay.h"
 #include "sender_map.h"
 #include "upstream.h"
 #include "xmalloc.h"
@@ -95,9 +97,6 @@ enum sess_wait {
 #define SESS_HIGH_WATER	(256 * 1024)
 /* How long a closing session may take to flush its last reply. */
 #define SESS_CLOSE_WAIT_MS	10000
-/* Per earlier failure of a login, its next failure replies wait this long. */
-#define SESS_AUTH_PENALTY_MS		1000
-#define SESS_AUTH_PENALTY_MAX_MS	10000
 /* The most memory reserved for a message before its bytes arrive. */
 #define SESS_PRESIZE_MAX	(64 * 1024)
 /* How long a closed session reads and drops what the client still sends. */
@@ -1250,21 +1249,14 @@ sess_replay_step(struct session *s, const struct smtp_reply *r)
 		sess_resume(s);
 		return;
 	}
-	if (step == 0) {
-		up_command(s->up, "RSET", 0);
-		return;
-	}
-	if (step == 1) {
-		up_command(s->up, tx->mail_line, 1);
-		return;
-	}
-	if (step - 2 < tx->nrcpt) {
-		sbuf_printf(&line, "RCPT TO:<%s>%s", tx->rcpt[step - 2],
-		    tx->rcpt_dsn[step - 2] ? tx->rcpt_dsn[step - 2] : "");
-		up_command(s->up, line.p, 0);
+	if (sess_replay_line(step, tx->mail_line, tx->rcpt, tx->rcpt_dsn,
+	    tx->nrcpt, &line)) {
+		/* MAIL carries the XFORWARD attributes, as the first time. */
+		up_command(s->up, line.p, step == 1);
 		sbuf_free(&line);
 		return;
 	}
+	sbuf_free(&line);
 	tx->tainted = 0;
 	sess_data_send(s);
 }
@@ -1514,16 +1506,12 @@ sess_tls_up(struct session *s)
 	sess_process(s);
 }
 
-/*
- * AUTH is offered on an auth= listener once TLS is up (or without TLS where
- * auth_plaintext says so), until the client has authenticated.
- */
+/* AUTH is offered here now (sess_auth.h). */
 static int
-sess_auth_offered(const struct session *s)
+sess_offers_auth(const struct session *s)
 {
-	return s->lst != NULL && s->lst->auth != 0 &&
-	    (s->cfg->passwd_db != NULL || s->cfg->auth_backend == 1) &&
-	    s->auth_login == NULL && (s->tls == 2 || s->lst->auth_plaintext);
+	return sess_auth_offered(s->cfg, s->lst, s->tls == 2,
+	    s->auth_login != NULL);
 }
 
 static void
@@ -1573,10 +1561,8 @@ sess_authlogin_done(void *arg, struct eng_tx *et, const struct eng_outcome *o)
 static void
 sess_auth_delay(struct session *s, long long count)
 {
-	long ms = count > 1 ? (long)(count - 1) * SESS_AUTH_PENALTY_MS : 0;
+	long ms = sess_auth_penalty_ms(count);
 
-	if (ms > SESS_AUTH_PENALTY_MAX_MS)
-		ms = SESS_AUTH_PENALTY_MAX_MS;
 	if (ms > 0) {
 		sess_enter_wait(s, W_AUTHDELAY);
 		sess_timer_set(s, ms);
@@ -1635,34 +1621,8 @@ sess_auth_line_free(struct session *s)
 static void
 sess_auth_backend(struct session *s, const struct sasl_action *a)
 {
-	static const char b64[] =
-	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-	struct sbuf raw = SBUF_INIT, line = SBUF_INIT;
-	size_t i;
-
-	sbuf_addc(&raw, '\0');
-	sbuf_adds(&raw, a->login);
-	sbuf_addc(&raw, '\0');
-	sbuf_add(&raw, a->pass, a->pass_len);
-	sbuf_adds(&line, "AUTH PLAIN ");
-	for (i = 0; i < raw.len; i += 3) {
-		unsigned v = (unsigned)(unsigned char)raw.p[i] << 16;
-
-		if (i + 1 < raw.len)
-			v |= (unsigned)(unsigned char)raw.p[i + 1] << 8;
-		if (i + 2 < raw.len)
-			v |= (unsigned char)raw.p[i + 2];
-		sbuf_addc(&line, b64[(v >> 18) & 63]);
-		sbuf_addc(&line, b64[(v >> 12) & 63]);
-		sbuf_addc(&line, i + 1 < raw.len ? b64[(v >> 6) & 63] : '=');
-		sbuf_addc(&line, i + 2 < raw.len ? b64[v & 63] : '=');
-	}
-	explicit_bzero(raw.p, raw.len);
-	sbuf_free(&raw);
 	sess_auth_line_free(s);
-	s->auth_line = xstrdup(line.p);
-	explicit_bzero(line.p, line.len);
-	sbuf_free(&line);
+	s->auth_line = sess_auth_plain_line(a->login, a->pass, a->pass_len);
 	if (s->up && up_is_ready(s->up)) {
 		sess_enter_wait(s, W_AUTHBE);
 		up_command(s->up, s->auth_line, 0);
@@ -1676,9 +1636,7 @@ static void
 sess_auth_backend_reply(struct session *s, const struct smtp_reply *r)
 {
 	sess_auth_line_free(s);
-	/* 530: the backend wants TLS or AUTH of moatd, not of the client. */
-	sess_auth_cb(s, r->code == 235 ? PASSWD_OK : r->code / 100 == 5 &&
-	    r->code != 530 ? PASSWD_BAD : PASSWD_ERROR);
+	sess_auth_cb(s, sess_auth_backend_result(r->code));
 }
 
 /* Carry out what the SASL exchange asks for. */
@@ -1738,7 +1696,7 @@ cmd_auth(struct session *s, struct smtp_cmd *c)
 		sess_reply(s, 502, "5.5.1", "Error: command not implemented");
 		return;
 	}
-	if (!sess_auth_offered(s)) {
+	if (!sess_offers_auth(s)) {
 		/* RFC 4954 6: offered only under TLS here. */
 		sess_reply(s, 538, "5.7.11", "Error: encryption required for "
 		    "requested authentication mechanism");
@@ -1837,7 +1795,7 @@ sess_helo_done(void *arg, struct eng_tx *et, const struct eng_outcome *o)
 			sbuf_adds(&t, "\nCHUNKING");
 		if (sess_starttls_offered(s))
 			sbuf_adds(&t, "\nSTARTTLS");
-		if (sess_auth_offered(s))
+		if (sess_offers_auth(s))
 			sbuf_adds(&t, "\nAUTH " SASL_EHLO_MECHS);
 		sess_reply(s, 250, NULL, "%s", t.p);
 		sbuf_free(&t);

@@ -25,3 +25,9 @@ test_jobpool_SOURCES = tests/unit/test_jobpool.c
 test_jobpool_CFLAGS = $(TEST_CFLAGS) $(LIBEVENT_CFLAGS)
 test_jobpool_LDADD = libcommon.a $(LIBEVENT_LIBS) -levent_pthreads \
 	$(CMOCKA_LIBS) $(PTHREAD_LIBS)
+# The leaves below moatd's session: AUTH glue, greylist replay (issue 13).
+UNIT_TESTS += test_sess_leaves
+test_sess_leaves_SOURCES = tests/unit/test_sess_leaves.c \
+	proxy/sess_auth.c proxy/sess_replay.c
+test_sess_leaves_CFLAGS = $(TEST_CFLAGS)
+test_sess_leaves_LDADD = $(UNIT_LIBS)
