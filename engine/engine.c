@@ -100,6 +100,7 @@ void
 eng_tx_client(struct eng_tx *tx, const struct netaddr *addr, int port,
     int auth_listener)
 {
+	tx->has_conn = 1;
 	tx->auth_listener = auth_listener;
 	tx->client_port = port;
 	if (addr == NULL) {
@@ -235,6 +236,8 @@ eng_tx_end(struct eng_tx *tx)
 	tx->grey = NULL;
 	tx->bayes_known = 0;
 	tx->bayes_p = 0;
+	tx->bayes_err[0] = '\0';
+	tx->bayes_ns = 0;
 	tx->verdict = SCORE_ACCEPT;
 	sbuf_free(&tx->hdr);
 }

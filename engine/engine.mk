@@ -6,3 +6,5 @@ ENGINE_SOURCES = engine/engine.c engine/engine.h engine/eng_steps.h \
 	engine/eng_rate.c engine/eng_grey.c engine/eng_rules.c \
 	engine/eng_dns.c engine/eng_bayes.c
 moatd_SOURCES += $(ENGINE_SOURCES)
+# moatctl scan runs the DATA stage with the null io (engine.h).
+moatctl_SOURCES += $(ENGINE_SOURCES) proxy/dns.c proxy/bayes_live.c
