@@ -10,9 +10,9 @@
  */
 #include <string.h>
 
-#include "proxy/config.h"
 #include "bayes_db.h"
 #include "bayes_live.h"
+#include "moat_conf.h"
 #include "bayes_tok.h"
 #include "clock.h"
 #include "eng_steps.h"

@@ -12,7 +12,7 @@
 
 #include <event2/event.h>
 
-#include "proxy/config.h"
+#include "moat_conf.h"
 #include "eng_steps.h"
 #include "engine.h"
 #include "xmalloc.h"

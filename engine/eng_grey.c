@@ -17,7 +17,7 @@
 #include <sys/socket.h>
 
 #include "clock.h"
-#include "proxy/config.h"
+#include "moat_conf.h"
 #include "eng_steps.h"
 #include "engine.h"
 #include "store.h"

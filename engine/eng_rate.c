@@ -14,7 +14,7 @@
 #include <stdio.h>
 #include <sys/socket.h>
 
-#include "proxy/config.h"
+#include "moat_conf.h"
 #include "eng_steps.h"
 #include "engine.h"
 #include "greylist.h"

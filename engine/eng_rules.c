@@ -13,7 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "proxy/config.h"
+#include "moat_conf.h"
 #include "eng_steps.h"
 #include "engine.h"
 #include "log.h"

@@ -11,7 +11,7 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
-#include "config.h"
+#include "moat_conf.h"
 #include "netaddr.h"
 
 struct event_base;

@@ -10,7 +10,7 @@
 
 #include <stddef.h>
 
-#include "config.h"
+#include "moat_conf.h"
 #include "passwd.h"
 
 /* Per earlier failure of a login, its next failure replies wait this long. */

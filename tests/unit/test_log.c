@@ -1,6 +1,6 @@
 /*
  * test_log.c: escaping, logfmt and JSON lines, free text, AUTH credentials
- * cut from traced command lines (proxy/log.c).
+ * cut from traced command lines (common/log.c).
  * Lines are checked through log_render() with a fixed time; the few tests
  * that go through stderr capture it in a temp file and check only the
  * shape of the timestamp, never its value.

@@ -11,7 +11,7 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "proxy/config.h"
+#include "moat_conf.h"
 #include "sess_auth.h"
 #include "sess_replay.h"
 

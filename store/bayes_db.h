@@ -53,7 +53,7 @@ struct bayes_db	*bayes_db_open(const char *dir, int flags, char *err,
 		    size_t errsz);
 
 /*
- * The same store in Redis (bayes_store redis, proxy/bayes_redis.c): server
+ * The same store in Redis (bayes_store redis, store/bayes_redis.c): server
  * HOST:PORT, [V6]:PORT or unix:/path, database dbn, keys under prefix,
  * every request bounded by timeout_ms, seen digests and token buckets
  * expiring after ttl seconds.  Batches are no-ops (each learn is one

@@ -8,7 +8,7 @@
 
 #include <stddef.h>
 
-#include "config.h"
+#include "moat_conf.h"
 #include "greylist.h"
 #include "store.h"
 

@@ -1,7 +1,7 @@
 /*
- * config.h: moat.conf, parsed into an immutable, refcounted struct config.
+ * moat_conf.h: moat.conf, parsed into an immutable, refcounted struct config.
  *
- * Every key is declared once in the table in config.c (name, type, default,
+ * Every key is declared once in the table in moat_conf.c (name, type, default,
  * bounds, RELOADABLE/RESTART, offset, help); the parser, --dump-config,
  * validation and doc/config.md come from it (STYLE.md 7).  A struct config
  * is never changed after cfg_load() returns it: a reload builds a new one and

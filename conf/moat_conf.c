@@ -1,6 +1,6 @@
 /*
- * config.c: moat.conf into an immutable, refcounted struct config (see
- * config.h; STYLE.md 7).
+ * moat_conf.c: moat.conf into an immutable, refcounted struct config (see
+ * moat_conf.h; STYLE.md 7).
  *
  * Every key is one row of cfg_keys[] below: name, type, flags (RESTART,
  * repeatable), the field it sets, its default as text, its bounds and a
@@ -36,7 +36,7 @@
 #include <syslog.h>
 #include <unistd.h>
 
-#include "config.h"
+#include "moat_conf.h"
 #include "fdio.h"
 #include "engine/sauth.h"
 #include "netaddr.h"
@@ -2037,7 +2037,7 @@ cfg_validate(struct config *c, struct cfg_parse *ps, char *err, size_t errsz)
 }
 
 /*
- * cfg_load: see config.h.  The local_domains_file is read after the main
+ * cfg_load: see moat_conf.h.  The local_domains_file is read after the main
  * file, relative to its directory unless absolute.
  */
 struct config *
@@ -2129,7 +2129,7 @@ key_equal(const struct config *a, const struct config *b,
 }
 
 /*
- * cfg_restart_diff: see config.h.  Names are joined with ", "; if buf is
+ * cfg_restart_diff: see moat_conf.h.  Names are joined with ", "; if buf is
  * too small the list ends at the last name that fit.
  */
 void
