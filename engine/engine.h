@@ -43,6 +43,7 @@ struct event;
 struct event_base;
 struct evdns_base;
 struct jobpool;
+struct bayes_aredis;
 struct bayes_db;
 struct bayes_params;
 struct msg;
@@ -181,6 +182,12 @@ struct eng_io {
 	const struct bayes_params	*bayes_params;
 	void	(*on_hits)(void *arg, const struct rule_hit *h, size_t n);
 	void	*hits_arg;
+	/*
+	 * bayes_store redis: the loop's asynchronous connection, made by the
+	 * bayes step at first use; the front end frees it
+	 * (bayes_aredis_free) with the loop.
+	 */
+	struct bayes_aredis		*bayes_redis;
 };
 
 /*
@@ -274,6 +281,7 @@ struct eng_tx {
 	/* io->bayes_db: its error ("" none) and the time it took. */
 	char			 bayes_err[256];
 	int64_t			 bayes_ns;
+	void			*bayes_req;	/* a pending Redis read */
 
 	/* The driver's (steps read stage and may write out). */
 	enum eng_stage		 stage;
