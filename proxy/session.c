@@ -228,8 +228,6 @@ static void sess_greet(struct session *);
 static void sess_auth_delay(struct session *, long long);
 static void sess_auth_refuse(struct session *);
 static void sess_tls_start(struct session *, enum tls_plaintext);
-static void sess_stage(struct session *, enum eng_stage, eng_done_fn *);
-static eng_done_fn sess_rcpt_done, sess_authlogin_done;
 
 /* ---- small helpers ---------------------------------------------------- */
 
@@ -1515,6 +1513,13 @@ sess_offers_auth(const struct session *s)
 }
 
 static void
+sess_authlogin_done(void *arg, struct eng_tx *et, const struct eng_outcome *o)
+{
+	(void)o;
+	sess_auth_delay(arg, et->auth_fails);
+}
+
+static void
 sess_auth_cb(void *arg, enum passwd_result res)
 {
 	struct session *s = arg;
@@ -1548,13 +1553,6 @@ sess_auth_cb(void *arg, enum passwd_result res)
 	/* The login's failures so far slow its reply down (eng_rate.c). */
 	eng_tx_auth_try(s->et, s->auth_try);
 	sess_stage(s, ENG_AUTHLOGIN, sess_authlogin_done);
-}
-
-static void
-sess_authlogin_done(void *arg, struct eng_tx *et, const struct eng_outcome *o)
-{
-	(void)o;
-	sess_auth_delay(arg, et->auth_fails);
 }
 
 /* Answer a failed AUTH after the login's penalty (count: its failures). */
@@ -1972,6 +1970,26 @@ cmd_mail(struct session *s, struct smtp_cmd *c)
 	sess_stage(s, ENG_MAIL, sess_mail_done);
 }
 
+/* The engine's word on a recipient: refused, or on to the backend. */
+static void
+sess_rcpt_done(void *arg, struct eng_tx *et, const struct eng_outcome *o)
+{
+	struct session *s = arg;
+	struct smtp_tx *tx = s->tx;
+
+	(void)et;
+	if (o->act != ENG_CONTINUE) {
+		sess_refuse(s, o);
+		tx->nrcpt_refused++;
+		free(tx->rcpt_pending);
+		tx->rcpt_pending = NULL;
+		if (s->wait == W_ENGINE)
+			sess_resume(s);
+		return;
+	}
+	sess_rcpt_forward(s);
+}
+
 static void
 cmd_rcpt(struct session *s, struct smtp_cmd *c)
 {
@@ -2037,26 +2055,6 @@ cmd_rcpt(struct session *s, struct smtp_cmd *c)
 	/* Relay control, the rules, the sender's recipient rate. */
 	eng_tx_rcpt_path(s->et, &c->path);
 	sess_stage(s, ENG_RCPT, sess_rcpt_done);
-}
-
-/* The engine's word on a recipient: refused, or on to the backend. */
-static void
-sess_rcpt_done(void *arg, struct eng_tx *et, const struct eng_outcome *o)
-{
-	struct session *s = arg;
-	struct smtp_tx *tx = s->tx;
-
-	(void)et;
-	if (o->act != ENG_CONTINUE) {
-		sess_refuse(s, o);
-		tx->nrcpt_refused++;
-		free(tx->rcpt_pending);
-		tx->rcpt_pending = NULL;
-		if (s->wait == W_ENGINE)
-			sess_resume(s);
-		return;
-	}
-	sess_rcpt_forward(s);
 }
 
 /* The pending recipient goes to the backend. */
@@ -2447,7 +2445,20 @@ sess_build_received(struct session *s)
 	sbuf_printf(&tx->hdr, "; %s\r\n", date);
 }
 
-static void sess_data_go(struct session *);
+/* The message goes on: replayed first if a recipient was greylisted. */
+static void
+sess_data_go(struct session *s)
+{
+	struct smtp_tx *tx = s->tx;
+
+	if (tx->tainted && s->up && up_is_ready(s->up)) {
+		sess_enter_wait(s, W_REPLAY);
+		tx->replay = 0;
+		sess_replay_step(s, NULL);
+		return;
+	}
+	sess_data_send(s);
+}
 
 /*
  * The message's own verdict (DESIGN.md, Verdicts), the engine's DATA
@@ -2566,20 +2577,6 @@ sess_data_end(struct session *s)
 	sess_data_go(s);
 }
 
-/* The message goes on: replayed first if a recipient was greylisted. */
-static void
-sess_data_go(struct session *s)
-{
-	struct smtp_tx *tx = s->tx;
-
-	if (tx->tainted && s->up && up_is_ready(s->up)) {
-		sess_enter_wait(s, W_REPLAY);
-		tx->replay = 0;
-		sess_replay_step(s, NULL);
-		return;
-	}
-	sess_data_send(s);
-}
 
 /* The message goes to the backend (DATA, our header lines, the message). */
 static void
