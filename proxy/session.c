@@ -740,6 +740,9 @@ sess_banner_done(void *arg, struct eng_tx *et, const struct eng_outcome *o)
 	const struct config *cfg = s->cfg;
 	int waited = s->wait == W_ENGINE;
 
+	/* A session closing meanwhile only waits to be freed. */
+	if (s->flags & SF_CLOSING)
+		return;
 	(void)et;
 	if (waited)
 		sess_enter_wait(s, W_NONE);
@@ -784,6 +787,9 @@ sess_connect_done(void *arg, struct eng_tx *et, const struct eng_outcome *o)
 	struct session *s = arg;
 	int waited = s->wait == W_ENGINE;
 
+	/* A session closing meanwhile only waits to be freed. */
+	if (s->flags & SF_CLOSING)
+		return;
 	(void)et;
 	if (waited)
 		sess_enter_wait(s, W_NONE);
@@ -1094,6 +1100,9 @@ sess_mail_done(void *arg, struct eng_tx *et, const struct eng_outcome *o)
 {
 	struct session *s = arg;
 
+	/* A session closing meanwhile only waits to be freed. */
+	if (s->flags & SF_CLOSING)
+		return;
 	(void)et;
 	evtimer_del(s->timer);
 	if (o->act != ENG_CONTINUE) {
@@ -1200,6 +1209,9 @@ sess_grey_done(void *arg, struct eng_tx *et, const struct eng_outcome *o)
 	struct session *s = arg;
 	struct smtp_tx *tx = s->tx;
 
+	/* A session closing meanwhile only waits to be freed. */
+	if (s->flags & SF_CLOSING)
+		return;
 	(void)et;
 	if (tx->lost) {
 		/* The backend's 250 we held is void: its link died since. */
@@ -1515,8 +1527,12 @@ sess_offers_auth(const struct session *s)
 static void
 sess_authlogin_done(void *arg, struct eng_tx *et, const struct eng_outcome *o)
 {
+	struct session *s = arg;
+
 	(void)o;
-	sess_auth_delay(arg, et->auth_fails);
+	if (s->flags & SF_CLOSING)
+		return;
+	sess_auth_delay(s, et->auth_fails);
 }
 
 static void
@@ -1579,6 +1595,9 @@ sess_authfail_done(void *arg, struct eng_tx *et, const struct eng_outcome *o)
 {
 	struct session *s = arg;
 
+	/* A session closing meanwhile only waits to be freed. */
+	if (s->flags & SF_CLOSING)
+		return;
 	(void)et;
 	if (o->act != ENG_CONTINUE) {
 		sess_reply(s, o->code, o->enh, "%s", o->text);
@@ -1748,6 +1767,9 @@ sess_helo_done(void *arg, struct eng_tx *et, const struct eng_outcome *o)
 	int waited = s->wait == W_ENGINE;
 	unsigned be;
 
+	/* A session closing meanwhile only waits to be freed. */
+	if (s->flags & SF_CLOSING)
+		return;
 	if (o->act != ENG_CONTINUE) {
 		sess_refuse(s, o);
 		s->helo[0] = '\0';
@@ -1977,6 +1999,9 @@ sess_rcpt_done(void *arg, struct eng_tx *et, const struct eng_outcome *o)
 	struct session *s = arg;
 	struct smtp_tx *tx = s->tx;
 
+	/* A session closing meanwhile only waits to be freed. */
+	if (s->flags & SF_CLOSING)
+		return;
 	(void)et;
 	if (o->act != ENG_CONTINUE) {
 		sess_refuse(s, o);
@@ -2475,6 +2500,9 @@ sess_data_done(void *arg, struct eng_tx *et, const struct eng_outcome *o)
 	int waited = s->wait == W_ENGINE;
 	size_t hlen;
 
+	/* A session closing meanwhile only waits to be freed. */
+	if (s->flags & SF_CLOSING)
+		return;
 	msg_free(tx->msg);
 	tx->msg = NULL;
 	eng_tx_message(et, NULL, NULL, 0);
