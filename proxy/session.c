@@ -132,6 +132,8 @@ struct smtp_tx {
 	unsigned long long body_off;	/* where the message body starts */
 	int		 tainted;	/* the backend holds a greylisted rcpt */
 	struct smtp_reply grey_reply;	/* the backend's RCPT reply, held */
+	const struct smtp_reply *grey_now; /* ... or, during the call, its
+					   reply not yet held */
 	int		 replay;	/* replay step (W_REPLAY) */
 	int		 chunked;	/* the message came by BDAT */
 	struct msg	*msg;		/* DATA stage: the parsed message */
@@ -1208,7 +1210,11 @@ sess_grey_done(void *arg, struct eng_tx *et, const struct eng_outcome *o)
 {
 	struct session *s = arg;
 	struct smtp_tx *tx = s->tx;
+	const struct smtp_reply *held = tx->grey_now ? tx->grey_now :
+	    &tx->grey_reply;
 
+	/* Never kept past this call: the reply it points to is gone then. */
+	tx->grey_now = NULL;
 	/* A session closing meanwhile only waits to be freed. */
 	if (s->flags & SF_CLOSING)
 		return;
@@ -1217,7 +1223,7 @@ sess_grey_done(void *arg, struct eng_tx *et, const struct eng_outcome *o)
 		/* The backend's 250 we held is void: its link died since. */
 		sess_rcpt_lost(s);
 	} else if (o->act == ENG_CONTINUE) {
-		sess_reply_raw(s, &tx->grey_reply);
+		sess_reply_raw(s, held);
 		sess_rcpt_accepted(s);
 	} else {
 		/*
@@ -1409,11 +1415,19 @@ sess_up_reply(struct session *s, enum up_event ev, const struct smtp_reply *r)
 	case W_RCPT:
 		/* Only recipients the backend accepted are greylisted. */
 		if (r->code >= 200 && r->code < 300) {
-			/* Its reply is held while the engine decides. */
+			/*
+			 * An answer at once uses r; one that must wait finds
+			 * a copy, since r is valid during this call only.
+			 */
+			tx->grey_now = r;
+			if (eng_stage(s->et, ENG_GREY, sess_grey_done, s) ==
+			    ENG_DONE)
+				return;
+			tx->grey_now = NULL;
 			smtp_reply_reset(&tx->grey_reply);
 			sbuf_add(&tx->grey_reply.text, r->text.p, r->text.len);
 			tx->grey_reply.code = r->code;
-			sess_stage(s, ENG_GREY, sess_grey_done);
+			sess_enter_wait(s, W_ENGINE);
 			return;
 		}
 		sess_reply_raw(s, r);
