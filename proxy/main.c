@@ -19,6 +19,7 @@
 #include <limits.h>
 #include <netinet/in.h>
 #include <pwd.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -885,6 +886,7 @@ main(int argc, char **argv)
 	char err[1024];
 	int ch, test = 0, dump = 0, trace = 0, i, nw;
 	struct event *ev_hup, *ev_term, *ev_int;
+	sigset_t early_sigs;
 
 	while ((ch = getopt_long(argc, argv, "c:tT:Vh", longopts, NULL)) != -1) {
 		switch (ch) {
@@ -948,6 +950,19 @@ main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	if (evthread_use_pthreads() == -1)
 		fatal("libevent: no thread support");
+	/*
+	 * From the first listen until libevent's handlers are in place
+	 * (below), SIGHUP, SIGTERM and SIGINT wait instead of killing the
+	 * daemon with their default action: a client may already connect
+	 * and a supervisor signal.  Threads started meanwhile inherit the
+	 * mask, so the main thread alone takes them.  (With `user`, the
+	 * privsep child unblocks them itself, as before.)
+	 */
+	sigemptyset(&early_sigs);
+	sigaddset(&early_sigs, SIGHUP);
+	sigaddset(&early_sigs, SIGTERM);
+	sigaddset(&early_sigs, SIGINT);
+	pthread_sigmask(SIG_BLOCK, &early_sigs, NULL);
 	/* Bind while still privileged (ports < 1024), then drop. */
 	{
 		int fds[CFG_LISTEN_MAX];
@@ -1027,6 +1042,7 @@ main(int argc, char **argv)
 	evsignal_add(ev_hup, NULL);
 	evsignal_add(ev_term, NULL);
 	evsignal_add(ev_int, NULL);
+	pthread_sigmask(SIG_UNBLOCK, &early_sigs, NULL);
 	if (ps_fd != -1) {
 		ev_ps = event_new(main_base, ps_fd, EV_READ | EV_PERSIST,
 		    ps_cb, NULL);

@@ -19,6 +19,7 @@ python3-dkim and openssl; SKIPs (77) without them.
 
 import base64
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -293,6 +294,18 @@ class SenderAuthMoatd(mt.MoatTestCase):
         finally:
             self.dns.resume()
         self.assertReply(r, 451, "4.4.3")
+
+    def test_sighup_right_after_start(self):
+        # The pool starts between the first listen and the signal
+        # handlers: a SIGHUP as soon as the port answers must reload, not
+        # kill moatd by its default action (the signals wait, blocked).
+        for _ in range(3):
+            m, fb = self.run_moatd()
+            m.signal(signal.SIGHUP)
+            self.assertTrue(mt.poll(lambda: "reload:" in m.log(), 5),
+                            m.log())
+            self.assertTrue(m.alive(), m.log())
+            m.cleanup()
 
     # -------------------------------------------------- the header
 
