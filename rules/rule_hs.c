@@ -728,7 +728,8 @@ high_only(const char *p, size_t n)
 			continue;
 		}
 		if (p[i] == '[' && !in_class) {
-			if (i + 1 < n && p[i + 1] == '^')
+			/* negated, or "]" first: a member, a low byte */
+			if (i + 1 < n && (p[i + 1] == '^' || p[i + 1] == ']'))
 				return 0;
 			in_class = 1;
 			continue;
@@ -763,7 +764,8 @@ entity_only(const char *p, size_t n)
 		return 0;
 	for (i = 2; i < n; i++) {
 		if (p[i] == '[' && !in_class) {
-			if (i + 1 < n && p[i + 1] == '^')
+			/* negated, or "]" first: a member, a low byte */
+			if (i + 1 < n && (p[i + 1] == '^' || p[i + 1] == ']'))
 				return 0;
 			in_class = 1;
 			continue;
@@ -783,7 +785,35 @@ entity_only(const char *p, size_t n)
 	return !in_class;
 }
 
-/* the end of the group or class opening at p[i], or n */
+/*
+ * The "]" that closes the class opening at p[i] (p[i] == '['), or n.  A
+ * "]" first in the class, after an optional "^", is a member ("[]a]",
+ * "[^]a]"), and so is a POSIX class ("[[:alpha:]x]"); taking either for
+ * the end would let a ")" or "|" inside the class end a group or an
+ * alternative, and the superset would lose what the class matches.
+ */
+static size_t
+class_end(const char *p, size_t i, size_t n)
+{
+	const char *c;
+
+	i++;
+	if (i < n && p[i] == '^')
+		i++;
+	if (i < n && p[i] == ']')
+		i++;
+	for (; i < n && p[i] != ']'; i++) {
+		if (p[i] == '\\')
+			i++;
+		else if (p[i] == '[' && i + 1 < n && p[i + 1] == ':' &&
+		    (c = strstr(p + i + 2, ":]")) != NULL &&
+		    (size_t)(c - p) + 1 < n)
+			i = (size_t)(c - p) + 1;
+	}
+	return i < n ? i : n;
+}
+
+/* the end of the group opening at p[i], or n */
 static size_t
 group_end(const char *p, size_t i, size_t n)
 {
@@ -795,9 +825,7 @@ group_end(const char *p, size_t i, size_t n)
 			continue;
 		}
 		if (p[i] == '[') {
-			for (i++; i < n && p[i] != ']'; i++)
-				if (p[i] == '\\')
-					i++;
+			i = class_end(p, i, n);
 			continue;
 		}
 		if (p[i] == '(')
@@ -825,12 +853,7 @@ hs_superset(const char *src)
 			continue;
 		}
 		if (src[i] == '[') {
-			e = i + 1;
-			if (e < n && src[e] == ']')
-				e++;
-			for (; e < n && src[e] != ']'; e++)
-				if (src[e] == '\\')
-					e++;
+			e = class_end(src, i, n);
 			sbuf_add(&o, src + i, e < n ? e + 1 - i : n - i);
 			i = e + 1;
 			continue;
@@ -851,9 +874,7 @@ hs_superset(const char *src)
 					continue;
 				}
 				if (src[k] == '[') {
-					for (k++; k < e && src[k] != ']'; k++)
-						if (src[k] == '\\')
-							k++;
+					k = class_end(src, k, e);
 					continue;
 				}
 				if (src[k] == '(')

@@ -325,6 +325,63 @@ test_superset(void **state)
 	rule_set_unref(rs);
 }
 
+/*
+ * A class that opens with "]" ("[]x]", "[^]x]") holds that "]" as a
+ * member: the superset of a long pattern must not take it for the class's
+ * end, or a ")" or "|" inside the class ends a group early and the
+ * "superset" loses what the class matches (missed hits).
+ */
+static void
+test_superset_bracket(void **state)
+{
+	static const char *const msgs[] = {
+	    "Subject: s\n\nsay \xc3\xa9)b now\n",
+	    "Subject: s\n\nsay \xc3\xa9]b now\n",
+	    "Subject: s\n\nsay \xc3\xa9|z now\n",
+	    "Subject: s\n\nsay \xc3\x80" "b now\n",
+	    "Subject: s\n\nsay \xc3\x81 now\n",
+	    "Subject: s\n\nsay ab now\n",
+	    "Subject: s\n\nnothing here\n",
+	    "Subject: s\n\nsay \xc3\xa9]z now\n",
+	};
+	/* the message each form must hit */
+	static const size_t hit[] = { 7, 4, 0 };
+	static const char *const forms[] = {
+	    "(?:(?:a|\\xc3\\xa9[]|\\x80[\\x81])z|",
+	    "(?:(?:x[^]|\\xc3[\\x80]|\\xc3\\x81)|",
+	    "(?:(?:a|\\xc3\\xa9[]\\x80)]b)|",
+	};
+	struct sbuf pad = SBUF_INIT, pat = SBUF_INIT, with = SBUF_INIT;
+	struct rule_set *rs;
+	struct rule_scratch *sc;
+	size_t f;
+
+	(void)state;
+	/* over rule_hs.c's HS_LONG_EXPR, so the superset is what is built */
+	while (pad.len < 9000)
+		sbuf_printf(&pad, "%swq%zuzz", pad.len > 0 ? "|" : "",
+		    pad.len);
+	sbuf_addc(&pad, '\0');
+	for (f = 0; f < sizeof(forms) / sizeof(forms[0]); f++) {
+		sbuf_reset(&pat);
+		sbuf_adds(&pat, "body BRACKET /");
+		sbuf_adds(&pat, forms[f]);
+		sbuf_adds(&pat, pad.p);
+		sbuf_adds(&pat, ")/\n");
+		sc = rule_scratch_new();
+		rs = load(pat.p);
+		same_hits_on(rs, sc, 1, msgs, sizeof(msgs) / sizeof(msgs[0]));
+		/* and PCRE2 does hit: the messages test the classes */
+		hits_of(rs, sc, msgs[hit[f]], &with);
+		assert_string_equal(with.p, "BRACKET:1 ");
+		rule_scratch_free(sc);
+		rule_set_unref(rs);
+	}
+	sbuf_free(&pad);
+	sbuf_free(&pat);
+	sbuf_free(&with);
+}
+
 /* The reversal the start finders scan with: widened, never narrowed. */
 static void
 rev_expect(const char *e, const char *want)
@@ -870,6 +927,7 @@ main(void)
 		cmocka_unit_test(test_expression),
 		cmocka_unit_test(test_same_hits),
 		cmocka_unit_test(test_superset),
+		cmocka_unit_test(test_superset_bracket),
 		cmocka_unit_test(test_reverse),
 		cmocka_unit_test(test_start_finders),
 		cmocka_unit_test(test_start_finder_bounds),
