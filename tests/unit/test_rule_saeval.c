@@ -161,6 +161,16 @@ test_equal_from_domains(void **state)
 	    "<x@other.org>); Mon, 2 Sep 2002 10:00:00 +0000\n"
 	    "From: ann@example.com\nSubject: s\n\nb\n",
 	    "HEADER_FROM_DIFFERENT_DOMAINS"));
+	/*
+	 * A Return-Path below a Received line (a list server's) makes every
+	 * Return-Path untrusted, the topmost too: no envelope sender
+	 * (SA: get("ALL") =~ /^Received:.*?^Return-Path:/smi).
+	 */
+	assert_false(hits(FROMDOM, "Return-Path: ler@lerami.example.org\n"
+	    "Received: via dmail-2002(12) for +lists/sql; Mon, 9 Sep 2002 "
+	    "08:44:17 -0500 (CDT)\nReturn-Path: <owner@lists.example.net>\n"
+	    "From: Jay <jay@addr.example.com>\nSubject: s\n\nb\n",
+	    "HEADER_FROM_DIFFERENT_DOMAINS"));
 }
 
 #define OUTLOOK "header MSGID_OUTLOOK_INVALID eval:check_outlook_message_id()\n"
