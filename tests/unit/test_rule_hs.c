@@ -382,6 +382,70 @@ test_superset_bracket(void **state)
 	sbuf_free(&with);
 }
 
+/*
+ * An expression longer than Hyperscan takes (16,000 bytes) goes to it in
+ * pieces under the rule's one id, its longest splittable group cut in
+ * halves (rule_hs.c hs_exprs()); the hits stay PCRE2's, including matches
+ * that only the first or only the last piece holds.  A group inside a
+ * repeat is never split: a pattern that has nothing else to split is
+ * left to PCRE2.
+ */
+static void
+test_split(void **state)
+{
+	static const char *const msgs[] = {
+	    "Subject: s\n\nsay xabxcdw00000q now\n",
+	    "Subject: s\n\nsay xcdxcdw02499q now\n",
+	    "Subject: s\n\nsay xcdxabw01000q\n",
+	    "Subject: s\n\nsay xabw00000q now\n",
+	    "Subject: s\n\nsay xabxcdw02500q now\n",
+	    "Subject: s\n\nsay xabxcdw00000qq now\n",
+	};
+	struct sbuf pat = SBUF_INIT, with = SBUF_INIT;
+	struct rule_set *rs;
+	struct rule_scratch *sc = rule_scratch_new();
+	struct rule_hs_info hi;
+	struct rule_hs *h;
+	char err[256];
+	size_t w;
+
+	(void)state;
+	sbuf_adds(&pat, "body SPLIT /(?:^|\\s)(?:x(?:ab|cd)){2}(?:");
+	for (w = 0; w < 2500; w++)
+		sbuf_printf(&pat, "%sw%05zuq", w > 0 ? "|" : "", w);
+	sbuf_adds(&pat, ")\\b/\n");
+	assert_true(pat.len > 20000);
+	rs = load(pat.p);
+	same_hits_on(rs, sc, 1, msgs, sizeof(msgs) / sizeof(msgs[0]));
+	hits_of(rs, sc, msgs[0], &with);
+	assert_string_equal(with.p, "SPLIT:1 ");
+	hits_of(rs, sc, msgs[1], &with);
+	assert_string_equal(with.p, "SPLIT:1 ");
+	hits_of(rs, sc, msgs[2], &with);
+	assert_string_equal(with.p, "SPLIT:1 ");
+	hits_of(rs, sc, msgs[3], &with);
+	assert_string_equal(with.p, "");
+	hits_of(rs, sc, msgs[4], &with);
+	assert_string_equal(with.p, "");
+	rule_set_unref(rs);
+
+	/* the long alternation repeated: no piece may drop a round's choice */
+	sbuf_reset(&pat);
+	sbuf_adds(&pat, "body REPEAT /(?:");
+	for (w = 0; w < 2500; w++)
+		sbuf_printf(&pat, "%sw%05zuq", w > 0 ? "|" : "", w);
+	sbuf_adds(&pat, "){2}/\n");
+	rs = load(pat.p);
+	h = rule_hs_build(rs, NULL, 0, &hi, err, sizeof(err));
+	assert_null(h);
+	assert_int_equal(hi.patterns, 0);
+	assert_int_equal(hi.skipped, 1);
+	rule_set_unref(rs);
+	rule_scratch_free(sc);
+	sbuf_free(&pat);
+	sbuf_free(&with);
+}
+
 /* The reversal the start finders scan with: widened, never narrowed. */
 static void
 rev_expect(const char *e, const char *want)
@@ -928,6 +992,7 @@ main(void)
 		cmocka_unit_test(test_same_hits),
 		cmocka_unit_test(test_superset),
 		cmocka_unit_test(test_superset_bracket),
+		cmocka_unit_test(test_split),
 		cmocka_unit_test(test_reverse),
 		cmocka_unit_test(test_start_finders),
 		cmocka_unit_test(test_start_finder_bounds),
