@@ -980,15 +980,17 @@ hs_superset(const char *src)
  * use what dropping alternatives could change the meaning of: numbered
  * references, calls, option settings (rule_bigre_rewritable()),
  * conditions, verbs and comments.  A piece still too long is split again,
- * up to HS_PIECES_MAX pieces.  Patterns under HS_EXPR_MAX stay whole.
+ * up to HS_PIECES_MAX pieces.
  */
 /*
- * Hyperscan's own limit is 16,000, but in prefilter mode it approximates a
- * large expression so much that the 10-12 KB pieces of __MY_MALWARE and
- * __PAY_ME were reported on every corpus message; at 6,000 their 21 and 8
- * pieces are reported on none of 100.
+ * A superset longer than HS_EXPR_MAX is cut: Hyperscan's own limit is
+ * 16,000, but in prefilter mode it approximates a large expression so much
+ * that the 10-12 KB pieces of __MY_MALWARE and __PAY_ME were reported on
+ * every corpus message; at 6,000 their 21 and 8 pieces are reported on
+ * none of 100.  An exact expression is cut only over HS_EXPR_LIMIT.
  */
 #define HS_EXPR_MAX	6000
+#define HS_EXPR_LIMIT	15000	/* exact ones: under Hyperscan's own */
 #define HS_PIECES_MAX	64
 #define HS_ALTS_MAX	4096	/* a group with more is not split */
 
@@ -1063,38 +1065,23 @@ hs_piece(const char *src, size_t n, const struct hs_group *g, size_t a,
 	sbuf_addc(o, '\0');
 }
 
-/*
- * Append the Hyperscan expressions for src (their flags in *f) to x: its
- * own, or its superset's, when short enough, else those of its pieces.
- * -1 when one cannot be made.
- */
+static int hs_exprs(const char *, uint32_t, const uint8_t *, unsigned *,
+    struct hs_exprs *);
+
+/* Append the pieces of src to x (see above); -1 when it cannot be cut. */
 static int
-hs_exprs(const char *src, uint32_t copts, const uint8_t *tables,
+hs_split(const char *src, uint32_t copts, const uint8_t *tables,
     unsigned *f, struct hs_exprs *x)
 {
 	struct sbuf o = SBUF_INIT;
 	struct hs_group *g;
 	size_t n = strlen(src), ng, k, best, ns, m, *starts;
-	char *sup = n > HS_LONG_EXPR ? hs_superset(src) : NULL;
-	int rc;
+	int rc = -1;
 
-	rc = rule_hs_expression(sup != NULL ? sup : src, copts, tables, &o, f);
-	x->approx |= sup != NULL;
-	free(sup);
-	if (rc == 0 && o.len <= HS_EXPR_MAX) {
-		sbuf_addc(&o, '\0');
-		x->v = xreallocarray(x->v, x->n + 1, sizeof(*x->v));
-		x->v[x->n++] = xstrdup(o.p);
-		sbuf_free(&o);
-		return 0;
-	}
-	if (rc != 0 || x->n + 2 > HS_PIECES_MAX ||
-	    !rule_bigre_rewritable(src) || strstr(src, "(?(") ||
-	    strstr(src, "(*") || strstr(src, "(?#") ||
-	    (g = hs_groups(src, n, &ng)) == NULL) {
-		sbuf_free(&o);
+	if (x->n + 2 > HS_PIECES_MAX || !rule_bigre_rewritable(src) ||
+	    strstr(src, "(?(") || strstr(src, "(*") || strstr(src, "(?#") ||
+	    (g = hs_groups(src, n, &ng)) == NULL)
 		return -1;
-	}
 	starts = xcalloc(HS_ALTS_MAX, sizeof(*starts));
 	for (best = ng, k = 0; k < ng; k++) {
 		long up;
@@ -1109,7 +1096,6 @@ hs_exprs(const char *src, uint32_t copts, const uint8_t *tables,
 		if (ns >= 2 && ns < HS_ALTS_MAX)
 			best = k;
 	}
-	rc = -1;
 	if (best < ng) {
 		x->approx = 1;
 		ns = alternatives(src, g[best].start + g[best].open,
@@ -1127,6 +1113,47 @@ hs_exprs(const char *src, uint32_t copts, const uint8_t *tables,
 	sbuf_free(&o);
 	free(starts);
 	free(g);
+	return rc;
+}
+
+/*
+ * Append the Hyperscan expressions for src (their flags in *f) to x: its
+ * own, or its superset's, when short enough, else those of its pieces.  An
+ * exact expression is cut only when Hyperscan would refuse it (it keeps
+ * its start finder otherwise), and one that cannot be cut goes whole when
+ * Hyperscan takes that.  -1 when there is none.
+ */
+static int
+hs_exprs(const char *src, uint32_t copts, const uint8_t *tables,
+    unsigned *f, struct hs_exprs *x)
+{
+	struct sbuf o = SBUF_INIT;
+	char *sup = strlen(src) > HS_LONG_EXPR ? hs_superset(src) : NULL;
+	size_t n0 = x->n;
+	int rc, approx0 = x->approx | (sup != NULL);
+
+	rc = rule_hs_expression(sup != NULL ? sup : src, copts, tables, &o, f);
+	x->approx = approx0;
+	if (rc == 0 && o.len > (sup != NULL ? HS_EXPR_MAX : HS_EXPR_LIMIT) &&
+	    hs_split(src, copts, tables, f, x) != 0) {
+		/* back to the whole, if Hyperscan takes it */
+		while (x->n > n0)
+			free(x->v[--x->n]);
+		x->approx = approx0;
+		if (o.len > HS_EXPR_LIMIT)
+			rc = -1;
+	} else if (rc == 0 && x->n > n0) {
+		free(sup);
+		sbuf_free(&o);
+		return 0;
+	}
+	free(sup);
+	if (rc == 0) {
+		sbuf_addc(&o, '\0');
+		x->v = xreallocarray(x->v, x->n + 1, sizeof(*x->v));
+		x->v[x->n++] = xstrdup(o.p);
+	}
+	sbuf_free(&o);
 	return rc;
 }
 
