@@ -429,6 +429,23 @@ test_split(void **state)
 	assert_string_equal(with.p, "");
 	rule_set_unref(rs);
 
+	/*
+	 * A "__" sub-rule gets no pieces: it runs only when a meta asks, and
+	 * the pieces would be scanned on every message.  Left to PCRE2.
+	 */
+	sbuf_reset(&pat);
+	sbuf_adds(&pat, "body __SUBSPLIT /(?:^|\\s)(?:x(?:ab|cd)){2}(?:");
+	for (w = 0; w < 2500; w++)
+		sbuf_printf(&pat, "%sw%05zuq", w > 0 ? "|" : "", w);
+	sbuf_adds(&pat, ")\\b/\nmeta M_SUB __SUBSPLIT\n");
+	rs = load(pat.p);
+	h = rule_hs_build(rs, NULL, 0, &hi, err, sizeof(err));
+	assert_null(h);
+	assert_int_equal(hi.skipped, 1);
+	hits_of(rs, sc, msgs[1], &with);
+	assert_string_equal(with.p, "__SUBSPLIT:1 M_SUB:1 ");
+	rule_set_unref(rs);
+
 	/* the long alternation repeated: no piece may drop a round's choice */
 	sbuf_reset(&pat);
 	sbuf_adds(&pat, "body REPEAT /(?:");
