@@ -390,6 +390,16 @@ test_superset_bracket(void **state)
  * repeat is never split: a pattern that has nothing else to split is
  * left to PCRE2.
  */
+/* "w00000q|w00001q|..." n of them: distinct words, 8 bytes each */
+static void
+words(struct sbuf *pat, size_t n)
+{
+	size_t w;
+
+	for (w = 0; w < n; w++)
+		sbuf_printf(pat, "%sw%05zuq", w > 0 ? "|" : "", w);
+}
+
 static void
 test_split(void **state)
 {
@@ -407,12 +417,10 @@ test_split(void **state)
 	struct rule_hs_info hi;
 	struct rule_hs *h;
 	char err[256];
-	size_t w;
 
 	(void)state;
 	sbuf_adds(&pat, "body SPLIT /(?:^|\\s)(?:x(?:ab|cd)){2}(?:");
-	for (w = 0; w < 2500; w++)
-		sbuf_printf(&pat, "%sw%05zuq", w > 0 ? "|" : "", w);
+	words(&pat, 2500);
 	sbuf_adds(&pat, ")\\b/\n");
 	assert_true(pat.len > 20000);
 	rs = load(pat.p);
@@ -435,8 +443,7 @@ test_split(void **state)
 	 */
 	sbuf_reset(&pat);
 	sbuf_adds(&pat, "body __SUBSPLIT /(?:^|\\s)(?:x(?:ab|cd)){2}(?:");
-	for (w = 0; w < 2500; w++)
-		sbuf_printf(&pat, "%sw%05zuq", w > 0 ? "|" : "", w);
+	words(&pat, 2500);
 	sbuf_adds(&pat, ")\\b/\nmeta M_SUB __SUBSPLIT\n");
 	rs = load(pat.p);
 	h = rule_hs_build(rs, NULL, 0, &hi, err, sizeof(err));
@@ -449,8 +456,7 @@ test_split(void **state)
 	/* the long alternation repeated: no piece may drop a round's choice */
 	sbuf_reset(&pat);
 	sbuf_adds(&pat, "body REPEAT /(?:");
-	for (w = 0; w < 2500; w++)
-		sbuf_printf(&pat, "%sw%05zuq", w > 0 ? "|" : "", w);
+	words(&pat, 2500);
 	sbuf_adds(&pat, "){2}/\n");
 	rs = load(pat.p);
 	h = rule_hs_build(rs, NULL, 0, &hi, err, sizeof(err));
