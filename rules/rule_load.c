@@ -2067,24 +2067,35 @@ rule_cost(const struct rule *r)
 }
 
 /*
- * In a meta, "A && B" with A and B single rules becomes "B && A" when A is
- * dearer: a lazy evaluation then runs A only where B hit.  Both are rules
- * whose value is 0 or 1 (rule_cost()), so the value of the && and of what
- * contains it is the same either way (the first false operand's 0, or
- * the last true one's 1), and rules have no side effects.  The stock
+ * In a meta, "A && B" with A and B single rules (the whole left operand
+ * and the whole right one) becomes "B && A" when A is dearer: a lazy
+ * evaluation then runs A only where B hit.  Both are rules whose value is 0
+ * or 1 (rule_cost()), so the value of the && and of what contains it is
+ * the same either way (the first false operand's 0, or the last true
+ * one's 1), and rules have no side effects.  The stock
  * __MALWARE_NORDNS, "__MY_MALWARE && __RDNS_NONE", ran the costliest
  * stock pattern on every message to find most had reverse DNS anyway.
  */
 static void
 cheap_first(struct rule *rules, struct rule *r)
 {
-	size_t k;
+	size_t k, j;
 	long a;
 
 	for (k = 0; k + 2 < r->ncode; k++) {
 		if (r->code[k].op != MOP_RULE || r->code[k + 1].op !=
 		    MOP_ANDJ || r->code[k + 1].rule != (long)k + 3 ||
 		    r->code[k + 2].op != MOP_RULE)
+			continue;
+		/*
+		 * A jump to the && means A only ends a larger left operand,
+		 * "(X || A) && B", which must not become "(X || B) && A".
+		 */
+		for (j = 0; j < k; j++)
+			if (r->code[j].op >= MOP_ANDJ &&
+			    r->code[j].rule == (long)k + 1)
+				break;
+		if (j < k)
 			continue;
 		a = r->code[k].rule;
 		if (a < 0 || r->code[k + 2].rule < 0 ||

@@ -265,12 +265,15 @@ test_cheap_first(void **state)
 	    "tflags __MULTI multiple\n"
 	    "meta SWAPPED __DEAR && __CHEAP\n"
 	    "meta KEPT __MULTI && __CHEAP\n"
-	    "meta VALUE (__CHEAP && __MULTI) + (__DEAR && __CHEAP) > 2\n");
+	    "meta VALUE (__CHEAP && __MULTI) + (__DEAR && __CHEAP) > 2\n"
+	    "body __X /xyz/\n"
+	    "meta ORAND (__X || __DEAR) && __CHEAP\n");
 	static const char *raws[] = {
 	    "Subject: cheap\n\nabc123 def456\n",
 	    "Subject: dear\n\nabc123\n",
 	    "Subject: cheap\n\nnothing\n",
 	    "Subject: x\n\nnothing\n",
+	    "Subject: cheap\n\nxyz\n",
 	};
 	struct rule_scratch *eager = rule_scratch_new();
 	struct rule_scratch *lazy = rule_scratch_new();
@@ -289,11 +292,16 @@ test_cheap_first(void **state)
 			assert_non_null(find(h, n, "SWAPPED"));
 			assert_non_null(find(h, n, "VALUE"));
 		}
+		/* "(__X || __DEAR) && __CHEAP": the left operand is the ||,
+		   not __DEAR, so nothing moves */
+		if (k == 4)
+			assert_non_null(find(h, n, "ORAND"));
 		msg_free(m);
 	}
-	/* __DEAR only where __CHEAP hit; __MULTI (a count) not moved */
-	assert_int_equal(runs_of(rs, lazy, "__DEAR"), 2);
-	assert_int_equal(runs_of(rs, lazy, "__MULTI"), 4);
+	/* __DEAR in SWAPPED only where __CHEAP hit (2), and in ORAND where
+	   __X did not (4); __MULTI (a count) not moved */
+	assert_int_equal(runs_of(rs, lazy, "__DEAR"), 5);
+	assert_int_equal(runs_of(rs, lazy, "__MULTI"), 5);
 	rule_scratch_free(eager);
 	rule_scratch_free(lazy);
 	rule_set_unref(rs);
