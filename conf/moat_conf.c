@@ -176,6 +176,10 @@ static const struct cfg_word w_bare[] = {
 static const struct cfg_word w_spf_action[] = {
 	{ "off", 0 }, { "tag", 1 }, { "reject", 2 }, { NULL, 0 }
 };
+static const struct cfg_word w_auth_temperror[] = {
+	{ "accept", CFG_AUTH_TEMP_ACCEPT }, { "tempfail", CFG_AUTH_TEMP_TEMPFAIL },
+	{ NULL, 0 }
+};
 
 static cfg_set_fn set_listen, set_local_domains, set_trusted, set_backend,
 	    set_rules, set_rate;
@@ -184,6 +188,7 @@ static cfg_dump_fn dump_listen, dump_local_domains, dump_trusted,
 static cfg_eq_fn eq_listen;
 static cfg_check_fn check_domain, check_text, check_abspath, check_path,
 	    check_user, check_resolver, check_threshold, check_sites,
+	    check_domains,
 	    check_hostport;
 static void reset_trusted(struct config *);
 
@@ -604,6 +609,17 @@ static const struct cfg_key cfg_keys[] = {
 	    0, .check = check_sites,
 	    .help = "domain lists for the hosts of URIs in the message, same "
 	    "syntax" },
+	{ "auth_deadline", CT_DURATION, 0, F(auth_deadline_ms), "10s", NULL,
+	    100, MIN, .help = "per message, all sender-authentication DNS; "
+	    "checks not done by then are temperror" },
+	{ "auth_temperror", CT_ENUM, 0, F(auth_temperror), "accept", NULL, 0,
+	    0, .words = w_auth_temperror,
+	    .help = "SPF or DMARC temperror: go on, no score (accept), or "
+	    "451 4.4.3 (tempfail)" },
+	{ "dmarc_forwarders", CT_STRING, CF_REST, F(dmarc_forwarders), NULL,
+	    "(none)", 0, 0, .check = check_domains,
+	    .help = "forwarders and lists (client name or SPF-passed sender "
+	    "domain, and subdomains) dmarc_enforce never refuses" },
 };
 
 #define NKEYS	(sizeof(cfg_keys) / sizeof(cfg_keys[0]))
@@ -1125,6 +1141,29 @@ check_sites(const char *s, char *msg, size_t msgsz)
 	rc = sauth_sites_parse(s, sites, msg, msgsz);
 	free(sites);
 	return rc;
+}
+
+/* Space-separated domain names (dmarc_forwarders). */
+static int
+check_domains(const char *s, char *msg, size_t msgsz)
+{
+	char w[256];
+	size_t n;
+
+	for (;;) {
+		s += strspn(s, " \t");
+		if ((n = strcspn(s, " \t")) == 0)
+			return 0;
+		if (n >= sizeof(w)) {
+			snprintf(msg, msgsz, "a domain name is too long");
+			return -1;
+		}
+		memcpy(w, s, n);
+		w[n] = '\0';
+		if (check_domain(w, msg, msgsz) == -1)
+			return -1;
+		s += n;
+	}
 }
 
 /* What evdns_base_nameserver_ip_add() takes, numeric only. */

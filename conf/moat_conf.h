@@ -30,6 +30,7 @@ enum cfg_identity {
 };
 
 enum cfg_bare { CFG_BARE_NORMALIZE, CFG_BARE_REJECT };
+enum cfg_auth_temp { CFG_AUTH_TEMP_ACCEPT, CFG_AUTH_TEMP_TEMPFAIL };
 
 /* A rate limit "N/DURATION": at most n events per window_ms; n 0 = off. */
 struct cfg_rate {
@@ -238,6 +239,9 @@ struct config {
 	int		dnsbl_threshold;
 	char		*rhsbl_sites;
 	char		*uribl_sites;
+	long		auth_deadline_ms;	/* per message, all checks */
+	int		auth_temperror;		/* CFG_AUTH_TEMP_* */
+	char		*dmarc_forwarders;	/* domains, space-separated */
 };
 
 /*

@@ -21,6 +21,7 @@
 #include "relay.h"
 #include "rule.h"
 #include "xmalloc.h"
+#include "eng_sauth.h"
 
 /* A rule set to run: the config's, or the offline front end's. */
 static int
@@ -41,7 +42,9 @@ eng_facts(const struct eng_tx *tx, struct sbuf *out)
 		sbuf_adds(out, "rdns-mismatch ");
 	if (tx->trusted)
 		sbuf_adds(out, "trusted ");
-	if (out->len)
+	/* SPF_PASS, DKIM_VALID, DNSBL_HIT, ... (rules/auth.rules) */
+	eng_sauth_facts(tx, out);
+	while (out->len && out->p[out->len - 1] == ' ')
 		out->p[--out->len] = '\0';
 }
 

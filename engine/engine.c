@@ -22,6 +22,7 @@
 #include <string.h>
 
 #include "moat_conf.h"
+#include "eng_sauth.h"
 #include "eng_steps.h"
 #include "engine.h"
 #include "log.h"
@@ -88,6 +89,7 @@ eng_tx_free(struct eng_tx *tx)
 	if (tx->timer != NULL)
 		event_free(tx->timer);
 	eng_tx_end(tx);
+	eng_sauth_free(tx);
 	score_card_free(&tx->card);
 	free(tx->auth_login);
 	free(tx->auth_try);
@@ -240,6 +242,7 @@ eng_tx_end(struct eng_tx *tx)
 	tx->bayes_ns = 0;
 	tx->verdict = SCORE_ACCEPT;
 	sbuf_free(&tx->hdr);
+	eng_sauth_tx_end(tx);
 }
 
 /* ---- the driver --------------------------------------------------------- */

@@ -52,6 +52,8 @@ struct rule_scratch;
 struct rule_set;
 struct store_conn;
 struct eng_tx;
+struct eng_sauth;
+struct sauth_pool;
 
 /*
  * The stages, in the order a transaction meets them.  One list makes the
@@ -188,6 +190,9 @@ struct eng_io {
 	 * (bayes_aredis_free) with the loop.
 	 */
 	struct bayes_aredis		*bayes_redis;
+	/* Sender authentication's pool (engine/eng_sauth.c; NULL: no SPF,
+	   DKIM, DMARC or DNS lists). */
+	struct sauth_pool	*sauth;
 };
 
 /*
@@ -298,6 +303,8 @@ struct eng_tx {
 	struct event		*timer;		/* a step's deadline */
 	uint64_t		 grey_hash;	/* the triplet being checked */
 	int			 rate_kind;	/* the counter being checked */
+	/* Sender authentication's state and results (eng_sauth.c). */
+	struct eng_sauth	*sauth;
 };
 
 /*

@@ -11,6 +11,8 @@ moatd_SOURCES = $(ENGINE_SOURCES) proxy/main.c proxy/daemon.h proxy/worker.c \
 moatd_LDADD = libstore.a libauth.a libconf.a libengine.a libsmtp.a \
 	libscoring.a librules.a libcommon.a $(LMDB_LIBS) $(MATH_LIBS) $(PCRE2_LIBS) $(HS_LIBS) $(HIREDIS_LIBS) $(OPENSSL_LIBS) \
 	$(LIBEVENT_LIBS) $(CRYPT_LIBS) $(PTHREAD_LIBS)
+# libspf2, libopendkim, libopendmarc: engine/eng_sauth.c's checks.
+moatd_LDADD += $(SAUTH_LIBS)
 moatd_CFLAGS = $(AM_CFLAGS) $(LIBEVENT_CFLAGS) $(PCRE2_CFLAGS) \
 	$(OPENSSL_CFLAGS)
 # proxy/metrics.*: the counters and their exposition (pure, tested alone

@@ -19,6 +19,7 @@
 #include <limits.h>
 #include <netinet/in.h>
 #include <pwd.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -45,6 +46,7 @@
 #include "store_cfg.h"
 #include "passwd.h"
 #include "privsep.h"
+#include "sauth_pool.h"
 #include "filesrc.h"
 #include "sender_map.h"
 #include "tls.h"
@@ -55,6 +57,7 @@ atomic_int		 moat_sessions;
 atomic_int		 moat_draining;
 struct store		*moat_store;
 struct passwd_pool	*moat_passwd_pool;
+struct sauth_pool	*moat_sauth_pool;
 
 static pthread_mutex_t	 cfg_mu = PTHREAD_MUTEX_INITIALIZER;
 static struct config	*cfg_cur;
@@ -842,6 +845,34 @@ usage(void)
 	usage_to(stderr, 2);
 }
 
+/*
+ * The sender-authentication pool (engine/eng_sauth.c): its threads ask
+ * dns_resolver (resolv.conf's servers without one) with dns_timeout per
+ * query.  Every check is on in the pool; the reloadable keys (spf, dkim,
+ * dmarc, the lists) decide per message.  Built once, after the drop: a
+ * new dns_resolver takes a restart, as for the other DNS.  A pool that
+ * cannot be made (no Public Suffix List, an IPv6 resolver) leaves the
+ * checks off, loudly, rather than the daemon.
+ */
+static struct sauth_pool *
+sauth_setup(const struct config *cfg)
+{
+	struct sauth_cfg sc;
+	struct sauth_pool *p;
+	char msg[256];
+
+	memset(&sc, 0, sizeof(sc));
+	sc.resolver = cfg->dns_resolver != NULL ? cfg->dns_resolver :
+	    SAUTH_RESOLVER_SYSTEM;
+	sc.timeout_ms = cfg->dns_timeout_ms;
+	sc.spf = sc.dkim = sc.dmarc = 1;
+	if ((p = sauth_pool_new(&sc, SAUTH_POOL_THREADS, SAUTH_POOL_QUEUE, msg,
+	    sizeof(msg))) == NULL)
+		log_warn("sender authentication off (SPF, DKIM, DMARC, DNS "
+		    "lists): %s", msg);
+	return p;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -855,6 +886,7 @@ main(int argc, char **argv)
 	char err[1024];
 	int ch, test = 0, dump = 0, trace = 0, i, nw;
 	struct event *ev_hup, *ev_term, *ev_int;
+	sigset_t early_sigs;
 
 	while ((ch = getopt_long(argc, argv, "c:tT:Vh", longopts, NULL)) != -1) {
 		switch (ch) {
@@ -918,6 +950,19 @@ main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	if (evthread_use_pthreads() == -1)
 		fatal("libevent: no thread support");
+	/*
+	 * From the first listen until libevent's handlers are in place
+	 * (below), SIGHUP, SIGTERM and SIGINT wait instead of killing the
+	 * daemon with their default action: a client may already connect
+	 * and a supervisor signal.  Threads started meanwhile inherit the
+	 * mask, so the main thread alone takes them.  (With `user`, the
+	 * privsep child unblocks them itself, as before.)
+	 */
+	sigemptyset(&early_sigs);
+	sigaddset(&early_sigs, SIGHUP);
+	sigaddset(&early_sigs, SIGTERM);
+	sigaddset(&early_sigs, SIGINT);
+	pthread_sigmask(SIG_BLOCK, &early_sigs, NULL);
 	/* Bind while still privileged (ports < 1024), then drop. */
 	{
 		int fds[CFG_LISTEN_MAX];
@@ -940,6 +985,7 @@ main(int argc, char **argv)
 		if ((moat_passwd_pool = passwd_pool_new(cfg->auth_threads,
 		    1024)) == NULL)
 			fatal("auth: cannot start the hashing threads");
+		moat_sauth_pool = sauth_setup(cfg);
 		if (access(cfg->spool_dir, W_OK | X_OK) == -1)
 			fatal("spool_dir %s: not writable%s%s: %s",
 			    cfg->spool_dir, cfg->user ? " by user " : "",
@@ -996,6 +1042,7 @@ main(int argc, char **argv)
 	evsignal_add(ev_hup, NULL);
 	evsignal_add(ev_term, NULL);
 	evsignal_add(ev_int, NULL);
+	pthread_sigmask(SIG_UNBLOCK, &early_sigs, NULL);
 	if (ps_fd != -1) {
 		ev_ps = event_new(main_base, ps_fd, EV_READ | EV_PERSIST,
 		    ps_cb, NULL);
@@ -1010,6 +1057,7 @@ main(int argc, char **argv)
 	workers_join();
 	bayes_live_shutdown();
 	passwd_pool_free(moat_passwd_pool);
+	sauth_pool_free(moat_sauth_pool);
 	store_free(moat_store);
 	for (i = 0; i < nlisteners; i++)
 		if (listeners[i])

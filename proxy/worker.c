@@ -160,6 +160,7 @@ workers_start(int n)
 		w->eio->gcache_exp = w->gcache_exp;
 		w->eio->on_ratelimit = metrics_ratelimit;
 		w->eio->on_store_failure = metrics_store_failure;
+		w->eio->sauth = moat_sauth_pool;
 		w->notify_ev = event_new(w->base, w->notify[0],
 		    EV_READ | EV_PERSIST, worker_notify_cb, w);
 		event_add(w->notify_ev, NULL);

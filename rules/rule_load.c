@@ -113,6 +113,7 @@ struct attr {
 	int		 has_score;
 	char		*desc;
 	char		*tflags;
+	int		 native;	/* a moat rule file defines the rule */
 };
 
 struct tag {
@@ -149,6 +150,7 @@ struct rule_builder {
 	struct saeval_conf *saconf;	/* settings the evals read */
 	int		 templates;	/* run %{TAG} templates per message */
 	int		 no_evals;	/* skip even the native evals */
+	int		 stock;		/* reading the stock SpamAssassin dir */
 };
 
 enum { TAG_TAG, TAG_INTER, TAG_POST, TAG_PRE };
@@ -1032,6 +1034,26 @@ include_path(const char *cur, const char *inc)
 }
 
 /* One SpamAssassin line: key and value, already stripped of comments. */
+/*
+ * Whether a SpamAssassin line about rule name may change it: a line of
+ * the stock rules never changes a rule a moat rule file defines,
+ * whichever was read first.  moat's own rules of the same name as stock
+ * ones (rules/auth.rules: SPF_PASS, DKIM_VALID, ...; the stock ones are
+ * network evals moat skips, with stock scores such as SPF_FAIL's 0) must
+ * decide with sa_rules on, and stock metas then read their hits.  A
+ * site's own .cf files still tune them (a later line wins, as always).
+ */
+static int
+sa_owned(struct rule_builder *b, const char *name)
+{
+	long i;
+
+	if (!b->stock)
+		return 1;
+	i = hfind(b->ahash, b->ahashcap, b->attrs, attr_name_at, name);
+	return i < 0 || !b->attrs[i].native;
+}
+
 static int
 sa_line(struct rule_builder *b, const char *file, int line, char *key,
     char *val, struct rule_error *err)
@@ -1050,6 +1072,8 @@ sa_line(struct rule_builder *b, const char *file, int line, char *key,
 			b->stats.unknown_keys++;
 			return 0;
 		}
+		if (!sa_owned(b, name))
+			return 0;
 		if (strncmp(p, "eval:", 5) == 0 ||
 		    strncmp(p, "rbleval:", 8) == 0) {
 			r = rule_slot(b, name, file, line, (enum rule_stage)st);
@@ -1085,6 +1109,8 @@ sa_line(struct rule_builder *b, const char *file, int line, char *key,
 			return 0;
 		if (*p == '(')
 			p++;
+		if (!sa_owned(b, name))
+			return 0;
 		a = attr_get(b, name);
 		a->score = strtod(p, NULL);
 		a->has_score = 1;
@@ -1092,7 +1118,7 @@ sa_line(struct rule_builder *b, const char *file, int line, char *key,
 	}
 	if (strcmp(key, "describe") == 0) {
 		p = val;
-		if ((name = word(&p)) == NULL)
+		if ((name = word(&p)) == NULL || !sa_owned(b, name))
 			return 0;
 		a = attr_get(b, name);
 		free(a->desc);
@@ -1101,7 +1127,7 @@ sa_line(struct rule_builder *b, const char *file, int line, char *key,
 	}
 	if (strcmp(key, "tflags") == 0) {
 		p = val;
-		if ((name = word(&p)) == NULL)
+		if ((name = word(&p)) == NULL || !sa_owned(b, name))
 			return 0;
 		a = attr_get(b, name);
 		free(a->tflags);
@@ -1295,8 +1321,15 @@ native_tail(struct rule_builder *b, struct rule *r, char *p, const char *file,
 	struct attr *a = attr_get(b, r->name);
 	char *w, *end;
 
+	/* The moat definition is the whole rule: a SpamAssassin describe
+	 * or tflags read before it no longer applies (see sa_owned). */
 	a->score = 1.0;
 	a->has_score = 1;
+	a->native = 1;
+	free(a->desc);
+	a->desc = NULL;
+	free(a->tflags);
+	a->tflags = NULL;
 	for (;;) {
 		p = skipws(p);
 		if (*p == '\0')
@@ -1697,9 +1730,15 @@ rule_builder_add_sa_dirs(struct rule_builder *b, const char *datadir,
 		datadir = "/usr/share/spamassassin";
 	if (sitedir == NULL)
 		sitedir = "/etc/spamassassin";
-	if (load_dir(b, sitedir, ".pre", err) != 0 ||
-	    load_dir(b, datadir, ".cf", err) != 0 ||
-	    load_dir(b, sitedir, ".cf", err) != 0)
+	if (load_dir(b, sitedir, ".pre", err) != 0)
+		return -1;
+	b->stock = 1;
+	if (load_dir(b, datadir, ".cf", err) != 0) {
+		b->stock = 0;
+		return -1;
+	}
+	b->stock = 0;
+	if (load_dir(b, sitedir, ".cf", err) != 0)
 		return -1;
 	return 0;
 }

@@ -180,3 +180,5 @@ test_engine_LDADD = libstore.a libconf.a libengine.a libsmtp.a \
 	libscoring.a $(RULES_LIBS) $(LMDB_LIBS) $(MATH_LIBS) \
 	$(HIREDIS_LIBS) $(LIBEVENT_LIBS) libcommon.a $(CMOCKA_LIBS) \
 	$(PTHREAD_LIBS)
+# ENGINE_SOURCES holds engine/eng_sauth.c: libspf2, libopendkim, ...
+test_engine_LDADD += $(SAUTH_LIBS)

@@ -1189,7 +1189,9 @@ test_dump(void **state)
 	    "spf on\nspf_fail_action tag\ndkim on\ndmarc on\n"
 	    "dmarc_enforce off\n# authserv_id (not set)\n"
 	    "# dnsbl_sites (not set)\ndnsbl_threshold 1\n"
-	    "# rhsbl_sites (not set)\n# uribl_sites (not set)\n");
+	    "# rhsbl_sites (not set)\n# uribl_sites (not set)\n"
+	    "auth_deadline 10s\nauth_temperror accept\n"
+	    "# dmarc_forwarders (not set)\n");
 
 	/* what dump writes, load reads back to the same config */
 	write_file("dump.conf", first, strlen(first));
@@ -1288,7 +1290,13 @@ test_sender_auth(void **state)
 	c = load_ok(BASE "spf off\nspf_fail_action reject\ndmarc_enforce on\n"
 	    "authserv_id mx.example.com\n"
 	    "dnsbl_sites zen.example*3 bl.example=127.0.0.[2;4..7]*-2\n"
-	    "dnsbl_threshold 3\nuribl_sites multi.uribl.example\n");
+	    "dnsbl_threshold 3\nuribl_sites multi.uribl.example\n"
+	    "auth_deadline 3s\nauth_temperror tempfail\n"
+	    "dmarc_forwarders lists.example.org  fwd.example.net\n");
+	assert_int_equal(c->auth_deadline_ms, 3000);
+	assert_int_equal(c->auth_temperror, CFG_AUTH_TEMP_TEMPFAIL);
+	assert_string_equal(c->dmarc_forwarders,
+	    "lists.example.org  fwd.example.net");
 	assert_int_equal(c->spf, 0);
 	assert_int_equal(c->spf_fail_action, 2);
 	assert_int_equal(c->dkim, 1);
@@ -1307,6 +1315,9 @@ test_sender_auth(void **state)
 	    "127.0.0.[2;4..7]");
 	load_err(BASE "uribl_sites nodot\n", 4,
 	    "uribl_sites: \"nodot\": not a DNS zone");
+	load_err(BASE "dmarc_forwarders ok.example bad_dom!\n", 4,
+	    "dmarc_forwarders: \"bad_dom!\" is not a valid domain name "
+	    "(letters, digits, hyphens and dots)");
 	load_err(BASE "spf_fail_action bounce\n", 4,
 	    "spf_fail_action: \"bounce\" is not one of off, tag, reject");
 }
