@@ -57,6 +57,7 @@
 #include "passwd.h"
 #include "sasl.h"
 #include "sender_map.h"
+#include "snapshot.h"
 #include "upstream.h"
 #include "xmalloc.h"
 
@@ -172,7 +173,8 @@ struct session {
 	char			 id[17];
 	struct worker		*w;
 	struct session		*next, *prev;
-	struct config		*cfg;		/* a reference, for life */
+	struct moat_snapshot	*snap;		/* a reference, for life */
+	struct config		*cfg;		/* snap->cfg */
 	const struct cfg_listen	*lst;
 	struct bufferevent	*bev;
 	struct sockaddr_storage	 peer;		/* the real client */
@@ -696,7 +698,7 @@ sess_free(struct session *s)
 	if (s->next)
 		s->next->prev = s->prev;
 	w->nsessions--;
-	cfg_unref(s->cfg);
+	snap_unref(s->snap);
 	sbuf_free(&s->obuf);
 	free(s);
 	worker_session_gone(w);
@@ -766,8 +768,8 @@ sess_eval(struct session *s, struct score_card *card, const char *extra_rcpt,
 			env.bayes_p = tx->bayes_p;
 		}
 	}
-	v = policy_eval(s->cfg, s->w->scratch, &env, m, card, s->id,
-	    s->auth_login != NULL, hdr);
+	v = policy_eval(s->cfg, s->snap->rules, s->w->scratch, &env, m, card,
+	    s->id, s->auth_login != NULL, hdr);
 	free(rc);
 	sbuf_free(&facts);
 	return v;
@@ -818,7 +820,7 @@ sess_banner(struct session *s)
 	struct score_card card;
 	char text[512];
 
-	if (cfg->rules) {
+	if (s->snap->rules) {
 		score_card_init(&card);
 		if (sess_eval(s, &card, NULL, NULL, NULL) == SCORE_REJECT) {
 			sess_policy_text(s, &card, "connection", text,
@@ -944,7 +946,7 @@ sess_greet(struct session *s)
 static void
 sess_begin(struct session *s)
 {
-	if (s->lst && s->lst->tls == CFG_TLS_IMPLICIT && s->cfg->tls) {
+	if (s->lst && s->lst->tls == CFG_TLS_IMPLICIT && s->snap->tls) {
 		netaddr_from_sockaddr(&s->client, (struct sockaddr *)&s->peer);
 		netaddr_str(&s->client, s->client_str, sizeof(s->client_str));
 		sess_tls_start(s, TLS_KEEP_BUFFERED);
@@ -961,7 +963,8 @@ sess_new(struct worker *w, struct handoff *h)
 	int one = 1;
 
 	s->w = w;
-	s->cfg = cfg_current();
+	s->snap = snap_current();
+	s->cfg = s->snap->cfg;
 	s->dns_status = DNS_ST_OFF;
 	sess_id_new(s->id);
 	s->start_ms = clock_mono_ms();
@@ -1163,7 +1166,7 @@ sess_mail_continue(struct session *s)
 	char text[512];
 
 	evtimer_del(s->timer);
-	if (s->cfg->rules &&
+	if (s->snap->rules &&
 	    sess_eval(s, &tx->card, NULL, NULL, NULL) == SCORE_REJECT) {
 		/* Refused before the backend ever hears of it. */
 		sess_policy_text(s, &tx->card, "sender", text, sizeof(text));
@@ -1210,7 +1213,7 @@ sess_open_backend(struct session *s)
 	id.helo = s->helo;
 	id.esmtp = s->esmtp;
 	id.login = s->auth_login;
-	s->up = up_new(s->w->base, s->cfg, sess_up_cb, s, s->id);
+	s->up = up_new(s->w->base, s->snap, sess_up_cb, s, s->id);
 	up_connect(s->up, &id);
 	sess_enter_wait(s, W_CONNECT);
 }
@@ -1632,7 +1635,7 @@ sess_grey_start(struct session *s, const struct smtp_reply *r)
 	struct smtp_tx *tx = s->tx;
 	struct grey_params p;
 	struct grey_triplet t;
-	double min = strtod(cfg->greylist_min_score, NULL);
+	double min = cfg->greylist_min_score.v;
 
 	if (!cfg->greylist || s->w->store == NULL)
 		return 0;
@@ -1883,7 +1886,7 @@ sess_up_reply(struct session *s, enum up_event ev, const struct smtp_reply *r)
 static int
 sess_starttls_offered(const struct session *s)
 {
-	return s->lst != NULL && s->cfg->tls != NULL && s->tls == 0 &&
+	return s->lst != NULL && s->snap->tls != NULL && s->tls == 0 &&
 	    (s->lst->tls == CFG_TLS_STARTTLS ||
 	    s->lst->tls == CFG_TLS_REQUIRED);
 }
@@ -1899,7 +1902,7 @@ sess_tls_start(struct session *s, enum tls_plaintext what)
 	struct bufferevent *bev;
 	size_t discarded = 0;
 
-	bev = tls_server_wrap(s->cfg->tls, s->bev, what, &discarded,
+	bev = tls_server_wrap(s->snap->tls, s->bev, what, &discarded,
 	    sess_read_cb, NULL, sess_event_cb, s);
 	if (bev == NULL) {
 		log_warn_session(s->id, "client=%s: cannot start TLS",
@@ -1960,7 +1963,7 @@ static int
 sess_auth_offered(const struct session *s)
 {
 	return s->lst != NULL && s->lst->auth != 0 &&
-	    (s->cfg->passwd_db != NULL || s->cfg->auth_backend == 1) &&
+	    (s->snap->passwd_db != NULL || s->cfg->auth_backend == 1) &&
 	    s->auth_login == NULL && (s->tls == 2 || s->lst->auth_plaintext);
 }
 
@@ -2121,7 +2124,7 @@ sess_sasl_act(struct session *s, const struct sasl_action *a)
 			return;
 		}
 		s->pwreq = passwd_verify(moat_passwd_pool, s->w->base,
-		    s->cfg->passwd_db, a->login, a->pass, a->pass_len,
+		    s->snap->passwd_db, a->login, a->pass, a->pass_len,
 		    sess_auth_cb, s);
 		sasl_clear(s->sasl);
 		if (s->pwreq == NULL) {
@@ -2150,7 +2153,7 @@ cmd_auth(struct session *s, struct smtp_cmd *c)
 		return;
 	}
 	if (s->lst == NULL || s->lst->auth == 0 ||
-	    (s->cfg->passwd_db == NULL && s->cfg->auth_backend == 0)) {
+	    (s->snap->passwd_db == NULL && s->cfg->auth_backend == 0)) {
 		sess_reply(s, 502, "5.5.1", "Error: command not implemented");
 		return;
 	}
@@ -2225,7 +2228,7 @@ cmd_helo(struct session *s, struct smtp_cmd *c)
 	snprintf(s->helo_arg, sizeof(s->helo_arg), "%s", p);
 	if (s->tx)
 		sess_tx_rollback(s, "reset-by-helo");
-	if (cfg->rules) {
+	if (s->snap->rules) {
 		struct score_card card;
 		char text[512];
 
@@ -2319,8 +2322,8 @@ cmd_mail(struct session *s, struct smtp_cmd *c)
 	size_t i;
 
 	/* RFC 4954 4: the login may only send as the addresses it owns. */
-	if (s->auth_login && cfg->sender_map &&
-	    !sender_map_allowed(cfg->sender_map, s->auth_login,
+	if (s->auth_login && s->snap->sender_map &&
+	    !sender_map_allowed(s->snap->sender_map, s->auth_login,
 	    c->path.addr)) {
 		sess_reply(s, 553, "5.7.1", "<%s>: Sender address rejected: "
 		    "not owned by user %s", c->path.addr, s->auth_login);
@@ -2507,7 +2510,7 @@ cmd_rcpt(struct session *s, struct smtp_cmd *c)
 		tx->nrcpt_refused++;
 		return;
 	}
-	if (s->cfg->rules &&
+	if (s->snap->rules &&
 	    sess_eval(s, &tx->card, c->path.addr, NULL, NULL) == SCORE_REJECT) {
 		sess_policy_text(s, &tx->card, "recipient", reply,
 		    sizeof(reply));
@@ -3018,7 +3021,7 @@ sess_data_end(struct session *s)
 		sess_enter_state(s, SMTP_ST_HELO);
 		return;
 	}
-	if (s->cfg->rules && sess_data_verdict(s) == -1)
+	if (s->snap->rules && sess_data_verdict(s) == -1)
 		return;
 	if (tx->tainted && s->up && up_is_ready(s->up)) {
 		sess_enter_wait(s, W_REPLAY);
@@ -3048,7 +3051,7 @@ sess_data_send(struct session *s)
 		sess_build_received(s);
 	sess_enter_wait(s, W_DATA);
 	/* Our Received:, our X-Spam-*, then the sender's headers. */
-	if (s->cfg->rules)
+	if (s->snap->rules)
 		sbuf_add(&tx->hdr, tx->tag.p ? tx->tag.p : "", tx->tag.len);
 	/*
 	 * What came by BDAT goes on by BDAT where the backend has it, else
@@ -3056,7 +3059,7 @@ sess_data_send(struct session *s)
 	 */
 	(tx->chunked && (up_ehlo(s->up)->exts & SMTP_EXT_CHUNKING) ? up_bdat :
 	    up_data)(s->up, tx->hdr.p ? tx->hdr.p : "", tx->hdr.len, &tx->ms,
-	    s->cfg->rules ? tx->body_off : 0);
+	    s->snap->rules ? tx->body_off : 0);
 }
 
 /* Feed buffered input to the DATA reader; 1 at the end of data. */

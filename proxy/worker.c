@@ -21,6 +21,7 @@
 #include "daemon.h"
 #include "log.h"
 #include "rule.h"
+#include "snapshot.h"
 #include "store.h"
 #include "xmalloc.h"
 

@@ -1803,7 +1803,7 @@ gc_open(struct gctl *g, const char *cfg_path)
 		exit(1);
 	}
 	g->cfg = cfg;
-	if (!cfg->store_redis) {
+	if (cfg->store_kind == CFG_STORE_MEMORY) {
 		fprintf(stderr, "moatctl: greylist: %s has \"store memory\"%s: "
 		    "the memory store lives inside the moatd process and "
 		    "cannot be administered from outside (restarting moatd "
