@@ -93,8 +93,9 @@ static const struct {
 	{ "backend", LOG_T_BACKEND },
 	{ "config", LOG_T_CONFIG },
 	{ "rules", LOG_T_RULES },
+	{ "engine", LOG_T_ENGINE },
 	{ "all", LOG_T_IO | LOG_T_SMTP | LOG_T_BACKEND | LOG_T_CONFIG |
-	    LOG_T_RULES },
+	    LOG_T_RULES | LOG_T_ENGINE },
 };
 
 /*

@@ -31,6 +31,7 @@ enum log_format { LOG_FMT_LOGFMT, LOG_FMT_JSON };
 #define LOG_T_BACKEND	0x04
 #define LOG_T_CONFIG	0x08
 #define LOG_T_RULES	0x10
+#define LOG_T_ENGINE	0x20	/* engine stages and steps */
 
 /*
  * log_init: to_syslog 0 writes to stderr, 1 to syslog with facility (e.g.

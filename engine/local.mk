@@ -10,3 +10,9 @@ libengine_a_SOURCES += engine/sauth.h engine/sauth_ar.c \
 	engine/sauth_check.c engine/sauth_check.h \
 	engine/sauth_pool.c engine/sauth_pool.h
 libengine_a_CFLAGS = $(AM_CFLAGS) $(OPENDKIM_CFLAGS) $(LIBEVENT_CFLAGS)
+
+# The step driver and its steps (engine.h), built into moatd for now: the
+# steps call proxy/policy.c and proxy/bayes_live.c, which moatd holds.
+ENGINE_SOURCES = engine/engine.c engine/engine.h engine/eng_steps.h \
+	engine/eng_rate.c engine/eng_grey.c engine/eng_rules.c \
+	engine/eng_dns.c engine/eng_bayes.c

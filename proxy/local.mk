@@ -2,7 +2,7 @@
 # the session, the backend link, DNS, TLS, the spool, the metrics and the
 # policy glue.  The libraries it links are the other folders'.
 sbin_PROGRAMS += moatd
-moatd_SOURCES = proxy/main.c proxy/daemon.h proxy/worker.c \
+moatd_SOURCES = $(ENGINE_SOURCES) proxy/main.c proxy/daemon.h proxy/worker.c \
 	proxy/privsep.c proxy/privsep.h \
 	proxy/session.c proxy/upstream.c proxy/upstream.h \
 	proxy/msgstore.c proxy/msgstore.h proxy/dns.c proxy/dns.h \
