@@ -155,19 +155,16 @@ usage(void)
 	exit(2);
 }
 
+/* --tag/--tempfail/--reject take what the config's score keys take. */
 static int
 parse_threshold(const char *s, double *v, int *on)
 {
-	char *end;
+	struct cfg_score sc;
 
-	if (strcmp(s, "off") == 0) {
-		*on = 0;
-		return 0;
-	}
-	*v = strtod(s, &end);
-	if (*end != '\0' || !isfinite(*v))
+	if (cfg_parse_score(s, &sc) == -1)
 		return -1;
-	*on = 1;
+	*v = sc.v;
+	*on = sc.on;
 	return 0;
 }
 
