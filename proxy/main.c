@@ -536,7 +536,7 @@ store_setup(const struct config *cfg)
 	int i, auth = 0;
 
 	for (i = 0; i < cfg->nlisten; i++)
-		if (cfg->listen[i].auth != 0)
+		if (cfg->listen[i].auth != CFG_AUTH_OFF)
 			auth = 1;
 	if (!cfg->greylist && cfg->ratelimit_conn_per_ip.n == 0 &&
 	    cfg->ratelimit_msg_per_ip.n == 0 &&
