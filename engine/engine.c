@@ -102,6 +102,7 @@ void
 eng_tx_client(struct eng_tx *tx, const struct netaddr *addr, int port,
     int auth_listener)
 {
+	tx->has_conn = 1;
 	tx->auth_listener = auth_listener;
 	tx->client_port = port;
 	if (addr == NULL) {
@@ -237,6 +238,8 @@ eng_tx_end(struct eng_tx *tx)
 	tx->grey = NULL;
 	tx->bayes_known = 0;
 	tx->bayes_p = 0;
+	tx->bayes_err[0] = '\0';
+	tx->bayes_ns = 0;
 	tx->verdict = SCORE_ACCEPT;
 	sbuf_free(&tx->hdr);
 }
@@ -284,7 +287,17 @@ eng_stage(struct eng_tx *tx, enum eng_stage stage, eng_done_fn *done,
 	if (tx->pending || tx->done != NULL)
 		fatal("eng_stage %s: stage %s still running",
 		    eng_stage_name(stage), eng_stage_name(tx->stage));
-	memset(&tx->out, 0, sizeof(tx->out));
+	/* The outcome's header; its texts are written only when used. */
+	tx->out.act = ENG_CONTINUE;
+	tx->out.code = 0;
+	tx->out.enh = NULL;
+	tx->out.text[0] = '\0';
+	tx->out.close = 0;
+	tx->out.reason = NULL;
+	tx->out.verdict = NULL;
+	tx->out.log_key = NULL;
+	tx->out.log_val = NULL;
+	tx->out.log_reply[0] = '\0';
 	tx->stage = stage;
 	tx->step = 0;
 	tx->done = done;

@@ -43,7 +43,11 @@ struct event;
 struct event_base;
 struct evdns_base;
 struct jobpool;
+struct bayes_aredis;
+struct bayes_db;
+struct bayes_params;
 struct msg;
+struct rule_hit;
 struct rule_scratch;
 struct rule_set;
 struct store_conn;
@@ -163,6 +167,27 @@ struct eng_io {
 	 */
 	void	(*on_ratelimit)(const char *limit, int store_failed);
 	void	(*on_store_failure)(const char *what);
+	/*
+	 * For an offline front end (`moatctl scan`; all 0 in moatd): the
+	 * rule set, thresholds and score_rules flags the rule steps use
+	 * instead of the session's (tx->rules, cfg); a Bayes store (and its parameters) the
+	 * bayes step reads instead of moatd's (bayes_live); and a look at
+	 * every DATA evaluation's raw hits (sub-rules, limits) before they
+	 * are scored.  Without a loop (base NULL) nothing is autolearned.
+	 */
+	const struct rule_set		*rules;
+	const struct score_thresholds	*th;
+	unsigned			 score_flags;
+	struct bayes_db			*bayes_db;
+	const struct bayes_params	*bayes_params;
+	void	(*on_hits)(void *arg, const struct rule_hit *h, size_t n);
+	void	*hits_arg;
+	/*
+	 * bayes_store redis: the loop's asynchronous connection, made by the
+	 * bayes step at first use; the front end frees it
+	 * (bayes_aredis_free) with the loop.
+	 */
+	struct bayes_aredis		*bayes_redis;
 };
 
 /*
@@ -220,6 +245,7 @@ struct eng_tx {
 	struct netaddr		 client;
 	char			 client_str[64];	/* "unknown" if none */
 	int			 client_port;
+	int			 has_conn;	/* eng_tx_client was called */
 	int			 client_known;	/* client holds an address */
 	int			 trusted;	/* trusted_networks */
 	int			 auth_listener;	/* AUTH is offered here */
@@ -253,6 +279,10 @@ struct eng_tx {
 	double			 bayes_p;
 	enum score_verdict	 verdict;	/* DATA's verdict */
 	struct sbuf		 hdr;		/* DATA: X-Spam-* fields, CRLF */
+	/* io->bayes_db: its error ("" none) and the time it took. */
+	char			 bayes_err[256];
+	int64_t			 bayes_ns;
+	void			*bayes_req;	/* a pending Redis read */
 
 	/* The driver's (steps read stage and may write out). */
 	enum eng_stage		 stage;

@@ -16,3 +16,6 @@ moatd_CFLAGS = $(AM_CFLAGS) $(LIBEVENT_CFLAGS) $(PCRE2_CFLAGS) \
 # proxy/metrics.*: the counters and their exposition (pure, tested alone
 # by test_metrics) and the metrics_listen HTTP endpoint (needs libevent).
 moatd_SOURCES += proxy/metrics.c proxy/metrics.h proxy/metrics_http.c
+# The leaves below the session (issue 13): AUTH glue, greylist replay.
+moatd_SOURCES += proxy/sess_auth.c proxy/sess_auth.h \
+	proxy/sess_replay.c proxy/sess_replay.h

@@ -265,28 +265,6 @@ policy_start_hs(const struct config *cfg, struct rule_set *rs)
 	pthread_attr_destroy(&attr);
 }
 
-enum score_verdict
-policy_eval(const struct config *cfg, const struct rule_set *rs,
-    struct rule_scratch *sc, const struct rule_env *env, const struct msg *m, struct score_card *card,
-    const char *sid, int auth, struct sbuf *hdr)
-{
-	struct score_thresholds t;
-	const struct rule_hit *h = NULL;
-	size_t n = 0, i;
-
-	policy_thresholds(cfg, auth, &t);
-	if (rs != NULL) {
-		h = rule_eval(rs, sc, env, m, &n);
-		/* Counted as no hit by score_rules; said here. */
-		for (i = 0; i < n; i++)
-			if (h[i].flags & RULE_HIT_LIMIT)
-				log_warn_session(sid, "rule %s hit the PCRE2 "
-				    "match limit and counts as no hit",
-				    h[i].name);
-	}
-	return score_rules(card, h, n, 0, &t, "\r\n", hdr);
-}
-
 size_t
 policy_header_end(const char *msg, size_t len)
 {

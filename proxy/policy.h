@@ -55,20 +55,6 @@ void	policy_thresholds(const struct config *cfg, int auth,
 	    struct score_thresholds *t);
 
 /*
- * policy_eval: run the rules rs (NULL: none) over what env and m (NULL
- * before DATA) tell and score them with cfg's thresholds (score_rules, as
- * moatctl scan does): the rule hits
- * replace earlier rule hits on card.  Returns the verdict; when hdr is not
- * NULL, the X-Spam-* fields (CRLF) are appended to it.  sc is the calling
- * thread's scratch.  sid names the session in the one warning logged when
- * a rule hits its PCRE2 match limit.
- */
-enum score_verdict policy_eval(const struct config *cfg,
-	    const struct rule_set *rs, struct rule_scratch *sc,
-	    const struct rule_env *env, const struct msg *m, struct score_card *card, const char *sid,
-	    int auth, struct sbuf *hdr);
-
-/*
  * policy_header_end: the length of the header section of msg[0..len),
  * including the empty line that ends it (or len if there is none).
  */

@@ -53,6 +53,8 @@
 #include "tls.h"
 #include "passwd.h"
 #include "sasl.h"
+#include "sess_auth.h"
+#include "sess_replay.h"
 #include "sender_map.h"
 #include "snapshot.h"
 #include "upstream.h"
@@ -96,9 +98,6 @@ enum sess_wait {
 #define SESS_HIGH_WATER	(256 * 1024)
 /* How long a closing session may take to flush its last reply. */
 #define SESS_CLOSE_WAIT_MS	10000
-/* Per earlier failure of a login, its next failure replies wait this long. */
-#define SESS_AUTH_PENALTY_MS		1000
-#define SESS_AUTH_PENALTY_MAX_MS	10000
 /* The most memory reserved for a message before its bytes arrive. */
 #define SESS_PRESIZE_MAX	(64 * 1024)
 /* How long a closed session reads and drops what the client still sends. */
@@ -134,6 +133,8 @@ struct smtp_tx {
 	unsigned long long body_off;	/* where the message body starts */
 	int		 tainted;	/* the backend holds a greylisted rcpt */
 	struct smtp_reply grey_reply;	/* the backend's RCPT reply, held */
+	const struct smtp_reply *grey_now; /* ... or, during the call, its
+					   reply not yet held */
 	int		 replay;	/* replay step (W_REPLAY) */
 	int		 chunked;	/* the message came by BDAT */
 	struct msg	*msg;		/* DATA stage: the parsed message */
@@ -231,8 +232,6 @@ static void sess_greet(struct session *);
 static void sess_auth_delay(struct session *, long long);
 static void sess_auth_refuse(struct session *);
 static void sess_tls_start(struct session *, enum tls_plaintext);
-static void sess_stage(struct session *, enum eng_stage, eng_done_fn *);
-static eng_done_fn sess_rcpt_done, sess_authlogin_done;
 
 /* ---- small helpers ---------------------------------------------------- */
 
@@ -745,6 +744,9 @@ sess_banner_done(void *arg, struct eng_tx *et, const struct eng_outcome *o)
 	const struct config *cfg = s->cfg;
 	int waited = s->wait == W_ENGINE;
 
+	/* A session closing meanwhile only waits to be freed. */
+	if (s->flags & SF_CLOSING)
+		return;
 	(void)et;
 	if (waited)
 		sess_enter_wait(s, W_NONE);
@@ -789,6 +791,9 @@ sess_connect_done(void *arg, struct eng_tx *et, const struct eng_outcome *o)
 	struct session *s = arg;
 	int waited = s->wait == W_ENGINE;
 
+	/* A session closing meanwhile only waits to be freed. */
+	if (s->flags & SF_CLOSING)
+		return;
 	(void)et;
 	if (waited)
 		sess_enter_wait(s, W_NONE);
@@ -1100,6 +1105,9 @@ sess_mail_done(void *arg, struct eng_tx *et, const struct eng_outcome *o)
 {
 	struct session *s = arg;
 
+	/* A session closing meanwhile only waits to be freed. */
+	if (s->flags & SF_CLOSING)
+		return;
 	(void)et;
 	evtimer_del(s->timer);
 	if (o->act != ENG_CONTINUE) {
@@ -1205,13 +1213,20 @@ sess_grey_done(void *arg, struct eng_tx *et, const struct eng_outcome *o)
 {
 	struct session *s = arg;
 	struct smtp_tx *tx = s->tx;
+	const struct smtp_reply *held = tx->grey_now ? tx->grey_now :
+	    &tx->grey_reply;
 
+	/* Never kept past this call: the reply it points to is gone then. */
+	tx->grey_now = NULL;
+	/* A session closing meanwhile only waits to be freed. */
+	if (s->flags & SF_CLOSING)
+		return;
 	(void)et;
 	if (tx->lost) {
 		/* The backend's 250 we held is void: its link died since. */
 		sess_rcpt_lost(s);
 	} else if (o->act == ENG_CONTINUE) {
-		sess_reply_raw(s, &tx->grey_reply);
+		sess_reply_raw(s, held);
 		sess_rcpt_accepted(s);
 	} else {
 		/*
@@ -1253,21 +1268,14 @@ sess_replay_step(struct session *s, const struct smtp_reply *r)
 		sess_resume(s);
 		return;
 	}
-	if (step == 0) {
-		up_command(s->up, "RSET", 0);
-		return;
-	}
-	if (step == 1) {
-		up_command(s->up, tx->mail_line, 1);
-		return;
-	}
-	if (step - 2 < tx->nrcpt) {
-		sbuf_printf(&line, "RCPT TO:<%s>%s", tx->rcpt[step - 2],
-		    tx->rcpt_dsn[step - 2] ? tx->rcpt_dsn[step - 2] : "");
-		up_command(s->up, line.p, 0);
+	if (sess_replay_line(step, tx->mail_line, tx->rcpt, tx->rcpt_dsn,
+	    tx->nrcpt, &line)) {
+		/* MAIL carries the XFORWARD attributes, as the first time. */
+		up_command(s->up, line.p, step == 1);
 		sbuf_free(&line);
 		return;
 	}
+	sbuf_free(&line);
 	tx->tainted = 0;
 	sess_data_send(s);
 }
@@ -1410,11 +1418,19 @@ sess_up_reply(struct session *s, enum up_event ev, const struct smtp_reply *r)
 	case W_RCPT:
 		/* Only recipients the backend accepted are greylisted. */
 		if (r->code >= 200 && r->code < 300) {
-			/* Its reply is held while the engine decides. */
+			/*
+			 * An answer at once uses r; one that must wait finds
+			 * a copy, since r is valid during this call only.
+			 */
+			tx->grey_now = r;
+			if (eng_stage(s->et, ENG_GREY, sess_grey_done, s) ==
+			    ENG_DONE)
+				return;
+			tx->grey_now = NULL;
 			smtp_reply_reset(&tx->grey_reply);
 			sbuf_add(&tx->grey_reply.text, r->text.p, r->text.len);
 			tx->grey_reply.code = r->code;
-			sess_stage(s, ENG_GREY, sess_grey_done);
+			sess_enter_wait(s, W_ENGINE);
 			return;
 		}
 		sess_reply_raw(s, r);
@@ -1517,16 +1533,23 @@ sess_tls_up(struct session *s)
 	sess_process(s);
 }
 
-/*
- * AUTH is offered on an auth= listener once TLS is up (or without TLS where
- * auth_plaintext says so), until the client has authenticated.
- */
+/* AUTH is offered here now (sess_auth.h). */
 static int
-sess_auth_offered(const struct session *s)
+sess_offers_auth(const struct session *s)
 {
-	return s->lst != NULL && s->lst->auth != 0 &&
-	    (s->snap->passwd_db != NULL || s->cfg->auth_backend == 1) &&
-	    s->auth_login == NULL && (s->tls == 2 || s->lst->auth_plaintext);
+	return sess_auth_offered(s->cfg, s->snap->passwd_db, s->lst,
+	    s->tls == 2, s->auth_login != NULL);
+}
+
+static void
+sess_authlogin_done(void *arg, struct eng_tx *et, const struct eng_outcome *o)
+{
+	struct session *s = arg;
+
+	(void)o;
+	if (s->flags & SF_CLOSING)
+		return;
+	sess_auth_delay(s, et->auth_fails);
 }
 
 static void
@@ -1565,21 +1588,12 @@ sess_auth_cb(void *arg, enum passwd_result res)
 	sess_stage(s, ENG_AUTHLOGIN, sess_authlogin_done);
 }
 
-static void
-sess_authlogin_done(void *arg, struct eng_tx *et, const struct eng_outcome *o)
-{
-	(void)o;
-	sess_auth_delay(arg, et->auth_fails);
-}
-
 /* Answer a failed AUTH after the login's penalty (count: its failures). */
 static void
 sess_auth_delay(struct session *s, long long count)
 {
-	long ms = count > 1 ? (long)(count - 1) * SESS_AUTH_PENALTY_MS : 0;
+	long ms = sess_auth_penalty_ms(count);
 
-	if (ms > SESS_AUTH_PENALTY_MAX_MS)
-		ms = SESS_AUTH_PENALTY_MAX_MS;
 	if (ms > 0) {
 		sess_enter_wait(s, W_AUTHDELAY);
 		sess_timer_set(s, ms);
@@ -1598,6 +1612,9 @@ sess_authfail_done(void *arg, struct eng_tx *et, const struct eng_outcome *o)
 {
 	struct session *s = arg;
 
+	/* A session closing meanwhile only waits to be freed. */
+	if (s->flags & SF_CLOSING)
+		return;
 	(void)et;
 	if (o->act != ENG_CONTINUE) {
 		sess_reply(s, o->code, o->enh, "%s", o->text);
@@ -1638,34 +1655,8 @@ sess_auth_line_free(struct session *s)
 static void
 sess_auth_backend(struct session *s, const struct sasl_action *a)
 {
-	static const char b64[] =
-	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-	struct sbuf raw = SBUF_INIT, line = SBUF_INIT;
-	size_t i;
-
-	sbuf_addc(&raw, '\0');
-	sbuf_adds(&raw, a->login);
-	sbuf_addc(&raw, '\0');
-	sbuf_add(&raw, a->pass, a->pass_len);
-	sbuf_adds(&line, "AUTH PLAIN ");
-	for (i = 0; i < raw.len; i += 3) {
-		unsigned v = (unsigned)(unsigned char)raw.p[i] << 16;
-
-		if (i + 1 < raw.len)
-			v |= (unsigned)(unsigned char)raw.p[i + 1] << 8;
-		if (i + 2 < raw.len)
-			v |= (unsigned char)raw.p[i + 2];
-		sbuf_addc(&line, b64[(v >> 18) & 63]);
-		sbuf_addc(&line, b64[(v >> 12) & 63]);
-		sbuf_addc(&line, i + 1 < raw.len ? b64[(v >> 6) & 63] : '=');
-		sbuf_addc(&line, i + 2 < raw.len ? b64[v & 63] : '=');
-	}
-	explicit_bzero(raw.p, raw.len);
-	sbuf_free(&raw);
 	sess_auth_line_free(s);
-	s->auth_line = xstrdup(line.p);
-	explicit_bzero(line.p, line.len);
-	sbuf_free(&line);
+	s->auth_line = sess_auth_plain_line(a->login, a->pass, a->pass_len);
 	if (s->up && up_is_ready(s->up)) {
 		sess_enter_wait(s, W_AUTHBE);
 		up_command(s->up, s->auth_line, 0);
@@ -1679,9 +1670,7 @@ static void
 sess_auth_backend_reply(struct session *s, const struct smtp_reply *r)
 {
 	sess_auth_line_free(s);
-	/* 530: the backend wants TLS or AUTH of moatd, not of the client. */
-	sess_auth_cb(s, r->code == 235 ? PASSWD_OK : r->code / 100 == 5 &&
-	    r->code != 530 ? PASSWD_BAD : PASSWD_ERROR);
+	sess_auth_cb(s, sess_auth_backend_result(r->code));
 }
 
 /* Carry out what the SASL exchange asks for. */
@@ -1741,7 +1730,7 @@ cmd_auth(struct session *s, struct smtp_cmd *c)
 		sess_reply(s, 502, "5.5.1", "Error: command not implemented");
 		return;
 	}
-	if (!sess_auth_offered(s)) {
+	if (!sess_offers_auth(s)) {
 		/* RFC 4954 6: offered only under TLS here. */
 		sess_reply(s, 538, "5.7.11", "Error: encryption required for "
 		    "requested authentication mechanism");
@@ -1795,6 +1784,9 @@ sess_helo_done(void *arg, struct eng_tx *et, const struct eng_outcome *o)
 	int waited = s->wait == W_ENGINE;
 	unsigned be;
 
+	/* A session closing meanwhile only waits to be freed. */
+	if (s->flags & SF_CLOSING)
+		return;
 	if (o->act != ENG_CONTINUE) {
 		sess_refuse(s, o);
 		s->helo[0] = '\0';
@@ -1840,7 +1832,7 @@ sess_helo_done(void *arg, struct eng_tx *et, const struct eng_outcome *o)
 			sbuf_adds(&t, "\nCHUNKING");
 		if (sess_starttls_offered(s))
 			sbuf_adds(&t, "\nSTARTTLS");
-		if (sess_auth_offered(s))
+		if (sess_offers_auth(s))
 			sbuf_adds(&t, "\nAUTH " SASL_EHLO_MECHS);
 		sess_reply(s, 250, NULL, "%s", t.p);
 		sbuf_free(&t);
@@ -2017,6 +2009,29 @@ cmd_mail(struct session *s, struct smtp_cmd *c)
 	sess_stage(s, ENG_MAIL, sess_mail_done);
 }
 
+/* The engine's word on a recipient: refused, or on to the backend. */
+static void
+sess_rcpt_done(void *arg, struct eng_tx *et, const struct eng_outcome *o)
+{
+	struct session *s = arg;
+	struct smtp_tx *tx = s->tx;
+
+	/* A session closing meanwhile only waits to be freed. */
+	if (s->flags & SF_CLOSING)
+		return;
+	(void)et;
+	if (o->act != ENG_CONTINUE) {
+		sess_refuse(s, o);
+		tx->nrcpt_refused++;
+		free(tx->rcpt_pending);
+		tx->rcpt_pending = NULL;
+		if (s->wait == W_ENGINE)
+			sess_resume(s);
+		return;
+	}
+	sess_rcpt_forward(s);
+}
+
 static void
 cmd_rcpt(struct session *s, struct smtp_cmd *c)
 {
@@ -2082,26 +2097,6 @@ cmd_rcpt(struct session *s, struct smtp_cmd *c)
 	/* Relay control, the rules, the sender's recipient rate. */
 	eng_tx_rcpt_path(s->et, &c->path);
 	sess_stage(s, ENG_RCPT, sess_rcpt_done);
-}
-
-/* The engine's word on a recipient: refused, or on to the backend. */
-static void
-sess_rcpt_done(void *arg, struct eng_tx *et, const struct eng_outcome *o)
-{
-	struct session *s = arg;
-	struct smtp_tx *tx = s->tx;
-
-	(void)et;
-	if (o->act != ENG_CONTINUE) {
-		sess_refuse(s, o);
-		tx->nrcpt_refused++;
-		free(tx->rcpt_pending);
-		tx->rcpt_pending = NULL;
-		if (s->wait == W_ENGINE)
-			sess_resume(s);
-		return;
-	}
-	sess_rcpt_forward(s);
 }
 
 /* The pending recipient goes to the backend. */
@@ -2492,7 +2487,20 @@ sess_build_received(struct session *s)
 	sbuf_printf(&tx->hdr, "; %s\r\n", date);
 }
 
-static void sess_data_go(struct session *);
+/* The message goes on: replayed first if a recipient was greylisted. */
+static void
+sess_data_go(struct session *s)
+{
+	struct smtp_tx *tx = s->tx;
+
+	if (tx->tainted && s->up && up_is_ready(s->up)) {
+		sess_enter_wait(s, W_REPLAY);
+		tx->replay = 0;
+		sess_replay_step(s, NULL);
+		return;
+	}
+	sess_data_send(s);
+}
 
 /*
  * The message's own verdict (DESIGN.md, Verdicts), the engine's DATA
@@ -2509,6 +2517,9 @@ sess_data_done(void *arg, struct eng_tx *et, const struct eng_outcome *o)
 	int waited = s->wait == W_ENGINE;
 	size_t hlen;
 
+	/* A session closing meanwhile only waits to be freed. */
+	if (s->flags & SF_CLOSING)
+		return;
 	msg_free(tx->msg);
 	tx->msg = NULL;
 	eng_tx_message(et, NULL, NULL, 0);
@@ -2611,20 +2622,6 @@ sess_data_end(struct session *s)
 	sess_data_go(s);
 }
 
-/* The message goes on: replayed first if a recipient was greylisted. */
-static void
-sess_data_go(struct session *s)
-{
-	struct smtp_tx *tx = s->tx;
-
-	if (tx->tainted && s->up && up_is_ready(s->up)) {
-		sess_enter_wait(s, W_REPLAY);
-		tx->replay = 0;
-		sess_replay_step(s, NULL);
-		return;
-	}
-	sess_data_send(s);
-}
 
 /* The message goes to the backend (DATA, our header lines, the message). */
 static void

@@ -18,6 +18,7 @@
 #include <event2/event.h>
 #include <event2/thread.h>
 
+#include "bayes_redis.h"
 #include "daemon.h"
 #include "engine/engine.h"
 #include "log.h"
@@ -228,6 +229,7 @@ workers_join(void)
 		rule_scratch_free(w->scratch);
 		free(w->gcache_key);
 		free(w->gcache_exp);
+		bayes_aredis_free(w->eio->bayes_redis);
 		free(w->eio);
 		store_conn_free(w->store);
 		event_free(w->notify_ev);
