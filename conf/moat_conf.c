@@ -116,7 +116,7 @@ struct cfg_key {
 	unsigned long long: CS_ULL, char *: CS_STR,			\
 	struct cfg_score: CS_SCORE,					\
 	enum cfg_identity: CS_INT, enum cfg_bare: CS_INT,		\
-	enum cfg_pregreet: CS_INT, enum cfg_tls: CS_INT,			\
+	enum cfg_pregreet: CS_INT, enum cfg_tls: CS_INT,		\
 	enum cfg_backend_tls: CS_INT, enum cfg_auth_backend: CS_INT,	\
 	enum cfg_store_kind: CS_INT, enum cfg_bayes_store: CS_INT,	\
 	enum cfg_on_failure: CS_INT, enum cfg_spf_action: CS_INT)
@@ -332,7 +332,8 @@ static const struct cfg_key cfg_keys[] = {
 	    NULL, 0, 0,
 	    .help = "score_tempfail for authenticated sessions" },
 	{ "auth_score_reject", CT_SCORE, 0, F(auth_score_reject), "off", NULL,
-	    0, 0, .help = "score_reject for authenticated sessions (your own users: "
+	    0, 0,
+	    .help = "score_reject for authenticated sessions (your own users: "
 	    "tag rather than refuse, by default)" },
 	{ "subject_prefix", CT_STRING, CF_REST, F(subject_prefix), NULL, NULL,
 	    0, 0, .check = check_text,

@@ -70,7 +70,7 @@ enum cfg_spf_action { CFG_SPF_OFF, CFG_SPF_TAG, CFG_SPF_REJECT };
 
 struct cfg_listen {
 	enum cfg_tls	tls;		/* tls=off|starttls|required|implicit */
-	enum cfg_auth	auth;		/* auth=off|optional|required */
+	enum cfg_auth	auth;		/* off|optional|required */
 	int		auth_plaintext;	/* offer AUTH before TLS too */
 	char		name[32];
 	char		text[128];	/* as written, for logs */
@@ -160,7 +160,7 @@ struct config {
 	struct cfg_score score_tag;
 	struct cfg_score score_tempfail;
 	struct cfg_score score_reject;
-	struct cfg_score auth_score_tag;	/* the same, for AUTH sessions */
+	struct cfg_score auth_score_tag;	/* for AUTH sessions */
 	struct cfg_score auth_score_tempfail;
 	struct cfg_score auth_score_reject;
 	char		*subject_prefix;	/* for tagged mail; NULL = none */

@@ -23,8 +23,9 @@
  * or auth_backend, once TLS is up (tls_up) or without TLS where
  * auth_plaintext says so, until the client has logged in (logged_in).
  */
-int	sess_auth_offered(const struct config *cfg, const struct passwd_db *db,
-	    const struct cfg_listen *lst, int tls_up, int logged_in);
+int	sess_auth_offered(const struct config *cfg,
+	    const struct passwd_db *db, const struct cfg_listen *lst,
+	    int tls_up, int logged_in);
 
 /*
  * sess_auth_plain_line: "AUTH PLAIN " and the RFC 4616 message (empty

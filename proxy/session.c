@@ -146,7 +146,7 @@ struct session {
 	char			 id[17];
 	struct worker		*w;
 	struct session		*next, *prev;
-	struct moat_snapshot	*snap;		/* a reference, for life */
+	struct moat_snapshot	*snap;		/* a reference for life */
 	struct config		*cfg;		/* snap->cfg */
 	const struct cfg_listen	*lst;
 	struct bufferevent	*bev;

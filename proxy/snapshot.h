@@ -24,13 +24,13 @@ struct passwd_db;
 struct sender_map;
 
 struct moat_snapshot {
-	int			 refs;		/* snap_ref/snap_unref, atomic */
-	struct config		*cfg;		/* one reference, owned */
-	struct rule_set		*rules;		/* NULL: no rules configured */
-	struct tls_server	*tls;		/* NULL: no listener has tls= */
+	int			 refs;	/* snap_ref/snap_unref, atomic */
+	struct config		*cfg;	/* one reference, owned */
+	struct rule_set		*rules;	/* NULL: no rules configured */
+	struct tls_server	*tls;	/* NULL: no listener has tls= */
 	struct tls_client	*backend_tls;	/* NULL: backend_tls off */
 	struct passwd_db	*passwd_db;	/* NULL: no passwd file */
-	struct sender_map	*sender_map;	/* NULL: no sender_login_map */
+	struct sender_map	*sender_map;	/* NULL: no sender map */
 };
 
 /*
