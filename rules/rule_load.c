@@ -2032,6 +2032,82 @@ meta_expr(struct meta_parser *mp, int minprec)
 	mp->depth--;
 }
 
+/*
+ * How dear a rule is to evaluate, for cheap_first(): 2 for a pattern over
+ * a long text (body, raw body, URIs, full) that PCRE2 must try at most
+ * offsets (no literal set, and no first byte or a set of 40 or more), 1 for
+ * another such pattern, 0 for a header pattern; -1 for what is never moved
+ * (metas, evals, skipped rules, and counted or capturing rules, whose value
+ * may be more than 1 or whose order SpamAssassin's captures need).
+ */
+static int
+rule_cost(const struct rule *r)
+{
+	const uint8_t *bm = NULL;
+	uint32_t type = 0;
+	int bits = 0, k;
+
+	if (r->skip != RSKIP_NONE || r->re == NULL || r->ev != NULL ||
+	    (r->flags & (RF_MULTIPLE | RF_NAMED | RF_TEMPLATE)))
+		return -1;
+	if (r->stage == RULE_ST_HEADER)
+		return 0;
+	if (r->stage != RULE_ST_BODY && r->stage != RULE_ST_RAWBODY &&
+	    r->stage != RULE_ST_URI && r->stage != RULE_ST_FULL)
+		return -1;
+	if (r->nsets > 0 || pcre2_pattern_info(r->re,
+	    PCRE2_INFO_FIRSTCODETYPE, &type) != 0 || type != 0 ||
+	    pcre2_pattern_info(r->re, PCRE2_INFO_FIRSTBITMAP, &bm) != 0)
+		return 1;
+	if (bm == NULL)
+		return 2;
+	for (k = 0; k < 32; k++)
+		bits += __builtin_popcount(bm[k]);
+	return bits >= 40 ? 2 : 1;
+}
+
+/*
+ * In a meta, "A && B" with A and B single rules (the whole left operand
+ * and the whole right one) becomes "B && A" when A is dearer: a lazy
+ * evaluation then runs A only where B hit.  Both are rules whose value is 0
+ * or 1 (rule_cost()), so the value of the && and of what contains it is
+ * the same either way (the first false operand's 0, or the last true
+ * one's 1), and rules have no side effects.  The stock
+ * __MALWARE_NORDNS, "__MY_MALWARE && __RDNS_NONE", ran the costliest
+ * stock pattern on every message to find most had reverse DNS anyway.
+ */
+static void
+cheap_first(struct rule *rules, struct rule *r)
+{
+	size_t k, j;
+	long a;
+
+	for (k = 0; k + 2 < r->ncode; k++) {
+		if (r->code[k].op != MOP_RULE || r->code[k + 1].op !=
+		    MOP_ANDJ || r->code[k + 1].rule != (long)k + 3 ||
+		    r->code[k + 2].op != MOP_RULE)
+			continue;
+		/*
+		 * A jump to the && means A only ends a larger left operand,
+		 * "(X || A) && B", which must not become "(X || B) && A".
+		 */
+		for (j = 0; j < k; j++)
+			if (r->code[j].op >= MOP_ANDJ &&
+			    r->code[j].rule == (long)k + 1)
+				break;
+		if (j < k)
+			continue;
+		a = r->code[k].rule;
+		if (a < 0 || r->code[k + 2].rule < 0 ||
+		    rule_cost(&rules[r->code[k + 2].rule]) < 0 ||
+		    rule_cost(&rules[a]) <= rule_cost(&rules[r->code[k +
+		    2].rule]))
+			continue;
+		r->code[k].rule = r->code[k + 2].rule;
+		r->code[k + 2].rule = a;
+	}
+}
+
 static int
 compile_meta(struct rule_builder *b, struct rule *r)
 {
@@ -2249,7 +2325,8 @@ rule_builder_finish(struct rule_builder *b, struct rule_stats *stp,
 				    "%s: bad meta expression", r->name);
 				failed = 1;
 			}
-		}
+		} else
+			cheap_first(b->rules, r);
 	}
 	if (failed) {
 		if (stp != NULL)
