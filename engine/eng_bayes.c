@@ -107,7 +107,7 @@ eng_bayes(struct eng_tx *tx, struct eng_io *io)
 	if (tx->msg == NULL)
 		return ENG_DONE;
 	if (io->bayes_db == NULL) {
-		if (tx->cfg->bayes && tx->cfg->bayes_store == 1 &&
+		if (tx->cfg->bayes && tx->cfg->bayes_store == CFG_BAYES_REDIS &&
 		    io->base != NULL)
 			return bayes_redis_start(tx, io);
 		bayes_live_classify(tx->cfg, tx->msg, tx->sid,

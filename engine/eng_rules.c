@@ -23,11 +23,12 @@
 #include "xmalloc.h"
 #include "eng_sauth.h"
 
-/* A rule set to run: the config's, or the offline front end's. */
+/* A rule set to run: the snapshot's (tx->rules), or the offline front
+ * end's (io->rules). */
 static int
 eng_has_rules(const struct eng_tx *tx)
 {
-	return tx->io->rules != NULL || tx->cfg->rules != NULL;
+	return tx->io->rules != NULL || tx->rules != NULL;
 }
 
 /* Words the rules see as connect-stage facts (rules/default.rules). */
@@ -59,7 +60,7 @@ eng_score(struct eng_tx *tx, const struct rule_env *env, const struct msg *m,
     struct score_card *card, struct sbuf *hdr)
 {
 	const struct rule_set *rs = tx->io->rules ? tx->io->rules :
-	    tx->cfg->rules;
+	    tx->rules;
 	const struct rule_hit *h = NULL;
 	struct score_thresholds t;
 	size_t n = 0, i;

@@ -406,7 +406,8 @@ eng_sauth_rcpt(struct eng_tx *tx, struct eng_io *io)
 		return ENG_DONE;
 	r = &tx->sauth->res;
 	dom = r->spf_domain[0] != '\0' ? r->spf_domain : r->helo;
-	if (r->spf == SAUTH_FAIL && tx->cfg->spf_fail_action == 2) {
+	if (r->spf == SAUTH_FAIL &&
+	    tx->cfg->spf_fail_action == CFG_SPF_REJECT) {
 		snprintf(tx->out.text, sizeof(tx->out.text), "<%s>: SPF of %s "
 		    "does not allow [%s] to send its mail", tx->rcpt_cur, dom,
 		    tx->client_str);
@@ -517,7 +518,7 @@ eng_sauth_facts(const struct eng_tx *tx, struct sbuf *out)
 	/* spf_fail_action off: an SPF fail neither refuses nor scores (the
 	 * header and the log still say fail). */
 	r = st->res;
-	if (tx->cfg->spf_fail_action == 0 && r.spf == SAUTH_FAIL)
+	if (tx->cfg->spf_fail_action == CFG_SPF_OFF && r.spf == SAUTH_FAIL)
 		r.spf = SAUTH_SKIPPED;
 	sauth_facts(&r, out);
 	sbuf_add(out, st->tx_facts.p, st->tx_facts.len);

@@ -53,11 +53,13 @@ eng_stage_name(enum eng_stage st)
 /* ---- the facts ---------------------------------------------------------- */
 
 struct eng_tx *
-eng_tx_new(const struct config *cfg, struct eng_io *io, const char *sid)
+eng_tx_new(const struct config *cfg, const struct rule_set *rules,
+    struct eng_io *io, const char *sid)
 {
 	struct eng_tx *tx = xcalloc(1, sizeof(*tx));
 
 	tx->cfg = cfg;
+	tx->rules = rules;
 	tx->io = io;
 	snprintf(tx->sid, sizeof(tx->sid), "%s", sid);
 	snprintf(tx->client_str, sizeof(tx->client_str), "unknown");

@@ -172,8 +172,9 @@ struct eng_io {
 	/*
 	 * For an offline front end (`moatctl scan`; all 0 in moatd): the
 	 * rule set, thresholds and score_rules flags the rule steps use
-	 * instead of the config's; a Bayes store (and its parameters) the
-	 * bayes step reads instead of moatd's (bayes_live); and a look at
+	 * instead of the session's (tx->rules, cfg); a Bayes store (and
+	 * its parameters) the bayes step reads instead of moatd's
+	 * (bayes_live); and a look at
 	 * every DATA evaluation's raw hits (sub-rules, limits) before they
 	 * are scored.  Without a loop (base NULL) nothing is autolearned.
 	 */
@@ -242,6 +243,7 @@ typedef void eng_done_fn(void *arg, struct eng_tx *tx,
  */
 struct eng_tx {
 	const struct config	*cfg;	/* the front end's reference */
+	const struct rule_set	*rules;	/* cfg's; NULL: none */
 	struct eng_io		*io;
 	char			 sid[17];	/* session id, for log lines */
 
@@ -308,12 +310,15 @@ struct eng_tx {
 };
 
 /*
- * eng_tx_new: the facts of one session on io's loop, under cfg (borrowed:
- * the front end holds its reference for tx's life).  sid is copied.
+ * eng_tx_new: the facts of one session on io's loop, under cfg and the
+ * rules built from it (both borrowed: the front end holds its snapshot,
+ * proxy/snapshot.h, for tx's life; rules NULL: none configured).  sid is
+ * copied.
  * eng_tx_free: cancels pending I/O (no completion runs after it), frees
  * everything; NULL ok; safe from inside done_fn.
  */
-struct eng_tx	*eng_tx_new(const struct config *cfg, struct eng_io *io,
+struct eng_tx	*eng_tx_new(const struct config *cfg,
+		    const struct rule_set *rules, struct eng_io *io,
 		    const char *sid);
 void		 eng_tx_free(struct eng_tx *);
 

@@ -328,7 +328,7 @@ bayes_live_classify(const struct config *cfg, const struct msg *m,
 	if (!cfg->bayes)
 		return;
 	bayes_live_params(cfg, &bp);
-	if (cfg->bayes_store == 1) {
+	if (cfg->bayes_store == CFG_BAYES_REDIS) {
 		live_classify_redis(cfg, m, &bp, sid, known, p);
 		return;
 	}
@@ -435,24 +435,12 @@ learner(void *arg)
 	return NULL;
 }
 
-/* "off" or a number; 0 when off or not a number (config checked it). */
-static int
-live_threshold(const char *s, double *v)
-{
-	char *end;
-
-	if (s == NULL || strcmp(s, "off") == 0)
-		return 0;
-	*v = strtod(s, &end);
-	return *end == '\0';
-}
-
 void
 bayes_live_autolearn(const struct config *cfg, const struct score_card *card,
     const char *raw, size_t len, const char *sid)
 {
 	struct learn_job *j;
-	double score = 0, t;
+	double score = 0;
 	enum bayes_class cls;
 	size_t i;
 
@@ -463,9 +451,11 @@ bayes_live_autolearn(const struct config *cfg, const struct score_card *card,
 	for (i = 0; i < card->nhits; i++)
 		if (strncmp(card->hits[i].name, "BAYES_", 6) != 0)
 			score += card->hits[i].score;
-	if (live_threshold(cfg->bayes_autolearn_spam, &t) && score >= t)
+	if (cfg->bayes_autolearn_spam.on &&
+	    score >= cfg->bayes_autolearn_spam.v)
 		cls = BAYES_SPAM;
-	else if (live_threshold(cfg->bayes_autolearn_ham, &t) && score < t)
+	else if (cfg->bayes_autolearn_ham.on &&
+	    score < cfg->bayes_autolearn_ham.v)
 		cls = BAYES_HAM;
 	else
 		return;
@@ -491,7 +481,7 @@ bayes_live_autolearn(const struct config *cfg, const struct score_card *card,
 	j->raw[len] = '\0';
 	j->len = len;
 	j->path = xstrdup(cfg->bayes_path);
-	j->redis = cfg->bayes_store == 1;
+	j->redis = cfg->bayes_store == CFG_BAYES_REDIS;
 	if (j->redis)
 		live_rcfg_set(&j->rcfg, cfg);
 	j->cls = cls;

@@ -68,14 +68,6 @@ extern struct sauth_pool *moat_sauth_pool;	/* SPF, DKIM, DMARC, lists;
 extern atomic_int	 moat_draining;		/* SIGTERM received */
 
 /*
- * cfg_current: a new reference to the config in force; the caller must
- * cfg_unref() it.  cfg_install: make cfg current (takes over the caller's
- * reference) and drop the daemon's reference to the old one.
- */
-struct config	*cfg_current(void);
-void		 cfg_install(struct config *);
-
-/*
  * Per-client-address session counts, shared by all workers.
  * ipcount_inc returns the count after incrementing.
  */

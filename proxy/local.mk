@@ -7,7 +7,7 @@ moatd_SOURCES = $(ENGINE_SOURCES) proxy/main.c proxy/daemon.h proxy/worker.c \
 	proxy/session.c proxy/upstream.c proxy/upstream.h \
 	proxy/msgstore.c proxy/msgstore.h proxy/dns.c proxy/dns.h \
 	proxy/policy.c proxy/policy.h proxy/bayes_live.c proxy/bayes_live.h \
-	proxy/tls.c proxy/tls.h
+	proxy/tls.c proxy/tls.h proxy/snapshot.c proxy/snapshot.h
 moatd_LDADD = libstore.a libauth.a libconf.a libengine.a libsmtp.a \
 	libscoring.a librules.a libcommon.a $(LMDB_LIBS) $(MATH_LIBS) $(PCRE2_LIBS) $(HS_LIBS) $(HIREDIS_LIBS) $(OPENSSL_LIBS) \
 	$(LIBEVENT_LIBS) $(CRYPT_LIBS) $(PTHREAD_LIBS)

@@ -13,11 +13,11 @@
 #include "xmalloc.h"
 
 int
-sess_auth_offered(const struct config *cfg, const struct cfg_listen *lst,
-    int tls_up, int logged_in)
+sess_auth_offered(const struct config *cfg, const struct passwd_db *db,
+    const struct cfg_listen *lst, int tls_up, int logged_in)
 {
-	return lst != NULL && lst->auth != 0 &&
-	    (cfg->passwd_db != NULL || cfg->auth_backend == 1) &&
+	return lst != NULL && lst->auth != CFG_AUTH_OFF &&
+	    (db != NULL || cfg->auth_backend == CFG_AUTHBE_MTA) &&
 	    !logged_in && (tls_up || lst->auth_plaintext);
 }
 

@@ -19,11 +19,12 @@
 
 /*
  * sess_auth_offered: AUTH is offered on an auth= listener (lst, NULL for
- * none) with a password file or auth_backend, once TLS is up (tls_up) or
- * without TLS where auth_plaintext says so, until the client has logged
- * in (logged_in).
+ * none) with a password file (db, the session's snapshot's; NULL: none)
+ * or auth_backend, once TLS is up (tls_up) or without TLS where
+ * auth_plaintext says so, until the client has logged in (logged_in).
  */
-int	sess_auth_offered(const struct config *cfg, const struct cfg_listen *lst,
+int	sess_auth_offered(const struct config *cfg,
+	    const struct passwd_db *db, const struct cfg_listen *lst,
 	    int tls_up, int logged_in);
 
 /*

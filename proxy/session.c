@@ -58,6 +58,7 @@
 #include "sess_auth.h"
 #include "sess_replay.h"
 #include "sender_map.h"
+#include "snapshot.h"
 #include "upstream.h"
 #include "xmalloc.h"
 
@@ -147,7 +148,8 @@ struct session {
 	char			 id[17];
 	struct worker		*w;
 	struct session		*next, *prev;
-	struct config		*cfg;		/* a reference, for life */
+	struct moat_snapshot	*snap;		/* a reference for life */
+	struct config		*cfg;		/* snap->cfg */
 	const struct cfg_listen	*lst;
 	struct bufferevent	*bev;
 	struct sockaddr_storage	 peer;		/* the real client */
@@ -684,7 +686,7 @@ sess_free(struct session *s)
 	if (s->next)
 		s->next->prev = s->prev;
 	w->nsessions--;
-	cfg_unref(s->cfg);
+	snap_unref(s->snap);
 	sbuf_free(&s->obuf);
 	free(s);
 	worker_session_gone(w);
@@ -903,7 +905,7 @@ sess_greet(struct session *s)
 static void
 sess_begin(struct session *s)
 {
-	if (s->lst && s->lst->tls == CFG_TLS_IMPLICIT && s->cfg->tls) {
+	if (s->lst && s->lst->tls == CFG_TLS_IMPLICIT && s->snap->tls) {
 		netaddr_from_sockaddr(&s->client, (struct sockaddr *)&s->peer);
 		netaddr_str(&s->client, s->client_str, sizeof(s->client_str));
 		sess_tls_start(s, TLS_KEEP_BUFFERED);
@@ -920,9 +922,10 @@ sess_new(struct worker *w, struct handoff *h)
 	int one = 1;
 
 	s->w = w;
-	s->cfg = cfg_current();
+	s->snap = snap_current();
+	s->cfg = s->snap->cfg;
 	sess_id_new(s->id);
-	s->et = eng_tx_new(s->cfg, w->eio, s->id);
+	s->et = eng_tx_new(s->cfg, s->snap->rules, w->eio, s->id);
 	s->start_ms = clock_mono_ms();
 	if (h->listen_idx >= 0 && h->listen_idx < s->cfg->nlisten)
 		s->lst = &s->cfg->listen[h->listen_idx];
@@ -1159,7 +1162,7 @@ sess_open_backend(struct session *s)
 	id.helo = s->helo;
 	id.esmtp = s->esmtp;
 	id.login = s->auth_login;
-	s->up = up_new(s->w->base, s->cfg, sess_up_cb, s, s->id);
+	s->up = up_new(s->w->base, s->snap, sess_up_cb, s, s->id);
 	up_connect(s->up, &id);
 	sess_enter_wait(s, W_CONNECT);
 }
@@ -1469,7 +1472,7 @@ sess_up_reply(struct session *s, enum up_event ev, const struct smtp_reply *r)
 static int
 sess_starttls_offered(const struct session *s)
 {
-	return s->lst != NULL && s->cfg->tls != NULL && s->tls == 0 &&
+	return s->lst != NULL && s->snap->tls != NULL && s->tls == 0 &&
 	    (s->lst->tls == CFG_TLS_STARTTLS ||
 	    s->lst->tls == CFG_TLS_REQUIRED);
 }
@@ -1485,7 +1488,7 @@ sess_tls_start(struct session *s, enum tls_plaintext what)
 	struct bufferevent *bev;
 	size_t discarded = 0;
 
-	bev = tls_server_wrap(s->cfg->tls, s->bev, what, &discarded,
+	bev = tls_server_wrap(s->snap->tls, s->bev, what, &discarded,
 	    sess_read_cb, NULL, sess_event_cb, s);
 	if (bev == NULL) {
 		log_warn_session(s->id, "client=%s: cannot start TLS",
@@ -1545,8 +1548,8 @@ sess_tls_up(struct session *s)
 static int
 sess_offers_auth(const struct session *s)
 {
-	return sess_auth_offered(s->cfg, s->lst, s->tls == 2,
-	    s->auth_login != NULL);
+	return sess_auth_offered(s->cfg, s->snap->passwd_db, s->lst,
+	    s->tls == 2, s->auth_login != NULL);
 }
 
 static void
@@ -1705,7 +1708,7 @@ sess_sasl_act(struct session *s, const struct sasl_action *a)
 			return;
 		}
 		s->pwreq = passwd_verify(moat_passwd_pool, s->w->base,
-		    s->cfg->passwd_db, a->login, a->pass, a->pass_len,
+		    s->snap->passwd_db, a->login, a->pass, a->pass_len,
 		    sess_auth_cb, s);
 		sasl_clear(s->sasl);
 		if (s->pwreq == NULL) {
@@ -1734,7 +1737,7 @@ cmd_auth(struct session *s, struct smtp_cmd *c)
 		return;
 	}
 	if (s->lst == NULL || s->lst->auth == 0 ||
-	    (s->cfg->passwd_db == NULL && s->cfg->auth_backend == 0)) {
+	    (s->snap->passwd_db == NULL && s->cfg->auth_backend == 0)) {
 		sess_reply(s, 502, "5.5.1", "Error: command not implemented");
 		return;
 	}
@@ -1909,8 +1912,8 @@ cmd_mail(struct session *s, struct smtp_cmd *c)
 	size_t i;
 
 	/* RFC 4954 4: the login may only send as the addresses it owns. */
-	if (s->auth_login && cfg->sender_map &&
-	    !sender_map_allowed(cfg->sender_map, s->auth_login,
+	if (s->auth_login && s->snap->sender_map &&
+	    !sender_map_allowed(s->snap->sender_map, s->auth_login,
 	    c->path.addr)) {
 		sess_reply(s, 553, "5.7.1", "<%s>: Sender address rejected: "
 		    "not owned by user %s", c->path.addr, s->auth_login);
@@ -2569,7 +2572,7 @@ sess_data_done(void *arg, struct eng_tx *et, const struct eng_outcome *o)
 static int
 sess_judges_data(const struct session *s)
 {
-	return s->cfg->rules != NULL || (s->et->io->sauth != NULL &&
+	return s->snap->rules != NULL || (s->et->io->sauth != NULL &&
 	    eng_sauth_enabled(s->cfg));
 }
 
@@ -2590,7 +2593,7 @@ sess_data_verdict(struct session *s)
 	}
 	/* Parsed for the rules and the URI lists; DKIM and DMARC read the
 	 * bytes (parsing was a third of a check's CPU without rules). */
-	if (s->cfg->rules != NULL || eng_sauth_needs_msg(s->cfg))
+	if (s->snap->rules != NULL || eng_sauth_needs_msg(s->cfg))
 		tx->msg = msg_parse(tx->raw, tx->raw_len, NULL);
 	eng_tx_message(s->et, tx->msg, tx->raw, tx->raw_len);
 	sess_stage(s, ENG_DATA, sess_data_done);

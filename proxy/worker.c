@@ -24,6 +24,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "rule.h"
+#include "snapshot.h"
 #include "store.h"
 #include "xmalloc.h"
 

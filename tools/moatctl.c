@@ -156,19 +156,16 @@ usage(void)
 	exit(2);
 }
 
+/* --tag/--tempfail/--reject take what the config's score keys take. */
 static int
 parse_threshold(const char *s, double *v, int *on)
 {
-	char *end;
+	struct cfg_score sc;
 
-	if (strcmp(s, "off") == 0) {
-		*on = 0;
-		return 0;
-	}
-	*v = strtod(s, &end);
-	if (*end != '\0' || !isfinite(*v))
+	if (cfg_parse_score(s, &sc) == -1)
 		return -1;
-	*on = 1;
+	*v = sc.v;
+	*on = sc.on;
 	return 0;
 }
 
@@ -530,7 +527,8 @@ scan_one(struct job *j, size_t idx, struct eng_io *io, struct sbuf *raw,
 	if (j->o->profile)
 		*parse_s += now() - t0;
 	/* No connection, no envelope: only the message's rules can hit. */
-	tx = eng_tx_new(j->o->conf ? j->o->conf : &scan_noconf, io, "scan");
+	tx = eng_tx_new(j->o->conf ? j->o->conf : &scan_noconf, NULL, io,
+	    "scan");
 	eng_tx_message(tx, m, raw->p ? raw->p : "", raw->len);
 	io->hits_arg = &sh;
 	io->on_hits = j->collect_all ? scan_hits_cb : NULL;
@@ -1823,7 +1821,7 @@ gc_open(struct gctl *g, const char *cfg_path)
 		exit(1);
 	}
 	g->cfg = cfg;
-	if (!cfg->store_redis) {
+	if (cfg->store_kind == CFG_STORE_MEMORY) {
 		fprintf(stderr, "moatctl: greylist: %s has \"store memory\"%s: "
 		    "the memory store lives inside the moatd process and "
 		    "cannot be administered from outside (restarting moatd "

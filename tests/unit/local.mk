@@ -182,3 +182,15 @@ test_engine_LDADD = libstore.a libconf.a libengine.a libsmtp.a \
 	$(PTHREAD_LIBS)
 # ENGINE_SOURCES holds engine/eng_sauth.c: libspf2, libopendkim, ...
 test_engine_LDADD += $(SAUTH_LIBS)
+# moatd's snapshot (proxy/snapshot.c): config, rules, TLS and AUTH files
+# built, counted and swapped as one.
+UNIT_TESTS += test_snapshot
+test_snapshot_SOURCES = tests/unit/test_snapshot.c proxy/snapshot.c \
+	proxy/snapshot.h proxy/policy.c proxy/tls.c
+test_snapshot_CFLAGS = $(TEST_CFLAGS) $(LIBEVENT_CFLAGS) $(PCRE2_CFLAGS) \
+	$(OPENSSL_CFLAGS)
+test_snapshot_LDADD = libstore.a libauth.a libconf.a libengine.a libsmtp.a \
+	libscoring.a librules.a libcommon.a $(PCRE2_LIBS) $(HS_LIBS) \
+	$(HIREDIS_LIBS) $(LMDB_LIBS) $(OPENSSL_LIBS) $(LIBEVENT_LIBS) \
+	-levent_pthreads $(CRYPT_LIBS) $(MATH_LIBS) $(CMOCKA_LIBS) \
+	$(PTHREAD_LIBS)

@@ -92,7 +92,7 @@ test_relay_at_once(void **state)
 	(void)state;
 	memset(&io, 0, sizeof(io));
 	io.scratch = sc;
-	tx = eng_tx_new(cfg, &io, "0123456789abcdef");
+	tx = eng_tx_new(cfg, NULL, &io, "0123456789abcdef");
 	assert_int_equal(netaddr_parse(&a, "192.0.2.7"), 0);
 	eng_tx_client(tx, &a, 2525, 0);
 	eng_tx_mail(tx, "s@example.org", 0, 0, 0);
@@ -154,7 +154,7 @@ test_pending_resume_cancel(void **state)
 	io.scratch = sc;
 	assert_int_equal(netaddr_parse(&a, "192.0.2.8"), 0);
 	for (i = 0; i < 2; i++) {
-		tx = eng_tx_new(cfg, &io, "0123456789abcdef");
+		tx = eng_tx_new(cfg, NULL, &io, "0123456789abcdef");
 		eng_tx_client(tx, &a, 2525, 0);
 		memset(&g, 0, sizeof(g));
 		assert_int_equal(eng_stage(tx, ENG_CONNECT, done_cb, &g),
@@ -174,7 +174,7 @@ test_pending_resume_cancel(void **state)
 		}
 		eng_tx_free(tx);
 	}
-	tx = eng_tx_new(cfg, &io, "0123456789abcdef");
+	tx = eng_tx_new(cfg, NULL, &io, "0123456789abcdef");
 	eng_tx_client(tx, &a, 2525, 0);
 	memset(&g, 0, sizeof(g));
 	assert_int_equal(eng_stage(tx, ENG_CONNECT, done_cb, &g), ENG_PENDING);

@@ -76,19 +76,22 @@ test_offered(void **state)
 	memset(&lst, 0, sizeof(lst));
 	cfg.auth_backend = 1;
 	lst.auth = 1;
-	assert_false(sess_auth_offered(&cfg, NULL, 1, 0));
+	assert_false(sess_auth_offered(&cfg, NULL, NULL, 1, 0));
 	/* Only under TLS, unless auth_plaintext. */
-	assert_false(sess_auth_offered(&cfg, &lst, 0, 0));
-	assert_true(sess_auth_offered(&cfg, &lst, 1, 0));
+	assert_false(sess_auth_offered(&cfg, NULL, &lst, 0, 0));
+	assert_true(sess_auth_offered(&cfg, NULL, &lst, 1, 0));
 	lst.auth_plaintext = 1;
-	assert_true(sess_auth_offered(&cfg, &lst, 0, 0));
+	assert_true(sess_auth_offered(&cfg, NULL, &lst, 0, 0));
 	/* Not again once logged in; not without a way to check. */
-	assert_false(sess_auth_offered(&cfg, &lst, 1, 1));
+	assert_false(sess_auth_offered(&cfg, NULL, &lst, 1, 1));
 	cfg.auth_backend = 0;
-	assert_false(sess_auth_offered(&cfg, &lst, 1, 0));
+	assert_false(sess_auth_offered(&cfg, NULL, &lst, 1, 0));
+	/* A password file (the snapshot's) is a way to check. */
+	assert_true(sess_auth_offered(&cfg, (const struct passwd_db *)&lst,
+	    &lst, 1, 0));
 	lst.auth = 0;
 	cfg.auth_backend = 1;
-	assert_false(sess_auth_offered(&cfg, &lst, 1, 0));
+	assert_false(sess_auth_offered(&cfg, NULL, &lst, 1, 0));
 }
 
 static void
