@@ -520,10 +520,17 @@ class BackendRestart(Base):
         self.assertEqual([f == 250 for f in finals[:3]], [True] * 3, finals)
         self.assertNotIn(250, finals[3:6], finals)
         self.assertEqual([f == 250 for f in finals[6:]], [True] * 3, finals)
-        for tok, f in zip(toks, finals):
+        for i, (tok, f) in enumerate(zip(toks, finals)):
             got = self.postfix.wait_messages("alice", tok,
                                              timeout=10 if f == 250 else 0)
-            self.assertEqual(len(got), 1 if f == 250 else 0, (tok, f))
+            if f == 250 and i < 3:
+                # Postfix stopped while it may still be delivering one of
+                # these from its queue: its local delivery is at least
+                # once, so a copy may land twice after its restart (seen
+                # once in a distcheck).  moatd sent each one once.
+                self.assertGreaterEqual(len(got), 1, (tok, f))
+            else:
+                self.assertEqual(len(got), 1 if f == 250 else 0, (tok, f))
         self.assertReply(c.cmd("QUIT"), 221)
         self.assertTrue(m.alive())
 

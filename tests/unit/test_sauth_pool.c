@@ -1,9 +1,10 @@
 /*
  * test_sauth_pool.c: the sender authentication pool (engine/sauth_pool.c)
- * against a resolver that never answers (a UDP socket on loopback that
- * nobody reads): every check ends as temperror within its timeouts, the
- * results arrive on the event loop's thread, the loop keeps ticking
- * meanwhile (no stall), a full queue refuses at once, and a cancelled
+ * against a resolver that never answers (a UDP socket on loopback whose
+ * queries only the test's loop reads): every check ends as temperror
+ * within its timeouts, the results arrive on the event loop's thread, the
+ * loop runs while the queries are outstanding (no stall), a full queue
+ * refuses at once, and a cancelled
  * request never calls back.  The one socket is loopback only.
  */
 #include <stdarg.h>
@@ -32,7 +33,7 @@ static struct event_base *base;
 static pthread_t loop_thread;
 static int delivered, expected, wrong_thread, not_temperror,
 	    cancelled_called;
-static double last_tick, max_gap;
+static int queries_on_loop;
 
 static double
 now(void)
@@ -43,17 +44,20 @@ now(void)
 	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
+/*
+ * The dead resolver's socket is read by the loop itself: each query a pool
+ * thread sends (and that is never answered) is seen here while that thread
+ * waits for it, which a loop blocked on DNS could never do.  No clock.
+ */
 static void
-tick_cb(evutil_socket_t fd, short what, void *arg)
+query_cb(evutil_socket_t fd, short what, void *arg)
 {
-	double t = now();
+	char buf[512];
 
-	(void)fd;
 	(void)what;
 	(void)arg;
-	if (t - last_tick > max_gap)
-		max_gap = t - last_tick;
-	last_tick = t;
+	while (recv(fd, buf, sizeof(buf), MSG_DONTWAIT) > 0)
+		queries_on_loop++;
 }
 
 static void
@@ -80,8 +84,7 @@ test_pool_dead_resolver(void **state)
 	    .dmarc = 1 };
 	struct sauth_pool *pool;
 	struct sauth_req *rq[NREQ], *last = NULL;
-	struct event *tick;
-	struct timeval tv = { 0, 50000 };
+	struct event *rd;
 	char resolver[64], err[128];
 	int fd, i, accepted = 0, refused = 0;
 	double t0;
@@ -122,9 +125,9 @@ test_pool_dead_resolver(void **state)
 	sauth_cancel(last);
 	expected = accepted - 1;
 
-	tick = event_new(base, -1, EV_PERSIST, tick_cb, NULL);
-	event_add(tick, &tv);
-	t0 = last_tick = now();
+	rd = event_new(base, fd, EV_READ | EV_PERSIST, query_cb, NULL);
+	event_add(rd, NULL);
+	t0 = now();
 	/* A bound on the test itself: break out after 20 s whatever
 	 * happens, and fail below. */
 	event_base_loopexit(base, &(struct timeval){ 20, 0 });
@@ -135,10 +138,10 @@ test_pool_dead_resolver(void **state)
 	assert_int_equal(wrong_thread, 0);
 	assert_int_equal(not_temperror, 0);
 	assert_int_equal(cancelled_called, 0);
-	/* The loop never waited on DNS. */
-	assert_true(max_gap < 0.5);
+	/* The loop ran while the pool's queries were outstanding. */
+	assert_true(queries_on_loop >= 1);
 
-	event_free(tick);
+	event_free(rd);
 	sauth_pool_free(pool);
 	event_base_free(base);
 	close(fd);
