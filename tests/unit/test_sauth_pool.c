@@ -33,7 +33,7 @@ static struct event_base *base;
 static pthread_t loop_thread;
 static int delivered, expected, wrong_thread, not_temperror,
 	    cancelled_called;
-static int queries_on_loop;
+static int queries_before_result;
 
 static double
 now(void)
@@ -47,7 +47,8 @@ now(void)
 /*
  * The dead resolver's socket is read by the loop itself: each query a pool
  * thread sends (and that is never answered) is seen here while that thread
- * waits for it, which a loop blocked on DNS could never do.  No clock.
+ * waits for it, before any result has come back: a loop that did the DNS
+ * itself would only read them after its first result.  No clock.
  */
 static void
 query_cb(evutil_socket_t fd, short what, void *arg)
@@ -57,7 +58,8 @@ query_cb(evutil_socket_t fd, short what, void *arg)
 	(void)what;
 	(void)arg;
 	while (recv(fd, buf, sizeof(buf), MSG_DONTWAIT) > 0)
-		queries_on_loop++;
+		if (delivered == 0)
+			queries_before_result++;
 }
 
 static void
@@ -138,8 +140,8 @@ test_pool_dead_resolver(void **state)
 	assert_int_equal(wrong_thread, 0);
 	assert_int_equal(not_temperror, 0);
 	assert_int_equal(cancelled_called, 0);
-	/* The loop ran while the pool's queries were outstanding. */
-	assert_true(queries_on_loop >= 1);
+	/* The loop ran while the pool's first queries were outstanding. */
+	assert_true(queries_before_result >= 1);
 
 	event_free(rd);
 	sauth_pool_free(pool);
