@@ -21,11 +21,24 @@
  * Reads go through one cursor in ascending key order (bayes_tokenize()
  * sorts): LMDB then finds most keys on the leaf page it is already on
  * instead of walking down from the root each time.
+ *
+ * Token cache: a lookup that misses the CPU caches costs about 0.9 us (a
+ * binary search over a leaf page nobody touched lately: one dependent
+ * memory load per probe), and a message has ~550 tokens, but the common
+ * ones (header names, relays, frequent words) recur message after
+ * message.  Each thread keeps a small direct-mapped table of the counts it
+ * read, valid for one committed state only: it is tagged with the store's
+ * identity (a serial per bayes_db_open) and the read transaction's id, and
+ * emptied when either differs, so a learner's commit (a new txnid) is seen
+ * at once and the counts are exactly those a fresh read would give.
+ * Per thread because a struct bayes_db is shared by readers; no lock.
  */
 #include <sys/stat.h>
 
 #include <errno.h>
 #include <lmdb.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -47,7 +60,67 @@ struct bayes_db {
 	int		 rdonly;
 	char		*dir;
 	struct bayes_redis *rd;		/* bayes_store redis: all goes there */
+	uint64_t	 serial;	/* this open, for the token cache */
 };
+
+/* Token cache slots per thread (power of 2): 1 MiB, within L2/L3. */
+#define TCACHE_SLOTS	(1u << 16)
+
+struct tcache_slot {
+	uint64_t	 tok;		/* 0: empty (tokens are never 0) */
+	uint32_t	 spam, ham;
+};
+
+struct tcache {
+	uint64_t	 serial;	/* bayes_db serial the slots belong to */
+	size_t		 txnid;		/* and its committed state */
+	struct tcache_slot *slot;
+};
+
+static atomic_uint_fast64_t	 db_serial;
+static pthread_key_t		 tcache_key;
+static pthread_once_t		 tcache_once = PTHREAD_ONCE_INIT;
+
+static void
+tcache_free(void *p)
+{
+	struct tcache *tc = p;
+
+	free(tc->slot);
+	free(tc);
+}
+
+static void
+tcache_init(void)
+{
+	if (pthread_key_create(&tcache_key, tcache_free) != 0)
+		tcache_key = (pthread_key_t)-1;
+}
+
+/* This thread's cache for db's state txnid, emptied if it held another. */
+static struct tcache *
+tcache_get(const struct bayes_db *db, size_t txnid)
+{
+	struct tcache *tc;
+
+	pthread_once(&tcache_once, tcache_init);
+	if (tcache_key == (pthread_key_t)-1)
+		return NULL;
+	if ((tc = pthread_getspecific(tcache_key)) == NULL) {
+		tc = xcalloc(1, sizeof(*tc));
+		tc->slot = xcalloc(TCACHE_SLOTS, sizeof(*tc->slot));
+		if (pthread_setspecific(tcache_key, tc) != 0) {
+			tcache_free(tc);
+			return NULL;
+		}
+	} else if (tc->serial == db->serial && tc->txnid == txnid)
+		return tc;
+	else
+		memset(tc->slot, 0, TCACHE_SLOTS * sizeof(*tc->slot));
+	tc->serial = db->serial;
+	tc->txnid = txnid;
+	return tc;
+}
 
 static void
 put_u32(unsigned char *p, uint32_t v)
@@ -177,6 +250,7 @@ bayes_db_open(const char *dir, int flags, char *err, size_t errsz)
 	int rc;
 
 	db->dir = xstrdup(dir);
+	db->serial = atomic_fetch_add(&db_serial, 1) + 1;
 	db->rdonly = (flags & BAYES_DB_RDONLY) != 0;
 	if (!db->rdonly && mkdir(dir, 0750) != 0 && errno != EEXIST) {
 		snprintf(err, errsz, "%s: cannot create: %s", dir,
@@ -265,7 +339,9 @@ bayes_db_read(struct bayes_db *db, const uint64_t *tok, size_t n,
     size_t errsz)
 {
 	MDB_txn *txn;
-	MDB_cursor *c;
+	MDB_cursor *c = NULL;
+	struct tcache *tc;
+	struct tcache_slot *sl;
 	size_t key;
 	MDB_val k = { sizeof(key), &key }, v;
 	size_t i;
@@ -277,11 +353,22 @@ bayes_db_read(struct bayes_db *db, const uint64_t *tok, size_t n,
 	if ((rc = mdb_txn_begin(db->env, NULL, MDB_RDONLY, &txn)) != 0)
 		return fail(db, rc, "read", err, errsz);
 	totals(db, txn, tot);
-	if ((rc = mdb_cursor_open(txn, db->tokens, &c)) != 0) {
-		mdb_txn_abort(txn);
-		return fail(db, rc, "read", err, errsz);
-	}
+	tc = tcache_get(db, mdb_txn_id(txn));
 	for (i = 0; i < n; i++) {
+		/* the hash's middle bits pick the slot: the low ones also
+		 * pick neighbours in the sorted order */
+		sl = tc ? &tc->slot[(tok[i] >> 24) & (TCACHE_SLOTS - 1)] :
+		    NULL;
+		if (sl && sl->tok == tok[i] && tok[i] != 0) {
+			out[i].spam = sl->spam;
+			out[i].ham = sl->ham;
+			continue;
+		}
+		if (c == NULL && (rc = mdb_cursor_open(txn, db->tokens,
+		    &c)) != 0) {
+			mdb_txn_abort(txn);
+			return fail(db, rc, "read", err, errsz);
+		}
 		key = (size_t)tok[i];
 		k.mv_size = sizeof(key);
 		k.mv_data = &key;
@@ -296,8 +383,14 @@ bayes_db_read(struct bayes_db *db, const uint64_t *tok, size_t n,
 			mdb_txn_abort(txn);
 			return fail(db, rc, "read", err, errsz);
 		}
+		if (sl) {
+			sl->tok = tok[i];
+			sl->spam = out[i].spam;
+			sl->ham = out[i].ham;
+		}
 	}
-	mdb_cursor_close(c);
+	if (c)
+		mdb_cursor_close(c);
 	mdb_txn_abort(txn);
 	return 0;
 }
