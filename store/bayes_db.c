@@ -75,6 +75,10 @@ struct tcache {
 	uint64_t	 serial;	/* bayes_db serial the slots belong to */
 	size_t		 txnid;		/* and its committed state */
 	struct tcache_slot *slot;
+	/* bayes_db_classify()'s scratch when the caller gives none: no
+	 * 100 KiB allocated, zeroed and freed per message */
+	struct bayes_toks toks;
+	struct bayes_counts *cnt;	/* BAYES_TOK_MAX + 1 */
 };
 
 static atomic_uint_fast64_t	 db_serial;
@@ -87,6 +91,8 @@ tcache_free(void *p)
 	struct tcache *tc = p;
 
 	free(tc->slot);
+	bayes_toks_free(&tc->toks);
+	free(tc->cnt);
 	free(tc);
 }
 
@@ -97,26 +103,38 @@ tcache_init(void)
 		tcache_key = (pthread_key_t)-1;
 }
 
-/* This thread's cache for db's state txnid, emptied if it held another. */
+/* This thread's cache and scratch, created on first use; NULL if none. */
 static struct tcache *
-tcache_get(const struct bayes_db *db, size_t txnid)
+tcache_thread(void)
 {
 	struct tcache *tc;
 
 	pthread_once(&tcache_once, tcache_init);
 	if (tcache_key == (pthread_key_t)-1)
 		return NULL;
-	if ((tc = pthread_getspecific(tcache_key)) == NULL) {
-		tc = xcalloc(1, sizeof(*tc));
-		tc->slot = xcalloc(TCACHE_SLOTS, sizeof(*tc->slot));
-		if (pthread_setspecific(tcache_key, tc) != 0) {
-			tcache_free(tc);
-			return NULL;
-		}
-	} else if (tc->serial == db->serial && tc->txnid == txnid)
+	if ((tc = pthread_getspecific(tcache_key)) != NULL)
 		return tc;
-	else
-		memset(tc->slot, 0, TCACHE_SLOTS * sizeof(*tc->slot));
+	tc = xcalloc(1, sizeof(*tc));
+	tc->slot = xcalloc(TCACHE_SLOTS, sizeof(*tc->slot));
+	tc->cnt = xcalloc(BAYES_TOK_MAX + 1, sizeof(*tc->cnt));
+	if (pthread_setspecific(tcache_key, tc) != 0) {
+		tcache_free(tc);
+		return NULL;
+	}
+	return tc;
+}
+
+/* This thread's cache for db's state txnid, emptied if it held another. */
+static struct tcache *
+tcache_get(const struct bayes_db *db, size_t txnid)
+{
+	struct tcache *tc;
+
+	if ((tc = tcache_thread()) == NULL)
+		return NULL;
+	if (tc->serial == db->serial && tc->txnid == txnid)
+		return tc;
+	memset(tc->slot, 0, TCACHE_SLOTS * sizeof(*tc->slot));
 	tc->serial = db->serial;
 	tc->txnid = txnid;
 	return tc;
@@ -673,19 +691,30 @@ bayes_db_classify(struct bayes_db *db, const struct bayes_params *p,
     const struct msg *m, struct bayes_toks *toks, double *prob, size_t *used,
     char *err, size_t errsz)
 {
+	struct tcache *tc = toks == NULL ? tcache_thread() : NULL;
 	struct bayes_counts *c;
 	struct bayes_totals tot;
 	int rc;
 
-	bayes_tokenize(m, toks);
-	c = xcalloc(toks->n + 1, sizeof(*c));
-	if (bayes_db_read(db, toks->v, toks->n, c, &tot, err, errsz) != 0) {
-		free(c);
-		return -1;
+	if (toks == NULL && tc == NULL) {
+		struct bayes_toks own;
+
+		memset(&own, 0, sizeof(own));
+		rc = bayes_db_classify(db, p, m, &own, prob, used, err, errsz);
+		bayes_toks_free(&own);
+		return rc;
 	}
-	rc = bayes_combine(p, c, toks->n, tot.nspam, tot.nham, prob, used);
-	free(c);
-	return rc >= 0 ? 1 : 0;
+	if (tc != NULL)
+		toks = &tc->toks;
+	bayes_tokenize(m, toks);
+	c = tc ? tc->cnt : xcalloc(toks->n + 1, sizeof(*c));
+	rc = bayes_db_read(db, toks->v, toks->n, c, &tot, err, errsz);
+	if (rc == 0)
+		rc = bayes_combine(p, c, toks->n, tot.nspam, tot.nham, prob,
+		    used) >= 0 ? 1 : 0;
+	if (tc == NULL)
+		free(c);
+	return rc;
 }
 
 int
