@@ -98,7 +98,6 @@ bayes_redis_start(struct eng_tx *tx, struct eng_io *io)
 enum eng_ret
 eng_bayes(struct eng_tx *tx, struct eng_io *io)
 {
-	struct bayes_toks toks;
 	int64_t t0;
 	int rc;
 
@@ -115,10 +114,8 @@ eng_bayes(struct eng_tx *tx, struct eng_io *io)
 		return ENG_DONE;
 	}
 	t0 = clock_mono_ns();
-	memset(&toks, 0, sizeof(toks));
-	rc = bayes_db_classify(io->bayes_db, io->bayes_params, tx->msg, &toks,
+	rc = bayes_db_classify(io->bayes_db, io->bayes_params, tx->msg, NULL,
 	    &tx->bayes_p, NULL, tx->bayes_err, sizeof(tx->bayes_err));
-	bayes_toks_free(&toks);
 	if (rc >= 0)
 		tx->bayes_err[0] = '\0';
 	tx->bayes_known = rc == 1;

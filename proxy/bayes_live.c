@@ -268,7 +268,6 @@ static void
 live_classify_redis(const struct config *cfg, const struct msg *m,
     const struct bayes_params *bp, const char *sid, int *known, double *p)
 {
-	struct bayes_toks toks;
 	struct live_rcfg r;
 	struct bayes_db *db;
 	char err[512];
@@ -279,9 +278,7 @@ live_classify_redis(const struct config *cfg, const struct msg *m,
 	live_rcfg_free(&r);
 	if (db == NULL)
 		return;
-	memset(&toks, 0, sizeof(toks));
-	rc = bayes_db_classify(db, bp, m, &toks, p, NULL, err, sizeof(err));
-	bayes_toks_free(&toks);
+	rc = bayes_db_classify(db, bp, m, NULL, p, NULL, err, sizeof(err));
 	if (rc < 0) {
 		live_redis_fail(sid, err);
 		return;
@@ -318,7 +315,6 @@ bayes_live_classify(const struct config *cfg, const struct msg *m,
     const char *sid, int *known, double *p)
 {
 	struct bayes_params bp;
-	struct bayes_toks toks;
 	struct bayes_db *db;
 	char err[512];
 	int rc;
@@ -335,10 +331,8 @@ bayes_live_classify(const struct config *cfg, const struct msg *m,
 	if ((db = live_get(cfg->bayes_path, cfg->bayes_autolearn, sid)) ==
 	    NULL)
 		return;
-	memset(&toks, 0, sizeof(toks));
-	rc = bayes_db_classify(db, &bp, m, &toks, p, NULL, err, sizeof(err));
+	rc = bayes_db_classify(db, &bp, m, NULL, p, NULL, err, sizeof(err));
 	pthread_rwlock_unlock(&live_rw);
-	bayes_toks_free(&toks);
 	if (rc < 0)
 		live_log_err(sid, err);
 	*known = rc == 1;

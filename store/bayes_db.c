@@ -21,11 +21,24 @@
  * Reads go through one cursor in ascending key order (bayes_tokenize()
  * sorts): LMDB then finds most keys on the leaf page it is already on
  * instead of walking down from the root each time.
+ *
+ * Token cache: a lookup that misses the CPU caches costs about 0.9 us (a
+ * binary search over a leaf page nobody touched lately: one dependent
+ * memory load per probe), and a message has ~550 tokens, but the common
+ * ones (header names, relays, frequent words) recur message after
+ * message.  Each thread keeps a small direct-mapped table of the counts it
+ * read, valid for one committed state only: it is tagged with the store's
+ * identity (a serial per bayes_db_open) and the read transaction's id, and
+ * emptied when either differs, so a learner's commit (a new txnid) is seen
+ * at once and the counts are exactly those a fresh read would give.
+ * Per thread because a struct bayes_db is shared by readers; no lock.
  */
 #include <sys/stat.h>
 
 #include <errno.h>
 #include <lmdb.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -47,7 +60,85 @@ struct bayes_db {
 	int		 rdonly;
 	char		*dir;
 	struct bayes_redis *rd;		/* bayes_store redis: all goes there */
+	uint64_t	 serial;	/* this open, for the token cache */
 };
+
+/* Token cache slots per thread (power of 2): 1 MiB, within L2/L3. */
+#define TCACHE_SLOTS	(1u << 16)
+
+struct tcache_slot {
+	uint64_t	 tok;		/* 0: empty (tokens are never 0) */
+	uint32_t	 spam, ham;
+};
+
+struct tcache {
+	uint64_t	 serial;	/* bayes_db serial the slots belong to */
+	size_t		 txnid;		/* and its committed state */
+	struct tcache_slot *slot;
+	/* bayes_db_classify()'s scratch when the caller gives none: no
+	 * 100 KiB allocated, zeroed and freed per message */
+	struct bayes_toks toks;
+	struct bayes_counts *cnt;	/* BAYES_TOK_MAX + 1 */
+};
+
+static atomic_uint_fast64_t	 db_serial;
+static pthread_key_t		 tcache_key;
+static pthread_once_t		 tcache_once = PTHREAD_ONCE_INIT;
+
+static void
+tcache_free(void *p)
+{
+	struct tcache *tc = p;
+
+	free(tc->slot);
+	bayes_toks_free(&tc->toks);
+	free(tc->cnt);
+	free(tc);
+}
+
+static void
+tcache_init(void)
+{
+	if (pthread_key_create(&tcache_key, tcache_free) != 0)
+		tcache_key = (pthread_key_t)-1;
+}
+
+/* This thread's cache and scratch, created on first use; NULL if none. */
+static struct tcache *
+tcache_thread(void)
+{
+	struct tcache *tc;
+
+	pthread_once(&tcache_once, tcache_init);
+	if (tcache_key == (pthread_key_t)-1)
+		return NULL;
+	if ((tc = pthread_getspecific(tcache_key)) != NULL)
+		return tc;
+	tc = xcalloc(1, sizeof(*tc));
+	tc->slot = xcalloc(TCACHE_SLOTS, sizeof(*tc->slot));
+	tc->cnt = xcalloc(BAYES_TOK_MAX + 1, sizeof(*tc->cnt));
+	if (pthread_setspecific(tcache_key, tc) != 0) {
+		tcache_free(tc);
+		return NULL;
+	}
+	return tc;
+}
+
+/* This thread's cache for db's state txnid, emptied if it held another. */
+static struct tcache *
+tcache_get(const struct bayes_db *db, size_t txnid)
+{
+	struct tcache *tc;
+
+	if ((tc = tcache_thread()) == NULL)
+		return NULL;
+	if (tc->serial == db->serial && tc->txnid == txnid)
+		return tc;
+	memset(tc->slot, 0, TCACHE_SLOTS * sizeof(*tc->slot));
+	tc->serial = db->serial;
+	tc->txnid = txnid;
+	return tc;
+}
 
 static void
 put_u32(unsigned char *p, uint32_t v)
@@ -177,6 +268,7 @@ bayes_db_open(const char *dir, int flags, char *err, size_t errsz)
 	int rc;
 
 	db->dir = xstrdup(dir);
+	db->serial = atomic_fetch_add(&db_serial, 1) + 1;
 	db->rdonly = (flags & BAYES_DB_RDONLY) != 0;
 	if (!db->rdonly && mkdir(dir, 0750) != 0 && errno != EEXIST) {
 		snprintf(err, errsz, "%s: cannot create: %s", dir,
@@ -265,7 +357,9 @@ bayes_db_read(struct bayes_db *db, const uint64_t *tok, size_t n,
     size_t errsz)
 {
 	MDB_txn *txn;
-	MDB_cursor *c;
+	MDB_cursor *c = NULL;
+	struct tcache *tc;
+	struct tcache_slot *sl;
 	size_t key;
 	MDB_val k = { sizeof(key), &key }, v;
 	size_t i;
@@ -277,11 +371,22 @@ bayes_db_read(struct bayes_db *db, const uint64_t *tok, size_t n,
 	if ((rc = mdb_txn_begin(db->env, NULL, MDB_RDONLY, &txn)) != 0)
 		return fail(db, rc, "read", err, errsz);
 	totals(db, txn, tot);
-	if ((rc = mdb_cursor_open(txn, db->tokens, &c)) != 0) {
-		mdb_txn_abort(txn);
-		return fail(db, rc, "read", err, errsz);
-	}
+	tc = tcache_get(db, mdb_txn_id(txn));
 	for (i = 0; i < n; i++) {
+		/* the hash's middle bits pick the slot: the low ones also
+		 * pick neighbours in the sorted order */
+		sl = tc ? &tc->slot[(tok[i] >> 24) & (TCACHE_SLOTS - 1)] :
+		    NULL;
+		if (sl && sl->tok == tok[i] && tok[i] != 0) {
+			out[i].spam = sl->spam;
+			out[i].ham = sl->ham;
+			continue;
+		}
+		if (c == NULL && (rc = mdb_cursor_open(txn, db->tokens,
+		    &c)) != 0) {
+			mdb_txn_abort(txn);
+			return fail(db, rc, "read", err, errsz);
+		}
 		key = (size_t)tok[i];
 		k.mv_size = sizeof(key);
 		k.mv_data = &key;
@@ -296,8 +401,14 @@ bayes_db_read(struct bayes_db *db, const uint64_t *tok, size_t n,
 			mdb_txn_abort(txn);
 			return fail(db, rc, "read", err, errsz);
 		}
+		if (sl) {
+			sl->tok = tok[i];
+			sl->spam = out[i].spam;
+			sl->ham = out[i].ham;
+		}
 	}
-	mdb_cursor_close(c);
+	if (c)
+		mdb_cursor_close(c);
 	mdb_txn_abort(txn);
 	return 0;
 }
@@ -580,19 +691,30 @@ bayes_db_classify(struct bayes_db *db, const struct bayes_params *p,
     const struct msg *m, struct bayes_toks *toks, double *prob, size_t *used,
     char *err, size_t errsz)
 {
+	struct tcache *tc = toks == NULL ? tcache_thread() : NULL;
 	struct bayes_counts *c;
 	struct bayes_totals tot;
 	int rc;
 
-	bayes_tokenize(m, toks);
-	c = xcalloc(toks->n + 1, sizeof(*c));
-	if (bayes_db_read(db, toks->v, toks->n, c, &tot, err, errsz) != 0) {
-		free(c);
-		return -1;
+	if (toks == NULL && tc == NULL) {
+		struct bayes_toks own;
+
+		memset(&own, 0, sizeof(own));
+		rc = bayes_db_classify(db, p, m, &own, prob, used, err, errsz);
+		bayes_toks_free(&own);
+		return rc;
 	}
-	rc = bayes_combine(p, c, toks->n, tot.nspam, tot.nham, prob, used);
-	free(c);
-	return rc >= 0 ? 1 : 0;
+	if (tc != NULL)
+		toks = &tc->toks;
+	bayes_tokenize(m, toks);
+	c = tc ? tc->cnt : xcalloc(toks->n + 1, sizeof(*c));
+	rc = bayes_db_read(db, toks->v, toks->n, c, &tot, err, errsz);
+	if (rc == 0)
+		rc = bayes_combine(p, c, toks->n, tot.nspam, tot.nham, prob,
+		    used) >= 0 ? 1 : 0;
+	if (tc == NULL)
+		free(c);
+	return rc;
 }
 
 int

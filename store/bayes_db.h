@@ -116,7 +116,8 @@ int	bayes_db_put_totals(struct bayes_db *db, const struct bayes_totals *t,
  * use, bayes_toks_free() after the last), reused between messages.
  *
  * bayes_db_classify: tokenize m, read the counts in one transaction and
- * combine them with p.  Returns 1 with the spam probability in *prob (and
+ * combine them with p.  toks may be NULL: a scratch kept per thread is
+ * used (moatd's and moatctl's per-message path).  Returns 1 with the spam probability in *prob (and
  * the tokens used in *used, may be NULL), 0 when Bayes does not speak (not
  * trained to p's minimums), -1 with err on store trouble.
  *

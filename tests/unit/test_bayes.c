@@ -196,6 +196,8 @@ test_tok_bound(void **state)
 	memset(&t, 0, sizeof(t));
 	assert_int_equal(bayes_tokenize(m, &t), BAYES_TOK_MAX);
 	assert_int_equal(t.full, 1);
+	for (i = 1; i < BAYES_TOK_MAX; i++)
+		assert_true(t.v[i - 1] < t.v[i]);	/* sorted, distinct */
 	bayes_toks_free(&t);
 	msg_free(m);
 	sbuf_free(&b);

@@ -153,6 +153,55 @@ test_batch(void **state)
 	bayes_db_close(db);
 }
 
+/*
+ * The per-thread token cache (bayes_db.c) keeps counts for one committed
+ * state of one open store.  Two stores whose states have the same
+ * transaction id must not share entries; the same token in a slot, a
+ * neighbour in the same slot and a commit from another handle must all
+ * read what a fresh read gives.
+ */
+static void
+test_cache(void **state)
+{
+	const uint8_t id[16] = { 7 }, id2[16] = { 8 };
+	/* 3 and 3 + (1 << 40) fall in the same cache slot */
+	const uint64_t tok[2] = { 3, 3 + (1ULL << 40) };
+	struct bayes_db *a = open_rw(newdir()), *b = open_rw(newdir()), *ro;
+	struct bayes_counts c[2];
+	struct bayes_totals tot;
+	enum bayes_learned res;
+	char err[512];
+
+	(void)state;
+	/* one learn each: the same transaction id in both */
+	assert_int_equal(bayes_db_learn(a, id, BAYES_SPAM, tok, 1, 1, &res,
+	    err, sizeof(err)), 0);
+	assert_int_equal(bayes_db_learn(b, id, BAYES_HAM, tok, 2, 1, &res,
+	    err, sizeof(err)), 0);
+	counts(a, 3, 1, 0, &tot);
+	counts(b, 3, 0, 1, &tot);
+	counts(a, 3, 1, 0, &tot);
+	counts(a, tok[1], 0, 0, &tot);
+	counts(b, tok[1], 0, 1, &tot);
+	/* both tokens of one read in the same slot */
+	assert_int_equal(bayes_db_read(b, tok, 2, c, &tot, err, sizeof(err)),
+	    0);
+	assert_int_equal(c[0].ham, 1);
+	assert_int_equal(c[1].ham, 1);
+	/* a learner on another handle: the reader sees its commit */
+	ro = bayes_db_open(bayes_db_path(a), BAYES_DB_RDONLY, err,
+	    sizeof(err));
+	assert_non_null(ro);
+	counts(ro, 3, 1, 0, &tot);
+	assert_int_equal(bayes_db_learn(a, id2, BAYES_SPAM, tok, 2, 2, &res,
+	    err, sizeof(err)), 0);
+	counts(ro, 3, 2, 0, &tot);
+	counts(ro, tok[1], 1, 0, &tot);
+	bayes_db_close(ro);
+	bayes_db_close(a);
+	bayes_db_close(b);
+}
+
 struct dump {
 	uint64_t	tok[8];
 	struct bayes_counts c[8];
@@ -342,6 +391,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_learn_relearn_forget),
 		cmocka_unit_test(test_batch),
+		cmocka_unit_test(test_cache),
 		cmocka_unit_test(test_dump_restore),
 		cmocka_unit_test(test_missing),
 		cmocka_unit_test(test_corrupt),
