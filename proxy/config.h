@@ -238,6 +238,12 @@ struct config {
 	int		dnsbl_threshold;
 	char		*rhsbl_sites;
 	char		*uribl_sites;
+
+	/* moat-milter (issue 15) */
+	char		*milter_listen;		/* libmilter's smfi_setconn */
+	int		milter_max_inflight;	/* transactions at once */
+	long		milter_timeout_ms;	/* one callback's wait */
+	char		*milter_quarantine_score;	/* a number or "off" */
 };
 
 /*
