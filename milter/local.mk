@@ -9,3 +9,12 @@ moat_milter_LDADD = libstore.a libproxy.a libbayesdb.a librules.a \
 	libscoring.a libcommon.a $(MILTER_LIBS) $(LMDB_LIBS) $(MATH_LIBS) \
 	$(PCRE2_LIBS) $(HS_LIBS) $(HIREDIS_LIBS) $(LIBEVENT_LIBS) \
 	$(PTHREAD_LIBS)
+
+# Its tests: miltertest scripts (tests/milter/) run by the integration
+# harness; test_milter.py needs no root, the Postfix ones do.
+MILTER_TESTS = tests/integration/test_milter.py
+TESTS += $(MILTER_TESTS)
+EXTRA_DIST += $(MILTER_TESTS) tests/integration/mltest.py \
+	tests/milter/send.lua tests/milter/milter.rules
+AM_TESTS_ENVIRONMENT += MOAT_MILTER=$(abs_top_builddir)/moat-milter; \
+	export MOAT_MILTER;

@@ -107,6 +107,8 @@ struct mlt_conn {
 	int		 ntx;
 	int		 in_tx;		/* MAIL seen, not yet ended */
 	int		 counted;	/* holds an in-flight slot */
+	int		 leadspc;	/* header values keep their lead space */
+	int		 connected;	/* the connect stage was seen */
 
 	/* transaction facts */
 	char		*qid;		/* the MTA's queue id ({i}) */

@@ -156,6 +156,20 @@ refusal(SMFICTX *ctx, struct mlt_conn *c)
 	return c->out.act == MLT_REJECT ? SMFIS_REJECT : SMFIS_TEMPFAIL;
 }
 
+/*
+ * busy: a timed-out request of c is still with the engine, so c's facts
+ * may not change: this stage gets no outcome.
+ */
+static int
+busy(struct mlt_conn *c, const char *stage)
+{
+	if (mlt_idle(c))
+		return 0;
+	log_warn_session(c->id, "stage %s: the engine is still on an earlier "
+	    "request; tempfail", stage);
+	return 1;
+}
+
 /* No outcome (timeout, engine busy): 451 4.3.0 from us. */
 static sfsistat
 no_outcome(SMFICTX *ctx, struct mlt_conn *c)
@@ -179,6 +193,7 @@ cb_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1,
 	    SMFIF_QUARANTINE | SMFIF_SETSYMLIST;
 	/* What moat does not need, the MTA may skip. */
 	unsigned long skip = SMFIP_NOUNKNOWN | SMFIP_NODATA;
+	struct mlt_conn *c;
 
 	(void)f2;
 	(void)f3;
@@ -189,8 +204,16 @@ cb_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1,
 		return SMFIS_REJECT;
 	}
 	*pf0 = want;
-	/* Leading spaces of header values are kept: the message as sent. */
+	/*
+	 * Leading spaces of header values are kept: the message as sent,
+	 * and the values we add or change carry their own.
+	 */
 	*pf1 = (f1 & skip) | (f1 & SMFIP_HDR_LEADSPC);
+	if ((c = conn_of(ctx)) == NULL) {
+		c = mlt_conn_new();
+		smfi_setpriv(ctx, c);
+	}
+	c->leadspc = (f1 & SMFIP_HDR_LEADSPC) != 0;
 	*pf2 = *pf3 = 0;
 	if (smfi_setsymlist(ctx, SMFIM_CONNECT,
 	    "{daemon_name} {client_addr} {client_name}") != MI_SUCCESS ||
@@ -208,11 +231,16 @@ cb_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1,
 static sfsistat
 cb_connect(SMFICTX *ctx, char *hostname, _SOCK_ADDR *sa)
 {
-	struct mlt_conn *c = mlt_conn_new();
+	struct mlt_conn *c = conn_of(ctx);
 	struct netaddr a;
 	char buf[64];
 
-	smfi_setpriv(ctx, c);
+	/* Made at negotiation, or here for an MTA that does not negotiate. */
+	if (c == NULL) {
+		c = mlt_conn_new();
+		smfi_setpriv(ctx, c);
+	}
+	c->connected = 1;
 	if (sa != NULL && netaddr_from_sockaddr(&a, sa) == 0)
 		c->client_addr = xstrdup(netaddr_str(&a, buf, sizeof(buf)));
 	else if ((c->client_addr = macro_dup(ctx, "{client_addr}")) == NULL)
@@ -246,7 +274,7 @@ cb_helo(SMFICTX *ctx, char *helo)
 
 	if (c == NULL)
 		return SMFIS_TEMPFAIL;
-	if (!mlt_idle(c))
+	if (busy(c, "helo"))
 		return no_outcome(ctx, c);
 	free(c->helo);
 	c->helo = xstrdup(helo ? helo : "");
@@ -272,7 +300,7 @@ cb_envfrom(SMFICTX *ctx, char **argv)
 	if (c == NULL)
 		return SMFIS_TEMPFAIL;
 	/* The facts may change only while the engine does not read them. */
-	if (!mlt_idle(c))
+	if (busy(c, "mail"))
 		return no_outcome(ctx, c);
 	log_tx(c, "none", "reset");
 	mlt_tx_clear(c);
@@ -323,7 +351,7 @@ cb_envrcpt(SMFICTX *ctx, char **argv)
 
 	if (c == NULL || !c->in_tx)
 		return SMFIS_TEMPFAIL;
-	if (!mlt_idle(c))
+	if (busy(c, "rcpt"))
 		return no_outcome(ctx, c);
 	if (c->nrcpt == MLT_RCPT_MAX) {
 		c->out.act = MLT_TEMPFAIL;
@@ -453,7 +481,11 @@ apply_headers(SMFICTX *ctx, struct mlt_conn *c)
 			const char *q;
 
 			sbuf_reset(&v);
-			for (q = colon + 1; q < end; q++)
+			q = colon + 1;
+			/* Without LEADSPC the MTA puts ": " itself. */
+			if (!c->leadspc && *q == ' ')
+				q++;
+			for (; q < end; q++)
 				if (*q != '\r')
 					sbuf_addc(&v, *q);
 			sbuf_addc(&v, '\0');
@@ -471,8 +503,8 @@ apply_headers(SMFICTX *ctx, struct mlt_conn *c)
 				while (*s == ' ' || *s == '\t')
 					s++;
 				sbuf_reset(&v);
-				sbuf_printf(&v, " %s%s%s", prefix, *s ? " " :
-				    "", s);
+				sbuf_printf(&v, "%s%s%s%s", c->leadspc ? " " :
+				    "", prefix, *s ? " " : "", s);
 				sbuf_addc(&v, '\0');
 				if (smfi_chgheader(ctx, "Subject", 1, v.p) !=
 				    MI_SUCCESS)
@@ -481,7 +513,8 @@ apply_headers(SMFICTX *ctx, struct mlt_conn *c)
 			}
 		if (!subj) {
 			sbuf_reset(&v);
-			sbuf_printf(&v, " %s", prefix);
+			sbuf_printf(&v, "%s%s", c->leadspc ? " " : "",
+			    prefix);
 			sbuf_addc(&v, '\0');
 			if (smfi_addheader(ctx, "Subject", v.p) != MI_SUCCESS)
 				rc = -1;
@@ -547,13 +580,18 @@ cb_close(SMFICTX *ctx)
 	struct mlt_conn *c = conn_of(ctx);
 	struct logline l;
 
-	if (c == NULL) {
+	if (c == NULL || !c->connected) {
 		/*
 		 * Closed before connect: a client that does not speak the
-		 * milter protocol, or a broken packet (libmilter said why).
+		 * milter protocol, or a broken packet (libmilter logs why to
+		 * syslog).  Nothing of a session to log.
 		 */
 		log_warn("milter: a connection ended before its connect "
 		    "stage (broken or foreign milter client)");
+		if (c != NULL) {
+			smfi_setpriv(ctx, NULL);
+			mlt_conn_release(c);
+		}
 		return SMFIS_CONTINUE;
 	}
 	smfi_setpriv(ctx, NULL);

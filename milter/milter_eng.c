@@ -219,7 +219,9 @@ stage_data(struct mlt_conn *c)
 		refuse(c, MLT_REJECT, 550, "5.7.1", "message", "data");
 	else if (v == SCORE_TEMPFAIL)
 		refuse(c, MLT_TEMPFAIL, 451, "4.7.1", "message", "data");
-	else if (strcmp(c->cfg->milter_quarantine_score, "off") != 0) {
+	else if (c->auth == NULL &&
+	    strcmp(c->cfg->milter_quarantine_score, "off") != 0) {
+		/* Your own users' mail is tagged, never held (auth_score_*). */
 		q = strtod(c->cfg->milter_quarantine_score, &end);
 		c->out.quarantine = c->out.score >= q;
 	}
