@@ -7,14 +7,19 @@ attempt from an unknown client is greylisted (451 4.7.1 for that
 recipient) and the retry after the delay is delivered; an authenticated
 submission (XCLIENT LOGIN=, which Postfix passes as {auth_authen}) is not
 greylisted; with moat-milter stopped, milter_default_action = tempfail
-gives the client a 4xx and nothing is delivered or lost.
+gives the client a 4xx and nothing is delivered or lost.  And one message
+scores the same through moatd, moat-milter and `moatctl scan` (Agree).
 
-Needs root (a private Postfix), $MOAT_MILTER and postfix.
+Needs root (a private Postfix), $MOAT_MILTER and postfix; Agree also
+$MOATD and $MOATCTL.
 """
 
 import os
+import re
+import subprocess
 import sys
 import time
+import unittest
 
 sys.dont_write_bytecode = True     # no __pycache__ in the source tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -185,6 +190,73 @@ class Stopped(Base):
         self.pf.settle()
         self.assertEqual(self.pf.all_messages(self.tok),
                          {u: [] for u in mt.USERS})
+
+
+class Agree(mt.MoatTestCase):
+    """The same rules give the same score through the three front ends:
+    moatd (over SMTP, to a fake backend), moat-milter (miltertest) and
+    `moatctl scan`, for the messages of test_score_agree.py."""
+    NEED_POSTFIX = False
+    SHARED_MOATD = False
+
+    def test_same_score_three_ways(self):
+        import test_score_agree as sa
+        moatctl = os.environ.get("MOATCTL", "")
+        if not os.access(moatctl, os.X_OK) or \
+                not os.access(os.environ.get("MOATD", ""), os.X_OK):
+            raise unittest.SkipTest("no $MOATD or $MOATCTL")
+        d = mt.mkdtemp("moat-agree-")
+        self.addCleanup(mt.rmtree, d)
+        rules = os.path.join(d, "agree.cf")
+        with open(rules, "w") as f:
+            f.write(sa.RULES)
+        conf = {"rules": rules, "received_header": "off",
+                "score_reject": "off"}
+        fb = self.fake_backend("ok")
+        moatd = self.start_moatd(conf=conf, backend_port=fb.port)
+        milter = mltest.Milter(dict(conf, received_header=None))
+        self.addCleanup(milter.cleanup)
+        milter.start()
+        scores = set()
+        for i, text in enumerate(sa.MESSAGES):
+            path = os.path.join(d, "m%d.eml" % i)
+            with open(path, "w", newline="") as f:
+                f.write(text)
+            p = subprocess.run([moatctl, "scan", "-r", rules, path],
+                               capture_output=True, text=True, timeout=60)
+            got = re.search(r"^%s score=(-?[0-9.]+) " % re.escape(path),
+                            p.stdout, re.M)
+            self.assertIsNotNone(got, p.stdout + p.stderr)
+            ctl = float(got.group(1))
+
+            sender = "s%d.%s@sender.test" % (i, self.tok.lower())
+            c = self.client(moatd)
+            c.greet()
+            self.assertReply(c.cmd("MAIL FROM:<%s>" % sender), 250)
+            self.assertReply(c.cmd("RCPT TO:<alice@example.test>"), 250)
+            self.assertReply(c.cmd("DATA"), 354)
+            c.send(mt.dot_stuff(text.encode()))
+            self.assertReply(c.reply(), 250)
+            c.cmd("QUIT")
+            txs = moatd.wait_tx(sender)
+            self.assertEqual(len(txs), 1, moatd.log())
+
+            r = mltest.miltertest(milter, msg=path, **{"from": sender})
+            self.assertEqual(r.reply("eom"), "c", r.out)
+            mtx = [t for t in milter.events("tx") if t["from"] == sender]
+            self.assertEqual(len(mtx), 1, milter.log())
+
+            msg = "message %d: moatctl %s, moatd %s, moat-milter %s/%s" % (
+                i, ctl, txs[0]["score"], mtx[0]["score"],
+                r.added.get("X-Spam-Score"))
+            self.assertAlmostEqual(float(txs[0]["score"]), ctl, 3, msg)
+            self.assertAlmostEqual(float(mtx[0]["score"]), ctl, 3, msg)
+            self.assertAlmostEqual(float(r.added["X-Spam-Score"]), ctl, 3,
+                                   msg)
+            self.assertEqual(mtx[0]["rules"], txs[0]["rules"], msg)
+            scores.add(ctl)
+        # The messages do not all score alike: the test can tell.
+        self.assertEqual(len(scores), len(sa.MESSAGES))
 
 
 if __name__ == "__main__":
