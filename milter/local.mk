@@ -19,3 +19,6 @@ EXTRA_DIST += $(MILTER_TESTS) tests/integration/mltest.py \
 	tests/milter/send.lua tests/milter/milter.rules
 AM_TESTS_ENVIRONMENT += MOAT_MILTER=$(abs_top_builddir)/moat-milter; \
 	export MOAT_MILTER;
+
+dist_man_MANS += doc/moat-milter.8
+dist_doc_DATA += contrib/moat-milter.service
