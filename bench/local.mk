@@ -61,3 +61,7 @@ EXTRA_DIST += bench/report-bench.sh
 bench-report: moatctl$(EXEEXT)
 	bash $(top_srcdir)/bench/report-bench.sh \
 	    $(abs_top_builddir)/moatctl$(EXEEXT) $(BENCH_ARGS)
+
+# Greylisting under load (doc/greylisting.md) and sender authentication
+# (issue 16): scripts run by hand, shipped in the tarball.
+EXTRA_DIST += bench/grey-bench.sh bench/sender-auth.sh

@@ -15,7 +15,7 @@
  * What it deliberately does not do: it is a bench tool, built by the bench
  * script into its temp dir (cc ... -lcrypt); it is not installed, not part
  * of moatd, and it never compares the result (crypt_rn's work is what is
- * measured, as proxy/passwd.c's check_hash spends it).
+ * measured, as auth/passwd.c's check_hash spends it).
  *
  * Invariants: every crypt call uses its own struct crypt_data, as moatd's
  * hashing threads do; a failed crypt is exit status 1, never a silent 0.

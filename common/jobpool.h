@@ -1,7 +1,7 @@
 /*
  * jobpool.h: a small bounded pool of threads that runs blocking jobs off
  * the event loops and delivers each result on the loop that submitted
- * it.  Shared by password hashing (proxy/passwd.c) and the sender
+ * it.  Shared by password hashing (auth/passwd.c) and the sender
  * authentication checks (engine/sauth_pool.c).  A full queue refuses at
  * once: the caller fails soft rather than waits.
  *

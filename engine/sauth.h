@@ -4,7 +4,7 @@
  * header (issue 16).
  *
  * The pure part (results, facts, the header writer and parser, the DNS
- * list syntax) has no I/O and links into libproxy.a's users and the unit
+ * list syntax) has no I/O and is in libengine.a for conf/, tools and the unit
  * tests.  The checks themselves (sauth_check.c) call libspf2, libopendkim
  * and libopendmarc, whose DNS goes through sauth_dns.c: blocking, bounded
  * by a timeout, so a caller on an event loop runs them on a pool.

@@ -6,7 +6,7 @@
  *
  * Blocking: each call may wait up to timeout_ms per query and a bounded
  * number of queries.  On an event loop use sauth_pool.h, which runs them
- * on a small bounded pool (as proxy/passwd.c hashes passwords); moatctl
+ * on a small bounded pool (as auth/passwd.c hashes passwords); moatctl
  * calls them directly.  One struct sauth_ctx per thread.
  */
 #ifndef SAUTH_CHECK_H

@@ -3,7 +3,7 @@
  * event loop.  libspf2, libopendkim and libopendmarc block on DNS, so a
  * small bounded pool of threads runs them, each thread with its own
  * struct sauth_ctx (and so its own answer cache), and the result comes
- * back to the caller's event loop as an event, as proxy/passwd.c does for
+ * back to the caller's event loop as an event, as auth/passwd.c does for
  * password hashing.  A full queue refuses at once: the caller scores
  * nothing (temperror policy) rather than wait.
  */

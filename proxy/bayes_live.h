@@ -6,7 +6,7 @@
 #ifndef MOAT_BAYES_LIVE_H
 #define MOAT_BAYES_LIVE_H
 
-#include "config.h"
+#include "moat_conf.h"
 #include "score.h"
 
 struct msg;

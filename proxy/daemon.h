@@ -11,7 +11,7 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
-#include "config.h"
+#include "moat_conf.h"
 #include "netaddr.h"
 
 struct event_base;
@@ -22,6 +22,7 @@ struct passwd_pool;
 struct store_conn;
 struct event;
 struct session;
+struct eng_io;
 
 /* An accepted connection on its way from the acceptor to a worker. */
 struct handoff {
@@ -44,6 +45,7 @@ struct worker {
 	struct evdns_base	*dns;		/* NULL: reverse_dns off */
 	struct rule_scratch	*scratch;	/* PCRE2 match state */
 	struct store_conn	*store;		/* greylist/rate-limit store */
+	struct eng_io		*eio;		/* the engine's I/O on base */
 	uint64_t		*gcache_key;	/* passed triplets (hashes) */
 	int64_t			*gcache_exp;	/* ... and when they expire */
 	int			 notify[2];
@@ -55,8 +57,6 @@ struct worker {
 	int			 nsessions;
 };
 
-/* Slots of a worker's cache of passed greylist triplets (a power of 2). */
-#define GREY_CACHE_SLOTS	8192
 
 /* Daemon-wide state. */
 extern atomic_int	 moat_sessions;		/* sessions open now */

@@ -1,23 +1,18 @@
-# proxy/: moatd.  libproxy.a holds the pure modules (parsers, config, log,
-# address sets) so unit tests, fuzzers and tools link them without the daemon.
-noinst_LIBRARIES += libproxy.a
-libproxy_a_SOURCES = proxy/smtp_fsm.c proxy/smtp_fsm.h proxy/relay.c proxy/relay.h
-include proxy/parsers.mk
-include proxy/data.mk
-include proxy/config.mk
-include proxy/store.mk
-include proxy/auth.mk
-
+# proxy/: moatd only: the daemon (main, workers, privilege separation),
+# the session, the backend link, DNS, TLS, the spool, the metrics and the
+# policy glue.  The libraries it links are the other folders'.
 sbin_PROGRAMS += moatd
-moatd_SOURCES = proxy/main.c proxy/daemon.h proxy/worker.c \
+moatd_SOURCES = $(ENGINE_SOURCES) proxy/main.c proxy/daemon.h proxy/worker.c \
 	proxy/privsep.c proxy/privsep.h \
 	proxy/session.c proxy/upstream.c proxy/upstream.h \
 	proxy/msgstore.c proxy/msgstore.h proxy/dns.c proxy/dns.h \
-	proxy/policy.c proxy/policy.h proxy/bayes_live.c proxy/bayes_live.h
-moatd_LDADD = libauth.a libstore.a libproxy.a libbayesdb.a librules.a \
-	libscoring.a libcommon.a $(LMDB_LIBS) $(MATH_LIBS) $(PCRE2_LIBS) $(HS_LIBS) $(HIREDIS_LIBS) $(OPENSSL_LIBS) \
+	proxy/policy.c proxy/policy.h proxy/bayes_live.c proxy/bayes_live.h \
+	proxy/tls.c proxy/tls.h
+moatd_LDADD = libstore.a libauth.a libconf.a libengine.a libsmtp.a \
+	libscoring.a librules.a libcommon.a $(LMDB_LIBS) $(MATH_LIBS) $(PCRE2_LIBS) $(HS_LIBS) $(HIREDIS_LIBS) $(OPENSSL_LIBS) \
 	$(LIBEVENT_LIBS) $(CRYPT_LIBS) $(PTHREAD_LIBS)
 moatd_CFLAGS = $(AM_CFLAGS) $(LIBEVENT_CFLAGS) $(PCRE2_CFLAGS) \
 	$(OPENSSL_CFLAGS)
-include proxy/bayes.mk
-include proxy/metrics.mk
+# proxy/metrics.*: the counters and their exposition (pure, tested alone
+# by test_metrics) and the metrics_listen HTTP endpoint (needs libevent).
+moatd_SOURCES += proxy/metrics.c proxy/metrics.h proxy/metrics_http.c

@@ -811,7 +811,7 @@ usage_to(FILE *f, int status)
 	    "  -c FILE        configuration file (default %s)\n"
 	    "  -t             check the configuration and exit\n"
 	    "  -T LIST        trace subsystems: io,smtp,backend,config,rules,"
-	    "all\n"
+	    "engine,all\n"
 	    "  --dump-config  print the effective configuration and exit\n"
 	    "  -V, --version  print the version and exit\n"
 	    "  -h, --help     print this and exit\n"

@@ -15,7 +15,7 @@
 #include <event2/http.h>
 #include <event2/listener.h>
 
-#include "proxy/config.h"	/* not the autoconf config.h */
+#include "moat_conf.h"
 #include "metrics.h"
 #include "sbuf.h"
 

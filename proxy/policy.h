@@ -8,7 +8,7 @@
 
 #include <stddef.h>
 
-#include "config.h"
+#include "moat_conf.h"
 #include "greylist.h"
 #include "rule.h"
 #include "sbuf.h"

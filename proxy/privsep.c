@@ -36,7 +36,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "config.h"
+#include "moat_conf.h"
 #include "fdio.h"
 #include "filesrc.h"
 #include "log.h"

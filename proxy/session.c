@@ -35,15 +35,14 @@
 
 #include "clock.h"
 #include "daemon.h"
-#include "bayes_live.h"
 #include "dns.h"
+#include "engine/engine.h"
 #include "log.h"
 #include "metrics.h"
 #include "msg.h"
 #include "msgstore.h"
 #include "policy.h"
 #include "proxy_proto.h"
-#include "relay.h"
 #include "smtp_bdat.h"
 #include "smtp_cmd.h"
 #include "smtp_data.h"
@@ -51,8 +50,6 @@
 #include "smtp_fsm.h"
 #include "smtp_line.h"
 #include "smtp_reply.h"
-#include "store.h"
-#include "store_cfg.h"
 #include "tls.h"
 #include "passwd.h"
 #include "sasl.h"
@@ -79,13 +76,12 @@
 	X(W_AUTH, "AUTH")	/* the password pool checks a login */	\
 	X(W_AUTHDELAY, "AUTHDELAY") /* a failed login's reply is held */ \
 	X(W_AUTHBE, "AUTHBE")	/* the backend checks a login */	\
-	X(W_DNS, "DNS")		/* the client's name, before MAIL */	\
-	X(W_RATE, "RATE")	/* a rate counter in the store */	\
+	X(W_ENGINE, "ENGINE")	/* a stage of the engine: its step's	\
+				   wait names it (RATE, GREY, DNS) */	\
 	X(W_CONNECT, "CONNECT")	/* the backend link being set up */	\
 	X(W_RSET, "RSET")	/* the backend's reply to our RSET */	\
 	X(W_MAIL, "MAIL")	/* ... to MAIL */			\
 	X(W_RCPT, "RCPT")	/* ... to RCPT */			\
-	X(W_GREY, "GREY")	/* the greylist triplet in the store */	\
 	X(W_REPLAY, "REPLAY")	/* a greylisted transaction replayed */	\
 	X(W_DATA, "DATA")	/* the backend's reply to the message */
 
@@ -93,28 +89,6 @@ enum sess_wait {
 #define SESS_WAIT_ENUM(e, name)	e,
 	SESS_WAIT_LIST(SESS_WAIT_ENUM)
 #undef SESS_WAIT_ENUM
-};
-
-/*
- * Rate limits, counted in the store: the kind, its limit= name in the log
- * and the config key that sets it.  One list makes the enum and both
- * tables.  AUTHBLOCK to AUTHFAIL_NET count failures and stay in that
- * order (sess_rate_cb compares with >= for them).
- */
-#define RATE_LIST(X)							\
-	X(RATE_CONN, "conn_per_ip", ratelimit_conn_per_ip)		\
-	X(RATE_MSG, "msg_per_ip", ratelimit_msg_per_ip)			\
-	X(RATE_RCPT, "rcpt_per_sender", ratelimit_rcpt_per_sender)	\
-	X(RATE_AUTHBLOCK, "auth_fail_per_ip", auth_fail_limit)		\
-	X(RATE_AUTHFAIL, "auth_fail_per_ip", auth_fail_limit)		\
-	X(RATE_AUTHFAIL_NET, "auth_fail_per_net", auth_fail_net_limit)	\
-	X(RATE_USER, "msg_per_user", ratelimit_msg_per_user)		\
-	X(RATE_AUTHLOGIN, "auth_fail_per_login", auth_fail_limit)
-
-enum rate_kind {
-#define RATE_ENUM(e, name, key)	e,
-	RATE_LIST(RATE_ENUM)
-#undef RATE_ENUM
 };
 
 /* Input buffered before reading from the client pauses (backpressure). */
@@ -154,18 +128,16 @@ struct smtp_tx {
 	int64_t		 start_ms;	/* clock_mono_ms() at MAIL */
 	int		 backend_open;	/* backend has MAIL for it */
 	int		 lost;		/* its backend link died (see sess_tx_lost) */
-	struct score_card card;		/* every check's hits */
 	const char	*verdict;	/* for the log line */
 	struct sbuf	 tag;		/* X-Spam-* and the rewritten header */
 	unsigned long long body_off;	/* where the message body starts */
-	const char	*grey;		/* greylist= for the log line */
 	int		 tainted;	/* the backend holds a greylisted rcpt */
 	struct smtp_reply grey_reply;	/* the backend's RCPT reply, held */
 	int		 replay;	/* replay step (W_REPLAY) */
 	int		 chunked;	/* the message came by BDAT */
-	uint64_t	 grey_hash;	/* of the triplet being checked */
-	int		 bayes_known;	/* Bayes spoke on the message */
-	double		 bayes_p;	/* its spam probability */
+	struct msg	*msg;		/* DATA stage: the parsed message */
+	const char	*raw;		/* ... and its mapped bytes */
+	size_t		 raw_len;
 };
 
 struct session {
@@ -181,14 +153,17 @@ struct session {
 	char			 client_str[64];
 	int			 client_port;
 	int			 ipcounted;
-	int			 trusted;
-	struct dns_lookup	*dnsq;		/* pending FCrDNS lookup */
-	char			*client_name;	/* verified reverse name */
-	char			*client_ptr;	/* the PTR name, verified or not */
-	enum dns_status		 dns_status;	/* see dns.h */
+	/*
+	 * The engine's view of this session and its transaction: the facts
+	 * (client name, trust, login, ...) and every check's results (the
+	 * score card, the greylist outcome).  Owned, freed in sess_free.
+	 */
+	struct eng_tx		*et;
 	enum smtp_state		 state;
 	unsigned		 flags;
 	enum sess_wait		 wait;
+	const char		*wait_eng;	/* W_ENGINE: what it waits for */
+	int			 helo_ehlo;	/* the HELO being judged is EHLO */
 	char			 helo[256];
 	/* The whole HELO argument, for logs: one past the cap shows "...". */
 	char			 helo_arg[LOG_VALUE_MAX + 2];
@@ -204,8 +179,6 @@ struct session {
 	struct smtp_tx		*tx;
 	struct upstream		*up;
 	int			 up_rset;	/* backend needs RSET first */
-	uint64_t		 grey_req;	/* pending store request, 0 none */
-	enum rate_kind		 rate_kind;	/* of the pending rate check */
 	struct upstream		*up_dead;	/* failed; free from loop */
 	struct event		*timer;		/* command / DATA deadline */
 	struct event		*greet_timer;
@@ -246,22 +219,18 @@ static void sess_up_cb(void *, enum up_event, const struct smtp_reply *,
 static void sess_up_reply(struct session *, enum up_event,
     const struct smtp_reply *);
 static void sess_timeout_cb(evutil_socket_t, short, void *);
-static void sess_dns_cb(void *, const char *, const char *,
-    enum dns_status);
 static void sess_open_backend(struct session *);
 static void sess_auth_backend_reply(struct session *,
     const struct smtp_reply *);
 static void sess_auth_line_free(struct session *);
-static void sess_mail_continue(struct session *);
 static void sess_mail_backend(struct session *);
 static void sess_rcpt_forward(struct session *);
 static void sess_greet(struct session *);
-static void grey_cache_put(struct worker *, uint64_t, long);
 static void sess_auth_delay(struct session *, long long);
 static void sess_auth_refuse(struct session *);
 static void sess_tls_start(struct session *, enum tls_plaintext);
-static int sess_rate_start(struct session *, enum rate_kind);
-static int sess_grey_start(struct session *, const struct smtp_reply *);
+static void sess_stage(struct session *, enum eng_stage, eng_done_fn *);
+static eng_done_fn sess_rcpt_done, sess_authlogin_done;
 
 /* ---- small helpers ---------------------------------------------------- */
 
@@ -287,8 +256,9 @@ sess_id_new(char out[17])
 		snprintf(out + 2 * i, 3, "%02x", r[i]);
 }
 
+/* The name of wait w of s; W_ENGINE shows what the engine waits for. */
 static const char *
-sess_wait_name(enum sess_wait w)
+sess_wait_name(const struct session *s, enum sess_wait w)
 {
 	static const char *const names[] = {
 #define SESS_WAIT_NAME(e, name)	name,
@@ -296,6 +266,8 @@ sess_wait_name(enum sess_wait w)
 #undef SESS_WAIT_NAME
 	};
 
+	if (w == W_ENGINE && s->wait_eng != NULL)
+		return s->wait_eng;
 	if ((size_t)w >= sizeof(names) / sizeof(names[0]))
 		return "INVALID";
 	return names[w];
@@ -310,11 +282,15 @@ sess_wait_name(enum sess_wait w)
 static void
 sess_enter_wait(struct session *s, enum sess_wait w)
 {
-	log_trace(LOG_T_SMTP, "session=%s wait %s -> %s", s->id,
-	    sess_wait_name(s->wait), sess_wait_name(w));
+	const char *from = sess_wait_name(s, s->wait);
+
+	if (w == W_ENGINE)
+		s->wait_eng = eng_wait_name(s->et);
+	log_trace(LOG_T_SMTP, "session=%s wait %s -> %s", s->id, from,
+	    sess_wait_name(s, w));
 	if (w != s->wait)
-		s->wait_ms = metrics_wait(s->wait != W_NONE ?
-		    sess_wait_name(s->wait) : NULL, s->wait_ms);
+		s->wait_ms = metrics_wait(s->wait != W_NONE ? from : NULL,
+		    s->wait_ms);
 	s->wait = w;
 	if (w == W_NONE) {
 		s->flags &= ~SF_WAIT;
@@ -550,19 +526,19 @@ tx_log(struct session *s, struct smtp_tx *tx, const char *verdict,
 	{
 		struct sbuf rl = SBUF_INIT;
 
-		score_card_log(&tx->card, &rl);
-		logline_dbl(&l, "score", score_card_total(&tx->card));
+		score_card_log(&s->et->card, &rl);
+		logline_dbl(&l, "score", score_card_total(&s->et->card));
 		logline_str(&l, "rules", rl.p ? rl.p : "");
 		sbuf_free(&rl);
 	}
 	if (s->cfg->bayes) {
 		char bp[16];
 
-		snprintf(bp, sizeof(bp), "%.4f", tx->bayes_p);
-		logline_str(&l, "bayes", tx->bayes_known ? bp : "-");
+		snprintf(bp, sizeof(bp), "%.4f", s->et->bayes_p);
+		logline_str(&l, "bayes", s->et->bayes_known ? bp : "-");
 	}
 	logline_str(&l, "verdict", verdict);
-	logline_str(&l, "greylist", tx->grey ? tx->grey : "off");
+	logline_str(&l, "greylist", s->et->grey ? s->et->grey : "off");
 	logline_str(&l, "status", status);
 	logline_str(&l, "backend_reply", backend_reply);
 	logline_int(&l, "ms", clock_mono_ms() - tx->start_ms);
@@ -588,9 +564,12 @@ tx_free(struct smtp_tx *tx)
 	free(tx->rcpt_pending);
 	free(tx->rcpt_dsn_pending);
 	free(tx->auth_param);
+	/* A DATA stage still pending when the session ends. */
+	msg_free(tx->msg);
+	if (tx->raw != NULL)
+		ms_unmap(&tx->ms, tx->raw, tx->raw_len);
 	ms_free(&tx->ms);
 	sbuf_free(&tx->hdr);
-	score_card_free(&tx->card);
 	sbuf_free(&tx->tag);
 	smtp_reply_free(&tx->grey_reply);
 	free(tx);
@@ -612,12 +591,13 @@ sess_tx_end(struct session *s, const char *verdict, const char *status,
 	if (tx == NULL)
 		return;
 	tx_log(s, tx, verdict, status, backend_reply);
-	metrics_tx(s->lst ? s->lst->name : "", verdict, status, tx->grey,
-	    &tx->card, tx->start_ms, clock_mono_ms());
+	metrics_tx(s->lst ? s->lst->name : "", verdict, status, s->et->grey,
+	    &s->et->card, tx->start_ms, clock_mono_ms());
 	if (tx->backend_open && s->up != NULL)
 		s->up_rset = 1;
 	tx_free(tx);
 	s->tx = NULL;
+	eng_tx_end(s->et);
 }
 
 /* The client or the session ends it before the backend's last word. */
@@ -637,8 +617,9 @@ sess_log(struct session *s)
 	logline_begin(&l, "session");
 	logline_str(&l, "session", s->id);
 	logline_str(&l, "client", s->client_str);
-	logline_str(&l, "name", s->client_name ? s->client_name : "unknown");
-	logline_str(&l, "dns", dns_status_name(s->dns_status));
+	logline_str(&l, "name", s->et->client_name ? s->et->client_name :
+	    "unknown");
+	logline_str(&l, "dns", dns_status_name(s->et->dns_status));
 	logline_int(&l, "port", s->client_port);
 	logline_str(&l, "listener", s->lst ? s->lst->name : "");
 	logline_str(&l, "helo", s->helo_arg);
@@ -667,16 +648,13 @@ sess_free(struct session *s)
 		sess_tx_rollback(s, s->state == SMTP_ST_DATA ?
 		    "aborted-in-data" : "aborted");
 	sess_log(s);
-	if (s->grey_req)
-		store_cancel(s->w->store, s->grey_req);
+	/* Its pending I/O is cancelled: no engine completion comes now. */
+	eng_tx_free(s->et);
 	passwd_cancel(s->pwreq);
 	sasl_free(s->sasl);
 	free(s->auth_try);
 	sess_auth_line_free(s);
 	free(s->auth_login);
-	dns_cancel(s->dnsq);
-	free(s->client_name);
-	free(s->client_ptr);
 	up_free(s->up);
 	up_free(s->up_dead);
 	if (s->tls)
@@ -710,81 +688,18 @@ sess_free_cb(evutil_socket_t fd, short what, void *arg)
 	sess_free(arg);
 }
 
-/* ---- rules -------------------------------------------------------------- */
-
-/* Words the rules see as connect-stage facts (rules/default.rules). */
-static void
-sess_facts(const struct session *s, struct sbuf *out)
-{
-	if ((s->flags & SF_PREGREET) && s->cfg->pregreet == CFG_PREGREET_SCORE)
-		sbuf_adds(out, "pregreet ");
-	if (s->dns_status == DNS_ST_NONE)
-		sbuf_adds(out, "no-rdns ");
-	if (s->dns_status == DNS_ST_UNVERIFIED)
-		sbuf_adds(out, "rdns-mismatch ");
-	if (s->trusted)
-		sbuf_adds(out, "trusted ");
-	if (out->len)
-		out->p[--out->len] = '\0';
-}
+/* ---- the engine ------------------------------------------------------- */
 
 /*
- * sess_eval: run the rules over what the session knows so far (and m after
- * DATA); hits go on card.  extra_rcpt, when not NULL, is a recipient being
- * judged now, seen along with those already accepted.
+ * sess_stage: ask the engine about stage; done(s) runs with its outcome,
+ * at once or, while the session waits (W_ENGINE), from the loop.  A done
+ * function tells the two apart by s->wait == W_ENGINE.
  */
-static enum score_verdict
-sess_eval(struct session *s, struct score_card *card, const char *extra_rcpt,
-    const struct msg *m, struct sbuf *hdr)
-{
-	struct smtp_tx *tx = s->tx;
-	struct rule_env env;
-	struct sbuf facts = SBUF_INIT;
-	const char **rc = NULL;
-	enum score_verdict v;
-	size_t n = 0;
-	int i;
-
-	memset(&env, 0, sizeof(env));
-	sess_facts(s, &facts);
-	env.client_addr = s->client_str;
-	env.client_name = s->dnsq ? NULL :
-	    (s->client_name ? s->client_name : "");
-	env.facts = facts.p ? facts.p : "";
-	env.helo = s->helo[0] ? s->helo : NULL;
-	if (tx) {
-		env.mail_from = tx->from;
-		rc = xcalloc((size_t)tx->nrcpt + 1, sizeof(*rc));
-		for (i = 0; i < tx->nrcpt; i++)
-			rc[n++] = tx->rcpt[i];
-		if (extra_rcpt)
-			rc[n++] = extra_rcpt;
-		env.rcpt = n ? rc : NULL;
-		env.nrcpt = n;
-		if (m != NULL) {
-			env.bayes_known = tx->bayes_known;
-			env.bayes_p = tx->bayes_p;
-		}
-	}
-	v = policy_eval(s->cfg, s->w->scratch, &env, m, card, s->id,
-	    s->auth_login != NULL, hdr);
-	free(rc);
-	sbuf_free(&facts);
-	return v;
-}
-
-/* The text of a policy refusal; rule names only if the config says so. */
 static void
-sess_policy_text(struct session *s, const struct score_card *card,
-    const char *what, char *buf, size_t bufsz)
+sess_stage(struct session *s, enum eng_stage st, eng_done_fn *done)
 {
-	struct sbuf t = SBUF_INIT;
-
-	if (s->cfg->reply_show_rules)
-		score_card_tests(card, &t);
-	snprintf(buf, bufsz, "Error: %s refused by policy%s%s%s", what,
-	    t.len ? " (" : "", t.len ? t.p : "", t.len ? ")" : "");
-	sbuf_free(&t);
+	if (eng_stage(s->et, st, done, s) == ENG_PENDING)
+		sess_enter_wait(s, W_ENGINE);
 }
 
 /* ---- greeting --------------------------------------------------------- */
@@ -807,36 +722,48 @@ sess_log_event(struct session *s, const char *event, const char *k1,
 		metrics_refusal(strcmp(k1, "stage") == 0 ? v1 : k1, reply);
 }
 
+/* An engine refusal: the reply and its event=reject line. */
+static void
+sess_refuse(struct session *s, const struct eng_outcome *o)
+{
+	sess_reply(s, o->code, o->enh, "%s", o->text);
+	if (o->log_key != NULL)
+		sess_log_event(s, "reject", o->log_key, o->log_val,
+		    o->log_reply);
+}
+
 /*
  * The final banner line, unless the connect-stage rules refuse the client
  * (then 554, RFC 5321 3.1, and close).
  */
-static int
-sess_banner(struct session *s)
+static void
+sess_banner_done(void *arg, struct eng_tx *et, const struct eng_outcome *o)
 {
+	struct session *s = arg;
 	const struct config *cfg = s->cfg;
-	struct score_card card;
-	char text[512];
+	int waited = s->wait == W_ENGINE;
 
-	if (cfg->rules) {
-		score_card_init(&card);
-		if (sess_eval(s, &card, NULL, NULL, NULL) == SCORE_REJECT) {
-			sess_policy_text(s, &card, "connection", text,
-			    sizeof(text));
-			sess_reply(s, 554, "5.7.1", "%s %s", cfg->hostname,
-			    text);
-			sess_log_event(s, "reject", "stage", "connect", "554 5.7.1");
-			score_card_free(&card);
-			sess_close(s, "policy");
-			return -1;
-		}
-		score_card_free(&card);
+	(void)et;
+	if (waited)
+		sess_enter_wait(s, W_NONE);
+	if (o->act != ENG_CONTINUE) {
+		sess_refuse(s, o);
+		sess_close(s, o->reason);
+		return;
 	}
 	sess_reply(s, 220, NULL, "%s %s", cfg->hostname, cfg->banner);
 	sess_enter_state(s, SMTP_ST_CONNECTED);
 	/* A client that connects and says nothing is timed out too. */
 	sess_timer_set(s, cfg->timeout_command_ms);
-	return 0;
+	if (waited)
+		sess_process(s);
+}
+
+static void
+sess_banner(struct session *s)
+{
+	eng_tx_pregreet(s->et, (s->flags & SF_PREGREET) != 0);
+	sess_stage(s, ENG_BANNER, sess_banner_done);
 }
 
 static void
@@ -848,7 +775,28 @@ sess_greet_cb(evutil_socket_t fd, short what, void *arg)
 	(void)what;
 	if (s->flags & SF_CLOSING)
 		return;
-	if (sess_banner(s) == 0)
+	sess_banner(s);
+	if (!(s->flags & (SF_CLOSING | SF_WAIT)))
+		sess_process(s);
+}
+
+/* The connection's limits passed (or did not): on to the banner. */
+static void
+sess_connect_done(void *arg, struct eng_tx *et, const struct eng_outcome *o)
+{
+	struct session *s = arg;
+	int waited = s->wait == W_ENGINE;
+
+	(void)et;
+	if (waited)
+		sess_enter_wait(s, W_NONE);
+	if (o->act != ENG_CONTINUE) {
+		sess_reply(s, o->code, o->enh, "%s", o->text);
+		sess_close(s, o->reason);
+		return;
+	}
+	sess_greet(s);
+	if (waited && s->state == SMTP_ST_CONNECTED)
 		sess_process(s);
 }
 
@@ -858,11 +806,11 @@ sess_start(struct session *s)
 {
 	const struct config *cfg = s->cfg;
 
+	int auth_listener = s->lst != NULL && s->lst->auth != 0;
+
 	if (netaddr_from_sockaddr(&s->client, (struct sockaddr *)&s->peer) ==
 	    0) {
 		netaddr_str(&s->client, s->client_str, sizeof(s->client_str));
-		s->trusted = cidr_list_match(&cfg->trusted_networks,
-		    &s->client);
 		if (s->peer.ss_family == AF_INET)
 			s->client_port = ntohs(
 			    ((struct sockaddr_in *)&s->peer)->sin_port);
@@ -870,13 +818,8 @@ sess_start(struct session *s)
 			s->client_port = ntohs(
 			    ((struct sockaddr_in6 *)&s->peer)->sin6_port);
 		s->ipcounted = 1;
-		if (s->w->dns) {
-			s->dns_status = DNS_ST_PENDING;
-			s->dnsq = dns_client_name(s->w->dns, &s->client,
-			    sess_dns_cb, s);
-			if (s->dnsq == NULL)
-				s->dns_status = DNS_ST_ERROR;
-		}
+		eng_tx_client(s->et, &s->client, s->client_port,
+		    auth_listener);
 		if (ipcount_inc(&s->client) > cfg->max_sessions_per_ip) {
 			sess_reply(s, 421, "4.7.0", "%s Error: too many "
 			    "connections from %s", cfg->hostname,
@@ -886,8 +829,10 @@ sess_start(struct session *s)
 			sess_close(s, "too-many-sessions-per-ip");
 			return;
 		}
-	} else
+	} else {
 		snprintf(s->client_str, sizeof(s->client_str), "unknown");
+		eng_tx_client(s->et, NULL, 0, auth_listener);
+	}
 
 	if (atomic_load(&moat_sessions) > cfg->max_sessions) {
 		sess_reply(s, 421, "4.3.2", "%s Error: too many sessions, "
@@ -897,10 +842,8 @@ sess_start(struct session *s)
 		sess_close(s, "too-many-sessions");
 		return;
 	}
-	if (sess_rate_start(s, RATE_CONN) ||
-	    sess_rate_start(s, RATE_AUTHBLOCK))
-		return;
-	sess_greet(s);
+	/* The client's name is looked up, its rates counted. */
+	sess_stage(s, ENG_CONNECT, sess_connect_done);
 }
 
 /* The banner (or its first line, while greet_wait runs). */
@@ -962,8 +905,8 @@ sess_new(struct worker *w, struct handoff *h)
 
 	s->w = w;
 	s->cfg = cfg_current();
-	s->dns_status = DNS_ST_OFF;
 	sess_id_new(s->id);
+	s->et = eng_tx_new(s->cfg, w->eio, s->id);
 	s->start_ms = clock_mono_ms();
 	if (h->listen_idx >= 0 && h->listen_idx < s->cfg->nlisten)
 		s->lst = &s->cfg->listen[h->listen_idx];
@@ -1016,14 +959,6 @@ sess_timeout_cb(evutil_socket_t fd, short what, void *arg)
 		s->reason = "tls-handshake-timeout";
 		metrics_tls("timeout");
 		sess_schedule_free(s);
-		return;
-	}
-	if ((s->flags & SF_WAIT) && s->wait == W_DNS) {
-		/* The name is a nicety: go on without it. */
-		dns_cancel(s->dnsq);
-		s->dnsq = NULL;
-		s->dns_status = DNS_ST_TIMEOUT;
-		sess_mail_continue(s);
 		return;
 	}
 	sess_reply(s, 421, "4.4.2", "%s Error: timeout exceeded",
@@ -1153,28 +1088,23 @@ sess_send_mail(struct session *s)
 }
 
 /*
- * MAIL, once the client's name is known: the rules up to this stage, then
- * the backend (opened now if it is not yet).
+ * The engine's word on MAIL (the client's name, the rules, the message
+ * rates): refused before the backend ever hears of it, or on to the
+ * backend (opened now if it is not yet).
  */
 static void
-sess_mail_continue(struct session *s)
+sess_mail_done(void *arg, struct eng_tx *et, const struct eng_outcome *o)
 {
-	struct smtp_tx *tx = s->tx;
-	char text[512];
+	struct session *s = arg;
 
+	(void)et;
 	evtimer_del(s->timer);
-	if (s->cfg->rules &&
-	    sess_eval(s, &tx->card, NULL, NULL, NULL) == SCORE_REJECT) {
-		/* Refused before the backend ever hears of it. */
-		sess_policy_text(s, &tx->card, "sender", text, sizeof(text));
-		sess_reply(s, 550, "5.7.1", "%s", text);
-		sess_log_event(s, "reject", "from", tx->from, "550 5.7.1");
-		sess_tx_end(s, "reject", "refused", "");
+	if (o->act != ENG_CONTINUE) {
+		sess_refuse(s, o);
+		sess_tx_end(s, o->verdict, o->reason, "");
 		sess_resume(s);
 		return;
 	}
-	if (sess_rate_start(s, RATE_MSG) || sess_rate_start(s, RATE_USER))
-		return;
 	sess_mail_backend(s);
 }
 
@@ -1203,32 +1133,16 @@ sess_open_backend(struct session *s)
 	memset(&id, 0, sizeof(id));
 	id.client = s->peer;
 	id.local = s->local;
-	id.name = s->client_name;
-	id.ptr = s->client_ptr;
+	id.name = s->et->client_name;
+	id.ptr = s->et->client_ptr;
 	/* A lookup that failed or timed out may work next time. */
-	id.dns_temp = dns_status_temp(s->dns_status);
+	id.dns_temp = dns_status_temp(s->et->dns_status);
 	id.helo = s->helo;
 	id.esmtp = s->esmtp;
 	id.login = s->auth_login;
 	s->up = up_new(s->w->base, s->cfg, sess_up_cb, s, s->id);
 	up_connect(s->up, &id);
 	sess_enter_wait(s, W_CONNECT);
-}
-
-static void
-sess_dns_cb(void *arg, const char *name, const char *ptr,
-    enum dns_status status)
-{
-	struct session *s = arg;
-
-	s->dnsq = NULL;
-	s->dns_status = status;
-	if (name)
-		s->client_name = xstrdup(name);
-	if (ptr)
-		s->client_ptr = xstrdup(ptr);
-	if ((s->flags & SF_WAIT) && s->wait == W_DNS && !(s->flags & SF_CLOSING))
-		sess_mail_continue(s);
 }
 
 static void
@@ -1274,75 +1188,26 @@ sess_rcpt_accepted(struct session *s)
 	tx->rcpt_dsn_pending = NULL;
 	tx->rcpt[tx->nrcpt++] = tx->rcpt_pending;
 	tx->rcpt_pending = NULL;
+	eng_tx_rcpt_accepted(s->et);
 	sess_enter_state(s, SMTP_ST_RCPT);
 }
 
-/* Rank of a greylist outcome, so the log line shows the one that mattered. */
-static int
-grey_rank(const char *g)
-{
-	static const char *const order[] = { "off", "skipped", "whitelisted",
-	    "passed", "store-failure", "pending", "new", NULL };
-	int i;
-
-	for (i = 0; g && order[i]; i++)
-		if (strcmp(order[i], g) == 0)
-			return i;
-	return 0;
-}
-
+/*
+ * The engine's word on a recipient the backend took (greylisting): the
+ * backend's reply, held meanwhile, goes to the client, or a 4xx does and
+ * the recipient is taken out again by a replay before the message.
+ */
 static void
-tx_grey(struct smtp_tx *tx, const char *g)
-{
-	if (grey_rank(g) >= grey_rank(tx->grey))
-		tx->grey = g;
-}
-
-static void
-sess_grey_cb(void *arg, uint64_t id, int err,
-    const struct store_grey_result *res)
+sess_grey_done(void *arg, struct eng_tx *et, const struct eng_outcome *o)
 {
 	struct session *s = arg;
 	struct smtp_tx *tx = s->tx;
-	const char *what = NULL;
-	long wait_s = 0;
-	int defer;
 
-	(void)id;
-	s->grey_req = 0;
-	if (err != STORE_OK) {
-		metrics_store_failure("greylist");
-		/* The store logs the outage once; this is the policy. */
-		what = "store-failure";
-		defer = s->cfg->greylist_on_store_failure == 1;
-	} else {
-		switch (res->decision) {
-		case GREY_NEW:
-			what = "new";
-			break;
-		case GREY_PENDING:
-			what = "pending";
-			break;
-		case GREY_PASSED:
-			what = "passed";
-			break;
-		case GREY_WHITELISTED:
-		default:
-			what = "whitelisted";
-			break;
-		}
-		defer = res->decision == GREY_NEW ||
-		    res->decision == GREY_PENDING;
-		wait_s = res->wait_s;
-	}
-	tx_grey(tx, what);
-	if (err == STORE_OK && !defer)
-		grey_cache_put(s->w, tx->grey_hash,
-		    s->cfg->greylist_cache_ttl_ms);
+	(void)et;
 	if (tx->lost) {
 		/* The backend's 250 we held is void: its link died since. */
 		sess_rcpt_lost(s);
-	} else if (!defer) {
+	} else if (o->act == ENG_CONTINUE) {
 		sess_reply_raw(s, &tx->grey_reply);
 		sess_rcpt_accepted(s);
 	} else {
@@ -1351,318 +1216,12 @@ sess_grey_cb(void *arg, uint64_t id, int err,
 		 * there is replayed without it before the message goes out.
 		 */
 		tx->tainted = 1;
-		if (err != STORE_OK)
-			sess_reply(s, 451, "4.7.1", "Error: greylisting is "
-			    "unavailable, try again later");
-		else
-			sess_reply(s, 451, "4.7.1", "<%s>: Greylisted, please "
-			    "try again in %ld seconds", tx->rcpt_pending,
-			    wait_s > 0 ? wait_s : 1);
+		sess_reply(s, o->code, o->enh, "%s", o->text);
 		free(tx->rcpt_pending);
 		tx->rcpt_pending = NULL;
 	}
 	smtp_reply_reset(&tx->grey_reply);
 	sess_resume(s);
-}
-
-static const struct {
-	const char	*name;
-	size_t		 off;	/* of its struct cfg_rate in struct config */
-} rate_kinds[] = {
-#define RATE_ROW(e, name, key)	{ name, offsetof(struct config, key) },
-	RATE_LIST(RATE_ROW)
-#undef RATE_ROW
-};
-
-static const struct cfg_rate *
-rate_of(const struct config *cfg, enum rate_kind k)
-{
-	return (const struct cfg_rate *)(const void *)((const char *)cfg +
-	    rate_kinds[k].off);
-}
-
-static void
-sess_rate_cb(void *arg, uint64_t id, int err, long long count)
-{
-	struct session *s = arg;
-	const struct config *cfg = s->cfg;
-	enum rate_kind k = s->rate_kind;
-	const struct cfg_rate *r = rate_of(cfg, k);
-	struct logline l;
-	int over;
-
-	(void)id;
-	s->grey_req = 0;
-	/* The AUTH counters count failures: at the limit, no more tries. */
-	if (k == RATE_AUTHLOGIN) {
-		sess_auth_delay(s, err == STORE_OK ? count : 0);
-		return;
-	}
-	over = err != STORE_OK ? cfg->ratelimit_on_store_failure == 1 :
-	    (k >= RATE_AUTHBLOCK && k <= RATE_AUTHFAIL_NET) ? count >= r->n :
-	    count > r->n;
-	if (over) {
-		logline_begin(&l, "ratelimit");
-		logline_str(&l, "session", s->id);
-		logline_str(&l, "client", s->client_str);
-		logline_str(&l, "limit", rate_kinds[k].name);
-		logline_int(&l, "count", count);
-		logline_int(&l, "max", r->n);
-		if (err != STORE_OK)
-			logline_str(&l, "store", store_err_name(err));
-		logline_emit(&l);
-		metrics_ratelimit(rate_kinds[k].name, err != STORE_OK);
-	}
-	switch (k) {
-	case RATE_CONN:
-		sess_enter_wait(s, W_NONE);
-		if (over) {
-			sess_reply(s, 421, "4.7.0", "%s Error: too many "
-			    "connections from %s, try again later",
-			    cfg->hostname, s->client_str);
-			sess_close(s, "ratelimit");
-			return;
-		}
-		/* FALLTHROUGH */
-	case RATE_AUTHBLOCK:
-		if (k == RATE_AUTHBLOCK) {
-			sess_enter_wait(s, W_NONE);
-		}
-		if (k == RATE_AUTHBLOCK && over) {
-			sess_reply(s, 421, "4.7.0", "%s Error: too many failed "
-			    "authentications from %s, try again later",
-			    cfg->hostname, s->client_str);
-			sess_close(s, "auth-blocked");
-			return;
-		}
-		if (k == RATE_CONN && sess_rate_start(s, RATE_AUTHBLOCK))
-			return;
-		sess_greet(s);
-		if (s->state == SMTP_ST_CONNECTED)
-			sess_process(s);
-		return;
-	case RATE_AUTHLOGIN:
-		return;		/* answered by sess_auth_delay() above */
-	case RATE_AUTHFAIL:
-	case RATE_AUTHFAIL_NET:
-		if (over) {
-			sess_reply(s, 421, "4.7.0", "%s Error: too many failed "
-			    "authentications, try again later", cfg->hostname);
-			sess_close(s, "auth-blocked");
-			return;
-		}
-		if (k == RATE_AUTHFAIL && sess_rate_start(s, RATE_AUTHFAIL_NET))
-			return;
-		sess_resume(s);
-		return;
-	case RATE_USER:
-	case RATE_MSG:
-		if (over) {
-			sess_reply(s, 451, "4.7.0", "Error: too many messages "
-			    "from your %s, try again later", k == RATE_USER ?
-			    "login" : "address");
-			sess_tx_end(s, "tempfail", "ratelimit", "");
-			sess_resume(s);
-			return;
-		}
-		/* Per address for everyone; per login as well once authenticated. */
-		if (k == RATE_MSG && sess_rate_start(s, RATE_USER))
-			return;
-		sess_mail_backend(s);
-		return;
-	case RATE_RCPT:
-		if (over) {
-			sess_reply(s, 451, "4.7.0", "Error: too many "
-			    "recipients from this sender, try again later");
-			s->tx->nrcpt_refused++;
-			free(s->tx->rcpt_pending);
-			s->tx->rcpt_pending = NULL;
-			sess_resume(s);
-			return;
-		}
-		sess_rcpt_forward(s);
-		return;
-	}
-}
-
-/*
- * sess_rate_start: count one event of kind k in the store; 1 if the
- * check is under way (the session waits for it), 0 if no limit applies
- * (off, no store, trusted or whitelisted client).
- */
-static int
-sess_rate_start(struct session *s, enum rate_kind k)
-{
-	const struct config *cfg = s->cfg;
-	const struct cfg_rate *r = rate_of(cfg, k);
-	char name[STORE_NAME_MAX];
-
-	/* Failed-AUTH counters matter only where AUTH is offered. */
-	if ((k == RATE_AUTHBLOCK || k == RATE_AUTHFAIL ||
-	    k == RATE_AUTHFAIL_NET || k == RATE_AUTHLOGIN) &&
-	    (s->lst == NULL || s->lst->auth == 0))
-		return 0;
-	if (k == RATE_AUTHLOGIN && (r->n == 0 || s->w->store == NULL ||
-	    s->auth_try == NULL))
-		return 0;
-	if (k == RATE_USER) {
-		/* Logins are limited whatever network they come from. */
-		if (r->n == 0 || s->w->store == NULL || s->auth_login == NULL)
-			return 0;
-	} else if (r->n == 0 || s->w->store == NULL || s->trusted ||
-	    (s->auth_login && k != RATE_AUTHFAIL && k != RATE_AUTHFAIL_NET) ||
-	    cidr_list_match(&cfg->grey_wl_clients, &s->client))
-		return 0;
-	if (k == RATE_RCPT)
-		snprintf(name, sizeof(name), "rcpt:%s", s->tx->from);
-	else if (k == RATE_AUTHFAIL_NET) {
-		char net[128];
-
-		if (grey_client_net(net, sizeof(net), s->client.a,
-		    s->client.family == AF_INET6,
-		    s->client.family == AF_INET6 ? 64 : 24) == -1)
-			return 0;
-		snprintf(name, sizeof(name), "authfail-net:%s", net);
-	} else if (k == RATE_AUTHBLOCK || k == RATE_AUTHFAIL)
-		snprintf(name, sizeof(name), "authfail:%s", s->client_str);
-	else if (k == RATE_USER)
-		snprintf(name, sizeof(name), "user:%s", s->auth_login);
-	else if (k == RATE_AUTHLOGIN)
-		snprintf(name, sizeof(name), "authlogin:%s", s->auth_try);
-	else
-		snprintf(name, sizeof(name), "%s:%s", k == RATE_CONN ?
-		    "conn" : "msg", s->client_str);
-	s->rate_kind = k;
-	sess_enter_wait(s, W_RATE);
-	/* Looking (AUTHBLOCK) does not count; a failure does. */
-	s->grey_req = store_count(s->w->store, name, r->window_ms,
-	    cfg->ratelimit_sliding, k == RATE_AUTHBLOCK ? 0 : 1, sess_rate_cb,
-	    s);
-	return 1;
-}
-
-/*
- * A worker's cache of passed triplets: a hash of the triplet and an
- * expiry, in a direct-mapped table (a collision just forgets the older
- * entry).  Only PASSED/WHITELISTED answers go in, for greylist_cache_ttl,
- * so a cached answer is one the store would give too, give or take that
- * long after `moatctl greylist delete`.
- */
-static uint64_t
-grey_hash(const struct grey_triplet *t)
-{
-	const char *parts[3] = { t->client, t->sender, t->rcpt };
-	uint64_t h = 14695981039346656037ULL;
-	const unsigned char *p;
-	int i;
-
-	for (i = 0; i < 3; i++) {
-		for (p = (const unsigned char *)parts[i]; *p; p++)
-			h = (h ^ *p) * 1099511628211ULL;
-		h = (h ^ 0xff) * 1099511628211ULL;
-	}
-	return h | 1;	/* 0 marks an empty slot */
-}
-
-static int
-grey_cache_hit(struct worker *w, uint64_t h)
-{
-	size_t i = h & (GREY_CACHE_SLOTS - 1);
-
-	return w->gcache_key[i] == h && w->gcache_exp[i] > clock_mono_ms();
-}
-
-static void
-grey_cache_put(struct worker *w, uint64_t h, long ttl_ms)
-{
-	size_t i = h & (GREY_CACHE_SLOTS - 1);
-
-	if (ttl_ms <= 0)
-		return;
-	w->gcache_key[i] = h;
-	w->gcache_exp[i] = clock_mono_ms() + ttl_ms;
-}
-
-/* name or one of its parent domains is in set. */
-static int
-suffix_match(const struct domain_set *set, const char *name)
-{
-	const char *p = name;
-
-	while (p && *p) {
-		if (domain_set_match(set, p))
-			return 1;
-		if ((p = strchr(p, '.')) != NULL)
-			p++;
-	}
-	return 0;
-}
-
-/* The greylist_whitelist file: does this recipient skip greylisting? */
-static int
-grey_whitelisted(const struct session *s, const char *rcpt)
-{
-	const struct config *cfg = s->cfg;
-	const char *at;
-
-	if (cidr_list_match(&cfg->grey_wl_clients, &s->client))
-		return 1;
-	if (s->client_name && suffix_match(cfg->grey_wl_names,
-	    s->client_name))
-		return 1;
-	if ((at = strrchr(s->tx->from, '@')) != NULL &&
-	    suffix_match(cfg->grey_wl_senders, at + 1))
-		return 1;
-	if (domain_set_match(cfg->grey_wl_rcpts, rcpt))
-		return 1;
-	return (at = strrchr(rcpt, '@')) != NULL &&
-	    domain_set_match(cfg->grey_wl_rcpts, at);
-}
-
-/*
- * sess_grey_start: after the backend accepted the pending recipient, ask
- * the store about the triplet.  Returns 1 if a check is under way (the
- * backend's reply is held until it answers), 0 if greylisting does not
- * apply (off, trusted client, score under greylist_min_score).
- */
-static int
-sess_grey_start(struct session *s, const struct smtp_reply *r)
-{
-	const struct config *cfg = s->cfg;
-	struct smtp_tx *tx = s->tx;
-	struct grey_params p;
-	struct grey_triplet t;
-	double min = strtod(cfg->greylist_min_score, NULL);
-
-	if (!cfg->greylist || s->w->store == NULL)
-		return 0;
-	if (s->trusted || s->auth_login ||
-	    (min != 0 && score_card_total(&tx->card) < min)) {
-		tx_grey(tx, "skipped");
-		return 0;
-	}
-	if (grey_whitelisted(s, tx->rcpt_pending)) {
-		tx_grey(tx, "whitelisted");
-		return 0;
-	}
-	store_cfg_grey_params(cfg, &p);
-	if (grey_triplet_make(&t, &p, s->client.a, s->client.family ==
-	    AF_INET6, s->client_name, tx->from, tx->rcpt_pending) == -1) {
-		tx_grey(tx, "skipped");
-		return 0;
-	}
-	tx->grey_hash = grey_hash(&t);
-	if (cfg->greylist_cache_ttl_ms > 0 &&
-	    grey_cache_hit(s->w, tx->grey_hash)) {
-		tx_grey(tx, "passed");
-		return 0;
-	}
-	smtp_reply_reset(&tx->grey_reply);
-	sbuf_add(&tx->grey_reply.text, r->text.p, r->text.len);
-	tx->grey_reply.code = r->code;
-	sess_enter_wait(s, W_GREY);
-	s->grey_req = store_grey_check(s->w->store, &t, &p, sess_grey_cb, s);
-	return 1;
 }
 
 /*
@@ -1726,8 +1285,7 @@ sess_up_cb(void *arg, enum up_event ev, const struct smtp_reply *r,
 
 		sess_backend_failed(s, why);
 		sess_drop_backend(s);
-		if (!(s->flags & SF_WAIT) || w == W_GREY || w == W_DNS ||
-		    w == W_RATE) {
+		if (!(s->flags & SF_WAIT) || w == W_ENGINE) {
 			/* Not waiting for it: the next use notices. */
 			sess_tx_lost(s);
 			return;
@@ -1848,19 +1406,20 @@ sess_up_reply(struct session *s, enum up_event ev, const struct smtp_reply *r)
 		return;
 	case W_RCPT:
 		/* Only recipients the backend accepted are greylisted. */
-		if (r->code >= 200 && r->code < 300 && sess_grey_start(s, r))
+		if (r->code >= 200 && r->code < 300) {
+			/* Its reply is held while the engine decides. */
+			smtp_reply_reset(&tx->grey_reply);
+			sbuf_add(&tx->grey_reply.text, r->text.p, r->text.len);
+			tx->grey_reply.code = r->code;
+			sess_stage(s, ENG_GREY, sess_grey_done);
 			return;
-		sess_reply_raw(s, r);
-		if (r->code >= 200 && r->code < 300)
-			sess_rcpt_accepted(s);
-		else {
-			reply_first_line(r, first, sizeof(first));
-			sess_log_event(s, "reject", "rcpt", tx->rcpt_pending,
-			    first);
-			tx->nrcpt_refused++;
-			free(tx->rcpt_pending);
-			tx->rcpt_pending = NULL;
 		}
+		sess_reply_raw(s, r);
+		reply_first_line(r, first, sizeof(first));
+		sess_log_event(s, "reject", "rcpt", tx->rcpt_pending, first);
+		tx->nrcpt_refused++;
+		free(tx->rcpt_pending);
+		tx->rcpt_pending = NULL;
 		sess_resume(s);
 		return;
 	case W_REPLAY:
@@ -1874,7 +1433,7 @@ sess_up_reply(struct session *s, enum up_event ev, const struct smtp_reply *r)
 		break;
 	}
 	log_warn_session(s->id, "unexpected backend reply in wait %s",
-	    sess_wait_name(s->wait));
+	    sess_wait_name(s, s->wait));
 }
 
 /* ---- commands ----------------------------------------------------------- */
@@ -1930,6 +1489,7 @@ sess_tls_up(struct session *s)
 	struct tls_info ti;
 
 	s->tls = 2;
+	eng_tx_tls(s->et, 1);
 	metrics_tls("ok");
 	evtimer_del(s->timer);
 	if (tls_get_info(s->bev, &ti) == 0) {
@@ -1948,6 +1508,8 @@ sess_tls_up(struct session *s)
 	s->esmtp = 0;
 	free(s->auth_login);
 	s->auth_login = NULL;
+	eng_tx_helo(s->et, NULL, s->helo_arg);
+	eng_tx_auth(s->et, NULL);
 	sess_enter_state(s, SMTP_ST_CONNECTED);
 	sess_process(s);
 }
@@ -1981,6 +1543,7 @@ sess_auth_cb(void *arg, enum passwd_result res)
 	if (res == PASSWD_OK) {
 		s->auth_login = s->auth_try;
 		s->auth_try = NULL;
+		eng_tx_auth(s->et, s->auth_login);
 		sess_reply(s, 235, "2.7.0", "Authentication successful");
 		sess_resume(s);
 		return;
@@ -1994,14 +1557,16 @@ sess_auth_cb(void *arg, enum passwd_result res)
 		sess_resume(s);
 		return;
 	}
-	/*
-	 * Failures on one login, from anywhere, make its next failure
-	 * replies slower (a distributed guesser slows down); a right password
-	 * is never delayed, so the real user is never locked out.
-	 */
-	if (sess_rate_start(s, RATE_AUTHLOGIN))
-		return;
-	sess_auth_delay(s, 0);
+	/* The login's failures so far slow its reply down (eng_rate.c). */
+	eng_tx_auth_try(s->et, s->auth_try);
+	sess_stage(s, ENG_AUTHLOGIN, sess_authlogin_done);
+}
+
+static void
+sess_authlogin_done(void *arg, struct eng_tx *et, const struct eng_outcome *o)
+{
+	(void)o;
+	sess_auth_delay(arg, et->auth_fails);
 }
 
 /* Answer a failed AUTH after the login's penalty (count: its failures). */
@@ -2020,16 +1585,35 @@ sess_auth_delay(struct session *s, long long count)
 	sess_auth_refuse(s);
 }
 
+/*
+ * The client's failures (its address's and its network's counters): at
+ * the limit the session ends.  A session that was waiting (for the
+ * login's check) goes on with its input.
+ */
+static void
+sess_authfail_done(void *arg, struct eng_tx *et, const struct eng_outcome *o)
+{
+	struct session *s = arg;
+
+	(void)et;
+	if (o->act != ENG_CONTINUE) {
+		sess_reply(s, o->code, o->enh, "%s", o->text);
+		sess_close(s, o->reason);
+		return;
+	}
+	if (s->wait != W_NONE)
+		sess_resume(s);
+}
+
 static void
 sess_auth_refuse(struct session *s)
 {
 	free(s->auth_try);
 	s->auth_try = NULL;
+	eng_tx_auth_try(s->et, NULL);
 	/* RFC 4954 6: one reply for every failure; no user enumeration. */
 	sess_reply(s, 535, "5.7.8", "Error: authentication failed");
-	if (sess_rate_start(s, RATE_AUTHFAIL))
-		return;
-	sess_resume(s);
+	sess_stage(s, ENG_AUTHFAIL, sess_authfail_done);
 }
 
 static void
@@ -2135,7 +1719,7 @@ sess_sasl_act(struct session *s, const struct sasl_action *a)
 	default:
 		sess_reply(s, a->code, a->enh, "%s", a->text);
 		if (a->why == SASL_FAIL_AUTHZ)
-			sess_rate_start(s, RATE_AUTHFAIL);
+			sess_stage(s, ENG_AUTHFAIL, sess_authfail_done);
 		return;
 	}
 }
@@ -2201,57 +1785,30 @@ sess_size_limit(const struct session *s)
 }
 
 static void
-cmd_helo(struct session *s, struct smtp_cmd *c)
+sess_helo_done(void *arg, struct eng_tx *et, const struct eng_outcome *o)
 {
+	struct session *s = arg;
 	const struct config *cfg = s->cfg;
-	const char *p;
-	size_t n;
+	int waited = s->wait == W_ENGINE;
 	unsigned be;
 
-	/* The name is kept as given (first word) for logs and XCLIENT. */
-	for (p = c->arg; *p == ' '; p++)
-		;
-	n = strcspn(p, " ");
-	if (n == 0) {
-		sess_reply(s, 501, "5.5.4", "Syntax: %s hostname",
-		    smtp_verb_name(c->verb));
+	if (o->act != ENG_CONTINUE) {
+		sess_refuse(s, o);
+		s->helo[0] = '\0';
+		s->helo_arg[0] = '\0';
+		eng_tx_helo(et, NULL, s->helo_arg);
+		if (s->state != SMTP_ST_CONNECTED)
+			sess_enter_state(s, SMTP_ST_CONNECTED);
+		if (waited)
+			sess_resume(s);
 		return;
 	}
-	if (n >= sizeof(s->helo))
-		n = sizeof(s->helo) - 1;
-	memcpy(s->helo, p, n);
-	s->helo[n] = '\0';
-	/* Logged whole (escaped, capped): bots give themselves away there. */
-	snprintf(s->helo_arg, sizeof(s->helo_arg), "%s", p);
-	if (s->tx)
-		sess_tx_rollback(s, "reset-by-helo");
-	if (cfg->rules) {
-		struct score_card card;
-		char text[512];
-
-		score_card_init(&card);
-		if (sess_eval(s, &card, NULL, NULL, NULL) == SCORE_REJECT) {
-			sess_policy_text(s, &card, "HELO", text, sizeof(text));
-			sess_reply(s, 550, "5.7.1", "%s", text);
-			sess_log_event(s, "reject", "helo", s->helo_arg,
-			    "550 5.7.1");
-			s->helo[0] = '\0';
-			s->helo_arg[0] = '\0';
-			if (s->state != SMTP_ST_CONNECTED)
-				sess_enter_state(s, SMTP_ST_CONNECTED);
-			score_card_free(&card);
-			return;
-		}
-		score_card_free(&card);
-	}
-	s->esmtp = c->verb == SMTP_CMD_EHLO;
+	s->esmtp = s->helo_ehlo;
 	s->adv = 0;
 	sess_enter_state(s, SMTP_ST_HELO);
 	if (!s->esmtp) {
 		sess_reply(s, 250, NULL, "%s", cfg->hostname);
-		return;
-	}
-	{
+	} else {
 		struct sbuf t = SBUF_INIT;
 
 		sbuf_printf(&t, "%s", cfg->hostname);
@@ -2285,6 +1842,36 @@ cmd_helo(struct session *s, struct smtp_cmd *c)
 		sess_reply(s, 250, NULL, "%s", t.p);
 		sbuf_free(&t);
 	}
+	if (waited)
+		sess_resume(s);
+}
+
+static void
+cmd_helo(struct session *s, struct smtp_cmd *c)
+{
+	const char *p;
+	size_t n;
+
+	/* The name is kept as given (first word) for logs and XCLIENT. */
+	for (p = c->arg; *p == ' '; p++)
+		;
+	n = strcspn(p, " ");
+	if (n == 0) {
+		sess_reply(s, 501, "5.5.4", "Syntax: %s hostname",
+		    smtp_verb_name(c->verb));
+		return;
+	}
+	if (n >= sizeof(s->helo))
+		n = sizeof(s->helo) - 1;
+	memcpy(s->helo, p, n);
+	s->helo[n] = '\0';
+	/* Logged whole (escaped, capped): bots give themselves away there. */
+	snprintf(s->helo_arg, sizeof(s->helo_arg), "%s", p);
+	if (s->tx)
+		sess_tx_rollback(s, "reset-by-helo");
+	s->helo_ehlo = c->verb == SMTP_CMD_EHLO;
+	eng_tx_helo(s->et, s->helo, s->helo_arg);
+	sess_stage(s, ENG_HELO, sess_helo_done);
 }
 
 /* RFC 1870: SIZE=1*20DIGIT. */
@@ -2422,26 +2009,16 @@ cmd_mail(struct session *s, struct smtp_cmd *c)
 		tx->auth_param = xstrdup(s->auth_login ? auth : "<>");
 	s->tx = tx;
 
-	score_card_init(&tx->card);
 	smtp_reply_init(&tx->grey_reply);
-	if (s->dnsq) {
-		/*
-		 * The rules and the backend hear the client's name: wait for
-		 * it, briefly.
-		 */
-		sess_enter_wait(s, W_DNS);
-		sess_timer_set(s, s->cfg->dns_timeout_ms);
-		return;
-	}
-	sess_mail_continue(s);
+	eng_tx_mail(s->et, tx->from, size, body8, utf8);
+	sess_stage(s, ENG_MAIL, sess_mail_done);
 }
 
 static void
 cmd_rcpt(struct session *s, struct smtp_cmd *c)
 {
 	struct smtp_tx *tx = s->tx;
-	struct sbuf line = SBUF_INIT, dsn = SBUF_INIT;
-	char reply[600];
+	struct sbuf dsn = SBUF_INIT;
 	int notify = 0, orcpt = 0;
 	size_t i;
 
@@ -2497,32 +2074,30 @@ cmd_rcpt(struct session *s, struct smtp_cmd *c)
 		    "needs SMTPUTF8");
 		return;
 	}
-	if (!relay_rcpt_allowed(&c->path, s->trusted, s->auth_login != NULL,
-	    s->cfg->local_domains)) {
-		sess_reply(s, 554, "5.7.1", "<%s>: Relay access denied",
-		    c->path.addr);
-		snprintf(reply, sizeof(reply), "554 5.7.1 <%s>: Relay access "
-		    "denied", c->path.addr);
-		sess_log_event(s, "reject", "rcpt", c->path.addr, reply);
-		tx->nrcpt_refused++;
-		return;
-	}
-	if (s->cfg->rules &&
-	    sess_eval(s, &tx->card, c->path.addr, NULL, NULL) == SCORE_REJECT) {
-		sess_policy_text(s, &tx->card, "recipient", reply,
-		    sizeof(reply));
-		sess_reply(s, 550, "5.7.1", "<%s>: %s", c->path.addr, reply);
-		sess_log_event(s, "reject", "rcpt", c->path.addr, "550 5.7.1");
-		tx->nrcpt_refused++;
-		/* The recipient's own rules must not stick to the card. */
-		sess_eval(s, &tx->card, NULL, NULL, NULL);
-		return;
-	}
 	free(tx->rcpt_pending);
 	tx->rcpt_pending = xstrdup(c->path.addr);
-	sbuf_free(&line);
-	if (sess_rate_start(s, RATE_RCPT))
+	/* Relay control, the rules, the sender's recipient rate. */
+	eng_tx_rcpt_path(s->et, &c->path);
+	sess_stage(s, ENG_RCPT, sess_rcpt_done);
+}
+
+/* The engine's word on a recipient: refused, or on to the backend. */
+static void
+sess_rcpt_done(void *arg, struct eng_tx *et, const struct eng_outcome *o)
+{
+	struct session *s = arg;
+	struct smtp_tx *tx = s->tx;
+
+	(void)et;
+	if (o->act != ENG_CONTINUE) {
+		sess_refuse(s, o);
+		tx->nrcpt_refused++;
+		free(tx->rcpt_pending);
+		tx->rcpt_pending = NULL;
+		if (s->wait == W_ENGINE)
+			sess_resume(s);
 		return;
+	}
 	sess_rcpt_forward(s);
 }
 
@@ -2904,7 +2479,7 @@ sess_build_received(struct session *s)
 	sbuf_printf(&tx->hdr, "Received: from %s (%s [%s%s])\r\n"
 	    "\tby %s (moat) with %s%s id %s.%d",
 	    helo[0] ? helo : "unknown",
-	    s->client_name ? s->client_name : "unknown",
+	    s->et->client_name ? s->et->client_name : "unknown",
 	    s->client.family == AF_INET6 ? "IPv6:" : "", s->client_str,
 	    cfg->hostname, tx->smtputf8 ? "UTF8SMTP" : s->esmtp ? "ESMTP" :
 	    "SMTP", s->esmtp ? (s->tls == 2 ? (s->auth_login ? "SA" : "S") :
@@ -2914,24 +2489,54 @@ sess_build_received(struct session *s)
 	sbuf_printf(&tx->hdr, "; %s\r\n", date);
 }
 
+static void sess_data_go(struct session *);
+
 /*
- * The message's own verdict (DESIGN.md, Verdicts).  Returns 0 when it goes
- * on to the backend (tx->tag then holds our X-Spam-* fields followed by the
- * message's header section, and tx->body_off where the rest begins), or -1
- * when the client has been answered (reject, tempfail).
+ * The message's own verdict (DESIGN.md, Verdicts), the engine's DATA
+ * stage.  Refused (reject, tempfail): the client is answered here.  Else
+ * tx->tag gets our X-Spam-* fields followed by the message's header
+ * section, tx->body_off where the rest begins, and the message goes on.
  */
+static void
+sess_data_done(void *arg, struct eng_tx *et, const struct eng_outcome *o)
+{
+	struct session *s = arg;
+	const struct config *cfg = s->cfg;
+	struct smtp_tx *tx = s->tx;
+	int waited = s->wait == W_ENGINE;
+	size_t hlen;
+
+	msg_free(tx->msg);
+	tx->msg = NULL;
+	eng_tx_message(et, NULL, NULL, 0);
+	tx->verdict = score_verdict_name(et->verdict);
+	if (o->act != ENG_CONTINUE) {
+		ms_unmap(&tx->ms, tx->raw, tx->raw_len);
+		tx->raw = NULL;
+		sess_refuse(s, o);
+		sess_tx_end(s, tx->verdict, o->reason, "");
+		sess_enter_state(s, SMTP_ST_HELO);
+		if (waited)
+			sess_resume(s);
+		return;
+	}
+	sbuf_add(&tx->tag, et->hdr.p ? et->hdr.p : "", et->hdr.len);
+	hlen = policy_header_end(tx->raw, tx->raw_len);
+	policy_rewrite_headers(tx->raw, hlen, et->verdict == SCORE_TAG ?
+	    cfg->subject_prefix : NULL, &tx->tag);
+	tx->body_off = hlen;
+	ms_unmap(&tx->ms, tx->raw, tx->raw_len);
+	tx->raw = NULL;
+	sess_data_go(s);
+}
+
+/* Map and parse the message for the DATA stage; -1 if it cannot be. */
 static int
 sess_data_verdict(struct session *s)
 {
-	const struct config *cfg = s->cfg;
 	struct smtp_tx *tx = s->tx;
-	enum score_verdict v;
-	struct msg *m;
-	const char *raw;
-	size_t len, hlen;
-	char text[512];
 
-	if ((raw = ms_map(&tx->ms, &len)) == NULL) {
+	if ((tx->raw = ms_map(&tx->ms, &tx->raw_len)) == NULL) {
 		log_warn_session(s->id, "cannot map the spooled message: %s",
 		    strerror(errno));
 		sess_reply(s, 451, "4.3.0", "Error: local storage problem, "
@@ -2940,31 +2545,9 @@ sess_data_verdict(struct session *s)
 		sess_enter_state(s, SMTP_ST_HELO);
 		return -1;
 	}
-	m = msg_parse(raw, len, NULL);
-	bayes_live_classify(cfg, m, s->id, &tx->bayes_known, &tx->bayes_p);
-	v = sess_eval(s, &tx->card, NULL, m, &tx->tag);
-	msg_free(m);
-	bayes_live_autolearn(cfg, &tx->card, raw, len, s->id);
-	tx->verdict = score_verdict_name(v);
-	if (v == SCORE_REJECT || v == SCORE_TEMPFAIL) {
-		ms_unmap(&tx->ms, raw, len);
-		sess_policy_text(s, &tx->card, "message", text, sizeof(text));
-		if (v == SCORE_REJECT)
-			sess_reply(s, 550, "5.7.1", "%s", text);
-		else
-			sess_reply(s, 451, "4.7.1", "%s, try again later",
-			    text);
-		sess_log_event(s, "reject", "stage", "data", v == SCORE_REJECT ?
-		    "550 5.7.1" : "451 4.7.1");
-		sess_tx_end(s, tx->verdict, "refused", "");
-		sess_enter_state(s, SMTP_ST_HELO);
-		return -1;
-	}
-	hlen = policy_header_end(raw, len);
-	policy_rewrite_headers(raw, hlen, v == SCORE_TAG ?
-	    cfg->subject_prefix : NULL, &tx->tag);
-	tx->body_off = hlen;
-	ms_unmap(&tx->ms, raw, len);
+	tx->msg = msg_parse(tx->raw, tx->raw_len, NULL);
+	eng_tx_message(s->et, tx->msg, tx->raw, tx->raw_len);
+	sess_stage(s, ENG_DATA, sess_data_done);
 	return 0;
 }
 
@@ -3018,8 +2601,19 @@ sess_data_end(struct session *s)
 		sess_enter_state(s, SMTP_ST_HELO);
 		return;
 	}
-	if (s->cfg->rules && sess_data_verdict(s) == -1)
+	if (s->cfg->rules) {
+		sess_data_verdict(s);
 		return;
+	}
+	sess_data_go(s);
+}
+
+/* The message goes on: replayed first if a recipient was greylisted. */
+static void
+sess_data_go(struct session *s)
+{
+	struct smtp_tx *tx = s->tx;
+
 	if (tx->tainted && s->up && up_is_ready(s->up)) {
 		sess_enter_wait(s, W_REPLAY);
 		tx->replay = 0;

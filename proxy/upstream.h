@@ -12,7 +12,7 @@
 
 #include <sys/socket.h>
 
-#include "config.h"
+#include "moat_conf.h"
 #include "msgstore.h"
 #include "smtp_reply.h"
 

@@ -19,7 +19,9 @@
 #include <event2/thread.h>
 
 #include "daemon.h"
+#include "engine/engine.h"
 #include "log.h"
+#include "metrics.h"
 #include "rule.h"
 #include "store.h"
 #include "xmalloc.h"
@@ -143,10 +145,20 @@ workers_start(int n)
 		w->scratch = rule_scratch_new();
 		/* only scores count here: skip sub-rules no meta needs */
 		rule_scratch_lazy(w->scratch, 1);
-		w->gcache_key = xcalloc(GREY_CACHE_SLOTS, sizeof(uint64_t));
-		w->gcache_exp = xcalloc(GREY_CACHE_SLOTS, sizeof(int64_t));
+		w->gcache_key = xcalloc(ENG_GREY_CACHE_SLOTS, sizeof(uint64_t));
+		w->gcache_exp = xcalloc(ENG_GREY_CACHE_SLOTS, sizeof(int64_t));
 		w->store = moat_store ? store_conn_new(moat_store, w->base) :
 		    NULL;
+		/* What the engine may use on this worker's loop. */
+		w->eio = xcalloc(1, sizeof(*w->eio));
+		w->eio->base = w->base;
+		w->eio->store = w->store;
+		w->eio->dns = w->dns;
+		w->eio->scratch = w->scratch;
+		w->eio->gcache_key = w->gcache_key;
+		w->eio->gcache_exp = w->gcache_exp;
+		w->eio->on_ratelimit = metrics_ratelimit;
+		w->eio->on_store_failure = metrics_store_failure;
 		w->notify_ev = event_new(w->base, w->notify[0],
 		    EV_READ | EV_PERSIST, worker_notify_cb, w);
 		event_add(w->notify_ev, NULL);
@@ -215,6 +227,7 @@ workers_join(void)
 		rule_scratch_free(w->scratch);
 		free(w->gcache_key);
 		free(w->gcache_exp);
+		free(w->eio);
 		store_conn_free(w->store);
 		event_free(w->notify_ev);
 		event_base_free(w->base);

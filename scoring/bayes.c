@@ -3,7 +3,7 @@
  * combining (bayes.h), following SpamAssassin 4.0's Bayes.pm and
  * Bayes/CombineChi.pm so that its BAYES_* score ranges mean the same here.
  *
- * It does not tokenize (rules/bayes_tok.c) or store (proxy/bayes_db.c); it
+ * It does not tokenize (rules/bayes_tok.c) or store (store/bayes_db.c); it
  * only turns counts into a probability.  Sums of logarithms replace SA's
  * running products with frexp() rescaling: the same value, without the
  * underflow dance.

@@ -10,7 +10,7 @@
  * Invariants: every output string is NUL-terminated and bounded by the
  * *_MAX constants in greylist.h; a triplet part never contains a space or
  * a control byte, so keys split back unambiguously; grey_decide() and the
- * Lua script in proxy/store_redis.c implement the same table.
+ * Lua script in store/store_redis.c implement the same table.
  */
 #include <stdio.h>
 #include <string.h>

@@ -9,7 +9,7 @@
  * converge (o1.sg.example and o2.sg.example share "sg.example").
  *
  * Pure: no I/O, no clock (every time is an argument, in milliseconds since
- * the epoch), no logging, no socket headers.  The stores (proxy/store_*.c)
+ * the epoch), no logging, no socket headers.  The stores (store/store_*.c)
  * keep the records and call grey_decide(); the Redis store runs the same
  * policy as a Lua script, which must stay in step with grey_decide().
  */

@@ -28,7 +28,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "proxy/config.h"	/* not the autoconf config.h */
+#include "moat_conf.h"
 #include "clock.h"
 #include "ctl_bayes.h"
 #include "msg.h"

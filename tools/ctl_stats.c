@@ -15,7 +15,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "proxy/config.h"	/* not the autoconf config.h */
+#include "moat_conf.h"
 #include "ctl_stats.h"
 #include "sbuf.h"
 

@@ -52,7 +52,7 @@
 
 #include <event2/event.h>
 
-#include "proxy/config.h"	/* not the autoconf config.h */
+#include "moat_conf.h"
 #include "clock.h"
 #include "ctl_bayes.h"
 #include "ctl_report.h"
@@ -1812,7 +1812,7 @@ gc_open(struct gctl *g, const char *cfg_path)
 		    cfg_path, cfg->greylist ? "" : " (and greylist off)");
 		exit(2);
 	}
-	/* Exactly as moatd reads them (proxy/store_cfg.c). */
+	/* Exactly as moatd reads them (store/store_cfg.c). */
 	store_cfg_grey_params(cfg, &g->gp);
 	if (grey_params_check(&g->gp, err, sizeof(err)) == -1) {
 		fprintf(stderr, "moatctl: %s: greylist: %s\n", cfg_path, err);

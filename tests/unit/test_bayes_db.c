@@ -1,5 +1,5 @@
 /*
- * test_bayes_db.c: the LMDB Bayes store (proxy/bayes_db.c): learn, learn
+ * test_bayes_db.c: the LMDB Bayes store (store/bayes_db.c): learn, learn
  * twice, relearn as the other class, forget, batches, dump and restore,
  * missing and corrupt databases, and classification end to end.
  */

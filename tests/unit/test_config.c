@@ -1,6 +1,6 @@
 /*
  * test_config.c: moat.conf parsing, defaults, errors, dump, restart diff
- * (proxy/config.c).  Each test writes small files into a private mkdtemp
+ * (conf/moat_conf.c).  Each test writes small files into a private mkdtemp
  * directory, removed at the end; error messages are compared whole,
  * "FILE:LINE: key: message", because a postmaster reads them.
  */
@@ -23,7 +23,7 @@
 #include <syslog.h>
 #include <unistd.h>
 
-#include "proxy/config.h"	/* not the autoconf config.h */
+#include "moat_conf.h"
 #include "netaddr.h"
 #include "proxy_proto.h"
 

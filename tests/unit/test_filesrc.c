@@ -1,6 +1,6 @@
 /*
  * test_filesrc.c: the file bundle the root parent sends on reload
- * (proxy/filesrc.c, issue 17): encode/decode round trip, every malformed
+ * (common/filesrc.c, issue 17): encode/decode round trip, every malformed
  * or truncated message refused, and the loaders' view: a passed file is
  * read from its bytes, a passed error comes back as errno, anything else
  * from the disk.

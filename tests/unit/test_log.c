@@ -1,6 +1,6 @@
 /*
  * test_log.c: escaping, logfmt and JSON lines, free text, AUTH credentials
- * cut from traced command lines (proxy/log.c).
+ * cut from traced command lines (common/log.c).
  * Lines are checked through log_render() with a fixed time; the few tests
  * that go through stderr capture it in a temp file and check only the
  * shape of the timestamp, never its value.
@@ -482,8 +482,9 @@ test_trace_parse(void **state)
 	assert_int_equal(log_trace_parse("io,smtp"), LOG_T_IO | LOG_T_SMTP);
 	assert_int_equal(log_trace_parse("backend,config,rules"),
 	    LOG_T_BACKEND | LOG_T_CONFIG | LOG_T_RULES);
-	assert_int_equal(log_trace_parse("all"), 0x1f);
-	assert_int_equal(log_trace_parse("rules,all"), 0x1f);
+	assert_int_equal(log_trace_parse("all"), 0x3f);
+	assert_int_equal(log_trace_parse("rules,all"), 0x3f);
+	assert_int_equal(log_trace_parse("engine"), LOG_T_ENGINE);
 	assert_int_equal(log_trace_parse("bogus"), -1);
 	assert_int_equal(log_trace_parse("IO"), -1);
 	assert_int_equal(log_trace_parse("io,"), -1);

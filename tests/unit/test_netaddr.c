@@ -1,5 +1,5 @@
 /*
- * test_netaddr.c: addresses, CIDR networks, domain sets (proxy/netaddr.c).
+ * test_netaddr.c: addresses, CIDR networks, domain sets (common/netaddr.c).
  * These decide who may relay, so every accept and every refusal is pinned.
  */
 #include <stdarg.h>

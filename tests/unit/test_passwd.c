@@ -1,5 +1,5 @@
 /*
- * test_passwd.c: the `passwd FILE` store (proxy/passwd.c): every load
+ * test_passwd.c: the `passwd FILE` store (auth/passwd.c): every load
  * error with its file:line, each hash family verified with hashes made
  * here through crypt_gensalt_rn/crypt_rn (yescrypt, bcrypt, sha512-crypt),
  * unknown and locked logins, bad passwords, the choice of the dummy hash,

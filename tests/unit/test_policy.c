@@ -10,7 +10,7 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "proxy/config.h"
+#include "moat_conf.h"
 #include "policy.h"
 
 static void

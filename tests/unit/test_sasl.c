@@ -1,5 +1,5 @@
 /*
- * test_sasl.c: the SASL PLAIN and LOGIN server exchanges (proxy/sasl.c):
+ * test_sasl.c: the SASL PLAIN and LOGIN server exchanges (auth/sasl.c):
  * every action and every failure code, each bound on both sides, the
  * strict base64 decoder against valid and invalid quanta, and the wiping
  * of decoded credentials.

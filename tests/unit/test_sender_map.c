@@ -1,5 +1,5 @@
 /*
- * test_sender_map.c: `sender_login_map` (proxy/sender_map.c): the file
+ * test_sender_map.c: `sender_login_map` (auth/sender_map.c): the file
  * syntax and every load error with its line, and the lookup rules:
  * addresses, @domain, *, case folding, implicit <> and login-as-address,
  * and the near misses that must not match (subdomains, trailing dots,

@@ -1,6 +1,6 @@
 /*
  * test_store_cfg.c: the greylist parameters and the store as the config
- * gives them (proxy/store_cfg.c), shared by moatd and moatctl.
+ * gives them (store/store_cfg.c), shared by moatd and moatctl.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -10,7 +10,7 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "proxy/config.h"
+#include "moat_conf.h"
 #include "store_cfg.h"
 
 static void

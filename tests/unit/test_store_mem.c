@@ -1,5 +1,5 @@
 /*
- * test_store_mem.c: the memory store (proxy/store_mem.c) on a real
+ * test_store_mem.c: the memory store (store/store_mem.c) on a real
  * event_base: callbacks come from the loop, never synchronously; greylist
  * check/pending/pass/expire with delays of a few tens of ms; counters;
  * whitelist entries; admin operations; cancel; the entry bound.  Every
