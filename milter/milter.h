@@ -9,8 +9,9 @@
  *   milter_bridge.c  the one engine thread with its libevent loop, the
  *                    request queue the callbacks post to, the bounded wait,
  *                    the configuration snapshot and its reload.
- *   milter_eng.c     what one stage runs, on the engine thread: the seam
- *                    between this front end and the engine.
+ *   milter_eng.c     what one stage runs, on the engine thread: the
+ *                    connection's facts handed to its struct eng_tx and
+ *                    the engine's stage run (engine/engine.h).
  *
  * A struct mlt_conn is one MTA connection.  Its facts are written by the
  * libmilter thread only while no request is in flight (busy == 0) and read
@@ -31,7 +32,7 @@
 
 struct config;
 struct event_base;
-struct mlt_eng_tx;
+struct eng_tx;
 
 /* The stages the engine decides at, in the order the MTA reports them. */
 #define MLT_STAGE_LIST		\
@@ -57,7 +58,7 @@ enum mlt_act {
 	MLT_TEMPFAIL		/* 4xx: code, ecode, text (greylisting too) */
 };
 
-#define MLT_TEXT_MAX	512
+#define MLT_TEXT_MAX	640	/* > the engine's ENG_TEXT_MAX */
 #define MLT_RCPT_MAX	1000	/* recipients kept per transaction */
 #define MLT_HDRS_MAX	1000	/* header fields indexed per message */
 
@@ -124,7 +125,7 @@ struct mlt_conn {
 	int		 nhdrs;
 
 	struct mlt_outcome out;		/* the last stage's outcome */
-	struct mlt_eng_tx *eng;		/* the engine's state, engine thread */
+	struct eng_tx	*eng;		/* the engine's facts: engine thread */
 };
 
 /* ---- milter_bridge.c ---- */
@@ -183,8 +184,9 @@ void	 mlt_tx_clear(struct mlt_conn *c);
 void	 mlt_eng_init(struct event_base *base, const struct config *cfg);
 void	 mlt_eng_shutdown(void);
 /*
- * mlt_eng_stage: run c->stage for c and call mlt_done(c) exactly once,
- * now or later from the loop.  MLT_FREE releases c->eng (no mlt_done).
+ * mlt_eng_stage: run c->stage for c through the engine (eng_stage) and
+ * call mlt_done(c) exactly once, now or later from the loop.  MLT_FREE
+ * releases c->eng (no mlt_done).
  */
 void	 mlt_eng_stage(struct mlt_conn *c);
 

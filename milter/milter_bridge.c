@@ -32,7 +32,7 @@
 #include <time.h>
 
 #include "clock.h"
-#include "proxy/config.h"
+#include "moat_conf.h"
 #include "filesrc.h"
 #include "log.h"
 #include "milter.h"

@@ -1,230 +1,189 @@
 /*
- * milter_eng.c: what one stage of a milter transaction runs, on the engine
- * thread (issue 15).  This is the seam between moat-milter and the
- * transaction engine: the bridge hands it a connection whose facts are
- * complete for the stage, and it calls mlt_done() once with the outcome in
- * c->out.  It decides nothing of its own: the rules and the score card go
- * through policy_eval() (scoring/score_rules, the same call moatd and
- * `moatctl scan -c` make), the thresholds through policy_thresholds(),
- * greylisting through the store and scoring/greylist.c that moatd uses.
+ * milter_eng.c: what one stage of a milter connection runs, on the engine
+ * thread (issue 15): the seam between moat-milter and the transaction
+ * engine (engine/engine.h).  The bridge hands it a connection whose facts
+ * are complete for the stage; it gives them to the connection's eng_tx
+ * through the engine's setters, runs the engine's stage (eng_stage) and,
+ * from the engine's one outcome, fills c->out and calls mlt_done() once.
  *
- * What it does not do: relay control and recipient checks are the MTA's
- * (it has already accepted the RCPT when the milter hears of it); no
- * backend, no replies of its own beyond the text of the refusal.
+ * It decides nothing: rules, scores, thresholds, rate limits, greylisting
+ * and Bayes are the engine's steps, the very ones moatd's session runs.
+ * What differs is what the MTA already did: it checked relays and
+ * recipients (no rcpt path is given, so no relay step runs) and it knows
+ * the client's name (handed in, no lookup).  Greylisting runs right after
+ * RCPT (ENG_GREY): a milter has no backend whose 2xx to wait for.
  *
- * XXX issue 13: when engine/engine.h's step driver lands, each stage here
- * becomes one eng_stage() call and the greylisting below goes (it is the
- * engine's rcpt step); the outcome fields stay as they are.
+ * Stage map: connect = ENG_CONNECT then ENG_BANNER; helo = ENG_HELO;
+ * mail = ENG_MAIL; rcpt = ENG_RCPT then ENG_GREY; data = ENG_DATA.
  */
-#include <errno.h>
-#include <event2/event.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "proxy/config.h"
-#include "greylist.h"
+#include "engine.h"
 #include "log.h"
 #include "milter.h"
 #include "msg.h"
 #include "netaddr.h"
-#include "policy.h"
+#include "moat_conf.h"
 #include "rule.h"
 #include "store.h"
 #include "store_cfg.h"
 #include "xmalloc.h"
 
-/* The engine's state of one connection: its score card. */
-struct mlt_eng_tx {
-	struct score_card card;
-	uint64_t	  grey_req;
-};
-
-static struct rule_scratch *scratch;
+static struct eng_io	 io;
 static struct store	*store;
-static struct store_conn *store_conn;
+static uint64_t		*gcache_key;
+static int64_t		*gcache_exp;
 
 void
 mlt_eng_init(struct event_base *base, const struct config *cfg)
 {
 	char err[512];
 
-	scratch = rule_scratch_new();
-	rule_scratch_lazy(scratch, 1);
-	/* store and redis_* are RESTART keys: made once. */
-	if (cfg->greylist) {
+	memset(&io, 0, sizeof(io));
+	io.base = base;
+	io.scratch = rule_scratch_new();
+	rule_scratch_lazy(io.scratch, 1);
+	/* store and redis_* are RESTART keys: made once, as moatd does. */
+	if (cfg->greylist || cfg->ratelimit_conn_per_ip.n ||
+	    cfg->ratelimit_msg_per_ip.n || cfg->ratelimit_rcpt_per_sender.n ||
+	    cfg->ratelimit_msg_per_user.n) {
 		if (store_cfg_open(cfg, &store, err, sizeof(err)) == -1)
 			fatal("store: %s", err);
-		store_conn = store_conn_new(store, base);
+		io.store = store_conn_new(store, base);
+		gcache_key = xcalloc(ENG_GREY_CACHE_SLOTS, sizeof(*gcache_key));
+		gcache_exp = xcalloc(ENG_GREY_CACHE_SLOTS, sizeof(*gcache_exp));
+		io.gcache_key = gcache_key;
+		io.gcache_exp = gcache_exp;
 	}
 }
 
 void
 mlt_eng_shutdown(void)
 {
-	store_conn_free(store_conn);
-	store_conn = NULL;
+	store_conn_free(io.store);
 	store_free(store);
 	store = NULL;
-	rule_scratch_free(scratch);
-	scratch = NULL;
+	rule_scratch_free(io.scratch);
+	free(gcache_key);
+	free(gcache_exp);
+	memset(&io, 0, sizeof(io));
 }
 
-/* The outcome "refused by policy", as moatd words it. */
+/* The engine's outcome as the milter's: the reply, or go on. */
 static void
-refuse(struct mlt_conn *c, enum mlt_act act, int code, const char *ecode,
-    const char *what, const char *stage)
+take_outcome(struct mlt_conn *c, const struct eng_outcome *o)
 {
-	struct sbuf t = SBUF_INIT;
-	struct mlt_outcome *o = &c->out;
+	struct mlt_outcome *out = &c->out;
+	struct eng_tx *tx = c->eng;
 
-	if (c->cfg->reply_show_rules)
-		score_card_tests(&c->eng->card, &t);
-	o->act = act;
-	o->code = code;
-	snprintf(o->ecode, sizeof(o->ecode), "%s", ecode);
-	snprintf(o->text, sizeof(o->text), "%s%sError: %s refused by "
-	    "policy%s%s%s%s", code == 554 ? c->cfg->hostname : "",
-	    code == 554 ? " " : "", what, t.len ? " (" : "", t.len ? t.p : "",
-	    t.len ? ")" : "", act == MLT_TEMPFAIL ? ", try again later" : "");
-	o->event_stage = stage;
-	sbuf_free(&t);
+	out->score = score_card_total(&tx->card);
+	sbuf_reset(&out->rules);
+	score_card_log(&tx->card, &out->rules);
+	if (o->act == ENG_CONTINUE)
+		return;
+	out->act = o->code >= 500 ? MLT_REJECT : MLT_TEMPFAIL;
+	out->code = o->code;
+	snprintf(out->ecode, sizeof(out->ecode), "%s", o->enh ? o->enh :
+	    o->code >= 500 ? "5.7.1" : "4.7.1");
+	snprintf(out->text, sizeof(out->text), "%s", o->text);
+	out->event_stage = mlt_stage_name(c->stage);
+	if (o->verdict != NULL)
+		out->verdict = strcmp(o->verdict, "reject") == 0 ?
+		    SCORE_REJECT : SCORE_TEMPFAIL;
 }
-
-/* Run the rules over what c knows (and m after DATA) onto the card. */
-static enum score_verdict
-eval(struct mlt_conn *c, const struct msg *m, struct sbuf *hdr)
-{
-	struct rule_env env;
-	const char **rc;
-	enum score_verdict v;
-	size_t n = 0;
-	int i;
-
-	memset(&env, 0, sizeof(env));
-	env.client_addr = c->client_addr;
-	/* The MTA verified the name (Postfix: "unknown" otherwise). */
-	env.client_name = c->client_name ? c->client_name : "";
-	env.facts = c->client_name && c->client_name[0] ? "" : "no-rdns";
-	env.helo = c->helo;
-	rc = xcalloc((size_t)c->nrcpt + 2, sizeof(*rc));
-	if (c->from != NULL) {
-		env.mail_from = c->from;
-		for (i = 0; i < c->nrcpt; i++)
-			rc[n++] = c->rcpt[i];
-		if (c->rcpt_now)
-			rc[n++] = c->rcpt_now;
-		env.rcpt = n ? rc : NULL;
-		env.nrcpt = n;
-	}
-	v = policy_eval(c->cfg, scratch, &env, m, &c->eng->card, c->id,
-	    c->auth != NULL, hdr);
-	free(rc);
-	c->out.verdict = v;
-	c->out.score = score_card_total(&c->eng->card);
-	sbuf_reset(&c->out.rules);
-	score_card_log(&c->eng->card, &c->out.rules);
-	return v;
-}
-
-/* ---- greylisting --------------------------------------------------------- */
 
 static void
-grey_cb(void *arg, uint64_t id, int err, const struct store_grey_result *res)
+done_data(void *arg, struct eng_tx *tx, const struct eng_outcome *o)
 {
 	struct mlt_conn *c = arg;
-	struct mlt_outcome *o = &c->out;
-	int defer;
+	const char *q = c->cfg->milter_quarantine_score;
 
-	(void)id;
-	c->eng->grey_req = 0;
-	if (err != STORE_OK) {
-		snprintf(o->grey, sizeof(o->grey), "store-failure");
-		defer = c->cfg->greylist_on_store_failure == 1;
-	} else {
-		snprintf(o->grey, sizeof(o->grey), "%s",
-		    res->decision == GREY_NEW ? "new" :
-		    res->decision == GREY_PENDING ? "pending" :
-		    res->decision == GREY_PASSED ? "passed" : "whitelisted");
-		defer = res->decision == GREY_NEW ||
-		    res->decision == GREY_PENDING;
+	c->out.verdict = tx->verdict;
+	take_outcome(c, o);
+	if (o->act == ENG_CONTINUE) {
+		sbuf_reset(&c->out.headers);
+		sbuf_add(&c->out.headers, tx->hdr.p, tx->hdr.len);
+		/* Your own users' mail is tagged, never held (auth_score_*). */
+		if (tx->auth_login == NULL && strcmp(q, "off") != 0)
+			c->out.quarantine = c->out.score >= strtod(q, NULL);
 	}
-	if (defer) {
-		o->act = MLT_TEMPFAIL;
-		o->code = 451;
-		snprintf(o->ecode, sizeof(o->ecode), "4.7.1");
-		if (err != STORE_OK)
-			snprintf(o->text, sizeof(o->text), "Error: "
-			    "greylisting is unavailable, try again later");
-		else
-			snprintf(o->text, sizeof(o->text), "<%s>: Greylisted, "
-			    "please try again in %ld seconds", c->rcpt_now,
-			    res->wait_s > 0 ? res->wait_s : 1);
-		o->event_stage = "rcpt";
-	}
+	msg_free((struct msg *)tx->msg);
+	eng_tx_end(tx);
 	mlt_done(c);
 }
 
-/*
- * grey_start: 1 when a store check is under way (grey_cb finishes the
- * stage), 0 when greylisting does not apply to this recipient.
- */
-static int
-grey_start(struct mlt_conn *c)
+static void
+done_grey(void *arg, struct eng_tx *tx, const struct eng_outcome *o)
 {
-	const struct config *cfg = c->cfg;
-	struct grey_params p;
-	struct grey_triplet t;
-	struct netaddr a;
-	double min = strtod(cfg->greylist_min_score, NULL);
+	struct mlt_conn *c = arg;
 
-	if (!cfg->greylist || store_conn == NULL)
-		return 0;
-	if (c->auth != NULL || netaddr_parse(&a, c->client_addr) == -1 ||
-	    cidr_list_match(&cfg->trusted_networks, &a) ||
-	    (min != 0 && score_card_total(&c->eng->card) < min)) {
-		snprintf(c->out.grey, sizeof(c->out.grey), "skipped");
-		return 0;
-	}
-	if (cidr_list_match(&cfg->grey_wl_clients, &a)) {
-		snprintf(c->out.grey, sizeof(c->out.grey), "whitelisted");
-		return 0;
-	}
-	store_cfg_grey_params(cfg, &p);
-	if (grey_triplet_make(&t, &p, a.a, a.family == AF_INET6,
-	    c->client_name && c->client_name[0] ? c->client_name : NULL,
-	    c->from, c->rcpt_now) == -1) {
-		snprintf(c->out.grey, sizeof(c->out.grey), "skipped");
-		return 0;
-	}
-	c->eng->grey_req = store_grey_check(store_conn, &t, &p, grey_cb, c);
-	return 1;
+	take_outcome(c, o);
+	snprintf(c->out.grey, sizeof(c->out.grey), "%s", tx->grey ?
+	    tx->grey : "");
+	if (o->act == ENG_CONTINUE)
+		eng_tx_rcpt_accepted(tx);
+	mlt_done(c);
 }
 
-/* ---- the stages ------------------------------------------------------------ */
+static void
+done_rcpt(void *arg, struct eng_tx *tx, const struct eng_outcome *o)
+{
+	struct mlt_conn *c = arg;
+
+	if (o->act == ENG_CONTINUE) {
+		(void)eng_stage(tx, ENG_GREY, done_grey, c);
+		return;
+	}
+	take_outcome(c, o);
+	mlt_done(c);
+}
+
+static void
+done_connect(void *arg, struct eng_tx *tx, const struct eng_outcome *o)
+{
+	struct mlt_conn *c = arg;
+
+	if (o->act == ENG_CONTINUE && tx->stage == ENG_CONNECT) {
+		(void)eng_stage(tx, ENG_BANNER, done_connect, c);
+		return;
+	}
+	take_outcome(c, o);
+	mlt_done(c);
+}
+
+static void
+done_simple(void *arg, struct eng_tx *tx, const struct eng_outcome *o)
+{
+	struct mlt_conn *c = arg;
+
+	(void)tx;
+	take_outcome(c, o);
+	mlt_done(c);
+}
+
+static void
+stage_connect(struct mlt_conn *c)
+{
+	struct netaddr a;
+
+	c->eng = eng_tx_new(c->cfg, &io, c->id);
+	eng_tx_client(c->eng, netaddr_parse(&a, c->client_addr) == 0 ? &a :
+	    NULL, 0, 0);
+	/* The MTA looked the name up: "unknown" (none) is no-rdns. */
+	eng_tx_client_name(c->eng, c->client_name);
+	(void)eng_stage(c->eng, ENG_CONNECT, done_connect, c);
+}
 
 static void
 stage_data(struct mlt_conn *c)
 {
-	struct msg *m;
-	enum score_verdict v;
-	double q;
-	char *end;
+	const char *raw = c->msg.p ? c->msg.p : "";
+	struct msg *m = msg_parse(raw, c->msg.len, NULL);
 
-	m = msg_parse(c->msg.p ? c->msg.p : "", c->msg.len, NULL);
-	sbuf_reset(&c->out.headers);
-	v = eval(c, m, &c->out.headers);
-	msg_free(m);
-	if (v == SCORE_REJECT)
-		refuse(c, MLT_REJECT, 550, "5.7.1", "message", "data");
-	else if (v == SCORE_TEMPFAIL)
-		refuse(c, MLT_TEMPFAIL, 451, "4.7.1", "message", "data");
-	else if (c->auth == NULL &&
-	    strcmp(c->cfg->milter_quarantine_score, "off") != 0) {
-		/* Your own users' mail is tagged, never held (auth_score_*). */
-		q = strtod(c->cfg->milter_quarantine_score, &end);
-		c->out.quarantine = c->out.score >= q;
-	}
+	eng_tx_message(c->eng, m, raw, c->msg.len);
+	(void)eng_stage(c->eng, ENG_DATA, done_data, c);
 }
 
 void
@@ -233,46 +192,38 @@ mlt_eng_stage(struct mlt_conn *c)
 	struct mlt_outcome *o = &c->out;
 
 	if (c->stage == MLT_FREE) {
-		if (c->eng) {
-			if (c->eng->grey_req)
-				store_cancel(store_conn, c->eng->grey_req);
-			score_card_free(&c->eng->card);
-			free(c->eng);
-			c->eng = NULL;
-		}
+		eng_tx_free(c->eng);
+		c->eng = NULL;
 		return;
-	}
-	if (c->eng == NULL) {
-		c->eng = xcalloc(1, sizeof(*c->eng));
-		score_card_init(&c->eng->card);
 	}
 	o->act = MLT_CONTINUE;
 	o->code = 0;
 	o->ecode[0] = o->text[0] = o->grey[0] = '\0';
 	o->event_stage = NULL;
 	o->quarantine = 0;
+	o->verdict = SCORE_ACCEPT;
+	if (c->stage == MLT_CONNECT) {
+		stage_connect(c);
+		return;
+	}
+	/* An MTA that skipped connect: the facts start empty. */
+	if (c->eng == NULL)
+		c->eng = eng_tx_new(c->cfg, &io, c->id);
 	switch (c->stage) {
-	case MLT_CONNECT:
-		if (eval(c, NULL, NULL) == SCORE_REJECT)
-			refuse(c, MLT_REJECT, 554, "5.7.1", "connection",
-			    "connect");
-		break;
 	case MLT_HELO:
-		if (eval(c, NULL, NULL) == SCORE_REJECT)
-			refuse(c, MLT_REJECT, 550, "5.7.1", "HELO", "helo");
+		eng_tx_helo(c->eng, c->helo, c->helo);
+		eng_tx_tls(c->eng, c->tls != NULL);
+		(void)eng_stage(c->eng, ENG_HELO, done_simple, c);
 		break;
 	case MLT_MAIL:
-		/* A new transaction: the earlier one's hits go. */
-		score_card_reset(&c->eng->card);
-		if (eval(c, NULL, NULL) == SCORE_REJECT)
-			refuse(c, MLT_REJECT, 550, "5.7.1", "sender", "mail");
+		eng_tx_tls(c->eng, c->tls != NULL);
+		eng_tx_auth(c->eng, c->auth);
+		eng_tx_mail(c->eng, c->from, 0, 0, 0);
+		(void)eng_stage(c->eng, ENG_MAIL, done_simple, c);
 		break;
 	case MLT_RCPT:
-		if (eval(c, NULL, NULL) == SCORE_REJECT)
-			refuse(c, MLT_REJECT, 550, "5.7.1", "recipient",
-			    "rcpt");
-		else if (grey_start(c))
-			return;
+		eng_tx_rcpt(c->eng, c->rcpt_now);
+		(void)eng_stage(c->eng, ENG_RCPT, done_rcpt, c);
 		break;
 	case MLT_DATA:
 		stage_data(c);
@@ -280,5 +231,4 @@ mlt_eng_stage(struct mlt_conn *c)
 	default:
 		fatal("mlt_eng_stage: stage %d", (int)c->stage);
 	}
-	mlt_done(c);
 }

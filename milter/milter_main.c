@@ -36,7 +36,7 @@
 #include <libmilter/mfapi.h>
 
 #include "clock.h"
-#include "proxy/config.h"
+#include "moat_conf.h"
 #include "log.h"
 #include "milter.h"
 #include "policy.h"
