@@ -134,8 +134,17 @@ def main():
     if a.sa:
         conf["sa_rules"] = "on"
     milter = mltest.Milter(conf).start()
-    setups = [("postfix", None), ("postfix+moat-milter",
-                                  "inet:127.0.0.1:%d" % milter.port)]
+    # The same moat-milter on a unix socket too (a second process).
+    umilter = mltest.Milter(conf)
+    sock = os.path.join(umilter.dir, "milter.sock")
+    os.chmod(umilter.dir, 0o755)
+    umilter.conf["milter_listen"] = "unix:" + sock
+    umilter.conn_override = "unix:" + sock
+    umilter.start()
+    os.chmod(sock, 0o666)       # Postfix's smtpd runs as postfix
+    setups = [("postfix", None),
+              ("postfix+moat-milter", "inet:127.0.0.1:%d" % milter.port),
+              ("postfix+moat-milter unix", "unix:" + sock)]
     rsp = None
     tmp = mt.mkdtemp("moat-bench-")
     if RSPAMD:
@@ -154,13 +163,13 @@ def main():
                     rates[(name, case[0])].append(
                         smtp_source(pf.port, case[1], case[2]))
         lat = {name: latency(pf.port) for name, pf in pfs}
-        print("\n%-22s %14s %14s %10s %10s" % ("", CASES[0][0] + " msg/s",
+        print("\n%-26s %14s %14s %10s %10s" % ("", CASES[0][0] + " msg/s",
                                              CASES[1][0] + " msg/s",
                                              "p50 ms", "p90 ms"))
         base = statistics.median(lat["postfix"])
         for name, _ in pfs:
             q = statistics.quantiles(lat[name], n=10)
-            print("%-22s %14.0f %14.0f %10.2f %10.2f" % (
+            print("%-26s %14.0f %14.0f %10.2f %10.2f" % (
                 name, statistics.median(rates[(name, CASES[0][0])]),
                 statistics.median(rates[(name, CASES[1][0])]),
                 statistics.median(lat[name]) * 1000, q[8] * 1000))
@@ -175,6 +184,7 @@ def main():
         for _, pf in pfs:
             pf.cleanup()
         milter.cleanup()
+        umilter.cleanup()
         if rsp:
             rsp.terminate()
             rsp.wait(30)

@@ -61,9 +61,11 @@ class Milter:
         self.extra = list(extra)
         self.proc = None
 
+    conn_override = None        # e.g. "unix:/path", else the free port
+
     @property
     def conn(self):
-        return "inet:%d@127.0.0.1" % self.port
+        return self.conn_override or "inet:%d@127.0.0.1" % self.port
 
     def config_text(self):
         conf = dict(self.conf)

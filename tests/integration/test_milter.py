@@ -6,7 +6,8 @@ message), greylisting per recipient, the authenticated policy, the log
 lines with the MTA's queue id, aborts, two transactions on one
 connection, a broken or truncated packet stream (logged, that connection
 dropped, the next one served), the bounded wait when the engine does not
-answer, SIGHUP reload (a bad config refused) and the SIGTERM drain.
+answer, the engine's rate limits, SIGHUP reload (a bad config refused)
+and the SIGTERM drain.
 
 Needs $MOAT_MILTER and Debian's miltertest; no root, no Postfix.
 tests/milter/send.lua drives each connection.
@@ -300,6 +301,23 @@ class Greylisting(Base):
                       auth="alice")
         self.assertEqual(r.reply("rcpt dave@example.test"), "c", r.out)
         self.assertEqual(r.reply("eom"), "c")
+
+
+class RateLimit(Base):
+    """The engine's rate limits apply through the milter too: the third
+    message from one client within the window is deferred at MAIL."""
+    CONF = dict(CONF, ratelimit_msg_per_ip="2/1m")
+
+    def test_msg_per_ip(self):
+        r = self.send(message("lunch"), txs="3", ip="192.0.2.9")
+        self.assertEqual([x for s, x in r.steps if s == "mail"],
+                         ["c", "c", "y"], r.out)
+        rej = [x for x in self.events("reject") if x["stage"] == "mail"]
+        self.assertEqual(len(rej), 1, self.milter.log()[self.mark:])
+        self.assertTrue(rej[0]["reply"].startswith("451 4.7.0"), rej[0])
+        # Another client is not held back.
+        r = self.send(message("lunch"), ip="192.0.2.10")
+        self.assertEqual(r.reply("mail"), "c", r.out)
 
 
 class SilentStore(threading.Thread):
