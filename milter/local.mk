@@ -26,3 +26,13 @@ AM_TESTS_ENVIRONMENT += MOAT_MILTER=$(abs_top_builddir)/moat-milter; \
 
 dist_man_MANS += doc/moat-milter.8
 dist_doc_DATA += contrib/moat-milter.service
+
+# Postfix alone vs Postfix + moat-milter vs Postfix + rspamd's milter
+# (when rspamd is installed), smtp-source at 1 and 50 sessions, and the
+# added latency per transaction (bench/README.md).  Needs root, postfix;
+# a few minutes.  make bench-milter BENCH_ARGS="--sa --rounds 3".
+EXTRA_DIST += bench/milter.py
+.PHONY: bench-milter
+bench-milter: moat-milter$(EXEEXT)
+	$(PYTHON3) $(top_srcdir)/bench/milter.py \
+	    --milter $(abs_top_builddir)/moat-milter$(EXEEXT) $(BENCH_ARGS)
