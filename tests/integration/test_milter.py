@@ -380,6 +380,20 @@ class Timeout(Base):
         self.assertEqual(r.reply("mail"), "c", r.out)
 
 
+class UnixSocket(unittest.TestCase):
+    def test_unix_socket(self):
+        m = mltest.Milter(CONF)
+        self.addCleanup(m.cleanup)
+        m.conn_override = "unix:" + os.path.join(m.dir, "milter.sock")
+        m.start()
+        # Mode 0660: the MTA's user reaches it through the group.
+        st = os.stat(os.path.join(m.dir, "milter.sock"))
+        self.assertEqual(st.st_mode & 0o777, 0o660)
+        r = mltest.miltertest(m)
+        self.assertEqual(r.reply("eom"), "c", r.out)
+        self.assertEqual(r.added.get("X-Spam-Score"), " 0.0")
+
+
 class Process(unittest.TestCase):
     def test_reload_and_drain(self):
         m = mltest.Milter(CONF)
