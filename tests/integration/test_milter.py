@@ -17,6 +17,7 @@ import os
 import signal
 import socket
 import struct
+import subprocess
 import sys
 import threading
 import time
@@ -434,7 +435,6 @@ class Process(unittest.TestCase):
         self.addCleanup(mt.rmtree, m.dir)
         m.write_config(m.config_text().replace(
             m.conn, "inet:8894@localhost"))
-        import subprocess
         p = subprocess.run([mltest.milter_path(), "-t", "-c", m.conf_path],
                            capture_output=True, text=True)
         self.assertEqual(p.returncode, 1)
