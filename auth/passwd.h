@@ -11,7 +11,7 @@
  * MD5-crypt $1$, sha256-crypt $5$, $2a$, NT) are refused at load time.  Logins are
  * compared byte for byte (case-sensitive), as crypt(3) and Dovecot do.
  *
- * Ownership: a struct passwd_db is immutable once loaded; the config that
+ * Ownership: a struct passwd_db is immutable once loaded; the snapshot that
  * loaded it owns it (passwd_db_free).  A verification copies what it needs,
  * so the db may be freed (reload) while checks are in flight.
  */

@@ -25,7 +25,8 @@
  * vacation replies; Postfix's reject_sender_login_mismatch allows it too),
  * and a login that is itself an address may use that address.
  *
- * Ownership: immutable after load; the config owns it (sender_map_free).
+ * Ownership: immutable after load; moatd's snapshot (proxy/snapshot.c)
+ * owns it (sender_map_free).
  */
 #ifndef MOAT_SENDER_MAP_H
 #define MOAT_SENDER_MAP_H

@@ -64,4 +64,5 @@ bench-report: moatctl$(EXEEXT)
 
 # Greylisting under load (doc/greylisting.md) and sender authentication
 # (issue 16): scripts run by hand, shipped in the tarball.
-EXTRA_DIST += bench/grey-bench.sh bench/sender-auth.sh
+EXTRA_DIST += bench/grey-bench.sh bench/sender-auth.sh \
+	bench/sender-auth-moatd.py

@@ -19,6 +19,11 @@ load average at start and end so a reader can judge the figures.
 Invariants: every process it starts is stopped by its pid on exit (normal
 exit, exception, SIGINT, SIGTERM); every wait and loop has a bound.
 
+--old BINARY runs a second moatd (an older build, e.g. main at the merge
+base built in another build dir) with the same config, interleaved with the
+others in every round, and the summary gives new/old ratios: a change's
+cost measured in one run, under the same load.
+
 Python 3 standard library only.  Needs smtp-source, smtp-sink (Debian:
 postfix), haproxy and a built moatd.  See bench/README.md.
 """
@@ -36,7 +41,8 @@ import sys
 import tempfile
 import time
 
-MODES = ("direct", "haproxy", "moatd")
+# With --old, a fourth: an older moatd binary, same config, same rounds.
+MODES = ["direct", "haproxy", "moatd"]
 
 # name, parallel sessions (smtp-source -s), payload bytes (-l), messages (-m)
 CASES = (
@@ -251,6 +257,12 @@ def cpu_seconds(pid):
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def round_order(r):
+    """The modes of round r: the two moatd swap places every other round,
+    so that neither always runs right after HAProxy or first when warm."""
+    return MODES if r % 2 == 0 else MODES[:2] + MODES[2:][::-1]
+
+
 def throughput(ports, pids, rounds, scale, reuse):
     """Rates (msg/s) and, for the proxies, CPU microseconds per message,
     per case and mode.  The CPU figure suffers less from other load on
@@ -267,7 +279,7 @@ def throughput(ports, pids, rounds, scale, reuse):
         us = {m: [] for m in pids}
         for r in range(rounds):
             row = []
-            for m in MODES:
+            for m in round_order(r):
                 c0 = cpu_seconds(pids[m]) if m in pids else 0.0
                 rate = run_source(ports[m], sessions, length, count, reuse,
                                   timeout=120)
@@ -291,8 +303,8 @@ def latency(ports, n, rounds, size):
     msg = message(size)
     per = max(1, n // rounds)
     samples = {m: [] for m in MODES}
-    for _ in range(rounds):
-        for m in MODES:
+    for r in range(rounds):
+        for m in round_order(r):
             samples[m].extend(latency_run(ports[m], per, msg))
     for m in MODES:
         samples[m].sort()
@@ -429,6 +441,8 @@ def parse_args():
                    action="append", help="run only these parts")
     p.add_argument("--perf", metavar="FILE",
                    help="perf record -g moatd during its runs into FILE")
+    p.add_argument("--old", metavar="MOATD",
+                   help="also run this (older) moatd and compare with it")
     p.add_argument("--keep", action="store_true",
                    help="keep the temp dir (configs, moatd log)")
     return p.parse_args()
@@ -438,9 +452,12 @@ def main():
     global workdir, keep_workdir, args
     args = parse_args()
     parts = set(args.only or ("throughput", "latency", "idle"))
+    if args.old:
+        MODES.append("old")
     for what, path in (("moatd", args.moatd), ("haproxy", args.haproxy),
                        ("smtp-source", args.smtp_source),
-                       ("smtp-sink", args.smtp_sink)):
+                       ("smtp-sink", args.smtp_sink)) + \
+            ((("old moatd", args.old),) if args.old else ()):
         if not path or not os.access(path, os.X_OK):
             sys.exit("bench: %s not found (%s); see bench/README.md"
                      % (what, path))
@@ -494,6 +511,20 @@ def main():
     wait_port(ports["moatd"], mp, "moatd")
     log("pids: smtp-sink %d, haproxy %d, moatd %d; workdir %s"
         % (sp.pid, hp.pid, mp.pid, workdir))
+    pids = {"haproxy": hp.pid, "moatd": mp.pid}
+    if args.old:
+        os.mkdir(os.path.join(workdir, "spool-old"), 0o700)
+        ocfg = os.path.join(workdir, "moat-old.conf")
+        new_moatd, args.moatd = args.moatd, args.old
+        write_moatd_cfg(ocfg, MOATD_CFG.format(
+            port=ports["old"], sink=sink,
+            spool=os.path.join(workdir, "spool-old"), threads=args.threads))
+        args.moatd = new_moatd
+        op = start("old", [args.old, "-c", ocfg],
+                   stderr=open(os.path.join(workdir, "moatd-old.log"), "wb"))
+        wait_port(ports["old"], op, "old moatd")
+        pids["old"] = op.pid
+        log("old moatd %s: pid %d" % (args.old, op.pid))
 
     idle, sent = None, 0
     if "idle" in parts:
@@ -513,8 +544,8 @@ def main():
 
     tput = None
     if "throughput" in parts:
-        tput, cpu, n = throughput(ports, {"haproxy": hp.pid,
-                                          "moatd": mp.pid}, args.rounds, args.scale, args.reuse)
+        tput, cpu, n = throughput(ports, pids, args.rounds, args.scale,
+                                  args.reuse)
         sent += n
 
     lat = None
@@ -529,6 +560,7 @@ def main():
 
     # The sink's own counter, to see that every message went through.
     stop("moatd")
+    stop("old")
     stop("haproxy")
     stop("smtp-sink")
     sink_out.close()
@@ -567,6 +599,19 @@ def main():
         log("target: moatd >= %.0f%% of the TCP relay at 50 sessions: "
             "%.0f%%, %s" % (100 * TARGET_RATIO_50, 100 * ratio_50,
                             mark(ratio_50 >= TARGET_RATIO_50)))
+        if args.old:
+            log("\nnew moatd vs old (%s), medians of the same rounds:"
+                % args.old)
+            for name, _, _, _ in CASES:
+                rate = {m: statistics.median(tput[name][m])
+                        if tput[name][m] else float("nan")
+                        for m in ("moatd", "old")}
+                us = {m: statistics.median(cpu[name][m])
+                      if cpu[name][m] else float("nan")
+                      for m in ("moatd", "old")}
+                log("  %-22s rate new/old %.3f   CPU per message new/old "
+                    "%.3f" % (name, rate["moatd"] / rate["old"],
+                              us["moatd"] / us["old"]))
     if lat:
         log("\nlatency per transaction (MAIL..end of DATA, 4 round trips), ms:")
         p = {m: (pct(lat[m], 50) * 1e3, pct(lat[m], 99) * 1e3)
@@ -581,6 +626,11 @@ def main():
         added = p["moatd"][0] - p["direct"][0]
         log("target: added latency < %.1f ms p50: %.3f ms, %s"
             % (TARGET_LAT_P50_MS, added, mark(added < TARGET_LAT_P50_MS)))
+        if args.old:
+            log("new vs old: p50 %.3f vs %.3f ms (ratio %.3f), p99 %.3f vs "
+                "%.3f ms" % (p["moatd"][0], p["old"][0],
+                             p["moatd"][0] / p["old"][0], p["moatd"][1],
+                             p["old"][1]))
     if idle:
         before, after, ok, failed = idle
         per = (after - before) / ok if ok else float("nan")

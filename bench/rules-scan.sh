@@ -20,12 +20,21 @@
 # and both are reported.  The databases are built into HS_CACHE first if
 # they are not there yet (about two minutes of one core for the stock set,
 # once); scanning time never includes that.
+#
+# BAYES_DB=DIR: every moat run also classifies with the Bayes store in DIR
+# (`moatctl scan --bayes-db DIR`, trained beforehand with `moatctl learn`),
+# as moatd does with bayes on.  SpamAssassin runs without Bayes either way
+# (local_tests_only and no database), which is its cheaper configuration.
 set -eu
 CORPUS=${1:-../shared/corpus}
 N=${2:-300}
 MOATCTL=${MOATCTL:-./moatctl}
 ROUNDS=${ROUNDS:-5}
 HS_CACHE=${HS_CACHE:-/var/tmp/moat-hs-cache}
+BAYES_OPT=""
+if [ -n "${BAYES_DB:-}" ]; then
+	BAYES_OPT="--bayes-db $BAYES_DB"
+fi
 LIST=$(mktemp)
 trap 'rm -f "$LIST"' EXIT
 HS_OPT=""
@@ -55,7 +64,7 @@ echo "messages: $count, $bytes bytes (mean $((bytes / count)) bytes)"
 : > "$LIST.hsrounds"
 echo "== SpamAssassin $(spamassassin -V | head -1 | awk '{print $3}'): local tests only, 1 process, in $ROUNDS chunks"
 MOATCTL="$MOATCTL" ROUNDS="$ROUNDS" OUT="$LIST.rounds" HS_OPT="$HS_OPT" \
-HSOUT="$LIST.hsrounds" \
+HSOUT="$LIST.hsrounds" BAYES_OPT="$BAYES_OPT" \
 perl -MTime::HiRes=time -MMail::SpamAssassin -e '
   my $sa = Mail::SpamAssassin->new({ local_tests_only => 1,
       dont_copy_prefs => 1, userprefs_filename => "/dev/null" });
@@ -66,11 +75,11 @@ perl -MTime::HiRes=time -MMail::SpamAssassin -e '
   for my $r (0 .. $k - 1) {
     # one moat round over every message (its own CPU, not ours)
     my $args = join(" ", map { "\x27$_\x27" } @files);
-    system("\"$ENV{MOATCTL}\" scan -q --sa-stock $args" .
+    system("\"$ENV{MOATCTL}\" scan -q --sa-stock $ENV{BAYES_OPT} $args" .
       " | tail -2 | paste -s -d \"|\" >> \"$ENV{OUT}\"") == 0
       or die "moatctl failed\n";
     if ($ENV{HS_OPT} ne "") {
-      system("\"$ENV{MOATCTL}\" scan -q --sa-stock $ENV{HS_OPT} $args" .
+      system("\"$ENV{MOATCTL}\" scan -q --sa-stock $ENV{BAYES_OPT} $ENV{HS_OPT} $args" .
         " 2>/dev/null | tail -2 | paste -s -d \"|\" >> \"$ENV{HSOUT}\"") == 0
         or die "moatctl --hs-cache failed\n";
     }
@@ -92,7 +101,7 @@ sa_rate=$(awk '/^cpu:/ { print $4 }' "$LIST.sa")
 
 # report NAME ROUNDSFILE: the median round, the rounds, the ratio
 report() {
-	echo "== moat: $MOATCTL scan --sa-stock$1 (1 thread), median of $ROUNDS rounds"
+	echo "== moat: $MOATCTL scan --sa-stock${BAYES_OPT:+ $BAYES_OPT}$1 (1 thread), median of $ROUNDS rounds"
 	# order the rounds by messages per CPU-second; print the middle one
 	awk -F'|' '{ split($2, c, " "); print c[4] "\t" $0 }' "$2" |
 	  sort -n | awk -v m=$(((ROUNDS + 1) / 2)) 'NR == m' | cut -f2- |

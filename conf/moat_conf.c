@@ -26,6 +26,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <limits.h>
+#include <math.h>
 #include <netinet/in.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -58,11 +59,13 @@
 #define CFG_REPLY_MAX	512
 
 enum cfg_type {
-	CT_INT, CT_BOOL, CT_DURATION, CT_SIZE, CT_STRING, CT_ENUM, CT_SPECIAL
+	CT_INT, CT_BOOL, CT_DURATION, CT_SIZE, CT_STRING, CT_ENUM, CT_SCORE,
+	CT_SPECIAL
 };
 
 /* How the field is stored; derived from the field's C type (STORE_OF). */
-enum cfg_store { CS_INT, CS_LONG, CS_SIZE, CS_ULL, CS_STR, CS_NONE };
+enum cfg_store { CS_INT, CS_LONG, CS_SIZE, CS_ULL, CS_STR, CS_SCORE,
+	CS_NONE };
 
 #define CF_RESTART	0x01	/* a change needs a restart, not a reload */
 #define CF_REPEAT	0x02	/* may appear on several lines; appends */
@@ -111,8 +114,12 @@ struct cfg_key {
 #define STORE_OF(f) _Generic(((struct config *)0)->f,			\
 	int: CS_INT, long: CS_LONG, size_t: CS_SIZE,			\
 	unsigned long long: CS_ULL, char *: CS_STR,			\
+	struct cfg_score: CS_SCORE,					\
 	enum cfg_identity: CS_INT, enum cfg_bare: CS_INT,		\
-	enum cfg_pregreet: CS_INT, enum cfg_tls: CS_INT)
+	enum cfg_pregreet: CS_INT, enum cfg_tls: CS_INT,		\
+	enum cfg_backend_tls: CS_INT, enum cfg_auth_backend: CS_INT,	\
+	enum cfg_store_kind: CS_INT, enum cfg_bayes_store: CS_INT,	\
+	enum cfg_on_failure: CS_INT, enum cfg_spf_action: CS_INT)
 #define F(f)	.off = offsetof(struct config, f), .store = STORE_OF(f)
 #define FS(f)	.off = offsetof(struct config, f), .store = CS_NONE
 
@@ -120,6 +127,13 @@ struct cfg_key {
 _Static_assert(sizeof(enum cfg_identity) == sizeof(int), "enum width");
 _Static_assert(sizeof(enum cfg_bare) == sizeof(int), "enum width");
 _Static_assert(sizeof(enum cfg_pregreet) == sizeof(int), "enum width");
+_Static_assert(sizeof(enum cfg_tls) == sizeof(int), "enum width");
+_Static_assert(sizeof(enum cfg_backend_tls) == sizeof(int), "enum width");
+_Static_assert(sizeof(enum cfg_auth_backend) == sizeof(int), "enum width");
+_Static_assert(sizeof(enum cfg_store_kind) == sizeof(int), "enum width");
+_Static_assert(sizeof(enum cfg_bayes_store) == sizeof(int), "enum width");
+_Static_assert(sizeof(enum cfg_on_failure) == sizeof(int), "enum width");
+_Static_assert(sizeof(enum cfg_spf_action) == sizeof(int), "enum width");
 
 #define SEC	1000LL
 #define MIN	(60 * SEC)
@@ -146,19 +160,23 @@ static const struct cfg_word w_pregreet[] = {
 	{ "score", CFG_PREGREET_SCORE }, { NULL, 0 }
 };
 static const struct cfg_word w_failure[] = {
-	{ "pass", 0 }, { "tempfail", 1 }, { NULL, 0 }
+	{ "pass", CFG_FAIL_PASS }, { "tempfail", CFG_FAIL_TEMPFAIL },
+	{ NULL, 0 }
 };
 static const struct cfg_word w_window[] = {
 	{ "fixed", 0 }, { "sliding", 1 }, { NULL, 0 }
 };
 static const struct cfg_word w_btls[] = {
-	{ "off", 0 }, { "opportunistic", 1 }, { "required", 2 }, { NULL, 0 }
+	{ "off", CFG_BTLS_OFF }, { "opportunistic", CFG_BTLS_OPPORTUNISTIC },
+	{ "required", CFG_BTLS_REQUIRED }, { NULL, 0 }
 };
 static const struct cfg_word w_authbe[] = {
-	{ "passwd", 0 }, { "backend", 1 }, { NULL, 0 }
+	{ "passwd", CFG_AUTHBE_PASSWD }, { "backend", CFG_AUTHBE_MTA },
+	{ NULL, 0 }
 };
 static const struct cfg_word w_store[] = {
-	{ "memory", 0 }, { "redis", 1 }, { NULL, 0 }
+	{ "memory", CFG_STORE_MEMORY }, { "redis", CFG_STORE_REDIS },
+	{ NULL, 0 }
 };
 static const struct cfg_word w_identity[] = {
 	{ "xclient", CFG_ID_XCLIENT }, { "xforward", CFG_ID_XFORWARD },
@@ -166,7 +184,7 @@ static const struct cfg_word w_identity[] = {
 	{ "none", CFG_ID_NONE }, { NULL, 0 }
 };
 static const struct cfg_word w_bayes_store[] = {
-	{ "lmdb", 0 }, { "redis", 1 }, { NULL, 0 }
+	{ "lmdb", CFG_BAYES_LMDB }, { "redis", CFG_BAYES_REDIS }, { NULL, 0 }
 };
 static const struct cfg_word w_bare[] = {
 	{ "normalize", CFG_BARE_NORMALIZE }, { "reject", CFG_BARE_REJECT },
@@ -174,7 +192,12 @@ static const struct cfg_word w_bare[] = {
 };
 
 static const struct cfg_word w_spf_action[] = {
-	{ "off", 0 }, { "tag", 1 }, { "reject", 2 }, { NULL, 0 }
+	{ "off", CFG_SPF_OFF }, { "tag", CFG_SPF_TAG },
+	{ "reject", CFG_SPF_REJECT }, { NULL, 0 }
+};
+static const struct cfg_word w_auth_temperror[] = {
+	{ "accept", CFG_AUTH_TEMP_ACCEPT }, { "tempfail", CFG_AUTH_TEMP_TEMPFAIL },
+	{ NULL, 0 }
 };
 
 static cfg_set_fn set_listen, set_local_domains, set_trusted, set_backend,
@@ -183,7 +206,7 @@ static cfg_dump_fn dump_listen, dump_local_domains, dump_trusted,
 	    dump_backend, dump_rules, dump_rate;
 static cfg_eq_fn eq_listen;
 static cfg_check_fn check_domain, check_text, check_abspath, check_path,
-	    check_user, check_resolver, check_threshold, check_sites,
+	    check_user, check_resolver, check_sites, check_domains,
 	    check_hostport, check_milter_conn;
 static void reset_trusted(struct config *);
 
@@ -298,26 +321,22 @@ static const struct cfg_key cfg_keys[] = {
 	    0, 0, .check = check_abspath,
 	    .help = "directory for compiled Hyperscan databases (writable by "
 	    "user); unset = compile at every load" },
-	{ "score_tag", CT_STRING, 0, F(score_tag), "5", NULL, 0, 0,
-	    .check = check_threshold,
+	{ "score_tag", CT_SCORE, 0, F(score_tag), "5", NULL, 0, 0,
 	    .help = "score from which X-Spam-Flag: YES is added; a number "
 	    "or off" },
-	{ "score_tempfail", CT_STRING, 0, F(score_tempfail), "off", NULL, 0,
-	    0, .check = check_threshold,
-	    .help = "score from which the message gets 451 4.7.1; a number "
+	{ "score_tempfail", CT_SCORE, 0, F(score_tempfail), "off", NULL, 0,
+	    0, .help = "score from which the message gets 451 4.7.1; a number "
 	    "or off" },
-	{ "score_reject", CT_STRING, 0, F(score_reject), "10", NULL, 0, 0,
-	    .check = check_threshold,
+	{ "score_reject", CT_SCORE, 0, F(score_reject), "10", NULL, 0, 0,
 	    .help = "score from which the message gets 550 5.7.1 (554 at "
 	    "connect); a number or off" },
-	{ "auth_score_tag", CT_STRING, 0, F(auth_score_tag), "5", NULL, 0, 0,
-	    .check = check_threshold,
+	{ "auth_score_tag", CT_SCORE, 0, F(auth_score_tag), "5", NULL, 0, 0,
 	    .help = "score_tag for authenticated sessions" },
-	{ "auth_score_tempfail", CT_STRING, 0, F(auth_score_tempfail), "off",
-	    NULL, 0, 0, .check = check_threshold,
+	{ "auth_score_tempfail", CT_SCORE, 0, F(auth_score_tempfail), "off",
+	    NULL, 0, 0,
 	    .help = "score_tempfail for authenticated sessions" },
-	{ "auth_score_reject", CT_STRING, 0, F(auth_score_reject), "off", NULL,
-	    0, 0, .check = check_threshold,
+	{ "auth_score_reject", CT_SCORE, 0, F(auth_score_reject), "off", NULL,
+	    0, 0,
 	    .help = "score_reject for authenticated sessions (your own users: "
 	    "tag rather than refuse, by default)" },
 	{ "subject_prefix", CT_STRING, CF_REST, F(subject_prefix), NULL, NULL,
@@ -347,12 +366,12 @@ static const struct cfg_key cfg_keys[] = {
 	{ "bayes_autolearn", CT_BOOL, 0, F(bayes_autolearn), "off", NULL, 0,
 	    1, .help = "learn mail whose score is past the thresholds below "
 	    "(doc/rules.md: its risks)" },
-	{ "bayes_autolearn_spam", CT_STRING, 0, F(bayes_autolearn_spam), "12",
-	    NULL, 0, 0, .check = check_threshold,
+	{ "bayes_autolearn_spam", CT_SCORE, 0, F(bayes_autolearn_spam), "12",
+	    NULL, 0, 0,
 	    .help = "learn as spam from this score (without the BAYES_* "
 	    "rules); a number or off" },
-	{ "bayes_autolearn_ham", CT_STRING, 0, F(bayes_autolearn_ham), "0.1",
-	    NULL, 0, 0, .check = check_threshold,
+	{ "bayes_autolearn_ham", CT_SCORE, 0, F(bayes_autolearn_ham), "0.1",
+	    NULL, 0, 0,
 	    .help = "learn as ham below this score (without the BAYES_* "
 	    "rules); a number or off" },
 	{ "bayes_timeout", CT_DURATION, 0, F(bayes_timeout_ms), "250ms",
@@ -389,8 +408,8 @@ static const struct cfg_key cfg_keys[] = {
 	{ "greylist_fcrdns", CT_BOOL, 0, F(greylist_fcrdns), "on", NULL, 0, 1,
 	    .help = "key by the forward-confirmed reverse name minus its "
 	    "first label, where sound" },
-	{ "greylist_min_score", CT_STRING, 0, F(greylist_min_score), "0",
-	    NULL, 0, 0, .check = check_threshold,
+	{ "greylist_min_score", CT_SCORE, 0, F(greylist_min_score), "0",
+	    NULL, 0, 0,
 	    .help = "greylist only transactions whose score before DATA "
 	    "reaches this; 0 = every one" },
 	{ "greylist_on_store_failure", CT_ENUM, 0,
@@ -407,7 +426,7 @@ static const struct cfg_key cfg_keys[] = {
 	    .help = "file of clients, names, senders and recipients that "
 	    "skip greylisting (doc/greylisting.md); relative to the config "
 	    "file; re-read on reload" },
-	{ "store", CT_ENUM, CF_RESTART, F(store_redis), "memory", NULL, 0, 0,
+	{ "store", CT_ENUM, CF_RESTART, F(store_kind), "memory", NULL, 0, 0,
 	    .words = w_store,
 	    .help = "where greylist state lives: this process, or Redis "
 	    "(shared by every moatd)" },
@@ -604,6 +623,17 @@ static const struct cfg_key cfg_keys[] = {
 	    0, .check = check_sites,
 	    .help = "domain lists for the hosts of URIs in the message, same "
 	    "syntax" },
+	{ "auth_deadline", CT_DURATION, 0, F(auth_deadline_ms), "10s", NULL,
+	    100, MIN, .help = "per message, all sender-authentication DNS; "
+	    "checks not done by then are temperror" },
+	{ "auth_temperror", CT_ENUM, 0, F(auth_temperror), "accept", NULL, 0,
+	    0, .words = w_auth_temperror,
+	    .help = "SPF or DMARC temperror: go on, no score (accept), or "
+	    "451 4.4.3 (tempfail)" },
+	{ "dmarc_forwarders", CT_STRING, CF_REST, F(dmarc_forwarders), NULL,
+	    "(none)", 0, 0, .check = check_domains,
+	    .help = "forwarders and lists (client name or SPF-passed sender "
+	    "domain, and subdomains) dmarc_enforce never refuses" },
 
 	/* moat-milter (issue 15; doc/moat-milter.8): moatd ignores these */
 	{ "milter_listen", CT_STRING, CF_RESTART, F(milter_listen),
@@ -619,8 +649,8 @@ static const struct cfg_key cfg_keys[] = {
 	    .help = "moat-milter: how long one callback waits for the "
 	    "engine, then tempfail (keep it below Postfix's "
 	    "milter_command_timeout)" },
-	{ "milter_quarantine_score", CT_STRING, 0, F(milter_quarantine_score),
-	    "off", NULL, 0, 0, .check = check_threshold,
+	{ "milter_quarantine_score", CT_SCORE, 0, F(milter_quarantine_score),
+	    "off", NULL, 0, 0,
 	    .help = "moat-milter: a message scoring at least this (and not "
 	    "refused) goes to the MTA's hold queue (smfi_quarantine)" },
 };
@@ -1034,22 +1064,42 @@ check_domain(const char *s, char *msg, size_t msgsz)
 	return -1;
 }
 
-/* A score threshold: a decimal number (may be negative) or "off". */
-static int
-check_threshold(const char *s, char *msg, size_t msgsz)
+int
+cfg_parse_score(const char *s, struct cfg_score *out)
 {
-	char t[TOKBUF], *end;
+	char *end;
+	double v;
 
-	if (strcmp(s, "off") == 0)
+	if (strcmp(s, "off") == 0) {
+		out->on = 0;
+		out->v = 0;
 		return 0;
-	errno = 0;
-	(void)strtod(s, &end);
-	if (end == s || *end != '\0' || errno != 0) {
-		snprintf(msg, msgsz, "\"%s\" is not a number or \"off\"",
-		    tok(s, t, sizeof(t)));
-		return -1;
 	}
+	errno = 0;
+	v = strtod(s, &end);
+	if (end == s || *end != '\0' || errno != 0 || !isfinite(v))
+		return -1;
+	out->on = 1;
+	out->v = v;
 	return 0;
+}
+
+/* The shortest "%g" that reads back as v, so a dump round-trips. */
+static void
+fmt_score(char *buf, size_t bufsz, const struct cfg_score *sc)
+{
+	int prec;
+
+	if (!sc->on) {
+		snprintf(buf, bufsz, "off");
+		return;
+	}
+	for (prec = 6; prec < 17; prec++) {
+		snprintf(buf, bufsz, "%.*g", prec, sc->v);
+		if (strtod(buf, NULL) == sc->v)
+			return;
+	}
+	snprintf(buf, bufsz, "%.17g", sc->v);
 }
 
 /* Reply text: printable ASCII only, since it goes out in SMTP replies. */
@@ -1182,6 +1232,29 @@ check_sites(const char *s, char *msg, size_t msgsz)
 	return rc;
 }
 
+/* Space-separated domain names (dmarc_forwarders). */
+static int
+check_domains(const char *s, char *msg, size_t msgsz)
+{
+	char w[256];
+	size_t n;
+
+	for (;;) {
+		s += strspn(s, " \t");
+		if ((n = strcspn(s, " \t")) == 0)
+			return 0;
+		if (n >= sizeof(w)) {
+			snprintf(msg, msgsz, "a domain name is too long");
+			return -1;
+		}
+		memcpy(w, s, n);
+		w[n] = '\0';
+		if (check_domain(w, msg, msgsz) == -1)
+			return -1;
+		s += n;
+	}
+}
+
 /* What evdns_base_nameserver_ip_add() takes, numeric only. */
 static int
 check_resolver(const char *s, char *msg, size_t msgsz)
@@ -1285,11 +1358,11 @@ set_listen(struct config *c, const struct cfg_key *k, struct cfg_parse *ps,
 		} else if (strncmp(argv[i], "auth=", 5) == 0 && !have_auth) {
 			have_auth = 1;
 			if (strcmp(argv[i] + 5, "off") == 0)
-				l.auth = 0;
+				l.auth = CFG_AUTH_OFF;
 			else if (strcmp(argv[i] + 5, "optional") == 0)
-				l.auth = 1;
+				l.auth = CFG_AUTH_OPTIONAL;
 			else if (strcmp(argv[i] + 5, "required") == 0)
-				l.auth = 2;
+				l.auth = CFG_AUTH_REQUIRED;
 			else {
 				snprintf(msg, msgsz, "\"%s\": auth= takes off, "
 				    "optional or required", tok(argv[i], t,
@@ -1708,6 +1781,14 @@ set_key(struct config *c, const struct cfg_key *k, struct cfg_parse *ps,
 			len += (size_t)snprintf(msg + len, msgsz - len, "%s %s",
 			    w == k->words ? "" : ",", w->name);
 		return -1;
+	case CT_SCORE:
+		if (cfg_parse_score(argv[0], (struct cfg_score *)field(c,
+		    k)) == -1) {
+			snprintf(msg, msgsz, "\"%s\" is not a number or "
+			    "\"off\"", tok(argv[0], t, sizeof(t)));
+			return -1;
+		}
+		return 0;
 	case CT_STRING:
 		if (!(k->flags & CF_REST))
 			rest = argv[0];
@@ -1999,16 +2080,6 @@ cfg_free(struct config *c)
 	for (i = 0; i < (size_t)c->nrules_files; i++)
 		free(c->rules_files[i]);
 	free(c->rules_files);
-	if (c->rules && c->rules_release)
-		c->rules_release(c->rules);
-	if (c->tls && c->tls_release)
-		c->tls_release(c->tls);
-	if (c->backend_tls_ctx && c->backend_tls_release)
-		c->backend_tls_release(c->backend_tls_ctx);
-	if (c->passwd_db && c->passwd_release)
-		c->passwd_release(c->passwd_db);
-	if (c->sender_map && c->sender_map_release)
-		c->sender_map_release(c->sender_map);
 	free(c);
 }
 
@@ -2176,6 +2247,9 @@ key_equal(const struct config *a, const struct config *b,
 		if (sa == NULL || sb == NULL)
 			return sa == sb;
 		return strcmp(sa, sb) == 0;
+	case CS_SCORE:
+		return memcmp(cfield(a, k), cfield(b, k),
+		    sizeof(struct cfg_score)) == 0;
 	case CS_NONE:
 		abort();	/* a special RESTART key needs eq */
 	default:
@@ -2239,6 +2313,10 @@ dump_key(const struct config *c, const struct cfg_key *k, struct sbuf *b)
 		sbuf_printf(b, "%s %s\n", k->name,
 		    *(const int *)cfield(c, k) ? "on" : "off");
 		return;
+	case CT_SCORE:
+		fmt_score(v, sizeof(v), (const struct cfg_score *)cfield(c,
+		    k));
+		break;
 	case CT_DURATION:
 		fmt_duration(v, sizeof(v), (long long)load_num(c, k));
 		break;
@@ -2284,6 +2362,8 @@ type_name(const struct cfg_key *k)
 		return k->flags & CF_REST ? "text" : "string";
 	case CT_ENUM:
 		return "enum";
+	case CT_SCORE:
+		return "score";
 	case CT_SPECIAL:
 		if (k->set == set_listen)
 			return "listen";
@@ -2334,6 +2414,8 @@ cfg_doc(int fd)
 			fmt_range(range, sizeof(range), k);
 		else if (k->type == CT_BOOL)
 			snprintf(range, sizeof(range), "on, off");
+		else if (k->type == CT_SCORE)
+			snprintf(range, sizeof(range), "a number, off");
 		else if (k->type == CT_ENUM) {
 			for (w = k->words; w->name != NULL; w++)
 				snprintf(range + strlen(range), sizeof(range) -

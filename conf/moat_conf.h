@@ -4,9 +4,10 @@
  * Every key is declared once in the table in moat_conf.c (name, type, default,
  * bounds, RELOADABLE/RESTART, offset, help); the parser, --dump-config,
  * validation and doc/config.md come from it (STYLE.md 7).  A struct config
- * is never changed after cfg_load() returns it: a reload builds a new one and
- * the daemon swaps a pointer; sessions keep the one they started with
- * (cfg_ref/cfg_unref).
+ * is never changed after cfg_load() returns it: a reload builds a new one,
+ * and moatd builds the runtime objects it names (rules, TLS contexts,
+ * password file, sender map) beside it in one snapshot (proxy/snapshot.h)
+ * that it swaps whole; sessions keep the one they started with.
  */
 #ifndef MOAT_CONFIG_H
 #define MOAT_CONFIG_H
@@ -16,12 +17,6 @@
 
 #include "netaddr.h"
 
-struct rule_set;
-struct tls_server;
-struct tls_client;
-struct passwd_db;
-struct sender_map;
-
 #define CFG_LISTEN_MAX	32
 
 enum cfg_identity {
@@ -30,6 +25,16 @@ enum cfg_identity {
 };
 
 enum cfg_bare { CFG_BARE_NORMALIZE, CFG_BARE_REJECT };
+enum cfg_auth_temp { CFG_AUTH_TEMP_ACCEPT, CFG_AUTH_TEMP_TEMPFAIL };
+
+/*
+ * A score setting: a number, parsed once at load, or "off" (on 0, v 0).
+ * A threshold that is off never triggers.
+ */
+struct cfg_score {
+	int	on;
+	double	v;
+};
 
 /* A rate limit "N/DURATION": at most n events per window_ms; n 0 = off. */
 struct cfg_rate {
@@ -50,10 +55,23 @@ enum cfg_pregreet { CFG_PREGREET_REJECT, CFG_PREGREET_IGNORE, CFG_PREGREET_SCORE
  */
 enum cfg_tls { CFG_TLS_OFF, CFG_TLS_STARTTLS, CFG_TLS_REQUIRED,
 	CFG_TLS_IMPLICIT };
+enum cfg_auth { CFG_AUTH_OFF, CFG_AUTH_OPTIONAL, CFG_AUTH_REQUIRED };
+
+/*
+ * The other enum settings; each has its name table (the words the file
+ * takes, which cfg_dump writes back) in moat_conf.c.
+ */
+enum cfg_backend_tls { CFG_BTLS_OFF, CFG_BTLS_OPPORTUNISTIC,
+	CFG_BTLS_REQUIRED };
+enum cfg_auth_backend { CFG_AUTHBE_PASSWD, CFG_AUTHBE_MTA };
+enum cfg_store_kind { CFG_STORE_MEMORY, CFG_STORE_REDIS };
+enum cfg_bayes_store { CFG_BAYES_LMDB, CFG_BAYES_REDIS };
+enum cfg_on_failure { CFG_FAIL_PASS, CFG_FAIL_TEMPFAIL };
+enum cfg_spf_action { CFG_SPF_OFF, CFG_SPF_TAG, CFG_SPF_REJECT };
 
 struct cfg_listen {
 	enum cfg_tls	tls;		/* tls=off|starttls|required|implicit */
-	int		auth;		/* auth=off (0)|optional (1)|required */
+	enum cfg_auth	auth;		/* off|optional|required */
 	int		auth_plaintext;	/* offer AUTH before TLS too */
 	char		name[32];
 	char		text[128];	/* as written, for logs */
@@ -114,11 +132,9 @@ struct config {
 	long		backend_reply_timeout_ms;	/* MAIL/RCPT/DATA */
 	long		backend_data_timeout_ms;	/* sending + final reply */
 	int		backend_check;	/* probe the backend's EHLO at start */
-	int		backend_tls;	/* 0 off, 1 opportunistic, 2 required */
+	enum cfg_backend_tls backend_tls;
 	char		*backend_tls_ca;
 	char		*backend_tls_name;
-	struct tls_client *backend_tls_ctx;	/* made by main.c */
-	void		(*backend_tls_release)(struct tls_client *);
 
 	/* DATA */
 	enum cfg_bare	bare_newline;
@@ -142,26 +158,24 @@ struct config {
 	char		*sa_site_dir;		/* its site config (sitedir) */
 	int		hyperscan;		/* build the Hyperscan prefilter */
 	char		*hyperscan_cache;	/* its cache directory, or NULL */
-	char		*score_tag;		/* a number or "off" */
-	char		*score_tempfail;
-	char		*score_reject;
-	char		*auth_score_tag;	/* the same, for AUTH sessions */
-	char		*auth_score_tempfail;
-	char		*auth_score_reject;
+	struct cfg_score score_tag;
+	struct cfg_score score_tempfail;
+	struct cfg_score score_reject;
+	struct cfg_score auth_score_tag;	/* for AUTH sessions */
+	struct cfg_score auth_score_tempfail;
+	struct cfg_score auth_score_reject;
 	char		*subject_prefix;	/* for tagged mail; NULL = none */
 	int		reply_show_rules;	/* name rules in refusals */
-	struct rule_set	*rules;			/* NULL: no rules configured */
-	void		(*rules_release)(struct rule_set *);
 
 	/* the Bayesian classifier (doc/rules.md, "Bayes") */
 	int		bayes;			/* classify at end of DATA */
-	int		bayes_store;		/* 0: LMDB, 1: Redis */
+	enum cfg_bayes_store bayes_store;
 	char		*bayes_path;		/* the LMDB directory */
 	int		bayes_min_spam;		/* learned before it speaks */
 	int		bayes_min_ham;
 	int		bayes_autolearn;
-	char		*bayes_autolearn_spam;	/* a number or "off" */
-	char		*bayes_autolearn_ham;
+	struct cfg_score bayes_autolearn_spam;
+	struct cfg_score bayes_autolearn_ham;
 	long		bayes_timeout_ms;	/* bayes_store redis: per request */
 	long		bayes_redis_seen_ttl_ms; /* seen digests, token buckets */
 
@@ -175,15 +189,15 @@ struct config {
 	int		greylist_ipv4_prefix;
 	int		greylist_ipv6_prefix;
 	int		greylist_fcrdns;
-	char		*greylist_min_score;	/* a number */
-	int		greylist_on_store_failure;	/* 0 pass, 1 tempfail */
+	struct cfg_score greylist_min_score;	/* off counts as 0 */
+	enum cfg_on_failure greylist_on_store_failure;
 	char		*greylist_whitelist;	/* the file, as written */
 	long		greylist_cache_ttl_ms;	/* passed triplets kept locally */
 	struct cidr_list grey_wl_clients;	/* "client CIDR" lines */
 	struct domain_set *grey_wl_names;	/* "name SUFFIX" */
 	struct domain_set *grey_wl_senders;	/* "sender DOMAIN" */
 	struct domain_set *grey_wl_rcpts;	/* "rcpt ADDRESS|@DOMAIN" */
-	int		store_redis;		/* store memory (0) | redis (1) */
+	enum cfg_store_kind store_kind;		/* store memory|redis */
 	int		store_memory_max_entries;
 	char		*redis_server;		/* host:port, [v6]:port, unix:/p */
 	char		*redis_user;
@@ -198,28 +212,22 @@ struct config {
 	struct cfg_rate	ratelimit_rcpt_per_sender;
 	struct cfg_rate	ratelimit_msg_per_user;	/* per AUTH login */
 	int		ratelimit_sliding;	/* sliding (1) or fixed windows */
-	int		ratelimit_on_store_failure;	/* 0 pass, 1 tempfail */
+	enum cfg_on_failure ratelimit_on_store_failure;
 
-	/* TLS toward clients (listen ... tls=); contexts made by main.c */
+	/* TLS toward clients (listen ... tls=); contexts: proxy/snapshot.c */
 	char		*tls_cert;		/* PEM chain */
 	char		*tls_key;
 	char		*tls_min_version;
 	char		*tls_ciphers;
 	long		tls_handshake_timeout_ms;
-	struct tls_server *tls;			/* NULL: no listener uses TLS */
-	void		(*tls_release)(struct tls_server *);
 
-	/* SMTP AUTH (listen ... auth=); loaded by main.c */
-	int		auth_backend;		/* 0 passwd file, 1 the MTA */
+	/* SMTP AUTH (listen ... auth=); files loaded by proxy/snapshot.c */
+	enum cfg_auth_backend auth_backend;	/* passwd file or the MTA */
 	char		*passwd;		/* login:crypt-hash file */
 	char		*sender_login_map;	/* login -> senders file */
 	int		auth_threads;		/* hashing threads (RESTART) */
 	struct cfg_rate	auth_fail_limit;	/* per client address */
 	struct cfg_rate	auth_fail_net_limit;	/* per /24 or /64 */
-	struct passwd_db *passwd_db;
-	void		(*passwd_release)(struct passwd_db *);
-	struct sender_map *sender_map;
-	void		(*sender_map_release)(struct sender_map *);
 
 	/* client timeouts (a whole command or DATA phase, not per byte) */
 	long		timeout_command_ms;	/* RFC 5321 4.5.3.2.7: 5 min */
@@ -229,7 +237,7 @@ struct config {
 	/* sender authentication and DNS lists (issue 16): parsed and
 	 * checked now, used once the engine runs the checks */
 	int		spf;
-	int		spf_fail_action;	/* 0 off, 1 tag, 2 reject */
+	enum cfg_spf_action spf_fail_action;
 	int		dkim;
 	int		dmarc;
 	int		dmarc_enforce;
@@ -238,12 +246,15 @@ struct config {
 	int		dnsbl_threshold;
 	char		*rhsbl_sites;
 	char		*uribl_sites;
+	long		auth_deadline_ms;	/* per message, all checks */
+	int		auth_temperror;		/* CFG_AUTH_TEMP_* */
+	char		*dmarc_forwarders;	/* domains, space-separated */
 
 	/* moat-milter (issue 15) */
 	char		*milter_listen;		/* libmilter's smfi_setconn */
 	int		milter_max_inflight;	/* transactions at once */
 	long		milter_timeout_ms;	/* one callback's wait */
-	char		*milter_quarantine_score;	/* a number or "off" */
+	struct cfg_score milter_quarantine_score;	/* or off */
 };
 
 /*
@@ -281,6 +292,8 @@ void	cfg_doc(int fd);
 int	cfg_parse_duration_ms(const char *, long *);
 int	cfg_parse_size(const char *, unsigned long long *);
 int	cfg_parse_bool(const char *, int *);
+/* A score: a finite decimal number (may be negative) or "off". */
+int	cfg_parse_score(const char *, struct cfg_score *);
 /* "1.2.3.4:25", "[::1]:25", "*:25" (all v4), "[::]:25"; 0 or -1. */
 int	cfg_parse_hostport(const char *, struct sockaddr_storage *,
 	    socklen_t *);

@@ -139,7 +139,8 @@ grey_cb(void *arg, uint64_t id, int err, const struct store_grey_result *res)
 			tx->io->on_store_failure("greylist");
 		/* The store logs the outage once; this is the policy. */
 		what = "store-failure";
-		defer = tx->cfg->greylist_on_store_failure == 1;
+		defer = tx->cfg->greylist_on_store_failure ==
+		    CFG_FAIL_TEMPFAIL;
 	} else {
 		switch (res->decision) {
 		case GREY_NEW:
@@ -191,7 +192,7 @@ eng_grey(struct eng_tx *tx, struct eng_io *io)
 	const struct config *cfg = tx->cfg;
 	struct grey_params p;
 	struct grey_triplet t;
-	double min = strtod(cfg->greylist_min_score, NULL);
+	double min = cfg->greylist_min_score.v;
 
 	if (!cfg->greylist || io->store == NULL || tx->rcpt_cur == NULL)
 		return ENG_DONE;

@@ -73,7 +73,8 @@ rate_decide(struct eng_tx *tx, enum rate_kind k, int err, long long count)
 		tx->auth_fails = err == STORE_OK ? count : 0;
 		return;
 	}
-	over = err != STORE_OK ? cfg->ratelimit_on_store_failure == 1 :
+	over = err != STORE_OK ?
+	    cfg->ratelimit_on_store_failure == CFG_FAIL_TEMPFAIL :
 	    (k >= RATE_AUTHBLOCK && k <= RATE_AUTHFAIL_NET) ? count >= r->n :
 	    count > r->n;
 	if (!over)

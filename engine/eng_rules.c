@@ -3,7 +3,7 @@
  *
  * Each stage runs the rule set over what is known so far (the client, its
  * name and facts, HELO, MAIL, the recipients, then the message) and scores
- * the hits with score_rules (through policy_eval), so moatd, the milter and
+ * the hits with score_rules, so moatd, the milter and
  * `moatctl scan` get the same score for the same facts.  A reject score
  * ends the stage with a refusal; at DATA a tempfail score too, and the
  * verdict and X-Spam-* fields go on tx for the front end.
@@ -16,9 +16,20 @@
 #include "moat_conf.h"
 #include "eng_steps.h"
 #include "engine.h"
+#include "log.h"
 #include "policy.h"
 #include "relay.h"
+#include "rule.h"
 #include "xmalloc.h"
+#include "eng_sauth.h"
+
+/* A rule set to run: the snapshot's (tx->rules), or the offline front
+ * end's (io->rules). */
+static int
+eng_has_rules(const struct eng_tx *tx)
+{
+	return tx->io->rules != NULL || tx->rules != NULL;
+}
 
 /* Words the rules see as connect-stage facts (rules/default.rules). */
 static void
@@ -32,8 +43,44 @@ eng_facts(const struct eng_tx *tx, struct sbuf *out)
 		sbuf_adds(out, "rdns-mismatch ");
 	if (tx->trusted)
 		sbuf_adds(out, "trusted ");
-	if (out->len)
+	/* SPF_PASS, DKIM_VALID, DNSBL_HIT, ... (rules/auth.rules) */
+	eng_sauth_facts(tx, out);
+	while (out->len && out->p[out->len - 1] == ' ')
 		out->p[--out->len] = '\0';
+}
+
+/*
+ * The rules over env and m, scored (score_rules, as in every front end):
+ * the hits replace card's earlier rule hits; the verdict by the config's
+ * thresholds (auth_score_* for a logged-in client) or io->th; the X-Spam-*
+ * fields appended to hdr when it is not NULL.
+ */
+static enum score_verdict
+eng_score(struct eng_tx *tx, const struct rule_env *env, const struct msg *m,
+    struct score_card *card, struct sbuf *hdr)
+{
+	const struct rule_set *rs = tx->io->rules ? tx->io->rules :
+	    tx->rules;
+	const struct rule_hit *h = NULL;
+	struct score_thresholds t;
+	size_t n = 0, i;
+
+	if (tx->io->th != NULL)
+		t = *tx->io->th;
+	else
+		policy_thresholds(tx->cfg, tx->auth_login != NULL, &t);
+	if (rs != NULL) {
+		h = rule_eval(rs, tx->io->scratch, env, m, &n);
+		/* Counted as no hit by score_rules; said here. */
+		for (i = 0; i < n; i++)
+			if (h[i].flags & RULE_HIT_LIMIT)
+				log_warn_session(tx->sid, "rule %s hit the "
+				    "PCRE2 match limit and counts as no hit",
+				    h[i].name);
+		if (m != NULL && tx->io->on_hits != NULL)
+			tx->io->on_hits(tx->io->hits_arg, h, n);
+	}
+	return score_rules(card, h, n, tx->io->score_flags, &t, "\r\n", hdr);
 }
 
 /*
@@ -52,12 +99,16 @@ eng_eval(struct eng_tx *tx, struct score_card *card, const char *extra_rcpt,
 	size_t n = 0, i;
 
 	memset(&env, 0, sizeof(env));
-	eng_facts(tx, &facts);
-	env.client_addr = tx->client_str;
-	/* A name still being looked up is unknown, not absent. */
-	env.client_name = tx->dnsq ? NULL :
-	    (tx->client_name ? tx->client_name : "");
-	env.facts = facts.p ? facts.p : "";
+	/* Offline (moatctl scan) there is no connection: its facts stay
+	 * unknown (NULL), which no connect rule matches. */
+	if (tx->has_conn) {
+		eng_facts(tx, &facts);
+		env.client_addr = tx->client_str;
+		/* A name still being looked up is unknown, not absent. */
+		env.client_name = tx->dnsq ? NULL :
+		    (tx->client_name ? tx->client_name : "");
+		env.facts = facts.p ? facts.p : "";
+	}
 	env.helo = tx->helo[0] ? tx->helo : NULL;
 	if (tx->in_tx) {
 		env.mail_from = tx->mail_from;
@@ -68,13 +119,12 @@ eng_eval(struct eng_tx *tx, struct score_card *card, const char *extra_rcpt,
 			rc[n++] = extra_rcpt;
 		env.rcpt = n ? rc : NULL;
 		env.nrcpt = n;
-		if (m != NULL) {
-			env.bayes_known = tx->bayes_known;
-			env.bayes_p = tx->bayes_p;
-		}
 	}
-	v = policy_eval(tx->cfg, tx->io->scratch, &env, m, card, tx->sid,
-	    tx->auth_login != NULL, hdr);
+	if (m != NULL) {
+		env.bayes_known = tx->bayes_known;
+		env.bayes_p = tx->bayes_p;
+	}
+	v = eng_score(tx, &env, m, card, hdr);
 	free(rc);
 	sbuf_free(&facts);
 	return v;
@@ -117,7 +167,7 @@ eng_rules_banner(struct eng_tx *tx, struct eng_io *io)
 	char text[512];
 
 	(void)io;
-	if (tx->cfg->rules == NULL)
+	if (!eng_has_rules(tx))
 		return ENG_DONE;
 	score_card_init(&card);
 	if (eng_eval(tx, &card, NULL, NULL, NULL) == SCORE_REJECT) {
@@ -139,7 +189,7 @@ eng_rules_helo(struct eng_tx *tx, struct eng_io *io)
 	struct score_card card;
 
 	(void)io;
-	if (tx->cfg->rules == NULL)
+	if (!eng_has_rules(tx))
 		return ENG_DONE;
 	score_card_init(&card);
 	if (eng_eval(tx, &card, NULL, NULL, NULL) == SCORE_REJECT) {
@@ -156,7 +206,7 @@ enum eng_ret
 eng_rules_mail(struct eng_tx *tx, struct eng_io *io)
 {
 	(void)io;
-	if (tx->cfg->rules == NULL)
+	if (!eng_has_rules(tx))
 		return ENG_DONE;
 	if (eng_eval(tx, &tx->card, NULL, NULL, NULL) == SCORE_REJECT) {
 		eng_policy_text(tx, &tx->card, "sender", tx->out.text,
@@ -199,7 +249,7 @@ eng_rules_rcpt(struct eng_tx *tx, struct eng_io *io)
 	char text[512];
 
 	(void)io;
-	if (tx->cfg->rules == NULL)
+	if (!eng_has_rules(tx))
 		return ENG_DONE;
 	if (eng_eval(tx, &tx->card, tx->rcpt_cur, NULL, NULL) ==
 	    SCORE_REJECT) {
@@ -223,7 +273,7 @@ enum eng_ret
 eng_rules_data(struct eng_tx *tx, struct eng_io *io)
 {
 	(void)io;
-	if (tx->cfg->rules != NULL)
+	if (eng_has_rules(tx))
 		tx->verdict = eng_eval(tx, &tx->card, NULL, tx->msg,
 		    &tx->hdr);
 	return ENG_DONE;

@@ -22,6 +22,7 @@
 #include <string.h>
 
 #include "moat_conf.h"
+#include "eng_sauth.h"
 #include "eng_steps.h"
 #include "engine.h"
 #include "log.h"
@@ -52,11 +53,13 @@ eng_stage_name(enum eng_stage st)
 /* ---- the facts ---------------------------------------------------------- */
 
 struct eng_tx *
-eng_tx_new(const struct config *cfg, struct eng_io *io, const char *sid)
+eng_tx_new(const struct config *cfg, const struct rule_set *rules,
+    struct eng_io *io, const char *sid)
 {
 	struct eng_tx *tx = xcalloc(1, sizeof(*tx));
 
 	tx->cfg = cfg;
+	tx->rules = rules;
 	tx->io = io;
 	snprintf(tx->sid, sizeof(tx->sid), "%s", sid);
 	snprintf(tx->client_str, sizeof(tx->client_str), "unknown");
@@ -88,6 +91,7 @@ eng_tx_free(struct eng_tx *tx)
 	if (tx->timer != NULL)
 		event_free(tx->timer);
 	eng_tx_end(tx);
+	eng_sauth_free(tx);
 	score_card_free(&tx->card);
 	free(tx->auth_login);
 	free(tx->auth_try);
@@ -100,6 +104,7 @@ void
 eng_tx_client(struct eng_tx *tx, const struct netaddr *addr, int port,
     int auth_listener)
 {
+	tx->has_conn = 1;
 	tx->auth_listener = auth_listener;
 	tx->client_port = port;
 	if (addr == NULL) {
@@ -244,8 +249,11 @@ eng_tx_end(struct eng_tx *tx)
 	tx->grey = NULL;
 	tx->bayes_known = 0;
 	tx->bayes_p = 0;
+	tx->bayes_err[0] = '\0';
+	tx->bayes_ns = 0;
 	tx->verdict = SCORE_ACCEPT;
 	sbuf_free(&tx->hdr);
+	eng_sauth_tx_end(tx);
 }
 
 /* ---- the driver --------------------------------------------------------- */
@@ -291,7 +299,17 @@ eng_stage(struct eng_tx *tx, enum eng_stage stage, eng_done_fn *done,
 	if (tx->pending || tx->done != NULL)
 		fatal("eng_stage %s: stage %s still running",
 		    eng_stage_name(stage), eng_stage_name(tx->stage));
-	memset(&tx->out, 0, sizeof(tx->out));
+	/* The outcome's header; its texts are written only when used. */
+	tx->out.act = ENG_CONTINUE;
+	tx->out.code = 0;
+	tx->out.enh = NULL;
+	tx->out.text[0] = '\0';
+	tx->out.close = 0;
+	tx->out.reason = NULL;
+	tx->out.verdict = NULL;
+	tx->out.log_key = NULL;
+	tx->out.log_val = NULL;
+	tx->out.log_reply[0] = '\0';
 	tx->stage = stage;
 	tx->step = 0;
 	tx->done = done;

@@ -43,10 +43,17 @@ struct event;
 struct event_base;
 struct evdns_base;
 struct jobpool;
+struct bayes_aredis;
+struct bayes_db;
+struct bayes_params;
 struct msg;
+struct rule_hit;
 struct rule_scratch;
+struct rule_set;
 struct store_conn;
 struct eng_tx;
+struct eng_sauth;
+struct sauth_pool;
 
 /*
  * The stages, in the order a transaction meets them.  One list makes the
@@ -162,6 +169,31 @@ struct eng_io {
 	 */
 	void	(*on_ratelimit)(const char *limit, int store_failed);
 	void	(*on_store_failure)(const char *what);
+	/*
+	 * For an offline front end (`moatctl scan`; all 0 in moatd): the
+	 * rule set, thresholds and score_rules flags the rule steps use
+	 * instead of the session's (tx->rules, cfg); a Bayes store (and
+	 * its parameters) the bayes step reads instead of moatd's
+	 * (bayes_live); and a look at
+	 * every DATA evaluation's raw hits (sub-rules, limits) before they
+	 * are scored.  Without a loop (base NULL) nothing is autolearned.
+	 */
+	const struct rule_set		*rules;
+	const struct score_thresholds	*th;
+	unsigned			 score_flags;
+	struct bayes_db			*bayes_db;
+	const struct bayes_params	*bayes_params;
+	void	(*on_hits)(void *arg, const struct rule_hit *h, size_t n);
+	void	*hits_arg;
+	/*
+	 * bayes_store redis: the loop's asynchronous connection, made by the
+	 * bayes step at first use; the front end frees it
+	 * (bayes_aredis_free) with the loop.
+	 */
+	struct bayes_aredis		*bayes_redis;
+	/* Sender authentication's pool (engine/eng_sauth.c; NULL: no SPF,
+	   DKIM, DMARC or DNS lists). */
+	struct sauth_pool	*sauth;
 };
 
 /*
@@ -211,6 +243,7 @@ typedef void eng_done_fn(void *arg, struct eng_tx *tx,
  */
 struct eng_tx {
 	const struct config	*cfg;	/* the front end's reference */
+	const struct rule_set	*rules;	/* cfg's; NULL: none */
 	struct eng_io		*io;
 	char			 sid[17];	/* session id, for log lines */
 
@@ -218,6 +251,7 @@ struct eng_tx {
 	struct netaddr		 client;
 	char			 client_str[64];	/* "unknown" if none */
 	int			 client_port;
+	int			 has_conn;	/* eng_tx_client was called */
 	int			 client_known;	/* client holds an address */
 	int			 trusted;	/* trusted_networks */
 	int			 auth_listener;	/* AUTH is offered here */
@@ -251,6 +285,10 @@ struct eng_tx {
 	double			 bayes_p;
 	enum score_verdict	 verdict;	/* DATA's verdict */
 	struct sbuf		 hdr;		/* DATA: X-Spam-* fields, CRLF */
+	/* io->bayes_db: its error ("" none) and the time it took. */
+	char			 bayes_err[256];
+	int64_t			 bayes_ns;
+	void			*bayes_req;	/* a pending Redis read */
 
 	/* The driver's (steps read stage and may write out). */
 	enum eng_stage		 stage;
@@ -267,15 +305,20 @@ struct eng_tx {
 	struct event		*timer;		/* a step's deadline */
 	uint64_t		 grey_hash;	/* the triplet being checked */
 	int			 rate_kind;	/* the counter being checked */
+	/* Sender authentication's state and results (eng_sauth.c). */
+	struct eng_sauth	*sauth;
 };
 
 /*
- * eng_tx_new: the facts of one session on io's loop, under cfg (borrowed:
- * the front end holds its reference for tx's life).  sid is copied.
+ * eng_tx_new: the facts of one session on io's loop, under cfg and the
+ * rules built from it (both borrowed: the front end holds its snapshot,
+ * proxy/snapshot.h, for tx's life; rules NULL: none configured).  sid is
+ * copied.
  * eng_tx_free: cancels pending I/O (no completion runs after it), frees
  * everything; NULL ok; safe from inside done_fn.
  */
-struct eng_tx	*eng_tx_new(const struct config *cfg, struct eng_io *io,
+struct eng_tx	*eng_tx_new(const struct config *cfg,
+		    const struct rule_set *rules, struct eng_io *io,
 		    const char *sid);
 void		 eng_tx_free(struct eng_tx *);
 

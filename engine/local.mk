@@ -15,4 +15,5 @@ libengine_a_CFLAGS = $(AM_CFLAGS) $(OPENDKIM_CFLAGS) $(LIBEVENT_CFLAGS)
 # steps call proxy/policy.c and proxy/bayes_live.c, which moatd holds.
 ENGINE_SOURCES = engine/engine.c engine/engine.h engine/eng_steps.h \
 	engine/eng_rate.c engine/eng_grey.c engine/eng_rules.c \
-	engine/eng_dns.c engine/eng_bayes.c
+	engine/eng_dns.c engine/eng_bayes.c \
+	engine/eng_sauth.c engine/eng_sauth.h

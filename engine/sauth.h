@@ -6,8 +6,10 @@
  * The pure part (results, facts, the header writer and parser, the DNS
  * list syntax) has no I/O and is in libengine.a for conf/, tools and the unit
  * tests.  The checks themselves (sauth_check.c) call libspf2, libopendkim
- * and libopendmarc, whose DNS goes through sauth_dns.c: blocking, bounded
- * by a timeout, so a caller on an event loop runs them on a pool.
+ * and libopendmarc, whose DNS goes through sauth_check.c's own resolver
+ * layer: blocking, bounded by a timeout and a per-message deadline, so a
+ * caller on an event loop runs them on a pool (sauth_pool.h; the engine's
+ * steps in eng_sauth.c).
  */
 #ifndef SAUTH_H
 #define SAUTH_H
@@ -91,6 +93,18 @@ int		 sauth_ar_authserv_id(const char *v, size_t len, char *id,
  */
 int		 sauth_ar_is_ours(const char *hdr, size_t len,
 		    const char *authserv_id);
+
+/*
+ * Copy the header block hdr (len bytes: header fields, CRLF or LF line
+ * ends; anything from an empty line on is copied untouched) to out
+ * without every Authentication-Results field that sauth_ar_is_ours()
+ * says is ours, continuation lines included (RFC 8601 5: a field with
+ * our authserv-id that came from outside is a forgery, removed before we
+ * add our own).  Every other byte is kept as it was.  Returns the number
+ * of fields removed.
+ */
+int		 sauth_ar_strip(const char *hdr, size_t len,
+		    const char *authserv_id, struct sbuf *out);
 
 /*
  * DNS lists in postscreen's syntax: "zone[=answer-filter][*weight]",

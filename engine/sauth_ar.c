@@ -296,6 +296,42 @@ sauth_ar_is_ours(const char *hdr, size_t len, const char *authserv_id)
 	return strcasecmp(id, authserv_id) == 0;
 }
 
+int
+sauth_ar_strip(const char *hdr, size_t len, const char *authserv_id,
+    struct sbuf *out)
+{
+	const char *p = hdr, *end = hdr + len, *field, *eol;
+	size_t flen;
+	int removed = 0;
+
+	while (p < end) {
+		/* An empty line ends the header: the rest is body. */
+		if (*p == '\n' || (*p == '\r' && p + 1 < end && p[1] == '\n'))
+			break;
+		/* One field: its first line and every line that starts
+		 * with white space after it (RFC 5322 2.2.3). */
+		field = p;
+		do {
+			eol = memchr(p, '\n', (size_t)(end - p));
+			p = eol != NULL ? eol + 1 : end;
+		} while (p < end && (*p == ' ' || *p == '\t'));
+		/* is_ours sees the field without its last line end. */
+		flen = (size_t)(p - field);
+		if (flen > 0 && field[flen - 1] == '\n')
+			flen--;
+		if (flen > 0 && field[flen - 1] == '\r')
+			flen--;
+		if (*field != ' ' && *field != '\t' &&
+		    sauth_ar_is_ours(field, flen, authserv_id)) {
+			removed++;
+			continue;
+		}
+		sbuf_add(out, field, (size_t)(p - field));
+	}
+	sbuf_add(out, p, (size_t)(end - p));
+	return removed;
+}
+
 /* "127.0.0.2" or "127.0.0.[2;4..7]" (postscreen_dnsbl_sites). */
 static int
 filter_ok(const char *f)

@@ -19,6 +19,7 @@
  * MX, 10 PTR); DKIM verifies at most SAUTH_SIG_MAX signatures over at most
  * body_max body bytes, and refuses RSA keys under dkim_min_bits.
  */
+#include <sys/param.h>
 #include <sys/types.h>
 #include <netinet/in.h>
 #include <arpa/inet.h>
@@ -26,6 +27,8 @@
 #include <netdb.h>
 #include <resolv.h>
 #include <ctype.h>
+#include <dlfcn.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,7 +40,11 @@
 #include <spf2/spf_dns_cache.h>
 #include <dkim.h>
 #include <opendmarc/dmarc.h>
+#include <openssl/bio.h>
+#include <openssl/evp.h>
+#include <openssl/x509.h>
 
+#include "clock.h"
 #include "sbuf.h"
 #include "xmalloc.h"
 #include "engine/sauth_check.h"
@@ -48,6 +55,8 @@
  * NXDOMAIN and NODATA for SAUTH_NEG_TTL, failures never.  Per context,
  * so per thread: no lock.
  */
+#define SAUTH_SPF_TERMS_MAX	10	/* RFC 7208 4.6.4 */
+#define SAUTH_SPF_VOID_MAX	2	/* ditto */
 #define SAUTH_CACHE_SLOTS	1024
 #define SAUTH_CACHE_ANS_MAX	2048	/* larger answers are not kept */
 #define SAUTH_NEG_TTL		60
@@ -61,18 +70,43 @@ struct dns_cent {
 	unsigned char	 ans[SAUTH_CACHE_ANS_MAX];
 };
 
+/*
+ * Decoded DKIM public keys, by their DER bytes (see d2i_PUBKEY_bio
+ * below): direct-mapped, per context (so per thread, no lock), each kept
+ * until its key record's DNS TTL runs out.  Keyed by content, a hit can
+ * never be a stale key: a rotated or revoked record has other bytes (or
+ * none) and is asked of DNS under the answer cache's TTL as before.
+ */
+#define SAUTH_KEYC_SLOTS	64
+#define SAUTH_KEYC_DER_MAX	2048	/* RSA-8192's DER is ~1.1 kB */
+struct key_cent {
+	unsigned char	*der;
+	size_t		 len;
+	EVP_PKEY	*pk;		/* one reference, ours */
+	long long	 expires;	/* monotonic seconds */
+};
+
 struct sauth_ctx {
 	struct sauth_cfg cfg;
 	int		 have_dns;
 	struct __res_state res;
 	SPF_server_t	*spf;
-	SPF_dns_server_t *spf_dns;	/* ours under libspf2's cache */
+	SPF_dns_server_t *spf_dns;	/* our DNS layer for libspf2 */
 	DKIM_LIB	*dkim;
 	int		 dmarc_ok;
 	int		 key_tempfail;	/* the last key lookup timed out */
 	char		 tf_domain[SAUTH_DOMAIN_MAX];	/* ... for this d= */
 	char		 tf_selector[64];		/* and s= */
 	int		 spf_tempfail;	/* a query of this SPF check did */
+	int		 spf_nq;	/* queries of this SPF check */
+	int		 spf_terms;	/* ... of them, records fetched after
+					   the first (include, redirect) */
+	int		 spf_void;	/* ... answered NXDOMAIN or NODATA */
+	long long	 deadline;	/* monotonic ms; 0 = none */
+	int		 retrans;	/* per query, seconds (the timeout) */
+	long long	 key_expires;	/* of the key record last looked up */
+	struct key_cent	 keyc[SAUTH_KEYC_SLOTS];
+	unsigned long	 keyc_hits, keyc_misses;
 	struct dns_cent	*cache;		/* SAUTH_CACHE_SLOTS, direct-mapped */
 };
 
@@ -106,6 +140,7 @@ mono_sec(void)
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (long long)ts.tv_sec;
 }
+
 
 static struct dns_cent *
 cache_slot(struct sauth_ctx *c, const char *name, int type)
@@ -157,6 +192,20 @@ dns_query(struct sauth_ctx *c, const char *name, int type,
 			return -1;
 		memcpy(ans, e->ans, (size_t)e->len);
 		return e->len;
+	}
+	/* The message's deadline: what is not asked by then is a
+	 * temperror, and the last query waits no longer than what is left
+	 * (res_state counts whole seconds). */
+	if (c->deadline > 0) {
+		long long left = c->deadline - clock_mono_ms();
+
+		if (left <= 0) {
+			*herr = TRY_AGAIN;
+			return -1;
+		}
+		c->res.retrans = (int)((left + 999) / 1000);
+		if (c->res.retrans > c->retrans)
+			c->res.retrans = c->retrans;
 	}
 	n = res_nquery(&c->res, name, ns_c_in, type, ans, anssz);
 	if (n < 0) {
@@ -218,6 +267,18 @@ spf_lookup(SPF_dns_server_t *d, const char *domain, ns_type type, int cache)
 	n = dns_query(c, domain, type, ans, sizeof(ans), &herr);
 	if (n < 0 && herr == TRY_AGAIN)
 		c->spf_tempfail = 1;
+	/* RFC 7208 4.6.4, counted here because libspf2 1.2.10 does not
+	 * count void lookups, and counts DNS terms per record rather than
+	 * across includes: every record fetched after the first is an
+	 * include or redirect term (a lower bound of the terms, so never a
+	 * false permerror), and a term's query that finds nothing is
+	 * void.  The first query (the identity's own record) is neither. */
+	if (c->spf_nq++ > 0) {
+		if (type == ns_t_txt)
+			c->spf_terms++;
+		if (n < 0 && herr != TRY_AGAIN)
+			c->spf_void++;
+	}
 	if (n < 0 || ns_initparse(ans, n, &msg) < 0)
 		return SPF_dns_rr_new_init(d, domain, type, 0,
 		    n < 0 ? herr : TRY_AGAIN);
@@ -265,8 +326,12 @@ copy:
 	}
 out:
 	rr->num_rr = cnt;
-	if (cnt == 0)
+	if (cnt == 0) {
 		rr->herrno = NO_DATA;
+		/* An answer without a record of the type asked is void. */
+		if (c->spf_nq > 1)
+			c->spf_void++;
+	}
 	return rr;
 }
 
@@ -274,6 +339,101 @@ static void
 spf_layer_free(SPF_dns_server_t *d)
 {
 	free(d);
+}
+
+/*
+ * When the answer to (name, type), just returned by dns_query, expires:
+ * the cache slot's time when it holds it, else now plus its TTL.
+ */
+static long long
+dns_expires(struct sauth_ctx *c, const char *name, int type,
+    const unsigned char *ans, int n)
+{
+	struct dns_cent *e = cache_slot(c, name, type);
+
+	if (e->expires > 0 && e->type == type && strcasecmp(e->name, name) == 0)
+		return e->expires;
+	return mono_sec() + answer_ttl(ans, n);
+}
+
+/*
+ * The decoded-key cache.  libopendkim decodes the DER public key of every
+ * signature it verifies with d2i_PUBKEY_bio(), and OpenSSL 3 builds a
+ * decoder chain for each call: with a warm DNS cache that was half the
+ * CPU of a whole SPF+DKIM+DMARC check (bench/sender-auth.sh under perf).
+ * The library has no hook for a decoded key, so this file defines
+ * d2i_PUBKEY_bio itself: the executable's definition is the one the
+ * dynamic linker binds libopendkim's call to.  It serves a key from the
+ * calling thread's context only inside check_dkim (dkim_cur set) and for
+ * a memory BIO (libopendkim's BIO_new_mem_buf of the decoded p=); every
+ * other call, from any other code, goes straight to OpenSSL's function.
+ * A cached EVP_PKEY is returned with a new reference (the library frees
+ * its own); the bytes of the BIO are left unread, which is harmless for a
+ * read-only memory BIO its caller frees at once.
+ */
+static __thread struct sauth_ctx *dkim_cur;
+static EVP_PKEY *(*d2i_pubkey_real)(BIO *, EVP_PKEY **);
+static pthread_once_t d2i_once = PTHREAD_ONCE_INIT;
+
+static void
+d2i_resolve(void)
+{
+	void *f;
+
+	/* Versioned: the plain name could find this definition again. */
+	if ((f = dlvsym(RTLD_NEXT, "d2i_PUBKEY_bio", "OPENSSL_3.0.0")) ==
+	    NULL)
+		f = dlsym(RTLD_NEXT, "d2i_PUBKEY_bio");
+	*(void **)&d2i_pubkey_real = f;
+}
+
+static unsigned int
+der_hash(const unsigned char *p, size_t n)
+{
+	unsigned int h = 2166136261u;
+
+	while (n-- > 0)
+		h = (h ^ *p++) * 16777619u;
+	return h;
+}
+
+EVP_PKEY *
+d2i_PUBKEY_bio(BIO *bp, EVP_PKEY **a)
+{
+	struct sauth_ctx *c = dkim_cur;
+	struct key_cent *e;
+	char *p;
+	long n;
+	EVP_PKEY *pk;
+
+	(void)pthread_once(&d2i_once, d2i_resolve);
+	if (d2i_pubkey_real == NULL)
+		return NULL;
+	if (c == NULL || a != NULL || BIO_method_type(bp) != BIO_TYPE_MEM ||
+	    (n = BIO_get_mem_data(bp, &p)) <= 0 || n > SAUTH_KEYC_DER_MAX)
+		return d2i_pubkey_real(bp, a);
+	e = &c->keyc[der_hash((unsigned char *)p, (size_t)n) %
+	    SAUTH_KEYC_SLOTS];
+	if (e->pk != NULL && e->len == (size_t)n &&
+	    memcmp(e->der, p, (size_t)n) == 0 && e->expires > mono_sec() &&
+	    EVP_PKEY_up_ref(e->pk) == 1) {
+		c->keyc_hits++;
+		return e->pk;
+	}
+	c->keyc_misses++;
+	/* Copy the bytes first: decoding consumes the BIO. */
+	e->der = xreallocarray(e->der, (size_t)n, 1);
+	memcpy(e->der, p, (size_t)n);
+	e->len = 0;
+	EVP_PKEY_free(e->pk);
+	e->pk = NULL;
+	if ((pk = d2i_pubkey_real(bp, NULL)) != NULL &&
+	    EVP_PKEY_up_ref(pk) == 1) {
+		e->pk = pk;
+		e->len = (size_t)n;
+		e->expires = c->key_expires;
+	}
+	return pk;
 }
 
 /* Signatures past SAUTH_SIG_MAX are not verified at all. */
@@ -316,6 +476,7 @@ dkim_key_lookup(DKIM *d, DKIM_SIGINFO *sig, u_char *buf, size_t buflen)
 		return DKIM_CBSTAT_NOTFOUND;
 	if (ns_initparse(ans, n, &msg) < 0)
 		return DKIM_CBSTAT_ERROR;
+	c->key_expires = dns_expires(c, name, ns_t_txt, ans, n);
 	for (i = 0; i < ns_msg_count(msg, ns_s_an); i++)
 		if (ns_parserr(&msg, ns_s_an, i, &r) == 0 &&
 		    ns_rr_type(r) == ns_t_txt &&
@@ -325,12 +486,16 @@ dkim_key_lookup(DKIM *d, DKIM_SIGINFO *sig, u_char *buf, size_t buflen)
 	return DKIM_CBSTAT_NOTFOUND;
 }
 
+/* The PSL libopendmarc holds ("": none yet), under dmarc_mu. */
+static pthread_mutex_t dmarc_mu = PTHREAD_MUTEX_INITIALIZER;
+static char dmarc_psl[MAXPATHLEN];
+
 struct sauth_ctx *
 sauth_ctx_new(const struct sauth_cfg *cfg, char *msg, size_t msgsz)
 {
 	struct sauth_ctx *c = xcalloc(1, sizeof(*c));
 	struct sockaddr_in sin;
-	SPF_dns_server_t *layer, *cache;
+	SPF_dns_server_t *layer;
 	OPENDMARC_LIB_T li;
 	unsigned int flags;
 	unsigned int bits;
@@ -345,7 +510,8 @@ sauth_ctx_new(const struct sauth_cfg *cfg, char *msg, size_t msgsz)
 		c->cfg.psl = SAUTH_PSL;
 	if (cfg->resolver == NULL)
 		return c;
-	if (parse_resolver(cfg->resolver, &sin) == -1) {
+	if (strcmp(cfg->resolver, SAUTH_RESOLVER_SYSTEM) != 0 &&
+	    parse_resolver(cfg->resolver, &sin) == -1) {
 		snprintf(msg, msgsz, "resolver \"%s\" is not IPV4[:PORT]",
 		    cfg->resolver);
 		goto fail;
@@ -354,12 +520,16 @@ sauth_ctx_new(const struct sauth_cfg *cfg, char *msg, size_t msgsz)
 		snprintf(msg, msgsz, "res_ninit failed");
 		goto fail;
 	}
-	/* Only our server, one try of at most the timeout: a dead
-	 * resolver costs one timeout per query, never resolv.conf's. */
-	c->res.nscount = 1;
-	c->res.nsaddr_list[0] = sin;
+	/* Only our server (or resolv.conf's), one try of at most the
+	 * timeout: a dead resolver costs one timeout per query and server,
+	 * never resolv.conf's 5 s x 2. */
+	if (strcmp(cfg->resolver, SAUTH_RESOLVER_SYSTEM) != 0) {
+		c->res.nscount = 1;
+		c->res.nsaddr_list[0] = sin;
+	}
 	secs = (cfg->timeout_ms + 999) / 1000;
 	c->res.retrans = secs < 1 ? 1 : (int)secs;
+	c->retrans = c->res.retrans;
 	c->res.retry = 1;
 	c->res.options &= ~(RES_DNSRCH | RES_DEFNAMES);
 	c->have_dns = 1;
@@ -370,16 +540,13 @@ sauth_ctx_new(const struct sauth_cfg *cfg, char *msg, size_t msgsz)
 	layer->lookup = spf_lookup;
 	layer->name = "moat";
 	layer->hook = c;
-	/* The cache keeps answers for their TTL within this context. */
-	if ((cache = SPF_dns_cache_new(layer, NULL, 0, 8)) == NULL) {
-		free(layer);
-		snprintf(msg, msgsz, "libspf2 initialisation failed");
-		goto fail;
-	}
-	/* A server made with SPF_server_new_dns() does not free the
-	 * layers it was given: SPF_dns_free() frees both, in ctx_free. */
-	c->spf_dns = cache;
-	if ((c->spf = SPF_server_new_dns(cache, 0)) == NULL) {
+	/* No libspf2 cache layer over ours: dns_query caches by TTL, and
+	 * every query of an SPF check must reach spf_lookup to be counted
+	 * against RFC 7208's limits (a cached answer would not be).  A
+	 * server made with SPF_server_new_dns() does not free the layer it
+	 * was given: SPF_dns_free() does, in ctx_free. */
+	c->spf_dns = layer;
+	if ((c->spf = SPF_server_new_dns(layer, 0)) == NULL) {
 		snprintf(msg, msgsz, "libspf2 initialisation failed");
 		goto fail;
 	}
@@ -400,15 +567,24 @@ sauth_ctx_new(const struct sauth_cfg *cfg, char *msg, size_t msgsz)
 		goto fail;
 	}
 
-	memset(&li, 0, sizeof(li));
-	li.tld_type = OPENDMARC_TLD_TYPE_MOZILLA;
-	snprintf((char *)li.tld_source_file, sizeof(li.tld_source_file),
-	    "%s", c->cfg.psl);
-	if (opendmarc_policy_library_init(&li) != DMARC_PARSE_OKAY) {
-		snprintf(msg, msgsz, "libopendmarc: cannot read %s",
-		    c->cfg.psl);
-		goto fail;
+	/* libopendmarc's state (the PSL) is the process's, not the
+	 * context's: read it once, not once per pool thread (it took
+	 * ~12 ms a time, between moatd's listen and its signal handlers). */
+	pthread_mutex_lock(&dmarc_mu);
+	if (strcmp(dmarc_psl, c->cfg.psl) != 0) {
+		memset(&li, 0, sizeof(li));
+		li.tld_type = OPENDMARC_TLD_TYPE_MOZILLA;
+		snprintf((char *)li.tld_source_file,
+		    sizeof(li.tld_source_file), "%s", c->cfg.psl);
+		if (opendmarc_policy_library_init(&li) != DMARC_PARSE_OKAY) {
+			pthread_mutex_unlock(&dmarc_mu);
+			snprintf(msg, msgsz, "libopendmarc: cannot read %s",
+			    c->cfg.psl);
+			goto fail;
+		}
+		snprintf(dmarc_psl, sizeof(dmarc_psl), "%s", c->cfg.psl);
 	}
+	pthread_mutex_unlock(&dmarc_mu);
 	c->dmarc_ok = 1;
 	return c;
 fail:
@@ -419,6 +595,8 @@ fail:
 void
 sauth_ctx_free(struct sauth_ctx *c)
 {
+	int i;
+
 	if (c == NULL)
 		return;
 	if (c->spf != NULL)
@@ -429,8 +607,20 @@ sauth_ctx_free(struct sauth_ctx *c)
 		dkim_close(c->dkim);
 	if (c->have_dns)
 		res_nclose(&c->res);
+	for (i = 0; i < SAUTH_KEYC_SLOTS; i++) {
+		EVP_PKEY_free(c->keyc[i].pk);
+		free(c->keyc[i].der);
+	}
 	free(c->cache);
 	free(c);
+}
+
+void
+sauth_ctx_stats(const struct sauth_ctx *c, unsigned long *hits,
+    unsigned long *misses)
+{
+	*hits = c->keyc_hits;
+	*misses = c->keyc_misses;
 }
 
 static enum sauth_res
@@ -468,9 +658,16 @@ spf_one(struct sauth_ctx *c, const char *ip, const char *helo,
 	if (mail_from != NULL)
 		SPF_request_set_env_from(req, mail_from);
 	c->spf_tempfail = 0;
+	c->spf_nq = c->spf_terms = c->spf_void = 0;
 	SPF_request_query_mailfrom(req, &resp);
 	res = resp != NULL ? spf_res(SPF_response_result(resp)) :
 	    SAUTH_TEMPERROR;
+	/* RFC 7208 4.6.4: more than 10 DNS terms, or more than 2 void
+	 * lookups, is a permerror (the queries made stop at the mechanism
+	 * that matched, so a pass before the limit stays a pass). */
+	if (res != SAUTH_TEMPERROR && (c->spf_terms > SAUTH_SPF_TERMS_MAX ||
+	    c->spf_void > SAUTH_SPF_VOID_MAX))
+		res = SAUTH_PERMERROR;
 	/* libspf2 reports a failed query as an invalid result or a
 	 * permerror; RFC 7208 4.4 makes any DNS error a temperror unless
 	 * the record already matched. */
@@ -527,11 +724,15 @@ check_dkim(struct sauth_ctx *c, const char *msg, size_t len,
 	    NULL)
 		return;
 	dkim_set_user_context(d, c);
+	/* Keys are decoded in dkim_chunk (at the end of the header) or
+	 * dkim_eom: the decoded-key cache serves both. */
+	dkim_cur = c;
 	st = dkim_chunk(d, (u_char *)(uintptr_t)msg, len);
 	if (st == DKIM_STAT_OK)
 		st = dkim_chunk(d, NULL, 0);
 	if (st == DKIM_STAT_OK)
 		(void)dkim_eom(d, NULL);
+	dkim_cur = NULL;
 	if (dkim_getsiglist(d, &sigs, &n) != DKIM_STAT_OK)
 		n = 0;
 	if (st == DKIM_STAT_CBTRYAGAIN && c->key_tempfail) {
@@ -809,17 +1010,46 @@ sauth_check(struct sauth_ctx *c, const char *client_ip, const char *helo,
     const char *mail_from, const char *msg, size_t len,
     struct sauth_results *r)
 {
+	sauth_results_init(r);
+	if (c->cfg.deadline_ms > 0)
+		sauth_deadline(c, clock_mono_ms() + c->cfg.deadline_ms);
+	sauth_check_spf(c, client_ip, helo, mail_from, r);
+	sauth_check_msg(c, client_ip, msg, len, SAUTH_DO_MSG, r);
+}
+
+void
+sauth_results_init(struct sauth_results *r)
+{
 	memset(r, 0, sizeof(*r));
 	r->spf = r->spf_helo = r->dmarc = SAUTH_SKIPPED;
+}
+
+void
+sauth_deadline(struct sauth_ctx *c, int64_t at)
+{
+	c->deadline = at;
+}
+
+void
+sauth_check_spf(struct sauth_ctx *c, const char *client_ip, const char *helo,
+    const char *mail_from, struct sauth_results *r)
+{
+	if (c->have_dns && c->cfg.spf && client_ip != NULL)
+		check_spf(c, client_ip, helo, mail_from, r);
+}
+
+void
+sauth_check_msg(struct sauth_ctx *c, const char *client_ip, const char *msg,
+    size_t len, unsigned what, struct sauth_results *r)
+{
 	(void)sauth_from_domain(msg, len, r->from_domain,
 	    sizeof(r->from_domain));
 	if (!c->have_dns)
 		return;
-	if (c->cfg.spf && client_ip != NULL)
-		check_spf(c, client_ip, helo, mail_from, r);
-	if (c->cfg.dkim)
+	if (c->cfg.dkim && (what & SAUTH_DO_DKIM))
 		check_dkim(c, msg, len, r);
-	if (c->cfg.dmarc && c->dmarc_ok && client_ip != NULL)
+	if (c->cfg.dmarc && (what & SAUTH_DO_DMARC) && c->dmarc_ok &&
+	    client_ip != NULL)
 		check_dmarc(c, client_ip, r);
 }
 

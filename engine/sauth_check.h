@@ -12,19 +12,25 @@
 #ifndef SAUTH_CHECK_H
 #define SAUTH_CHECK_H
 
+#include <stdint.h>
+
 #include "engine/sauth.h"
 
 struct sauth_ctx;
 
 struct sauth_cfg {
-	const char	*resolver;	/* "IP" or "IP:PORT"; NULL = skip all */
+	const char	*resolver;	/* "IP", "IP:PORT" or
+					   SAUTH_RESOLVER_SYSTEM (resolv.conf's
+					   servers); NULL = skip all */
 	long		 timeout_ms;	/* per query, rounded up to seconds */
 	int		 spf, dkim, dmarc;	/* on (1) or off (0) */
 	int		 dkim_min_bits;	/* smaller RSA keys fail */
 	size_t		 body_max;	/* body bytes hashed per message */
 	const char	*psl;		/* the Public Suffix List file */
+	long		 deadline_ms;	/* sauth_check: per message; 0 none */
 };
 
+#define SAUTH_RESOLVER_SYSTEM	"system"
 #define SAUTH_DKIM_MIN_BITS	1024	/* RFC 8301 3.2 */
 #define SAUTH_BODY_MAX		(4 * 1024 * 1024)
 #define SAUTH_PSL	"/usr/share/publicsuffix/effective_tld_names.dat"
@@ -33,6 +39,11 @@ struct sauth_cfg {
 struct sauth_ctx *sauth_ctx_new(const struct sauth_cfg *, char *msg,
 		    size_t msgsz);
 void		 sauth_ctx_free(struct sauth_ctx *);
+
+/* How many DKIM public keys this context decoded, and how many times it
+ * reused one it had decoded (the decoded-key cache, sauth_check.c). */
+void		 sauth_ctx_stats(const struct sauth_ctx *, unsigned long *hits,
+		    unsigned long *misses);
 
 /*
  * Run the enabled checks on one message (msg: the whole message as
@@ -44,6 +55,36 @@ void		 sauth_ctx_free(struct sauth_ctx *);
 void		 sauth_check(struct sauth_ctx *, const char *client_ip,
 		    const char *helo, const char *mail_from, const char *msg,
 		    size_t len, struct sauth_results *r);
+
+/*
+ * The same checks in two parts, for a caller that runs them at their
+ * SMTP stages (the engine: SPF at MAIL, DKIM and DMARC at end of DATA).
+ * sauth_results_init: every check SKIPPED.  sauth_check_spf fills the
+ * SPF members of r; sauth_check_msg the From domain, DKIM, DMARC (its
+ * alignment uses r's SPF result, so r carries over from the first part).
+ */
+#define SAUTH_DO_SPF	0x01	/* sauth_check_spf */
+#define SAUTH_DO_DKIM	0x02	/* sauth_check_msg: DKIM */
+#define SAUTH_DO_DMARC	0x20	/* sauth_check_msg: DMARC */
+#define SAUTH_DO_MSG	(SAUTH_DO_DKIM | SAUTH_DO_DMARC)
+void		 sauth_results_init(struct sauth_results *r);
+void		 sauth_check_spf(struct sauth_ctx *, const char *client_ip,
+		    const char *helo, const char *mail_from,
+		    struct sauth_results *r);
+/* what: SAUTH_DO_DKIM and/or SAUTH_DO_DMARC (each also needs its cfg
+ * switch on). */
+void		 sauth_check_msg(struct sauth_ctx *, const char *client_ip,
+		    const char *msg, size_t len, unsigned what,
+		    struct sauth_results *r);
+
+/*
+ * No query leaves this context after at (clock_mono_ms(); 0: no
+ * deadline): a check that needs one then is temperror, and a query sent
+ * before it waits at most until it (whole seconds, rounded up).  The
+ * per-message deadline (auth_deadline); sauth_check sets it from
+ * cfg.deadline_ms itself.
+ */
+void		 sauth_deadline(struct sauth_ctx *, int64_t at);
 
 struct sbuf;
 

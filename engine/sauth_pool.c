@@ -14,18 +14,21 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
+#include "clock.h"
 #include "jobpool.h"
+#include "msg.h"
+#include "sbuf.h"
 #include "xmalloc.h"
 #include "engine/sauth_pool.h"
 
 struct sauth_req {
 	struct jobpool_job	*job;
-	sauth_cb		*cb;
+	struct sauth_job	*sj;
+	sauth_cb		*cb;		/* sauth_pool_check's, or */
+	sauth_job_cb		*jcb;		/* sauth_pool_submit's */
 	void			*arg;
-	char			*ip, *helo, *from, *msg;
-	size_t			 len;
-	struct sauth_results	 res;
 };
 
 struct sauth_pool {
@@ -35,15 +38,160 @@ struct sauth_pool {
 	struct sauth_cfg	 cfg;
 };
 
+static char *
+dup_or_null(const char *s)
+{
+	return s != NULL ? xstrdup(s) : NULL;
+}
+
+struct sauth_job *
+sauth_job_new(unsigned what)
+{
+	struct sauth_job *j = xcalloc(1, sizeof(*j));
+
+	j->what = what;
+	sauth_results_init(&j->res);
+	j->facts = xcalloc(1, sizeof(*j->facts));
+	return j;
+}
+
+void
+sauth_job_free(struct sauth_job *j)
+{
+	if (j == NULL)
+		return;
+	free(j->ip);
+	free(j->helo);
+	free(j->mail_from);
+	free(j->msg);
+	free(j->dnsbl);
+	free(j->rhsbl);
+	free(j->uribl);
+	sbuf_free(j->facts);
+	free(j->facts);
+	free(j);
+}
+
+void
+sauth_job_set(struct sauth_job *j, const char *ip, const char *helo,
+    const char *mail_from, const char *msg, size_t len)
+{
+	j->ip = dup_or_null(ip);
+	j->helo = dup_or_null(helo);
+	j->mail_from = dup_or_null(mail_from);
+	if (msg != NULL) {
+		j->msg = xmalloc(len + 1);
+		memcpy(j->msg, msg, len);
+		j->msg[len] = '\0';
+		j->len = len;
+	}
+}
+
+int
+sauth_job_sites(struct sauth_job *j, unsigned kind, const char *spec,
+    char *msg, size_t msgsz)
+{
+	struct sauth_sites **dst = kind == SAUTH_DO_DNSBL ? &j->dnsbl :
+	    kind == SAUTH_DO_RHSBL ? &j->rhsbl : &j->uribl;
+
+	free(*dst);
+	*dst = NULL;
+	if (spec == NULL || spec[strspn(spec, " \t")] == '\0')
+		return 0;
+	*dst = xmalloc(sizeof(**dst));
+	if (sauth_sites_parse(spec, *dst, msg, msgsz) == -1) {
+		free(*dst);
+		*dst = NULL;
+		return -1;
+	}
+	return 0;
+}
+
+void
+sauth_job_uris(struct sauth_job *j, const struct msg_str *u, size_t n)
+{
+	char host[SAUTH_DOMAIN_MAX];
+	size_t i;
+	int k;
+
+	for (i = 0; i < n && j->nuri < SAUTH_URI_MAX; i++) {
+		if (sauth_uri_host(u[i].p, u[i].len, host, sizeof(host)) != 0)
+			continue;
+		for (k = 0; k < j->nuri; k++)
+			if (strcmp(j->uri[k], host) == 0)
+				break;
+		if (k == j->nuri)
+			snprintf(j->uri[j->nuri++], SAUTH_DOMAIN_MAX, "%s",
+			    host);
+	}
+}
+
+/* Ask a domain list about each of names[0..n), skipping repeats. */
+static void
+ask_domains(struct sauth_ctx *c, const struct sauth_sites *s,
+    const char *kind, char names[][SAUTH_DOMAIN_MAX], int n,
+    struct sbuf *facts, int *w, int *temp)
+{
+	int i, k;
+
+	for (i = 0; i < n; i++) {
+		for (k = 0; k < i; k++)
+			if (strcasecmp(names[i], names[k]) == 0)
+				break;
+		if (k == i && names[i][0] != '\0')
+			(void)sauth_lists(c, s, kind, names[i], facts, w, temp);
+	}
+}
+
+void
+sauth_job_run(struct sauth_ctx *c, struct sauth_job *j)
+{
+	char names[SAUTH_URI_MAX][SAUTH_DOMAIN_MAX];
+	const char *at;
+	int i, n = 0;
+
+	sauth_deadline(c, j->deadline);
+	if (j->what & SAUTH_DO_SPF)
+		sauth_check_spf(c, j->ip, j->helo, j->mail_from, &j->res);
+	if ((j->what & SAUTH_DO_MSG) && j->msg != NULL)
+		sauth_check_msg(c, j->ip, j->msg, j->len, j->what, &j->res);
+	else if (j->msg != NULL)
+		(void)sauth_from_domain(j->msg, j->len, j->res.from_domain,
+		    sizeof(j->res.from_domain));
+	if ((j->what & SAUTH_DO_DNSBL) && j->dnsbl != NULL && j->ip != NULL)
+		(void)sauth_lists(c, j->dnsbl, "dnsbl", j->ip, j->facts,
+		    &j->dnsbl_w, &j->list_temp);
+	if ((j->what & SAUTH_DO_RHSBL) && j->rhsbl != NULL) {
+		/* The sender's and HELO's domains when the job has them,
+		 * the From domain once the message has been read. */
+		if (j->mail_from != NULL &&
+		    (at = strrchr(j->mail_from, '@')) != NULL)
+			snprintf(names[n++], SAUTH_DOMAIN_MAX, "%s", at + 1);
+		if (j->helo != NULL && strchr(j->helo, '.') != NULL)
+			snprintf(names[n++], SAUTH_DOMAIN_MAX, "%s", j->helo);
+		if (j->res.from_domain[0] != '\0')
+			snprintf(names[n++], SAUTH_DOMAIN_MAX, "%s",
+			    j->res.from_domain);
+		ask_domains(c, j->rhsbl, "rhsbl", names, n, j->facts,
+		    &j->rhsbl_w, &j->list_temp);
+	}
+	if ((j->what & SAUTH_DO_URIBL) && j->uribl != NULL) {
+		for (i = 0, n = 0; i < j->nuri && i < SAUTH_URI_MAX; i++)
+			if (sauth_org_domain(c, j->uri[i], names[n],
+			    SAUTH_DOMAIN_MAX) == 0)
+				n++;
+		ask_domains(c, j->uribl, "uribl", names, n, j->facts,
+		    &j->uribl_w, &j->list_temp);
+	}
+	sauth_deadline(c, 0);
+}
+
 static void
 req_free(void *data)
 {
 	struct sauth_req *rq = data;
 
-	free(rq->ip);
-	free(rq->helo);
-	free(rq->from);
-	free(rq->msg);
+	sauth_job_free(rq->sj);
 	free(rq);
 }
 
@@ -52,7 +200,10 @@ req_done(void *data)
 {
 	struct sauth_req *rq = data;
 
-	rq->cb(rq->arg, &rq->res);
+	if (rq->jcb != NULL)
+		rq->jcb(rq->arg, rq->sj);
+	else
+		rq->cb(rq->arg, &rq->sj->res);
 	req_free(rq);
 }
 
@@ -61,8 +212,7 @@ req_run(void *tctx, void *data)
 {
 	struct sauth_req *rq = data;
 
-	sauth_check(tctx, rq->ip, rq->helo, rq->from, rq->msg, rq->len,
-	    &rq->res);
+	sauth_job_run(tctx, rq->sj);
 }
 
 /* Thread i's own context, made before the threads. */
@@ -125,10 +275,22 @@ sauth_pool_free(struct sauth_pool *pool)
 	free(pool);
 }
 
-static char *
-dup_or_null(const char *s)
+static struct sauth_req *
+submit(struct sauth_pool *pool, struct event_base *base,
+    struct sauth_job *j, sauth_cb *cb, sauth_job_cb *jcb, void *arg)
 {
-	return s != NULL ? xstrdup(s) : NULL;
+	struct sauth_req *rq;
+
+	rq = xcalloc(1, sizeof(*rq));
+	rq->sj = j;
+	rq->cb = cb;
+	rq->jcb = jcb;
+	rq->arg = arg;
+	if ((rq->job = jobpool_submit(pool->jp, base, rq)) == NULL) {
+		req_free(rq);
+		return NULL;
+	}
+	return rq;
 }
 
 struct sauth_req *
@@ -136,23 +298,19 @@ sauth_pool_check(struct sauth_pool *pool, struct event_base *base,
     const char *client_ip, const char *helo, const char *mail_from,
     const char *msg, size_t len, sauth_cb *cb, void *arg)
 {
-	struct sauth_req *rq;
+	struct sauth_job *j = sauth_job_new(SAUTH_DO_SPF | SAUTH_DO_MSG);
 
-	rq = xcalloc(1, sizeof(*rq));
-	rq->cb = cb;
-	rq->arg = arg;
-	rq->ip = dup_or_null(client_ip);
-	rq->helo = dup_or_null(helo);
-	rq->from = dup_or_null(mail_from);
-	rq->msg = xmalloc(len + 1);
-	memcpy(rq->msg, msg, len);
-	rq->msg[len] = '\0';
-	rq->len = len;
-	if ((rq->job = jobpool_submit(pool->jp, base, rq)) == NULL) {
-		req_free(rq);
-		return NULL;
-	}
-	return rq;
+	sauth_job_set(j, client_ip, helo, mail_from, msg, len);
+	if (pool->cfg.deadline_ms > 0)
+		j->deadline = clock_mono_ms() + pool->cfg.deadline_ms;
+	return submit(pool, base, j, cb, NULL, arg);
+}
+
+struct sauth_req *
+sauth_pool_submit(struct sauth_pool *pool, struct event_base *base,
+    struct sauth_job *j, sauth_job_cb *cb, void *arg)
+{
+	return submit(pool, base, j, NULL, cb, arg);
 }
 
 void

@@ -31,6 +31,7 @@
 #include "score.h"
 
 struct config;
+struct moat_snapshot;
 struct event_base;
 struct eng_tx;
 
@@ -93,7 +94,8 @@ struct mlt_conn {
 	struct mlt_conn	*next;		/* in the bridge's queue */
 	pthread_cond_t	 cv;
 
-	struct config	*cfg;		/* the snapshot it began with */
+	struct moat_snapshot *snap;	/* the snapshot it began with */
+	struct config	*cfg;		/* snap's (borrowed) */
 	char		 id[17];	/* session id, 16 hex */
 	int64_t		 start_ms;
 	int64_t		 tx_start_ms;
@@ -131,11 +133,11 @@ struct mlt_conn {
 /* ---- milter_bridge.c ---- */
 
 /*
- * mlt_bridge_start: the engine thread, over cfg (a reference is taken) and
+ * mlt_bridge_start: the engine thread, over snap (a reference is taken) and
  * the privileged parent's socket ps_fd (-1: none; a reload arrives there,
  * and its end stops the milter).  Fatal on failure.
  */
-void	 mlt_bridge_start(struct config *cfg, int ps_fd);
+void	 mlt_bridge_start(struct moat_snapshot *snap, int ps_fd);
 /* Stop the engine thread and join it; every connection must be gone. */
 void	 mlt_bridge_stop(void);
 

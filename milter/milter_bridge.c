@@ -17,8 +17,8 @@
  * holds a reference, so a timed-out callback can return and the MTA can
  * close while the engine still works on it; the connection is freed only
  * on the engine thread (a MLT_FREE request), where its engine state lives.
- * The configuration in force is swapped under cfg_mu; each connection keeps
- * the snapshot it began with.
+ * The snapshot in force (config and rules, proxy/snapshot.c) is swapped
+ * whole on reload; each connection keeps the one it began with.
  */
 #include <errno.h>
 #include <event2/event.h>
@@ -38,6 +38,7 @@
 #include "milter.h"
 #include "policy.h"
 #include "privsep.h"
+#include "snapshot.h"
 #include "xmalloc.h"
 
 #include <libmilter/mfapi.h>
@@ -48,9 +49,6 @@ static struct event_base *eng_base;
 static struct event	*ev_wake, *ev_ps;
 static pthread_t	 eng_thread;
 static int		 eng_ps_fd = -1;
-
-static pthread_mutex_t	 cfg_mu = PTHREAD_MUTEX_INITIALIZER;
-static struct config	*cfg_cur;
 
 static atomic_int	 n_conns, n_inflight;
 static atomic_ullong	 id_next;
@@ -72,24 +70,7 @@ mlt_stage_name(enum mlt_stage s)
 struct config *
 mlt_config(void)
 {
-	struct config *c;
-
-	pthread_mutex_lock(&cfg_mu);
-	c = cfg_ref(cfg_cur);
-	pthread_mutex_unlock(&cfg_mu);
-	return c;
-}
-
-static void
-cfg_install(struct config *c)
-{
-	struct config *old;
-
-	pthread_mutex_lock(&cfg_mu);
-	old = cfg_cur;
-	cfg_cur = c;
-	pthread_mutex_unlock(&cfg_mu);
-	cfg_unref(old);
+	return cfg_current();
 }
 
 int
@@ -108,7 +89,9 @@ mlt_conn_new(void)
 
 	c->refs = 1;
 	pthread_cond_init(&c->cv, NULL);
-	c->cfg = mlt_config();
+	/* The snapshot in force: config and rules, kept for c's life. */
+	c->snap = snap_current();
+	c->cfg = c->snap->cfg;
 	/* Unique in this process, unguessable across restarts. */
 	n = atomic_fetch_add(&id_next, 1);
 	snprintf(c->id, sizeof(c->id), "%016llx", n);
@@ -130,7 +113,7 @@ conn_free(struct mlt_conn *c)
 	sbuf_free(&c->out.rules);
 	sbuf_free(&c->out.headers);
 	pthread_cond_destroy(&c->cv);
-	cfg_unref(c->cfg);
+	snap_unref(c->snap);
 	free(c);
 	atomic_fetch_sub(&n_conns, 1);
 }
@@ -327,28 +310,26 @@ wake_cb(evutil_socket_t fd, short what, void *arg)
  * sent); the old one stays unless all of it loads, rules included.
  */
 static void
-reload(void)
+reload(const char *path)
 {
 	char err[1024], diff[512];
-	struct config *nc, *old;
+	struct moat_snapshot *ns, *old;
 
-	nc = cfg_load(cfg_cur->path, err, sizeof(err));
-	if (nc == NULL || policy_load(nc, err, sizeof(err)) == -1) {
+	if ((ns = snap_build(path, err, sizeof(err))) == NULL) {
 		log_warn("reload refused, the old configuration and rules stay "
 		    "in force: %s", err);
-		cfg_unref(nc);
 		return;
 	}
-	old = mlt_config();
-	cfg_restart_diff(old, nc, diff, sizeof(diff));
+	old = snap_current();
+	cfg_restart_diff(old->cfg, ns->cfg, diff, sizeof(diff));
 	if (diff[0])
 		log_warn("reload: %s changed; that takes a restart, the "
 		    "running value stays", diff);
-	cfg_unref(old);
-	cfg_install(nc);
-	log_info("reload: configuration %s in force", nc->path);
-	policy_log_stats(nc);
-	policy_start_hs(nc);
+	snap_unref(old);
+	snap_install(ns);
+	log_info("reload: configuration %s in force", path);
+	policy_log_stats(ns->rules);
+	policy_start_hs(ns->cfg, ns->rules);
 }
 
 /* A message from the root parent: a reload, or its end (then stop). */
@@ -361,7 +342,12 @@ ps_cb(evutil_socket_t fd, short what, void *arg)
 	(void)what;
 	(void)arg;
 	if ((r = privsep_recv(fd, err, sizeof(err))) == 1) {
-		reload();
+		struct config *cur = cfg_current();
+		char *path = xstrdup(cur->path);
+
+		cfg_unref(cur);
+		reload(path);
+		free(path);
 		filesrc_clear();
 		return;
 	}
@@ -383,14 +369,14 @@ eng_main(void *arg)
 }
 
 void
-mlt_bridge_start(struct config *cfg, int ps_fd)
+mlt_bridge_start(struct moat_snapshot *snap, int ps_fd)
 {
 	unsigned long long seed;
 
 	if (getrandom(&seed, sizeof(seed), 0) != (ssize_t)sizeof(seed))
 		seed = (unsigned long long)time(NULL) << 20;
 	atomic_store(&id_next, seed);
-	cfg_install(cfg_ref(cfg));
+	snap_install(snap_ref(snap));
 	if (evthread_use_pthreads() == -1)
 		fatal("libevent: no thread support");
 	if ((eng_base = event_base_new()) == NULL)
@@ -408,7 +394,7 @@ mlt_bridge_start(struct config *cfg, int ps_fd)
 		    NULL);
 		event_add(ev_ps, NULL);
 	}
-	mlt_eng_init(eng_base, cfg);
+	mlt_eng_init(eng_base, snap->cfg);
 	if (pthread_create(&eng_thread, NULL, eng_main, NULL) != 0)
 		fatal("cannot start the engine thread");
 }
@@ -434,5 +420,5 @@ mlt_bridge_stop(void)
 	if (ev_ps)
 		event_free(ev_ps);
 	event_base_free(eng_base);
-	cfg_install(NULL);
+	snap_install(NULL);
 }

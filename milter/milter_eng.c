@@ -28,6 +28,7 @@
 #include "moat_conf.h"
 #include "rule.h"
 #include "store.h"
+#include "snapshot.h"
 #include "store_cfg.h"
 #include "xmalloc.h"
 
@@ -98,7 +99,7 @@ static void
 done_data(void *arg, struct eng_tx *tx, const struct eng_outcome *o)
 {
 	struct mlt_conn *c = arg;
-	const char *q = c->cfg->milter_quarantine_score;
+	const struct cfg_score *q = &c->cfg->milter_quarantine_score;
 
 	c->out.verdict = tx->verdict;
 	take_outcome(c, o);
@@ -106,8 +107,8 @@ done_data(void *arg, struct eng_tx *tx, const struct eng_outcome *o)
 		sbuf_reset(&c->out.headers);
 		sbuf_add(&c->out.headers, tx->hdr.p, tx->hdr.len);
 		/* Your own users' mail is tagged, never held (auth_score_*). */
-		if (tx->auth_login == NULL && strcmp(q, "off") != 0)
-			c->out.quarantine = c->out.score >= strtod(q, NULL);
+		if (tx->auth_login == NULL && q->on)
+			c->out.quarantine = c->out.score >= q->v;
 	}
 	msg_free((struct msg *)tx->msg);
 	eng_tx_end(tx);
@@ -168,7 +169,7 @@ stage_connect(struct mlt_conn *c)
 {
 	struct netaddr a;
 
-	c->eng = eng_tx_new(c->cfg, &io, c->id);
+	c->eng = eng_tx_new(c->cfg, c->snap->rules, &io, c->id);
 	eng_tx_client(c->eng, netaddr_parse(&a, c->client_addr) == 0 ? &a :
 	    NULL, 0, 0);
 	/* The MTA looked the name up: "unknown" (none) is no-rdns. */
@@ -208,7 +209,7 @@ mlt_eng_stage(struct mlt_conn *c)
 	}
 	/* An MTA that skipped connect: the facts start empty. */
 	if (c->eng == NULL)
-		c->eng = eng_tx_new(c->cfg, &io, c->id);
+		c->eng = eng_tx_new(c->cfg, c->snap->rules, &io, c->id);
 	switch (c->stage) {
 	case MLT_HELO:
 		eng_tx_helo(c->eng, c->helo, c->helo);

@@ -42,6 +42,7 @@
 #include "policy.h"
 #include "privsep.h"
 #include "rule.h"
+#include "snapshot.h"
 
 static const char *cfg_path = SYSCONFDIR "/moat/moat.conf";
 
@@ -147,6 +148,7 @@ main(int argc, char **argv)
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
+	struct moat_snapshot *snap;
 	struct config *cfg;
 	char err[1024];
 	int ch, test = 0, dump = 0, trace = 0, ps_fd, rc;
@@ -182,29 +184,32 @@ main(int argc, char **argv)
 
 	log_init(0, LOG_MAIL, "moat-milter", LOG_FMT_LOGFMT);
 	log_set_trace((unsigned)trace);
-	if ((cfg = cfg_load(cfg_path, err, sizeof(err))) == NULL ||
-	    policy_load(cfg, err, sizeof(err)) == -1) {
+	/* The config and everything built from it, as moatd builds it. */
+	if ((snap = snap_build(cfg_path, err, sizeof(err))) == NULL) {
 		fprintf(stderr, "moat-milter: %s\n", err);
-		cfg_unref(cfg);
 		return 1;
 	}
+	cfg = cfg_ref(snap->cfg);
 	if (cfg->user != NULL && getpwnam(cfg->user) == NULL) {
 		fprintf(stderr, "moat-milter: %s: user %s: no such user\n",
 		    cfg_path, cfg->user);
 		cfg_unref(cfg);
+		snap_unref(snap);
 		return 1;
 	}
 	if (test) {
 		printf("moat-milter: configuration %s is valid", cfg_path);
-		if (cfg->rules)
-			printf(" (%zu rules)", rule_set_count(cfg->rules));
+		if (snap->rules)
+			printf(" (%zu rules)", rule_set_count(snap->rules));
 		printf("\n");
 		cfg_unref(cfg);
+		snap_unref(snap);
 		return 0;
 	}
 	if (dump) {
 		cfg_dump(cfg, STDOUT_FILENO);
 		cfg_unref(cfg);
+		snap_unref(snap);
 		return 0;
 	}
 	log_init(cfg->log_syslog, cfg->log_facility, "moat-milter",
@@ -235,11 +240,12 @@ main(int argc, char **argv)
 		listen_nodelay();
 	privsep_drop(cfg->user);
 
-	mlt_bridge_start(cfg, ps_fd);
+	mlt_bridge_start(snap, ps_fd);
 	log_info("moat-milter %s started on %s", PACKAGE_VERSION,
 	    cfg->milter_listen);
-	policy_log_stats(cfg);
-	policy_start_hs(cfg);
+	policy_log_stats(snap->rules);
+	policy_start_hs(cfg, snap->rules);
+	snap_unref(snap);
 	cfg_unref(cfg);
 
 	rc = smfi_main() == MI_SUCCESS ? 0 : 1;

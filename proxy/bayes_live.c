@@ -11,10 +11,12 @@
  * runs on the worker's loop (doc/rules.md says why that is acceptable).
  * Writing is not: autolearn commits (an fsync) on the learner thread.
  *
- * With bayes_store redis each thread (worker or learner) has its own
- * synchronous hiredis connection, every request bounded by bayes_timeout:
- * a classification is one round trip (one Lua script), so a worker's loop
- * waits at most bayes_timeout for it.  After an error the connection is
+ * With bayes_store redis a worker classifies asynchronously (issue 13):
+ * the engine's bayes step reads through the loop's own connection
+ * (bayes_live_aredis(), store/bayes_redis.c), so a slow Redis never
+ * stops the loop.  The learner thread, and bayes_live_classify() where
+ * there is no loop, use a synchronous hiredis connection per thread,
+ * every request bounded by bayes_timeout (one Lua script, one round trip).  After an error the connection is
  * dropped and not tried again for LIVE_REDIS_RETRY_SECS, so a Redis that
  * is down costs one timeout per thread per retry period, not per message.
  *
@@ -32,6 +34,7 @@
 #include "bayes.h"
 #include "bayes_db.h"
 #include "bayes_live.h"
+#include "bayes_redis.h"
 #include "bayes_tok.h"
 #include "log.h"
 #include "msg.h"
@@ -246,6 +249,21 @@ live_had_err(void)
 	return had;
 }
 
+void
+bayes_live_redis_result(const struct config *cfg, const char *sid,
+    const char *err)
+{
+	if (err != NULL) {
+		live_log_err(sid, err);
+		return;
+	}
+	if (live_had_err()) {
+		live_err_clear();
+		log_info("bayes: store redis %s answers again",
+		    cfg->redis_server);
+	}
+}
+
 static void
 live_classify_redis(const struct config *cfg, const struct msg *m,
     const struct bayes_params *bp, const char *sid, int *known, double *p)
@@ -268,12 +286,31 @@ live_classify_redis(const struct config *cfg, const struct msg *m,
 		live_redis_fail(sid, err);
 		return;
 	}
-	if (live_had_err()) {
-		live_err_clear();
-		log_info("bayes: store redis %s answers again",
-		    cfg->redis_server);
-	}
+	bayes_live_redis_result(cfg, sid, NULL);
 	*known = rc == 1;
+}
+
+void
+bayes_live_params(const struct config *cfg, struct bayes_params *bp)
+{
+	bayes_params_default(bp);
+	bp->min_spam = (uint64_t)cfg->bayes_min_spam;
+	bp->min_ham = (uint64_t)cfg->bayes_min_ham;
+}
+
+struct bayes_aredis *
+bayes_live_aredis(struct bayes_aredis **slot, struct event_base *base,
+    const struct config *cfg)
+{
+	if (*slot != NULL && !bayes_aredis_is(*slot, cfg->redis_server,
+	    cfg->redis_db, cfg->redis_prefix, cfg->bayes_timeout_ms)) {
+		bayes_aredis_free(*slot);
+		*slot = NULL;
+	}
+	if (*slot == NULL)
+		*slot = bayes_aredis_new(base, cfg->redis_server, cfg->redis_db,
+		    cfg->redis_prefix, cfg->bayes_timeout_ms);
+	return *slot;
 }
 
 void
@@ -290,10 +327,8 @@ bayes_live_classify(const struct config *cfg, const struct msg *m,
 	*p = 0;
 	if (!cfg->bayes)
 		return;
-	bayes_params_default(&bp);
-	bp.min_spam = (uint64_t)cfg->bayes_min_spam;
-	bp.min_ham = (uint64_t)cfg->bayes_min_ham;
-	if (cfg->bayes_store == 1) {
+	bayes_live_params(cfg, &bp);
+	if (cfg->bayes_store == CFG_BAYES_REDIS) {
 		live_classify_redis(cfg, m, &bp, sid, known, p);
 		return;
 	}
@@ -400,24 +435,12 @@ learner(void *arg)
 	return NULL;
 }
 
-/* "off" or a number; 0 when off or not a number (config checked it). */
-static int
-live_threshold(const char *s, double *v)
-{
-	char *end;
-
-	if (s == NULL || strcmp(s, "off") == 0)
-		return 0;
-	*v = strtod(s, &end);
-	return *end == '\0';
-}
-
 void
 bayes_live_autolearn(const struct config *cfg, const struct score_card *card,
     const char *raw, size_t len, const char *sid)
 {
 	struct learn_job *j;
-	double score = 0, t;
+	double score = 0;
 	enum bayes_class cls;
 	size_t i;
 
@@ -428,9 +451,11 @@ bayes_live_autolearn(const struct config *cfg, const struct score_card *card,
 	for (i = 0; i < card->nhits; i++)
 		if (strncmp(card->hits[i].name, "BAYES_", 6) != 0)
 			score += card->hits[i].score;
-	if (live_threshold(cfg->bayes_autolearn_spam, &t) && score >= t)
+	if (cfg->bayes_autolearn_spam.on &&
+	    score >= cfg->bayes_autolearn_spam.v)
 		cls = BAYES_SPAM;
-	else if (live_threshold(cfg->bayes_autolearn_ham, &t) && score < t)
+	else if (cfg->bayes_autolearn_ham.on &&
+	    score < cfg->bayes_autolearn_ham.v)
 		cls = BAYES_HAM;
 	else
 		return;
@@ -456,7 +481,7 @@ bayes_live_autolearn(const struct config *cfg, const struct score_card *card,
 	j->raw[len] = '\0';
 	j->len = len;
 	j->path = xstrdup(cfg->bayes_path);
-	j->redis = cfg->bayes_store == 1;
+	j->redis = cfg->bayes_store == CFG_BAYES_REDIS;
 	if (j->redis)
 		live_rcfg_set(&j->rcfg, cfg);
 	j->cls = cls;

@@ -38,6 +38,27 @@ void	bayes_live_autolearn(const struct config *cfg,
 	    const struct score_card *card, const char *raw, size_t len,
 	    const char *sid);
 
+/* The classifier's parameters from cfg (bayes_min_spam, bayes_min_ham). */
+struct bayes_params;
+void	bayes_live_params(const struct config *cfg, struct bayes_params *bp);
+
+/*
+ * bayes_store redis on an event loop (engine/eng_bayes.c): the loop's
+ * asynchronous connection in *slot, made, or made again when a reload
+ * changed its settings.  The loop's owner frees *slot at the end.
+ */
+struct bayes_aredis;
+struct event_base;
+struct bayes_aredis *bayes_live_aredis(struct bayes_aredis **slot,
+	    struct event_base *base, const struct config *cfg);
+/*
+ * The outcome of one asynchronous read, for the log: err (naming the
+ * server) is logged once until a different one or a success; a success
+ * after an error says that the store answers again.
+ */
+void	bayes_live_redis_result(const struct config *cfg, const char *sid,
+	    const char *err);
+
 /* At exit: stop the learner (after its queue) and close the store. */
 void	bayes_live_shutdown(void);
 

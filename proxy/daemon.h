@@ -19,6 +19,7 @@ struct evdns_base;
 struct rule_scratch;
 struct store;
 struct passwd_pool;
+struct sauth_pool;
 struct store_conn;
 struct event;
 struct session;
@@ -62,15 +63,9 @@ struct worker {
 extern atomic_int	 moat_sessions;		/* sessions open now */
 extern struct store	*moat_store;		/* made once, at start */
 extern struct passwd_pool *moat_passwd_pool;	/* password hashing */
+extern struct sauth_pool *moat_sauth_pool;	/* SPF, DKIM, DMARC, lists;
+						   NULL: none */
 extern atomic_int	 moat_draining;		/* SIGTERM received */
-
-/*
- * cfg_current: a new reference to the config in force; the caller must
- * cfg_unref() it.  cfg_install: make cfg current (takes over the caller's
- * reference) and drop the daemon's reference to the old one.
- */
-struct config	*cfg_current(void);
-void		 cfg_install(struct config *);
 
 /*
  * Per-client-address session counts, shared by all workers.

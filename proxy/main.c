@@ -6,8 +6,9 @@
  * The main thread accepts connections and hands them to workers; it never
  * serves a session.  It does not parse SMTP.  Invariants: listeners are
  * bound before privileges are dropped and nothing from the network is read
- * before that; the config in force is swapped only whole (cfg_install), and
- * only after the new one loaded and validated completely.  With `user` set
+ * before that; the snapshot in force (config, rules, TLS, AUTH files:
+ * snapshot.c) is swapped only whole (snap_install), and only after the new
+ * one loaded and validated completely.  With `user` set
  * the process splits after binding (privsep.c): this file's loop then runs
  * in the unprivileged child, whose reloads read the bytes the root parent
  * sent (ps_cb, filesrc.c).
@@ -19,6 +20,7 @@
 #include <limits.h>
 #include <netinet/in.h>
 #include <pwd.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -45,9 +47,9 @@
 #include "store_cfg.h"
 #include "passwd.h"
 #include "privsep.h"
+#include "sauth_pool.h"
 #include "filesrc.h"
-#include "sender_map.h"
-#include "tls.h"
+#include "snapshot.h"
 #include "upstream.h"
 #include "xmalloc.h"
 
@@ -55,9 +57,7 @@ atomic_int		 moat_sessions;
 atomic_int		 moat_draining;
 struct store		*moat_store;
 struct passwd_pool	*moat_passwd_pool;
-
-static pthread_mutex_t	 cfg_mu = PTHREAD_MUTEX_INITIALIZER;
-static struct config	*cfg_cur;
+struct sauth_pool	*moat_sauth_pool;
 
 static struct event_base *main_base;
 static struct evconnlistener *listeners[CFG_LISTEN_MAX];
@@ -67,34 +67,6 @@ static struct event	*drain_timer, *drain_poll;
 /* The socket to the root parent (privsep.c), -1 without `user`. */
 static int		 ps_fd = -1;
 static struct event	*ev_ps;
-
-static int	tls_load(struct config *, char *, size_t);
-static int	auth_load(struct config *, char *, size_t);
-
-/* ---- config in force ---------------------------------------------------- */
-
-struct config *
-cfg_current(void)
-{
-	struct config *c;
-
-	pthread_mutex_lock(&cfg_mu);
-	c = cfg_ref(cfg_cur);
-	pthread_mutex_unlock(&cfg_mu);
-	return c;
-}
-
-void
-cfg_install(struct config *c)
-{
-	struct config *old;
-
-	pthread_mutex_lock(&cfg_mu);
-	old = cfg_cur;
-	cfg_cur = c;
-	pthread_mutex_unlock(&cfg_mu);
-	cfg_unref(old);
-}
 
 /* ---- sessions per client address ---------------------------------------- */
 
@@ -224,7 +196,7 @@ accept_error_cb(struct evconnlistener *lev, void *arg)
 
 struct probe {
 	struct upstream	*up;
-	struct config	*cfg;
+	struct moat_snapshot *snap;
 	struct event	*done;
 	int		 asked;	/* sent MAIL FROM:<> to see if TLS is demanded */
 };
@@ -241,7 +213,7 @@ probe_free(struct probe *p)
 		probe_cur = NULL;
 	up_free(p->up);
 	event_free(p->done);
-	cfg_unref(p->cfg);
+	snap_unref(p->snap);
 	free(p);
 }
 
@@ -258,7 +230,7 @@ probe_cb(void *arg, enum up_event ev, const struct smtp_reply *r,
     const char *why)
 {
 	struct probe *p = arg;
-	const struct config *cfg = p->cfg;
+	const struct config *cfg = p->snap->cfg;
 	struct timeval tv = { 0, 0 };
 	struct logline l;
 
@@ -267,7 +239,7 @@ probe_cb(void *arg, enum up_event ev, const struct smtp_reply *r,
 	 * every MAIL would then get 530.  One MAIL FROM:<> tells (issue 12,
 	 * defect 9); nothing follows it but QUIT.
 	 */
-	if (ev == UP_READY && cfg->backend_tls == 0 && !p->asked &&
+	if (ev == UP_READY && cfg->backend_tls == CFG_BTLS_OFF && !p->asked &&
 	    (up_ehlo(p->up)->exts & SMTP_EXT_STARTTLS)) {
 		p->asked = 1;
 		up_command(p->up, "MAIL FROM:<>", 0);
@@ -339,15 +311,15 @@ probe_backend(void)
 
 	probe_free(probe_cur);
 	probe_cur = p;
-	p->cfg = cfg_current();
-	if (!p->cfg->backend_check) {
+	p->snap = snap_current();
+	if (!p->snap->cfg->backend_check) {
 		probe_cur = NULL;
-		cfg_unref(p->cfg);
+		snap_unref(p->snap);
 		free(p);
 		return;
 	}
 	p->done = evtimer_new(main_base, probe_free_cb, p);
-	p->up = up_new(main_base, p->cfg, probe_cb, p, "probe");
+	p->up = up_new(main_base, p->snap, probe_cb, p, "probe");
 	up_connect(p->up, NULL);
 }
 
@@ -413,30 +385,27 @@ static void
 do_reload(void)
 {
 	char err[1024], diff[512];
-	struct config *nc, *old;
+	struct moat_snapshot *ns, *old;
 
-	nc = cfg_load(cfg_path, err, sizeof(err));
-	if (nc == NULL || policy_load(nc, err, sizeof(err)) == -1 ||
-	    tls_load(nc, err, sizeof(err)) == -1 ||
-	    auth_load(nc, err, sizeof(err)) == -1) {
+	if ((ns = snap_build(cfg_path, err, sizeof(err))) == NULL) {
 		log_warn("reload refused, the old configuration and rules stay "
 		    "in force: %s", err);
 		metrics_reload(0, time(NULL));
-		cfg_unref(nc);
 		return;
 	}
-	old = cfg_current();
-	cfg_restart_diff(old, nc, diff, sizeof(diff));
+	old = snap_current();
+	cfg_restart_diff(old->cfg, ns->cfg, diff, sizeof(diff));
 	if (diff[0])
 		log_warn("reload: %s changed; that takes a restart, the "
 		    "running value stays", diff);
-	cfg_unref(old);
-	cfg_install(nc);
-	log_setup(nc);
+	snap_unref(old);
+	snap_install(snap_ref(ns));
+	log_setup(ns->cfg);
 	log_info("reload: configuration %s in force", cfg_path);
 	metrics_reload(1, time(NULL));
-	policy_log_stats(nc);
-	policy_start_hs(nc);
+	policy_log_stats(ns->rules);
+	policy_start_hs(ns->cfg, ns->rules);
+	snap_unref(ns);
 	/* The backend may have changed: learn its extensions anew. */
 	up_backend_forget();
 	probe_backend();
@@ -555,115 +524,6 @@ evdns_log_cb(int is_warn, const char *msg)
 		log_trace(LOG_T_IO, "resolver: %s", msg);
 }
 
-/* ---- TLS ------------------------------------------------------------------ */
-
-static void
-tls_release(struct tls_server *t)
-{
-	tls_server_unref(t);
-}
-
-static void
-tls_client_release(struct tls_client *t)
-{
-	tls_client_unref(t);
-}
-
-/*
- * tls_load: the server context for the listeners that use TLS, built into
- * cfg (so a reload swaps certificates with everything else, and a bad one
- * refuses the whole reload).  0, or -1 with the reason in err.
- */
-static int
-tls_load(struct config *cfg, char *err, size_t errsz)
-{
-	struct tls_server_params p;
-	char e[512];
-	int i, need = 0;
-
-	if (cfg->backend_tls != 0) {
-		struct tls_client_params cp;
-
-		memset(&cp, 0, sizeof(cp));
-		cp.ca_file = cfg->backend_tls_ca;
-		cp.verify_name = cfg->backend_tls_name;
-		if ((cfg->backend_tls_ctx = tls_client_new(&cp, e,
-		    sizeof(e))) == NULL) {
-			snprintf(err, errsz, "%s: backend_tls: %s", cfg->path,
-			    e);
-			return -1;
-		}
-		cfg->backend_tls_release = tls_client_release;
-	}
-	for (i = 0; i < cfg->nlisten; i++)
-		if (cfg->listen[i].tls != CFG_TLS_OFF)
-			need = 1;
-	if (!need)
-		return 0;
-	if (cfg->tls_cert == NULL || cfg->tls_key == NULL) {
-		snprintf(err, errsz, "%s: a listener has tls= but tls_cert and "
-		    "tls_key are not both set", cfg->path);
-		return -1;
-	}
-	memset(&p, 0, sizeof(p));
-	p.cert_file = cfg->tls_cert;
-	p.key_file = cfg->tls_key;
-	p.min_version = cfg->tls_min_version;
-	p.ciphers = cfg->tls_ciphers;
-	if ((cfg->tls = tls_server_new(&p, e, sizeof(e))) == NULL) {
-		snprintf(err, errsz, "%s: tls: %s", cfg->path, e);
-		return -1;
-	}
-	cfg->tls_release = tls_release;
-	return 0;
-}
-
-/* ---- AUTH ------------------------------------------------------------------ */
-
-static void
-passwd_release(struct passwd_db *db)
-{
-	passwd_db_free(db);
-}
-
-static void
-sender_map_release(struct sender_map *m)
-{
-	sender_map_free(m);
-}
-
-/*
- * auth_load: the credential file and the sender map, read into cfg (at
- * start and on reload, never per session).  0, or -1 with err set.
- */
-static int
-auth_load(struct config *cfg, char *err, size_t errsz)
-{
-	int i, need = 0;
-
-	for (i = 0; i < cfg->nlisten; i++)
-		if (cfg->listen[i].auth != 0)
-			need = 1;
-	if (need && cfg->passwd == NULL && cfg->auth_backend == 0) {
-		snprintf(err, errsz, "%s: a listener has auth= but passwd is "
-		    "not set", cfg->path);
-		return -1;
-	}
-	if (cfg->passwd) {
-		if (passwd_db_load(cfg->passwd, &cfg->passwd_db, err,
-		    errsz) == -1)
-			return -1;
-		cfg->passwd_release = passwd_release;
-	}
-	if (cfg->sender_login_map) {
-		if (sender_map_load(cfg->sender_login_map, &cfg->sender_map,
-		    err, errsz) == -1)
-			return -1;
-		cfg->sender_map_release = sender_map_release;
-	}
-	return 0;
-}
-
 /* ---- the greylist store ------------------------------------------------- */
 
 /*
@@ -679,7 +539,7 @@ store_setup(const struct config *cfg)
 	int i, auth = 0;
 
 	for (i = 0; i < cfg->nlisten; i++)
-		if (cfg->listen[i].auth != 0)
+		if (cfg->listen[i].auth != CFG_AUTH_OFF)
 			auth = 1;
 	if (!cfg->greylist && cfg->ratelimit_conn_per_ip.n == 0 &&
 	    cfg->ratelimit_msg_per_ip.n == 0 &&
@@ -825,6 +685,34 @@ usage(void)
 	usage_to(stderr, 2);
 }
 
+/*
+ * The sender-authentication pool (engine/eng_sauth.c): its threads ask
+ * dns_resolver (resolv.conf's servers without one) with dns_timeout per
+ * query.  Every check is on in the pool; the reloadable keys (spf, dkim,
+ * dmarc, the lists) decide per message.  Built once, after the drop: a
+ * new dns_resolver takes a restart, as for the other DNS.  A pool that
+ * cannot be made (no Public Suffix List, an IPv6 resolver) leaves the
+ * checks off, loudly, rather than the daemon.
+ */
+static struct sauth_pool *
+sauth_setup(const struct config *cfg)
+{
+	struct sauth_cfg sc;
+	struct sauth_pool *p;
+	char msg[256];
+
+	memset(&sc, 0, sizeof(sc));
+	sc.resolver = cfg->dns_resolver != NULL ? cfg->dns_resolver :
+	    SAUTH_RESOLVER_SYSTEM;
+	sc.timeout_ms = cfg->dns_timeout_ms;
+	sc.spf = sc.dkim = sc.dmarc = 1;
+	if ((p = sauth_pool_new(&sc, SAUTH_POOL_THREADS, SAUTH_POOL_QUEUE, msg,
+	    sizeof(msg))) == NULL)
+		log_warn("sender authentication off (SPF, DKIM, DMARC, DNS "
+		    "lists): %s", msg);
+	return p;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -834,10 +722,12 @@ main(int argc, char **argv)
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
+	struct moat_snapshot *snap;
 	struct config *cfg;
 	char err[1024];
 	int ch, test = 0, dump = 0, trace = 0, i, nw;
 	struct event *ev_hup, *ev_term, *ev_int;
+	sigset_t early_sigs;
 
 	while ((ch = getopt_long(argc, argv, "c:tT:Vh", longopts, NULL)) != -1) {
 		switch (ch) {
@@ -869,30 +759,27 @@ main(int argc, char **argv)
 
 	log_init(0, LOG_MAIL, "moatd", LOG_FMT_LOGFMT);
 	log_set_trace((unsigned)trace);
-	if ((cfg = cfg_load(cfg_path, err, sizeof(err))) == NULL ||
-	    policy_load(cfg, err, sizeof(err)) == -1 ||
-	    tls_load(cfg, err, sizeof(err)) == -1 ||
-	    auth_load(cfg, err, sizeof(err)) == -1) {
+	if ((snap = snap_build(cfg_path, err, sizeof(err))) == NULL) {
 		fprintf(stderr, "moatd: %s\n", err);
-		cfg_unref(cfg);
 		return 1;
 	}
+	cfg = snap->cfg;	/* snap's, for as long as snap is held */
 	if (check_runtime(cfg, err, sizeof(err)) == -1) {
 		fprintf(stderr, "moatd: %s: %s\n", cfg_path, err);
-		cfg_unref(cfg);
+		snap_unref(snap);
 		return 1;
 	}
 	if (test) {
 		printf("moatd: configuration %s is valid", cfg_path);
-		if (cfg->rules)
-			printf(" (%zu rules)", rule_set_count(cfg->rules));
+		if (snap->rules)
+			printf(" (%zu rules)", rule_set_count(snap->rules));
 		printf("\n");
-		cfg_unref(cfg);
+		snap_unref(snap);
 		return 0;
 	}
 	if (dump) {
 		cfg_dump(cfg, STDOUT_FILENO);
-		cfg_unref(cfg);
+		snap_unref(snap);
 		return 0;
 	}
 	log_setup(cfg);
@@ -901,6 +788,19 @@ main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	if (evthread_use_pthreads() == -1)
 		fatal("libevent: no thread support");
+	/*
+	 * From the first listen until libevent's handlers are in place
+	 * (below), SIGHUP, SIGTERM and SIGINT wait instead of killing the
+	 * daemon with their default action: a client may already connect
+	 * and a supervisor signal.  Threads started meanwhile inherit the
+	 * mask, so the main thread alone takes them.  (With `user`, the
+	 * privsep child unblocks them itself, as before.)
+	 */
+	sigemptyset(&early_sigs);
+	sigaddset(&early_sigs, SIGHUP);
+	sigaddset(&early_sigs, SIGTERM);
+	sigaddset(&early_sigs, SIGINT);
+	pthread_sigmask(SIG_BLOCK, &early_sigs, NULL);
 	/* Bind while still privileged (ports < 1024), then drop. */
 	{
 		int fds[CFG_LISTEN_MAX];
@@ -923,12 +823,13 @@ main(int argc, char **argv)
 		if ((moat_passwd_pool = passwd_pool_new(cfg->auth_threads,
 		    1024)) == NULL)
 			fatal("auth: cannot start the hashing threads");
+		moat_sauth_pool = sauth_setup(cfg);
 		if (access(cfg->spool_dir, W_OK | X_OK) == -1)
 			fatal("spool_dir %s: not writable%s%s: %s",
 			    cfg->spool_dir, cfg->user ? " by user " : "",
 			    cfg->user ? cfg->user : "", strerror(errno));
 
-		cfg_install(cfg_ref(cfg));
+		snap_install(snap_ref(snap));
 		nw = cfg->workers > 0 ? cfg->workers :
 		    (int)sysconf(_SC_NPROCESSORS_ONLN);
 		if (nw < 1)
@@ -969,9 +870,9 @@ main(int argc, char **argv)
 	}
 	log_info("moatd %s started: %d worker(s), backend %s",
 	    PACKAGE_VERSION, nw, cfg->backend);
-	policy_log_stats(cfg);
-	policy_start_hs(cfg);
-	cfg_unref(cfg);
+	policy_log_stats(snap->rules);
+	policy_start_hs(cfg, snap->rules);
+	snap_unref(snap);
 
 	ev_hup = evsignal_new(main_base, SIGHUP, reload_cb, NULL);
 	ev_term = evsignal_new(main_base, SIGTERM, term_cb, NULL);
@@ -979,6 +880,7 @@ main(int argc, char **argv)
 	evsignal_add(ev_hup, NULL);
 	evsignal_add(ev_term, NULL);
 	evsignal_add(ev_int, NULL);
+	pthread_sigmask(SIG_UNBLOCK, &early_sigs, NULL);
 	if (ps_fd != -1) {
 		ev_ps = event_new(main_base, ps_fd, EV_READ | EV_PERSIST,
 		    ps_cb, NULL);
@@ -993,6 +895,7 @@ main(int argc, char **argv)
 	workers_join();
 	bayes_live_shutdown();
 	passwd_pool_free(moat_passwd_pool);
+	sauth_pool_free(moat_sauth_pool);
 	store_free(moat_store);
 	for (i = 0; i < nlisteners; i++)
 		if (listeners[i])
@@ -1015,7 +918,7 @@ main(int argc, char **argv)
 	if (cfg->pidfile && ps_fd == -1)
 		unlink(cfg->pidfile);
 	cfg_unref(cfg);
-	cfg_install(NULL);
+	snap_install(NULL);
 	log_info("moatd stopped");
 	return 0;
 }

@@ -24,61 +24,29 @@
 #include "store_cfg.h"
 #include "xmalloc.h"
 
-static void
-rules_release(struct rule_set *rs)
-{
-	rule_set_unref(rs);
-}
-
-static int
-threshold(const char *v, double *out, int *on)
-{
-	char *end;
-
-	if (v == NULL || strcmp(v, "off") == 0) {
-		*on = 0;
-		return 0;
-	}
-	*out = strtod(v, &end);
-	if (end == v || *end != '\0')
-		return -1;
-	*on = 1;
-	return 0;
-}
-
 void
 policy_thresholds(const struct config *cfg, int auth,
     struct score_thresholds *t)
 {
-	const char *tag = auth ? cfg->auth_score_tag : cfg->score_tag;
-	const char *tf = auth ? cfg->auth_score_tempfail : cfg->score_tempfail;
-	const char *rej = auth ? cfg->auth_score_reject : cfg->score_reject;
+	const struct cfg_score *tag = auth ? &cfg->auth_score_tag :
+	    &cfg->score_tag;
+	const struct cfg_score *tf = auth ? &cfg->auth_score_tempfail :
+	    &cfg->score_tempfail;
+	const struct cfg_score *rej = auth ? &cfg->auth_score_reject :
+	    &cfg->score_reject;
 
-	score_thresholds_default(t);
-	if (tag)
-		threshold(tag, &t->tag, &t->tag_on);
-	if (tf)
-		threshold(tf, &t->tempfail, &t->tempfail_on);
-	if (rej)
-		threshold(rej, &t->reject, &t->reject_on);
+	/* Numbers since cfg_load: nothing is parsed per message. */
+	t->tag = tag->v;
+	t->tag_on = tag->on;
+	t->tempfail = tf->v;
+	t->tempfail_on = tf->on;
+	t->reject = rej->v;
+	t->reject_on = rej->on;
 }
 
 int
 policy_check(const struct config *cfg, char *err, size_t errsz)
 {
-	double d;
-	int on;
-
-	if ((cfg->score_tag && threshold(cfg->score_tag, &d, &on) == -1) ||
-	    (cfg->score_tempfail &&
-	    threshold(cfg->score_tempfail, &d, &on) == -1) ||
-	    (cfg->score_reject &&
-	    threshold(cfg->score_reject, &d, &on) == -1)) {
-		snprintf(err, errsz, "%s: score_tag, score_tempfail and "
-		    "score_reject take a number or \"off\"", cfg->path ?
-		    cfg->path : "config");
-		return -1;
-	}
 	if (cfg->greylist) {
 		struct grey_params gp;
 		char gerr[256];
@@ -110,12 +78,14 @@ policy_rules_add(const struct config *cfg, struct rule_builder *b,
 }
 
 int
-policy_load(struct config *cfg, char *err, size_t errsz)
+policy_load(const struct config *cfg, struct rule_set **out, char *err,
+    size_t errsz)
 {
 	struct rule_builder *b;
 	struct rule_error re;
 	struct rule_set *rs;
 
+	*out = NULL;
 	if (policy_check(cfg, err, errsz) == -1)
 		return -1;
 	if (cfg->nrules_files == 0 && !cfg->sa_rules)
@@ -128,8 +98,7 @@ policy_load(struct config *cfg, char *err, size_t errsz)
 		b = NULL;
 		goto fail;
 	}
-	cfg->rules = rs;
-	cfg->rules_release = rules_release;
+	*out = rs;
 	return 0;
 fail:
 	rule_builder_free(b);
@@ -145,16 +114,16 @@ fail:
 }
 
 void
-policy_log_stats(const struct config *cfg)
+policy_log_stats(const struct rule_set *rs)
 {
 	const struct rule_stats *st;
 	struct logline l;
 	unsigned loaded = 0, zero = 0, eval = 0, badre = 0;
 	int i;
 
-	if (cfg->rules == NULL)
+	if (rs == NULL)
 		return;
-	st = rule_set_stats(cfg->rules);
+	st = rule_set_stats(rs);
 	for (i = 0; i < RULE_ST_COUNT; i++) {
 		loaded += st->loaded[i];
 		zero += st->zero[i];
@@ -163,7 +132,7 @@ policy_log_stats(const struct config *cfg)
 	}
 	logline_begin(&l, "rules");
 	logline_int(&l, "files", st->files);
-	logline_int(&l, "rules", (long long)rule_set_count(cfg->rules));
+	logline_int(&l, "rules", (long long)rule_set_count(rs));
 	logline_int(&l, "run", loaded);
 	logline_int(&l, "score0", zero);
 	logline_int(&l, "skipped_eval", eval);
@@ -252,14 +221,14 @@ hs_build_thread(void *arg)
 }
 
 void
-policy_start_hs(const struct config *cfg)
+policy_start_hs(const struct config *cfg, struct rule_set *rs)
 {
 	struct hs_job *job, *old;
 	pthread_attr_t attr;
 	pthread_t t;
 	int start;
 
-	if (!cfg->hyperscan || cfg->rules == NULL)
+	if (!cfg->hyperscan || rs == NULL)
 		return;
 	if (!rule_hs_available()) {
 		log_warn("hyperscan on, but moatd was built without it (or the "
@@ -267,7 +236,7 @@ policy_start_hs(const struct config *cfg)
 		return;
 	}
 	job = xcalloc(1, sizeof(*job));
-	job->rs = rule_set_ref(cfg->rules);
+	job->rs = rule_set_ref(rs);
 	job->cache = cfg->hyperscan_cache ? xstrdup(cfg->hyperscan_cache) :
 	    NULL;
 	pthread_mutex_lock(&hs_mtx);
@@ -294,28 +263,6 @@ policy_start_hs(const struct config *cfg)
 			hs_job_free(job);
 	}
 	pthread_attr_destroy(&attr);
-}
-
-enum score_verdict
-policy_eval(const struct config *cfg, struct rule_scratch *sc,
-    const struct rule_env *env, const struct msg *m, struct score_card *card,
-    const char *sid, int auth, struct sbuf *hdr)
-{
-	struct score_thresholds t;
-	const struct rule_hit *h = NULL;
-	size_t n = 0, i;
-
-	policy_thresholds(cfg, auth, &t);
-	if (cfg->rules != NULL) {
-		h = rule_eval(cfg->rules, sc, env, m, &n);
-		/* Counted as no hit by score_rules; said here. */
-		for (i = 0; i < n; i++)
-			if (h[i].flags & RULE_HIT_LIMIT)
-				log_warn_session(sid, "rule %s hit the PCRE2 "
-				    "match limit and counts as no hit",
-				    h[i].name);
-	}
-	return score_rules(card, h, n, 0, &t, "\r\n", hdr);
 }
 
 size_t

@@ -16,34 +16,36 @@
 
 /*
  * policy_load: compile the rules cfg names (rules FILE..., sa_rules) into
- * cfg->rules and check the score thresholds.  Returns 0, or -1 with
+ * *out (one reference, the caller's: proxy/snapshot.c keeps it with cfg)
+ * and check the greylist parameters.  Returns 0, or -1 with
  * "FILE:LINE: reason" (and the PCRE2 offset) in err.  With no rules
- * configured cfg->rules stays NULL and nothing is evaluated.
+ * configured *out is NULL and nothing is evaluated.
  */
-int	policy_load(struct config *cfg, char *err, size_t errsz);
+int	policy_load(const struct config *cfg, struct rule_set **out,
+	    char *err, size_t errsz);
 
 /*
  * The two halves of policy_load, shared with `moatctl scan -c` so that the
- * two cannot disagree: policy_check checks the thresholds and greylist
- * parameters (0, or -1 and err); policy_rules_add adds cfg's sa_rules and
- * rules files, in order, to b (0, or -1 and re).
+ * two cannot disagree: policy_check checks the greylist parameters (0, or
+ * -1 and err; the thresholds are numbers since cfg_load); policy_rules_add
+ * adds cfg's sa_rules and rules files, in order, to b (0, or -1 and re).
  */
 int	policy_check(const struct config *cfg, char *err, size_t errsz);
 int	policy_rules_add(const struct config *cfg, struct rule_builder *b,
 	    struct rule_error *re);
 
-/* One log line with the load statistics of cfg's rule set. */
-void	policy_log_stats(const struct config *cfg);
+/* One log line with the load statistics of a rule set (NULL: none). */
+void	policy_log_stats(const struct rule_set *rs);
 
 /*
- * With `hyperscan on`: build (or read from hyperscan_cache) the Hyperscan
- * prefilter of cfg's rule set on a thread of its own at low priority, and
+ * With `hyperscan on` in cfg: build (or read from hyperscan_cache) the
+ * Hyperscan prefilter of rs on a thread of its own at low priority, and
  * give it to the rule set when done.  Until then, and if it fails, the
  * rules run as they always do; results are the same either way.  Logs one
  * "hyperscan" line when it is ready or why it is not.  One build runs at a
  * time; a reload during it queues the new set (replacing any queued one).
  */
-void	policy_start_hs(const struct config *cfg);
+void	policy_start_hs(const struct config *cfg, struct rule_set *rs);
 
 /*
  * The thresholds of cfg: score_tag, score_tempfail, score_reject, or with
@@ -51,19 +53,6 @@ void	policy_start_hs(const struct config *cfg);
  */
 void	policy_thresholds(const struct config *cfg, int auth,
 	    struct score_thresholds *t);
-
-/*
- * policy_eval: run cfg's rules over what env and m (NULL before DATA) tell
- * and score them (score_rules, as moatctl scan does): the rule hits
- * replace earlier rule hits on card.  Returns the verdict; when hdr is not
- * NULL, the X-Spam-* fields (CRLF) are appended to it.  sc is the calling
- * thread's scratch.  sid names the session in the one warning logged when
- * a rule hits its PCRE2 match limit.
- */
-enum score_verdict policy_eval(const struct config *cfg,
-	    struct rule_scratch *sc, const struct rule_env *env,
-	    const struct msg *m, struct score_card *card, const char *sid,
-	    int auth, struct sbuf *hdr);
 
 /*
  * policy_header_end: the length of the header section of msg[0..len),

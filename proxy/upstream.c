@@ -63,6 +63,7 @@ static const char *const up_state_names[] = {
 struct upstream {
 	struct event_base	*base;
 	const struct config	*cfg;		/* borrowed from the session */
+	struct tls_client	*tls_ctx;	/* its snapshot's; NULL: none */
 	up_cb			*cb;
 	void			*arg;
 	char			 sid[17];
@@ -161,13 +162,14 @@ up_timeout_cb(evutil_socket_t fd, short what, void *arg)
 }
 
 struct upstream *
-up_new(struct event_base *base, const struct config *cfg, up_cb *cb,
+up_new(struct event_base *base, const struct moat_snapshot *snap, up_cb *cb,
     void *arg, const char *session_id)
 {
 	struct upstream *up = xcalloc(1, sizeof(*up));
 
 	up->base = base;
-	up->cfg = cfg;
+	up->cfg = snap->cfg;
+	up->tls_ctx = snap->backend_tls;
 	up->cb = cb;
 	up->arg = arg;
 	snprintf(up->sid, sizeof(up->sid), "%s", session_id);
@@ -466,14 +468,14 @@ up_ready(struct upstream *up)
 static void
 up_after_ehlo(struct upstream *up)
 {
-	if (up->cfg->backend_tls != 0 && up->tls == 0 &&
-	    up->cfg->backend_tls_ctx != NULL) {
+	if (up->cfg->backend_tls != CFG_BTLS_OFF && up->tls == 0 &&
+	    up->tls_ctx != NULL) {
 		if (up->ehlo.exts & SMTP_EXT_STARTTLS) {
 			up_enter_state(up, UP_ST_STARTTLS);
 			up_send(up, "STARTTLS");
 			return;
 		}
-		if (up->cfg->backend_tls == 2) {
+		if (up->cfg->backend_tls == CFG_BTLS_REQUIRED) {
 			up_fail(up, NULL, "backend does not offer STARTTLS "
 			    "(backend_tls required)");
 			return;
@@ -507,7 +509,7 @@ up_start_tls(struct upstream *up)
 	if (netaddr_from_sockaddr(&na,
 	    (const struct sockaddr *)&up->cfg->backend_addr) == 0)
 		netaddr_str(&na, host, sizeof(host));
-	bev = tls_client_wrap(up->cfg->backend_tls_ctx, up->bev, host, NULL,
+	bev = tls_client_wrap(up->tls_ctx, up->bev, host, NULL,
 	    up_read_cb, NULL, up_event_cb, up);
 	if (bev == NULL) {
 		up_fail(up, NULL, "cannot start TLS toward the backend");
@@ -587,7 +589,7 @@ up_got_reply(struct upstream *up)
 		return;
 	case UP_ST_STARTTLS:
 		if (r->code != 220) {
-			if (up->cfg->backend_tls == 2) {
+			if (up->cfg->backend_tls == CFG_BTLS_REQUIRED) {
 				up_fail(up, r, "backend refused STARTTLS");
 				return;
 			}

@@ -14,6 +14,7 @@
 
 #include "moat_conf.h"
 #include "msgstore.h"
+#include "snapshot.h"
 #include "smtp_reply.h"
 
 struct event_base;
@@ -45,8 +46,13 @@ struct up_identity {
 	const char		*login;	/* SMTP AUTH login or NULL */
 };
 
-struct upstream *up_new(struct event_base *, const struct config *, up_cb *,
-	    void *arg, const char *session_id);
+/*
+ * up_new: a backend link configured by snap's config and client TLS
+ * context; snap is borrowed and must outlive the link (the session's).
+ */
+struct upstream *up_new(struct event_base *,
+	    const struct moat_snapshot *snap, up_cb *, void *arg,
+	    const char *session_id);
 /* Start connecting; id NULL for an anonymous probe (no identity sent). */
 void	up_connect(struct upstream *, const struct up_identity *id);
 int	up_is_ready(const struct upstream *);

@@ -18,11 +18,13 @@
 #include <event2/event.h>
 #include <event2/thread.h>
 
+#include "bayes_redis.h"
 #include "daemon.h"
 #include "engine/engine.h"
 #include "log.h"
 #include "metrics.h"
 #include "rule.h"
+#include "snapshot.h"
 #include "store.h"
 #include "xmalloc.h"
 
@@ -159,6 +161,7 @@ workers_start(int n)
 		w->eio->gcache_exp = w->gcache_exp;
 		w->eio->on_ratelimit = metrics_ratelimit;
 		w->eio->on_store_failure = metrics_store_failure;
+		w->eio->sauth = moat_sauth_pool;
 		w->notify_ev = event_new(w->base, w->notify[0],
 		    EV_READ | EV_PERSIST, worker_notify_cb, w);
 		event_add(w->notify_ev, NULL);
@@ -227,6 +230,7 @@ workers_join(void)
 		rule_scratch_free(w->scratch);
 		free(w->gcache_key);
 		free(w->gcache_exp);
+		bayes_aredis_free(w->eio->bayes_redis);
 		free(w->eio);
 		store_conn_free(w->store);
 		event_free(w->notify_ev);

@@ -400,26 +400,24 @@ named:
 static int lookup(const struct msg *, const struct msg_header *, size_t,
     const char *, int, struct sbuf *);
 
-/* Does a Received field come before the first field named name? */
+/*
+ * Does a field named name come after a Received field?  Any one of them,
+ * not only the first: SA's test is get("ALL") =~
+ * /^Received:.*?^Return-Path:/smi, so a Return-Path a list server added
+ * below its own Received lines makes even a topmost one untrusted.
+ */
 static int
 received_before(const struct msg_header *h, size_t nh, const char *name)
 {
 	size_t	i, nl = strlen(name);
 
-	for (i = 0; i < nh; i++) {
-		if (h[i].name_len == nl && strncasecmp(h[i].name, name, nl) == 0)
-			return 0;
+	for (i = 0; i < nh; i++)
 		if (h[i].name_len == 8 && strncasecmp(h[i].name, "Received",
-		    8) == 0) {
-			size_t j;
-
-			for (j = i + 1; j < nh; j++)
-				if (h[j].name_len == nl &&
-				    strncasecmp(h[j].name, name, nl) == 0)
-					return 1;
-			return 0;
-		}
-	}
+		    8) == 0)
+			break;
+	for (i++; i < nh; i++)
+		if (h[i].name_len == nl && strncasecmp(h[i].name, name, nl) == 0)
+			return 1;
 	return 0;
 }
 

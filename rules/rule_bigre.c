@@ -40,9 +40,13 @@ struct span {
 	int		 text;		/* which text: 0 main, k+1 def k */
 };
 
-/* Whether src uses something the rewrite cannot keep the meaning of. */
-static int
-rewritable(const char *s)
+/*
+ * Whether src uses something the rewrite cannot keep the meaning of:
+ * numbered references, calls, option settings, \Q.  rule_hs.c splits
+ * only such patterns too.
+ */
+int
+rule_bigre_rewritable(const char *s)
 {
 	const char *p;
 
@@ -234,7 +238,7 @@ rule_bigre_compile(const char *src, uint32_t opts, pcre2_compile_context *cc,
 	pcre2_code *re = NULL;
 	double gain, bestgain;
 
-	if ((opts & PCRE2_EXTENDED) || !rewritable(src) ||
+	if ((opts & PCRE2_EXTENDED) || !rule_bigre_rewritable(src) ||
 	    strstr(src, "zzmoat") != NULL)
 		return NULL;
 	texts = xcalloc(BIGRE_ROUNDS + 2, sizeof(char *));

@@ -558,13 +558,19 @@ repeated_unit(const char *e)
  * only a set of many, so it would be tried at most offsets, and it cannot
  * match a few bytes (/\S/ matches at once anyway).  \G asks for the
  * search's own start, and capturing and template rules run otherwise.
+ * expr is r's Hyperscan expression with flags f: a pattern compiled
+ * through rule_bigre.c (__FILL_THIS_FORM_LONG1/2) reports a minimum length
+ * of 0, since PCRE2 does not follow the subroutine calls, so Hyperscan's
+ * own minimum width of the exact expression is asked instead.
  */
 static int
-wants_starts(const struct rule *r)
+wants_starts(const struct rule *r, const char *expr, unsigned f)
 {
 	const uint8_t *bm = NULL;
 	uint32_t type = 0;
 	int bits = 0, k;
+	hs_compile_error_t *ce;
+	hs_expr_info_t *xi;
 
 	uint32_t minlen = 0;
 
@@ -572,7 +578,15 @@ wants_starts(const struct rule *r)
 	    NULL || pcre2_pattern_info(r->re, PCRE2_INFO_FIRSTCODETYPE,
 	    &type) != 0 || type != 0 || pcre2_pattern_info(r->re,
 	    PCRE2_INFO_FIRSTBITMAP, &bm) != 0 || pcre2_pattern_info(r->re,
-	    PCRE2_INFO_MINLENGTH, &minlen) != 0 || minlen < 4)
+	    PCRE2_INFO_MINLENGTH, &minlen) != 0)
+		return 0;
+	if (minlen == 0 && hs_expression_info(expr, f & ~(unsigned)
+	    HS_FLAG_PREFILTER, &xi, &ce) == HS_SUCCESS) {
+		minlen = xi->min_width;
+		free(xi);
+	} else if (minlen == 0)
+		hs_free_compile_error(ce);
+	if (minlen < 4)
 		return 0;
 	if (bm == NULL)
 		return 1;
@@ -640,6 +654,25 @@ input_drop(struct hs_input *in, size_t k)
 	memmove(in->flags + k, in->flags + k + 1, (in->n - k) *
 	    sizeof(unsigned));
 	memmove(in->ids + k, in->ids + k + 1, (in->n - k) * sizeof(unsigned));
+}
+
+/*
+ * Drop entry k and every other piece of its rule (hs_exprs()): a rule
+ * with one piece missing would not be reported where that piece matches.
+ * Returns how many entries before k went.
+ */
+static size_t
+input_drop_rule(struct hs_input *in, size_t k)
+{
+	unsigned id = in->ids[k];
+	size_t j, before = 0;
+
+	for (j = in->n; j-- > 0;)
+		if (in->ids[j] == id) {
+			before += j < k;
+			input_drop(in, j);
+		}
+	return before;
 }
 
 /*
@@ -728,7 +761,8 @@ high_only(const char *p, size_t n)
 			continue;
 		}
 		if (p[i] == '[' && !in_class) {
-			if (i + 1 < n && p[i + 1] == '^')
+			/* negated, or "]" first: a member, a low byte */
+			if (i + 1 < n && (p[i + 1] == '^' || p[i + 1] == ']'))
 				return 0;
 			in_class = 1;
 			continue;
@@ -763,7 +797,8 @@ entity_only(const char *p, size_t n)
 		return 0;
 	for (i = 2; i < n; i++) {
 		if (p[i] == '[' && !in_class) {
-			if (i + 1 < n && p[i + 1] == '^')
+			/* negated, or "]" first: a member, a low byte */
+			if (i + 1 < n && (p[i + 1] == '^' || p[i + 1] == ']'))
 				return 0;
 			in_class = 1;
 			continue;
@@ -783,21 +818,53 @@ entity_only(const char *p, size_t n)
 	return !in_class;
 }
 
-/* the end of the group or class opening at p[i], or n */
+/*
+ * The "]" that closes the class opening at p[i] (p[i] == '['), or n.  A
+ * "]" first in the class, after an optional "^", is a member ("[]a]",
+ * "[^]a]"), and so is a POSIX class ("[[:alpha:]x]"); taking either for
+ * the end would let a ")" or "|" inside the class end a group or an
+ * alternative, and the superset would lose what the class matches.
+ */
+static size_t
+class_end(const char *p, size_t i, size_t n)
+{
+	const char *c;
+
+	i++;
+	if (i < n && p[i] == '^')
+		i++;
+	if (i < n && p[i] == ']')
+		i++;
+	for (; i < n && p[i] != ']'; i++) {
+		if (p[i] == '\\')
+			i++;
+		else if (p[i] == '[' && i + 1 < n && p[i + 1] == ':' &&
+		    (c = strstr(p + i + 2, ":]")) != NULL &&
+		    (size_t)(c - p) + 1 < n)
+			i = (size_t)(c - p) + 1;
+	}
+	return i < n ? i : n;
+}
+
+/* The last byte of the escape or class at p[i], or i for any other byte. */
+static size_t
+atom_end(const char *p, size_t i, size_t n)
+{
+	if (p[i] == '\\')
+		return i + 1 < n ? i + 1 : i;
+	return p[i] == '[' ? class_end(p, i, n) : i;
+}
+
+/* the end of the group opening at p[i], or n */
 static size_t
 group_end(const char *p, size_t i, size_t n)
 {
+	size_t j;
 	int depth = 0;
 
 	for (; i < n; i++) {
-		if (p[i] == '\\') {
-			i++;
-			continue;
-		}
-		if (p[i] == '[') {
-			for (i++; i < n && p[i] != ']'; i++)
-				if (p[i] == '\\')
-					i++;
+		if ((j = atom_end(p, i, n)) != i) {
+			i = j;
 			continue;
 		}
 		if (p[i] == '(')
@@ -808,11 +875,39 @@ group_end(const char *p, size_t i, size_t n)
 	return n;
 }
 
+/*
+ * The alternatives at depth 0 of src[from .. e): the k-th starts at
+ * starts[k] and ends before starts[k + 1] - 1 (the last one at e).  Returns
+ * how many, max when there are max or more.
+ */
+static size_t
+alternatives(const char *src, size_t from, size_t e, size_t *starts,
+    size_t max)
+{
+	size_t k, j, ns = 0;
+	long d = 0;
+
+	starts[ns++] = from;
+	for (k = from; k < e && ns < max; k++) {
+		if ((j = atom_end(src, k, e)) != k) {
+			k = j;
+			continue;
+		}
+		if (src[k] == '(')
+			d++;
+		else if (src[k] == ')')
+			d--;
+		else if (src[k] == '|' && d == 0)
+			starts[ns++] = k + 1;
+	}
+	return ns;
+}
+
 static char *
 hs_superset(const char *src)
 {
 	struct sbuf o = SBUF_INIT;
-	size_t n = strlen(src), i, e, a, k;
+	size_t n = strlen(src), i, e, a;
 	int changed = 0;
 	char *r;
 
@@ -825,12 +920,7 @@ hs_superset(const char *src)
 			continue;
 		}
 		if (src[i] == '[') {
-			e = i + 1;
-			if (e < n && src[e] == ']')
-				e++;
-			for (; e < n && src[e] != ']'; e++)
-				if (src[e] == '\\')
-					e++;
+			e = class_end(src, i, n);
 			sbuf_add(&o, src + i, e < n ? e + 1 - i : n - i);
 			i = e + 1;
 			continue;
@@ -842,28 +932,10 @@ hs_superset(const char *src)
 		}
 		/* the alternatives of src[i+3 .. e) at depth 0 */
 		{
-			size_t starts[1024], ns = 0, d = 0;
-
-			starts[ns++] = i + 3;
-			for (k = i + 3; k < e && ns < 1024; k++) {
-				if (src[k] == '\\') {
-					k++;
-					continue;
-				}
-				if (src[k] == '[') {
-					for (k++; k < e && src[k] != ']'; k++)
-						if (src[k] == '\\')
-							k++;
-					continue;
-				}
-				if (src[k] == '(')
-					d++;
-				else if (src[k] == ')')
-					d--;
-				else if (src[k] == '|' && d == 0)
-					starts[ns++] = k + 1;
-			}
+			size_t starts[1024], ns;
 			int ent = 0;
+
+			ns = alternatives(src, i + 3, e, starts, 1024);
 
 			for (a = 1; a < ns; a++) {
 				size_t al = (a + 1 < ns ? starts[a + 1] - 1 :
@@ -894,18 +966,223 @@ hs_superset(const char *src)
 	return r;
 }
 
+/*
+ * Hyperscan takes no expression longer than 16,000 bytes, and the
+ * supersets of the stock __MY_MALWARE, __PAY_ME and __HOURS_DEADLINE are
+ * still 17-39 KB.  Such a pattern goes to Hyperscan in pieces under its one
+ * id: the longest group (?:A|B|C|D) that may be split is chosen, and the
+ * pattern is written twice, with (?:A|B) and with (?:C|D) in the group's
+ * place (the alternatives cut in two halves by length).  Every match of the
+ * pattern takes one alternative there and is a match of one piece, so
+ * Hyperscan reports the id wherever the pattern can match.  The group must
+ * not be inside a repeated group (each round may take another
+ * alternative), a lookaround or an atomic group, and the pattern must not
+ * use what dropping alternatives could change the meaning of: numbered
+ * references, calls, option settings (rule_bigre_rewritable()),
+ * conditions, verbs and comments.  A piece still too long is split again,
+ * up to HS_PIECES_MAX pieces.
+ */
+/*
+ * A superset longer than HS_EXPR_MAX is cut: Hyperscan's own limit is
+ * 16,000, but in prefilter mode it approximates a large expression so much
+ * that the 10-12 KB pieces of __MY_MALWARE and __PAY_ME were reported on
+ * every corpus message; at 6,000 their 21 and 8 pieces are reported on
+ * none of 100.  An exact expression is cut only over HS_EXPR_LIMIT.
+ */
+#define HS_EXPR_MAX	6000
+#define HS_EXPR_LIMIT	15000	/* exact ones: under Hyperscan's own */
+#define HS_PIECES_MAX	64
+#define HS_ALTS_MAX	4096	/* a group with more is not split */
+
+struct hs_group {
+	size_t	 start, end;	/* at '(' and ')'; the whole pattern: 0, n */
+	size_t	 open;		/* "(" 1, "(?:" 3, the whole pattern 0 */
+	long	 parent;
+	int	 ok;		/* (...) or (?:...), not repeated */
+};
+
+/* The groups of src (the first is the whole), or NULL. */
+static struct hs_group *
+hs_groups(const char *src, size_t n, size_t *ng)
+{
+	struct hs_group *g = xmalloc(sizeof(*g));
+	long cur = 0;
+	size_t i, j;
+
+	g[0].start = 0;
+	g[0].end = n;
+	g[0].open = 0;
+	g[0].parent = -1;
+	g[0].ok = 1;
+	*ng = 1;
+	for (i = 0; i < n; i++) {
+		if ((j = atom_end(src, i, n)) != i) {
+			i = j;
+			continue;
+		}
+		if (src[i] == '(') {
+			g = xreallocarray(g, *ng + 1, sizeof(*g));
+			g[*ng].start = i;
+			g[*ng].end = n;
+			g[*ng].parent = cur;
+			g[*ng].ok = src[i + 1] != '?' || src[i + 2] == ':';
+			g[*ng].open = src[i + 1] != '?' ? 1 : 3;
+			cur = (long)(*ng)++;
+		} else if (src[i] == ')') {
+			if (cur == 0)
+				break;
+			g[cur].end = i;
+			if (i + 1 < n && strchr("*+?{", src[i + 1]) != NULL)
+				g[cur].ok = 0;
+			cur = g[cur].parent;
+		}
+	}
+	if (i < n || cur != 0) {
+		free(g);
+		return NULL;
+	}
+	return g;
+}
+
+struct hs_exprs {
+	char	**v;
+	size_t	 n;
+	int	 approx;	/* a superset or pieces: no start finder */
+};
+
+/* src with g's alternatives src[a .. b) alone in g's place, to o */
+static void
+hs_piece(const char *src, size_t n, const struct hs_group *g, size_t a,
+    size_t b, struct sbuf *o)
+{
+	sbuf_reset(o);
+	sbuf_add(o, src, g->start);
+	sbuf_adds(o, "(?:");
+	sbuf_add(o, src + a, b - a);
+	sbuf_addc(o, ')');
+	if (g->end < n)
+		sbuf_adds(o, src + g->end + 1);
+	sbuf_addc(o, '\0');
+}
+
+static int hs_exprs(const char *, uint32_t, const uint8_t *, int,
+    unsigned *, struct hs_exprs *);
+
+/* Append the pieces of src to x (see above); -1 when it cannot be cut. */
+static int
+hs_split(const char *src, uint32_t copts, const uint8_t *tables,
+    unsigned *f, struct hs_exprs *x)
+{
+	struct sbuf o = SBUF_INIT;
+	struct hs_group *g;
+	size_t n = strlen(src), ng, k, best, ns, m, *starts;
+	int rc = -1;
+
+	if (x->n + 2 > HS_PIECES_MAX || !rule_bigre_rewritable(src) ||
+	    strstr(src, "(?(") || strstr(src, "(*") || strstr(src, "(?#") ||
+	    (g = hs_groups(src, n, &ng)) == NULL)
+		return -1;
+	starts = xcalloc(HS_ALTS_MAX, sizeof(*starts));
+	for (best = ng, k = 0; k < ng; k++) {
+		long up;
+
+		for (up = (long)k; up >= 0 && g[up].ok; up = g[up].parent)
+			;
+		if (up >= 0 || (best < ng && g[k].end - g[k].start <=
+		    g[best].end - g[best].start))
+			continue;
+		ns = alternatives(src, g[k].start + g[k].open, g[k].end,
+		    starts, HS_ALTS_MAX);
+		if (ns >= 2 && ns < HS_ALTS_MAX)
+			best = k;
+	}
+	if (best < ng) {
+		x->approx = 1;
+		ns = alternatives(src, g[best].start + g[best].open,
+		    g[best].end, starts, HS_ALTS_MAX);
+		/* the first alternative that starts past half the group */
+		for (m = 1; m + 1 < ns && starts[m] - starts[0] <
+		    (g[best].end - starts[0]) / 2; m++)
+			;
+		hs_piece(src, n, &g[best], starts[0], starts[m] - 1, &o);
+		if ((rc = hs_exprs(o.p, copts, tables, 1, f, x)) == 0) {
+			hs_piece(src, n, &g[best], starts[m], g[best].end, &o);
+			rc = hs_exprs(o.p, copts, tables, 1, f, x);
+		}
+	}
+	sbuf_free(&o);
+	free(starts);
+	free(g);
+	return rc;
+}
+
+/*
+ * Append the Hyperscan expressions for src (their flags in *f) to x: its
+ * own, or its superset's, when short enough, else those of its pieces.  An
+ * exact expression is cut only when Hyperscan would refuse it (it keeps
+ * its start finder otherwise), and one that cannot be cut goes whole when
+ * Hyperscan takes that.  Without cut, neither a superset nor pieces: only
+ * the whole exact expression.  -1 when there is none.
+ */
+static int
+hs_exprs(const char *src, uint32_t copts, const uint8_t *tables, int cut,
+    unsigned *f, struct hs_exprs *x)
+{
+	struct sbuf o = SBUF_INIT;
+	char *sup = cut && strlen(src) > HS_LONG_EXPR ? hs_superset(src) : NULL;
+	size_t n0 = x->n;
+	int rc, approx0 = x->approx | (sup != NULL);
+
+	rc = rule_hs_expression(sup != NULL ? sup : src, copts, tables, &o, f);
+	x->approx = approx0;
+	if (rc == 0 && o.len > (sup != NULL ? HS_EXPR_MAX : HS_EXPR_LIMIT) &&
+	    (!cut || hs_split(src, copts, tables, f, x) != 0)) {
+		/* back to the whole, if Hyperscan takes it */
+		while (x->n > n0)
+			free(x->v[--x->n]);
+		x->approx = approx0;
+		if (o.len > HS_EXPR_LIMIT)
+			rc = -1;
+	} else if (rc == 0 && x->n > n0) {
+		free(sup);
+		sbuf_free(&o);
+		return 0;
+	}
+	free(sup);
+	if (rc == 0) {
+		sbuf_addc(&o, '\0');
+		x->v = xreallocarray(x->v, x->n + 1, sizeof(*x->v));
+		x->v[x->n++] = xstrdup(o.p);
+	}
+	sbuf_free(&o);
+	return rc;
+}
+
+static void
+hs_exprs_free(struct hs_exprs *x)
+{
+	size_t i;
+
+	for (i = 0; i < x->n; i++)
+		free(x->v[i]);
+	free(x->v);
+	memset(x, 0, sizeof(*x));
+}
+
 static void
 gather(const struct rule_set *rs, struct hs_input in[RULE_ST_COUNT],
     struct hs_input sin[RULE_ST_COUNT], uint64_t key[2],
     struct rule_hs_info *info)
 {
-	struct sbuf o = SBUF_INIT, rv = SBUF_INIT, ru = SBUF_INIT;
+	struct sbuf rv = SBUF_INIT, ru = SBUF_INIT;
+	struct hs_exprs x;
 	const char *v = hs_version();
 	unsigned char *need = reachable(rs);
 	hs_platform_info_t plat;
-	char *unit, *sup;
-	size_t i;
+	char *unit;
+	size_t i, k;
 
+	memset(&x, 0, sizeof(x));
 	key_init(key);
 	key_add(key, v, strlen(v) + 1);
 	/* databases are built for this CPU's features */
@@ -922,31 +1199,38 @@ gather(const struct rule_set *rs, struct hs_input in[RULE_ST_COUNT],
 			info->unread++;
 			continue;
 		}
-		sup = strlen(r->src) > HS_LONG_EXPR ? hs_superset(r->src) :
-		    NULL;
-		if (rule_hs_expression(sup != NULL ? sup : r->src, r->copts,
-		    rs->tables, &o, &f) != 0) {
-			free(sup);
+		/*
+		 * A superset or pieces cost the scan of every message; they
+		 * pay for a rule that runs on every message, not for a "__"
+		 * sub-rule that a lazy evaluation reaches only when a meta
+		 * asks (the stock __MY_MALWARE, __PAY_ME, __YOUR_*...: the
+		 * stock set scanned 1.25-1.3 times slower with them).
+		 */
+		if (hs_exprs(r->src, r->copts, rs->tables, !(r->flags &
+		    RF_SUB), &f, &x) != 0) {
+			hs_exprs_free(&x);
 			info->skipped++;
 			continue;
 		}
-		sbuf_addc(&o, '\0');
-		input_add(&in[r->stage], o.p, NULL, f, (unsigned)i);
 		/* the stage too: the same rule moved to another stage */
 		key_add(key, &r->stage, sizeof(r->stage));
 		key_add(key, &i, sizeof(i));
 		key_add(key, &f, sizeof(f));
-		key_add(key, o.p, o.len);
+		for (k = 0; k < x.n; k++) {
+			input_add(&in[r->stage], x.v[k], NULL, f, (unsigned)i);
+			key_add(key, x.v[k], strlen(x.v[k]) + 1);
+		}
 		/* a superset finds no exact starts */
-		if (sup != NULL || !wants_starts(r) ||
-		    rule_hs_reverse(o.p, &rv) != 0) {
-			free(sup);
+		if (x.approx || !wants_starts(r, x.v[0], f) ||
+		    rule_hs_reverse(x.v[0], &rv) != 0) {
+			hs_exprs_free(&x);
 			continue;
 		}
 		/* exact, every match reported: where each one starts */
 		sf = f & ~(unsigned)(HS_FLAG_PREFILTER | HS_FLAG_SINGLEMATCH |
 		    HS_FLAG_ALLOWEMPTY);
-		unit = repeated_unit(o.p);
+		unit = repeated_unit(x.v[0]);
+		hs_exprs_free(&x);
 		if (unit != NULL && rule_hs_reverse(unit, &ru) != 0) {
 			free(unit);
 			unit = NULL;
@@ -961,7 +1245,6 @@ gather(const struct rule_set *rs, struct hs_input in[RULE_ST_COUNT],
 		free(unit);
 	}
 	free(need);
-	sbuf_free(&o);
 	sbuf_free(&rv);
 	sbuf_free(&ru);
 }
@@ -1018,7 +1301,7 @@ compile_stage(struct hs_input *in, struct rule_hs_info *info, char *err,
 		if (hs_expression_info(in->expr[k], in->flags[k], &xi,
 		    &ce) != HS_SUCCESS) {
 			hs_free_compile_error(ce);
-			input_drop(in, k);
+			k -= input_drop_rule(in, k);
 			info->refused++;
 			continue;
 		}
@@ -1036,7 +1319,7 @@ compile_stage(struct hs_input *in, struct rule_hs_info *info, char *err,
 			return NULL;
 		}
 		hs_free_compile_error(ce);
-		input_drop(in, (size_t)ce->expression);
+		(void)input_drop_rule(in, (size_t)ce->expression);
 		info->refused++;
 	}
 	return NULL;
@@ -1376,9 +1659,13 @@ rule_hs_build(const struct rule_set *rs, const char *cachedir, int flags,
 		}
 		if (h->db[st] == NULL)
 			continue;
+		/* a rule in pieces counts once */
 		for (i = 0; i < in[st].n; i++)
-			h->covered[in[st].ids[i]] = (unsigned char)(st + 1);
-		inf.patterns += (unsigned)in[st].n;
+			if (h->covered[in[st].ids[i]] == 0) {
+				h->covered[in[st].ids[i]] =
+				    (unsigned char)(st + 1);
+				inf.patterns++;
+			}
 		if (hs_database_size(h->db[st], &bytes) == HS_SUCCESS)
 			inf.bytes += bytes;
 		compile_starts(h, &sin[st]);

@@ -213,7 +213,11 @@ int	rule_hs_reverse(const char *expr, struct sbuf *out);
 /*
  * rule_bigre.c: a pattern PCRE2 refused as too large, rewritten with
  * subroutine calls so it fits; NULL (and *ec) when it cannot be.
+ * rule_bigre_rewritable(): whether src is free of what dropping or moving
+ * a group would change the meaning of (numbered references, calls, option
+ * settings, \Q).
  */
+int	rule_bigre_rewritable(const char *src);
 pcre2_code *rule_bigre_compile(const char *src, uint32_t opts,
 	    pcre2_compile_context *cc, int *ec, PCRE2_SIZE *off);
 

@@ -113,6 +113,7 @@ struct attr {
 	int		 has_score;
 	char		*desc;
 	char		*tflags;
+	int		 native;	/* a moat rule file defines the rule */
 };
 
 struct tag {
@@ -149,6 +150,7 @@ struct rule_builder {
 	struct saeval_conf *saconf;	/* settings the evals read */
 	int		 templates;	/* run %{TAG} templates per message */
 	int		 no_evals;	/* skip even the native evals */
+	int		 stock;		/* reading the stock SpamAssassin dir */
 };
 
 enum { TAG_TAG, TAG_INTER, TAG_POST, TAG_PRE };
@@ -1032,6 +1034,26 @@ include_path(const char *cur, const char *inc)
 }
 
 /* One SpamAssassin line: key and value, already stripped of comments. */
+/*
+ * Whether a SpamAssassin line about rule name may change it: a line of
+ * the stock rules never changes a rule a moat rule file defines,
+ * whichever was read first.  moat's own rules of the same name as stock
+ * ones (rules/auth.rules: SPF_PASS, DKIM_VALID, ...; the stock ones are
+ * network evals moat skips, with stock scores such as SPF_FAIL's 0) must
+ * decide with sa_rules on, and stock metas then read their hits.  A
+ * site's own .cf files still tune them (a later line wins, as always).
+ */
+static int
+sa_owned(struct rule_builder *b, const char *name)
+{
+	long i;
+
+	if (!b->stock)
+		return 1;
+	i = hfind(b->ahash, b->ahashcap, b->attrs, attr_name_at, name);
+	return i < 0 || !b->attrs[i].native;
+}
+
 static int
 sa_line(struct rule_builder *b, const char *file, int line, char *key,
     char *val, struct rule_error *err)
@@ -1050,6 +1072,8 @@ sa_line(struct rule_builder *b, const char *file, int line, char *key,
 			b->stats.unknown_keys++;
 			return 0;
 		}
+		if (!sa_owned(b, name))
+			return 0;
 		if (strncmp(p, "eval:", 5) == 0 ||
 		    strncmp(p, "rbleval:", 8) == 0) {
 			r = rule_slot(b, name, file, line, (enum rule_stage)st);
@@ -1085,6 +1109,8 @@ sa_line(struct rule_builder *b, const char *file, int line, char *key,
 			return 0;
 		if (*p == '(')
 			p++;
+		if (!sa_owned(b, name))
+			return 0;
 		a = attr_get(b, name);
 		a->score = strtod(p, NULL);
 		a->has_score = 1;
@@ -1092,7 +1118,7 @@ sa_line(struct rule_builder *b, const char *file, int line, char *key,
 	}
 	if (strcmp(key, "describe") == 0) {
 		p = val;
-		if ((name = word(&p)) == NULL)
+		if ((name = word(&p)) == NULL || !sa_owned(b, name))
 			return 0;
 		a = attr_get(b, name);
 		free(a->desc);
@@ -1101,7 +1127,7 @@ sa_line(struct rule_builder *b, const char *file, int line, char *key,
 	}
 	if (strcmp(key, "tflags") == 0) {
 		p = val;
-		if ((name = word(&p)) == NULL)
+		if ((name = word(&p)) == NULL || !sa_owned(b, name))
 			return 0;
 		a = attr_get(b, name);
 		free(a->tflags);
@@ -1295,8 +1321,15 @@ native_tail(struct rule_builder *b, struct rule *r, char *p, const char *file,
 	struct attr *a = attr_get(b, r->name);
 	char *w, *end;
 
+	/* The moat definition is the whole rule: a SpamAssassin describe
+	 * or tflags read before it no longer applies (see sa_owned). */
 	a->score = 1.0;
 	a->has_score = 1;
+	a->native = 1;
+	free(a->desc);
+	a->desc = NULL;
+	free(a->tflags);
+	a->tflags = NULL;
 	for (;;) {
 		p = skipws(p);
 		if (*p == '\0')
@@ -1697,9 +1730,15 @@ rule_builder_add_sa_dirs(struct rule_builder *b, const char *datadir,
 		datadir = "/usr/share/spamassassin";
 	if (sitedir == NULL)
 		sitedir = "/etc/spamassassin";
-	if (load_dir(b, sitedir, ".pre", err) != 0 ||
-	    load_dir(b, datadir, ".cf", err) != 0 ||
-	    load_dir(b, sitedir, ".cf", err) != 0)
+	if (load_dir(b, sitedir, ".pre", err) != 0)
+		return -1;
+	b->stock = 1;
+	if (load_dir(b, datadir, ".cf", err) != 0) {
+		b->stock = 0;
+		return -1;
+	}
+	b->stock = 0;
+	if (load_dir(b, sitedir, ".cf", err) != 0)
 		return -1;
 	return 0;
 }
@@ -2032,6 +2071,82 @@ meta_expr(struct meta_parser *mp, int minprec)
 	mp->depth--;
 }
 
+/*
+ * How dear a rule is to evaluate, for cheap_first(): 2 for a pattern over
+ * a long text (body, raw body, URIs, full) that PCRE2 must try at most
+ * offsets (no literal set, and no first byte or a set of 40 or more), 1 for
+ * another such pattern, 0 for a header pattern; -1 for what is never moved
+ * (metas, evals, skipped rules, and counted or capturing rules, whose value
+ * may be more than 1 or whose order SpamAssassin's captures need).
+ */
+static int
+rule_cost(const struct rule *r)
+{
+	const uint8_t *bm = NULL;
+	uint32_t type = 0;
+	int bits = 0, k;
+
+	if (r->skip != RSKIP_NONE || r->re == NULL || r->ev != NULL ||
+	    (r->flags & (RF_MULTIPLE | RF_NAMED | RF_TEMPLATE)))
+		return -1;
+	if (r->stage == RULE_ST_HEADER)
+		return 0;
+	if (r->stage != RULE_ST_BODY && r->stage != RULE_ST_RAWBODY &&
+	    r->stage != RULE_ST_URI && r->stage != RULE_ST_FULL)
+		return -1;
+	if (r->nsets > 0 || pcre2_pattern_info(r->re,
+	    PCRE2_INFO_FIRSTCODETYPE, &type) != 0 || type != 0 ||
+	    pcre2_pattern_info(r->re, PCRE2_INFO_FIRSTBITMAP, &bm) != 0)
+		return 1;
+	if (bm == NULL)
+		return 2;
+	for (k = 0; k < 32; k++)
+		bits += __builtin_popcount(bm[k]);
+	return bits >= 40 ? 2 : 1;
+}
+
+/*
+ * In a meta, "A && B" with A and B single rules (the whole left operand
+ * and the whole right one) becomes "B && A" when A is dearer: a lazy
+ * evaluation then runs A only where B hit.  Both are rules whose value is 0
+ * or 1 (rule_cost()), so the value of the && and of what contains it is
+ * the same either way (the first false operand's 0, or the last true
+ * one's 1), and rules have no side effects.  The stock
+ * __MALWARE_NORDNS, "__MY_MALWARE && __RDNS_NONE", ran the costliest
+ * stock pattern on every message to find most had reverse DNS anyway.
+ */
+static void
+cheap_first(struct rule *rules, struct rule *r)
+{
+	size_t k, j;
+	long a;
+
+	for (k = 0; k + 2 < r->ncode; k++) {
+		if (r->code[k].op != MOP_RULE || r->code[k + 1].op !=
+		    MOP_ANDJ || r->code[k + 1].rule != (long)k + 3 ||
+		    r->code[k + 2].op != MOP_RULE)
+			continue;
+		/*
+		 * A jump to the && means A only ends a larger left operand,
+		 * "(X || A) && B", which must not become "(X || B) && A".
+		 */
+		for (j = 0; j < k; j++)
+			if (r->code[j].op >= MOP_ANDJ &&
+			    r->code[j].rule == (long)k + 1)
+				break;
+		if (j < k)
+			continue;
+		a = r->code[k].rule;
+		if (a < 0 || r->code[k + 2].rule < 0 ||
+		    rule_cost(&rules[r->code[k + 2].rule]) < 0 ||
+		    rule_cost(&rules[a]) <= rule_cost(&rules[r->code[k +
+		    2].rule]))
+			continue;
+		r->code[k].rule = r->code[k + 2].rule;
+		r->code[k + 2].rule = a;
+	}
+}
+
 static int
 compile_meta(struct rule_builder *b, struct rule *r)
 {
@@ -2249,7 +2364,8 @@ rule_builder_finish(struct rule_builder *b, struct rule_stats *stp,
 				    "%s: bad meta expression", r->name);
 				failed = 1;
 			}
-		}
+		} else
+			cheap_first(b->rules, r);
 	}
 	if (failed) {
 		if (stp != NULL)

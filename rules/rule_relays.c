@@ -42,7 +42,7 @@
 #define RL_UNKNOWN	0x04	/* rdns "unknown" means none */
 #define RL_SOFTDNS	0x08	/* rdns "softdnserr" means none */
 #define RL_SUBHELO	0x10	/* exim: helo defaults to rdns */
-#define RL_POPFETCH	0x20	/* fetchmail: skip */
+#define RL_POPFETCH	0x20	/* fetchmail: skip, and forget the trusted */
 #define RL_IDENTAT	0x40	/* ident group ends in "@": strip it */
 #define RL_NOID		0x80	/* no id for this form */
 
@@ -198,7 +198,7 @@ static const struct rl_pat rl_table[] = {
 enum {
 	RP_DATE, RP_ID, RP_HELO1, RP_HELO2, RP_BY, RP_AUTH1, RP_AUTH2,
 	RP_AUTH3, RP_AUTH4, RP_ENVFROM, RP_ANYIP, RP_PRIV, RP_ONLYBY,
-	RP_BAREIP, RP_COUNT
+	RP_BAREIP, RP_PF_NAVGW, RP_PF_LOCAL, RP_PF_JQUEUE, RP_COUNT
 };
 
 static const char *const rp_src[RP_COUNT] = {
@@ -224,6 +224,10 @@ static const char *const rp_src[RP_COUNT] = {
 	    "(?:IPv6:)?(?:::1|f[cd][0-9a-f]*:.*|fe[89ab][0-9a-f]*:.*))$",
 	"^from (\\S+) by [^\\s;]+ ?;",
 	"(" IP ")",
+	/* "(from " forms, after the "(from " */
+	"^(\\S*) \\[(" IP ")\\]\\) by (\\S+) \\(NAVGW .*?\\) with ",
+	"^\\S+\\@localhost\\) by \\S+ ",
+	"^[^\\s\\@]+\\@[^)]+\\) by \\S+\\(jqueuemail\\) id [^\\s;]+",
 };
 
 struct relays {
@@ -411,8 +415,18 @@ strip_chars(char *s)
 }
 
 /*
+ * parse_line() for a mail fetcher's handover ("with POP3", "with IMAP":
+ * fetchmail, getmail): not a relay, and while the relays are still trusted
+ * the trusted ones parsed so far are forgotten, as Received.pm's
+ * found_pop_fetcher_sig() restarts the parse.  The first hop of mail
+ * fetched from a mailbox is where it was stored, not an SMTP handover.
+ */
+#define RL_FETCHED	3
+
+/*
  * Parse one Received value (unfolded).  Returns 1 and fills *rl, 0 for a
- * header that is not a relay, -1 for one that cannot be parsed.
+ * header that is not a relay, RL_FETCHED for a fetcher's handover, -1 for
+ * one that cannot be parsed.
  */
 static int
 parse_line(const struct relays *R, pcre2_match_data *md, char *l,
@@ -474,8 +488,26 @@ parse_line(const struct relays *R, pcre2_match_data *md, char *l,
 		    0 ? "%s" : "Postfix (%s)", sub);
 	}
 	if (strncmp(l, "from ", 5) != 0) {
-		/* "FROM " and "(from " forms: only the generic fallback */
+		/*
+		 * "(from ": Received.pm's three forms of its own (Norton's
+		 * gateway; "sendmail -t" and jqueuemail submissions, which
+		 * are no relays), then the generic fallback; "FROM ": only
+		 * the fallback.
+		 */
 		s = l;
+		if (strncmp(l, "(from ", 6) == 0) {
+			s = l + 6;
+			len -= 6;
+			if (rmatch(R->rp[RP_PF_NAVGW], s, len, md)) {
+				grp(md, s, 1, rl->helo, sizeof(rl->helo));
+				grp(md, s, 2, rl->ip, sizeof(rl->ip));
+				grp(md, s, 3, rl->by, sizeof(rl->by));
+				goto enough;
+			}
+			if (rmatch(R->rp[RP_PF_LOCAL], s, len, md) ||
+			    rmatch(R->rp[RP_PF_JQUEUE], s, len, md))
+				return 0;
+		}
 		goto fallback;
 	}
 	s = l + 5;
@@ -490,7 +522,7 @@ parse_line(const struct relays *R, pcre2_match_data *md, char *l,
 		if (!rmatch(R->tab[i], s, len, md))
 			continue;
 		if (t->flags & RL_RET0)
-			return 0;
+			return (t->flags & RL_POPFETCH) ? RL_FETCHED : 0;
 		for (g = 0; t->groups[g] != '\0'; g++) {
 			int k = (int)g + 1;
 
@@ -670,7 +702,7 @@ rule_relays_get(const struct relays *R, const struct msg *m,
 	const struct msg_header *h;
 	struct relay rl;
 	size_t n, i;
-	int trusted = 1, want_trusted, any = 0;
+	int trusted = 1, want_trusted, any = 0, rc;
 	size_t k;
 	static const char *const orig_hdrs[] = { "X-Yahoo-Post-IP",
 	    "X-Originating-IP", "X-Apparently-From", "X-SenderIP", "X-AOL-IP",
@@ -696,7 +728,12 @@ rule_relays_get(const struct relays *R, const struct msg *m,
 		if (h[i].name_len != 8 || strncasecmp(h[i].name, "Received",
 		    8) != 0)
 			continue;
-		if (relay_at(R, m, i, md, c, &rl) == 1) {
+		rc = relay_at(R, m, i, md, c, &rl);
+		if (rc == RL_FETCHED && trusted && want_trusted) {
+			sbuf_reset(out);
+			any = 0;
+		}
+		if (rc == 1) {
 			if (trusted && !rl.private && rl.auth[0] == '\0')
 				trusted = 0;
 			if (trusted == want_trusted) {
@@ -795,13 +832,18 @@ rule_relays_envfrom(const struct relays *R, const struct msg *m,
 	const struct msg_header *h;
 	struct relay rl, last;
 	size_t n, i;
-	int trusted = 1, have = 0;
+	int trusted = 1, have = 0, rc;
 	char *at;
 
 	h = msg_headers(m, &n);
 	for (i = 0; i < n; i++) {
 		if (h[i].name_len != 8 || strncasecmp(h[i].name, "Received",
-		    8) != 0 || relay_at(R, m, i, md, c, &rl) != 1)
+		    8) != 0)
+			continue;
+		rc = relay_at(R, m, i, md, c, &rl);
+		if (rc == RL_FETCHED && trusted)
+			have = 0;	/* the trusted relays restart */
+		if (rc != 1)
 			continue;
 		if (trusted && !rl.private && rl.auth[0] == '\0')
 			trusted = 0;

@@ -36,7 +36,7 @@ struct bayes_redis {
 };
 
 /* ARGV: prefix, n tokens (hex) -> totals then one "s:h:a" or "" per token */
-static const char read_lua[] =
+const char bayes_redis_read_lua[] =
 "local p = ARGV[1]\n"
 "local r = redis.call('HMGET', p .. 'bayes:totals', 'nspam', 'nham',\n"
 "    'ntokens', 'last_learn', 'nseen')\n"
@@ -188,27 +188,43 @@ bayes_redis_server(const struct bayes_redis *r)
 	return r->server;
 }
 
-/* argv for an EVAL: EVAL script 0 prefix [extra...] tok... */
+/*
+ * argv for an EVAL: EVAL script 0 prefix [extra...] tok...; *argc set.
+ * Free *av and *hex after use.
+ */
+void
+bayes_redis_eval_argv(const char *prefix, const char *script, const char **extra,
+    size_t nextra, const uint64_t *tok, size_t n, const char ***av,
+    char (**hex)[17], size_t *argc)
+{
+	size_t i, j = 0;
+
+	*argc = 4 + nextra + n;
+	*av = xcalloc(*argc, sizeof(**av));
+	*hex = xcalloc(n + 1, sizeof(**hex));
+	(*av)[j++] = "EVAL";
+	(*av)[j++] = script;
+	(*av)[j++] = "0";
+	(*av)[j++] = prefix;
+	for (i = 0; i < nextra; i++)
+		(*av)[j++] = extra[i];
+	for (i = 0; i < n; i++) {
+		snprintf((*hex)[i], sizeof((*hex)[i]), "%016llx",
+		    (unsigned long long)tok[i]);
+		(*av)[j++] = (*hex)[i];
+	}
+}
+
 static redisReply *
 eval(struct bayes_redis *r, const char *script, const char **extra,
     size_t nextra, const uint64_t *tok, size_t n)
 {
-	size_t argc = 4 + nextra + n, i, j = 0;
-	const char **av = xcalloc(argc, sizeof(*av));
-	char (*hex)[17] = xcalloc(n + 1, sizeof(*hex));
+	const char **av;
+	char (*hex)[17];
 	redisReply *rep;
+	size_t argc;
 
-	av[j++] = "EVAL";
-	av[j++] = script;
-	av[j++] = "0";
-	av[j++] = r->prefix;
-	for (i = 0; i < nextra; i++)
-		av[j++] = extra[i];
-	for (i = 0; i < n; i++) {
-		snprintf(hex[i], sizeof(hex[i]), "%016llx",
-		    (unsigned long long)tok[i]);
-		av[j++] = hex[i];
-	}
+	bayes_redis_eval_argv(r->prefix, script, extra, nextra, tok, n, &av, &hex, &argc);
 	rep = redisCommandArgv(r->c, (int)argc, av, NULL);
 	free(av);
 	free(hex);
@@ -221,26 +237,25 @@ reconnect(struct bayes_redis *r)
 	return redisReconnect(r->c) == REDIS_OK ? 0 : -1;
 }
 
-static int
-read_locked(struct bayes_redis *r, const uint64_t *tok, size_t n,
+/*
+ * The reply to read_lua for n tokens into out, tot and nseen (NULL ok);
+ * 0, or -1 with err naming server.  rep stays the caller's.
+ */
+int
+bayes_redis_read_parse(const char *server, const struct redisReply *rep, size_t n,
     struct bayes_counts *out, struct bayes_totals *tot, uint64_t *nseen,
     char *err, size_t errsz)
 {
-	redisReply *rep;
 	size_t i;
 
-	if (r->c->err && reconnect(r) != 0)
-		return ctx_err(r, "read", err, errsz);
-	if ((rep = eval(r, read_lua, NULL, 0, tok, n)) == NULL)
-		return ctx_err(r, "read", err, errsz);
 	if (rep->type == REDIS_REPLY_ERROR) {
-		rfail(r, "read", rep->str, err, errsz);
-		freeReplyObject(rep);
+		snprintf(err, errsz, "redis %s: read: %s", server, rep->str);
 		return -1;
 	}
 	if (rep->type != REDIS_REPLY_ARRAY || rep->elements != n + 5) {
-		freeReplyObject(rep);
-		return rfail(r, "read", "unexpected reply", err, errsz);
+		snprintf(err, errsz, "redis %s: read: unexpected reply",
+		    server);
+		return -1;
 	}
 #define RSTR(k)	(rep->element[k]->type == REDIS_REPLY_STRING ? \
 		    rep->element[k]->str : "0")
@@ -259,8 +274,24 @@ read_locked(struct bayes_redis *r, const uint64_t *tok, size_t n,
 		    0;
 	}
 #undef RSTR
-	freeReplyObject(rep);
 	return 0;
+}
+
+static int
+read_locked(struct bayes_redis *r, const uint64_t *tok, size_t n,
+    struct bayes_counts *out, struct bayes_totals *tot, uint64_t *nseen,
+    char *err, size_t errsz)
+{
+	redisReply *rep;
+	int rc;
+
+	if (r->c->err && reconnect(r) != 0)
+		return ctx_err(r, "read", err, errsz);
+	if ((rep = eval(r, bayes_redis_read_lua, NULL, 0, tok, n)) == NULL)
+		return ctx_err(r, "read", err, errsz);
+	rc = bayes_redis_read_parse(r->server, rep, n, out, tot, nseen, err, errsz);
+	freeReplyObject(rep);
+	return rc;
 }
 
 static int
@@ -325,3 +356,4 @@ bayes_redis_learn(struct bayes_redis *r, const uint8_t id[16],
 	pthread_mutex_unlock(&r->mu);
 	return rc;
 }
+

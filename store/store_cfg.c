@@ -53,7 +53,7 @@ store_cfg_open(const struct config *cfg, struct store **out, char *err,
 	char *host = NULL, *pass = NULL, *colon;
 	int rc = -1;
 
-	if (!cfg->store_redis) {
+	if (cfg->store_kind == CFG_STORE_MEMORY) {
 		memset(&mp, 0, sizeof(mp));
 		mp.max_entries = (size_t)cfg->store_memory_max_entries;
 		*out = store_mem_new(&mp);

@@ -13,11 +13,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "clock.h"
 #include "msg.h"
 #include "sbuf.h"
 #include "xmalloc.h"
 #include "engine/sauth.h"
 #include "engine/sauth_check.h"
+#include "engine/sauth_pool.h"
 
 int	ctl_auth_main(int, char **);
 
@@ -27,7 +29,8 @@ auth_usage(void)
 	fprintf(stderr, "usage: moatctl authcheck [--dns HOST:PORT] "
 	    "[--client-ip IP] [--helo H] [--mail-from A]\n"
 	    "                         [--authserv-id ID] [--timeout MS] "
-	    "FILE...\n");
+	    "[--deadline MS]\n"
+	    "                         [--stats] FILE...\n");
 	exit(2);
 }
 
@@ -46,72 +49,11 @@ slurp(const char *path, struct sbuf *sb)
 	return 0;
 }
 
+/* The list options as written; each job parses its own copy. */
 struct lists {
-	struct sauth_sites dnsbl, rhsbl, uribl;
+	const char	*dnsbl, *rhsbl, *uribl;
 	int		 any;
 };
-
-/* Ask a domain list about each of names[0..n), skipping repeats. */
-static void
-ask_domains(struct sauth_ctx *c, const struct sauth_sites *s,
-    const char *kind, char names[][SAUTH_DOMAIN_MAX], int n,
-    struct sbuf *facts, int *w, int *temp)
-{
-	int i, j;
-
-	for (i = 0; i < n; i++) {
-		for (j = 0; j < i; j++)
-			if (strcmp(names[i], names[j]) == 0)
-				break;
-		if (j == i && names[i][0] != '\0')
-			(void)sauth_lists(c, s, kind, names[i], facts, w, temp);
-	}
-}
-
-/*
- * The DNS lists for one message: the client address, the sender, HELO
- * and From domains, and the organizational domains of at most
- * SAUTH_URI_MAX URI hosts.  Prints "lists:" with the summed weights and
- * appends the list facts to facts.
- */
-static void
-run_lists(struct sauth_ctx *c, const struct lists *l, const char *ip,
-    const char *helo, const char *mail_from, const struct sauth_results *r,
-    const char *raw, size_t len, struct sbuf *facts)
-{
-	char names[SAUTH_URI_MAX][SAUTH_DOMAIN_MAX], host[SAUTH_DOMAIN_MAX];
-	const struct msg_str *u;
-	const char *at;
-	struct msg *m;
-	int wd = 0, wr = 0, wu = 0, temp = 0, n = 0;
-	size_t nu, i;
-
-	if (ip != NULL && l->dnsbl.n > 0)
-		(void)sauth_lists(c, &l->dnsbl, "dnsbl", ip, facts, &wd, &temp);
-	if (l->rhsbl.n > 0) {
-		if (mail_from != NULL && (at = strrchr(mail_from, '@')) != NULL)
-			snprintf(names[n++], SAUTH_DOMAIN_MAX, "%s", at + 1);
-		if (helo != NULL && strchr(helo, '.') != NULL)
-			snprintf(names[n++], SAUTH_DOMAIN_MAX, "%s", helo);
-		if (r->from_domain[0] != '\0')
-			snprintf(names[n++], SAUTH_DOMAIN_MAX, "%s",
-			    r->from_domain);
-		ask_domains(c, &l->rhsbl, "rhsbl", names, n, facts, &wr, &temp);
-	}
-	if (l->uribl.n > 0) {
-		m = msg_parse(raw, len, NULL);
-		u = msg_uris(m, &nu);
-		for (i = 0, n = 0; i < nu && n < SAUTH_URI_MAX; i++)
-			if (sauth_uri_host(u[i].p, u[i].len, host,
-			    sizeof(host)) == 0 && sauth_org_domain(c, host,
-			    names[n], SAUTH_DOMAIN_MAX) == 0)
-				n++;
-		ask_domains(c, &l->uribl, "uribl", names, n, facts, &wu, &temp);
-		msg_free(m);
-	}
-	printf("lists: dnsbl=%d rhsbl=%d uribl=%d temperror=%d\n", wd, wr,
-	    wu, temp);
-}
 
 static void
 print_one(const char *path, const struct sauth_results *r, const char *id,
@@ -159,17 +101,19 @@ ctl_auth_main(int argc, char **argv)
 		{ "dnsbl", required_argument, NULL, 'D' },
 		{ "rhsbl", required_argument, NULL, 'R' },
 		{ "uribl", required_argument, NULL, 'U' },
+		{ "stats", no_argument, NULL, 'S' },
+		{ "deadline", required_argument, NULL, 'T' },
 		{ NULL, 0, NULL, 0 }
 	};
 	struct sauth_cfg cfg = { .timeout_ms = 2000, .spf = 1, .dkim = 1,
 	    .dmarc = 1 };
 	const char *ip = NULL, *helo = NULL, *from = NULL, *id = "moat";
-	struct sauth_results r;
 	struct sauth_ctx *c;
 	struct lists *l = xcalloc(1, sizeof(*l));
-	struct sauth_sites *dst;
+	struct sauth_sites chk;
 	char msg[256];
-	int ch, i, rc = 0;
+	int ch, i, rc = 0, stats = 0;
+	unsigned long hits, misses;
 
 	/* argv[0] is the first argument after "authcheck". */
 	optind = 0;
@@ -198,15 +142,23 @@ ctl_auth_main(int argc, char **argv)
 		case 'D':
 		case 'R':
 		case 'U':
-			dst = ch == 'D' ? &l->dnsbl : ch == 'R' ? &l->rhsbl :
-			    &l->uribl;
-			if (sauth_sites_parse(optarg, dst, msg,
+			*(ch == 'D' ? &l->dnsbl : ch == 'R' ? &l->rhsbl :
+			    &l->uribl) = optarg;
+			if (sauth_sites_parse(optarg, &chk, msg,
 			    sizeof(msg)) == -1) {
 				fprintf(stderr, "moatctl: %s\n", msg);
 				free(l);
 				return 2;
 			}
 			l->any = 1;
+			break;
+		case 'S':
+			stats = 1;
+			break;
+		case 'T':
+			cfg.deadline_ms = strtol(optarg, NULL, 10);
+			if (cfg.deadline_ms < 1)
+				auth_usage();
 			break;
 		case 't':
 			cfg.timeout_ms = strtol(optarg, NULL, 10);
@@ -230,21 +182,50 @@ ctl_auth_main(int argc, char **argv)
 	else if (ip == NULL)
 		printf("skipped: spf dmarc (no --client-ip)\n");
 	for (i = optind; i < argc; i++) {
-		struct sbuf sb = SBUF_INIT, lf = SBUF_INIT;
+		struct sbuf sb = SBUF_INIT;
+		struct sauth_job *j;
+		const struct msg_str *u;
+		struct msg *m;
+		size_t nu;
 
 		if (slurp(argv[i], &sb) == -1) {
 			fprintf(stderr, "moatctl: %s: cannot read\n", argv[i]);
 			rc = 1;
 			continue;
 		}
-		sauth_check(c, ip, helo, from, sb.p != NULL ? sb.p : "",
-		    sb.len, &r);
-		if (l->any && cfg.resolver != NULL)
-			run_lists(c, l, ip, helo, from, &r,
-			    sb.p != NULL ? sb.p : "", sb.len, &lf);
-		print_one(argv[i], &r, id, &lf);
+		/* One job, as the engine's steps make them per stage. */
+		j = sauth_job_new(SAUTH_DO_SPF | SAUTH_DO_MSG | (l->any &&
+		    cfg.resolver != NULL ? SAUTH_DO_DNSBL | SAUTH_DO_RHSBL |
+		    SAUTH_DO_URIBL : 0));
+		sauth_job_set(j, ip, helo, from, sb.p != NULL ? sb.p : "",
+		    sb.len);
+		if (cfg.deadline_ms > 0)
+			j->deadline = clock_mono_ms() + cfg.deadline_ms;
+		/* Parsed above already: these cannot fail. */
+		(void)sauth_job_sites(j, SAUTH_DO_DNSBL, l->dnsbl, msg,
+		    sizeof(msg));
+		(void)sauth_job_sites(j, SAUTH_DO_RHSBL, l->rhsbl, msg,
+		    sizeof(msg));
+		(void)sauth_job_sites(j, SAUTH_DO_URIBL, l->uribl, msg,
+		    sizeof(msg));
+		if (j->uribl != NULL) {
+			m = msg_parse(j->msg, j->len, NULL);
+			u = msg_uris(m, &nu);
+			sauth_job_uris(j, u, nu);
+			msg_free(m);
+		}
+		sauth_job_run(c, j);
+		if (j->what & SAUTH_DO_DNSBL)
+			printf("lists: dnsbl=%d rhsbl=%d uribl=%d "
+			    "temperror=%d\n", j->dnsbl_w, j->rhsbl_w,
+			    j->uribl_w, j->list_temp);
+		print_one(argv[i], &j->res, id, j->facts);
+		sauth_job_free(j);
 		sbuf_free(&sb);
-		sbuf_free(&lf);
+	}
+	if (stats) {
+		sauth_ctx_stats(c, &hits, &misses);
+		printf("dkim keys: decoded=%lu reused=%lu\n", misses, hits);
 	}
 	sauth_ctx_free(c);
 	free(l);

@@ -74,7 +74,8 @@ db_dir(const char *dir, const char *cfg_path, struct bayes_params *p)
 		exit(1);
 	}
 	d = xstrdup(dir ? dir : cfg->bayes_path);
-	if (dir == NULL && cfg->bayes_store == 1 && ctl_redis.server == NULL) {
+	if (dir == NULL && cfg->bayes_store == CFG_BAYES_REDIS &&
+	    ctl_redis.server == NULL) {
 		ctl_redis.server = xstrdup(cfg->redis_server);
 		ctl_redis.prefix = xstrdup(cfg->redis_prefix);
 		ctl_redis.dbn = cfg->redis_db;

@@ -52,3 +52,6 @@ calibrate: moatctl$(EXEEXT)
 	$(MOAT_FIT) calibrate $(MOAT_FIT_ARGS) \
 	    -o $(top_srcdir)/rules/calibrated.cf
 .PHONY: quality calibrate
+# moatctl scan runs the DATA stage with the null io (engine.h).
+moatctl_SOURCES += $(ENGINE_SOURCES) proxy/dns.c proxy/dns.h \
+	proxy/bayes_live.c proxy/bayes_live.h

@@ -57,6 +57,7 @@
 #include "ctl_bayes.h"
 #include "ctl_report.h"
 #include "ctl_stats.h"
+#include "engine/engine.h"
 #include "greylist.h"
 #include "log.h"
 #include "msg.h"
@@ -155,19 +156,16 @@ usage(void)
 	exit(2);
 }
 
+/* --tag/--tempfail/--reject take what the config's score keys take. */
 static int
 parse_threshold(const char *s, double *v, int *on)
 {
-	char *end;
+	struct cfg_score sc;
 
-	if (strcmp(s, "off") == 0) {
-		*on = 0;
-		return 0;
-	}
-	*v = strtod(s, &end);
-	if (*end != '\0' || !isfinite(*v))
+	if (cfg_parse_score(s, &sc) == -1)
 		return -1;
-	*on = 1;
+	*v = sc.v;
+	*on = sc.on;
 	return 0;
 }
 
@@ -469,35 +467,55 @@ ctl_collect(const char *path, char ***v, size_t *n)
 
 static double now(void);
 
-/* scan --bayes-db: the message's Bayes verdict into env (as moatd does). */
-static void
-scan_bayes(struct job *j, struct item *it, const struct msg *m,
-    struct bayes_toks *toks, struct rule_env *env)
-{
-	char err[512];
-	int rc;
+/* agree: every hit's name, sub-rules too, as the engine evaluates. */
+struct scan_hits {
+	struct job	*j;
+	size_t		 idx;
+};
 
-	rc = bayes_db_classify(j->bdb, &j->bp, m, toks, &it->bayes_p, NULL,
-	    err, sizeof(err));
-	if (rc < 0)
-		fprintf(stderr, "moatctl: %s: %s\n", it->path, err);
-	it->bayes_known = env->bayes_known = rc == 1;
-	env->bayes_p = it->bayes_p;
+static void
+scan_hits_cb(void *arg, const struct rule_hit *h, size_t n)
+{
+	struct scan_hits *sh = arg;
+	struct job *j = sh->j;
+	size_t i;
+
+	j->names[sh->idx] = xreallocarray(NULL, n + 1, sizeof(char *));
+	j->nnames[sh->idx] = 0;
+	for (i = 0; i < n; i++)
+		if (!(h[i].flags & RULE_HIT_LIMIT))
+			j->names[sh->idx][j->nnames[sh->idx]++] =
+			    (char *)h[i].name;
 }
 
+/* The engine's data stage needs a config; this one has only defaults. */
+static const struct config scan_noconf;
+
 static void
-scan_one(struct job *j, size_t idx, struct rule_scratch *sc,
-    struct sbuf *raw, double *parse_s, struct bayes_toks *toks,
-    double *bayes_s)
+scan_done(void *arg, struct eng_tx *tx, const struct eng_outcome *o)
 {
-	struct rule_env env;
+	(void)arg;
+	(void)tx;
+	(void)o;
+}
+
+/*
+ * One message through the engine's DATA stage, with the null io (no
+ * loop, no store, no DNS): Bayes, the rules and score_rules, the same
+ * steps as moatd at the end of DATA, so the two cannot disagree.
+ */
+static void
+scan_one(struct job *j, size_t idx, struct eng_io *io, struct sbuf *raw,
+    double *parse_s, double *bayes_s)
+{
 	double t0;
 	struct item *it = &j->items[idx];
-	const struct rule_hit *h;
-	struct score_card card;
+	struct scan_hits sh = { j, idx };
+	struct score_card *card;
 	struct sbuf s = SBUF_INIT;
+	struct eng_tx *tx;
 	struct msg *m;
-	size_t n, i;
+	size_t i;
 
 	if (read_file(it->path, raw) != 0) {
 		it->err = errno ? errno : EIO;
@@ -508,27 +526,22 @@ scan_one(struct job *j, size_t idx, struct rule_scratch *sc,
 	m = msg_parse(raw->p ? raw->p : "", raw->len, NULL);
 	if (j->o->profile)
 		*parse_s += now() - t0;
-	memset(&env, 0, sizeof(env));
-	if (j->bdb) {
-		t0 = j->o->profile ? now() : 0;
-		scan_bayes(j, it, m, toks, &env);
-		if (j->o->profile)
-			*bayes_s += now() - t0;
-	}
-	h = rule_eval(j->rs, sc, &env, m, &n);
-	score_card_init(&card);
-	if (j->collect_all) {
-		j->names[idx] = xreallocarray(NULL, n + 1, sizeof(char *));
-		j->nnames[idx] = 0;
-	}
-	for (i = 0; i < n && j->collect_all; i++)
-		if (!(h[i].flags & RULE_HIT_LIMIT))
-			j->names[idx][j->nnames[idx]++] = (char *)h[i].name;
-	/* The scoring moatd does at end of DATA (policy_eval). */
-	it->verdict = score_rules(&card, h, n, j->o->sub ?
-	    SCORE_RULES_LIST_SUB : 0, &j->o->th, NULL, NULL);
-	it->score = score_card_total(&card);
-	score_card_tests(&card, &s);
+	/* No connection, no envelope: only the message's rules can hit. */
+	tx = eng_tx_new(j->o->conf ? j->o->conf : &scan_noconf, NULL, io,
+	    "scan");
+	eng_tx_message(tx, m, raw->p ? raw->p : "", raw->len);
+	io->hits_arg = &sh;
+	io->on_hits = j->collect_all ? scan_hits_cb : NULL;
+	(void)eng_stage(tx, ENG_DATA, scan_done, NULL);
+	if (tx->bayes_err[0] != '\0')
+		fprintf(stderr, "moatctl: %s: %s\n", it->path, tx->bayes_err);
+	it->bayes_known = tx->bayes_known;
+	it->bayes_p = tx->bayes_p;
+	*bayes_s += (double)tx->bayes_ns / 1e9;
+	card = &tx->card;
+	it->verdict = tx->verdict;
+	it->score = score_card_total(card);
+	score_card_tests(card, &s);
 	it->rules = xstrdup(s.p ? s.p : "");
 	if (j->o->verbose) {
 		sbuf_reset(&s);
@@ -537,13 +550,13 @@ scan_one(struct job *j, size_t idx, struct rule_scratch *sc,
 		    "description\n---- ---------------------- "
 		    "--------------------------------------------------\n",
 		    it->score, j->o->th.tag_on ? j->o->th.tag : 0.0);
-		for (i = 0; i < card.nhits; i++)
-			sbuf_printf(&s, "%4.1f %-22s %s\n", card.hits[i].score,
-			    card.hits[i].name, card.hits[i].desc);
+		for (i = 0; i < card->nhits; i++)
+			sbuf_printf(&s, "%4.1f %-22s %s\n", card->hits[i].score,
+			    card->hits[i].name, card->hits[i].desc);
 		it->report = xstrdup(s.p);
 	}
 	sbuf_free(&s);
-	score_card_free(&card);
+	eng_tx_free(tx);
 	msg_free(m);
 }
 
@@ -554,12 +567,18 @@ worker(void *arg)
 	struct rule_scratch *sc = rule_scratch_new();
 	struct sbuf raw = SBUF_INIT;
 	struct rule_prof p;
-	struct bayes_toks toks;
+	struct eng_io io;
 	double parse_s = 0, bayes_s = 0;
 	size_t idx;
 
-	memset(&toks, 0, sizeof(toks));
-
+	/* The null io: this thread's scratch and moatctl's own choices. */
+	memset(&io, 0, sizeof(io));
+	io.scratch = sc;
+	io.rules = j->rs;
+	io.th = &j->o->th;
+	io.score_flags = j->o->sub ? SCORE_RULES_LIST_SUB : 0;
+	io.bayes_db = j->bdb;
+	io.bayes_params = &j->bp;
 	if (j->o->profile)
 		rule_scratch_profile(sc, 1);
 	/* agree compares sub-rule hits too, so it needs them all */
@@ -570,7 +589,7 @@ worker(void *arg)
 		pthread_mutex_unlock(&j->lock);
 		if (idx >= j->nitems)
 			break;
-		scan_one(j, idx, sc, &raw, &parse_s, &toks, &bayes_s);
+		scan_one(j, idx, &io, &raw, &parse_s, &bayes_s);
 	}
 	if (j->o->profile) {
 		pthread_mutex_lock(&j->lock);
@@ -585,7 +604,6 @@ worker(void *arg)
 		pthread_mutex_unlock(&j->lock);
 	}
 	sbuf_free(&raw);
-	bayes_toks_free(&toks);
 	rule_scratch_free(sc);
 	return NULL;
 }
@@ -1803,7 +1821,7 @@ gc_open(struct gctl *g, const char *cfg_path)
 		exit(1);
 	}
 	g->cfg = cfg;
-	if (!cfg->store_redis) {
+	if (cfg->store_kind == CFG_STORE_MEMORY) {
 		fprintf(stderr, "moatctl: greylist: %s has \"store memory\"%s: "
 		    "the memory store lives inside the moatd process and "
 		    "cannot be administered from outside (restarting moatd "

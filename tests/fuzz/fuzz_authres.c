@@ -5,7 +5,9 @@
  * that is non-empty and NUL-free; as a URI whose host a URI list would be
  * asked about (a lower-case DNS name, or nothing); as a DNS list
  * specification (dnsbl_sites), whose sites must then be within their
- * bounds; and as
+ * bounds; as a header block to strip our fields from (sauth_ar_strip:
+ * never longer than its input, and a second pass removes nothing and
+ * changes nothing); and as
  * hostile values (d=, s=, MAIL FROM domain, authserv-id) for the writer,
  * whose header must have no line break but its folds, and must parse
  * back as ours (we strip the fields we wrote; a field we write that we do
@@ -61,6 +63,19 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		CHECK(strlen(id) < sizeof(id));
 	}
 	(void)sauth_ar_is_ours(copy, size, "mx.example.net");
+	/* ... and as a header block. */
+	sauth_ar_strip(copy, size, "mx.example.net", &sb);
+	CHECK(sb.len <= size);
+	{
+		struct sbuf again = SBUF_INIT;
+
+		CHECK(sauth_ar_strip(sb.p, sb.len, "mx.example.net",
+		    &again) == 0);
+		CHECK(again.len == sb.len && (sb.len == 0 ||
+		    memcmp(again.p, sb.p, sb.len) == 0));
+		sbuf_free(&again);
+	}
+	sbuf_free(&sb);
 	/* ... and as a URI: a host we ask a list about is a DNS name. */
 	if (sauth_uri_host(copy, size, id, sizeof(id)) == 0) {
 		CHECK(id[0] != '\0' && strchr(id, '.') != NULL);

@@ -100,7 +100,8 @@ EXTRA_DIST += tests/fuzz/seeds/fuzz_authres/ours \
 	tests/fuzz/seeds/fuzz_authres/comments \
 	tests/fuzz/seeds/fuzz_authres/sites \
 	tests/fuzz/seeds/fuzz_authres/writer \
-	tests/fuzz/seeds/fuzz_authres/uri
+	tests/fuzz/seeds/fuzz_authres/uri \
+	tests/fuzz/seeds/fuzz_authres/strip
 # fuzz target: scoring/greylist.c (normalisation, names, key split)
 FUZZ_TARGETS += fuzz_greylist
 fuzz_greylist_SOURCES = tests/fuzz/fuzz_greylist.c

@@ -51,6 +51,10 @@ BASE_CONF = [
     ("backend_data_timeout", "3s"),
     ("log", "stderr"),
     ("reverse_dns", "off"),
+    # No DNS here: no SPF, DKIM or DMARC (test_sauth_moatd.py has them).
+    ("spf", "off"),
+    ("dkim", "off"),
+    ("dmarc", "off"),
     ("hostname", "moat.test"),
     ("local_domains", "example.test"),
     ("trusted_networks", "127.0.0.1/32"),

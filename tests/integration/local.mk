@@ -104,4 +104,6 @@ EXTRA_DIST += tests/integration/test_unit.sh
 # Sender authentication (issue 16): moatctl authcheck against a private
 # dnsmasq (tests/integration/dnstest.py) with python3-dkim signatures.
 INTEGRATION_TESTS += tests/integration/test_sender_auth.py
+# ... and through moatd: the engine's steps (engine/eng_sauth.c).
+INTEGRATION_TESTS += tests/integration/test_sauth_moatd.py
 EXTRA_DIST += tests/integration/dnstest.py

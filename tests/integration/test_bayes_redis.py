@@ -16,6 +16,7 @@ import random
 import subprocess
 import sys
 import tempfile
+import time
 import unittest
 
 sys.dont_write_bytecode = True     # no __pycache__ in the source tree
@@ -224,6 +225,105 @@ class Daemon(RedisStore, mt.MoatTestCase):
         errs = [l for l in m.log_lines() if "bayes:" in l and
                 self.redis.sock in l]
         self.assertEqual(len(errs), 1, m.log())
+
+
+class StalledRedis:
+    """A unix socket that accepts connections, reads what comes and never
+    answers: a Redis hung in a way SIGSTOP does not show (the kernel
+    still accepts).  Its thread is stopped and joined by stop()."""
+
+    def __init__(self, path):
+        import socket
+        import threading
+        self.path = path
+        self.srv = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.srv.bind(path)
+        self.srv.listen(16)
+        self.srv.settimeout(0.1)
+        self.conns = []
+        self.stopping = False
+        self.thread = threading.Thread(target=self.run, daemon=True)
+        self.thread.start()
+
+    def run(self):
+        import select
+        while not self.stopping:
+            try:
+                c, _ = self.srv.accept()
+                self.conns.append(c)
+            except OSError:
+                pass
+            r, _, _ = select.select(self.conns, [], [], 0) \
+                if self.conns else ([], [], [])
+            for c in r:
+                try:
+                    c.recv(65536)
+                except OSError:
+                    pass
+
+    def stop(self):
+        self.stopping = True
+        self.thread.join(5)
+        for c in self.conns:
+            c.close()
+        self.srv.close()
+
+
+class Stalled(mt.MoatTestCase):
+    """Issue 13: with bayes_store redis the token read is asynchronous on
+    the worker's loop.  While one message waits for a Redis that never
+    answers, another session on the same (only) worker is served at once;
+    the waiting message goes on without Bayes after bayes_timeout."""
+    SHARED_MOATD = False
+
+    def test_stalled_redis_does_not_stop_the_loop(self):
+        import threading
+        d = tempfile.TemporaryDirectory()
+        self.addCleanup(d.cleanup)
+        fake = StalledRedis(os.path.join(d.name, "redis.sock"))
+        self.addCleanup(fake.stop)
+        rules = os.path.join(d.name, "bayes.cf")
+        with open(rules, "w") as f:
+            f.write(tb.BAYES_CF)
+        m = self.start_moatd(
+            {"workers": "1", "bayes": "on", "bayes_store": "redis",
+             "redis_server": "unix:" + fake.path, "bayes_timeout": "3s",
+             "score_reject": "off"}, ["rules " + rules])
+        a = self.client(m)
+        a.greet()
+        res = {}
+
+        def send_a():
+            t0 = time.monotonic()
+            res["a"] = self.send_mail(a, ["alice@example.test"],
+                                      mt.make_message(self.tok + "-a"))
+            res["a_s"] = time.monotonic() - t0
+
+        ta = threading.Thread(target=send_a)
+        ta.start()
+        # A's message reached the end of DATA: its Bayes read is pending.
+        self.assertTrue(mt.poll(lambda: fake.conns, timeout=5),
+                        "moatd never connected to the fake Redis")
+        time.sleep(0.3)
+        t0 = time.monotonic()
+        b = self.client(m)
+        rb = b.greet()
+        b_s = time.monotonic() - t0
+        ta.join(15)
+        self.assertReply(rb, 250)
+        print("stalled redis: another session greeted in %.3f s, the "
+              "waiting message took %.3f s" % (b_s, res.get("a_s", -1)),
+              file=sys.stderr)
+        self.assertLess(b_s, 1.5, "the worker's loop was blocked")
+        self.assertReply(res["a"][-1], 250)
+        self.assertGreaterEqual(res["a_s"], 2.5)    # it waited for Redis
+        txs = mt.poll(lambda: len(m.txs()) >= 1 and m.txs())
+        self.assertTrue(txs, m.log())
+        self.assertEqual(txs[0].get("bayes"), "-")
+        errs = [l for l in m.log_lines() if "bayes:" in l and
+                fake.path in l]
+        self.assertEqual(len(errs), 1, m.log())
+        self.assertTrue(m.alive())
 
 
 if __name__ == "__main__":

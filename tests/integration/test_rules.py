@@ -3,7 +3,8 @@
 of DATA and nothing reaches Postfix; a tagged message arrives with moat's
 X-Spam-* fields (the sender's own stripped) and the Subject prefix; refusals
 at connect, HELO, MAIL and RCPT never open a backend connection; a broken
-rule file is named by moatd -t and refused on reload; with `hyperscan on`
+rule file is named by moatd -t and refused on reload, and a session open
+across a reload finishes on the rules it began with; with `hyperscan on`
 the prefilter is built in the background, cached, read back from the cache
 after a reload, and the verdicts stay the same."""
 
@@ -156,6 +157,44 @@ class Rules(mt.MoatTestCase):
             self.tok, body=GTUBE + "\r\n"))
         self.assertReply(rs[-1], 550, "5.7.1")
         self.m.write_config(good_conf)
+
+    def reload_and_wait(self):
+        """SIGHUP, then wait for one more "in force" line than before."""
+        n = self.m.log().count("reload: configuration ")
+        self.m.signal(signal.SIGHUP)
+        self.assertTrue(mt.poll(lambda: self.m.log().count(
+            "reload: configuration ") > n), self.m.log())
+
+    def test_session_open_across_a_reload_keeps_its_snapshot(self):
+        # Config and rules are one snapshot per session, taken when it
+        # starts: a reload in the middle of a transaction changes nothing
+        # for it, and the next session gets the new rules.
+        old = write_rules('body T_OLD_ONLY /old-snapshot-marker/ score 50 '
+                          '"test: only in the old rules"\n')
+        self.addCleanup(os.unlink, old)
+        good_conf = self.m.config_text()
+        self.addCleanup(self.m.write_config, good_conf)
+        self.m.write_config(good_conf + "rules %s\n" % old)
+        self.reload_and_wait()
+        msg = mt.make_message(self.tok, body="old-snapshot-marker\r\n")
+        c = self.client(self.m)
+        c.greet()
+        self.assertReply(c.cmd("MAIL FROM:<sender@sender.test>"), 250)
+        self.assertReply(c.cmd("RCPT TO:<alice@example.test>"), 250)
+        # The new config drops the rule; moatd takes it while c is open.
+        self.m.write_config(good_conf)
+        self.reload_and_wait()
+        self.assertReply(c.cmd("DATA"), 354)
+        c.send(mt.dot_stuff(msg))
+        self.assertReply(c.reply(), 550, "5.7.1")
+        self.assertReply(c.cmd("QUIT"), 221)
+        # A session started after the reload: no such rule any more.
+        c2 = self.client(self.m)
+        c2.greet()
+        rs = self.send_mail(c2, ["alice@example.test"], msg)
+        self.assertReply(rs[-1], 250)
+        self.assertEqual(len(self.postfix.wait_messages("alice", self.tok)),
+                         1)
 
 
 class RulesHyperscan(mt.MoatTestCase):

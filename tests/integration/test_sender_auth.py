@@ -123,6 +123,10 @@ class SenderAuth(unittest.TestCase):
                 "a:h%d.flat.test" % i for i in range(11)) + " -all"),
             ("void.test", "TXT", "v=spf1 a:v1.void.test a:v2.void.test "
              "a:v3.void.test a:v4.void.test -all"),
+            ("void2.test", "TXT", "v=spf1 a:v1.void.test mx:v2.void.test "
+             "ip4:192.0.2.1 -all"),
+            ("voidpass.test", "TXT", "v=spf1 a:v1.void.test ip4:192.0.2.1 "
+             "a:v2.void.test a:v3.void.test a:v4.void.test -all"),
             ("twice.test", "TXT", "v=spf1 -all"),
             ("twice.test", "TXT", "v=spf1 +all"),
             ("helo.test", "TXT", "v=spf1 ip4:192.0.2.1 -all"),
@@ -267,19 +271,35 @@ class SenderAuth(unittest.TestCase):
         self.assertIn("smtp.helo=helo.test", r["out"])
 
     def test_spf_nested_lookup_limit(self):
-        # RFC 7208 4.6.4 counts lookups across includes: 12 nested
-        # includes are a permerror.  libspf2 1.2.10 counts per record and
-        # stops at its include depth only, so the innermost -all decides.
-        # Recorded so that a library change shows up; never a pass.
+        # RFC 7208 4.6.4 counts DNS terms across includes: 12 nested
+        # includes are a permerror.  libspf2 1.2.10 counts per record;
+        # moat counts the records fetched (sauth_check.c, spf_lookup).
         got, r = self.spf("a@many.test", IP_OK)
-        self.assertIn(got, ("permerror", "fail"), r["out"])
+        self.assertEqual(got, "permerror", r["out"])
+        self.assertIn("SPF_PERMERROR", r["facts"])
+        # Ten nested includes are within the limit: the last -all.
+        got, r = self.spf("a@l3.many.test", IP_OK)
+        self.assertEqual(got, "fail", r["out"])
 
     def test_spf_void_lookups(self):
-        # RFC 7208 4.6.4: more than two void lookups is permerror.
-        # libspf2 1.2.10 does not count void lookups: the record's -all
-        # decides.  Recorded here so a library change shows up.
+        # RFC 7208 4.6.4: more than two void lookups is permerror
+        # (libspf2 1.2.10 does not count them; moat does).
         got, r = self.spf("a@void.test", IP_OK)
-        self.assertIn(got, ("permerror", "fail"), r["out"])
+        self.assertEqual(got, "permerror", r["out"])
+        # Two are allowed (an a: and an mx: that find nothing).
+        got, r = self.spf("a@void2.test", IP_OK)
+        self.assertEqual(got, "pass", r["out"])
+        # A match before the third void lookup stops the evaluation.
+        got, r = self.spf("a@voidpass.test", IP_OK)
+        self.assertEqual(got, "pass", r["out"])
+        got, r = self.spf("a@voidpass.test", IP_BAD)
+        self.assertEqual(got, "permerror", r["out"])
+        # Every message alike: the answers cached by the first check
+        # count again in the second (one process, two messages).
+        r = self.authcheck(message("x.test"), "--client-ip", IP_OK,
+                           "--helo", "helo.test", "--mail-from",
+                           "a@void.test")
+        self.assertEqual(r["spf"], ["permerror"], r["out"])
 
     def test_spf_outside_zone_is_temperror(self):
         # Not under --local=/test/: dnsmasq has no upstream and REFUSES.
@@ -320,6 +340,32 @@ class SenderAuth(unittest.TestCase):
                             b"Subject: sender AUTH")
         got, r = self.dkim_of(data)
         self.assertEqual(got, ["fail(d=sig.test)"], r["out"])
+
+    def test_dkim_decoded_key_cache(self):
+        # One process verifies many messages: a key decoded once is
+        # reused (sauth_check.c's cache by DER bytes), and a signature
+        # made with one key but naming another selector still fails, so
+        # the cache never answers with the wrong key.
+        good = self.sign(message("sig.test", "kc"), "rsa")
+        other = self.sign(message("sig.test", "kc2"), "rsa1k")
+        forged = good.replace(b"s=rsa;", b"s=rsa1k;", 1)
+        self.assertNotEqual(forged, good)
+        paths = []
+        for i, data in enumerate([good, other, good, forged, good]):
+            path = os.path.join(self.dir.name, "kc%d.eml" % i)
+            with open(path, "wb") as f:
+                f.write(data)
+            paths.append(path)
+        p = subprocess.run([MOATCTL, "authcheck", "--psl", self.psl,
+                            "--dns", self.dns.address, "--stats"] + paths,
+                           capture_output=True, text=True, timeout=60)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        got = [line.split(" dkim=")[1].split()[0]
+               for line in p.stdout.splitlines() if " dkim=" in line]
+        self.assertEqual(got, ["pass(d=sig.test)", "pass(d=sig.test)",
+                               "pass(d=sig.test)", "fail(d=sig.test)",
+                               "pass(d=sig.test)"], p.stdout)
+        self.assertIn("dkim keys: decoded=2 reused=3", p.stdout)
 
     def test_dkim_whitespace_relaxed_vs_simple(self):
         # Relaxed body canonicalisation ignores trailing blanks; simple
@@ -499,22 +545,36 @@ class SenderAuth(unittest.TestCase):
         self.assertEqual(r["facts"], [])
         self.assertIn("Authentication-Results: moat; none", r["out"])
 
-    def test_dead_resolver_is_temperror_within_timeout(self):
+    def dead_check(self, *args):
+        """authcheck of a signed p=reject message with the resolver
+        paused: (its results, seconds taken); all three temperror."""
         data = self.sign(message("reject.test"), "rsa")
         self.dns.pause()
         try:
             t0 = time.monotonic()
             r = self.authcheck(data, "--client-ip", IP_OK, "--mail-from",
-                               "a@reject.test", timeout_ms=1000)
+                               "a@reject.test", *args, timeout_ms=1000)
             took = time.monotonic() - t0
         finally:
             self.dns.resume()
         self.assertEqual(r["spf"][0], "temperror", r["out"])
         self.assertEqual(r["dkim"], ["temperror(d=sig.test)"], r["out"])
         self.assertEqual(r["dmarc"][0], "temperror", r["out"])
+        return r, took
+
+    def test_dead_resolver_is_temperror_within_timeout(self):
+        r, took = self.dead_check()
         self.assertIn("SPF_TEMPERROR", r["facts"])
         # SPF mailfrom + HELO, the key, DMARC: a handful of 1 s timeouts.
         self.assertLess(took, 15, r["out"])
+
+    def test_deadline_bounds_the_message(self):
+        # auth_deadline: with a dead resolver the checks of one message
+        # (SPF, HELO, the key, DMARC: four 1 s timeouts or more) stop at
+        # the deadline, all temperror.
+        r, took = self.dead_check("--helo", "helo.test", "--deadline",
+                                  "1500")
+        self.assertLess(took, 3.0, r["out"])
 
     def test_dead_resolver_lists_add_nothing(self):
         self.dns.pause()

@@ -80,6 +80,7 @@ test_thresholds(void **state)
 {
 	struct config *c = cfg_defaults();
 	struct score_thresholds t;
+	struct rule_set *rs = (struct rule_set *)&t;
 	char err[256];
 
 	(void)state;
@@ -90,12 +91,10 @@ test_thresholds(void **state)
 	assert_true(t.tag == 5.0);
 	assert_true(t.reject == 10.0);
 	/* No rules configured: nothing to compile, no rule set. */
-	assert_int_equal(policy_load(c, err, sizeof(err)), 0);
-	assert_null(c->rules);
-	free(c->score_reject);
-	c->score_reject = strdup("off");
-	free(c->score_tag);
-	c->score_tag = strdup("-2.5");
+	assert_int_equal(policy_load(c, &rs, err, sizeof(err)), 0);
+	assert_null(rs);
+	assert_int_equal(cfg_parse_score("off", &c->score_reject), 0);
+	assert_int_equal(cfg_parse_score("-2.5", &c->score_tag), 0);
 	policy_thresholds(c, 0, &t);
 	assert_false(t.reject_on);
 	assert_true(t.tag_on);
@@ -113,15 +112,16 @@ static void
 test_load_errors(void **state)
 {
 	struct config *c = cfg_defaults();
+	struct rule_set *rs = (struct rule_set *)c;
 	char err[512];
 
 	(void)state;
 	c->rules_files = calloc(1, sizeof(char *));
 	c->rules_files[0] = strdup("/nonexistent/moat-test.rules");
 	c->nrules_files = 1;
-	assert_int_equal(policy_load(c, err, sizeof(err)), -1);
+	assert_int_equal(policy_load(c, &rs, err, sizeof(err)), -1);
 	assert_non_null(strstr(err, "/nonexistent/moat-test.rules"));
-	assert_null(c->rules);
+	assert_null(rs);
 	cfg_unref(c);
 }
 

@@ -230,6 +230,83 @@ static const char *scored_names(const struct rule_hit *h, size_t n,
  * Lazy evaluation: a sub-rule runs only when a meta reads it, && || ?:
  * skip what cannot matter, and the scored hits are those of a full run.
  */
+/*
+ * Evaluate m fully and lazily; the scored hits must be the same.  Returns
+ * the lazy hits (valid until lazy evaluates again).
+ */
+static const struct rule_hit *
+lazy_hits(const struct rule_set *rs, struct rule_scratch *eager,
+    struct rule_scratch *lazy, const struct msg *m, size_t *n)
+{
+	struct sbuf a = SBUF_INIT, b = SBUF_INIT;
+	const struct rule_hit *h;
+
+	h = rule_eval(rs, eager, NULL, m, n);
+	scored_names(h, *n, &a);
+	h = rule_eval(rs, lazy, NULL, m, n);
+	assert_string_equal(scored_names(h, *n, &b), a.p ? a.p : "");
+	sbuf_free(&a);
+	sbuf_free(&b);
+	return h;
+}
+
+/*
+ * "A && B" runs the cheaper rule first (rule_load.c cheap_first()): a
+ * pattern PCRE2 must try at every offset is asked only where the header
+ * rule hit, and every verdict stays that of a full evaluation.
+ */
+static void
+test_cheap_first(void **state)
+{
+	struct rule_set *rs = load("t.cf",
+	    "body __DEAR /\\w{3}\\d{3}/\n"
+	    "header __CHEAP Subject =~ /cheap/\n"
+	    "body __MULTI /\\w{3}\\d{3}/\n"
+	    "tflags __MULTI multiple\n"
+	    "meta SWAPPED __DEAR && __CHEAP\n"
+	    "meta KEPT __MULTI && __CHEAP\n"
+	    "meta VALUE (__CHEAP && __MULTI) + (__DEAR && __CHEAP) > 2\n"
+	    "body __X /xyz/\n"
+	    "meta ORAND (__X || __DEAR) && __CHEAP\n");
+	static const char *raws[] = {
+	    "Subject: cheap\n\nabc123 def456\n",
+	    "Subject: dear\n\nabc123\n",
+	    "Subject: cheap\n\nnothing\n",
+	    "Subject: x\n\nnothing\n",
+	    "Subject: cheap\n\nxyz\n",
+	};
+	struct rule_scratch *eager = rule_scratch_new();
+	struct rule_scratch *lazy = rule_scratch_new();
+	const struct rule_hit *h;
+	struct msg *m;
+	size_t n, k;
+
+	(void)state;
+	rule_scratch_lazy(lazy, 1);
+	rule_scratch_profile(lazy, 1);
+	for (k = 0; k < sizeof(raws) / sizeof(raws[0]); k++) {
+		m = msg_parse(raws[k], strlen(raws[k]), NULL);
+		h = lazy_hits(rs, eager, lazy, m, &n);
+		if (k == 0) {
+			/* values kept: __MULTI's 2 plus 1 */
+			assert_non_null(find(h, n, "SWAPPED"));
+			assert_non_null(find(h, n, "VALUE"));
+		}
+		/* "(__X || __DEAR) && __CHEAP": the left operand is the ||,
+		   not __DEAR, so nothing moves */
+		if (k == 4)
+			assert_non_null(find(h, n, "ORAND"));
+		msg_free(m);
+	}
+	/* __DEAR in SWAPPED only where __CHEAP hit (2), and in ORAND where
+	   __X did not (4); __MULTI (a count) not moved */
+	assert_int_equal(runs_of(rs, lazy, "__DEAR"), 5);
+	assert_int_equal(runs_of(rs, lazy, "__MULTI"), 5);
+	rule_scratch_free(eager);
+	rule_scratch_free(lazy);
+	rule_set_unref(rs);
+}
+
 static void
 test_lazy(void **state)
 {
@@ -905,6 +982,7 @@ main(void)
 		cmocka_unit_test(test_headers),
 		cmocka_unit_test(test_meta_values),
 		cmocka_unit_test(test_lazy),
+		cmocka_unit_test(test_cheap_first),
 		cmocka_unit_test(test_stages),
 		cmocka_unit_test(test_latin1_fold),
 		cmocka_unit_test(test_limit),

@@ -325,6 +325,150 @@ test_superset(void **state)
 	rule_set_unref(rs);
 }
 
+/*
+ * A class that opens with "]" ("[]x]", "[^]x]") holds that "]" as a
+ * member: the superset of a long pattern must not take it for the class's
+ * end, or a ")" or "|" inside the class ends a group early and the
+ * "superset" loses what the class matches (missed hits).
+ */
+static void
+test_superset_bracket(void **state)
+{
+	static const char *const msgs[] = {
+	    "Subject: s\n\nsay \xc3\xa9)b now\n",
+	    "Subject: s\n\nsay \xc3\xa9]b now\n",
+	    "Subject: s\n\nsay \xc3\xa9|z now\n",
+	    "Subject: s\n\nsay \xc3\x80" "b now\n",
+	    "Subject: s\n\nsay \xc3\x81 now\n",
+	    "Subject: s\n\nsay ab now\n",
+	    "Subject: s\n\nnothing here\n",
+	    "Subject: s\n\nsay \xc3\xa9]z now\n",
+	};
+	/* the message each form must hit */
+	static const size_t hit[] = { 7, 4, 0 };
+	static const char *const forms[] = {
+	    "(?:(?:a|\\xc3\\xa9[]|\\x80[\\x81])z|",
+	    "(?:(?:x[^]|\\xc3[\\x80]|\\xc3\\x81)|",
+	    "(?:(?:a|\\xc3\\xa9[]\\x80)]b)|",
+	};
+	struct sbuf pad = SBUF_INIT, pat = SBUF_INIT, with = SBUF_INIT;
+	struct rule_set *rs;
+	struct rule_scratch *sc;
+	size_t f;
+
+	(void)state;
+	/* over rule_hs.c's HS_LONG_EXPR, so the superset is what is built */
+	while (pad.len < 9000)
+		sbuf_printf(&pad, "%swq%zuzz", pad.len > 0 ? "|" : "",
+		    pad.len);
+	sbuf_addc(&pad, '\0');
+	for (f = 0; f < sizeof(forms) / sizeof(forms[0]); f++) {
+		sbuf_reset(&pat);
+		sbuf_adds(&pat, "body BRACKET /");
+		sbuf_adds(&pat, forms[f]);
+		sbuf_adds(&pat, pad.p);
+		sbuf_adds(&pat, ")/\n");
+		sc = rule_scratch_new();
+		rs = load(pat.p);
+		same_hits_on(rs, sc, 1, msgs, sizeof(msgs) / sizeof(msgs[0]));
+		/* and PCRE2 does hit: the messages test the classes */
+		hits_of(rs, sc, msgs[hit[f]], &with);
+		assert_string_equal(with.p, "BRACKET:1 ");
+		rule_scratch_free(sc);
+		rule_set_unref(rs);
+	}
+	sbuf_free(&pad);
+	sbuf_free(&pat);
+	sbuf_free(&with);
+}
+
+/*
+ * An expression longer than Hyperscan takes (16,000 bytes) goes to it in
+ * pieces under the rule's one id, its longest splittable group cut in
+ * halves (rule_hs.c hs_exprs()); the hits stay PCRE2's, including matches
+ * that only the first or only the last piece holds.  A group inside a
+ * repeat is never split: a pattern that has nothing else to split is
+ * left to PCRE2.
+ */
+/* "w00000q|w00001q|..." n of them: distinct words, 8 bytes each */
+static void
+words(struct sbuf *pat, size_t n)
+{
+	size_t w;
+
+	for (w = 0; w < n; w++)
+		sbuf_printf(pat, "%sw%05zuq", w > 0 ? "|" : "", w);
+}
+
+static void
+test_split(void **state)
+{
+	static const char *const msgs[] = {
+	    "Subject: s\n\nsay xabxcdw00000q now\n",
+	    "Subject: s\n\nsay xcdxcdw02499q now\n",
+	    "Subject: s\n\nsay xcdxabw01000q\n",
+	    "Subject: s\n\nsay xabw00000q now\n",
+	    "Subject: s\n\nsay xabxcdw02500q now\n",
+	    "Subject: s\n\nsay xabxcdw00000qq now\n",
+	};
+	struct sbuf pat = SBUF_INIT, with = SBUF_INIT;
+	struct rule_set *rs;
+	struct rule_scratch *sc = rule_scratch_new();
+	struct rule_hs_info hi;
+	struct rule_hs *h;
+	char err[256];
+
+	(void)state;
+	sbuf_adds(&pat, "body SPLIT /(?:^|\\s)(?:x(?:ab|cd)){2}(?:");
+	words(&pat, 2500);
+	sbuf_adds(&pat, ")\\b/\n");
+	assert_true(pat.len > 20000);
+	rs = load(pat.p);
+	same_hits_on(rs, sc, 1, msgs, sizeof(msgs) / sizeof(msgs[0]));
+	hits_of(rs, sc, msgs[0], &with);
+	assert_string_equal(with.p, "SPLIT:1 ");
+	hits_of(rs, sc, msgs[1], &with);
+	assert_string_equal(with.p, "SPLIT:1 ");
+	hits_of(rs, sc, msgs[2], &with);
+	assert_string_equal(with.p, "SPLIT:1 ");
+	hits_of(rs, sc, msgs[3], &with);
+	assert_string_equal(with.p, "");
+	hits_of(rs, sc, msgs[4], &with);
+	assert_string_equal(with.p, "");
+	rule_set_unref(rs);
+
+	/*
+	 * A "__" sub-rule gets no pieces: it runs only when a meta asks, and
+	 * the pieces would be scanned on every message.  Left to PCRE2.
+	 */
+	sbuf_reset(&pat);
+	sbuf_adds(&pat, "body __SUBSPLIT /(?:^|\\s)(?:x(?:ab|cd)){2}(?:");
+	words(&pat, 2500);
+	sbuf_adds(&pat, ")\\b/\nmeta M_SUB __SUBSPLIT\n");
+	rs = load(pat.p);
+	h = rule_hs_build(rs, NULL, 0, &hi, err, sizeof(err));
+	assert_null(h);
+	assert_int_equal(hi.skipped, 1);
+	hits_of(rs, sc, msgs[1], &with);
+	assert_string_equal(with.p, "__SUBSPLIT:1 M_SUB:1 ");
+	rule_set_unref(rs);
+
+	/* the long alternation repeated: no piece may drop a round's choice */
+	sbuf_reset(&pat);
+	sbuf_adds(&pat, "body REPEAT /(?:");
+	words(&pat, 2500);
+	sbuf_adds(&pat, "){2}/\n");
+	rs = load(pat.p);
+	h = rule_hs_build(rs, NULL, 0, &hi, err, sizeof(err));
+	assert_null(h);
+	assert_int_equal(hi.patterns, 0);
+	assert_int_equal(hi.skipped, 1);
+	rule_set_unref(rs);
+	rule_scratch_free(sc);
+	sbuf_free(&pat);
+	sbuf_free(&with);
+}
+
 /* The reversal the start finders scan with: widened, never narrowed. */
 static void
 rev_expect(const char *e, const char *want)
@@ -870,6 +1014,8 @@ main(void)
 		cmocka_unit_test(test_expression),
 		cmocka_unit_test(test_same_hits),
 		cmocka_unit_test(test_superset),
+		cmocka_unit_test(test_superset_bracket),
+		cmocka_unit_test(test_split),
 		cmocka_unit_test(test_reverse),
 		cmocka_unit_test(test_start_finders),
 		cmocka_unit_test(test_start_finder_bounds),

@@ -161,6 +161,16 @@ test_equal_from_domains(void **state)
 	    "<x@other.org>); Mon, 2 Sep 2002 10:00:00 +0000\n"
 	    "From: ann@example.com\nSubject: s\n\nb\n",
 	    "HEADER_FROM_DIFFERENT_DOMAINS"));
+	/*
+	 * A Return-Path below a Received line (a list server's) makes every
+	 * Return-Path untrusted, the topmost too: no envelope sender
+	 * (SA: get("ALL") =~ /^Received:.*?^Return-Path:/smi).
+	 */
+	assert_false(hits(FROMDOM, "Return-Path: ler@lerami.example.org\n"
+	    "Received: via dmail-2002(12) for +lists/sql; Mon, 9 Sep 2002 "
+	    "08:44:17 -0500 (CDT)\nReturn-Path: <owner@lists.example.net>\n"
+	    "From: Jay <jay@addr.example.com>\nSubject: s\n\nb\n",
+	    "HEADER_FROM_DIFFERENT_DOMAINS"));
 }
 
 #define OUTLOOK "header MSGID_OUTLOOK_INVALID eval:check_outlook_message_id()\n"
@@ -333,6 +343,36 @@ test_relays(void **state)
 	assert_true(hits(RELAYS, buf, "ALL_TRUSTED"));
 	assert_false(hits(RELAYS, buf, "NO_RELAYS"));
 	snprintf(buf, sizeof(buf), "%s%sSubject: s\n\nb\n", priv, ext);
+	assert_false(hits(RELAYS, buf, "ALL_TRUSTED"));
+	/*
+	 * Mail fetched from a mailbox (Received.pm found_pop_fetcher_sig):
+	 * the trusted relays before the fetcher's line are forgotten, and
+	 * a "(from user@localhost)" submission is no relay, so nothing is
+	 * left (the corpus's fetchmail'd ham, as SpamAssassin scores it).
+	 */
+	snprintf(buf, sizeof(buf), "Received: from localhost (localhost "
+	    "[127.0.0.1]) by phobos.example.com (Postfix) with ESMTP id 1 "
+	    "for <jm@localhost>; Wed, 21 Aug 2002 12:23:10 -0400 (EDT)\n"
+	    "Received: from phobos [127.0.0.1] by localhost with IMAP "
+	    "(fetchmail-5.9.0) for jm@localhost (single-drop); Wed, 21 Aug "
+	    "2002 17:23:10 +0100 (IST)\n"
+	    "Received: (from mail@localhost) by dogma.example.org "
+	    "(8.11.6/8.11.6) id g7LGMmA01223; Wed, 21 Aug 2002 17:22:48 "
+	    "+0100\nSubject: s\n\nb\n");
+	assert_true(hits(RELAYS, buf, "NO_RELAYS"));
+	assert_false(hits(RELAYS, buf, "ALL_TRUSTED"));
+	/* relays after the fetcher's line stay */
+	snprintf(buf, sizeof(buf), "Received: from phobos [127.0.0.1] by "
+	    "localhost with IMAP (fetchmail-5.9.0) for jm@localhost "
+	    "(single-drop); Wed, 21 Aug 2002 17:23:10 +0100 (IST)\n%s"
+	    "Subject: s\n\nb\n", priv);
+	assert_true(hits(RELAYS, buf, "ALL_TRUSTED"));
+	assert_false(hits(RELAYS, buf, "NO_RELAYS"));
+	/* once a relay is untrusted, a fetcher's line changes nothing */
+	snprintf(buf, sizeof(buf), "%sReceived: from phobos [127.0.0.1] by "
+	    "localhost with POP3 (fetchmail-5.9.0); Wed, 21 Aug 2002 "
+	    "17:23:10 +0100 (IST)\n%sSubject: s\n\nb\n", ext, priv);
+	assert_false(hits(RELAYS, buf, "NO_RELAYS"));
 	assert_false(hits(RELAYS, buf, "ALL_TRUSTED"));
 	/* HELO an address of another /24 than the connecting one */
 	assert_true(hits(RELAYS, "Received: from 198.51.100.7 ([192.0.2.1]) "

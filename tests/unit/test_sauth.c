@@ -16,8 +16,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "sbuf.h"
+#include "msg.h"
 #include "rule.h"
 #include "engine/sauth.h"
 
@@ -233,6 +235,117 @@ test_facts_fire_rules(void **state)
 	rule_set_unref(rs);
 }
 
+#define SA_STOCK	"/usr/share/spamassassin"
+
+static const struct rule_hit *
+find_hit(const struct rule_hit *h, size_t n, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (strcmp(h[i].name, name) == 0)
+			return &h[i];
+	return NULL;
+}
+
+/*
+ * SpamAssassin's stock rules define SPF_PASS, DKIM_VALID, ... as network
+ * evals moat skips, with stock scores (SPF_FAIL's first is 0), and use
+ * them in metas.  With both loaded, in either order, ours decide (score
+ * and description), and the stock metas see our hits.
+ */
+static void
+test_auth_rules_over_sa_stock(void **state)
+{
+	static const char text[] =
+	    "From: Alice<alice@forged.test>\r\nTo: bob@example.test\r\n"
+	    "Subject: hi\r\nDKIM-Signature: v=1; d=forged.test; s=s\r\n"
+	    "\r\nbody\r\n";
+	struct sauth_results r = base();
+	struct sbuf facts = SBUF_INIT;
+	struct rule_scratch *sc;
+	struct rule_env env;
+	const struct rule_hit *h, *x;
+	struct msg *m;
+	char site[] = "/tmp/test_sauth.XXXXXX", pre[64], tune[64];
+	FILE *f;
+	int order;
+	size_t n;
+
+	(void)state;
+	if (access(SA_STOCK "/25_spf.cf", R_OK) != 0)
+		skip();
+	/* The site directory loads the plugins whose stock rules define
+	 * the names (Debian's v310.pre, v341.pre do), and nothing else. */
+	assert_non_null(mkdtemp(site));
+	snprintf(pre, sizeof(pre), "%s/plugins.pre", site);
+	assert_non_null(f = fopen(pre, "w"));
+	fputs("loadplugin Mail::SpamAssassin::Plugin::SPF\n"
+	    "loadplugin Mail::SpamAssassin::Plugin::DKIM\n"
+	    "loadplugin Mail::SpamAssassin::Plugin::Dmarc\n", f);
+	fclose(f);
+	/* A site's own score line, read after auth.rules, still tunes it. */
+	snprintf(tune, sizeof(tune), "%s/tune.cf", site);
+	assert_non_null(f = fopen(tune, "w"));
+	fputs("score SPF_HELO_NONE 0.7\n", f);
+	fclose(f);
+	r.spf = SAUTH_FAIL;
+	r.spf_helo = SAUTH_NONE;
+	r.nsigs = 1;
+	r.sigs[0].res = SAUTH_FAIL;
+	snprintf(r.sigs[0].domain, sizeof(r.sigs[0].domain), "forged.test");
+	sauth_facts(&r, &facts);
+	sbuf_addc(&facts, '\0');
+	m = msg_parse(text, sizeof(text) - 1, NULL);
+	sc = rule_scratch_new();
+	for (order = 0; order < 2; order++) {
+		struct rule_builder *b = rule_builder_new();
+		struct rule_error err;
+		struct rule_set *rs;
+
+		memset(&err, 0, sizeof(err));
+		if ((order == 0 && rule_builder_add_sa_dirs(b, SA_STOCK,
+		    site, &err) != 0) ||
+		    rule_builder_add_file(b, TOP_SRCDIR "/rules/auth.rules",
+		    RULE_FMT_NATIVE, &err) != 0 ||
+		    (order == 1 && rule_builder_add_sa_dirs(b, SA_STOCK,
+		    site, &err) != 0))
+			fail_msg("%s:%d: %s", err.file, err.line, err.msg);
+		if ((rs = rule_builder_finish(b, NULL, &err)) == NULL)
+			fail_msg("%s:%d: %s", err.file, err.line, err.msg);
+		memset(&env, 0, sizeof(env));
+		env.facts = facts.p;
+		env.client_addr = "198.51.100.9";
+		env.mail_from = "alice@forged.test";
+		h = rule_eval(rs, sc, &env, m, &n);
+		if ((x = find_hit(h, n, "SPF_FAIL")) == NULL)
+			fail_msg("order %d: SPF_FAIL did not hit", order);
+		assert_true(x->score == 3.0);
+		assert_string_equal(x->desc, "SPF: the sender's domain says "
+		    "this client may not send for it");
+		if ((x = find_hit(h, n, "DKIM_INVALID")) == NULL)
+			fail_msg("order %d: DKIM_INVALID did not hit", order);
+		assert_true(x->score == 0.1);
+		if ((x = find_hit(h, n, "SPF_HELO_NONE")) == NULL)
+			fail_msg("order %d: SPF_HELO_NONE did not hit", order);
+		/* Order 1 reads the site's tune.cf after auth.rules. */
+		assert_true(x->score == (order == 1 ? 0.7 : 0.1));
+		/* Stock metas over our hits. */
+		if (find_hit(h, n, "FROM_MISSP_SPF_FAIL") == NULL)
+			fail_msg("order %d: stock meta FROM_MISSP_SPF_FAIL "
+			    "did not see SPF_FAIL", order);
+		assert_null(find_hit(h, n, "SPF_PASS"));
+		assert_null(find_hit(h, n, "DKIM_VALID"));
+		rule_set_unref(rs);
+	}
+	rule_scratch_free(sc);
+	msg_free(m);
+	sbuf_free(&facts);
+	unlink(pre);
+	unlink(tune);
+	rmdir(site);
+}
+
 static char *
 ar_of(const char *id, const struct sauth_results *r)
 {
@@ -388,6 +501,79 @@ test_ar_is_ours(void **state)
 			fail_msg("ours: %s", theirs[i]);
 }
 
+/* Strip a header block; return the result as a string. */
+static char *
+strip_of(const char *hdr, int *removed)
+{
+	struct sbuf sb = SBUF_INIT;
+	char *s;
+
+	*removed = sauth_ar_strip(hdr, strlen(hdr), "mx.example.net", &sb);
+	s = malloc(sb.len + 1);
+	assert_non_null(s);
+	memcpy(s, sb.p != NULL ? sb.p : "", sb.len);
+	s[sb.len] = '\0';
+	sbuf_free(&sb);
+	return s;
+}
+
+/* RFC 8601 5: every field with our authserv-id goes, folds and all; every
+ * other byte of the block stays as it was. */
+static void
+test_ar_strip(void **state)
+{
+	static const struct {
+		const char *in, *out;
+		int removed;
+	} cases[] = {
+		{ "", "", 0 },
+		{ "Subject: hi\r\n", "Subject: hi\r\n", 0 },
+		{ "Authentication-Results: mx.example.net; spf=pass\r\n"
+		  "Subject: hi\r\n", "Subject: hi\r\n", 1 },
+		/* Folded, with the id only on a continuation line. */
+		{ "Received: x\r\nAuthentication-Results:\r\n"
+		  "\tmx.example.net;\r\n\tdkim=pass\r\nTo: b\r\n",
+		  "Received: x\r\nTo: b\r\n", 1 },
+		/* Someone else's stays, byte for byte, folds too. */
+		{ "Authentication-Results: mx.example.com;\r\n spf=pass\r\n"
+		  "authentication-results: (c) \"MX.example.NET\" 1; none\r\n",
+		  "Authentication-Results: mx.example.com;\r\n spf=pass\r\n",
+		  1 },
+		/* Malformed: cannot be shown to be someone else's. */
+		{ "Authentication-Results: (open\r\nX: y\r\n", "X: y\r\n", 1 },
+		/* Bare LF line ends, several of ours, the last unterminated. */
+		{ "Authentication-Results: mx.example.net; none\n"
+		  "From: a\nAuthentication-Results: mx.example.net; none",
+		  "From: a\n", 2 },
+		/* The body is not a header: an A-R line there stays. */
+		{ "From: a\r\n\r\nAuthentication-Results: mx.example.net; "
+		  "none\r\n", "From: a\r\n\r\nAuthentication-Results: "
+		  "mx.example.net; none\r\n", 0 },
+		/* Look-alike names are other fields. */
+		{ "ARC-Authentication-Results: i=1; mx.example.net; none\r\n"
+		  "Authentication-Results-Original: mx.example.net; none\r\n",
+		  "ARC-Authentication-Results: i=1; mx.example.net; none\r\n"
+		  "Authentication-Results-Original: mx.example.net; none\r\n",
+		  0 },
+		/* A continuation line before any field is kept as it is. */
+		{ " stray\r\nAuthentication-Results: mx.example.net; none\r\n",
+		  " stray\r\n", 1 },
+	};
+	size_t i;
+	int removed;
+	char *s;
+
+	(void)state;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		s = strip_of(cases[i].in, &removed);
+		if (strcmp(s, cases[i].out) != 0 ||
+		    removed != cases[i].removed)
+			fail_msg("case %zu: got \"%s\" (%d removed)", i, s,
+			    removed);
+		free(s);
+	}
+}
+
 /* What we write, we parse back as ours. */
 static void
 test_ar_roundtrip(void **state)
@@ -507,11 +693,13 @@ main(void)
 		cmocka_unit_test(test_facts_dkim),
 		cmocka_unit_test(test_facts_dmarc),
 		cmocka_unit_test(test_facts_fire_rules),
+		cmocka_unit_test(test_auth_rules_over_sa_stock),
 		cmocka_unit_test(test_ar_write),
 		cmocka_unit_test(test_ar_write_hostile),
 		cmocka_unit_test(test_ar_parse),
 		cmocka_unit_test(test_ar_is_ours),
 		cmocka_unit_test(test_ar_roundtrip),
+		cmocka_unit_test(test_ar_strip),
 		cmocka_unit_test(test_sites),
 		cmocka_unit_test(test_uri_host),
 	};

@@ -47,7 +47,7 @@ test_open(void **state)
 	assert_string_equal(store_kind(st), "memory");
 	store_free(st);
 	/* redis: where to connect, nothing connected yet */
-	c->store_redis = 1;
+	c->store_kind = CFG_STORE_REDIS;
 	st = NULL;
 	assert_int_equal(store_cfg_open(c, &st, err, sizeof(err)), 0);
 	assert_string_equal(store_kind(st), "redis");
