@@ -207,7 +207,7 @@ static cfg_dump_fn dump_listen, dump_local_domains, dump_trusted,
 static cfg_eq_fn eq_listen;
 static cfg_check_fn check_domain, check_text, check_abspath, check_path,
 	    check_user, check_resolver, check_sites, check_domains,
-	    check_hostport;
+	    check_hostport, check_milter_conn;
 static void reset_trusted(struct config *);
 
 static const struct cfg_key cfg_keys[] = {
@@ -634,6 +634,25 @@ static const struct cfg_key cfg_keys[] = {
 	    "(none)", 0, 0, .check = check_domains,
 	    .help = "forwarders and lists (client name or SPF-passed sender "
 	    "domain, and subdomains) dmarc_enforce never refuses" },
+
+	/* moat-milter (issue 15; doc/moat-milter.8): moatd ignores these */
+	{ "milter_listen", CT_STRING, CF_RESTART, F(milter_listen),
+	    "inet:8894@127.0.0.1", NULL, 0, 0, .check = check_milter_conn,
+	    .help = "moat-milter's socket: unix:/ABSOLUTE/PATH or "
+	    "inet:PORT@IPv4 | inet6:PORT@IPv6 (numeric)" },
+	{ "milter_max_inflight", CT_INT, 0, F(milter_max_inflight), "1000",
+	    NULL, 1, 1000000,
+	    .help = "moat-milter: transactions in progress at once; a MAIL "
+	    "past it gets 451 4.3.2" },
+	{ "milter_timeout", CT_DURATION, 0, F(milter_timeout_ms), "10s", NULL,
+	    100, 5 * MIN,
+	    .help = "moat-milter: how long one callback waits for the "
+	    "engine, then tempfail (keep it below Postfix's "
+	    "milter_command_timeout)" },
+	{ "milter_quarantine_score", CT_SCORE, 0, F(milter_quarantine_score),
+	    "off", NULL, 0, 0,
+	    .help = "moat-milter: a message scoring at least this (and not "
+	    "refused) goes to the MTA's hold queue (smfi_quarantine)" },
 };
 
 #define NKEYS	(sizeof(cfg_keys) / sizeof(cfg_keys[0]))
@@ -1143,6 +1162,42 @@ check_hostport(const char *s, char *msg, size_t msgsz)
 		return -1;
 	}
 	return 0;
+}
+
+/*
+ * moat-milter's socket as libmilter's smfi_setconn takes it, numeric only
+ * (no resolver at start): unix:/abs/path (or local:), inet:PORT@IPv4,
+ * inet6:PORT@IPv6.  A bare "inet:PORT" would listen on every address.
+ */
+static int
+check_milter_conn(const char *s, char *msg, size_t msgsz)
+{
+	unsigned char a[16];
+	const char *at, *s0 = s;
+	char t[TOKBUF];
+	unsigned long port;
+	char *end;
+	int v6;
+
+	if (strncmp(s, "unix:", 5) == 0 || strncmp(s, "local:", 6) == 0)
+		return check_abspath(strchr(s, ':') + 1, msg, msgsz);
+	v6 = strncmp(s, "inet6:", 6) == 0;
+	if (!v6 && strncmp(s, "inet:", 5) != 0)
+		goto bad;
+	s += v6 ? 6 : 5;
+	errno = 0;
+	port = strtoul(s, &end, 10);
+	if (end == s || *end != '@' || errno != 0 || port == 0 ||
+	    port > 65535)
+		goto bad;
+	at = end + 1;
+	if (inet_pton(v6 ? AF_INET6 : AF_INET, at, a) != 1)
+		goto bad;
+	return 0;
+bad:
+	snprintf(msg, msgsz, "\"%s\" is not unix:/PATH, inet:PORT@IPv4 or "
+	    "inet6:PORT@IPv6", tok(s0, t, sizeof(t)));
+	return -1;
 }
 
 /* A user name as useradd(8) takes it, or a number. */

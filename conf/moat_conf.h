@@ -249,6 +249,12 @@ struct config {
 	long		auth_deadline_ms;	/* per message, all checks */
 	int		auth_temperror;		/* CFG_AUTH_TEMP_* */
 	char		*dmarc_forwarders;	/* domains, space-separated */
+
+	/* moat-milter (issue 15) */
+	char		*milter_listen;		/* libmilter's smfi_setconn */
+	int		milter_max_inflight;	/* transactions at once */
+	long		milter_timeout_ms;	/* one callback's wait */
+	struct cfg_score milter_quarantine_score;	/* or off */
 };
 
 /*

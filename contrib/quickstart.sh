@@ -37,6 +37,8 @@ PKGS="$PKGS iproute2"
 # python3-nacl for ed25519).
 PKGS="$PKGS libspf2-dev libopendkim-dev libopendmarc-dev publicsuffix"
 PKGS="$PKGS python3-dkim python3-nacl"
+# moat-milter (issue 15): libmilter, and miltertest for its tests.
+PKGS="$PKGS libmilter-dev miltertest"
 
 need_root() {
 	if [ "$(id -u)" != 0 ]; then

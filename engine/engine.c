@@ -120,6 +120,15 @@ eng_tx_client(struct eng_tx *tx, const struct netaddr *addr, int port,
 }
 
 void
+eng_tx_client_name(struct eng_tx *tx, const char *name)
+{
+	free(tx->client_name);
+	tx->client_name = name ? xstrdup(name) : NULL;
+	/* eng_dns_start looks up only from DNS_ST_OFF: this is final. */
+	tx->dns_status = name ? DNS_ST_OK : DNS_ST_NONE;
+}
+
+void
 eng_tx_pregreet(struct eng_tx *tx, int on)
 {
 	tx->pregreet = on;

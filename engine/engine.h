@@ -327,6 +327,10 @@ void		 eng_tx_free(struct eng_tx *);
  * listener offers AUTH (only then do failed-AUTH counters apply). */
 void	eng_tx_client(struct eng_tx *, const struct netaddr *addr, int port,
 	    int auth_listener);
+/* The client's name as someone else verified it (the MTA, for the
+ * milter): name, or NULL for none (dns=none, the no-rdns fact).  No lookup
+ * runs then. */
+void	eng_tx_client_name(struct eng_tx *, const char *name);
 void	eng_tx_pregreet(struct eng_tx *, int on);
 void	eng_tx_tls(struct eng_tx *, int on);
 /* HELO: name (its first word, capped) and the whole argument for logs

@@ -554,27 +554,10 @@ store_setup(const struct config *cfg)
 
 /* ---- privileges --------------------------------------------------------- */
 
-static void
-drop_privileges(const char *user)
-{
-	struct passwd *pw;
-
-	if (user == NULL)
-		return;
-	if ((pw = getpwnam(user)) == NULL)
-		fatal("user %s: no such user", user);
-	if (setgroups(1, &pw->pw_gid) == -1 ||
-	    setresgid(pw->pw_gid, pw->pw_gid, pw->pw_gid) == -1 ||
-	    setresuid(pw->pw_uid, pw->pw_uid, pw->pw_uid) == -1)
-		fatal("dropping privileges to %s: %s", user, strerror(errno));
-	/* A way back would defeat the point: make sure there is none. */
-	if (pw->pw_uid != 0 && (setuid(0) != -1 || seteuid(0) != -1))
-		fatal("dropping privileges to %s: could regain root", user);
-}
 
 /*
  * dir_usable_by: may a process running as uid/gid (no supplementary
- * groups: drop_privileges sets none) create files in dir?  It needs search
+ * groups: privsep_drop sets none) create files in dir?  It needs search
  * permission on every parent and write and search on dir itself.  Checked
  * from the modes rather than with access(2), because -t and the start run
  * as root, for whom access() says yes to everything.  0, or -1 with the
@@ -835,7 +818,7 @@ main(int argc, char **argv)
 		if (cfg->user != NULL)
 			ps_fd = privsep_split(cfg_path, cfg->pidfile, fds,
 			    cfg->nlisten);
-		drop_privileges(cfg->user);
+		privsep_drop(cfg->user);
 		/* Password hashes run here, never on a worker's loop. */
 		if ((moat_passwd_pool = passwd_pool_new(cfg->auth_threads,
 		    1024)) == NULL)

@@ -25,7 +25,9 @@
  * exits too, with a failure status, for systemd's Restart= to act on.
  */
 #include <errno.h>
+#include <grp.h>
 #include <poll.h>
+#include <pwd.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -290,6 +292,24 @@ privsep_split(const char *cfg_path, const char *pidfile, const int *fds,
 	log_info("privsep: parent %ld stays root; session process %ld",
 	    (long)getpid(), (long)pid);
 	parent_loop(sv[0], pid, cfg_path, pidfile);
+}
+
+void
+privsep_drop(const char *user)
+{
+	struct passwd *pw;
+
+	if (user == NULL)
+		return;
+	if ((pw = getpwnam(user)) == NULL)
+		fatal("user %s: no such user", user);
+	if (setgroups(1, &pw->pw_gid) == -1 ||
+	    setresgid(pw->pw_gid, pw->pw_gid, pw->pw_gid) == -1 ||
+	    setresuid(pw->pw_uid, pw->pw_uid, pw->pw_uid) == -1)
+		fatal("dropping privileges to %s: %s", user, strerror(errno));
+	/* A way back would defeat the point: make sure there is none. */
+	if (pw->pw_uid != 0 && (setuid(0) != -1 || seteuid(0) != -1))
+		fatal("dropping privileges to %s: could regain root", user);
 }
 
 int

@@ -15,6 +15,12 @@
 int	privsep_split(const char *cfg_path, const char *pidfile,
 	    const int *fds, int nfds);
 
+/*
+ * privsep_drop: become user (setgroups, setresgid, setresuid, checked;
+ * fatal on failure, and if root could be regained).  NULL: stay.
+ */
+void	privsep_drop(const char *user);
+
 /* Child: ask the parent for a reload (SIGHUP reached the child).  0/-1. */
 int	privsep_request_reload(int fd);
 

@@ -1191,7 +1191,9 @@ test_dump(void **state)
 	    "# dnsbl_sites (not set)\ndnsbl_threshold 1\n"
 	    "# rhsbl_sites (not set)\n# uribl_sites (not set)\n"
 	    "auth_deadline 10s\nauth_temperror accept\n"
-	    "# dmarc_forwarders (not set)\n");
+	    "# dmarc_forwarders (not set)\n"
+	    "milter_listen inet:8894@127.0.0.1\nmilter_max_inflight 1000\n"
+	    "milter_timeout 10s\nmilter_quarantine_score off\n");
 
 	/* what dump writes, load reads back to the same config */
 	write_file("dump.conf", first, strlen(first));
@@ -1419,6 +1421,38 @@ test_enum_names(void **state)
 	    "\"1\" is not one of pass, tempfail");
 }
 
+/* moat-milter's keys: the socket as libmilter takes it, numeric only. */
+static void
+test_milter_keys(void **state)
+{
+	struct config *c;
+
+	(void)state;
+	c = load_ok(BASE "milter_listen unix:/run/moat/milter.sock\n"
+	    "milter_max_inflight 50\nmilter_timeout 2s\n"
+	    "milter_quarantine_score 7.5\n");
+	assert_string_equal(c->milter_listen, "unix:/run/moat/milter.sock");
+	assert_int_equal(c->milter_max_inflight, 50);
+	assert_int_equal(c->milter_timeout_ms, 2000);
+	assert_true(c->milter_quarantine_score.on &&
+	    c->milter_quarantine_score.v == 7.5);
+	cfg_unref(c);
+	cfg_unref(load_ok(BASE "milter_listen inet6:8894@::1\n"));
+	load_err(BASE "milter_listen inet:8894\n", 4, "milter_listen: "
+	    "\"inet:8894\" is not unix:/PATH, inet:PORT@IPv4 or "
+	    "inet6:PORT@IPv6");
+	load_err(BASE "milter_listen inet:8894@localhost\n", 4, "milter_listen: "
+	    "\"inet:8894@localhost\" is not unix:/PATH, inet:PORT@IPv4 or "
+	    "inet6:PORT@IPv6");
+	line_err("milter_listen inet:0@127.0.0.1", "milter_listen: "
+	    "\"inet:0@127.0.0.1\" is not unix:/PATH, inet:PORT@IPv4 or "
+	    "inet6:PORT@IPv6");
+	load_err(BASE "milter_listen unix:rel/sock\n", 4, "milter_listen: "
+	    "\"rel/sock\" is not an absolute path");
+	assert_null(load(BASE "milter_timeout 10ms\n"));
+	assert_null(load(BASE "milter_quarantine_score high\n"));
+}
+
 /* Rate limits: N/DURATION or off, bounded. */
 static void
 test_rates(void **state)
@@ -1561,6 +1595,7 @@ main(void)
 		cmocka_unit_test(test_scores),
 		cmocka_unit_test(test_enum_names),
 		cmocka_unit_test(test_sender_auth),
+		cmocka_unit_test(test_milter_keys),
 		cmocka_unit_test(test_doc),
 		cmocka_unit_test(test_contrib_example),
 	};
