@@ -1,17 +1,12 @@
 # milter/: moat-milter, the libmilter front end over the engine (issue 15).
 sbin_PROGRAMS += moat-milter
-# The engine's steps are built in as moatd builds them (engine/local.mk),
-# with the moatd files they call (policy, Bayes, DNS) and the root parent.
+# The engine (libengine.a) as moatd links it, and the daemons' shared
+# part (libdaemon.a: the root parent, the config snapshot).
 moat_milter_SOURCES = milter/milter.h milter/milter_main.c \
-	milter/milter_bridge.c milter/milter_cb.c milter/milter_eng.c \
-	$(ENGINE_SOURCES) proxy/privsep.c proxy/privsep.h \
-	proxy/policy.c proxy/policy.h proxy/bayes_live.c proxy/bayes_live.h \
-	proxy/dns.c proxy/dns.h proxy/snapshot.c proxy/snapshot.h \
-	proxy/tls.c proxy/tls.h
+	milter/milter_bridge.c milter/milter_cb.c milter/milter_eng.c
 moat_milter_CFLAGS = $(AM_CFLAGS) $(LIBEVENT_CFLAGS) $(PCRE2_CFLAGS) \
 	$(OPENSSL_CFLAGS) $(MILTER_CFLAGS)
-moat_milter_LDADD = libstore.a libauth.a libconf.a libengine.a libsmtp.a \
-	libscoring.a librules.a libcommon.a $(MILTER_LIBS) $(SAUTH_LIBS) \
+moat_milter_LDADD = libdaemon.a $(ENGINE_LIBS) $(MILTER_LIBS) $(SAUTH_LIBS) \
 	$(OPENSSL_LIBS) $(CRYPT_LIBS) $(LMDB_LIBS) $(MATH_LIBS) \
 	$(PCRE2_LIBS) $(HS_LIBS) $(HIREDIS_LIBS) $(LIBEVENT_LIBS) \
 	$(PTHREAD_LIBS)

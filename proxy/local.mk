@@ -1,15 +1,17 @@
-# proxy/: moatd only: the daemon (main, workers, privilege separation),
-# the session, the backend link, DNS, TLS, the spool, the metrics and the
-# policy glue.  The libraries it links are the other folders'.
-sbin_PROGRAMS += moatd
-moatd_SOURCES = $(ENGINE_SOURCES) proxy/main.c proxy/daemon.h proxy/worker.c \
-	proxy/privsep.c proxy/privsep.h \
-	proxy/session.c proxy/upstream.c proxy/upstream.h \
-	proxy/msgstore.c proxy/msgstore.h proxy/dns.c proxy/dns.h \
-	proxy/policy.c proxy/policy.h proxy/bayes_live.c proxy/bayes_live.h \
+# proxy/: the daemons.  libdaemon.a is what moatd and moat-milter share
+# (privilege separation, the config snapshot, TLS contexts); the rest is
+# moatd: main, workers, the session, the backend link, the spool, the
+# metrics.  The libraries it links are the other folders'.
+noinst_LIBRARIES += libdaemon.a
+libdaemon_a_SOURCES = proxy/privsep.c proxy/privsep.h \
 	proxy/tls.c proxy/tls.h proxy/snapshot.c proxy/snapshot.h
-moatd_LDADD = libstore.a libauth.a libconf.a libengine.a libsmtp.a \
-	libscoring.a librules.a libcommon.a $(LMDB_LIBS) $(MATH_LIBS) $(PCRE2_LIBS) $(HS_LIBS) $(HIREDIS_LIBS) $(OPENSSL_LIBS) \
+libdaemon_a_CFLAGS = $(AM_CFLAGS) $(LIBEVENT_CFLAGS) $(PCRE2_CFLAGS) \
+	$(OPENSSL_CFLAGS)
+sbin_PROGRAMS += moatd
+moatd_SOURCES = proxy/main.c proxy/daemon.h proxy/worker.c \
+	proxy/session.c proxy/upstream.c proxy/upstream.h \
+	proxy/msgstore.c proxy/msgstore.h
+moatd_LDADD = libdaemon.a $(ENGINE_LIBS) $(LMDB_LIBS) $(MATH_LIBS) $(PCRE2_LIBS) $(HS_LIBS) $(HIREDIS_LIBS) $(OPENSSL_LIBS) \
 	$(LIBEVENT_LIBS) $(CRYPT_LIBS) $(PTHREAD_LIBS)
 # libspf2, libopendkim, libopendmarc: engine/eng_sauth.c's checks.
 moatd_LDADD += $(SAUTH_LIBS)

@@ -824,7 +824,7 @@ sess_start(struct session *s)
 {
 	const struct config *cfg = s->cfg;
 
-	int auth_listener = s->lst != NULL && s->lst->auth != 0;
+	int auth_listener = s->lst != NULL && s->lst->auth != CFG_AUTH_OFF;
 
 	if (netaddr_from_sockaddr(&s->client, (struct sockaddr *)&s->peer) ==
 	    0) {
@@ -1702,7 +1702,7 @@ sess_sasl_act(struct session *s, const struct sasl_action *a)
 	case SASL_ACT_VERIFY:
 		free(s->auth_try);
 		s->auth_try = xstrdup(a->login);
-		if (s->cfg->auth_backend == 1) {
+		if (s->cfg->auth_backend == CFG_AUTHBE_MTA) {
 			sess_auth_backend(s, a);
 			sasl_clear(s->sasl);
 			return;
@@ -1736,8 +1736,9 @@ cmd_auth(struct session *s, struct smtp_cmd *c)
 		sess_reply(s, 503, "5.5.1", "Error: already authenticated");
 		return;
 	}
-	if (s->lst == NULL || s->lst->auth == 0 ||
-	    (s->snap->passwd_db == NULL && s->cfg->auth_backend == 0)) {
+	if (s->lst == NULL || s->lst->auth == CFG_AUTH_OFF ||
+	    (s->snap->passwd_db == NULL &&
+	    s->cfg->auth_backend == CFG_AUTHBE_PASSWD)) {
 		sess_reply(s, 502, "5.5.1", "Error: command not implemented");
 		return;
 	}
@@ -1952,7 +1953,7 @@ cmd_mail(struct session *s, struct smtp_cmd *c)
 			else
 				sbuf_printf(&dsn, " ENVID=%s", v);
 		} else if (strcasecmp(kw, "AUTH") == 0 && s->lst != NULL &&
-		    s->lst->auth != 0) {
+		    s->lst->auth != CFG_AUTH_OFF) {
 			/* RFC 4954 5: wherever AUTH is, AUTH= is too. */
 			if (auth != NULL || !smtp_auth_param_valid(v))
 				bad = "AUTH";
@@ -2443,7 +2444,8 @@ sess_command(struct session *s, const char *p, size_t len, unsigned flags)
 		    "command first");
 		goto done;
 	}
-	if ((row->flags & SMTP_CF_PRE_AUTH) && s->lst && s->lst->auth == 2 &&
+	if ((row->flags & SMTP_CF_PRE_AUTH) && s->lst &&
+	    s->lst->auth == CFG_AUTH_REQUIRED &&
 	    s->auth_login == NULL) {
 		sess_reply(s, 530, "5.7.0", "Error: authentication required");
 		goto done;

@@ -3,11 +3,10 @@
 # greylist state in Redis through the same store code (libstore.a).
 bin_PROGRAMS += moatctl
 moatctl_SOURCES = tools/moatctl.c tools/ctl_bayes.c tools/ctl_bayes.h
-# scan -c builds its rules and thresholds with moatd's own policy.c.
-moatctl_SOURCES += proxy/policy.c proxy/policy.h
 moatctl_CFLAGS = $(AM_CFLAGS) $(PCRE2_CFLAGS) $(LIBEVENT_CFLAGS)
-moatctl_LDADD = libstore.a libconf.a libengine.a libsmtp.a libscoring.a \
-	$(RULES_LIBS) $(LMDB_LIBS) $(MATH_LIBS) \
+# scan runs the engine's DATA stage with the null io (engine.h), with
+# moatd's own rule set and thresholds (engine/policy.c).
+moatctl_LDADD = $(ENGINE_LIBS) $(RULES_LIBS) $(LMDB_LIBS) $(MATH_LIBS) \
 	$(HIREDIS_LIBS) $(LIBEVENT_LIBS) $(PTHREAD_LIBS)
 
 # moatctl report (tools/ctl_report.c): the log summary; zlib reads
@@ -52,6 +51,3 @@ calibrate: moatctl$(EXEEXT)
 	$(MOAT_FIT) calibrate $(MOAT_FIT_ARGS) \
 	    -o $(top_srcdir)/rules/calibrated.cf
 .PHONY: quality calibrate
-# moatctl scan runs the DATA stage with the null io (engine.h).
-moatctl_SOURCES += $(ENGINE_SOURCES) proxy/dns.c proxy/dns.h \
-	proxy/bayes_live.c proxy/bayes_live.h

@@ -464,7 +464,7 @@ class ReverseName(DnsBase):
             self.assertEqual((sess.get("name"), sess.get("dns")),
                              (name, "ok"), "%s\n%s" % (sess, self.m.log()))
 
-    # KNOWN BUG (moatd, proxy/dns.c dns_name_sane): a label may begin or
+    # KNOWN BUG (moatd, engine/dns.c dns_name_sane): a label may begin or
     # end with "-", so moatd passes XCLIENT NAME=-o15.sg.example, Postfix
     # answers 501 5.5.4 Bad NAME syntax, and moatd answers every MAIL
     # from this client with 451 4.4.1: its mail never gets through.

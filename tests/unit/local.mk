@@ -12,10 +12,9 @@ test_smtp_fsm_LDADD = $(UNIT_LIBS)
 
 # unit tests: moatd's policy glue (header edits, thresholds)
 UNIT_TESTS += test_policy
-test_policy_SOURCES = tests/unit/test_policy.c proxy/policy.c
+test_policy_SOURCES = tests/unit/test_policy.c
 test_policy_CFLAGS = $(TEST_CFLAGS) $(PCRE2_CFLAGS)
-test_policy_LDADD = libstore.a libconf.a libengine.a libsmtp.a librules.a \
-	libscoring.a libcommon.a $(PCRE2_LIBS) $(HS_LIBS) $(HIREDIS_LIBS) $(LIBEVENT_LIBS) \
+test_policy_LDADD = $(ENGINE_LIBS) $(SAUTH_LIBS) $(LMDB_LIBS) $(MATH_LIBS) $(PCRE2_LIBS) $(HS_LIBS) $(HIREDIS_LIBS) $(LIBEVENT_LIBS) \
 	$(CMOCKA_LIBS) $(PTHREAD_LIBS)
 # unit tests: smtp
 UNIT_TESTS += test_smtp_line test_smtp_cmd test_smtp_reply
@@ -173,24 +172,20 @@ test_sess_leaves_LDADD = $(UNIT_LIBS)
 # The engine's step driver through real steps (issue 13): a stage decided
 # at once, one that waits for the memory store, a cancel.
 UNIT_TESTS += test_engine
-test_engine_SOURCES = tests/unit/test_engine.c $(ENGINE_SOURCES) \
-	proxy/dns.c proxy/bayes_live.c proxy/policy.c
+test_engine_SOURCES = tests/unit/test_engine.c
 test_engine_CFLAGS = $(TEST_CFLAGS) $(LIBEVENT_CFLAGS) $(PCRE2_CFLAGS)
-test_engine_LDADD = libstore.a libconf.a libengine.a libsmtp.a \
-	libscoring.a $(RULES_LIBS) $(LMDB_LIBS) $(MATH_LIBS) \
+test_engine_LDADD = $(ENGINE_LIBS) $(RULES_LIBS) $(LMDB_LIBS) $(MATH_LIBS) \
 	$(HIREDIS_LIBS) $(LIBEVENT_LIBS) libcommon.a $(CMOCKA_LIBS) \
 	$(PTHREAD_LIBS)
-# ENGINE_SOURCES holds engine/eng_sauth.c: libspf2, libopendkim, ...
+# libengine.a holds engine/eng_sauth.c: libspf2, libopendkim, ...
 test_engine_LDADD += $(SAUTH_LIBS)
 # moatd's snapshot (proxy/snapshot.c): config, rules, TLS and AUTH files
 # built, counted and swapped as one.
 UNIT_TESTS += test_snapshot
-test_snapshot_SOURCES = tests/unit/test_snapshot.c proxy/snapshot.c \
-	proxy/snapshot.h proxy/policy.c proxy/tls.c
+test_snapshot_SOURCES = tests/unit/test_snapshot.c
 test_snapshot_CFLAGS = $(TEST_CFLAGS) $(LIBEVENT_CFLAGS) $(PCRE2_CFLAGS) \
 	$(OPENSSL_CFLAGS)
-test_snapshot_LDADD = libstore.a libauth.a libconf.a libengine.a libsmtp.a \
-	libscoring.a librules.a libcommon.a $(PCRE2_LIBS) $(HS_LIBS) \
+test_snapshot_LDADD = libdaemon.a $(ENGINE_LIBS) $(SAUTH_LIBS) $(PCRE2_LIBS) $(HS_LIBS) \
 	$(HIREDIS_LIBS) $(LMDB_LIBS) $(OPENSSL_LIBS) $(LIBEVENT_LIBS) \
 	-levent_pthreads $(CRYPT_LIBS) $(MATH_LIBS) $(CMOCKA_LIBS) \
 	$(PTHREAD_LIBS)
