@@ -54,6 +54,7 @@ struct store_conn;
 struct eng_tx;
 struct eng_sauth;
 struct sauth_pool;
+struct sauth_ctx;
 
 /*
  * The stages, in the order a transaction meets them.  One list makes the
@@ -193,6 +194,13 @@ struct eng_io {
 	/* Sender authentication's pool (engine/eng_sauth.c; NULL: no SPF,
 	   DKIM, DMARC or DNS lists). */
 	struct sauth_pool	*sauth;
+	/*
+	 * For an offline front end without a loop (`moatctl scan --dns`;
+	 * NULL in moatd): run sender authentication's jobs on the calling
+	 * thread with this context, blocking, instead of on io->sauth's
+	 * pool.  The same steps and results; no step waits.
+	 */
+	struct sauth_ctx	*sauth_sync;
 };
 
 /*
