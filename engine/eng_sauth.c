@@ -12,7 +12,9 @@
  * the bounded pool (engine/sauth_pool.c) and comes back on the loop: a
  * step waits (PENDING) and never blocks the loop.  All the DNS of one
  * message shares auth_deadline; a check that misses it is temperror,
- * which auth_temperror turns into nothing (accept) or a 451.
+ * which auth_temperror turns into nothing (accept) or a 451.  A front
+ * end without a loop (`moatctl scan --dns`) gives io->sauth_sync instead
+ * of a pool: the same jobs then run on its thread, and no step waits.
  *
  * Does not: know a session, a socket or a reply buffer (the milter uses
  * the same steps); judge a trusted or authenticated client (no checks,

@@ -2374,7 +2374,14 @@ help(const char *sub)
 		    "Bayes settings;\n"
 		    "                   -r adds rules after them, --tag etc. "
 		    "override them\n"
-		    "  --bayes-db DIR   scan: classify with this Bayes store\n");
+		    "  --bayes-db DIR   scan: classify with this Bayes store\n"
+		    "  --dns [SERVER:PORT]\n"
+		    "                   scan: run SPF, DKIM, DMARC and the DNS "
+		    "lists live (off:\n"
+		    "                   the line says skipped=...)\n"
+		    "  --client-ip IP, --helo H, --mail-from A\n"
+		    "                   scan: the envelope; its stages run "
+		    "before the message\n");
 	}
 	printf("See moatctl(1).\n");
 	return 0;
