@@ -15,6 +15,9 @@
  * which auth_temperror turns into nothing (accept) or a 451.  A front
  * end without a loop (`moatctl scan --dns`) gives io->sauth_sync instead
  * of a pool: the same jobs then run on its thread, and no step waits.
+ * moatd's loops have io->sauth_fast: a job whose answers are all in the
+ * pool's cache runs on the loop (no DNS, so no wait) and skips the two
+ * thread hand-offs; only a job that needs DNS goes to the pool.
  *
  * Does not: know a session, a socket or a reply buffer (the milter uses
  * the same steps); judge a trusted or authenticated client (no checks,
@@ -317,18 +320,22 @@ job_done(void *arg, struct sauth_job *j)
 }
 
 /*
- * Queue j for tx; 0, or -1 when the pool's queue is full (j freed).  An
- * io without a loop (sauth_sync) runs it here, blocking, and keeps its
- * results: 1, the caller decides at once.
+ * Queue j for tx; 0, or -1 when the pool's queue is full (j freed).  Run
+ * here instead, keeping its results, and 1 (the caller decides at once):
+ * by an io without a loop (sauth_sync, blocking), and by the loop's
+ * context when every answer j needs is cached (sauth_fast: no wait).
  */
 static int
 submit(struct eng_tx *tx, struct sauth_job *j)
 {
 	struct eng_sauth *st = st_get(tx);
+	struct eng_io *io = tx->io;
 
 	st->req_start = clock_mono_ms();
-	if (tx->io->sauth == NULL) {
-		sauth_job_run(tx->io->sauth_sync, j);
+	if (io->sauth == NULL)
+		sauth_job_run(io->sauth_sync, j);
+	if (io->sauth == NULL || (io->sauth_fast != NULL &&
+	    sauth_job_try(io->sauth_fast, j) == 0)) {
 		job_keep(tx, j);
 		sauth_job_free(j);
 		return 1;

@@ -201,6 +201,13 @@ struct eng_io {
 	 * pool.  The same steps and results; no step waits.
 	 */
 	struct sauth_ctx	*sauth_sync;
+	/*
+	 * moatd: this loop's context over io->sauth's answer cache
+	 * (sauth_pool_ctx), or NULL.  A job whose every answer is cached
+	 * runs on the loop at once (sauth_job_try; no DNS, no wait), and
+	 * only the others go to the pool: a warm message costs no hand-off.
+	 */
+	struct sauth_ctx	*sauth_fast;
 };
 
 /*
