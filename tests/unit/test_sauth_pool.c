@@ -75,12 +75,29 @@ done_cb(void *arg, const struct sauth_results *r)
 		event_base_loopbreak(base);
 }
 
+/* A UDP socket on 127.0.0.1, its "127.0.0.1:PORT" in resolver. */
+static int
+loopback_udp(char *resolver, size_t sz)
+{
+	struct sockaddr_in sin;
+	socklen_t sl = sizeof(sin);
+	int fd;
+
+	fd = socket(AF_INET, SOCK_DGRAM, 0);
+	assert_true(fd >= 0);
+	memset(&sin, 0, sizeof(sin));
+	sin.sin_family = AF_INET;
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	assert_int_equal(bind(fd, (struct sockaddr *)&sin, sizeof(sin)), 0);
+	assert_int_equal(getsockname(fd, (struct sockaddr *)&sin, &sl), 0);
+	snprintf(resolver, sz, "127.0.0.1:%u", ntohs(sin.sin_port));
+	return fd;
+}
+
 static void
 test_pool_dead_resolver(void **state)
 {
 	static const char msg[] = "From: a@x.example\r\nSubject: t\r\n\r\nb\r\n";
-	struct sockaddr_in sin;
-	socklen_t sl = sizeof(sin);
 	struct sauth_cfg cfg = { .timeout_ms = 1000, .spf = 1, .dkim = 1,
 	    .dmarc = 1 };
 	struct sauth_pool *pool;
@@ -92,15 +109,7 @@ test_pool_dead_resolver(void **state)
 	double t0;
 
 	(void)state;
-	fd = socket(AF_INET, SOCK_DGRAM, 0);
-	assert_true(fd >= 0);
-	memset(&sin, 0, sizeof(sin));
-	sin.sin_family = AF_INET;
-	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	assert_int_equal(bind(fd, (struct sockaddr *)&sin, sizeof(sin)), 0);
-	assert_int_equal(getsockname(fd, (struct sockaddr *)&sin, &sl), 0);
-	snprintf(resolver, sizeof(resolver), "127.0.0.1:%u",
-	    ntohs(sin.sin_port));
+	fd = loopback_udp(resolver, sizeof(resolver));
 	cfg.resolver = resolver;
 
 	assert_int_equal(evthread_use_pthreads(), 0);
@@ -193,8 +202,6 @@ job_cb(void *arg, struct sauth_job *j)
 static void
 test_loop_runs_warm_jobs_only(void **state)
 {
-	struct sockaddr_in sin;
-	socklen_t sl = sizeof(sin);
 	struct timeval tv = { 0, 100000 };
 	struct sauth_cfg cfg = { .timeout_ms = 1000, .spf = 1, .dkim = 1,
 	    .dmarc = 1 };
@@ -207,17 +214,9 @@ test_loop_runs_warm_jobs_only(void **state)
 	double t0;
 
 	(void)state;
-	nx_fd = socket(AF_INET, SOCK_DGRAM, 0);
-	assert_true(nx_fd >= 0);
-	memset(&sin, 0, sizeof(sin));
-	sin.sin_family = AF_INET;
-	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	assert_int_equal(bind(nx_fd, (struct sockaddr *)&sin, sizeof(sin)), 0);
-	assert_int_equal(getsockname(nx_fd, (struct sockaddr *)&sin, &sl), 0);
+	nx_fd = loopback_udp(resolver, sizeof(resolver));
 	assert_int_equal(setsockopt(nx_fd, SOL_SOCKET, SO_RCVTIMEO, &tv,
 	    sizeof(tv)), 0);
-	snprintf(resolver, sizeof(resolver), "127.0.0.1:%u",
-	    ntohs(sin.sin_port));
 	cfg.resolver = resolver;
 	assert_int_equal(pthread_create(&th, NULL, nx_serve, NULL), 0);
 	base = event_base_new();
