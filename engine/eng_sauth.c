@@ -12,7 +12,12 @@
  * the bounded pool (engine/sauth_pool.c) and comes back on the loop: a
  * step waits (PENDING) and never blocks the loop.  All the DNS of one
  * message shares auth_deadline; a check that misses it is temperror,
- * which auth_temperror turns into nothing (accept) or a 451.
+ * which auth_temperror turns into nothing (accept) or a 451.  A front
+ * end without a loop (`moatctl scan --dns`) gives io->sauth_sync instead
+ * of a pool: the same jobs then run on its thread, and no step waits.
+ * moatd's loops have io->sauth_fast: a job whose answers are all in the
+ * pool's cache runs on the loop (no DNS, so no wait) and skips the two
+ * thread hand-offs; only a job that needs DNS goes to the pool.
  *
  * Does not: know a session, a socket or a reply buffer (the milter uses
  * the same steps); judge a trusted or authenticated client (no checks,
@@ -65,7 +70,8 @@ st_get(struct eng_tx *tx)
 static int
 applies(const struct eng_tx *tx)
 {
-	return tx->io->sauth != NULL && tx->client_known && !tx->trusted &&
+	return (tx->io->sauth != NULL || tx->io->sauth_sync != NULL) &&
+	    tx->client_known && !tx->trusted &&
 	    tx->auth_login == NULL;
 }
 
@@ -274,15 +280,12 @@ facts_merge(struct sbuf *dst, const struct sbuf *src)
 	}
 }
 
-/* A job came back (on tx's loop): keep what it found, and resume the
- * stage waiting for it. */
+/* Keep what a job found. */
 static void
-job_done(void *arg, struct sauth_job *j)
+job_keep(struct eng_tx *tx, const struct sauth_job *j)
 {
-	struct eng_tx *tx = arg;
 	struct eng_sauth *st = tx->sauth;
 
-	st->req = NULL;
 	if (j->what & SAUTH_DO_DNSBL) {
 		st->dnsbl_w = j->dnsbl_w;
 		sbuf_add(&st->conn_facts, j->facts->p, j->facts->len);
@@ -296,6 +299,17 @@ job_done(void *arg, struct sauth_job *j)
 		/* MAIL's and DATA's jobs may both ask about one domain. */
 		facts_merge(&st->tx_facts, j->facts);
 	}
+}
+
+/* A job came back (on tx's loop): keep what it found, and resume the
+ * stage waiting for it. */
+static void
+job_done(void *arg, struct sauth_job *j)
+{
+	struct eng_tx *tx = arg;
+
+	tx->sauth->req = NULL;
+	job_keep(tx, j);
 	if (!tx->pending || tx->cancel != job_cancel)
 		return;
 	if (tx->stage == ENG_BANNER)
@@ -305,13 +319,27 @@ job_done(void *arg, struct sauth_job *j)
 	eng_resume(tx);
 }
 
-/* Queue j for tx; 0, or -1 when the pool's queue is full (j freed). */
+/*
+ * Queue j for tx; 0, or -1 when the pool's queue is full (j freed).  Run
+ * here instead, keeping its results, and 1 (the caller decides at once):
+ * by an io without a loop (sauth_sync, blocking), and by the loop's
+ * context when every answer j needs is cached (sauth_fast: no wait).
+ */
 static int
 submit(struct eng_tx *tx, struct sauth_job *j)
 {
 	struct eng_sauth *st = st_get(tx);
+	struct eng_io *io = tx->io;
 
 	st->req_start = clock_mono_ms();
+	if (io->sauth == NULL)
+		sauth_job_run(io->sauth_sync, j);
+	if (io->sauth == NULL || (io->sauth_fast != NULL &&
+	    sauth_job_try(io->sauth_fast, j) == 0)) {
+		job_keep(tx, j);
+		sauth_job_free(j);
+		return 1;
+	}
 	st->req = sauth_pool_submit(tx->io->sauth, tx->io->base, j, job_done,
 	    tx);
 	return st->req != NULL ? 0 : -1;
@@ -385,9 +413,12 @@ eng_sauth_mail(struct eng_tx *tx, struct eng_io *io)
 	j->deadline = clock_mono_ms() + st->budget_ms;
 	(void)sauth_job_sites(j, SAUTH_DO_RHSBL, cfg->rhsbl_sites, msg,
 	    sizeof(msg));
-	if (submit(tx, j) == -1) {
+	switch (submit(tx, j)) {
+	case -1:
 		if (cfg->spf)
 			st->res.spf = st->res.spf_helo = SAUTH_TEMPERROR;
+		return ENG_DONE;
+	case 1:
 		return ENG_DONE;
 	}
 	tx->cancel = job_cancel;
@@ -462,9 +493,12 @@ eng_sauth_data(struct eng_tx *tx, struct eng_io *io)
 		u = msg_uris(tx->msg, &nu);
 		sauth_job_uris(j, u, nu);
 	}
-	if (submit(tx, j) == -1) {
+	switch (submit(tx, j)) {
+	case -1:
 		if (cfg->dmarc)
 			st->res.dmarc = SAUTH_TEMPERROR;
+		/* FALLTHROUGH */
+	case 1:
 		decide_data(tx);
 		return ENG_DONE;
 	}

@@ -54,6 +54,7 @@ struct store_conn;
 struct eng_tx;
 struct eng_sauth;
 struct sauth_pool;
+struct sauth_ctx;
 
 /*
  * The stages, in the order a transaction meets them.  One list makes the
@@ -194,6 +195,20 @@ struct eng_io {
 	/* Sender authentication's pool (engine/eng_sauth.c; NULL: no SPF,
 	   DKIM, DMARC or DNS lists). */
 	struct sauth_pool	*sauth;
+	/*
+	 * For an offline front end without a loop (`moatctl scan --dns`;
+	 * NULL in moatd): run sender authentication's jobs on the calling
+	 * thread with this context, blocking, instead of on io->sauth's
+	 * pool.  The same steps and results; no step waits.
+	 */
+	struct sauth_ctx	*sauth_sync;
+	/*
+	 * moatd: this loop's context over io->sauth's answer cache
+	 * (sauth_pool_ctx), or NULL.  A job whose every answer is cached
+	 * runs on the loop at once (sauth_job_try; no DNS, no wait), and
+	 * only the others go to the pool: a warm message costs no hand-off.
+	 */
+	struct sauth_ctx	*sauth_fast;
 };
 
 /*

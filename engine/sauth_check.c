@@ -52,8 +52,11 @@
 /*
  * The answer cache: one slot per hash of (name, type), replaced on
  * collision; answers kept for their smallest TTL (at most an hour),
- * NXDOMAIN and NODATA for SAUTH_NEG_TTL, failures never.  Per context,
- * so per thread: no lock.
+ * NXDOMAIN and NODATA for SAUTH_NEG_TTL, failures never.  Shared by the
+ * contexts of one pool and of the loops in front of it
+ * (sauth_ctx_new_shared), under its mutex: an answer one thread fetched
+ * is every thread's, which is what lets a loop run a warm message itself
+ * (sauth_cache_only).
  */
 #define SAUTH_SPF_TERMS_MAX	10	/* RFC 7208 4.6.4 */
 #define SAUTH_SPF_VOID_MAX	2	/* ditto */
@@ -68,6 +71,12 @@ struct dns_cent {
 	int		 len;
 	long long	 expires;	/* monotonic seconds; 0 = empty */
 	unsigned char	 ans[SAUTH_CACHE_ANS_MAX];
+};
+
+struct dns_cache {
+	pthread_mutex_t	 mu;
+	int		 refs;		/* contexts using it, under mu */
+	struct dns_cent	 slot[SAUTH_CACHE_SLOTS];
 };
 
 /*
@@ -107,7 +116,9 @@ struct sauth_ctx {
 	long long	 key_expires;	/* of the key record last looked up */
 	struct key_cent	 keyc[SAUTH_KEYC_SLOTS];
 	unsigned long	 keyc_hits, keyc_misses;
-	struct dns_cent	*cache;		/* SAUTH_CACHE_SLOTS, direct-mapped */
+	struct dns_cache *cache;	/* direct-mapped, maybe shared */
+	int		 cache_only;	/* sauth_cache_only: never ask DNS */
+	int		 cache_missed;	/* ... and an answer was not cached */
 };
 
 /* "IP" or "IP:PORT" (IPv4; the test and bench resolvers are loopback). */
@@ -151,7 +162,7 @@ cache_slot(struct sauth_ctx *c, const char *name, int type)
 	/* FNV-1a over the name, case-folded: DNS names are. */
 	for (p = (const unsigned char *)name; *p != '\0'; p++)
 		h = (h ^ (unsigned int)tolower(*p)) * 16777619u;
-	return &c->cache[h % SAUTH_CACHE_SLOTS];
+	return &c->cache->slot[h % SAUTH_CACHE_SLOTS];
 }
 
 /* The smallest TTL of the answer section, capped. */
@@ -185,13 +196,22 @@ dns_query(struct sauth_ctx *c, const char *name, int type,
 	long long now = mono_sec(), ttl;
 	int n;
 
+	pthread_mutex_lock(&c->cache->mu);
 	if (e->expires > now && e->type == type &&
 	    strcasecmp(e->name, name) == 0 && e->len <= anssz) {
 		*herr = e->herr;
-		if (e->herr != 0)
-			return -1;
-		memcpy(ans, e->ans, (size_t)e->len);
-		return e->len;
+		n = e->herr != 0 ? -1 : e->len;
+		if (n > 0)
+			memcpy(ans, e->ans, (size_t)n);
+		pthread_mutex_unlock(&c->cache->mu);
+		return n;
+	}
+	pthread_mutex_unlock(&c->cache->mu);
+	/* A loop's context never waits: the job goes to the pool. */
+	if (c->cache_only) {
+		c->cache_missed = 1;
+		*herr = TRY_AGAIN;
+		return -1;
 	}
 	/* The message's deadline: what is not asked by then is a
 	 * temperror, and the last query waits no longer than what is left
@@ -221,6 +241,7 @@ dns_query(struct sauth_ctx *c, const char *name, int type,
 	}
 	if (ttl > 0 && n <= SAUTH_CACHE_ANS_MAX &&
 	    strlen(name) < sizeof(e->name)) {
+		pthread_mutex_lock(&c->cache->mu);
 		strcpy(e->name, name);
 		e->type = type;
 		e->herr = *herr;
@@ -228,6 +249,7 @@ dns_query(struct sauth_ctx *c, const char *name, int type,
 		if (n > 0)
 			memcpy(e->ans, ans, (size_t)n);
 		e->expires = now + ttl;
+		pthread_mutex_unlock(&c->cache->mu);
 	}
 	return n;
 }
@@ -350,10 +372,13 @@ dns_expires(struct sauth_ctx *c, const char *name, int type,
     const unsigned char *ans, int n)
 {
 	struct dns_cent *e = cache_slot(c, name, type);
+	long long at = 0;
 
+	pthread_mutex_lock(&c->cache->mu);
 	if (e->expires > 0 && e->type == type && strcasecmp(e->name, name) == 0)
-		return e->expires;
-	return mono_sec() + answer_ttl(ans, n);
+		at = e->expires;
+	pthread_mutex_unlock(&c->cache->mu);
+	return at > 0 ? at : mono_sec() + answer_ttl(ans, n);
 }
 
 /*
@@ -490,8 +515,70 @@ dkim_key_lookup(DKIM *d, DKIM_SIGINFO *sig, u_char *buf, size_t buflen)
 static pthread_mutex_t dmarc_mu = PTHREAD_MUTEX_INITIALIZER;
 static char dmarc_psl[MAXPATHLEN];
 
+/* A new answer cache (one reference), or peer's with one more. */
+static struct dns_cache *
+cache_ref(struct dns_cache *peer)
+{
+	struct dns_cache *dc = peer;
+
+	if (dc == NULL) {
+		dc = xcalloc(1, sizeof(*dc));
+		pthread_mutex_init(&dc->mu, NULL);
+	}
+	pthread_mutex_lock(&dc->mu);
+	dc->refs++;
+	pthread_mutex_unlock(&dc->mu);
+	return dc;
+}
+
+static void
+cache_unref(struct dns_cache *dc)
+{
+	int left;
+
+	if (dc == NULL)
+		return;
+	pthread_mutex_lock(&dc->mu);
+	left = --dc->refs;
+	pthread_mutex_unlock(&dc->mu);
+	if (left > 0)
+		return;
+	pthread_mutex_destroy(&dc->mu);
+	free(dc);
+}
+
+static struct sauth_ctx *ctx_new(const struct sauth_cfg *,
+		    struct dns_cache *, char *, size_t);
+
 struct sauth_ctx *
 sauth_ctx_new(const struct sauth_cfg *cfg, char *msg, size_t msgsz)
+{
+	return ctx_new(cfg, NULL, msg, msgsz);
+}
+
+struct sauth_ctx *
+sauth_ctx_new_shared(const struct sauth_ctx *peer, char *msg, size_t msgsz)
+{
+	return ctx_new(&peer->cfg, peer->cache, msg, msgsz);
+}
+
+void
+sauth_cache_only(struct sauth_ctx *c, int on)
+{
+	c->cache_only = on;
+	if (on)
+		c->cache_missed = 0;
+}
+
+int
+sauth_cache_missed(const struct sauth_ctx *c)
+{
+	return c->cache_missed;
+}
+
+static struct sauth_ctx *
+ctx_new(const struct sauth_cfg *cfg, struct dns_cache *peer, char *msg,
+    size_t msgsz)
 {
 	struct sauth_ctx *c = xcalloc(1, sizeof(*c));
 	struct sockaddr_in sin;
@@ -533,7 +620,7 @@ sauth_ctx_new(const struct sauth_cfg *cfg, char *msg, size_t msgsz)
 	c->res.retry = 1;
 	c->res.options &= ~(RES_DNSRCH | RES_DEFNAMES);
 	c->have_dns = 1;
-	c->cache = xcalloc(SAUTH_CACHE_SLOTS, sizeof(*c->cache));
+	c->cache = cache_ref(peer);
 
 	layer = xcalloc(1, sizeof(*layer));
 	layer->destroy = spf_layer_free;
@@ -611,7 +698,7 @@ sauth_ctx_free(struct sauth_ctx *c)
 		EVP_PKEY_free(c->keyc[i].pk);
 		free(c->keyc[i].der);
 	}
-	free(c->cache);
+	cache_unref(c->cache);
 	free(c);
 }
 

@@ -40,6 +40,24 @@ struct sauth_ctx *sauth_ctx_new(const struct sauth_cfg *, char *msg,
 		    size_t msgsz);
 void		 sauth_ctx_free(struct sauth_ctx *);
 
+/*
+ * A new context with peer's config that shares peer's answer cache (for
+ * another thread: the cache is locked; everything else is per context).
+ * The cache lives until its last context is freed.
+ */
+struct sauth_ctx *sauth_ctx_new_shared(const struct sauth_ctx *peer,
+		    char *msg, size_t msgsz);
+
+/*
+ * Cache-only mode (on: 1), for a context on an event loop: no query is
+ * sent; an answer the cache does not hold is a temperror and marks the
+ * context (sauth_cache_missed), and the caller then throws the results
+ * away and runs the check where it may block.  Turning it on clears the
+ * mark.
+ */
+void		 sauth_cache_only(struct sauth_ctx *, int on);
+int		 sauth_cache_missed(const struct sauth_ctx *);
+
 /* How many DKIM public keys this context decoded, and how many times it
  * reused one it had decoded (the decoded-key cache, sauth_check.c). */
 void		 sauth_ctx_stats(const struct sauth_ctx *, unsigned long *hits,

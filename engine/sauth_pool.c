@@ -246,8 +246,10 @@ sauth_pool_new(const struct sauth_cfg *cfg, int nthreads, int queue_max,
 	pool->cfg = *cfg;
 	pool->ctx = xcalloc((size_t)nthreads, sizeof(*pool->ctx));
 	pool->nctx = nthreads;
+	/* One answer cache for the pool and its loops (sauth_pool_ctx). */
 	for (i = 0; i < nthreads; i++)
-		if ((pool->ctx[i] = sauth_ctx_new(cfg, msg, msgsz)) == NULL)
+		if ((pool->ctx[i] = i == 0 ? sauth_ctx_new(cfg, msg, msgsz) :
+		    sauth_ctx_new_shared(pool->ctx[0], msg, msgsz)) == NULL)
 			goto fail;
 	pool->jp = jobpool_new(&ops, nthreads, queue_max);
 	if (jobpool_nthreads(pool->jp) != nthreads) {
@@ -273,6 +275,29 @@ sauth_pool_free(struct sauth_pool *pool)
 		sauth_ctx_free(pool->ctx[i]);
 	free(pool->ctx);
 	free(pool);
+}
+
+struct sauth_ctx *
+sauth_pool_ctx(struct sauth_pool *pool, char *msg, size_t msgsz)
+{
+	return sauth_ctx_new_shared(pool->ctx[0], msg, msgsz);
+}
+
+int
+sauth_job_try(struct sauth_ctx *c, struct sauth_job *j)
+{
+	struct sauth_results in = j->res;
+
+	sauth_cache_only(c, 1);
+	sauth_job_run(c, j);
+	sauth_cache_only(c, 0);
+	if (!sauth_cache_missed(c))
+		return 0;
+	/* Back as it came: the pool runs it from the start. */
+	j->res = in;
+	j->dnsbl_w = j->rhsbl_w = j->uribl_w = j->list_temp = 0;
+	sbuf_reset(j->facts);
+	return -1;
 }
 
 static struct sauth_req *

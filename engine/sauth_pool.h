@@ -118,6 +118,22 @@ int		 sauth_job_sites(struct sauth_job *, unsigned kind,
  * does with it. */
 void		 sauth_job_run(struct sauth_ctx *, struct sauth_job *);
 
+/*
+ * Run job on the calling thread's context c only if every answer it needs
+ * is cached (sauth_cache_only): 0 with the job done, without a wait; or
+ * -1 with the job as it was given, for sauth_pool_submit.  For a loop:
+ * a warm message costs no hand-off to the pool and back.
+ */
+int		 sauth_job_try(struct sauth_ctx *c, struct sauth_job *job);
+
+/*
+ * A context for a loop's thread (sauth_job_try) over the pool's answer
+ * cache; freed with sauth_ctx_free, before or after the pool.  NULL with
+ * a reason in msg.
+ */
+struct sauth_ctx *sauth_pool_ctx(struct sauth_pool *, char *msg,
+		    size_t msgsz);
+
 typedef void	 sauth_job_cb(void *arg, struct sauth_job *job);
 
 /*

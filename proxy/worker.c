@@ -21,6 +21,7 @@
 #include "bayes_redis.h"
 #include "daemon.h"
 #include "engine/engine.h"
+#include "engine/sauth_pool.h"
 #include "log.h"
 #include "metrics.h"
 #include "rule.h"
@@ -130,6 +131,7 @@ void
 workers_start(int n)
 {
 	struct config *cfg = cfg_current();
+	char msg[256];
 	int i;
 
 	nworkers = n;
@@ -162,6 +164,11 @@ workers_start(int n)
 		w->eio->on_ratelimit = metrics_ratelimit;
 		w->eio->on_store_failure = metrics_store_failure;
 		w->eio->sauth = moat_sauth_pool;
+		/* Warm messages skip the pool (engine.h, sauth_fast). */
+		if (moat_sauth_pool != NULL && (w->eio->sauth_fast =
+		    sauth_pool_ctx(moat_sauth_pool, msg, sizeof(msg))) == NULL)
+			log_warn("worker %d: every sender-auth job goes to "
+			    "the pool: %s", i, msg);
 		w->notify_ev = event_new(w->base, w->notify[0],
 		    EV_READ | EV_PERSIST, worker_notify_cb, w);
 		event_add(w->notify_ev, NULL);
@@ -231,6 +238,7 @@ workers_join(void)
 		free(w->gcache_key);
 		free(w->gcache_exp);
 		bayes_aredis_free(w->eio->bayes_redis);
+		sauth_ctx_free(w->eio->sauth_fast);
 		free(w->eio);
 		store_conn_free(w->store);
 		event_free(w->notify_ev);

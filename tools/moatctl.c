@@ -58,6 +58,8 @@
 #include "ctl_report.h"
 #include "ctl_stats.h"
 #include "engine/engine.h"
+#include "engine/eng_sauth.h"
+#include "engine/sauth_check.h"
 #include "greylist.h"
 #include "log.h"
 #include "msg.h"
@@ -87,6 +89,10 @@ struct opts {
 	const char	*cfg;		/* -c CONFIG: moatd's rules, scores, Bayes */
 	struct config	*conf;		/* it, loaded */
 	int		 no_evals;	/* skip SpamAssassin's native evals */
+	/* scan: sender authentication (--dns) and the envelope it needs */
+	int		 dns;		/* --dns: run the checks live */
+	const char	*dns_server;	/* ... against it (NULL: moatd's) */
+	const char	*client_ip, *helo, *mail_from;
 };
 
 struct item {
@@ -99,6 +105,7 @@ struct item {
 	int		 err;
 	int		 bayes_known;
 	double		 bayes_p;
+	char		*auth;		/* scan: " spf=... skipped=..." */
 };
 
 struct job {
@@ -119,6 +126,11 @@ struct job {
 	/* scan --bayes-db: the store, read by every worker */
 	struct bayes_db	*bdb;
 	struct bayes_params bp;
+	/* scan: the config of the sender-auth steps (-c, or moatd's
+	   defaults), the checks it turns on, and the --dns context's */
+	const struct config *acfg;
+	const char	*auth_on;	/* "spf,dkim,dmarc", or "" */
+	struct sauth_cfg sc;
 };
 
 static void
@@ -131,7 +143,10 @@ usage_print(FILE *f)
 	    "[--reject N|off]\n"
 	    "                    [--all] [--profile N] [--hs] "
 	    "[--hs-cache DIR] [--no-evals]\n"
-	    "                    [-c CONFIG] [--bayes-db DIR] FILE|DIR...\n"
+	    "                    [-c CONFIG] [--bayes-db DIR]\n"
+	    "                    [--dns [SERVER:PORT]] [--client-ip IP] "
+	    "[--helo H]\n"
+	    "                    [--mail-from A] FILE|DIR...\n"
 	    "       moatctl agree [-c CONFIG] [-r RULEFILE]... [--sa-stock] "
 	    "[-v] CORPUSDIR\n"
 	    "       moatctl rules [-c CONFIG] [-r RULEFILE]... [--sa-stock] "
@@ -187,6 +202,22 @@ opts_config(struct opts *o)
 	policy_thresholds(o->conf, 0, &o->th);
 }
 
+/*
+ * --dns SERVER:PORT: the word after --dns is its server when it reads as
+ * an address ("127.0.0.1:5353", "[::1]:53", "system") and is no file, so
+ * `--dns msg.eml` still scans msg.eml with moatd's resolver.
+ */
+static int
+dns_server_arg(const char *s)
+{
+	struct stat sb;
+
+	if (strcmp(s, "system") == 0)
+		return 1;
+	return s[0] != '\0' && s[strspn(s, "0123456789abcdefABCDEF.:[]")] ==
+	    '\0' && strpbrk(s, ".:") != NULL && stat(s, &sb) == -1;
+}
+
 static int
 parse_opts(int argc, char **argv, struct opts *o)
 {
@@ -223,6 +254,19 @@ parse_opts(int argc, char **argv, struct opts *o)
 			o->bayes_db = argv[++i];
 		else if (strcmp(a, "-c") == 0 && i + 1 < argc)
 			o->cfg = argv[++i];
+		else if (strcmp(a, "--dns") == 0) {
+			o->dns = 1;
+			if (i + 1 < argc && dns_server_arg(argv[i + 1]))
+				o->dns_server = argv[++i];
+		} else if (strncmp(a, "--dns=", 6) == 0 && a[6] != '\0') {
+			o->dns = 1;
+			o->dns_server = a + 6;
+		} else if (strcmp(a, "--client-ip") == 0 && i + 1 < argc)
+			o->client_ip = argv[++i];
+		else if (strcmp(a, "--helo") == 0 && i + 1 < argc)
+			o->helo = argv[++i];
+		else if (strcmp(a, "--mail-from") == 0 && i + 1 < argc)
+			o->mail_from = argv[++i];
 		else if (strcmp(a, "--hs-cache") == 0 && i + 1 < argc) {
 			o->hs = 1;
 			o->hs_cache = argv[++i];
@@ -499,6 +543,113 @@ scan_done(void *arg, struct eng_tx *tx, const struct eng_outcome *o)
 	(void)o;
 }
 
+/* Run one stage of the envelope; the first refusal goes into refused. */
+static void
+scan_stage(struct eng_tx *tx, enum eng_stage st, struct sbuf *refused)
+{
+	if (eng_stage(tx, st, scan_done, NULL) != ENG_DONE)
+		fatal("scan: stage %s waits without a loop",
+		    eng_stage_name(st));
+	if (tx->out.act == ENG_REPLY && refused->len == 0)
+		sbuf_printf(refused, " refused=%d/%s", tx->out.code,
+		    eng_stage_name(st));
+}
+
+/*
+ * --client-ip: the envelope before the message, as moatd meets it
+ * (connect, banner, HELO, MAIL): the DNS lists, SPF and the envelope
+ * rules run at their own stages.  No recipient: RCPT's policies (relay,
+ * spf_fail_action) are moatd's to apply.
+ */
+static void
+scan_envelope(const struct opts *o, struct eng_tx *tx, struct sbuf *refused)
+{
+	struct netaddr a;
+
+	if (netaddr_parse(&a, o->client_ip) != 0) {
+		fprintf(stderr, "moatctl: scan: --client-ip %s: not an "
+		    "address\n", o->client_ip);
+		exit(2);
+	}
+	eng_tx_client(tx, &a, 0, 0);
+	scan_stage(tx, ENG_CONNECT, refused);
+	scan_stage(tx, ENG_BANNER, refused);
+	if (o->helo != NULL) {
+		eng_tx_helo(tx, o->helo, o->helo);
+		scan_stage(tx, ENG_HELO, refused);
+	}
+	eng_tx_mail(tx, o->mail_from != NULL ? o->mail_from : "", 0, 0, 0);
+	scan_stage(tx, ENG_MAIL, refused);
+}
+
+/* eng_sauth_log_fields' fields, as moatd's event=tx line has them. */
+static void
+scan_auth_field(void *arg, const char *key, const char *val)
+{
+	sbuf_printf(arg, " %s=%s", key, val);
+}
+
+/*
+ * Offline, a DKIM signature is only seen, never verified (its key is in
+ * DNS): " dkim=unverified(d=DOMAIN),..." for the message's signatures.
+ */
+static void
+scan_dkim_unverified(const struct msg *m, struct sbuf *out)
+{
+	const struct msg_header *h;
+	const char *v, *end, *d;
+	size_t n, i, k = 0;
+
+	h = msg_headers(m, &n);
+	for (i = 0; i < n; i++) {
+		if (h[i].name_len != 14 ||
+		    strncasecmp(h[i].name, "DKIM-Signature", 14) != 0)
+			continue;
+		v = h[i].value;
+		end = v + h[i].value_len;
+		/* the d= tag: at the start or after a ';' and blanks */
+		for (d = v; d < end; d++)
+			if ((d == v || d[-1] == ';' || d[-1] == ' ' ||
+			    d[-1] == '\t') && end - d > 2 && d[0] == 'd' &&
+			    d[1] == '=')
+				break;
+		sbuf_printf(out, "%s", k++ ? "," : " dkim=");
+		if (d < end) {
+			d += 2;
+			d += strspn(d, " \t");
+			sbuf_printf(out, "unverified(d=%.*s)",
+			    (int)strcspn(d, "; \t"), d);
+		} else
+			sbuf_printf(out, "unverified");
+	}
+}
+
+/*
+ * The sender-auth fields of one message's line: with --dns and a client,
+ * the results exactly as moatd logs them (the same steps wrote them);
+ * otherwise which checks were skipped.  The reason is said once, after
+ * the summary (scan_auth_note).
+ */
+static void
+scan_auth(const struct job *j, struct eng_tx *tx, const struct msg *m,
+    const struct sbuf *refused, struct sbuf *out)
+{
+	const struct opts *o = j->o;
+
+	if (o->dns && tx->client_known && !tx->trusted) {
+		eng_sauth_log_fields(tx, scan_auth_field, out);
+	} else {
+		if (j->auth_on != NULL && j->auth_on[0] != '\0')
+			sbuf_printf(out, " skipped=%s", j->auth_on);
+		if (!o->dns && m != NULL)
+			scan_dkim_unverified(m, out);
+	}
+	if (refused->len > 0)
+		sbuf_add(out, refused->p, refused->len);
+	sbuf_addc(out, '\0');
+}
+
+
 /*
  * One message through the engine's DATA stage, with the null io (no
  * loop, no store, no DNS): Bayes, the rules and score_rules, the same
@@ -512,7 +663,7 @@ scan_one(struct job *j, size_t idx, struct eng_io *io, struct sbuf *raw,
 	struct item *it = &j->items[idx];
 	struct scan_hits sh = { j, idx };
 	struct score_card *card;
-	struct sbuf s = SBUF_INIT;
+	struct sbuf s = SBUF_INIT, refused = SBUF_INIT;
 	struct eng_tx *tx;
 	struct msg *m;
 	size_t i;
@@ -527,8 +678,10 @@ scan_one(struct job *j, size_t idx, struct eng_io *io, struct sbuf *raw,
 	if (j->o->profile)
 		*parse_s += now() - t0;
 	/* No connection, no envelope: only the message's rules can hit. */
-	tx = eng_tx_new(j->o->conf ? j->o->conf : &scan_noconf, NULL, io,
+	tx = eng_tx_new(j->acfg != NULL ? j->acfg : &scan_noconf, NULL, io,
 	    "scan");
+	if (j->o->client_ip != NULL)
+		scan_envelope(j->o, tx, &refused);
 	eng_tx_message(tx, m, raw->p ? raw->p : "", raw->len);
 	io->hits_arg = &sh;
 	io->on_hits = j->collect_all ? scan_hits_cb : NULL;
@@ -543,6 +696,10 @@ scan_one(struct job *j, size_t idx, struct eng_io *io, struct sbuf *raw,
 	it->score = score_card_total(card);
 	score_card_tests(card, &s);
 	it->rules = xstrdup(s.p ? s.p : "");
+	sbuf_reset(&s);
+	scan_auth(j, tx, m, &refused, &s);
+	it->auth = xstrdup(s.p);
+	sbuf_free(&refused);
 	if (j->o->verbose) {
 		sbuf_reset(&s);
 		sbuf_printf(&s, "Content analysis details:   (%.1f points, "
@@ -570,6 +727,7 @@ worker(void *arg)
 	struct eng_io io;
 	double parse_s = 0, bayes_s = 0;
 	size_t idx;
+	char err[256];
 
 	/* The null io: this thread's scratch and moatctl's own choices. */
 	memset(&io, 0, sizeof(io));
@@ -581,6 +739,12 @@ worker(void *arg)
 	io.bayes_params = &j->bp;
 	if (j->o->profile)
 		rule_scratch_profile(sc, 1);
+	/* scan --dns: this thread's checks, blocking (no loop here). */
+	if (j->o->dns && (io.sauth_sync = sauth_ctx_new(&j->sc, err,
+	    sizeof(err))) == NULL) {
+		fprintf(stderr, "moatctl: scan: --dns: %s\n", err);
+		exit(1);
+	}
 	/* agree compares sub-rule hits too, so it needs them all */
 	rule_scratch_lazy(sc, !j->o->all && !j->collect_all);
 	for (;;) {
@@ -604,6 +768,7 @@ worker(void *arg)
 		pthread_mutex_unlock(&j->lock);
 	}
 	sbuf_free(&raw);
+	sauth_ctx_free(io.sauth_sync);
 	rule_scratch_free(sc);
 	return NULL;
 }
@@ -628,6 +793,55 @@ static double
 cpu(void)
 {
 	return clock_secs(CLOCK_PROCESS_CPUTIME_ID);
+}
+
+/*
+ * scan: the sender-auth checks the config (or moatd's defaults) turns
+ * on, "spf,dkim,dmarc,dnsbl,..." into buf; and the context --dns runs
+ * them with, as moatd's pool (proxy/main.c, sauth_setup) makes it.
+ */
+static void
+scan_auth_setup(struct job *j, const struct config *c, char *buf,
+    size_t bufsz)
+{
+	const struct opts *o = j->o;
+
+	snprintf(buf, bufsz, "%s%s%s%s%s%s", c->spf ? ",spf" : "",
+	    c->dkim ? ",dkim" : "", c->dmarc ? ",dmarc" : "",
+	    c->dnsbl_sites != NULL ? ",dnsbl" : "",
+	    c->rhsbl_sites != NULL ? ",rhsbl" : "",
+	    c->uribl_sites != NULL ? ",uribl" : "");
+	j->auth_on = buf[0] == ',' ? buf + 1 : buf;
+	memset(&j->sc, 0, sizeof(j->sc));
+	j->sc.resolver = o->dns_server != NULL ? o->dns_server :
+	    c->dns_resolver != NULL ? c->dns_resolver : SAUTH_RESOLVER_SYSTEM;
+	j->sc.timeout_ms = c->dns_timeout_ms;
+	j->sc.spf = j->sc.dkim = j->sc.dmarc = 1;
+	/* The steps' config: -c's, or the defaults when --dns asks for
+	   checks scan_noconf has off. */
+	j->acfg = o->conf != NULL ? o->conf : o->dns ? c : NULL;
+}
+
+/* Why the skipped= checks were skipped, once after the summary. */
+static void
+scan_auth_note(const struct job *j)
+{
+	const struct opts *o = j->o;
+	struct netaddr a;
+
+	if (j->auth_on[0] == '\0')
+		return;
+	if (!o->dns)
+		printf("skipped: %s: they need DNS (give --dns); a DKIM "
+		    "signature cannot be verified without its key, which is "
+		    "in DNS\n", j->auth_on);
+	else if (o->client_ip == NULL)
+		printf("skipped: %s: no --client-ip (moatd checks mail from a "
+		    "known client only)\n", j->auth_on);
+	else if (j->acfg != NULL && netaddr_parse(&a, o->client_ip) == 0 &&
+	    cidr_list_match(&j->acfg->trusted_networks, &a))
+		printf("skipped: %s: --client-ip is in trusted_networks\n",
+		    j->auth_on);
 }
 
 /* Scan j->items with o->jobs threads; returns the seconds it took. */
@@ -722,7 +936,8 @@ cmd_scan(int argc, char **argv)
 	struct job j;
 	struct rule_stats st;
 	struct rule_set *rs;
-	char **paths = NULL;
+	struct config *defaults = cfg_defaults();
+	char **paths = NULL, auth_on[64];
 	size_t np = 0, i, nv[5] = { 0 }, bytes = 0, errs = 0;
 	double secs, load0, cpu0, sum = 0;
 	int k;
@@ -749,6 +964,8 @@ cmd_scan(int argc, char **argv)
 	memset(&j, 0, sizeof(j));
 	j.o = &o;
 	j.rs = rs;
+	scan_auth_setup(&j, o.conf != NULL ? o.conf : defaults, auth_on,
+	    sizeof(auth_on));
 	if (o.bayes_db || (o.cfg && ctl_bayes_on(o.cfg)))
 		j.bdb = ctl_bayes_open_ro(o.bayes_db, o.cfg, &j.bp);
 	j.nitems = np;
@@ -773,21 +990,24 @@ cmd_scan(int argc, char **argv)
 		bytes += it->size;
 		sum += it->score;
 		if (!o.quiet && j.bdb == NULL)
-			printf("%s score=%.1f verdict=%s rules=%s\n", it->path,
-			    it->score, score_verdict_name(it->verdict),
+			printf("%s score=%.1f verdict=%s%s rules=%s\n",
+			    it->path, it->score,
+			    score_verdict_name(it->verdict), it->auth,
 			    it->rules);
 		else if (!o.quiet && it->bayes_known)
-			printf("%s score=%.1f verdict=%s bayes=%.4f rules=%s\n",
-			    it->path, it->score,
+			printf("%s score=%.1f verdict=%s bayes=%.4f%s "
+			    "rules=%s\n", it->path, it->score,
 			    score_verdict_name(it->verdict), it->bayes_p,
-			    it->rules);
+			    it->auth, it->rules);
 		else if (!o.quiet)
-			printf("%s score=%.1f verdict=%s bayes=- rules=%s\n",
+			printf("%s score=%.1f verdict=%s bayes=-%s rules=%s\n",
 			    it->path, it->score,
-			    score_verdict_name(it->verdict), it->rules);
+			    score_verdict_name(it->verdict), it->auth,
+			    it->rules);
 		if (o.verbose && it->report != NULL)
 			printf("\n%s\n", it->report);
 		free(it->rules);
+		free(it->auth);
 		free(it->report);
 		free(it->path);
 	}
@@ -804,6 +1024,7 @@ cmd_scan(int argc, char **argv)
 	printf("cpu: %.3f s: %.1f messages per CPU-second, %.3f CPU-ms per "
 	    "50 KiB\n", cpu0, cpu0 > 0 ? (double)np / cpu0 : 0.0,
 	    bytes ? cpu0 * 1000.0 * 51200.0 / (double)bytes : 0.0);
+	scan_auth_note(&j);
 	if (o.profile)
 		print_profile(&j, np);
 	free(j.prof);
@@ -812,6 +1033,7 @@ cmd_scan(int argc, char **argv)
 	free(j.items);
 	free(o.rules);
 	cfg_unref(o.conf);
+	cfg_unref(defaults);
 	rule_set_unref(rs);
 	return errs ? 1 : 0;
 }
@@ -2150,7 +2372,14 @@ help(const char *sub)
 		    "Bayes settings;\n"
 		    "                   -r adds rules after them, --tag etc. "
 		    "override them\n"
-		    "  --bayes-db DIR   scan: classify with this Bayes store\n");
+		    "  --bayes-db DIR   scan: classify with this Bayes store\n"
+		    "  --dns [SERVER:PORT]\n"
+		    "                   scan: run SPF, DKIM, DMARC and the DNS "
+		    "lists live (off:\n"
+		    "                   the line says skipped=...)\n"
+		    "  --client-ip IP, --helo H, --mail-from A\n"
+		    "                   scan: the envelope; its stages run "
+		    "before the message\n");
 	}
 	printf("See moatctl(1).\n");
 	return 0;

@@ -40,6 +40,7 @@ import dnstest  # noqa: E402
 import moattest as mt  # noqa: E402
 
 GOOD, BAD, LISTED = "192.0.2.1", "198.51.100.9", "198.51.100.10"
+MOATCTL = os.environ.get("MOATCTL", os.path.abspath("moatctl"))
 RULES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..",
                      "rules", "auth.rules")
 
@@ -191,6 +192,65 @@ class SenderAuthMoatd(mt.MoatTestCase):
         self.assertEqual(tx.get("spf"), "pass", tx)
         self.assertEqual(tx.get("dkim"), "pass(d=sig.test)", tx)
         self.assertEqual(tx.get("dmarc"), "pass", tx)
+
+    # ------------------------------------------------- moatctl scan
+
+    def scan(self, *args):
+        """`moatctl scan ARGS`: (stdout, the fields of its first line)."""
+        r = subprocess.run([MOATCTL, "scan", "-r", os.path.abspath(RULES)] +
+                           list(args), capture_output=True, text=True,
+                           timeout=60)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        first = r.stdout.splitlines()[0]
+        return r.stdout, dict(f.split("=", 1) for f in first.split()
+                              if "=" in f)
+
+    def test_scan_dns_equals_moatd(self):
+        # moatctl scan --dns runs the engine's own steps (with a blocking
+        # context instead of the pool): for the same message and client
+        # facts its spf=, dkim=, dmarc= and lists= are moatd's event=tx.
+        m, fb = self.run_moatd(dnsbl_sites="bl.test=127.0.0.2*2 pbl.test*1",
+                               dnsbl_threshold="10", score_reject="off")
+        cases = [("a@sig.test", self.sign(message(self.tok, "sig.test")),
+                  GOOD),
+                 ("a@reject.test", message(self.tok + "f", "reject.test"),
+                  BAD)]
+        for sender, data, src in cases:
+            r = self.deliver(m, sender, data, src)
+            self.assertReply(r[-1], 250)
+            tx = self.last_tx(m, sender)
+            path = os.path.join(m.dir, "scan.eml")
+            with open(path, "wb") as f:
+                f.write(data)
+            env = ["--client-ip", src, "--helo", "client.test",
+                   "--mail-from", sender, path]
+            # the resolver of the config, and one named on the line
+            for dns in (["--dns"], ["--dns", self.dns.address]):
+                out, got = self.scan("-c", m.conf_path, *(dns + env))
+                for k in ("spf", "dkim", "dmarc", "lists"):
+                    self.assertEqual(got.get(k), tx.get(k),
+                                     (k, dns, out, tx))
+                self.assertNotIn("skipped", out)
+        self.assertEqual(got["dmarc"], "fail(p=reject)")
+        self.assertIn("dnsbl:bl.test", got["lists"])
+
+    def test_scan_offline_says_what_it_skipped(self):
+        m, fb = self.run_moatd(dnsbl_sites="bl.test*1")
+        path = os.path.join(m.dir, "scan.eml")
+        with open(path, "wb") as f:
+            f.write(self.sign(message(self.tok, "sig.test")))
+        env = ["--client-ip", GOOD, "--mail-from", "a@sig.test", path]
+        out, got = self.scan("-c", m.conf_path, *env)
+        self.assertEqual(got.get("skipped"), "spf,dkim,dmarc,dnsbl", out)
+        # a signature is seen, never called valid without its key
+        self.assertEqual(got.get("dkim"), "unverified(d=sig.test)", out)
+        self.assertNotIn("spf", got)
+        self.assertIn("skipped: spf,dkim,dmarc,dnsbl: they need DNS", out)
+        self.assertIn("cannot be verified without its key", out)
+        # --dns without a client: moatd would not check either
+        out, got = self.scan("-c", m.conf_path, "--dns", path)
+        self.assertEqual(got.get("skipped"), "spf,dkim,dmarc,dnsbl", out)
+        self.assertIn("no --client-ip", out)
 
     # ------------------------------------------------------------ SPF
 

@@ -4,8 +4,11 @@
  * queries only the test's loop reads): every check ends as temperror
  * within its timeouts, the results arrive on the event loop's thread, the
  * loop runs while the queries are outstanding (no stall), a full queue
- * refuses at once, and a cancelled
- * request never calls back.  The one socket is loopback only.
+ * refuses at once, and a cancelled request never calls back.  And a
+ * loop's context (sauth_pool_ctx) runs a job itself only from the pool's
+ * answer cache (sauth_job_try): a miss sends no query and gives the job
+ * back untouched; once a pool thread has the answers, the same job runs
+ * with no query at all.  The sockets are loopback only.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -25,6 +28,7 @@
 #include <event2/event.h>
 #include <event2/thread.h>
 
+#include "sbuf.h"
 #include "engine/sauth_pool.h"
 
 #define NREQ	8
@@ -76,12 +80,29 @@ done_cb(void *arg, const struct sauth_results *r)
 		event_base_loopbreak(base);
 }
 
+/* A UDP socket on 127.0.0.1, its "127.0.0.1:PORT" in resolver. */
+static int
+loopback_udp(char *resolver, size_t sz)
+{
+	struct sockaddr_in sin;
+	socklen_t sl = sizeof(sin);
+	int fd;
+
+	fd = socket(AF_INET, SOCK_DGRAM, 0);
+	assert_true(fd >= 0);
+	memset(&sin, 0, sizeof(sin));
+	sin.sin_family = AF_INET;
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	assert_int_equal(bind(fd, (struct sockaddr *)&sin, sizeof(sin)), 0);
+	assert_int_equal(getsockname(fd, (struct sockaddr *)&sin, &sl), 0);
+	snprintf(resolver, sz, "127.0.0.1:%u", ntohs(sin.sin_port));
+	return fd;
+}
+
 static void
 test_pool_dead_resolver(void **state)
 {
 	static const char msg[] = "From: a@x.example\r\nSubject: t\r\n\r\nb\r\n";
-	struct sockaddr_in sin;
-	socklen_t sl = sizeof(sin);
 	struct sauth_cfg cfg = { .timeout_ms = 1000, .spf = 1, .dkim = 1,
 	    .dmarc = 1 };
 	struct sauth_pool *pool;
@@ -92,15 +113,7 @@ test_pool_dead_resolver(void **state)
 	double t0;
 
 	(void)state;
-	fd = socket(AF_INET, SOCK_DGRAM, 0);
-	assert_true(fd >= 0);
-	memset(&sin, 0, sizeof(sin));
-	sin.sin_family = AF_INET;
-	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	assert_int_equal(bind(fd, (struct sockaddr *)&sin, sizeof(sin)), 0);
-	assert_int_equal(getsockname(fd, (struct sockaddr *)&sin, &sl), 0);
-	snprintf(resolver, sizeof(resolver), "127.0.0.1:%u",
-	    ntohs(sin.sin_port));
+	fd = loopback_udp(resolver, sizeof(resolver));
 	cfg.resolver = resolver;
 
 	assert_int_equal(evthread_use_pthreads(), 0);
@@ -149,11 +162,116 @@ test_pool_dead_resolver(void **state)
 	close(fd);
 }
 
+/* A resolver that answers every query NXDOMAIN, counting them. */
+static int nx_fd, nx_stop, nx_queries;
+
+static void *
+nx_serve(void *arg)
+{
+	unsigned char q[512];
+	struct sockaddr_in from;
+	socklen_t fl;
+	ssize_t n;
+	size_t i;
+
+	(void)arg;
+	while (!__atomic_load_n(&nx_stop, __ATOMIC_SEQ_CST)) {
+		fl = sizeof(from);
+		n = recvfrom(nx_fd, q, sizeof(q), 0, (struct sockaddr *)&from,
+		    &fl);
+		if (n < 12)
+			continue;
+		__atomic_add_fetch(&nx_queries, 1, __ATOMIC_SEQ_CST);
+		/* The question only: header, QNAME, QTYPE, QCLASS. */
+		for (i = 12; i < (size_t)n && q[i] != 0; i += q[i] + 1)
+			;
+		i += 5;
+		if (i > (size_t)n)
+			continue;
+		q[2] = 0x80 | (q[2] & 0x79);	/* QR, opcode, RD */
+		q[3] = 0x83;			/* RA, NXDOMAIN */
+		memset(q + 6, 0, 6);		/* no AN, NS, AR */
+		(void)sendto(nx_fd, q, i, 0, (struct sockaddr *)&from, fl);
+	}
+	return NULL;
+}
+
+static void
+job_cb(void *arg, struct sauth_job *j)
+{
+	*(int *)arg = j->res.spf;
+	event_base_loopbreak(base);
+}
+
+static void
+test_loop_runs_warm_jobs_only(void **state)
+{
+	struct timeval tv = { 0, 100000 };
+	struct sauth_cfg cfg = { .timeout_ms = 1000, .spf = 1, .dkim = 1,
+	    .dmarc = 1 };
+	struct sauth_pool *pool;
+	struct sauth_ctx *loopc;
+	struct sauth_job *j;
+	pthread_t th;
+	char resolver[64], err[128];
+	int spf = -1, q0;
+	double t0;
+
+	(void)state;
+	nx_fd = loopback_udp(resolver, sizeof(resolver));
+	assert_int_equal(setsockopt(nx_fd, SOL_SOCKET, SO_RCVTIMEO, &tv,
+	    sizeof(tv)), 0);
+	cfg.resolver = resolver;
+	assert_int_equal(pthread_create(&th, NULL, nx_serve, NULL), 0);
+	base = event_base_new();
+	pool = sauth_pool_new(&cfg, 1, 4, err, sizeof(err));
+	if (pool == NULL)
+		fail_msg("%s", err);
+	loopc = sauth_pool_ctx(pool, err, sizeof(err));
+	if (loopc == NULL)
+		fail_msg("%s", err);
+
+	/* Cold: no query, no wait, the job as it was. */
+	j = sauth_job_new(SAUTH_DO_SPF);
+	sauth_job_set(j, "192.0.2.1", NULL, "a@x.example", NULL, 0);
+	t0 = now();
+	assert_int_equal(sauth_job_try(loopc, j), -1);
+	assert_true(now() - t0 < 0.1);
+	assert_int_equal(__atomic_load_n(&nx_queries, __ATOMIC_SEQ_CST), 0);
+	assert_int_equal(j->res.spf, SAUTH_SKIPPED);
+	assert_int_equal(j->facts->len, 0);
+
+	/* The pool asks DNS (x.example has no record: SPF none)... */
+	assert_non_null(sauth_pool_submit(pool, base, j, job_cb, &spf));
+	event_base_loopexit(base, &(struct timeval){ 10, 0 });
+	event_base_dispatch(base);
+	assert_int_equal(spf, SAUTH_NONE);
+	q0 = __atomic_load_n(&nx_queries, __ATOMIC_SEQ_CST);
+	assert_true(q0 >= 1);
+
+	/* ... and then the loop's context has the answers: no query. */
+	j = sauth_job_new(SAUTH_DO_SPF);
+	sauth_job_set(j, "192.0.2.1", NULL, "a@x.example", NULL, 0);
+	assert_int_equal(sauth_job_try(loopc, j), 0);
+	assert_int_equal(j->res.spf, SAUTH_NONE);
+	assert_int_equal(__atomic_load_n(&nx_queries, __ATOMIC_SEQ_CST), q0);
+	sauth_job_free(j);
+
+	/* The loop's context may outlive the pool (shared cache). */
+	sauth_pool_free(pool);
+	sauth_ctx_free(loopc);
+	__atomic_store_n(&nx_stop, 1, __ATOMIC_SEQ_CST);
+	pthread_join(th, NULL);
+	event_base_free(base);
+	close(nx_fd);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_pool_dead_resolver),
+		cmocka_unit_test(test_loop_runs_warm_jobs_only),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
