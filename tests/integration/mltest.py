@@ -110,7 +110,7 @@ class Milter:
             return None if self.proc is None else self.proc.returncode
         self.proc.send_signal(signal.SIGTERM)
         try:
-            self.proc.wait(timeout)
+            self.proc.wait(mt.scaled(timeout))
         except subprocess.TimeoutExpired:
             self.proc.kill()
             self.proc.wait(10)
@@ -178,7 +178,7 @@ def miltertest(milter, timeout=60, **params):
         args += ["-D", "%s=%s" % (k, v)]
     args += ["-s", os.path.join(LUA_DIR, "send.lua")]
     p = subprocess.run(args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                       timeout=timeout, universal_newlines=True)
+                       timeout=mt.scaled(timeout), universal_newlines=True)
     if p.returncode != 0:
         raise AssertionError("miltertest exited %d:\n%s\n--- moat-milter "
                              "log:\n%s" % (p.returncode, p.stdout,

@@ -97,6 +97,17 @@ def moatd_path():
     return os.environ["MOATD"]
 
 
+# Under valgrind (make check-valgrind) the daemons run ~20x slower:
+# MOAT_TIMEOUT_SCALE multiplies the harness's waits (poll, wait_port,
+# the daemon start and stop deadlines, the client's socket timeout).
+TIMEOUT_SCALE = float(os.environ.get("MOAT_TIMEOUT_SCALE") or 1)
+
+
+def scaled(seconds):
+    """seconds times MOAT_TIMEOUT_SCALE (1 unless set)."""
+    return seconds * TIMEOUT_SCALE
+
+
 def free_port():
     """A TCP port on 127.0.0.1 that was free a moment ago."""
     s = socket.socket()
@@ -109,7 +120,7 @@ def free_port():
 def wait_port(port, timeout=10.0, host="127.0.0.1"):
     """Wait until host:port accepts a connection; raise on timeout.
     The probe connection is closed at once (moatd sees a short session)."""
-    deadline = time.monotonic() + timeout
+    deadline = time.monotonic() + scaled(timeout)
     while True:
         try:
             socket.create_connection((host, port), timeout=1).close()
@@ -128,7 +139,7 @@ def token():
 def poll(fn, timeout=10.0, interval=0.05):
     """Call fn until it returns something true, at most timeout seconds.
     Returns the last value (false on timeout)."""
-    deadline = time.monotonic() + timeout
+    deadline = time.monotonic() + scaled(timeout)
     while True:
         v = fn()
         if v or time.monotonic() > deadline:
@@ -604,7 +615,7 @@ class Moatd:
                                      stdout=self._err, stderr=self._err)
         _live.add(self)
         if wait:
-            deadline = time.monotonic() + 10
+            deadline = time.monotonic() + scaled(10)
             while True:
                 if self.proc.poll() is not None:
                     raise RuntimeError("moatd exited with %d:\n%s" % (
@@ -631,7 +642,7 @@ class Moatd:
         if self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)
             try:
-                self.proc.wait(timeout)
+                self.proc.wait(scaled(timeout))
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait(10)
@@ -734,6 +745,7 @@ class Client:
         self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         if src:
             self.sock.bind((src, 0))
+        timeout = scaled(timeout)
         self.sock.settimeout(timeout)
         try:
             self.sock.connect((host, port))
