@@ -18,7 +18,7 @@ prints the load average).  Every process it starts is stopped by its pid.
 
 Needs root, postfix (smtp-source), miltertest-free; a built moat-milter.
 Usage: bench/milter.py --milter BUILDDIR/moat-milter [--sa] [--rounds N]
-                       [--unix]
+                       [--unix] [--no-rspamd]
 --unix: moat-milter on a unix socket (what contrib/postfix.md recommends)
 instead of inet on the loopback.
 """
@@ -150,6 +150,8 @@ def main():
     ap.add_argument("--sa", action="store_true",
                     help="moat-milter also loads SpamAssassin's stock rules")
     ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--no-rspamd", action="store_true",
+                    help="leave rspamd's column out even when installed")
     ap.add_argument("--unix", action="store_true",
                     help="moat-milter on a unix socket, not inet")
     a = ap.parse_args()
@@ -178,7 +180,7 @@ def main():
     setups = [("postfix", None), ("postfix+moat-milter", mconn)]
     rsp = None
     tmp = mt.mkdtemp("moat-bench-")
-    if RSPAMD:
+    if RSPAMD and not a.no_rspamd:
         rsp, conn = rspamd_start(tmp)
         setups.append(("postfix+rspamd", conn))
     else:
