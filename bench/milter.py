@@ -184,7 +184,8 @@ def main():
         rsp, conn = rspamd_start(tmp)
         setups.append(("postfix+rspamd", conn))
     else:
-        print("rspamd not installed: its column is left out")
+        print("rspamd not installed (or --no-rspamd): its column is "
+              "left out")
     pfs = []
     try:
         for name, conn in setups:
