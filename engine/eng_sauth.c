@@ -35,6 +35,7 @@
 #include <strings.h>
 
 #include "clock.h"
+#include "log.h"
 #include "msg.h"
 #include "policy.h"
 #include "xmalloc.h"
@@ -626,4 +627,32 @@ eng_sauth_log_fields(const struct eng_tx *tx,
 		add(arg, "lists", v.p);
 	}
 	sbuf_free(&v);
+}
+
+/*
+ * The pool both daemons run the checks on: its threads ask dns_resolver
+ * (resolv.conf's servers without one) with dns_timeout per query.  Every
+ * check is on in the pool; the reloadable keys (spf, dkim, dmarc, the
+ * lists) decide per message.  Built once, after the privilege drop: a new
+ * dns_resolver takes a restart, as for the other DNS.  A pool that cannot
+ * be made (no Public Suffix List, an IPv6 resolver) leaves the checks
+ * off, loudly, rather than the daemon.
+ */
+struct sauth_pool *
+eng_sauth_pool_setup(const struct config *cfg)
+{
+	struct sauth_cfg sc;
+	struct sauth_pool *p;
+	char msg[256];
+
+	memset(&sc, 0, sizeof(sc));
+	sc.resolver = cfg->dns_resolver != NULL ? cfg->dns_resolver :
+	    SAUTH_RESOLVER_SYSTEM;
+	sc.timeout_ms = cfg->dns_timeout_ms;
+	sc.spf = sc.dkim = sc.dmarc = 1;
+	if ((p = sauth_pool_new(&sc, SAUTH_POOL_THREADS, SAUTH_POOL_QUEUE, msg,
+	    sizeof(msg))) == NULL)
+		log_warn("sender authentication off (SPF, DKIM, DMARC, DNS "
+		    "lists): %s", msg);
+	return p;
 }

@@ -11,6 +11,7 @@
 struct config;
 struct eng_tx;
 struct eng_sauth;
+struct sauth_pool;
 
 /* eng_tx_free: cancel the job in flight (no callback after it) and free
  * tx's state.  eng_tx_end: forget the transaction's results. */
@@ -51,5 +52,12 @@ const char *eng_sauth_authserv_id(const struct config *);
 void	eng_sauth_log_fields(const struct eng_tx *,
 	    void (*add)(void *arg, const char *key, const char *val),
 	    void *arg);
+
+/*
+ * The sender-authentication pool for cfg (dns_resolver, dns_timeout), or
+ * NULL with one warning when it cannot be made (the checks stay off).
+ * Both daemons call it once, after the privilege drop.
+ */
+struct sauth_pool *eng_sauth_pool_setup(const struct config *);
 
 #endif

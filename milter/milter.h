@@ -76,6 +76,9 @@ struct mlt_outcome {
 	int		quarantine;	/* hold it (milter_quarantine_score) */
 	struct sbuf	rules;		/* "NAME=2.5,..." for the log line */
 	struct sbuf	headers;	/* our X-Spam-* fields, CRLF lines */
+	/* sender authentication (engine/eng_sauth.h), copied off the tx */
+	struct sbuf	ar;		/* Authentication-Results, or empty */
+	struct sbuf	sauth_log;	/* "key\0value\0" pairs for event=tx */
 };
 
 /* One header field seen, by name, for the changes at end of message. */

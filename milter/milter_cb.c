@@ -9,7 +9,9 @@
  * reply through smfi_setreply.  At end of message it makes the header
  * changes of the verdict: the sender's X-Spam-* fields removed
  * (smfi_chgheader with no value), ours added (smfi_addheader), the Subject
- * prefixed, and the message held (smfi_quarantine) in the configured band.
+ * prefixed, and the message held (smfi_quarantine) in the configured band;
+ * with sender authentication, the outside Authentication-Results claiming
+ * our authserv-id removed and ours inserted on top (smfi_insheader).
  *
  * It decides nothing itself (milter_eng.c and the engine do), never waits
  * for anything but the bridge, and every wait is bounded: no outcome within
@@ -30,10 +32,12 @@
 #include <libmilter/mfapi.h>
 
 #include "clock.h"
+#include "eng_sauth.h"
 #include "moat_conf.h"
 #include "log.h"
 #include "milter.h"
 #include "netaddr.h"
+#include "engine/sauth.h"
 #include "score.h"
 #include "xmalloc.h"
 
@@ -108,6 +112,7 @@ log_tx(struct mlt_conn *c, const char *verdict, const char *status)
 {
 	struct logline l;
 	struct sbuf r = SBUF_INIT;
+	const char *p, *end, *v;
 	int i;
 
 	if (!c->in_tx)
@@ -134,6 +139,12 @@ log_tx(struct mlt_conn *c, const char *verdict, const char *status)
 	logline_strn(&l, "rules", c->out.rules.p ? c->out.rules.p : "",
 	    c->out.rules.len);
 	logline_str(&l, "verdict", verdict);
+	/* spf= dkim= dmarc= lists= when the checks ran, as moatd's */
+	for (p = c->out.sauth_log.p, end = p + c->out.sauth_log.len; p < end;
+	    p = v + strlen(v) + 1) {
+		v = p + strlen(p) + 1;
+		logline_str(&l, p, v);
+	}
 	logline_str(&l, "status", status);
 	logline_str(&l, "qid", c->qid);
 	logline_int(&l, "ms", clock_mono_ms() - c->tx_start_ms);
@@ -442,6 +453,66 @@ cb_body(SMFICTX *ctx, unsigned char *p, size_t n)
 }
 
 /*
+ * The value of the field "Name: value" whose value starts at q and ends
+ * at end (folds CRLF TAB), as smfi_addheader takes it: folds as LF, and
+ * without LEADSPC no leading space (the MTA puts ": " itself).
+ */
+static void
+hdr_value(const struct mlt_conn *c, const char *q, const char *end,
+    struct sbuf *v)
+{
+	sbuf_reset(v);
+	if (!c->leadspc && q < end && *q == ' ')
+		q++;
+	for (; q < end; q++)
+		if (*q != '\r')
+			sbuf_addc(v, *q);
+	sbuf_addc(v, '\0');
+}
+
+/*
+ * The sender's Authentication-Results fields with our authserv-id go
+ * (RFC 8601 5: from outside they are forgeries, whether or not we add
+ * one), then ours goes on top, where the MTA puts its trace fields.
+ */
+static int
+apply_ar(SMFICTX *ctx, struct mlt_conn *c)
+{
+	static const char arname[] = "Authentication-Results";
+	const char *id = eng_sauth_authserv_id(c->cfg);
+	const char *p = c->out.ar.p, *colon, *end;
+	struct sbuf v = SBUF_INIT;
+	int i, j, idx, rc = 0;
+
+	for (i = c->nhdrs - 1; i >= 0; i--) {
+		if (strcasecmp(c->hdrs[i].name, arname) != 0)
+			continue;
+		sbuf_reset(&v);
+		sbuf_printf(&v, "%s:%s", c->hdrs[i].name, c->hdrs[i].value);
+		if (!sauth_ar_is_ours(v.p, v.len, id))
+			continue;
+		for (idx = 1, j = 0; j < i; j++)
+			if (strcasecmp(c->hdrs[j].name, arname) == 0)
+				idx++;
+		if (smfi_chgheader(ctx, c->hdrs[i].name, idx, NULL) !=
+		    MI_SUCCESS)
+			rc = -1;
+	}
+	if (c->out.ar.len > 0 && (colon = memchr(p, ':', c->out.ar.len)) !=
+	    NULL) {
+		/* One field, CRLF-terminated: the last CRLF is not its. */
+		end = p + c->out.ar.len;
+		if (end - colon >= 2 && end[-2] == '\r' && end[-1] == '\n')
+			end -= 2;
+		hdr_value(c, colon + 1, end, &v);
+		if (smfi_insheader(ctx, 0, (char *)arname, v.p) != MI_SUCCESS)
+			rc = -1;
+	}
+	sbuf_free(&v);
+	return rc;
+}
+
+/*
  * The header changes of a passed message: the sender's X-Spam-* fields go
  * (a sender must not pre-label its own mail), ours come, the Subject gets
  * the prefix when tagged.  Indexes count fields of one name, from 1.
@@ -478,17 +549,8 @@ apply_headers(SMFICTX *ctx, struct mlt_conn *c)
 			break;
 		{
 			char *name = xstrndup(p, (size_t)(colon - p));
-			const char *q;
 
-			sbuf_reset(&v);
-			q = colon + 1;
-			/* Without LEADSPC the MTA puts ": " itself. */
-			if (!c->leadspc && *q == ' ')
-				q++;
-			for (; q < end; q++)
-				if (*q != '\r')
-					sbuf_addc(&v, *q);
-			sbuf_addc(&v, '\0');
+			hdr_value(c, colon + 1, end, &v);
 			if (smfi_addheader(ctx, name, v.p) != MI_SUCCESS)
 				rc = -1;
 			free(name);
@@ -549,7 +611,8 @@ cb_eom(SMFICTX *ctx)
 		log_tx(c, verdict, "refused");
 		return refusal(ctx, c);
 	}
-	if (apply_headers(ctx, c) == -1)
+	/* Both run: one refused change must not stop the other's. */
+	if ((apply_headers(ctx, c) | apply_ar(ctx, c)) == -1)
 		log_warn_session(c->id, "the MTA refused a header change");
 	if (c->out.quarantine) {
 		snprintf(why, sizeof(why), "moat: score %.1f",

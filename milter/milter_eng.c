@@ -21,12 +21,14 @@
 #include <string.h>
 
 #include "engine.h"
+#include "eng_sauth.h"
 #include "log.h"
 #include "milter.h"
 #include "msg.h"
 #include "netaddr.h"
 #include "moat_conf.h"
 #include "rule.h"
+#include "sauth_pool.h"
 #include "store.h"
 #include "snapshot.h"
 #include "store_cfg.h"
@@ -58,11 +60,14 @@ mlt_eng_init(struct event_base *base, const struct config *cfg)
 		io.gcache_key = gcache_key;
 		io.gcache_exp = gcache_exp;
 	}
+	/* SPF, DKIM, DMARC and the DNS lists, on moatd's pool. */
+	io.sauth = eng_sauth_pool_setup(cfg);
 }
 
 void
 mlt_eng_shutdown(void)
 {
+	sauth_pool_free(io.sauth);
 	store_conn_free(io.store);
 	store_free(store);
 	store = NULL;
@@ -70,6 +75,16 @@ mlt_eng_shutdown(void)
 	free(gcache_key);
 	free(gcache_exp);
 	memset(&io, 0, sizeof(io));
+}
+
+/* eng_sauth_log_fields' callback: one "key\0value\0" pair. */
+static void
+sauth_log_field(void *arg, const char *key, const char *val)
+{
+	struct sbuf *b = arg;
+
+	sbuf_add(b, key, strlen(key) + 1);
+	sbuf_add(b, val, strlen(val) + 1);
 }
 
 /* The engine's outcome as the milter's: the reply, or go on. */
@@ -82,6 +97,10 @@ take_outcome(struct mlt_conn *c, const struct eng_outcome *o)
 	out->score = score_card_total(&tx->card);
 	sbuf_reset(&out->rules);
 	score_card_log(&tx->card, &out->rules);
+	/* The tx line is written on the MTA's thread, after the engine
+	 * may have forgotten the results (eng_tx_end at DATA). */
+	sbuf_reset(&out->sauth_log);
+	eng_sauth_log_fields(tx, sauth_log_field, &out->sauth_log);
 	if (o->act == ENG_CONTINUE)
 		return;
 	out->act = o->code >= 500 ? MLT_REJECT : MLT_TEMPFAIL;
@@ -100,12 +119,16 @@ done_data(void *arg, struct eng_tx *tx, const struct eng_outcome *o)
 {
 	struct mlt_conn *c = arg;
 	const struct cfg_score *q = &c->cfg->milter_quarantine_score;
+	const struct sbuf *ar = eng_sauth_header(tx);
 
 	c->out.verdict = tx->verdict;
 	take_outcome(c, o);
+	sbuf_reset(&c->out.ar);
 	if (o->act == ENG_CONTINUE) {
 		sbuf_reset(&c->out.headers);
 		sbuf_add(&c->out.headers, tx->hdr.p, tx->hdr.len);
+		if (ar != NULL)
+			sbuf_add(&c->out.ar, ar->p, ar->len);
 		/* Your own users' mail is tagged, never held (auth_score_*). */
 		if (tx->auth_login == NULL && q->on)
 			c->out.quarantine = c->out.score >= q->v;

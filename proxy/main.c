@@ -47,6 +47,7 @@
 #include "store_cfg.h"
 #include "passwd.h"
 #include "privsep.h"
+#include "engine/eng_sauth.h"
 #include "sauth_pool.h"
 #include "filesrc.h"
 #include "snapshot.h"
@@ -685,34 +686,6 @@ usage(void)
 	usage_to(stderr, 2);
 }
 
-/*
- * The sender-authentication pool (engine/eng_sauth.c): its threads ask
- * dns_resolver (resolv.conf's servers without one) with dns_timeout per
- * query.  Every check is on in the pool; the reloadable keys (spf, dkim,
- * dmarc, the lists) decide per message.  Built once, after the drop: a
- * new dns_resolver takes a restart, as for the other DNS.  A pool that
- * cannot be made (no Public Suffix List, an IPv6 resolver) leaves the
- * checks off, loudly, rather than the daemon.
- */
-static struct sauth_pool *
-sauth_setup(const struct config *cfg)
-{
-	struct sauth_cfg sc;
-	struct sauth_pool *p;
-	char msg[256];
-
-	memset(&sc, 0, sizeof(sc));
-	sc.resolver = cfg->dns_resolver != NULL ? cfg->dns_resolver :
-	    SAUTH_RESOLVER_SYSTEM;
-	sc.timeout_ms = cfg->dns_timeout_ms;
-	sc.spf = sc.dkim = sc.dmarc = 1;
-	if ((p = sauth_pool_new(&sc, SAUTH_POOL_THREADS, SAUTH_POOL_QUEUE, msg,
-	    sizeof(msg))) == NULL)
-		log_warn("sender authentication off (SPF, DKIM, DMARC, DNS "
-		    "lists): %s", msg);
-	return p;
-}
-
 int
 main(int argc, char **argv)
 {
@@ -823,7 +796,7 @@ main(int argc, char **argv)
 		if ((moat_passwd_pool = passwd_pool_new(cfg->auth_threads,
 		    1024)) == NULL)
 			fatal("auth: cannot start the hashing threads");
-		moat_sauth_pool = sauth_setup(cfg);
+		moat_sauth_pool = eng_sauth_pool_setup(cfg);
 		if (access(cfg->spool_dir, W_OK | X_OK) == -1)
 			fatal("spool_dir %s: not writable%s%s: %s",
 			    cfg->spool_dir, cfg->user ? " by user " : "",

@@ -25,6 +25,7 @@ import unittest
 
 sys.dont_write_bytecode = True     # no __pycache__ in the source tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import dnstest  # noqa: E402
 import moattest as mt  # noqa: E402
 import mltest  # noqa: E402
 
@@ -379,6 +380,106 @@ class Timeout(Base):
         # served meanwhile, up to its own greylisting step.
         r = self.send(message("lunch"), abort="1")
         self.assertEqual(r.reply("mail"), "c", r.out)
+
+
+class SenderAuth(Base):
+    """SPF, DMARC and the DNS lists in the milter (issue 16), against a
+    private dnsmasq (dnstest.py), as test_sauth_moatd.py runs them
+    through moatd.  The client address is what the MTA says, so no
+    loopback free ride: GOOD is authorised by the SPF records, BAD is
+    listed with weight 3, OTHER is on no list and authorised by none."""
+
+    GOOD, BAD, OTHER = "192.0.2.1", "198.51.100.9", "198.51.100.20"
+    ZONE = [
+        ("pass.test", "TXT", "v=spf1 ip4:192.0.2.1 -all"),
+        ("reject.test", "TXT", "v=spf1 ip4:192.0.2.1 -all"),
+        ("_dmarc.reject.test", "TXT", "v=DMARC1; p=reject"),
+        ("9.100.51.198.bl.test", "A", "127.0.0.2"),
+        ("9.100.51.198.pbl.test", "A", "127.0.0.10"),
+    ]
+
+    @classmethod
+    def setUpClass(cls):
+        if not os.access(dnstest.DNSMASQ, os.X_OK):
+            raise unittest.SkipTest("dnsmasq not installed")
+        cls.dns = dnstest.DnsServer(cls.ZONE, local=["test"]).start()
+        cls.CONF = dict(CONF, dns_resolver=cls.dns.address,
+                        dns_timeout="1s", spf="on", dkim="on", dmarc="on",
+                        dmarc_enforce="on", spf_fail_action="reject",
+                        dnsbl_sites="bl.test=127.0.0.2*2 pbl.test*1",
+                        dnsbl_threshold="3")
+        try:
+            super().setUpClass()
+        except BaseException:
+            cls.dns.cleanup()
+            raise
+
+    @classmethod
+    def tearDownClass(cls):
+        try:
+            super().tearDownClass()
+        finally:
+            cls.dns.cleanup()
+
+    def auth_message(self, from_dom, extra=()):
+        return message("auth", extra=extra).replace(
+            b"From: <s@sender.test>", ("From: <a@%s>" % from_dom).encode())
+
+    def test_forged_sender_refused_at_eom(self):
+        # SPF passes for the envelope (pass.test) but is not aligned with
+        # From: reject.test, and nothing signs: DMARC fail under p=reject.
+        r = self.send(self.auth_message("reject.test"), ip=self.GOOD,
+                      **{"from": "a@pass.test"})
+        self.assertEqual(r.reply("eom"), "y", r.out)
+        tx = self.one_tx()
+        self.assertEqual(tx.get("status"), "refused", tx)
+        self.assertEqual(tx.get("spf"), "pass", tx)
+        self.assertEqual(tx.get("dmarc"), "fail(p=reject)", tx)
+        rej = self.events("reject")
+        self.assertIn("550 5.7.1", rej[-1].get("reply", ""), rej)
+
+    def test_spf_fail_refused_at_rcpt(self):
+        r = self.send(self.auth_message("pass.test"), ip=self.OTHER,
+                      **{"from": "a@pass.test"})
+        self.assertEqual(r.reply("mail"), "c", r.out)
+        self.assertEqual(r.reply("rcpt alice@example.test"), "y", r.out)
+        rej = self.events("reject")
+        self.assertIn("550 5.7.23", rej[-1].get("reply", ""), rej)
+        self.assertEqual(rej[-1].get("stage"), "rcpt", rej)
+        # The same sender from an authorised address goes through.
+        self.mark = len(self.milter.log())
+        r = self.send(self.auth_message("pass.test"), ip=self.GOOD,
+                      **{"from": "a@pass.test"})
+        self.assertEqual(r.reply("eom"), "c", r.out)
+        self.assertEqual(self.one_tx().get("spf"), "pass")
+
+    def test_listed_client_refused_at_connect(self):
+        r = self.send(ip=self.BAD)
+        self.assertEqual(r.reply("connect"), "y", r.out)
+        rej = self.events("reject")
+        self.assertIn("554 5.7.1", rej[-1].get("reply", ""), rej)
+        self.assertEqual(rej[-1].get("stage"), "connect", rej)
+
+    def test_authentication_results_added_and_forgery_stripped(self):
+        forged = ("Authentication-Results: %s; spf=pass "
+                  "smtp.mailfrom=forged.test" % mt.MOAT_NAME)
+        other = "Authentication-Results: mx.other.test; dkim=pass"
+        r = self.send(self.auth_message("pass.test", [forged, other]),
+                      ip=self.GOOD, **{"from": "a@pass.test"})
+        self.assertEqual(r.reply("eom"), "c", r.out)
+        self.assertIn("inserted Authentication-Results", r.flags, r.out)
+        self.assertIn("deleted Authentication-Results", r.flags, r.out)
+        ar = r.added.get("Authentication-Results", "")
+        self.assertTrue(ar.startswith(" %s;" % mt.MOAT_NAME), r.out)
+        self.assertIn("spf=pass smtp.mailfrom=pass.test", ar, r.out)
+        tx = self.one_tx()
+        self.assertEqual(tx.get("spf"), "pass", tx)
+        # Another's field stays: nothing deleted.
+        self.mark = len(self.milter.log())
+        r = self.send(self.auth_message("pass.test", [other]), ip=self.GOOD,
+                      **{"from": "a@pass.test"})
+        self.assertIn("inserted Authentication-Results", r.flags, r.out)
+        self.assertNotIn("deleted Authentication-Results", r.flags, r.out)
 
 
 class UnixSocket(unittest.TestCase):

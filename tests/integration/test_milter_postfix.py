@@ -23,6 +23,7 @@ import unittest
 
 sys.dont_write_bytecode = True     # no __pycache__ in the source tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import dnstest  # noqa: E402
 import moattest as mt  # noqa: E402
 import mltest  # noqa: E402
 
@@ -171,6 +172,59 @@ class Greylist(Base):
         tx = [t for t in self.milter.events("tx") if t.get("auth")]
         self.assertEqual(tx[-1]["auth"], "alice")
         self.assertEqual(tx[-1]["client"], "192.0.2.7")
+
+
+class SenderAuth(Base):
+    """What Postfix does with moat-milter's header changes of sender
+    authentication (issue 16): our Authentication-Results in the queued
+    message, the forged one with our id gone, another's kept (the
+    deletion's index counted as Postfix counts it).  The client comes as
+    192.0.2.1 through XCLIENT, which pass.test's SPF authorises."""
+
+    @classmethod
+    def setUpClass(cls):
+        if not os.access(dnstest.DNSMASQ, os.X_OK):
+            raise unittest.SkipTest("dnsmasq not installed")
+        cls.dns = dnstest.DnsServer(
+            [("pass.test", "TXT", "v=spf1 ip4:192.0.2.1 -all")],
+            local=["test"]).start()
+        cls.CONF = {"dns_resolver": cls.dns.address, "dns_timeout": "1s",
+                    "spf": "on", "dkim": "on", "dmarc": "on"}
+        try:
+            super().setUpClass()
+        except BaseException:
+            cls.dns.cleanup()
+            raise
+
+    @classmethod
+    def tearDownClass(cls):
+        try:
+            super().tearDownClass()
+        finally:
+            cls.dns.cleanup()
+
+    def test_authentication_results_in_queued_message(self):
+        msg = mt.make_message(self.tok, extra_headers=[
+            "Authentication-Results: mx.other.test; dkim=pass",
+            "Authentication-Results: %s; spf=pass smtp.mailfrom=forged.test"
+            % mt.MOAT_NAME,
+            "Authentication-Results: mx.third.test; spf=none"])
+        rr, final = self.smtp(["alice@example.test"], msg,
+                              sender="a@pass.test",
+                              xclient="ADDR=192.0.2.1")
+        self.assertEqual(final.code, 250, final)
+        got = self.pf.wait_messages("alice", self.tok)
+        self.assertEqual(len(got), 1)
+        self.assertRegex(got[0], rb"\nAuthentication-Results: %s;[^\n]*"
+                         rb"(\n\s[^\n]*)*spf=pass smtp\.mailfrom=pass\.test"
+                         % re.escape(mt.MOAT_NAME.encode()))
+        self.assertNotIn(b"forged.test", got[0])
+        self.assertIn(b"mx.other.test; dkim=pass", got[0])
+        self.assertIn(b"mx.third.test; spf=none", got[0])
+        # Ours on top of the header the client sent.
+        self.assertLess(got[0].index(b"Authentication-Results: " +
+                                     mt.MOAT_NAME.encode()),
+                        got[0].index(b"mx.other.test"))
 
 
 class Stopped(Base):

@@ -123,7 +123,8 @@ for t = 1, tonumber(txs or "1") do
 			mt.eom(conn)
 			reply("eom")
 			for _, h in ipairs({ "X-Spam-Flag", "X-Spam-Score",
-			    "X-Spam-Status", "Subject" }) do
+			    "X-Spam-Status", "Subject",
+			    "Authentication-Results" }) do
 				local v = mt.getheader(conn, h, 0)
 				if v ~= nil then
 					print("added " .. h .. "=" ..
@@ -140,6 +141,15 @@ for t = 1, tonumber(txs or "1") do
 			if mt.eom_check(conn, MT_HDRDELETE, "X-Spam-Status") or
 			    mt.eom_check(conn, MT_HDRCHANGE, "X-Spam-Status") then
 				print("deleted X-Spam-Status")
+			end
+			if mt.eom_check(conn, MT_HDRINSERT,
+			    "Authentication-Results") then
+				print("inserted Authentication-Results")
+			end
+			if mt.eom_check(conn, MT_HDRDELETE,
+			    "Authentication-Results") or mt.eom_check(conn,
+			    MT_HDRCHANGE, "Authentication-Results") then
+				print("deleted Authentication-Results")
 			end
 			if code ~= nil and mt.eom_check(conn, MT_SMTPREPLY,
 			    code, ecode, text) then
