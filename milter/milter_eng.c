@@ -60,13 +60,19 @@ mlt_eng_init(struct event_base *base, const struct config *cfg)
 		io.gcache_key = gcache_key;
 		io.gcache_exp = gcache_exp;
 	}
-	/* SPF, DKIM, DMARC and the DNS lists, on moatd's pool. */
+	/* SPF, DKIM, DMARC and the DNS lists, on moatd's pool; warm
+	 * messages skip the pool, as in moatd's workers (engine.h,
+	 * sauth_fast). */
 	io.sauth = eng_sauth_pool_setup(cfg);
+	if (io.sauth != NULL && (io.sauth_fast = sauth_pool_ctx(io.sauth, err,
+	    sizeof(err))) == NULL)
+		log_warn("every sender-auth job goes to the pool: %s", err);
 }
 
 void
 mlt_eng_shutdown(void)
 {
+	sauth_ctx_free(io.sauth_fast);
 	sauth_pool_free(io.sauth);
 	store_conn_free(io.store);
 	store_free(store);
