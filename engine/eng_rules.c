@@ -144,8 +144,9 @@ eng_policy_text(const struct eng_tx *tx, const struct score_card *card,
 	sbuf_free(&t);
 }
 
-/* A refusal: code, enhanced code, and the event=reject line's fields. */
-static void
+/* A refusal: code, enhanced code, and the event=reject line's fields
+ * (every step that refuses uses it: eng_steps.h). */
+void
 eng_refuse(struct eng_tx *tx, int code, const char *enh, const char *key,
     const char *val)
 {

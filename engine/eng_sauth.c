@@ -180,21 +180,6 @@ forwarder(const struct eng_tx *tx)
 	}
 }
 
-/* An outcome that answers code enh text and logs event=reject. */
-static void
-refuse(struct eng_tx *tx, int code, const char *enh, const char *key,
-    const char *val)
-{
-	struct eng_outcome *o = &tx->out;
-
-	o->act = ENG_REPLY;
-	o->code = code;
-	o->enh = enh;
-	o->log_key = key;
-	o->log_val = val;
-	snprintf(o->log_reply, sizeof(o->log_reply), "%d %s", code, enh);
-}
-
 /* The banner: the client's summed list weights against the threshold. */
 static void
 decide_connect(struct eng_tx *tx)
@@ -211,7 +196,7 @@ decide_connect(struct eng_tx *tx)
 	snprintf(tx->out.text, sizeof(tx->out.text), "%s Service refused: "
 	    "client [%s] is listed by DNS block lists", tx->cfg->hostname,
 	    tx->client_str);
-	refuse(tx, 554, "5.7.1", "stage", "connect");
+	eng_refuse(tx, 554, "5.7.1", "stage", "connect");
 	tx->out.close = 1;
 	tx->out.reason = "dnsbl";
 }
@@ -229,7 +214,7 @@ decide_data(struct eng_tx *tx)
 	    r->dmarc_policy == SAUTH_P_REJECT && !forwarder(tx)) {
 		snprintf(tx->out.text, sizeof(tx->out.text), "DMARC policy of "
 		    "%s rejects this message", r->from_domain);
-		refuse(tx, 550, "5.7.1", "stage", "data");
+		eng_refuse(tx, 550, "5.7.1", "stage", "data");
 		tx->out.verdict = "reject";
 		tx->out.reason = "dmarc";
 		return;
@@ -238,7 +223,7 @@ decide_data(struct eng_tx *tx)
 	    r->dmarc == SAUTH_TEMPERROR) {
 		snprintf(tx->out.text, sizeof(tx->out.text), "DMARC check of "
 		    "%s failed (DNS), try again later", r->from_domain);
-		refuse(tx, 451, "4.4.3", "stage", "data");
+		eng_refuse(tx, 451, "4.4.3", "stage", "data");
 		tx->out.verdict = "tempfail";
 		tx->out.reason = "temperror";
 	}
@@ -443,12 +428,12 @@ eng_sauth_rcpt(struct eng_tx *tx, struct eng_io *io)
 		snprintf(tx->out.text, sizeof(tx->out.text), "<%s>: SPF of %s "
 		    "does not allow [%s] to send its mail", tx->rcpt_cur, dom,
 		    tx->client_str);
-		refuse(tx, 550, "5.7.23", "rcpt", tx->rcpt_cur);
+		eng_refuse(tx, 550, "5.7.23", "rcpt", tx->rcpt_cur);
 	} else if (r->spf == SAUTH_TEMPERROR &&
 	    tx->cfg->auth_temperror == CFG_AUTH_TEMP_TEMPFAIL) {
 		snprintf(tx->out.text, sizeof(tx->out.text), "<%s>: SPF check "
 		    "of %s failed (DNS), try again later", tx->rcpt_cur, dom);
-		refuse(tx, 451, "4.4.3", "rcpt", tx->rcpt_cur);
+		eng_refuse(tx, 451, "4.4.3", "rcpt", tx->rcpt_cur);
 	}
 	return ENG_DONE;
 }

@@ -45,4 +45,8 @@
 ENG_STEP_LIST(ENG_STEP_DECL)
 #undef ENG_STEP_DECL
 
+/* A step's refusal: code, enhanced code, the event=reject key and value. */
+void	eng_refuse(struct eng_tx *, int, const char *, const char *,
+	    const char *);
+
 #endif
