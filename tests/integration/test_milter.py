@@ -547,6 +547,44 @@ class Process(unittest.TestCase):
         self.assertIn("is valid", p.stdout)
 
 
+class MilterOnlyConfig(unittest.TestCase):
+    """A moat.conf written for moat-milter alone: milter_listen, rules and
+    thresholds, no listen and no backend.  moat-milter runs on it; moatd
+    refuses it, naming the file, the milter_listen line and why."""
+
+    def test_milter_only_config(self):
+        m = mltest.Milter(dict(CONF, listen=None, backend=None))
+        self.addCleanup(m.cleanup)
+        m.write_config()
+        self.assertNotRegex(m.config_text(), r"(?m)^(listen|backend)\s")
+        p = subprocess.run([mltest.milter_path(), "-t", "-c", m.conf_path],
+                           capture_output=True, text=True)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertIn("is valid", p.stdout)
+        m.start()
+        r = mltest.miltertest(m)
+        self.assertEqual(r.reply("eom"), "c", r.out)
+        self.assertEqual(r.added.get("X-Spam-Score"), " 0.0")
+        tmp = mt.mkdtemp("moat-mt-")
+        self.addCleanup(mt.rmtree, tmp)
+        path = os.path.join(tmp, "g.eml")
+        with open(path, "wb") as f:
+            f.write(message("lunch", GTUBE + "\r\n"))
+        r = mltest.miltertest(m, msg=path)
+        self.assertEqual(r.reply("eom"), "y", r.out)
+        moatd = os.environ.get("MOATD", "")
+        if not os.access(moatd, os.X_OK):
+            self.skipTest("moatd binary not found (MOATD=%r)" % moatd)
+        line = 1 + m.config_text().splitlines().index(
+            "milter_listen " + m.conn)
+        p = subprocess.run([moatd, "-t", "-c", m.conf_path],
+                           capture_output=True, text=True)
+        self.assertNotEqual(p.returncode, 0, p.stdout)
+        self.assertIn("%s:%d: backend: required key is missing: moatd "
+                      "needs listen and backend (milter_listen here is for "
+                      "moat-milter" % (m.conf_path, line), p.stderr)
+
+
 if __name__ == "__main__":
     reason = mltest.skip_reason()
     if reason:
