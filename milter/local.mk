@@ -23,6 +23,8 @@ AM_TESTS_ENVIRONMENT += MOAT_MILTER=$(abs_top_builddir)/moat-milter; \
 
 dist_man_MANS += doc/moat-milter.8
 dist_doc_DATA += contrib/moat-milter.service
+# A moat.conf for moat-milter alone (no listen, no backend).
+dist_doc_DATA += contrib/moat-milter.conf
 
 # Postfix alone vs Postfix + moat-milter vs Postfix + rspamd's milter
 # (when rspamd is installed), smtp-source at 1 and 50 sessions, and the

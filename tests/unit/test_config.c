@@ -1599,6 +1599,20 @@ test_contrib_example(void **state)
 	assert_int_equal(c->backend_identity, CFG_ID_XCLIENT);
 	assert_true(domain_set_match(c->local_domains, "example.com"));
 	cfg_unref(c);
+
+	/* The milter-only example: moat-milter's, refused by moatd. */
+	snprintf(path, sizeof(path), "%s/contrib/moat-milter.conf",
+	    srcdir ? srcdir : ".");
+	assert_null(cfg_load(path, err, sizeof(err)));
+	assert_non_null(strstr(err, "milter_listen here is for moat-milter"));
+	cfg_set_front(CFG_FRONT_MILTER);
+	c = cfg_load(path, err, sizeof(err));
+	cfg_set_front(CFG_FRONT_MOATD);
+	if (c == NULL)
+		fail_msg("%s", err);
+	assert_string_equal(c->milter_listen, "inet:8894@127.0.0.1");
+	assert_int_equal(c->nlisten, 0);
+	cfg_unref(c);
 }
 
 int
