@@ -78,7 +78,6 @@ struct mlt_outcome {
 	struct sbuf	headers;	/* our X-Spam-* fields, CRLF lines */
 	/* sender authentication (engine/eng_sauth.h), copied off the tx */
 	struct sbuf	ar;		/* Authentication-Results, or empty */
-	struct sbuf	sauth_log;	/* "key\0value\0" pairs for event=tx */
 };
 
 /* One header field seen, by name, for the changes at end of message. */
@@ -115,6 +114,7 @@ struct mlt_conn {
 	int		 counted;	/* holds an in-flight slot */
 	int		 leadspc;	/* header values keep their lead space */
 	int		 connected;	/* the connect stage was seen */
+	int		 eng_mail;	/* the engine ran this tx's MAIL */
 
 	/* transaction facts */
 	char		*qid;		/* the MTA's queue id ({i}) */
@@ -130,7 +130,14 @@ struct mlt_conn {
 	int		 nhdrs;
 
 	struct mlt_outcome out;		/* the last stage's outcome */
-	struct eng_tx	*eng;		/* the engine's facts: engine thread */
+	/*
+	 * The engine's facts and results.  Written on the engine thread
+	 * while a request is out; the libmilter thread reads its results
+	 * (the tx line's spf= dkim= dmarc= lists=) only while none is
+	 * (mlt_idle), the same hand-over as the facts above.  It holds a
+	 * transaction's results until the next MAIL or the end.
+	 */
+	struct eng_tx	*eng;
 };
 
 /* ---- milter_bridge.c ---- */

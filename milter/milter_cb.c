@@ -103,6 +103,13 @@ log_reject(struct mlt_conn *c, const char *stage, const char *k,
 	logline_emit(&l);
 }
 
+/* eng_sauth_log_fields' callback: one field of the tx line. */
+static void
+tx_log_field(void *arg, const char *key, const char *val)
+{
+	logline_str(arg, key, val);
+}
+
 /*
  * The transaction line, once per transaction whoever ends it (end of
  * message, abort, a refused MAIL, the connection's end).
@@ -112,7 +119,6 @@ log_tx(struct mlt_conn *c, const char *verdict, const char *status)
 {
 	struct logline l;
 	struct sbuf r = SBUF_INIT;
-	const char *p, *end, *v;
 	int i;
 
 	if (!c->in_tx)
@@ -139,12 +145,14 @@ log_tx(struct mlt_conn *c, const char *verdict, const char *status)
 	logline_strn(&l, "rules", c->out.rules.p ? c->out.rules.p : "",
 	    c->out.rules.len);
 	logline_str(&l, "verdict", verdict);
-	/* spf= dkim= dmarc= lists= when the checks ran, as moatd's */
-	for (p = c->out.sauth_log.p, end = p + c->out.sauth_log.len; p < end;
-	    p = v + strlen(v) + 1) {
-		v = p + strlen(p) + 1;
-		logline_str(&l, p, v);
-	}
+	/*
+	 * spf= dkim= dmarc= lists= when the checks ran, as moatd's, from
+	 * the engine's transaction; not while a timed-out stage still
+	 * runs there, nor when this transaction never reached it (then
+	 * the engine still holds the one before).
+	 */
+	if (c->eng != NULL && c->eng_mail && mlt_idle(c))
+		eng_sauth_log_fields(c->eng, tx_log_field, &l);
 	logline_str(&l, "status", status);
 	logline_str(&l, "qid", c->qid);
 	logline_int(&l, "ms", clock_mono_ms() - c->tx_start_ms);
@@ -317,6 +325,7 @@ cb_envfrom(SMFICTX *ctx, char **argv)
 	mlt_tx_clear(c);
 	c->ntx++;
 	c->in_tx = 1;
+	c->eng_mail = 0;
 	c->tx_start_ms = clock_mono_ms();
 	c->from = addr_dup(argv ? argv[0] : NULL);
 	c->qid = macro_dup(ctx, "i");
@@ -345,6 +354,7 @@ cb_envfrom(SMFICTX *ctx, char **argv)
 		log_tx(c, "tempfail", "timeout");
 		return no_outcome(ctx, c);
 	}
+	c->eng_mail = 1;
 	if (c->out.act != MLT_CONTINUE) {
 		log_reject(c, "mail", "from", c->from);
 		log_tx(c, c->out.act == MLT_REJECT ? "reject" : "tempfail",
