@@ -3,7 +3,8 @@ sbin_PROGRAMS += moat-milter
 # The engine (libengine.a) as moatd links it, and the daemons' shared
 # part (libdaemon.a: the root parent, the config snapshot).
 moat_milter_SOURCES = milter/milter.h milter/milter_main.c \
-	milter/milter_bridge.c milter/milter_cb.c milter/milter_eng.c
+	milter/milter_bridge.c milter/milter_cb.c milter/milter_eng.c \
+	milter/milter_wire.c
 moat_milter_CFLAGS = $(AM_CFLAGS) $(LIBEVENT_CFLAGS) $(PCRE2_CFLAGS) \
 	$(OPENSSL_CFLAGS) $(MILTER_CFLAGS)
 moat_milter_LDADD = libdaemon.a $(ENGINE_LIBS) $(MILTER_LIBS) $(SAUTH_LIBS) \

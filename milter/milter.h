@@ -12,6 +12,8 @@
  *   milter_eng.c     what one stage runs, on the engine thread: the
  *                    connection's facts handed to its struct eng_tx and
  *                    the engine's stage run (engine/engine.h).
+ *   milter_wire.c    what libmilter read last on a connection's thread,
+ *                    to tell a broken milter stream from the MTA's abort.
  *
  * A struct mlt_conn is one MTA connection.  Its facts are written by the
  * libmilter thread only while no request is in flight (busy == 0) and read
@@ -115,6 +117,7 @@ struct mlt_conn {
 	int		 leadspc;	/* header values keep their lead space */
 	int		 connected;	/* the connect stage was seen */
 	int		 eng_mail;	/* the engine ran this tx's MAIL */
+	int		 broken;	/* a broken stream was logged */
 
 	/* transaction facts */
 	char		*qid;		/* the MTA's queue id ({i}) */
@@ -201,6 +204,17 @@ void	 mlt_eng_shutdown(void);
  * releases c->eng (no mlt_done).
  */
 void	 mlt_eng_stage(struct mlt_conn *c);
+
+/* ---- milter_wire.c (libmilter's thread for the connection) ---- */
+
+/*
+ * mlt_wire_broken: why libmilter gave up on this thread's MTA connection
+ * (its last read failed, or it could not take the last packet), or NULL
+ * when the last packet read was the MTA's own abort or QUIT (or none was
+ * read here).  For xxfi_abort and xxfi_close.  The string stays valid
+ * until the next call on this thread.
+ */
+const char *mlt_wire_broken(void);
 
 /* ---- milter_cb.c ---- */
 

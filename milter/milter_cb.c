@@ -161,6 +161,28 @@ log_tx(struct mlt_conn *c, const char *verdict, const char *status)
 	mlt_tx_end(c);
 }
 
+/*
+ * libmilter gave up on the MTA's stream (why: milter_wire.c): one warning
+ * with what broke, the session, and the transaction with the MTA's queue
+ * id.  libmilter ends that connection (or skips an out-of-order packet);
+ * the other connections are not affected.
+ */
+static void
+log_broken(struct mlt_conn *c, const char *why)
+{
+	if (c->broken)
+		return;
+	c->broken = 1;
+	if (c->in_tx)
+		log_warn_session(c->id, "milter stream broke inside "
+		    "transaction %d (qid=%s, client=%s): %s; the transaction is "
+		    "dropped", c->ntx, c->qid ? c->qid : "unknown",
+		    c->client_addr, why);
+	else
+		log_warn_session(c->id, "milter stream broke outside a "
+		    "transaction (client=%s): %s", c->client_addr, why);
+}
+
 /* Tell the MTA the outcome's reply; SMFIS_REJECT or SMFIS_TEMPFAIL. */
 static sfsistat
 refusal(SMFICTX *ctx, struct mlt_conn *c)
@@ -326,6 +348,7 @@ cb_envfrom(SMFICTX *ctx, char **argv)
 	c->ntx++;
 	c->in_tx = 1;
 	c->eng_mail = 0;
+	c->broken = 0;
 	c->tx_start_ms = clock_mono_ms();
 	c->from = addr_dup(argv ? argv[0] : NULL);
 	c->qid = macro_dup(ctx, "i");
@@ -637,12 +660,20 @@ cb_eom(SMFICTX *ctx)
 	return SMFIS_CONTINUE;
 }
 
+/* The MTA's abort (RSET, a client gone), or libmilter's on a broken
+ * stream: then status=broken. */
 static sfsistat
 cb_abort(SMFICTX *ctx)
 {
 	struct mlt_conn *c = conn_of(ctx);
+	const char *why = mlt_wire_broken();
 
-	if (c != NULL)
+	if (c == NULL)
+		return SMFIS_CONTINUE;
+	if (why != NULL) {
+		log_broken(c, why);
+		log_tx(c, "none", "broken");
+	} else
 		log_tx(c, "none", "aborted");
 	return SMFIS_CONTINUE;
 }
@@ -651,16 +682,18 @@ static sfsistat
 cb_close(SMFICTX *ctx)
 {
 	struct mlt_conn *c = conn_of(ctx);
+	const char *why = mlt_wire_broken();
 	struct logline l;
 
 	if (c == NULL || !c->connected) {
 		/*
 		 * Closed before connect: a client that does not speak the
-		 * milter protocol, or a broken packet (libmilter logs why to
-		 * syslog).  Nothing of a session to log.
+		 * milter protocol, or a broken packet.  Nothing of a session
+		 * to log.
 		 */
 		log_warn("milter: a connection ended before its connect "
-		    "stage (broken or foreign milter client)");
+		    "stage (broken or foreign milter client): %s",
+		    why ? why : "no connect");
 		if (c != NULL) {
 			smfi_setpriv(ctx, NULL);
 			mlt_conn_release(c);
@@ -668,10 +701,12 @@ cb_close(SMFICTX *ctx)
 		return SMFIS_CONTINUE;
 	}
 	smfi_setpriv(ctx, NULL);
-	if (c->in_tx)
+	if (why != NULL)
+		log_broken(c, why);
+	else if (c->in_tx)
 		log_warn_session(c->id, "the MTA connection ended inside a "
 		    "transaction");
-	log_tx(c, "none", "lost");
+	log_tx(c, "none", why ? "broken" : "lost");
 	logline_begin(&l, "session");
 	logline_str(&l, "session", c->id);
 	logline_str(&l, "client", c->client_addr);
@@ -681,7 +716,7 @@ cb_close(SMFICTX *ctx)
 	logline_str(&l, "auth", c->auth);
 	logline_str(&l, "daemon", c->daemon_name);
 	logline_int(&l, "txs", c->ntx);
-	logline_str(&l, "reason", "close");
+	logline_str(&l, "reason", why ? "broken" : "close");
 	logline_int(&l, "ms", clock_mono_ms() - c->start_ms);
 	logline_emit(&l);
 	mlt_conn_release(c);
