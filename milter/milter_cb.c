@@ -20,7 +20,10 @@
  *
  * One log line per transaction (event=tx) and per connection
  * (event=session) with moatd's keys plus the MTA's queue id (qid=); one
- * event=reject per refusal, as moatd writes.
+ * event=reject per refusal, as moatd writes.  When libmilter gives up on
+ * the MTA's stream (milter_wire.c says why), one warning names what
+ * broke, and those lines say status=broken and reason=broken instead of
+ * the MTA's abort (aborted) or QUIT (close).
  */
 #include <stdio.h>
 #include <stdlib.h>
