@@ -615,6 +615,12 @@ class MilterOnlyConfig(unittest.TestCase):
             f.write(message("lunch", GTUBE + "\r\n"))
         r = mltest.miltertest(m, msg=path)
         self.assertEqual(r.reply("eom"), "y", r.out)
+        # moatctl takes it too (scan, learn, greylist read it offline).
+        moatctl = os.environ.get("MOATCTL", "")
+        if os.access(moatctl, os.X_OK):
+            p = subprocess.run([moatctl, "scan", "-c", m.conf_path, path],
+                               capture_output=True, text=True)
+            self.assertIn("verdict=reject", p.stdout, p.stderr)
         moatd = os.environ.get("MOATD", "")
         if not os.access(moatd, os.X_OK):
             self.skipTest("moatd binary not found (MOATD=%r)" % moatd)

@@ -1488,6 +1488,9 @@ test_milter_only(void **state)
 	/* Every other check stays: a bad value is refused the same way. */
 	load_err(MILTER_ONLY "milter_timeout 10ms\n", 4, "milter_timeout: 10ms is "
 	    "out of range (100ms..5m)");
+	/* moatctl reads either kind of file. */
+	cfg_set_front(CFG_FRONT_TOOL);
+	cfg_unref(load_ok(text));
 	cfg_set_front(CFG_FRONT_MOATD);
 	assert_null(load(text));
 }
