@@ -19,6 +19,7 @@ import os
 import pwd
 import re
 import shutil
+import struct
 import subprocess
 import sys
 import tempfile
@@ -28,6 +29,7 @@ sys.dont_write_bytecode = True     # no __pycache__ in the source tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import moattest as mt  # noqa: E402
 import mltest  # noqa: E402
+import test_milter as tm  # noqa: E402
 
 TOP = os.path.dirname(os.path.dirname(os.path.dirname(
     os.path.abspath(__file__))))
@@ -233,6 +235,13 @@ class Deb(mt.MoatTestCase):
             f.write(mt.make_message(self.tok + "m", body=GTUBE + "\r\n"))
         r = mltest.miltertest(ml, msg=msg)
         self.assertEqual(r.reply("eom"), "y", r.out)
+        # The hardened package build still sees what libmilter read
+        # (milter_wire.c): a truncated packet is logged as such.
+        mark = len(ml.log())
+        mltest.raw_session(ml.port, tm.OPTNEG + tm.CONNECT + tm.HELO +
+                           tm.MAIL + struct.pack(">I", 100) + b"L")
+        self.assertTrue(ml.wait_log(r"milter stream broke inside "
+                                    r"transaction", mark), ml.log())
         code, out = run(["ps", "-o", "user=", "-p", str(ml.proc.pid)])
         self.assertEqual(out.strip(), "root", out)
         code, out = run(["ps", "-o", "user=", "--ppid", str(ml.proc.pid)])
