@@ -2128,14 +2128,32 @@ cfg_defaults(void)
 	return c;
 }
 
-/* Checks that need the whole file; 0, or -1 with err set. */
-static int
-cfg_validate(struct config *c, struct cfg_parse *ps, char *err, size_t errsz)
-{
-	const struct cfg_key *khost = key_find("hostname");
-	char msg[256];
-	int line;
+static enum cfg_front cfg_front = CFG_FRONT_MOATD;
 
+void
+cfg_set_front(enum cfg_front f)
+{
+	cfg_front = f;
+}
+
+/*
+ * moatd's own requirements: where it listens and where it delivers.  A
+ * file that sets milter_listen but no backend was most likely written for
+ * moat-milter alone: say so, at that line, rather than only "missing".
+ */
+static int
+cfg_validate_moatd(const struct config *c, const struct cfg_parse *ps,
+    char *err, size_t errsz)
+{
+	int mline = ps->seen[key_find("milter_listen") - cfg_keys];
+
+	if (c->backend == NULL && mline > 0) {
+		snprintf(err, errsz, "%s:%d: backend: required key is missing: "
+		    "moatd needs listen and backend (milter_listen here is for "
+		    "moat-milter; run `moat-milter -c` with this file)",
+		    ps->file, mline);
+		return -1;
+	}
 	if (c->backend == NULL) {
 		snprintf(err, errsz, "%s: backend: required key is missing",
 		    ps->file);
@@ -2146,6 +2164,20 @@ cfg_validate(struct config *c, struct cfg_parse *ps, char *err, size_t errsz)
 		    "required", ps->file);
 		return -1;
 	}
+	return 0;
+}
+
+/* Checks that need the whole file; 0, or -1 with err set. */
+static int
+cfg_validate(struct config *c, struct cfg_parse *ps, char *err, size_t errsz)
+{
+	const struct cfg_key *khost = key_find("hostname");
+	char msg[256];
+	int line;
+
+	if (cfg_front == CFG_FRONT_MOATD &&
+	    cfg_validate_moatd(c, ps, err, errsz) == -1)
+		return -1;
 	line = ps->seen[khost - cfg_keys];
 	if (line == 0 && check_domain(c->hostname, msg, sizeof(msg)) == -1) {
 		snprintf(err, errsz, "%s: hostname: the system's name is not "

@@ -267,6 +267,23 @@ struct config {
  */
 struct config *cfg_load(const char *path, char *err, size_t errsz);
 
+/*
+ * Which program the file is checked for.  moatd (the default) needs
+ * listen and backend; moat-milter needs neither (it listens on
+ * milter_listen, which has a default, and the MTA delivers), nor does
+ * moatctl (offline: rules, stores, Bayes), so a file written for
+ * moat-milter alone loads there and moatd refuses it, naming the
+ * milter_listen line.  Every other check is the same for all.  Set once
+ * at start, before the first cfg_load (a forked privileged parent
+ * inherits it); not for use while other threads load.
+ */
+enum cfg_front {
+	CFG_FRONT_MOATD = 0,
+	CFG_FRONT_MILTER,
+	CFG_FRONT_TOOL
+};
+void	cfg_set_front(enum cfg_front);
+
 /* A config with every default and no file; for tests and tools. */
 struct config *cfg_defaults(void);
 

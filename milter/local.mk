@@ -3,7 +3,8 @@ sbin_PROGRAMS += moat-milter
 # The engine (libengine.a) as moatd links it, and the daemons' shared
 # part (libdaemon.a: the root parent, the config snapshot).
 moat_milter_SOURCES = milter/milter.h milter/milter_main.c \
-	milter/milter_bridge.c milter/milter_cb.c milter/milter_eng.c
+	milter/milter_bridge.c milter/milter_cb.c milter/milter_eng.c \
+	milter/milter_wire.c
 moat_milter_CFLAGS = $(AM_CFLAGS) $(LIBEVENT_CFLAGS) $(PCRE2_CFLAGS) \
 	$(OPENSSL_CFLAGS) $(MILTER_CFLAGS)
 moat_milter_LDADD = libdaemon.a $(ENGINE_LIBS) $(MILTER_LIBS) $(SAUTH_LIBS) \
@@ -23,6 +24,8 @@ AM_TESTS_ENVIRONMENT += MOAT_MILTER=$(abs_top_builddir)/moat-milter; \
 
 dist_man_MANS += doc/moat-milter.8
 dist_doc_DATA += contrib/moat-milter.service
+# A moat.conf for moat-milter alone (no listen, no backend).
+dist_doc_DATA += contrib/moat-milter.conf
 
 # Postfix alone vs Postfix + moat-milter vs Postfix + rspamd's milter
 # (when rspamd is installed), smtp-source at 1 and 50 sessions, and the

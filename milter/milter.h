@@ -12,6 +12,8 @@
  *   milter_eng.c     what one stage runs, on the engine thread: the
  *                    connection's facts handed to its struct eng_tx and
  *                    the engine's stage run (engine/engine.h).
+ *   milter_wire.c    what libmilter read last on a connection's thread,
+ *                    to tell a broken milter stream from the MTA's abort.
  *
  * A struct mlt_conn is one MTA connection.  Its facts are written by the
  * libmilter thread only while no request is in flight (busy == 0) and read
@@ -78,7 +80,6 @@ struct mlt_outcome {
 	struct sbuf	headers;	/* our X-Spam-* fields, CRLF lines */
 	/* sender authentication (engine/eng_sauth.h), copied off the tx */
 	struct sbuf	ar;		/* Authentication-Results, or empty */
-	struct sbuf	sauth_log;	/* "key\0value\0" pairs for event=tx */
 };
 
 /* One header field seen, by name, for the changes at end of message. */
@@ -115,6 +116,8 @@ struct mlt_conn {
 	int		 counted;	/* holds an in-flight slot */
 	int		 leadspc;	/* header values keep their lead space */
 	int		 connected;	/* the connect stage was seen */
+	int		 eng_mail;	/* the engine ran this tx's MAIL */
+	int		 broken;	/* a broken stream was logged */
 
 	/* transaction facts */
 	char		*qid;		/* the MTA's queue id ({i}) */
@@ -130,7 +133,14 @@ struct mlt_conn {
 	int		 nhdrs;
 
 	struct mlt_outcome out;		/* the last stage's outcome */
-	struct eng_tx	*eng;		/* the engine's facts: engine thread */
+	/*
+	 * The engine's facts and results.  Written on the engine thread
+	 * while a request is out; the libmilter thread reads its results
+	 * (the tx line's spf= dkim= dmarc= lists=) only while none is
+	 * (mlt_idle), the same hand-over as the facts above.  It holds a
+	 * transaction's results until the next MAIL or the end.
+	 */
+	struct eng_tx	*eng;
 };
 
 /* ---- milter_bridge.c ---- */
@@ -194,6 +204,17 @@ void	 mlt_eng_shutdown(void);
  * releases c->eng (no mlt_done).
  */
 void	 mlt_eng_stage(struct mlt_conn *c);
+
+/* ---- milter_wire.c (libmilter's thread for the connection) ---- */
+
+/*
+ * mlt_wire_broken: why libmilter gave up on this thread's MTA connection
+ * (its last read failed, or it could not take the last packet), or NULL
+ * when the last packet read was the MTA's own abort or QUIT (or none was
+ * read here).  For xxfi_abort and xxfi_close.  The string stays valid
+ * until the next call on this thread.
+ */
+const char *mlt_wire_broken(void);
 
 /* ---- milter_cb.c ---- */
 

@@ -113,7 +113,6 @@ conn_free(struct mlt_conn *c)
 	sbuf_free(&c->out.rules);
 	sbuf_free(&c->out.headers);
 	sbuf_free(&c->out.ar);
-	sbuf_free(&c->out.sauth_log);
 	pthread_cond_destroy(&c->cv);
 	snap_unref(c->snap);
 	free(c);

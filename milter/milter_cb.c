@@ -20,7 +20,10 @@
  *
  * One log line per transaction (event=tx) and per connection
  * (event=session) with moatd's keys plus the MTA's queue id (qid=); one
- * event=reject per refusal, as moatd writes.
+ * event=reject per refusal, as moatd writes.  When libmilter gives up on
+ * the MTA's stream (milter_wire.c says why), one warning names what
+ * broke, and those lines say status=broken and reason=broken instead of
+ * the MTA's abort (aborted) or QUIT (close).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -103,6 +106,13 @@ log_reject(struct mlt_conn *c, const char *stage, const char *k,
 	logline_emit(&l);
 }
 
+/* eng_sauth_log_fields' callback: one field of the tx line. */
+static void
+tx_log_field(void *arg, const char *key, const char *val)
+{
+	logline_str(arg, key, val);
+}
+
 /*
  * The transaction line, once per transaction whoever ends it (end of
  * message, abort, a refused MAIL, the connection's end).
@@ -112,7 +122,6 @@ log_tx(struct mlt_conn *c, const char *verdict, const char *status)
 {
 	struct logline l;
 	struct sbuf r = SBUF_INIT;
-	const char *p, *end, *v;
 	int i;
 
 	if (!c->in_tx)
@@ -139,18 +148,42 @@ log_tx(struct mlt_conn *c, const char *verdict, const char *status)
 	logline_strn(&l, "rules", c->out.rules.p ? c->out.rules.p : "",
 	    c->out.rules.len);
 	logline_str(&l, "verdict", verdict);
-	/* spf= dkim= dmarc= lists= when the checks ran, as moatd's */
-	for (p = c->out.sauth_log.p, end = p + c->out.sauth_log.len; p < end;
-	    p = v + strlen(v) + 1) {
-		v = p + strlen(p) + 1;
-		logline_str(&l, p, v);
-	}
+	/*
+	 * spf= dkim= dmarc= lists= when the checks ran, as moatd's, from
+	 * the engine's transaction; not while a timed-out stage still
+	 * runs there, nor when this transaction never reached it (then
+	 * the engine still holds the one before).
+	 */
+	if (c->eng != NULL && c->eng_mail && mlt_idle(c))
+		eng_sauth_log_fields(c->eng, tx_log_field, &l);
 	logline_str(&l, "status", status);
 	logline_str(&l, "qid", c->qid);
 	logline_int(&l, "ms", clock_mono_ms() - c->tx_start_ms);
 	logline_emit(&l);
 	sbuf_free(&r);
 	mlt_tx_end(c);
+}
+
+/*
+ * libmilter gave up on the MTA's stream (why: milter_wire.c): one warning
+ * with what broke, the session, and the transaction with the MTA's queue
+ * id.  libmilter ends that connection (or skips an out-of-order packet);
+ * the other connections are not affected.
+ */
+static void
+log_broken(struct mlt_conn *c, const char *why)
+{
+	if (c->broken)
+		return;
+	c->broken = 1;
+	if (c->in_tx)
+		log_warn_session(c->id, "milter stream broke inside "
+		    "transaction %d (qid=%s, client=%s): %s; the transaction is "
+		    "dropped", c->ntx, c->qid ? c->qid : "unknown",
+		    c->client_addr, why);
+	else
+		log_warn_session(c->id, "milter stream broke outside a "
+		    "transaction (client=%s): %s", c->client_addr, why);
 }
 
 /* Tell the MTA the outcome's reply; SMFIS_REJECT or SMFIS_TEMPFAIL. */
@@ -317,6 +350,8 @@ cb_envfrom(SMFICTX *ctx, char **argv)
 	mlt_tx_clear(c);
 	c->ntx++;
 	c->in_tx = 1;
+	c->eng_mail = 0;
+	c->broken = 0;
 	c->tx_start_ms = clock_mono_ms();
 	c->from = addr_dup(argv ? argv[0] : NULL);
 	c->qid = macro_dup(ctx, "i");
@@ -345,6 +380,7 @@ cb_envfrom(SMFICTX *ctx, char **argv)
 		log_tx(c, "tempfail", "timeout");
 		return no_outcome(ctx, c);
 	}
+	c->eng_mail = 1;
 	if (c->out.act != MLT_CONTINUE) {
 		log_reject(c, "mail", "from", c->from);
 		log_tx(c, c->out.act == MLT_REJECT ? "reject" : "tempfail",
@@ -627,12 +663,20 @@ cb_eom(SMFICTX *ctx)
 	return SMFIS_CONTINUE;
 }
 
+/* The MTA's abort (RSET, a client gone), or libmilter's on a broken
+ * stream: then status=broken. */
 static sfsistat
 cb_abort(SMFICTX *ctx)
 {
 	struct mlt_conn *c = conn_of(ctx);
+	const char *why = mlt_wire_broken();
 
-	if (c != NULL)
+	if (c == NULL)
+		return SMFIS_CONTINUE;
+	if (why != NULL) {
+		log_broken(c, why);
+		log_tx(c, "none", "broken");
+	} else
 		log_tx(c, "none", "aborted");
 	return SMFIS_CONTINUE;
 }
@@ -641,16 +685,18 @@ static sfsistat
 cb_close(SMFICTX *ctx)
 {
 	struct mlt_conn *c = conn_of(ctx);
+	const char *why = mlt_wire_broken();
 	struct logline l;
 
 	if (c == NULL || !c->connected) {
 		/*
 		 * Closed before connect: a client that does not speak the
-		 * milter protocol, or a broken packet (libmilter logs why to
-		 * syslog).  Nothing of a session to log.
+		 * milter protocol, or a broken packet.  Nothing of a session
+		 * to log.
 		 */
 		log_warn("milter: a connection ended before its connect "
-		    "stage (broken or foreign milter client)");
+		    "stage (broken or foreign milter client): %s",
+		    why ? why : "no connect");
 		if (c != NULL) {
 			smfi_setpriv(ctx, NULL);
 			mlt_conn_release(c);
@@ -658,10 +704,12 @@ cb_close(SMFICTX *ctx)
 		return SMFIS_CONTINUE;
 	}
 	smfi_setpriv(ctx, NULL);
-	if (c->in_tx)
+	if (why != NULL)
+		log_broken(c, why);
+	else if (c->in_tx)
 		log_warn_session(c->id, "the MTA connection ended inside a "
 		    "transaction");
-	log_tx(c, "none", "lost");
+	log_tx(c, "none", why ? "broken" : "lost");
 	logline_begin(&l, "session");
 	logline_str(&l, "session", c->id);
 	logline_str(&l, "client", c->client_addr);
@@ -671,7 +719,7 @@ cb_close(SMFICTX *ctx)
 	logline_str(&l, "auth", c->auth);
 	logline_str(&l, "daemon", c->daemon_name);
 	logline_int(&l, "txs", c->ntx);
-	logline_str(&l, "reason", "close");
+	logline_str(&l, "reason", why ? "broken" : "close");
 	logline_int(&l, "ms", clock_mono_ms() - c->start_ms);
 	logline_emit(&l);
 	mlt_conn_release(c);

@@ -83,16 +83,6 @@ mlt_eng_shutdown(void)
 	memset(&io, 0, sizeof(io));
 }
 
-/* eng_sauth_log_fields' callback: one "key\0value\0" pair. */
-static void
-sauth_log_field(void *arg, const char *key, const char *val)
-{
-	struct sbuf *b = arg;
-
-	sbuf_add(b, key, strlen(key) + 1);
-	sbuf_add(b, val, strlen(val) + 1);
-}
-
 /* The engine's outcome as the milter's: the reply, or go on. */
 static void
 take_outcome(struct mlt_conn *c, const struct eng_outcome *o)
@@ -103,10 +93,6 @@ take_outcome(struct mlt_conn *c, const struct eng_outcome *o)
 	out->score = score_card_total(&tx->card);
 	sbuf_reset(&out->rules);
 	score_card_log(&tx->card, &out->rules);
-	/* The tx line is written on the MTA's thread, after the engine
-	 * may have forgotten the results (eng_tx_end at DATA). */
-	sbuf_reset(&out->sauth_log);
-	eng_sauth_log_fields(tx, sauth_log_field, &out->sauth_log);
 	if (o->act == ENG_CONTINUE)
 		return;
 	out->act = o->code >= 500 ? MLT_REJECT : MLT_TEMPFAIL;
@@ -139,8 +125,14 @@ done_data(void *arg, struct eng_tx *tx, const struct eng_outcome *o)
 		if (tx->auth_login == NULL && q->on)
 			c->out.quarantine = c->out.score >= q->v;
 	}
+	/*
+	 * The transaction stays open in the engine (its results, the
+	 * sender-auth ones among them, are what the MTA thread's tx line
+	 * reads) until the next MAIL starts one (eng_tx_mail ends it) or
+	 * the connection goes (eng_tx_free).  Only the message goes now.
+	 */
 	msg_free((struct msg *)tx->msg);
-	eng_tx_end(tx);
+	eng_tx_message(tx, NULL, NULL, 0);
 	mlt_done(c);
 }
 

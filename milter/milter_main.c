@@ -184,7 +184,9 @@ main(int argc, char **argv)
 
 	log_init(0, LOG_MAIL, "moat-milter", LOG_FMT_LOGFMT);
 	log_set_trace((unsigned)trace);
-	/* The config and everything built from it, as moatd builds it. */
+	/* The config and everything built from it, as moatd builds it,
+	   but listen and backend are moatd's own (conf/moat_conf.h). */
+	cfg_set_front(CFG_FRONT_MILTER);
 	if ((snap = snap_build(cfg_path, err, sizeof(err))) == NULL) {
 		fprintf(stderr, "moat-milter: %s\n", err);
 		return 1;

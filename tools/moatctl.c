@@ -2392,6 +2392,8 @@ main(int argc, char **argv)
 
 	if (argc < 2)
 		usage();
+	/* moatd's file or moat-milter's: listen and backend are moatd's. */
+	cfg_set_front(CFG_FRONT_TOOL);
 	if (strcmp(argv[1], "help") == 0 || strcmp(argv[1], "--help") == 0 ||
 	    strcmp(argv[1], "-h") == 0)
 		return help(argc > 2 ? argv[2] : NULL);

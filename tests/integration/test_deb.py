@@ -19,6 +19,7 @@ import os
 import pwd
 import re
 import shutil
+import struct
 import subprocess
 import sys
 import tempfile
@@ -27,6 +28,8 @@ import unittest
 sys.dont_write_bytecode = True     # no __pycache__ in the source tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import moattest as mt  # noqa: E402
+import mltest  # noqa: E402
+import test_milter as tm  # noqa: E402
 
 TOP = os.path.dirname(os.path.dirname(os.path.dirname(
     os.path.abspath(__file__))))
@@ -58,6 +61,24 @@ def packaged_config(text, m, postfix_port, pidfile):
              "trusted_networks 127.0.0.1/32", "reverse_dns off",
              "pidfile " + pidfile, "greet_wait 0"]
     return "\n".join(keep) + "\n"
+
+
+def milter_config(text, milter, pidfile):
+    """The packaged moat.conf as moat-milter alone would read it: moatd's
+    listen and backend gone, milter_listen on a free loopback port."""
+    drop = ("listen", "backend", "milter_listen", "hostname", "pidfile")
+    keep = [l for l in text.splitlines()
+            if not re.match(r"(%s)\s" % "|".join(drop), l)]
+    keep += ["milter_listen " + milter.conn, "hostname " + mt.MOAT_NAME,
+             "pidfile " + pidfile]
+    return "\n".join(keep) + "\n"
+
+
+def unit_lines(path, key):
+    """The values of key= in a systemd unit file."""
+    with open(path) as f:
+        return [l.split("=", 1)[1].strip() for l in f
+                if l.startswith(key + "=")]
 
 
 class Deb(mt.MoatTestCase):
@@ -108,9 +129,13 @@ class Deb(mt.MoatTestCase):
         self.assertIn("/etc/moat/moat.conf", out)
         for f in ("/usr/sbin/moatd", "/usr/bin/moatctl",
                   "/usr/share/moat/default.rules",
-                  "/lib/systemd/system/moatd.service"):
+                  "/lib/systemd/system/moatd.service",
+                  "/usr/sbin/moat-milter",
+                  "/lib/systemd/system/moat-milter.service",
+                  "/usr/share/doc/moat/moat-milter.conf"):
             self.assertTrue(os.path.exists(f), f)
         for man in ("/usr/share/man/man8/moatd.8.gz",
+                    "/usr/share/man/man8/moat-milter.8.gz",
                     "/usr/share/man/man1/moatctl.1.gz"):
             self.assertTrue(os.path.exists(man), man)
         user = pwd.getpwnam("_moat")
@@ -122,6 +147,11 @@ class Deb(mt.MoatTestCase):
         # Enabled, not started: the wants link exists; nothing listens.
         self.assertTrue(os.path.islink(
             "/etc/systemd/system/multi-user.target.wants/moatd.service"))
+        # moat-milter's unit is installed disabled (a second way to run
+        # moat, rarely beside moatd).
+        self.assertFalse(os.path.lexists(
+            "/etc/systemd/system/multi-user.target.wants/"
+            "moat-milter.service"))
         with open("/etc/moat/moat.conf") as f:
             conf = f.read()
         self.assertRegex(conf, r"(?m)^user _moat$")
@@ -163,13 +193,60 @@ class Deb(mt.MoatTestCase):
         c.close()
         self.assertEqual(m.stop(), 0, m.log())
 
+        self.packaged_milter(conf)
+
         code, out = run(["apt-get", "purge", "-y", "-q", "moat"])
         self.assertEqual(code, 0, out)
-        for f in ("/usr/sbin/moatd", "/etc/moat/moat.conf",
+        for f in ("/usr/sbin/moatd", "/usr/sbin/moat-milter",
+                  "/etc/moat/moat.conf",
                   "/var/spool/moat", "/var/cache/moat",
                   "/etc/systemd/system/multi-user.target.wants/"
                   "moatd.service"):
             self.assertFalse(os.path.lexists(f), f)
+
+    def packaged_milter(self, conf):
+        """moat-milter as its packaged unit runs it (ExecStartPre's check,
+        then ExecStart's command), on the packaged moat.conf turned into a
+        milter-only file, answering miltertest: a clean message tagged,
+        GTUBE refused at end of message, the root parent and its _moat
+        child."""
+        unit = "/lib/systemd/system/moat-milter.service"
+        self.assertEqual(unit_lines(unit, "ExecStart"),
+                         ["/usr/sbin/moat-milter -c /etc/moat/moat.conf"])
+        self.assertEqual(unit_lines(unit, "ExecStartPre"),
+                         ["/usr/sbin/moat-milter -t -c /etc/moat/moat.conf"])
+        if not os.access(mltest.MILTERTEST, os.X_OK):
+            self.skipTest("miltertest not installed")
+        os.environ["MOAT_MILTER"] = "/usr/sbin/moat-milter"
+        ml = mltest.Milter()
+        self.addCleanup(ml.cleanup)
+        text = milter_config(conf, ml, os.path.join(ml.dir, "milter.pid"))
+        self.assertNotRegex(text, r"(?m)^(listen|backend)\s")
+        ml.config_text = lambda: text
+        ml.write_config()
+        code, out = run(["/usr/sbin/moat-milter", "-t", "-c", ml.conf_path])
+        self.assertEqual(code, 0, out)
+        ml.start()
+        r = mltest.miltertest(ml)
+        self.assertEqual(r.reply("eom"), "c", r.out)
+        self.assertIn("X-Spam-Score", r.added, r.out)
+        msg = os.path.join(ml.dir, "gtube.eml")
+        with open(msg, "wb") as f:
+            f.write(mt.make_message(self.tok + "m", body=GTUBE + "\r\n"))
+        r = mltest.miltertest(ml, msg=msg)
+        self.assertEqual(r.reply("eom"), "y", r.out)
+        # The hardened package build still sees what libmilter read
+        # (milter_wire.c): a truncated packet is logged as such.
+        mark = len(ml.log())
+        mltest.raw_session(ml.port, tm.OPTNEG + tm.CONNECT + tm.HELO +
+                           tm.MAIL + struct.pack(">I", 100) + b"L")
+        self.assertTrue(ml.wait_log(r"milter stream broke inside "
+                                    r"transaction", mark), ml.log())
+        code, out = run(["ps", "-o", "user=", "-p", str(ml.proc.pid)])
+        self.assertEqual(out.strip(), "root", out)
+        code, out = run(["ps", "-o", "user=", "--ppid", str(ml.proc.pid)])
+        self.assertEqual(out.split(), ["_moat"], out)
+        self.assertEqual(ml.stop(), 0, ml.log())
 
 
 if __name__ == "__main__":

@@ -238,6 +238,7 @@ CONNECT = packet(b"C", b"mail.sender.test\0" + b"4" +
                  struct.pack(">H", 25) + b"192.0.2.1\0")
 HELO = packet(b"H", b"mail.sender.test\0")
 MAIL = packet(b"M", b"<s@sender.test>\0")
+MAIL_QID = packet(b"D", b"Mi\0QRAW1\0")
 
 
 class Broken(Base):
@@ -248,20 +249,62 @@ class Broken(Base):
         r = self.send(message("lunch"))
         self.assertEqual(r.reply("eom"), "c", r.out)
 
+    def broken_line(self):
+        """The one warning a broken stream writes, parsed."""
+        self.assertTrue(self.milter.wait_log(r"milter stream broke",
+                                             self.mark), self.milter.log())
+        lines = [mt.parse_logfmt(l) for l in
+                 self.milter.log()[self.mark:].splitlines()
+                 if "milter stream broke" in l]
+        self.assertEqual(len(lines), 1, lines)
+        self.assertEqual(lines[0]["level"], "warn")
+        return lines[0]
+
     def test_truncated_packet_in_a_transaction(self):
-        # A header packet that announces 100 bytes and brings 10.
-        data = OPTNEG + CONNECT + HELO + MAIL + \
+        # A header packet that announces 100 bytes and brings 10, after
+        # a MAIL that carried the queue id.
+        data = OPTNEG + CONNECT + HELO + MAIL_QID + MAIL + \
             struct.pack(">I", 100) + b"L" + b"Subject\0hel"
         mltest.raw_session(self.milter.port, data)
-        # libmilter ends the connection (and says why in syslog): the
-        # transaction is logged as aborted, the session as closed.
-        self.assertTrue(self.milter.wait_log(
-            r"event=tx .*from=s@sender\.test .*status=aborted", self.mark),
-            self.milter.log())
+        # libmilter ends the connection: one warning says what broke, in
+        # which session and transaction (the MTA's queue id); the tx line
+        # says broken, not aborted (an MTA's abort), and so does the
+        # session's.
+        line = self.broken_line()
+        self.assertRegex(line["msg"], r"without QUIT")
+        self.assertRegex(line["msg"], r"qid=QRAW1\b")
         self.assertTrue(self.milter.wait_log(
             r"event=session .*helo=mail\.sender\.test", self.mark))
+        tx = self.events("tx")
+        self.assertEqual(len(tx), 1, self.milter.log()[self.mark:])
+        self.assertEqual((tx[0]["status"], tx[0]["qid"]),
+                         ("broken", "QRAW1"))
+        self.assertEqual(tx[0]["session"], line["session"])
+        self.assertEqual(self.events("session")[0]["reason"], "broken")
         r = self.send(message("lunch"))
         self.assertEqual(r.reply("eom"), "c", r.out)
+
+    def test_malformed_packet_in_a_transaction(self):
+        # A header packet without its NULs: libmilter cannot decode it.
+        data = OPTNEG + CONNECT + HELO + MAIL_QID + MAIL + \
+            packet(b"L", b"Subject: hello")
+        mltest.raw_session(self.milter.port, data)
+        line = self.broken_line()
+        self.assertRegex(line["msg"], r"'L' \(header\) packet")
+        self.assertEqual(self.events("tx")[0]["status"], "broken")
+        r = self.send(message("lunch"))
+        self.assertEqual(r.reply("eom"), "c", r.out)
+
+    def test_mta_abort_is_not_broken(self):
+        # The MTA's own abort, then QUIT: no warning, status aborted.
+        data = OPTNEG + CONNECT + HELO + MAIL_QID + MAIL + packet(b"A") + \
+            packet(b"Q")
+        mltest.raw_session(self.milter.port, data)
+        self.assertTrue(self.milter.wait_log(r"event=session", self.mark))
+        self.assertEqual(self.events("tx")[0]["status"], "aborted")
+        self.assertEqual(self.events("session")[0]["reason"], "close")
+        self.assertNotIn("milter stream broke",
+                         self.milter.log()[self.mark:])
 
     def test_oversized_length(self):
         # A length of 2 GB: libmilter refuses it without allocating.
@@ -545,6 +588,50 @@ class Process(unittest.TestCase):
                            capture_output=True, text=True)
         self.assertEqual(p.returncode, 0, p.stderr)
         self.assertIn("is valid", p.stdout)
+
+
+class MilterOnlyConfig(unittest.TestCase):
+    """A moat.conf written for moat-milter alone: milter_listen, rules and
+    thresholds, no listen and no backend.  moat-milter runs on it; moatd
+    refuses it, naming the file, the milter_listen line and why."""
+
+    def test_milter_only_config(self):
+        m = mltest.Milter(dict(CONF, listen=None, backend=None))
+        self.addCleanup(m.cleanup)
+        m.write_config()
+        self.assertNotRegex(m.config_text(), r"(?m)^(listen|backend)\s")
+        p = subprocess.run([mltest.milter_path(), "-t", "-c", m.conf_path],
+                           capture_output=True, text=True)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertIn("is valid", p.stdout)
+        m.start()
+        r = mltest.miltertest(m)
+        self.assertEqual(r.reply("eom"), "c", r.out)
+        self.assertEqual(r.added.get("X-Spam-Score"), " 0.0")
+        tmp = mt.mkdtemp("moat-mt-")
+        self.addCleanup(mt.rmtree, tmp)
+        path = os.path.join(tmp, "g.eml")
+        with open(path, "wb") as f:
+            f.write(message("lunch", GTUBE + "\r\n"))
+        r = mltest.miltertest(m, msg=path)
+        self.assertEqual(r.reply("eom"), "y", r.out)
+        # moatctl takes it too (scan, learn, greylist read it offline).
+        moatctl = os.environ.get("MOATCTL", "")
+        if os.access(moatctl, os.X_OK):
+            p = subprocess.run([moatctl, "scan", "-c", m.conf_path, path],
+                               capture_output=True, text=True)
+            self.assertIn("verdict=reject", p.stdout, p.stderr)
+        moatd = os.environ.get("MOATD", "")
+        if not os.access(moatd, os.X_OK):
+            self.skipTest("moatd binary not found (MOATD=%r)" % moatd)
+        line = 1 + m.config_text().splitlines().index(
+            "milter_listen " + m.conn)
+        p = subprocess.run([moatd, "-t", "-c", m.conf_path],
+                           capture_output=True, text=True)
+        self.assertNotEqual(p.returncode, 0, p.stdout)
+        self.assertIn("%s:%d: backend: required key is missing: moatd "
+                      "needs listen and backend (milter_listen here is for "
+                      "moat-milter" % (m.conf_path, line), p.stderr)
 
 
 if __name__ == "__main__":

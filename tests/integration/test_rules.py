@@ -168,7 +168,10 @@ class Rules(mt.MoatTestCase):
     def test_session_open_across_a_reload_keeps_its_snapshot(self):
         # Config and rules are one snapshot per session, taken when it
         # starts: a reload in the middle of a transaction changes nothing
-        # for it, and the next session gets the new rules.
+        # for it, and the next session gets the new rules.  The reload
+        # changes both halves, so that a session taking either from the
+        # snapshot in force at DATA passes the message: the rule that
+        # scores 50 goes, and score_reject goes up past 50.
         old = write_rules('body T_OLD_ONLY /old-snapshot-marker/ score 50 '
                           '"test: only in the old rules"\n')
         self.addCleanup(os.unlink, old)
@@ -181,8 +184,9 @@ class Rules(mt.MoatTestCase):
         c.greet()
         self.assertReply(c.cmd("MAIL FROM:<sender@sender.test>"), 250)
         self.assertReply(c.cmd("RCPT TO:<alice@example.test>"), 250)
-        # The new config drops the rule; moatd takes it while c is open.
-        self.m.write_config(good_conf)
+        # The new config drops the rule and raises score_reject; moatd
+        # takes it while c is open.
+        self.m.write_config(good_conf + "score_reject 100\n")
         self.reload_and_wait()
         self.assertReply(c.cmd("DATA"), 354)
         c.send(mt.dot_stuff(msg))

@@ -1453,6 +1453,48 @@ test_milter_keys(void **state)
 	assert_null(load(BASE "milter_quarantine_score high\n"));
 }
 
+/*
+ * A file for moat-milter alone (milter_listen, rules, thresholds; no
+ * listen, no backend): moat-milter takes it, moatd refuses it and says
+ * which line makes it a milter file.
+ */
+static void
+test_milter_only(void **state)
+{
+#define MILTER_ONLY	"hostname mx.example.com\nscore_reject 10\n" \
+			"milter_listen inet:8894@127.0.0.1\n"
+	const char *text = MILTER_ONLY;
+	struct config *c;
+
+	(void)state;
+	load_err(text, 3, "backend: required key is missing: moatd needs "
+	    "listen and backend (milter_listen here is for moat-milter; "
+	    "run `moat-milter -c` with this file)");
+	load_err("hostname mx.example.com\nbackend 127.0.0.1:25\n"
+	    "milter_listen inet:8894@127.0.0.1\n", 0,
+	    "listen: at least one listen line is required");
+	cfg_set_front(CFG_FRONT_MILTER);
+	c = load_ok(text);
+	assert_string_equal(c->milter_listen, "inet:8894@127.0.0.1");
+	assert_int_equal(c->nlisten, 0);
+	assert_null(c->backend);
+	cfg_unref(c);
+	/* milter_listen has a default: not even it is required. */
+	cfg_unref(load_ok("hostname mx.example.com\n"));
+	/* moatd's keys are still checked when they are there. */
+	load_err("hostname mx.example.com\nbackend nowhere\n", 2,
+	    "backend: \"nowhere\" is not ADDR:PORT (numeric, e.g. "
+	    "127.0.0.1:10025 or [::1]:10025)");
+	/* Every other check stays: a bad value is refused the same way. */
+	load_err(MILTER_ONLY "milter_timeout 10ms\n", 4, "milter_timeout: 10ms is "
+	    "out of range (100ms..5m)");
+	/* moatctl reads either kind of file. */
+	cfg_set_front(CFG_FRONT_TOOL);
+	cfg_unref(load_ok(text));
+	cfg_set_front(CFG_FRONT_MOATD);
+	assert_null(load(text));
+}
+
 /* Rate limits: N/DURATION or off, bounded. */
 static void
 test_rates(void **state)
@@ -1560,6 +1602,20 @@ test_contrib_example(void **state)
 	assert_int_equal(c->backend_identity, CFG_ID_XCLIENT);
 	assert_true(domain_set_match(c->local_domains, "example.com"));
 	cfg_unref(c);
+
+	/* The milter-only example: moat-milter's, refused by moatd. */
+	snprintf(path, sizeof(path), "%s/contrib/moat-milter.conf",
+	    srcdir ? srcdir : ".");
+	assert_null(cfg_load(path, err, sizeof(err)));
+	assert_non_null(strstr(err, "milter_listen here is for moat-milter"));
+	cfg_set_front(CFG_FRONT_MILTER);
+	c = cfg_load(path, err, sizeof(err));
+	cfg_set_front(CFG_FRONT_MOATD);
+	if (c == NULL)
+		fail_msg("%s", err);
+	assert_string_equal(c->milter_listen, "inet:8894@127.0.0.1");
+	assert_int_equal(c->nlisten, 0);
+	cfg_unref(c);
 }
 
 int
@@ -1575,6 +1631,7 @@ main(void)
 		cmocka_unit_test(test_errors),
 		cmocka_unit_test(test_duplicates),
 		cmocka_unit_test(test_required),
+		cmocka_unit_test(test_milter_only),
 		cmocka_unit_test(test_files),
 		cmocka_unit_test(test_garbage),
 		cmocka_unit_test(test_listen),
