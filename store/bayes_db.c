@@ -87,6 +87,7 @@ struct bayes_db {
 	int64_t		 ix_next;	/* atomic: no open attempt before */
 	char		 ix_err[256];	/* why ix is NULL ("" if missing) */
 	int64_t		 rebuild_next;	/* after a failed build: wait */
+	uint64_t	 nread_ix, nread_lmdb;	/* atomic: reads answered */
 
 	/* write batch */
 	int		 lockfd;	/* data.mdb, flock()ed by writers */
@@ -111,7 +112,7 @@ struct tcache_slot {
 
 struct tcache {
 	uint64_t	 serial;	/* bayes_db serial the slots belong to */
-	size_t		 txnid;		/* and its committed state */
+	struct bayes_idx_id state;	/* and its committed state */
 	struct tcache_slot *slot;
 	/* bayes_db_classify()'s scratch when the caller gives none: no
 	 * 100 KiB allocated, zeroed and freed per message */
@@ -162,19 +163,26 @@ tcache_thread(void)
 	return tc;
 }
 
-/* This thread's cache for db's state txnid, emptied if it held another. */
+/*
+ * This thread's cache for db's state st, emptied if it held another.  The
+ * transaction id alone would not do (bayes_idx.h: a reader racing two
+ * commits gets the id of one state and the data of a later one).
+ */
 static struct tcache *
-tcache_get(const struct bayes_db *db, size_t txnid)
+tcache_get(const struct bayes_db *db, const struct bayes_idx_id *st)
 {
 	struct tcache *tc;
 
 	if ((tc = tcache_thread()) == NULL)
 		return NULL;
-	if (tc->serial == db->serial && tc->txnid == txnid)
+	if (tc->serial == db->serial && tc->state.txnid == st->txnid &&
+	    tc->state.gen == st->gen && tc->state.nspam == st->nspam &&
+	    tc->state.nham == st->nham && tc->state.ntokens == st->ntokens &&
+	    tc->state.last_learn == st->last_learn)
 		return tc;
 	memset(tc->slot, 0, TCACHE_SLOTS * sizeof(*tc->slot));
 	tc->serial = db->serial;
-	tc->txnid = txnid;
+	tc->state = *st;
 	return tc;
 }
 
@@ -218,6 +226,8 @@ fail(const struct bayes_db *db, int rc, const char *what, char *err,
 }
 
 static void	totals(struct bayes_db *, MDB_txn *, struct bayes_totals *);
+static uint64_t	meta_u64(MDB_txn *, MDB_dbi, const char *);
+static int	meta_put(MDB_txn *, MDB_dbi, const char *, uint64_t);
 
 /* The state txn sees, as the token index names it. */
 static void
@@ -226,6 +236,7 @@ state_id(struct bayes_db *db, MDB_txn *txn, struct bayes_totals *tot,
 {
 	totals(db, txn, tot);
 	id->txnid = mdb_txn_id(txn);
+	id->gen = meta_u64(txn, db->meta, "gen");
 	id->nspam = tot->nspam;
 	id->nham = tot->nham;
 	id->ntokens = tot->ntokens;
@@ -628,9 +639,11 @@ bayes_db_read(struct bayes_db *db, const uint64_t *tok, size_t n,
 	state_id(db, txn, tot, &id);
 	if (ix_read(db, &id, tok, n, out)) {
 		mdb_txn_abort(txn);
+		__atomic_add_fetch(&db->nread_ix, 1, __ATOMIC_RELAXED);
 		return 0;
 	}
-	tc = tcache_get(db, id.txnid);
+	__atomic_add_fetch(&db->nread_lmdb, 1, __ATOMIC_RELAXED);
+	tc = tcache_get(db, &id);
 	for (i = 0; i < n; i++) {
 		/* the hash's middle bits pick the slot: the low ones also
 		 * pick neighbours in the sorted order */
@@ -741,6 +754,12 @@ bayes_db_commit(struct bayes_db *db, char *err, size_t errsz)
 	/* the mapping the in-place update writes: the file now named
 	 * tokens.idx (no other writer can replace it while we hold flock) */
 	ix_reopen(db, db->ix == NULL || bayes_idx_superseded(db->ix));
+	/* the state's name inside the snapshot itself (bayes_idx.h) */
+	if (db->dirty && (rc = meta_put(db->wtxn, db->meta, "gen",
+	    db->wbase.gen + 1)) != 0) {
+		wtxn_abort(db);
+		return fail(db, rc, "commit", err, errsz);
+	}
 	if (db->dirty) {
 		state_id(db, db->wtxn, &tot, &next);
 		pthread_rwlock_rdlock(&db->ixlock);
@@ -784,6 +803,14 @@ bayes_db_reindex(struct bayes_db *db, char *err, size_t errsz)
 	rc = ix_rebuild(db, err, errsz);
 	wunlock(db);
 	return rc;
+}
+
+void
+bayes_db_read_stats(const struct bayes_db *db, uint64_t *from_index,
+    uint64_t *from_lmdb)
+{
+	*from_index = __atomic_load_n(&db->nread_ix, __ATOMIC_RELAXED);
+	*from_lmdb = __atomic_load_n(&db->nread_lmdb, __ATOMIC_RELAXED);
 }
 
 enum bayes_ixstate

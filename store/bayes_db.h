@@ -148,6 +148,9 @@ enum bayes_ixstate {
 int	bayes_db_reindex(struct bayes_db *db, char *err, size_t errsz);
 enum bayes_ixstate bayes_db_index_state(struct bayes_db *db, char *msg,
 	    size_t msz);
+/* How many bayes_db_read() calls the index answered, and LMDB. */
+void	bayes_db_read_stats(const struct bayes_db *db, uint64_t *from_index,
+	    uint64_t *from_lmdb);
 
 /* Number of messages in the seen database. */
 int	bayes_db_seen_count(struct bayes_db *db, uint64_t *n, char *err,

@@ -69,6 +69,7 @@ struct idx_hdr {
 	uint64_t	pad1[2];
 	/* its own cache line: the one every reader loads twice */
 	uint64_t	stamp __attribute__((aligned(64)));
+	uint64_t	gen;
 	uint64_t	nspam, nham, ntokens;
 	int64_t		last_learn;
 };
@@ -220,6 +221,7 @@ bayes_idx_info(const struct bayes_idx *ix, struct bayes_idx_id *id,
     uint64_t *nslots, uint64_t *nused)
 {
 	id->txnid = bayes_idx_stamp(ix);
+	id->gen = LD(&ix->h->gen);
 	id->nspam = LD(&ix->h->nspam);
 	id->nham = LD(&ix->h->nham);
 	id->ntokens = LD(&ix->h->ntokens);
@@ -232,7 +234,8 @@ bayes_idx_info(const struct bayes_idx *ix, struct bayes_idx_id *id,
 static int
 same_state(const struct idx_hdr *h, const struct bayes_idx_id *id)
 {
-	return LD(&h->nspam) == id->nspam && LD(&h->nham) == id->nham &&
+	return LD(&h->gen) == id->gen && LD(&h->nspam) == id->nspam &&
+	    LD(&h->nham) == id->nham &&
 	    LD(&h->ntokens) == id->ntokens &&
 	    LD(&h->last_learn) == id->last_learn;
 }
@@ -295,6 +298,7 @@ bayes_idx_unstamp(struct bayes_idx *ix)
 static void
 stamp_set(struct idx_hdr *h, const struct bayes_idx_id *id)
 {
+	ST(&h->gen, id->gen);
 	ST(&h->nspam, id->nspam);
 	ST(&h->nham, id->nham);
 	ST(&h->ntokens, id->ntokens);

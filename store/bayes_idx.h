@@ -32,9 +32,18 @@
 
 struct bayes_idx;
 
-/* Which LMDB state an index mirrors: the reader's check, and the stamp. */
+/*
+ * Which LMDB state an index mirrors: the reader's check, and the stamp.
+ * The transaction id alone does not name a read transaction's snapshot:
+ * LMDB 0.9 picks the meta page by the id's parity and copies it without
+ * checking it again, so a reader that races two commits gets the id of
+ * one state and the data of a later one.  gen (a counter every writer
+ * bumps in the same transaction) and the totals are read from the
+ * snapshot itself; all of them must agree.
+ */
 struct bayes_idx_id {
 	uint64_t	txnid;		/* 0: none (a writer is at work) */
+	uint64_t	gen;
 	uint64_t	nspam, nham, ntokens;
 	int64_t		last_learn;
 };
