@@ -12,7 +12,9 @@
  *           compares integers, not bytes) -> spam u32, ham u32, atime u32
  *           (little-endian; a token whose counts both fall to 0 is deleted)
  *   seen    16-byte message digest -> class u8, learned-at i64
- *   meta    "nspam", "nham", "last" -> u64 LE; "version" -> u32 LE (1)
+ *   meta    "nspam", "nham", "last" -> u64 LE; "version" -> u32 LE (1);
+ *           "gen" -> u64 LE, +1 at every commit that changes anything
+ *           (absent, i.e. 0, in stores no such writer touched yet)
  *
  * Invariants: totals and token counts change in the same transaction; a
  * message id is in seen exactly when its tokens are counted in its class.
@@ -28,10 +30,12 @@
  * ones (header names, relays, frequent words) recur message after
  * message.  Each thread keeps a small direct-mapped table of the counts it
  * read, valid for one committed state only: it is tagged with the store's
- * identity (a serial per bayes_db_open) and the read transaction's id, and
- * emptied when either differs, so a learner's commit (a new txnid) is seen
- * at once and the counts are exactly those a fresh read would give.
- * Per thread because a struct bayes_db is shared by readers; no lock.
+ * identity (a serial per bayes_db_open) and the state's name (the read
+ * transaction's id, and meta "gen" and the totals read inside it: the id
+ * alone is not enough, bayes_idx.h says why), and emptied when any
+ * differs, so a learner's commit is seen at once and the counts are
+ * exactly those a fresh read would give.  Per thread because a struct
+ * bayes_db is shared by readers; no lock.
  *
  * Token index (bayes_idx.c): where tokens.idx mirrors the committed state
  * a read transaction sees, the counts come from it instead (one memory
