@@ -154,6 +154,13 @@ live_get(const char *path, int writable, const char *sid)
 			pthread_mutex_unlock(&live_err_mu);
 			log_info("bayes: store %s open%s", path, writable ?
 			    " for autolearn" : "");
+			/* a damaged token index costs speed, not answers:
+			 * say so once, naming the file */
+			if (bayes_db_index_state(live_db, err, sizeof(err)) ==
+			    BAYES_IX_BAD)
+				log_warn("bayes: token index: %s; reading the "
+				    "counts from LMDB (moatctl bayes reindex "
+				    "builds it again)", err);
 		}
 	}
 	pthread_rwlock_unlock(&live_rw);

@@ -57,20 +57,46 @@ bayes_chi2q(double x2, unsigned v)
 	return sum < 1.0 ? sum : 1.0;
 }
 
-static int
-cmp_strength(const void *a, const void *b)
-{
-	double x = fabs(*(const double *)a - 0.5);
-	double y = fabs(*(const double *)b - 0.5);
+/* A token's probability and its strength, |p - 0.5|, computed once. */
+struct strength {
+	double	key, p;
+};
 
-	return x < y ? 1 : x > y ? -1 : 0;
+/*
+ * Sort v[0..n) by key, strongest first, keeping the input order among
+ * equal keys (tmp is scratch of n).  Stable, so the order is the one
+ * glibc's qsort() (a merge sort) gave with a comparison that recomputed
+ * both strengths on every call, at a fraction of the cost: the same
+ * tokens are chosen and summed in the same order, to the last bit.
+ */
+static void
+sort_strength(struct strength *v, struct strength *tmp, size_t n)
+{
+	size_t w, i, a, b, ae, be, k;
+
+	for (w = 1; w < n; w *= 2) {
+		for (i = 0; i < n; i += 2 * w) {
+			a = i;
+			ae = b = i + w < n ? i + w : n;
+			be = i + 2 * w < n ? i + 2 * w : n;
+			k = i;
+			while (a < ae && b < be)
+				tmp[k++] = v[b].key > v[a].key ? v[b++] : v[a++];
+			while (a < ae)
+				tmp[k++] = v[a++];
+			while (b < be)
+				tmp[k++] = v[b++];
+		}
+		memcpy(v, tmp, n * sizeof(*v));
+	}
 }
 
 int
 bayes_combine(const struct bayes_params *p, const struct bayes_counts *c,
     size_t n, uint64_t nspam, uint64_t nham, double *out, size_t *used)
 {
-	double *pv, ls = 0, lh = 0, S, H;
+	struct strength *pv;
+	double ls = 0, lh = 0, S, H;
 	size_t i, k = 0;
 
 	if (used)
@@ -78,24 +104,26 @@ bayes_combine(const struct bayes_params *p, const struct bayes_counts *c,
 	if (nspam < p->min_spam || nham < p->min_ham || nspam == 0 ||
 	    nham == 0)
 		return -1;
-	pv = xcalloc(n + 1, sizeof(double));
+	pv = xreallocarray(NULL, 2 * n + 1, sizeof(*pv));
 	for (i = 0; i < n; i++) {
 		double f = bayes_token_prob(p, &c[i], nspam, nham);
 
-		if (f >= 0 && fabs(f - 0.5) >= p->min_strength)
-			pv[k++] = f;
+		if (f >= 0 && fabs(f - 0.5) >= p->min_strength) {
+			pv[k].key = fabs(f - 0.5);
+			pv[k++].p = f;
+		}
 	}
 	if (k == 0) {
 		free(pv);
 		*out = 0.5;
 		return 1;
 	}
-	qsort(pv, k, sizeof(double), cmp_strength);
+	sort_strength(pv, pv + n, k);
 	if (k > p->max_tokens)
 		k = p->max_tokens;
 	for (i = 0; i < k; i++) {
-		ls += log1p(-pv[i]);
-		lh += log(pv[i]);
+		ls += log1p(-pv[i].p);
+		lh += log(pv[i].p);
 	}
 	S = 1.0 - bayes_chi2q(-2.0 * ls, 2 * (unsigned)k);
 	H = 1.0 - bayes_chi2q(-2.0 * lh, 2 * (unsigned)k);

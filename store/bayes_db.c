@@ -12,7 +12,9 @@
  *           compares integers, not bytes) -> spam u32, ham u32, atime u32
  *           (little-endian; a token whose counts both fall to 0 is deleted)
  *   seen    16-byte message digest -> class u8, learned-at i64
- *   meta    "nspam", "nham", "last" -> u64 LE; "version" -> u32 LE (1)
+ *   meta    "nspam", "nham", "last" -> u64 LE; "version" -> u32 LE (1);
+ *           "gen" -> u64 LE, +1 at every commit that changes anything
+ *           (absent, i.e. 0, in stores no such writer touched yet)
  *
  * Invariants: totals and token counts change in the same transaction; a
  * message id is in seen exactly when its tokens are counted in its class.
@@ -28,24 +30,45 @@
  * ones (header names, relays, frequent words) recur message after
  * message.  Each thread keeps a small direct-mapped table of the counts it
  * read, valid for one committed state only: it is tagged with the store's
- * identity (a serial per bayes_db_open) and the read transaction's id, and
- * emptied when either differs, so a learner's commit (a new txnid) is seen
- * at once and the counts are exactly those a fresh read would give.
- * Per thread because a struct bayes_db is shared by readers; no lock.
+ * identity (a serial per bayes_db_open) and the state's name (the read
+ * transaction's id, and meta "gen" and the totals read inside it: the id
+ * alone is not enough, bayes_idx.h says why), and emptied when any
+ * differs, so a learner's commit is seen at once and the counts are
+ * exactly those a fresh read would give.  Per thread because a struct
+ * bayes_db is shared by readers; no lock.
+ *
+ * Token index (bayes_idx.c): where tokens.idx mirrors the committed state
+ * a read transaction sees, the counts come from it instead (one memory
+ * miss per token, prefetched), and LMDB with the cache above is the path
+ * when it does not.  Writers keep it in step: every learn, forget or
+ * restore records the counts it leaves on each token it touches; commit
+ * clears the index's stamp, commits LMDB, applies the record in place and
+ * stamps the new transaction id, or, when the index was not current for
+ * the state the batch began from (none yet, a writer died half way, a
+ * foreign writer) or would pass its load bound, builds it again from a
+ * walk of the committed tokens.  Writers serialize on flock(data.mdb)
+ * around the whole write transaction and the index update, since LMDB's
+ * own write lock ends at commit, before the update.
  */
+#include <sys/file.h>
 #include <sys/stat.h>
 
 #include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
 #include <lmdb.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "bayes_db.h"
+#include "bayes_idx.h"
 #include "bayes_redis.h"
 #include "bayes_tok.h"
+#include "clock.h"
 #include "xmalloc.h"
 
 #define BAYES_DB_VERSION	2
@@ -61,7 +84,27 @@ struct bayes_db {
 	char		*dir;
 	struct bayes_redis *rd;		/* bayes_store redis: all goes there */
 	uint64_t	 serial;	/* this open, for the token cache */
+
+	/* token index: the mapping readers and the writer share */
+	pthread_rwlock_t ixlock;	/* readers of ix vs. replacing it */
+	struct bayes_idx *ix;		/* NULL: none (yet) or unusable */
+	int64_t		 ix_next;	/* atomic: no open attempt before */
+	char		 ix_err[256];	/* why ix is NULL ("" if missing) */
+	int64_t		 rebuild_next;	/* after a failed build: wait */
+	uint64_t	 nread_ix, nread_lmdb;	/* atomic: reads answered */
+
+	/* write batch */
+	int		 lockfd;	/* data.mdb, flock()ed by writers */
+	struct bayes_idx_ent *log;	/* counts the batch left, in order */
+	size_t		 nlog, caplog;
+	int		 dirty;		/* the batch changed something */
+	struct bayes_idx_id wbase;	/* the state it began from */
 };
+
+/* A store without an index looks for one this often (moatctl reindex). */
+#define IX_RETRY_MS		1000
+/* After a build failed (disk full...), writers try again this late. */
+#define IX_REBUILD_RETRY_MS	60000
 
 /* Token cache slots per thread (power of 2): 1 MiB, within L2/L3. */
 #define TCACHE_SLOTS	(1u << 16)
@@ -73,7 +116,7 @@ struct tcache_slot {
 
 struct tcache {
 	uint64_t	 serial;	/* bayes_db serial the slots belong to */
-	size_t		 txnid;		/* and its committed state */
+	struct bayes_idx_id state;	/* and its committed state */
 	struct tcache_slot *slot;
 	/* bayes_db_classify()'s scratch when the caller gives none: no
 	 * 100 KiB allocated, zeroed and freed per message */
@@ -124,19 +167,26 @@ tcache_thread(void)
 	return tc;
 }
 
-/* This thread's cache for db's state txnid, emptied if it held another. */
+/*
+ * This thread's cache for db's state st, emptied if it held another.  The
+ * transaction id alone would not do (bayes_idx.h: a reader racing two
+ * commits gets the id of one state and the data of a later one).
+ */
 static struct tcache *
-tcache_get(const struct bayes_db *db, size_t txnid)
+tcache_get(const struct bayes_db *db, const struct bayes_idx_id *st)
 {
 	struct tcache *tc;
 
 	if ((tc = tcache_thread()) == NULL)
 		return NULL;
-	if (tc->serial == db->serial && tc->txnid == txnid)
+	if (tc->serial == db->serial && tc->state.txnid == st->txnid &&
+	    tc->state.gen == st->gen && tc->state.nspam == st->nspam &&
+	    tc->state.nham == st->nham && tc->state.ntokens == st->ntokens &&
+	    tc->state.last_learn == st->last_learn)
 		return tc;
 	memset(tc->slot, 0, TCACHE_SLOTS * sizeof(*tc->slot));
 	tc->serial = db->serial;
-	tc->txnid = txnid;
+	tc->state = *st;
 	return tc;
 }
 
@@ -177,6 +227,215 @@ fail(const struct bayes_db *db, int rc, const char *what, char *err,
 	snprintf(err, errsz, "%s/data.mdb: %s: %s", db->dir, what,
 	    mdb_strerror(rc));
 	return -1;
+}
+
+static void	totals(struct bayes_db *, MDB_txn *, struct bayes_totals *);
+static uint64_t	meta_u64(MDB_txn *, MDB_dbi, const char *);
+static int	meta_put(MDB_txn *, MDB_dbi, const char *, uint64_t);
+
+/* The state txn sees, as the token index names it. */
+static void
+state_id(struct bayes_db *db, MDB_txn *txn, struct bayes_totals *tot,
+    struct bayes_idx_id *id)
+{
+	totals(db, txn, tot);
+	id->txnid = mdb_txn_id(txn);
+	id->gen = meta_u64(txn, db->meta, "gen");
+	id->nspam = tot->nspam;
+	id->nham = tot->nham;
+	id->ntokens = tot->ntokens;
+	id->last_learn = tot->last_learn;
+}
+
+/*
+ * Map tokens.idx again: at open (force), when a writer replaced it, or
+ * when there was none and IX_RETRY_MS passed.  Takes ixlock exclusively;
+ * the caller holds no lock on it.
+ */
+static void
+ix_reopen(struct bayes_db *db, int force)
+{
+	struct bayes_idx *nix, *old = NULL;
+	char err[256];
+	int64_t now = clock_mono_ms();
+	int missing;
+
+	pthread_rwlock_wrlock(&db->ixlock);
+	if (!force && (db->ix != NULL ? !bayes_idx_superseded(db->ix) :
+	    now < __atomic_load_n(&db->ix_next, __ATOMIC_RELAXED))) {
+		pthread_rwlock_unlock(&db->ixlock);
+		return;		/* another thread was first */
+	}
+	nix = bayes_idx_open(db->dir, !db->rdonly, &missing, err, sizeof(err));
+	old = db->ix;
+	db->ix = nix;
+	if (nix == NULL) {
+		__atomic_store_n(&db->ix_next, now + IX_RETRY_MS,
+		    __ATOMIC_RELAXED);
+		snprintf(db->ix_err, sizeof(db->ix_err), "%s", missing ? "" :
+		    err);
+	} else
+		db->ix_err[0] = '\0';
+	pthread_rwlock_unlock(&db->ixlock);
+	bayes_idx_close(old);
+}
+
+/* Answer tok[0..n) from the token index if it mirrors id; 1 if it did. */
+static int
+ix_read(struct bayes_db *db, const struct bayes_idx_id *id,
+    const uint64_t *tok, size_t n, struct bayes_counts *out)
+{
+	int ok = 0, again;
+
+	pthread_rwlock_rdlock(&db->ixlock);
+	again = db->ix == NULL ? clock_mono_ms() >=
+	    __atomic_load_n(&db->ix_next, __ATOMIC_RELAXED) :
+	    bayes_idx_superseded(db->ix);
+	if (again) {
+		pthread_rwlock_unlock(&db->ixlock);
+		ix_reopen(db, 0);
+		pthread_rwlock_rdlock(&db->ixlock);
+	}
+	if (db->ix != NULL)
+		ok = bayes_idx_read(db->ix, id, tok, n, out);
+	pthread_rwlock_unlock(&db->ixlock);
+	return ok;
+}
+
+/*
+ * Build tokens.idx again from the committed tokens, the caller holding the
+ * writers' flock; on failure ix_err says why and readers keep reading
+ * LMDB.  Returns 0 or -1 with err.
+ */
+static int
+ix_rebuild(struct bayes_db *db, char *err, size_t errsz)
+{
+	struct bayes_idx_build *b = NULL;
+	struct bayes_idx *nix = NULL, *old;
+	struct bayes_totals tot;
+	struct bayes_idx_id id;
+	MDB_cursor *c = NULL;
+	MDB_txn *txn = NULL;
+	MDB_val k, v;
+	struct stat sb;
+	char *file = xasprintf("%s/data.mdb", db->dir);
+	int rc;
+
+	if ((rc = mdb_txn_begin(db->env, NULL, MDB_RDONLY, &txn)) != 0) {
+		fail(db, rc, "index", err, errsz);
+		goto done;
+	}
+	state_id(db, txn, &tot, &id);
+	if (stat(file, &sb) != 0)
+		sb.st_uid = (uid_t)-1;
+	if ((b = bayes_idx_build_begin(db->dir, tot.ntokens, sb.st_uid ==
+	    (uid_t)-1 ? -1 : (long)sb.st_uid, (long)sb.st_gid, err,
+	    errsz)) == NULL)
+		goto done;
+	if ((rc = mdb_cursor_open(txn, db->tokens, &c)) != 0) {
+		fail(db, rc, "index", err, errsz);
+		goto done;
+	}
+	while ((rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) == 0) {
+		size_t key;
+
+		if (k.mv_size != sizeof(key) || v.mv_size < 8)
+			continue;
+		memcpy(&key, k.mv_data, sizeof(key));
+		if (bayes_idx_build_add(b, key, get_u32(v.mv_data),
+		    get_u32((unsigned char *)v.mv_data + 4), err, errsz) != 0)
+			break;
+	}
+	if (rc == 0)		/* bayes_idx_build_add() said no */
+		goto done;
+	if (rc != MDB_NOTFOUND) {
+		fail(db, rc, "index", err, errsz);
+		goto done;
+	}
+	nix = bayes_idx_build_finish(b, &id, err, errsz);
+	b = NULL;
+done:
+	if (c)
+		mdb_cursor_close(c);
+	if (txn)
+		mdb_txn_abort(txn);
+	bayes_idx_build_abort(b);
+	free(file);
+	pthread_rwlock_wrlock(&db->ixlock);
+	if (nix != NULL) {
+		old = db->ix;
+		db->ix = nix;
+		db->ix_err[0] = '\0';
+		db->rebuild_next = 0;
+	} else {
+		old = NULL;
+		snprintf(db->ix_err, sizeof(db->ix_err), "%s", err);
+		db->rebuild_next = clock_mono_ms() + IX_REBUILD_RETRY_MS;
+	}
+	pthread_rwlock_unlock(&db->ixlock);
+	bayes_idx_close(old);
+	return nix != NULL ? 0 : -1;
+}
+
+/* The writers' lock, held from bayes_db_begin() to the index update. */
+static int
+wlock(struct bayes_db *db, char *err, size_t errsz)
+{
+	if (db->lockfd < 0) {
+		char *file = xasprintf("%s/data.mdb", db->dir);
+
+		db->lockfd = open(file, O_RDONLY | O_CLOEXEC);
+		if (db->lockfd < 0)
+			snprintf(err, errsz, "%s: %s", file, strerror(errno));
+		free(file);
+		if (db->lockfd < 0)
+			return -1;
+	}
+	while (flock(db->lockfd, LOCK_EX) != 0)
+		if (errno != EINTR) {
+			snprintf(err, errsz, "%s/data.mdb: flock: %s", db->dir,
+			    strerror(errno));
+			return -1;
+		}
+	return 0;
+}
+
+static void
+wunlock(struct bayes_db *db)
+{
+	(void)flock(db->lockfd, LOCK_UN);
+}
+
+/* Give up the write batch: LMDB, the record, the lock. */
+static void
+wtxn_abort(struct bayes_db *db)
+{
+	mdb_txn_abort(db->wtxn);
+	db->wtxn = NULL;
+	db->nlog = 0;
+	wunlock(db);
+}
+
+/* Record the counts a write left on tok, for the index. */
+static void
+log_add(struct bayes_db *db, uint64_t tok, uint32_t spam, uint32_t ham)
+{
+	if (db->nlog == db->caplog) {
+		db->caplog = db->caplog ? db->caplog * 2 : 4096;
+		db->log = xreallocarray(db->log, db->caplog,
+		    sizeof(*db->log));
+	}
+	db->log[db->nlog].tok = tok;
+	db->log[db->nlog].spam = spam;
+	db->log[db->nlog].ham = ham;
+	db->nlog++;
+}
+
+/* The index is current and may be updated in place for db->wbase. */
+static int
+ix_current(struct bayes_db *db)
+{
+	return db->ix != NULL && bayes_idx_matches(db->ix, &db->wbase);
 }
 
 const char *
@@ -269,6 +528,8 @@ bayes_db_open(const char *dir, int flags, char *err, size_t errsz)
 
 	db->dir = xstrdup(dir);
 	db->serial = atomic_fetch_add(&db_serial, 1) + 1;
+	db->lockfd = -1;
+	pthread_rwlock_init(&db->ixlock, NULL);
 	db->rdonly = (flags & BAYES_DB_RDONLY) != 0;
 	if (!db->rdonly && mkdir(dir, 0750) != 0 && errno != EEXIST) {
 		snprintf(err, errsz, "%s: cannot create: %s", dir,
@@ -298,6 +559,7 @@ bayes_db_open(const char *dir, int flags, char *err, size_t errsz)
 	}
 	if (open_dbis(db, err, errsz) != 0)
 		goto fail;
+	ix_reopen(db, 1);
 	free(file);
 	return db;
 fail:
@@ -313,9 +575,16 @@ bayes_db_close(struct bayes_db *db)
 		return;
 	bayes_redis_close(db->rd);
 	if (db->wtxn)
-		mdb_txn_abort(db->wtxn);
+		wtxn_abort(db);
 	if (db->env)
 		mdb_env_close(db->env);
+	if (db->rd == NULL) {
+		if (db->lockfd >= 0)
+			close(db->lockfd);
+		pthread_rwlock_destroy(&db->ixlock);
+		bayes_idx_close(db->ix);
+	}
+	free(db->log);
 	free(db->dir);
 	free(db);
 }
@@ -360,6 +629,7 @@ bayes_db_read(struct bayes_db *db, const uint64_t *tok, size_t n,
 	MDB_cursor *c = NULL;
 	struct tcache *tc;
 	struct tcache_slot *sl;
+	struct bayes_idx_id id;
 	size_t key;
 	MDB_val k = { sizeof(key), &key }, v;
 	size_t i;
@@ -370,8 +640,14 @@ bayes_db_read(struct bayes_db *db, const uint64_t *tok, size_t n,
 		    errsz);
 	if ((rc = mdb_txn_begin(db->env, NULL, MDB_RDONLY, &txn)) != 0)
 		return fail(db, rc, "read", err, errsz);
-	totals(db, txn, tot);
-	tc = tcache_get(db, mdb_txn_id(txn));
+	state_id(db, txn, tot, &id);
+	if (ix_read(db, &id, tok, n, out)) {
+		mdb_txn_abort(txn);
+		__atomic_add_fetch(&db->nread_ix, 1, __ATOMIC_RELAXED);
+		return 0;
+	}
+	__atomic_add_fetch(&db->nread_lmdb, 1, __ATOMIC_RELAXED);
+	tc = tcache_get(db, &id);
 	for (i = 0; i < n; i++) {
 		/* the hash's middle bits pick the slot: the low ones also
 		 * pick neighbours in the sorted order */
@@ -416,6 +692,7 @@ bayes_db_read(struct bayes_db *db, const uint64_t *tok, size_t n,
 int
 bayes_db_begin(struct bayes_db *db, char *err, size_t errsz)
 {
+	struct bayes_totals tot;
 	int rc;
 
 	if (db->rdonly) {
@@ -424,25 +701,162 @@ bayes_db_begin(struct bayes_db *db, char *err, size_t errsz)
 	}
 	if (db->wtxn || db->rd)		/* Redis: each learn is atomic */
 		return 0;
+	if (wlock(db, err, errsz) != 0)
+		return -1;
 	if ((rc = mdb_txn_begin(db->env, NULL, 0, &db->wtxn)) != 0) {
 		db->wtxn = NULL;
+		wunlock(db);
 		return fail(db, rc, "begin", err, errsz);
 	}
+	db->nlog = 0;
+	db->dirty = 0;
+	/* the committed state this batch starts from: a write transaction's
+	 * id is the last committed one's plus one */
+	state_id(db, db->wtxn, &tot, &db->wbase);
+	db->wbase.txnid--;
 	return 0;
+}
+
+/*
+ * Bring the token index to the state just committed (next), the writers'
+ * flock held: in place when it mirrored the batch's starting state and
+ * was cleared (cur), else built again.  A failure is not the commit's:
+ * it is kept for bayes_db_index_state() and readers keep reading LMDB.
+ */
+static void
+ix_update(struct bayes_db *db, int cur, const struct bayes_idx_id *next)
+{
+	char err[256];
+	int ok = 0;
+
+	if (cur) {
+		pthread_rwlock_rdlock(&db->ixlock);
+		ok = db->ix != NULL && bayes_idx_apply(db->ix, db->log,
+		    db->nlog) == 0 && bayes_idx_publish(db->ix, next, err,
+		    sizeof(err)) == 0;
+		pthread_rwlock_unlock(&db->ixlock);
+	} else {
+		pthread_rwlock_rdlock(&db->ixlock);
+		ok = db->ix != NULL && bayes_idx_matches(db->ix, next);
+		pthread_rwlock_unlock(&db->ixlock);
+	}
+	/* after a failed build, not again at every commit (an autolearn
+	 * per message) but once a minute */
+	if (!ok && clock_mono_ms() >= db->rebuild_next)
+		(void)ix_rebuild(db, err, sizeof(err));
 }
 
 int
 bayes_db_commit(struct bayes_db *db, char *err, size_t errsz)
 {
-	int rc;
+	struct bayes_totals tot;
+	struct bayes_idx_id next;
+	int rc, cur = 0;
 
 	if (db->wtxn == NULL)
 		return 0;
+	/* the mapping the in-place update writes: the file now named
+	 * tokens.idx (no other writer can replace it while we hold flock) */
+	ix_reopen(db, db->ix == NULL || bayes_idx_superseded(db->ix));
+	/* the state's name inside the snapshot itself (bayes_idx.h) */
+	if (db->dirty && (rc = meta_put(db->wtxn, db->meta, "gen",
+	    db->wbase.gen + 1)) != 0) {
+		wtxn_abort(db);
+		return fail(db, rc, "commit", err, errsz);
+	}
+	if (db->dirty) {
+		state_id(db, db->wtxn, &tot, &next);
+		pthread_rwlock_rdlock(&db->ixlock);
+		if ((cur = ix_current(db)) != 0)
+			bayes_idx_unstamp(db->ix);
+		pthread_rwlock_unlock(&db->ixlock);
+	} else
+		next = db->wbase;	/* LMDB commits nothing new */
 	rc = mdb_txn_commit(db->wtxn);
 	db->wtxn = NULL;
-	if (rc != 0)
+	if (rc != 0) {
+		if (cur) {
+			pthread_rwlock_rdlock(&db->ixlock);
+			bayes_idx_restamp(db->ix, &db->wbase);
+			pthread_rwlock_unlock(&db->ixlock);
+		}
+		db->nlog = 0;
+		wunlock(db);
 		return fail(db, rc, "commit", err, errsz);
+	}
+	ix_update(db, cur, &next);
+	db->nlog = 0;
+	wunlock(db);
 	return 0;
+}
+
+int
+bayes_db_reindex(struct bayes_db *db, char *err, size_t errsz)
+{
+	int rc;
+
+	if (db->rd)
+		return no_redis(db, "reindex", err, errsz);
+	if (db->rdonly || db->wtxn) {
+		snprintf(err, errsz, "%s: %s", db->dir, db->rdonly ?
+		    "opened read only" : "a write batch is open");
+		return -1;
+	}
+	if (wlock(db, err, errsz) != 0)
+		return -1;
+	rc = ix_rebuild(db, err, errsz);
+	wunlock(db);
+	return rc;
+}
+
+void
+bayes_db_read_stats(const struct bayes_db *db, uint64_t *from_index,
+    uint64_t *from_lmdb)
+{
+	*from_index = __atomic_load_n(&db->nread_ix, __ATOMIC_RELAXED);
+	*from_lmdb = __atomic_load_n(&db->nread_lmdb, __ATOMIC_RELAXED);
+}
+
+enum bayes_ixstate
+bayes_db_index_state(struct bayes_db *db, char *msg, size_t msz)
+{
+	struct bayes_totals tot;
+	struct bayes_idx_id id, ixid;
+	uint64_t nslots, nused;
+	enum bayes_ixstate st;
+	MDB_txn *txn;
+	int rc;
+
+	if (db->rd) {
+		snprintf(msg, msz, "none (a Redis store)");
+		return BAYES_IX_NONE;
+	}
+	if ((rc = mdb_txn_begin(db->env, NULL, MDB_RDONLY, &txn)) != 0) {
+		snprintf(msg, msz, "%s/data.mdb: %s", db->dir,
+		    mdb_strerror(rc));
+		return BAYES_IX_BAD;
+	}
+	state_id(db, txn, &tot, &id);
+	mdb_txn_abort(txn);
+	ix_reopen(db, 1);
+	pthread_rwlock_rdlock(&db->ixlock);
+	if (db->ix == NULL) {
+		st = db->ix_err[0] ? BAYES_IX_BAD : BAYES_IX_NONE;
+		snprintf(msg, msz, "%s", st == BAYES_IX_BAD ? db->ix_err :
+		    "none (moatctl bayes reindex builds it)");
+	} else {
+		bayes_idx_info(db->ix, &ixid, &nslots, &nused);
+		st = bayes_idx_matches(db->ix, &id) ? BAYES_IX_CURRENT :
+		    BAYES_IX_STALE;
+		snprintf(msg, msz, "%s (%s/%s: %" PRIu64 " slots, %" PRIu64
+		    " used, stamp %" PRIu64 ", store at %" PRIu64 ")%s",
+		    st == BAYES_IX_CURRENT ? "current" : "stale", db->dir,
+		    BAYES_IDX_FILE, nslots, nused, ixid.txnid, id.txnid,
+		    st == BAYES_IX_CURRENT ? "" : ": reads use LMDB until the "
+		    "next learn or moatctl bayes reindex");
+	}
+	pthread_rwlock_unlock(&db->ixlock);
+	return st;
 }
 
 /* Add ds spam and dh ham (either may be negative) to every token. */
@@ -475,6 +889,7 @@ bump(struct bayes_db *db, const uint64_t *tok, size_t n, int ds, int dh,
 		h += dh;
 		s = s < 0 ? 0 : s > UINT32_MAX ? UINT32_MAX : s;
 		h = h < 0 ? 0 : h > UINT32_MAX ? UINT32_MAX : h;
+		log_add(db, tok[i], (uint32_t)s, (uint32_t)h);
 		if (s == 0 && h == 0) {
 			rc = rc == 0 ? mdb_del(db->wtxn, db->tokens, &k, NULL) :
 			    0;
@@ -515,6 +930,7 @@ learn_txn(struct bayes_db *db, const uint8_t id[16], enum bayes_class cls,
 		*res = BAYES_L_UNKNOWN;
 		return 0;
 	}
+	db->dirty = 1;
 	nspam = meta_u64(db->wtxn, db->meta, "nspam");
 	nham = meta_u64(db->wtxn, db->meta, "nham");
 	if (old == BAYES_SPAM) {
@@ -567,8 +983,7 @@ bayes_db_learn(struct bayes_db *db, const uint8_t id[16],
 	if (own && bayes_db_begin(db, err, errsz) != 0)
 		return -1;
 	if ((rc = learn_txn(db, id, cls, tok, n, now, res)) != 0) {
-		mdb_txn_abort(db->wtxn);
-		db->wtxn = NULL;
+		wtxn_abort(db);
 		return fail(db, rc, rc == MDB_MAP_FULL ? "learn (database "
 		    "full)" : "learn", err, errsz);
 	}
@@ -641,6 +1056,8 @@ bayes_db_put_token(struct bayes_db *db, uint64_t tok,
 	put_u32(vb + 8, atime);
 	if ((rc = mdb_put(db->wtxn, db->tokens, &k, &v, 0)) != 0)
 		return fail(db, rc, "restore", err, errsz);
+	db->dirty = 1;
+	log_add(db, tok, c->spam, c->ham);
 	return 0;
 }
 
@@ -661,6 +1078,7 @@ bayes_db_put_totals(struct bayes_db *db, const struct bayes_totals *t,
 	    (rc = meta_put(db->wtxn, db->meta, "last",
 	    (uint64_t)t->last_learn)) != 0)
 		return fail(db, rc, "restore", err, errsz);
+	db->dirty = 1;
 	return 0;
 }
 

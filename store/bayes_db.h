@@ -133,6 +133,25 @@ int	bayes_db_learn_msg(struct bayes_db *db, const struct msg *m,
 	    enum bayes_class cls, struct bayes_toks *toks, int64_t now,
 	    enum bayes_learned *res, char *err, size_t errsz);
 
+/*
+ * The token index (tokens.idx, store/bayes_idx.h): readers answer from it
+ * when it mirrors the committed state they read, LMDB otherwise; every
+ * commit keeps it current.  bayes_db_reindex() builds it again from the
+ * tokens (after a writer died half way, or for a store learned before it
+ * existed), taking the writers' lock; 0, or -1 with err.
+ * bayes_db_index_state() says whether readers use it, with a line for
+ * `moatctl bayes stats` in msg (the file and the reason when it is bad).
+ */
+enum bayes_ixstate {
+	BAYES_IX_NONE, BAYES_IX_CURRENT, BAYES_IX_STALE, BAYES_IX_BAD
+};
+int	bayes_db_reindex(struct bayes_db *db, char *err, size_t errsz);
+enum bayes_ixstate bayes_db_index_state(struct bayes_db *db, char *msg,
+	    size_t msz);
+/* How many bayes_db_read() calls the index answered, and LMDB. */
+void	bayes_db_read_stats(const struct bayes_db *db, uint64_t *from_index,
+	    uint64_t *from_lmdb);
+
 /* Number of messages in the seen database. */
 int	bayes_db_seen_count(struct bayes_db *db, uint64_t *n, char *err,
 	    size_t errsz);

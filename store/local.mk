@@ -7,6 +7,7 @@ libstore_a_SOURCES = store/store.h store/store_int.h store/store.c \
 	store/store_mem.c store/store_redis.c \
 	store/store_cfg.c store/store_cfg.h
 libstore_a_SOURCES += store/bayes_db.h store/bayes_db.c \
+	store/bayes_idx.h store/bayes_idx.c \
 	store/bayes_redis.h store/bayes_redis.c store/bayes_aredis.c
 libstore_a_CFLAGS = $(AM_CFLAGS) $(LIBEVENT_CFLAGS) $(HIREDIS_CFLAGS) \
 	$(LMDB_CFLAGS)

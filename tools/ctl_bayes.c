@@ -42,7 +42,8 @@ bayes_usage(void)
 	fprintf(stderr,
 	    "usage: moatctl learn --spam|--ham|--forget [-c CONFIG] "
 	    "[--bayes-db DIR] [-q] FILE|DIR...\n"
-	    "       moatctl bayes stats|dump [-c CONFIG] [--bayes-db DIR]\n"
+	    "       moatctl bayes stats|dump|reindex [-c CONFIG] "
+	    "[--bayes-db DIR]\n"
 	    "       moatctl bayes restore [-c CONFIG] [--bayes-db DIR] "
 	    "[FILE]\n"
 	    "       moatctl bayes tokens [-c CONFIG] [--bayes-db DIR] FILE\n");
@@ -310,6 +311,10 @@ ctl_learn(int argc, char **argv)
 	memset(&tot, 0, sizeof(tot));
 	if (!l.failed)
 		(void)bayes_db_walk(l.db, NULL, NULL, &tot, err, sizeof(err));
+	/* the learning is kept either way; say when reads will be slow */
+	if (!l.failed && !ctl_redis.server && bayes_db_index_state(l.db, err,
+	    sizeof(err)) != BAYES_IX_CURRENT)
+		fprintf(stderr, "moatctl: warning: token index: %s\n", err);
 	if (!l.quiet || l.failed)
 		printf("learn: %s: %zu messages: learned %zu, already %zu, "
 		    "moved %zu, forgotten %zu, unknown %zu, skipped %zu%s; "
@@ -476,6 +481,25 @@ tokens(const char *file, struct bayes_db *db, const struct bayes_params *p)
 	return 0;
 }
 
+/*
+ * bayes stats: the token index as one more key=value word on the line;
+ * why a damaged one is not used goes to stderr, naming the file.
+ */
+static void
+index_stats(struct bayes_db *db)
+{
+	static const char *const name[] = {
+		"none", "current", "stale", "bad"
+	};
+	enum bayes_ixstate st;
+	char msg[512];
+
+	st = bayes_db_index_state(db, msg, sizeof(msg));
+	printf(" index=%s", name[st]);
+	if (st == BAYES_IX_BAD)
+		fprintf(stderr, "moatctl: token index: %s\n", msg);
+}
+
 int
 ctl_bayes(int argc, char **argv)
 {
@@ -513,16 +537,25 @@ ctl_bayes(int argc, char **argv)
 		return rc;
 	}
 	if (strcmp(sub, "stats") != 0 && strcmp(sub, "dump") != 0 &&
-	    strcmp(sub, "restore") != 0)
+	    strcmp(sub, "restore") != 0 && strcmp(sub, "reindex") != 0)
 		bayes_usage();
 	if (file != NULL && strcmp(sub, "restore") != 0)
 		bayes_usage();
 	d = db_dir(dir, cfg, NULL);
-	db = open_or_die(d, strcmp(sub, "restore") == 0 ? 0 :
-	    BAYES_DB_RDONLY);
+	db = open_or_die(d, strcmp(sub, "restore") == 0 ||
+	    strcmp(sub, "reindex") == 0 ? 0 : BAYES_DB_RDONLY);
 	free(d);
 	if (strcmp(sub, "restore") == 0)
 		rc = restore(db, file);
+	else if (strcmp(sub, "reindex") == 0) {
+		if (bayes_db_reindex(db, err, sizeof(err)) != 0) {
+			fprintf(stderr, "moatctl: %s\n", err);
+			rc = 1;
+		} else {
+			(void)bayes_db_index_state(db, err, sizeof(err));
+			printf("index: %s\n", err);
+		}
+	}
 	else if (strcmp(sub, "dump") == 0) {
 		printf("# moat bayes dump 1: token spam ham atime\n");
 		if (bayes_db_walk(db, dump_cb, NULL, &tot, err,
@@ -540,11 +573,16 @@ ctl_bayes(int argc, char **argv)
 			fprintf(stderr, "moatctl: %s\n", err);
 			rc = 1;
 		} else
+		{
 			printf("path=%s nspam=%" PRIu64 " nham=%" PRIu64
 			    " tokens=%" PRIu64 " seen=%" PRIu64
-			    " last_learn=%" PRId64 "\n", bayes_db_path(db),
+			    " last_learn=%" PRId64, bayes_db_path(db),
 			    tot.nspam, tot.nham, tot.ntokens, seen,
 			    tot.last_learn);
+			if (!ctl_redis.server)
+				index_stats(db);
+			printf("\n");
+		}
 	}
 	bayes_db_close(db);
 	return rc;

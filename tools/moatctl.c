@@ -156,7 +156,7 @@ usage_print(FILE *f)
 	    "delete|count ...\n"
 	    "       moatctl learn --spam|--ham|--forget [-c CONFIG] "
 	    "[--bayes-db DIR] FILE|DIR...\n"
-	    "       moatctl bayes stats|dump|restore|tokens ...\n"
+	    "       moatctl bayes stats|dump|restore|reindex|tokens ...\n"
 	    "       moatctl authcheck [--dns HOST:PORT] [--client-ip IP] "
 	    "[--helo H] [--mail-from A] FILE...\n"
 

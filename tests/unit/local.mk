@@ -132,6 +132,12 @@ test_bayes_LDADD = libscoring.a $(RULES_LIBS) $(MATH_LIBS) $(CMOCKA_LIBS)
 test_bayes_db_SOURCES = tests/unit/test_bayes_db.c
 test_bayes_db_CFLAGS = $(TEST_CFLAGS)
 test_bayes_db_LDADD = $(BAYES_LIBS) $(PCRE2_LIBS) $(HS_LIBS) $(CMOCKA_LIBS)
+# the token index behind the LMDB store (test_bayes_idx)
+UNIT_TESTS += test_bayes_idx
+test_bayes_idx_SOURCES = tests/unit/test_bayes_idx.c
+test_bayes_idx_CFLAGS = $(TEST_CFLAGS)
+test_bayes_idx_LDADD = $(BAYES_LIBS) $(PCRE2_LIBS) $(HS_LIBS) $(CMOCKA_LIBS) \
+	$(PTHREAD_LIBS)
 # unit tests: sender authentication (engine/sauth_ar.c, issue 16): result
 # -> facts -> rules/auth.rules, Authentication-Results, DNS list syntax.
 UNIT_TESTS += test_sauth
