@@ -76,11 +76,11 @@ perl -MTime::HiRes=time -MMail::SpamAssassin -e '
     # one moat round over every message (its own CPU, not ours)
     my $args = join(" ", map { "\x27$_\x27" } @files);
     system("\"$ENV{MOATCTL}\" scan -q --sa-stock $ENV{BAYES_OPT} $args" .
-      " | tail -2 | paste -s -d \"|\" >> \"$ENV{OUT}\"") == 0
+      " | grep -E \x27^(speed|cpu): \x27 | paste -s -d \"|\" >> \"$ENV{OUT}\"") == 0
       or die "moatctl failed\n";
     if ($ENV{HS_OPT} ne "") {
       system("\"$ENV{MOATCTL}\" scan -q --sa-stock $ENV{BAYES_OPT} $ENV{HS_OPT} $args" .
-        " 2>/dev/null | tail -2 | paste -s -d \"|\" >> \"$ENV{HSOUT}\"") == 0
+        " 2>/dev/null | grep -E \x27^(speed|cpu): \x27 | paste -s -d \"|\" >> \"$ENV{HSOUT}\"") == 0
         or die "moatctl --hs-cache failed\n";
     }
     my @chunk = @files[int($r * @files / $k) .. int(($r + 1) * @files / $k) - 1];
