@@ -15,11 +15,7 @@
  *
  * Not done here: network checks (DNS lists, SPF, DKIM), Bayes internals,
  * anything that needs configuration moat does not read (welcomelists,
- * trusted_networks); those calls stay skipped and are counted.  Nor the
- * relay checks that need what rule_relays.c does not record as SA does:
- * check_relays_unparseable (SA knows more Received formats, so moat
- * counts more unparseable ones) and check_for_no_rdns_dotcom_helo (SA's
- * "no reverse DNS" depends on which MTA wrote the field).
+ * trusted_networks); those calls stay skipped and are counted.
  *
  * Invariants: pure (no clock, no I/O); the conf is immutable once finished
  * and shared by threads; everything per message lives in struct
@@ -900,6 +896,58 @@ ev_no_relays(const struct saeval_call *call, struct saeval_ctx *cx)
 	    cx->cache->nunparse == 0;
 }
 
+/* RelayEval.pm check_relays_unparseable() */
+static unsigned
+ev_relays_unparseable(const struct saeval_call *call, struct saeval_ctx *cx)
+{
+	(void)call;
+	relay_counts(cx);
+	return cx->cache->nunparse > 0;
+}
+
+/*
+ * RelayEval.pm _check_received_helos(): a big dotcom's name as HELO from a
+ * host whose MTA looked up its reverse DNS and found none.  SA sets the
+ * flag to 0 again for every public untrusted relay it looks at, so only
+ * the last of them counts (an originating-IP relay, with no HELO, last of
+ * all, clears it); moat keeps that.
+ */
+static void
+dotcom_helo(const struct relay_info *ri, void *arg)
+{
+	static const char *const doms[] = { "lycos.com", "lycos.co.uk",
+	    "hotmail.com", "localhost.com", "excite.com", "caramail.com",
+	    "cs.com", "aol.com", "msn.com", "yahoo.com", "drizzle.com", NULL };
+	size_t hl = strlen(ri->helo), dl, k;
+	int *flag = arg;
+
+	if (ri->private)
+		return;
+	*flag = 0;
+	if (!ri->no_rdns)
+		return;
+	for (k = 0; doms[k] != NULL; k++) {
+		dl = strlen(doms[k]);
+		if (hl >= dl && strcasecmp(ri->helo + hl - dl, doms[k]) == 0 &&
+		    (hl == dl || ri->helo[hl - dl - 1] == '.')) {
+			*flag = 1;
+			return;
+		}
+	}
+}
+
+static unsigned
+ev_no_rdns_dotcom_helo(const struct saeval_call *call, struct saeval_ctx *cx)
+{
+	int flag = 0;
+
+	(void)call;
+	if (cx->relays != NULL)
+		rule_relays_untrusted(cx->relays, cx->m, cx->md, cx->rcache,
+		    dotcom_helo, &flag);
+	return flag != 0;
+}
+
 static unsigned
 ev_forged_yahoo(const struct saeval_call *call, struct saeval_ctx *cx)
 {
@@ -1765,6 +1813,8 @@ static const struct sae_fn {
 	{ "gated_through_received_hdr_remover", ev_gated, 0 },
 	{ "check_all_trusted", ev_all_trusted, 0 },
 	{ "check_no_relays", ev_no_relays, 0 },
+	{ "check_relays_unparseable", ev_relays_unparseable, 0 },
+	{ "check_for_no_rdns_dotcom_helo", ev_no_rdns_dotcom_helo, 0 },
 	{ "check_for_forged_yahoo_received_headers", ev_forged_yahoo, 0 },
 	{ "check_for_no_hotmail_received_headers", ev_no_hotmail_rcvd, 0 },
 	{ "similar_recipients", ev_similar_recipients, 0 },

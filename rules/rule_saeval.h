@@ -86,4 +86,22 @@ void	rule_relays_count(const struct relays *, const struct msg *,
 int	rule_relays_envfrom(const struct relays *, const struct msg *,
 	    pcre2_match_data *, struct relays_cache *, struct sbuf *);
 
+/*
+ * One relay as the evals see it (Received.pm's relay hash); the strings
+ * are borrowed for the duration of the callback only.
+ */
+struct relay_info {
+	const char	*ip, *rdns, *helo, *by;
+	int		 private;
+	int		 no_rdns;	/* no_reverse_dns: the MTA that wrote
+					   the field looks the rDNS up, and
+					   recorded none */
+};
+typedef void rule_relay_fn(const struct relay_info *, void *);
+
+/* fn on each untrusted relay of m, first (newest) to last. */
+void	rule_relays_untrusted(const struct relays *, const struct msg *,
+	    pcre2_match_data *, struct relays_cache *, rule_relay_fn *fn,
+	    void *arg);
+
 #endif

@@ -389,6 +389,99 @@ test_relays(void **state)
 	    "From: joe@yahoo.com\n\nb\n", "FORGED_YAHOO_RCVD"));
 }
 
+#define RDNS \
+	"header NO_RDNS_DOTCOM_HELO eval:check_for_no_rdns_dotcom_helo()\n" \
+	"header __UNPARSEABLE_RELAY_COUNT eval:check_relays_unparseable()\n" \
+	"meta UNPARSEABLE_RELAY (__UNPARSEABLE_RELAY_COUNT >= 1)\n" \
+	"header RCVD_HELO_IP_MISMATCH eval:helo_ip_mismatch()\n" \
+	"header ALL_TRUSTED eval:check_all_trusted()\n"
+
+/* A sendmail line: sendmail looks the rDNS up, so none shown means none. */
+#define SENDMAIL_NORDNS(helo) "Received: from " helo " ([192.0.2.5]) by " \
+	"mx.example.net (8.9.3/8.9.3) with ESMTP id QAA1; Fri, 19 Jul 2002 " \
+	"16:04:44 +0100\n"
+
+static void
+test_relays_rdns(void **state)
+{
+	char buf[1024];
+
+	(void)state;
+	/* a big dotcom's HELO, no reverse DNS */
+	assert_true(hits(RDNS, SENDMAIL_NORDNS("mx3.hotmail.com") "\nb\n",
+	    "NO_RDNS_DOTCOM_HELO"));
+	assert_true(hits(RDNS, SENDMAIL_NORDNS("AOL.COM") "\nb\n",
+	    "NO_RDNS_DOTCOM_HELO"));
+	/* another HELO, or a reverse DNS found */
+	assert_false(hits(RDNS, SENDMAIL_NORDNS("mail.example.com") "\nb\n",
+	    "NO_RDNS_DOTCOM_HELO"));
+	assert_false(hits(RDNS, SENDMAIL_NORDNS("nothotmail.com") "\nb\n",
+	    "NO_RDNS_DOTCOM_HELO"));
+	assert_false(hits(RDNS, "Received: from mx3.hotmail.com (host.example."
+	    "org [192.0.2.5]) by mx.example.net (8.9.3/8.9.3) with ESMTP id "
+	    "QAA1; Fri, 19 Jul 2002 16:04:44 +0100\n\nb\n",
+	    "NO_RDNS_DOTCOM_HELO"));
+	/* Lotus Domino never looks the rDNS up: no rDNS is no sign */
+	assert_false(hits(RDNS, "Received: from mx1.mail.yahoo.com "
+	    "([192.0.2.5]) by lotus.example.net (Lotus Domino Release 5.0.4) "
+	    "with ESMTP id 2001; Tue, 2 Jan 2001 15:58:46 +0530\n\nb\n",
+	    "NO_RDNS_DOTCOM_HELO"));
+	/* a qmail "unknown" is no lookup either */
+	assert_false(hits(RDNS, "Received: from unknown (HELO yahoo.com) "
+	    "(192.0.2.5) by mx.example.net with SMTP; 2 Sep 2002 10:00:00 "
+	    "-0000\n\nb\n", "NO_RDNS_DOTCOM_HELO"));
+	/* HELO with the address glued on, as SA reads it: "host!!ip!!" */
+	assert_false(hits(RDNS, "Received: from mx1.mail.yahoo.com"
+	    "([192.0.2.5]) by (AIMC 2.9.5.1) with SMTP id jm6; Mon, 22 Jul "
+	    "2002 04:58:27 +0800\n\nb\n", "NO_RDNS_DOTCOM_HELO"));
+	assert_false(hits(RDNS, "Received: from 198.51.100.7([192.0.2.1]) by "
+	    "mx.example.net (JetMail 2.5.3.0) with SMTP id jm7; Mon, 22 Jul "
+	    "2002 04:58:27 +0800\n\nb\n", "RCVD_HELO_IP_MISMATCH"));
+	/*
+	 * SA sets the flag to 0 again for each public untrusted relay, so
+	 * only the last (oldest) one counts: a later clean hop clears it.
+	 */
+	snprintf(buf, sizeof(buf), "%s%s\nb\n",
+	    SENDMAIL_NORDNS("mx3.hotmail.com"),
+	    SENDMAIL_NORDNS("mail.example.com"));
+	assert_false(hits(RDNS, buf, "NO_RDNS_DOTCOM_HELO"));
+	snprintf(buf, sizeof(buf), "%s%s\nb\n",
+	    SENDMAIL_NORDNS("mail.example.com"),
+	    SENDMAIL_NORDNS("mx3.hotmail.com"));
+	assert_true(hits(RDNS, buf, "NO_RDNS_DOTCOM_HELO"));
+	/* ... and so does an X-Originating-IP relay, which has no HELO */
+	snprintf(buf, sizeof(buf), "%sX-Originating-IP: [198.51.100.9]\n"
+	    "\nb\n", SENDMAIL_NORDNS("mx3.hotmail.com"));
+	assert_false(hits(RDNS, buf, "NO_RDNS_DOTCOM_HELO"));
+
+	/* a Received field no format of Received.pm reads */
+	assert_true(hits(RDNS, "Received: from 192.0.2.38 - 192.0.2.38 by "
+	    "web.example.net with Microsoft SMTPSVC(5.5.1774.114.11); Thu, 2 "
+	    "Aug 2001 07:53:02 +1000\n\nb\n", "UNPARSEABLE_RELAY"));
+	assert_true(hits(RDNS, "Received: from SMTP agent by mail gateway "
+	    "Fri, 02 Aug 2002 09:50:49 -0000\n\nb\n", "UNPARSEABLE_RELAY"));
+	assert_false(hits(RDNS, SENDMAIL_NORDNS("a.example.com") "\nb\n",
+	    "UNPARSEABLE_RELAY"));
+	/* forms SA reads that moat once counted unparseable */
+	assert_false(hits(RDNS, "Received: from localhost (localhost "
+	    "[[UNIX: localhost]]) by pen.example.net (8.11.6/8.11.6) id "
+	    "g6P5DQa24634; Wed, 24 Jul 2002 21:13:26 -0800\n\nb\n",
+	    "UNPARSEABLE_RELAY"));
+	assert_false(hits(RDNS, "Received: from 192.0.2.132 (proxying for "
+	    "10.1.4.43, unknown) (SquirrelMail authenticated user al) by "
+	    "mx.example.net with HTTP; Wed, 21 Aug 2002 14:52:11 +0800\n\nb\n",
+	    "UNPARSEABLE_RELAY"));
+	assert_false(hits(RDNS, "Received: from IP1.example.com(192.0.2.98), "
+	    "claiming to be \"exchange.example.com\" via SMTP by "
+	    "mail.example.net, id smtpdV82674; Sun Jul 29 11:34:20 2001\n"
+	    "\nb\n", "UNPARSEABLE_RELAY"));
+	/* an IPv4-mapped IPv6 address is the IPv4 one: private here */
+	assert_true(hits(RDNS, "Received: from pc.example.com (pc.example.com "
+	    "[::ffff:192.168.1.31]) by mx.example.net (8.12.5/8.12.5) with "
+	    "ESMTP id g1; Tue, 8 Oct 2002 11:42:40 +0100\n\nb\n",
+	    "ALL_TRUSTED"));
+}
+
 #define MIME \
 	"body MIME_HTML_ONLY eval:check_for_mime_html_only()\n" \
 	"rawbody MIME_QP_LONG_LINE eval:check_for_mime('mime_qp_long_line')\n" \
@@ -550,6 +643,7 @@ main(void)
 		cmocka_unit_test(test_freemail_replyto),
 		cmocka_unit_test(test_header_checks),
 		cmocka_unit_test(test_relays),
+		cmocka_unit_test(test_relays_rdns),
 		cmocka_unit_test(test_mime),
 		cmocka_unit_test(test_html),
 		cmocka_unit_test(test_unknown_eval_skipped),
