@@ -209,8 +209,12 @@ int	msg_part_get(const struct msg *m, size_t idx, const char *spec,
  * evals (rules/rule_saeval_mime.c): type is parse_content_type()'s lower
  * case type ("text/plain" when none), charset the raw parameter or NULL,
  * body the part's undecoded content (leaves only; "" for containers) and
- * decoded the same after QP/base64.  Pointers belong to m.  Returns 0, or
- * -1 when idx is out of range.
+ * decoded the same after QP/base64.  Parts are in depth-first order, so
+ * the subtree of part idx is idx .. end - 1.  rendered is the text the body
+ * rules see of a text/plain or text/html part (SA's rendered()), kept only
+ * in a message with a multipart/alternative part, else NULL; html indexes
+ * msg_html() for a rendered text/html part, else -1.  Pointers belong to
+ * m.  Returns 0, or -1 when idx is out of range.
  */
 struct msg_part_info {
 	const char	*type;
@@ -220,6 +224,10 @@ struct msg_part_info {
 	size_t		 body_len;
 	const char	*decoded;
 	size_t		 decoded_len;
+	size_t		 end;
+	const char	*rendered;
+	size_t		 rendered_len;
+	long		 html;
 };
 int	msg_part_info(const struct msg *m, size_t idx,
 	    struct msg_part_info *out);

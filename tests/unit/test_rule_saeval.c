@@ -539,6 +539,72 @@ test_mime(void **state)
 	    "--b\n\nhi\n--b--\n .\n\n", "T_TVD_MIME_EPI"));
 }
 
+#define MPART \
+	"body MPART_ALT_DIFF eval:multipart_alternative_difference('99', " \
+	"'100')\n" \
+	"body MPART_ALT_DIFF_COUNT " \
+	"eval:multipart_alternative_difference_count('3', '1')\n"
+
+/* A multipart/alternative message of a text and an HTML rendering. */
+static int
+alt_hits(const char *text, const char *html, const char *name)
+{
+	char buf[2048];
+
+	snprintf(buf, sizeof(buf), "Content-Type: multipart/alternative; "
+	    "boundary=b\n\n--b\nContent-Type: text/plain\n\n%s\n--b\n"
+	    "Content-Type: text/html\n\n%s\n--b--\n", text, html);
+	return hits(MPART, buf, name);
+}
+
+static void
+test_mpart_alt_diff(void **state)
+{
+	(void)state;
+	/* the same words: 0% difference */
+	assert_false(alt_hits("Buy cheap pills now", "<p>Buy <b>cheap</b> "
+	    "pills now</p>", "MPART_ALT_DIFF"));
+	/* every HTML word missing from the text: 100% */
+	assert_true(alt_hits("Hello friend", "<p>Buy cheap pills now</p>",
+	    "MPART_ALT_DIFF"));
+	/* one HTML word of five in the text: 80%, under 99 */
+	assert_false(alt_hits("Hello friend pills", "<p>Buy cheap pills now "
+	    "today</p>", "MPART_ALT_DIFF"));
+	/* a word twice in the HTML but once in the text still differs */
+	assert_true(alt_hits("pills", "<p>pills pills</p>", "MPART_ALT_DIFF"));
+	/* tokens without a word character (bullets, rules) do not count */
+	assert_false(alt_hits("Hello friend", "<p>Hello friend ---- ****</p>",
+	    "MPART_ALT_DIFF"));
+	/* no HTML words but an image: the image is the difference */
+	assert_true(alt_hits("Hello friend", "<img src=\"cid:x\">",
+	    "MPART_ALT_DIFF"));
+	assert_false(alt_hits("Hello friend", "<p></p>", "MPART_ALT_DIFF"));
+	/* the same parts under multipart/mixed are not alternatives */
+	assert_false(hits(MPART, "Content-Type: multipart/mixed; boundary=b\n"
+	    "\n--b\nContent-Type: text/plain\n\nHello friend\n--b\n"
+	    "Content-Type: text/html\n\n<p>Buy cheap pills now</p>\n--b--\n",
+	    "MPART_ALT_DIFF"));
+	/* nested: the alternative inside a mixed message counts */
+	assert_true(hits(MPART, "Content-Type: multipart/mixed; boundary=a\n\n"
+	    "--a\nContent-Type: multipart/alternative; boundary=b\n\n--b\n"
+	    "Content-Type: text/plain\n\nHello friend\n--b\nContent-Type: "
+	    "text/html\n\n<p>Buy cheap pills now</p>\n--b--\n--a\n"
+	    "Content-Type: text/plain\n\nBuy cheap pills now\n--a--\n",
+	    "MPART_ALT_DIFF"));
+	/* an Exchange meeting request (html and calendar) is left alone */
+	assert_false(hits(MPART, "Content-Type: multipart/alternative; "
+	    "boundary=b\n\n--b\nContent-Type: text/html\n\n<p>Buy cheap "
+	    "pills</p>\n--b\nContent-Type: text/calendar\n\nBEGIN:VCALENDAR"
+	    "\n--b--\n", "MPART_ALT_DIFF"));
+	/* _COUNT: more than 1 HTML word and over 3 text words per HTML one */
+	assert_true(alt_hits("one two three four five six seven", "<p>one "
+	    "two</p>", "MPART_ALT_DIFF_COUNT"));
+	assert_false(alt_hits("one two three four five six", "<p>one two</p>",
+	    "MPART_ALT_DIFF_COUNT"));
+	assert_false(alt_hits("one two three four", "<p>one</p>",
+	    "MPART_ALT_DIFF_COUNT"));
+}
+
 #define HTML \
 	"body HTML_MESSAGE eval:html_test('html')\n" \
 	"body HTML_FONT_LOW_CONTRAST eval:html_test('font_low_contrast')\n" \
@@ -645,6 +711,7 @@ main(void)
 		cmocka_unit_test(test_relays),
 		cmocka_unit_test(test_relays_rdns),
 		cmocka_unit_test(test_mime),
+		cmocka_unit_test(test_mpart_alt_diff),
 		cmocka_unit_test(test_html),
 		cmocka_unit_test(test_unknown_eval_skipped),
 	};
