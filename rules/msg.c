@@ -510,6 +510,17 @@ store_part_header(struct msg *m, size_t pi, const char *h, size_t n,
 	}
 }
 
+/* /^[\041-\071\073-\176]+:/: what Message.pm expects after a boundary */
+static int
+field_start(const char *l, size_t n)
+{
+	size_t	i;
+
+	for (i = 0; i < n && l[i] >= '!' && l[i] <= '~' && l[i] != ':'; i++)
+		;
+	return i > 0 && i < n && l[i] == ':';
+}
+
 /* Message.pm _parse_multipart. */
 static void
 parse_multipart(struct msg *m, size_t pi, const char *boundary,
@@ -532,6 +543,8 @@ parse_multipart(struct msg *m, size_t pi, const char *boundary,
 		if (is_boundary(body + off, ll, boundary, bl) == 1) {
 			body += off + ll;
 			len -= off + ll;
+			if (len > 0 && !field_start(body, line_len(body, len)))
+				m->flags |= MSG_F_MIME_NO_HEADERS;
 			break;
 		}
 	}
@@ -603,6 +616,9 @@ parse_multipart(struct msg *m, size_t pi, const char *boundary,
 					}
 				break;
 			}
+			if (!last && !field_start(l + ll, line_len(l + ll,
+			    len - off - ll)))
+				m->flags |= MSG_F_MIME_NO_HEADERS;
 			if (++partcnt == 1000) {
 				m->flags |= MSG_F_PARTS_LIMIT;
 				break;

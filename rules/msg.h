@@ -69,6 +69,10 @@ struct msg_limits {
 #define MSG_F_NUL		0x00010000u /* NUL byte in the message */
 #define MSG_F_EPILOGUE		0x00020000u /* text after a closing boundary
 					       (SA's mime_epilogue_exists) */
+#define MSG_F_MIME_NO_HEADERS	0x00040000u /* a line after an opening or
+					       inner boundary that is no
+					       "name:" (SA's
+					       missing_mime_headers) */
 
 /* One header field of the top-level header, in message order. */
 struct msg_header {

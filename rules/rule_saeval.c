@@ -794,6 +794,93 @@ ev_subject_all_caps(const struct saeval_call *call, struct saeval_ctx *cx)
 	return letters > 0;
 }
 
+/* Perl's /\w/ and /\s/ on ASCII */
+static int
+wordc(unsigned char c)
+{
+	return isalnum(c) || c == '_';
+}
+
+/* s[0..n) starts with to (caselessly if ci); the length after it or -1 */
+static long
+starts(const char *s, size_t n, const char *to, size_t tl, int ci)
+{
+	if (n < tl || (ci ? strncasecmp(s, to, tl) : strncmp(s, to, tl)) != 0)
+		return -1;
+	return (long)(n - tl);
+}
+
+/*
+ * HeaderEval.pm check_for_to_in_subject('user'): the To address's local
+ * part as the whole Subject, or greeted at its start (SA matches the
+ * untrimmed Subject, as here; $ also before a final newline):
+ * /^(?:(?:re|fw):\s*(?:\w+\s+)?TO$|(?-i:TO)\s*[,:;!?-](?:$|\s)|TO$|
+ * ,\s*TO[,:;!?-]$)/i.  'address' (no stock rule) looks for the whole
+ * address.
+ */
+static unsigned
+ev_to_in_subject(const struct saeval_call *call, struct saeval_ctx *cx)
+{
+	struct saeval_cache *c = cx->cache;
+	const char *s, *to, *at, *e;
+	size_t n, tl, i;
+	long r;
+
+	if (call->args[0] == NULL || strcmp(call->args[0], "user") != 0)
+		return 0;
+	sae_get(cx, "To:addr", &c->a);
+	if ((e = memchr(c->a.p, '\n', c->a.len)) != NULL)
+		c->a.len = (size_t)(e - c->a.p);	/* scalar: the first */
+	if (c->a.len == 0)
+		return 0;
+	to = c->a.p;
+	tl = (at = memchr(to, '@', c->a.len)) != NULL ? (size_t)(at - to) :
+	    c->a.len;
+	sae_get(cx, "Subject", &c->b);
+	s = c->b.p;
+	n = c->b.len;
+	if (n > 0 && s[n - 1] == '\n')
+		n--;
+	/* TO$ */
+	if (starts(s, n, to, tl, 1) == 0)
+		return 1;
+	/* (?-i:TO)\s*[,:;!?-](?:$|\s) */
+	if ((r = starts(s, n, to, tl, 0)) >= 0) {
+		for (i = tl; i < n && isspace((unsigned char)s[i]); i++)
+			;
+		if (i < n && strchr(",:;!?-", s[i]) != NULL && (i + 1 == n ||
+		    isspace((unsigned char)s[i + 1])))
+			return 1;
+	}
+	/* ,\s*TO[,:;!?-]$ */
+	if (n > 0 && s[0] == ',') {
+		for (i = 1; i < n && isspace((unsigned char)s[i]); i++)
+			;
+		if (starts(s + i, n - i, to, tl, 1) == 1 &&
+		    strchr(",:;!?-", s[n - 1]) != NULL)
+			return 1;
+	}
+	/* (?:re|fw):\s*(?:\w+\s+)?TO$ */
+	if (n >= 3 && (strncasecmp(s, "re:", 3) == 0 ||
+	    strncasecmp(s, "fw:", 3) == 0)) {
+		for (i = 3; i < n && isspace((unsigned char)s[i]); i++)
+			;
+		if (starts(s + i, n - i, to, tl, 1) == 0)
+			return 1;
+		if (i < n && wordc((unsigned char)s[i])) {
+			while (i < n && wordc((unsigned char)s[i]))
+				i++;
+			if (i < n && isspace((unsigned char)s[i])) {
+				while (i < n && isspace((unsigned char)s[i]))
+					i++;
+				if (starts(s + i, n - i, to, tl, 1) == 0)
+					return 1;
+			}
+		}
+	}
+	return 0;
+}
+
 static unsigned
 ev_missing_to(const struct saeval_call *call, struct saeval_ctx *cx)
 {
@@ -1810,6 +1897,7 @@ static const struct sae_fn {
 	{ "check_outlook_message_id", ev_outlook_message_id, 0 },
 	{ "subject_is_all_caps", ev_subject_all_caps, 0 },
 	{ "check_for_missing_to_header", ev_missing_to, 0 },
+	{ "check_for_to_in_subject", ev_to_in_subject, 0 },
 	{ "gated_through_received_hdr_remover", ev_gated, 0 },
 	{ "check_all_trusted", ev_all_trusted, 0 },
 	{ "check_no_relays", ev_no_relays, 0 },
@@ -1909,8 +1997,9 @@ rule_saeval_parse(const char *text)
 	}
 	/* only the parser flags moat keeps; others stay skipped */
 	if (sae_fns[c->fn].run == ev_msg_parse_flags && (c->nargs < 1 ||
-	    c->args[0] == NULL || strcmp(c->args[0],
-	    "mime_epilogue_exists") != 0)) {
+	    c->args[0] == NULL || (strcmp(c->args[0],
+	    "mime_epilogue_exists") != 0 && strcmp(c->args[0],
+	    "missing_mime_headers") != 0))) {
 		rule_saeval_call_free(c);
 		return NULL;
 	}

@@ -349,6 +349,8 @@ ev_msg_parse_flags(const struct saeval_call *call, struct saeval_ctx *cx)
 
 	if (t != NULL && strcmp(t, "mime_epilogue_exists") == 0)
 		return (msg_flags(cx->m) & MSG_F_EPILOGUE) != 0;
+	if (t != NULL && strcmp(t, "missing_mime_headers") == 0)
+		return (msg_flags(cx->m) & MSG_F_MIME_NO_HEADERS) != 0;
 	return 0;
 }
 
@@ -591,4 +593,38 @@ ev_mpart_alt_diff_count(const struct saeval_call *call, struct saeval_ctx *cx)
 	    !((double)c->madiff_html > call->num[1]))
 		return 0;
 	return (double)c->madiff_text / (double)c->madiff_html > call->num[0];
+}
+
+/*
+ * MIMEEval.pm check_base64_length(min, max): the longest raw line
+ * (newline included) of a base64 leaf part, application/ics left out.
+ */
+unsigned
+ev_base64_length(const struct saeval_call *call, struct saeval_ctx *cx)
+{
+	struct saeval_cache *c = cx->cache;
+	struct msg_part_info pi;
+	size_t np = msg_part_count(cx->m), i, best = 0;
+	const char *p, *e, *end;
+
+	if (isnan(call->num[0]))
+		return 0;
+	for (i = 0; i < np; i++) {
+		if (msg_part_info(cx->m, i, &pi) != 0 || !pi.leaf ||
+		    strcmp(pi.type, "application/ics") == 0)
+			continue;
+		part_hdr(cx, i, "Content-Transfer-Encoding", &c->a);
+		if (strcmp(c->a.p, "base64") != 0)
+			continue;
+		end = pi.body + pi.body_len;
+		for (p = pi.body; p < end; p = e) {
+			e = memchr(p, '\n', (size_t)(end - p));
+			e = e == NULL ? end : e + 1;
+			if ((size_t)(e - p) > best)
+				best = (size_t)(e - p);
+		}
+	}
+	if (!isnan(call->num[1]) && (double)best > call->num[1])
+		return 0;
+	return (double)best >= call->num[0];
 }

@@ -605,6 +605,70 @@ test_mpart_alt_diff(void **state)
 	    "MPART_ALT_DIFF_COUNT"));
 }
 
+#define SMALL \
+	"body T_TVD_MIME_NO_HEADERS " \
+	"eval:check_msg_parse_flags('missing_mime_headers')\n" \
+	"body BASE64_LENGTH_78_79 eval:check_base64_length('78','79')\n" \
+	"body BASE64_LENGTH_79_INF eval:check_base64_length('79')\n" \
+	"header LOCALPART_IN_SUBJECT eval:check_for_to_in_subject('user')\n"
+
+static void
+test_small_evals(void **state)
+{
+	char line[100], buf[1024];
+
+	(void)state;
+	/* a part with no header after its boundary (Message.pm) */
+	assert_true(hits(SMALL, "Content-Type: multipart/mixed; boundary=b\n\n"
+	    "--b\n\nno headers here\n--b--\n", "T_TVD_MIME_NO_HEADERS"));
+	assert_true(hits(SMALL, "Content-Type: multipart/mixed; boundary=b\n\n"
+	    "--b\nContent-Type: text/plain\n\na\n--b\nnot a header\n"
+	    "--b--\n", "T_TVD_MIME_NO_HEADERS"));
+	assert_false(hits(SMALL, "Content-Type: multipart/mixed; boundary=b\n"
+	    "\n--b\nContent-Type: text/plain\n\na\n--b\nContent-Type: "
+	    "text/html\n\n<p>b</p>\n--b--\n", "T_TVD_MIME_NO_HEADERS"));
+	/* base64 lines of 77 (76 and the newline), 78 and 80 bytes */
+	memset(line, 'Q', 80);
+	line[76] = '\0';
+	snprintf(buf, sizeof(buf), "Content-Type: text/plain\n"
+	    "Content-Transfer-Encoding: base64\n\n%s\n%s\n", line, line);
+	assert_false(hits(SMALL, buf, "BASE64_LENGTH_78_79"));
+	assert_false(hits(SMALL, buf, "BASE64_LENGTH_79_INF"));
+	line[76] = 'Q';
+	line[77] = '\0';
+	snprintf(buf, sizeof(buf), "Content-Type: text/plain\n"
+	    "Content-Transfer-Encoding: base64\n\n%s\n%s\n", line, line);
+	assert_true(hits(SMALL, buf, "BASE64_LENGTH_78_79"));
+	assert_false(hits(SMALL, buf, "BASE64_LENGTH_79_INF"));
+	line[77] = 'Q';
+	line[79] = '\0';
+	snprintf(buf, sizeof(buf), "Content-Type: text/plain\n"
+	    "Content-Transfer-Encoding: base64\n\n%s\n%s\n", line, line);
+	assert_false(hits(SMALL, buf, "BASE64_LENGTH_78_79"));
+	assert_true(hits(SMALL, buf, "BASE64_LENGTH_79_INF"));
+	/* not base64, or a calendar invite: not counted */
+	snprintf(buf, sizeof(buf), "Content-Type: text/plain\n\n%s\n%s\n",
+	    line, line);
+	assert_false(hits(SMALL, buf, "BASE64_LENGTH_79_INF"));
+	snprintf(buf, sizeof(buf), "Content-Type: application/ics\n"
+	    "Content-Transfer-Encoding: base64\n\n%s\n%s\n", line, line);
+	assert_false(hits(SMALL, buf, "BASE64_LENGTH_79_INF"));
+	/* the recipient's local part as subject or greeting */
+	assert_true(hits(SMALL, "To: jsmith@example.com\nSubject: jsmith\n\nb\n",
+	    "LOCALPART_IN_SUBJECT"));
+	assert_true(hits(SMALL, "To: jsmith@example.com\nSubject: jsmith, "
+	    "your order\n\nb\n", "LOCALPART_IN_SUBJECT"));
+	assert_true(hits(SMALL, "To: jsmith@example.com\nSubject: Re: hello "
+	    "JSMITH\n\nb\n", "LOCALPART_IN_SUBJECT"));
+	/* the greeting form is case-sensitive */
+	assert_false(hits(SMALL, "To: jsmith@example.com\nSubject: JSmith, "
+	    "your order\n\nb\n", "LOCALPART_IN_SUBJECT"));
+	assert_false(hits(SMALL, "To: jsmith@example.com\nSubject: news for "
+	    "jsmith today\n\nb\n", "LOCALPART_IN_SUBJECT"));
+	assert_false(hits(SMALL, "Subject: jsmith\n\nb\n",
+	    "LOCALPART_IN_SUBJECT"));
+}
+
 #define HTML \
 	"body HTML_MESSAGE eval:html_test('html')\n" \
 	"body HTML_FONT_LOW_CONTRAST eval:html_test('font_low_contrast')\n" \
@@ -712,6 +776,7 @@ main(void)
 		cmocka_unit_test(test_relays_rdns),
 		cmocka_unit_test(test_mime),
 		cmocka_unit_test(test_mpart_alt_diff),
+		cmocka_unit_test(test_small_evals),
 		cmocka_unit_test(test_html),
 		cmocka_unit_test(test_unknown_eval_skipped),
 	};
