@@ -612,11 +612,25 @@ test_mpart_alt_diff(void **state)
 	"body BASE64_LENGTH_79_INF eval:check_base64_length('79')\n" \
 	"header LOCALPART_IN_SUBJECT eval:check_for_to_in_subject('user')\n"
 
-static void
-test_small_evals(void **state)
+/* Two lines of len bytes in a part with that transfer encoding (NULL:
+   base64 in an application/ics part). */
+static int
+b64_hits(const char *cte, size_t len, const char *name)
 {
 	char line[100], buf[1024];
 
+	memset(line, 'Q', len);
+	line[len] = '\0';
+	snprintf(buf, sizeof(buf), "Content-Type: %s\n"
+	    "Content-Transfer-Encoding: %s\n\n%s\n%s\n", cte != NULL ?
+	    "text/plain" : "application/ics", cte != NULL ? cte : "base64",
+	    line, line);
+	return hits(SMALL, buf, name);
+}
+
+static void
+test_small_evals(void **state)
+{
 	(void)state;
 	/* a part with no header after its boundary (Message.pm) */
 	assert_true(hits(SMALL, "Content-Type: multipart/mixed; boundary=b\n\n"
@@ -628,31 +642,15 @@ test_small_evals(void **state)
 	    "\n--b\nContent-Type: text/plain\n\na\n--b\nContent-Type: "
 	    "text/html\n\n<p>b</p>\n--b--\n", "T_TVD_MIME_NO_HEADERS"));
 	/* base64 lines of 77 (76 and the newline), 78 and 80 bytes */
-	memset(line, 'Q', 80);
-	line[76] = '\0';
-	snprintf(buf, sizeof(buf), "Content-Type: text/plain\n"
-	    "Content-Transfer-Encoding: base64\n\n%s\n%s\n", line, line);
-	assert_false(hits(SMALL, buf, "BASE64_LENGTH_78_79"));
-	assert_false(hits(SMALL, buf, "BASE64_LENGTH_79_INF"));
-	line[76] = 'Q';
-	line[77] = '\0';
-	snprintf(buf, sizeof(buf), "Content-Type: text/plain\n"
-	    "Content-Transfer-Encoding: base64\n\n%s\n%s\n", line, line);
-	assert_true(hits(SMALL, buf, "BASE64_LENGTH_78_79"));
-	assert_false(hits(SMALL, buf, "BASE64_LENGTH_79_INF"));
-	line[77] = 'Q';
-	line[79] = '\0';
-	snprintf(buf, sizeof(buf), "Content-Type: text/plain\n"
-	    "Content-Transfer-Encoding: base64\n\n%s\n%s\n", line, line);
-	assert_false(hits(SMALL, buf, "BASE64_LENGTH_78_79"));
-	assert_true(hits(SMALL, buf, "BASE64_LENGTH_79_INF"));
+	assert_false(b64_hits("base64", 76, "BASE64_LENGTH_78_79"));
+	assert_false(b64_hits("base64", 76, "BASE64_LENGTH_79_INF"));
+	assert_true(b64_hits("base64", 77, "BASE64_LENGTH_78_79"));
+	assert_false(b64_hits("base64", 77, "BASE64_LENGTH_79_INF"));
+	assert_false(b64_hits("base64", 79, "BASE64_LENGTH_78_79"));
+	assert_true(b64_hits("base64", 79, "BASE64_LENGTH_79_INF"));
 	/* not base64, or a calendar invite: not counted */
-	snprintf(buf, sizeof(buf), "Content-Type: text/plain\n\n%s\n%s\n",
-	    line, line);
-	assert_false(hits(SMALL, buf, "BASE64_LENGTH_79_INF"));
-	snprintf(buf, sizeof(buf), "Content-Type: application/ics\n"
-	    "Content-Transfer-Encoding: base64\n\n%s\n%s\n", line, line);
-	assert_false(hits(SMALL, buf, "BASE64_LENGTH_79_INF"));
+	assert_false(b64_hits("7bit", 79, "BASE64_LENGTH_79_INF"));
+	assert_false(b64_hits(NULL, 79, "BASE64_LENGTH_79_INF"));
 	/* the recipient's local part as subject or greeting */
 	assert_true(hits(SMALL, "To: jsmith@example.com\nSubject: jsmith\n\nb\n",
 	    "LOCALPART_IN_SUBJECT"));
