@@ -133,6 +133,13 @@ static const unsigned char sae_re_multiline[SRE_COUNT] = {
 	[SRE_EZMLM] = 1, [SRE_EZMLM_DLTO] = 1,
 };
 
+/* one enlist_uri_host entry: "LIST\0host", its verdict (0 for "!host") */
+struct sae_uh {
+	char	*key;
+	size_t	 len;
+	int	 v;
+};
+
 struct saeval_conf {
 	char		**fm;		/* freemail domains, sorted */
 	size_t		 nfm;
@@ -141,6 +148,9 @@ struct saeval_conf {
 	char		**fmwl;		/* freemail_welcomelist, sorted */
 	size_t		 nfmwl;
 	pcre2_code	*fmre;		/* \@(?:wild|...)$, or NULL */
+	struct sae_uh	*uh;		/* enlist_uri_host, sorted once
+					   finished */
+	size_t		 nuh;
 	pcre2_code	*re[SRE_COUNT];
 	int		 finished;
 };
@@ -186,6 +196,93 @@ add_word(char ***v, size_t *n, const char *w, size_t len)
 	(*v)[(*n)++] = s;
 }
 
+static int
+uh_cmp(const void *a, const void *b)
+{
+	const struct sae_uh *x = a, *y = b;
+	int d = memcmp(x->key, y->key, x->len < y->len ? x->len : y->len);
+
+	return d != 0 ? d : (x->len > y->len) - (x->len < y->len);
+}
+
+/* The first entry from "from" on for host p[0..hl) in list l (any: NULL). */
+static size_t
+uh_find(const struct saeval_conf *c, size_t from, const char *l, size_t ll,
+    const char *p, size_t hl)
+{
+	size_t i;
+
+	for (i = from; i < c->nuh; i++) {
+		const char *h = c->uh[i].key + strlen(c->uh[i].key) + 1;
+
+		if ((l == NULL || (strlen(c->uh[i].key) == ll &&
+		    memcmp(c->uh[i].key, l, ll) == 0)) && strlen(h) == hl &&
+		    strncasecmp(h, p, hl) == 0)
+			break;
+	}
+	return i;
+}
+
+/*
+ * Conf.pm enlist_uri_host (LIST) host... ("!host": verdict 0) and
+ * delist_uri_host [(LIST)] host... (from LIST, or from every list so
+ * far).  Few entries, read once: a linear search keeps the order rules.
+ */
+static void
+uri_host_setting(struct saeval_conf *c, int enlist, const char *val)
+{
+	const char *p = val, *l = NULL, *e;
+	size_t ll = 0, i, hl;
+	struct sbuf k = SBUF_INIT;
+	int v;
+
+	while (*p == ' ' || *p == '\t')
+		p++;
+	if (*p == '(') {
+		l = p + 1;
+		if ((e = strchr(l, ')')) == NULL)
+			return;
+		ll = (size_t)(e - l);
+		p = e + 1;
+	} else if (enlist)
+		return;
+	for (;; p = e) {
+		while (*p == ' ' || *p == '\t')
+			p++;
+		for (e = p; *e != '\0' && *e != ' ' && *e != '\t'; e++)
+			;
+		if (e == p)
+			break;
+		v = !(*p == '!' && enlist);
+		if (*p == '!' && enlist)
+			p++;
+		hl = (size_t)(e - p);
+		i = uh_find(c, 0, l, ll, p, hl);
+		if (!enlist) {
+			/* every list when none is named */
+			for (; i < c->nuh; i = uh_find(c, i + 1, l, ll, p, hl))
+				c->uh[i].v = -1;	/* removed */
+			continue;
+		}
+		if (i < c->nuh) {
+			c->uh[i].v = v;
+			continue;
+		}
+		sbuf_reset(&k);
+		sbuf_add(&k, l, ll);
+		sbuf_addc(&k, '\0');
+		sbuf_add(&k, p, hl);
+		for (i = ll + 1; i < k.len; i++)
+			k.p[i] = (char)tolower((unsigned char)k.p[i]);
+		c->uh = xreallocarray(c->uh, c->nuh + 1, sizeof(*c->uh));
+		c->uh[c->nuh].key = xmalloc(k.len + 1);
+		memcpy(c->uh[c->nuh].key, k.p, k.len + 1);
+		c->uh[c->nuh].len = k.len;
+		c->uh[c->nuh++].v = v;
+	}
+	sbuf_free(&k);
+}
+
 int
 rule_saeval_setting(struct saeval_conf **cp, const char *key, const char *val)
 {
@@ -193,6 +290,13 @@ rule_saeval_setting(struct saeval_conf **cp, const char *key, const char *val)
 	const char *p, *e;
 	int dom;
 
+	if (strcmp(key, "enlist_uri_host") == 0 ||
+	    strcmp(key, "delist_uri_host") == 0) {
+		if (*cp == NULL)
+			*cp = xcalloc(1, sizeof(**cp));
+		uri_host_setting(*cp, key[0] == 'e', val);
+		return 1;
+	}
 	if (strcmp(key, "freemail_domains") == 0)
 		dom = 1;
 	else if (strcmp(key, "freemail_welcomelist") == 0 ||
@@ -256,6 +360,14 @@ rule_saeval_conf_finish(struct saeval_conf *c)
 		qsort(c->fm, c->nfm, sizeof(char *), cmp_strp);
 	if (c->nfmwl > 0)
 		qsort(c->fmwl, c->nfmwl, sizeof(char *), cmp_strp);
+	for (i = k = 0; i < c->nuh; i++)	/* drop the delisted */
+		if (c->uh[i].v >= 0)
+			c->uh[k++] = c->uh[i];
+		else
+			free(c->uh[i].key);
+	c->nuh = k;
+	if (c->nuh > 0)
+		qsort(c->uh, c->nuh, sizeof(*c->uh), uh_cmp);
 	if (c->nfmwild > 0) {
 		/* FreeMail.pm finish_parsing_end: . literal, ? any, * [^.]* */
 		sbuf_adds(&b, "@(?:");
@@ -308,6 +420,9 @@ rule_saeval_conf_free(struct saeval_conf *c)
 	free(c->fm);
 	free(c->fmwild);
 	free(c->fmwl);
+	for (i = 0; i < c->nuh; i++)
+		free(c->uh[i].key);
+	free(c->uh);
 	pcre2_code_free(c->fmre);
 	for (i = 0; i < SRE_COUNT; i++)
 		pcre2_code_free(c->re[i]);
@@ -1762,6 +1877,101 @@ ev_body_length(const struct saeval_call *call, struct saeval_ctx *cx)
 	    (double)msg_body_length(cx->m) <= call->num[0];
 }
 
+static int is_ipv4(const char *);
+
+/*
+ * RegistryBoundaries.pm uri_to_domain()'s host of a URI, lower case, into
+ * out: 1, or 0 where SA has none (javascript:, cid:, file:, mailto:, an
+ * encoded host, an invalid TLD).
+ */
+static int
+uri_host(const char *u, size_t n, struct sbuf *out)
+{
+	size_t i, k;
+	char *h;
+
+	sbuf_reset(out);
+	sbuf_add(out, u, n);
+	h = out->p;
+	if (h == NULL)
+		return 0;
+	for (i = 0; i < out->len; i++)
+		h[i] = (char)tolower((unsigned char)h[i]);
+	if (strncmp(h, "javascript:", 11) == 0 || strncmp(h, "cid:", 4) == 0 ||
+	    strncmp(h, "file:", 5) == 0 || strncmp(h, "mailto:", 7) == 0)
+		return 0;
+	/* s{^[a-z]+:/{0,2}}{}; s{[/?#].*}{}; s{^[^/]*\@}{}; s{:\d*$}{} */
+	for (i = 0; h[i] >= 'a' && h[i] <= 'z'; i++)
+		;
+	if (i > 0 && h[i] == ':') {
+		i++;
+		for (k = 0; k < 2 && h[i] == '/'; k++)
+			i++;
+	} else
+		i = 0;
+	k = i + strcspn(h + i, "/?#");
+	memmove(h, h + i, k - i);
+	out->len = k - i;
+	h[out->len] = '\0';
+	if ((u = strrchr(h, '@')) != NULL) {
+		out->len -= (size_t)(u + 1 - h);
+		memmove(h, u + 1, out->len + 1);
+	}
+	for (i = out->len; i > 0 && isdigit((unsigned char)h[i - 1]); i--)
+		;
+	if (i > 0 && h[i - 1] == ':')
+		h[out->len = i - 1] = '\0';
+	for (i = 0; i + 2 < out->len; i++)
+		if (h[i] == '%' && isxdigit((unsigned char)h[i + 1]) &&
+		    isxdigit((unsigned char)h[i + 2]))
+			return 0;
+	return out->len > 0 && (is_ipv4(h) ||
+	    msg_host_tld_valid(h, out->len));
+}
+
+/*
+ * WLBLEval.pm check_uri_host_listed(LIST): a URI host of the message whose
+ * most specific name in LIST (the host, then each parent domain; an IP
+ * literally) is enlisted, not "!"-excepted.  The stock lists are in
+ * 72_active.cf (SUSP_URI_NTLD: untrustworthy TLDs), read as settings.
+ */
+static unsigned
+ev_uri_host_listed(const struct saeval_call *call, struct saeval_ctx *cx)
+{
+	const struct saeval_conf *cf = cx->conf;
+	struct saeval_cache *c = cx->cache;
+	const struct msg_str *v;
+	struct sae_uh q, *f;
+	size_t n, i, ll;
+	const char *d;
+
+	if (cf->nuh == 0 || call->args[0] == NULL)
+		return 0;
+	ll = strlen(call->args[0]);
+	v = msg_uris(cx->m, &n);
+	for (i = 0; i < n; i++) {
+		if (!uri_host(v[i].p, v[i].len, &c->a))
+			continue;
+		for (d = c->a.p; d != NULL; d = is_ipv4(c->a.p) ? NULL :
+		    strchr(d, '.') != NULL ? strchr(d, '.') + 1 : NULL) {
+			sbuf_reset(&c->b);
+			sbuf_add(&c->b, call->args[0], ll);
+			sbuf_addc(&c->b, '\0');
+			sbuf_adds(&c->b, d);
+			q.key = c->b.p;
+			q.len = c->b.len;
+			f = bsearch(&q, cf->uh, cf->nuh, sizeof(*cf->uh),
+			    uh_cmp);
+			if (f != NULL) {
+				if (f->v)
+					return 1;
+				break;
+			}
+		}
+	}
+	return 0;
+}
+
 /* IS_IPV4_ADDRESS: four dotted numbers 0..255 */
 static int
 is_ipv4(const char *s)
@@ -1898,6 +2108,7 @@ static const struct sae_fn {
 	{ "subject_is_all_caps", ev_subject_all_caps, 0 },
 	{ "check_for_missing_to_header", ev_missing_to, 0 },
 	{ "check_for_to_in_subject", ev_to_in_subject, 0 },
+	{ "check_uri_host_listed", ev_uri_host_listed, 0 },
 	{ "gated_through_received_hdr_remover", ev_gated, 0 },
 	{ "check_all_trusted", ev_all_trusted, 0 },
 	{ "check_no_relays", ev_no_relays, 0 },

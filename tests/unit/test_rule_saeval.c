@@ -667,6 +667,47 @@ test_small_evals(void **state)
 	    "LOCALPART_IN_SUBJECT"));
 }
 
+#define URIHOST \
+	"enlist_uri_host (SUSP) top click !good.click\n" \
+	"enlist_uri_host (SHORT) cutpaid.com 192.0.2.7 gone-host.com\n" \
+	"delist_uri_host (SHORT) gone-host.com\n" \
+	"header BAD_TLD eval:check_uri_host_listed('SUSP')\n" \
+	"header SHORTENER eval:check_uri_host_listed('SHORT')\n"
+
+static void
+test_uri_host_listed(void **state)
+{
+	(void)state;
+	/* a listed TLD, any case, any depth */
+	assert_true(hits(URIHOST, "Content-Type: text/html\n\n<a href=\""
+	    "http://Benefits.Click/x\">x</a>\n", "BAD_TLD"));
+	assert_true(hits(URIHOST, "Subject: s\n\nsee http://a.b.shop.top/p"
+	    "?q=1 now\n", "BAD_TLD"));
+	/* the most specific entry wins: "!good.click" excepts that host */
+	assert_false(hits(URIHOST, "Subject: s\n\nsee http://good.click/ "
+	    "now\n", "BAD_TLD"));
+	assert_true(hits(URIHOST, "Subject: s\n\nsee http://www.bad.click/"
+	    " now\n", "BAD_TLD"));
+	/* a name that only ends like a listed one */
+	assert_false(hits(URIHOST, "Subject: s\n\nsee http://www.desktop.com/"
+	    " now\n", "BAD_TLD"));
+	/* user info and port are not the host; mailto: is skipped */
+	assert_false(hits(URIHOST, "Subject: s\n\nsee http://x.top@example"
+	    ".com:8080/ now\n", "BAD_TLD"));
+	assert_false(hits(URIHOST, "Content-Type: text/html\n\n<a href=\""
+	    "mailto:me@spam.top\">x</a>\n", "BAD_TLD"));
+	/* lists are separate; an address is looked up as it is */
+	assert_true(hits(URIHOST, "Subject: s\n\nsee http://cutpaid.com/a "
+	    "now\n", "SHORTENER"));
+	assert_false(hits(URIHOST, "Subject: s\n\nsee http://cutpaid.com/a "
+	    "now\n", "BAD_TLD"));
+	assert_true(hits(URIHOST, "Subject: s\n\nsee http://192.0.2.7/a "
+	    "now\n", "SHORTENER"));
+	/* delist_uri_host removes an entry */
+	assert_false(hits(URIHOST, "Subject: s\n\nsee http://gone-host.com/a"
+	    " now\n", "SHORTENER"));
+}
+
 #define HTML \
 	"body HTML_MESSAGE eval:html_test('html')\n" \
 	"body HTML_FONT_LOW_CONTRAST eval:html_test('font_low_contrast')\n" \
@@ -775,6 +816,7 @@ main(void)
 		cmocka_unit_test(test_mime),
 		cmocka_unit_test(test_mpart_alt_diff),
 		cmocka_unit_test(test_small_evals),
+		cmocka_unit_test(test_uri_host_listed),
 		cmocka_unit_test(test_html),
 		cmocka_unit_test(test_unknown_eval_skipped),
 	};
