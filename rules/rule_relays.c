@@ -892,19 +892,22 @@ relay_each(const struct relay *rl, int trusted, void *arg)
 	struct relays_each *a = arg;
 	struct relay_info ri;
 
-	if (rl == NULL || trusted)
+	if (rl == NULL) {
+		a->fn(NULL, a->arg);
 		return;
+	}
 	ri.ip = rl->ip;
 	ri.rdns = rl->rdns;
 	ri.helo = rl->helo;
 	ri.by = rl->by;
+	ri.trusted = trusted;
 	ri.private = rl->private;
 	ri.no_rdns = rl->nordns;
 	a->fn(&ri, a->arg);
 }
 
 void
-rule_relays_untrusted(const struct relays *R, const struct msg *m,
+rule_relays_each(const struct relays *R, const struct msg *m,
     pcre2_match_data *md, struct relays_cache *c, rule_relay_fn *fn,
     void *arg)
 {

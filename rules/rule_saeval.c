@@ -151,6 +151,9 @@ struct saeval_conf {
 	struct sae_uh	*uh;		/* enlist_uri_host, sorted once
 					   finished */
 	size_t		 nuh;
+	char		**tld2, **tld3;	/* util_rb_2tld, util_rb_3tld:
+					   registry boundaries, sorted */
+	size_t		 ntld2, ntld3;
 	pcre2_code	*re[SRE_COUNT];
 	int		 finished;
 };
@@ -297,6 +300,25 @@ rule_saeval_setting(struct saeval_conf **cp, const char *key, const char *val)
 		uri_host_setting(*cp, key[0] == 'e', val);
 		return 1;
 	}
+	if (strcmp(key, "util_rb_2tld") == 0 || strcmp(key, "util_rb_3tld") ==
+	    0) {
+		if (*cp == NULL)
+			*cp = xcalloc(1, sizeof(**cp));
+		c = *cp;
+		for (p = val; *p != '\0'; p = e) {
+			while (*p == ' ' || *p == '\t')
+				p++;
+			for (e = p; *e != '\0' && *e != ' ' && *e != '\t'; e++)
+				;
+			if (e == p)
+				break;
+			if (key[8] == '2')
+				add_word(&c->tld2, &c->ntld2, p, (size_t)(e - p));
+			else
+				add_word(&c->tld3, &c->ntld3, p, (size_t)(e - p));
+		}
+		return 1;
+	}
 	if (strcmp(key, "freemail_domains") == 0)
 		dom = 1;
 	else if (strcmp(key, "freemail_welcomelist") == 0 ||
@@ -360,6 +382,10 @@ rule_saeval_conf_finish(struct saeval_conf *c)
 		qsort(c->fm, c->nfm, sizeof(char *), cmp_strp);
 	if (c->nfmwl > 0)
 		qsort(c->fmwl, c->nfmwl, sizeof(char *), cmp_strp);
+	if (c->ntld2 > 0)
+		qsort(c->tld2, c->ntld2, sizeof(char *), cmp_strp);
+	if (c->ntld3 > 0)
+		qsort(c->tld3, c->ntld3, sizeof(char *), cmp_strp);
 	for (i = k = 0; i < c->nuh; i++)	/* drop the delisted */
 		if (c->uh[i].v >= 0)
 			c->uh[k++] = c->uh[i];
@@ -423,6 +449,12 @@ rule_saeval_conf_free(struct saeval_conf *c)
 	for (i = 0; i < c->nuh; i++)
 		free(c->uh[i].key);
 	free(c->uh);
+	for (i = 0; i < c->ntld2; i++)
+		free(c->tld2[i]);
+	for (i = 0; i < c->ntld3; i++)
+		free(c->tld3[i]);
+	free(c->tld2);
+	free(c->tld3);
 	pcre2_code_free(c->fmre);
 	for (i = 0; i < SRE_COUNT; i++)
 		pcre2_code_free(c->re[i]);
@@ -1120,11 +1152,12 @@ dotcom_helo(const struct relay_info *ri, void *arg)
 	static const char *const doms[] = { "lycos.com", "lycos.co.uk",
 	    "hotmail.com", "localhost.com", "excite.com", "caramail.com",
 	    "cs.com", "aol.com", "msn.com", "yahoo.com", "drizzle.com", NULL };
-	size_t hl = strlen(ri->helo), dl, k;
+	size_t hl, dl, k;
 	int *flag = arg;
 
-	if (ri->private)
+	if (ri == NULL || ri->trusted || ri->private)
 		return;
+	hl = strlen(ri->helo);
 	*flag = 0;
 	if (!ri->no_rdns)
 		return;
@@ -1145,7 +1178,7 @@ ev_no_rdns_dotcom_helo(const struct saeval_call *call, struct saeval_ctx *cx)
 
 	(void)call;
 	if (cx->relays != NULL)
-		rule_relays_untrusted(cx->relays, cx->m, cx->md, cx->rcache,
+		rule_relays_each(cx->relays, cx->m, cx->md, cx->rcache,
 		    dotcom_helo, &flag);
 	return flag != 0;
 }
@@ -1879,6 +1912,134 @@ ev_body_length(const struct saeval_call *call, struct saeval_ctx *cx)
 
 static int is_ipv4(const char *);
 
+static int
+us_state(const char *s, size_t n)
+{
+	static const char states[] = " ak al ar az ca co ct dc de fl ga gu hi "
+	    "ia id il in ks ky la ma md me mi mn mo ms mt nc nd ne nh nj nm nv "
+	    "ny oh ok or pa pr ri sc sd tn tx ut va vi vt wa wi wv wy ";
+	char k[5];
+
+	if (n != 2)
+		return 0;
+	snprintf(k, sizeof(k), " %.2s ", s);
+	return strstr(states, k) != NULL;
+}
+
+/*
+ * RegistryBoundaries.pm trim_domain(): d lower case, runs of dots one,
+ * no dot at either end, cut to the registered domain: the labels left of
+ * a util_rb_2tld/_3tld suffix (or a US state's), plus one.
+ */
+static void
+registry_domain(const struct saeval_conf *cf, const char *d, size_t n,
+    struct sbuf *out)
+{
+	const char *lab[128], *e;
+	size_t nl = 0, i = 0, k, rem;
+	char *s;
+
+	sbuf_reset(out);
+	for (k = 0; k < n; k++)
+		if (!(d[k] == '.' && (out->len == 0 || out->p[out->len - 1] ==
+		    '.')))
+			sbuf_addc(out, (char)tolower((unsigned char)d[k]));
+	while (out->len > 0 && out->p[out->len - 1] == '.')
+		out->len--;
+	sbuf_addc(out, '\0');
+	out->len--;
+	s = out->p;
+	for (e = s; nl < 128; e++) {
+		lab[nl++] = e;
+		if ((e = strchr(e, '.')) == NULL)
+			break;
+	}
+	for (; nl - i > 1; i++) {
+		rem = nl - i;
+		if (rem == 2 && in_sorted(cf->tld2, cf->ntld2, lab[i]))
+			break;
+		if (rem == 3 && strcmp(lab[i + 2], "us") == 0) {
+			if (us_state(lab[i + 1], 2) && lab[i + 1][2] == '.')
+				break;
+		} else if (rem == 3 && in_sorted(cf->tld3, cf->ntld3, lab[i]))
+			break;
+		if (rem == 4 && strcmp(lab[i + 3], "us") == 0 &&
+		    ((strncmp(lab[i], "pvt.k12.", 8) == 0) ||
+		    strncmp(lab[i], "ci.", 3) == 0 ||
+		    strncmp(lab[i], "co.", 3) == 0) &&
+		    us_state(lab[i + 2], 2) && lab[i + 2][2] == '.')
+			break;
+	}
+	if (i > 0)
+		i--;
+	memmove(s, lab[i], strlen(lab[i]) + 1);
+	out->len = strlen(s);
+}
+
+/* one relay's rDNS against the sender's domain (WLBLEval.pm) */
+struct rp_match {
+	const struct saeval_conf *cf;
+	const char	*dom;		/* the sender's registered domain */
+	struct sbuf	*scratch;
+	int		 untrusted_seen, trusted_match, untrusted_match;
+};
+
+static void
+rp_relay(const struct relay_info *ri, void *arg)
+{
+	struct rp_match *a = arg;
+	int match;
+
+	if (ri == NULL) {
+		a->trusted_match = 0;	/* the trusted relays restart */
+		return;
+	}
+	if (!ri->trusted && a->untrusted_seen++)
+		return;		/* only the first untrusted one */
+	if (ri->rdns[0] == '\0')
+		return;
+	registry_domain(a->cf, ri->rdns, strlen(ri->rdns), a->scratch);
+	match = strcmp(a->scratch->p, a->dom) == 0;
+	if (ri->trusted)
+		a->trusted_match |= match;
+	else
+		a->untrusted_match = match;
+}
+
+/*
+ * WLBLEval.pm check_mailfrom_matches_rcvd(): the envelope sender's
+ * registered domain is that of the first untrusted relay's rDNS, or, with
+ * no untrusted relay, of any trusted one's.
+ */
+static unsigned
+ev_mailfrom_matches_rcvd(const struct saeval_call *call,
+    struct saeval_ctx *cx)
+{
+	struct saeval_cache *c = cx->cache;
+	struct rp_match a;
+	const char *at, *e;
+
+	(void)call;
+	if (cx->relays == NULL)
+		return 0;
+	sae_get(cx, "EnvelopeFrom:addr", &c->a);
+	if ((e = memchr(c->a.p, '\n', c->a.len)) != NULL)
+		c->a.len = (size_t)(e - c->a.p);
+	/* / \@ ( [^\@]+ \. [^\@]+ ) \z/x: the last "@", a dot inside */
+	if ((at = memrchr(c->a.p, '@', c->a.len)) == NULL ||
+	    c->a.p + c->a.len - at < 4 || memchr(at + 2, '.',
+	    (size_t)(c->a.p + c->a.len - at - 3)) == NULL)
+		return 0;
+	registry_domain(cx->conf, at + 1, c->a.len - (size_t)(at + 1 - c->a.p),
+	    &c->b);
+	memset(&a, 0, sizeof(a));
+	a.cf = cx->conf;
+	a.dom = c->b.p;
+	a.scratch = &c->c;
+	rule_relays_each(cx->relays, cx->m, cx->md, cx->rcache, rp_relay, &a);
+	return a.untrusted_seen ? a.untrusted_match : a.trusted_match;
+}
+
 /*
  * RegistryBoundaries.pm uri_to_domain()'s host of a URI, lower case, into
  * out: 1, or 0 where SA has none (javascript:, cid:, file:, mailto:, an
@@ -2109,6 +2270,7 @@ static const struct sae_fn {
 	{ "check_for_missing_to_header", ev_missing_to, 0 },
 	{ "check_for_to_in_subject", ev_to_in_subject, 0 },
 	{ "check_uri_host_listed", ev_uri_host_listed, 0 },
+	{ "check_mailfrom_matches_rcvd", ev_mailfrom_matches_rcvd, 0 },
 	{ "gated_through_received_hdr_remover", ev_gated, 0 },
 	{ "check_all_trusted", ev_all_trusted, 0 },
 	{ "check_no_relays", ev_no_relays, 0 },

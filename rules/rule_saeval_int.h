@@ -82,6 +82,7 @@ unsigned ev_ascii_text_illegal(const struct saeval_call *,
 unsigned ev_msg_parse_flags(const struct saeval_call *, struct saeval_ctx *);
 unsigned ev_mpart_alt_diff(const struct saeval_call *, struct saeval_ctx *);
 unsigned ev_base64_length(const struct saeval_call *, struct saeval_ctx *);
+unsigned ev_image_count(const struct saeval_call *, struct saeval_ctx *);
 unsigned ev_mpart_alt_diff_count(const struct saeval_call *,
 	    struct saeval_ctx *);
 
@@ -120,6 +121,7 @@ unsigned ev_html_title_subject_ratio(const struct saeval_call *,
 	{ "check_msg_parse_flags", ev_msg_parse_flags, 0 }, \
 	{ "multipart_alternative_difference", ev_mpart_alt_diff, 0 }, \
 	{ "check_base64_length", ev_base64_length, 0 }, \
+	{ "image_count", ev_image_count, 0 }, \
 	{ "multipart_alternative_difference_count", \
 	    ev_mpart_alt_diff_count, 0 },
 

@@ -628,3 +628,37 @@ ev_base64_length(const struct saeval_call *call, struct saeval_ctx *cx)
 		return 0;
 	return (double)best >= call->num[0];
 }
+
+/*
+ * ImageInfo.pm image_count(type, min[, max]): base64 image/gif, image/png
+ * and image/jpeg (or jpg) leaves, of one type or 'all', counted whether
+ * or not their data is a valid image, as _get_images() counts them.
+ */
+unsigned
+ev_image_count(const struct saeval_call *call, struct saeval_ctx *cx)
+{
+	struct msg_part_info pi;
+	size_t np = msg_part_count(cx->m), i, count = 0;
+	const char *want = call->args[0], *t;
+
+	if (want == NULL || isnan(call->num[1]))
+		return 0;
+	for (i = 0; i < np; i++) {
+		if (msg_part_info(cx->m, i, &pi) != 0 || !pi.leaf ||
+		    strncmp(pi.type, "image/", 6) != 0)
+			continue;
+		t = pi.type + 6;
+		if (strcmp(t, "jpg") == 0)
+			t = "jpeg";
+		if (strcmp(t, "gif") != 0 && strcmp(t, "png") != 0 &&
+		    strcmp(t, "jpeg") != 0)
+			continue;
+		if (strcmp(want, "all") != 0 && strcmp(want, t) != 0)
+			continue;
+		part_hdr(cx, i, "Content-Transfer-Encoding", &cx->cache->a);
+		if (strcmp(cx->cache->a.p, "base64") == 0)
+			count++;
+	}
+	return (double)count >= call->num[1] && (isnan(call->num[2]) ||
+	    (double)count <= call->num[2]);
+}

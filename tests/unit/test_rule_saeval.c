@@ -708,6 +708,74 @@ test_uri_host_listed(void **state)
 	    " now\n", "SHORTENER"));
 }
 
+#define RPIMG \
+	"util_rb_2tld co.uk\n" \
+	"util_rb_3tld act.edu.au\n" \
+	"header __RP_MATCHES_RCVD eval:check_mailfrom_matches_rcvd()\n" \
+	"meta RP_MATCHES __RP_MATCHES_RCVD\n" \
+	"body __ONE_IMG eval:image_count('all',1,1)\n" \
+	"body __GIF_ATTACH_2P eval:image_count('gif','2')\n" \
+	"meta ONE_IMG __ONE_IMG\n" \
+	"meta TWO_GIFS __GIF_ATTACH_2P\n"
+
+/* Return-Path, then one Postfix hop from host rdns (192.0.2.1) */
+static int
+rp_hits(const char *sender, const char *rdns)
+{
+	char buf[1024];
+
+	snprintf(buf, sizeof(buf), "Return-Path: <%s>\nReceived: from x "
+	    "(%s [192.0.2.1]) by mx.example.net (Postfix) with ESMTP id 1; "
+	    "Mon, 2 Sep 2002 10:00:00 +0000\n\nb\n", sender, rdns);
+	return hits(RPIMG, buf, "RP_MATCHES");
+}
+
+/* a multipart/mixed message with parts of these types, base64 or not */
+static int
+img_hits(const char *t1, const char *t2, const char *cte, const char *name)
+{
+	char buf[1024];
+
+	snprintf(buf, sizeof(buf), "Content-Type: multipart/mixed; boundary=b"
+	    "\n\n--b\nContent-Type: text/plain\n\nhi\n--b\nContent-Type: "
+	    "%s\nContent-Transfer-Encoding: %s\n\nR0lGODlh\n--b\n"
+	    "Content-Type: %s\nContent-Transfer-Encoding: %s\n\nR0lGODlh\n"
+	    "--b--\n", t1, cte, t2, cte);
+	return hits(RPIMG, buf, name);
+}
+
+static void
+test_rp_and_images(void **state)
+{
+	(void)state;
+	/* the sender's registered domain is the relay's */
+	assert_true(rp_hits("bounce@mail.example.com", "out7.example.com"));
+	assert_true(rp_hits("a@shop.example.co.uk", "mx.example.co.uk"));
+	assert_true(rp_hits("a@x.uni.act.edu.au", "mail.uni.act.edu.au"));
+	/* another registered domain under the same suffix */
+	assert_false(rp_hits("a@shop.example.co.uk", "mx.other.co.uk"));
+	assert_false(rp_hits("a@example.com", "mail.example.net"));
+	assert_false(rp_hits("a@example.com", "unknown"));
+	/* a dotless domain is no domain */
+	assert_false(rp_hits("a@localhost", "localhost"));
+	/* only the first untrusted relay counts, not an older one */
+	assert_false(hits(RPIMG, "Return-Path: <a@example.com>\nReceived: "
+	    "from x (mx.other.net [192.0.2.2]) by mx.example.net (Postfix) "
+	    "with ESMTP id 2; Mon, 2 Sep 2002 10:00:00 +0000\nReceived: from "
+	    "y (out.example.com [192.0.2.1]) by mx.other.net (Postfix) with "
+	    "ESMTP id 1; Mon, 2 Sep 2002 09:59:00 +0000\n\nb\n",
+	    "RP_MATCHES"));
+	/* images: base64 gif, png, jpeg (jpg) leaves */
+	assert_false(img_hits("image/gif", "image/png", "base64", "ONE_IMG"));
+	assert_true(img_hits("image/gif", "application/pdf", "base64",
+	    "ONE_IMG"));
+	assert_true(img_hits("image/jpg", "text/plain", "base64", "ONE_IMG"));
+	assert_false(img_hits("image/gif", "image/gif", "7bit", "TWO_GIFS"));
+	assert_true(img_hits("image/gif", "image/gif", "base64", "TWO_GIFS"));
+	assert_false(img_hits("image/gif", "image/png", "base64", "TWO_GIFS"));
+	assert_false(img_hits("image/bmp", "text/plain", "base64", "ONE_IMG"));
+}
+
 #define HTML \
 	"body HTML_MESSAGE eval:html_test('html')\n" \
 	"body HTML_FONT_LOW_CONTRAST eval:html_test('font_low_contrast')\n" \
@@ -817,6 +885,7 @@ main(void)
 		cmocka_unit_test(test_mpart_alt_diff),
 		cmocka_unit_test(test_small_evals),
 		cmocka_unit_test(test_uri_host_listed),
+		cmocka_unit_test(test_rp_and_images),
 		cmocka_unit_test(test_html),
 		cmocka_unit_test(test_unknown_eval_skipped),
 	};
