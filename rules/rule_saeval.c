@@ -300,30 +300,16 @@ rule_saeval_setting(struct saeval_conf **cp, const char *key, const char *val)
 		uri_host_setting(*cp, key[0] == 'e', val);
 		return 1;
 	}
-	if (strcmp(key, "util_rb_2tld") == 0 || strcmp(key, "util_rb_3tld") ==
-	    0) {
-		if (*cp == NULL)
-			*cp = xcalloc(1, sizeof(**cp));
-		c = *cp;
-		for (p = val; *p != '\0'; p = e) {
-			while (*p == ' ' || *p == '\t')
-				p++;
-			for (e = p; *e != '\0' && *e != ' ' && *e != '\t'; e++)
-				;
-			if (e == p)
-				break;
-			if (key[8] == '2')
-				add_word(&c->tld2, &c->ntld2, p, (size_t)(e - p));
-			else
-				add_word(&c->tld3, &c->ntld3, p, (size_t)(e - p));
-		}
-		return 1;
-	}
+	/* dom: 0 welcomelist, 1 freemail domain, 2 or 3 util_rb_Ntld */
 	if (strcmp(key, "freemail_domains") == 0)
 		dom = 1;
 	else if (strcmp(key, "freemail_welcomelist") == 0 ||
 	    strcmp(key, "freemail_whitelist") == 0)
 		dom = 0;
+	else if (strcmp(key, "util_rb_2tld") == 0)
+		dom = 2;
+	else if (strcmp(key, "util_rb_3tld") == 0)
+		dom = 3;
 	else
 		return 0;
 	if (*cp == NULL)
@@ -336,8 +322,13 @@ rule_saeval_setting(struct saeval_conf **cp, const char *key, const char *val)
 			;
 		if (e == p)
 			break;
-		if (!dom) {
-			add_word(&c->fmwl, &c->nfmwl, p, (size_t)(e - p));
+		if (dom != 1) {
+			if (dom == 0)
+				add_word(&c->fmwl, &c->nfmwl, p, (size_t)(e - p));
+			else if (dom == 2)
+				add_word(&c->tld2, &c->ntld2, p, (size_t)(e - p));
+			else
+				add_word(&c->tld3, &c->ntld3, p, (size_t)(e - p));
 			continue;
 		}
 		/* FreeMail.pm: only [a-zA-Z0-9.*?-], else warned and dropped */
