@@ -13,9 +13,12 @@
  * follow trusted/untrusted in that mode.
  *
  * It covers the MTA formats that carry most mail (sendmail, Postfix, qmail,
- * Exim, Microsoft, the generic fallbacks); SA's rarer special cases (XMail,
- * ecelerity, Lotus, CommuniGate, Yahoo, ...) are absent and such lines fall
- * through to the generic rules.  doc/rules.md lists the difference.
+ * Exim, Microsoft, Lotus, webmail, the generic fallbacks); SA's rarer
+ * special cases (XMail, ecelerity, Yahoo SMTP, ...) are absent and such
+ * lines fall through to the generic rules.  doc/rules.md lists the
+ * difference.  Each row also says whether the MTA that writes that form
+ * looks up the reverse DNS (Received.pm's $mta_looked_up_dns), which the
+ * relay evals read as no_reverse_dns.
  *
  * Pure: no I/O.  The compiled patterns belong to the rule set.
  */
@@ -468,6 +471,22 @@ strip_chars(char *s)
 			*s = '!';
 }
 
+/* /CommuniGate Pro (HTTP|SMTP|XIMSS|IMAP)/: its users log in */
+static int
+communigate(const char *l)
+{
+	static const char *const how[] = { "HTTP", "SMTP", "XIMSS", "IMAP",
+	    NULL };
+	const char *p;
+	size_t k;
+
+	for (p = l; (p = strstr(p, "CommuniGate Pro ")) != NULL; p++)
+		for (k = 0; how[k] != NULL; k++)
+			if (strncmp(p + 16, how[k], strlen(how[k])) == 0)
+				return 1;
+	return 0;
+}
+
 /*
  * parse_line() for a mail fetcher's handover ("with POP3", "with IMAP":
  * fetchmail, getmail): not a relay, and while the relays are still trusted
@@ -541,7 +560,8 @@ parse_line(const struct relays *R, pcre2_match_data *md, char *l,
 		grp(md, l, 1, sub, sizeof(sub));
 		snprintf(rl->auth, sizeof(rl->auth), strcmp(sub, "Postfix") ==
 		    0 ? "%s" : "Postfix (%s)", sub);
-	}
+	} else if (strstr(l, " (account ") != NULL && communigate(l))
+		strcpy(rl->auth, "Communigate");
 	if (strncmp(l, "from ", 5) != 0) {
 		/*
 		 * "(from ": Received.pm's three forms of its own (Norton's

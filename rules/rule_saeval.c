@@ -4,8 +4,11 @@
  * The stock rule files call Perl functions (`header FOO eval:fn(args)`);
  * this file holds the table of those moat runs, each with the semantics of
  * SpamAssassin 4.0.1's Perl (Plugin/HeaderEval.pm, RelayEval.pm,
- * FreeMail.pm, Bayes.pm check_bayes; the MIME and HTML ones are in
- * rule_saeval_mime.c).  A call is parsed once at load (its arguments as
+ * FreeMail.pm, WLBLEval.pm's local lists, Bayes.pm check_bayes; the MIME
+ * and HTML ones are in rule_saeval_mime.c and rule_saeval_html.c).  The
+ * settings of the stock files they read (freemail_domains,
+ * enlist_uri_host, util_rb_2tld...) come through rule_saeval_setting().
+ * A call is parsed once at load (its arguments as
  * strings and numbers, a regex argument compiled) and run per message over
  * the message model and the envelope.
  *

@@ -1,7 +1,10 @@
 /*
  * rule_saeval_mime.c: SpamAssassin's MIME-structure evals (Plugin/
  * MIMEEval.pm 4.0.1: check_for_mime, check_for_mime_html[_only],
- * check_mime_multipart_ratio, check_for_ascii_text_illegal), natively.
+ * check_mime_multipart_ratio, check_for_ascii_text_illegal,
+ * check_base64_length; check_msg_parse_flags; BodyEval.pm
+ * multipart_alternative_difference[_count]; ImageInfo.pm image_count),
+ * natively.
  *
  * One pass over the MIME parts (SA's find_parts order, containers
  * included) computes what _check_attachments() computes; every eval then

@@ -475,6 +475,11 @@ test_relays_rdns(void **state)
 	    "claiming to be \"exchange.example.com\" via SMTP by "
 	    "mail.example.net, id smtpdV82674; Sun Jul 29 11:34:20 2001\n"
 	    "\nb\n", "UNPARSEABLE_RELAY"));
+	/* a CommuniGate account login is authenticated: trusted */
+	assert_true(hits(RDNS, "Received: from [192.0.2.1] (account "
+	    "joe@example.com HELO pc) by mail.example.com (CommuniGate Pro "
+	    "SMTP 4.1.8) with ESMTP-TLS id 53327; Mon, 2 Sep 2002 10:00:00 "
+	    "+0000\n\nb\n", "ALL_TRUSTED"));
 	/* an IPv4-mapped IPv6 address is the IPv4 one: private here */
 	assert_true(hits(RDNS, "Received: from pc.example.com (pc.example.com "
 	    "[::ffff:192.168.1.31]) by mx.example.net (8.12.5/8.12.5) with "
