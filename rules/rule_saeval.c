@@ -1124,6 +1124,47 @@ ev_no_relays(const struct saeval_call *call, struct saeval_ctx *cx)
 	    cx->cache->nunparse == 0;
 }
 
+/*
+ * HeaderEval.pm check_ratware_name_id(): a Message-ID <28 capitals.X>
+ * whose X is the From address, behind a quoted display name:
+ * MESSAGEID =~ /<[A-Z]{28}\.([^>]+?)>/ and From =~ /"[^"]+"\s*<\QX\E>/.
+ */
+static unsigned
+ev_ratware_name_id(const struct saeval_call *call, struct saeval_ctx *cx)
+{
+	struct saeval_cache *c = cx->cache;
+	const char *p, *x = NULL, *e = NULL, *f, *q;
+	size_t k, xl;
+
+	(void)call;
+	sae_get(cx, "MESSAGEID", &c->a);
+	for (p = c->a.p; (p = strchr(p, '<')) != NULL && x == NULL; p++) {
+		for (k = 1; k <= 28 && p[k] >= 'A' && p[k] <= 'Z'; k++)
+			;
+		if (k == 29 && p[29] == '.' && p[30] != '>' && p[30] != '\0' &&
+		    (e = strchr(p + 30, '>')) != NULL)
+			x = p + 30;
+	}
+	if (x == NULL)
+		return 0;
+	xl = (size_t)(e - x);
+	sae_get(cx, "From", &c->b);
+	for (f = c->b.p; (f = strchr(f, '<')) != NULL; f++) {
+		if (strncmp(f + 1, x, xl) != 0 || f[1 + xl] != '>')
+			continue;
+		for (q = f; q > c->b.p && isspace((unsigned char)q[-1]); q--)
+			;
+		/* "[^"]+" right before */
+		if (q - c->b.p < 3 || q[-1] != '"' || q[-2] == '"')
+			continue;
+		for (q -= 2; q > c->b.p && q[-1] != '"'; q--)
+			;
+		if (q > c->b.p)
+			return 1;
+	}
+	return 0;
+}
+
 /* RelayEval.pm check_relays_unparseable() */
 static unsigned
 ev_relays_unparseable(const struct saeval_call *call, struct saeval_ctx *cx)
@@ -1970,6 +2011,52 @@ registry_domain(const struct saeval_conf *cf, const char *d, size_t n,
 	out->len = strlen(s);
 }
 
+/*
+ * HeaderEval.pm check_ratware_envelope_from(): the envelope sender built
+ * from the first To address as "domain?user@" (the registered domain of
+ * the recipient, any character, the recipient's user), SRS left alone:
+ * EnvelopeFrom:addr =~ /\bDOM.USER@/i.
+ */
+static unsigned
+ev_ratware_envelope_from(const struct saeval_call *call,
+    struct saeval_ctx *cx)
+{
+	struct saeval_cache *c = cx->cache;
+	const char *to, *at, *f, *e;
+	size_t tl, ul, dl, fl, i;
+
+	(void)call;
+	sae_get(cx, "To:addr", &c->a);
+	sae_get(cx, "EnvelopeFrom:addr", &c->c);
+	if ((e = memchr(c->a.p, '\n', c->a.len)) != NULL)
+		c->a.len = (size_t)(e - c->a.p);
+	if ((e = memchr(c->c.p, '\n', c->c.len)) != NULL)
+		c->c.len = (size_t)(e - c->c.p);
+	to = c->a.p;
+	tl = c->a.len;
+	f = c->c.p;
+	fl = c->c.len;
+	if (tl == 0 || fl == 0 || (fl >= 5 && strncasecmp(f, "srs", 3) == 0 &&
+	    isdigit((unsigned char)f[3]) && strchr("=+-", f[4]) != NULL))
+		return 0;
+	/* /^([^@]+)\@(.+)$/ */
+	if ((at = memchr(to, '@', tl)) == NULL || at == to || at + 1 == to + tl)
+		return 0;
+	ul = (size_t)(at - to);
+	registry_domain(cx->conf, at + 1, tl - ul - 1, &c->b);
+	dl = c->b.len;
+	if (dl == 0 || !msg_host_tld_valid(c->b.p, dl))
+		return 0;
+	for (i = 0; i + dl + 1 + ul < fl; i++)
+		if ((i == 0 ? 0 : wordc((unsigned char)f[i - 1])) !=
+		    wordc((unsigned char)c->b.p[0]) &&
+		    strncasecmp(f + i, c->b.p, dl) == 0 && f[i + dl] != '\n' &&
+		    strncasecmp(f + i + dl + 1, to, ul) == 0 &&
+		    f[i + dl + 1 + ul] == '@')
+			return 1;
+	return 0;
+}
+
 /* one relay's rDNS against the sender's domain (WLBLEval.pm) */
 struct rp_match {
 	const struct saeval_conf *cf;
@@ -2264,6 +2351,8 @@ static const struct sae_fn {
 	{ "check_for_missing_to_header", ev_missing_to, 0 },
 	{ "check_for_to_in_subject", ev_to_in_subject, 0 },
 	{ "check_uri_host_listed", ev_uri_host_listed, 0 },
+	{ "check_ratware_name_id", ev_ratware_name_id, 0 },
+	{ "check_ratware_envelope_from", ev_ratware_envelope_from, 0 },
 	{ "check_mailfrom_matches_rcvd", ev_mailfrom_matches_rcvd, 0 },
 	{ "gated_through_received_hdr_remover", ev_gated, 0 },
 	{ "check_all_trusted", ev_all_trusted, 0 },

@@ -781,6 +781,44 @@ test_rp_and_images(void **state)
 	assert_false(img_hits("image/bmp", "text/plain", "base64", "ONE_IMG"));
 }
 
+#define RATWARE \
+	"util_rb_2tld co.uk\n" \
+	"header RATWARE_NAME_ID eval:check_ratware_name_id()\n" \
+	"header RATWARE_EFROM eval:check_ratware_envelope_from()\n"
+
+static void
+test_ratware(void **state)
+{
+	(void)state;
+	/* <28 capitals.ADDR> and From "name" <ADDR> */
+	assert_true(hits(RATWARE, "Message-ID: <ABCDEFGHIJKLMNOPQRSTUVWXYZAB."
+	    "joe@example.com>\nFrom: \"Joe\" <joe@example.com>\n\nb\n",
+	    "RATWARE_NAME_ID"));
+	/* 27 capitals, or no quoted name, or another address */
+	assert_false(hits(RATWARE, "Message-ID: <ABCDEFGHIJKLMNOPQRSTUVWXYZA."
+	    "joe@example.com>\nFrom: \"Joe\" <joe@example.com>\n\nb\n",
+	    "RATWARE_NAME_ID"));
+	assert_false(hits(RATWARE, "Message-ID: <ABCDEFGHIJKLMNOPQRSTUVWXYZAB."
+	    "joe@example.com>\nFrom: Joe <joe@example.com>\n\nb\n",
+	    "RATWARE_NAME_ID"));
+	assert_false(hits(RATWARE, "Message-ID: <ABCDEFGHIJKLMNOPQRSTUVWXYZAB."
+	    "joe@example.com>\nFrom: \"Joe\" <ann@example.com>\n\nb\n",
+	    "RATWARE_NAME_ID"));
+	/* envelope sender made of the recipient: domain, a byte, user@ */
+	assert_true(hits(RATWARE, "Return-Path: <example.co.uk-jsmith@bulk."
+	    "example.net>\nTo: jsmith@mail.example.co.uk\n\nb\n",
+	    "RATWARE_EFROM"));
+	assert_false(hits(RATWARE, "Return-Path: <news@bulk.example.net>\n"
+	    "To: jsmith@mail.example.co.uk\n\nb\n", "RATWARE_EFROM"));
+	/* the domain must start at a word boundary; SRS is left alone */
+	assert_false(hits(RATWARE, "Return-Path: <myexample.co.uk-jsmith@bulk."
+	    "example.net>\nTo: jsmith@mail.example.co.uk\n\nb\n",
+	    "RATWARE_EFROM"));
+	assert_false(hits(RATWARE, "Return-Path: <SRS0=x=example.co.uk-jsmith@"
+	    "bulk.example.net>\nTo: jsmith@mail.example.co.uk\n\nb\n",
+	    "RATWARE_EFROM"));
+}
+
 #define HTML \
 	"body HTML_MESSAGE eval:html_test('html')\n" \
 	"body HTML_FONT_LOW_CONTRAST eval:html_test('font_low_contrast')\n" \
@@ -891,6 +929,7 @@ main(void)
 		cmocka_unit_test(test_small_evals),
 		cmocka_unit_test(test_uri_host_listed),
 		cmocka_unit_test(test_rp_and_images),
+		cmocka_unit_test(test_ratware),
 		cmocka_unit_test(test_html),
 		cmocka_unit_test(test_unknown_eval_skipped),
 	};
