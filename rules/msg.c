@@ -43,6 +43,11 @@ struct mpart {
 	size_t		 body_len;
 	char		*decoded;	/* leaves: after QP/base64 */
 	size_t		 decoded_len;
+	size_t		 end;		/* one past its last descendant */
+	char		*rendered;	/* kept only in multipart/alternative
+					   messages (MPART_ALT_DIFF) */
+	size_t		 rendered_len;
+	long		 html;		/* its m->html entry, or -1 */
 };
 
 struct msg {
@@ -99,6 +104,8 @@ new_part(struct msg *m)
 	m->parts = xreallocarray(m->parts, m->nparts + 1, sizeof(*m->parts));
 	memset(&m->parts[m->nparts], 0, sizeof(m->parts[0]));
 	m->parts[m->nparts].leaf = 1;
+	m->parts[m->nparts].end = m->nparts + 1;
+	m->parts[m->nparts].html = -1;
 	m->parts[m->nparts].type = xstrdup("text/plain");
 	m->parts[m->nparts].body = xstrdup("");
 	return m->nparts++;
@@ -503,6 +510,17 @@ store_part_header(struct msg *m, size_t pi, const char *h, size_t n,
 	}
 }
 
+/* /^[\041-\071\073-\176]+:/: what Message.pm expects after a boundary */
+static int
+field_start(const char *l, size_t n)
+{
+	size_t	i;
+
+	for (i = 0; i < n && l[i] >= '!' && l[i] <= '~' && l[i] != ':'; i++)
+		;
+	return i > 0 && i < n && l[i] == ':';
+}
+
 /* Message.pm _parse_multipart. */
 static void
 parse_multipart(struct msg *m, size_t pi, const char *boundary,
@@ -525,6 +543,8 @@ parse_multipart(struct msg *m, size_t pi, const char *boundary,
 		if (is_boundary(body + off, ll, boundary, bl) == 1) {
 			body += off + ll;
 			len -= off + ll;
+			if (len > 0 && !field_start(body, line_len(body, len)))
+				m->flags |= MSG_F_MIME_NO_HEADERS;
 			break;
 		}
 	}
@@ -596,6 +616,9 @@ parse_multipart(struct msg *m, size_t pi, const char *boundary,
 					}
 				break;
 			}
+			if (!last && !field_start(l + ll, line_len(l + ll,
+			    len - off - ll)))
+				m->flags |= MSG_F_MIME_NO_HEADERS;
 			if (++partcnt == 1000) {
 				m->flags |= MSG_F_PARTS_LIMIT;
 				break;
@@ -646,10 +669,22 @@ parse_multipart(struct msg *m, size_t pi, const char *boundary,
 	sbuf_free(&hdr);
 }
 
-/* Message.pm parse_body's dispatch for one part. */
+static void dispatch_part(struct msg *, size_t, const char *, const char *,
+    size_t, int, size_t);
+
+/* One part and its subtree, which then ends where the parts do. */
 static void
 dispatch(struct msg *m, size_t pi, const char *boundary, const char *body,
     size_t len, int subparse, size_t depth)
+{
+	dispatch_part(m, pi, boundary, body, len, subparse, depth);
+	m->parts[pi].end = m->nparts;
+}
+
+/* Message.pm parse_body's dispatch for one part. */
+static void
+dispatch_part(struct msg *m, size_t pi, const char *boundary,
+    const char *body, size_t len, int subparse, size_t depth)
 {
 	struct mpart	*p;
 	size_t		 child;
@@ -1080,8 +1115,11 @@ build_body(struct msg *m, struct sbuf *htmluris)
 	size_t		 pi, i, j, w, nl, first_nl, last_nl;
 	struct mpart	*p;
 	const char	*et;
-	int		 bad, dec, chars = 0;
+	int		 bad, dec, chars = 0, keep = 0;
 
+	/* multipart_alternative_difference compares the parts' renderings */
+	for (pi = 0; pi < m->nparts && !keep; pi++)
+		keep = strcmp(m->parts[pi].type, "multipart/alternative") == 0;
 	for (pi = 0; pi < m->nparts; pi++) {
 		p = &m->parts[pi];
 		if (!p->leaf)
@@ -1103,6 +1141,7 @@ build_body(struct msg *m, struct sbuf *htmluris)
 			    0, &u, &bad, &dec);
 			m->html = xreallocarray(m->html, m->nhtml + 1,
 			    sizeof(*m->html));
+			p->html = (long)m->nhtml;
 			dec = msg_html_render(u.p ? u.p : "", u.len, dec, &rnd,
 			    htmluris, &m->html[m->nhtml++]);
 			sbuf_free(&u);
@@ -1113,6 +1152,10 @@ build_body(struct msg *m, struct sbuf *htmluris)
 			chars = 1;
 		if (bad)
 			m->flags |= MSG_F_BAD_CHARSET;
+		if (keep) {
+			p->rendered = memdup(rnd.p ? rnd.p : "", rnd.len);
+			p->rendered_len = rnd.len;
+		}
 		if (rnd.len > MSG_BODY_SCAN_SIZE &&
 		    utf8_chars(rnd.p, rnd.len) > MSG_BODY_SCAN_SIZE) {
 			size_t s = utf8_offset(rnd.p, rnd.len,
@@ -1374,6 +1417,7 @@ msg_free(struct msg *m)
 		free(m->parts[i].name);
 		free(m->parts[i].body);
 		free(m->parts[i].decoded);
+		free(m->parts[i].rendered);
 	}
 	free(m->parts);
 	free(m->full);
@@ -1474,6 +1518,10 @@ msg_part_info(const struct msg *m, size_t idx, struct msg_part_info *out)
 	out->body_len = p->body != NULL ? p->body_len : 0;
 	out->decoded = p->decoded != NULL ? p->decoded : out->body;
 	out->decoded_len = p->decoded != NULL ? p->decoded_len : out->body_len;
+	out->end = p->end;
+	out->rendered = p->rendered;
+	out->rendered_len = p->rendered_len;
+	out->html = p->html;
 	return 0;
 }
 

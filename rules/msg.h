@@ -69,6 +69,10 @@ struct msg_limits {
 #define MSG_F_NUL		0x00010000u /* NUL byte in the message */
 #define MSG_F_EPILOGUE		0x00020000u /* text after a closing boundary
 					       (SA's mime_epilogue_exists) */
+#define MSG_F_MIME_NO_HEADERS	0x00040000u /* a line after an opening or
+					       inner boundary that is no
+					       "name:" (SA's
+					       missing_mime_headers) */
 
 /* One header field of the top-level header, in message order. */
 struct msg_header {
@@ -209,8 +213,12 @@ int	msg_part_get(const struct msg *m, size_t idx, const char *spec,
  * evals (rules/rule_saeval_mime.c): type is parse_content_type()'s lower
  * case type ("text/plain" when none), charset the raw parameter or NULL,
  * body the part's undecoded content (leaves only; "" for containers) and
- * decoded the same after QP/base64.  Pointers belong to m.  Returns 0, or
- * -1 when idx is out of range.
+ * decoded the same after QP/base64.  Parts are in depth-first order, so
+ * the subtree of part idx is idx .. end - 1.  rendered is the text the body
+ * rules see of a text/plain or text/html part (SA's rendered()), kept only
+ * in a message with a multipart/alternative part, else NULL; html indexes
+ * msg_html() for a rendered text/html part, else -1.  Pointers belong to
+ * m.  Returns 0, or -1 when idx is out of range.
  */
 struct msg_part_info {
 	const char	*type;
@@ -220,6 +228,10 @@ struct msg_part_info {
 	size_t		 body_len;
 	const char	*decoded;
 	size_t		 decoded_len;
+	size_t		 end;
+	const char	*rendered;
+	size_t		 rendered_len;
+	long		 html;
 };
 int	msg_part_info(const struct msg *m, size_t idx,
 	    struct msg_part_info *out);

@@ -13,12 +13,16 @@
  * follow trusted/untrusted in that mode.
  *
  * It covers the MTA formats that carry most mail (sendmail, Postfix, qmail,
- * Exim, Microsoft, the generic fallbacks); SA's rarer special cases (XMail,
- * ecelerity, Lotus, CommuniGate, Yahoo, ...) are absent and such lines fall
- * through to the generic rules.  doc/rules.md lists the difference.
+ * Exim, Microsoft, Lotus, webmail, the generic fallbacks); SA's rarer
+ * special cases (XMail, ecelerity, Yahoo SMTP, ...) are absent and such
+ * lines fall through to the generic rules.  doc/rules.md lists the
+ * difference.  Each row also says whether the MTA that writes that form
+ * looks up the reverse DNS (Received.pm's $mta_looked_up_dns), which the
+ * relay evals read as no_reverse_dns.
  *
  * Pure: no I/O.  The compiled patterns belong to the rule set.
  */
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -45,6 +49,10 @@
 #define RL_POPFETCH	0x20	/* fetchmail: skip, and forget the trusted */
 #define RL_IDENTAT	0x40	/* ident group ends in "@": strip it */
 #define RL_NOID		0x80	/* no id for this form */
+#define RL_DNS		0x100	/* the MTA that writes this form looks up
+				   the rDNS: an empty rdns means none */
+#define RL_DNS_NOTUNK	0x200	/* ... unless its rdns is "unknown" */
+#define RL_DNS_NOTUNKUC	0x400	/* ... unless its rdns is "UNKNOWN" */
 
 struct rl_pat {
 	const char	*guard;		/* must match first (NULL: none) */
@@ -56,6 +64,11 @@ struct rl_pat {
 
 /* Received.pm parse_received_line() branches, in its order. */
 static const struct rl_pat rl_table[] = {
+	{ " \\((?:SquirrelMail|NaSMail) authenticated user ", 0, "(" IP
+	    ")\\b(?![.-]).{10,80}by (\\S+) with HTTP", "ib", 0 },
+	{ "aol\\.com.*with HTTP \\(WebMailUI\\)|with HTTP \\(WebMailUI\\).*"
+	    "aol\\.com", 0, "(" IP ") by (\\S+) \\(" IP "\\) with HTTP "
+	    "\\(WebMailUI\\)", "ib", 0 },
 	{ " SMTPSVC", 0, "^(\\S*) \\(\\[(" IP ")\\][^\\)]{0,40}\\) by (\\S+) with "
 	    "Microsoft SMTPSVC", "hib", 0 },
 	{ " SMTPSVC", 0, "^mail pickup service by (\\S+) with Microsoft SMTPSVC$",
@@ -70,25 +83,30 @@ static const struct rl_pat rl_table[] = {
 	{ "Exim", 0, "^(\\S+) \\[(" IP ")\\](:\\d+)? by (\\S+) ", "Rixb", 0 },
 	{ " \\(Postfix\\) with", 0,
 	    "^(\\S+) \\((\\S+) \\[(" IP ")\\]\\) by (\\S+) ", "hrib",
-	    RL_UNKNOWN },
+	    RL_UNKNOWN | RL_DNS },
 	{ " \\(Postfix\\) with", 0,
 	    "^(\\S+) \\((\\S+)\\[(" IP ")\\]\\) by (\\S+) ", "hrib",
-	    RL_UNKNOWN },
+	    RL_UNKNOWN | RL_DNS },
+	{ "\\(Scalix SMTP Relay", 0, "^(\\S+) \\( ?(" IP ")\\) by (\\S+)", "hib",
+	    0 },
+	/* Lotus Domino does not look the rDNS up */
+	{ " \\(Lotus Domino ", 0, "^(\\S+) \\(\\[(" IP ")\\]\\) by (\\S+) \\(Lotus",
+	    "hib", 0 },
 	{ "\\bwith HTTP\\b", 0, "^(" IP ") \\(\\[" IP "\\]\\) by (\\S+)",
 	    "ib", 0 },
 	{ " by \\S+ \\(qmail-\\S+\\) with ", 1,
 	    "^(\\S+) \\((\\S+) \\[(" IP ")\\].*\\) by (\\S+) \\(", "hrib",
-	    RL_IDENT },
+	    RL_IDENT | RL_DNS },
 	{ NULL, 0, "^(\\S+) \\((\\S+) \\[(" IP ")\\]\\) by (\\S+) with \\S+ \\(",
-	    "hrib", 0 },
+	    "hrib", RL_DNS },
 	{ NULL, 0, "^(\\S+) \\(\\[(" IP ")\\] helo=(\\S+)\\) by (\\S+) with ",
 	    "rihb", 0 },
 	{ NULL, 0, "^(\\S+) \\(<unknown\\S*>\\[(" IP ")\\]\\) by (\\S+) ",
 	    "hib", 0 },
 	{ NULL, 0, "^(\\S+) \\((\\S+\\.\\S+)\\[(" IP ")\\]\\) by (\\S+) ",
-	    "hrib", 0 },
+	    "hrib", RL_DNS },
 	{ NULL, 0, "^(\\S+) \\((\\S*)\\@\\[(" IP ")\\].*\\) by (\\S+) \\(",
-	    "hdib", 0 },
+	    "hdib", RL_DNS },
 	{ NULL, 0, "^(\\S+) \\((?:HELO|EHLO) (\\S*)\\) \\((" IP ")\\) by "
 	    "(\\S+) \\(qpsmtpd/\\S+\\) with (?:ESMTP|SMTP)", "rhib", 0 },
 	{ NULL, 0, "^(\\S+) \\((?:HELO|EHLO) (\\S*)\\) \\[(" IP ")\\] by "
@@ -101,61 +119,63 @@ static const struct rl_pat rl_table[] = {
 	    "(.* )?(SMTP|QMQP)(?! id )", 0,
 	    "^(\\S+) \\((?:HELO|EHLO) ([^ \\(\\)]*)\\) \\((\\S*)\\@\\[?(" IP
 	    ")\\]?\\)(?: \\(envelope-sender <\\S+>\\))? by (\\S+)", "rhdib",
-	    RL_UNKNOWN },
+	    RL_UNKNOWN | RL_DNS | RL_DNS_NOTUNK },
 	{ "^\\S+( \\((?:HELO|EHLO) \\S*\\))? \\((\\S+\\@)?\\[?" IP "\\]?\\)"
 	    "( \\(envelope-sender <\\S+>\\))? by \\S+( \\(.+\\))* with "
 	    "(.* )?(SMTP|QMQP)(?! id )", 0,
 	    "^(\\S+) \\((?:HELO|EHLO) ([^ \\(\\)]*)\\) \\(\\[?(" IP
 	    ")\\]?\\)(?: \\(envelope-sender <\\S+>\\))? by (\\S+)", "rhib",
-	    RL_UNKNOWN },
+	    RL_UNKNOWN | RL_DNS | RL_DNS_NOTUNK },
 	{ "^\\S+( \\((?:HELO|EHLO) \\S*\\))? \\((\\S+\\@)?\\[?" IP "\\]?\\)"
 	    "( \\(envelope-sender <\\S+>\\))? by \\S+( \\(.+\\))* with "
 	    "(.* )?(SMTP|QMQP)(?! id )", 0,
 	    "^(\\S+) \\((\\S*)\\@\\[?(" IP ")\\]?\\)(?: \\(envelope-sender "
-	    "<\\S+>\\))? by (\\S+)", "Rdib", RL_UNKNOWN },
+	    "<\\S+>\\))? by (\\S+)", "Rdib",
+	    RL_UNKNOWN | RL_DNS | RL_DNS_NOTUNK },
 	{ "^\\S+( \\((?:HELO|EHLO) \\S*\\))? \\((\\S+\\@)?\\[?" IP "\\]?\\)"
 	    "( \\(envelope-sender <\\S+>\\))? by \\S+( \\(.+\\))* with "
 	    "(.* )?(SMTP|QMQP)(?! id )", 0,
 	    "^(\\S+) \\(\\[?(" IP ")\\]?\\)(?: \\(envelope-sender <\\S+>\\))? "
-	    "by (\\S+)", "Rib", RL_UNKNOWN },
+	    "by (\\S+)", "Rib", RL_UNKNOWN | RL_DNS | RL_DNS_NOTUNK },
 	{ NULL, 0, "^\\[(" IP ")\\] by (\\S+) via HTTP$", "ib", 0 },
 	{ NULL, 0, "^(\\S+) \\( \\[(" IP ")\\]\\).*? by (\\S+) ", "xib", 0 },
 	{ NULL, 0, "^\\((\\S+) \\[(" IP ")\\]\\) by (\\S+) ", "hib", 0 },
 	{ NULL, 0, "^\\[(" IP ")\\] by (\\S+) ", "ib", 0 },
 	{ NULL, 0, "^\\(\\[?(" IP ")\\]?\\) by (\\S+) ", "ib", 0 },
 	{ NULL, 0, "^(\\S+) \\[(" IP ")\\] by (\\S+) \\[" IP "\\] with ",
-	    "hib", 0 },
+	    "hib", RL_DNS },
 	{ NULL, 0, "^(\\S+) \\[\\((" IP ")\\)\\] by (\\S+) \\(" IP "\\) ",
 	    "hib", 0 },
-	{ NULL, 0, "^(\\S+) \\(\\[(" IP ")\\]\\) by (\\S+) \\(", "hib", 0 },
+	{ NULL, 0, "^(\\S+) \\(\\[(" IP ")\\]\\) by (\\S+) \\(", "hib",
+	    RL_DNS },
 	{ NULL, 0, "^(\\S+) \\((\\S+) \\[(" IP ")\\]\\).*? by (\\S+)\\b",
-	    "hrib", RL_SOFTDNS },
+	    "hrib", RL_SOFTDNS | RL_DNS },
 	{ NULL, 0, "^(\\S+) \\(\\[(" IP ")(?:[.:]\\d+)?\\]\\).*? by (\\S+) ",
-	    "hib", 0 },
+	    "hib", RL_DNS },
 	{ NULL, 0, "^(\\S+) \\((\\S+) \\[(" IP ")\\]\\)(?: \\(authenticated "
-	    "bits=\\d+\\))? by (\\S+) \\(", "hrib", 0 },
+	    "bits=\\d+\\))? by (\\S+) \\(", "hrib", RL_DNS },
 	{ NULL, 0, "with (?:POP3|IMAP)", "", RL_RET0 | RL_POPFETCH },
 	{ NULL, 0, "^(\\S+) \\((?:HELO|EHLO) ([^\\)]*)\\) \\((\\S*@)?\\[?(" IP
-	    ")\\]?\\).* by (\\S+) ", "rhdib", RL_IDENTAT },
+	    ")\\]?\\).* by (\\S+) ", "rhdib", RL_IDENTAT | RL_DNS },
 	{ NULL, 0, "^(\\S+) \\((\\S*@)?\\[?(" IP ")\\]?\\).* by (\\S+) ",
-	    "Rdib", RL_IDENTAT },
+	    "Rdib", RL_IDENTAT | RL_DNS },
 	{ " with http for ", 0, "^\\[(" IP ")\\] by (\\S+) with http for ",
 	    "ib", 0 },
 	{ " via smap ", 0, "^(\\S+)\\((" IP ")\\) by (\\S+) via smap ", "rib",
-	    0 },
+	    RL_DNS },
 	{ NULL, 0, "^(\\S+)\\((" IP "), (?:HELO|EHLO) (\\S*)\\) by (\\S+) via "
-	    "smap ", "rihb", 0 },
+	    "smap ", "rihb", RL_DNS },
 	{ " \\(Post", 0, "^\\[(" IP ")\\] by (\\S+) \\(Post", "ib", 0 },
 	{ NULL, 0, "^(" IP ") by (\\S+) \\((?:SMTPL|InterScan)\\b", "ib", 0 },
 	{ " with BSMTP", 0, "^\\S+ by \\S+ with BSMTP", "", RL_RET0 },
 	{ NULL, 0, "^(\\S+) \\((\\S+) \\[(" IP ")\\]\\) by (\\S+) with ",
-	    "hrib", 0 },
+	    "hrib", RL_DNS },
 	{ NULL, 0, "^(\\S+) \\((?:HELO|EHLO) (\\S*)\\) \\((?:(\\S+)\\@)?(" IP
-	    ").*?\\) by (\\S+) with ", "rhdib", 0 },
+	    ").*?\\) by (\\S+) with ", "rhdib", RL_DNS },
 	{ NULL, 0, "^\\[(" IP ")\\] \\((?:account \\S+ )?(?:HELO|EHLO) "
 	    "(\\S*)\\) by (\\S+) \\(", "ihb", 0 },
 	{ " \\(CommuniGate Pro", 0, "^(\\S+) \\(\\[(" IP ")\\] verified\\) by "
-	    "(\\S+) \\(", "Rib", 0 },
+	    "(\\S+) \\(", "Rib", RL_DNS },
 	{ NULL, 0, "^\\(\\[(" IP ")\\]\\) by (\\S+) with ", "ib", 0 },
 	{ NULL, 0, "^([^\\d]\\S+) \\((" IP ")\\) by (\\S+) ", "hib", 0 },
 	{ NULL, 0, "^\\S+ \\(\\S+\\) by \\S+ \\(Content Technologies ", "",
@@ -163,7 +183,8 @@ static const struct rl_pat rl_table[] = {
 	{ NULL, 0, "^(\\S+) \\(\\[(" IP ")\\] \\[(\\S+)\\]\\) by (\\S+) with ",
 	    "hixb", 0 },
 	{ NULL, 0, "^(" IP ") by (\\S+) with ", "ib", 0 },
-	{ NULL, 0, "^(\\S+) \\((\\S+)\\[(" IP ")\\]\\) by (\\S+) ", "hrib", 0 },
+	{ NULL, 0, "^(\\S+) \\((\\S+)\\[(" IP ")\\]\\) by (\\S+) ", "hrib",
+	    RL_DNS },
 	{ NULL, 0, "^\\[(" IP ")\\]\\S+ \\((?:HELO|EHLO) (\\S*)\\) by (\\S+) ",
 	    "ihb", 0 },
 	{ NULL, 0, "^(" IP ") \\((?:HELO|EHLO) (\\S*)\\) by (\\S+) ", "ihb", 0 },
@@ -176,11 +197,16 @@ static const struct rl_pat rl_table[] = {
 	{ NULL, 0, "^\\[(" IP ")\\] \\(([^\\)]+)\\) by (\\S+) ", "isb", 0 },
 	{ NULL, 0, "^(\\S+) \\((?:\\S+\\@)?(" IP ")\\) by (\\S+) with ", "rib",
 	    0 },
+	/* Obtuse smtpd */
+	{ NULL, 0, "^(\\S+)\\((" IP ")\\)(?:, claiming to be \"(\\S+)\")? via "
+	    "\\S+ by (\\S+),", "rihb", RL_DNS | RL_DNS_NOTUNKUC },
 	/* not relays */
 	{ NULL, 0, "^\\S+ \\([^\\s\\@]+\\@" LH "\\) by \\S+ \\(", "", RL_RET0 },
 	{ NULL, 0, "^\\S+ \\S+ by \\S+ with local-e?smtp ", "", RL_RET0 },
 	{ NULL, 0, "^\\S+\\@\\S+ by \\S+ ", "", RL_RET0 },
 	{ NULL, 0, "^Unknown/Local \\(", "", RL_RET0 },
+	{ NULL, 0, "^localhost \\(localhost \\[\\[UNIX: localhost\\]\\]\\) by ",
+	    "", RL_RET0 },
 	{ NULL, 0, "^" LH " \\((?:\\S+\\@)?" LH "[\\)\\[]", "", RL_RET0 },
 	{ NULL, 0, "^\\S+ \\((?:\\S+\\@)?" LH "\\) ", "", RL_RET0 },
 	{ NULL, 0, "^\\S+ \\(\\S+\\@\\S+ \\[" LH "\\]\\) ", "", RL_RET0 },
@@ -287,6 +313,8 @@ struct relay {
 	char	ip[64], rdns[256], helo[256], by[256], ident[128], envfrom[256],
 		id[128], auth[64];
 	int	private;
+	int	nordns;		/* Received.pm no_reverse_dns: the MTA
+				   looked the rDNS up and found none */
 };
 
 /*
@@ -406,12 +434,57 @@ exim_sub(const char *sub, struct relay *rl)
 	}
 }
 
+/* s/^0*:0*:(?:0*:)*ffff:(\d+\.\d+\.\d+\.\d+)$/$1/i: IPv4 as IPv4 */
+static void
+v4mapped(char *ip)
+{
+	const char *p = ip, *v4;
+	int colons = 0;
+
+	for (;;) {
+		while (*p == '0')
+			p++;
+		if (*p != ':')
+			break;
+		p++;
+		colons++;
+	}
+	if (colons < 2 || strncasecmp(p, "ffff:", 5) != 0)
+		return;
+	v4 = p + 5;
+	for (p = v4, colons = 0; *p != '\0'; p++) {
+		if (*p == '.' && p > v4 && isdigit((unsigned char)p[-1]) &&
+		    isdigit((unsigned char)p[1]))
+			colons++;
+		else if (!isdigit((unsigned char)*p))
+			return;
+	}
+	if (colons == 3 && isdigit((unsigned char)*v4))
+		memmove(ip, v4, strlen(v4) + 1);
+}
+
 static void
 strip_chars(char *s)
 {
 	for (; *s != '\0'; s++)
 		if (strchr(" \t\n#[]()<>|", *s) != NULL)
 			*s = '!';
+}
+
+/* /CommuniGate Pro (HTTP|SMTP|XIMSS|IMAP)/: its users log in */
+static int
+communigate(const char *l)
+{
+	static const char *const how[] = { "HTTP", "SMTP", "XIMSS", "IMAP",
+	    NULL };
+	const char *p;
+	size_t k;
+
+	for (p = l; (p = strstr(p, "CommuniGate Pro ")) != NULL; p++)
+		for (k = 0; how[k] != NULL; k++)
+			if (strncmp(p + 16, how[k], strlen(how[k])) == 0)
+				return 1;
+	return 0;
 }
 
 /*
@@ -435,6 +508,7 @@ parse_line(const struct relays *R, pcre2_match_data *md, char *l,
 	char *s, *p, sub[512];
 	size_t len, i, g;
 	const struct rl_pat *t;
+	int dns = 0;
 
 	memset(rl, 0, sizeof(*rl));
 	/* s/\s+/ /g; trim; s/\s?;$// */
@@ -486,7 +560,8 @@ parse_line(const struct relays *R, pcre2_match_data *md, char *l,
 		grp(md, l, 1, sub, sizeof(sub));
 		snprintf(rl->auth, sizeof(rl->auth), strcmp(sub, "Postfix") ==
 		    0 ? "%s" : "Postfix (%s)", sub);
-	}
+	} else if (strstr(l, " (account ") != NULL && communigate(l))
+		strcpy(rl->auth, "Communigate");
 	if (strncmp(l, "from ", 5) != 0) {
 		/*
 		 * "(from ": Received.pm's three forms of its own (Norton's
@@ -550,6 +625,14 @@ parse_line(const struct relays *R, pcre2_match_data *md, char *l,
 				break;
 			}
 		}
+		/* Received.pm $mta_looked_up_dns, before "unknown" goes */
+		dns = (t->flags & RL_DNS) &&
+		    !((t->flags & RL_DNS_NOTUNK) && strcmp(rl->rdns,
+		    "unknown") == 0) &&
+		    !((t->flags & RL_DNS_NOTUNKUC) && strcmp(rl->rdns,
+		    "UNKNOWN") == 0) &&
+		    !((t->flags & RL_SOFTDNS) && strcmp(rl->rdns,
+		    "softdnserr") == 0);
 		if ((t->flags & RL_IDENT) && (p = strchr(rl->rdns, '@')) !=
 		    NULL) {
 			char *id = rl->rdns;
@@ -573,9 +656,21 @@ parse_line(const struct relays *R, pcre2_match_data *md, char *l,
 		goto enough;
 	}
 	if (rl->helo[0] == '\0') {
-		size_t n = strcspn(s, " ([");
+		/*
+		 * /^(\S+)[^-A-Za-z0-9\.]/: greedy, so the whole first word
+		 * when a blank follows it, brackets and all ("host([ip])"
+		 * gives "host!!ip!!" once stripped, as in SA), else the
+		 * longest prefix before a byte outside [-A-Za-z0-9.].
+		 */
+		size_t n = strcspn(s, " ");
 
-		if (n > 0 && s[n] != '\0' && n < sizeof(rl->helo)) {
+		if (s[n] != ' ') {
+			while (n > 1 && (isalnum((unsigned char)s[n - 1]) ||
+			    s[n - 1] == '-' || s[n - 1] == '.'))
+				n--;
+			n = n > 1 ? n - 1 : 0;
+		}
+		if (n > 0 && n < sizeof(rl->helo)) {
 			memcpy(rl->helo, s, n);
 			rl->helo[n] = '\0';
 		}
@@ -594,6 +689,7 @@ enough:
 		rl->rdns[0] = '\0';
 	if (strncasecmp(rl->ip, "ipv6:", 5) == 0)
 		memmove(rl->ip, rl->ip + 5, strlen(rl->ip + 5) + 1);
+	v4mapped(rl->ip);
 	len = strlen(rl->by);
 	if (len > 0 && rl->by[len - 1] == ';')
 		rl->by[len - 1] = '\0';
@@ -614,6 +710,7 @@ enough:
 	strip_chars(rl->ident);
 	strip_chars(rl->envfrom);
 	rl->private = rmatch(R->rp[RP_PRIV], rl->ip, strlen(rl->ip), md);
+	rl->nordns = dns && rl->rdns[0] == '\0';
 	return 1;
 }
 
@@ -694,59 +791,41 @@ all_range(const struct relays *R, const struct msg *m, const char *which,
 	return 1;
 }
 
-int
-rule_relays_get(const struct relays *R, const struct msg *m,
-    const char *spec, pcre2_match_data *md, struct relays_cache *c,
-    struct sbuf *out)
+/*
+ * Every relay of m in Received.pm's order (the Received fields from the
+ * top, then one per originating_ip_headers field of 10_default_prefs.cf),
+ * each with whether it is still in the trusted part.  fn gets a NULL relay
+ * (trusted 1) where a mail fetcher's handover restarts the trusted part.
+ */
+typedef void relay_fn(const struct relay *, int, void *);
+
+static void
+relays_walk(const struct relays *R, const struct msg *m,
+    pcre2_match_data *md, struct relays_cache *c, relay_fn *fn, void *arg)
 {
 	const struct msg_header *h;
 	struct relay rl;
-	size_t n, i;
-	int trusted = 1, want_trusted, any = 0, rc;
-	size_t k;
+	size_t n, i, k;
+	int trusted = 1, rc;
 	static const char *const orig_hdrs[] = { "X-Yahoo-Post-IP",
 	    "X-Originating-IP", "X-Apparently-From", "X-SenderIP", "X-AOL-IP",
 	    "X-MS-Exchange-CrossTenant-OriginalAttributedTenantConnectingIp",
 	    NULL };
 
-	if (strncasecmp(spec, "ALL-", 4) == 0)
-		return all_range(R, m, spec + 4, md, c, out);
-	if (strncasecmp(spec, "X-Spam-Relays-", 14) != 0)
-		return -1;
-	spec += 14;
-	if (strcasecmp(spec, "Trusted") == 0 || strcasecmp(spec, "Internal") ==
-	    0)
-		want_trusted = 1;
-	else if (strcasecmp(spec, "Untrusted") == 0 ||
-	    strcasecmp(spec, "External") == 0)
-		want_trusted = 0;
-	else
-		return -1;
-	sbuf_reset(out);
 	h = msg_headers(m, &n);
 	for (i = 0; i < n; i++) {
 		if (h[i].name_len != 8 || strncasecmp(h[i].name, "Received",
 		    8) != 0)
 			continue;
 		rc = relay_at(R, m, i, md, c, &rl);
-		if (rc == RL_FETCHED && trusted && want_trusted) {
-			sbuf_reset(out);
-			any = 0;
-		}
+		if (rc == RL_FETCHED && trusted)
+			fn(NULL, 1, arg);
 		if (rc == 1) {
 			if (trusted && !rl.private && rl.auth[0] == '\0')
 				trusted = 0;
-			if (trusted == want_trusted) {
-				sbuf_printf(out, "%s[ ip=%s rdns=%s helo=%s "
-				    "by=%s ident=%s envfrom=%s intl=%d id=%s "
-				    "auth=%s msa=0 ]", any ? " " : "", rl.ip,
-				    rl.rdns, rl.helo, rl.by, rl.ident,
-				    rl.envfrom, trusted, rl.id, rl.auth);
-				any = 1;
-			}
+			fn(&rl, trusted, arg);
 		}
 	}
-	/* originating_ip_headers (10_default_prefs.cf): one relay each */
 	for (k = 0; orig_hdrs[k] != NULL; k++) {
 		size_t kl = strlen(orig_hdrs[k]);
 
@@ -762,20 +841,99 @@ rule_relays_get(const struct relays *R, const struct msg *m,
 				    strlen(rl.ip), md);
 				if (trusted && !rl.private)
 					trusted = 0;
-				if (trusted == want_trusted) {
-					sbuf_printf(out, "%s[ ip=%s rdns= helo= "
-					    "by= ident= envfrom= intl=%d id= "
-					    "auth= msa=0 ]", any ? " " : "",
-					    rl.ip, trusted);
-					any = 1;
-				}
+				fn(&rl, trusted, arg);
 			}
 			break;
 		}
 	}
+}
+
+struct relays_str {
+	struct sbuf	*out;
+	int		 want_trusted, any;
+};
+
+static void
+relay_str(const struct relay *rl, int trusted, void *arg)
+{
+	struct relays_str *a = arg;
+
+	if (rl == NULL) {
+		if (a->want_trusted) {
+			sbuf_reset(a->out);
+			a->any = 0;
+		}
+		return;
+	}
+	if (trusted != a->want_trusted)
+		return;
+	sbuf_printf(a->out, "%s[ ip=%s rdns=%s helo=%s by=%s ident=%s "
+	    "envfrom=%s intl=%d id=%s auth=%s msa=0 ]", a->any ? " " : "",
+	    rl->ip, rl->rdns, rl->helo, rl->by, rl->ident, rl->envfrom,
+	    trusted, rl->id, rl->auth);
+	a->any = 1;
+}
+
+int
+rule_relays_get(const struct relays *R, const struct msg *m,
+    const char *spec, pcre2_match_data *md, struct relays_cache *c,
+    struct sbuf *out)
+{
+	struct relays_str a = { out, 0, 0 };
+
+	if (strncasecmp(spec, "ALL-", 4) == 0)
+		return all_range(R, m, spec + 4, md, c, out);
+	if (strncasecmp(spec, "X-Spam-Relays-", 14) != 0)
+		return -1;
+	spec += 14;
+	if (strcasecmp(spec, "Trusted") == 0 || strcasecmp(spec, "Internal") ==
+	    0)
+		a.want_trusted = 1;
+	else if (strcasecmp(spec, "Untrusted") == 0 ||
+	    strcasecmp(spec, "External") == 0)
+		a.want_trusted = 0;
+	else
+		return -1;
+	sbuf_reset(out);
+	relays_walk(R, m, md, c, relay_str, &a);
 	if (out->p == NULL)
 		sbuf_adds(out, "");
 	return 1;
+}
+
+struct relays_each {
+	rule_relay_fn	*fn;
+	void		*arg;
+};
+
+static void
+relay_each(const struct relay *rl, int trusted, void *arg)
+{
+	struct relays_each *a = arg;
+	struct relay_info ri;
+
+	if (rl == NULL) {
+		a->fn(NULL, a->arg);
+		return;
+	}
+	ri.ip = rl->ip;
+	ri.rdns = rl->rdns;
+	ri.helo = rl->helo;
+	ri.by = rl->by;
+	ri.trusted = trusted;
+	ri.private = rl->private;
+	ri.no_rdns = rl->nordns;
+	a->fn(&ri, a->arg);
+}
+
+void
+rule_relays_each(const struct relays *R, const struct msg *m,
+    pcre2_match_data *md, struct relays_cache *c, rule_relay_fn *fn,
+    void *arg)
+{
+	struct relays_each a = { fn, arg };
+
+	relays_walk(R, m, md, c, relay_each, &a);
 }
 
 /* "[ " opens each relay of a X-Spam-Relays-* text */

@@ -4,8 +4,11 @@
  * The stock rule files call Perl functions (`header FOO eval:fn(args)`);
  * this file holds the table of those moat runs, each with the semantics of
  * SpamAssassin 4.0.1's Perl (Plugin/HeaderEval.pm, RelayEval.pm,
- * FreeMail.pm, Bayes.pm check_bayes; the MIME and HTML ones are in
- * rule_saeval_mime.c).  A call is parsed once at load (its arguments as
+ * FreeMail.pm, WLBLEval.pm's local lists, Bayes.pm check_bayes; the MIME
+ * and HTML ones are in rule_saeval_mime.c and rule_saeval_html.c).  The
+ * settings of the stock files they read (freemail_domains,
+ * enlist_uri_host, util_rb_2tld...) come through rule_saeval_setting().
+ * A call is parsed once at load (its arguments as
  * strings and numbers, a regex argument compiled) and run per message over
  * the message model and the envelope.
  *
@@ -15,11 +18,7 @@
  *
  * Not done here: network checks (DNS lists, SPF, DKIM), Bayes internals,
  * anything that needs configuration moat does not read (welcomelists,
- * trusted_networks); those calls stay skipped and are counted.  Nor the
- * relay checks that need what rule_relays.c does not record as SA does:
- * check_relays_unparseable (SA knows more Received formats, so moat
- * counts more unparseable ones) and check_for_no_rdns_dotcom_helo (SA's
- * "no reverse DNS" depends on which MTA wrote the field).
+ * trusted_networks); those calls stay skipped and are counted.
  *
  * Invariants: pure (no clock, no I/O); the conf is immutable once finished
  * and shared by threads; everything per message lives in struct
@@ -137,6 +136,13 @@ static const unsigned char sae_re_multiline[SRE_COUNT] = {
 	[SRE_EZMLM] = 1, [SRE_EZMLM_DLTO] = 1,
 };
 
+/* one enlist_uri_host entry: "LIST\0host", its verdict (0 for "!host") */
+struct sae_uh {
+	char	*key;
+	size_t	 len;
+	int	 v;
+};
+
 struct saeval_conf {
 	char		**fm;		/* freemail domains, sorted */
 	size_t		 nfm;
@@ -145,6 +151,12 @@ struct saeval_conf {
 	char		**fmwl;		/* freemail_welcomelist, sorted */
 	size_t		 nfmwl;
 	pcre2_code	*fmre;		/* \@(?:wild|...)$, or NULL */
+	struct sae_uh	*uh;		/* enlist_uri_host, sorted once
+					   finished */
+	size_t		 nuh;
+	char		**tld2, **tld3;	/* util_rb_2tld, util_rb_3tld:
+					   registry boundaries, sorted */
+	size_t		 ntld2, ntld3;
 	pcre2_code	*re[SRE_COUNT];
 	int		 finished;
 };
@@ -190,6 +202,93 @@ add_word(char ***v, size_t *n, const char *w, size_t len)
 	(*v)[(*n)++] = s;
 }
 
+static int
+uh_cmp(const void *a, const void *b)
+{
+	const struct sae_uh *x = a, *y = b;
+	int d = memcmp(x->key, y->key, x->len < y->len ? x->len : y->len);
+
+	return d != 0 ? d : (x->len > y->len) - (x->len < y->len);
+}
+
+/* The first entry from "from" on for host p[0..hl) in list l (any: NULL). */
+static size_t
+uh_find(const struct saeval_conf *c, size_t from, const char *l, size_t ll,
+    const char *p, size_t hl)
+{
+	size_t i;
+
+	for (i = from; i < c->nuh; i++) {
+		const char *h = c->uh[i].key + strlen(c->uh[i].key) + 1;
+
+		if ((l == NULL || (strlen(c->uh[i].key) == ll &&
+		    memcmp(c->uh[i].key, l, ll) == 0)) && strlen(h) == hl &&
+		    strncasecmp(h, p, hl) == 0)
+			break;
+	}
+	return i;
+}
+
+/*
+ * Conf.pm enlist_uri_host (LIST) host... ("!host": verdict 0) and
+ * delist_uri_host [(LIST)] host... (from LIST, or from every list so
+ * far).  Few entries, read once: a linear search keeps the order rules.
+ */
+static void
+uri_host_setting(struct saeval_conf *c, int enlist, const char *val)
+{
+	const char *p = val, *l = NULL, *e;
+	size_t ll = 0, i, hl;
+	struct sbuf k = SBUF_INIT;
+	int v;
+
+	while (*p == ' ' || *p == '\t')
+		p++;
+	if (*p == '(') {
+		l = p + 1;
+		if ((e = strchr(l, ')')) == NULL)
+			return;
+		ll = (size_t)(e - l);
+		p = e + 1;
+	} else if (enlist)
+		return;
+	for (;; p = e) {
+		while (*p == ' ' || *p == '\t')
+			p++;
+		for (e = p; *e != '\0' && *e != ' ' && *e != '\t'; e++)
+			;
+		if (e == p)
+			break;
+		v = !(*p == '!' && enlist);
+		if (*p == '!' && enlist)
+			p++;
+		hl = (size_t)(e - p);
+		i = uh_find(c, 0, l, ll, p, hl);
+		if (!enlist) {
+			/* every list when none is named */
+			for (; i < c->nuh; i = uh_find(c, i + 1, l, ll, p, hl))
+				c->uh[i].v = -1;	/* removed */
+			continue;
+		}
+		if (i < c->nuh) {
+			c->uh[i].v = v;
+			continue;
+		}
+		sbuf_reset(&k);
+		sbuf_add(&k, l, ll);
+		sbuf_addc(&k, '\0');
+		sbuf_add(&k, p, hl);
+		for (i = ll + 1; i < k.len; i++)
+			k.p[i] = (char)tolower((unsigned char)k.p[i]);
+		c->uh = xreallocarray(c->uh, c->nuh + 1, sizeof(*c->uh));
+		c->uh[c->nuh].key = xmalloc(k.len + 1);
+		memcpy(c->uh[c->nuh].key, k.p, k.len + 1);
+		c->uh[c->nuh].len = k.len;
+		c->uh[c->nuh++].v = v;
+	}
+	sbuf_free(&k);
+}
+
 int
 rule_saeval_setting(struct saeval_conf **cp, const char *key, const char *val)
 {
@@ -197,11 +296,23 @@ rule_saeval_setting(struct saeval_conf **cp, const char *key, const char *val)
 	const char *p, *e;
 	int dom;
 
+	if (strcmp(key, "enlist_uri_host") == 0 ||
+	    strcmp(key, "delist_uri_host") == 0) {
+		if (*cp == NULL)
+			*cp = xcalloc(1, sizeof(**cp));
+		uri_host_setting(*cp, key[0] == 'e', val);
+		return 1;
+	}
+	/* dom: 0 welcomelist, 1 freemail domain, 2 or 3 util_rb_Ntld */
 	if (strcmp(key, "freemail_domains") == 0)
 		dom = 1;
 	else if (strcmp(key, "freemail_welcomelist") == 0 ||
 	    strcmp(key, "freemail_whitelist") == 0)
 		dom = 0;
+	else if (strcmp(key, "util_rb_2tld") == 0)
+		dom = 2;
+	else if (strcmp(key, "util_rb_3tld") == 0)
+		dom = 3;
 	else
 		return 0;
 	if (*cp == NULL)
@@ -214,8 +325,13 @@ rule_saeval_setting(struct saeval_conf **cp, const char *key, const char *val)
 			;
 		if (e == p)
 			break;
-		if (!dom) {
-			add_word(&c->fmwl, &c->nfmwl, p, (size_t)(e - p));
+		if (dom != 1) {
+			if (dom == 0)
+				add_word(&c->fmwl, &c->nfmwl, p, (size_t)(e - p));
+			else if (dom == 2)
+				add_word(&c->tld2, &c->ntld2, p, (size_t)(e - p));
+			else
+				add_word(&c->tld3, &c->ntld3, p, (size_t)(e - p));
 			continue;
 		}
 		/* FreeMail.pm: only [a-zA-Z0-9.*?-], else warned and dropped */
@@ -260,6 +376,18 @@ rule_saeval_conf_finish(struct saeval_conf *c)
 		qsort(c->fm, c->nfm, sizeof(char *), cmp_strp);
 	if (c->nfmwl > 0)
 		qsort(c->fmwl, c->nfmwl, sizeof(char *), cmp_strp);
+	if (c->ntld2 > 0)
+		qsort(c->tld2, c->ntld2, sizeof(char *), cmp_strp);
+	if (c->ntld3 > 0)
+		qsort(c->tld3, c->ntld3, sizeof(char *), cmp_strp);
+	for (i = k = 0; i < c->nuh; i++)	/* drop the delisted */
+		if (c->uh[i].v >= 0)
+			c->uh[k++] = c->uh[i];
+		else
+			free(c->uh[i].key);
+	c->nuh = k;
+	if (c->nuh > 0)
+		qsort(c->uh, c->nuh, sizeof(*c->uh), uh_cmp);
 	if (c->nfmwild > 0) {
 		/* FreeMail.pm finish_parsing_end: . literal, ? any, * [^.]* */
 		sbuf_adds(&b, "@(?:");
@@ -312,6 +440,15 @@ rule_saeval_conf_free(struct saeval_conf *c)
 	free(c->fm);
 	free(c->fmwild);
 	free(c->fmwl);
+	for (i = 0; i < c->nuh; i++)
+		free(c->uh[i].key);
+	free(c->uh);
+	for (i = 0; i < c->ntld2; i++)
+		free(c->tld2[i]);
+	for (i = 0; i < c->ntld3; i++)
+		free(c->tld3[i]);
+	free(c->tld2);
+	free(c->tld3);
 	pcre2_code_free(c->fmre);
 	for (i = 0; i < SRE_COUNT; i++)
 		pcre2_code_free(c->re[i]);
@@ -798,6 +935,93 @@ ev_subject_all_caps(const struct saeval_call *call, struct saeval_ctx *cx)
 	return letters > 0;
 }
 
+/* Perl's /\w/ and /\s/ on ASCII */
+static int
+wordc(unsigned char c)
+{
+	return isalnum(c) || c == '_';
+}
+
+/* s[0..n) starts with to (caselessly if ci); the length after it or -1 */
+static long
+starts(const char *s, size_t n, const char *to, size_t tl, int ci)
+{
+	if (n < tl || (ci ? strncasecmp(s, to, tl) : strncmp(s, to, tl)) != 0)
+		return -1;
+	return (long)(n - tl);
+}
+
+/*
+ * HeaderEval.pm check_for_to_in_subject('user'): the To address's local
+ * part as the whole Subject, or greeted at its start (SA matches the
+ * untrimmed Subject, as here; $ also before a final newline):
+ * /^(?:(?:re|fw):\s*(?:\w+\s+)?TO$|(?-i:TO)\s*[,:;!?-](?:$|\s)|TO$|
+ * ,\s*TO[,:;!?-]$)/i.  'address' (no stock rule) looks for the whole
+ * address.
+ */
+static unsigned
+ev_to_in_subject(const struct saeval_call *call, struct saeval_ctx *cx)
+{
+	struct saeval_cache *c = cx->cache;
+	const char *s, *to, *at, *e;
+	size_t n, tl, i;
+	long r;
+
+	if (call->args[0] == NULL || strcmp(call->args[0], "user") != 0)
+		return 0;
+	sae_get(cx, "To:addr", &c->a);
+	if ((e = memchr(c->a.p, '\n', c->a.len)) != NULL)
+		c->a.len = (size_t)(e - c->a.p);	/* scalar: the first */
+	if (c->a.len == 0)
+		return 0;
+	to = c->a.p;
+	tl = (at = memchr(to, '@', c->a.len)) != NULL ? (size_t)(at - to) :
+	    c->a.len;
+	sae_get(cx, "Subject", &c->b);
+	s = c->b.p;
+	n = c->b.len;
+	if (n > 0 && s[n - 1] == '\n')
+		n--;
+	/* TO$ */
+	if (starts(s, n, to, tl, 1) == 0)
+		return 1;
+	/* (?-i:TO)\s*[,:;!?-](?:$|\s) */
+	if ((r = starts(s, n, to, tl, 0)) >= 0) {
+		for (i = tl; i < n && isspace((unsigned char)s[i]); i++)
+			;
+		if (i < n && strchr(",:;!?-", s[i]) != NULL && (i + 1 == n ||
+		    isspace((unsigned char)s[i + 1])))
+			return 1;
+	}
+	/* ,\s*TO[,:;!?-]$ */
+	if (n > 0 && s[0] == ',') {
+		for (i = 1; i < n && isspace((unsigned char)s[i]); i++)
+			;
+		if (starts(s + i, n - i, to, tl, 1) == 1 &&
+		    strchr(",:;!?-", s[n - 1]) != NULL)
+			return 1;
+	}
+	/* (?:re|fw):\s*(?:\w+\s+)?TO$ */
+	if (n >= 3 && (strncasecmp(s, "re:", 3) == 0 ||
+	    strncasecmp(s, "fw:", 3) == 0)) {
+		for (i = 3; i < n && isspace((unsigned char)s[i]); i++)
+			;
+		if (starts(s + i, n - i, to, tl, 1) == 0)
+			return 1;
+		if (i < n && wordc((unsigned char)s[i])) {
+			while (i < n && wordc((unsigned char)s[i]))
+				i++;
+			if (i < n && isspace((unsigned char)s[i])) {
+				while (i < n && isspace((unsigned char)s[i]))
+					i++;
+				if (starts(s + i, n - i, to, tl, 1) == 0)
+					return 1;
+			}
+		}
+	}
+	return 0;
+}
+
 static unsigned
 ev_missing_to(const struct saeval_call *call, struct saeval_ctx *cx)
 {
@@ -898,6 +1122,100 @@ ev_no_relays(const struct saeval_call *call, struct saeval_ctx *cx)
 	relay_counts(cx);
 	return cx->cache->ntrusted == 0 && cx->cache->nuntrusted == 0 &&
 	    cx->cache->nunparse == 0;
+}
+
+/*
+ * HeaderEval.pm check_ratware_name_id(): a Message-ID <28 capitals.X>
+ * whose X is the From address, behind a quoted display name:
+ * MESSAGEID =~ /<[A-Z]{28}\.([^>]+?)>/ and From =~ /"[^"]+"\s*<\QX\E>/.
+ */
+static unsigned
+ev_ratware_name_id(const struct saeval_call *call, struct saeval_ctx *cx)
+{
+	struct saeval_cache *c = cx->cache;
+	const char *p, *x = NULL, *e = NULL, *f, *q;
+	size_t k, xl;
+
+	(void)call;
+	sae_get(cx, "MESSAGEID", &c->a);
+	for (p = c->a.p; (p = strchr(p, '<')) != NULL && x == NULL; p++) {
+		for (k = 1; k <= 28 && p[k] >= 'A' && p[k] <= 'Z'; k++)
+			;
+		if (k == 29 && p[29] == '.' && p[30] != '>' && p[30] != '\0' &&
+		    (e = strchr(p + 30, '>')) != NULL)
+			x = p + 30;
+	}
+	if (x == NULL)
+		return 0;
+	xl = (size_t)(e - x);
+	sae_get(cx, "From", &c->b);
+	for (f = c->b.p; (f = strchr(f, '<')) != NULL; f++) {
+		if (strncmp(f + 1, x, xl) != 0 || f[1 + xl] != '>')
+			continue;
+		for (q = f; q > c->b.p && isspace((unsigned char)q[-1]); q--)
+			;
+		/* "[^"]+" right before */
+		if (q - c->b.p < 3 || q[-1] != '"' || q[-2] == '"')
+			continue;
+		for (q -= 2; q > c->b.p && q[-1] != '"'; q--)
+			;
+		if (q > c->b.p)
+			return 1;
+	}
+	return 0;
+}
+
+/* RelayEval.pm check_relays_unparseable() */
+static unsigned
+ev_relays_unparseable(const struct saeval_call *call, struct saeval_ctx *cx)
+{
+	(void)call;
+	relay_counts(cx);
+	return cx->cache->nunparse > 0;
+}
+
+/*
+ * RelayEval.pm _check_received_helos(): a big dotcom's name as HELO from a
+ * host whose MTA looked up its reverse DNS and found none.  SA sets the
+ * flag to 0 again for every public untrusted relay it looks at, so only
+ * the last of them counts (an originating-IP relay, with no HELO, last of
+ * all, clears it); moat keeps that.
+ */
+static void
+dotcom_helo(const struct relay_info *ri, void *arg)
+{
+	static const char *const doms[] = { "lycos.com", "lycos.co.uk",
+	    "hotmail.com", "localhost.com", "excite.com", "caramail.com",
+	    "cs.com", "aol.com", "msn.com", "yahoo.com", "drizzle.com", NULL };
+	size_t hl, dl, k;
+	int *flag = arg;
+
+	if (ri == NULL || ri->trusted || ri->private)
+		return;
+	hl = strlen(ri->helo);
+	*flag = 0;
+	if (!ri->no_rdns)
+		return;
+	for (k = 0; doms[k] != NULL; k++) {
+		dl = strlen(doms[k]);
+		if (hl >= dl && strcasecmp(ri->helo + hl - dl, doms[k]) == 0 &&
+		    (hl == dl || ri->helo[hl - dl - 1] == '.')) {
+			*flag = 1;
+			return;
+		}
+	}
+}
+
+static unsigned
+ev_no_rdns_dotcom_helo(const struct saeval_call *call, struct saeval_ctx *cx)
+{
+	int flag = 0;
+
+	(void)call;
+	if (cx->relays != NULL)
+		rule_relays_each(cx->relays, cx->m, cx->md, cx->rcache,
+		    dotcom_helo, &flag);
+	return flag != 0;
 }
 
 static unsigned
@@ -1627,6 +1945,275 @@ ev_body_length(const struct saeval_call *call, struct saeval_ctx *cx)
 	    (double)msg_body_length(cx->m) <= call->num[0];
 }
 
+static int is_ipv4(const char *);
+
+static int
+us_state(const char *s, size_t n)
+{
+	static const char states[] = " ak al ar az ca co ct dc de fl ga gu hi "
+	    "ia id il in ks ky la ma md me mi mn mo ms mt nc nd ne nh nj nm nv "
+	    "ny oh ok or pa pr ri sc sd tn tx ut va vi vt wa wi wv wy ";
+	char k[5];
+
+	if (n != 2)
+		return 0;
+	snprintf(k, sizeof(k), " %.2s ", s);
+	return strstr(states, k) != NULL;
+}
+
+/*
+ * RegistryBoundaries.pm trim_domain(): d lower case, runs of dots one,
+ * no dot at either end, cut to the registered domain: the labels left of
+ * a util_rb_2tld/_3tld suffix (or a US state's), plus one.
+ */
+static void
+registry_domain(const struct saeval_conf *cf, const char *d, size_t n,
+    struct sbuf *out)
+{
+	const char *lab[128], *e;
+	size_t nl = 0, i = 0, k, rem;
+	char *s;
+
+	sbuf_reset(out);
+	for (k = 0; k < n; k++)
+		if (!(d[k] == '.' && (out->len == 0 || out->p[out->len - 1] ==
+		    '.')))
+			sbuf_addc(out, (char)tolower((unsigned char)d[k]));
+	while (out->len > 0 && out->p[out->len - 1] == '.')
+		out->len--;
+	sbuf_addc(out, '\0');
+	out->len--;
+	s = out->p;
+	for (e = s; nl < 128; e++) {
+		lab[nl++] = e;
+		if ((e = strchr(e, '.')) == NULL)
+			break;
+	}
+	for (; nl - i > 1; i++) {
+		rem = nl - i;
+		if (rem == 2 && in_sorted(cf->tld2, cf->ntld2, lab[i]))
+			break;
+		if (rem == 3 && strcmp(lab[i + 2], "us") == 0) {
+			if (us_state(lab[i + 1], 2) && lab[i + 1][2] == '.')
+				break;
+		} else if (rem == 3 && in_sorted(cf->tld3, cf->ntld3, lab[i]))
+			break;
+		if (rem == 4 && strcmp(lab[i + 3], "us") == 0 &&
+		    ((strncmp(lab[i], "pvt.k12.", 8) == 0) ||
+		    strncmp(lab[i], "ci.", 3) == 0 ||
+		    strncmp(lab[i], "co.", 3) == 0) &&
+		    us_state(lab[i + 2], 2) && lab[i + 2][2] == '.')
+			break;
+	}
+	if (i > 0)
+		i--;
+	memmove(s, lab[i], strlen(lab[i]) + 1);
+	out->len = strlen(s);
+}
+
+/*
+ * HeaderEval.pm check_ratware_envelope_from(): the envelope sender built
+ * from the first To address as "domain?user@" (the registered domain of
+ * the recipient, any character, the recipient's user), SRS left alone:
+ * EnvelopeFrom:addr =~ /\bDOM.USER@/i.
+ */
+static unsigned
+ev_ratware_envelope_from(const struct saeval_call *call,
+    struct saeval_ctx *cx)
+{
+	struct saeval_cache *c = cx->cache;
+	const char *to, *at, *f, *e;
+	size_t tl, ul, dl, fl, i;
+
+	(void)call;
+	sae_get(cx, "To:addr", &c->a);
+	sae_get(cx, "EnvelopeFrom:addr", &c->c);
+	if ((e = memchr(c->a.p, '\n', c->a.len)) != NULL)
+		c->a.len = (size_t)(e - c->a.p);
+	if ((e = memchr(c->c.p, '\n', c->c.len)) != NULL)
+		c->c.len = (size_t)(e - c->c.p);
+	to = c->a.p;
+	tl = c->a.len;
+	f = c->c.p;
+	fl = c->c.len;
+	if (tl == 0 || fl == 0 || (fl >= 5 && strncasecmp(f, "srs", 3) == 0 &&
+	    isdigit((unsigned char)f[3]) && strchr("=+-", f[4]) != NULL))
+		return 0;
+	/* /^([^@]+)\@(.+)$/ */
+	if ((at = memchr(to, '@', tl)) == NULL || at == to || at + 1 == to + tl)
+		return 0;
+	ul = (size_t)(at - to);
+	registry_domain(cx->conf, at + 1, tl - ul - 1, &c->b);
+	dl = c->b.len;
+	if (dl == 0 || !msg_host_tld_valid(c->b.p, dl))
+		return 0;
+	for (i = 0; i + dl + 1 + ul < fl; i++)
+		if ((i == 0 ? 0 : wordc((unsigned char)f[i - 1])) !=
+		    wordc((unsigned char)c->b.p[0]) &&
+		    strncasecmp(f + i, c->b.p, dl) == 0 && f[i + dl] != '\n' &&
+		    strncasecmp(f + i + dl + 1, to, ul) == 0 &&
+		    f[i + dl + 1 + ul] == '@')
+			return 1;
+	return 0;
+}
+
+/* one relay's rDNS against the sender's domain (WLBLEval.pm) */
+struct rp_match {
+	const struct saeval_conf *cf;
+	const char	*dom;		/* the sender's registered domain */
+	struct sbuf	*scratch;
+	int		 untrusted_seen, trusted_match, untrusted_match;
+};
+
+static void
+rp_relay(const struct relay_info *ri, void *arg)
+{
+	struct rp_match *a = arg;
+	int match;
+
+	if (ri == NULL) {
+		a->trusted_match = 0;	/* the trusted relays restart */
+		return;
+	}
+	if (!ri->trusted && a->untrusted_seen++)
+		return;		/* only the first untrusted one */
+	if (ri->rdns[0] == '\0')
+		return;
+	registry_domain(a->cf, ri->rdns, strlen(ri->rdns), a->scratch);
+	match = strcmp(a->scratch->p, a->dom) == 0;
+	if (ri->trusted)
+		a->trusted_match |= match;
+	else
+		a->untrusted_match = match;
+}
+
+/*
+ * WLBLEval.pm check_mailfrom_matches_rcvd(): the envelope sender's
+ * registered domain is that of the first untrusted relay's rDNS, or, with
+ * no untrusted relay, of any trusted one's.
+ */
+static unsigned
+ev_mailfrom_matches_rcvd(const struct saeval_call *call,
+    struct saeval_ctx *cx)
+{
+	struct saeval_cache *c = cx->cache;
+	struct rp_match a;
+	const char *at, *e;
+
+	(void)call;
+	if (cx->relays == NULL)
+		return 0;
+	sae_get(cx, "EnvelopeFrom:addr", &c->a);
+	if ((e = memchr(c->a.p, '\n', c->a.len)) != NULL)
+		c->a.len = (size_t)(e - c->a.p);
+	/* / \@ ( [^\@]+ \. [^\@]+ ) \z/x: the last "@", a dot inside */
+	if ((at = memrchr(c->a.p, '@', c->a.len)) == NULL ||
+	    c->a.p + c->a.len - at < 4 || memchr(at + 2, '.',
+	    (size_t)(c->a.p + c->a.len - at - 3)) == NULL)
+		return 0;
+	registry_domain(cx->conf, at + 1, c->a.len - (size_t)(at + 1 - c->a.p),
+	    &c->b);
+	memset(&a, 0, sizeof(a));
+	a.cf = cx->conf;
+	a.dom = c->b.p;
+	a.scratch = &c->c;
+	rule_relays_each(cx->relays, cx->m, cx->md, cx->rcache, rp_relay, &a);
+	return a.untrusted_seen ? a.untrusted_match : a.trusted_match;
+}
+
+/*
+ * RegistryBoundaries.pm uri_to_domain()'s host of a URI, lower case, into
+ * out: 1, or 0 where SA has none (javascript:, cid:, file:, mailto:, an
+ * encoded host, an invalid TLD).
+ */
+static int
+uri_host(const char *u, size_t n, struct sbuf *out)
+{
+	size_t i, k;
+	char *h;
+
+	sbuf_reset(out);
+	sbuf_add(out, u, n);
+	h = out->p;
+	if (h == NULL)
+		return 0;
+	for (i = 0; i < out->len; i++)
+		h[i] = (char)tolower((unsigned char)h[i]);
+	if (strncmp(h, "javascript:", 11) == 0 || strncmp(h, "cid:", 4) == 0 ||
+	    strncmp(h, "file:", 5) == 0 || strncmp(h, "mailto:", 7) == 0)
+		return 0;
+	/* s{^[a-z]+:/{0,2}}{}; s{[/?#].*}{}; s{^[^/]*\@}{}; s{:\d*$}{} */
+	for (i = 0; h[i] >= 'a' && h[i] <= 'z'; i++)
+		;
+	if (i > 0 && h[i] == ':') {
+		i++;
+		for (k = 0; k < 2 && h[i] == '/'; k++)
+			i++;
+	} else
+		i = 0;
+	k = i + strcspn(h + i, "/?#");
+	memmove(h, h + i, k - i);
+	out->len = k - i;
+	h[out->len] = '\0';
+	if ((u = strrchr(h, '@')) != NULL) {
+		out->len -= (size_t)(u + 1 - h);
+		memmove(h, u + 1, out->len + 1);
+	}
+	for (i = out->len; i > 0 && isdigit((unsigned char)h[i - 1]); i--)
+		;
+	if (i > 0 && h[i - 1] == ':')
+		h[out->len = i - 1] = '\0';
+	for (i = 0; i + 2 < out->len; i++)
+		if (h[i] == '%' && isxdigit((unsigned char)h[i + 1]) &&
+		    isxdigit((unsigned char)h[i + 2]))
+			return 0;
+	return out->len > 0 && (is_ipv4(h) ||
+	    msg_host_tld_valid(h, out->len));
+}
+
+/*
+ * WLBLEval.pm check_uri_host_listed(LIST): a URI host of the message whose
+ * most specific name in LIST (the host, then each parent domain; an IP
+ * literally) is enlisted, not "!"-excepted.  The stock lists are in
+ * 72_active.cf (SUSP_URI_NTLD: untrustworthy TLDs), read as settings.
+ */
+static unsigned
+ev_uri_host_listed(const struct saeval_call *call, struct saeval_ctx *cx)
+{
+	const struct saeval_conf *cf = cx->conf;
+	struct saeval_cache *c = cx->cache;
+	const struct msg_str *v;
+	struct sae_uh q, *f;
+	size_t n, i, ll;
+	const char *d;
+
+	if (cf->nuh == 0 || call->args[0] == NULL)
+		return 0;
+	ll = strlen(call->args[0]);
+	v = msg_uris(cx->m, &n);
+	for (i = 0; i < n; i++) {
+		if (!uri_host(v[i].p, v[i].len, &c->a))
+			continue;
+		for (d = c->a.p; d != NULL; d = is_ipv4(c->a.p) ? NULL :
+		    strchr(d, '.') != NULL ? strchr(d, '.') + 1 : NULL) {
+			sbuf_reset(&c->b);
+			sbuf_add(&c->b, call->args[0], ll);
+			sbuf_addc(&c->b, '\0');
+			sbuf_adds(&c->b, d);
+			q.key = c->b.p;
+			q.len = c->b.len;
+			f = bsearch(&q, cf->uh, cf->nuh, sizeof(*cf->uh),
+			    uh_cmp);
+			if (f != NULL) {
+				if (f->v)
+					return 1;
+				break;
+			}
+		}
+	}
+	return 0;
+}
+
 /* IS_IPV4_ADDRESS: four dotted numbers 0..255 */
 static int
 is_ipv4(const char *s)
@@ -1762,9 +2349,16 @@ static const struct sae_fn {
 	{ "check_outlook_message_id", ev_outlook_message_id, 0 },
 	{ "subject_is_all_caps", ev_subject_all_caps, 0 },
 	{ "check_for_missing_to_header", ev_missing_to, 0 },
+	{ "check_for_to_in_subject", ev_to_in_subject, 0 },
+	{ "check_uri_host_listed", ev_uri_host_listed, 0 },
+	{ "check_ratware_name_id", ev_ratware_name_id, 0 },
+	{ "check_ratware_envelope_from", ev_ratware_envelope_from, 0 },
+	{ "check_mailfrom_matches_rcvd", ev_mailfrom_matches_rcvd, 0 },
 	{ "gated_through_received_hdr_remover", ev_gated, 0 },
 	{ "check_all_trusted", ev_all_trusted, 0 },
 	{ "check_no_relays", ev_no_relays, 0 },
+	{ "check_relays_unparseable", ev_relays_unparseable, 0 },
+	{ "check_for_no_rdns_dotcom_helo", ev_no_rdns_dotcom_helo, 0 },
 	{ "check_for_forged_yahoo_received_headers", ev_forged_yahoo, 0 },
 	{ "check_for_no_hotmail_received_headers", ev_no_hotmail_rcvd, 0 },
 	{ "similar_recipients", ev_similar_recipients, 0 },
@@ -1859,8 +2453,9 @@ rule_saeval_parse(const char *text)
 	}
 	/* only the parser flags moat keeps; others stay skipped */
 	if (sae_fns[c->fn].run == ev_msg_parse_flags && (c->nargs < 1 ||
-	    c->args[0] == NULL || strcmp(c->args[0],
-	    "mime_epilogue_exists") != 0)) {
+	    c->args[0] == NULL || (strcmp(c->args[0],
+	    "mime_epilogue_exists") != 0 && strcmp(c->args[0],
+	    "missing_mime_headers") != 0))) {
 		rule_saeval_call_free(c);
 		return NULL;
 	}

@@ -86,4 +86,24 @@ void	rule_relays_count(const struct relays *, const struct msg *,
 int	rule_relays_envfrom(const struct relays *, const struct msg *,
 	    pcre2_match_data *, struct relays_cache *, struct sbuf *);
 
+/*
+ * One relay as the evals see it (Received.pm's relay hash); the strings
+ * are borrowed for the duration of the callback only.
+ */
+struct relay_info {
+	const char	*ip, *rdns, *helo, *by;
+	int		 trusted;
+	int		 private;
+	int		 no_rdns;	/* no_reverse_dns: the MTA that wrote
+					   the field looks the rDNS up, and
+					   recorded none */
+};
+/* NULL: a mail fetcher's handover; forget the trusted relays so far */
+typedef void rule_relay_fn(const struct relay_info *, void *);
+
+/* fn on each relay of m, trusted ones first, newest to oldest. */
+void	rule_relays_each(const struct relays *, const struct msg *,
+	    pcre2_match_data *, struct relays_cache *, rule_relay_fn *fn,
+	    void *arg);
+
 #endif

@@ -31,6 +31,7 @@ enum sae_re {
 #define SAE_HAVE_RELAYS		0x04
 #define SAE_HAVE_MIME		0x08
 #define SAE_HAVE_FMBODY		0x10
+#define SAE_HAVE_MADIFF		0x20
 
 /* MIMEEval.pm _check_attachments() results */
 struct sae_mime {
@@ -50,6 +51,8 @@ struct saeval_cache {
 	int		 gated;
 	unsigned	 ntrusted, nuntrusted, nunparse;
 	struct sae_mime	 mime;
+	double		 madiff;	/* BodyEval.pm madiff, in % */
+	size_t		 madiff_html, madiff_text;
 	struct sbuf	 fmbody;	/* freemail addresses in the body,
 					   "\n"-separated; */
 	int		 fmbody_skip;	/* too many: FreeMail.pm gives up */
@@ -77,6 +80,11 @@ unsigned ev_mime_multipart_ratio(const struct saeval_call *,
 unsigned ev_ascii_text_illegal(const struct saeval_call *,
 	    struct saeval_ctx *);
 unsigned ev_msg_parse_flags(const struct saeval_call *, struct saeval_ctx *);
+unsigned ev_mpart_alt_diff(const struct saeval_call *, struct saeval_ctx *);
+unsigned ev_base64_length(const struct saeval_call *, struct saeval_ctx *);
+unsigned ev_image_count(const struct saeval_call *, struct saeval_ctx *);
+unsigned ev_mpart_alt_diff_count(const struct saeval_call *,
+	    struct saeval_ctx *);
 
 /* rule_saeval_html.c */
 unsigned ev_html_test(const struct saeval_call *, struct saeval_ctx *);
@@ -110,6 +118,11 @@ unsigned ev_html_title_subject_ratio(const struct saeval_call *,
 	{ "check_for_mime_html_only", ev_mime_html_only, 0 }, \
 	{ "check_mime_multipart_ratio", ev_mime_multipart_ratio, 0 }, \
 	{ "check_for_ascii_text_illegal", ev_ascii_text_illegal, 0 }, \
-	{ "check_msg_parse_flags", ev_msg_parse_flags, 0 },
+	{ "check_msg_parse_flags", ev_msg_parse_flags, 0 }, \
+	{ "multipart_alternative_difference", ev_mpart_alt_diff, 0 }, \
+	{ "check_base64_length", ev_base64_length, 0 }, \
+	{ "image_count", ev_image_count, 0 }, \
+	{ "multipart_alternative_difference_count", \
+	    ev_mpart_alt_diff_count, 0 },
 
 #endif

@@ -1,7 +1,10 @@
 /*
  * rule_saeval_mime.c: SpamAssassin's MIME-structure evals (Plugin/
  * MIMEEval.pm 4.0.1: check_for_mime, check_for_mime_html[_only],
- * check_mime_multipart_ratio, check_for_ascii_text_illegal), natively.
+ * check_mime_multipart_ratio, check_for_ascii_text_illegal,
+ * check_base64_length; check_msg_parse_flags; BodyEval.pm
+ * multipart_alternative_difference[_count]; ImageInfo.pm image_count),
+ * natively.
  *
  * One pass over the MIME parts (SA's find_parts order, containers
  * included) computes what _check_attachments() computes; every eval then
@@ -349,6 +352,8 @@ ev_msg_parse_flags(const struct saeval_call *call, struct saeval_ctx *cx)
 
 	if (t != NULL && strcmp(t, "mime_epilogue_exists") == 0)
 		return (msg_flags(cx->m) & MSG_F_EPILOGUE) != 0;
+	if (t != NULL && strcmp(t, "missing_mime_headers") == 0)
+		return (msg_flags(cx->m) & MSG_F_MIME_NO_HEADERS) != 0;
 	return 0;
 }
 
@@ -357,4 +362,306 @@ ev_ascii_text_illegal(const struct saeval_call *call, struct saeval_ctx *cx)
 {
 	(void)call;
 	return mime(cx)->ascii_text_illegal > 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* BodyEval.pm multipart_alternative_difference() */
+
+struct sae_tok {
+	const char	*p;
+	size_t		 len;
+};
+
+/* Perl's \s on a decoded string: ASCII blanks and the Unicode spaces. */
+static size_t
+uspace(const unsigned char *p, size_t n)
+{
+	if (*p == ' ' || (*p >= '\t' && *p <= '\r'))
+		return 1;
+	if (n >= 2 && p[0] == 0xc2 && (p[1] == 0x85 || p[1] == 0xa0))
+		return 2;
+	if (n >= 3 && p[0] == 0xe2 && p[1] == 0x80 && (p[2] <= 0x8a ||
+	    p[2] == 0xa8 || p[2] == 0xa9 || p[2] == 0xaf))
+		return 3;
+	if (n >= 3 && ((p[0] == 0xe2 && p[1] == 0x81 && p[2] == 0x9f) ||
+	    (p[0] == 0xe3 && p[1] == 0x80 && p[2] == 0x80) ||
+	    (p[0] == 0xe1 && p[1] == 0x9a && p[2] == 0x80)))
+		return 3;
+	return 0;
+}
+
+/*
+ * /\w/ on a token: ASCII word bytes, or a non-ASCII character in the
+ * ranges of letters (Latin, Greek, Cyrillic... up to U+024F and
+ * U+0370-U+052F, CJK, kana, hangul); punctuation and symbols such as
+ * bullets and rules are not words, as SA's comment wants.
+ */
+static int
+has_word(const unsigned char *p, size_t n)
+{
+	size_t i;
+	unsigned long c;
+
+	for (i = 0; i < n; i++) {
+		if (isalnum(p[i]) || p[i] == '_')
+			return 1;
+		if (p[i] < 0xc0 || i + 1 >= n)
+			continue;
+		if (p[i] < 0xe0)
+			c = ((unsigned long)(p[i] & 0x1f) << 6) | (p[i + 1] & 0x3f);
+		else if (i + 2 < n && p[i] < 0xf0)
+			c = ((unsigned long)(p[i] & 0x0f) << 12) |
+			    ((unsigned long)(p[i + 1] & 0x3f) << 6) |
+			    (p[i + 2] & 0x3f);
+		else
+			continue;
+		if (c == 0xaa || c == 0xb5 || c == 0xba || (c >= 0xc0 &&
+		    c <= 0x24f && c != 0xd7 && c != 0xf7) || (c >= 0x370 &&
+		    c <= 0x52f) || (c >= 0x3040 && c <= 0x30ff) ||
+		    (c >= 0x4e00 && c <= 0x9fff) || (c >= 0xac00 &&
+		    c <= 0xd7af))
+			return 1;
+	}
+	return 0;
+}
+
+/* grep(/\w/, split(/\s+/, text)), appended to *v */
+static void
+words(const char *text, size_t n, struct sae_tok **v, size_t *nv,
+    size_t *cap)
+{
+	const unsigned char *p = (const unsigned char *)text, *e = p + n, *s;
+	size_t w;
+
+	while (p < e) {
+		while (p < e && (w = uspace(p, (size_t)(e - p))) > 0)
+			p += w;
+		for (s = p; p < e && uspace(p, (size_t)(e - p)) == 0; p++)
+			;
+		if (p > s && has_word(s, (size_t)(p - s))) {
+			if (*nv == *cap) {
+				*cap = *cap ? 2 * *cap : 64;
+				*v = xreallocarray(*v, *cap, sizeof(**v));
+			}
+			(*v)[*nv].p = (const char *)s;
+			(*v)[(*nv)++].len = (size_t)(p - s);
+		}
+	}
+}
+
+static int
+tok_cmp(const void *a, const void *b)
+{
+	const struct sae_tok *x = a, *y = b;
+	int d = memcmp(x->p, y->p, x->len < y->len ? x->len : y->len);
+
+	if (d != 0)
+		return d;
+	return x->len < y->len ? -1 : x->len > y->len;
+}
+
+/* distinct tokens of sorted v[0..n) */
+static size_t
+distinct(const struct sae_tok *v, size_t n)
+{
+	size_t i, d = 0;
+
+	for (i = 0; i < n; i++)
+		d += i == 0 || tok_cmp(&v[i - 1], &v[i]) != 0;
+	return d;
+}
+
+static int
+has_img(const struct saeval_ctx *cx, long html)
+{
+	const struct msg_html_stats *h;
+	size_t n, i;
+
+	h = msg_html(cx->m, &n);
+	if (html < 0 || (size_t)html >= n)
+		return 0;
+	for (i = 0; i < h[html].ntag; i++)
+		if (strcmp(h[html].tag[i].name, "img") == 0)
+			return 1;
+	return 0;
+}
+
+/*
+ * For each multipart/alternative part: the share of the distinct words of
+ * its HTML renderings that its other text parts do not hold as often;
+ * madiff is the largest.  Only for messages with such a part (the model
+ * keeps the renderings then only), so other mail pays nothing.
+ */
+static void
+madiff(struct saeval_ctx *cx)
+{
+	struct saeval_cache *c = cx->cache;
+	struct msg_part_info pi, ci;
+	struct sae_tok *h = NULL, *t = NULL;
+	size_t np = msg_part_count(cx->m), i, k, nh, nt, caph = 0, capt = 0;
+	size_t orig, left, a, b;
+	static const char nl[] = "\n";
+
+	c->have |= SAE_HAVE_MADIFF;
+	c->madiff = 0;
+	c->madiff_html = c->madiff_text = 0;
+	/* an Exchange meeting request: m/a with text/html and text/calendar */
+	if (np == 3 && msg_part_info(cx->m, 0, &pi) == 0 &&
+	    strcmp(pi.type, "multipart/alternative") == 0 &&
+	    msg_part_info(cx->m, 1, &ci) == 0 &&
+	    strcmp(ci.type, "text/html") == 0 &&
+	    msg_part_info(cx->m, 2, &ci) == 0 &&
+	    strcmp(ci.type, "text/calendar") == 0)
+		return;
+	for (i = 0; i < np; i++) {
+		if (msg_part_info(cx->m, i, &pi) != 0 ||
+		    strcmp(pi.type, "multipart/alternative") != 0)
+			continue;
+		nh = nt = 0;
+		for (k = i + 1; k < pi.end; k++) {
+			if (msg_part_info(cx->m, k, &ci) != 0 ||
+			    strncmp(ci.type, "text", 4) != 0 ||
+			    isalnum((unsigned char)ci.type[4]) ||
+			    ci.type[4] == '_' || ci.rendered == NULL)
+				continue;
+			if (ci.html >= 0) {
+				words(ci.rendered, ci.rendered_len, &h, &nh,
+				    &caph);
+				/* no words but an image: "\n", never a word */
+				if (nh == 0 && has_img(cx, ci.html)) {
+					if (nh == caph) {
+						caph = caph ? 2 * caph : 64;
+						h = xreallocarray(h, caph,
+						    sizeof(*h));
+					}
+					h[nh].p = nl;
+					h[nh++].len = 1;
+				}
+			} else
+				words(ci.rendered, ci.rendered_len, &t, &nt,
+				    &capt);
+		}
+		if (nh > 0)
+			qsort(h, nh, sizeof(*h), tok_cmp);
+		if ((orig = distinct(h, nh)) == 0)
+			continue;
+		if (nt > 0)
+			qsort(t, nt, sizeof(*t), tok_cmp);
+		c->madiff_html = orig;
+		c->madiff_text = distinct(t, nt);
+		/* an HTML word stays unless the text has it as many times */
+		left = 0;
+		for (a = b = 0; a < nh; ) {
+			size_t ha = a, tb;
+			int d = 1;
+
+			while (a < nh && tok_cmp(&h[ha], &h[a]) == 0)
+				a++;
+			while (b < nt && (d = tok_cmp(&t[b], &h[ha])) < 0)
+				b++;
+			for (tb = b; tb < nt && tok_cmp(&t[tb], &h[ha]) == 0;
+			    tb++)
+				;
+			if (!(d == 0 && (a - ha) <= (tb - b)))
+				left++;
+			b = tb;
+		}
+		if (100.0 * (double)left / (double)orig > c->madiff)
+			c->madiff = 100.0 * (double)left / (double)orig;
+	}
+	free(h);
+	free(t);
+}
+
+unsigned
+ev_mpart_alt_diff(const struct saeval_call *call, struct saeval_ctx *cx)
+{
+	double lo = call->num[0], hi = call->num[1];
+
+	if (!(cx->cache->have & SAE_HAVE_MADIFF))
+		madiff(cx);
+	/* ($min == 0 || madiff > $min) && ($max eq "undef" || <= $max) */
+	return (isnan(lo) || lo == 0 || cx->cache->madiff > lo) &&
+	    (isnan(hi) || cx->cache->madiff <= hi);
+}
+
+unsigned
+ev_mpart_alt_diff_count(const struct saeval_call *call, struct saeval_ctx *cx)
+{
+	const struct saeval_cache *c = cx->cache;
+
+	if (!(cx->cache->have & SAE_HAVE_MADIFF))
+		madiff(cx);
+	if (isnan(call->num[0]) || isnan(call->num[1]) ||
+	    !((double)c->madiff_html > call->num[1]))
+		return 0;
+	return (double)c->madiff_text / (double)c->madiff_html > call->num[0];
+}
+
+/*
+ * MIMEEval.pm check_base64_length(min, max): the longest raw line
+ * (newline included) of a base64 leaf part, application/ics left out.
+ */
+unsigned
+ev_base64_length(const struct saeval_call *call, struct saeval_ctx *cx)
+{
+	struct saeval_cache *c = cx->cache;
+	struct msg_part_info pi;
+	size_t np = msg_part_count(cx->m), i, best = 0;
+	const char *p, *e, *end;
+
+	if (isnan(call->num[0]))
+		return 0;
+	for (i = 0; i < np; i++) {
+		if (msg_part_info(cx->m, i, &pi) != 0 || !pi.leaf ||
+		    strcmp(pi.type, "application/ics") == 0)
+			continue;
+		part_hdr(cx, i, "Content-Transfer-Encoding", &c->a);
+		if (strcmp(c->a.p, "base64") != 0)
+			continue;
+		end = pi.body + pi.body_len;
+		for (p = pi.body; p < end; p = e) {
+			e = memchr(p, '\n', (size_t)(end - p));
+			e = e == NULL ? end : e + 1;
+			if ((size_t)(e - p) > best)
+				best = (size_t)(e - p);
+		}
+	}
+	if (!isnan(call->num[1]) && (double)best > call->num[1])
+		return 0;
+	return (double)best >= call->num[0];
+}
+
+/*
+ * ImageInfo.pm image_count(type, min[, max]): base64 image/gif, image/png
+ * and image/jpeg (or jpg) leaves, of one type or 'all', counted whether
+ * or not their data is a valid image, as _get_images() counts them.
+ */
+unsigned
+ev_image_count(const struct saeval_call *call, struct saeval_ctx *cx)
+{
+	struct msg_part_info pi;
+	size_t np = msg_part_count(cx->m), i, count = 0;
+	const char *want = call->args[0], *t;
+
+	if (want == NULL || isnan(call->num[1]))
+		return 0;
+	for (i = 0; i < np; i++) {
+		if (msg_part_info(cx->m, i, &pi) != 0 || !pi.leaf ||
+		    strncmp(pi.type, "image/", 6) != 0)
+			continue;
+		t = pi.type + 6;
+		if (strcmp(t, "jpg") == 0)
+			t = "jpeg";
+		if (strcmp(t, "gif") != 0 && strcmp(t, "png") != 0 &&
+		    strcmp(t, "jpeg") != 0)
+			continue;
+		if (strcmp(want, "all") != 0 && strcmp(want, t) != 0)
+			continue;
+		part_hdr(cx, i, "Content-Transfer-Encoding", &cx->cache->a);
+		if (strcmp(cx->cache->a.p, "base64") == 0)
+			count++;
+	}
+	return (double)count >= call->num[1] && (isnan(call->num[2]) ||
+	    (double)count <= call->num[2]);
 }

@@ -389,6 +389,104 @@ test_relays(void **state)
 	    "From: joe@yahoo.com\n\nb\n", "FORGED_YAHOO_RCVD"));
 }
 
+#define RDNS \
+	"header NO_RDNS_DOTCOM_HELO eval:check_for_no_rdns_dotcom_helo()\n" \
+	"header __UNPARSEABLE_RELAY_COUNT eval:check_relays_unparseable()\n" \
+	"meta UNPARSEABLE_RELAY (__UNPARSEABLE_RELAY_COUNT >= 1)\n" \
+	"header RCVD_HELO_IP_MISMATCH eval:helo_ip_mismatch()\n" \
+	"header ALL_TRUSTED eval:check_all_trusted()\n"
+
+/* A sendmail line: sendmail looks the rDNS up, so none shown means none. */
+#define SENDMAIL_NORDNS(helo) "Received: from " helo " ([192.0.2.5]) by " \
+	"mx.example.net (8.9.3/8.9.3) with ESMTP id QAA1; Fri, 19 Jul 2002 " \
+	"16:04:44 +0100\n"
+
+static void
+test_relays_rdns(void **state)
+{
+	char buf[1024];
+
+	(void)state;
+	/* a big dotcom's HELO, no reverse DNS */
+	assert_true(hits(RDNS, SENDMAIL_NORDNS("mx3.hotmail.com") "\nb\n",
+	    "NO_RDNS_DOTCOM_HELO"));
+	assert_true(hits(RDNS, SENDMAIL_NORDNS("AOL.COM") "\nb\n",
+	    "NO_RDNS_DOTCOM_HELO"));
+	/* another HELO, or a reverse DNS found */
+	assert_false(hits(RDNS, SENDMAIL_NORDNS("mail.example.com") "\nb\n",
+	    "NO_RDNS_DOTCOM_HELO"));
+	assert_false(hits(RDNS, SENDMAIL_NORDNS("nothotmail.com") "\nb\n",
+	    "NO_RDNS_DOTCOM_HELO"));
+	assert_false(hits(RDNS, "Received: from mx3.hotmail.com (host.example."
+	    "org [192.0.2.5]) by mx.example.net (8.9.3/8.9.3) with ESMTP id "
+	    "QAA1; Fri, 19 Jul 2002 16:04:44 +0100\n\nb\n",
+	    "NO_RDNS_DOTCOM_HELO"));
+	/* Lotus Domino never looks the rDNS up: no rDNS is no sign */
+	assert_false(hits(RDNS, "Received: from mx1.mail.yahoo.com "
+	    "([192.0.2.5]) by lotus.example.net (Lotus Domino Release 5.0.4) "
+	    "with ESMTP id 2001; Tue, 2 Jan 2001 15:58:46 +0530\n\nb\n",
+	    "NO_RDNS_DOTCOM_HELO"));
+	/* a qmail "unknown" is no lookup either */
+	assert_false(hits(RDNS, "Received: from unknown (HELO yahoo.com) "
+	    "(192.0.2.5) by mx.example.net with SMTP; 2 Sep 2002 10:00:00 "
+	    "-0000\n\nb\n", "NO_RDNS_DOTCOM_HELO"));
+	/* HELO with the address glued on, as SA reads it: "host!!ip!!" */
+	assert_false(hits(RDNS, "Received: from mx1.mail.yahoo.com"
+	    "([192.0.2.5]) by (AIMC 2.9.5.1) with SMTP id jm6; Mon, 22 Jul "
+	    "2002 04:58:27 +0800\n\nb\n", "NO_RDNS_DOTCOM_HELO"));
+	assert_false(hits(RDNS, "Received: from 198.51.100.7([192.0.2.1]) by "
+	    "mx.example.net (JetMail 2.5.3.0) with SMTP id jm7; Mon, 22 Jul "
+	    "2002 04:58:27 +0800\n\nb\n", "RCVD_HELO_IP_MISMATCH"));
+	/*
+	 * SA sets the flag to 0 again for each public untrusted relay, so
+	 * only the last (oldest) one counts: a later clean hop clears it.
+	 */
+	snprintf(buf, sizeof(buf), "%s%s\nb\n",
+	    SENDMAIL_NORDNS("mx3.hotmail.com"),
+	    SENDMAIL_NORDNS("mail.example.com"));
+	assert_false(hits(RDNS, buf, "NO_RDNS_DOTCOM_HELO"));
+	snprintf(buf, sizeof(buf), "%s%s\nb\n",
+	    SENDMAIL_NORDNS("mail.example.com"),
+	    SENDMAIL_NORDNS("mx3.hotmail.com"));
+	assert_true(hits(RDNS, buf, "NO_RDNS_DOTCOM_HELO"));
+	/* ... and so does an X-Originating-IP relay, which has no HELO */
+	snprintf(buf, sizeof(buf), "%sX-Originating-IP: [198.51.100.9]\n"
+	    "\nb\n", SENDMAIL_NORDNS("mx3.hotmail.com"));
+	assert_false(hits(RDNS, buf, "NO_RDNS_DOTCOM_HELO"));
+
+	/* a Received field no format of Received.pm reads */
+	assert_true(hits(RDNS, "Received: from 192.0.2.38 - 192.0.2.38 by "
+	    "web.example.net with Microsoft SMTPSVC(5.5.1774.114.11); Thu, 2 "
+	    "Aug 2001 07:53:02 +1000\n\nb\n", "UNPARSEABLE_RELAY"));
+	assert_true(hits(RDNS, "Received: from SMTP agent by mail gateway "
+	    "Fri, 02 Aug 2002 09:50:49 -0000\n\nb\n", "UNPARSEABLE_RELAY"));
+	assert_false(hits(RDNS, SENDMAIL_NORDNS("a.example.com") "\nb\n",
+	    "UNPARSEABLE_RELAY"));
+	/* forms SA reads that moat once counted unparseable */
+	assert_false(hits(RDNS, "Received: from localhost (localhost "
+	    "[[UNIX: localhost]]) by pen.example.net (8.11.6/8.11.6) id "
+	    "g6P5DQa24634; Wed, 24 Jul 2002 21:13:26 -0800\n\nb\n",
+	    "UNPARSEABLE_RELAY"));
+	assert_false(hits(RDNS, "Received: from 192.0.2.132 (proxying for "
+	    "10.1.4.43, unknown) (SquirrelMail authenticated user al) by "
+	    "mx.example.net with HTTP; Wed, 21 Aug 2002 14:52:11 +0800\n\nb\n",
+	    "UNPARSEABLE_RELAY"));
+	assert_false(hits(RDNS, "Received: from IP1.example.com(192.0.2.98), "
+	    "claiming to be \"exchange.example.com\" via SMTP by "
+	    "mail.example.net, id smtpdV82674; Sun Jul 29 11:34:20 2001\n"
+	    "\nb\n", "UNPARSEABLE_RELAY"));
+	/* a CommuniGate account login is authenticated: trusted */
+	assert_true(hits(RDNS, "Received: from [192.0.2.1] (account "
+	    "joe@example.com HELO pc) by mail.example.com (CommuniGate Pro "
+	    "SMTP 4.1.8) with ESMTP-TLS id 53327; Mon, 2 Sep 2002 10:00:00 "
+	    "+0000\n\nb\n", "ALL_TRUSTED"));
+	/* an IPv4-mapped IPv6 address is the IPv4 one: private here */
+	assert_true(hits(RDNS, "Received: from pc.example.com (pc.example.com "
+	    "[::ffff:192.168.1.31]) by mx.example.net (8.12.5/8.12.5) with "
+	    "ESMTP id g1; Tue, 8 Oct 2002 11:42:40 +0100\n\nb\n",
+	    "ALL_TRUSTED"));
+}
+
 #define MIME \
 	"body MIME_HTML_ONLY eval:check_for_mime_html_only()\n" \
 	"rawbody MIME_QP_LONG_LINE eval:check_for_mime('mime_qp_long_line')\n" \
@@ -444,6 +542,281 @@ test_mime(void **state)
 	    "--b\n\nhi\n--b--\nepilogue\n", "T_TVD_MIME_EPI"));
 	assert_false(hits(MIME, "Content-Type: multipart/mixed; boundary=b\n\n"
 	    "--b\n\nhi\n--b--\n .\n\n", "T_TVD_MIME_EPI"));
+}
+
+#define MPART \
+	"body MPART_ALT_DIFF eval:multipart_alternative_difference('99', " \
+	"'100')\n" \
+	"body MPART_ALT_DIFF_COUNT " \
+	"eval:multipart_alternative_difference_count('3', '1')\n"
+
+/* A multipart/alternative message of a text and an HTML rendering. */
+static int
+alt_hits(const char *text, const char *html, const char *name)
+{
+	char buf[2048];
+
+	snprintf(buf, sizeof(buf), "Content-Type: multipart/alternative; "
+	    "boundary=b\n\n--b\nContent-Type: text/plain\n\n%s\n--b\n"
+	    "Content-Type: text/html\n\n%s\n--b--\n", text, html);
+	return hits(MPART, buf, name);
+}
+
+static void
+test_mpart_alt_diff(void **state)
+{
+	(void)state;
+	/* the same words: 0% difference */
+	assert_false(alt_hits("Buy cheap pills now", "<p>Buy <b>cheap</b> "
+	    "pills now</p>", "MPART_ALT_DIFF"));
+	/* every HTML word missing from the text: 100% */
+	assert_true(alt_hits("Hello friend", "<p>Buy cheap pills now</p>",
+	    "MPART_ALT_DIFF"));
+	/* one HTML word of five in the text: 80%, under 99 */
+	assert_false(alt_hits("Hello friend pills", "<p>Buy cheap pills now "
+	    "today</p>", "MPART_ALT_DIFF"));
+	/* a word twice in the HTML but once in the text still differs */
+	assert_true(alt_hits("pills", "<p>pills pills</p>", "MPART_ALT_DIFF"));
+	/* tokens without a word character (bullets, rules) do not count */
+	assert_false(alt_hits("Hello friend", "<p>Hello friend ---- ****</p>",
+	    "MPART_ALT_DIFF"));
+	/* no HTML words but an image: the image is the difference */
+	assert_true(alt_hits("Hello friend", "<img src=\"cid:x\">",
+	    "MPART_ALT_DIFF"));
+	assert_false(alt_hits("Hello friend", "<p></p>", "MPART_ALT_DIFF"));
+	/* the same parts under multipart/mixed are not alternatives */
+	assert_false(hits(MPART, "Content-Type: multipart/mixed; boundary=b\n"
+	    "\n--b\nContent-Type: text/plain\n\nHello friend\n--b\n"
+	    "Content-Type: text/html\n\n<p>Buy cheap pills now</p>\n--b--\n",
+	    "MPART_ALT_DIFF"));
+	/* nested: the alternative inside a mixed message counts */
+	assert_true(hits(MPART, "Content-Type: multipart/mixed; boundary=a\n\n"
+	    "--a\nContent-Type: multipart/alternative; boundary=b\n\n--b\n"
+	    "Content-Type: text/plain\n\nHello friend\n--b\nContent-Type: "
+	    "text/html\n\n<p>Buy cheap pills now</p>\n--b--\n--a\n"
+	    "Content-Type: text/plain\n\nBuy cheap pills now\n--a--\n",
+	    "MPART_ALT_DIFF"));
+	/* an Exchange meeting request (html and calendar) is left alone */
+	assert_false(hits(MPART, "Content-Type: multipart/alternative; "
+	    "boundary=b\n\n--b\nContent-Type: text/html\n\n<p>Buy cheap "
+	    "pills</p>\n--b\nContent-Type: text/calendar\n\nBEGIN:VCALENDAR"
+	    "\n--b--\n", "MPART_ALT_DIFF"));
+	/* _COUNT: more than 1 HTML word and over 3 text words per HTML one */
+	assert_true(alt_hits("one two three four five six seven", "<p>one "
+	    "two</p>", "MPART_ALT_DIFF_COUNT"));
+	assert_false(alt_hits("one two three four five six", "<p>one two</p>",
+	    "MPART_ALT_DIFF_COUNT"));
+	assert_false(alt_hits("one two three four", "<p>one</p>",
+	    "MPART_ALT_DIFF_COUNT"));
+}
+
+#define SMALL \
+	"body T_TVD_MIME_NO_HEADERS " \
+	"eval:check_msg_parse_flags('missing_mime_headers')\n" \
+	"body BASE64_LENGTH_78_79 eval:check_base64_length('78','79')\n" \
+	"body BASE64_LENGTH_79_INF eval:check_base64_length('79')\n" \
+	"header LOCALPART_IN_SUBJECT eval:check_for_to_in_subject('user')\n"
+
+/* Two lines of len bytes in a part with that transfer encoding (NULL:
+   base64 in an application/ics part). */
+static int
+b64_hits(const char *cte, size_t len, const char *name)
+{
+	char line[100], buf[1024];
+
+	memset(line, 'Q', len);
+	line[len] = '\0';
+	snprintf(buf, sizeof(buf), "Content-Type: %s\n"
+	    "Content-Transfer-Encoding: %s\n\n%s\n%s\n", cte != NULL ?
+	    "text/plain" : "application/ics", cte != NULL ? cte : "base64",
+	    line, line);
+	return hits(SMALL, buf, name);
+}
+
+static void
+test_small_evals(void **state)
+{
+	(void)state;
+	/* a part with no header after its boundary (Message.pm) */
+	assert_true(hits(SMALL, "Content-Type: multipart/mixed; boundary=b\n\n"
+	    "--b\n\nno headers here\n--b--\n", "T_TVD_MIME_NO_HEADERS"));
+	assert_true(hits(SMALL, "Content-Type: multipart/mixed; boundary=b\n\n"
+	    "--b\nContent-Type: text/plain\n\na\n--b\nnot a header\n"
+	    "--b--\n", "T_TVD_MIME_NO_HEADERS"));
+	assert_false(hits(SMALL, "Content-Type: multipart/mixed; boundary=b\n"
+	    "\n--b\nContent-Type: text/plain\n\na\n--b\nContent-Type: "
+	    "text/html\n\n<p>b</p>\n--b--\n", "T_TVD_MIME_NO_HEADERS"));
+	/* base64 lines of 77 (76 and the newline), 78 and 80 bytes */
+	assert_false(b64_hits("base64", 76, "BASE64_LENGTH_78_79"));
+	assert_false(b64_hits("base64", 76, "BASE64_LENGTH_79_INF"));
+	assert_true(b64_hits("base64", 77, "BASE64_LENGTH_78_79"));
+	assert_false(b64_hits("base64", 77, "BASE64_LENGTH_79_INF"));
+	assert_false(b64_hits("base64", 79, "BASE64_LENGTH_78_79"));
+	assert_true(b64_hits("base64", 79, "BASE64_LENGTH_79_INF"));
+	/* not base64, or a calendar invite: not counted */
+	assert_false(b64_hits("7bit", 79, "BASE64_LENGTH_79_INF"));
+	assert_false(b64_hits(NULL, 79, "BASE64_LENGTH_79_INF"));
+	/* the recipient's local part as subject or greeting */
+	assert_true(hits(SMALL, "To: jsmith@example.com\nSubject: jsmith\n\nb\n",
+	    "LOCALPART_IN_SUBJECT"));
+	assert_true(hits(SMALL, "To: jsmith@example.com\nSubject: jsmith, "
+	    "your order\n\nb\n", "LOCALPART_IN_SUBJECT"));
+	assert_true(hits(SMALL, "To: jsmith@example.com\nSubject: Re: hello "
+	    "JSMITH\n\nb\n", "LOCALPART_IN_SUBJECT"));
+	/* the greeting form is case-sensitive */
+	assert_false(hits(SMALL, "To: jsmith@example.com\nSubject: JSmith, "
+	    "your order\n\nb\n", "LOCALPART_IN_SUBJECT"));
+	assert_false(hits(SMALL, "To: jsmith@example.com\nSubject: news for "
+	    "jsmith today\n\nb\n", "LOCALPART_IN_SUBJECT"));
+	assert_false(hits(SMALL, "Subject: jsmith\n\nb\n",
+	    "LOCALPART_IN_SUBJECT"));
+}
+
+#define URIHOST \
+	"enlist_uri_host (SUSP) top click !good.click\n" \
+	"enlist_uri_host (SHORT) cutpaid.com 192.0.2.7 gone-host.com\n" \
+	"delist_uri_host (SHORT) gone-host.com\n" \
+	"header BAD_TLD eval:check_uri_host_listed('SUSP')\n" \
+	"header SHORTENER eval:check_uri_host_listed('SHORT')\n"
+
+static void
+test_uri_host_listed(void **state)
+{
+	(void)state;
+	/* a listed TLD, any case, any depth */
+	assert_true(hits(URIHOST, "Content-Type: text/html\n\n<a href=\""
+	    "http://Benefits.Click/x\">x</a>\n", "BAD_TLD"));
+	assert_true(hits(URIHOST, "Subject: s\n\nsee http://a.b.shop.top/p"
+	    "?q=1 now\n", "BAD_TLD"));
+	/* the most specific entry wins: "!good.click" excepts that host */
+	assert_false(hits(URIHOST, "Subject: s\n\nsee http://good.click/ "
+	    "now\n", "BAD_TLD"));
+	assert_true(hits(URIHOST, "Subject: s\n\nsee http://www.bad.click/"
+	    " now\n", "BAD_TLD"));
+	/* a name that only ends like a listed one */
+	assert_false(hits(URIHOST, "Subject: s\n\nsee http://www.desktop.com/"
+	    " now\n", "BAD_TLD"));
+	/* user info and port are not the host; mailto: is skipped */
+	assert_false(hits(URIHOST, "Subject: s\n\nsee http://x.top@example"
+	    ".com:8080/ now\n", "BAD_TLD"));
+	assert_false(hits(URIHOST, "Content-Type: text/html\n\n<a href=\""
+	    "mailto:me@spam.top\">x</a>\n", "BAD_TLD"));
+	/* lists are separate; an address is looked up as it is */
+	assert_true(hits(URIHOST, "Subject: s\n\nsee http://cutpaid.com/a "
+	    "now\n", "SHORTENER"));
+	assert_false(hits(URIHOST, "Subject: s\n\nsee http://cutpaid.com/a "
+	    "now\n", "BAD_TLD"));
+	assert_true(hits(URIHOST, "Subject: s\n\nsee http://192.0.2.7/a "
+	    "now\n", "SHORTENER"));
+	/* delist_uri_host removes an entry */
+	assert_false(hits(URIHOST, "Subject: s\n\nsee http://gone-host.com/a"
+	    " now\n", "SHORTENER"));
+}
+
+#define RPIMG \
+	"util_rb_2tld co.uk\n" \
+	"util_rb_3tld act.edu.au\n" \
+	"header __RP_MATCHES_RCVD eval:check_mailfrom_matches_rcvd()\n" \
+	"meta RP_MATCHES __RP_MATCHES_RCVD\n" \
+	"body __ONE_IMG eval:image_count('all',1,1)\n" \
+	"body __GIF_ATTACH_2P eval:image_count('gif','2')\n" \
+	"meta ONE_IMG __ONE_IMG\n" \
+	"meta TWO_GIFS __GIF_ATTACH_2P\n"
+
+/* Return-Path, then one Postfix hop from host rdns (192.0.2.1) */
+static int
+rp_hits(const char *sender, const char *rdns)
+{
+	char buf[1024];
+
+	snprintf(buf, sizeof(buf), "Return-Path: <%s>\nReceived: from x "
+	    "(%s [192.0.2.1]) by mx.example.net (Postfix) with ESMTP id 1; "
+	    "Mon, 2 Sep 2002 10:00:00 +0000\n\nb\n", sender, rdns);
+	return hits(RPIMG, buf, "RP_MATCHES");
+}
+
+/* a multipart/mixed message with parts of these types, base64 or not */
+static int
+img_hits(const char *t1, const char *t2, const char *cte, const char *name)
+{
+	char buf[1024];
+
+	snprintf(buf, sizeof(buf), "Content-Type: multipart/mixed; boundary=b"
+	    "\n\n--b\nContent-Type: text/plain\n\nhi\n--b\nContent-Type: "
+	    "%s\nContent-Transfer-Encoding: %s\n\nR0lGODlh\n--b\n"
+	    "Content-Type: %s\nContent-Transfer-Encoding: %s\n\nR0lGODlh\n"
+	    "--b--\n", t1, cte, t2, cte);
+	return hits(RPIMG, buf, name);
+}
+
+static void
+test_rp_and_images(void **state)
+{
+	(void)state;
+	/* the sender's registered domain is the relay's */
+	assert_true(rp_hits("bounce@mail.example.com", "out7.example.com"));
+	assert_true(rp_hits("a@shop.example.co.uk", "mx.example.co.uk"));
+	assert_true(rp_hits("a@x.uni.act.edu.au", "mail.uni.act.edu.au"));
+	/* another registered domain under the same suffix */
+	assert_false(rp_hits("a@shop.example.co.uk", "mx.other.co.uk"));
+	assert_false(rp_hits("a@example.com", "mail.example.net"));
+	assert_false(rp_hits("a@example.com", "unknown"));
+	/* a dotless domain is no domain */
+	assert_false(rp_hits("a@localhost", "localhost"));
+	/* only the first untrusted relay counts, not an older one */
+	assert_false(hits(RPIMG, "Return-Path: <a@example.com>\nReceived: "
+	    "from x (mx.other.net [192.0.2.2]) by mx.example.net (Postfix) "
+	    "with ESMTP id 2; Mon, 2 Sep 2002 10:00:00 +0000\nReceived: from "
+	    "y (out.example.com [192.0.2.1]) by mx.other.net (Postfix) with "
+	    "ESMTP id 1; Mon, 2 Sep 2002 09:59:00 +0000\n\nb\n",
+	    "RP_MATCHES"));
+	/* images: base64 gif, png, jpeg (jpg) leaves */
+	assert_false(img_hits("image/gif", "image/png", "base64", "ONE_IMG"));
+	assert_true(img_hits("image/gif", "application/pdf", "base64",
+	    "ONE_IMG"));
+	assert_true(img_hits("image/jpg", "text/plain", "base64", "ONE_IMG"));
+	assert_false(img_hits("image/gif", "image/gif", "7bit", "TWO_GIFS"));
+	assert_true(img_hits("image/gif", "image/gif", "base64", "TWO_GIFS"));
+	assert_false(img_hits("image/gif", "image/png", "base64", "TWO_GIFS"));
+	assert_false(img_hits("image/bmp", "text/plain", "base64", "ONE_IMG"));
+}
+
+#define RATWARE \
+	"util_rb_2tld co.uk\n" \
+	"header RATWARE_NAME_ID eval:check_ratware_name_id()\n" \
+	"header RATWARE_EFROM eval:check_ratware_envelope_from()\n"
+
+static void
+test_ratware(void **state)
+{
+	(void)state;
+	/* <28 capitals.ADDR> and From "name" <ADDR> */
+	assert_true(hits(RATWARE, "Message-ID: <ABCDEFGHIJKLMNOPQRSTUVWXYZAB."
+	    "joe@example.com>\nFrom: \"Joe\" <joe@example.com>\n\nb\n",
+	    "RATWARE_NAME_ID"));
+	/* 27 capitals, or no quoted name, or another address */
+	assert_false(hits(RATWARE, "Message-ID: <ABCDEFGHIJKLMNOPQRSTUVWXYZA."
+	    "joe@example.com>\nFrom: \"Joe\" <joe@example.com>\n\nb\n",
+	    "RATWARE_NAME_ID"));
+	assert_false(hits(RATWARE, "Message-ID: <ABCDEFGHIJKLMNOPQRSTUVWXYZAB."
+	    "joe@example.com>\nFrom: Joe <joe@example.com>\n\nb\n",
+	    "RATWARE_NAME_ID"));
+	assert_false(hits(RATWARE, "Message-ID: <ABCDEFGHIJKLMNOPQRSTUVWXYZAB."
+	    "joe@example.com>\nFrom: \"Joe\" <ann@example.com>\n\nb\n",
+	    "RATWARE_NAME_ID"));
+	/* envelope sender made of the recipient: domain, a byte, user@ */
+	assert_true(hits(RATWARE, "Return-Path: <example.co.uk-jsmith@bulk."
+	    "example.net>\nTo: jsmith@mail.example.co.uk\n\nb\n",
+	    "RATWARE_EFROM"));
+	assert_false(hits(RATWARE, "Return-Path: <news@bulk.example.net>\n"
+	    "To: jsmith@mail.example.co.uk\n\nb\n", "RATWARE_EFROM"));
+	/* the domain must start at a word boundary; SRS is left alone */
+	assert_false(hits(RATWARE, "Return-Path: <myexample.co.uk-jsmith@bulk."
+	    "example.net>\nTo: jsmith@mail.example.co.uk\n\nb\n",
+	    "RATWARE_EFROM"));
+	assert_false(hits(RATWARE, "Return-Path: <SRS0=x=example.co.uk-jsmith@"
+	    "bulk.example.net>\nTo: jsmith@mail.example.co.uk\n\nb\n",
+	    "RATWARE_EFROM"));
 }
 
 #define HTML \
@@ -550,7 +923,13 @@ main(void)
 		cmocka_unit_test(test_freemail_replyto),
 		cmocka_unit_test(test_header_checks),
 		cmocka_unit_test(test_relays),
+		cmocka_unit_test(test_relays_rdns),
 		cmocka_unit_test(test_mime),
+		cmocka_unit_test(test_mpart_alt_diff),
+		cmocka_unit_test(test_small_evals),
+		cmocka_unit_test(test_uri_host_listed),
+		cmocka_unit_test(test_rp_and_images),
+		cmocka_unit_test(test_ratware),
 		cmocka_unit_test(test_html),
 		cmocka_unit_test(test_unknown_eval_skipped),
 	};
