@@ -14,7 +14,8 @@ moat_milter_LDADD = libdaemon.a $(ENGINE_LIBS) $(MILTER_LIBS) $(SAUTH_LIBS) \
 # Its tests: miltertest scripts (tests/milter/) run by the integration
 # harness; test_milter.py needs no root, the Postfix ones do.
 MILTER_TESTS = tests/integration/test_milter.py \
-	tests/integration/test_milter_postfix.py
+	tests/integration/test_milter_postfix.py \
+	tests/integration/test_milter_tcp.py
 TESTS += $(MILTER_TESTS)
 EXTRA_DIST += $(MILTER_TESTS) tests/integration/mltest.py \
 	tests/milter/send.lua tests/milter/milter.rules
