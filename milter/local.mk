@@ -28,7 +28,7 @@ dist_doc_DATA += contrib/moat-milter.service
 # Postfix alone vs Postfix + moat-milter vs Postfix + rspamd's milter
 # (when rspamd is installed), smtp-source at 1 and 50 sessions, and the
 # added latency per transaction (bench/README.md).  Needs root, postfix;
-# a few minutes.  make bench-milter BENCH_ARGS="--sa --rounds 3".
+# 15 minutes.  make bench-milter BENCH_ARGS="--rounds 2 --sockets unix,tcp".
 EXTRA_DIST += bench/milter.py
 .PHONY: bench-milter
 bench-milter: moat-milter$(EXEEXT)
