@@ -15,7 +15,8 @@ moat_milter_LDADD = libdaemon.a $(ENGINE_LIBS) $(MILTER_LIBS) $(SAUTH_LIBS) \
 # Its tests: miltertest scripts (tests/milter/) run by the integration
 # harness; test_milter.py needs no root, the Postfix ones do.
 MILTER_TESTS = tests/integration/test_milter.py \
-	tests/integration/test_milter_postfix.py
+	tests/integration/test_milter_postfix.py \
+	tests/integration/test_milter_tcp.py
 TESTS += $(MILTER_TESTS)
 EXTRA_DIST += $(MILTER_TESTS) tests/integration/mltest.py \
 	tests/milter/send.lua tests/milter/milter.rules
@@ -30,7 +31,7 @@ dist_doc_DATA += contrib/moat-milter.conf
 # Postfix alone vs Postfix + moat-milter vs Postfix + rspamd's milter
 # (when rspamd is installed), smtp-source at 1 and 50 sessions, and the
 # added latency per transaction (bench/README.md).  Needs root, postfix;
-# a few minutes.  make bench-milter BENCH_ARGS="--sa --rounds 3".
+# 15 minutes.  make bench-milter BENCH_ARGS="--rounds 2 --sockets unix,tcp".
 EXTRA_DIST += bench/milter.py
 .PHONY: bench-milter
 bench-milter: moat-milter$(EXEEXT)

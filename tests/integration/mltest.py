@@ -205,3 +205,28 @@ def raw_session(port, data, read_reply=True, timeout=5.0):
     finally:
         s.close()
     return got
+
+
+def transaction_times(port, msg, n, sender="s@sender.test",
+                      rcpt="alice@example.test"):
+    """Seconds each of n transactions (MAIL..the reply to end of DATA)
+    takes on one SMTP session to port, msg (CRLF) sent n times: what a
+    milter adds to the MTA's latency (test_milter_tcp.py,
+    bench/milter.py).  Raises unless every one is accepted."""
+    c = mt.Client(port, src="127.0.0.1")
+    c.greet()
+    data = mt.dot_stuff(msg)
+    out = []
+    for _ in range(n):
+        t0 = time.monotonic()
+        c.cmd("MAIL FROM:<%s>" % sender)
+        c.cmd("RCPT TO:<%s>" % rcpt)
+        c.cmd("DATA")
+        c.send(data)
+        r = c.reply()
+        out.append(time.monotonic() - t0)
+        if r.code != 250:
+            raise RuntimeError("end of DATA: %r" % r)
+    c.cmd("QUIT")
+    c.close()
+    return out
