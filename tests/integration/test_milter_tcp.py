@@ -10,14 +10,13 @@ the macros travel with their command; on a unix socket, where there is no
 Nagle, it keeps skipping it.
 
 Negotiation: the protocol flags moat-milter answers on each socket, and
-the DATA step answered (raw milter packets, no root).  Postfix: the time
-MAIL..end of DATA takes through Postfix and moat-milter on the loopback,
-which the stall kept at 40 ms or more (root, postfix).
+the DATA step answered (raw milter packets, no root).  The time a
+transaction takes through Postfix is a benchmark's business, not a test's
+(tests never assert times): bench/milter.py --sockets tcp measures it.
 """
 
 import os
 import socket
-import statistics
 import struct
 import sys
 import time
@@ -27,7 +26,6 @@ sys.dont_write_bytecode = True     # no __pycache__ in the source tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import moattest as mt  # noqa: E402
 import mltest  # noqa: E402
-from test_milter_postfix import MilterPostfix  # noqa: E402
 
 SMFIP_NODATA = 0x200
 
@@ -104,36 +102,6 @@ class Negotiation(unittest.TestCase):
         s.sendall(SESSION)
         got = replies(s, 5)
         self.assertEqual([c for c, _ in got], [b"c"] * 5, got)
-
-
-class Postfix(mt.MoatTestCase):
-    NEED_POSTFIX = False
-    SHARED_MOATD = False
-
-    @classmethod
-    def setUpClass(cls):
-        super().setUpClass()
-        cls.milter = mltest.Milter().start()
-        try:
-            cls.pf = MilterPostfix(cls.milter.port).start()
-        except BaseException:
-            cls.milter.cleanup()
-            raise
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.pf.cleanup()
-        cls.milter.cleanup()
-        super().tearDownClass()
-
-    @unittest.skipIf(mt.TIMEOUT_SCALE > 1, "timing under valgrind")
-    def test_no_delayed_ack_stall(self):
-        # Linux delays an ACK 40 ms at the least, so with the stall no
-        # transaction took less; without it, a few ms on a busy machine.
-        took = mltest.transaction_times(
-            self.pf.port, mt.make_message(mt.token()), 21)
-        self.assertLess(statistics.median(took), 0.035,
-                        ["%.1f" % (t * 1000) for t in took])
 
 
 if __name__ == "__main__":
