@@ -24,6 +24,7 @@
  * fail.  It changes nothing libmilter does: same arguments, same result.
  */
 #include <dlfcn.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/time.h>
@@ -53,13 +54,18 @@ char *
 mi_rd_cmd(int sd, struct timeval *timeout, char *cmd, size_t *rlen,
     char *name)
 {
-	static rd_cmd_fn *real;
+	/* Atomic: connection threads race to look it up first (they all
+	 * store the same pointer, but a plain store would be a data race). */
+	static _Atomic(rd_cmd_fn *) real_fn;
+	rd_cmd_fn *real;
 	char *buf;
 
-	/* Racing threads store the same pointer. */
-	if (real == NULL &&
-	    (real = (rd_cmd_fn *)dlsym(RTLD_NEXT, "mi_rd_cmd")) == NULL)
-		fatal("libmilter: mi_rd_cmd not found: %s", dlerror());
+	real = atomic_load_explicit(&real_fn, memory_order_relaxed);
+	if (real == NULL) {
+		if ((real = (rd_cmd_fn *)dlsym(RTLD_NEXT, "mi_rd_cmd")) == NULL)
+			fatal("libmilter: mi_rd_cmd not found: %s", dlerror());
+		atomic_store_explicit(&real_fn, real, memory_order_relaxed);
+	}
 	buf = real(sd, timeout, cmd, rlen, name);
 	wire_last = *cmd;
 	return buf;
