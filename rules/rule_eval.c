@@ -19,6 +19,7 @@
  * Invariant: after rule_eval() the counters describe exactly this
  * evaluation; nothing carries over from an earlier one.
  */
+#include <limits.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -492,6 +493,34 @@ hs_scanned(struct rule_scratch *sc, const struct msg *m, enum rule_stage st)
 	return sc->hs_state[st] == 1;
 }
 
+/*
+ * A header rule's count when its operand is absent: the pattern against
+ * its [if-unset: ] text or "", which is the same for every message, so it
+ * is matched once per rule set and remembered in the rule (any thread may
+ * store it first: they store the same value).  Not for rules whose match
+ * has a side effect or changes per message (captures, templates), nor a
+ * match that reached a limit.
+ */
+static unsigned
+unset_count(struct rule_scratch *sc, const struct rule *r,
+    const pcre2_code *re, unsigned max, int *limited)
+{
+	struct rule *w = (struct rule *)r;
+	const char *s = r->unset != NULL ? r->unset : "";
+	int memo = atomic_load_explicit(&w->unset_memo, memory_order_relaxed);
+	int lim = 0;
+	unsigned c;
+
+	if (memo > 0)
+		return (unsigned)memo - 1;
+	c = match_count(sc, r, re, s, strlen(s), max, &lim);
+	*limited |= lim;
+	if (!lim && !(r->flags & (RF_NAMED | RF_TEMPLATE)) && c < INT_MAX)
+		atomic_store_explicit(&w->unset_memo, (int)c + 1,
+		    memory_order_relaxed);
+	return c;
+}
+
 /* Evaluate one pattern rule; returns its count (0: no hit or not run). */
 static unsigned
 eval_rule(const struct rule_set *rs, struct rule_scratch *sc,
@@ -611,11 +640,8 @@ eval_rule(const struct rule_set *rs, struct rule_scratch *sc,
 		if (st == 1)
 			c = match_count(sc, r, re, sc->spec[r->spec].p,
 			    sc->spec[r->spec].len, max, limited);
-		else if (r->unset != NULL)
-			c = match_count(sc, r, re, r->unset, strlen(r->unset),
-			    max, limited);
 		else
-			c = match_count(sc, r, re, "", 0, max, limited);
+			c = unset_count(sc, r, re, max, limited);
 		break;
 	case RULE_ST_BODY:
 		v = msg_body(m, &n);

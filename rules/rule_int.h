@@ -95,6 +95,8 @@ struct rule {
 	size_t		 nsets;
 	pcre2_code	*core;		/* must match where re does, or NULL */
 	atomic_int	 limit_seen;
+	atomic_int	 unset_memo;	/* header: count when the operand is
+					   absent, plus 1; 0 not known yet */
 };
 
 struct rule_set {

@@ -16,6 +16,7 @@
 
 #include "msg.h"
 #include "rule.h"
+#include "rule_int.h"
 #include "sbuf.h"
 #include "score.h"
 
@@ -719,6 +720,71 @@ test_prefilter_headers(void **state)
 }
 
 /*
+ * A header rule whose operand is absent matches its [if-unset: ] text or
+ * "", the same for every message: rule_eval.c remembers the count in the
+ * rule after the first time.  It must be what matching gives, for the
+ * negated and per-hit rules too, and never stand in for an operand that is
+ * present, even empty, or named in another case; a rule with captures is
+ * matched every time (its captures are per message).
+ */
+static void
+test_unset_memo(void **state)
+{
+	struct rule_set *rs = load("t.cf",
+	    "header U_EMPTY X-None =~ /^$/\n"
+	    "header U_NEG X-None !~ /x/\n"
+	    "header U_UNSET X-None =~ /^place/ [if-unset: placeholder]\n"
+	    "header U_MULTI X-None =~ /o/ [if-unset: foo boo]\n"
+	    "tflags U_MULTI multiple\n"
+	    "header U_ADDR X-None:addr =~ /^$/\n"
+	    "header U_CAP X-None =~ /^(?<NONE>.*)$/\n");
+	static const struct {
+		const char	*raw;
+		const char	*want;	/* hit NAME:count, in rule order */
+	} c[] = {
+		{ "Subject: a\n\nx\n", "U_EMPTY:1 U_NEG:1 U_UNSET:1 "
+		    "U_MULTI:4 U_ADDR:1 U_CAP:1 " },
+		/* no address in it: msg_get() has no :addr, as if absent */
+		{ "X-None: xyz\n\nx\n", "U_ADDR:1 U_CAP:1 " },
+		{ "Subject: b\n\ny\n", "U_EMPTY:1 U_NEG:1 U_UNSET:1 "
+		    "U_MULTI:4 U_ADDR:1 U_CAP:1 " },
+		/* present, empty, in capitals: "\n", no [if-unset: ] */
+		{ "X-NONE:\n\nx\n", "U_EMPTY:1 U_NEG:1 U_ADDR:1 U_CAP:1 " },
+		{ "X-None: a@b.example\nX-None: two o\n\nx\n", "U_MULTI:2 " },
+		{ "", "U_EMPTY:1 U_NEG:1 U_UNSET:1 U_MULTI:4 U_ADDR:1 "
+		    "U_CAP:1 " },
+	};
+	struct rule_scratch *sc = rule_scratch_new();
+	const struct rule_hit *h;
+	struct sbuf got = SBUF_INIT;
+	struct msg *m;
+	size_t n, i, k;
+
+	(void)state;
+	for (k = 0; k < sizeof(c) / sizeof(c[0]); k++) {
+		h = run(rs, sc, c[k].raw, NULL, &n, &m);
+		sbuf_reset(&got);
+		for (i = 0; i < n; i++)
+			sbuf_printf(&got, "%s:%u ", h[i].name, h[i].count);
+		sbuf_addc(&got, '\0');
+		if (strcmp(got.p, c[k].want) != 0)
+			fail_msg("message %zu: \"%s\", want \"%s\"", k, got.p,
+			    c[k].want);
+		msg_free(m);
+	}
+	/* remembered (count + 1), but not for the rule with captures */
+	assert_int_equal(atomic_load(&rs->rules[rule_set_find(rs,
+	    "U_MULTI")].unset_memo), 5);
+	assert_int_equal(atomic_load(&rs->rules[rule_set_find(rs,
+	    "U_NEG")].unset_memo), 1);
+	assert_int_equal(atomic_load(&rs->rules[rule_set_find(rs,
+	    "U_CAP")].unset_memo), 0);
+	sbuf_free(&got);
+	rule_scratch_free(sc);
+	rule_set_unref(rs);
+}
+
+/*
  * The core of a pattern (rule_core.c): without its leading context that
  * can match nothing, a necessary condition that spares the whole pattern
  * on texts without it.  Whole-pattern results must not change: the core
@@ -995,6 +1061,7 @@ main(void)
 		cmocka_unit_test(test_brace_quantifier),
 		cmocka_unit_test(test_prefilter_sets),
 		cmocka_unit_test(test_prefilter_headers),
+		cmocka_unit_test(test_unset_memo),
 		cmocka_unit_test(test_default_rules_samples),
 	};
 
