@@ -19,6 +19,7 @@
  * Invariant: after rule_eval() the counters describe exactly this
  * evaluation; nothing carries over from an earlier one.
  */
+#include <limits.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,6 +34,13 @@
 #include "xmalloc.h"
 
 #define SCRATCH_OVECTOR	64
+
+/*
+ * A header operand longer than this (ALL, the relays, Received) gets a
+ * literal bitmap (rule_prefilter.c), so a rule's literals that are not
+ * there cost a few hash probes instead of a memmem() over the whole text.
+ */
+#define SPEC_BITMAP_MIN	256
 
 struct tagval {
 	char		*name;
@@ -49,6 +57,7 @@ struct rule_scratch {
 	struct sbuf		*spec;		/* per header operand */
 	signed char		*spec_state;	/* 2 = not fetched yet */
 	struct sbuf		*spec_fold;	/* folded, for the prefilter */
+	struct rule_bitmap	*spec_bm;	/* ... and a long one's bitmap */
 	unsigned char		*fold_done;
 	size_t			 nspec;
 	struct rule_hit		*hits;
@@ -128,6 +137,9 @@ rule_scratch_free(struct rule_scratch *sc)
 	for (i = 0; i < sc->nspec; i++)
 		sbuf_free(&sc->spec_fold[i]);
 	free(sc->spec_fold);
+	for (i = 0; i < sc->nspec; i++)
+		free(sc->spec_bm[i].map);
+	free(sc->spec_bm);
 	free(sc->fold_done);
 	free(sc->hits);
 	tags_clear(sc);
@@ -167,10 +179,13 @@ scratch_prepare(struct rule_scratch *sc, const struct rule_set *rs)
 		sc->spec_state = xrealloc(sc->spec_state, rs->nspecs);
 		sc->spec_fold = xreallocarray(sc->spec_fold, rs->nspecs,
 		    sizeof(struct sbuf));
+		sc->spec_bm = xreallocarray(sc->spec_bm, rs->nspecs,
+		    sizeof(struct rule_bitmap));
 		sc->fold_done = xrealloc(sc->fold_done, rs->nspecs);
 		for (i = sc->nspec; i < rs->nspecs; i++) {
 			memset(&sc->spec[i], 0, sizeof(struct sbuf));
 			memset(&sc->spec_fold[i], 0, sizeof(struct sbuf));
+			memset(&sc->spec_bm[i], 0, sizeof(struct rule_bitmap));
 		}
 		sc->nspec = rs->nspecs;
 	}
@@ -492,6 +507,34 @@ hs_scanned(struct rule_scratch *sc, const struct msg *m, enum rule_stage st)
 	return sc->hs_state[st] == 1;
 }
 
+/*
+ * A header rule's count when its operand is absent: the pattern against
+ * its [if-unset: ] text or "", which is the same for every message, so it
+ * is matched once per rule set and remembered in the rule (any thread may
+ * store it first: they store the same value).  Not for rules whose match
+ * has a side effect or changes per message (captures, templates), nor a
+ * match that reached a limit.
+ */
+static unsigned
+unset_count(struct rule_scratch *sc, const struct rule *r,
+    const pcre2_code *re, unsigned max, int *limited)
+{
+	struct rule *w = (struct rule *)r;
+	const char *s = r->unset != NULL ? r->unset : "";
+	int memo = atomic_load_explicit(&w->unset_memo, memory_order_relaxed);
+	int lim = 0;
+	unsigned c;
+
+	if (memo > 0)
+		return (unsigned)memo - 1;
+	c = match_count(sc, r, re, s, strlen(s), max, &lim);
+	*limited |= lim;
+	if (!lim && !(r->flags & (RF_NAMED | RF_TEMPLATE)) && c < INT_MAX)
+		atomic_store_explicit(&w->unset_memo, (int)c + 1,
+		    memory_order_relaxed);
+	return c;
+}
+
 /* Evaluate one pattern rule; returns its count (0: no hit or not run). */
 static unsigned
 eval_rule(const struct rule_set *rs, struct rule_scratch *sc,
@@ -596,13 +639,20 @@ eval_rule(const struct rule_set *rs, struct rule_scratch *sc,
 		}
 		if (st == 1 && r->nlits > 0) {
 			struct sbuf *f = &sc->spec_fold[r->spec];
+			struct rule_bitmap *bm = &sc->spec_bm[r->spec];
 
 			if (!sc->fold_done[r->spec]) {
-				rule_prefilter_fold(f, sc->spec[r->spec].p,
-				    sc->spec[r->spec].len);
+				struct msg_str t = { sc->spec[r->spec].p,
+				    sc->spec[r->spec].len };
+
+				rule_prefilter_fold(f, t.p, t.len);
+				bm->ready = t.len > SPEC_BITMAP_MIN;
+				if (bm->ready)
+					rule_prefilter_build(bm, &t, 1);
 				sc->fold_done[r->spec] = 1;
 			}
-			if (!rule_prefilter_may_match_text(r, f->p, f->len)) {
+			if (!rule_prefilter_may_match_text(r, bm->ready ? bm :
+			    NULL, f->p, f->len)) {
 				sc->pf_skip = 1;
 				c = 0;
 				break;
@@ -611,11 +661,8 @@ eval_rule(const struct rule_set *rs, struct rule_scratch *sc,
 		if (st == 1)
 			c = match_count(sc, r, re, sc->spec[r->spec].p,
 			    sc->spec[r->spec].len, max, limited);
-		else if (r->unset != NULL)
-			c = match_count(sc, r, re, r->unset, strlen(r->unset),
-			    max, limited);
 		else
-			c = match_count(sc, r, re, "", 0, max, limited);
+			c = unset_count(sc, r, re, max, limited);
 		break;
 	case RULE_ST_BODY:
 		v = msg_body(m, &n);

@@ -95,6 +95,8 @@ struct rule {
 	size_t		 nsets;
 	pcre2_code	*core;		/* must match where re does, or NULL */
 	atomic_int	 limit_seen;
+	atomic_int	 unset_memo;	/* header: count when the operand is
+					   absent, plus 1; 0 not known yet */
 };
 
 struct rule_set {
@@ -161,8 +163,8 @@ void	rule_prefilter_build(struct rule_bitmap *, const struct msg_str *,
 int	rule_prefilter_may_match(const struct rule_bitmap *,
 	    const struct rule *);
 void	rule_prefilter_fold(struct sbuf *, const char *, size_t);
-int	rule_prefilter_may_match_text(const struct rule *, const char *folded,
-	    size_t);
+int	rule_prefilter_may_match_text(const struct rule *,
+	    const struct rule_bitmap *, const char *folded, size_t);
 /*
  * The quantifier at *pp, for the pattern readers here and in rule_core.c:
  * 1 with its minimum in *min and *pp past it (and past a lazy or possessive

@@ -1074,8 +1074,9 @@ sa_line(struct rule_builder *b, const char *file, int line, char *key,
 		}
 		if (!sa_owned(b, name))
 			return 0;
-		if (strncmp(p, "eval:", 5) == 0 ||
-		    strncmp(p, "rbleval:", 8) == 0) {
+		/* a meta's "eval:" is a bad expression, as in SpamAssassin */
+		if (st != RULE_ST_META && (strncmp(p, "eval:", 5) == 0 ||
+		    strncmp(p, "rbleval:", 8) == 0)) {
 			r = rule_slot(b, name, file, line, (enum rule_stage)st);
 			r->flags |= RF_SA;
 			/* the evals moat runs natively; others are skipped */

@@ -574,9 +574,12 @@ rule_prefilter_may_match(const struct rule_bitmap *bm, const struct rule *r)
 }
 
 /*
- * Header operands are short: instead of a bitmap, the literals are looked
- * for exactly in a case-folded copy of the text (the caller folds each
- * operand once per message with rule_prefilter_fold()).
+ * Header operands: the literals are looked for exactly in a case-folded
+ * copy of the text (the caller folds each operand once per message with
+ * rule_prefilter_fold()).  Most are short; for a long one (ALL, the
+ * relays, Received) the caller may give the operand's bitmap
+ * (rule_prefilter_build()), and a literal it rules out is not looked for:
+ * the bitmap never rules out one that is there.
  */
 void
 rule_prefilter_fold(struct sbuf *out, const char *s, size_t len)
@@ -591,16 +594,41 @@ rule_prefilter_fold(struct sbuf *out, const char *s, size_t len)
 	out->p[len] = '\0';
 }
 
+/*
+ * Whether lit (ln bytes, ln > 0) occurs in t[0..n).  Header texts are a
+ * few dozen bytes, where memmem()'s setup costs more than the search: its
+ * first byte is looked for with memchr() and the rest compared.
+ */
+static int
+lit_in(const char *t, size_t n, const char *lit, size_t ln)
+{
+	const char *p = t, *last;
+
+	if (ln > n)
+		return 0;
+	if (n > 256)
+		return memmem(t, n, lit, ln) != NULL;
+	last = t + (n - ln);
+	while (p <= last && (p = memchr(p, lit[0], (size_t)(last - p) +
+	    1)) != NULL) {
+		if (memcmp(p + 1, lit + 1, ln - 1) == 0)
+			return 1;
+		p++;
+	}
+	return 0;
+}
+
 int
-rule_prefilter_may_match_text(const struct rule *r, const char *folded,
-    size_t len)
+rule_prefilter_may_match_text(const struct rule *r,
+    const struct rule_bitmap *bm, const char *folded, size_t len)
 {
 	size_t i = 0, k;
 
 	for (k = 0; k < r->nsets; k++) {
 		for (; i < r->setend[k]; i++)
-			if (memmem(folded, len, r->lits[i],
-			    strlen(r->lits[i])) != NULL)
+			if ((bm == NULL || lit_present(bm, r->lits[i])) &&
+			    lit_in(folded, len, r->lits[i],
+			    strlen(r->lits[i])))
 				break;
 		if (i == r->setend[k])
 			return 0;	/* no member of set k occurs */

@@ -8,7 +8,8 @@
  * second bit also switches %{TAG} templates on).  And it is a differential test of what only saves work: the
  * evaluation without the literal prefilter, the cores (rule_core.c) and
  * the Hyperscan prefilter and its start finders (rule_hs.c, when built
- * with it) must give the same hits, and the lazy one the same scored hits.
+ * with it) and the remembered counts of header rules on absent operands
+ * must give the same hits, and the lazy one the same scored hits.
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -52,7 +53,7 @@ differential(struct rule_set *rs, struct rule_scratch *sc,
 {
 	static struct sbuf full, scored, other;
 	const struct rule_hit *h;
-	struct { size_t nlits, nsets; pcre2_code *core; } *save;
+	struct { size_t nlits, nsets; pcre2_code *core; int memo; } *save;
 	size_t n, i;
 
 	h = rule_eval(rs, sc, env, m, &n);
@@ -69,8 +70,10 @@ differential(struct rule_set *rs, struct rule_scratch *sc,
 		save[i].nlits = rs->rules[i].nlits;
 		save[i].nsets = rs->rules[i].nsets;
 		save[i].core = rs->rules[i].core;
+		save[i].memo = atomic_load(&rs->rules[i].unset_memo);
 		rs->rules[i].nlits = rs->rules[i].nsets = 0;
 		rs->rules[i].core = NULL;
+		atomic_store(&rs->rules[i].unset_memo, 0);
 	}
 	rule_scratch_hs(sc, 0);
 	h = rule_eval(rs, sc, env, m, &n);
@@ -80,6 +83,7 @@ differential(struct rule_set *rs, struct rule_scratch *sc,
 		rs->rules[i].nlits = save[i].nlits;
 		rs->rules[i].nsets = save[i].nsets;
 		rs->rules[i].core = save[i].core;
+		atomic_store(&rs->rules[i].unset_memo, save[i].memo);
 	}
 	free(save);
 	if (strcmp(full.p, other.p) != 0) {

@@ -69,7 +69,8 @@ EXTRA_DIST += tests/fuzz/seeds/fuzz_rule_load/native \
 	tests/fuzz/seeds/fuzz_rule_load/core \
 	tests/fuzz/seeds/fuzz_rule_load/lang-empty \
 	tests/fuzz/seeds/fuzz_rule_load/starts \
-	tests/fuzz/seeds/fuzz_rule_load/evals
+	tests/fuzz/seeds/fuzz_rule_load/evals \
+	tests/fuzz/seeds/fuzz_rule_load/headers
 # fuzz targets: SASL (issue 5).  Only sasl.o is pulled from libauth.a.
 FUZZ_TARGETS += fuzz_sasl
 fuzz_sasl_SOURCES = tests/fuzz/fuzz_sasl.c

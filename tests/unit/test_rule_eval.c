@@ -16,6 +16,7 @@
 
 #include "msg.h"
 #include "rule.h"
+#include "rule_int.h"
 #include "sbuf.h"
 #include "score.h"
 
@@ -719,6 +720,152 @@ test_prefilter_headers(void **state)
 }
 
 /*
+ * The exact literal check of header rules (rule_prefilter.c): short
+ * operands are searched with memchr() and memcmp(), long ones (over 256
+ * bytes: ALL here) first through their bitmap.  A literal at either end of
+ * the text, in another case, one whose first byte occurs often, one longer
+ * than the text, and sets that need two literals must all give the hits of
+ * the patterns alone.
+ */
+static void
+test_prefilter_header_texts(void **state)
+{
+	struct rule_set *rs = load("t.cf",
+	    "header S_START Subject =~ /^Offer/\n"
+	    "header S_END Subject =~ /deal\\n?$/\n"
+	    "header S_NL Subject =~ /deal\\n/\n"
+	    "header S_CASE Subject =~ /FREE money/i\n"
+	    "header S_REP Subject =~ /aab/\n"
+	    "header S_LONG Subject =~ /a much longer phrase than any subject/\n"
+	    "header S_TWO Subject =~ /Offer.*deal/\n"
+	    "header A_FIRST ALL =~ /Received: from first/\n"
+	    "header A_LAST ALL =~ /X-Last: tail-marker/\n"
+	    "header A_CASE ALL =~ /x-middle: MIDDLE-VALUE/i\n"
+	    "header A_NONE ALL =~ /X-Absent-Header:/\n"
+	    "header A_TWO ALL =~ /X-Middle:.*\\n(?s:.*)X-Last:/\n"
+	    "header A_NEG ALL !~ /X-Absent-Header:/\n");
+	static const char pad[] = "X-Pad: 0123456789012345678901234567890123"
+	    "456789012345678901234567890123456789\n";
+	static const struct {
+		const char	*head;	/* before the padding */
+		const char	*tail;	/* after it */
+		const char	*want;
+	} c[] = {
+		{ "Received: from first.example\nSubject: Offer: aaab deal\n",
+		    "X-Middle: middle-value\nX-Last: tail-marker\n",
+		    "S_START:1 S_END:1 S_NL:1 S_REP:1 S_TWO:1 A_FIRST:1 "
+		    "A_LAST:1 A_CASE:1 A_TWO:1 A_NEG:1 " },
+		{ "Subject: free MONEY aaaaa\n", "X-Last: Tail-Marker\n",
+		    "S_CASE:1 A_NEG:1 " },
+		{ "Subject: a\n", "X-Absent-Header: 1\n", "A_NONE:1 " },
+	};
+	struct rule_scratch *sc = rule_scratch_new();
+	const struct rule_hit *h;
+	struct sbuf raw = SBUF_INIT, got = SBUF_INIT;
+	struct rule_prof p;
+	struct msg *m;
+	size_t n, i, k;
+
+	(void)state;
+	rule_scratch_profile(sc, 1);
+	for (k = 0; k < sizeof(c) / sizeof(c[0]); k++) {
+		sbuf_reset(&raw);
+		sbuf_adds(&raw, c[k].head);
+		for (i = 0; i < 4; i++)		/* ALL well over 256 bytes */
+			sbuf_adds(&raw, pad);
+		sbuf_adds(&raw, c[k].tail);
+		sbuf_adds(&raw, "\nbody\n");
+		sbuf_addc(&raw, '\0');
+		h = run(rs, sc, raw.p, NULL, &n, &m);
+		sbuf_reset(&got);
+		for (i = 0; i < n; i++)
+			sbuf_printf(&got, "%s:%u ", h[i].name, h[i].count);
+		sbuf_addc(&got, '\0');
+		if (strcmp(got.p, c[k].want) != 0)
+			fail_msg("message %zu: \"%s\", want \"%s\"", k, got.p,
+			    c[k].want);
+		msg_free(m);
+	}
+	/* the checks did skip: A_NONE's literal was in the third only */
+	assert_int_equal(rule_scratch_profile_get(sc, (size_t)rule_set_find(rs,
+	    "A_NONE"), &p), 0);
+	assert_int_equal(p.skipped, 2);
+	assert_int_equal(p.runs, 1);
+	assert_int_equal(rule_scratch_profile_get(sc, (size_t)rule_set_find(rs,
+	    "S_LONG"), &p), 0);
+	assert_int_equal(p.skipped, 3);
+	sbuf_free(&raw);
+	sbuf_free(&got);
+	rule_scratch_free(sc);
+	rule_set_unref(rs);
+}
+
+/*
+ * A header rule whose operand is absent matches its [if-unset: ] text or
+ * "", the same for every message: rule_eval.c remembers the count in the
+ * rule after the first time.  It must be what matching gives, for the
+ * negated and per-hit rules too, and never stand in for an operand that is
+ * present, even empty, or named in another case; a rule with captures is
+ * matched every time (its captures are per message).
+ */
+static void
+test_unset_memo(void **state)
+{
+	struct rule_set *rs = load("t.cf",
+	    "header U_EMPTY X-None =~ /^$/\n"
+	    "header U_NEG X-None !~ /x/\n"
+	    "header U_UNSET X-None =~ /^place/ [if-unset: placeholder]\n"
+	    "header U_MULTI X-None =~ /o/ [if-unset: foo boo]\n"
+	    "tflags U_MULTI multiple\n"
+	    "header U_ADDR X-None:addr =~ /^$/\n"
+	    "header U_CAP X-None =~ /^(?<NONE>.*)$/\n");
+	static const struct {
+		const char	*raw;
+		const char	*want;	/* hit NAME:count, in rule order */
+	} c[] = {
+		{ "Subject: a\n\nx\n", "U_EMPTY:1 U_NEG:1 U_UNSET:1 "
+		    "U_MULTI:4 U_ADDR:1 U_CAP:1 " },
+		/* no address in it: msg_get() has no :addr, as if absent */
+		{ "X-None: xyz\n\nx\n", "U_ADDR:1 U_CAP:1 " },
+		{ "Subject: b\n\ny\n", "U_EMPTY:1 U_NEG:1 U_UNSET:1 "
+		    "U_MULTI:4 U_ADDR:1 U_CAP:1 " },
+		/* present, empty, in capitals: "\n", no [if-unset: ] */
+		{ "X-NONE:\n\nx\n", "U_EMPTY:1 U_NEG:1 U_ADDR:1 U_CAP:1 " },
+		{ "X-None: a@b.example\nX-None: two o\n\nx\n", "U_MULTI:2 " },
+		{ "", "U_EMPTY:1 U_NEG:1 U_UNSET:1 U_MULTI:4 U_ADDR:1 "
+		    "U_CAP:1 " },
+	};
+	struct rule_scratch *sc = rule_scratch_new();
+	const struct rule_hit *h;
+	struct sbuf got = SBUF_INIT;
+	struct msg *m;
+	size_t n, i, k;
+
+	(void)state;
+	for (k = 0; k < sizeof(c) / sizeof(c[0]); k++) {
+		h = run(rs, sc, c[k].raw, NULL, &n, &m);
+		sbuf_reset(&got);
+		for (i = 0; i < n; i++)
+			sbuf_printf(&got, "%s:%u ", h[i].name, h[i].count);
+		sbuf_addc(&got, '\0');
+		if (strcmp(got.p, c[k].want) != 0)
+			fail_msg("message %zu: \"%s\", want \"%s\"", k, got.p,
+			    c[k].want);
+		msg_free(m);
+	}
+	/* remembered (count + 1), but not for the rule with captures */
+	assert_int_equal(atomic_load(&rs->rules[rule_set_find(rs,
+	    "U_MULTI")].unset_memo), 5);
+	assert_int_equal(atomic_load(&rs->rules[rule_set_find(rs,
+	    "U_NEG")].unset_memo), 1);
+	assert_int_equal(atomic_load(&rs->rules[rule_set_find(rs,
+	    "U_CAP")].unset_memo), 0);
+	sbuf_free(&got);
+	rule_scratch_free(sc);
+	rule_set_unref(rs);
+}
+
+/*
  * The core of a pattern (rule_core.c): without its leading context that
  * can match nothing, a necessary condition that spares the whole pattern
  * on texts without it.  Whole-pattern results must not change: the core
@@ -995,6 +1142,8 @@ main(void)
 		cmocka_unit_test(test_brace_quantifier),
 		cmocka_unit_test(test_prefilter_sets),
 		cmocka_unit_test(test_prefilter_headers),
+		cmocka_unit_test(test_unset_memo),
+		cmocka_unit_test(test_prefilter_header_texts),
 		cmocka_unit_test(test_default_rules_samples),
 	};
 

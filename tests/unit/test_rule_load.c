@@ -420,9 +420,12 @@ test_sa_redefine_and_meta(void **state)
 	    "meta M2 M1 || R\n"
 	    "meta M3 R ? 1 : 0\n"
 	    "meta M4 (R - 1) * 2 / 3 >= -1 ^ 1\n"
-	    "meta BAD R &&\n", &err, &st);
+	    "meta BAD R &&\n"
+	    /* not an expression (SpamAssassin refuses it too), not an eval:
+	     * it once reached the meta compiler without one (fuzz_rule_load) */
+	    "meta EVM eval:check_all_trusted()\n", &err, &st);
 	assert_non_null(rs);
-	assert_int_equal(rule_set_count(rs), 6);
+	assert_int_equal(rule_set_count(rs), 7);
 	info(rs, "R", &ri);
 	assert_int_equal(ri.stage, RULE_ST_HEADER);
 	assert_int_equal(ri.line, 2);
@@ -437,6 +440,9 @@ test_sa_redefine_and_meta(void **state)
 	assert_true(ri.runs);
 	info(rs, "BAD", &ri);
 	assert_false(ri.runs);
+	info(rs, "EVM", &ri);
+	assert_false(ri.runs);
+	assert_string_equal(ri.why, "bad meta");
 	rule_set_unref(rs);
 }
 
