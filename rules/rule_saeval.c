@@ -158,6 +158,7 @@ struct saeval_conf {
 					   registry boundaries, sorted */
 	size_t		 ntld2, ntld3;
 	pcre2_code	*re[SRE_COUNT];
+	int		 bounce_relays;	/* welcomelist_bounce_relays seen */
 	int		 finished;
 };
 
@@ -301,6 +302,15 @@ rule_saeval_setting(struct saeval_conf **cp, const char *key, const char *val)
 		if (*cp == NULL)
 			*cp = xcalloc(1, sizeof(**cp));
 		uri_host_setting(*cp, key[0] == 'e', val);
+		return 1;
+	}
+	/* VBounce.pm: only whether there are any (have_any_bounce_relays) */
+	if (strcmp(key, "welcomelist_bounce_relays") == 0 ||
+	    strcmp(key, "whitelist_bounce_relays") == 0) {
+		if (*cp == NULL)
+			*cp = xcalloc(1, sizeof(**cp));
+		if (val[strspn(val, " \t")] != '\0')
+			(*cp)->bounce_relays = 1;
 		return 1;
 	}
 	/* dom: 0 welcomelist, 1 freemail domain, 2 or 3 util_rb_Ntld */
@@ -2334,6 +2344,100 @@ ev_env_and_hdr_from_match(const struct saeval_call *call,
 }
 
 /* ------------------------------------------------------------------ */
+/* HeaderEval.pm: check_unresolved_template, check_header_count_range */
+
+/* Fields HeaderEval.pm's check_unresolved_template() never looks at. */
+static int
+template_exempt(const char *name, size_t n)
+{
+	static const char *const ex[] = { "X-VMS-To", "X-UIDL", "X-Face",
+	    "To", "Cc", "From", "Subject", "References", "In-Reply-To",
+	    "Message-Id", "X-Message-Id", "Resent-Message-Id",
+	    "X-Original-Message-Id" };
+	size_t i;
+
+	for (i = 0; i < sizeof(ex) / sizeof(ex[0]); i++)
+		if (strlen(ex[i]) == n && strncasecmp(ex[i], name, n) == 0)
+			return 1;
+	return 0;
+}
+
+/*
+ * A line of get('ALL') that holds /%[A-Z][A-Z_-]/ (a mail merge's
+ * placeholder left in), in a field not exempt; a decoded value's own
+ * newlines start lines that no field name exempts.
+ */
+static unsigned
+ev_unresolved_template(const struct saeval_call *call, struct saeval_ctx *cx)
+{
+	const struct msg_header *h;
+	const char *v;
+	size_t n, i, k;
+	int ex;
+
+	(void)call;
+	h = msg_headers(cx->m, &n);
+	for (i = 0; i < n; i++) {
+		ex = template_exempt(h[i].name, h[i].name_len);
+		v = h[i].value;
+		for (k = 0; k + 2 < h[i].value_len; k++) {
+			if (v[k] == '\n')
+				ex = 0;
+			if (!ex && v[k] == '%' && v[k + 1] >= 'A' &&
+			    v[k + 1] <= 'Z' && ((v[k + 2] >= 'A' &&
+			    v[k + 2] <= 'Z') || v[k + 2] == '_' ||
+			    v[k + 2] == '-'))
+				return 1;
+		}
+	}
+	return 0;
+}
+
+/*
+ * How many distinct values the fields named args[0] have, within
+ * [args[1], args[2]] (Perl's numeric comparison: undef is 0).
+ */
+static unsigned
+ev_header_count_range(const struct saeval_call *call, struct saeval_ctx *cx)
+{
+	const struct msg_header *h;
+	const char *name = call->args[0];
+	double lo = isnan(call->num[1]) ? 0 : call->num[1];
+	double hi = isnan(call->num[2]) ? 0 : call->num[2];
+	size_t n, i, j, len, cnt = 0;
+
+	if (name == NULL)
+		return 0;
+	len = strlen(name);
+	h = msg_headers(cx->m, &n);
+	for (i = 0; i < n; i++) {
+		if (h[i].name_len != len || strncasecmp(h[i].name, name,
+		    len) != 0)
+			continue;
+		for (j = 0; j < i; j++)
+			if (h[j].name_len == len && strncasecmp(h[j].name,
+			    name, len) == 0 && h[j].value_len ==
+			    h[i].value_len && memcmp(h[j].value, h[i].value,
+			    h[i].value_len) == 0)
+				break;
+		if (j == i)
+			cnt++;
+	}
+	return (double)cnt >= lo && (double)cnt <= hi;
+}
+
+/*
+ * VBounce.pm have_any_bounce_relays(): whether the configuration lists any
+ * welcomelist_bounce_relays (the stock files list none: then never).
+ */
+static unsigned
+ev_have_bounce_relays(const struct saeval_call *call, struct saeval_ctx *cx)
+{
+	(void)call;
+	return cx->conf->bounce_relays != 0;
+}
+
+/* ------------------------------------------------------------------ */
 /* the table */
 
 
@@ -2373,6 +2477,9 @@ static const struct sae_fn {
 	{ "check_freemail_replyto", ev_freemail_replyto, 0 },
 	{ "check_for_matching_env_and_hdr_from", ev_env_and_hdr_from_match,
 	    0 },
+	{ "check_unresolved_template", ev_unresolved_template, 0 },
+	{ "check_header_count_range", ev_header_count_range, 0 },
+	{ "have_any_bounce_relays", ev_have_bounce_relays, 0 },
 	SAE_MIME_FNS
 	SAE_HTML_FNS
 };

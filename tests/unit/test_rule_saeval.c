@@ -672,6 +672,50 @@ test_small_evals(void **state)
 	    "LOCALPART_IN_SUBJECT"));
 }
 
+#define HDREV \
+	"header UNRESOLVED_TEMPLATE eval:check_unresolved_template()\n" \
+	"header HEADER_COUNT_CTYPE " \
+	"eval:check_header_count_range('Content-Type','2','999')\n" \
+	"header ONE_SUBJECT eval:check_header_count_range('Subject','1','1')\n" \
+	"body __HAVE_BOUNCE_RELAYS eval:have_any_bounce_relays()\n"
+
+static void
+test_header_evals(void **state)
+{
+	(void)state;
+	/* a mail merge's placeholder left in a field */
+	assert_true(hits(HDREV, "X-Mailer: %MAILER_NAME\nSubject: s\n\nb\n",
+	    "UNRESOLVED_TEMPLATE"));
+	assert_true(hits(HDREV, "Reply-To: %FROM-ADDR\n\nb\n",
+	    "UNRESOLVED_TEMPLATE"));
+	/* exempt fields, any case; a lower-case or one-letter one */
+	assert_false(hits(HDREV, "Subject: %AB off\nmessage-id: <%XY@a>\n"
+	    "X-Original-Message-ID: <%XY@b>\nTo: %TO_ADDR\n\nb\n",
+	    "UNRESOLVED_TEMPLATE"));
+	assert_false(hits(HDREV, "X-Mailer: %mailer %A. %20\n\nb\n",
+	    "UNRESOLVED_TEMPLATE"));
+	assert_false(hits(HDREV, "X-Mailer: %A%\n\nb\n",
+	    "UNRESOLVED_TEMPLATE"));
+	/* distinct values of a field */
+	assert_true(hits(HDREV, "Content-Type: text/plain\ncontent-type: "
+	    "text/html\n\nb\n", "HEADER_COUNT_CTYPE"));
+	assert_false(hits(HDREV, "Content-Type: text/plain\nContent-Type: "
+	    "text/plain\n\nb\n", "HEADER_COUNT_CTYPE"));
+	assert_false(hits(HDREV, "Content-Type: text/plain\n\nb\n",
+	    "HEADER_COUNT_CTYPE"));
+	assert_true(hits(HDREV, "Subject: a\nSubject: a\n\nb\n",
+	    "ONE_SUBJECT"));
+	assert_false(hits(HDREV, "Subject: a\nSubject: b\n\nb\n",
+	    "ONE_SUBJECT"));
+	assert_false(hits(HDREV, "From: a@b.example\n\nb\n", "ONE_SUBJECT"));
+	/* no welcomelist_bounce_relays: SA says no; with one: yes */
+	assert_false(hits(HDREV, "Subject: s\n\nb\n", "__HAVE_BOUNCE_RELAYS"));
+	assert_true(hits(HDREV "welcomelist_bounce_relays mx.example.com\n",
+	    "Subject: s\n\nb\n", "__HAVE_BOUNCE_RELAYS"));
+	assert_true(hits(HDREV "whitelist_bounce_relays mx.example.com\n",
+	    "Subject: s\n\nb\n", "__HAVE_BOUNCE_RELAYS"));
+}
+
 #define URIHOST \
 	"enlist_uri_host (SUSP) top click !good.click\n" \
 	"enlist_uri_host (SHORT) cutpaid.com 192.0.2.7 gone-host.com\n" \
@@ -927,6 +971,7 @@ main(void)
 		cmocka_unit_test(test_mime),
 		cmocka_unit_test(test_mpart_alt_diff),
 		cmocka_unit_test(test_small_evals),
+		cmocka_unit_test(test_header_evals),
 		cmocka_unit_test(test_uri_host_listed),
 		cmocka_unit_test(test_rp_and_images),
 		cmocka_unit_test(test_ratware),
