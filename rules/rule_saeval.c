@@ -159,6 +159,7 @@ struct saeval_conf {
 	size_t		 ntld2, ntld3;
 	pcre2_code	*re[SRE_COUNT];
 	int		 bounce_relays;	/* welcomelist_bounce_relays seen */
+	char		*locales;	/* ok_locales; NULL: "all" */
 	int		 finished;
 };
 
@@ -302,6 +303,14 @@ rule_saeval_setting(struct saeval_conf **cp, const char *key, const char *val)
 		if (*cp == NULL)
 			*cp = xcalloc(1, sizeof(**cp));
 		uri_host_setting(*cp, key[0] == 'e', val);
+		return 1;
+	}
+	/* Conf.pm ok_locales: a string, the last line wins */
+	if (strcmp(key, "ok_locales") == 0) {
+		if (*cp == NULL)
+			*cp = xcalloc(1, sizeof(**cp));
+		free((*cp)->locales);
+		(*cp)->locales = xstrdup(val);
 		return 1;
 	}
 	/* VBounce.pm: only whether there are any (have_any_bounce_relays) */
@@ -460,6 +469,7 @@ rule_saeval_conf_free(struct saeval_conf *c)
 	free(c->tld2);
 	free(c->tld3);
 	pcre2_code_free(c->fmre);
+	free(c->locales);
 	for (i = 0; i < SRE_COUNT; i++)
 		pcre2_code_free(c->re[i]);
 	free(c);
@@ -2438,6 +2448,189 @@ ev_have_bounce_relays(const struct saeval_call *call, struct saeval_ctx *cx)
 }
 
 /* ------------------------------------------------------------------ */
+/* the "faraway charset" checks: ok_locales, Locales.pm */
+
+/*
+ * Whether ok_locales holds "all" (its default, and the stock
+ * 10_default_prefs.cf's), which turns every faraway check off.  SA also
+ * appends $LC_ALL/$LANGUAGE/$LC_MESSAGES/$LANG; moat reads no environment
+ * here (pure), so only the configured locales count.
+ */
+static int
+locales_all(const struct saeval_conf *cf)
+{
+	const char *p, *e;
+
+	if (cf->locales == NULL)
+		return 1;
+	for (p = cf->locales; *p != '\0'; p = e) {
+		p += strspn(p, " \t");
+		e = p + strcspn(p, " \t");
+		if (e - p == 3 && strncmp(p, "all", 3) == 0)
+			return 1;
+	}
+	return 0;
+}
+
+/* Locales.pm is_charset_ok_for_locales(), for charset cs[0..n). */
+static int
+charset_ok(const struct saeval_conf *cf, const char *cs, size_t n)
+{
+	static const char *const loc[][2] = {
+		{ "ja", " EUCJP JISX020119760 JISX020819830 JISX020819900 "
+		    "JISX020819970 JISX021219900 JISX021320001 JISX021320002 "
+		    "SHIFT_JIS SHIFTJIS ISO2022JP SJIS JIS7 JISX0201 JISX0208 "
+		    "JISX0212 " },
+		{ "ko", " EUCKR KSC56011987 " },
+		{ "ru", NULL }, { "ka", NULL }, { "tg", NULL }, { "be", NULL },
+		{ "uk", NULL }, { "bg", NULL },
+		{ "th", " TIS620 " },
+		{ "zh", " GB1988 GB2312 GB231219800 GB18030 GBK BIG5HKSCS BIG5 "
+		    "EUCTW ISO2022CN " },
+	};
+	static const char cyr[] = " KOI8R KOI8U KOI8T ISOIR111 CP1251 "
+	    "GEORGIANPS PT154 CP866 ";
+	static const char *const pre[] = { "ISO8859", "ISO10646", "UTF",
+	    "UCS", "CP125", "WINDOWS", "UNICODE11UTF7", "UNICODE11UTF8" };
+	char u[64 + 3], w[8];
+	const char *p, *e, *set;
+	size_t i, k = 1;
+
+	/* upper case, [A-Z0-9] only, a QP "3D" off, up to a ':' */
+	u[0] = ' ';
+	for (i = 0; i < n && cs[i] != ':' && k < 64; i++)
+		if (isalnum((unsigned char)cs[i]))
+			u[k++] = (char)toupper((unsigned char)cs[i]);
+	u[k] = '\0';
+	p = u + 1;
+	while (strncmp(p, "3D", 2) == 0)
+		p += 2;
+	if (strcmp(p, "USASCII") == 0 || strcmp(p, "ASCII") == 0 ||
+	    strcmp(p, "IBM852") == 0 || strcmp(p, "XUNKNOWN") == 0 ||
+	    strcmp(p, "ISO") == 0)
+		return 1;
+	for (i = 0; i < sizeof(pre) / sizeof(pre[0]); i++)
+		if (strncmp(p, pre[i], strlen(pre[i])) == 0)
+			return 1;
+	if (*p == '\0')
+		return 0;
+	/* " CS " to look up in a list */
+	memmove(u + 1, p, strlen(p) + 1);
+	k = strlen(u);
+	u[k++] = ' ';
+	u[k] = '\0';
+	for (p = cf->locales != NULL ? cf->locales : ""; *p != '\0'; p = e) {
+		p += strspn(p, " \t");
+		e = p + strcspn(p, " \t");
+		if (e == p)
+			break;
+		/* "C" is "en"; zh_TW... is zh */
+		snprintf(w, sizeof(w), "%.*s", (int)(e - p), p);
+		if (islower((unsigned char)w[0]) &&
+		    islower((unsigned char)w[1]))
+			w[2] = '\0';
+		for (i = 0; i < sizeof(loc) / sizeof(loc[0]); i++) {
+			if (strcmp(w, loc[i][0]) != 0)
+				continue;
+			set = loc[i][1] != NULL ? loc[i][1] : cyr;
+			if (strstr(set, u) != NULL)
+				return 1;
+		}
+	}
+	return 0;
+}
+
+/*
+ * HeaderEval.pm check_for_faraway_charset_in_headers(): an encoded word
+ * (=?cs?x?...?=) in From or Subject whose charset the locales do not take.
+ */
+static unsigned
+ev_faraway_headers(const struct saeval_call *call, struct saeval_ctx *cx)
+{
+	static const char *const hn[] = { "From:raw", "Subject:raw" };
+	struct sbuf *b = &cx->cache->a;
+	const char *p, *q, *end, *t;
+	size_t i;
+
+	(void)call;
+	if (locales_all(cx->conf))
+		return 0;
+	for (i = 0; i < 2; i++) {
+		sae_get(cx, hn[i], b);
+		end = b->p + b->len;
+		/* /=\?(.+?)\?.\?.*?\?=/g, "." never a newline */
+		for (p = b->p; p + 1 < end; p++) {
+			if (p[0] != '=' || p[1] != '?')
+				continue;
+			for (q = p + 3; q + 2 < end && q[-1] != '\n'; q++) {
+				if (q[0] != '?' || q[2] != '?' || q[1] == '\n')
+					continue;
+				t = memchr(q + 3, '?', (size_t)(end - q - 3));
+				while (t != NULL && t + 1 < end && t[1] != '=')
+					t = memchr(t + 1, '?',
+					    (size_t)(end - t - 1));
+				if (t == NULL || t + 1 >= end ||
+				    memchr(q + 3, '\n', (size_t)(t - q - 3)))
+					continue;
+				if (!charset_ok(cx->conf, p + 2,
+				    (size_t)(q - p - 2)))
+					return 1;
+				p = t + 1;
+				break;
+			}
+		}
+	}
+	return 0;
+}
+
+/*
+ * MIMEEval.pm check_for_faraway_charset(): the top Content-Type's charset
+ * is not for the locales and most of the body text is 8-bit.  SA counts
+ * the octets of the undecoded text; moat's body is UTF-8, so it counts
+ * characters (for the single-byte charsets this concerns, the same).
+ */
+static unsigned
+ev_faraway_charset(const struct saeval_call *call, struct saeval_ctx *cx)
+{
+	struct sbuf *b = &cx->cache->a;
+	const struct msg_str *v;
+	const char *p, *cs;
+	size_t n, i, k, lo = 0, hi = 0, cl;
+
+	(void)call;
+	if (locales_all(cx->conf) || sae_get(cx, "Content-Type", b) != 1)
+		return 0;
+	/* get_charset_from_ct_line(): "..." or '...' or \S+ */
+	if ((p = strcasestr(b->p, "charset=")) == NULL)
+		return 0;
+	cs = p + 8;
+	if (*cs == '"' || *cs == '\'') {
+		cl = strcspn(cs + 1, *cs == '"' ? "\"" : "'");
+		if (cs[1 + cl] == '\0' || cl == 0)
+			cl = strcspn(cs, " \t\n");
+		else
+			cs++;
+	} else
+		cl = strcspn(cs, " \t\n");
+	if (cl == 0 || charset_ok(cx->conf, cs, cl))
+		return 0;
+	v = msg_body(cx->m, &n);
+	for (i = 0; i < n; i++) {
+		if (i > 0)
+			lo++;	/* join("\n") */
+		for (k = 0; k < v[i].len; k++) {
+			unsigned char c = (unsigned char)v[i].p[k];
+
+			if (c < 0x80)
+				lo++;
+			else if ((c & 0xc0) != 0x80)
+				hi++;
+		}
+	}
+	return lo <= hi && hi > 3;
+}
+
+/* ------------------------------------------------------------------ */
 /* the table */
 
 
@@ -2480,6 +2673,8 @@ static const struct sae_fn {
 	{ "check_unresolved_template", ev_unresolved_template, 0 },
 	{ "check_header_count_range", ev_header_count_range, 0 },
 	{ "have_any_bounce_relays", ev_have_bounce_relays, 0 },
+	{ "check_for_faraway_charset_in_headers", ev_faraway_headers, 0 },
+	{ "check_for_faraway_charset", ev_faraway_charset, 0 },
 	SAE_MIME_FNS
 	SAE_HTML_FNS
 };

@@ -716,6 +716,50 @@ test_header_evals(void **state)
 	    "Subject: s\n\nb\n", "__HAVE_BOUNCE_RELAYS"));
 }
 
+#define FARAWAY \
+	"header CHARSET_FARAWAY_HEADER " \
+	"eval:check_for_faraway_charset_in_headers()\n" \
+	"body CHARSET_FARAWAY eval:check_for_faraway_charset()\n"
+
+/* Cyrillic in koi8-r: mostly 8-bit */
+#define KOI8 "\xf0\xd2\xc9\xd7\xc5\xd4 \xcd\xc9\xd2 \xc4\xd2\xd5\xda\xd8\xd1\n"
+
+static void
+test_faraway(void **state)
+{
+	(void)state;
+	/* SA's default ok_locales "all": never */
+	assert_false(hits(FARAWAY, "Subject: =?koi8-r?B?8NLJ18XU?=\n\nb\n",
+	    "CHARSET_FARAWAY_HEADER"));
+	assert_false(hits(FARAWAY "ok_locales all\n", "Subject: "
+	    "=?koi8-r?B?8NLJ18XU?=\n\nb\n", "CHARSET_FARAWAY_HEADER"));
+	assert_false(hits(FARAWAY, "Content-Type: text/plain; charset=koi8-r"
+	    "\n\n" KOI8, "CHARSET_FARAWAY"));
+	/* other locales: a charset they do not take */
+	assert_true(hits(FARAWAY "ok_locales en\n", "Subject: "
+	    "=?koi8-r?B?8NLJ18XU?=\n\nb\n", "CHARSET_FARAWAY_HEADER"));
+	assert_true(hits(FARAWAY "ok_locales en\n", "From: =?utf-8?q?a?= "
+	    "=?Big5?B?pKQ=?= <a@b.example>\n\nb\n", "CHARSET_FARAWAY_HEADER"));
+	assert_false(hits(FARAWAY "ok_locales en ru_RU\n", "Subject: "
+	    "=?koi8-r?B?8NLJ18XU?=\n\nb\n", "CHARSET_FARAWAY_HEADER"));
+	assert_false(hits(FARAWAY "ok_locales en\n", "Subject: "
+	    "=?ISO-8859-1?Q?caf=E9?= =?windows-1251?B?8NLJ?=\n\nb\n",
+	    "CHARSET_FARAWAY_HEADER"));
+	/* only From and Subject are looked at */
+	assert_false(hits(FARAWAY "ok_locales en\n", "X-Foo: "
+	    "=?koi8-r?B?8NLJ18XU?=\n\nb\n", "CHARSET_FARAWAY_HEADER"));
+	assert_true(hits(FARAWAY "ok_locales en\n", "Content-Type: text/plain;"
+	    " charset=\"koi8-r\"\n\n" KOI8, "CHARSET_FARAWAY"));
+	assert_false(hits(FARAWAY "ok_locales ru\n", "Content-Type: "
+	    "text/plain; charset=koi8-r\n\n" KOI8, "CHARSET_FARAWAY"));
+	/* the charset's 7-bit text is not enough */
+	assert_false(hits(FARAWAY "ok_locales en\n", "Content-Type: "
+	    "text/plain; charset=koi8-r\n\nplain ascii text here \xf0\xd2\n",
+	    "CHARSET_FARAWAY"));
+	assert_false(hits(FARAWAY "ok_locales en\n", "Content-Type: "
+	    "text/plain; charset=iso-8859-5\n\n" KOI8, "CHARSET_FARAWAY"));
+}
+
 #define URIHOST \
 	"enlist_uri_host (SUSP) top click !good.click\n" \
 	"enlist_uri_host (SHORT) cutpaid.com 192.0.2.7 gone-host.com\n" \
@@ -972,6 +1016,7 @@ main(void)
 		cmocka_unit_test(test_mpart_alt_diff),
 		cmocka_unit_test(test_small_evals),
 		cmocka_unit_test(test_header_evals),
+		cmocka_unit_test(test_faraway),
 		cmocka_unit_test(test_uri_host_listed),
 		cmocka_unit_test(test_rp_and_images),
 		cmocka_unit_test(test_ratware),
