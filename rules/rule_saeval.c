@@ -115,6 +115,25 @@ static const char *const sae_re_src[SRE_COUNT] = {
 	    "\\b(?:do[._-t]?)?no[._-t]?repl(?:y|ies)|.+=.+=.+",
 	[SRE_FP_CHARSET] = "^[-_a-z0-9]*(?:koi|jp|jis|euc|gb|big5|isoir|cp1251|"
 	    "windows-1251|georgianps|pt154|tis)[-_a-z0-9]*$",
+	/* HeaderEval.pm's forged gmail, eudoramail, juno and AOL checks */
+	[SRE_GMAIL_FROM] = "\\bgmail\\.com$",
+	[SRE_GMAIL_OK] = "by 10\\.\\S+ with SMTP id \\S+|"
+	    "by 2002:a\\d\\d:\\w+:\\S+ with SMTP id \\S+",
+	[SRE_GMAIL_RCVD] = "by smtp\\.googlemail\\.com with ESMTPSA id \\S+",
+	[SRE_EUDORA_FROM] = "\\beudoramail\\.com$",
+	[SRE_EUDORA_RCVD] = "by \\S*whowhere.com;",
+	[SRE_JUNO_FROM] = "\\bjuno\\.com$",
+	[SRE_JUNO_RCVD] = "from.*\\b(?:juno|untd)\\.com.*[\\[(]" SAE_IP
+	    "[\\])].*by",
+	[SRE_JUNO_COOKIE] = " cookie\\.(?:juno|untd)\\.com ",
+	[SRE_JUNO_MAILCOM] = "from.*\\bmail\\.com.*\\[" SAE_IP "\\].*by",
+	[SRE_JUNO_WEBMAIL] = "from (webmail\\S+\\.untd\\.com) \\(\\1 \\["
+	    SAE_IP "\\]\\) by",
+	[SRE_JUNO_XM_MAILCOM] = "\\bmail\\.com",
+	[SRE_JUNO_XM_WEBMAIL] = "^Webmail Version \\d",
+	[SRE_AOL_RLY] = " rly-[a-z][a-z]\\d\\d\\.",
+	[SRE_AOL_OK] = "/AOL-\\d+\\.\\d+\\.\\d+\\)|"
+	    "ESMTP id (?:RELAY|MAILRELAY|MAILIN)",
 	[SRE_FM_WELCOME] = "^(?:abuse|support|sales|info|helpdesk|contact|"
 	    "kontakt|(?:post|host|domain)master|undisclosed.*|"
 	    "request-[a-f0-9]{16}|bounced?-|[a-f0-9]{8}(?:\\.[a-f0-9]{8}|"
@@ -128,7 +147,8 @@ static const unsigned char sae_re_caseless[SRE_COUNT] = {
 	[SRE_DATE1] = 1, [SRE_DATE2] = 1, [SRE_DATE3] = 1,
 	[SRE_SUBJ_PREFIX] = 1, [SRE_CAPS_CHARSET] = 1, [SRE_YAHOO_FROM] = 1,
 	[SRE_YAHOO_REPLY] = 1, [SRE_MSN_TO] = 1, [SRE_HOTMAIL_FROM] = 1,
-	[SRE_FM_WELCOME] = 1,
+	[SRE_FM_WELCOME] = 1, [SRE_GMAIL_FROM] = 1, [SRE_EUDORA_FROM] = 1,
+	[SRE_JUNO_FROM] = 1, [SRE_AOL_RLY] = 1,
 };
 
 /* which use /m */
@@ -1324,13 +1344,18 @@ out:
 	return r;
 }
 
-static unsigned
-ev_no_hotmail_rcvd(const struct saeval_call *call, struct saeval_ctx *cx)
+/*
+ * HeaderEval.pm _check_for_forged_hotmail_received_headers(): 1 for
+ * hotmail_addr_with_forged_hotmail_received (a hotmail.com HELO or host
+ * in a Received field that Hotmail did not write), 2 for
+ * hotmail_addr_but_no_hotmail_received, else 0.
+ */
+static int
+hotmail_rcvd(struct saeval_ctx *cx)
 {
 	struct saeval_cache *c = cx->cache;
 	int ip, orig;
 
-	(void)call;
 	squeezed_received(cx, &c->c);
 	if (sae_match(cx, SRE_HOTMAIL_PICKUP, c->c.p, c->c.len))
 		return 0;
@@ -1347,9 +1372,116 @@ ev_no_hotmail_rcvd(const struct saeval_call *call, struct saeval_ctx *cx)
 	if (orig && sae_match(cx, SRE_HOTMAIL_ORIG_OK, c->c.p, c->c.len))
 		return 0;
 	if (sae_match(cx, SRE_HOTMAIL_FORGED, c->c.p, c->c.len))
-		return 0;	/* the other flag: FORGED_HOTMAIL_RCVD */
+		return 1;
 	sae_get(cx, "From:addr", &c->a);
-	return sae_match(cx, SRE_HOTMAIL_FROM, c->a.p, c->a.len);
+	return sae_match(cx, SRE_HOTMAIL_FROM, c->a.p, c->a.len) ? 2 : 0;
+}
+
+static unsigned
+ev_no_hotmail_rcvd(const struct saeval_call *call, struct saeval_ctx *cx)
+{
+	(void)call;
+	return hotmail_rcvd(cx) == 2;
+}
+
+static unsigned
+ev_forged_hotmail(const struct saeval_call *call, struct saeval_ctx *cx)
+{
+	(void)call;
+	return hotmail_rcvd(cx) == 1;
+}
+
+/*
+ * HeaderEval.pm check_for_forged_gmail_received_headers(): a gmail.com
+ * From without Google's X-Received or submission Received, or the two
+ * long X-Gm-Message-State and X-Google-Smtp-Source fields.
+ */
+static unsigned
+ev_forged_gmail(const struct saeval_call *call, struct saeval_ctx *cx)
+{
+	struct saeval_cache *c = cx->cache;
+	size_t gms;
+
+	(void)call;
+	sae_get(cx, "From:addr", &c->a);
+	if (!sae_match(cx, SRE_GMAIL_FROM, c->a.p, c->a.len))
+		return 0;
+	sae_get(cx, "X-Received", &c->a);
+	if (sae_match(cx, SRE_GMAIL_OK, c->a.p, c->a.len))
+		return 0;
+	sae_get(cx, "Received", &c->a);
+	if (sae_match(cx, SRE_GMAIL_RCVD, c->a.p, c->a.len))
+		return 0;
+	/* SA's lengths count each value's "\n", as get() returns it */
+	sae_get(cx, "X-Gm-Message-State", &c->a);
+	gms = c->a.len;
+	sae_get(cx, "X-Google-Smtp-Source", &c->a);
+	return !(gms >= 60 && c->a.len >= 60);
+}
+
+/* HeaderEval.pm check_for_forged_eudoramail_received_headers() */
+static unsigned
+ev_forged_eudoramail(const struct saeval_call *call, struct saeval_ctx *cx)
+{
+	struct saeval_cache *c = cx->cache;
+	int ip;
+
+	(void)call;
+	sae_get(cx, "From:addr", &c->a);
+	if (!sae_match(cx, SRE_EUDORA_FROM, c->a.p, c->a.len))
+		return 0;
+	squeezed_received(cx, &c->c);
+	ip = sae_get(cx, "X-Sender-Ip", &c->a) == 1 &&
+	    sae_match(cx, SRE_IP, c->a.p, c->a.len);
+	if (sae_gated(cx))
+		return 0;
+	return !(ip && sae_match(cx, SRE_EUDORA_RCVD, c->c.p, c->c.len));
+}
+
+/* HeaderEval.pm check_for_forged_juno_received_headers() */
+static unsigned
+ev_forged_juno(const struct saeval_call *call, struct saeval_ctx *cx)
+{
+	struct saeval_cache *c = cx->cache;
+
+	(void)call;
+	sae_get(cx, "From:addr", &c->a);
+	if (!sae_match(cx, SRE_JUNO_FROM, c->a.p, c->a.len))
+		return 0;
+	if (sae_gated(cx))
+		return 0;
+	sae_get(cx, "X-Originating-IP", &c->a);
+	sae_get(cx, "X-Mailer", &c->b);
+	sae_get(cx, "Received", &c->c);
+	if (c->a.len > 0) {
+		/* the older Juno, with an X-Originating-IP */
+		if (!sae_match(cx, SRE_JUNO_RCVD, c->c.p, c->c.len) &&
+		    !sae_match(cx, SRE_JUNO_COOKIE, c->c.p, c->c.len))
+			return 1;
+		return memmem(c->b.p, c->b.len, "Juno ", 5) == NULL;
+	}
+	if (sae_match(cx, SRE_JUNO_MAILCOM, c->c.p, c->c.len)) {
+		if (!sae_match(cx, SRE_JUNO_XM_MAILCOM, c->b.p, c->b.len))
+			return 1;
+	} else if (sae_match(cx, SRE_JUNO_WEBMAIL, c->c.p, c->c.len)) {
+		if (!sae_match(cx, SRE_JUNO_XM_WEBMAIL, c->b.p, c->b.len))
+			return 1;
+	} else
+		return 1;
+	/* as the Perl: X-Originating-IP is empty on this branch */
+	return !sae_match(cx, SRE_IP, c->a.p, c->a.len);
+}
+
+/* HeaderEval.pm check_for_fake_aol_relay_in_rcvd() */
+static unsigned
+ev_fake_aol_relay(const struct saeval_call *call, struct saeval_ctx *cx)
+{
+	struct saeval_cache *c = cx->cache;
+
+	(void)call;
+	squeezed_received(cx, &c->c);
+	return sae_match(cx, SRE_AOL_RLY, c->c.p, c->c.len) &&
+	    !sae_match(cx, SRE_AOL_OK, c->c.p, c->c.len);
 }
 
 /* HeaderEval.pm _check_recipients(): tocc_similar, or tocc_sorted */
@@ -2658,6 +2790,12 @@ static const struct sae_fn {
 	{ "check_for_no_rdns_dotcom_helo", ev_no_rdns_dotcom_helo, 0 },
 	{ "check_for_forged_yahoo_received_headers", ev_forged_yahoo, 0 },
 	{ "check_for_no_hotmail_received_headers", ev_no_hotmail_rcvd, 0 },
+	{ "check_for_forged_hotmail_received_headers", ev_forged_hotmail, 0 },
+	{ "check_for_forged_gmail_received_headers", ev_forged_gmail, 0 },
+	{ "check_for_forged_eudoramail_received_headers",
+	    ev_forged_eudoramail, 0 },
+	{ "check_for_forged_juno_received_headers", ev_forged_juno, 0 },
+	{ "check_for_fake_aol_relay_in_rcvd", ev_fake_aol_relay, 0 },
 	{ "similar_recipients", ev_similar_recipients, 0 },
 	{ "sorted_recipients", ev_sorted_recipients, 0 },
 	{ "check_for_uppercase", ev_uppercase, 0 },

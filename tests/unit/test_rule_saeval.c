@@ -760,6 +760,97 @@ test_faraway(void **state)
 	    "text/plain; charset=iso-8859-5\n\n" KOI8, "CHARSET_FARAWAY"));
 }
 
+#define FORGED \
+	"header __FORGED_HOTMAIL_RCVD " \
+	"eval:check_for_forged_hotmail_received_headers()\n" \
+	"header FORGED_HOTMAIL_RCVD2 " \
+	"eval:check_for_no_hotmail_received_headers()\n" \
+	"header FORGED_GMAIL_RCVD eval:check_for_forged_gmail_received_headers()\n" \
+	"header __FORGED_EUDORAMAIL_RCVD " \
+	"eval:check_for_forged_eudoramail_received_headers()\n" \
+	"header __FORGED_JUNO_RCVD " \
+	"eval:check_for_forged_juno_received_headers()\n" \
+	"header __FORGED_AOL_RCVD eval:check_for_fake_aol_relay_in_rcvd()\n"
+
+#define RCVD_FAKE "Received: from hotmail.com ([192.0.2.9]) by mx.example.net" \
+	"; Mon, 1 Jan 2024 00:00:00 +0000\n"
+#define GMS "X-Gm-Message-State: AOJu0YwZ3kqz1x2W9c8f7e6d5c4b3a2Z1y0x9w8v7u6t5s4r3q2p1o0n9m8l7k\n"
+#define GSS "X-Google-Smtp-Source: AGHT+IGabcdefghijklmnopqrstuvwxyz0123456789ABCDEFGHIJKLMNOPQR\n"
+
+static void
+test_forged_rcvd(void **state)
+{
+	(void)state;
+	/* a hotmail.com HELO Hotmail did not write: forged, whatever From */
+	assert_true(hits(FORGED, RCVD_FAKE "From: a@b.example\n\nb\n",
+	    "__FORGED_HOTMAIL_RCVD"));
+	assert_false(hits(FORGED, RCVD_FAKE "From: a@b.example\n\nb\n",
+	    "FORGED_HOTMAIL_RCVD2"));
+	/* a hotmail.com From and no Hotmail Received: the other flag */
+	assert_false(hits(FORGED, "Received: from x.example.org ([192.0.2.9]) "
+	    "by mx.example.net; Mon, 1 Jan 2024 00:00:00 +0000\nFrom: "
+	    "a@hotmail.com\n\nb\n", "__FORGED_HOTMAIL_RCVD"));
+	/* Hotmail's own form, with X-Originating-IP */
+	assert_false(hits(FORGED, "Received: from hotmail.com (f135.law8."
+	    "hotmail.com [216.33.241.135]) by mx.example.net; Mon, 1 Jan 2024 "
+	    "00:00:00 +0000\nX-Originating-IP: [192.0.2.1]\nFrom: "
+	    "a@hotmail.com\n\nb\n", "__FORGED_HOTMAIL_RCVD"));
+	/* gmail.com From without Google's traces */
+	assert_true(hits(FORGED, "Received: from x.example.org by mx.example."
+	    "net\nFrom: a@GMail.com\n\nb\n", "FORGED_GMAIL_RCVD"));
+	assert_true(hits(FORGED, GMS "From: a@gmail.com\n\nb\n",
+	    "FORGED_GMAIL_RCVD"));
+	assert_false(hits(FORGED, GMS GSS "From: a@gmail.com\n\nb\n",
+	    "FORGED_GMAIL_RCVD"));
+	assert_false(hits(FORGED, "X-Received: by 10.1.2.3 with SMTP id "
+	    "x1mr;\nFrom: a@gmail.com\n\nb\n", "FORGED_GMAIL_RCVD"));
+	assert_false(hits(FORGED, "X-Received: by 2002:a17:906:abc::1 with "
+	    "SMTP id x1mr;\nFrom: a@gmail.com\n\nb\n", "FORGED_GMAIL_RCVD"));
+	assert_false(hits(FORGED, "Received: from [10.0.0.2] by smtp."
+	    "googlemail.com with ESMTPSA id abc\nFrom: a@gmail.com\n\nb\n",
+	    "FORGED_GMAIL_RCVD"));
+	assert_false(hits(FORGED, "From: a@notgmail.com.example\n\nb\n",
+	    "FORGED_GMAIL_RCVD"));
+	/* eudoramail: whowhere.com's Received and X-Sender-Ip, or forged */
+	assert_true(hits(FORGED, "Received: from x.example.org by mx.example."
+	    "net\nFrom: a@eudoramail.com\n\nb\n", "__FORGED_EUDORAMAIL_RCVD"));
+	/* no Received field at all: "gated", these checks cannot run */
+	assert_false(hits(FORGED, "From: a@eudoramail.com\n\nb\n",
+	    "__FORGED_EUDORAMAIL_RCVD"));
+	assert_false(hits(FORGED, "Received: from Unknown/Local ([?.?.?.?]) "
+	    "by shared1-mail.whowhere.com; Thu Nov 29 13:44:25 2001\n"
+	    "X-Sender-Ip: 192.175.21.146\nFrom: a@eudoramail.com\n\nb\n",
+	    "__FORGED_EUDORAMAIL_RCVD"));
+	assert_true(hits(FORGED, "Received: from Unknown/Local ([?.?.?.?]) "
+	    "by shared1-mail.whowhere.com; Thu Nov 29 13:44:25 2001\n"
+	    "From: a@eudoramail.com\n\nb\n", "__FORGED_EUDORAMAIL_RCVD"));
+	/* juno: old style needs the juno relay and a Juno X-Mailer */
+	assert_false(hits(FORGED, "Received: from m1.juno.com (m1.juno.com "
+	    "[64.136.24.1]) by mx.example.net\nX-Originating-IP: 192.0.2.1\n"
+	    "X-Mailer: Juno 5.0\nFrom: a@juno.com\n\nb\n",
+	    "__FORGED_JUNO_RCVD"));
+	assert_true(hits(FORGED, "Received: from m1.juno.com (m1.juno.com "
+	    "[64.136.24.1]) by mx.example.net\nX-Originating-IP: 192.0.2.1\n"
+	    "X-Mailer: Outlook\nFrom: a@juno.com\n\nb\n",
+	    "__FORGED_JUNO_RCVD"));
+	/* new style: the Perl then tests the empty X-Originating-IP: hit */
+	assert_true(hits(FORGED, "Received: from webmail1.untd.com (webmail1."
+	    "untd.com [64.136.24.1]) by mx.example.net\nX-Mailer: Webmail "
+	    "Version 1\nFrom: a@juno.com\n\nb\n", "__FORGED_JUNO_RCVD"));
+	assert_false(hits(FORGED, "From: a@example.com\n\nb\n",
+	    "__FORGED_JUNO_RCVD"));
+	/* AOL relay names outside AOL's own forms */
+	assert_true(hits(FORGED, "Received: from unknown (HELO mta05bw.bigpond."
+	    "com) (80.71.176.130) by rly-xw01.mx.aol.com with QMQP; Sat, 15 "
+	    "Jun 2002 23:37:16 -0000\n\nb\n", "__FORGED_AOL_RCVD"));
+	assert_false(hits(FORGED, "Received: from rly-xj02.mx.aol.com (rly-"
+	    "xj02.mail.aol.com [172.20.116.39]) by omr-r05.mx.aol.com (v83.35)"
+	    " with ESMTP id RELAYIN7-0501132011; Wed, 01 May 2002\n\nb\n",
+	    "__FORGED_AOL_RCVD"));
+	assert_false(hits(FORGED, "Received: from a.example by b.example\n\n"
+	    "b\n", "__FORGED_AOL_RCVD"));
+}
+
 #define URIHOST \
 	"enlist_uri_host (SUSP) top click !good.click\n" \
 	"enlist_uri_host (SHORT) cutpaid.com 192.0.2.7 gone-host.com\n" \
@@ -1017,6 +1108,7 @@ main(void)
 		cmocka_unit_test(test_small_evals),
 		cmocka_unit_test(test_header_evals),
 		cmocka_unit_test(test_faraway),
+		cmocka_unit_test(test_forged_rcvd),
 		cmocka_unit_test(test_uri_host_listed),
 		cmocka_unit_test(test_rp_and_images),
 		cmocka_unit_test(test_ratware),
