@@ -2465,6 +2465,117 @@ helo_mismatch(const char *ip, const char *rdns, const char *helo, void *arg)
 	return strncmp(ip, helo, k) != 0;
 }
 
+/* RelayEval.pm hostname_to_domain(): h lower-cased, cut into out */
+static void
+host_domain(const char *h, char *out, size_t sz)
+{
+	const char *dots[3] = { NULL, NULL, NULL }, *last, *p;
+	size_t n = strlen(h), np = 1, k;
+	int alpha = 0;
+
+	for (p = h; *p != '\0'; p++)
+		alpha |= isalpha((unsigned char)*p) != 0;
+	/* Perl's split drops trailing empty fields */
+	while (n > 0 && h[n - 1] == '.')
+		n--;
+	for (k = 0; k < n; k++)
+		if (h[k] == '.') {
+			np++;
+			dots[2] = dots[1];
+			dots[1] = dots[0];
+			dots[0] = h + k;
+		}
+	if (!alpha || n == 0) {
+		snprintf(out, sz, "%s", h);
+		return;
+	}
+	last = dots[0] != NULL ? dots[0] + 1 : h;
+	k = (size_t)(h + n - last);
+	/* /(?:\S{3,}|ie|fr|de)/, unanchored: no blanks in a host name */
+	if (np > 1 && (k >= 3 || (k == 2 && (strncmp(last, "ie", 2) == 0 ||
+	    strncmp(last, "fr", 2) == 0 || strncmp(last, "de", 2) == 0))))
+		p = dots[1] != NULL ? dots[1] + 1 : h;
+	else if (np > 2)
+		p = dots[2] != NULL ? dots[2] + 1 : h;
+	else {
+		snprintf(out, sz, "%s", h);
+		return;
+	}
+	snprintf(out, sz, "%.*s", (int)(h + n - p), p);
+}
+
+static int
+word_ch(char c)
+{
+	return isalnum((unsigned char)c) || c == '_';
+}
+
+/* /^\w+(?:[\w.-]+\.)+\w+$/: the last dot at 2 or later, only \w after */
+static int
+host_like(const char *s)
+{
+	const char *d = strrchr(s, '.'), *p;
+
+	if (d == NULL || d - s < 2 || !word_ch(s[0]) || d[1] == '\0')
+		return 0;
+	for (p = s; p < d; p++)
+		if (!word_ch(*p) && *p != '.' && *p != '-')
+			return 0;
+	for (p = d + 1; *p != '\0'; p++)
+		if (!word_ch(*p))
+			return 0;
+	return 1;
+}
+
+/*
+ * RelayEval.pm check_for_forged_received_trail(): count the untrusted
+ * relays whose "by" domain is not the "from" (rDNS) domain of the relay
+ * before it; more than one is a forged trail.
+ */
+static unsigned
+ev_forged_rcvd_trail(const struct saeval_call *call, struct saeval_ctx *cx)
+{
+	struct sbuf *t = &cx->cache->c;
+	const char *p, *e;
+	char ip[64], rdns[256], byh[256], by[256], from[256], prev[256];
+	unsigned mismatch = 0;
+	size_t i = 0, k;
+	int have_prev = 0;
+
+	(void)call;
+	if (cx->relays == NULL || rule_relays_get(cx->relays, cx->m,
+	    "X-Spam-Relays-Untrusted", cx->md, cx->rcache, t) != 1)
+		return 0;
+	for (p = t->p; (p = strstr(p, "[ ")) != NULL; p = e, i++) {
+		if ((e = strstr(p, " ]")) == NULL)
+			break;
+		relay_field(p, (size_t)(e - p), "ip", ip, sizeof(ip));
+		relay_field(p, (size_t)(e - p), "rdns", rdns, sizeof(rdns));
+		relay_field(p, (size_t)(e - p), "by", byh, sizeof(byh));
+		for (k = 0; rdns[k] != '\0'; k++)
+			rdns[k] = (char)tolower((unsigned char)rdns[k]);
+		for (k = 0; byh[k] != '\0'; k++)
+			byh[k] = (char)tolower((unsigned char)byh[k]);
+		host_domain(rdns, from, sizeof(from));
+		host_domain(byh, by, sizeof(by));
+		if (host_like(by)) {
+			/* bouncing around one machine through localhost */
+			if ((strcmp(from, "localhost") == 0 ||
+			    strcmp(from, "localhost.localdomain") == 0) &&
+			    strcmp(ip, "127.0.0.1") == 0)
+				from[0] = '\0';
+			if (i > 0 && have_prev && host_like(prev) &&
+			    strcmp(by, prev) != 0 && !(strcmp(by, "msn.com") ==
+			    0 && strcmp(prev, "hotmail.com") == 0))
+				mismatch++;
+		}
+		/* from[i] as the next relay sees it ("": undef, never like) */
+		memcpy(prev, from, sizeof(prev));
+		have_prev = 1;
+	}
+	return mismatch > 1;
+}
+
 static unsigned
 ev_helo_ip_mismatch(const struct saeval_call *call, struct saeval_ctx *cx)
 {
@@ -2796,6 +2907,7 @@ static const struct sae_fn {
 	    ev_forged_eudoramail, 0 },
 	{ "check_for_forged_juno_received_headers", ev_forged_juno, 0 },
 	{ "check_for_fake_aol_relay_in_rcvd", ev_fake_aol_relay, 0 },
+	{ "check_for_forged_received_trail", ev_forged_rcvd_trail, 0 },
 	{ "similar_recipients", ev_similar_recipients, 0 },
 	{ "sorted_recipients", ev_sorted_recipients, 0 },
 	{ "check_for_uppercase", ev_uppercase, 0 },

@@ -851,6 +851,32 @@ test_forged_rcvd(void **state)
 	    "b\n", "__FORGED_AOL_RCVD"));
 }
 
+#define TRAIL "header __FORGED_RCVD_TRAIL eval:check_for_forged_received_trail()\n"
+#define PFX_RCVD(from, ip, by) "Received: from " from " (" from " [" ip \
+	"]) by " by " (Postfix) with ESMTP id 1; Mon, 2 Sep 2002 10:00:00 " \
+	"+0000\n"
+
+static void
+test_forged_trail(void **state)
+{
+	(void)state;
+	/* each relay's "by" not the domain of the rDNS above it: twice */
+	assert_true(hits(TRAIL, PFX_RCVD("a.relay1.com", "192.0.2.1",
+	    "mx.example.net") PFX_RCVD("b.relay2.org", "198.51.100.2",
+	    "c.other.com") PFX_RCVD("d.x.net", "203.0.113.3",
+	    "e.another.info") "\nb\n", "__FORGED_RCVD_TRAIL"));
+	/* once is not enough */
+	assert_false(hits(TRAIL, PFX_RCVD("a.relay1.com", "192.0.2.1",
+	    "mx.example.net") PFX_RCVD("b.relay2.org", "198.51.100.2",
+	    "c.other.com") PFX_RCVD("d.x.net", "203.0.113.3",
+	    "mx9.relay2.org") "\nb\n", "__FORGED_RCVD_TRAIL"));
+	/* a consistent trail; hotmail.com handing to msn.com is fine */
+	assert_false(hits(TRAIL, PFX_RCVD("a.relay1.com", "192.0.2.1",
+	    "mx.example.net") PFX_RCVD("b.hotmail.com", "198.51.100.2",
+	    "in.relay1.com") PFX_RCVD("d.x.net", "203.0.113.3",
+	    "e.msn.com") "\nb\n", "__FORGED_RCVD_TRAIL"));
+}
+
 #define URIHOST \
 	"enlist_uri_host (SUSP) top click !good.click\n" \
 	"enlist_uri_host (SHORT) cutpaid.com 192.0.2.7 gone-host.com\n" \
@@ -1109,6 +1135,7 @@ main(void)
 		cmocka_unit_test(test_header_evals),
 		cmocka_unit_test(test_faraway),
 		cmocka_unit_test(test_forged_rcvd),
+		cmocka_unit_test(test_forged_trail),
 		cmocka_unit_test(test_uri_host_listed),
 		cmocka_unit_test(test_rp_and_images),
 		cmocka_unit_test(test_ratware),
