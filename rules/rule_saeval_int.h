@@ -47,6 +47,8 @@ struct sae_mime {
 					   header count when there are any) */
 	size_t		qp_bytes;
 	double		multipart_ratio;
+	size_t		unicode_chars, normal_chars;	/* &#xHHHH; in 7bit
+					   or 8bit text/plain, and the rest */
 };
 
 struct saeval_cache {
@@ -89,6 +91,8 @@ unsigned ev_base64_length(const struct saeval_call *, struct saeval_ctx *);
 unsigned ev_image_count(const struct saeval_call *, struct saeval_ctx *);
 unsigned ev_mpart_alt_diff_count(const struct saeval_call *,
 	    struct saeval_ctx *);
+unsigned ev_abundant_unicode(const struct saeval_call *,
+	    struct saeval_ctx *);
 
 /* rule_saeval_html.c */
 unsigned ev_html_test(const struct saeval_call *, struct saeval_ctx *);
@@ -127,6 +131,7 @@ unsigned ev_html_title_subject_ratio(const struct saeval_call *,
 	{ "check_base64_length", ev_base64_length, 0 }, \
 	{ "image_count", ev_image_count, 0 }, \
 	{ "multipart_alternative_difference_count", \
-	    ev_mpart_alt_diff_count, 0 },
+	    ev_mpart_alt_diff_count, 0 }, \
+	{ "check_abundant_unicode_ratio", ev_abundant_unicode, 0 },
 
 #endif

@@ -877,6 +877,43 @@ test_forged_trail(void **state)
 	    "e.msn.com") "\nb\n", "__FORGED_RCVD_TRAIL"));
 }
 
+#define UNICODE \
+	"body PP_TOO_MUCH_UNICODE02 eval:check_abundant_unicode_ratio(0.02)\n" \
+	"body PP_TOO_MUCH_UNICODE05 eval:check_abundant_unicode_ratio(0.05)\n" \
+	"body BAD_RATIO eval:check_abundant_unicode_ratio(5)\n"
+
+static void
+test_abundant_unicode(void **state)
+{
+	const char *esc = "&#x0412;&#x0410;&#x0428;&#x0415; "
+	    "&#x041F;&#x0420;&#x0418;&#x0417;\n";
+	char buf[1024];
+
+	(void)state;
+	/* 8 escapes in 7bit text/plain: 8 / 35 other bytes */
+	snprintf(buf, sizeof(buf), "Content-Type: text/plain\n\n"
+	    "hello there%s", esc);
+	assert_true(hits(UNICODE, buf, "PP_TOO_MUCH_UNICODE02"));
+	assert_true(hits(UNICODE, buf, "PP_TOO_MUCH_UNICODE05"));
+	/* the ratio must be written with a dot, as the Perl checks */
+	assert_false(hits(UNICODE, buf, "BAD_RATIO"));
+	/* one escape in 200 bytes: over 0.2% but under 2% */
+	snprintf(buf, sizeof(buf), "Content-Type: text/plain\n\n%0200d "
+	    "&#x0412;\n", 0);
+	assert_false(hits(UNICODE, buf, "PP_TOO_MUCH_UNICODE02"));
+	/* lower-case hex, HTML parts and encoded parts do not count */
+	assert_false(hits(UNICODE, "Content-Type: text/plain\n\nhi &#x04af; "
+	    "&#x04af; &#x04af; &#x04af;\n", "PP_TOO_MUCH_UNICODE02"));
+	snprintf(buf, sizeof(buf), "Content-Type: text/html\n\nhi%s", esc);
+	assert_false(hits(UNICODE, buf, "PP_TOO_MUCH_UNICODE02"));
+	snprintf(buf, sizeof(buf), "Content-Type: text/plain\n"
+	    "Content-Transfer-Encoding: quoted-printable\n\nhi%s", esc);
+	assert_false(hits(UNICODE, buf, "PP_TOO_MUCH_UNICODE02"));
+	snprintf(buf, sizeof(buf), "Content-Type: text/plain\n"
+	    "Content-Transfer-Encoding: 8bit\n\nhi%s", esc);
+	assert_true(hits(UNICODE, buf, "PP_TOO_MUCH_UNICODE02"));
+}
+
 #define URIHOST \
 	"enlist_uri_host (SUSP) top click !good.click\n" \
 	"enlist_uri_host (SHORT) cutpaid.com 192.0.2.7 gone-host.com\n" \
@@ -1136,6 +1173,7 @@ main(void)
 		cmocka_unit_test(test_faraway),
 		cmocka_unit_test(test_forged_rcvd),
 		cmocka_unit_test(test_forged_trail),
+		cmocka_unit_test(test_abundant_unicode),
 		cmocka_unit_test(test_uri_host_listed),
 		cmocka_unit_test(test_rp_and_images),
 		cmocka_unit_test(test_ratware),
