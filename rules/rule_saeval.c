@@ -2873,6 +2873,26 @@ ev_faraway_charset(const struct saeval_call *call, struct saeval_ctx *cx)
 	return lo <= hi && hi > 3;
 }
 
+/*
+ * URIEval.pm check_uri_truncated(): a URI longer than MAX_URI_LENGTH
+ * (8192), which HTML.pm and PerMsgStatus.pm cut.  The message model cuts
+ * at the same length, so a URI of exactly 8192 bytes counts: one that
+ * long before the cut is taken as cut (doc/rules.md section 8).
+ */
+static unsigned
+ev_uri_truncated(const struct saeval_call *call, struct saeval_ctx *cx)
+{
+	const struct msg_str *u;
+	size_t n, i;
+
+	(void)call;
+	u = msg_uris(cx->m, &n);
+	for (i = 0; i < n; i++)
+		if (u[i].len >= 8192)
+			return 1;
+	return 0;
+}
+
 /* ------------------------------------------------------------------ */
 /* the table */
 
@@ -2908,6 +2928,7 @@ static const struct sae_fn {
 	{ "check_for_forged_juno_received_headers", ev_forged_juno, 0 },
 	{ "check_for_fake_aol_relay_in_rcvd", ev_fake_aol_relay, 0 },
 	{ "check_for_forged_received_trail", ev_forged_rcvd_trail, 0 },
+	{ "check_uri_truncated", ev_uri_truncated, 0 },
 	{ "similar_recipients", ev_similar_recipients, 0 },
 	{ "sorted_recipients", ev_sorted_recipients, 0 },
 	{ "check_for_uppercase", ev_uppercase, 0 },

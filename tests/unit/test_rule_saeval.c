@@ -914,6 +914,37 @@ test_abundant_unicode(void **state)
 	assert_true(hits(UNICODE, buf, "PP_TOO_MUCH_UNICODE02"));
 }
 
+static int
+long_uri_hits(size_t len, int html)
+{
+	char *buf = malloc(len + 256), *q;
+	int r;
+
+	assert_non_null(buf);
+	q = buf + sprintf(buf, "Content-Type: text/%s\n\n%shttp://a.example/",
+	    html ? "html" : "plain", html ? "<a href=\"" : "see ");
+	memset(q, 'x', len - 17);
+	q += len - 17;
+	sprintf(q, "%s\n", html ? "\">x</a>" : " now");
+	r = hits("body URI_TRUNCATED eval:check_uri_truncated()\n", buf,
+	    "URI_TRUNCATED");
+	free(buf);
+	return r;
+}
+
+static void
+test_uri_truncated(void **state)
+{
+	(void)state;
+	/* SA cuts URIs longer than 8192 and says so */
+	assert_true(long_uri_hits(9000, 1));
+	assert_true(long_uri_hits(8193, 1));
+	assert_false(long_uri_hits(8000, 1));
+	assert_false(long_uri_hits(100, 0));
+	/* a text URI that long: SpamAssassin 4.0.1 does not hit either */
+	assert_false(long_uri_hits(9000, 0));
+}
+
 #define URIHOST \
 	"enlist_uri_host (SUSP) top click !good.click\n" \
 	"enlist_uri_host (SHORT) cutpaid.com 192.0.2.7 gone-host.com\n" \
@@ -1174,6 +1205,7 @@ main(void)
 		cmocka_unit_test(test_forged_rcvd),
 		cmocka_unit_test(test_forged_trail),
 		cmocka_unit_test(test_abundant_unicode),
+		cmocka_unit_test(test_uri_truncated),
 		cmocka_unit_test(test_uri_host_listed),
 		cmocka_unit_test(test_rp_and_images),
 		cmocka_unit_test(test_ratware),
