@@ -93,6 +93,7 @@ unsigned ev_mpart_alt_diff_count(const struct saeval_call *,
 	    struct saeval_ctx *);
 unsigned ev_abundant_unicode(const struct saeval_call *,
 	    struct saeval_ctx *);
+unsigned ev_ma_non_text(const struct saeval_call *, struct saeval_ctx *);
 
 /* rule_saeval_html.c */
 unsigned ev_html_test(const struct saeval_call *, struct saeval_ctx *);
@@ -132,6 +133,7 @@ unsigned ev_html_title_subject_ratio(const struct saeval_call *,
 	{ "image_count", ev_image_count, 0 }, \
 	{ "multipart_alternative_difference_count", \
 	    ev_mpart_alt_diff_count, 0 }, \
-	{ "check_abundant_unicode_ratio", ev_abundant_unicode, 0 },
+	{ "check_abundant_unicode_ratio", ev_abundant_unicode, 0 }, \
+	{ "check_ma_non_text", ev_ma_non_text, 0 },
 
 #endif

@@ -410,6 +410,36 @@ ev_abundant_unicode(const struct saeval_call *call, struct saeval_ctx *cx)
 	    (double)mm->normal_chars >= strtod(r, NULL);
 }
 
+/*
+ * MIMEEval.pm check_ma_non_text(): a multipart/alternative with a direct
+ * leaf child that is not a text type (nor application/rtf): find_parts(qr/./,
+ * 1, 0) looks one level down and returns leaves only.
+ */
+unsigned
+ev_ma_non_text(const struct saeval_call *call, struct saeval_ctx *cx)
+{
+	struct msg_part_info pi, ch;
+	size_t np = msg_part_count(cx->m), i, j;
+
+	(void)call;
+	for (i = 0; i < np; i++) {
+		if (msg_part_info(cx->m, i, &pi) != 0)
+			break;
+		if (strcmp(pi.type, "multipart/alternative") != 0)
+			continue;
+		for (j = i + 1; j < pi.end && j < np; j = ch.end > j ? ch.end :
+		    j + 1) {
+			if (msg_part_info(cx->m, j, &ch) != 0)
+				return 0;
+			if (ch.leaf && strcmp(ch.type, "multipart/related") !=
+			    0 && strcmp(ch.type, "application/rtf") != 0 &&
+			    strncmp(ch.type, "text/", 5) != 0)
+				return 1;
+		}
+	}
+	return 0;
+}
+
 unsigned
 ev_ascii_text_illegal(const struct saeval_call *call, struct saeval_ctx *cx)
 {

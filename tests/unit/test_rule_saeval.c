@@ -945,6 +945,33 @@ test_uri_truncated(void **state)
 	assert_false(long_uri_hits(9000, 0));
 }
 
+#define MANT "body MULTIPART_ALT_NON_TEXT eval:check_ma_non_text()\n"
+#define MA_PART(t) "--b\nContent-Type: " t "\n\nx\n"
+
+static void
+test_ma_non_text(void **state)
+{
+	(void)state;
+	/* an image as an alternative to the text */
+	assert_true(hits(MANT, "Content-Type: multipart/alternative; "
+	    "boundary=b\n\n" MA_PART("text/plain") MA_PART("image/gif")
+	    "--b--\n", "MULTIPART_ALT_NON_TEXT"));
+	/* text, HTML and RTF alternatives are normal */
+	assert_false(hits(MANT, "Content-Type: multipart/alternative; "
+	    "boundary=b\n\n" MA_PART("text/plain") MA_PART("text/html")
+	    MA_PART("application/rtf") "--b--\n", "MULTIPART_ALT_NON_TEXT"));
+	/* an image inside a multipart/related alternative: one level down */
+	assert_false(hits(MANT, "Content-Type: multipart/alternative; "
+	    "boundary=b\n\n" MA_PART("text/plain") "--b\nContent-Type: "
+	    "multipart/related; boundary=c\n\n--c\nContent-Type: text/html\n\n"
+	    "<p>x</p>\n--c\nContent-Type: image/gif\n\nGIF\n--c--\n--b--\n",
+	    "MULTIPART_ALT_NON_TEXT"));
+	/* not in an alternative */
+	assert_false(hits(MANT, "Content-Type: multipart/mixed; boundary=b\n\n"
+	    MA_PART("text/plain") MA_PART("image/gif") "--b--\n",
+	    "MULTIPART_ALT_NON_TEXT"));
+}
+
 #define URIHOST \
 	"enlist_uri_host (SUSP) top click !good.click\n" \
 	"enlist_uri_host (SHORT) cutpaid.com 192.0.2.7 gone-host.com\n" \
@@ -1206,6 +1233,7 @@ main(void)
 		cmocka_unit_test(test_forged_trail),
 		cmocka_unit_test(test_abundant_unicode),
 		cmocka_unit_test(test_uri_truncated),
+		cmocka_unit_test(test_ma_non_text),
 		cmocka_unit_test(test_uri_host_listed),
 		cmocka_unit_test(test_rp_and_images),
 		cmocka_unit_test(test_ratware),
