@@ -259,6 +259,9 @@ struct msg_html_stats {
 	size_t		 ntag;
 	struct sbuf	 comments, anchors, titles;
 	size_t		 ncomments, nanchors, ntitles;
+	struct sbuf	 anchor_hrefs;	/* each anchor's href as HTML.pm
+					   canon_uri() keeps it ("" for none),
+					   nanchors of them, in step */
 };
 const struct msg_html_stats *msg_html(const struct msg *m, size_t *n);
 

@@ -2893,6 +2893,96 @@ ev_uri_truncated(const struct saeval_call *call, struct saeval_ctx *cx)
 	return 0;
 }
 
+/* RegistryBoundaries.pm is_domain_valid(): a dot and a valid TLD */
+static int
+domain_valid(const char *d, size_t n)
+{
+	return n > 0 && memchr(d, '.', n) != NULL && d[n - 1] != '.' &&
+	    strcspn(d, " \t\n\r\f\v") >= n && msg_host_tld_valid(d, n);
+}
+
+/*
+ * The registered domain of the host that starts at p (up to a char of
+ * stop), into out; 0 when it is an IP address (*ip set) or no valid
+ * domain.
+ */
+static int
+https_host(const struct saeval_conf *cf, const char *p, const char *stop,
+    struct sbuf *out, int *ip)
+{
+	size_t n = strcspn(p, stop);
+	char h[256];
+
+	*ip = 0;
+	if (n == 0)
+		return 0;
+	snprintf(h, sizeof(h), "%.*s", (int)n, p);
+	if (is_ipv4(h)) {
+		*ip = 1;
+		sbuf_reset(out);
+		sbuf_adds(out, h);
+		return 0;
+	}
+	registry_domain(cf, p, n, out);
+	return domain_valid(out->p, out->len);
+}
+
+/*
+ * HTTPSMismatch.pm check_https_http_mismatch(): in one HTML part, a link
+ * to an http(s) domain whose anchor text shows "https://" another one, with
+ * [min, max) links to valid domains (each href counted once).
+ */
+static unsigned
+ev_https_http_mismatch(const struct saeval_call *call, struct saeval_ctx *cx)
+{
+	const struct msg_html_stats *hs;
+	struct saeval_cache *c = cx->cache;
+	double lo = isnan(call->num[0]) || call->num[0] == 0 ? 1 :
+	    call->num[0];
+	double hi = call->num[1];
+	const char *h, *t, *h2, *t2, *p;
+	size_t n, i, k, j, anchors;
+	int hit, ip;
+
+	hs = msg_html(cx->m, &n);
+	for (i = 0; i < n; i++) {
+		hit = 0;
+		anchors = 0;
+		for (k = 0, h = hs[i].anchor_hrefs.p, t = hs[i].anchors.p;
+		    k < hs[i].nanchors && h != NULL && t != NULL; k++,
+		    h += strlen(h) + 1, t += strlen(t) + 1) {
+			/* each distinct href once, as the keys of a hash */
+			for (j = 0, h2 = hs[i].anchor_hrefs.p; j < k; j++,
+			    h2 += strlen(h2) + 1)
+				if (strcmp(h2, h) == 0)
+					break;
+			if (j < k || strncasecmp(h, "http", 4) != 0)
+				continue;
+			p = h + 4 + (h[4] == 's' || h[4] == 'S');
+			if (strncmp(p, "://", 3) != 0 || !https_host(cx->conf,
+			    p + 3, "/:?#", &c->a, &ip))
+				continue;
+			anchors++;
+			for (j = k, h2 = h, t2 = t; j < hs[i].nanchors && !hit;
+			    j++, h2 += strlen(h2) + 1, t2 += strlen(t2) + 1) {
+				if (strcmp(h2, h) != 0 ||
+				    (p = strcasestr(t2, "https://")) == NULL)
+					continue;
+				if (!https_host(cx->conf, p + 8,
+				    " \t\n\r\f\v/:?#", &c->b, &ip) && !ip)
+					continue;
+				if (c->a.len != c->b.len || memcmp(c->a.p,
+				    c->b.p, c->a.len) != 0)
+					hit = 1;
+			}
+		}
+		if (hit && (double)anchors >= lo && (isnan(hi) ||
+		    (double)anchors < hi))
+			return 1;
+	}
+	return 0;
+}
+
 /* ------------------------------------------------------------------ */
 /* the table */
 
@@ -2929,6 +3019,7 @@ static const struct sae_fn {
 	{ "check_for_fake_aol_relay_in_rcvd", ev_fake_aol_relay, 0 },
 	{ "check_for_forged_received_trail", ev_forged_rcvd_trail, 0 },
 	{ "check_uri_truncated", ev_uri_truncated, 0 },
+	{ "check_https_http_mismatch", ev_https_http_mismatch, 0 },
 	{ "similar_recipients", ev_similar_recipients, 0 },
 	{ "sorted_recipients", ev_sorted_recipients, 0 },
 	{ "check_for_uppercase", ev_uppercase, 0 },

@@ -972,6 +972,60 @@ test_ma_non_text(void **state)
 	    "MULTIPART_ALT_NON_TEXT"));
 }
 
+#define HTTPS_MM \
+	"body HTTPS_HTTP_MISMATCH eval:check_https_http_mismatch('1','10')\n"
+
+static int
+https_hits(const char *html)
+{
+	char buf[4096];
+
+	snprintf(buf, sizeof(buf), "Content-Type: text/html\n\n<html><body>%s"
+	    "</body></html>\n", html);
+	return hits(HTTPS_MM, buf, "HTTPS_HTTP_MISMATCH");
+}
+
+static void
+test_https_http_mismatch(void **state)
+{
+	char many[2048];
+	size_t k, o;
+
+	(void)state;
+	/* (each case as spamassassin -t -D rules says) */
+	assert_true(https_hits("<a href=\"http://evil.example.com/x\">"
+	    "https://www.paypal.com/login</a>"));
+	assert_false(https_hits("<a href=\"http://www.paypal.com/x\">"
+	    "https://www.paypal.com/login</a>"));
+	/* a link to an IP address is not looked at; an IP shown is */
+	assert_false(https_hits("<a href=\"http://192.0.2.7/x\">"
+	    "https://www.paypal.com/login</a>"));
+	assert_true(https_hits("<a href=\"https://evil.example.org/x\">see "
+	    "https://192.0.2.8/login</a>"));
+	assert_true(https_hits("<a href=\"http://evil.example.com/x\">Visit "
+	    "HTTPS://Secure.PayPal.com now</a> <a href=\"http://a.example."
+	    "net/\">a</a>"));
+	assert_false(https_hits("<a href=\"mailto:x@evil.example.com\">"
+	    "https://www.paypal.com/</a>"));
+	/* only "https://" in the text counts */
+	assert_false(https_hits("<a href=\"http://evil.example.com/x\">"
+	    "http://www.paypal.com/login</a>"));
+	/* ten links or more: a newsletter, not counted */
+	o = (size_t)snprintf(many, sizeof(many), "<a href=\"http://evil."
+	    "example.com/x\">https://www.paypal.com/</a>");
+	for (k = 0; k < 9; k++)
+		o += (size_t)snprintf(many + o, sizeof(many) - o, "<a href=\""
+		    "http://l%zu.example.com/\">l</a>", k);
+	assert_false(https_hits(many));
+	/* the same link again is one anchor */
+	o = (size_t)snprintf(many, sizeof(many), "<a href=\"http://evil."
+	    "example.com/x\">https://www.paypal.com/</a>");
+	for (k = 0; k < 9; k++)
+		o += (size_t)snprintf(many + o, sizeof(many) - o, "<a href=\""
+		    "http://l.example.com/\">l</a>");
+	assert_true(https_hits(many));
+}
+
 #define URIHOST \
 	"enlist_uri_host (SUSP) top click !good.click\n" \
 	"enlist_uri_host (SHORT) cutpaid.com 192.0.2.7 gone-host.com\n" \
@@ -1234,6 +1288,7 @@ main(void)
 		cmocka_unit_test(test_abundant_unicode),
 		cmocka_unit_test(test_uri_truncated),
 		cmocka_unit_test(test_ma_non_text),
+		cmocka_unit_test(test_https_http_mismatch),
 		cmocka_unit_test(test_uri_host_listed),
 		cmocka_unit_test(test_rp_and_images),
 		cmocka_unit_test(test_ratware),
