@@ -255,6 +255,7 @@ struct msg_html_stats {
 	unsigned	 tags, closed_extra, obfuscation;
 	int		 font_low_contrast, font_invalid_color, font_face_bad,
 			 embeds, form_action_mailto;
+	int		 iframe_src;	/* an <iframe src=...> URI recorded */
 	struct msg_html_tag *tag;
 	size_t		 ntag;
 	struct sbuf	 comments, anchors, titles;

@@ -1037,8 +1037,16 @@ html_uri(struct render *r, const struct element *el, struct attr *a,
 		}
 		sbuf_free(&h);
 	} else if (el->uri == URI_SRC) {
-		if ((v = attr_get(a, na, "src")) != NULL)
+		if ((v = attr_get(a, na, "src")) != NULL) {
+			size_t off, len;
+
+			/* HTMLEval.pm check_iframe_src: a URI typed iframe */
+			canon_uri(v, &off, &len);
+			if (len > 0 && r->hs != NULL &&
+			    strcmp(el->name, "iframe") == 0)
+				r->hs->iframe_src = 1;
 			push_uri(r, v);
+		}
 	} else if (el->uri == URI_FORM) {
 		if ((v = attr_get(a, na, "action")) != NULL)
 			push_uri(r, v);

@@ -134,6 +134,9 @@ static const char *const sae_re_src[SRE_COUNT] = {
 	[SRE_AOL_RLY] = " rly-[a-z][a-z]\\d\\d\\.",
 	[SRE_AOL_OK] = "/AOL-\\d+\\.\\d+\\.\\d+\\)|"
 	    "ESMTP id (?:RELAY|MAILRELAY|MAILIN)",
+	/* URIEval.pm check_https_ip_mismatch() */
+	[SRE_HREF_IP] = "^https?:/*(?:[^@/]+@)?\\d+\\.\\d+\\.\\d+\\.\\d+",
+	[SRE_TEXT_HTTPS_IP] = "^https:/*(?:[^@/]+@)?\\d+\\.\\d+\\.\\d+\\.\\d+",
 	[SRE_FM_WELCOME] = "^(?:abuse|support|sales|info|helpdesk|contact|"
 	    "kontakt|(?:post|host|domain)master|undisclosed.*|"
 	    "request-[a-f0-9]{16}|bounced?-|[a-f0-9]{8}(?:\\.[a-f0-9]{8}|"
@@ -148,7 +151,8 @@ static const unsigned char sae_re_caseless[SRE_COUNT] = {
 	[SRE_SUBJ_PREFIX] = 1, [SRE_CAPS_CHARSET] = 1, [SRE_YAHOO_FROM] = 1,
 	[SRE_YAHOO_REPLY] = 1, [SRE_MSN_TO] = 1, [SRE_HOTMAIL_FROM] = 1,
 	[SRE_FM_WELCOME] = 1, [SRE_GMAIL_FROM] = 1, [SRE_EUDORA_FROM] = 1,
-	[SRE_JUNO_FROM] = 1, [SRE_AOL_RLY] = 1,
+	[SRE_JUNO_FROM] = 1, [SRE_AOL_RLY] = 1, [SRE_HREF_IP] = 1,
+	[SRE_TEXT_HTTPS_IP] = 1,
 };
 
 /* which use /m */
@@ -2983,6 +2987,45 @@ ev_https_http_mismatch(const struct saeval_call *call, struct saeval_ctx *cx)
 	return 0;
 }
 
+/*
+ * URIEval.pm check_https_ip_mismatch(): a link to an IP address whose
+ * anchor text says "https:" but does not start as an https link to an IP.
+ */
+static unsigned
+ev_https_ip_mismatch(const struct saeval_call *call, struct saeval_ctx *cx)
+{
+	const struct msg_html_stats *hs;
+	const char *h, *t;
+	size_t n, i, k;
+
+	(void)call;
+	hs = msg_html(cx->m, &n);
+	for (i = 0; i < n; i++)
+		for (k = 0, h = hs[i].anchor_hrefs.p, t = hs[i].anchors.p;
+		    k < hs[i].nanchors && h != NULL && t != NULL; k++,
+		    h += strlen(h) + 1, t += strlen(t) + 1)
+			if (sae_match(cx, SRE_HREF_IP, h, strlen(h)) &&
+			    !sae_match(cx, SRE_TEXT_HTTPS_IP, t, strlen(t)) &&
+			    strcasestr(t, "https:") != NULL)
+				return 1;
+	return 0;
+}
+
+/* HTMLEval.pm check_iframe_src(): an iframe's src among the URIs */
+static unsigned
+ev_iframe_src(const struct saeval_call *call, struct saeval_ctx *cx)
+{
+	const struct msg_html_stats *hs;
+	size_t n, i;
+
+	(void)call;
+	hs = msg_html(cx->m, &n);
+	for (i = 0; i < n; i++)
+		if (hs[i].iframe_src)
+			return 1;
+	return 0;
+}
+
 /* ------------------------------------------------------------------ */
 /* the table */
 
@@ -3020,6 +3063,8 @@ static const struct sae_fn {
 	{ "check_for_forged_received_trail", ev_forged_rcvd_trail, 0 },
 	{ "check_uri_truncated", ev_uri_truncated, 0 },
 	{ "check_https_http_mismatch", ev_https_http_mismatch, 0 },
+	{ "check_https_ip_mismatch", ev_https_ip_mismatch, 0 },
+	{ "check_iframe_src", ev_iframe_src, 0 },
 	{ "similar_recipients", ev_similar_recipients, 0 },
 	{ "sorted_recipients", ev_sorted_recipients, 0 },
 	{ "check_for_uppercase", ev_uppercase, 0 },

@@ -1026,6 +1026,39 @@ test_https_http_mismatch(void **state)
 	assert_true(https_hits(many));
 }
 
+#define IPMM \
+	"body HTTPS_IP_MISMATCH eval:check_https_ip_mismatch()\n" \
+	"body HTML_IFRAME_SRC eval:check_iframe_src()\n"
+
+static int
+ipmm_hits(const char *html, const char *name)
+{
+	char buf[4096];
+
+	snprintf(buf, sizeof(buf), "Content-Type: text/html\n\n<html><body>%s"
+	    "</body></html>\n", html);
+	return hits(IPMM, buf, name);
+}
+
+static void
+test_https_ip_iframe(void **state)
+{
+	(void)state;
+	/* (each case as spamassassin -t -D rules says) */
+	assert_true(ipmm_hits("<a href=\"http://192.0.2.7/x\">"
+	    "https://www.paypal.com/login</a>", "HTTPS_IP_MISMATCH"));
+	assert_false(ipmm_hits("<a href=\"http://192.0.2.7/x\">"
+	    "https://192.0.2.7/login</a>", "HTTPS_IP_MISMATCH"));
+	assert_false(ipmm_hits("<a href=\"http://www.example.com/x\">"
+	    "https://www.paypal.com/login</a>", "HTTPS_IP_MISMATCH"));
+	assert_true(ipmm_hits("<a href=\"http://user@192.0.2.7/x\">Go "
+	    "to HTTPS: secure</a>", "HTTPS_IP_MISMATCH"));
+	assert_true(ipmm_hits("hi <iframe src=\"http://evil.example."
+	    "com/f\"></iframe> there", "HTML_IFRAME_SRC"));
+	assert_false(ipmm_hits("hi <iframe src=\"\"></iframe> <img "
+	    "src=\"http://a.example.com/i.gif\"> there", "HTML_IFRAME_SRC"));
+}
+
 #define URIHOST \
 	"enlist_uri_host (SUSP) top click !good.click\n" \
 	"enlist_uri_host (SHORT) cutpaid.com 192.0.2.7 gone-host.com\n" \
@@ -1289,6 +1322,7 @@ main(void)
 		cmocka_unit_test(test_uri_truncated),
 		cmocka_unit_test(test_ma_non_text),
 		cmocka_unit_test(test_https_http_mismatch),
+		cmocka_unit_test(test_https_ip_iframe),
 		cmocka_unit_test(test_uri_host_listed),
 		cmocka_unit_test(test_rp_and_images),
 		cmocka_unit_test(test_ratware),
