@@ -975,14 +975,21 @@ test_ma_non_text(void **state)
 #define HTTPS_MM \
 	"body HTTPS_HTTP_MISMATCH eval:check_https_http_mismatch('1','10')\n"
 
+/* Whether name hits on a text/html message whose body holds html. */
 static int
-https_hits(const char *html)
+html_doc_hits(const char *rules, const char *html, const char *name)
 {
 	char buf[4096];
 
 	snprintf(buf, sizeof(buf), "Content-Type: text/html\n\n<html><body>%s"
 	    "</body></html>\n", html);
-	return hits(HTTPS_MM, buf, "HTTPS_HTTP_MISMATCH");
+	return hits(rules, buf, name);
+}
+
+static int
+https_hits(const char *html)
+{
+	return html_doc_hits(HTTPS_MM, html, "HTTPS_HTTP_MISMATCH");
 }
 
 static void
@@ -1033,11 +1040,7 @@ test_https_http_mismatch(void **state)
 static int
 ipmm_hits(const char *html, const char *name)
 {
-	char buf[4096];
-
-	snprintf(buf, sizeof(buf), "Content-Type: text/html\n\n<html><body>%s"
-	    "</body></html>\n", html);
-	return hits(IPMM, buf, name);
+	return html_doc_hits(IPMM, html, name);
 }
 
 static void
