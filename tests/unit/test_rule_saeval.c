@@ -676,7 +676,8 @@ test_small_evals(void **state)
 	"header UNRESOLVED_TEMPLATE eval:check_unresolved_template()\n" \
 	"header HEADER_COUNT_CTYPE " \
 	"eval:check_header_count_range('Content-Type','2','999')\n" \
-	"header ONE_SUBJECT eval:check_header_count_range('Subject','1','1')\n" \
+	"header ONE_SUBJECT " \
+	"eval:check_header_count_range('Subject','1','1')\n" \
 	"body __HAVE_BOUNCE_RELAYS eval:have_any_bounce_relays()\n"
 
 static void
@@ -765,7 +766,8 @@ test_faraway(void **state)
 	"eval:check_for_forged_hotmail_received_headers()\n" \
 	"header FORGED_HOTMAIL_RCVD2 " \
 	"eval:check_for_no_hotmail_received_headers()\n" \
-	"header FORGED_GMAIL_RCVD eval:check_for_forged_gmail_received_headers()\n" \
+	"header FORGED_GMAIL_RCVD " \
+	"eval:check_for_forged_gmail_received_headers()\n" \
 	"header __FORGED_EUDORAMAIL_RCVD " \
 	"eval:check_for_forged_eudoramail_received_headers()\n" \
 	"header __FORGED_JUNO_RCVD " \
@@ -774,8 +776,11 @@ test_faraway(void **state)
 
 #define RCVD_FAKE "Received: from hotmail.com ([192.0.2.9]) by mx.example.net" \
 	"; Mon, 1 Jan 2024 00:00:00 +0000\n"
-#define GMS "X-Gm-Message-State: AOJu0YwZ3kqz1x2W9c8f7e6d5c4b3a2Z1y0x9w8v7u6t5s4r3q2p1o0n9m8l7k\n"
-#define GSS "X-Google-Smtp-Source: AGHT+IGabcdefghijklmnopqrstuvwxyz0123456789ABCDEFGHIJKLMNOPQR\n"
+/* Google's two submission fields, each 60 characters or more */
+#define GMS "X-Gm-Message-State: AOJu0YwZ3kqz1x2W9c8f7e6d5c4b3a2Z1y0x9w8v7" \
+	"u6t5s4r3q2p1o0n9m8l7k\n"
+#define GSS "X-Google-Smtp-Source: AGHT+IGabcdefghijklmnopqrstuvwxyz012345" \
+	"6789ABCDEFGHIJKLMNOPQR\n"
 
 static void
 test_forged_rcvd(void **state)
@@ -851,7 +856,8 @@ test_forged_rcvd(void **state)
 	    "b\n", "__FORGED_AOL_RCVD"));
 }
 
-#define TRAIL "header __FORGED_RCVD_TRAIL eval:check_for_forged_received_trail()\n"
+#define TRAIL \
+	"header __FORGED_RCVD_TRAIL eval:check_for_forged_received_trail()\n"
 #define PFX_RCVD(from, ip, by) "Received: from " from " (" from " [" ip \
 	"]) by " by " (Postfix) with ESMTP id 1; Mon, 2 Sep 2002 10:00:00 " \
 	"+0000\n"
