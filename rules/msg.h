@@ -255,10 +255,14 @@ struct msg_html_stats {
 	unsigned	 tags, closed_extra, obfuscation;
 	int		 font_low_contrast, font_invalid_color, font_face_bad,
 			 embeds, form_action_mailto;
+	int		 iframe_src;	/* an <iframe src=...> URI recorded */
 	struct msg_html_tag *tag;
 	size_t		 ntag;
 	struct sbuf	 comments, anchors, titles;
 	size_t		 ncomments, nanchors, ntitles;
+	struct sbuf	 anchor_hrefs;	/* each anchor's href as HTML.pm
+					   canon_uri() keeps it ("" for none),
+					   nanchors of them, in step */
 };
 const struct msg_html_stats *msg_html(const struct msg *m, size_t *n);
 

@@ -408,6 +408,7 @@ struct attr {
 };
 
 static const char *attr_get(struct attr *, size_t, const char *);
+static void canon_uri(const char *, size_t *, size_t *);
 static int is_alpha(int);
 
 /* ------------------------------------------------------------------ */
@@ -584,8 +585,17 @@ stats_start(struct render *r, const char *tag, struct attr *a, size_t na)
 		hs->form_action_mailto = 1;
 	if (strcmp(tag, "object") == 0 || strcmp(tag, "embed") == 0)
 		hs->embeds = 1;
-	if (strcmp(tag, "a") == 0)
+	if (strcmp(tag, "a") == 0) {
+		size_t off = 0, len = 0;
+
+		/* uri_detail's key: the href, trimmed and capped only */
+		if ((v = attr_get(a, na, "href")) != NULL)
+			canon_uri(v, &off, &len);
+		list_push(&hs->anchor_hrefs, &hs->nanchors, v != NULL ? v +
+		    off : "", len);
+		hs->nanchors--;
 		list_push(&hs->anchors, &hs->nanchors, "", 0);
+	}
 	if (strcmp(tag, "title") == 0)
 		list_push(&hs->titles, &hs->ntitles, "", 0);
 }
@@ -596,6 +606,7 @@ msg_html_stats_free(struct msg_html_stats *hs)
 	free(hs->tag);
 	sbuf_free(&hs->comments);
 	sbuf_free(&hs->anchors);
+	sbuf_free(&hs->anchor_hrefs);
 	sbuf_free(&hs->titles);
 }
 
@@ -1026,8 +1037,16 @@ html_uri(struct render *r, const struct element *el, struct attr *a,
 		}
 		sbuf_free(&h);
 	} else if (el->uri == URI_SRC) {
-		if ((v = attr_get(a, na, "src")) != NULL)
+		if ((v = attr_get(a, na, "src")) != NULL) {
+			size_t off, len;
+
+			/* HTMLEval.pm check_iframe_src: a URI typed iframe */
+			canon_uri(v, &off, &len);
+			if (len > 0 && r->hs != NULL &&
+			    strcmp(el->name, "iframe") == 0)
+				r->hs->iframe_src = 1;
 			push_uri(r, v);
+		}
 	} else if (el->uri == URI_FORM) {
 		if ((v = attr_get(a, na, "action")) != NULL)
 			push_uri(r, v);

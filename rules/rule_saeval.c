@@ -115,6 +115,28 @@ static const char *const sae_re_src[SRE_COUNT] = {
 	    "\\b(?:do[._-t]?)?no[._-t]?repl(?:y|ies)|.+=.+=.+",
 	[SRE_FP_CHARSET] = "^[-_a-z0-9]*(?:koi|jp|jis|euc|gb|big5|isoir|cp1251|"
 	    "windows-1251|georgianps|pt154|tis)[-_a-z0-9]*$",
+	/* HeaderEval.pm's forged gmail, eudoramail, juno and AOL checks */
+	[SRE_GMAIL_FROM] = "\\bgmail\\.com$",
+	[SRE_GMAIL_OK] = "by 10\\.\\S+ with SMTP id \\S+|"
+	    "by 2002:a\\d\\d:\\w+:\\S+ with SMTP id \\S+",
+	[SRE_GMAIL_RCVD] = "by smtp\\.googlemail\\.com with ESMTPSA id \\S+",
+	[SRE_EUDORA_FROM] = "\\beudoramail\\.com$",
+	[SRE_EUDORA_RCVD] = "by \\S*whowhere.com;",
+	[SRE_JUNO_FROM] = "\\bjuno\\.com$",
+	[SRE_JUNO_RCVD] = "from.*\\b(?:juno|untd)\\.com.*[\\[(]" SAE_IP
+	    "[\\])].*by",
+	[SRE_JUNO_COOKIE] = " cookie\\.(?:juno|untd)\\.com ",
+	[SRE_JUNO_MAILCOM] = "from.*\\bmail\\.com.*\\[" SAE_IP "\\].*by",
+	[SRE_JUNO_WEBMAIL] = "from (webmail\\S+\\.untd\\.com) \\(\\1 \\["
+	    SAE_IP "\\]\\) by",
+	[SRE_JUNO_XM_MAILCOM] = "\\bmail\\.com",
+	[SRE_JUNO_XM_WEBMAIL] = "^Webmail Version \\d",
+	[SRE_AOL_RLY] = " rly-[a-z][a-z]\\d\\d\\.",
+	[SRE_AOL_OK] = "/AOL-\\d+\\.\\d+\\.\\d+\\)|"
+	    "ESMTP id (?:RELAY|MAILRELAY|MAILIN)",
+	/* URIEval.pm check_https_ip_mismatch() */
+	[SRE_HREF_IP] = "^https?:/*(?:[^@/]+@)?\\d+\\.\\d+\\.\\d+\\.\\d+",
+	[SRE_TEXT_HTTPS_IP] = "^https:/*(?:[^@/]+@)?\\d+\\.\\d+\\.\\d+\\.\\d+",
 	[SRE_FM_WELCOME] = "^(?:abuse|support|sales|info|helpdesk|contact|"
 	    "kontakt|(?:post|host|domain)master|undisclosed.*|"
 	    "request-[a-f0-9]{16}|bounced?-|[a-f0-9]{8}(?:\\.[a-f0-9]{8}|"
@@ -128,7 +150,9 @@ static const unsigned char sae_re_caseless[SRE_COUNT] = {
 	[SRE_DATE1] = 1, [SRE_DATE2] = 1, [SRE_DATE3] = 1,
 	[SRE_SUBJ_PREFIX] = 1, [SRE_CAPS_CHARSET] = 1, [SRE_YAHOO_FROM] = 1,
 	[SRE_YAHOO_REPLY] = 1, [SRE_MSN_TO] = 1, [SRE_HOTMAIL_FROM] = 1,
-	[SRE_FM_WELCOME] = 1,
+	[SRE_FM_WELCOME] = 1, [SRE_GMAIL_FROM] = 1, [SRE_EUDORA_FROM] = 1,
+	[SRE_JUNO_FROM] = 1, [SRE_AOL_RLY] = 1, [SRE_HREF_IP] = 1,
+	[SRE_TEXT_HTTPS_IP] = 1,
 };
 
 /* which use /m */
@@ -158,6 +182,8 @@ struct saeval_conf {
 					   registry boundaries, sorted */
 	size_t		 ntld2, ntld3;
 	pcre2_code	*re[SRE_COUNT];
+	int		 bounce_relays;	/* welcomelist_bounce_relays seen */
+	char		*locales;	/* ok_locales; NULL: "all" */
 	int		 finished;
 };
 
@@ -301,6 +327,23 @@ rule_saeval_setting(struct saeval_conf **cp, const char *key, const char *val)
 		if (*cp == NULL)
 			*cp = xcalloc(1, sizeof(**cp));
 		uri_host_setting(*cp, key[0] == 'e', val);
+		return 1;
+	}
+	/* Conf.pm ok_locales: a string, the last line wins */
+	if (strcmp(key, "ok_locales") == 0) {
+		if (*cp == NULL)
+			*cp = xcalloc(1, sizeof(**cp));
+		free((*cp)->locales);
+		(*cp)->locales = xstrdup(val);
+		return 1;
+	}
+	/* VBounce.pm: only whether there are any (have_any_bounce_relays) */
+	if (strcmp(key, "welcomelist_bounce_relays") == 0 ||
+	    strcmp(key, "whitelist_bounce_relays") == 0) {
+		if (*cp == NULL)
+			*cp = xcalloc(1, sizeof(**cp));
+		if (val[strspn(val, " \t")] != '\0')
+			(*cp)->bounce_relays = 1;
 		return 1;
 	}
 	/* dom: 0 welcomelist, 1 freemail domain, 2 or 3 util_rb_Ntld */
@@ -450,6 +493,7 @@ rule_saeval_conf_free(struct saeval_conf *c)
 	free(c->tld2);
 	free(c->tld3);
 	pcre2_code_free(c->fmre);
+	free(c->locales);
 	for (i = 0; i < SRE_COUNT; i++)
 		pcre2_code_free(c->re[i]);
 	free(c);
@@ -1304,13 +1348,18 @@ out:
 	return r;
 }
 
-static unsigned
-ev_no_hotmail_rcvd(const struct saeval_call *call, struct saeval_ctx *cx)
+/*
+ * HeaderEval.pm _check_for_forged_hotmail_received_headers(): 1 for
+ * hotmail_addr_with_forged_hotmail_received (a hotmail.com HELO or host
+ * in a Received field that Hotmail did not write), 2 for
+ * hotmail_addr_but_no_hotmail_received, else 0.
+ */
+static int
+hotmail_rcvd(struct saeval_ctx *cx)
 {
 	struct saeval_cache *c = cx->cache;
 	int ip, orig;
 
-	(void)call;
 	squeezed_received(cx, &c->c);
 	if (sae_match(cx, SRE_HOTMAIL_PICKUP, c->c.p, c->c.len))
 		return 0;
@@ -1327,9 +1376,116 @@ ev_no_hotmail_rcvd(const struct saeval_call *call, struct saeval_ctx *cx)
 	if (orig && sae_match(cx, SRE_HOTMAIL_ORIG_OK, c->c.p, c->c.len))
 		return 0;
 	if (sae_match(cx, SRE_HOTMAIL_FORGED, c->c.p, c->c.len))
-		return 0;	/* the other flag: FORGED_HOTMAIL_RCVD */
+		return 1;
 	sae_get(cx, "From:addr", &c->a);
-	return sae_match(cx, SRE_HOTMAIL_FROM, c->a.p, c->a.len);
+	return sae_match(cx, SRE_HOTMAIL_FROM, c->a.p, c->a.len) ? 2 : 0;
+}
+
+static unsigned
+ev_no_hotmail_rcvd(const struct saeval_call *call, struct saeval_ctx *cx)
+{
+	(void)call;
+	return hotmail_rcvd(cx) == 2;
+}
+
+static unsigned
+ev_forged_hotmail(const struct saeval_call *call, struct saeval_ctx *cx)
+{
+	(void)call;
+	return hotmail_rcvd(cx) == 1;
+}
+
+/*
+ * HeaderEval.pm check_for_forged_gmail_received_headers(): a gmail.com
+ * From without Google's X-Received or submission Received, or the two
+ * long X-Gm-Message-State and X-Google-Smtp-Source fields.
+ */
+static unsigned
+ev_forged_gmail(const struct saeval_call *call, struct saeval_ctx *cx)
+{
+	struct saeval_cache *c = cx->cache;
+	size_t gms;
+
+	(void)call;
+	sae_get(cx, "From:addr", &c->a);
+	if (!sae_match(cx, SRE_GMAIL_FROM, c->a.p, c->a.len))
+		return 0;
+	sae_get(cx, "X-Received", &c->a);
+	if (sae_match(cx, SRE_GMAIL_OK, c->a.p, c->a.len))
+		return 0;
+	sae_get(cx, "Received", &c->a);
+	if (sae_match(cx, SRE_GMAIL_RCVD, c->a.p, c->a.len))
+		return 0;
+	/* SA's lengths count each value's "\n", as get() returns it */
+	sae_get(cx, "X-Gm-Message-State", &c->a);
+	gms = c->a.len;
+	sae_get(cx, "X-Google-Smtp-Source", &c->a);
+	return !(gms >= 60 && c->a.len >= 60);
+}
+
+/* HeaderEval.pm check_for_forged_eudoramail_received_headers() */
+static unsigned
+ev_forged_eudoramail(const struct saeval_call *call, struct saeval_ctx *cx)
+{
+	struct saeval_cache *c = cx->cache;
+	int ip;
+
+	(void)call;
+	sae_get(cx, "From:addr", &c->a);
+	if (!sae_match(cx, SRE_EUDORA_FROM, c->a.p, c->a.len))
+		return 0;
+	squeezed_received(cx, &c->c);
+	ip = sae_get(cx, "X-Sender-Ip", &c->a) == 1 &&
+	    sae_match(cx, SRE_IP, c->a.p, c->a.len);
+	if (sae_gated(cx))
+		return 0;
+	return !(ip && sae_match(cx, SRE_EUDORA_RCVD, c->c.p, c->c.len));
+}
+
+/* HeaderEval.pm check_for_forged_juno_received_headers() */
+static unsigned
+ev_forged_juno(const struct saeval_call *call, struct saeval_ctx *cx)
+{
+	struct saeval_cache *c = cx->cache;
+
+	(void)call;
+	sae_get(cx, "From:addr", &c->a);
+	if (!sae_match(cx, SRE_JUNO_FROM, c->a.p, c->a.len))
+		return 0;
+	if (sae_gated(cx))
+		return 0;
+	sae_get(cx, "X-Originating-IP", &c->a);
+	sae_get(cx, "X-Mailer", &c->b);
+	sae_get(cx, "Received", &c->c);
+	if (c->a.len > 0) {
+		/* the older Juno, with an X-Originating-IP */
+		if (!sae_match(cx, SRE_JUNO_RCVD, c->c.p, c->c.len) &&
+		    !sae_match(cx, SRE_JUNO_COOKIE, c->c.p, c->c.len))
+			return 1;
+		return memmem(c->b.p, c->b.len, "Juno ", 5) == NULL;
+	}
+	if (sae_match(cx, SRE_JUNO_MAILCOM, c->c.p, c->c.len)) {
+		if (!sae_match(cx, SRE_JUNO_XM_MAILCOM, c->b.p, c->b.len))
+			return 1;
+	} else if (sae_match(cx, SRE_JUNO_WEBMAIL, c->c.p, c->c.len)) {
+		if (!sae_match(cx, SRE_JUNO_XM_WEBMAIL, c->b.p, c->b.len))
+			return 1;
+	} else
+		return 1;
+	/* as the Perl: X-Originating-IP is empty on this branch */
+	return !sae_match(cx, SRE_IP, c->a.p, c->a.len);
+}
+
+/* HeaderEval.pm check_for_fake_aol_relay_in_rcvd() */
+static unsigned
+ev_fake_aol_relay(const struct saeval_call *call, struct saeval_ctx *cx)
+{
+	struct saeval_cache *c = cx->cache;
+
+	(void)call;
+	squeezed_received(cx, &c->c);
+	return sae_match(cx, SRE_AOL_RLY, c->c.p, c->c.len) &&
+	    !sae_match(cx, SRE_AOL_OK, c->c.p, c->c.len);
 }
 
 /* HeaderEval.pm _check_recipients(): tocc_similar, or tocc_sorted */
@@ -2313,6 +2469,117 @@ helo_mismatch(const char *ip, const char *rdns, const char *helo, void *arg)
 	return strncmp(ip, helo, k) != 0;
 }
 
+/* RelayEval.pm hostname_to_domain(): h lower-cased, cut into out */
+static void
+host_domain(const char *h, char *out, size_t sz)
+{
+	const char *dots[3] = { NULL, NULL, NULL }, *last, *p;
+	size_t n = strlen(h), np = 1, k;
+	int alpha = 0;
+
+	for (p = h; *p != '\0'; p++)
+		alpha |= isalpha((unsigned char)*p) != 0;
+	/* Perl's split drops trailing empty fields */
+	while (n > 0 && h[n - 1] == '.')
+		n--;
+	for (k = 0; k < n; k++)
+		if (h[k] == '.') {
+			np++;
+			dots[2] = dots[1];
+			dots[1] = dots[0];
+			dots[0] = h + k;
+		}
+	if (!alpha || n == 0) {
+		snprintf(out, sz, "%s", h);
+		return;
+	}
+	last = dots[0] != NULL ? dots[0] + 1 : h;
+	k = (size_t)(h + n - last);
+	/* /(?:\S{3,}|ie|fr|de)/, unanchored: no blanks in a host name */
+	if (np > 1 && (k >= 3 || (k == 2 && (strncmp(last, "ie", 2) == 0 ||
+	    strncmp(last, "fr", 2) == 0 || strncmp(last, "de", 2) == 0))))
+		p = dots[1] != NULL ? dots[1] + 1 : h;
+	else if (np > 2)
+		p = dots[2] != NULL ? dots[2] + 1 : h;
+	else {
+		snprintf(out, sz, "%s", h);
+		return;
+	}
+	snprintf(out, sz, "%.*s", (int)(h + n - p), p);
+}
+
+static int
+word_ch(char c)
+{
+	return isalnum((unsigned char)c) || c == '_';
+}
+
+/* /^\w+(?:[\w.-]+\.)+\w+$/: the last dot at 2 or later, only \w after */
+static int
+host_like(const char *s)
+{
+	const char *d = strrchr(s, '.'), *p;
+
+	if (d == NULL || d - s < 2 || !word_ch(s[0]) || d[1] == '\0')
+		return 0;
+	for (p = s; p < d; p++)
+		if (!word_ch(*p) && *p != '.' && *p != '-')
+			return 0;
+	for (p = d + 1; *p != '\0'; p++)
+		if (!word_ch(*p))
+			return 0;
+	return 1;
+}
+
+/*
+ * RelayEval.pm check_for_forged_received_trail(): count the untrusted
+ * relays whose "by" domain is not the "from" (rDNS) domain of the relay
+ * before it; more than one is a forged trail.
+ */
+static unsigned
+ev_forged_rcvd_trail(const struct saeval_call *call, struct saeval_ctx *cx)
+{
+	struct sbuf *t = &cx->cache->c;
+	const char *p, *e;
+	char ip[64], rdns[256], byh[256], by[256], from[256], prev[256];
+	unsigned mismatch = 0;
+	size_t i = 0, k;
+	int have_prev = 0;
+
+	(void)call;
+	if (cx->relays == NULL || rule_relays_get(cx->relays, cx->m,
+	    "X-Spam-Relays-Untrusted", cx->md, cx->rcache, t) != 1)
+		return 0;
+	for (p = t->p; (p = strstr(p, "[ ")) != NULL; p = e, i++) {
+		if ((e = strstr(p, " ]")) == NULL)
+			break;
+		relay_field(p, (size_t)(e - p), "ip", ip, sizeof(ip));
+		relay_field(p, (size_t)(e - p), "rdns", rdns, sizeof(rdns));
+		relay_field(p, (size_t)(e - p), "by", byh, sizeof(byh));
+		for (k = 0; rdns[k] != '\0'; k++)
+			rdns[k] = (char)tolower((unsigned char)rdns[k]);
+		for (k = 0; byh[k] != '\0'; k++)
+			byh[k] = (char)tolower((unsigned char)byh[k]);
+		host_domain(rdns, from, sizeof(from));
+		host_domain(byh, by, sizeof(by));
+		if (host_like(by)) {
+			/* bouncing around one machine through localhost */
+			if ((strcmp(from, "localhost") == 0 ||
+			    strcmp(from, "localhost.localdomain") == 0) &&
+			    strcmp(ip, "127.0.0.1") == 0)
+				from[0] = '\0';
+			if (i > 0 && have_prev && host_like(prev) &&
+			    strcmp(by, prev) != 0 && !(strcmp(by, "msn.com") ==
+			    0 && strcmp(prev, "hotmail.com") == 0))
+				mismatch++;
+		}
+		/* from[i] as the next relay sees it ("": undef, never like) */
+		memcpy(prev, from, sizeof(prev));
+		have_prev = 1;
+	}
+	return mismatch > 1;
+}
+
 static unsigned
 ev_helo_ip_mismatch(const struct saeval_call *call, struct saeval_ctx *cx)
 {
@@ -2331,6 +2598,432 @@ ev_env_and_hdr_from_match(const struct saeval_call *call,
 	sae_get(cx, "From:addr", &c->b);
 	return c->a.len == c->b.len && strncasecmp(c->a.p, c->b.p,
 	    c->a.len) == 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* HeaderEval.pm: check_unresolved_template, check_header_count_range */
+
+/* Fields HeaderEval.pm's check_unresolved_template() never looks at. */
+static int
+template_exempt(const char *name, size_t n)
+{
+	static const char *const ex[] = { "X-VMS-To", "X-UIDL", "X-Face",
+	    "To", "Cc", "From", "Subject", "References", "In-Reply-To",
+	    "Message-Id", "X-Message-Id", "Resent-Message-Id",
+	    "X-Original-Message-Id" };
+	size_t i;
+
+	for (i = 0; i < sizeof(ex) / sizeof(ex[0]); i++)
+		if (strlen(ex[i]) == n && strncasecmp(ex[i], name, n) == 0)
+			return 1;
+	return 0;
+}
+
+/*
+ * A line of get('ALL') that holds /%[A-Z][A-Z_-]/ (a mail merge's
+ * placeholder left in), in a field not exempt; a decoded value's own
+ * newlines start lines that no field name exempts.
+ */
+static unsigned
+ev_unresolved_template(const struct saeval_call *call, struct saeval_ctx *cx)
+{
+	const struct msg_header *h;
+	const char *v;
+	size_t n, i, k;
+	int ex;
+
+	(void)call;
+	h = msg_headers(cx->m, &n);
+	for (i = 0; i < n; i++) {
+		ex = template_exempt(h[i].name, h[i].name_len);
+		v = h[i].value;
+		for (k = 0; k + 2 < h[i].value_len; k++) {
+			if (v[k] == '\n')
+				ex = 0;
+			if (!ex && v[k] == '%' && v[k + 1] >= 'A' &&
+			    v[k + 1] <= 'Z' && ((v[k + 2] >= 'A' &&
+			    v[k + 2] <= 'Z') || v[k + 2] == '_' ||
+			    v[k + 2] == '-'))
+				return 1;
+		}
+	}
+	return 0;
+}
+
+/*
+ * How many distinct values the fields named args[0] have, within
+ * [args[1], args[2]] (Perl's numeric comparison: undef is 0).
+ */
+static unsigned
+ev_header_count_range(const struct saeval_call *call, struct saeval_ctx *cx)
+{
+	const struct msg_header *h;
+	const char *name = call->args[0];
+	double lo = isnan(call->num[1]) ? 0 : call->num[1];
+	double hi = isnan(call->num[2]) ? 0 : call->num[2];
+	size_t n, i, j, len, cnt = 0;
+
+	if (name == NULL)
+		return 0;
+	len = strlen(name);
+	h = msg_headers(cx->m, &n);
+	for (i = 0; i < n; i++) {
+		if (h[i].name_len != len || strncasecmp(h[i].name, name,
+		    len) != 0)
+			continue;
+		for (j = 0; j < i; j++)
+			if (h[j].name_len == len && strncasecmp(h[j].name,
+			    name, len) == 0 && h[j].value_len ==
+			    h[i].value_len && memcmp(h[j].value, h[i].value,
+			    h[i].value_len) == 0)
+				break;
+		if (j == i)
+			cnt++;
+	}
+	return (double)cnt >= lo && (double)cnt <= hi;
+}
+
+/*
+ * VBounce.pm have_any_bounce_relays(): whether the configuration lists any
+ * welcomelist_bounce_relays (the stock files list none: then never).
+ */
+static unsigned
+ev_have_bounce_relays(const struct saeval_call *call, struct saeval_ctx *cx)
+{
+	(void)call;
+	return cx->conf->bounce_relays != 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* the "faraway charset" checks: ok_locales, Locales.pm */
+
+/*
+ * Whether ok_locales holds "all" (its default, and the stock
+ * 10_default_prefs.cf's), which turns every faraway check off.  SA also
+ * appends $LC_ALL/$LANGUAGE/$LC_MESSAGES/$LANG; moat reads no environment
+ * here (pure), so only the configured locales count.
+ */
+static int
+locales_all(const struct saeval_conf *cf)
+{
+	const char *p, *e;
+
+	if (cf->locales == NULL)
+		return 1;
+	for (p = cf->locales; *p != '\0'; p = e) {
+		p += strspn(p, " \t");
+		e = p + strcspn(p, " \t");
+		if (e - p == 3 && strncmp(p, "all", 3) == 0)
+			return 1;
+	}
+	return 0;
+}
+
+/* Locales.pm is_charset_ok_for_locales(), for charset cs[0..n). */
+static int
+charset_ok(const struct saeval_conf *cf, const char *cs, size_t n)
+{
+	static const char *const loc[][2] = {
+		{ "ja", " EUCJP JISX020119760 JISX020819830 JISX020819900 "
+		    "JISX020819970 JISX021219900 JISX021320001 JISX021320002 "
+		    "SHIFT_JIS SHIFTJIS ISO2022JP SJIS JIS7 JISX0201 JISX0208 "
+		    "JISX0212 " },
+		{ "ko", " EUCKR KSC56011987 " },
+		{ "ru", NULL }, { "ka", NULL }, { "tg", NULL }, { "be", NULL },
+		{ "uk", NULL }, { "bg", NULL },
+		{ "th", " TIS620 " },
+		{ "zh", " GB1988 GB2312 GB231219800 GB18030 GBK BIG5HKSCS BIG5 "
+		    "EUCTW ISO2022CN " },
+	};
+	static const char cyr[] = " KOI8R KOI8U KOI8T ISOIR111 CP1251 "
+	    "GEORGIANPS PT154 CP866 ";
+	static const char *const pre[] = { "ISO8859", "ISO10646", "UTF",
+	    "UCS", "CP125", "WINDOWS", "UNICODE11UTF7", "UNICODE11UTF8" };
+	char u[64 + 3], w[8];
+	const char *p, *e, *set;
+	size_t i, k = 1;
+
+	/* upper case, [A-Z0-9] only, a QP "3D" off, up to a ':' */
+	u[0] = ' ';
+	for (i = 0; i < n && cs[i] != ':' && k < 64; i++)
+		if (isalnum((unsigned char)cs[i]))
+			u[k++] = (char)toupper((unsigned char)cs[i]);
+	u[k] = '\0';
+	p = u + 1;
+	while (strncmp(p, "3D", 2) == 0)
+		p += 2;
+	if (strcmp(p, "USASCII") == 0 || strcmp(p, "ASCII") == 0 ||
+	    strcmp(p, "IBM852") == 0 || strcmp(p, "XUNKNOWN") == 0 ||
+	    strcmp(p, "ISO") == 0)
+		return 1;
+	for (i = 0; i < sizeof(pre) / sizeof(pre[0]); i++)
+		if (strncmp(p, pre[i], strlen(pre[i])) == 0)
+			return 1;
+	if (*p == '\0')
+		return 0;
+	/* " CS " to look up in a list */
+	memmove(u + 1, p, strlen(p) + 1);
+	k = strlen(u);
+	u[k++] = ' ';
+	u[k] = '\0';
+	for (p = cf->locales != NULL ? cf->locales : ""; *p != '\0'; p = e) {
+		p += strspn(p, " \t");
+		e = p + strcspn(p, " \t");
+		if (e == p)
+			break;
+		/* "C" is "en"; zh_TW... is zh */
+		snprintf(w, sizeof(w), "%.*s", (int)(e - p), p);
+		if (islower((unsigned char)w[0]) &&
+		    islower((unsigned char)w[1]))
+			w[2] = '\0';
+		for (i = 0; i < sizeof(loc) / sizeof(loc[0]); i++) {
+			if (strcmp(w, loc[i][0]) != 0)
+				continue;
+			set = loc[i][1] != NULL ? loc[i][1] : cyr;
+			if (strstr(set, u) != NULL)
+				return 1;
+		}
+	}
+	return 0;
+}
+
+/*
+ * HeaderEval.pm check_for_faraway_charset_in_headers(): an encoded word
+ * (=?cs?x?...?=) in From or Subject whose charset the locales do not take.
+ */
+static unsigned
+ev_faraway_headers(const struct saeval_call *call, struct saeval_ctx *cx)
+{
+	static const char *const hn[] = { "From:raw", "Subject:raw" };
+	struct sbuf *b = &cx->cache->a;
+	const char *p, *q, *end, *t;
+	size_t i;
+
+	(void)call;
+	if (locales_all(cx->conf))
+		return 0;
+	for (i = 0; i < 2; i++) {
+		sae_get(cx, hn[i], b);
+		end = b->p + b->len;
+		/* /=\?(.+?)\?.\?.*?\?=/g, "." never a newline */
+		for (p = b->p; p + 1 < end; p++) {
+			if (p[0] != '=' || p[1] != '?')
+				continue;
+			for (q = p + 3; q + 2 < end && q[-1] != '\n'; q++) {
+				if (q[0] != '?' || q[2] != '?' || q[1] == '\n')
+					continue;
+				t = memchr(q + 3, '?', (size_t)(end - q - 3));
+				while (t != NULL && t + 1 < end && t[1] != '=')
+					t = memchr(t + 1, '?',
+					    (size_t)(end - t - 1));
+				if (t == NULL || t + 1 >= end ||
+				    memchr(q + 3, '\n', (size_t)(t - q - 3)))
+					continue;
+				if (!charset_ok(cx->conf, p + 2,
+				    (size_t)(q - p - 2)))
+					return 1;
+				p = t + 1;
+				break;
+			}
+		}
+	}
+	return 0;
+}
+
+/*
+ * MIMEEval.pm check_for_faraway_charset(): the top Content-Type's charset
+ * is not for the locales and most of the body text is 8-bit.  SA counts
+ * the octets of the undecoded text; moat's body is UTF-8, so it counts
+ * characters (for the single-byte charsets this concerns, the same).
+ */
+static unsigned
+ev_faraway_charset(const struct saeval_call *call, struct saeval_ctx *cx)
+{
+	struct sbuf *b = &cx->cache->a;
+	const struct msg_str *v;
+	const char *p, *cs;
+	size_t n, i, k, lo = 0, hi = 0, cl;
+
+	(void)call;
+	if (locales_all(cx->conf) || sae_get(cx, "Content-Type", b) != 1)
+		return 0;
+	/* get_charset_from_ct_line(): "..." or '...' or \S+ */
+	if ((p = strcasestr(b->p, "charset=")) == NULL)
+		return 0;
+	cs = p + 8;
+	if (*cs == '"' || *cs == '\'') {
+		cl = strcspn(cs + 1, *cs == '"' ? "\"" : "'");
+		if (cs[1 + cl] == '\0' || cl == 0)
+			cl = strcspn(cs, " \t\n");
+		else
+			cs++;
+	} else
+		cl = strcspn(cs, " \t\n");
+	if (cl == 0 || charset_ok(cx->conf, cs, cl))
+		return 0;
+	v = msg_body(cx->m, &n);
+	for (i = 0; i < n; i++) {
+		if (i > 0)
+			lo++;	/* join("\n") */
+		for (k = 0; k < v[i].len; k++) {
+			unsigned char c = (unsigned char)v[i].p[k];
+
+			if (c < 0x80)
+				lo++;
+			else if ((c & 0xc0) != 0x80)
+				hi++;
+		}
+	}
+	return lo <= hi && hi > 3;
+}
+
+/*
+ * URIEval.pm check_uri_truncated(): a URI longer than MAX_URI_LENGTH
+ * (8192), which HTML.pm and PerMsgStatus.pm cut.  The message model cuts
+ * at the same length, so a URI of exactly 8192 bytes counts: one that
+ * long before the cut is taken as cut (doc/rules.md section 8).
+ */
+static unsigned
+ev_uri_truncated(const struct saeval_call *call, struct saeval_ctx *cx)
+{
+	const struct msg_str *u;
+	size_t n, i;
+
+	(void)call;
+	u = msg_uris(cx->m, &n);
+	for (i = 0; i < n; i++)
+		if (u[i].len >= 8192)
+			return 1;
+	return 0;
+}
+
+/* RegistryBoundaries.pm is_domain_valid(): a dot and a valid TLD */
+static int
+domain_valid(const char *d, size_t n)
+{
+	return n > 0 && memchr(d, '.', n) != NULL && d[n - 1] != '.' &&
+	    strcspn(d, " \t\n\r\f\v") >= n && msg_host_tld_valid(d, n);
+}
+
+/*
+ * The registered domain of the host that starts at p (up to a char of
+ * stop), into out; 0 when it is an IP address (*ip set) or no valid
+ * domain.
+ */
+static int
+https_host(const struct saeval_conf *cf, const char *p, const char *stop,
+    struct sbuf *out, int *ip)
+{
+	size_t n = strcspn(p, stop);
+	char h[256];
+
+	*ip = 0;
+	if (n == 0)
+		return 0;
+	snprintf(h, sizeof(h), "%.*s", (int)n, p);
+	if (is_ipv4(h)) {
+		*ip = 1;
+		sbuf_reset(out);
+		sbuf_adds(out, h);
+		return 0;
+	}
+	registry_domain(cf, p, n, out);
+	return domain_valid(out->p, out->len);
+}
+
+/*
+ * HTTPSMismatch.pm check_https_http_mismatch(): in one HTML part, a link
+ * to an http(s) domain whose anchor text shows "https://" another one, with
+ * [min, max) links to valid domains (each href counted once).
+ */
+static unsigned
+ev_https_http_mismatch(const struct saeval_call *call, struct saeval_ctx *cx)
+{
+	const struct msg_html_stats *hs;
+	struct saeval_cache *c = cx->cache;
+	double lo = isnan(call->num[0]) || call->num[0] == 0 ? 1 :
+	    call->num[0];
+	double hi = call->num[1];
+	const char *h, *t, *h2, *t2, *p;
+	size_t n, i, k, j, anchors;
+	int hit, ip;
+
+	hs = msg_html(cx->m, &n);
+	for (i = 0; i < n; i++) {
+		hit = 0;
+		anchors = 0;
+		for (k = 0, h = hs[i].anchor_hrefs.p, t = hs[i].anchors.p;
+		    k < hs[i].nanchors && h != NULL && t != NULL; k++,
+		    h += strlen(h) + 1, t += strlen(t) + 1) {
+			/* each distinct href once, as the keys of a hash */
+			for (j = 0, h2 = hs[i].anchor_hrefs.p; j < k; j++,
+			    h2 += strlen(h2) + 1)
+				if (strcmp(h2, h) == 0)
+					break;
+			if (j < k || strncasecmp(h, "http", 4) != 0)
+				continue;
+			p = h + 4 + (h[4] == 's' || h[4] == 'S');
+			if (strncmp(p, "://", 3) != 0 || !https_host(cx->conf,
+			    p + 3, "/:?#", &c->a, &ip))
+				continue;
+			anchors++;
+			for (j = k, h2 = h, t2 = t; j < hs[i].nanchors && !hit;
+			    j++, h2 += strlen(h2) + 1, t2 += strlen(t2) + 1) {
+				if (strcmp(h2, h) != 0 ||
+				    (p = strcasestr(t2, "https://")) == NULL)
+					continue;
+				if (!https_host(cx->conf, p + 8,
+				    " \t\n\r\f\v/:?#", &c->b, &ip) && !ip)
+					continue;
+				if (c->a.len != c->b.len || memcmp(c->a.p,
+				    c->b.p, c->a.len) != 0)
+					hit = 1;
+			}
+		}
+		if (hit && (double)anchors >= lo && (isnan(hi) ||
+		    (double)anchors < hi))
+			return 1;
+	}
+	return 0;
+}
+
+/*
+ * URIEval.pm check_https_ip_mismatch(): a link to an IP address whose
+ * anchor text says "https:" but does not start as an https link to an IP.
+ */
+static unsigned
+ev_https_ip_mismatch(const struct saeval_call *call, struct saeval_ctx *cx)
+{
+	const struct msg_html_stats *hs;
+	const char *h, *t;
+	size_t n, i, k;
+
+	(void)call;
+	hs = msg_html(cx->m, &n);
+	for (i = 0; i < n; i++)
+		for (k = 0, h = hs[i].anchor_hrefs.p, t = hs[i].anchors.p;
+		    k < hs[i].nanchors && h != NULL && t != NULL; k++,
+		    h += strlen(h) + 1, t += strlen(t) + 1)
+			if (sae_match(cx, SRE_HREF_IP, h, strlen(h)) &&
+			    !sae_match(cx, SRE_TEXT_HTTPS_IP, t, strlen(t)) &&
+			    strcasestr(t, "https:") != NULL)
+				return 1;
+	return 0;
+}
+
+/* HTMLEval.pm check_iframe_src(): an iframe's src among the URIs */
+static unsigned
+ev_iframe_src(const struct saeval_call *call, struct saeval_ctx *cx)
+{
+	const struct msg_html_stats *hs;
+	size_t n, i;
+
+	(void)call;
+	hs = msg_html(cx->m, &n);
+	for (i = 0; i < n; i++)
+		if (hs[i].iframe_src)
+			return 1;
+	return 0;
 }
 
 /* ------------------------------------------------------------------ */
@@ -2361,6 +3054,17 @@ static const struct sae_fn {
 	{ "check_for_no_rdns_dotcom_helo", ev_no_rdns_dotcom_helo, 0 },
 	{ "check_for_forged_yahoo_received_headers", ev_forged_yahoo, 0 },
 	{ "check_for_no_hotmail_received_headers", ev_no_hotmail_rcvd, 0 },
+	{ "check_for_forged_hotmail_received_headers", ev_forged_hotmail, 0 },
+	{ "check_for_forged_gmail_received_headers", ev_forged_gmail, 0 },
+	{ "check_for_forged_eudoramail_received_headers",
+	    ev_forged_eudoramail, 0 },
+	{ "check_for_forged_juno_received_headers", ev_forged_juno, 0 },
+	{ "check_for_fake_aol_relay_in_rcvd", ev_fake_aol_relay, 0 },
+	{ "check_for_forged_received_trail", ev_forged_rcvd_trail, 0 },
+	{ "check_uri_truncated", ev_uri_truncated, 0 },
+	{ "check_https_http_mismatch", ev_https_http_mismatch, 0 },
+	{ "check_https_ip_mismatch", ev_https_ip_mismatch, 0 },
+	{ "check_iframe_src", ev_iframe_src, 0 },
 	{ "similar_recipients", ev_similar_recipients, 0 },
 	{ "sorted_recipients", ev_sorted_recipients, 0 },
 	{ "check_for_uppercase", ev_uppercase, 0 },
@@ -2373,6 +3077,11 @@ static const struct sae_fn {
 	{ "check_freemail_replyto", ev_freemail_replyto, 0 },
 	{ "check_for_matching_env_and_hdr_from", ev_env_and_hdr_from_match,
 	    0 },
+	{ "check_unresolved_template", ev_unresolved_template, 0 },
+	{ "check_header_count_range", ev_header_count_range, 0 },
+	{ "have_any_bounce_relays", ev_have_bounce_relays, 0 },
+	{ "check_for_faraway_charset_in_headers", ev_faraway_headers, 0 },
+	{ "check_for_faraway_charset", ev_faraway_charset, 0 },
 	SAE_MIME_FNS
 	SAE_HTML_FNS
 };

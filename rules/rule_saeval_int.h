@@ -22,6 +22,11 @@ enum sae_re {
 	SRE_HOTMAIL_FORGED, SRE_HOTMAIL_FROM, SRE_FM_WELCOME,
 	SRE_FM_BODY_URL, SRE_FM_BODY_SKIP, SRE_FM_EMAIL, SRE_FM_MAILTO,
 	SRE_FM_SKIP_ENVFROM, SRE_FP_CHARSET,
+	SRE_GMAIL_FROM, SRE_GMAIL_OK, SRE_GMAIL_RCVD, SRE_EUDORA_FROM,
+	SRE_EUDORA_RCVD, SRE_JUNO_FROM, SRE_JUNO_RCVD, SRE_JUNO_COOKIE,
+	SRE_JUNO_MAILCOM, SRE_JUNO_WEBMAIL, SRE_JUNO_XM_MAILCOM,
+	SRE_JUNO_XM_WEBMAIL, SRE_AOL_RLY, SRE_AOL_OK, SRE_HREF_IP,
+	SRE_TEXT_HTTPS_IP,
 	SRE_COUNT
 };
 
@@ -43,6 +48,8 @@ struct sae_mime {
 					   header count when there are any) */
 	size_t		qp_bytes;
 	double		multipart_ratio;
+	size_t		unicode_chars, normal_chars;	/* &#xHHHH; in 7bit
+					   or 8bit text/plain, and the rest */
 };
 
 struct saeval_cache {
@@ -85,6 +92,9 @@ unsigned ev_base64_length(const struct saeval_call *, struct saeval_ctx *);
 unsigned ev_image_count(const struct saeval_call *, struct saeval_ctx *);
 unsigned ev_mpart_alt_diff_count(const struct saeval_call *,
 	    struct saeval_ctx *);
+unsigned ev_abundant_unicode(const struct saeval_call *,
+	    struct saeval_ctx *);
+unsigned ev_ma_non_text(const struct saeval_call *, struct saeval_ctx *);
 
 /* rule_saeval_html.c */
 unsigned ev_html_test(const struct saeval_call *, struct saeval_ctx *);
@@ -123,6 +133,8 @@ unsigned ev_html_title_subject_ratio(const struct saeval_call *,
 	{ "check_base64_length", ev_base64_length, 0 }, \
 	{ "image_count", ev_image_count, 0 }, \
 	{ "multipart_alternative_difference_count", \
-	    ev_mpart_alt_diff_count, 0 },
+	    ev_mpart_alt_diff_count, 0 }, \
+	{ "check_abundant_unicode_ratio", ev_abundant_unicode, 0 }, \
+	{ "check_ma_non_text", ev_ma_non_text, 0 },
 
 #endif

@@ -129,6 +129,33 @@ qp_encoded(const char *p)
 	return 0;
 }
 
+/*
+ * MIMEEval.pm's abundant_unicode count on one raw line of a 7bit or 8bit
+ * text/plain part: each /&#x[0-9A-F]{4};/ an escape, the rest normal text
+ * (Perl counts the line's length after removing them).
+ */
+static void
+unicode_escapes(struct sae_mime *mm, const char *p, size_t len)
+{
+	size_t j, k, subs = 0;
+
+	for (j = 0; j + 8 <= len; j++) {
+		if (p[j] != '&' || p[j + 1] != '#' || p[j + 2] != 'x' ||
+		    p[j + 7] != ';')
+			continue;
+		for (k = 3; k < 7; k++)
+			if (!isdigit((unsigned char)p[j + k]) &&
+			    !(p[j + k] >= 'A' && p[j + k] <= 'F'))
+				break;
+		if (k == 7) {
+			subs++;
+			j += 7;
+		}
+	}
+	mm->unicode_chars += subs;
+	mm->normal_chars += len - 8 * subs;
+}
+
 static void
 mime_pass(struct saeval_ctx *cx)
 {
@@ -224,6 +251,9 @@ mime_pass(struct saeval_ctx *cx)
 						qp_count += n - trail;
 					}
 				}
+				if (plain && (cte.len == 0 || strcmp(cte.p,
+				    "7bit") == 0 || strcmp(cte.p, "8bit") == 0))
+					unicode_escapes(mm, p, len);
 				if (plain && (pi.charset == NULL ||
 				    strcmp(cs, "us-ascii") == 0)) {
 					for (const char *q = p; q < e; q++)
@@ -354,6 +384,59 @@ ev_msg_parse_flags(const struct saeval_call *call, struct saeval_ctx *cx)
 		return (msg_flags(cx->m) & MSG_F_EPILOGUE) != 0;
 	if (t != NULL && strcmp(t, "missing_mime_headers") == 0)
 		return (msg_flags(cx->m) & MSG_F_MIME_NO_HEADERS) != 0;
+	return 0;
+}
+
+/*
+ * MIMEEval.pm check_abundant_unicode_ratio(): &#xHHHH; escapes, which
+ * 7bit and 8bit text/plain never renders, at least ratio of the other
+ * characters; the ratio must be written /^\d{0,3}\.\d{1,3}$/.
+ */
+unsigned
+ev_abundant_unicode(const struct saeval_call *call, struct saeval_ctx *cx)
+{
+	const struct sae_mime *mm;
+	const char *r = call->args[0], *d;
+	size_t a, b;
+
+	if (r == NULL || (d = strchr(r, '.')) == NULL)
+		return 0;
+	a = strspn(r, "0123456789");
+	b = strspn(d + 1, "0123456789");
+	if (r + a != d || a > 3 || b < 1 || b > 3 || d[1 + b] != '\0')
+		return 0;
+	mm = mime(cx);
+	return mm->normal_chars > 0 && (double)mm->unicode_chars /
+	    (double)mm->normal_chars >= strtod(r, NULL);
+}
+
+/*
+ * MIMEEval.pm check_ma_non_text(): a multipart/alternative with a direct
+ * leaf child that is not a text type (nor application/rtf): find_parts(qr/./,
+ * 1, 0) looks one level down and returns leaves only.
+ */
+unsigned
+ev_ma_non_text(const struct saeval_call *call, struct saeval_ctx *cx)
+{
+	struct msg_part_info pi, ch;
+	size_t np = msg_part_count(cx->m), i, j;
+
+	(void)call;
+	for (i = 0; i < np; i++) {
+		if (msg_part_info(cx->m, i, &pi) != 0)
+			break;
+		if (strcmp(pi.type, "multipart/alternative") != 0)
+			continue;
+		for (j = i + 1; j < pi.end && j < np; j = ch.end > j ? ch.end :
+		    j + 1) {
+			if (msg_part_info(cx->m, j, &ch) != 0)
+				return 0;
+			if (ch.leaf && strcmp(ch.type, "multipart/related") !=
+			    0 && strcmp(ch.type, "application/rtf") != 0 &&
+			    strncmp(ch.type, "text/", 5) != 0)
+				return 1;
+		}
+	}
 	return 0;
 }
 

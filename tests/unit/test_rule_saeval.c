@@ -672,6 +672,402 @@ test_small_evals(void **state)
 	    "LOCALPART_IN_SUBJECT"));
 }
 
+#define HDREV \
+	"header UNRESOLVED_TEMPLATE eval:check_unresolved_template()\n" \
+	"header HEADER_COUNT_CTYPE " \
+	"eval:check_header_count_range('Content-Type','2','999')\n" \
+	"header ONE_SUBJECT " \
+	"eval:check_header_count_range('Subject','1','1')\n" \
+	"body __HAVE_BOUNCE_RELAYS eval:have_any_bounce_relays()\n"
+
+static void
+test_header_evals(void **state)
+{
+	(void)state;
+	/* a mail merge's placeholder left in a field */
+	assert_true(hits(HDREV, "X-Mailer: %MAILER_NAME\nSubject: s\n\nb\n",
+	    "UNRESOLVED_TEMPLATE"));
+	assert_true(hits(HDREV, "Reply-To: %FROM-ADDR\n\nb\n",
+	    "UNRESOLVED_TEMPLATE"));
+	/* exempt fields, any case; a lower-case or one-letter one */
+	assert_false(hits(HDREV, "Subject: %AB off\nmessage-id: <%XY@a>\n"
+	    "X-Original-Message-ID: <%XY@b>\nTo: %TO_ADDR\n\nb\n",
+	    "UNRESOLVED_TEMPLATE"));
+	assert_false(hits(HDREV, "X-Mailer: %mailer %A. %20\n\nb\n",
+	    "UNRESOLVED_TEMPLATE"));
+	assert_false(hits(HDREV, "X-Mailer: %A%\n\nb\n",
+	    "UNRESOLVED_TEMPLATE"));
+	/* distinct values of a field */
+	assert_true(hits(HDREV, "Content-Type: text/plain\ncontent-type: "
+	    "text/html\n\nb\n", "HEADER_COUNT_CTYPE"));
+	assert_false(hits(HDREV, "Content-Type: text/plain\nContent-Type: "
+	    "text/plain\n\nb\n", "HEADER_COUNT_CTYPE"));
+	assert_false(hits(HDREV, "Content-Type: text/plain\n\nb\n",
+	    "HEADER_COUNT_CTYPE"));
+	assert_true(hits(HDREV, "Subject: a\nSubject: a\n\nb\n",
+	    "ONE_SUBJECT"));
+	assert_false(hits(HDREV, "Subject: a\nSubject: b\n\nb\n",
+	    "ONE_SUBJECT"));
+	assert_false(hits(HDREV, "From: a@b.example\n\nb\n", "ONE_SUBJECT"));
+	/* no welcomelist_bounce_relays: SA says no; with one: yes */
+	assert_false(hits(HDREV, "Subject: s\n\nb\n", "__HAVE_BOUNCE_RELAYS"));
+	assert_true(hits(HDREV "welcomelist_bounce_relays mx.example.com\n",
+	    "Subject: s\n\nb\n", "__HAVE_BOUNCE_RELAYS"));
+	assert_true(hits(HDREV "whitelist_bounce_relays mx.example.com\n",
+	    "Subject: s\n\nb\n", "__HAVE_BOUNCE_RELAYS"));
+}
+
+#define FARAWAY \
+	"header CHARSET_FARAWAY_HEADER " \
+	"eval:check_for_faraway_charset_in_headers()\n" \
+	"body CHARSET_FARAWAY eval:check_for_faraway_charset()\n"
+
+/* Cyrillic in koi8-r: mostly 8-bit */
+#define KOI8 "\xf0\xd2\xc9\xd7\xc5\xd4 \xcd\xc9\xd2 \xc4\xd2\xd5\xda\xd8\xd1\n"
+
+static void
+test_faraway(void **state)
+{
+	(void)state;
+	/* SA's default ok_locales "all": never */
+	assert_false(hits(FARAWAY, "Subject: =?koi8-r?B?8NLJ18XU?=\n\nb\n",
+	    "CHARSET_FARAWAY_HEADER"));
+	assert_false(hits(FARAWAY "ok_locales all\n", "Subject: "
+	    "=?koi8-r?B?8NLJ18XU?=\n\nb\n", "CHARSET_FARAWAY_HEADER"));
+	assert_false(hits(FARAWAY, "Content-Type: text/plain; charset=koi8-r"
+	    "\n\n" KOI8, "CHARSET_FARAWAY"));
+	/* other locales: a charset they do not take */
+	assert_true(hits(FARAWAY "ok_locales en\n", "Subject: "
+	    "=?koi8-r?B?8NLJ18XU?=\n\nb\n", "CHARSET_FARAWAY_HEADER"));
+	assert_true(hits(FARAWAY "ok_locales en\n", "From: =?utf-8?q?a?= "
+	    "=?Big5?B?pKQ=?= <a@b.example>\n\nb\n", "CHARSET_FARAWAY_HEADER"));
+	assert_false(hits(FARAWAY "ok_locales en ru_RU\n", "Subject: "
+	    "=?koi8-r?B?8NLJ18XU?=\n\nb\n", "CHARSET_FARAWAY_HEADER"));
+	assert_false(hits(FARAWAY "ok_locales en\n", "Subject: "
+	    "=?ISO-8859-1?Q?caf=E9?= =?windows-1251?B?8NLJ?=\n\nb\n",
+	    "CHARSET_FARAWAY_HEADER"));
+	/* only From and Subject are looked at */
+	assert_false(hits(FARAWAY "ok_locales en\n", "X-Foo: "
+	    "=?koi8-r?B?8NLJ18XU?=\n\nb\n", "CHARSET_FARAWAY_HEADER"));
+	assert_true(hits(FARAWAY "ok_locales en\n", "Content-Type: text/plain;"
+	    " charset=\"koi8-r\"\n\n" KOI8, "CHARSET_FARAWAY"));
+	assert_false(hits(FARAWAY "ok_locales ru\n", "Content-Type: "
+	    "text/plain; charset=koi8-r\n\n" KOI8, "CHARSET_FARAWAY"));
+	/* the charset's 7-bit text is not enough */
+	assert_false(hits(FARAWAY "ok_locales en\n", "Content-Type: "
+	    "text/plain; charset=koi8-r\n\nplain ascii text here \xf0\xd2\n",
+	    "CHARSET_FARAWAY"));
+	assert_false(hits(FARAWAY "ok_locales en\n", "Content-Type: "
+	    "text/plain; charset=iso-8859-5\n\n" KOI8, "CHARSET_FARAWAY"));
+}
+
+#define FORGED \
+	"header __FORGED_HOTMAIL_RCVD " \
+	"eval:check_for_forged_hotmail_received_headers()\n" \
+	"header FORGED_HOTMAIL_RCVD2 " \
+	"eval:check_for_no_hotmail_received_headers()\n" \
+	"header FORGED_GMAIL_RCVD " \
+	"eval:check_for_forged_gmail_received_headers()\n" \
+	"header __FORGED_EUDORAMAIL_RCVD " \
+	"eval:check_for_forged_eudoramail_received_headers()\n" \
+	"header __FORGED_JUNO_RCVD " \
+	"eval:check_for_forged_juno_received_headers()\n" \
+	"header __FORGED_AOL_RCVD eval:check_for_fake_aol_relay_in_rcvd()\n"
+
+#define RCVD_FAKE "Received: from hotmail.com ([192.0.2.9]) by mx.example.net" \
+	"; Mon, 1 Jan 2024 00:00:00 +0000\n"
+/* Google's two submission fields, each 60 characters or more */
+#define GMS "X-Gm-Message-State: AOJu0YwZ3kqz1x2W9c8f7e6d5c4b3a2Z1y0x9w8v7" \
+	"u6t5s4r3q2p1o0n9m8l7k\n"
+#define GSS "X-Google-Smtp-Source: AGHT+IGabcdefghijklmnopqrstuvwxyz012345" \
+	"6789ABCDEFGHIJKLMNOPQR\n"
+
+static void
+test_forged_rcvd(void **state)
+{
+	(void)state;
+	/* a hotmail.com HELO Hotmail did not write: forged, whatever From */
+	assert_true(hits(FORGED, RCVD_FAKE "From: a@b.example\n\nb\n",
+	    "__FORGED_HOTMAIL_RCVD"));
+	assert_false(hits(FORGED, RCVD_FAKE "From: a@b.example\n\nb\n",
+	    "FORGED_HOTMAIL_RCVD2"));
+	/* a hotmail.com From and no Hotmail Received: the other flag */
+	assert_false(hits(FORGED, "Received: from x.example.org ([192.0.2.9]) "
+	    "by mx.example.net; Mon, 1 Jan 2024 00:00:00 +0000\nFrom: "
+	    "a@hotmail.com\n\nb\n", "__FORGED_HOTMAIL_RCVD"));
+	/* Hotmail's own form, with X-Originating-IP */
+	assert_false(hits(FORGED, "Received: from hotmail.com (f135.law8."
+	    "hotmail.com [216.33.241.135]) by mx.example.net; Mon, 1 Jan 2024 "
+	    "00:00:00 +0000\nX-Originating-IP: [192.0.2.1]\nFrom: "
+	    "a@hotmail.com\n\nb\n", "__FORGED_HOTMAIL_RCVD"));
+	/* gmail.com From without Google's traces */
+	assert_true(hits(FORGED, "Received: from x.example.org by mx.example."
+	    "net\nFrom: a@GMail.com\n\nb\n", "FORGED_GMAIL_RCVD"));
+	assert_true(hits(FORGED, GMS "From: a@gmail.com\n\nb\n",
+	    "FORGED_GMAIL_RCVD"));
+	assert_false(hits(FORGED, GMS GSS "From: a@gmail.com\n\nb\n",
+	    "FORGED_GMAIL_RCVD"));
+	assert_false(hits(FORGED, "X-Received: by 10.1.2.3 with SMTP id "
+	    "x1mr;\nFrom: a@gmail.com\n\nb\n", "FORGED_GMAIL_RCVD"));
+	assert_false(hits(FORGED, "X-Received: by 2002:a17:906:abc::1 with "
+	    "SMTP id x1mr;\nFrom: a@gmail.com\n\nb\n", "FORGED_GMAIL_RCVD"));
+	assert_false(hits(FORGED, "Received: from [10.0.0.2] by smtp."
+	    "googlemail.com with ESMTPSA id abc\nFrom: a@gmail.com\n\nb\n",
+	    "FORGED_GMAIL_RCVD"));
+	assert_false(hits(FORGED, "From: a@notgmail.com.example\n\nb\n",
+	    "FORGED_GMAIL_RCVD"));
+	/* eudoramail: whowhere.com's Received and X-Sender-Ip, or forged */
+	assert_true(hits(FORGED, "Received: from x.example.org by mx.example."
+	    "net\nFrom: a@eudoramail.com\n\nb\n", "__FORGED_EUDORAMAIL_RCVD"));
+	/* no Received field at all: "gated", these checks cannot run */
+	assert_false(hits(FORGED, "From: a@eudoramail.com\n\nb\n",
+	    "__FORGED_EUDORAMAIL_RCVD"));
+	assert_false(hits(FORGED, "Received: from Unknown/Local ([?.?.?.?]) "
+	    "by shared1-mail.whowhere.com; Thu Nov 29 13:44:25 2001\n"
+	    "X-Sender-Ip: 192.175.21.146\nFrom: a@eudoramail.com\n\nb\n",
+	    "__FORGED_EUDORAMAIL_RCVD"));
+	assert_true(hits(FORGED, "Received: from Unknown/Local ([?.?.?.?]) "
+	    "by shared1-mail.whowhere.com; Thu Nov 29 13:44:25 2001\n"
+	    "From: a@eudoramail.com\n\nb\n", "__FORGED_EUDORAMAIL_RCVD"));
+	/* juno: old style needs the juno relay and a Juno X-Mailer */
+	assert_false(hits(FORGED, "Received: from m1.juno.com (m1.juno.com "
+	    "[64.136.24.1]) by mx.example.net\nX-Originating-IP: 192.0.2.1\n"
+	    "X-Mailer: Juno 5.0\nFrom: a@juno.com\n\nb\n",
+	    "__FORGED_JUNO_RCVD"));
+	assert_true(hits(FORGED, "Received: from m1.juno.com (m1.juno.com "
+	    "[64.136.24.1]) by mx.example.net\nX-Originating-IP: 192.0.2.1\n"
+	    "X-Mailer: Outlook\nFrom: a@juno.com\n\nb\n",
+	    "__FORGED_JUNO_RCVD"));
+	/* new style: the Perl then tests the empty X-Originating-IP: hit */
+	assert_true(hits(FORGED, "Received: from webmail1.untd.com (webmail1."
+	    "untd.com [64.136.24.1]) by mx.example.net\nX-Mailer: Webmail "
+	    "Version 1\nFrom: a@juno.com\n\nb\n", "__FORGED_JUNO_RCVD"));
+	assert_false(hits(FORGED, "From: a@example.com\n\nb\n",
+	    "__FORGED_JUNO_RCVD"));
+	/* AOL relay names outside AOL's own forms */
+	assert_true(hits(FORGED, "Received: from unknown (HELO mta05bw.bigpond."
+	    "com) (80.71.176.130) by rly-xw01.mx.aol.com with QMQP; Sat, 15 "
+	    "Jun 2002 23:37:16 -0000\n\nb\n", "__FORGED_AOL_RCVD"));
+	assert_false(hits(FORGED, "Received: from rly-xj02.mx.aol.com (rly-"
+	    "xj02.mail.aol.com [172.20.116.39]) by omr-r05.mx.aol.com (v83.35)"
+	    " with ESMTP id RELAYIN7-0501132011; Wed, 01 May 2002\n\nb\n",
+	    "__FORGED_AOL_RCVD"));
+	assert_false(hits(FORGED, "Received: from a.example by b.example\n\n"
+	    "b\n", "__FORGED_AOL_RCVD"));
+}
+
+#define TRAIL \
+	"header __FORGED_RCVD_TRAIL eval:check_for_forged_received_trail()\n"
+#define PFX_RCVD(from, ip, by) "Received: from " from " (" from " [" ip \
+	"]) by " by " (Postfix) with ESMTP id 1; Mon, 2 Sep 2002 10:00:00 " \
+	"+0000\n"
+
+static void
+test_forged_trail(void **state)
+{
+	(void)state;
+	/* each relay's "by" not the domain of the rDNS above it: twice */
+	assert_true(hits(TRAIL, PFX_RCVD("a.relay1.com", "192.0.2.1",
+	    "mx.example.net") PFX_RCVD("b.relay2.org", "198.51.100.2",
+	    "c.other.com") PFX_RCVD("d.x.net", "203.0.113.3",
+	    "e.another.info") "\nb\n", "__FORGED_RCVD_TRAIL"));
+	/* once is not enough */
+	assert_false(hits(TRAIL, PFX_RCVD("a.relay1.com", "192.0.2.1",
+	    "mx.example.net") PFX_RCVD("b.relay2.org", "198.51.100.2",
+	    "c.other.com") PFX_RCVD("d.x.net", "203.0.113.3",
+	    "mx9.relay2.org") "\nb\n", "__FORGED_RCVD_TRAIL"));
+	/* a consistent trail; hotmail.com handing to msn.com is fine */
+	assert_false(hits(TRAIL, PFX_RCVD("a.relay1.com", "192.0.2.1",
+	    "mx.example.net") PFX_RCVD("b.hotmail.com", "198.51.100.2",
+	    "in.relay1.com") PFX_RCVD("d.x.net", "203.0.113.3",
+	    "e.msn.com") "\nb\n", "__FORGED_RCVD_TRAIL"));
+}
+
+#define UNICODE \
+	"body PP_TOO_MUCH_UNICODE02 eval:check_abundant_unicode_ratio(0.02)\n" \
+	"body PP_TOO_MUCH_UNICODE05 eval:check_abundant_unicode_ratio(0.05)\n" \
+	"body BAD_RATIO eval:check_abundant_unicode_ratio(5)\n"
+
+static void
+test_abundant_unicode(void **state)
+{
+	const char *esc = "&#x0412;&#x0410;&#x0428;&#x0415; "
+	    "&#x041F;&#x0420;&#x0418;&#x0417;\n";
+	char buf[1024];
+
+	(void)state;
+	/* 8 escapes in 7bit text/plain: 8 / 35 other bytes */
+	snprintf(buf, sizeof(buf), "Content-Type: text/plain\n\n"
+	    "hello there%s", esc);
+	assert_true(hits(UNICODE, buf, "PP_TOO_MUCH_UNICODE02"));
+	assert_true(hits(UNICODE, buf, "PP_TOO_MUCH_UNICODE05"));
+	/* the ratio must be written with a dot, as the Perl checks */
+	assert_false(hits(UNICODE, buf, "BAD_RATIO"));
+	/* one escape in 200 bytes: over 0.2% but under 2% */
+	snprintf(buf, sizeof(buf), "Content-Type: text/plain\n\n%0200d "
+	    "&#x0412;\n", 0);
+	assert_false(hits(UNICODE, buf, "PP_TOO_MUCH_UNICODE02"));
+	/* lower-case hex, HTML parts and encoded parts do not count */
+	assert_false(hits(UNICODE, "Content-Type: text/plain\n\nhi &#x04af; "
+	    "&#x04af; &#x04af; &#x04af;\n", "PP_TOO_MUCH_UNICODE02"));
+	snprintf(buf, sizeof(buf), "Content-Type: text/html\n\nhi%s", esc);
+	assert_false(hits(UNICODE, buf, "PP_TOO_MUCH_UNICODE02"));
+	snprintf(buf, sizeof(buf), "Content-Type: text/plain\n"
+	    "Content-Transfer-Encoding: quoted-printable\n\nhi%s", esc);
+	assert_false(hits(UNICODE, buf, "PP_TOO_MUCH_UNICODE02"));
+	snprintf(buf, sizeof(buf), "Content-Type: text/plain\n"
+	    "Content-Transfer-Encoding: 8bit\n\nhi%s", esc);
+	assert_true(hits(UNICODE, buf, "PP_TOO_MUCH_UNICODE02"));
+}
+
+static int
+long_uri_hits(size_t len, int html)
+{
+	char *buf = malloc(len + 256), *q;
+	int r;
+
+	assert_non_null(buf);
+	q = buf + sprintf(buf, "Content-Type: text/%s\n\n%shttp://a.example/",
+	    html ? "html" : "plain", html ? "<a href=\"" : "see ");
+	memset(q, 'x', len - 17);
+	q += len - 17;
+	sprintf(q, "%s\n", html ? "\">x</a>" : " now");
+	r = hits("body URI_TRUNCATED eval:check_uri_truncated()\n", buf,
+	    "URI_TRUNCATED");
+	free(buf);
+	return r;
+}
+
+static void
+test_uri_truncated(void **state)
+{
+	(void)state;
+	/* SA cuts URIs longer than 8192 and says so */
+	assert_true(long_uri_hits(9000, 1));
+	assert_true(long_uri_hits(8193, 1));
+	assert_false(long_uri_hits(8000, 1));
+	assert_false(long_uri_hits(100, 0));
+	/* a text URI that long: SpamAssassin 4.0.1 does not hit either */
+	assert_false(long_uri_hits(9000, 0));
+}
+
+#define MANT "body MULTIPART_ALT_NON_TEXT eval:check_ma_non_text()\n"
+#define MA_PART(t) "--b\nContent-Type: " t "\n\nx\n"
+
+static void
+test_ma_non_text(void **state)
+{
+	(void)state;
+	/* an image as an alternative to the text */
+	assert_true(hits(MANT, "Content-Type: multipart/alternative; "
+	    "boundary=b\n\n" MA_PART("text/plain") MA_PART("image/gif")
+	    "--b--\n", "MULTIPART_ALT_NON_TEXT"));
+	/* text, HTML and RTF alternatives are normal */
+	assert_false(hits(MANT, "Content-Type: multipart/alternative; "
+	    "boundary=b\n\n" MA_PART("text/plain") MA_PART("text/html")
+	    MA_PART("application/rtf") "--b--\n", "MULTIPART_ALT_NON_TEXT"));
+	/* an image inside a multipart/related alternative: one level down */
+	assert_false(hits(MANT, "Content-Type: multipart/alternative; "
+	    "boundary=b\n\n" MA_PART("text/plain") "--b\nContent-Type: "
+	    "multipart/related; boundary=c\n\n--c\nContent-Type: text/html\n\n"
+	    "<p>x</p>\n--c\nContent-Type: image/gif\n\nGIF\n--c--\n--b--\n",
+	    "MULTIPART_ALT_NON_TEXT"));
+	/* not in an alternative */
+	assert_false(hits(MANT, "Content-Type: multipart/mixed; boundary=b\n\n"
+	    MA_PART("text/plain") MA_PART("image/gif") "--b--\n",
+	    "MULTIPART_ALT_NON_TEXT"));
+}
+
+#define HTTPS_MM \
+	"body HTTPS_HTTP_MISMATCH eval:check_https_http_mismatch('1','10')\n"
+
+/* Whether name hits on a text/html message whose body holds html. */
+static int
+html_doc_hits(const char *rules, const char *html, const char *name)
+{
+	char buf[4096];
+
+	snprintf(buf, sizeof(buf), "Content-Type: text/html\n\n<html><body>%s"
+	    "</body></html>\n", html);
+	return hits(rules, buf, name);
+}
+
+static int
+https_hits(const char *html)
+{
+	return html_doc_hits(HTTPS_MM, html, "HTTPS_HTTP_MISMATCH");
+}
+
+static void
+test_https_http_mismatch(void **state)
+{
+	char many[2048];
+	size_t k, o;
+
+	(void)state;
+	/* (each case as spamassassin -t -D rules says) */
+	assert_true(https_hits("<a href=\"http://evil.example.com/x\">"
+	    "https://www.paypal.com/login</a>"));
+	assert_false(https_hits("<a href=\"http://www.paypal.com/x\">"
+	    "https://www.paypal.com/login</a>"));
+	/* a link to an IP address is not looked at; an IP shown is */
+	assert_false(https_hits("<a href=\"http://192.0.2.7/x\">"
+	    "https://www.paypal.com/login</a>"));
+	assert_true(https_hits("<a href=\"https://evil.example.org/x\">see "
+	    "https://192.0.2.8/login</a>"));
+	assert_true(https_hits("<a href=\"http://evil.example.com/x\">Visit "
+	    "HTTPS://Secure.PayPal.com now</a> <a href=\"http://a.example."
+	    "net/\">a</a>"));
+	assert_false(https_hits("<a href=\"mailto:x@evil.example.com\">"
+	    "https://www.paypal.com/</a>"));
+	/* only "https://" in the text counts */
+	assert_false(https_hits("<a href=\"http://evil.example.com/x\">"
+	    "http://www.paypal.com/login</a>"));
+	/* ten links or more: a newsletter, not counted */
+	o = (size_t)snprintf(many, sizeof(many), "<a href=\"http://evil."
+	    "example.com/x\">https://www.paypal.com/</a>");
+	for (k = 0; k < 9; k++)
+		o += (size_t)snprintf(many + o, sizeof(many) - o, "<a href=\""
+		    "http://l%zu.example.com/\">l</a>", k);
+	assert_false(https_hits(many));
+	/* the same link again is one anchor */
+	o = (size_t)snprintf(many, sizeof(many), "<a href=\"http://evil."
+	    "example.com/x\">https://www.paypal.com/</a>");
+	for (k = 0; k < 9; k++)
+		o += (size_t)snprintf(many + o, sizeof(many) - o, "<a href=\""
+		    "http://l.example.com/\">l</a>");
+	assert_true(https_hits(many));
+}
+
+#define IPMM \
+	"body HTTPS_IP_MISMATCH eval:check_https_ip_mismatch()\n" \
+	"body HTML_IFRAME_SRC eval:check_iframe_src()\n"
+
+static int
+ipmm_hits(const char *html, const char *name)
+{
+	return html_doc_hits(IPMM, html, name);
+}
+
+static void
+test_https_ip_iframe(void **state)
+{
+	(void)state;
+	/* (each case as spamassassin -t -D rules says) */
+	assert_true(ipmm_hits("<a href=\"http://192.0.2.7/x\">"
+	    "https://www.paypal.com/login</a>", "HTTPS_IP_MISMATCH"));
+	assert_false(ipmm_hits("<a href=\"http://192.0.2.7/x\">"
+	    "https://192.0.2.7/login</a>", "HTTPS_IP_MISMATCH"));
+	assert_false(ipmm_hits("<a href=\"http://www.example.com/x\">"
+	    "https://www.paypal.com/login</a>", "HTTPS_IP_MISMATCH"));
+	assert_true(ipmm_hits("<a href=\"http://user@192.0.2.7/x\">Go "
+	    "to HTTPS: secure</a>", "HTTPS_IP_MISMATCH"));
+	assert_true(ipmm_hits("hi <iframe src=\"http://evil.example."
+	    "com/f\"></iframe> there", "HTML_IFRAME_SRC"));
+	assert_false(ipmm_hits("hi <iframe src=\"\"></iframe> <img "
+	    "src=\"http://a.example.com/i.gif\"> there", "HTML_IFRAME_SRC"));
+}
+
 #define URIHOST \
 	"enlist_uri_host (SUSP) top click !good.click\n" \
 	"enlist_uri_host (SHORT) cutpaid.com 192.0.2.7 gone-host.com\n" \
@@ -927,6 +1323,15 @@ main(void)
 		cmocka_unit_test(test_mime),
 		cmocka_unit_test(test_mpart_alt_diff),
 		cmocka_unit_test(test_small_evals),
+		cmocka_unit_test(test_header_evals),
+		cmocka_unit_test(test_faraway),
+		cmocka_unit_test(test_forged_rcvd),
+		cmocka_unit_test(test_forged_trail),
+		cmocka_unit_test(test_abundant_unicode),
+		cmocka_unit_test(test_uri_truncated),
+		cmocka_unit_test(test_ma_non_text),
+		cmocka_unit_test(test_https_http_mismatch),
+		cmocka_unit_test(test_https_ip_iframe),
 		cmocka_unit_test(test_uri_host_listed),
 		cmocka_unit_test(test_rp_and_images),
 		cmocka_unit_test(test_ratware),
