@@ -57,10 +57,17 @@ enum meta_opc {
 	MOP_ANDJ, MOP_ORJ, MOP_CONDJ, MOP_JMP
 };
 
+/*
+ * 16 bytes, not 24: a message evaluates most metas of the stock set, their
+ * code is cold by then (the body scan came between), and the load of each
+ * op was half of eval_meta's time, so the fewer cache lines the better.
+ */
 struct meta_op {
 	enum meta_opc	 op;
-	long		 rule;	/* MOP_RULE: the operand; jumps: the target */
-	double		 num;	/* MOP_NUM */
+	union {
+		long	 rule;	/* MOP_RULE: the operand; jumps: the target */
+		double	 num;	/* MOP_NUM */
+	};
 };
 
 struct rule {

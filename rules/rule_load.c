@@ -1932,8 +1932,10 @@ emit(struct meta_parser *mp, enum meta_opc op, long rule, double num)
 		mp->code = xreallocarray(mp->code, mp->cap, sizeof(*mp->code));
 	}
 	mp->code[mp->ncode].op = op;
-	mp->code[mp->ncode].rule = rule;
-	mp->code[mp->ncode].num = num;
+	if (op == MOP_NUM)
+		mp->code[mp->ncode].num = num;
+	else
+		mp->code[mp->ncode].rule = rule;
 	mp->ncode++;
 }
 
