@@ -125,6 +125,8 @@ struct rule_set {
 	unsigned	 meta_depth;	/* deepest meta chain */
 	struct rule_hs	*_Atomic hs;	/* rule_set_hs_attach(), or NULL */
 	struct saeval_conf *saconf;	/* what the evals read (freemail...) */
+	struct meta_op	*metacode;	/* every running meta's code, in
+					   order[RULE_ST_META]'s order */
 };
 
 /*

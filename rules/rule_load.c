@@ -2248,7 +2248,7 @@ rule_builder_finish(struct rule_builder *b, struct rule_stats *stp,
 	struct sbuf tmp = SBUF_INIT;
 	pcre2_match_data *md = NULL;
 	unsigned char *state;
-	size_t i, k;
+	size_t i, k, n;
 	long idx;
 	int failed = 0;
 
@@ -2440,6 +2440,24 @@ rule_builder_finish(struct rule_builder *b, struct rule_stats *stp,
 		if (r->mdepth > rs->meta_depth)
 			rs->meta_depth = r->mdepth;
 	}
+	/*
+	 * The metas' code in one block, in the order rule_eval() visits them:
+	 * by then the body scan has evicted it, and one run of adjacent lines
+	 * the prefetcher follows costs less than a malloc()ed piece per meta.
+	 */
+	for (i = n = 0; i < rs->norder[RULE_ST_META]; i++)
+		n += rs->rules[rs->order[RULE_ST_META][i]].ncode;
+	rs->metacode = xreallocarray(NULL, n + 1, sizeof(*rs->metacode));
+	for (i = n = 0; i < rs->norder[RULE_ST_META]; i++) {
+		struct rule *r = &rs->rules[rs->order[RULE_ST_META][i]];
+
+		if (r->ncode > 0)
+			memcpy(rs->metacode + n, r->code, r->ncode *
+			    sizeof(*r->code));
+		free(r->code);
+		r->code = rs->metacode + n;
+		n += r->ncode;
+	}
 	/* statistics */
 	for (i = 0; i < rs->nrules; i++) {
 		struct rule *r = &rs->rules[i];
@@ -2483,6 +2501,10 @@ rule_set_unref(struct rule_set *rs)
 
 	if (rs == NULL || atomic_fetch_sub(&rs->refs, 1) > 1)
 		return;
+	/* their code is in rs->metacode */
+	for (i = 0; i < rs->norder[RULE_ST_META]; i++)
+		rs->rules[rs->order[RULE_ST_META][i]].code = NULL;
+	free(rs->metacode);
 	for (i = 0; i < rs->nrules; i++)
 		rule_clear(&rs->rules[i]);
 	rule_hs_free(atomic_load(&rs->hs));
