@@ -97,6 +97,8 @@ struct rule {
 	char		**lits;		/* prefilter: literal sets, one after
 					   the other; every set must have
 					   one member in the text */
+	size_t		*litlen;	/* strlen(lits[i]), not computed
+					   per message */
 	size_t		 nlits;		/* 0: no prefilter, always run */
 	size_t		*setend;	/* set k ends before lits[setend[k]] */
 	size_t		 nsets;

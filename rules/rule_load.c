@@ -374,6 +374,7 @@ rule_clear(struct rule *r)
 	for (size_t k = 0; k < r->nlits; k++)
 		free(r->lits[k]);
 	free(r->lits);
+	free(r->litlen);
 	free(r->setend);
 	pcre2_code_free(r->core);
 	rule_saeval_call_free(r->ev);
