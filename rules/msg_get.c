@@ -77,7 +77,12 @@ get_header(const struct msg_header *h, size_t nh, const char *name,
 	struct sbuf	t = SBUF_INIT;
 
 	for (i = 0; i < nh; i++) {
-		if (h[i].name_len != namel ||
+		/*
+		 * Names that differ in the first letter skip the call (| 0x20
+		 * folds at least what strncasecmp() folds in the C locale).
+		 */
+		if (h[i].name_len != namel || (namel > 0 &&
+		    (h[i].name[0] | 0x20) != (name[0] | 0x20)) ||
 		    strncasecmp(h[i].name, name, namel) != 0)
 			continue;
 		if (exact_raw)

@@ -617,9 +617,11 @@ eval_rule(const struct rule_set *rs, struct rule_scratch *sc,
 		break;
 	case RULE_ST_HEADER:
 		st = sc->spec_state[r->spec];
-		if (st == 2 && rs->relays != NULL && strncasecmp(r->hdr,
-		    "EnvelopeFrom", 12) == 0 && rule_relays_envfrom(rs->relays,
-		    m, sc->md, sc->relays, &sc->spec[r->spec]))
+		/* the first byte spares a call per operand per message */
+		if (st == 2 && rs->relays != NULL && (r->hdr[0] | 0x20) ==
+		    'e' && strncasecmp(r->hdr, "EnvelopeFrom", 12) == 0 &&
+		    rule_relays_envfrom(rs->relays, m, sc->md, sc->relays,
+		    &sc->spec[r->spec]))
 			st = sc->spec_state[r->spec] = 1;	/* SA: last hop */
 		if (st == 2) {
 			st = msg_get(m, r->hdr, &sc->spec[r->spec]);
