@@ -919,7 +919,8 @@ rule_eval(const struct rule_set *rs, struct rule_scratch *sc,
 {
 	struct rule *rules = rs->rules;
 	struct evalctx cx;
-	size_t st, k;
+	const long *ord;
+	size_t st, k, nord;
 	long i;
 
 	scratch_prepare(sc, rs);
@@ -931,15 +932,16 @@ rule_eval(const struct rule_set *rs, struct rule_scratch *sc,
 	for (st = 0; st < RULE_ST_META; st++) {
 		if (m == NULL && st >= RULE_ST_HEADER)
 			break;
-		for (k = 0; k < rs->norder[st]; k++) {
-			i = rs->order[st][k];
-			/*
-			 * Lazily, a sub-rule waits until a meta asks for it;
-			 * captures and templates keep SpamAssassin's order.
-			 */
-			if (cx.lazy && (rules[i].flags & (RF_SUB | RF_NAMED |
-			    RF_TEMPLATE)) == RF_SUB)
-				continue;
+		/*
+		 * Lazily, a sub-rule waits until a meta asks for it (eager[]
+		 * leaves it out); captures and templates keep SpamAssassin's
+		 * order.
+		 */
+		ord = cx.lazy ? rs->eager[st] : rs->order[st];
+		nord = cx.lazy ? rs->neager[st] : rs->norder[st];
+
+		for (k = 0; k < nord; k++) {
+			i = ord[k];
 			run_pattern(&cx, i);
 			sc->done[i] = 1;
 		}

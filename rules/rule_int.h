@@ -119,6 +119,11 @@ struct rule_set {
 	long		*order[RULE_ST_COUNT];	/* running rules per stage;
 						   metas in dependency order */
 	size_t		 norder[RULE_ST_COUNT];
+	long		*eager[RULE_ST_COUNT];	/* order[] minus the sub-rules
+						   lazy evaluation leaves to
+						   the metas: the loop then
+						   reads no struct rule */
+	size_t		 neager[RULE_ST_COUNT];
 	struct rule_stats stats;
 	const uint8_t	*tables;	/* PCRE2 character tables, Latin-1 /i */
 	long		*hash;		/* name -> index, open addressing */

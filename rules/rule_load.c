@@ -2410,6 +2410,16 @@ rule_builder_finish(struct rule_builder *b, struct rule_stats *stp,
 			r->skip = RSKIP_BADMETA;
 	}
 	free(state);
+	for (k = 0; k < RULE_ST_META; k++) {
+		rs->eager[k] = xreallocarray(NULL, rs->norder[k] + 1,
+		    sizeof(long));
+		for (i = 0; i < rs->norder[k]; i++) {
+			idx = rs->order[k][i];
+			if ((rs->rules[idx].flags & (RF_SUB | RF_NAMED |
+			    RF_TEMPLATE)) != RF_SUB)
+				rs->eager[k][rs->neager[k]++] = idx;
+		}
+	}
 	/* a meta that sits in a cycle was never added; others may have been
 	   added before a later member failed: drop those too */
 	for (i = k = 0; i < rs->norder[RULE_ST_META]; i++) {
@@ -2517,8 +2527,10 @@ rule_set_unref(struct rule_set *rs)
 	for (i = 0; i < rs->nspecs; i++)
 		free(rs->specs[i]);
 	free(rs->specs);
-	for (i = 0; i < RULE_ST_COUNT; i++)
+	for (i = 0; i < RULE_ST_COUNT; i++) {
 		free(rs->order[i]);
+		free(rs->eager[i]);
+	}
 	pcre2_maketables_free(NULL, rs->tables);
 	rule_relays_free(rs->relays);
 	rule_saeval_conf_free(rs->saconf);
