@@ -77,7 +77,12 @@ get_header(const struct msg_header *h, size_t nh, const char *name,
 	struct sbuf	t = SBUF_INIT;
 
 	for (i = 0; i < nh; i++) {
-		if (h[i].name_len != namel ||
+		/*
+		 * Names that differ in the first letter skip the call (| 0x20
+		 * folds at least what strncasecmp() folds in the C locale).
+		 */
+		if (h[i].name_len != namel || (namel > 0 &&
+		    (h[i].name[0] | 0x20) != (name[0] | 0x20)) ||
 		    strncasecmp(h[i].name, name, namel) != 0)
 			continue;
 		if (exact_raw)
@@ -160,6 +165,28 @@ trim(const char **p, size_t *n)
 		(*n)--;
 }
 
+/*
+ * The byte sets the address scans stop at, looked up instead of a strchr()
+ * per byte, which profiles showed under every address lookup.  NUL is in
+ * every set: strchr() finds the terminator, so the scans stopped there.
+ */
+#define AC_LOCAL	0x01	/* <>()[],:; */
+#define AC_DOMAIN	0x02	/* "<>()[],:; */
+#define AC_GROUP	0x04	/* "()<> */
+static const unsigned char addr_class[256] = {
+	['\0'] = AC_LOCAL | AC_DOMAIN | AC_GROUP,
+	['"'] = AC_DOMAIN | AC_GROUP,
+	['<'] = AC_LOCAL | AC_DOMAIN | AC_GROUP,
+	['>'] = AC_LOCAL | AC_DOMAIN | AC_GROUP,
+	['('] = AC_LOCAL | AC_DOMAIN | AC_GROUP,
+	[')'] = AC_LOCAL | AC_DOMAIN | AC_GROUP,
+	['['] = AC_LOCAL | AC_DOMAIN,
+	[']'] = AC_LOCAL | AC_DOMAIN,
+	[','] = AC_LOCAL | AC_DOMAIN,
+	[':'] = AC_LOCAL | AC_DOMAIN,
+	[';'] = AC_LOCAL | AC_DOMAIN,
+};
+
 /* Util.pm $header_address_mailre, anchored, and _valid_parsed_address. */
 static int
 looks_like_addr(const char *p, size_t n)
@@ -177,7 +204,7 @@ looks_like_addr(const char *p, size_t n)
 		i++;
 	} else {
 		for (; i < n && p[i] != '@' && !is_sp((unsigned char)p[i]) &&
-		    strchr("<>()[],:;", p[i]) == NULL; i++)
+		    !(addr_class[(unsigned char)p[i]] & AC_LOCAL); i++)
 			;
 		if (i == 0)
 			return 0;
@@ -192,7 +219,7 @@ looks_like_addr(const char *p, size_t n)
 		return i + 1 == n && p[i] == ']' && i > j + 1;
 	}
 	for (; i < n && !is_sp((unsigned char)p[i]) &&
-	    strchr("\"<>()[],:;", p[i]) == NULL; i++)
+	    !(addr_class[(unsigned char)p[i]] & AC_DOMAIN); i++)
 		;
 	if (i != n || i == j)
 		return 0;
@@ -223,7 +250,8 @@ parse_addresses(const char *s, size_t n, int want_name, int raw,
 	{
 		size_t last = SIZE_MAX;
 
-		for (i = 0; i < n && !strchr("\"()<>", s[i]); i++)
+		for (i = 0; i < n && !(addr_class[(unsigned char)s[i]] &
+		    AC_GROUP); i++)
 			if (s[i] == ':')
 				last = i;
 		if (last != SIZE_MAX && last > 0) {

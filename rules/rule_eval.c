@@ -617,9 +617,11 @@ eval_rule(const struct rule_set *rs, struct rule_scratch *sc,
 		break;
 	case RULE_ST_HEADER:
 		st = sc->spec_state[r->spec];
-		if (st == 2 && rs->relays != NULL && strncasecmp(r->hdr,
-		    "EnvelopeFrom", 12) == 0 && rule_relays_envfrom(rs->relays,
-		    m, sc->md, sc->relays, &sc->spec[r->spec]))
+		/* the first byte spares a call per operand per message */
+		if (st == 2 && rs->relays != NULL && (r->hdr[0] | 0x20) ==
+		    'e' && strncasecmp(r->hdr, "EnvelopeFrom", 12) == 0 &&
+		    rule_relays_envfrom(rs->relays, m, sc->md, sc->relays,
+		    &sc->spec[r->spec]))
 			st = sc->spec_state[r->spec] = 1;	/* SA: last hop */
 		if (st == 2) {
 			st = msg_get(m, r->hdr, &sc->spec[r->spec]);
@@ -917,7 +919,8 @@ rule_eval(const struct rule_set *rs, struct rule_scratch *sc,
 {
 	struct rule *rules = rs->rules;
 	struct evalctx cx;
-	size_t st, k;
+	const long *ord;
+	size_t st, k, nord;
 	long i;
 
 	scratch_prepare(sc, rs);
@@ -929,15 +932,16 @@ rule_eval(const struct rule_set *rs, struct rule_scratch *sc,
 	for (st = 0; st < RULE_ST_META; st++) {
 		if (m == NULL && st >= RULE_ST_HEADER)
 			break;
-		for (k = 0; k < rs->norder[st]; k++) {
-			i = rs->order[st][k];
-			/*
-			 * Lazily, a sub-rule waits until a meta asks for it;
-			 * captures and templates keep SpamAssassin's order.
-			 */
-			if (cx.lazy && (rules[i].flags & (RF_SUB | RF_NAMED |
-			    RF_TEMPLATE)) == RF_SUB)
-				continue;
+		/*
+		 * Lazily, a sub-rule waits until a meta asks for it (eager[]
+		 * leaves it out); captures and templates keep SpamAssassin's
+		 * order.
+		 */
+		ord = cx.lazy ? rs->eager[st] : rs->order[st];
+		nord = cx.lazy ? rs->neager[st] : rs->norder[st];
+
+		for (k = 0; k < nord; k++) {
+			i = ord[k];
 			run_pattern(&cx, i);
 			sc->done[i] = 1;
 		}

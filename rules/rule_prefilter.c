@@ -451,8 +451,12 @@ rule_prefilter_compile(struct rule *r)
 
 		r->lits = xreallocarray(r->lits, r->nlits + t->n,
 		    sizeof(char *));
-		for (i = 0; i < t->n; i++)
+		r->litlen = xreallocarray(r->litlen, r->nlits + t->n,
+		    sizeof(size_t));
+		for (i = 0; i < t->n; i++) {
+			r->litlen[r->nlits] = strlen(t->s[i]);
 			r->lits[r->nlits++] = xstrdup(t->s[i]);
+		}
 		r->setend[k] = r->nlits;
 	}
 	r->nsets = lp.ntop;
@@ -533,11 +537,11 @@ rule_prefilter_build(struct rule_bitmap *bm, const struct msg_str *v,
 
 /* Is every trigram (or 5-byte sequence) of s in the bitmaps? */
 static int
-lit_present(const struct rule_bitmap *bm, const char *lit)
+lit_present(const struct rule_bitmap *bm, const char *lit, size_t n)
 {
 	const unsigned char *s = (const unsigned char *)lit;
 	const unsigned char *map5 = bm->map + (bm->mask + 1) / 8;
-	size_t k, n = strlen(lit);
+	size_t k;
 
 	if (n >= 5) {
 		for (k = 0; k + 4 < n; k++) {
@@ -564,7 +568,7 @@ rule_prefilter_may_match(const struct rule_bitmap *bm, const struct rule *r)
 
 	for (k = 0; k < r->nsets; k++) {
 		for (; i < r->setend[k]; i++)
-			if (lit_present(bm, r->lits[i]))
+			if (lit_present(bm, r->lits[i], r->litlen[i]))
 				break;
 		if (i == r->setend[k])
 			return 0;	/* no member of set k occurs */
@@ -626,9 +630,9 @@ rule_prefilter_may_match_text(const struct rule *r,
 
 	for (k = 0; k < r->nsets; k++) {
 		for (; i < r->setend[k]; i++)
-			if ((bm == NULL || lit_present(bm, r->lits[i])) &&
-			    lit_in(folded, len, r->lits[i],
-			    strlen(r->lits[i])))
+			if ((bm == NULL || lit_present(bm, r->lits[i],
+			    r->litlen[i])) && lit_in(folded, len, r->lits[i],
+			    r->litlen[i]))
 				break;
 		if (i == r->setend[k])
 			return 0;	/* no member of set k occurs */
