@@ -80,7 +80,7 @@ test_rule_hs_LDADD = $(ENGINE_TEST_LIBS)
 test_score_SOURCES = tests/unit/test_score.c
 test_score_CFLAGS = $(TEST_CFLAGS)
 test_score_LDADD = $(ENGINE_TEST_LIBS)
-EXTRA_DIST += tests/unit/data/engine/sample-spam.txt \
+EXTRA_DIST += tests/unit/tmpdir.h tests/unit/data/engine/sample-spam.txt \
 	tests/unit/data/engine/sample-nonspam.txt
 # SpamAssassin's evals, natively (rules/rule_saeval*.c)
 UNIT_TESTS += test_rule_saeval

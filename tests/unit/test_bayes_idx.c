@@ -25,6 +25,8 @@
 
 #include <cmocka.h>
 
+#include "tmpdir.h"
+
 #include "bayes_db.h"
 #include "bayes_idx.h"
 
@@ -599,11 +601,8 @@ setup(void **state)
 static int
 teardown(void **state)
 {
-	char cmd[300];
-
 	(void)state;
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
-	return system(cmd) == 0 ? 0 : -1;
+	return tmpdir_remove(tmpdir);
 }
 
 int

@@ -18,6 +18,8 @@
 #include <unistd.h>
 #include <cmocka.h>
 
+#include "tmpdir.h"
+
 #include <event2/event.h>
 
 #include "engine.h"
@@ -200,12 +202,8 @@ setup(void **state)
 static int
 teardown(void **state)
 {
-	char path[PATH_MAX];
-
 	(void)state;
-	snprintf(path, sizeof(path), "%s/moat.conf", tmpdir);
-	unlink(path);
-	return rmdir(tmpdir);
+	return tmpdir_remove(tmpdir);
 }
 
 int
