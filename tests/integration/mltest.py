@@ -13,6 +13,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import sys
 import time
 
 import moattest as mt
@@ -34,6 +35,16 @@ def skip_reason():
     if not os.access(MILTERTEST, os.X_OK):
         return "miltertest not installed"
     return None
+
+
+def main():
+    """A milter test file's __main__: SKIP (exit 77) when skip_reason()
+    says so, else moattest's runner without a shared moatd."""
+    reason = skip_reason()
+    if reason:
+        print("SKIP: " + reason)
+        sys.exit(mt.SKIP)
+    mt.main(need_moatd=False)
 
 
 class Milter:

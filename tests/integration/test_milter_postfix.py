@@ -314,8 +314,4 @@ class Agree(mt.MoatTestCase):
 
 
 if __name__ == "__main__":
-    reason = mltest.skip_reason()
-    if reason:
-        print("SKIP: " + reason)
-        sys.exit(mt.SKIP)
-    mt.main(need_moatd=False)
+    mltest.main()

@@ -105,8 +105,4 @@ class Negotiation(unittest.TestCase):
 
 
 if __name__ == "__main__":
-    reason = mltest.skip_reason()
-    if reason:
-        print("SKIP: " + reason)
-        sys.exit(mt.SKIP)
-    mt.main(need_moatd=False)
+    mltest.main()
